@@ -1,0 +1,218 @@
+"""Locate, load and check ``vcp_config.yml`` and ``vcp_flavor.yml``.
+
+The config directory is the ``config_dir`` argument, else ``$VCPSDK_CONFIG_DIR``,
+else ``~/vcp_config``.  Errors name the file, the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vcpsdk.errors import VcpConfigError
+from vcpsdk.providers import PROVIDER_NAMES, get_provider
+
+CONFIG_FILE = "vcp_config.yml"
+FLAVOR_FILE = "vcp_flavor.yml"
+DEFAULT_WAIT_TIMEOUT_SEC = 1000
+
+VCC_KEYS = {
+    "host", "name", "insecure_request_warning", "vcc_port", "vault_port", "private_ip",
+    "wait_timeout_sec", "scheme",
+}
+SPEC_OPTION_KEYS = {"dns", "dns_search", "add_host", "options", "dns_opt", "hostname", "gpus"}
+
+
+def resolve_config_dir(config_dir: str | os.PathLike[str] | None = "") -> Path:
+    """Directory holding ``vcp_config.yml``: argument → ``$VCPSDK_CONFIG_DIR`` → ``~/vcp_config``."""
+    chosen = str(config_dir) if config_dir else os.environ.get("VCPSDK_CONFIG_DIR", "")
+    return Path(chosen or "~/vcp_config").expanduser()
+
+
+def suggest(name: str, candidates: Any) -> str:
+    """A "did you mean ...?" hint, or an empty string."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as e:
+        raise VcpConfigError(f"{path}: not valid YAML: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise VcpConfigError(f"{path}: the top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+@dataclass
+class VccSettings:
+    """The ``vcc:`` section: where the controller is and how to talk to it."""
+
+    host: str
+    name: str = ""
+    scheme: str = "https"
+    vcc_port: int | None = None
+    vault_port: int = 8443
+    private_ip: str = ""
+    insecure_request_warning: bool | None = None
+    wait_timeout_sec: int | None = None
+
+    @property
+    def netloc(self) -> str:
+        """``host[:port]`` as used in URLs."""
+        return f"{self.host}:{self.vcc_port}" if self.vcc_port else self.host
+
+    @property
+    def base_url(self) -> str:
+        """The occtr base URL, e.g. ``https://10.0.0.1/vcp/v1/occtr``."""
+        return f"{self.scheme}://{self.netloc}/vcp/v1/occtr"
+
+    @property
+    def effective_wait_timeout(self) -> int:
+        """``wait_timeout_sec`` or the default 1000 s."""
+        return self.wait_timeout_sec or DEFAULT_WAIT_TIMEOUT_SEC
+
+
+@dataclass
+class VcpConfig:
+    """Everything read from ``vcp_config.yml`` (empty when the file does not exist)."""
+
+    config_dir: Path
+    exists: bool
+    vcc: VccSettings | None = None
+    spec_options: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def provider_section(self, provider: str) -> dict[str, Any]:
+        """Credentials/options for ``provider``: its own section, else its base provider's."""
+        decl = get_provider(provider)
+        for name in (provider, decl.config_section):
+            if name and name in self.sections:
+                return dict(self.sections[name])
+        return {}
+
+
+def load_config(config_dir: str | os.PathLike[str] | None = "") -> VcpConfig:
+    """Read and check ``vcp_config.yml`` in the resolved config dir."""
+    directory = resolve_config_dir(config_dir)
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        return VcpConfig(config_dir=directory, exists=False)
+    raw = _load_yaml(path)
+    config = VcpConfig(config_dir=directory, exists=True, raw=raw)
+    vcc = raw.get("vcc")
+    if vcc is not None:
+        config.vcc = _parse_vcc(path, vcc)
+    spec_options = raw.get("spec_options") or {}
+    if not isinstance(spec_options, dict):
+        raise VcpConfigError(f"{path}: spec_options must be a mapping")
+    for key in spec_options:
+        if key not in SPEC_OPTION_KEYS:
+            raise VcpConfigError(
+                f"{path}: unknown key spec_options.{key}{suggest(key, SPEC_OPTION_KEYS)}; "
+                f"allowed: {', '.join(sorted(SPEC_OPTION_KEYS))}"
+            )
+    config.spec_options = dict(spec_options)
+    for key, value in raw.items():
+        if key in ("vcc", "spec_options"):
+            continue
+        if not isinstance(value, dict):
+            raise VcpConfigError(f"{path}: section {key} must be a mapping")
+        config.sections[key] = value
+    return config
+
+
+def _parse_vcc(path: Path, vcc: Any) -> VccSettings | None:
+    if not isinstance(vcc, dict):
+        raise VcpConfigError(f"{path}: vcc must be a mapping")
+    for key in vcc:
+        if key not in VCC_KEYS:
+            raise VcpConfigError(
+                f"{path}: unknown key vcc.{key}{suggest(key, VCC_KEYS)}; "
+                f"allowed: {', '.join(sorted(VCC_KEYS))}"
+            )
+    host = vcc.get("host")
+    if not host:
+        return None
+    scheme = str(vcc.get("scheme", "https"))
+    if scheme not in ("http", "https"):
+        raise VcpConfigError(f"{path}: vcc.scheme must be 'http' or 'https', got {scheme!r}")
+
+    def as_int(key: str) -> int | None:
+        value = vcc.get(key)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise VcpConfigError(f"{path}: vcc.{key} must be an integer, got {value!r}") from None
+
+    return VccSettings(
+        host=str(host),
+        name=str(vcc.get("name", "")),
+        scheme=scheme,
+        vcc_port=as_int("vcc_port"),
+        vault_port=as_int("vault_port") or 8443,
+        private_ip=str(vcc.get("private_ip") or host),
+        insecure_request_warning=vcc.get("insecure_request_warning"),
+        wait_timeout_sec=as_int("wait_timeout_sec"),
+    )
+
+
+# -- flavors ---------------------------------------------------------------------------
+
+
+@cache
+def default_flavors() -> dict[str, dict[str, dict[str, Any]]]:
+    """The flavor catalog shipped with the SDK."""
+    text = resources.files("vcpsdk.flavors").joinpath("default.yml").read_text("utf-8")
+    data: dict[str, dict[str, dict[str, Any]]] = yaml.safe_load(text)
+    return data
+
+
+def load_flavors(config_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """Default catalog merged with the user's ``vcp_flavor.yml`` (user values win)."""
+    merged = {p: {f: dict(v or {}) for f, v in fl.items()} for p, fl in default_flavors().items()}
+    path = config_dir / FLAVOR_FILE
+    if not path.is_file():
+        return merged
+    user = _load_yaml(path)
+    for provider, flavors in user.items():
+        if provider not in PROVIDER_NAMES:
+            raise VcpConfigError(
+                f"{path}: unknown provider {provider!r}{suggest(provider, PROVIDER_NAMES)}; "
+                f"known providers: {', '.join(PROVIDER_NAMES)}"
+            )
+        if not isinstance(flavors, dict):
+            raise VcpConfigError(f"{path}: {provider} must map flavor names to values")
+        decl = get_provider(provider)
+        for flavor, values in flavors.items():
+            values = values or {}
+            if not isinstance(values, dict):
+                raise VcpConfigError(f"{path}: {provider}.{flavor} must be a mapping")
+            for key, value in values.items():
+                f = decl.field_for_flavor_key(key)
+                if f is None:
+                    allowed = [fd.flavor for fd in decl.fields]
+                    raise VcpConfigError(
+                        f"{path}: unknown key {provider}.{flavor}.{key}{suggest(key, allowed)}; "
+                        f"allowed: {', '.join(allowed)}"
+                    )
+                try:
+                    f.check(value, provider)
+                except ValueError as e:
+                    raise VcpConfigError(f"{path}: {provider}.{flavor}: {e}") from None
+            merged.setdefault(provider, {}).setdefault(str(flavor), {}).update(values)
+    return merged

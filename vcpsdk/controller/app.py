@@ -1,0 +1,308 @@
+"""HTTP face of the VC Controller: the occtr routes under ``/vcp/v1/occtr``.
+
+Reads answer 200, writes 202, a deleted UnitGroup 404; errors are JSON
+``{"message": "<date> UTC: <Exception>: <detail>"}``.  Our one extension, "wait
+for change" (``?wait_revision=N&wait_sec=S`` on UnitGroup and unit reads), is
+advertised in the body of ``GET /vcp/v1/occtr``; clients that do not know it
+simply poll.  The OpenAPI document is served at ``/vcp/v1/occtr/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from vcpsdk import VCP_SDK_VERSION, __version__
+from vcpsdk.controller.auth import authenticate
+from vcpsdk.controller.backends.base import Backend
+from vcpsdk.controller.backends.sandbox import SandboxBackend
+from vcpsdk.controller.bus import ChangeBus
+from vcpsdk.controller.keys import controller_public_key
+from vcpsdk.controller.service import INVALID_EXC, Service, ServiceError, User, invalid
+from vcpsdk.controller.settings import ControllerSettings
+from vcpsdk.controller.store import Store
+from vcpsdk.controller.worker import Worker
+from vcpsdk.providers import all_providers
+from vcpsdk.states import NODE_OPERATIONS
+
+BASE_PATH = "/vcp/v1/occtr"
+UNIT_OPERATIONS = (*NODE_OPERATIONS, "clear_processing")
+logger = logging.getLogger("vcp.controller")
+
+
+@dataclass
+class Controller:
+    """One running controller: settings, store, backends, service, worker, bus."""
+
+    settings: ControllerSettings
+    store: Store
+    backend: Backend
+    service: Service
+    worker: Worker
+    bus: ChangeBus
+    vcc_id: str
+
+    @classmethod
+    def build(cls, settings: ControllerSettings) -> Controller:
+        """Open (or create) the state in ``settings.state_dir``."""
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(settings.database_url)
+        vcc_id = store.set_meta_default("vcc_id", uuid.uuid4().hex)
+        catalog = None
+        if settings.vpn_catalog_file:
+            catalog = yaml.safe_load(Path(settings.vpn_catalog_file).read_text("utf-8"))
+        backend = SandboxBackend(settings.state_dir, settings.boot_delay, catalog)
+        bus = ChangeBus()
+        holder: dict[str, Worker] = {}
+
+        def backend_for(_provider: str) -> Backend:
+            return backend
+
+        service = Service(store, backend_for, bus.notify, lambda: holder["w"].wake(), vcc_id)
+        worker = Worker(store, backend_for, service.catalog_entry, bus.notify)
+        holder["w"] = worker
+        return cls(settings, store, backend, service, worker, bus, vcc_id)
+
+    def start(self) -> None:
+        """Start the backend and the worker."""
+        self.backend.start()
+        self.worker.start()
+
+    def stop(self) -> None:
+        """Stop the worker, the backend and the store."""
+        self.worker.stop()
+        self.backend.close()
+        self.store.close()
+
+
+def current_user(
+    request: Request,
+    x_vcc_access_token: Annotated[str | None, Header()] = None,
+    x_vcc_privileged: Annotated[str | None, Header()] = None,
+) -> User:
+    """The caller of a request, from ``x-vcc-access-token`` / ``x-vcc-privileged``."""
+    controller: Controller = request.app.state.controller
+    return authenticate(controller.store, x_vcc_access_token, x_vcc_privileged)
+
+
+UserDep = Annotated[User, Depends(current_user)]
+JsonBody = Annotated[dict[str, Any] | None, Body()]
+
+
+def create_app(settings: ControllerSettings) -> FastAPI:
+    """The FastAPI application of a controller with ``settings``."""
+    controller = Controller.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        controller.bus.bind(asyncio.get_running_loop())
+        controller.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(controller.stop)
+
+    app = FastAPI(
+        title="VC Controller (occtr)",
+        version=VCP_SDK_VERSION,
+        description="Wire-compatible VC Controller of vcpsdk; see docs/protocol.md.",
+        lifespan=lifespan,
+        openapi_url=f"{BASE_PATH}/openapi.json",
+        docs_url=f"{BASE_PATH}/docs",
+        redoc_url=None,
+    )
+    app.state.controller = controller
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"message": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = [
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}: {err.get('msg')}"
+            for err in exc.errors()
+        ]
+        error = ServiceError(400, INVALID_EXC, "; ".join(parts) or "invalid request")
+        return JSONResponse({"message": error.message}, status_code=400)
+
+    app.include_router(_router(controller), prefix=BASE_PATH)
+    return app
+
+
+def _router(ctl: Controller) -> APIRouter:  # noqa: C901 - one function per route below
+    router = APIRouter()
+    service = ctl.service
+
+    def accepted(body: dict[str, Any]) -> JSONResponse:
+        return JSONResponse(body, status_code=202)
+
+    def ok(body: Any) -> JSONResponse:
+        return JSONResponse(body)
+
+    async def long_poll(
+        vcid: str, wait_revision: int | None, wait_sec: float, read: Callable[[], dict[str, Any]]
+    ) -> JSONResponse:
+        result = await run_in_threadpool(read)
+        if wait_revision is None or result.get("revision") != wait_revision:
+            return ok(result)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(max(wait_sec, 0.0), ctl.settings.long_poll_max_sec)
+        while True:
+            future = ctl.bus.waiter(vcid)
+            try:
+                result = await run_in_threadpool(read)
+                remaining = deadline - loop.time()
+                if result.get("revision") != wait_revision or remaining <= 0:
+                    return ok(result)
+                # re-read at least once a second: other replicas do not wake this bus
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(future), timeout=min(remaining, 1.0))
+            finally:
+                ctl.bus.discard(vcid, future)
+
+    @router.get("", summary="Connectivity check; advertises extensions")
+    @router.get("/", summary="Health check")
+    def root(user: UserDep) -> JSONResponse:
+        return ok({
+            "service": "occtr",
+            "name": ctl.settings.name,
+            "vcc_id": ctl.vcc_id,
+            "version": VCP_SDK_VERSION,
+            "extensions": {
+                "long_poll": {"query": ["wait_revision", "wait_sec"],
+                              "max_wait_sec": ctl.settings.long_poll_max_sec},
+            },
+        })
+
+    @router.get("/health", summary="Liveness probe (no token needed)")
+    def health() -> JSONResponse:
+        return ok({"status": "ok"})
+
+    @router.get("/accounts/authority")
+    def authority(user: UserDep) -> JSONResponse:
+        return ok({
+            "role": "fullaccess",
+            "user_name": user.name,
+            "user_role": "superuser" if user.superuser else "regular",
+        })
+
+    @router.get("/version")
+    def version(user: UserDep) -> JSONResponse:
+        return ok({
+            "version": VCP_SDK_VERSION,
+            "git_tag": f"vcpsdk-{__version__}",
+            "name": ctl.settings.name,
+            "plugin": {p.name: p.version for p in all_providers()},
+        })
+
+    @router.get("/publickey")
+    def publickey(user: UserDep) -> JSONResponse:
+        return ok({"publickey": controller_public_key(ctl.settings.state_dir)})
+
+    @router.get("/vpn_catalog")
+    def vpn_catalog(user: UserDep) -> JSONResponse:
+        catalog: dict[str, Any] = ctl.backend.vpn_catalog()
+        catalog["cci_version"] = "1.0"
+        return ok({"vpn_catalog": catalog})
+
+    @router.get("/vcs")
+    def list_vcs(user: UserDep) -> JSONResponse:
+        return ok(service.list_vcs(user))
+
+    @router.post("/vcs", status_code=202)
+    def create_vc(user: UserDep, body: JsonBody = None) -> JSONResponse:
+        return accepted(service.create_vc(user, (body or {}).get("cci")))
+
+    @router.get("/vcs/{vcid}")
+    async def get_vc(
+        vcid: str, user: UserDep, wait_revision: int | None = None,
+        wait_sec: Annotated[float, Query(ge=0)] = 25.0,
+    ) -> JSONResponse:
+        return await long_poll(vcid, wait_revision, wait_sec, lambda: service.get_vc(user, vcid))
+
+    @router.put("/vcs/{vcid}", status_code=202)
+    def update_vc(vcid: str, user: UserDep, body: JsonBody = None) -> JSONResponse:
+        return accepted(service.update_vc(user, vcid, (body or {}).get("cci")))
+
+    @router.patch("/vcs/{vcid}", status_code=202)
+    def patch_vc(vcid: str, user: UserDep, body: JsonBody = None) -> JSONResponse:
+        return accepted(service.change_owner(user, vcid, body or {}))
+
+    @router.delete("/vcs/{vcid}", status_code=202)
+    def delete_vc(vcid: str, user: UserDep, body: JsonBody = None) -> JSONResponse:
+        return accepted(service.delete_vc(user, vcid, _force(body)))
+
+    @router.post("/vcs/{vcid}", status_code=202)
+    def add_unit(vcid: str, user: UserDep, body: JsonBody = None) -> JSONResponse:
+        return accepted(service.add_unit(user, vcid, body or {}))
+
+    @router.get("/vcs/{vcid}/{unit_name}")
+    async def get_unit(
+        vcid: str, unit_name: str, user: UserDep, wait_revision: int | None = None,
+        wait_sec: Annotated[float, Query(ge=0)] = 25.0,
+    ) -> JSONResponse:
+        return await long_poll(
+            vcid, wait_revision, wait_sec, lambda: service.get_unit(user, vcid, unit_name)
+        )
+
+    @router.put("/vcs/{vcid}/{unit_name}", status_code=202)
+    def add_nodes(vcid: str, unit_name: str, user: UserDep, body: JsonBody = None) -> JSONResponse:
+        return accepted(service.add_nodes(user, vcid, unit_name, body or {}))
+
+    @router.delete("/vcs/{vcid}/{unit_name}", status_code=202)
+    def delete_unit(
+        vcid: str, unit_name: str, user: UserDep, body: JsonBody = None
+    ) -> JSONResponse:
+        return accepted(service.delete_unit(user, vcid, unit_name, _force(body)))
+
+    @router.patch("/vcs/{vcid}/{unit_name}/{operation}", status_code=202)
+    def unit_operation(
+        vcid: str, unit_name: str, operation: str, user: UserDep, body: JsonBody = None
+    ) -> JSONResponse:
+        if operation not in UNIT_OPERATIONS:
+            raise invalid(f"operation[{operation}] is unknown; allowed: {', '.join(UNIT_OPERATIONS)}")
+        return accepted(service.unit_operation(user, vcid, unit_name, operation))
+
+    @router.get("/vcs/{vcid}/{unit_name}/{node_id}")
+    def get_node(vcid: str, unit_name: str, node_id: str, user: UserDep) -> JSONResponse:
+        return ok(service.get_node(user, vcid, unit_name, node_id))
+
+    @router.delete("/vcs/{vcid}/{unit_name}/{node_id}", status_code=202)
+    def delete_node(
+        vcid: str, unit_name: str, node_id: str, user: UserDep, body: JsonBody = None
+    ) -> JSONResponse:
+        return accepted(service.delete_node(user, vcid, unit_name, node_id))
+
+    @router.patch("/vcs/{vcid}/{unit_name}/{node_id}/{operation}", status_code=202)
+    def node_operation(
+        vcid: str, unit_name: str, node_id: str, operation: str, user: UserDep,
+        body: JsonBody = None,
+    ) -> JSONResponse:
+        if operation not in NODE_OPERATIONS:
+            raise invalid(f"operation[{operation}] is unknown; allowed: {', '.join(NODE_OPERATIONS)}")
+        return accepted(service.node_operation(user, vcid, unit_name, node_id, operation))
+
+    @router.get("/vcs/{vcid}/{unit_name}/{node_id}/backup", status_code=202)
+    def backup(vcid: str, unit_name: str, node_id: str, user: UserDep) -> JSONResponse:
+        return accepted(service.backup_node(user, vcid, unit_name, node_id))
+
+    return router
+
+
+def _force(body: dict[str, Any] | None) -> bool:
+    """``{"force": "true"}`` (the original sends strings) or a JSON boolean."""
+    value = (body or {}).get("force", "false")
+    return value is True or str(value).strip().lower() == "true"

@@ -1,0 +1,146 @@
+"""The one small interface every cloud backend implements.
+
+The controller's service decides *what* must happen (which nodes, which state);
+a backend only knows *how* to make it so on one cloud.  Every method works on a
+batch (all nodes of one request at once) and must be idempotent by ``node_id``,
+because the worker re-runs an interrupted operation after a restart.
+
+Backends raise :class:`BackendError` with the cloud's own message; the worker
+puts that message on the unit (``error_message``, state ERROR).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class BackendError(Exception):
+    """A cloud operation failed; ``str(error)`` is shown to the user."""
+
+
+class InvalidRequest(ValueError):
+    """The request can never succeed (bad address, unknown catalog entry...)."""
+
+
+@dataclass
+class UnitContext:
+    """What a backend knows of the unit it works for."""
+
+    vcid: str
+    vc_name: str
+    unit_name: str
+    provider: str
+    owner: str
+    spec: dict[str, Any]
+    catalog: dict[str, Any]
+
+    @property
+    def cloud_params(self) -> dict[str, Any]:
+        """``cloud_params`` of the unit CCI."""
+        params: dict[str, Any] = self.spec.get("cloud_params", {})
+        return params
+
+
+@dataclass
+class NodeRequest:
+    """A compute node to create (or to operate on)."""
+
+    node_id: str
+    node_no: int
+    address: str | None
+    disks: list[DiskInfo] = field(default_factory=list)
+    backend_data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DiskInfo:
+    """A disk a node attaches (``spec.disks``), as the backend sees it."""
+
+    disk_id: str
+    cloud_disk_id: str
+    backend_data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NodeResult:
+    """What the cloud reports for a created node."""
+
+    node_id: str
+    instance_id: str
+    address: str
+    volumes: list[dict[str, str]] = field(default_factory=list)
+    backend_data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DiskRequest:
+    """A disk to create in a storage unit."""
+
+    disk_id: str
+    disk_no: int
+    size_gb: int
+    backend_data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DiskResult:
+    """What the cloud reports for a created disk."""
+
+    disk_id: str
+    cloud_disk_id: str
+    size_gb: int
+    backend_data: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(abc.ABC):
+    """Provisioning of nodes and disks on one cloud (or on the sandbox)."""
+
+    #: short name shown in logs and chosen in the controller configuration
+    name: str = ""
+
+    @abc.abstractmethod
+    def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """``{provider: {catalog_name: {key: value}}}`` served on ``/vpn_catalog``."""
+
+    @abc.abstractmethod
+    def plan_addresses(
+        self,
+        provider: str,
+        catalog: dict[str, Any],
+        fixed: list[str],
+        count: int,
+        in_use: set[str],
+    ) -> list[str | None]:
+        """Check fixed IPs and choose addresses for ``count`` new nodes, before anything is created.
+
+        Returns one entry per node: an address, or None when the cloud assigns it.
+        Raises InvalidRequest naming the bad address and the allowed range.
+        """
+
+    @abc.abstractmethod
+    def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
+        """Create all ``nodes`` in one batch; on failure leave none of them behind."""
+
+    @abc.abstractmethod
+    def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:
+        """Delete ``nodes`` and wait until the cloud reports them gone."""
+
+    @abc.abstractmethod
+    def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
+        """Apply ``action`` (power_off, power_on, suspend, resume, stop, start) to ``nodes``."""
+
+    @abc.abstractmethod
+    def create_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> list[DiskResult]:
+        """Create all ``disks`` in one batch; on failure leave none of them behind."""
+
+    @abc.abstractmethod
+    def delete_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> None:
+        """Delete ``disks``."""
+
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Called once when the controller starts (restore endpoints, reconnect)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Called once when the controller stops."""

@@ -1,0 +1,218 @@
+"""The sandbox backend: every provider, offline, on loopback addresses.
+
+Nodes get addresses in their provider's ``private_network_ipmask`` (a range inside
+127.0.0.0/8), disks are directories under the state dir, and booting takes a
+configurable delay so that users see the same BOOTING → RUNNING flow as on a
+cloud.  Nothing here ever talks to an address outside 127.0.0.0/8.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import shutil
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vcpsdk.controller.backends.base import (
+    Backend,
+    DiskRequest,
+    DiskResult,
+    InvalidRequest,
+    NodeRequest,
+    NodeResult,
+    UnitContext,
+)
+
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+#: kept for the controller itself (127.0.0.1) and for local services
+RESERVED = ipaddress.ip_network("127.0.0.0/16")
+#: automatic addresses start at this host offset, like a cloud subnet's first hosts
+FIRST_AUTO_OFFSET = 10
+DEVICE_NAMES = [f"/dev/xvd{c}" for c in "fghijklmnop"]
+
+
+def default_catalog() -> dict[str, dict[str, dict[str, Any]]]:
+    """The sandbox VPN catalog shipped with the controller."""
+    text = resources.files("vcpsdk.controller").joinpath("sandbox_catalog.yml").read_text()
+    catalog: dict[str, dict[str, dict[str, Any]]] = yaml.safe_load(text)
+    return catalog
+
+
+class SandboxBackend(Backend):
+    """Offline backend used for every provider unless another one is configured."""
+
+    name = "sandbox"
+
+    def __init__(
+        self,
+        state_dir: Path,
+        boot_delay: float = 0.5,
+        catalog: dict[str, dict[str, dict[str, Any]]] | None = None,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.boot_delay = boot_delay
+        self._catalog = catalog or default_catalog()
+        self._check_catalog()
+        self._lock = threading.Lock()
+
+    def _check_catalog(self) -> None:
+        for provider, entries in self._catalog.items():
+            for entry_name, entry in (entries or {}).items():
+                mask = (entry or {}).get("private_network_ipmask")
+                if mask is None:
+                    continue
+                network = ipaddress.ip_network(mask, strict=False)
+                if not network.subnet_of(LOOPBACK) or network.overlaps(RESERVED):  # type: ignore[arg-type]
+                    raise ValueError(
+                        f"sandbox catalog {provider}.{entry_name}: private_network_ipmask "
+                        f"{mask} must lie in 127.0.0.0/8 outside 127.0.0.0/16"
+                    )
+
+    def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The sandbox catalog (a copy)."""
+        return {p: {n: dict(e or {}) for n, e in entries.items()} for p, entries in
+                self._catalog.items()}
+
+    # -- addresses ------------------------------------------------------------------------
+
+    def plan_addresses(
+        self,
+        provider: str,
+        catalog: dict[str, Any],
+        fixed: list[str],
+        count: int,
+        in_use: set[str],
+    ) -> list[str | None]:
+        """Check the fixed IPs, or pick the next free addresses of the provider's range."""
+        mask = catalog.get("private_network_ipmask")
+        network = ipaddress.ip_network(mask, strict=False) if mask else None
+        if fixed:
+            seen: set[str] = set()
+            for text in fixed:
+                address = self._check_fixed(text, provider, network)
+                if address in in_use or address in seen:
+                    raise InvalidRequest(
+                        f"ip_address[{address}] is already in use; choose another address"
+                        + (f" in {network}" if network else "")
+                    )
+                seen.add(address)
+            return list(fixed)
+        if network is None:
+            raise InvalidRequest(
+                f"provider {provider} has no private_network_ipmask: "
+                "ip_address_list is required (one address per node)"
+            )
+        chosen: list[str | None] = []
+        for host in _candidate_hosts(network):
+            text = str(host)
+            if text not in in_use:
+                chosen.append(text)
+                if len(chosen) == count:
+                    return chosen
+        raise InvalidRequest(
+            f"no free address left in {network} for {count} node(s) of provider {provider}"
+        )
+
+    @staticmethod
+    def _check_fixed(
+        text: str, provider: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
+    ) -> str:
+        try:
+            address = ipaddress.ip_address(str(text).strip())
+        except ValueError:
+            raise InvalidRequest(f"ip_address[{text}] is not an IP address") from None
+        if address not in LOOPBACK:
+            raise InvalidRequest(
+                f"ip_address[{address}] is not a loopback address: the sandbox accepts only "
+                f"127.0.0.0/8 addresses" + (f" in {network}" if network else "")
+            )
+        if address in RESERVED:
+            raise InvalidRequest(
+                f"ip_address[{address}] lies in 127.0.0.0/16, which the sandbox keeps for "
+                "local services; use an address" + (f" in {network}" if network else
+                                                   " in 127.1.0.0 - 127.255.255.255")
+            )
+        if network is not None and address not in network:
+            raise InvalidRequest(
+                f"ip_address[{address}] is outside private_network_ipmask {network} of "
+                f"provider {provider}"
+            )
+        return str(address)
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
+        """Boot the nodes (one shared delay for the whole batch)."""
+        if self.boot_delay > 0:
+            time.sleep(self.boot_delay)
+        results = []
+        for node in nodes:
+            if node.address is None:
+                raise InvalidRequest(f"node {node.node_id} has no planned address")
+            volumes = [
+                {"volume_id": disk.cloud_disk_id, "device_name": DEVICE_NAMES[i]}
+                for i, disk in enumerate(node.disks)
+            ]
+            instance_id = node.backend_data.get("instance_id") or f"sbx-{secrets.token_hex(8)}"
+            results.append(
+                NodeResult(
+                    node_id=node.node_id,
+                    instance_id=instance_id,
+                    address=node.address,
+                    volumes=volumes,
+                    backend_data={"instance_id": instance_id},
+                )
+            )
+        return results
+
+    def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:
+        """Nothing to release yet: sandbox nodes hold no resources but their address."""
+
+    def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
+        """Power actions take the boot delay when they (re)boot a node."""
+        if action in ("power_on", "start", "resume") and self.boot_delay > 0:
+            time.sleep(self.boot_delay)
+
+    # -- disks ---------------------------------------------------------------------------
+
+    def _disk_dir(self, cloud_disk_id: str) -> Path:
+        return self.state_dir / "disks" / cloud_disk_id
+
+    def create_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> list[DiskResult]:
+        """Each disk is a directory under ``<state dir>/disks``."""
+        results = []
+        for disk in disks:
+            cloud_disk_id = disk.backend_data.get("cloud_disk_id") or f"sbx-vol-{secrets.token_hex(8)}"
+            self._disk_dir(cloud_disk_id).mkdir(parents=True, exist_ok=True)
+            results.append(
+                DiskResult(
+                    disk_id=disk.disk_id, cloud_disk_id=cloud_disk_id, size_gb=disk.size_gb,
+                    backend_data={"cloud_disk_id": cloud_disk_id},
+                )
+            )
+        return results
+
+    def delete_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> None:
+        """Remove the disks' directories (their data is gone)."""
+        for disk in disks:
+            cloud_disk_id = disk.backend_data.get("cloud_disk_id")
+            if cloud_disk_id:
+                shutil.rmtree(self._disk_dir(cloud_disk_id), ignore_errors=True)
+
+
+def _candidate_hosts(
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> Any:
+    """Hosts of ``network`` from offset 10 upwards, then the low ones (2..9)."""
+    first = int(network.network_address)
+    last = int(network.broadcast_address)
+    for offset in range(FIRST_AUTO_OFFSET, last - first):
+        yield ipaddress.ip_address(first + offset)
+    for offset in range(2, min(FIRST_AUTO_OFFSET, last - first)):
+        yield ipaddress.ip_address(first + offset)

@@ -1,0 +1,108 @@
+"""``vcc``: run the VC Controller and manage its tokens.
+
+    vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S]
+    vcc token create --user NAME [--superuser] --state-dir DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+from vcpsdk.controller.settings import ControllerSettings
+
+
+def _settings(args: argparse.Namespace) -> ControllerSettings:
+    return ControllerSettings(
+        state_dir=Path(args.state_dir),
+        database_url=getattr(args, "database_url", "") or "",
+        name=getattr(args, "name", "vcc-sandbox"),
+        boot_delay=getattr(args, "boot_delay", 0.5),
+        vpn_catalog_file=Path(args.vpn_catalog) if getattr(args, "vpn_catalog", None) else None,
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the controller in the foreground until interrupted."""
+    import uvicorn
+
+    from vcpsdk.controller.app import create_app
+
+    app = create_app(_settings(args))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    port = sock.getsockname()[1]
+    if args.port_file:
+        tmp = Path(args.port_file).with_suffix(".tmp")
+        tmp.write_text(json.dumps({"host": args.host, "port": port, "pid": os.getpid()}))
+        tmp.replace(args.port_file)
+    print(f"vcc: serving on http://{args.host}:{port}/vcp/v1/occtr (state {args.state_dir})",
+          file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=args.log_level == "debug",
+                            timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def token_create(args: argparse.Namespace) -> int:
+    """Print a new token on stdout (nothing else goes to stdout)."""
+    from vcpsdk.controller.auth import create_token
+    from vcpsdk.controller.store import Store
+
+    settings = _settings(args)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.database_url)
+    try:
+        print(create_token(store, args.user, superuser=args.superuser))
+    finally:
+        store.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``vcc`` argument parser."""
+    parser = argparse.ArgumentParser(prog="vcc", description="VC Controller of vcpsdk")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def state_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--state-dir", required=True, help="directory of the controller's state")
+        p.add_argument("--database-url", default="", help="SQLAlchemy URL (default: SQLite file)")
+
+    p_serve = sub.add_parser("serve", help="run the controller in the foreground")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8080, help="0 = any free port")
+    p_serve.add_argument("--port-file", default="", help="write {host, port, pid} JSON here")
+    p_serve.add_argument("--name", default="vcc-sandbox", help="controller name for version()")
+    p_serve.add_argument("--boot-delay", type=float, default=0.5,
+                         help="seconds a sandbox node takes to boot (default 0.5)")
+    p_serve.add_argument("--vpn-catalog", default=None, help="YAML file replacing the catalog")
+    p_serve.add_argument("--log-level", default="warning",
+                         choices=["critical", "error", "warning", "info", "debug"])
+    state_options(p_serve)
+    p_serve.set_defaults(func=serve)
+
+    p_token = sub.add_parser("token", help="manage access tokens")
+    token_sub = p_token.add_subparsers(dest="token_command", required=True)
+    p_create = token_sub.add_parser("create", help="print a new token on stdout")
+    p_create.add_argument("--user", required=True, help="user name the token belongs to")
+    p_create.add_argument("--superuser", action="store_true",
+                          help="the token may use privileged mode")
+    state_options(p_create)
+    p_create.set_defaults(func=token_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``vcc`` command."""
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

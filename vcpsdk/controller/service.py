@@ -1,0 +1,677 @@
+"""Use cases of the VC Controller: validation, state changes and the work queue.
+
+A write checks everything first, then changes states and queues an operation in one
+transaction, and returns at once (HTTP 202); the worker carries the operation out
+through a backend.  A request that cannot succeed is refused before anything is
+created.  Every message keeps the original controller's shape:
+``<date> UTC: <ExceptionClass>: <detail>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from vcpsdk import states as S
+from vcpsdk.controller.backends.base import Backend, InvalidRequest
+from vcpsdk.controller.cci import CciError, check_unit_name, parse_unit_cci, parse_vc_cci
+from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, format_date, utcnow
+from vcpsdk.providers import get_provider
+
+AUTH_EXC = "VCPAuthException"
+NOT_FOUND_EXC = "VCPNotFoundException"
+CONFLICT_EXC = "VCPStateConflictException"
+INVALID_EXC = "VCPInvalidParameterException"
+
+
+class ServiceError(Exception):
+    """A refused request: HTTP status, original exception class name and detail."""
+
+    def __init__(self, status: int, exception: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.exception = exception
+        self.detail = detail
+
+    @property
+    def message(self) -> str:
+        """The text sent as ``{"message": ...}``."""
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y/%m/%d %H:%M:%S")
+        return f"{stamp} UTC: {self.exception}: {self.detail}"
+
+
+def invalid(detail: str) -> ServiceError:
+    """HTTP 400 with the controller's invalid-parameter exception."""
+    return ServiceError(400, INVALID_EXC, detail)
+
+
+def conflict(detail: str) -> ServiceError:
+    """HTTP 409 with ``VCPStateConflictException``."""
+    return ServiceError(409, CONFLICT_EXC, detail)
+
+
+def not_found(detail: str) -> ServiceError:
+    """HTTP 404."""
+    return ServiceError(404, NOT_FOUND_EXC, detail)
+
+
+@dataclass(frozen=True)
+class User:
+    """The caller, as identified by its token."""
+
+    name: str
+    superuser: bool
+    privileged: bool = False
+
+
+class Service:
+    """The controller's use cases over a store, backends and a change notifier."""
+
+    def __init__(
+        self,
+        store: Store,
+        backend_for: Callable[[str], Backend],
+        notify: Callable[[str], None],
+        wake_worker: Callable[[], None],
+        vcc_id: str,
+    ) -> None:
+        self.store = store
+        self.backend_for = backend_for
+        self.notify = notify
+        self.wake_worker = wake_worker
+        self.vcc_id = vcc_id
+        # one writer at a time chooses addresses, so two requests never pick the same one
+        self._allocation = threading.Lock()
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _visible_vc(self, session: Session, user: User, vcid: str) -> Vc:
+        vc = session.get(Vc, vcid)
+        if vc is None or (vc.owner != user.name and not user.privileged):
+            raise not_found(f"{vcid}:vc is not found")
+        return vc
+
+    def _unit(self, session: Session, vc: Vc, unit_name: str) -> Unit:
+        unit = session.scalar(select(Unit).where(Unit.vcid == vc.vcid, Unit.name == unit_name))
+        if unit is None:
+            raise not_found(f"{vc.vcid}:{unit_name}:| unit is not found")
+        return unit
+
+    def list_vcs(self, user: User) -> dict[str, Any]:
+        """``{"vcs": [...]}``: the caller's UnitGroups, or all of them when privileged."""
+        with self.store.transaction() as session:
+            query = select(Vc).order_by(Vc.vcno)
+            if not user.privileged:
+                query = query.where(Vc.owner == user.name)
+            vcs = list(session.scalars(query))
+            return {"vcs": self._vcs_json(session, vcs)}
+
+    def get_vc(self, user: User, vcid: str) -> dict[str, Any]:
+        """One UnitGroup with its units and nodes; 404 once it is gone."""
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            return self._vcs_json(session, [vc])[0]
+
+    def get_unit(self, user: User, vcid: str, unit_name: str) -> dict[str, Any]:
+        """One unit with its nodes (or disks)."""
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            unit = self._unit(session, vc, unit_name)
+            nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
+            body = self._unit_json(vc, unit, nodes)
+            body["revision"] = vc.revision
+            return body
+
+    def get_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
+        """One node (or disk)."""
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            unit = self._unit(session, vc, unit_name)
+            node = self._node(session, unit, node_id)
+            return self._node_json(vc, node)
+
+    def revision(self, vcid: str) -> int | None:
+        """Current change counter of a UnitGroup (None once it is gone)."""
+        with self.store.transaction() as session:
+            rev: int | None = session.scalar(select(Vc.revision).where(Vc.vcid == vcid))
+            return rev
+
+    # -- JSON ---------------------------------------------------------------------------
+
+    def _vcs_json(self, session: Session, vcs: list[Vc]) -> list[dict[str, Any]]:
+        if not vcs:
+            return []
+        ids = [vc.vcid for vc in vcs]
+        units_by_vc: dict[str, list[Unit]] = defaultdict(list)
+        for unit in session.scalars(select(Unit).where(Unit.vcid.in_(ids)).order_by(Unit.id)):
+            units_by_vc[unit.vcid].append(unit)
+        nodes_by_unit: dict[int, list[Node]] = defaultdict(list)
+        query = select(Node).where(Node.vcid.in_(ids)).order_by(Node.node_no)
+        for node in session.scalars(query):
+            nodes_by_unit[node.unit_id].append(node)
+        result = []
+        for vc in vcs:
+            units = units_by_vc[vc.vcid]
+            result.append(
+                {
+                    "vcid": vc.vcid,
+                    "vcno": vc.vcno,
+                    "name": vc.name,
+                    "description": vc.description,
+                    "owner": vc.owner,
+                    "type": vc.type,
+                    "state": self._vc_state(vc, units),
+                    "cdate": format_date(vc.cdate),
+                    "vcc_id": self.vcc_id,
+                    "error_message": "",
+                    "revision": vc.revision,
+                    "unit": [self._unit_json(vc, u, nodes_by_unit[u.id]) for u in units],
+                }
+            )
+        return result
+
+    @staticmethod
+    def _vc_state(vc: Vc, units: list[Unit]) -> str:
+        if vc.deleting:
+            return S.DELETING
+        if any(u.state == S.ERROR for u in units):
+            return S.ERROR
+        if any(u.processing for u in units):
+            return S.APPLYING
+        return S.RUNNING
+
+    def _unit_json(self, vc: Vc, unit: Unit, nodes: list[Node]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "name": unit.name,
+            "type": unit.type,
+            "provider": unit.provider,
+            "state": unit.state,
+            "error_message": unit.error_message,
+            "info": unit.info,
+            "cdate": format_date(unit.cdate),
+            "mdate": unit.mdate.isoformat() + "Z",
+        }
+        key = "disk" if unit.type == "storage" else "node"
+        body[key] = [self._node_json(vc, n) for n in nodes]
+        return body
+
+    def _node_json(self, vc: Vc, node: Node) -> dict[str, Any]:
+        if node.kind == "storage":
+            return {
+                "disk_no": node.node_no,
+                "disk_id": node.node_id,
+                "in_use": node.attached_to is not None,
+                "cdate": format_date(node.cdate),
+                "cloud_disk_id": node.instance_id,
+                "cloud_disk_size": node.disk_size,
+                "name": self.instance_name(vc.vcid),
+                "provider": node.provider,
+                "state": node.state,
+                "error_message": node.error_message,
+            }
+        return {
+            "node_no": node.node_no,
+            "node_id": node.node_id,
+            "cloud_instance_address": node.address or "",
+            "cloud_instance_id": node.instance_id,
+            "cloud_instance_name": self.instance_name(vc.vcid),
+            "volumes": node.volumes or [],
+            "boot_date": format_date(node.boot_date),
+            "container_date": format_date(node.container_date),
+            "watch_mode": node.watch_mode,
+            "name": self.instance_name(vc.vcid),
+            "provider": node.provider,
+            "state": node.state,
+            "error_message": node.error_message,
+        }
+
+    def instance_name(self, vcid: str) -> str:
+        """Cloud instance name: ``VCP-<controller id[:8]>-<vcid[:8]>``."""
+        return f"VCP-{self.vcc_id[:8]}-{vcid[:8]}"
+
+    # -- UnitGroups -----------------------------------------------------------------------
+
+    def create_vc(self, user: User, cci: Any) -> dict[str, Any]:
+        """Create an empty UnitGroup from an empty-VC CCI; returns ``{"vcid": ...}``."""
+        try:
+            name, vc_type, description = parse_vc_cci(cci)
+        except CciError as e:
+            raise invalid(str(e)) from None
+        vcid = uuid.uuid4().hex
+        with self.store.transaction() as session:
+            session.add(
+                Vc(vcid=vcid, vcno=self.store.next_vcno(session), name=name, owner=user.name,
+                   type=vc_type, description=description, cdate=utcnow(), revision=1)
+            )
+        self.notify(vcid)
+        return {"vcid": vcid}
+
+    def update_vc(self, user: User, vcid: str, cci: Any) -> dict[str, Any]:
+        """Rename a UnitGroup (PUT of an empty-VC CCI); its type cannot change."""
+        try:
+            name, vc_type, description = parse_vc_cci(cci)
+        except CciError as e:
+            raise invalid(str(e)) from None
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            if vc_type != vc.type:
+                raise invalid(f"{vcid}:vc type cannot change from {vc.type} to {vc_type}")
+            vc.name = name
+            vc.description = description
+            vc.revision += 1
+        self.notify(vcid)
+        return {"vcid": vcid}
+
+    def change_owner(self, user: User, vcid: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PATCH ``{"owner": new, "operation": "change_owner"}``."""
+        if body.get("operation") != "change_owner":
+            raise invalid(f"operation[{body.get('operation')}] is unknown; allowed: change_owner")
+        new_owner = body.get("owner")
+        if not isinstance(new_owner, str) or not new_owner:
+            raise invalid("owner must be a non-empty user name")
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            known = session.scalar(select(Token.id).where(Token.user_name == new_owner).limit(1))
+            if known is None:
+                raise invalid(f"owner[{new_owner}] is not a user of this controller")
+            vc.owner = new_owner
+            vc.revision += 1
+        self.notify(vcid)
+        return {"vcid": vcid}
+
+    def delete_vc(self, user: User, vcid: str, force: bool) -> dict[str, Any]:
+        """Delete a UnitGroup; with ``force`` its units (and their nodes) first.
+
+        Storage units whose disks are still attached stay, and so does their group.
+        """
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            units = list(session.scalars(select(Unit).where(Unit.vcid == vcid)))
+            if not units:
+                session.execute(delete(Operation).where(Operation.vcid == vcid))
+                session.delete(vc)
+                deleted = True
+            else:
+                if not force:
+                    raise conflict(
+                        f"{vcid}:| vc has {len(units)} unit(s), so cannot delete without force"
+                    )
+                queued = [u for u in units if self._start_unit_delete(session, vc, u)]
+                vc.deleting = bool(queued)
+                vc.revision += 1
+                deleted = False
+        self.notify(vcid)
+        if not deleted:
+            self.wake_worker()
+        return {"vcid": vcid}
+
+    # -- units ---------------------------------------------------------------------------
+
+    def add_unit(self, user: User, vcid: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``{"info": base64 unit CCI, "unit_name": name}``: create a unit and its nodes."""
+        try:
+            unit_name = check_unit_name(body.get("unit_name"))
+            spec = parse_unit_cci(body.get("info"))
+        except CciError as e:
+            raise invalid(str(e)) from None
+        with self._allocation, self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            if vc.deleting:
+                raise conflict(f"{vcid}:| vc is now deleting, so cannot add unit")
+            if spec.unit_type != vc.type:
+                raise invalid(
+                    f"{vcid}:{unit_name}:| provider {spec.provider} makes {spec.unit_type} units "
+                    f"but the UnitGroup type is {vc.type}"
+                )
+            exists = session.scalar(select(Unit.id).where(Unit.vcid == vcid, Unit.name == unit_name))
+            if exists is not None:
+                raise conflict(f"{vcid}:{unit_name}:| unit already exists")
+            unit = Unit(
+                vcid=vcid, name=unit_name, type=spec.unit_type, provider=spec.provider,
+                state=S.RUNNING, info=body["info"], cdate=utcnow(), mdate=utcnow(),
+                spec={
+                    "provider": spec.provider, "private_network": spec.private_network,
+                    "image": spec.image, "params_v": spec.params_v, "params_e": spec.params_e,
+                    "docker_opt": spec.docker_opt, "cloud_params": spec.cloud_params,
+                    "disks": spec.disks, "last_node_no": 0,
+                },
+            )
+            session.add(unit)
+            session.flush()
+            if spec.count:
+                self._queue_new_nodes(
+                    session, user, vc, unit, spec.count, spec.ip_addresses, spec.disks,
+                    S.CREATING if spec.unit_type == "storage" else S.BOOTING,
+                )
+            vc.revision += 1
+        self.notify(vcid)
+        self.wake_worker()
+        return {"vcid": vcid, "unit_name": unit_name}
+
+    def add_nodes(
+        self, user: User, vcid: str, unit_name: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """PUT ``{"ip_address_list", "mac_address_list", "num_nodes"}``: add nodes or disks."""
+        ips = body.get("ip_address_list") or []
+        macs = body.get("mac_address_list") or []
+        if not isinstance(ips, list) or not isinstance(macs, list):
+            raise invalid("ip_address_list must array")
+        if ips and macs and len(ips) != len(macs):
+            raise invalid(
+                "mac_address_list and ip_address_list has element but their length are different"
+            )
+        count = len(ips) or len(macs) or body.get("num_nodes", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise invalid(f"num_nodes must be an integer >= 1, got {count!r}")
+        with self._allocation, self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            unit = self._unit(session, vc, unit_name)
+            self._check_idle(vc, unit)
+            if unit.type == "storage" and ips:
+                raise invalid("can't set ip_address(es) to storage")
+            if unit.spec.get("disks"):
+                raise invalid(
+                    f"{vcid}:{unit_name}:| unit attaches disks (spec.disks); a disk can be "
+                    "attached to one node only, so nodes cannot be added"
+                )
+            state = S.CREATING if unit.type == "storage" else S.INDEFINITE
+            new_ids = self._queue_new_nodes(
+                session, user, vc, unit, count, [str(ip) for ip in ips], [],
+                S.CREATING if unit.type == "storage" else S.BOOTING,
+            )
+            unit.state = state
+            vc.revision += 1
+        self.notify(vcid)
+        self.wake_worker()
+        return {"vcid": vcid, "unit_name": unit_name, "node_ids": new_ids}
+
+    def _queue_new_nodes(
+        self,
+        session: Session,
+        user: User,
+        vc: Vc,
+        unit: Unit,
+        count: int,
+        fixed_ips: list[str],
+        disk_refs: list[str],
+        state: str,
+    ) -> list[str]:
+        backend = self.backend_for(unit.provider)
+        spec = dict(unit.spec)
+        first_no = spec.get("last_node_no", 0) + 1
+        kind = unit.type
+        if kind == "compute":
+            catalog = self.catalog_entry(backend, unit.provider, spec["private_network"])
+            in_use = set(
+                session.scalars(
+                    select(Node.address).where(Node.kind == "compute", Node.address.is_not(None))
+                )
+            )
+            try:
+                addresses = backend.plan_addresses(unit.provider, catalog, fixed_ips, count, in_use)
+            except InvalidRequest as e:
+                raise invalid(f"{vc.vcid}:{unit.name}:| {e}") from None
+            disks = self._claim_disks(session, user, disk_refs, count)
+        else:
+            addresses = [None] * count
+            disks = []
+        size = self._disk_size(unit) if kind == "storage" else None
+        ids = []
+        for i in range(count):
+            node_id = uuid.uuid4().hex
+            ids.append(node_id)
+            session.add(
+                Node(
+                    node_id=node_id, unit_id=unit.id, vcid=vc.vcid, kind=kind,
+                    node_no=first_no + i, provider=unit.provider, state=state,
+                    address=addresses[i], disk_refs=[d.node_id for d in disks],
+                    disk_size=size, cdate=utcnow(),
+                )
+            )
+        for disk in disks:
+            disk.attached_to = ids[0]
+        spec["last_node_no"] = first_no + count - 1
+        unit.spec = spec
+        unit.processing = True
+        unit.state = state
+        unit.error_message = ""
+        unit.mdate = utcnow()
+        session.add(Operation(vcid=vc.vcid, unit_id=unit.id, kind="create", node_ids=ids))
+        return ids
+
+    @staticmethod
+    def _disk_size(unit: Unit) -> int:
+        decl = get_provider(unit.provider)
+        params = unit.spec["cloud_params"]
+        for f in decl.fields:
+            if f.kind is int and f.name != "block_duration_minutes":
+                return int(params.get(f.key, f.default))
+        return 0
+
+    def _claim_disks(
+        self, session: Session, user: User, refs: list[str], count: int
+    ) -> list[Node]:
+        if not refs:
+            return []
+        if count != 1:
+            raise invalid(
+                f"disks (volume_id) can be attached only to a unit of one node; num_nodes={count}"
+            )
+        disks = []
+        for ref in refs:
+            parts = ref.split(":")
+            if len(parts) != 4 or parts[0] != "vcp":
+                raise invalid(
+                    f"volume_id[{ref}] is not a disk of this controller; use "
+                    "storage_ugroup.find_nodes() (vcp:<vcid>:<unit>:<disk_id>)"
+                )
+            _, disk_vcid, disk_unit, disk_id = parts
+            disk = session.get(Node, disk_id)
+            owner_vc = session.get(Vc, disk_vcid)
+            if (
+                disk is None or disk.kind != "storage" or disk.vcid != disk_vcid
+                or owner_vc is None or (owner_vc.owner != user.name and not user.privileged)
+            ):
+                raise invalid(f"volume_id[{ref}]: disk {disk_unit}/{disk_id} is not found")
+            if disk.state != S.RUNNING:
+                raise conflict(f"volume_id[{ref}]: disk is {disk.state}, so cannot attach")
+            if disk.attached_to is not None:
+                raise conflict(f"volume_id[{ref}]: disk is in-use, so cannot attach")
+            disks.append(disk)
+        return disks
+
+    def catalog_entry(self, backend: Backend, provider: str, name: str) -> dict[str, Any]:
+        """The VPN catalog entry ``name`` of ``provider`` (its base provider for disks)."""
+        catalog = backend.vpn_catalog()
+        decl = get_provider(provider)
+        for key in (provider, decl.config_section):
+            if key and key in catalog:
+                entries = catalog[key]
+                if name not in entries:
+                    raise invalid(
+                        f"private_network[{name}] is not in the vpn_catalog of provider "
+                        f"{provider}; known: {', '.join(entries)}"
+                    )
+                return dict(entries[name] or {})
+        raise invalid(f"provider {provider} has no vpn_catalog entry on this controller")
+
+    @staticmethod
+    def _check_idle(vc: Vc, unit: Unit) -> None:
+        if vc.deleting:
+            raise conflict(f"{vc.vcid}:{unit.name}:| Conflict: vc is now deleting, so cannot apply")
+        if unit.processing:
+            raise conflict(
+                f"{vc.vcid}:{unit.name}:| Conflict: unit is now processing, so cannot apply"
+            )
+
+    def delete_unit(
+        self, user: User, vcid: str, unit_name: str, force: bool
+    ) -> dict[str, Any]:
+        """DELETE a unit; ``force`` is needed while it still has nodes."""
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            unit = self._unit(session, vc, unit_name)
+            if not force:
+                self._check_idle(vc, unit)
+                count = session.scalar(
+                    select(Node.node_id).where(Node.unit_id == unit.id).limit(1)
+                )
+                if count is not None:
+                    raise conflict(
+                        f"{vcid}:{unit_name}:| unit has node(s), so cannot delete without force"
+                    )
+            if not self._start_unit_delete(session, vc, unit):
+                raise conflict(
+                    f"{vcid}:{unit_name}:| disk(s) of this unit are in-use (attached), "
+                    "so cannot delete; delete the compute unit that uses them first"
+                )
+            vc.revision += 1
+        self.notify(vcid)
+        self.wake_worker()
+        return {"vcid": vcid, "unit_name": unit_name}
+
+    def _start_unit_delete(self, session: Session, vc: Vc, unit: Unit) -> bool:
+        """Queue the deletion of ``unit``; False when attached disks keep it."""
+        nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
+        if unit.type == "storage" and any(n.attached_to for n in nodes):
+            return False
+        if unit.state == S.DELETING:
+            return True
+        for node in nodes:
+            node.state = S.DELETING
+        unit.state = S.DELETING
+        unit.processing = True
+        unit.mdate = utcnow()
+        session.add(Operation(vcid=vc.vcid, unit_id=unit.id, kind="delete_unit", node_ids=[]))
+        return True
+
+    def unit_operation(self, user: User, vcid: str, unit_name: str, op: str) -> dict[str, Any]:
+        """PATCH ``/vcs/{vcid}/{unit}/{op}``: apply a node operation to every node of a unit."""
+        if op == "clear_processing":
+            return self._clear_processing(user, vcid, unit_name)
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            unit = self._unit(session, vc, unit_name)
+            if unit.type != "compute":
+                raise invalid(f"{op} only compute unit")
+            self._check_idle(vc, unit)
+            nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
+            operation = S.NODE_OPERATIONS[op]
+            targets = [n for n in nodes if n.state in operation.allowed]
+            if not targets:
+                raise conflict(
+                    f"{vcid}:{unit_name}:| no node is in a state that allows {op} "
+                    f"(allowed: {', '.join(sorted(operation.allowed))})"
+                )
+            self._queue_node_operation(session, vc, unit, nodes, targets, op)
+        self.notify(vcid)
+        self.wake_worker()
+        return {"vcid": vcid, "unit_name": unit_name}
+
+    def _clear_processing(self, user: User, vcid: str, unit_name: str) -> dict[str, Any]:
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            unit = self._unit(session, vc, unit_name)
+            session.execute(
+                update(Operation)
+                .where(Operation.unit_id == unit.id, Operation.status == "pending")
+                .values(status="failed", error="cleared by clear_processing")
+            )
+            unit.processing = False
+            nodes = session.scalars(select(Node.state).where(Node.unit_id == unit.id))
+            unit.state = S.aggregate_state(list(nodes))
+            vc.revision += 1
+        self.notify(vcid)
+        return {"vcid": vcid, "unit_name": unit_name}
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def _node(self, session: Session, unit: Unit, node_id: str) -> Node:
+        node = session.get(Node, node_id)
+        if node is None or node.unit_id != unit.id:
+            raise not_found(f"{unit.vcid}:{unit.name}:{node_id}:| node is not found")
+        return node
+
+    def delete_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
+        """DELETE one node (or disk)."""
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            unit = self._unit(session, vc, unit_name)
+            node = self._node(session, unit, node_id)
+            self._check_idle(vc, unit)
+            if node.kind == "storage" and node.attached_to:
+                raise conflict(f"{vcid}:{unit_name}:{node_id}:| disk is in-use, so cannot delete")
+            nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
+            node.state = S.DELETING
+            unit.state = S.DELETING if len(nodes) == 1 else S.INDEFINITE
+            unit.processing = True
+            unit.mdate = utcnow()
+            vc.revision += 1
+            session.add(
+                Operation(vcid=vcid, unit_id=unit.id, kind="delete_nodes", node_ids=[node_id])
+            )
+        self.notify(vcid)
+        self.wake_worker()
+        return {"vcid": vcid, "node_id": node_id}
+
+    def node_operation(
+        self, user: User, vcid: str, unit_name: str, node_id: str, op: str
+    ) -> dict[str, Any]:
+        """PATCH ``/vcs/{vcid}/{unit}/{node}/{op}``."""
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            unit = self._unit(session, vc, unit_name)
+            node = self._node(session, unit, node_id)
+            if node.kind != "compute":
+                raise invalid(f"{op} only compute node")
+            self._check_idle(vc, unit)
+            operation = S.NODE_OPERATIONS[op]
+            if node.state not in operation.allowed:
+                raise conflict(
+                    f"{vcid}:{unit_name}:{node_id}:| node is {node.state}, so cannot {op} "
+                    f"(allowed from: {', '.join(sorted(operation.allowed))})"
+                )
+            nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
+            self._queue_node_operation(session, vc, unit, nodes, [node], op)
+        self.notify(vcid)
+        self.wake_worker()
+        return {"vcid": vcid, "node_id": node_id}
+
+    def _queue_node_operation(
+        self, session: Session, vc: Vc, unit: Unit, nodes: list[Node], targets: list[Node], op: str
+    ) -> None:
+        operation = S.NODE_OPERATIONS[op]
+        if operation.transitional is None:  # watch / unwatch: no state change
+            for node in targets:
+                node.watch_mode = op == "watch"
+            vc.revision += 1
+            return
+        for node in targets:
+            node.state = operation.transitional
+        unit.state = operation.transitional if len(targets) == len(nodes) else S.INDEFINITE
+        unit.processing = True
+        unit.mdate = utcnow()
+        vc.revision += 1
+        session.add(
+            Operation(vcid=vc.vcid, unit_id=unit.id, kind=op, node_ids=[n.node_id for n in targets])
+        )
+
+    def backup_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
+        """GET ``.../backup``: accepted (202); the sandbox keeps no container images."""
+        with self.store.transaction() as session:
+            vc = self._visible_vc(session, user, vcid)
+            unit = self._unit(session, vc, unit_name)
+            node = self._node(session, unit, node_id)
+            if node.kind != "compute":
+                raise invalid("backup only compute node")
+            if node.state != S.RUNNING:
+                raise conflict(f"{vcid}:{unit_name}:{node_id}:| node is {node.state}, so cannot backup")
+        return {"vcid": vcid, "node_id": node_id}

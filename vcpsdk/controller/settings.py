@@ -1,0 +1,32 @@
+"""Settings of one controller instance (CLI flags or embedded defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class ControllerSettings:
+    """Where the controller keeps its state and how the sandbox behaves.
+
+    Attributes:
+        state_dir: directory of the SQLite database, sandbox disks and keys.
+        database_url: SQLAlchemy URL; default ``sqlite:///<state_dir>/vcc.db``.
+        name: controller name shown by ``version()``.
+        boot_delay: seconds a sandbox node takes to boot.
+        vpn_catalog_file: YAML file replacing the sandbox VPN catalog.
+        long_poll_max_sec: longest a "wait for change" request is held.
+    """
+
+    state_dir: Path
+    database_url: str = ""
+    name: str = "vcc-sandbox"
+    boot_delay: float = 0.5
+    vpn_catalog_file: Path | None = None
+    long_poll_max_sec: float = 30.0
+
+    def __post_init__(self) -> None:
+        self.state_dir = Path(self.state_dir).expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.state_dir / 'vcc.db'}"

@@ -1,0 +1,195 @@
+"""Persistent state of the controller (SQLAlchemy; SQLite file by default).
+
+Tables: ``meta`` (controller identity), ``tokens`` (hashed), ``vcs`` (UnitGroups),
+``units``, ``nodes`` (compute nodes and disks) and ``operations`` (the work queue
+the worker drains).  Every change inside a UnitGroup bumps ``vcs.revision`` so that
+long-polling clients can wait for "anything changed".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+
+def utcnow() -> dt.datetime:
+    """Current UTC time without tzinfo (what the columns store)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def format_date(value: dt.datetime | None) -> str:
+    """Dates as the original controller shows them: ``2021/03/10 06:13:35 UTC``."""
+    return value.strftime("%Y/%m/%d %H:%M:%S UTC") if value else ""
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the controller's tables."""
+
+
+class Meta(Base):
+    """Key/value facts about this controller (its id, name, SSH key)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Token(Base):
+    """An access token, stored only as its SHA-256 hash."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    user_name: Mapped[str] = mapped_column(String(128), index=True)
+    superuser: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Vc(Base):
+    """A UnitGroup ("VC" on the wire)."""
+
+    __tablename__ = "vcs"
+    vcid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    vcno: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(128), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    deleting: Mapped[bool] = mapped_column(Boolean, default=False)
+    cdate: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Unit(Base):
+    """A unit: homogeneous nodes (or disks) built from one unit CCI."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("vcid", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vcid: Mapped[str] = mapped_column(ForeignKey("vcs.vcid"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    processing: Mapped[bool] = mapped_column(Boolean, default=False)
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    info: Mapped[str] = mapped_column(Text)  # the unit CCI, base64, as received
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the parsed, checked CCI
+    cdate: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    mdate: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Node(Base):
+    """A compute node or a disk of a storage unit."""
+
+    __tablename__ = "nodes"
+    node_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    vcid: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # compute | storage
+    node_no: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    instance_id: Mapped[str] = mapped_column(String(128), default="")
+    boot_date: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    container_date: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    watch_mode: Mapped[bool] = mapped_column(Boolean, default=True)
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    volumes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    disk_refs: Mapped[list[str]] = mapped_column(JSON, default=list)  # disks attached
+    disk_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attached_to: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    backend_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cdate: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Operation(Base):
+    """Queued work for the worker; ``pending`` → ``running`` → ``done``/``failed``."""
+
+    __tablename__ = "operations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vcid: Mapped[str] = mapped_column(String(32), index=True)
+    unit_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    node_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """Database access: an engine, a session factory and a few shared queries."""
+
+    def __init__(self, url: str) -> None:
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        self.url = url
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def get_meta(self, key: str) -> str | None:
+        """Value of ``meta[key]``, or None."""
+        with self._sessions() as session:
+            row = session.get(Meta, key)
+            return row.value if row else None
+
+    def set_meta_default(self, key: str, value: str) -> str:
+        """Store ``value`` under ``key`` unless a value exists; return the stored value."""
+        with self.transaction() as session:
+            row = session.get(Meta, key)
+            if row is None:
+                session.add(Meta(key=key, value=value))
+                return value
+            return row.value
+
+    def next_vcno(self, session: Session) -> int:
+        """The next UnitGroup number (1, 2, ...); numbers are never reused."""
+        row = session.get(Meta, "vcno_seq", with_for_update=True)
+        if row is None:
+            row = Meta(key="vcno_seq", value="0")
+            session.add(row)
+        number = int(row.value) + 1
+        row.value = str(number)
+        return number
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.engine.dispose()

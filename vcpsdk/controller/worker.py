@@ -1,0 +1,300 @@
+"""The worker: carries queued operations out through the backends.
+
+Operations of one unit run strictly in order; operations of different units run in
+parallel on a small thread pool.  On start, operations that were running when the
+controller stopped are queued again (backends are idempotent by node id).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from vcpsdk import states as S
+from vcpsdk.controller.backends.base import (
+    Backend,
+    DiskInfo,
+    DiskRequest,
+    NodeRequest,
+    UnitContext,
+)
+from vcpsdk.controller.store import Node, Operation, Store, Unit, Vc, utcnow
+
+logger = logging.getLogger("vcp.controller")
+
+
+class Worker:
+    """Drains the ``operations`` table."""
+
+    def __init__(
+        self,
+        store: Store,
+        backend_for: Callable[[str], Backend],
+        catalog_entry: Callable[[Backend, str, str], dict[str, Any]],
+        notify: Callable[[str], None],
+        threads: int = 8,
+    ) -> None:
+        self.store = store
+        self.backend_for = backend_for
+        self.catalog_entry = catalog_entry
+        self.notify = notify
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vcc-op")
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._busy_units: set[int] = set()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._dispatch, name="vcc-dispatch", daemon=True)
+
+    def start(self) -> None:
+        """Requeue interrupted operations and start dispatching."""
+        with self.store.transaction() as session:
+            session.execute(
+                update(Operation).where(Operation.status == "running").values(status="pending")
+            )
+        self._thread.start()
+        self.wake()
+
+    def wake(self) -> None:
+        """Tell the dispatcher that new work may be queued."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop dispatching and wait for running operations."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def _dispatch(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self._start_ready_operations()
+            except Exception:  # keep dispatching whatever one round did
+                logger.exception("dispatching operations failed")
+
+    def _start_ready_operations(self) -> None:
+        with self._lock, self.store.transaction() as session:
+            pending = session.scalars(
+                select(Operation).where(Operation.status == "pending").order_by(Operation.id)
+            ).all()
+            seen: set[int] = set()
+            for op in pending:
+                if op.unit_id in self._busy_units or op.unit_id in seen:
+                    seen.add(op.unit_id)
+                    continue
+                seen.add(op.unit_id)
+                op.status = "running"
+                self._busy_units.add(op.unit_id)
+                self._pool.submit(self._run, op.id, op.unit_id)
+
+    def _run(self, op_id: int, unit_id: int) -> None:
+        vcid = None
+        try:
+            vcid = self._execute(op_id)
+        except Exception as e:
+            logger.exception("operation %s failed", op_id)
+            vcid = self._fail(op_id, e)
+        finally:
+            with self._lock:
+                self._busy_units.discard(unit_id)
+            if vcid:
+                self.notify(vcid)
+            self.wake()
+
+    # -- execution ------------------------------------------------------------------------
+
+    def _context(self, session: Session, unit: Unit) -> tuple[Backend, UnitContext]:
+        vc = session.get(Vc, unit.vcid)
+        assert vc is not None
+        backend = self.backend_for(unit.provider)
+        catalog = {}
+        if unit.type == "compute":
+            catalog = self.catalog_entry(backend, unit.provider, unit.spec["private_network"])
+        ctx = UnitContext(
+            vcid=vc.vcid, vc_name=vc.name, unit_name=unit.name, provider=unit.provider,
+            owner=vc.owner, spec=dict(unit.spec), catalog=catalog,
+        )
+        return backend, ctx
+
+    @staticmethod
+    def _requests(session: Session, nodes: list[Node]) -> list[NodeRequest]:
+        requests = []
+        for node in nodes:
+            disks = []
+            for disk_id in node.disk_refs or []:
+                disk = session.get(Node, disk_id)
+                if disk is not None:
+                    disks.append(DiskInfo(disk.node_id, disk.instance_id, dict(disk.backend_data)))
+            requests.append(
+                NodeRequest(node.node_id, node.node_no, node.address, disks, dict(node.backend_data))
+            )
+        return requests
+
+    def _execute(self, op_id: int) -> str:
+        with self.store.transaction() as session:
+            op = session.get(Operation, op_id)
+            assert op is not None
+            unit = session.get(Unit, op.unit_id)
+            if unit is None:
+                op.status = "done"
+                return op.vcid
+            backend, ctx = self._context(session, unit)
+            kind, vcid, unit_type = op.kind, op.vcid, unit.type
+            if kind == "delete_unit":
+                nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
+            else:
+                nodes = list(session.scalars(select(Node).where(Node.node_id.in_(op.node_ids))))
+            requests = self._requests(session, nodes)
+            disk_requests = [
+                DiskRequest(n.node_id, n.node_no, n.disk_size or 0, dict(n.backend_data))
+                for n in nodes
+            ]
+
+        if kind == "create":
+            if unit_type == "storage":
+                results: Any = backend.create_disks(ctx, disk_requests)
+            else:
+                results = backend.create_nodes(ctx, requests)
+            with self.store.transaction() as session:
+                self._record_created(session, unit_type, results)
+                self._finish(session, op_id)
+        elif kind in ("delete_nodes", "delete_unit"):
+            if unit_type == "storage":
+                backend.delete_disks(ctx, disk_requests)
+            else:
+                backend.delete_nodes(ctx, requests)
+            with self.store.transaction() as session:
+                self._drop_nodes(session, [r.node_id for r in requests])
+                if kind == "delete_unit":
+                    self._drop_unit(session, op_id)
+                else:
+                    self._finish(session, op_id)
+        else:
+            backend.power(ctx, requests, kind)
+            with self.store.transaction() as session:
+                final = S.NODE_OPERATIONS[kind].final
+                now = utcnow()
+                for node in session.scalars(select(Node).where(Node.node_id.in_(op.node_ids))):
+                    if node.state == S.DELETING:
+                        continue
+                    node.state = final or node.state
+                    if final == S.RUNNING:
+                        node.container_date = now
+                        if kind != "resume":
+                            node.boot_date = now
+                self._finish(session, op_id)
+        return vcid
+
+    @staticmethod
+    def _record_created(session: Session, unit_type: str, results: list[Any]) -> None:
+        now = utcnow()
+        for result in results:
+            node = session.get(Node, result.node_id)
+            if node is None:
+                continue
+            node.backend_data = dict(result.backend_data)
+            if unit_type == "storage":
+                node.instance_id = result.cloud_disk_id
+                node.disk_size = result.size_gb
+            else:
+                node.instance_id = result.instance_id
+                node.address = result.address
+                node.volumes = list(result.volumes)
+                node.boot_date = now
+                node.container_date = now
+            if node.state in (S.BOOTING, S.CREATING):
+                node.state = S.RUNNING
+
+    @staticmethod
+    def _drop_nodes(session: Session, node_ids: list[str]) -> None:
+        if not node_ids:
+            return
+        touched = set(session.scalars(select(Node.vcid).where(Node.attached_to.in_(node_ids))))
+        session.execute(
+            update(Node).where(Node.attached_to.in_(node_ids)).values(attached_to=None)
+        )
+        session.execute(delete(Node).where(Node.node_id.in_(node_ids)))
+        for vcid in touched:  # disks detached: their groups changed too
+            vc = session.get(Vc, vcid)
+            if vc is not None:
+                vc.revision += 1
+
+    def _finish(self, session: Session, op_id: int, error: str = "") -> None:
+        op = session.get(Operation, op_id)
+        assert op is not None
+        op.status = "failed" if error else "done"
+        unit = session.get(Unit, op.unit_id)
+        vc = session.get(Vc, op.vcid)
+        if unit is not None:
+            more = session.scalar(
+                select(Operation.id).where(
+                    Operation.unit_id == unit.id, Operation.status == "pending"
+                ).limit(1)
+            )
+            unit.processing = more is not None
+            if error:
+                unit.state = S.ERROR
+                unit.error_message = error
+            elif not unit.processing:
+                node_states = list(session.scalars(select(Node.state).where(Node.unit_id == unit.id)))
+                unit.state = S.aggregate_state(node_states)
+            unit.mdate = utcnow()
+        if vc is not None:
+            vc.revision += 1
+        session.execute(delete(Operation).where(Operation.id == op_id, Operation.status == "done"))
+
+    def _drop_unit(self, session: Session, op_id: int) -> None:
+        op = session.get(Operation, op_id)
+        assert op is not None
+        unit = session.get(Unit, op.unit_id)
+        session.execute(delete(Operation).where(Operation.unit_id == op.unit_id))
+        if unit is not None:
+            session.delete(unit)
+        session.flush()
+        vc = session.get(Vc, op.vcid)
+        if vc is None:
+            return
+        vc.revision += 1
+        if not vc.deleting:
+            return
+        remaining = list(session.scalars(select(Unit).where(Unit.vcid == vc.vcid)))
+        if not remaining:
+            session.execute(delete(Operation).where(Operation.vcid == vc.vcid))
+            session.delete(vc)
+        elif not any(u.state == S.DELETING for u in remaining):
+            vc.deleting = False  # only attached storage units are left: the group stays
+
+    def _fail(self, op_id: int, error: Exception) -> str | None:
+        stamp = utcnow().strftime("%Y/%m/%d %H:%M:%S")
+        with self.store.transaction() as session:
+            op = session.get(Operation, op_id)
+            if op is None:
+                return None
+            unit = session.get(Unit, op.unit_id)
+            provider = unit.provider if unit else "?"
+            message = f"{stamp} UTC: * provider.{provider}: {error}"
+            nodes = session.scalars(select(Node).where(Node.node_id.in_(op.node_ids or [])))
+            for node in nodes:
+                if node.state in S.TRANSITIONAL:
+                    node.state = S.ERROR
+                    node.error_message = message
+                if op.kind == "create":
+                    session.execute(
+                        update(Node).where(Node.attached_to == node.node_id).values(attached_to=None)
+                    )
+            if op.kind == "delete_unit" and unit is not None:
+                vc = session.get(Vc, op.vcid)
+                if vc is not None:
+                    vc.deleting = False
+            self._finish(session, op_id, error=message)
+            return op.vcid

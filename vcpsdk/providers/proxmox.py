@@ -1,0 +1,19 @@
+"""Proxmox VE virtual machines."""
+
+from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, ip_addresses, mac_addresses
+
+PROVIDER = Provider(
+    name="proxmox", unit_type="compute", version="1.0+20251001", cci_version="1.0",
+    fields=(
+        Field("num_cpus", int, 1, minimum=1, doc="number of vCPUs"),
+        Field("memory", int, 1024, minimum=1, doc="memory (MB)"),
+        Field("disk_size", int, 40, minimum=1, doc="disk size (GB)"),
+        Field("user_name", str, "ubuntu", doc="login user of the VM"),
+        cloud_image("template VM to clone"),
+        ip_addresses(),
+        mac_addresses(),
+    ),
+    capabilities=Capabilities(fixed_ip=True), config_section="proxmox",
+    credentials=("token_id", "token_secret"), secrets=("token_secret",),
+    description="Proxmox VE",
+)

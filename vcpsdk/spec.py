@@ -1,0 +1,465 @@
+"""Spec objects: what a unit's nodes (or disks) look like, rendered as unit CCI.
+
+A spec is built from a provider declaration (:mod:`vcpsdk.providers`), initialised
+from a flavor, then changed attribute by attribute (``spec.volume_size = 15``).
+``spec.cci(name)`` renders the unit CCI YAML that ``create_unit`` sends; the
+controller validates it against the same declaration.  The layout is documented in
+``docs/cci.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import textwrap
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from vcpsdk.config import load_config, load_flavors, resolve_config_dir, suggest
+from vcpsdk.errors import VcpInvalidArgumentError, VcpSDKError, raise_error
+from vcpsdk.providers import (
+    PROVIDER_NAMES,
+    Field,
+    Provider,
+    all_field_names,
+    all_providers,
+    get_provider,
+)
+
+logger = logging.getLogger("vcp.sdk")
+
+UNIT_CCI_VERSION = "1.0"
+DEFAULT_IMAGE = "harbor.vcloud.nii.ac.jp/vcp/base:3.0.0-alpine3.22-x86_64"
+AUTHORIZED_KEYS = "AUTHORIZED_KEYS"
+
+#: Unit-level fields of every compute spec (outside ``cloud_params``).
+COMPUTE_FIELDS: tuple[Field, ...] = (
+    Field("num_nodes", int, 1, minimum=0, doc="number of nodes to start"),
+    Field("image", str, DEFAULT_IMAGE, doc="Base container image"),
+    Field("params_v", list, [], doc="Base container volume options (docker run -v)"),
+    Field("params_e", list, [], doc="Base container environment (docker run -e), KEY=value"),
+    Field("recovery_mode", str, "none", doc="recovery mode of the nodes"),
+)
+#: Base-container docker options, sent under ``docker_opt`` only when set.
+DOCKER_FIELDS: tuple[Field, ...] = (
+    Field("dns", list, [], doc="DNS servers of the Base container (--dns)"),
+    Field("dns_search", list, [], doc="DNS search domains (--dns-search)"),
+    Field("dns_opt", list, [], aliases=("options",), doc="DNS options (--dns-opt)"),
+    Field("add_host", list, [], doc="extra /etc/hosts lines 'name:ip' (--add-host)"),
+    Field("hostname", str, "", doc="hostname of the Base container (--hostname)"),
+    Field("gpus", str, "", doc="GPUs given to the Base container (--gpus), e.g. 'all'"),
+)
+#: Unit-level fields of every storage spec.
+STORAGE_FIELDS: tuple[Field, ...] = (
+    Field("num_disks", int, 1, minimum=0, doc="number of disks to create"),
+)
+SPEC_OPTION_TO_FIELD = {"options": "dns_opt"}
+
+
+class _Quoted(str):
+    """A string YAML writes in double quotes (CCI version numbers)."""
+
+
+class _CciDumper(yaml.SafeDumper):
+    pass
+
+
+_CciDumper.add_representer(
+    _Quoted, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style='"')
+)
+
+
+def dump_cci(document: list[dict[str, Any]]) -> str:
+    """YAML text of a CCI document in the layout the original SDK prints.
+
+    The document is a list of one-key mappings (``[{"unit": {...}}]``); each is
+    written as ``- unit:`` followed by its body indented by four spaces.
+    """
+    parts = []
+    for item in document:
+        ((key, body),) = item.items()
+        inner = yaml.dump(
+            body, Dumper=_CciDumper, default_flow_style=False, sort_keys=False, indent=4,
+            allow_unicode=True, width=4096,
+        )
+        parts.append(f"- {key}:\n" + textwrap.indent(inner, "    "))
+    return "".join(parts)
+
+
+def disk_reference(value: Any) -> str:
+    """``vcp:<vcid>:<unit>:<disk_id>`` for a disk node, or the cloud volume id given."""
+    if isinstance(value, str):
+        return value
+    node_type = getattr(value, "type", None)
+    if node_type is not None and node_type != "storage":
+        raise VcpInvalidArgumentError(
+            f"spec.disks takes disk nodes of a storage UnitGroup; got a {node_type} node"
+        )
+    try:
+        return f"vcp:{value.vc.vcid}:{value.unit.name}:{value.id}"
+    except AttributeError:
+        raise VcpInvalidArgumentError(
+            f"spec.disks takes volume ids (str) or disk nodes (find_nodes()), got {value!r}"
+        ) from None
+
+
+def redact_env(entry: str) -> str:
+    """``params_e`` entry with a secret value shortened for display."""
+    key, sep, value = entry.partition("=")
+    if sep and key == AUTHORIZED_KEYS and len(value) > 12:
+        return f"{key}={value[:12]}...(redacted, {len(value)} chars)"
+    return entry
+
+
+class VcpSpecResource:
+    """A provider spec: the settings a unit's nodes (or disks) are created with.
+
+    Obtain one with ``vcp.get_spec(provider, flavor)``; then set attributes
+    (``spec.volume_size = 15``, ``spec.params_e.append('KEY=v')``) and pass it to
+    ``ugroup.create_unit(name, spec)``.  ``print(spec)`` shows the settings;
+    ``spec.cci(name)`` returns the CCI YAML that is sent to the controller.
+
+    Attributes of another provider (e.g. ``disk_size`` on an ``aws`` spec) are
+    accepted with a warning and not sent; unknown attributes raise AttributeError.
+    """
+
+    provider_decl: ClassVar[Provider]
+    version: ClassVar[str] = ""
+
+    def __init__(self, provider_name: str, flavor: str, config_dir: str | Path = "") -> None:
+        decl = get_provider(provider_name)
+        directory = resolve_config_dir(config_dir)
+        flavors = load_flavors(directory).get(provider_name, {})
+        if flavor not in flavors:
+            raise_error(
+                VcpInvalidArgumentError,
+                f"no flavor provider_name[{provider_name}] flavor[{flavor}]"
+                f"{suggest(flavor, flavors)}; flavors of {provider_name}: "
+                f"{', '.join(flavors) or '(none)'}",
+            )
+        config = load_config(directory)
+        section = config.provider_section(provider_name)
+        state = self.__dict__
+        state["_provider_name"] = provider_name
+        state["_flavor"] = flavor
+        state["_config_dir"] = directory
+        state["_section"] = section
+        state["_foreign"] = {}
+        state["_tags"] = {}
+        values: dict[str, Any] = {"name": "", "description": ""}
+        for f in self._own_fields():
+            values[f.name] = _fresh(f.default)
+        for key, value in flavors[flavor].items():
+            f = decl.field_for_flavor_key(key)
+            if f is not None:
+                values[f.name] = f.check(value, provider_name)
+        if decl.unit_type == "compute":
+            for key, value in config.spec_options.items():
+                f = _field_in(DOCKER_FIELDS, SPEC_OPTION_TO_FIELD.get(key, key))
+                if f is not None:
+                    values[f.name] = f.check(value, "spec_options")
+        values["private_network"] = str(section.get("private_network") or "default")
+        state["_values"] = values
+
+    # -- attribute access -------------------------------------------------------------
+
+    @classmethod
+    def _own_fields(cls) -> tuple[Field, ...]:
+        decl = cls.provider_decl
+        if decl.unit_type == "storage":
+            return STORAGE_FIELDS + decl.fields
+        return COMPUTE_FIELDS + DOCKER_FIELDS + decl.fields
+
+    @classmethod
+    def _field(cls, name: str) -> Field | None:
+        return _field_in(cls._own_fields(), name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        state = self.__dict__
+        if name in ("name", "description", "private_network"):
+            return state["_values"][name]
+        f = self._field(name)
+        if f is not None:
+            return state["_values"][f.name]
+        if name in state["_foreign"]:
+            return state["_foreign"][name]
+        raise AttributeError(self._unknown_message(name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        values = self.__dict__["_values"]
+        if name in ("name", "description", "private_network"):
+            values[name] = "" if value is None else str(value)
+            return
+        f = self._field(name)
+        if f is None:
+            if name in all_field_names() or name in _ALL_COMMON:
+                logger.warning(
+                    "spec attribute %s is not used by provider %s; it is kept but not sent",
+                    name, self._provider_name,
+                )
+                self.__dict__["_foreign"][name] = value
+                return
+            raise AttributeError(self._unknown_message(name))
+        try:
+            value = f.check(value, self._provider_name)
+        except ValueError as e:
+            raise VcpInvalidArgumentError(str(e)) from None
+        if f.name == "ip_addresses":
+            if value and "num_nodes" in values:
+                values["num_nodes"] = len(value)
+        elif f.name == "num_nodes" and values.get("ip_addresses"):
+            if value != len(values["ip_addresses"]):
+                logger.warning(
+                    "num_nodes=%s differs from the %d ip_addresses set before; "
+                    "ip_addresses cleared (the last setting wins)",
+                    value, len(values["ip_addresses"]),
+                )
+                values["ip_addresses"] = []
+        values[f.name] = value
+
+    def _unknown_message(self, name: str) -> str:
+        known = [f.name for f in self._own_fields()]
+        return f"spec resource has no attributes!!  [{name}]{suggest(name, known)}"
+
+    def __dir__(self) -> list[str]:
+        names = {f.name for f in self._own_fields()} | {"name", "description", "private_network"}
+        return sorted(set(super().__dir__()) | names)
+
+    # -- public methods ---------------------------------------------------------------
+
+    @property
+    def provider_name(self) -> str:
+        """Provider this spec is for, e.g. ``"aws"``."""
+        return str(self.__dict__["_provider_name"])
+
+    @property
+    def flavor(self) -> str:
+        """Flavor the spec was initialised from, e.g. ``"small"``."""
+        return str(self.__dict__["_flavor"])
+
+    @property
+    def unit_type(self) -> str:
+        """``"compute"`` or ``"storage"``; must match the UnitGroup's type."""
+        return self.provider_decl.unit_type
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Cloud-side tags set with :meth:`set_tag` (a copy)."""
+        return dict(self.__dict__["_tags"])
+
+    def set_ssh_pubkey(self, path: str | Path) -> None:
+        """Register the SSH public key used to log into the nodes' Base container.
+
+        Adds ``AUTHORIZED_KEYS=<base64 of the key file>`` to ``params_e``, replacing
+        one set before.
+
+        Args:
+            path: path of a public key file, e.g. ``~/.ssh/id_rsa.pub``.
+
+        Raises:
+            VcpInvalidArgumentError: the file cannot be read or is not a public key.
+
+        Example:
+            >>> spec.set_ssh_pubkey('~/.ssh/id_rsa.pub')  # doctest: +SKIP
+        """
+        if self.unit_type != "compute":
+            raise_error(VcpInvalidArgumentError, "set_ssh_pubkey only compute spec")
+        expanded = Path(path).expanduser()
+        try:
+            content = expanded.read_bytes()
+        except OSError as e:
+            raise_error(VcpInvalidArgumentError, f"public_key_path[{path}] can't open ({e})")
+        first = content.strip().split(b"\n", 1)[0]
+        if not first.startswith((b"ssh-", b"ecdsa-", b"sk-")) or b"PRIVATE KEY" in content:
+            raise_error(
+                VcpInvalidArgumentError,
+                f"public_key_path[{path}] is not an OpenSSH public key "
+                "(expected a line like 'ssh-ed25519 AAAA... comment')",
+            )
+        encoded = base64.b64encode(content).decode("ascii")
+        params_e = self.params_e
+        params_e[:] = [e for e in params_e if not str(e).startswith(AUTHORIZED_KEYS + "=")]
+        params_e.append(f"{AUTHORIZED_KEYS}={encoded}")
+
+    def set_tag(self, key: str, value: str) -> None:
+        """Set a cloud-side tag on the instances or disks of the unit.
+
+        Raises:
+            VcpInvalidArgumentError: the provider has no tag support.
+        """
+        if not self.provider_decl.capabilities.tag:
+            supported = [p.name for p in all_providers() if p.capabilities.tag]
+            raise_error(
+                VcpInvalidArgumentError,
+                f"set_tag is not supported by provider {self.provider_name}; "
+                f"supported: {', '.join(supported)}",
+            )
+        self.__dict__["_tags"][str(key)] = str(value)
+
+    def cci_document(self, name: str) -> list[dict[str, Any]]:
+        """The unit CCI as Python data (what :meth:`cci` renders as YAML)."""
+        decl = self.provider_decl
+        values = self.__dict__["_values"]
+        unit: dict[str, Any] = {
+            "cci_version": _Quoted(UNIT_CCI_VERSION),
+            "name": name,
+            "description": values["description"],
+            "private_network": values["private_network"],
+        }
+        if decl.unit_type == "storage":
+            unit["num_disks"] = values["num_disks"]
+        else:
+            unit["num_nodes"] = values["num_nodes"]
+            unit["image"] = values["image"]
+            unit["recovery_mode"] = values["recovery_mode"]
+            docker = {f.name: values[f.name] for f in DOCKER_FIELDS if values[f.name]}
+            if docker:
+                unit["docker_opt"] = docker
+            unit["params"] = {"v": list(values["params_v"]), "e": list(values["params_e"])}
+        unit["cloud_provider"] = decl.name
+        unit["cloud_params"] = self._cloud_params(values)
+        return [{"unit": unit}]
+
+    def _cloud_params(self, values: dict[str, Any]) -> dict[str, Any]:
+        decl = self.provider_decl
+        params: dict[str, Any] = {"cci_version": _Quoted(decl.cci_version)}
+        for f in decl.fields:
+            value = values[f.name]
+            if f.name == "disks":
+                value = [disk_reference(d) for d in value]
+            params[f.key] = value
+        section = self.__dict__["_section"]
+        for key in decl.credentials:
+            if key in section:
+                params[key] = section[key]
+        if decl.capabilities.tag or decl.unit_type == "storage":
+            params["tags"] = dict(self.__dict__["_tags"])
+        return params
+
+    def cci(self, name: str) -> str:
+        """Return the unit CCI (YAML text) for a unit called ``name``.
+
+        Example:
+            >>> print(spec.cci('server'))  # doctest: +SKIP
+        """
+        ip = self.__dict__["_values"].get("ip_addresses") or []
+        mac = self.__dict__["_values"].get("mac_addresses") or []
+        if ip and mac and len(ip) != len(mac):
+            raise_error(
+                VcpInvalidArgumentError,
+                "mac_address_list and ip_address_list has element but their length are different",
+            )
+        return dump_cci(self.cci_document(name))
+
+    def __str__(self) -> str:
+        decl = self.provider_decl
+        unit = self.cci_document(self.__dict__["_values"]["name"])[0]["unit"]
+        lines = ["", "========================", decl.name, "------------------------", ""]
+        for key, value in unit.items():
+            if key in ("cloud_provider", "cloud_params"):
+                continue
+            if key == "params":
+                shown = {"v": value["v"], "e": [redact_env(str(e)) for e in value["e"]]}
+                lines.append("    params:")
+                lines.append(f"        {shown!r}")
+            else:
+                lines.append(f"    {key}: {_show(value)}")
+        for key, value in unit["cloud_params"].items():
+            if key == "cci_version":
+                continue
+            if key in decl.secrets and value and not str(value).startswith("vault://"):
+                value = "(redacted)"
+            lines.append(f"    {key}: {_show(value)}")
+        lines.append("========================")
+        return "\n".join(lines) + "\n"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} provider={self.provider_name} flavor={self.flavor}>"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, _Quoted):
+        return f'"{value}"'
+    if isinstance(value, str):
+        return value
+    return repr(value)
+
+
+def _fresh(default: Any) -> Any:
+    return list(default) if isinstance(default, list) else default
+
+
+def _field_in(fields: tuple[Field, ...], name: str) -> Field | None:
+    for f in fields:
+        if f.name == name or name in f.aliases:
+            return f
+    return None
+
+
+_ALL_COMMON = {
+    f.name for f in COMPUTE_FIELDS + DOCKER_FIELDS + STORAGE_FIELDS
+} | {a for f in DOCKER_FIELDS for a in f.aliases}
+
+
+def _make_spec_classes() -> dict[str, type[VcpSpecResource]]:
+    classes: dict[str, type[VcpSpecResource]] = {}
+    for decl in all_providers():
+        doc = (
+            f"Spec of provider ``{decl.name}`` ({decl.description}, {decl.unit_type}).\n\n"
+            "Attributes:\n"
+            + "\n".join(
+                f"    {f.name}: {f.doc} (default {f.default!r}"
+                + (f"; one of {', '.join(map(str, f.choices))}" if f.choices else "")
+                + ")"
+                for f in decl.fields
+            )
+        )
+        cls = type(
+            decl.class_name,
+            (VcpSpecResource,),
+            {"provider_decl": decl, "version": decl.version, "__doc__": doc,
+             "__module__": f"vcpsdk.plugins.{decl.name}"},
+        )
+        classes[decl.name] = cls
+    return classes
+
+
+SPEC_CLASSES: dict[str, type[VcpSpecResource]] = _make_spec_classes()
+
+
+def make_spec(provider_name: str, flavor: str, config_dir: str | Path = "") -> VcpSpecResource:
+    """Build the spec of ``provider_name`` initialised from ``flavor``.
+
+    Raises:
+        VcpInvalidArgumentError: unknown provider or flavor (the message lists the
+            known ones).
+    """
+    cls = SPEC_CLASSES.get(provider_name)
+    if cls is None:
+        raise_error(
+            VcpInvalidArgumentError,
+            f"no flavor provider_name[{provider_name}] flavor[{flavor}]"
+            f"{suggest(provider_name, PROVIDER_NAMES)}; known providers: "
+            f"{', '.join(PROVIDER_NAMES)}",
+        )
+    return cls(provider_name, flavor, config_dir)
+
+
+class VcpSpecClass:
+    """Factory of spec objects (original ``VcpSpecClass(config_dir)``)."""
+
+    def __init__(self, config_dir: str | Path = "") -> None:
+        self.config_dir = config_dir
+
+    def find_spec(self, provider_name: str, flavor: str) -> VcpSpecResource:
+        """Spec of ``provider_name`` initialised from ``flavor``."""
+        return make_spec(provider_name, flavor, self.config_dir)
+
+
+__all__ = [
+    "SPEC_CLASSES", "VcpSDKError", "VcpSpecClass", "VcpSpecResource", "dump_cci", "make_spec",
+]
