@@ -142,7 +142,7 @@ def create_app(settings: ControllerSettings) -> FastAPI:
     return app
 
 
-def _router(ctl: Controller) -> APIRouter:  # noqa: C901 - one function per route below
+def _router(ctl: Controller) -> APIRouter:
     router = APIRouter()
     service = ctl.service
 

@@ -24,7 +24,6 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker

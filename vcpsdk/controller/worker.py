@@ -199,7 +199,7 @@ class Worker:
     def _record_created(session: Session, unit_type: str, results: list[Any]) -> None:
         now = utcnow()
         for result in results:
-            node = session.get(Node, result.node_id)
+            node = session.get(Node, result.disk_id if unit_type == "storage" else result.node_id)
             if node is None:
                 continue
             node.backend_data = dict(result.backend_data)

@@ -1,7 +1,13 @@
 """Amazon EC2 on-demand instances."""
 
 from vcpsdk.providers import (
-    AWS_VOLUME_TYPES, Capabilities, Field, Provider, cloud_image, disks, ip_addresses,
+    AWS_VOLUME_TYPES,
+    Capabilities,
+    Field,
+    Provider,
+    cloud_image,
+    disks,
+    ip_addresses,
 )
 
 AWS_CAPABILITIES = Capabilities(

@@ -1,7 +1,13 @@
 """Microsoft Azure virtual machines."""
 
 from vcpsdk.providers import (
-    AZURE_DISK_TYPES, Capabilities, Field, Provider, cloud_image, disks, ip_addresses,
+    AZURE_DISK_TYPES,
+    Capabilities,
+    Field,
+    Provider,
+    cloud_image,
+    disks,
+    ip_addresses,
 )
 
 AZURE_CAPABILITIES = Capabilities(

@@ -1,0 +1,1 @@
+"""Notebook-side helpers of the OCS notebooks (not part of the SDK)."""

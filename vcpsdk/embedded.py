@@ -1,0 +1,163 @@
+"""The embedded sandbox: a local controller that ``VcpSDK()`` starts or reuses.
+
+With no ``vcp_config.yml`` the SDK talks to a sandbox controller bound to
+127.0.0.1.  Its state (SQLite, disks, keys) lives under a per-user data directory
+(``$VCPSDK_DATA_DIR`` or the platform's user data dir); a token is created for the
+user once and kept in a 0600 file.  A file lock makes concurrent scripts share one
+server; the server outlives the script, so state survives a kernel restart.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+import requests
+from filelock import FileLock
+
+from vcpsdk.errors import VcpConnectionError
+
+HOST = "127.0.0.1"
+START_TIMEOUT_SEC = 60.0
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where the local sandbox controller listens and the user's token."""
+
+    base_url: str
+    token: str
+    port: int
+    pid: int
+    data_dir: Path
+
+
+def data_dir() -> Path:
+    """Per-user directory of the sandbox (``$VCPSDK_DATA_DIR`` overrides it)."""
+    chosen = os.environ.get("VCPSDK_DATA_DIR")
+    base = Path(chosen).expanduser() if chosen else Path(platformdirs.user_data_dir("vcpsdk"))
+    return base / "sandbox"
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _read_server(path: Path) -> dict[str, int] | None:
+    try:
+        info = json.loads(path.read_text())
+        return {"port": int(info["port"]), "pid": int(info["pid"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _healthy(port: int) -> bool:
+    try:
+        response = requests.get(f"http://{HOST}:{port}/vcp/v1/occtr/health", timeout=2)
+    except requests.RequestException:
+        return False
+    return response.status_code == 200
+
+
+def _start_server(directory: Path, server_file: Path) -> dict[str, int]:
+    server_file.unlink(missing_ok=True)
+    boot_delay = os.environ.get("VCPSDK_SANDBOX_BOOT_DELAY", "0.5")
+    log = open(directory / "server.log", "ab")
+    command = [
+        sys.executable, "-m", "vcpsdk.controller.cli", "serve", "--host", HOST, "--port", "0",
+        "--port-file", str(server_file), "--state-dir", str(directory / "state"),
+        "--boot-delay", boot_delay, "--name", "sandbox",
+    ]
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+    )
+    log.close()
+    deadline = time.monotonic() + START_TIMEOUT_SEC
+    while time.monotonic() < deadline:
+        info = _read_server(server_file)
+        if info and info["pid"] == process.pid and _healthy(info["port"]):
+            return info
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.kill()
+    raise VcpConnectionError(
+        "server error",
+        server_message=f"the sandbox controller did not start; see {directory / 'server.log'}",
+    )
+
+
+def _user_token(directory: Path) -> str:
+    token_file = directory / "token"
+    if token_file.is_file():
+        return token_file.read_text().strip()
+    from vcpsdk.controller.auth import create_token
+    from vcpsdk.controller.settings import ControllerSettings
+    from vcpsdk.controller.store import Store
+
+    settings = ControllerSettings(state_dir=directory / "state")
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.database_url)
+    try:
+        token = create_token(store, getpass.getuser(), superuser=True)
+    finally:
+        store.close()
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token
+
+
+def ensure_sandbox() -> Sandbox:
+    """Start the local sandbox controller unless one is running; return how to reach it."""
+    directory = _private_dir(data_dir())
+    server_file = directory / "server.json"
+    with FileLock(str(directory / "sandbox.lock"), timeout=START_TIMEOUT_SEC):
+        token = _user_token(directory)
+        info = _read_server(server_file)
+        if not (info and _pid_alive(info["pid"]) and _healthy(info["port"])):
+            info = _start_server(directory, server_file)
+    return Sandbox(
+        base_url=f"http://{HOST}:{info['port']}/vcp/v1/occtr", token=token, port=info["port"],
+        pid=info["pid"], data_dir=directory,
+    )
+
+
+def stop_sandbox(timeout: float = 10.0) -> bool:
+    """Stop the local sandbox controller; True if one was running."""
+    directory = data_dir()
+    info = _read_server(directory / "server.json")
+    if not info or not _pid_alive(info["pid"]):
+        return False
+    os.kill(info["pid"], signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(info["pid"]):
+        try:  # reap it when it is our own child
+            os.waitpid(info["pid"], os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    if _pid_alive(info["pid"]):
+        os.kill(info["pid"], signal.SIGKILL)
+    (directory / "server.json").unlink(missing_ok=True)
+    return True

@@ -1,0 +1,184 @@
+"""The only module that talks HTTP to a VC Controller ("occtr" protocol).
+
+Requests carry ``x-vcc-access-token`` (and ``x-vcc-privileged: True`` in privileged
+mode) with JSON bodies; reads expect 200 and writes 202.  An unexpected status is
+logged like the original (``<message>: http_status(<code>)`` then the controller's
+message) and raised as a typed :class:`~vcpsdk.errors.VcpSDKError`.  Tokens and
+secrets never reach a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from vcpsdk.errors import VcpConnectionError, VcpSDKError, error_for_status
+
+logger = logging.getLogger("vcp.sdk")
+
+#: keys whose values are never logged (CCI payloads carry keys and credentials)
+SECRET_KEYS = frozenset({
+    "info", "cci", "access_key", "secret_key", "password", "client_secret", "private_key",
+    "sakura_token", "sakura_secret", "token_secret", "application_credential_secret",
+    "credentials", "token", "x-vcc-access-token",
+})
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON value with secret fields replaced by a short placeholder."""
+    if isinstance(value, dict):
+        return {
+            k: (f"<redacted {len(str(v))} chars>" if k in SECRET_KEYS and v else redact(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, str) and "AUTHORIZED_KEYS=" in value:
+        return value.split("AUTHORIZED_KEYS=", 1)[0] + "AUTHORIZED_KEYS=<redacted>"
+    return value
+
+
+def b64(text: str) -> str:
+    """Base64 of UTF-8 text, as CCI documents travel."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+class OcctrClient:
+    """HTTP client of one controller.
+
+    Args:
+        base_url: e.g. ``https://10.0.0.1/vcp/v1/occtr``.
+        token: the VCC access token.
+        verify: TLS verification (``True``, ``False`` or a CA bundle path).
+        verbose: 1 logs method and URL, 2 the status, 3 the (redacted) body.
+        session: a ``requests.Session`` to use (tests pass their own).
+    """
+
+    #: seconds to wait for a connection; reads add the long-poll time
+    CONNECT_TIMEOUT = 10.0
+    READ_TIMEOUT = 120.0
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        verify: bool | str = True,
+        verbose: int = 0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = (token or "").strip()
+        self.verify = verify
+        self.verbose = verbose
+        self.extensions: dict[str, Any] = {}
+        self.requests_sent = 0
+        if session is None:
+            session = requests.Session()
+            # GETs are safe to repeat when a connection drops or a proxy hiccups
+            retry = Retry(total=3, connect=3, read=2, backoff_factor=0.2,
+                          status_forcelist=(502, 503, 504), allowed_methods=frozenset({"GET"}))
+            adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"<OcctrClient {self.base_url}>"
+
+    @property
+    def long_poll(self) -> bool:
+        """True when the controller advertised the "wait for change" extension."""
+        return "long_poll" in self.extensions
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        errmsg: str,
+        *,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        expected: tuple[int, ...] | None = None,
+        privileged: bool = False,
+        allow_404: bool = False,
+        read_timeout: float | None = None,
+    ) -> Any:
+        """Send one request and return its JSON body (None for an allowed 404).
+
+        Raises:
+            VcpSDKError (typed by status) with ``args == ("VCP", errmsg)``.
+        """
+        if expected is None:
+            expected = (200,) if method == "GET" else (202,)
+        url = self.base_url + path
+        headers = {"x-vcc-access-token": self._token, "Content-Type": "application/json"}
+        if privileged:
+            headers["x-vcc-privileged"] = "True"
+        data = None if method == "GET" else json.dumps(body if body is not None else {})
+        if self.verbose >= 1:
+            logger.debug("[%s] %s privileged(%s)", method, url, privileged)
+        try:
+            self.requests_sent += 1
+            response = self._session.request(
+                method, url, headers=headers, data=data, params=params, verify=self.verify,
+                timeout=(self.CONNECT_TIMEOUT, read_timeout or self.READ_TIMEOUT),
+            )
+        except requests.exceptions.SSLError as e:
+            logger.error("%s: TLS error talking to %s: %s", errmsg, self.base_url, e)
+            raise VcpConnectionError(errmsg, server_message=f"TLS error: {e}") from None
+        except requests.exceptions.RequestException as e:
+            logger.error("server error: cannot reach the VC Controller at %s (%s)",
+                         self.base_url, type(e).__name__)
+            raise VcpConnectionError(
+                "server error", server_message=f"cannot reach {self.base_url}"
+            ) from None
+        if self.verbose >= 2:
+            logger.debug("HTTP STATUS %s", response.status_code)
+        if allow_404 and response.status_code == 404:
+            return None
+        payload = _json(response)
+        if self.verbose >= 3:
+            logger.debug("%s", json.dumps(redact(payload), ensure_ascii=False)[:4000])
+        if response.status_code not in expected:
+            message = payload.get("message") if isinstance(payload, dict) else None
+            server_message = str(message) if message else response.text[:500]
+            logger.error("%s: http_status(%s)", errmsg, response.status_code)
+            if server_message:
+                logger.error("%s", redact(server_message))
+            cls = error_for_status(response.status_code)
+            raise cls(errmsg, http_status=response.status_code, server_message=server_message)
+        return payload
+
+    def get(self, path: str, errmsg: str, **kwargs: Any) -> Any:
+        """GET ``path`` (200 expected)."""
+        return self.request("GET", path, errmsg, **kwargs)
+
+    def connect(self) -> dict[str, Any]:
+        """The startup check of the original SDK: ``GET <base>`` then ``GET /vcs``.
+
+        Records the extensions the controller advertises.
+        """
+        info = self.get("", "config vc failed")
+        if isinstance(info, dict):
+            extensions = info.get("extensions")
+            self.extensions = extensions if isinstance(extensions, dict) else {}
+        vcs: dict[str, Any] = self.get("/vcs", "config vc failed")
+        return vcs
+
+
+def _json(response: requests.Response) -> Any:
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        return {"message": response.text[:500]}
+
+
+__all__ = ["OcctrClient", "VcpSDKError", "b64", "redact"]

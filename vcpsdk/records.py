@@ -1,0 +1,62 @@
+"""Plain records of what the controller returns: UnitGroups (``Vc``) and units.
+
+They mirror the original ``vcplib.occtr.Vc`` / ``VcUnit`` objects that notebooks
+reach through ``node.vc`` and ``node.unit``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vcpsdk.node import VcNode
+
+
+class Vc:
+    """A UnitGroup as last read from the controller."""
+
+    def __init__(self, vc_json: dict[str, Any]) -> None:
+        self.vc_json = vc_json
+        self.vcid: str = vc_json["vcid"]
+        self.vcno = vc_json.get("vcno", "")
+        self.name: str = vc_json.get("name", "")
+        self.owner: str = vc_json.get("owner", "")
+        self.state: str = vc_json.get("state", "")
+        self.cdate: str = vc_json.get("cdate", "")
+        self.type: str = "storage" if vc_json.get("type") in ("storage", "disk") else "compute"
+        self.vcc_id: str = vc_json.get("vcc_id", "")
+        self.error_message: str = vc_json.get("error_message") or ""
+        self.revision = vc_json.get("revision")
+        self.units = [VcUnit(self, u) for u in vc_json.get("unit") or []]
+
+    def unit(self, name: str) -> VcUnit | None:
+        """The unit called ``name``, if any."""
+        return next((u for u in self.units if u.name == name), None)
+
+    def __str__(self) -> str:
+        text = (
+            f"[Vc]\n+ type[{self.type}] name[{self.name}] owner({self.owner}) vcno({self.vcno}) "
+            f"state[{self.state}] vcid[{self.vcid}]\n"
+        )
+        if self.error_message:
+            text += f"*** HAS ERROR:\n---\n{self.error_message}\n---\n"
+        return text
+
+
+class VcUnit:
+    """A unit as last read from the controller."""
+
+    def __init__(self, vc: Vc, unit_json: dict[str, Any]) -> None:
+        self.vc = vc
+        self.unit = unit_json
+        self.name: str = unit_json.get("name", "")
+        self.state: str = unit_json.get("state", "")
+        self.error_message: str = unit_json.get("error_message") or ""
+        self.type: str = "storage" if "disk" in unit_json or vc.type == "storage" else "compute"
+        raw = unit_json.get("disk") if self.type == "storage" else unit_json.get("node")
+        self.nodes = [VcNode(self, n) for n in raw or []]
+
+    def __str__(self) -> str:
+        text = f"[VcUnit]\n+ type[{self.type}] name[{self.name}]  state[{self.state}]\n"
+        if self.error_message:
+            text += f"*** HAS ERROR:\n---\n{self.error_message}\n---\n"
+        return text
