@@ -64,6 +64,26 @@ def token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def sandbox(args: argparse.Namespace) -> int:
+    """Start, stop or show the embedded sandbox that ``VcpSDK()`` uses."""
+    from vcpsdk import embedded
+
+    if args.sandbox_command == "stop":
+        stopped = embedded.stop_sandbox()
+        print("sandbox stopped" if stopped else "no sandbox was running", file=sys.stderr)
+        return 0
+    if args.sandbox_command == "start":
+        info = embedded.ensure_sandbox()
+        print(f"sandbox running at {info.base_url} (pid {info.pid}, state {info.data_dir})",
+              file=sys.stderr)
+        return 0
+    if args.sandbox_command == "token":
+        print(embedded.ensure_sandbox().token)
+        return 0
+    print(f"sandbox state: {embedded.data_dir()}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``vcc`` argument parser."""
     parser = argparse.ArgumentParser(prog="vcc", description="VC Controller of vcpsdk")
@@ -94,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the token may use privileged mode")
     state_options(p_create)
     p_create.set_defaults(func=token_create)
+
+    p_sandbox = sub.add_parser("sandbox", help="the embedded sandbox used by VcpSDK()")
+    p_sandbox.add_argument("sandbox_command", choices=["start", "stop", "status", "token"],
+                           help="token prints your sandbox token on stdout")
+    p_sandbox.set_defaults(func=sandbox)
     return parser
 
 

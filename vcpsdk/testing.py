@@ -1,0 +1,85 @@
+"""Run a real VC Controller in-process, for tests of the SDK and of your own notebooks.
+
+Example (pytest)::
+
+    from vcpsdk.testing import running_controller
+
+    def test_my_notebook(tmp_path):
+        with running_controller(tmp_path / "vcc") as vcc:
+            token = vcc.create_token("alice")
+            config_dir = vcc.write_config(tmp_path / "cfg")
+            vcp = VcpSDK(token, config_dir=str(config_dir))
+            ...
+
+Only 127.0.0.1 is used; sandbox nodes boot instantly (``boot_delay=0``).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+import yaml
+
+from vcpsdk.controller.app import Controller, create_app
+from vcpsdk.controller.auth import create_token
+from vcpsdk.controller.settings import ControllerSettings
+
+
+@dataclass
+class RunningController:
+    """A controller serving on 127.0.0.1 in a background thread."""
+
+    port: int
+    state_dir: Path
+    controller: Controller
+    server: uvicorn.Server
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>/vcp/v1/occtr``."""
+        return f"http://127.0.0.1:{self.port}/vcp/v1/occtr"
+
+    def create_token(self, user: str, superuser: bool = False) -> str:
+        """A new access token for ``user``."""
+        return create_token(self.controller.store, user, superuser=superuser)
+
+    def write_config(self, config_dir: Path, **vcc: object) -> Path:
+        """Write a ``vcp_config.yml`` pointing the SDK at this controller."""
+        config_dir = Path(config_dir)
+        config_dir.mkdir(parents=True, exist_ok=True)
+        settings = {"host": "127.0.0.1", "vcc_port": self.port, "scheme": "http", **vcc}
+        (config_dir / "vcp_config.yml").write_text(yaml.safe_dump({"vcc": settings}))
+        return config_dir
+
+
+@contextmanager
+def running_controller(
+    state_dir: Path, boot_delay: float = 0.0, **settings: object
+) -> Iterator[RunningController]:
+    """Serve a controller with its state in ``state_dir`` for the ``with`` block."""
+    config = ControllerSettings(state_dir=Path(state_dir), boot_delay=boot_delay, **settings)  # type: ignore[arg-type]
+    app = create_app(config)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the in-process controller did not start")
+        time.sleep(0.01)
+    try:
+        yield RunningController(port, config.state_dir, app.state.controller, server)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
