@@ -1,0 +1,96 @@
+"""``VcpSDK()`` with no configuration starts or reuses a local sandbox controller."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_python
+
+PROBE = """
+import json, sys
+from vcpsdk import embedded
+from vcpsdk.vcpsdk import VcpSDK
+vcp = VcpSDK()
+action = sys.argv[1] if len(sys.argv) > 1 else ''
+name = sys.argv[2] if len(sys.argv) > 2 else ''
+if action == 'create':
+    vcp.create_ugroup(name)
+info = embedded.ensure_sandbox()
+print(json.dumps({"pid": info.pid, "port": info.port, "user": vcp.authority()["user_name"],
+                  "ugroups": sorted(u.name for u in vcp.find_ugroups())}))
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A private data dir and HOME (so no ~/vcp_config exists); stops the sandbox after."""
+    values = {"VCPSDK_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path),
+              "VCPSDK_SANDBOX_BOOT_DELAY": "0"}
+    yield values
+    run_python("from vcpsdk import embedded; embedded.stop_sandbox()", values)
+
+
+def probe(env: dict[str, str], *args: str) -> dict[str, object]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *args],
+                            env={**run_env(), **env}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("VCPSDK_")}
+
+
+def test_zero_configuration_starts_a_sandbox_with_a_private_token(env: dict[str, str]) -> None:
+    info = probe(env)
+    data = Path(env["VCPSDK_DATA_DIR"]) / "sandbox"
+    token_file = data / "token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert len(token_file.read_text().strip()) >= 32
+    server = json.loads((data / "server.json").read_text())
+    assert server["port"] == info["port"] and server["pid"] == info["pid"]
+    assert (data / "state" / "vcc.db").is_file()
+    assert info["user"]  # the token belongs to the OS user
+
+
+def test_two_scripts_at_once_share_one_sandbox(env: dict[str, str]) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda name: probe(env, "create", name), ["alpha", "beta"])
+    assert first["pid"] == second["pid"]
+    assert first["port"] == second["port"]
+    assert probe(env)["ugroups"] == ["alpha", "beta"]
+
+
+def test_state_survives_a_restart_of_the_kernel_and_of_the_sandbox(env: dict[str, str]) -> None:
+    created = probe(env, "create", "persistent")
+    again = probe(env)  # a new interpreter: a restarted kernel
+    assert again["pid"] == created["pid"]
+    assert again["ugroups"] == ["persistent"]
+    stopped = run_python("from vcpsdk import embedded; print(embedded.stop_sandbox())", env)
+    assert stopped.stdout.strip() == "True"
+    restarted = probe(env)  # starts a new server on the same state
+    assert restarted["pid"] != created["pid"]
+    assert restarted["ugroups"] == ["persistent"]
+
+
+def test_a_wrong_token_is_refused_by_the_sandbox_too(env: dict[str, str]) -> None:
+    probe(env)  # start it
+    result = run_python(
+        "from vcpsdk.vcpsdk import VcpSDK\n"
+        "from vcpsdk.errors import VcpAuthError\n"
+        "try:\n    VcpSDK('not-a-token')\nexcept VcpAuthError as e:\n    print(e.args)\n",
+        env,
+    )
+    assert "('VCP', 'config vc failed')" in result.stdout, result.stderr
+    assert "http_status(403)" in result.stderr

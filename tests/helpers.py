@@ -1,0 +1,75 @@
+"""Helpers for tests that run the SDK or the controller in separate processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VCC = [sys.executable, "-m", "vcpsdk.controller.cli"]
+
+
+def run_python(code_or_path: str | Path, env: dict[str, str], timeout: float = 120,
+               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a script file or a ``-c`` snippet with ``env`` added to a clean environment."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("VCPSDK_")}
+    full_env.update(env)
+    args = [str(code_or_path)] if isinstance(code_or_path, Path) else ["-c", code_or_path]
+    return subprocess.run([sys.executable, *args], env=full_env, capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+@dataclass
+class ServedController:
+    """A ``vcc serve`` process on 127.0.0.1."""
+
+    port: int
+    state_dir: Path
+    process: subprocess.Popen[bytes]
+
+    def create_token(self, user: str, superuser: bool = False) -> str:
+        """``vcc token create`` → the printed token."""
+        args = [*VCC, "token", "create", "--user", user, "--state-dir", str(self.state_dir)]
+        if superuser:
+            args.append("--superuser")
+        return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+
+    def write_config(self, config_dir: Path) -> Path:
+        """``vcp_config.yml`` with ``vcc: {host, vcc_port, scheme: http}``."""
+        config_dir.mkdir(parents=True, exist_ok=True)
+        (config_dir / "vcp_config.yml").write_text(
+            f"vcc:\n  host: 127.0.0.1\n  vcc_port: {self.port}\n  scheme: http\n"
+        )
+        return config_dir
+
+
+@contextmanager
+def vcc_serve(state_dir: Path, *extra: str) -> Iterator[ServedController]:
+    """Run ``vcc serve --port 0`` until the block ends."""
+    port_file = state_dir.parent / f"{state_dir.name}.port.json"
+    process = subprocess.Popen(
+        [*VCC, "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
+         "--state-dir", str(state_dir), "--boot-delay", "0", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not port_file.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("vcc serve did not start")
+            time.sleep(0.05)
+        port = json.loads(port_file.read_text())["port"]
+        yield ServedController(port, state_dir, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
