@@ -51,7 +51,7 @@ def pubkey(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def sdk(token: str, config_dir: Path):  # noqa: ANN201 - VcpSDK
+def sdk(token: str, config_dir: Path):
     """A VcpSDK of a fresh regular user against the session controller."""
     from vcpsdk.vcpsdk import VcpSDK
 
