@@ -16,7 +16,6 @@ Only 127.0.0.1 is used; sandbox nodes boot instantly (``boot_delay=0``).
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ import yaml
 
 from vcpsdk.controller.app import Controller, create_app
 from vcpsdk.controller.auth import create_token
+from vcpsdk.controller.server import bind_socket, make_server
 from vcpsdk.controller.settings import ControllerSettings
 
 
@@ -66,10 +66,9 @@ def running_controller(
     """Serve a controller with its state in ``state_dir`` for the ``with`` block."""
     config = ControllerSettings(state_dir=Path(state_dir), boot_delay=boot_delay, **settings)  # type: ignore[arg-type]
     app = create_app(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = make_server(app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -28,14 +27,11 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the controller in the foreground until interrupted."""
-    import uvicorn
-
     from vcpsdk.controller.app import create_app
+    from vcpsdk.controller.server import bind_socket, make_server
 
     app = create_app(_settings(args))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
+    sock = bind_socket(args.host, args.port)
     port = sock.getsockname()[1]
     if args.port_file:
         tmp = Path(args.port_file).with_suffix(".tmp")
@@ -43,9 +39,7 @@ def serve(args: argparse.Namespace) -> int:
         tmp.replace(args.port_file)
     print(f"vcc: serving on http://{args.host}:{port}/vcp/v1/occtr (state {args.state_dir})",
           file=sys.stderr, flush=True)
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=args.log_level == "debug",
-                            timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    make_server(app, args.log_level).run(sockets=[sock])
     return 0
 
 
