@@ -14,7 +14,6 @@ Budgets: 1 node < 0.3 s, 100 nodes < 3 s, wake-up < 100 ms, df_nodes(1000) < 300
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
 import statistics
 import sys
@@ -24,19 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.helpers import vcc_serve  # noqa: E402
-from vcpsdk.vcpsdk import VcpSDK  # noqa: E402
+from tests.helpers import vcc_serve
+from vcpsdk.testing import write_test_public_key
+from vcpsdk.vcpsdk import VcpSDK
 
 #: a /16 for aws so that one unit can hold 1000 nodes (the default catalog has a /24)
 CATALOG = "aws:\n  default:\n    private_network_ipmask: 127.40.0.0/16\n"
-
-
-def public_key(directory: Path) -> Path:
-    blob = (len(b"ssh-ed25519").to_bytes(4, "big") + b"ssh-ed25519"
-            + (32).to_bytes(4, "big") + bytes(range(32)))
-    path = directory / "bench.pub"
-    path.write_text("ssh-ed25519 " + base64.b64encode(blob).decode() + " bench\n")
-    return path
 
 
 def running_at(unit_json: dict) -> float:
@@ -74,7 +66,7 @@ def main() -> int:
         with vcc_serve(tmp_path / "state", "--vpn-catalog", str(tmp_path / "catalog.yml")) as srv:
             token = srv.create_token("bench")
             vcp = VcpSDK(token, config_dir=str(srv.write_config(tmp_path / "cfg")))
-            key = public_key(tmp_path)
+            key = write_test_public_key(tmp_path / "bench.pub")
             print(f"{'nodes':>6} {'create_unit s (median)':>24} {'requests':>9} "
                   f"{'wake-up ms (median)':>20}")
             for nodes, repeat in ((1, args.repeat), (100, args.repeat), (1000, 1)):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vcpsdk.testing import RunningController, running_controller
+from vcpsdk.testing import RunningController, running_controller, write_test_public_key
 
 _users = itertools.count(1)
 
@@ -41,13 +41,7 @@ def config_dir(vcc: RunningController, tmp_path: Path) -> Path:
 @pytest.fixture
 def pubkey(tmp_path: Path) -> Path:
     """A syntactically valid SSH public key file."""
-    import base64
-
-    blob = (len(b"ssh-ed25519").to_bytes(4, "big") + b"ssh-ed25519"
-            + (32).to_bytes(4, "big") + bytes(range(32)))
-    path = tmp_path / "id_test.pub"
-    path.write_text("ssh-ed25519 " + base64.b64encode(blob).decode() + " test@vcpsdk\n")
-    return path
+    return write_test_public_key(tmp_path / "id_test.pub")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ Only 127.0.0.1 is used; sandbox nodes boot instantly (``boot_delay=0``).
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Iterator
@@ -57,6 +58,15 @@ class RunningController:
         settings = {"host": "127.0.0.1", "vcc_port": self.port, "scheme": "http", **vcc}
         (config_dir / "vcp_config.yml").write_text(yaml.safe_dump({"vcc": settings}))
         return config_dir
+
+
+def write_test_public_key(path: Path) -> Path:
+    """Write a syntactically valid ``ssh-ed25519`` public key file (no private half)."""
+    blob = (len(b"ssh-ed25519").to_bytes(4, "big") + b"ssh-ed25519"
+            + (32).to_bytes(4, "big") + bytes(range(32)))
+    path = Path(path)
+    path.write_text("ssh-ed25519 " + base64.b64encode(blob).decode() + " test@vcpsdk\n")
+    return path
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 from pandas.io.formats.style import Styler
@@ -919,14 +919,33 @@ class VcpUnitClass:
                         "invalid argment, delete multi-node must be wait_for=True")
         return targets
 
-    def _apply(self, targets: list[VcNode], method: str, suffix: str, errmsg: str,
-               wait_for: bool, privileged: bool, each: str) -> None:
+    #: op → (count argument, HTTP verb, path suffix, error message, per-node log, final log)
+    _NODE_OPS: ClassVar[dict[str, tuple[str, str, str, str, str, str]]] = {
+        "delete": ("num_delete_nodes", "DELETE", "", "delete node failed", "a node deleted.",
+                   "deleted node(s) completed."),
+        "power_off": ("num_power_off_nodes", "PATCH", "/power_off", "power_off failed",
+                      "a node power off start.", "power off node(s) has started."),
+        "power_on": ("num_power_on_nodes", "PATCH", "/power_on", "power_on failed",
+                     "a node power on start.", "power on node(s) has started."),
+    }
+
+    def _operate(self, op: str, count: int | None, node_no: int | None,
+                 cloud_instance_id: str | None, ip_addresses: list[str] | None,
+                 ip_address: str | None, wait_for: bool, privileged: bool) -> list[VcNode]:
+        """Apply ``op`` to the selected nodes one at a time, waiting after each (the
+        controller refuses a second operation while the unit is processing)."""
+        count_name, method, suffix, errmsg, each, done = self._NODE_OPS[op]
+        targets = self._select(op, count_name, count, node_no, cloud_instance_id, ip_addresses,
+                               ip_address, wait_for, privileged)
         for node in targets:
             self._client.request(method, f"{self._path()}/{node.id}{suffix}", errmsg,
                                  privileged=privileged)
             if wait_for:
                 self._wait(privileged)
                 logger.info(each)
+        if wait_for:
+            logger.info(done)
+        return self.find_nodes(privileged=privileged)
 
     def delete_nodes(
         self,
@@ -948,13 +967,8 @@ class VcpUnitClass:
             VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
                 ``invalid argment, delete multi-node must be wait_for=True``, no such node.
         """
-        targets = self._select("delete", "num_delete_nodes", num_delete_nodes, node_no,
-                               cloud_instance_id, ip_addresses, ip_address, wait_for, privileged)
-        self._apply(targets, "DELETE", "", "delete node failed", wait_for, privileged,
-                    "a node deleted.")
-        if wait_for:
-            logger.info("deleted node(s) completed.")
-        return self.find_nodes(privileged=privileged)
+        return self._operate("delete", num_delete_nodes, node_no, cloud_instance_id, ip_addresses,
+                             ip_address, wait_for, privileged)
 
     def power_off_nodes(
         self,
@@ -972,13 +986,8 @@ class VcpUnitClass:
         Returns:
             The unit's nodes after the operation, sorted by ``node_no``.
         """
-        targets = self._select("power_off", "num_power_off_nodes", num_power_off_nodes, node_no,
-                               cloud_instance_id, ip_addresses, ip_address, wait_for, privileged)
-        self._apply(targets, "PATCH", "/power_off", "power_off failed", wait_for, privileged,
-                    "a node power off start.")
-        if wait_for:
-            logger.info("power off node(s) has started.")
-        return self.find_nodes(privileged=privileged)
+        return self._operate("power_off", num_power_off_nodes, node_no, cloud_instance_id, ip_addresses,
+                             ip_address, wait_for, privileged)
 
     def power_on_nodes(
         self,
@@ -996,13 +1005,8 @@ class VcpUnitClass:
         Returns:
             The unit's nodes after the operation, sorted by ``node_no``.
         """
-        targets = self._select("power_on", "num_power_on_nodes", num_power_on_nodes, node_no,
-                               cloud_instance_id, ip_addresses, ip_address, wait_for, privileged)
-        self._apply(targets, "PATCH", "/power_on", "power_on failed", wait_for, privileged,
-                    "a node power on start.")
-        if wait_for:
-            logger.info("power on node(s) has started.")
-        return self.find_nodes(privileged=privileged)
+        return self._operate("power_on", num_power_on_nodes, node_no, cloud_instance_id, ip_addresses,
+                             ip_address, wait_for, privileged)
 
     # -- views --------------------------------------------------------------------------
 
