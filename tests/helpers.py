@@ -54,6 +54,7 @@ class ServedController:
 def vcc_serve(state_dir: Path, *extra: str) -> Iterator[ServedController]:
     """Run ``vcc serve --port 0`` until the block ends."""
     port_file = state_dir.parent / f"{state_dir.name}.port.json"
+    port_file.unlink(missing_ok=True)  # a file left by an earlier server on this state
     process = subprocess.Popen(
         [*VCC, "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
          "--state-dir", str(state_dir), "--boot-delay", "0", *extra],
