@@ -74,6 +74,11 @@ class VccSettings:
         return f"{self.host}:{self.vcc_port}" if self.vcc_port else self.host
 
     @property
+    def host_port(self) -> str:
+        """``host:port`` with the REST port (default 443), as ``vcc_info()['host']`` shows it."""
+        return f"{self.host}:{self.vcc_port or 443}"
+
+    @property
     def base_url(self) -> str:
         """The occtr base URL, e.g. ``https://10.0.0.1/vcp/v1/occtr``."""
         return f"{self.scheme}://{self.netloc}/vcp/v1/occtr"

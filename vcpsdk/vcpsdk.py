@@ -152,7 +152,7 @@ class VcpSDK:
                 )
             base_url = vcc.base_url
             verify = vcc.insecure_request_warning is not True
-            self._vcc_host, self._vcc_netloc = vcc.host, vcc.netloc
+            self._vcc_host, self._vcc_netloc = vcc.host, vcc.host_port
             self._vcc_name, self._vault_port = vcc.name, vcc.vault_port
             self._private_ip = vcc.private_ip or vcc.host
             wait_timeout = vcc.effective_wait_timeout
@@ -646,7 +646,9 @@ class VcpUnitGroupClass:
             return
 
         def fetch(revision: int | None, hold: float) -> Any:
-            params = {"wait_revision": revision, "wait_sec": round(hold, 3)} if revision else None
+            params = None
+            if revision is not None:
+                params = {"wait_revision": revision, "wait_sec": round(hold, 3)}
             return self._client.get(f"/vcs/{vcid}", "config vc failed", params=params,
                                     privileged=privileged, allow_404=True,
                                     read_timeout=hold + 60)
@@ -881,6 +883,10 @@ class VcpUnitClass:
         privileged: bool,
     ) -> list[VcNode]:
         _check_selector(count, node_no, cloud_instance_id, ip_addresses, ip_address)
+        several = (isinstance(count, int) and count > 1) or len(ip_addresses or []) > 1
+        if not wait_for and several:
+            raise_error(VcpInvalidArgumentError,
+                        "invalid argment, delete multi-node must be wait_for=True")
         nodes = self._refresh(privileged).nodes
         if node_no not in (None, ""):
             targets = [n for n in nodes if str(n.no) == str(node_no)]

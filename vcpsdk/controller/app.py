@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -19,10 +20,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vcpsdk import VCP_SDK_VERSION, __version__
 from vcpsdk.controller.auth import authenticate
@@ -30,7 +32,14 @@ from vcpsdk.controller.backends.base import Backend
 from vcpsdk.controller.backends.sandbox import SandboxBackend
 from vcpsdk.controller.bus import ChangeBus
 from vcpsdk.controller.keys import controller_public_key
-from vcpsdk.controller.service import INVALID_EXC, Service, ServiceError, User, invalid
+from vcpsdk.controller.service import (
+    INVALID_EXC,
+    NOT_FOUND_EXC,
+    Service,
+    ServiceError,
+    User,
+    invalid,
+)
 from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.controller.store import Store
 from vcpsdk.controller.worker import Worker
@@ -97,8 +106,23 @@ def current_user(
     return authenticate(controller.store, x_vcc_access_token, x_vcc_privileged)
 
 
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; any Content-Type is accepted, an empty body is ``{}``."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise invalid("request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise invalid("request body must be a JSON object")
+    return value
+
+
 UserDep = Annotated[User, Depends(current_user)]
-JsonBody = Annotated[dict[str, Any] | None, Body()]
+# routes list the user before the body, so a bad token is refused before the body is read
+JsonBody = Annotated[dict[str, Any], Depends(json_body)]
 
 
 def create_app(settings: ControllerSettings) -> FastAPI:
@@ -128,6 +152,12 @@ def create_app(settings: ControllerSettings) -> FastAPI:
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"message": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        exception = NOT_FOUND_EXC if exc.status_code == 404 else INVALID_EXC
+        error = ServiceError(exc.status_code, exception, str(exc.detail))
+        return JSONResponse({"message": error.message}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -223,8 +253,8 @@ def _router(ctl: Controller) -> APIRouter:
         return ok(service.list_vcs(user))
 
     @router.post("/vcs", status_code=202)
-    def create_vc(user: UserDep, body: JsonBody = None) -> JSONResponse:
-        return accepted(service.create_vc(user, (body or {}).get("cci")))
+    def create_vc(user: UserDep, body: JsonBody) -> JSONResponse:
+        return accepted(service.create_vc(user, body.get("cci")))
 
     @router.get("/vcs/{vcid}")
     async def get_vc(
@@ -234,20 +264,20 @@ def _router(ctl: Controller) -> APIRouter:
         return await long_poll(vcid, wait_revision, wait_sec, lambda: service.get_vc(user, vcid))
 
     @router.put("/vcs/{vcid}", status_code=202)
-    def update_vc(vcid: str, user: UserDep, body: JsonBody = None) -> JSONResponse:
-        return accepted(service.update_vc(user, vcid, (body or {}).get("cci")))
+    def update_vc(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
+        return accepted(service.update_vc(user, vcid, body.get("cci")))
 
     @router.patch("/vcs/{vcid}", status_code=202)
-    def patch_vc(vcid: str, user: UserDep, body: JsonBody = None) -> JSONResponse:
-        return accepted(service.change_owner(user, vcid, body or {}))
+    def patch_vc(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
+        return accepted(service.change_owner(user, vcid, body))
 
     @router.delete("/vcs/{vcid}", status_code=202)
-    def delete_vc(vcid: str, user: UserDep, body: JsonBody = None) -> JSONResponse:
+    def delete_vc(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.delete_vc(user, vcid, _force(body)))
 
     @router.post("/vcs/{vcid}", status_code=202)
-    def add_unit(vcid: str, user: UserDep, body: JsonBody = None) -> JSONResponse:
-        return accepted(service.add_unit(user, vcid, body or {}))
+    def add_unit(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
+        return accepted(service.add_unit(user, vcid, body))
 
     @router.get("/vcs/{vcid}/{unit_name}")
     async def get_unit(
@@ -259,18 +289,18 @@ def _router(ctl: Controller) -> APIRouter:
         )
 
     @router.put("/vcs/{vcid}/{unit_name}", status_code=202)
-    def add_nodes(vcid: str, unit_name: str, user: UserDep, body: JsonBody = None) -> JSONResponse:
-        return accepted(service.add_nodes(user, vcid, unit_name, body or {}))
+    def add_nodes(vcid: str, unit_name: str, user: UserDep, body: JsonBody) -> JSONResponse:
+        return accepted(service.add_nodes(user, vcid, unit_name, body))
 
     @router.delete("/vcs/{vcid}/{unit_name}", status_code=202)
     def delete_unit(
-        vcid: str, unit_name: str, user: UserDep, body: JsonBody = None
+        vcid: str, unit_name: str, user: UserDep, body: JsonBody
     ) -> JSONResponse:
         return accepted(service.delete_unit(user, vcid, unit_name, _force(body)))
 
     @router.patch("/vcs/{vcid}/{unit_name}/{operation}", status_code=202)
     def unit_operation(
-        vcid: str, unit_name: str, operation: str, user: UserDep, body: JsonBody = None
+        vcid: str, unit_name: str, operation: str, user: UserDep, body: JsonBody
     ) -> JSONResponse:
         if operation not in UNIT_OPERATIONS:
             raise invalid(f"operation[{operation}] is unknown; allowed: {', '.join(UNIT_OPERATIONS)}")
@@ -282,14 +312,14 @@ def _router(ctl: Controller) -> APIRouter:
 
     @router.delete("/vcs/{vcid}/{unit_name}/{node_id}", status_code=202)
     def delete_node(
-        vcid: str, unit_name: str, node_id: str, user: UserDep, body: JsonBody = None
+        vcid: str, unit_name: str, node_id: str, user: UserDep, body: JsonBody
     ) -> JSONResponse:
         return accepted(service.delete_node(user, vcid, unit_name, node_id))
 
     @router.patch("/vcs/{vcid}/{unit_name}/{node_id}/{operation}", status_code=202)
     def node_operation(
         vcid: str, unit_name: str, node_id: str, operation: str, user: UserDep,
-        body: JsonBody = None,
+        body: JsonBody,
     ) -> JSONResponse:
         if operation not in NODE_OPERATIONS:
             raise invalid(f"operation[{operation}] is unknown; allowed: {', '.join(NODE_OPERATIONS)}")
@@ -304,5 +334,5 @@ def _router(ctl: Controller) -> APIRouter:
 
 def _force(body: dict[str, Any] | None) -> bool:
     """``{"force": "true"}`` (the original sends strings) or a JSON boolean."""
-    value = (body or {}).get("force", "false")
+    value = body.get("force", "false")
     return value is True or str(value).strip().lower() == "true"

@@ -344,12 +344,17 @@ class Service:
                     "disks": spec.disks, "last_node_no": 0,
                 },
             )
+            if spec.disks and spec.count != 1:
+                raise invalid(
+                    f"disks (volume_id) can be attached only to a unit of one node; "
+                    f"num_nodes={spec.count}"
+                )
             session.add(unit)
             session.flush()
             if spec.count:
                 self._queue_new_nodes(
                     session, user, vc, unit, spec.count, spec.ip_addresses, spec.disks,
-                    S.CREATING if spec.unit_type == "storage" else S.BOOTING,
+                    S.CREATING if spec.unit_type == "storage" else S.BOOTING, spec.mac_addresses,
                 )
             vc.revision += 1
         self.notify(vcid)
@@ -385,7 +390,7 @@ class Service:
             state = S.CREATING if unit.type == "storage" else S.INDEFINITE
             new_ids = self._queue_new_nodes(
                 session, user, vc, unit, count, [str(ip) for ip in ips], [],
-                S.CREATING if unit.type == "storage" else S.BOOTING,
+                S.CREATING if unit.type == "storage" else S.BOOTING, [str(m) for m in macs],
             )
             unit.state = state
             vc.revision += 1
@@ -403,6 +408,7 @@ class Service:
         fixed_ips: list[str],
         disk_refs: list[str],
         state: str,
+        mac_addresses: list[str] | None = None,
     ) -> list[str]:
         backend = self.backend_for(unit.provider)
         spec = dict(unit.spec)
@@ -434,6 +440,7 @@ class Service:
                     node_no=first_no + i, provider=unit.provider, state=state,
                     address=addresses[i], disk_refs=[d.node_id for d in disks],
                     disk_size=size, cdate=utcnow(),
+                    backend_data={"mac_address": mac_addresses[i]} if mac_addresses else {},
                 )
             )
         for disk in disks:
@@ -461,6 +468,8 @@ class Service:
     ) -> list[Node]:
         if not refs:
             return []
+        if len(set(refs)) != len(refs):
+            raise invalid(f"volume_id lists the same disk twice: {', '.join(refs)}")
         if count != 1:
             raise invalid(
                 f"disks (volume_id) can be attached only to a unit of one node; num_nodes={count}"
@@ -476,8 +485,10 @@ class Service:
             _, disk_vcid, disk_unit, disk_id = parts
             disk = session.get(Node, disk_id)
             owner_vc = session.get(Vc, disk_vcid)
+            disk_unit_row = session.get(Unit, disk.unit_id) if disk is not None else None
             if (
                 disk is None or disk.kind != "storage" or disk.vcid != disk_vcid
+                or disk_unit_row is None or disk_unit_row.name != disk_unit
                 or owner_vc is None or (owner_vc.owner != user.name and not user.privileged)
             ):
                 raise invalid(f"volume_id[{ref}]: disk {disk_unit}/{disk_id} is not found")
@@ -586,8 +597,12 @@ class Service:
                 .values(status="failed", error="cleared by clear_processing")
             )
             unit.processing = False
-            nodes = session.scalars(select(Node.state).where(Node.unit_id == unit.id))
-            unit.state = S.aggregate_state(list(nodes))
+            nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
+            for node in nodes:  # no operation will finish these any more
+                if node.state in S.TRANSITIONAL:
+                    node.state = S.ERROR
+                    node.error_message = "operation cleared by clear_processing"
+            unit.state = S.aggregate_state([n.state for n in nodes])
             vc.revision += 1
         self.notify(vcid)
         return {"vcid": vcid, "unit_name": unit_name}

@@ -83,19 +83,25 @@ class Worker:
                 logger.exception("dispatching operations failed")
 
     def _start_ready_operations(self) -> None:
-        with self._lock, self.store.transaction() as session:
-            pending = session.scalars(
-                select(Operation).where(Operation.status == "pending").order_by(Operation.id)
-            ).all()
-            seen: set[int] = set()
-            for op in pending:
-                if op.unit_id in self._busy_units or op.unit_id in seen:
+        started: list[tuple[int, int]] = []
+        with self._lock:
+            with self.store.transaction() as session:
+                pending = session.scalars(
+                    select(Operation).where(Operation.status == "pending").order_by(Operation.id)
+                ).all()
+                seen: set[int] = set()
+                for op in pending:
+                    if op.unit_id in self._busy_units or op.unit_id in seen:
+                        seen.add(op.unit_id)
+                        continue
                     seen.add(op.unit_id)
-                    continue
-                seen.add(op.unit_id)
-                op.status = "running"
-                self._busy_units.add(op.unit_id)
-                self._pool.submit(self._run, op.id, op.unit_id)
+                    op.status = "running"
+                    started.append((op.id, op.unit_id))
+            # submit only once "running" is committed: a fast operation may finish (and
+            # delete its row) before this thread would otherwise commit
+            for op_id, unit_id in started:
+                self._busy_units.add(unit_id)
+                self._pool.submit(self._run, op_id, unit_id)
 
     def _run(self, op_id: int, unit_id: int) -> None:
         vcid = None

@@ -93,28 +93,28 @@ class SandboxBackend(Backend):
         mask = catalog.get("private_network_ipmask")
         network = ipaddress.ip_network(mask, strict=False) if mask else None
         if fixed:
-            seen: set[str] = set()
+            chosen: list[str | None] = []
             for text in fixed:
                 address = self._check_fixed(text, provider, network)
-                if address in in_use or address in seen:
+                if address in in_use or address in chosen:
                     raise InvalidRequest(
                         f"ip_address[{address}] is already in use; choose another address"
                         + (f" in {network}" if network else "")
                     )
-                seen.add(address)
-            return list(fixed)
+                chosen.append(address)
+            return chosen
         if network is None:
             raise InvalidRequest(
                 f"provider {provider} has no private_network_ipmask: "
                 "ip_address_list is required (one address per node)"
             )
-        chosen: list[str | None] = []
+        allocated: list[str | None] = []
         for host in _candidate_hosts(network):
             text = str(host)
             if text not in in_use:
-                chosen.append(text)
-                if len(chosen) == count:
-                    return chosen
+                allocated.append(text)
+                if len(allocated) == count:
+                    return allocated
         raise InvalidRequest(
             f"no free address left in {network} for {count} node(s) of provider {provider}"
         )
@@ -142,6 +142,12 @@ class SandboxBackend(Backend):
             raise InvalidRequest(
                 f"ip_address[{address}] is outside private_network_ipmask {network} of "
                 f"provider {provider}"
+            )
+        if network is not None and address in (network.network_address,
+                                               network.broadcast_address):
+            raise InvalidRequest(
+                f"ip_address[{address}] is the network or broadcast address of {network}; "
+                "use a host address"
             )
         return str(address)
 
