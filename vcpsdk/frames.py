@@ -72,7 +72,8 @@ def _unit_rows(vc: Vc, unit: VcUnit) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=STORAGE_NODE_COLUMNS)
     rows = [
         [vc.vcno, vc.name, unit.name, unit.state, n.no, short_id(n.id), n.state,
-         n.cloud_instance_address, n.cloud_instance_id, n.name,
+         n.cloud_instance_address, n.cloud_instance_id,
+         n.name or f"VCP-{vc.vcc_id[:8]}-{vc.vcid[:8]}",
          "exists" if n.volumes else "none"]
         for n in unit.nodes
     ]
