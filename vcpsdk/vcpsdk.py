@@ -208,7 +208,9 @@ class VcpSDK:
                                 "application": user},
         }
 
-    def _version_dict(self) -> dict[str, Any]:
+    def version_dict(self) -> dict[str, Any]:
+        """Versions as a dict: ``{vcplib: {filename, version}, vcpsdk: {filename, version,
+        plugin}, vc_controller: {host, name, wait_timeout_sec, version, git_tag, plugin}}``."""
         controller = self._session.client.get("/version", "oc controller version failed")
         return {
             "vcplib": {"filename": occtr_module.__file__, "version": vcpsdk.VCP_SDK_VERSION},
@@ -232,7 +234,7 @@ class VcpSDK:
 
         Scripts read ``yaml.safe_load(out)['vc_controller']['vc_controller']``.
         """
-        info = self._version_dict()
+        info = self.version_dict()
         ctl = info["vc_controller"]
         timeout = ctl["wait_timeout_sec"]
         shown = timeout if self._wait_timeout_configured else f"{timeout}(default 15min)"
@@ -407,6 +409,11 @@ class VcpSDK:
         return nodes_frame(self._vcs(privileged))
 
     def __str__(self) -> str:
+        # the original prints the version report and returns an empty string
+        self.version()
+        return ""
+
+    def __repr__(self) -> str:
         return f"<VcpSDK {self._session.client.base_url} user={self._authority.get('user_name')}>"
 
 
