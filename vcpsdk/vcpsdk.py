@@ -683,8 +683,17 @@ class VcpUnitGroupClass:
     def update_ugroup_name(
         self, ugroup_name: str, ugroup_type: str = "compute", privileged: bool = False
     ) -> None:
-        """Rename the UnitGroup."""
+        """Rename the UnitGroup.
+
+        Raises:
+            VcpInvalidArgumentError: another of your UnitGroups already has that name.
+        """
         vc = self._current()
+        body = self._client.get("/vcs", "config vc failed", privileged=privileged)
+        if any(v.get("name") == ugroup_name and v.get("vcid") != vc.vcid
+               for v in body.get("vcs") or []):
+            raise_error(VcpInvalidArgumentError,
+                        "aleady exist UnitGroup. change name or cleanup first!")
         self._client.request("PUT", f"/vcs/{vc.vcid}", "update vc failed",
                              body={"cci": b64(_empty_cci(ugroup_name, ugroup_type or vc.type))},
                              privileged=privileged)

@@ -491,15 +491,17 @@ def test_cleanup_stops_waiting_when_attached_disks_stay(make_ugroup, vcc: MockVc
 
 def test_update_ugroup_name_puts_an_empty_vc_cci(make_ugroup, vcc: MockVcc) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
+    vcc.reply("GET", "/vcs", {"vcs": [vc_json("ug1")]})
     vcc.reply("PUT", VC_PATH, {"vcid": VCID})
     vcc.reply("GET", VC_PATH, vc_json("renamed"))
 
     assert ugroup.update_ugroup_name("renamed") is None
 
     sent = vcc.sent()
-    assert [s.call for s in sent] == [("PUT", VC_PATH), ("GET", VC_PATH)]
-    assert list(sent[0].body) == ["cci"]
-    assert decode_cci(sent[0].body["cci"]) == [{"vc": {
+    # the name is checked against the user's UnitGroups before the PUT
+    assert [s.call for s in sent] == [("GET", "/vcs"), ("PUT", VC_PATH), ("GET", VC_PATH)]
+    assert list(sent[1].body) == ["cci"]
+    assert decode_cci(sent[1].body["cci"]) == [{"vc": {
         "cci_version": vcpsdk.VCP_SDK_VERSION, "type": "compute", "description": "renamed",
         "name": "renamed",
     }}]
@@ -509,12 +511,13 @@ def test_update_ugroup_name_puts_an_empty_vc_cci(make_ugroup, vcc: MockVcc) -> N
 
 def test_name_setter_renames(make_ugroup, vcc: MockVcc) -> None:
     ugroup = make_ugroup(vc_json("st", vc_type="storage"))
+    vcc.reply("GET", "/vcs", {"vcs": [vc_json("st", vc_type="storage")]})
     vcc.reply("PUT", VC_PATH, {"vcid": VCID})
     vcc.reply("GET", VC_PATH, vc_json("st2", vc_type="storage"))
 
     ugroup.name = "st2"
 
-    put = vcc.sent()[0]
+    put = vcc.sent()[1]
     assert put.call == ("PUT", VC_PATH)
     assert decode_cci(put.body["cci"])[0]["vc"]["type"] == "storage"
     assert decode_cci(put.body["cci"])[0]["vc"]["name"] == "st2"

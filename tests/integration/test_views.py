@@ -1,0 +1,132 @@
+"""DataFrame views (reference §4.9) built from the real controller's answers."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from vcpsdk.vcpsdk import VcpSDK
+
+UGROUP_COLUMNS = ["vcno", "vctype", "owner", "vcname", "state", "vcid", "cdate"]
+UNIT_COLUMNS = ["vctype", "vcno", "vcname", "vc_state", "vcid", "cdate", "unit_name", "unit_state"]
+COMPUTE_NODE_COLUMNS = [
+    "vcno", "vcname", "unit_name", "unit_state", "node_no", "node_id", "node_state",
+    "cloud_instance_address", "cloud_instance_id", "cloud_instance_name", "volumes",
+]
+CDATE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} UTC$")
+
+
+def test_df_ugroups_is_a_styler_with_the_original_columns(sdk: VcpSDK, user_name: str) -> None:
+    ug = sdk.create_ugroup("viewed")
+    sdk.create_ugroup("viewed-disks", "storage")
+    styled = sdk.df_ugroups()
+    assert isinstance(styled, Styler)
+    frame = styled.data
+    assert list(frame.columns) == UGROUP_COLUMNS
+    assert list(frame["vcname"]) == ["viewed", "viewed-disks"]
+    assert list(frame["vctype"]) == ["compute", "storage"]
+    assert set(frame["owner"]) == {user_name}
+    assert set(frame["state"]) == {"RUNNING"}
+    assert frame["vcid"].iloc[0] == ug.vcid[:8] + "..."
+    assert all(CDATE.match(c) for c in frame["cdate"])
+    assert frame["vcno"].iloc[0] < frame["vcno"].iloc[1]
+
+
+def test_df_ugroups_colours_the_state_column(sdk: VcpSDK) -> None:
+    sdk.create_ugroup("coloured")
+    html = sdk.df_ugroups().to_html()
+    assert "background-color: #dfd" in html
+
+
+def test_df_ugroups_without_groups_has_the_columns_and_no_row(sdk: VcpSDK) -> None:
+    frame = sdk.df_ugroups().data
+    assert list(frame.columns) == UGROUP_COLUMNS
+    assert len(frame) == 0
+
+
+def test_sdk_df_nodes_is_an_empty_list_without_nodes(sdk: VcpSDK, compute_spec) -> None:
+    assert sdk.df_nodes() == []
+    ug = sdk.create_ugroup("no-nodes")
+    assert sdk.df_nodes() == []
+    ug.create_unit("empty", compute_spec(num_nodes=0))
+    assert sdk.df_nodes() == []
+
+
+def test_sdk_df_nodes_lists_the_nodes_of_every_group(sdk: VcpSDK, compute_spec, vcc) -> None:
+    first = sdk.create_ugroup("first")
+    first.create_unit("web", compute_spec(num_nodes=2))
+    second = sdk.create_ugroup("second")
+    second.create_unit("db", compute_spec())
+    styled = sdk.df_nodes()
+    assert isinstance(styled, Styler)
+    frame = styled.data
+    assert list(frame.columns) == COMPUTE_NODE_COLUMNS
+    assert list(frame.index) == [0, 1, 2]
+    assert list(zip(frame["vcname"], frame["unit_name"], frame["node_no"], strict=True)) == [
+        ("first", "web", 1), ("first", "web", 2), ("second", "db", 1),
+    ]
+    assert set(frame["node_state"]) == {"RUNNING"}
+    assert set(frame["volumes"]) == {"none"}
+    vcc_id = vcc.controller.vcc_id
+    assert set(frame["cloud_instance_name"]) == {
+        f"VCP-{vcc_id[:8]}-{first.vcid[:8]}", f"VCP-{vcc_id[:8]}-{second.vcid[:8]}",
+    }
+    assert sorted(frame["cloud_instance_address"]) == sorted(
+        first.find_ip_addresses() + second.find_ip_addresses()
+    )
+
+
+def test_ugroup_df_units_has_the_original_columns(sdk: VcpSDK, ug, compute_spec) -> None:
+    ug.create_unit("u1", compute_spec())
+    ug.create_unit("u2", compute_spec(num_nodes=0))
+    frame = ug.df_units()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == UNIT_COLUMNS
+    assert list(frame["unit_name"]) == ["u1", "u2"]
+    assert set(frame["unit_state"]) == {"RUNNING"}
+    assert set(frame["vcname"]) == {"group"}
+    assert set(frame["vctype"]) == {"compute"}
+    assert set(frame["vcid"]) == {ug.vcid[:8] + "..."}
+
+
+def test_ugroup_df_units_of_an_empty_group_has_no_row(ug) -> None:
+    frame = ug.df_units()
+    assert list(frame.columns) == UNIT_COLUMNS
+    assert len(frame) == 0
+
+
+def test_ugroup_df_nodes_concatenates_its_units(ug, compute_spec) -> None:
+    ug.create_unit("a", compute_spec(num_nodes=2))
+    ug.create_unit("b", compute_spec())
+    frame = ug.df_nodes().data
+    assert list(frame.columns) == COMPUTE_NODE_COLUMNS
+    assert list(frame.index) == [0, 1, 2]
+    assert list(frame["unit_name"]) == ["a", "a", "b"]
+    node = ug.find_nodes(unit_name="b")[0]
+    row = frame.iloc[2]
+    assert row["node_id"] == node.id[:8] + "..."
+    assert row["cloud_instance_address"] == node.cloud_instance_address
+    assert row["cloud_instance_id"] == node.cloud_instance_id
+
+
+def test_ugroup_df_nodes_is_an_empty_list_without_nodes(ug, compute_spec) -> None:
+    assert ug.df_nodes() == []
+    ug.create_unit("empty", compute_spec(num_nodes=0))
+    assert ug.df_nodes() == []
+
+
+def test_unit_df_nodes_shows_only_its_nodes(ug, compute_spec) -> None:
+    unit = ug.create_unit("mine", compute_spec(num_nodes=2))
+    ug.create_unit("theirs", compute_spec())
+    styled = unit.df_nodes()
+    assert isinstance(styled, Styler)
+    assert list(styled.data.columns) == COMPUTE_NODE_COLUMNS
+    assert list(styled.data["unit_name"]) == ["mine", "mine"]
+    assert list(styled.data["node_no"]) == [1, 2]
+
+
+def test_unit_df_nodes_is_an_empty_list_without_nodes(ug, compute_spec) -> None:
+    unit = ug.create_unit("empty", compute_spec(num_nodes=0))
+    assert unit.df_nodes() == []
