@@ -41,7 +41,7 @@ def authenticate(store: Store, token: str | None, privileged_header: str | None)
     token = (token or "").strip()
     row = None
     if token:
-        with store.transaction() as session:
+        with store.read() as session:
             row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
     if row is None:
         raise ServiceError(

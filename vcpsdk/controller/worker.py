@@ -203,23 +203,28 @@ class Worker:
 
     @staticmethod
     def _record_created(session: Session, unit_type: str, results: list[Any]) -> None:
+        # bulk UPDATEs by primary key: one statement for 1000 nodes, no ORM objects
         now = utcnow()
-        for result in results:
-            node = session.get(Node, result.disk_id if unit_type == "storage" else result.node_id)
-            if node is None:
-                continue
-            node.backend_data = dict(result.backend_data)
-            if unit_type == "storage":
-                node.instance_id = result.cloud_disk_id
-                node.disk_size = result.size_gb
-            else:
-                node.instance_id = result.instance_id
-                node.address = result.address
-                node.volumes = list(result.volumes)
-                node.boot_date = now
-                node.container_date = now
-            if node.state in (S.BOOTING, S.CREATING):
-                node.state = S.RUNNING
+        if unit_type == "storage":
+            rows = [{"node_id": r.disk_id, "instance_id": r.cloud_disk_id, "disk_size": r.size_gb,
+                     "backend_data": dict(r.backend_data)} for r in results]
+        else:
+            rows = [{"node_id": r.node_id, "instance_id": r.instance_id, "address": r.address,
+                     "volumes": list(r.volumes), "backend_data": dict(r.backend_data),
+                     "boot_date": now, "container_date": now} for r in results]
+        if not rows:
+            return
+        ids = [row["node_id"] for row in rows]
+        existing = set(session.scalars(select(Node.node_id).where(Node.node_id.in_(ids))))
+        rows = [row for row in rows if row["node_id"] in existing]  # deleted meanwhile
+        if rows:
+            session.execute(update(Node), rows)
+        session.execute(
+            update(Node)
+            .where(Node.node_id.in_(ids), Node.state.in_((S.BOOTING, S.CREATING)))
+            .values(state=S.RUNNING)
+            .execution_options(synchronize_session=False)
+        )
 
     @staticmethod
     def _drop_nodes(session: Session, node_ids: list[str]) -> None:
