@@ -13,6 +13,11 @@ fi
 apt_packages=()
 # Debian ships venv/ensurepip separately from python3
 "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv)
+# sandbox nodes are used with the system OpenSSH client and ping, as in the notebooks
+for tool in ssh scp sftp ssh-keygen ssh-keyscan; do
+    command -v "$tool" >/dev/null || { apt_packages+=(openssh-client); break; }
+done
+command -v ping >/dev/null || apt_packages+=(iputils-ping)
 if ((${#apt_packages[@]})); then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

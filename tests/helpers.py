@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from vcpsdk.testing import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 VCC = [sys.executable, "-m", "vcpsdk.controller.cli"]
 
@@ -57,7 +59,8 @@ def vcc_serve(state_dir: Path, *extra: str) -> Iterator[ServedController]:
     port_file.unlink(missing_ok=True)  # a file left by an earlier server on this state
     process = subprocess.Popen(
         [*VCC, "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
-         "--state-dir", str(state_dir), "--boot-delay", "0", *extra],
+         "--state-dir", str(state_dir), "--boot-delay", "0", "--ssh-port", str(free_port()),
+         *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

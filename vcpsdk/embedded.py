@@ -87,6 +87,7 @@ def _start_server(directory: Path, server_file: Path) -> dict[str, int]:
         sys.executable, "-m", "vcpsdk.controller.cli", "serve", "--host", HOST, "--port", "0",
         "--port-file", str(server_file), "--state-dir", str(directory / "state"),
         "--boot-delay", boot_delay, "--name", "sandbox",
+        "--ssh-port", os.environ.get("VCPSDK_SANDBOX_SSH_PORT", "22"),
     ]
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True

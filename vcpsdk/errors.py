@@ -71,6 +71,23 @@ class VcpConnectionError(VcpSDKError, ConnectionError):
     """The controller could not be reached."""
 
 
+class VcpRemoteCommandError(VcpSDKError):
+    """A command run on a node (``ssh_exec``, ``scp``, docker helpers) failed.
+
+    Attributes:
+        exit_status: the command's exit status (255: the SSH connection failed).
+        stdout, stderr: what the command printed.
+    """
+
+    def __init__(self, message: str, *, exit_status: int, stdout: str | bytes = "",
+                 stderr: str | bytes = "") -> None:
+        tail = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+        super().__init__(message, server_message=tail.strip()[-2000:] or None)
+        self.exit_status = exit_status
+        self.stdout = stdout
+        self.stderr = stderr
+
+
 class VcpConfigError(VcpSDKError):
     """``vcp_config.yml`` or ``vcp_flavor.yml`` is missing a value or holds a wrong one."""
 

@@ -41,6 +41,7 @@ COMPUTE_FIELDS: tuple[Field, ...] = (
     Field("params_v", list, [], doc="Base container volume options (docker run -v)"),
     Field("params_e", list, [], doc="Base container environment (docker run -e), KEY=value"),
     Field("recovery_mode", str, "none", doc="recovery mode of the nodes"),
+    Field("ssh_user_name", str, "", doc="login user of the Base container besides root, e.g. 'vcp'"),
 )
 #: Base-container docker options, sent under ``docker_opt`` only when set.
 DOCKER_FIELDS: tuple[Field, ...] = (
@@ -316,6 +317,8 @@ class VcpSpecResource:
             unit["num_nodes"] = values["num_nodes"]
             unit["image"] = values["image"]
             unit["recovery_mode"] = values["recovery_mode"]
+            if values["ssh_user_name"]:  # our extension: only sent when set
+                unit["ssh_user_name"] = values["ssh_user_name"]
             docker = {f.name: values[f.name] for f in DOCKER_FIELDS if values[f.name]}
             if docker:
                 unit["docker_opt"] = docker

@@ -17,10 +17,11 @@ Only 127.0.0.1 is used; sandbox nodes boot instantly (``boot_delay=0``).
 from __future__ import annotations
 
 import base64
+import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +70,24 @@ def write_test_public_key(path: Path) -> Path:
     return path
 
 
+def free_port() -> int:
+    """A TCP port that is free right now (for a test controller's node SSH endpoints)."""
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @contextmanager
 def running_controller(
     state_dir: Path, boot_delay: float = 0.0, **settings: object
 ) -> Iterator[RunningController]:
-    """Serve a controller with its state in ``state_dir`` for the ``with`` block."""
+    """Serve a controller with its state in ``state_dir`` for the ``with`` block.
+
+    Its sandbox nodes listen for SSH on a free port (``ssh_port`` overrides it), so
+    several test controllers can hand out the same loopback addresses side by side.
+    """
+    settings.setdefault("ssh_port", free_port())
     config = ControllerSettings(state_dir=Path(state_dir), boot_delay=boot_delay, **settings)  # type: ignore[arg-type]
     app = create_app(config)
     sock = bind_socket("127.0.0.1", 0)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import REPO, run_python, vcc_serve
+from vcpsdk.testing import free_port
 
 SUPPORT = Path(__file__).parent / "support"
 VENDORED = Path(__file__).parent / "scripts"
@@ -69,7 +70,8 @@ def test_flow_against_vcc_serve(name: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_flow_against_embedded_sandbox(name: str, tmp_path: Path) -> None:
     env = {"VCPSDK_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path),
-           "VCPSDK_SANDBOX_BOOT_DELAY": "0", "PYTHONPATH": f"{SUPPORT}:{REPO}"}
+           "VCPSDK_SANDBOX_BOOT_DELAY": "0",
+           "VCPSDK_SANDBOX_SSH_PORT": str(free_port()), "PYTHONPATH": f"{SUPPORT}:{REPO}"}
     vcc = [sys.executable, "-m", "vcpsdk.controller.cli", "sandbox"]
     try:
         token = subprocess.run([*vcc, "token"], env={**_base_env(), **env}, check=True,

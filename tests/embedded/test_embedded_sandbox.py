@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run_python
+from vcpsdk.testing import free_port
 
 PROBE = """
 import json, sys
@@ -33,7 +34,8 @@ print(json.dumps({"pid": info.pid, "port": info.port, "user": vcp.authority()["u
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A private data dir and HOME (so no ~/vcp_config exists); stops the sandbox after."""
     values = {"VCPSDK_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path),
-              "VCPSDK_SANDBOX_BOOT_DELAY": "0"}
+              "VCPSDK_SANDBOX_BOOT_DELAY": "0",
+           "VCPSDK_SANDBOX_SSH_PORT": str(free_port())}
     yield values
     run_python("from vcpsdk import embedded; embedded.stop_sandbox()", values)
 

@@ -24,11 +24,12 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import select, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vcpsdk import VCP_SDK_VERSION, __version__
 from vcpsdk.controller.auth import authenticate
-from vcpsdk.controller.backends.base import Backend
+from vcpsdk.controller.backends.base import Backend, NodeRequest
 from vcpsdk.controller.backends.sandbox import SandboxBackend
 from vcpsdk.controller.bus import ChangeBus
 from vcpsdk.controller.keys import controller_public_key
@@ -41,10 +42,10 @@ from vcpsdk.controller.service import (
     invalid,
 )
 from vcpsdk.controller.settings import ControllerSettings
-from vcpsdk.controller.store import Store
+from vcpsdk.controller.store import Node, Store
 from vcpsdk.controller.worker import Worker
 from vcpsdk.providers import all_providers
-from vcpsdk.states import NODE_OPERATIONS
+from vcpsdk.states import NODE_OPERATIONS, RUNNING
 
 BASE_PATH = "/vcp/v1/occtr"
 UNIT_OPERATIONS = (*NODE_OPERATIONS, "clear_processing")
@@ -72,7 +73,8 @@ class Controller:
         catalog = None
         if settings.vpn_catalog_file:
             catalog = yaml.safe_load(Path(settings.vpn_catalog_file).read_text("utf-8"))
-        backend = SandboxBackend(settings.state_dir, settings.boot_delay, catalog)
+        backend = SandboxBackend(settings.state_dir, settings.boot_delay, catalog,
+                                 settings.ssh_port, settings.fallback_ssh_port)
         bus = ChangeBus()
         holder: dict[str, Worker] = {}
 
@@ -85,8 +87,19 @@ class Controller:
         return cls(settings, store, backend, service, worker, bus, vcc_id)
 
     def start(self) -> None:
-        """Start the backend and the worker."""
+        """Start the backend, bring back running nodes, then start the worker."""
         self.backend.start()
+        with self.store.read() as session:
+            running = session.execute(
+                select(Node.node_id, Node.node_no, Node.address)
+                .where(Node.kind == "compute", Node.state == RUNNING)
+            ).all()
+        self.backend.restore([NodeRequest(r.node_id, r.node_no, r.address) for r in running])
+        port = self.backend.node_ssh_port()
+        if running and port:
+            with self.store.transaction() as session:
+                session.execute(update(Node).where(Node.node_id.in_([r.node_id for r in running]))
+                                .values(ssh_port=port))
         self.worker.start()
 
     def stop(self) -> None:

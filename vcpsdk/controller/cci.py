@@ -19,9 +19,10 @@ from vcpsdk.config import suggest
 from vcpsdk.providers import PROVIDER_NAMES, get_provider
 
 UNIT_NAME = re.compile(r"^[a-zA-Z0-9_\-]+$")
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_\-]{0,31}$")
 UNIT_KEYS = {
     "cci_version", "name", "description", "private_network", "num_nodes", "num_disks", "image",
-    "recovery_mode", "docker_opt", "params", "cloud_provider", "cloud_params",
+    "recovery_mode", "docker_opt", "params", "cloud_provider", "cloud_params", "ssh_user_name",
 }
 DOCKER_OPT_KEYS = {"dns", "dns_search", "dns_opt", "options", "add_host", "hostname", "gpus"}
 VC_TYPES = {"compute": "compute", "storage": "storage", "disk": "storage"}
@@ -47,6 +48,7 @@ class UnitSpec:
     ip_addresses: list[str] = field(default_factory=list)
     mac_addresses: list[str] = field(default_factory=list)
     disks: list[str] = field(default_factory=list)
+    ssh_user_name: str = ""
     document: dict[str, Any] = field(default_factory=dict)
 
 
@@ -162,6 +164,10 @@ def parse_unit_cci(payload: Any) -> UnitSpec:
 
 def _fill_compute(spec: UnitSpec, unit: dict[str, Any], params: dict[str, Any]) -> None:
     spec.image = str(unit.get("image") or "")
+    user = unit.get("ssh_user_name") or ""
+    if not isinstance(user, str) or (user and not USER_NAME.match(user)):
+        raise CciError(f"info: unit.ssh_user_name[{user}] must be a login name like 'vcp'")
+    spec.ssh_user_name = user
     raw = unit.get("params") or {}
     if not isinstance(raw, dict):
         raise CciError("info: unit.params must be a mapping with lists 'v' and 'e'")

@@ -22,6 +22,8 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
         name=getattr(args, "name", "vcc-sandbox"),
         boot_delay=getattr(args, "boot_delay", 0.5),
         vpn_catalog_file=Path(args.vpn_catalog) if getattr(args, "vpn_catalog", None) else None,
+        ssh_port=getattr(args, "ssh_port", 22),
+        fallback_ssh_port=getattr(args, "fallback_ssh_port", 2222),
     )
 
 
@@ -95,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--boot-delay", type=float, default=0.5,
                          help="seconds a sandbox node takes to boot (default 0.5)")
     p_serve.add_argument("--vpn-catalog", default=None, help="YAML file replacing the catalog")
+    p_serve.add_argument("--ssh-port", type=int, default=22,
+                         help="SSH port of the sandbox nodes on their own addresses (default 22)")
+    p_serve.add_argument("--fallback-ssh-port", type=int, default=2222,
+                         help="SSH port used when --ssh-port cannot be bound (default 2222)")
     p_serve.add_argument("--log-level", default="warning",
                          choices=["critical", "error", "warning", "info", "debug"])
     state_options(p_serve)

@@ -37,6 +37,7 @@ VIEW_COLUMNS = (
     Node.node_id, Node.unit_id, Node.kind, Node.node_no, Node.provider, Node.state,
     Node.address, Node.instance_id, Node.boot_date, Node.container_date, Node.watch_mode,
     Node.error_message, Node.volumes, Node.disk_size, Node.attached_to, Node.cdate,
+    Node.ssh_port,
 )
 
 
@@ -144,7 +145,7 @@ class Service:
             vc = self._visible_vc(session, user, vcid)
             unit = self._unit(session, vc, unit_name)
             node = self._node(session, unit, node_id)
-            return self._node_json(vc, node)
+            return self._node_json(vc, node, unit.spec.get("ssh_user_name") or "root")
 
     def revision(self, vcid: str) -> int | None:
         """Current change counter of a UnitGroup (None once it is gone)."""
@@ -214,10 +215,11 @@ class Service:
             "mdate": unit.mdate.isoformat() + "Z",
         }
         key = "disk" if unit.type == "storage" else "node"
-        body[key] = [self._node_json(vc, n) for n in nodes]
+        ssh_user = unit.spec.get("ssh_user_name") or "root"
+        body[key] = [self._node_json(vc, n, ssh_user) for n in nodes]
         return body
 
-    def _node_json(self, vc: Vc, node: Any) -> dict[str, Any]:
+    def _node_json(self, vc: Vc, node: Any, ssh_user: str = "root") -> dict[str, Any]:
         """JSON of a node or disk (an ORM ``Node`` or a row of its table)."""
         if node.kind == "storage":
             return {
@@ -246,6 +248,8 @@ class Service:
             "provider": node.provider,
             "state": node.state,
             "error_message": node.error_message,
+            "ssh_port": node.ssh_port or 22,
+            "ssh_user_name": ssh_user,
         }
 
     def instance_name(self, vcid: str) -> str:
@@ -356,6 +360,7 @@ class Service:
                     "provider": spec.provider, "private_network": spec.private_network,
                     "image": spec.image, "params_v": spec.params_v, "params_e": spec.params_e,
                     "docker_opt": spec.docker_opt, "cloud_params": spec.cloud_params,
+                    "ssh_user_name": spec.ssh_user_name,
                     "disks": spec.disks, "last_node_no": 0,
                 },
             )

@@ -17,6 +17,8 @@ class ControllerSettings:
         boot_delay: seconds a sandbox node takes to boot.
         vpn_catalog_file: YAML file replacing the sandbox VPN catalog.
         long_poll_max_sec: longest a "wait for change" request is held.
+        ssh_port: port of the sandbox nodes' SSH endpoints (22 by default).
+        fallback_ssh_port: used when ``ssh_port`` cannot be bound (not root, or taken).
     """
 
     state_dir: Path
@@ -25,6 +27,8 @@ class ControllerSettings:
     boot_delay: float = 0.5
     vpn_catalog_file: Path | None = None
     long_poll_max_sec: float = 30.0
+    ssh_port: int = 22
+    fallback_ssh_port: int = 2222
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()

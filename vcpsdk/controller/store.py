@@ -117,6 +117,7 @@ class Node(Base):
     disk_refs: Mapped[list[str]] = mapped_column(JSON, default=list)  # disks attached
     disk_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     attached_to: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    ssh_port: Mapped[int | None] = mapped_column(Integer, nullable=True)
     backend_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     cdate: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 

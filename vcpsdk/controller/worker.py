@@ -187,6 +187,7 @@ class Worker:
                     self._finish(session, op_id)
         else:
             backend.power(ctx, requests, kind)
+            port = backend.node_ssh_port()
             with self.store.transaction() as session:
                 final = S.NODE_OPERATIONS[kind].final
                 now = utcnow()
@@ -196,6 +197,7 @@ class Worker:
                     node.state = final or node.state
                     if final == S.RUNNING:
                         node.container_date = now
+                        node.ssh_port = port or node.ssh_port
                         if kind != "resume":
                             node.boot_date = now
                 self._finish(session, op_id)
@@ -211,7 +213,8 @@ class Worker:
         else:
             rows = [{"node_id": r.node_id, "instance_id": r.instance_id, "address": r.address,
                      "volumes": list(r.volumes), "backend_data": dict(r.backend_data),
-                     "boot_date": now, "container_date": now} for r in results]
+                     "ssh_port": r.ssh_port, "boot_date": now, "container_date": now}
+                    for r in results]
         if not rows:
             return
         ids = [row["node_id"] for row in rows]

@@ -72,6 +72,7 @@ class NodeResult:
     address: str
     volumes: list[dict[str, str]] = field(default_factory=list)
     backend_data: dict[str, Any] = field(default_factory=dict)
+    ssh_port: int | None = None
 
 
 @dataclass
@@ -140,7 +141,14 @@ class Backend(abc.ABC):
         """Delete ``disks``."""
 
     def start(self) -> None:  # noqa: B027 - optional hook
-        """Called once when the controller starts (restore endpoints, reconnect)."""
+        """Called once when the controller starts (connect, open resources)."""
+
+    def restore(self, nodes: list[NodeRequest]) -> None:  # noqa: B027 - optional hook
+        """Called after :meth:`start` with the nodes the store says are RUNNING."""
+
+    def node_ssh_port(self) -> int | None:
+        """Port the nodes' SSH endpoints listen on now, if the backend runs them."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Called once when the controller stops."""

@@ -8,10 +8,11 @@ cloud.  Nothing here ever talks to an address outside 127.0.0.0/8.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import secrets
 import shutil
-import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,7 @@ from vcpsdk.controller.backends.base import (
     NodeResult,
     UnitContext,
 )
+from vcpsdk.controller.backends.sandbox_nodes import NodeConfig, NodeHub
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 #: kept for the controller itself (127.0.0.1) and for local services
@@ -54,12 +56,41 @@ class SandboxBackend(Backend):
         state_dir: Path,
         boot_delay: float = 0.5,
         catalog: dict[str, dict[str, dict[str, Any]]] | None = None,
+        ssh_port: int = 22,
+        fallback_ssh_port: int = 2222,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.boot_delay = boot_delay
         self._catalog = catalog or default_catalog()
         self._check_catalog()
-        self._lock = threading.Lock()
+        self._ssh_ports = (ssh_port, fallback_ssh_port)
+        self._hub: NodeHub | None = None
+
+    @property
+    def hub(self) -> NodeHub:
+        """The SSH endpoints of the nodes (started with the controller)."""
+        if self._hub is None:
+            self._hub = NodeHub(self.state_dir, *self._ssh_ports)
+        return self._hub
+
+    def start(self) -> None:
+        """Start the SSH endpoint runtime."""
+        _ = self.hub
+
+    def restore(self, nodes: list[NodeRequest]) -> None:
+        """Bring back the SSH endpoints of running nodes after a controller restart."""
+        if nodes:
+            self.hub.start([n.node_id for n in nodes])
+
+    def node_ssh_port(self) -> int | None:
+        """The port every node endpoint of this controller run listens on."""
+        return self.hub.port
+
+    def close(self) -> None:
+        """Close every SSH endpoint."""
+        if self._hub is not None:
+            self._hub.close()
+            self._hub = None
 
     def _check_catalog(self) -> None:
         for provider, entries in self._catalog.items():
@@ -154,36 +185,66 @@ class SandboxBackend(Backend):
     # -- nodes ---------------------------------------------------------------------------
 
     def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
-        """Boot the nodes (one shared delay for the whole batch)."""
+        """Boot the nodes (one shared delay for the batch) and start their SSH endpoints."""
         if self.boot_delay > 0:
             time.sleep(self.boot_delay)
-        results = []
+        configs, results = [], []
         for node in nodes:
             if node.address is None:
                 raise InvalidRequest(f"node {node.node_id} has no planned address")
-            volumes = [
-                {"volume_id": disk.cloud_disk_id, "device_name": DEVICE_NAMES[i]}
-                for i, disk in enumerate(node.disks)
-            ]
+            disks = {DEVICE_NAMES[i]: str(self._disk_dir(d.cloud_disk_id))
+                     for i, d in enumerate(node.disks)}
+            configs.append(self._node_config(unit, node, disks))
             instance_id = node.backend_data.get("instance_id") or f"sbx-{secrets.token_hex(8)}"
-            results.append(
-                NodeResult(
-                    node_id=node.node_id,
-                    instance_id=instance_id,
-                    address=node.address,
-                    volumes=volumes,
-                    backend_data={"instance_id": instance_id},
-                )
-            )
+            results.append(NodeResult(
+                node_id=node.node_id, instance_id=instance_id, address=node.address,
+                volumes=[{"volume_id": d.cloud_disk_id, "device_name": DEVICE_NAMES[i]}
+                         for i, d in enumerate(node.disks)],
+                backend_data={"instance_id": instance_id},
+            ))
+        port = self.hub.provision(configs)
+        for result in results:
+            result.ssh_port = port
         return results
 
+    def _node_config(self, unit: UnitContext, node: NodeRequest,
+                     disks: dict[str, str]) -> NodeConfig:
+        spec = unit.spec
+        environment: dict[str, str] = {}
+        authorized = ""
+        for entry in spec.get("params_e") or []:
+            key, _, value = str(entry).partition("=")
+            if key == "AUTHORIZED_KEYS":
+                authorized = _decode_keys(value)
+            environment[key] = value
+        home = self.hub.home(node.node_id)
+        environment.update({
+            "MY_PRIVATE_IP": str(node.address), "VCCCTR_IPADDR": "127.0.0.1",
+            "VCP_NODE_ID": node.node_id, "VCP_UNIT_NAME": unit.unit_name,
+            "VCP_UGROUP_NAME": unit.vc_name,
+        })
+        for device in disks:  # where each attached disk is, inside the node's home
+            environment[f"VCP_DISK_{Path(device).name.upper()}"] = str(home / "mnt" /
+                                                                       Path(device).name)
+        users = ["root"]
+        if spec.get("ssh_user_name") and spec["ssh_user_name"] != "root":
+            users.append(spec["ssh_user_name"])
+        return NodeConfig(node_id=node.node_id, address=str(node.address), users=users,
+                          environment=environment, authorized_keys=authorized, disks=disks)
+
     def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:
-        """Nothing to release yet: sandbox nodes hold no resources but their address."""
+        """Close the nodes' endpoints and delete their files."""
+        self.hub.destroy([n.node_id for n in nodes])
 
     def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
-        """Power actions take the boot delay when they (re)boot a node."""
-        if action in ("power_on", "start", "resume") and self.boot_delay > 0:
-            time.sleep(self.boot_delay)
+        """Stopping actions close the SSH endpoints; starting ones reopen them (same files)."""
+        ids = [n.node_id for n in nodes]
+        if action in ("power_off", "stop", "suspend"):
+            self.hub.stop(ids)
+        elif action in ("power_on", "start", "resume"):
+            if self.boot_delay > 0:
+                time.sleep(self.boot_delay)
+            self.hub.start(ids)
 
     # -- disks ---------------------------------------------------------------------------
 
@@ -210,6 +271,14 @@ class SandboxBackend(Backend):
             cloud_disk_id = disk.backend_data.get("cloud_disk_id")
             if cloud_disk_id:
                 shutil.rmtree(self._disk_dir(cloud_disk_id), ignore_errors=True)
+
+
+def _decode_keys(value: str) -> str:
+    """Public keys from an ``AUTHORIZED_KEYS`` value (base64 of a key file)."""
+    try:
+        return base64.b64decode(value, validate=False).decode("utf-8", "replace")
+    except (ValueError, binascii.Error):
+        return ""
 
 
 def _candidate_hosts(

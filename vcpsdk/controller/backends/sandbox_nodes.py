@@ -1,0 +1,293 @@
+"""Sandbox nodes as real SSH endpoints: one asyncssh listener per node.
+
+Each running node listens on its own loopback address (port 22 when the
+controller may bind it, else a configured port).  It accepts exactly the public
+keys delivered through ``AUTHORIZED_KEYS`` (and those later appended to
+``~/.ssh/authorized_keys``) for ``root`` and the unit's ``ssh_user_name``.
+Commands run through ``/bin/sh -c`` with the node's home directory as working
+directory and ``params_e`` as environment; stdin, stdout, stderr and the exit
+status pass through.  SFTP and SCP work inside the node's home directory.
+
+Files of a node live in ``<state>/nodes/<node_id>/``: its host key (stable for the
+node's life), ``node.json`` (what is needed to bring the endpoint back after a
+controller restart) and ``home/``.  All listeners run on one private event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import logging
+import os
+import shutil
+import signal
+import threading
+from collections.abc import Coroutine
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncssh
+
+logger = logging.getLogger("vcp.controller")
+T = TypeVar("T")
+
+#: environment every node command gets besides ``params_e``
+BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass
+class NodeConfig:
+    """Everything a node endpoint needs; saved as ``node.json``."""
+
+    node_id: str
+    address: str
+    users: list[str]
+    environment: dict[str, str]
+    authorized_keys: str
+    disks: dict[str, str] = field(default_factory=dict)  # device name → directory
+
+
+class NodeHub:
+    """Runs the SSH endpoints of all sandbox nodes of one controller."""
+
+    def __init__(self, state_dir: Path, ssh_port: int = 22, fallback_port: int = 2222) -> None:
+        self.root = Path(state_dir) / "nodes"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._wanted_port = ssh_port
+        self._fallback_port = fallback_port
+        self.port: int | None = None  # decided by the first successful bind
+        self._listeners: dict[str, asyncssh.SSHAcceptor] = {}
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="vcc-ssh",
+                                         daemon=True)
+        self._thread.start()
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 120) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def directory(self, node_id: str) -> Path:
+        """Where node ``node_id`` keeps its files."""
+        return self.root / node_id
+
+    def home(self, node_id: str) -> Path:
+        """The node's home (working) directory."""
+        return self.directory(node_id) / "home"
+
+    def is_listening(self, node_id: str) -> bool:
+        """True while the node's SSH endpoint accepts connections."""
+        return node_id in self._listeners
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def provision(self, configs: list[NodeConfig]) -> int:
+        """Create the files of new nodes and start their endpoints; returns the SSH port.
+
+        On failure every node of the batch is removed again.
+        """
+        try:
+            for config in configs:
+                self._write_files(config)
+            return self._call(self._start_all([c.node_id for c in configs]))
+        except BaseException:
+            self.destroy([c.node_id for c in configs])
+            raise
+
+    def start(self, node_ids: list[str]) -> int:
+        """(Re)start endpoints of existing nodes (power on, restart of the controller)."""
+        present = [n for n in node_ids if (self.directory(n) / "node.json").is_file()]
+        return self._call(self._start_all(present))
+
+    def stop(self, node_ids: list[str]) -> None:
+        """Close the endpoints (connections are refused); files are kept."""
+        self._call(self._stop_all(node_ids))
+
+    def destroy(self, node_ids: list[str]) -> None:
+        """Close the endpoints and delete the nodes' files."""
+        self._call(self._stop_all(node_ids))
+        for node_id in node_ids:
+            shutil.rmtree(self.directory(node_id), ignore_errors=True)
+
+    def close(self) -> None:
+        """Close every endpoint and stop the event loop."""
+        if self._loop.is_closed():
+            return
+        self._call(self._stop_all(list(self._listeners)))
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    # -- files ----------------------------------------------------------------------------
+
+    def _write_files(self, config: NodeConfig) -> None:
+        directory = self.directory(config.node_id)
+        home = directory / "home"
+        (home / ".ssh").mkdir(parents=True, exist_ok=True)
+        os.chmod(home / ".ssh", 0o700)
+        key_file = directory / "ssh_host_ed25519_key"
+        if not key_file.exists():  # a node keeps its host key for its whole life
+            asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
+            os.chmod(key_file, 0o600)
+        keys_file = home / ".ssh" / "authorized_keys"
+        if not keys_file.exists():
+            keys_file.write_text(config.authorized_keys)
+            os.chmod(keys_file, 0o600)
+        mounts = home / "mnt"
+        for device, target in config.disks.items():
+            mounts.mkdir(exist_ok=True)
+            link = mounts / Path(device).name
+            if not link.is_symlink():
+                link.symlink_to(target, target_is_directory=True)
+        (directory / "node.json").write_text(json.dumps(asdict(config)))
+
+    def _load(self, node_id: str) -> NodeConfig:
+        data = json.loads((self.directory(node_id) / "node.json").read_text())
+        return NodeConfig(**data)
+
+    # -- endpoints (event loop side) ------------------------------------------------------
+
+    async def _start_all(self, node_ids: list[str]) -> int:
+        for node_id in node_ids:
+            if node_id not in self._listeners:
+                self._listeners[node_id] = await self._listen(self._load(node_id))
+        return self.port or self._wanted_port
+
+    async def _listen(self, config: NodeConfig) -> asyncssh.SSHAcceptor:
+        directory = self.directory(config.node_id)
+        host_key = asyncssh.read_private_key(str(directory / "ssh_host_ed25519_key"))
+        home = directory / "home"
+
+        def server_factory() -> asyncssh.SSHServer:
+            return _NodeServer(config, home)
+
+        async def handle(process: asyncssh.SSHServerProcess[bytes]) -> None:
+            await _run_command(process, config, home)
+
+        def sftp_factory(channel: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
+            return _NodeSFTPServer(channel, chroot=os.fsencode(home))
+
+        options = {
+            "server_factory": server_factory, "server_host_keys": [host_key],
+            "process_factory": handle, "sftp_factory": sftp_factory, "allow_scp": True,
+            "encoding": None, "reuse_address": True,
+        }
+        port = self.port or self._wanted_port
+        try:
+            acceptor = await asyncssh.listen(config.address, port, **options)
+        except OSError as e:
+            first_bind = self.port is None and port != self._fallback_port
+            if not first_bind or e.errno not in (errno.EACCES, errno.EPERM, errno.EADDRINUSE):
+                raise _bind_error(e, config.address, port) from None
+            # not root, or port 22 taken (a host sshd): every node uses the fallback port
+            logger.warning("cannot bind port %s (%s); sandbox nodes listen on port %s", port,
+                           os.strerror(e.errno or 0), self._fallback_port)
+            port = self._fallback_port
+            try:
+                acceptor = await asyncssh.listen(config.address, port, **options)
+            except OSError as again:
+                raise _bind_error(again, config.address, port) from None
+        self.port = port
+        return acceptor
+
+    async def _stop_all(self, node_ids: list[str]) -> None:
+        acceptors = [self._listeners.pop(n) for n in node_ids if n in self._listeners]
+        for acceptor in acceptors:
+            acceptor.close()
+        for acceptor in acceptors:
+            await acceptor.wait_closed()
+
+
+def _bind_error(error: OSError, address: str, port: int) -> OSError:
+    if error.errno == errno.EADDRINUSE:
+        return OSError(error.errno, f"{address}:{port} is already in use by another program")
+    return OSError(error.errno, f"cannot listen on {address}:{port}: {error.strerror}")
+
+
+class _NodeSFTPServer(asyncssh.SFTPServer):
+    """SFTP (and SCP) inside the node's home directory."""
+
+    def exit(self) -> None:
+        # OpenSSH's scp (SFTP mode) treats a session without an exit status as a failure
+        self.channel.exit(0)
+
+
+class _NodeServer(asyncssh.SSHServer):
+    """Public-key authentication against the node's authorized keys."""
+
+    def __init__(self, config: NodeConfig, home: Path) -> None:
+        self._config = config
+        self._keys_file = home / ".ssh" / "authorized_keys"
+
+    def begin_auth(self, username: str) -> bool:
+        return True  # authentication is always required
+
+    def password_auth_supported(self) -> bool:
+        return False
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        if username not in self._config.users:
+            return False
+        try:  # read on every attempt: add_publickey appends to this file
+            text = self._keys_file.read_text()
+        except OSError:
+            return False
+        try:
+            authorized = asyncssh.import_authorized_keys(text)
+        except (asyncssh.KeyImportError, ValueError):
+            return False
+        return authorized.validate(key, "", "") is not None
+
+
+async def _run_command(
+    process: asyncssh.SSHServerProcess[bytes], config: NodeConfig, home: Path
+) -> None:
+    """Run the client's command (or a shell) as a local process of the node."""
+    username = process.get_extra_info("username") or "root"
+    environment = {
+        "PATH": BASE_PATH, "HOME": str(home), "USER": username, "LOGNAME": username,
+        "SHELL": "/bin/sh", "LANG": "C.UTF-8", **config.environment,
+    }
+    command = process.command
+    argv = ["/bin/sh", "-c", command] if command is not None else ["/bin/sh", "-i"]
+    try:
+        child = await asyncio.create_subprocess_exec(
+            *argv, cwd=home, env=environment, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as e:
+        process.stderr.write(f"cannot start command: {e}\n".encode())
+        process.exit(127)
+        return
+    assert child.stdout is not None and child.stderr is not None
+    try:
+        await process.redirect(stdin=child.stdin)
+        # forward the output ourselves: exit() must come only after both streams ended,
+        # or the tail of a large output would be lost
+        await asyncio.gather(_pump(child.stdout, process.stdout),
+                             _pump(child.stderr, process.stderr))
+        status = await child.wait()
+    except (asyncio.CancelledError, asyncssh.Error, ConnectionError):
+        _kill(child)
+        raise
+    process.exit(status if status >= 0 else 128 - status)
+
+
+async def _pump(source: asyncio.StreamReader, target: asyncssh.SSHWriter[bytes]) -> None:
+    while chunk := await source.read(65536):
+        target.write(chunk)
+        await target.drain()
+
+
+def _kill(child: asyncio.subprocess.Process) -> None:
+    if child.returncode is None:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
