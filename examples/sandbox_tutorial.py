@@ -32,6 +32,13 @@ def show(title: str, frame: object) -> None:
     print(data.to_string() if hasattr(data, "to_string") else data)
 
 
+def on_node(node: object, command: str, key: Path) -> None:
+    """Run ``command`` on a node over SSH and print it like a notebook's ``!ssh`` cell."""
+    print(f"$ ssh -i {key} root@{node.cloud_instance_address} {command}")  # type: ignore[attr-defined]
+    out, err = node.ssh_exec(command, private_key_path=str(key))  # type: ignore[attr-defined]
+    print(out + err, end="")
+
+
 def tutorial_key_pair() -> Path:
     """An SSH key pair for the nodes, kept next to the sandbox state; returns the .pub path."""
     directory = embedded.data_dir() / "tutorial"
@@ -78,6 +85,12 @@ def main() -> int:
     show("units", unit_group.df_units())
     show("nodes", unit_group.df_nodes())
 
+    print("\n# log into the node")
+    private_key = tutorial_key_pair().with_suffix("")
+    [node] = unit.find_nodes()
+    on_node(node, "uname -a", private_key)
+    on_node(node, "df -h . | tail -1", private_key)
+
     print("\n# scale out: add one node")
     unit.add_nodes()
     show("nodes of aws-server", unit.df_nodes())
@@ -96,6 +109,10 @@ def main() -> int:
     show("nodes", unit_group.df_nodes())
     for each in unit_group.find_units():
         print(each.name, each.find_ip_addresses(node_state="RUNNING"))
+
+    print("\n# ping the azure node from the aws node")
+    [azure_address] = unit_group.find_ip_addresses(unit_name="azure-server")
+    on_node(node, f"ping -c 3 {azure_address}", private_key)
 
     print("\n# cleanup")
     unit_group.cleanup()
