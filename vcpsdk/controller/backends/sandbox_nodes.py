@@ -20,6 +20,7 @@ import errno
 import json
 import logging
 import os
+import resource
 import shutil
 import signal
 import threading
@@ -53,6 +54,7 @@ class NodeHub:
     """Runs the SSH endpoints of all sandbox nodes of one controller."""
 
     def __init__(self, state_dir: Path, ssh_port: int = 22, fallback_port: int = 2222) -> None:
+        _raise_open_file_limit()
         self.root = Path(state_dir) / "nodes"
         self.root.mkdir(parents=True, exist_ok=True)
         self._wanted_port = ssh_port
@@ -198,6 +200,18 @@ class NodeHub:
             acceptor.close()
         for acceptor in acceptors:
             await acceptor.wait_closed()
+
+
+def _raise_open_file_limit() -> None:
+    """Every node holds a listening socket: lift the soft descriptor limit (often 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            logger.warning("cannot raise the open file limit above %s; large sandboxes may fail",
+                           soft)
 
 
 def _bind_error(error: OSError, address: str, port: int) -> OSError:
