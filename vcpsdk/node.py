@@ -32,8 +32,11 @@ class VcNode:
     def __init__(self, unit: VcUnit, node_json: dict[str, Any]) -> None:
         self.unit = unit
         self.vc: Vc = unit.vc
+        self._load(node_json)
+
+    def _load(self, node_json: dict[str, Any]) -> None:
         self.node_json = node_json
-        self.type: str = unit.type
+        self.type: str = self.unit.type
         self.state: str = node_json.get("state", "")
         self.name: str = node_json.get("name", "")
         self.error_message: str = node_json.get("error_message") or ""
@@ -86,6 +89,87 @@ class VcNode:
     def __repr__(self) -> str:
         where = self.cloud_disk_id if self.type == "storage" else self.cloud_instance_address
         return f"<VcNode {self.type} unit={self.unit.name} no={self.no} state={self.state} at={where}>"
+
+    # -- node operations (through the controller) ------------------------------------------
+
+    @property
+    def occtr(self) -> Any:
+        """The controller client this node was read with."""
+        return self.vc.client
+
+    def _path(self) -> str:
+        return f"/vcs/{self.vc.vcid}/{self.unit.name}/{self.id}"
+
+    def _request(self, method: str, suffix: str, errmsg: str, privileged: bool,
+                 compute_only: str | None = None, expected: tuple[int, ...] | None = None) -> bool:
+        if compute_only and self.type != "compute":
+            raise_error(VcpSDKError, f"{compute_only} only compute node")
+        if self.occtr is None:
+            raise_error(VcpSDKError, f"{errmsg}: this node is not attached to a controller")
+        try:
+            self.occtr.request(method, self._path() + suffix, errmsg, privileged=privileged,
+                               expected=expected)
+        except VcpSDKError as e:
+            self.last_error_http_status = e.http_status
+            raise
+        return True
+
+    def config(self, privileged: bool = False) -> bool:
+        """Refresh this object from the controller; False when the node is gone."""
+        if self.occtr is None:
+            raise_error(VcpSDKError, "config node failed: this node is not attached to a controller")
+        body = self.occtr.get(self._path(), "config node failed", privileged=privileged,
+                              allow_404=True)
+        if body is None:
+            self.state = "DELETED"
+            return False
+        self._load(body)
+        return True
+
+    def delete(self, privileged: bool = False) -> bool:
+        """Delete this node (or disk); the unit shrinks.  Does not wait."""
+        return self._request("DELETE", "", "delete node failed", privileged)
+
+    def suspend(self, privileged: bool = False) -> bool:
+        """Stop the Base container, keeping the host (RUNNING → SUSPENDED).  Does not wait."""
+        return self._request("PATCH", "/suspend", "suspend node failed", privileged, "suspend")
+
+    def resume(self, privileged: bool = False) -> bool:
+        """Start the Base container again (SUSPENDED → RUNNING).  Does not wait."""
+        return self._request("PATCH", "/resume", "resume node failed", privileged, "resume")
+
+    def stop(self, privileged: bool = False) -> bool:
+        """Release the host (SUSPENDED → STOPPED); ``start()`` re-creates it at the same address."""
+        return self._request("PATCH", "/stop", "stop node failed", privileged, "stop")
+
+    def start(self, privileged: bool = False) -> bool:
+        """Re-create a stopped node's host at the same address (STOPPED → RUNNING)."""
+        return self._request("PATCH", "/start", "start node failed", privileged, "start")
+
+    def power_off(self, privileged: bool = False) -> bool:
+        """Power the host off (→ POWER_OFF).  Does not wait."""
+        return self._request("PATCH", "/power_off", "power_off failed", privileged, "power_off")
+
+    def power_on(self, privileged: bool = False) -> bool:
+        """Power the host on again (POWER_OFF → RUNNING).  Does not wait."""
+        return self._request("PATCH", "/power_on", "power_on failed", privileged, "power_on")
+
+    def watch(self, privileged: bool = False) -> bool:
+        """Enable the controller's liveness monitoring of this node (``watch_mode`` True)."""
+        return self._request("PATCH", "/watch", "watch failed", privileged, "watch")
+
+    def unwatch(self, privileged: bool = False) -> bool:
+        """Disable the controller's liveness monitoring of this node."""
+        return self._request("PATCH", "/unwatch", "unwatch failed", privileged, "unwatch")
+
+    def backup(self, privileged: bool = False) -> bool:
+        """Ask the controller to back up the node's container image (202)."""
+        return self._request("GET", "/backup", "backup failed", privileged, "backup",
+                             expected=(202,))
+
+    def error(self) -> str:
+        """The node's error message, else its unit's."""
+        return self.error_message or self.unit.error_message
 
     # -- remote helpers (local OpenSSH client) ---------------------------------------------
 

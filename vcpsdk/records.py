@@ -6,16 +6,21 @@ reach through ``node.vc`` and ``node.unit``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vcpsdk.node import VcNode
+
+if TYPE_CHECKING:
+    from vcpsdk.occtr import OcctrClient
 
 
 class Vc:
     """A UnitGroup as last read from the controller."""
 
-    def __init__(self, vc_json: dict[str, Any]) -> None:
+    def __init__(self, vc_json: dict[str, Any], client: OcctrClient | None = None) -> None:
         self.vc_json = vc_json
+        #: the controller client the nodes of this UnitGroup use for their operations
+        self.client = client
         self.vcid: str = vc_json["vcid"]
         self.vcno = vc_json.get("vcno", "")
         self.name: str = vc_json.get("name", "")

@@ -463,6 +463,33 @@ class VcpSpecClass:
         return make_spec(provider_name, flavor, self.config_dir)
 
 
+class VcpExtClass:
+    """Factory of provider extensions (original ``VcpExtClass(config_dir, vcc_access_token)``).
+
+    No extension is available in this SDK yet (the Chameleon Cloud lease helpers of the
+    original are not implemented); :meth:`find_extension` says so clearly.
+    """
+
+    #: provider names of the extensions this SDK provides
+    EXTENSIONS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config_dir: str | Path = "", vcc_access_token: str = "") -> None:
+        self.config_dir = config_dir
+        self._token = vcc_access_token
+
+    def find_extension(self, provider_name: str) -> Any:
+        """The extension object of ``provider_name``.
+
+        Raises:
+            VcpInvalidArgumentError: ``no extension provider_name[...]``.
+        """
+        raise_error(
+            VcpInvalidArgumentError,
+            f"no extension provider_name[{provider_name}]; available extensions: "
+            f"{', '.join(self.EXTENSIONS) or '(none)'}",
+        )
+
+
 __all__ = [
-    "SPEC_CLASSES", "VcpSDKError", "VcpSpecClass", "VcpSpecResource", "dump_cci", "make_spec",
+    "SPEC_CLASSES", "VcpExtClass", "VcpSDKError", "VcpSpecClass", "VcpSpecResource", "dump_cci", "make_spec",
 ]

@@ -29,7 +29,14 @@ from pandas.io.formats.style import Styler
 import vcpsdk
 from vcpsdk import embedded
 from vcpsdk import occtr as occtr_module
-from vcpsdk.config import VcpConfig, load_config, load_flavors, resolve_config_dir, suggest
+from vcpsdk.config import (
+    VccSettings,
+    VcpConfig,
+    load_config,
+    load_flavors,
+    resolve_config_dir,
+    suggest,
+)
 from vcpsdk.errors import (
     VcpInvalidArgumentError,
     VcpSDKError,
@@ -47,8 +54,16 @@ from vcpsdk.node import VcNode
 from vcpsdk.occtr import OcctrClient, b64
 from vcpsdk.providers import PROVIDER_NAMES, all_providers
 from vcpsdk.records import Vc, VcUnit
-from vcpsdk.spec import SPEC_CLASSES, VcpSpecClass, VcpSpecResource, dump_cci, make_spec
+from vcpsdk.spec import (
+    SPEC_CLASSES,
+    VcpExtClass,
+    VcpSpecClass,
+    VcpSpecResource,
+    dump_cci,
+    make_spec,
+)
 from vcpsdk.states import ERROR, NODE_OPERATIONS, TRANSITIONAL
+from vcpsdk.vcp_config_yaml import VcpConfigYaml
 from vcpsdk.waiting import Waiter, unit_is_stable
 
 logger = logging.getLogger("vcp.sdk")
@@ -137,12 +152,8 @@ class VcpSDK:
         config = load_config(self._config_dir)
         token = (vcc_access_token or "").strip()
         if config.vcc is None:
-            sandbox = embedded.ensure_sandbox()
-            base_url, token, verify = sandbox.base_url, token or sandbox.token, True
-            self._vcc_host, self._vcc_netloc = embedded.HOST, f"{embedded.HOST}:{sandbox.port}"
-            self._vcc_name, self._vault_port = "sandbox", 8443
-            self._private_ip = embedded.HOST
-            wait_timeout = 1000
+            vcc, sandbox_token = _sandbox_settings()
+            token = token or sandbox_token
         else:
             vcc = config.vcc
             if not token:
@@ -150,12 +161,10 @@ class VcpSDK:
                     VcpInvalidArgumentError,
                     f"vcc_access_token is required for the VC Controller at {vcc.netloc}",
                 )
-            base_url = vcc.base_url
-            verify = vcc.insecure_request_warning is not True
-            self._vcc_host, self._vcc_netloc = vcc.host, vcc.host_port
-            self._vcc_name, self._vault_port = vcc.name, vcc.vault_port
-            self._private_ip = vcc.private_ip or vcc.host
-            wait_timeout = vcc.effective_wait_timeout
+        self._vcc = vcc
+        base_url = vcc.base_url
+        verify = vcc.insecure_request_warning is not True
+        wait_timeout = vcc.effective_wait_timeout
         self._wait_timeout_configured = bool(config.vcc and config.vcc.wait_timeout_sec)
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)
         client.connect()
@@ -191,19 +200,25 @@ class VcpSDK:
         'user_role': 'regular'}``."""
         return dict(self._authority)
 
-    def vcc_info(self) -> dict[str, Any]:
-        """Addresses of the controller's services.
+    @_hybrid
+    def vcc_info(self_or_cls: Any) -> dict[str, Any]:
+        """Addresses of the controller's services (also callable as ``VcpSDK.vcc_info()``).
 
         Returns:
-            ``{"host": "<host[:port]>", "vault_url": "https://<host>:<vault_port>",
+            ``{"host": "<host>:<port>", "vault_url": "https://<host>:<vault_port>",
             "docker_registry": {"official": "<private_ip>:5000", "user": "<private_ip>:5001",
             "base": ..., "application": ...}}`` (``base``/``application`` are the
             older names of the same registries).
         """
-        official, user = f"{self._private_ip}:5000", f"{self._private_ip}:5001"
+        if isinstance(self_or_cls, VcpSDK):
+            vcc = self_or_cls._vcc
+        else:
+            vcc = load_config("").vcc or _sandbox_settings()[0]
+        private_ip = vcc.private_ip or vcc.host
+        official, user = f"{private_ip}:5000", f"{private_ip}:5001"
         return {
-            "host": self._vcc_netloc,
-            "vault_url": f"https://{self._vcc_host}:{self._vault_port}",
+            "host": vcc.host_port,
+            "vault_url": f"https://{vcc.host}:{vcc.vault_port}",
             "docker_registry": {"official": official, "user": user, "base": official,
                                 "application": user},
         }
@@ -220,8 +235,8 @@ class VcpSDK:
                 "plugin": {p.name: p.version for p in all_providers()},
             },
             "vc_controller": {
-                "host": self._vcc_host,
-                "name": self._vcc_name or controller.get("name", ""),
+                "host": self._vcc.host,
+                "name": self._vcc.name or controller.get("name", ""),
                 "wait_timeout_sec": self._session.wait_timeout_sec,
                 "version": controller.get("version", ""),
                 "git_tag": controller.get("git_tag", ""),
@@ -298,6 +313,18 @@ class VcpSDK:
             )
         return dict(entry)
 
+    def get_extension(self, provider_name: str) -> Any:
+        """The extension object of ``provider_name`` (e.g. ``'chameleon'`` in the original).
+
+        Raises:
+            VcpInvalidArgumentError: ``no extension provider_name[...]``.
+        """
+        return VcpExtClass(self.config_dir, "").find_extension(provider_name)
+
+    def create_empty_vc(self, ugroup_name: str, ugroup_type: str = "compute") -> Vc:
+        """Create an empty UnitGroup and return its raw record (internal in the original)."""
+        return self.create_ugroup(ugroup_name, ugroup_type)._current()
+
     # -- specs and flavors ---------------------------------------------------------------
 
     @_hybrid
@@ -334,8 +361,9 @@ class VcpSDK:
     # -- UnitGroups -----------------------------------------------------------------------
 
     def _vcs(self, privileged: bool = False) -> list[Vc]:
-        body = self._session.client.get("/vcs", "config vc failed", privileged=privileged)
-        return [Vc(v) for v in body.get("vcs") or []]
+        client = self._session.client
+        body = client.get("/vcs", "config vc failed", privileged=privileged)
+        return [Vc(v, client) for v in body.get("vcs") or []]
 
     def create_ugroup(
         self, ugroup_name: str, ugroup_type: str = "compute", privileged: bool = False
@@ -366,13 +394,13 @@ class VcpSDK:
         if not vcid:
             raise_error(VcpSDKError, "create vc failed: cannot find new vc")
         vc_json = client.get(f"/vcs/{vcid}", "config vc failed", privileged=privileged)
-        return VcpUnitGroupClass(Vc(vc_json), self._session)
+        return VcpUnitGroupClass(Vc(vc_json, client), self._session, privileged)
 
     def get_ugroup(self, ugroup_name: str, privileged: bool = False) -> VcpUnitGroupClass | None:
         """The UnitGroup called ``ugroup_name``, or None."""
         for vc in self._vcs(privileged):
             if vc.name == ugroup_name:
-                return VcpUnitGroupClass(vc, self._session)
+                return VcpUnitGroupClass(vc, self._session, privileged)
         return None
 
     def find_ugroups(
@@ -397,7 +425,7 @@ class VcpSDK:
                 continue
             if ugroup_type and vc.type != ugroup_type:
                 continue
-            found.append(VcpUnitGroupClass(vc, self._session))
+            found.append(VcpUnitGroupClass(vc, self._session, privileged))
         return found
 
     def df_ugroups(self, privileged: bool = False) -> Styler:
@@ -417,6 +445,14 @@ class VcpSDK:
         return f"<VcpSDK {self._session.client.base_url} user={self._authority.get('user_name')}>"
 
 
+def _sandbox_settings() -> tuple[VccSettings, str]:
+    """Settings of the embedded sandbox (started if needed) and the user's token."""
+    sandbox = embedded.ensure_sandbox()
+    settings = VccSettings(host=embedded.HOST, name="sandbox", scheme="http",
+                           vcc_port=sandbox.port, private_ip=embedded.HOST)
+    return settings, sandbox.token
+
+
 def _config_dir_of(self_or_cls: Any) -> str:
     if isinstance(self_or_cls, VcpSDK):
         return self_or_cls.config_dir
@@ -429,9 +465,12 @@ class VcpUnitGroupClass:
     Obtain it from ``vcp.create_ugroup``, ``vcp.get_ugroup`` or ``vcp.find_ugroups``.
     """
 
-    def __init__(self, vc: Vc, session: _Session) -> None:
+    def __init__(self, vc: Vc, session: _Session, privileged: bool = False) -> None:
         self._vc: Vc | None = vc
         self._session = session
+        # obtained in privileged mode: reads (properties, views, waits) stay privileged;
+        # changes still need privileged=True on each call, as in the original
+        self._read_privileged = privileged
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -447,12 +486,12 @@ class VcpUnitGroupClass:
 
     def _refresh(self, privileged: bool = False) -> Vc:
         vcid = self._current().vcid
-        body = self._client.get(f"/vcs/{vcid}", "config vc failed", privileged=privileged,
-                                allow_404=True)
+        body = self._client.get(f"/vcs/{vcid}", "config vc failed",
+                                privileged=privileged or self._read_privileged, allow_404=True)
         if body is None:
             self._vc = None
             raise_error(VcpSDKError, "no yet setup unit_group")
-        self._vc = Vc(body)
+        self._vc = Vc(body, self._client)
         return self._vc
 
     def _waiter(self) -> Waiter:
@@ -467,7 +506,8 @@ class VcpUnitGroupClass:
                 params = {"wait_revision": revision, "wait_sec": round(hold, 3)}
             return self._client.get(
                 f"/vcs/{vcid}/{unit_name}", "config unit failed", params=params,
-                privileged=privileged, allow_404=True, read_timeout=hold + 60,
+                privileged=privileged or self._read_privileged, allow_404=True,
+                read_timeout=hold + 60,
             )
 
         return fetch
@@ -673,7 +713,7 @@ class VcpUnitGroupClass:
             self._vc = None
             logger.info("cleanup completed. vc %s is cleanup(no unit)", name)
             return
-        self._vc = Vc(body)
+        self._vc = Vc(body, self._client)
         left = ", ".join(f"{u.name}({u.state})" for u in self._vc.units)
         logger.info("cleanup completed. vc %s keeps unit(s) still in use: %s", name, left)
         errors = [u for u in self._vc.units if u.state == ERROR]
@@ -798,7 +838,8 @@ class VcpUnitClass:
         return f"/vcs/{self._unit.vc.vcid}/{self._unit.name}"
 
     def _refresh(self, privileged: bool = False) -> VcUnit:
-        body = self._client.get(self._path(), "config unit failed", privileged=privileged)
+        body = self._client.get(self._path(), "config unit failed",
+                                privileged=privileged or self._ugroup._read_privileged)
         self._unit = VcUnit(self._unit.vc, body)
         return self._unit
 
@@ -929,6 +970,8 @@ class VcpUnitClass:
                             f"{count_name} must be an integer >= 1, got {count!r}")
             allowed = NODE_OPERATIONS[op].allowed if op in NODE_OPERATIONS else None
             eligible = [n for n in nodes if allowed is None or n.state in allowed]
+            if op in ("watch", "unwatch"):  # only nodes whose watch mode would change
+                eligible = [n for n in eligible if n.watch_mode == (op == "unwatch")]
             eligible.sort(key=lambda n: n.no or 0, reverse=True)
             if number > len(eligible):
                 where = "" if allowed is None else f" in a state that allows {op}"
@@ -949,6 +992,10 @@ class VcpUnitClass:
                       "a node power off start.", "power off node(s) has started."),
         "power_on": ("num_power_on_nodes", "PATCH", "/power_on", "power_on failed",
                      "a node power on start.", "power on node(s) has started."),
+        "watch": ("num_watch_nodes", "PATCH", "/watch", "watch failed",
+                  "a node watching start.", "watching node(s) has started."),
+        "unwatch": ("num_watch_nodes", "PATCH", "/unwatch", "unwatch failed",
+                    "a node unwatch completed.", "unwatch node(s) completed."),
     }
 
     def _operate(self, op: str, count: int | None, node_no: int | None,
@@ -1030,6 +1077,66 @@ class VcpUnitClass:
         return self._operate("power_on", num_power_on_nodes, node_no, cloud_instance_id, ip_addresses,
                              ip_address, wait_for, privileged)
 
+    def watch_nodes(
+        self,
+        num_watch_nodes: int | None = None,
+        node_no: int | None = None,
+        cloud_instance_id: str | None = None,
+        ip_addresses: list[str] | None = None,
+        ip_address: str | None = None,
+        wait_for: bool = True,
+        privileged: bool = False,
+        verbose: int = 0,
+    ) -> list[VcNode]:
+        """Start the controller's monitoring of nodes chosen by one condition
+        (none = one node not yet watched).
+
+        Returns:
+            The unit's nodes afterwards, sorted by ``node_no`` (see ``watch_mode``).
+        """
+        return self._operate("watch", num_watch_nodes, node_no, cloud_instance_id, ip_addresses,
+                             ip_address, wait_for, privileged)
+
+    def unwatch_nodes(
+        self,
+        num_watch_nodes: int | None = None,
+        node_no: int | None = None,
+        cloud_instance_id: str | None = None,
+        ip_addresses: list[str] | None = None,
+        ip_address: str | None = None,
+        privileged: bool = False,
+        verbose: int = 0,
+    ) -> list[VcNode]:
+        """Stop the controller's monitoring of nodes chosen by one condition
+        (none = one watched node).
+
+        Returns:
+            The unit's nodes afterwards, sorted by ``node_no``.
+        """
+        return self._operate("unwatch", num_watch_nodes, node_no, cloud_instance_id,
+                             ip_addresses, ip_address, True, privileged)
+
+    def watch(self, wait_for: bool = True, privileged: bool = False) -> None:
+        """Start monitoring every node of the unit (``power_on_nodes`` is recommended)."""
+        self._client.request("PATCH", f"{self._path()}/watch", "watch unit failed",
+                             privileged=privileged)
+        if wait_for:
+            self._wait(privileged)
+            logger.info("watching successe.")
+
+    def unwatch(self, privileged: bool = False) -> None:
+        """Stop monitoring every node of the unit (``power_off_nodes`` is recommended)."""
+        self._client.request("PATCH", f"{self._path()}/unwatch", "unwatch unit failed",
+                             privileged=privileged)
+
+    def wait_nodes_applied(self, privileged: bool = False) -> None:
+        """Wait until the unit (and, when INDEFINITE, each node) leaves transitional states.
+
+        Raises:
+            VcpTimeoutError: ``Full of waiting time``.
+        """
+        self._wait(privileged)
+
     # -- views --------------------------------------------------------------------------
 
     def find_nodes(
@@ -1071,6 +1178,6 @@ def _address_list(values: Any, single: str | None, name: str) -> list[str]:
 
 # Import paths the corpus uses: ``from vcpsdk.vcpsdk import VcpConfigYaml`` etc.
 __all__ = [
-    "SPEC_CLASSES", "VcNode", "VcpSDK", "VcpSDKError", "VcpSpecClass", "VcpSpecResource",
-    "VcpUnitClass", "VcpUnitGroupClass",
+    "SPEC_CLASSES", "VcNode", "VcpConfigYaml", "VcpExtClass", "VcpSDK", "VcpSDKError",
+    "VcpSpecClass", "VcpSpecResource", "VcpUnitClass", "VcpUnitGroupClass",
 ]

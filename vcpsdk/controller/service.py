@@ -496,28 +496,41 @@ class Service:
             )
         disks = []
         for ref in refs:
-            parts = ref.split(":")
-            if len(parts) != 4 or parts[0] != "vcp":
-                raise invalid(
-                    f"volume_id[{ref}] is not a disk of this controller; use "
-                    "storage_ugroup.find_nodes() (vcp:<vcid>:<unit>:<disk_id>)"
-                )
-            _, disk_vcid, disk_unit, disk_id = parts
-            disk = session.get(Node, disk_id)
-            owner_vc = session.get(Vc, disk_vcid)
-            disk_unit_row = session.get(Unit, disk.unit_id) if disk is not None else None
-            if (
-                disk is None or disk.kind != "storage" or disk.vcid != disk_vcid
-                or disk_unit_row is None or disk_unit_row.name != disk_unit
-                or owner_vc is None or (owner_vc.owner != user.name and not user.privileged)
-            ):
-                raise invalid(f"volume_id[{ref}]: disk {disk_unit}/{disk_id} is not found")
+            disk = self._find_disk(session, user, ref)
+            if disk in disks:
+                raise invalid(f"volume_id names disk {disk.instance_id} twice")
             if disk.state != S.RUNNING:
                 raise conflict(f"volume_id[{ref}]: disk is {disk.state}, so cannot attach")
             if disk.attached_to is not None:
                 raise conflict(f"volume_id[{ref}]: disk is in-use, so cannot attach")
             disks.append(disk)
         return disks
+
+    def _find_disk(self, session: Session, user: User, ref: str) -> Node:
+        """The disk a ``volume_id`` entry names: ``vcp:<vcid>:<unit>:<disk_id>`` or the
+        cloud volume id itself (``cloud_disk_id``, as 2018 notebooks pass it)."""
+        if ref.startswith("vcp:"):
+            parts = ref.split(":")
+            if len(parts) != 4:
+                raise invalid(f"volume_id[{ref}] must look like vcp:<vcid>:<unit>:<disk_id>")
+            _, disk_vcid, disk_unit, disk_id = parts
+            disk = session.get(Node, disk_id)
+            if disk is not None and (disk.vcid != disk_vcid or
+                                     getattr(session.get(Unit, disk.unit_id), "name", None)
+                                     != disk_unit):
+                disk = None
+        else:
+            disk = session.scalar(
+                select(Node).where(Node.kind == "storage", Node.instance_id == ref).limit(1)
+            )
+        owner_vc = session.get(Vc, disk.vcid) if disk is not None else None
+        if (disk is None or disk.kind != "storage" or owner_vc is None
+                or (owner_vc.owner != user.name and not user.privileged)):
+            raise invalid(
+                f"volume_id[{ref}]: no such disk; use storage_ugroup.find_nodes() or a "
+                "cloud_disk_id of one of your disks"
+            )
+        return disk
 
     def catalog_entry(self, backend: Backend, provider: str, name: str) -> dict[str, Any]:
         """The VPN catalog entry ``name`` of ``provider`` (its base provider for disks)."""

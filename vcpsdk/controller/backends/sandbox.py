@@ -237,9 +237,12 @@ class SandboxBackend(Backend):
         self.hub.destroy([n.node_id for n in nodes])
 
     def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
-        """Stopping actions close the SSH endpoints; starting ones reopen them (same files)."""
+        """power_off/suspend close the endpoints (files kept), stop releases the host;
+        power_on/resume reopen them, start re-creates a released host at the same address."""
         ids = [n.node_id for n in nodes]
-        if action in ("power_off", "stop", "suspend"):
+        if action == "stop":  # the host is released: start() builds a new one
+            self.hub.release(ids)
+        elif action in ("power_off", "suspend"):  # the host (and its files) stays
             self.hub.stop(ids)
         elif action in ("power_on", "start", "resume"):
             if self.boot_delay > 0:

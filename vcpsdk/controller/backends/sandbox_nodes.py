@@ -99,9 +99,23 @@ class NodeHub:
             raise
 
     def start(self, node_ids: list[str]) -> int:
-        """(Re)start endpoints of existing nodes (power on, restart of the controller)."""
+        """(Re)start endpoints of existing nodes (power on, start, controller restart).
+
+        Files a released node lost (home, host key) are created again.
+        """
         present = [n for n in node_ids if (self.directory(n) / "node.json").is_file()]
+        for node_id in present:
+            self._write_files(self._load(node_id))
         return self._call(self._start_all(present))
+
+    def release(self, node_ids: list[str]) -> None:
+        """Give the host up (``stop``): close the endpoint and delete the home and host key;
+        only ``node.json`` stays so that ``start`` re-creates the node at the same address."""
+        self._call(self._stop_all(node_ids))
+        for node_id in node_ids:
+            directory = self.directory(node_id)
+            shutil.rmtree(directory / "home", ignore_errors=True)
+            (directory / "ssh_host_ed25519_key").unlink(missing_ok=True)
 
     def stop(self, node_ids: list[str]) -> None:
         """Close the endpoints (connections are refused); files are kept."""

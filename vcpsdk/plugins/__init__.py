@@ -1,0 +1,1 @@
+"""Import paths of the original SDK: ``vcpsdk.plugins.<provider>.VcpSpecResource<Provider>``."""

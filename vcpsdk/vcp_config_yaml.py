@@ -1,0 +1,56 @@
+"""``VcpConfigYaml``: read ``vcp_config.yml`` / ``vcp_flavor.yml`` as plain dicts.
+
+Notebooks do ``VcpConfigYaml(vcp.config_dir).load_config('vcp_config')`` to read
+their own settings next to the SDK's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vcpsdk.config import resolve_config_dir
+from vcpsdk.errors import VcpConfigError
+
+
+class VcpConfigYaml:
+    """Loader of the YAML files in a config directory.
+
+    Args:
+        config_dir: the directory (default: ``$VCPSDK_CONFIG_DIR``, else ``~/vcp_config``).
+    """
+
+    def __init__(self, config_dir: str = "") -> None:
+        self.config_dir = str(resolve_config_dir(config_dir))
+
+    def _path(self, name: str) -> Path:
+        file_name = name if name.endswith((".yml", ".yaml")) else f"{name}.yml"
+        return Path(self.config_dir) / file_name
+
+    def load_config(self, name: str = "vcp_config") -> dict[str, Any]:
+        """The YAML file ``<config_dir>/<name>.yml`` as a dict.
+
+        Raises:
+            VcpConfigError: the file is missing or not a YAML mapping.
+
+        Example:
+            >>> VcpConfigYaml(vcp.config_dir).load_config('vcp_config')['vcc']['host']  # doctest: +SKIP
+        """
+        path = self._path(name)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise VcpConfigError(f"{path}: file not found") from None
+        except yaml.YAMLError as e:
+            raise VcpConfigError(f"{path}: not valid YAML: {e}") from None
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise VcpConfigError(f"{path}: the top level must be a mapping")
+        return data
+
+    def load(self, name: str) -> dict[str, Any]:
+        """Same as :meth:`load_config` (the 2018 name)."""
+        return self.load_config(name)
