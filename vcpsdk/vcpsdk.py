@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -445,6 +446,18 @@ class VcpSDK:
         return f"<VcpSDK {self._session.client.base_url} user={self._authority.get('user_name')}>"
 
 
+@contextmanager
+def _reraise_as(message: str) -> Iterator[None]:
+    """Re-raise a failed request with the SDK-level message of the original (same class,
+    same status and controller message), after the request-level line was logged."""
+    try:
+        yield
+    except VcpSDKError as e:
+        text = message.format(status=e.http_status)
+        logger.error(text)
+        raise type(e)(text, http_status=e.http_status, server_message=e.server_message) from e
+
+
 def _sandbox_settings() -> tuple[VccSettings, str]:
     """Settings of the embedded sandbox (started if needed) and the user's token."""
     sandbox = embedded.ensure_sandbox()
@@ -618,8 +631,10 @@ class VcpUnitGroupClass:
                         f"not much ugroup_type vc[{vc.type}] and spec[{spec.unit_type}]")
         cci = spec.cci(unit_name)
         spec.name = unit_name
-        self._client.request("POST", f"/vcs/{vc.vcid}", "add unit failed",
-                             body={"info": b64(cci), "unit_name": unit_name}, privileged=privileged)
+        with _reraise_as("can't create unit"):
+            self._client.request("POST", f"/vcs/{vc.vcid}", "add unit failed",
+                                 body={"info": b64(cci), "unit_name": unit_name},
+                                 privileged=privileged)
         if not wait_for:
             body = self._client.get(f"/vcs/{vc.vcid}/{unit_name}", "config unit failed",
                                     privileged=privileged)
@@ -686,8 +701,9 @@ class VcpUnitGroupClass:
         """
         vc = self._current()
         name, vcid = vc.name, vc.vcid
-        self._client.request("DELETE", f"/vcs/{vcid}", "delete vc failed",
-                             body={"force": "true"}, privileged=privileged)
+        with _reraise_as("failed ugroup cleanup http status({status})"):
+            self._client.request("DELETE", f"/vcs/{vcid}", "delete vc failed",
+                                 body={"force": "true"}, privileged=privileged)
         if not wait_for:
             self._vc = None
             return
@@ -742,9 +758,10 @@ class VcpUnitGroupClass:
     def change_owner(self, new_owner: str, privileged: bool = False) -> None:
         """Give the UnitGroup to user ``new_owner``."""
         vc = self._current()
-        self._client.request("PATCH", f"/vcs/{vc.vcid}", "change owner vc failed",
-                             body={"owner": new_owner, "operation": "change_owner"},
-                             privileged=privileged)
+        with _reraise_as("failed ugroup change owner http status({status})"):
+            self._client.request("PATCH", f"/vcs/{vc.vcid}", "change owner vc failed",
+                                 body={"owner": new_owner, "operation": "change_owner"},
+                                 privileged=privileged)
         vc.owner = new_owner
 
     @staticmethod

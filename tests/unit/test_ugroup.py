@@ -537,14 +537,17 @@ def test_change_owner_patches(make_ugroup, vcc: MockVcc) -> None:
     assert ugroup.owner == "bob"
 
 
-def test_change_owner_refused(make_ugroup, vcc: MockVcc) -> None:
+def test_change_owner_refused(make_ugroup, vcc: MockVcc, caplog) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
     vcc.reply("PATCH", VC_PATH, (400, {"message": "owner[nobody] is not a user"}))
 
-    with pytest.raises(VcpInvalidArgumentError) as info:
+    with caplog.at_level("ERROR", logger="vcp.sdk"), pytest.raises(VcpInvalidArgumentError) as info:
         ugroup.change_owner("nobody")
 
-    assert info.value.args == ("VCP", "change owner vc failed")
+    # the request-level line, then the SDK-level message of the original (reference §5.1)
+    assert info.value.args == ("VCP", "failed ugroup change owner http status(400)")
+    assert "change owner vc failed: http_status(400)" in caplog.text
+    assert info.value.server_message == "owner[nobody] is not a user"
     assert ugroup.owner == "alice"
 
 
