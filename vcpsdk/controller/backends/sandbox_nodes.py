@@ -16,6 +16,7 @@ controller restart) and ``home/``.  All listeners run on one private event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import logging
@@ -61,6 +62,8 @@ class NodeHub:
         self._fallback_port = fallback_port
         self.port: int | None = None  # decided by the first successful bind
         self._listeners: dict[str, asyncssh.SSHAcceptor] = {}
+        # open connections per node: closing a listener leaves accepted ones running
+        self._connections: dict[str, set[asyncssh.SSHServerConnection]] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="vcc-ssh",
                                          daemon=True)
@@ -176,8 +179,10 @@ class NodeHub:
         host_key = asyncssh.read_private_key(str(directory / "ssh_host_ed25519_key"))
         home = directory / "home"
 
+        connections = self._connections.setdefault(config.node_id, set())
+
         def server_factory() -> asyncssh.SSHServer:
-            return _NodeServer(config, home)
+            return _NodeServer(config, home, connections)
 
         async def handle(process: asyncssh.SSHServerProcess[bytes]) -> None:
             await _run_command(process, config, home)
@@ -212,8 +217,13 @@ class NodeHub:
         acceptors = [self._listeners.pop(n) for n in node_ids if n in self._listeners]
         for acceptor in acceptors:
             acceptor.close()
+        open_connections = [c for n in node_ids for c in self._connections.pop(n, set())]
+        for connection in open_connections:  # a powered-off node drops its sessions too
+            connection.close()
         for acceptor in acceptors:
             await acceptor.wait_closed()
+        for connection in open_connections:
+            await connection.wait_closed()
 
 
 def _raise_open_file_limit() -> None:
@@ -245,9 +255,19 @@ class _NodeSFTPServer(asyncssh.SFTPServer):
 class _NodeServer(asyncssh.SSHServer):
     """Public-key authentication against the node's authorized keys."""
 
-    def __init__(self, config: NodeConfig, home: Path) -> None:
+    def __init__(self, config: NodeConfig, home: Path,
+                 connections: set[asyncssh.SSHServerConnection]) -> None:
         self._config = config
         self._keys_file = home / ".ssh" / "authorized_keys"
+        self._connections = connections
+        self._connection: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._connection = conn
+        self._connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connections.discard(self._connection)  # type: ignore[arg-type]
 
     def begin_auth(self, username: str) -> bool:
         return True  # authentication is always required
@@ -293,9 +313,9 @@ async def _run_command(
         process.stderr.write(f"cannot start command: {e}\n".encode())
         process.exit(127)
         return
-    assert child.stdout is not None and child.stderr is not None
+    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+    feeding = asyncio.ensure_future(_feed_stdin(process.stdin, child.stdin))
     try:
-        await process.redirect(stdin=child.stdin)
         # forward the output ourselves: exit() must come only after both streams ended,
         # or the tail of a large output would be lost
         await asyncio.gather(_pump(child.stdout, process.stdout),
@@ -304,7 +324,23 @@ async def _run_command(
     except (asyncio.CancelledError, asyncssh.Error, ConnectionError):
         _kill(child)
         raise
+    finally:
+        feeding.cancel()  # the command is done: input it did not read is dropped
     process.exit(status if status >= 0 else 128 - status)
+    await process.wait_closed()
+
+
+async def _feed_stdin(source: asyncssh.SSHReader[bytes], target: asyncio.StreamWriter) -> None:
+    """Copy the client's input to the command; a command that stops reading is fine."""
+    try:
+        while chunk := await source.read(65536):
+            target.write(chunk)
+            await target.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        return
+    finally:
+        with contextlib.suppress(OSError):
+            target.close()
 
 
 async def _pump(source: asyncio.StreamReader, target: asyncssh.SSHWriter[bytes]) -> None:

@@ -1,0 +1,163 @@
+"""Fixtures of the SSH tests: real key pairs, real clients, sandbox nodes to log in to.
+
+The system clients (``ssh``, ``scp``, ``sftp``, ``ssh-keyscan``) run without any
+connection sharing and never read a known_hosts file, so each call is a fresh SSH
+session.  ``VcNode`` helpers share connections (``ControlMaster``); the
+``_close_vcnode_masters`` fixture closes the masters a test opened when it ends, so
+no background ``ssh`` outlives the test that started it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vcpsdk import remote
+from vcpsdk.node import VcNode
+from vcpsdk.testing import RunningController, running_controller
+from vcpsdk.vcpsdk import VcpSDK
+
+OPTIONS = [
+    "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes",
+    "-o", "ConnectTimeout=10",
+]
+_keys = itertools.count(1)
+
+
+def make_keypair(directory: Path) -> Path:
+    """A new ed25519 key pair (no passphrase); returns the private key's path."""
+    path = Path(directory) / f"id_ed25519_{next(_keys)}"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
+                   check=True)
+    return path
+
+
+def client_options(node: VcNode, key: Path, port_flag: str = "-p") -> list[str]:
+    """Options of a system client for ``node`` (``port_flag`` is ``-P`` for scp/sftp)."""
+    return [port_flag, str(node.ssh_port), *OPTIONS, "-i", str(key)]
+
+
+def ssh(node: VcNode, key: Path, command: str, user: str = "root", input: bytes | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    """``ssh -p PORT ... user@address command`` (output as bytes)."""
+    return subprocess.run(
+        ["ssh", *client_options(node, key), f"{user}@{node.cloud_instance_address}", command],
+        input=input, stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True, timeout=timeout, check=False,
+    )
+
+
+def ssh_text(node: VcNode, key: Path, command: str, user: str = "root") -> str:
+    """stdout of a command that must succeed."""
+    result = ssh(node, key, command, user)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    return result.stdout.decode()
+
+
+def tcp_connect(address: str, port: int, timeout: float = 5) -> None:
+    """Open and close a TCP connection (raises ConnectionRefusedError when nobody listens)."""
+    with socket.create_connection((address, port), timeout=timeout):
+        pass
+
+
+def home_of(state_dir: Path, node: VcNode) -> Path:
+    """Where the sandbox keeps the node's home directory."""
+    return Path(state_dir) / "nodes" / node.id / "home"
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> Path:
+    """A real private key whose public half (``pub(key)``) the test's nodes authorize."""
+    return make_keypair(tmp_path)
+
+
+@pytest.fixture
+def other_key(tmp_path: Path) -> Path:
+    """A second real key pair, not given to any node."""
+    return make_keypair(tmp_path)
+
+
+def pub(private_key: Path) -> Path:
+    """The public half of a key made by ``make_keypair``."""
+    return private_key.parent / (private_key.name + ".pub")
+
+
+MakeUnit = Callable[..., tuple[Any, list[VcNode]]]
+
+
+def unit_maker(sdk: VcpSDK, key: Path) -> MakeUnit:
+    """``make(ugroup, unit, provider='aws', num_nodes=1, **spec attributes)`` →
+    ``(unit, nodes)`` with ``key`` authorized on every node."""
+    groups: dict[str, Any] = {}
+
+    def make(ugroup: str = "ssh", unit: str = "node", provider: str = "aws", num_nodes: int = 1,
+             **attributes: Any) -> tuple[Any, list[VcNode]]:
+        group = groups.get(ugroup) or sdk.get_ugroup(ugroup) or sdk.create_ugroup(ugroup)
+        groups[ugroup] = group
+        spec = sdk.get_spec(provider, "small")
+        spec.num_nodes = num_nodes
+        for name, value in attributes.items():
+            setattr(spec, name, value)
+        spec.set_ssh_pubkey(str(pub(key)))  # after params_e, which it extends
+        created = group.create_unit(unit, spec)
+        assert created.state == "RUNNING", created
+        nodes = created.find_nodes()
+        assert len(nodes) == num_nodes
+        return created, nodes
+
+    return make
+
+
+@pytest.fixture
+def make_unit(sdk: VcpSDK, key: Path) -> MakeUnit:
+    """Units of the test's own user on the session controller."""
+    return unit_maker(sdk, key)
+
+
+@pytest.fixture
+def node(make_unit: MakeUnit) -> VcNode:
+    """One RUNNING aws node of the session controller that accepts ``key``."""
+    _, [single] = make_unit()
+    return single
+
+
+@pytest.fixture
+def private_vcc(tmp_path: Path) -> Iterator[RunningController]:
+    """A controller of the test alone (own state, own free SSH port)."""
+    with running_controller(tmp_path / "private-vcc") as running:
+        yield running
+
+
+@pytest.fixture
+def private_sdk(private_vcc: RunningController, tmp_path: Path) -> VcpSDK:
+    """A VcpSDK against ``private_vcc``."""
+    token = private_vcc.create_token("owner")
+    return VcpSDK(token, config_dir=str(private_vcc.write_config(tmp_path / "private-cfg")))
+
+
+@pytest.fixture(autouse=True)
+def _close_vcnode_masters(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Record the ``ssh``/``scp`` runs of VcNode helpers; close their masters at the end."""
+    targets: set[tuple[str, ...]] = set()
+    real_run = remote.run
+
+    def recording_run(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+        if argv and argv[0] in ("ssh", "scp"):
+            options = [a for a in argv if a.startswith(("ControlPath=", "Port="))]
+            target = argv[-2] if argv[0] == "ssh" else argv[-1].rsplit(":", 1)[0]
+            targets.add((*options, target))
+        return real_run(argv, *args, **kwargs)
+
+    monkeypatch.setattr(remote, "run", recording_run)
+    yield
+    for *options, target in targets:
+        flags = [flag for option in options for flag in ("-o", option)]
+        subprocess.run(["ssh", *flags, "-O", "exit", target], capture_output=True, timeout=30,
+                       check=False)

@@ -1,0 +1,35 @@
+"""Scale smoke test: 200 nodes of one unit, each its own listening endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vcpsdk.testing import running_controller
+from vcpsdk.vcpsdk import VcpSDK
+
+from .conftest import make_keypair, pub, ssh_text, tcp_connect
+
+
+def test_two_hundred_nodes_all_reachable(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yml"
+    catalog.write_text("aws:\n  default:\n    private_network_ipmask: 127.42.0.0/16\n")
+    key = make_keypair(tmp_path)
+    with running_controller(tmp_path / "vcc", vpn_catalog_file=catalog) as vcc:
+        vcp = VcpSDK(vcc.create_token("scale"),
+                     config_dir=str(vcc.write_config(tmp_path / "cfg")))
+        spec = vcp.get_spec("aws", "small")
+        spec.set_ssh_pubkey(str(pub(key)))
+        spec.num_nodes = 200
+        unit = vcp.create_ugroup("big").create_unit("many", spec)
+        nodes = unit.find_nodes()
+        assert len(nodes) == 200
+        assert {n.state for n in nodes} == {"RUNNING"}
+        addresses = [n.cloud_instance_address for n in nodes]
+        assert len(set(addresses)) == 200
+        assert all(a.startswith("127.42.") for a in addresses)
+        assert len({n.ssh_port for n in nodes}) == 1
+        for node in nodes:
+            tcp_connect(node.cloud_instance_address, node.ssh_port)
+        for node in (nodes[0], nodes[99], nodes[-1]):
+            assert ssh_text(node, key, 'echo "$MY_PRIVATE_IP"') == f"{node.cloud_instance_address}\n"
+        assert len(list((Path(vcc.state_dir) / "nodes").iterdir())) == 200
