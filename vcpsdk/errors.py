@@ -88,8 +88,31 @@ class VcpRemoteCommandError(VcpSDKError):
         self.stderr = stderr
 
 
+class VcpVaultError(VcpAuthError):
+    """The controller could not read a ``vault://`` credential (``VCPVaultReadException``)."""
+
+
 class VcpConfigError(VcpSDKError):
     """``vcp_config.yml`` or ``vcp_flavor.yml`` is missing a value or holds a wrong one."""
+
+
+#: exception classes named in the original controller's messages → SDK classes
+SERVER_EXCEPTIONS: dict[str, type[VcpSDKError]] = {
+    "VCPVaultReadException": VcpVaultError,
+    "VCPAuthException": VcpAuthError,
+    "VCPStateConflictException": VcpConflictError,
+    "VCPNotFoundException": VcpNotFoundError,
+    "VCPInvalidParameterException": VcpInvalidArgumentError,
+}
+
+
+def error_for_response(status: int, server_message: str | None) -> type[VcpSDKError]:
+    """The exception class for a controller's answer: by the exception its message names
+    (``...: VCPVaultReadException: ...``), else by HTTP status."""
+    for name, cls in SERVER_EXCEPTIONS.items():
+        if server_message and f"{name}:" in server_message:
+            return cls
+    return error_for_status(status)
 
 
 def error_for_status(status: int) -> type[VcpSDKError]:

@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from vcpsdk.errors import VcpConnectionError, VcpSDKError, error_for_status
+from vcpsdk.errors import VcpConnectionError, VcpSDKError, error_for_response
 
 logger = logging.getLogger("vcp.sdk")
 
@@ -151,7 +151,7 @@ class OcctrClient:
             logger.error("%s: http_status(%s)", errmsg, response.status_code)
             if server_message:
                 logger.error("%s", redact(server_message))
-            cls = error_for_status(response.status_code)
+            cls = error_for_response(response.status_code, server_message)
             raise cls(errmsg, http_status=response.status_code, server_message=server_message)
         return payload
 

@@ -382,3 +382,23 @@ def test_df_flavors_unknown_provider(sdk, vcc: MockVcc) -> None:
     with pytest.raises(VcpInvalidArgumentError, match=r"no flavor provider_name\[nosuch\]"):
         sdk.df_flavors("nosuch")
     assert vcc.sent() == []
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [
+        (403, "2018/09/01 00:00:00 UTC: VCPVaultReadException: abcd-x:cubbyhole/aws/key vault read "
+              "is failed:", "VcpVaultError"),
+        (500, "2023/01/01 00:00:00 UTC: VCPStateConflictException: v:worker:| Conflict: unit is now "
+              "processing, so cannot apply", "VcpConflictError"),
+        (400, "plain text without an exception name", "VcpInvalidArgumentError"),
+    ],
+)
+def test_errors_are_typed_by_the_exception_the_controller_names(
+    status: int, message: str, expected: str
+) -> None:
+    from vcpsdk import errors
+
+    cls = errors.error_for_response(status, message)
+    assert cls.__name__ == expected
+    assert issubclass(cls, errors.VcpSDKError)
