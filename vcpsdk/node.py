@@ -118,8 +118,8 @@ class VcNode:
         """Refresh this object from the controller; False when the node is gone."""
         if self.occtr is None:
             raise_error(VcpSDKError, "config node failed: this node is not attached to a controller")
-        body = self.occtr.get(self._path(), "config node failed", privileged=privileged,
-                              allow_404=True)
+        body = self.occtr.get(self._path(), "config node failed",
+                              privileged=privileged or self.vc.read_privileged, allow_404=True)
         if body is None:
             self.state = "DELETED"
             return False

@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 class Vc:
     """A UnitGroup as last read from the controller."""
 
-    def __init__(self, vc_json: dict[str, Any], client: OcctrClient | None = None) -> None:
+    def __init__(self, vc_json: dict[str, Any], client: OcctrClient | None = None,
+                 read_privileged: bool = False) -> None:
         self.vc_json = vc_json
         #: the controller client the nodes of this UnitGroup use for their operations
         self.client = client
+        #: read in privileged mode: refreshing its nodes stays privileged
+        self.read_privileged = read_privileged
         self.vcid: str = vc_json["vcid"]
         self.vcno = vc_json.get("vcno", "")
         self.name: str = vc_json.get("name", "")

@@ -14,6 +14,7 @@ Import it as notebooks do::
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import sys
@@ -80,6 +81,9 @@ class _hybrid:
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
         wraps(func)(self)
+        parameters = list(inspect.signature(func).parameters.values())[1:]
+        # help() and inspect show the documented signature, without self/cls
+        self.__signature__ = inspect.signature(func).replace(parameters=parameters)
 
     def __get__(self, obj: Any, objtype: type | None = None) -> Callable[..., Any]:
         target = obj if obj is not None else objtype
@@ -88,6 +92,7 @@ class _hybrid:
         def bound(*args: Any, **kwargs: Any) -> Any:
             return self.func(target, *args, **kwargs)
 
+        bound.__signature__ = self.__signature__  # type: ignore[attr-defined]
         return bound
 
 
@@ -364,7 +369,7 @@ class VcpSDK:
     def _vcs(self, privileged: bool = False) -> list[Vc]:
         client = self._session.client
         body = client.get("/vcs", "config vc failed", privileged=privileged)
-        return [Vc(v, client) for v in body.get("vcs") or []]
+        return [Vc(v, client, privileged) for v in body.get("vcs") or []]
 
     def create_ugroup(
         self, ugroup_name: str, ugroup_type: str = "compute", privileged: bool = False
@@ -395,13 +400,14 @@ class VcpSDK:
         if not vcid:
             raise_error(VcpSDKError, "create vc failed: cannot find new vc")
         vc_json = client.get(f"/vcs/{vcid}", "config vc failed", privileged=privileged)
-        return VcpUnitGroupClass(Vc(vc_json, client), self._session, privileged)
+        return VcpUnitGroupClass(Vc(vc_json, client, privileged), session=self._session,
+                                 privileged=privileged)
 
     def get_ugroup(self, ugroup_name: str, privileged: bool = False) -> VcpUnitGroupClass | None:
         """The UnitGroup called ``ugroup_name``, or None."""
         for vc in self._vcs(privileged):
             if vc.name == ugroup_name:
-                return VcpUnitGroupClass(vc, self._session, privileged)
+                return VcpUnitGroupClass(vc, session=self._session, privileged=privileged)
         return None
 
     def find_ugroups(
@@ -426,7 +432,7 @@ class VcpSDK:
                 continue
             if ugroup_type and vc.type != ugroup_type:
                 continue
-            found.append(VcpUnitGroupClass(vc, self._session, privileged))
+            found.append(VcpUnitGroupClass(vc, session=self._session, privileged=privileged))
         return found
 
     def df_ugroups(self, privileged: bool = False) -> Styler:
@@ -478,7 +484,16 @@ class VcpUnitGroupClass:
     Obtain it from ``vcp.create_ugroup``, ``vcp.get_ugroup`` or ``vcp.find_ugroups``.
     """
 
-    def __init__(self, vc: Vc, session: _Session, privileged: bool = False) -> None:
+    def __init__(
+        self,
+        vc: Vc | None = None,
+        vcp_config: Any = "",
+        session: _Session | None = None,
+        privileged: bool = False,
+    ) -> None:
+        if session is None:
+            raise_error(VcpSDKError, "no yet setup unit_group (use vcp.create_ugroup / get_ugroup)")
+        assert session is not None
         self._vc: Vc | None = vc
         self._session = session
         # obtained in privileged mode: reads (properties, views, waits) stay privileged;
@@ -504,7 +519,7 @@ class VcpUnitGroupClass:
         if body is None:
             self._vc = None
             raise_error(VcpSDKError, "no yet setup unit_group")
-        self._vc = Vc(body, self._client)
+        self._vc = Vc(body, self._client, self._read_privileged)
         return self._vc
 
     def _waiter(self) -> Waiter:
@@ -729,7 +744,7 @@ class VcpUnitGroupClass:
             self._vc = None
             logger.info("cleanup completed. vc %s is cleanup(no unit)", name)
             return
-        self._vc = Vc(body, self._client)
+        self._vc = Vc(body, self._client, self._read_privileged)
         left = ", ".join(f"{u.name}({u.state})" for u in self._vc.units)
         logger.info("cleanup completed. vc %s keeps unit(s) still in use: %s", name, left)
         errors = [u for u in self._vc.units if u.state == ERROR]
@@ -1135,6 +1150,8 @@ class VcpUnitClass:
 
     def watch(self, wait_for: bool = True, privileged: bool = False) -> None:
         """Start monitoring every node of the unit (``power_on_nodes`` is recommended)."""
+        if self.type != "compute":
+            raise_error(VcpInvalidArgumentError, "watch only compute unit")
         self._client.request("PATCH", f"{self._path()}/watch", "watch unit failed",
                              privileged=privileged)
         if wait_for:
@@ -1143,6 +1160,8 @@ class VcpUnitClass:
 
     def unwatch(self, privileged: bool = False) -> None:
         """Stop monitoring every node of the unit (``power_off_nodes`` is recommended)."""
+        if self.type != "compute":
+            raise_error(VcpInvalidArgumentError, "unwatch only compute unit")
         self._client.request("PATCH", f"{self._path()}/unwatch", "unwatch unit failed",
                              privileged=privileged)
 

@@ -33,6 +33,7 @@ from vcpsdk.controller.backends.base import Backend, NodeRequest
 from vcpsdk.controller.backends.sandbox import SandboxBackend
 from vcpsdk.controller.bus import ChangeBus
 from vcpsdk.controller.keys import controller_public_key
+from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.service import (
     INVALID_EXC,
     NOT_FOUND_EXC,
@@ -81,8 +82,10 @@ class Controller:
         def backend_for(_provider: str) -> Backend:
             return backend
 
-        service = Service(store, backend_for, bus.notify, lambda: holder["w"].wake(), vcc_id)
-        worker = Worker(store, backend_for, service.catalog_entry, bus.notify)
+        secrets = SecretBox(settings.state_dir)
+        service = Service(store, backend_for, bus.notify, lambda: holder["w"].wake(), vcc_id,
+                          secrets)
+        worker = Worker(store, backend_for, service.catalog_entry, bus.notify, secrets)
         holder["w"] = worker
         return cls(settings, store, backend, service, worker, bus, vcc_id)
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from vcpsdk import states as S
 from vcpsdk.controller.backends.base import Backend, InvalidRequest
 from vcpsdk.controller.cci import CciError, check_unit_name, parse_unit_cci, parse_vc_cci
+from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, format_date, utcnow
 from vcpsdk.providers import get_provider
 
@@ -91,7 +92,9 @@ class Service:
         notify: Callable[[str], None],
         wake_worker: Callable[[], None],
         vcc_id: str,
+        secrets: SecretBox,
     ) -> None:
+        self.secrets = secrets
         self.store = store
         self.backend_for = backend_for
         self.notify = notify
@@ -355,11 +358,14 @@ class Service:
                 raise conflict(f"{vcid}:{unit_name}:| unit already exists")
             unit = Unit(
                 vcid=vcid, name=unit_name, type=spec.unit_type, provider=spec.provider,
-                state=S.RUNNING, info=body["info"], cdate=utcnow(), mdate=utcnow(),
+                state=S.RUNNING, cdate=utcnow(), mdate=utcnow(),
+                # credentials never reach the store in clear (see controller/secrets.py)
+                info=self.secrets.redact_info(spec.provider, spec.document),
                 spec={
                     "provider": spec.provider, "private_network": spec.private_network,
                     "image": spec.image, "params_v": spec.params_v, "params_e": spec.params_e,
-                    "docker_opt": spec.docker_opt, "cloud_params": spec.cloud_params,
+                    "docker_opt": spec.docker_opt,
+                    "cloud_params": self.secrets.seal(spec.provider, spec.cloud_params),
                     "ssh_user_name": spec.ssh_user_name,
                     "disks": spec.disks, "last_node_no": 0,
                 },

@@ -9,6 +9,7 @@ long-polling clients can wait for "anything changed".
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -165,7 +166,9 @@ class Store:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         self.url = url
-        self.engine: Engine = create_engine(url, **kwargs)
+        # units.spec holds cloud credentials: SQL logging must never show parameters or rows
+        self.engine: Engine = create_engine(url, hide_parameters=True, **kwargs)
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)

@@ -24,6 +24,7 @@ from vcpsdk.controller.backends.base import (
     NodeRequest,
     UnitContext,
 )
+from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Unit, Vc, utcnow
 
 logger = logging.getLogger("vcp.controller")
@@ -38,8 +39,10 @@ class Worker:
         backend_for: Callable[[str], Backend],
         catalog_entry: Callable[[Backend, str, str], dict[str, Any]],
         notify: Callable[[str], None],
+        secrets: SecretBox,
         threads: int = 8,
     ) -> None:
+        self.secrets = secrets
         self.store = store
         self.backend_for = backend_for
         self.catalog_entry = catalog_entry
@@ -126,9 +129,11 @@ class Worker:
         catalog = {}
         if unit.type == "compute":
             catalog = self.catalog_entry(backend, unit.provider, unit.spec["private_network"])
+        spec = dict(unit.spec)
+        spec["cloud_params"] = self.secrets.open(spec.get("cloud_params") or {})
         ctx = UnitContext(
             vcid=vc.vcid, vc_name=vc.name, unit_name=unit.name, provider=unit.provider,
-            owner=vc.owner, spec=dict(unit.spec), catalog=catalog,
+            owner=vc.owner, spec=spec, catalog=catalog,
         )
         return backend, ctx
 

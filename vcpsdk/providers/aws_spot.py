@@ -13,7 +13,8 @@ PROVIDER = Provider(
         Field("block_duration_minutes", int, 0, choices=(0, 60, 120, 180, 240, 300, 360),
               doc="spot block length in minutes (0 = none)"),
     ),
-    capabilities=Capabilities(fixed_ip=True, attach_volume=True, disk_api=True),
+    # the §2.2 table marks Tag ×, but §2.3 documents set_tag as tagging the spot request
+    capabilities=Capabilities(fixed_ip=True, attach_volume=True, tag=True, disk_api=True),
     config_section="aws", credentials=("access_key", "secret_key"),
     secrets=("access_key", "secret_key"), description="Amazon EC2 spot instances",
 )

@@ -1,0 +1,72 @@
+"""Cloud credentials at rest: sealed in the store, opened only for a backend.
+
+A unit CCI may carry literal credentials (``secret_key: ...``) merged from the
+user's ``vcp_config.yml``.  The controller seals them with a Fernet key kept in
+``<state dir>/secrets.key`` (mode 0600) before they reach the database, keeps the
+stored CCI (``info``) with those values redacted, and opens them only when a
+backend needs them.  ``vault://`` references are not secrets and stay as they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cryptography.fernet import Fernet, InvalidToken
+
+from vcpsdk.providers import get_provider
+
+SEALED = "sealed:"
+REDACTED = "(stored encrypted on the controller)"
+
+
+class SecretBox:
+    """Seal and open credential values with the controller's own key."""
+
+    def __init__(self, state_dir: Path) -> None:
+        key_file = Path(state_dir) / "secrets.key"
+        if not key_file.exists():
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(Fernet.generate_key())
+        self._fernet = Fernet(key_file.read_bytes())
+
+    @staticmethod
+    def _secret_keys(provider: str, params: dict[str, Any]) -> list[str]:
+        decl = get_provider(provider)
+        return [k for k in decl.secrets
+                if isinstance(params.get(k), str) and params[k]
+                and not params[k].startswith(("vault://", SEALED))]
+
+    def seal(self, provider: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``cloud_params`` with literal credentials replaced by sealed values."""
+        sealed = dict(params)
+        for key in self._secret_keys(provider, params):
+            sealed[key] = SEALED + self._fernet.encrypt(params[key].encode()).decode()
+        return sealed
+
+    def open(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``cloud_params`` with sealed values opened (for a backend only)."""
+        opened = dict(params)
+        for key, value in params.items():
+            if isinstance(value, str) and value.startswith(SEALED):
+                try:
+                    opened[key] = self._fernet.decrypt(value[len(SEALED):].encode()).decode()
+                except InvalidToken:
+                    raise ValueError(f"cloud_params.{key} cannot be opened with this "
+                                     "controller's key (secrets.key was replaced)") from None
+        return opened
+
+    @staticmethod
+    def redact_info(provider: str, document: dict[str, Any]) -> str:
+        """The unit CCI, base64, with literal credentials redacted (what is stored and served)."""
+        unit = dict(document)
+        params = dict(unit.get("cloud_params") or {})
+        for key in SecretBox._secret_keys(provider, params):
+            params[key] = REDACTED
+        unit["cloud_params"] = params
+        text = yaml.safe_dump([{"unit": unit}], sort_keys=False, allow_unicode=True)
+        return base64.b64encode(text.encode("utf-8")).decode("ascii")
