@@ -1,0 +1,121 @@
+"""One set of lifecycle tests every backend passes through its offline stand-in."""
+
+from __future__ import annotations
+
+import pytest
+
+from vcpsdk.errors import VcpUnitFailedError
+from vcpsdk.testing import write_test_public_key
+from vcpsdk.vcpsdk import VcpSDK
+
+
+def test_create_n_nodes_with_distinct_addresses(vcp: VcpSDK, harness, running, spec_of) -> None:
+    ug = vcp.create_ugroup("many")
+    unit = ug.create_unit("web", spec_of(num_nodes=5))
+    nodes = unit.find_nodes()
+    assert [n.state for n in nodes] == ["RUNNING"] * 5
+    addresses = [n.cloud_instance_address for n in nodes]
+    assert len(set(addresses)) == 5 and all(a.startswith(harness.mask_prefix) for a in addresses)
+    assert len({n.cloud_instance_id for n in nodes}) == 5
+    ug.cleanup()
+    assert harness.leftovers(running) == []
+
+
+def test_fixed_ips_are_honoured(vcp: VcpSDK, harness, spec_of) -> None:
+    wanted = [f"{harness.mask_prefix}9.21", f"{harness.mask_prefix}9.22"]
+    unit = vcp.create_ugroup("fixed").create_unit("db", spec_of(ip_addresses=wanted))
+    assert sorted(unit.find_ip_addresses()) == wanted
+
+
+def test_scale_out_and_in(vcp: VcpSDK, harness, running, spec_of) -> None:
+    ug = vcp.create_ugroup("elastic")
+    unit = ug.create_unit("workers", spec_of(num_nodes=2))
+    added = unit.add_nodes(num_add_nodes=2)
+    assert len(added) == 2 and len(unit.find_nodes()) == 4
+    remaining = unit.delete_nodes(num_delete_nodes=3)
+    assert len(remaining) == 1
+    unit.delete_nodes()
+    assert unit.find_nodes() == [] and ug.get_unit("workers") is not None
+    ug.cleanup()
+    assert harness.leftovers(running) == []
+
+
+def test_power_off_and_on(vcp: VcpSDK, spec_of) -> None:
+    unit = vcp.create_ugroup("sleepy").create_unit("app", spec_of(num_nodes=2))
+    nodes = unit.power_off_nodes(num_power_off_nodes=2)
+    assert [n.state for n in nodes] == ["POWER_OFF", "POWER_OFF"]
+    nodes = unit.power_on_nodes(num_power_on_nodes=2)
+    assert [n.state for n in nodes] == ["RUNNING", "RUNNING"]
+
+
+def test_disks_create_attach_detach_delete(vcp: VcpSDK, harness, running, spec_of) -> None:
+    disks = vcp.create_ugroup("store", ugroup_type="storage")
+    disk_spec = vcp.get_spec(harness.disk_provider, "small")
+    disks.create_unit("data", disk_spec)
+    [disk] = disks.find_nodes()
+    assert disk.state == "RUNNING" and disk.cloud_disk_id
+    compute = vcp.create_ugroup("user")
+    unit = compute.create_unit("server", spec_of(disks=disks.find_nodes()))
+    [node] = unit.find_nodes()
+    assert [v["volume_id"] for v in node.volumes] == [disk.cloud_disk_id]
+    assert disks.find_nodes()[0].used_state == "in-use"
+    disks.cleanup()  # attached: the storage group stays
+    assert vcp.get_ugroup("store") is not None
+    compute.cleanup()  # detaches
+    assert vcp.get_ugroup("store").find_nodes()[0].used_state == "un-use"
+    vcp.get_ugroup("store").cleanup()
+    assert vcp.get_ugroup("store") is None
+    assert harness.leftovers(running) == []
+
+
+@pytest.mark.parametrize("step", ["create_nodes", "create_disks"])
+def test_failed_creation_leaves_nothing_behind(vcp: VcpSDK, harness, running, spec_of,
+                                               step: str) -> None:
+    storage = step == "create_disks"
+    ug = vcp.create_ugroup("broken", ugroup_type="storage" if storage else "compute")
+    spec = vcp.get_spec(harness.disk_provider, "small") if storage else spec_of(num_nodes=3)
+    with harness.failing(running, step), pytest.raises(VcpUnitFailedError) as failure:
+        ug.create_unit("doomed", spec)
+    assert "InsufficientInstanceCapacity" in (failure.value.server_message or "")
+    unit = ug.get_unit("doomed")
+    assert unit is not None and unit.state == "ERROR"
+    ug.cleanup()
+    assert vcp.get_ugroup("broken") is None
+    assert harness.leftovers(running) == []
+
+
+@pytest.mark.parametrize("step", ["power", "delete_nodes"])
+def test_failed_operation_marks_the_unit_and_cleanup_still_works(
+    vcp: VcpSDK, harness, running, spec_of, step: str
+) -> None:
+    ug = vcp.create_ugroup("flaky")
+    unit = ug.create_unit("svc", spec_of(num_nodes=2))
+    with harness.failing(running, step), pytest.raises(VcpUnitFailedError):
+        if step == "power":
+            unit.power_off_nodes()
+        else:
+            unit.delete_nodes()
+    assert ug.get_unit("svc").state == "ERROR"
+    ug.cleanup()
+    assert vcp.get_ugroup("flaky") is None
+    assert harness.leftovers(running) == []
+
+
+def test_restart_reconciles_running_nodes(harness, state, tmp_path) -> None:
+    key = write_test_public_key(tmp_path / "id.pub")
+    with harness.controller(state) as first:
+        token = first.create_token("durable")
+        vcp = VcpSDK(token, config_dir=str(first.write_config(tmp_path / "cfg1")))
+        spec = vcp.get_spec(harness.provider, "small")
+        spec.set_ssh_pubkey(str(key))
+        spec.num_nodes = 2
+        unit = vcp.create_ugroup("durable").create_unit("web", spec)
+        before = {n.id: n.cloud_instance_address for n in unit.find_nodes()}
+    with harness.controller(state) as second:  # same state: a restarted controller
+        vcp = VcpSDK(token, config_dir=str(second.write_config(tmp_path / "cfg2")))
+        ug = vcp.get_ugroup("durable")
+        again = ug.get_unit("web").find_nodes()
+        assert {n.id: n.cloud_instance_address for n in again} == before
+        assert all(n.state == "RUNNING" for n in again)
+        ug.cleanup()
+        assert harness.leftovers(second) == []
