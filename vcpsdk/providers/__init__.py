@@ -37,7 +37,6 @@ class Field:
         choices: allowed values, or None for free values.
         minimum: smallest allowed value for integers.
         aliases: other attribute names accepted for this field (legacy names).
-        required: the controller refuses a unit CCI without a value.
         doc: one line for help texts.
     """
 
@@ -49,7 +48,6 @@ class Field:
     choices: tuple[Any, ...] | None = None
     minimum: int | None = None
     aliases: tuple[str, ...] = ()
-    required: bool = False
     doc: str = ""
 
     @property

@@ -1,7 +1,7 @@
 """Azure managed disks (storage units)."""
 
-from vcpsdk.providers import AZURE_DISK_TYPES, Field, Provider, cloud_image
-from vcpsdk.providers.azure import AZURE_CAPABILITIES, AZURE_CREDENTIALS
+from vcpsdk.providers import AZURE_DISK_TYPES, Capabilities, Field, Provider, cloud_image
+from vcpsdk.providers.azure import AZURE_CREDENTIALS
 
 PROVIDER = Provider(
     name="azure_disk", unit_type="storage", version="1.0+20190408", cci_version="1.0",
@@ -11,7 +11,7 @@ PROVIDER = Provider(
         Field("disk_size_gb", int, 8, minimum=1, doc="disk size (GB)"),
         cloud_image("image or snapshot to create the disk from"),
     ),
-    capabilities=AZURE_CAPABILITIES, config_section="azure",
+    capabilities=Capabilities(tag=True, disk_api=True), config_section="azure",
     credentials=AZURE_CREDENTIALS, secrets=("client_secret",),
     description="Azure managed disks",
 )
