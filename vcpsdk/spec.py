@@ -117,13 +117,39 @@ def redact_env(entry: str) -> str:
 class VcpSpecResource:
     """A provider spec: the settings a unit's nodes (or disks) are created with.
 
-    Obtain one with ``vcp.get_spec(provider, flavor)``; then set attributes
-    (``spec.volume_size = 15``, ``spec.params_e.append('KEY=v')``) and pass it to
-    ``ugroup.create_unit(name, spec)``.  ``print(spec)`` shows the settings;
-    ``spec.cci(name)`` returns the CCI YAML that is sent to the controller.
+    Obtain one with ``vcp.get_spec(provider, flavor)`` (each provider has its subclass,
+    e.g. ``VcpSpecResourceAws``), change attributes (``spec.volume_size = 15``,
+    ``spec.params_e.append('KEY=v')``) and pass it to ``ug.create_unit(name, spec)``.
+    Values are checked when assigned (VcpInvalidArgumentError for a wrong one).
+    ``print(spec)`` shows the settings with secrets redacted; :meth:`cci` returns the
+    CCI YAML sent to the controller; ``help(spec)`` lists the provider's attributes.
 
-    Attributes of another provider (e.g. ``disk_size`` on an ``aws`` spec) are
-    accepted with a warning and not sent; unknown attributes raise AttributeError.
+    Attributes of every compute spec: ``num_nodes`` (1), ``image`` (Base container
+    image), ``params_v`` / ``params_e`` (``docker run -v`` / ``-e`` lists),
+    ``recovery_mode`` (``'none'``), ``ssh_user_name``, ``dns``, ``dns_search``,
+    ``dns_opt`` (alias ``options``), ``add_host``, ``hostname``, ``gpus``; of every
+    storage spec: ``num_disks`` (1); of both: ``name``, ``description``,
+    ``private_network``.  Setting ``ip_addresses`` sets ``num_nodes`` to its length;
+    setting another ``num_nodes`` afterwards clears ``ip_addresses`` (the last one wins).
+    An attribute of another provider (e.g. ``disk_size`` on an ``aws`` spec) is kept with
+    a warning and not sent; an unknown one raises
+    ``AttributeError('spec resource has no attributes!!  [<name>]')``.
+
+    Args:
+        provider_name: the provider, e.g. ``'aws'``.
+        flavor: a flavor of that provider, e.g. ``'small'``.
+        config_dir: configuration directory (default ``''``: ``$VCPSDK_CONFIG_DIR``, else
+            ``~/vcp_config``).
+
+    Raises:
+        VcpInvalidArgumentError: ``no flavor provider_name[<provider>] flavor[<flavor>]``.
+        VcpConfigError: ``vcp_config.yml`` or ``vcp_flavor.yml`` is not valid.
+
+    Example:
+        >>> spec = vcp.get_spec('aws', 'small')  # doctest: +SKIP
+        >>> spec.volume_size = 15  # doctest: +SKIP
+        >>> spec.ip_addresses = ['172.30.2.10', '172.30.2.11']  # doctest: +SKIP
+        >>> print(spec)  # doctest: +SKIP
     """
 
     provider_decl: ClassVar[Provider]
@@ -234,35 +260,63 @@ class VcpSpecResource:
 
     @property
     def provider_name(self) -> str:
-        """Provider this spec is for, e.g. ``"aws"``."""
+        """The provider this spec is for (``str``), e.g. ``'aws'``.
+
+        Example:
+            >>> vcp.get_spec('aws', 'small').provider_name  # doctest: +SKIP
+            'aws'
+        """
         return str(self.__dict__["_provider_name"])
 
     @property
     def flavor(self) -> str:
-        """Flavor the spec was initialised from, e.g. ``"small"``."""
+        """The flavor the spec was initialised from (``str``), e.g. ``'small'``; later
+        attribute changes do not alter it.
+
+        Example:
+            >>> spec.flavor  # doctest: +SKIP
+            'small'
+        """
         return str(self.__dict__["_flavor"])
 
     @property
     def unit_type(self) -> str:
-        """``"compute"`` or ``"storage"``; must match the UnitGroup's type."""
+        """``'compute'`` (nodes) or ``'storage'`` (disks, the ``*_disk`` providers); it must
+        match the type of the UnitGroup the spec is used in.
+
+        Example:
+            >>> vcp.get_spec('aws_disk', 'small').unit_type  # doctest: +SKIP
+            'storage'
+        """
         return self.provider_decl.unit_type
 
     @property
     def tags(self) -> dict[str, str]:
-        """Cloud-side tags set with :meth:`set_tag` (a copy)."""
+        """The cloud-side tags set with :meth:`set_tag` (a copy: ``dict[str, str]``).
+
+        Example:
+            >>> spec.set_tag('Project', 'handson')  # doctest: +SKIP
+            >>> spec.tags  # doctest: +SKIP
+            {'Project': 'handson'}
+        """
         return dict(self.__dict__["_tags"])
 
     def set_ssh_pubkey(self, path: str | Path) -> None:
         """Register the SSH public key used to log into the nodes' Base container.
 
-        Adds ``AUTHORIZED_KEYS=<base64 of the key file>`` to ``params_e``, replacing
-        one set before.
+        Adds ``AUTHORIZED_KEYS=<base64 of the key file>`` to ``params_e``, replacing a key
+        set before.
 
         Args:
-            path: path of a public key file, e.g. ``~/.ssh/id_rsa.pub``.
+            path: public key file, e.g. ``'~/.ssh/id_rsa.pub'`` (``~`` is expanded).
+
+        Returns:
+            None.
 
         Raises:
-            VcpInvalidArgumentError: the file cannot be read or is not a public key.
+            VcpInvalidArgumentError: ``set_ssh_pubkey only compute spec``,
+                ``public_key_path[<path>] can't open (<error>)`` or ``public_key_path[<path>]
+                is not an OpenSSH public key (...)``.
 
         Example:
             >>> spec.set_ssh_pubkey('~/.ssh/id_rsa.pub')  # doctest: +SKIP
@@ -287,10 +341,21 @@ class VcpSpecResource:
         params_e.append(f"{AUTHORIZED_KEYS}={encoded}")
 
     def set_tag(self, key: str, value: str) -> None:
-        """Set a cloud-side tag on the instances or disks of the unit.
+        """Set a cloud-side tag on the unit's instances or disks (providers with tag support).
+
+        Args:
+            key: tag name (converted to ``str``).
+            value: tag value (converted to ``str``); setting a key again replaces it.
+
+        Returns:
+            None.
 
         Raises:
-            VcpInvalidArgumentError: the provider has no tag support.
+            VcpInvalidArgumentError: ``set_tag is not supported by provider <provider>;
+                supported: ...``.
+
+        Example:
+            >>> spec.set_tag('Project', 'handson')  # doctest: +SKIP
         """
         if not self.provider_decl.capabilities.tag:
             supported = [p.name for p in all_providers() if p.capabilities.tag]
@@ -302,7 +367,28 @@ class VcpSpecResource:
         self.__dict__["_tags"][str(key)] = str(value)
 
     def cci_document(self, name: str) -> list[dict[str, Any]]:
-        """The unit CCI as Python data (what :meth:`cci` renders as YAML)."""
+        """The unit CCI as Python data: what :meth:`cci` renders as YAML.
+
+        Args:
+            name: the unit name.
+
+        Returns:
+            list: ``[{'unit': {...}}]`` with ``cci_version``, ``name``, ``description``,
+            ``private_network``; then ``num_nodes``, ``image``, ``recovery_mode``,
+            ``ssh_user_name`` (when set), ``docker_opt`` (DNS and other options that are set)
+            and ``params`` (``{'v': params_v, 'e': params_e}``) for compute specs, or
+            ``num_disks`` for storage specs; then ``cloud_provider`` and ``cloud_params``
+            (provider values, credentials from ``vcp_config.yml`` and, where tags are
+            supported, ``tags``).
+
+        Raises:
+            VcpInvalidArgumentError: an entry of ``spec.disks`` is neither a volume id nor a
+                disk node.
+
+        Example:
+            >>> spec.cci_document('server')[0]['unit']['num_nodes']  # doctest: +SKIP
+            1
+        """
         decl = self.provider_decl
         values = self.__dict__["_values"]
         unit: dict[str, Any] = {
@@ -344,7 +430,20 @@ class VcpSpecResource:
         return params
 
     def cci(self, name: str) -> str:
-        """Return the unit CCI (YAML text) for a unit called ``name``.
+        """The unit CCI (YAML text) for a unit called ``name``, as ``create_unit`` sends it.
+
+        It contains the provider credentials of ``vcp_config.yml`` (or their ``vault://``
+        references): do not print it where others can read it.
+
+        Args:
+            name: the unit name.
+
+        Returns:
+            str: YAML text starting with ``- unit:``.
+
+        Raises:
+            VcpInvalidArgumentError: ``mac_address_list and ip_address_list has element but
+                their length are different``, or a wrong ``spec.disks`` entry.
 
         Example:
             >>> print(spec.cci('server'))  # doctest: +SKIP
@@ -453,21 +552,56 @@ def make_spec(provider_name: str, flavor: str, config_dir: str | Path = "") -> V
 
 
 class VcpSpecClass:
-    """Factory of spec objects (original ``VcpSpecClass(config_dir)``)."""
+    """Factory of spec objects (original ``VcpSpecClass(config_dir)``); ``vcp.get_spec`` is
+    the usual way.
+
+    Args:
+        config_dir: configuration directory (default ``''``: ``$VCPSDK_CONFIG_DIR``, else
+            ``~/vcp_config``).
+
+    Example:
+        >>> spec = VcpSpecClass('~/vcp_config').find_spec('aws', 'small')  # doctest: +SKIP
+    """
 
     def __init__(self, config_dir: str | Path = "") -> None:
         self.config_dir = config_dir
 
     def find_spec(self, provider_name: str, flavor: str) -> VcpSpecResource:
-        """Spec of ``provider_name`` initialised from ``flavor``."""
+        """A new spec of ``provider_name`` initialised from ``flavor`` (as ``vcp.get_spec``).
+
+        Args:
+            provider_name: e.g. ``'aws'``.
+            flavor: a flavor of that provider, e.g. ``'small'``.
+
+        Returns:
+            VcpSpecResource: an instance of the provider's class, e.g. ``VcpSpecResourceAws``.
+
+        Raises:
+            VcpInvalidArgumentError: ``no flavor provider_name[<provider>] flavor[<flavor>]``
+                (the message lists the known ones).
+            VcpConfigError: ``vcp_config.yml`` or ``vcp_flavor.yml`` is not valid.
+
+        Example:
+            >>> spec = VcpSpecClass(vcp.config_dir).find_spec('azure', 'small')  # doctest: +SKIP
+        """
         return make_spec(provider_name, flavor, self.config_dir)
 
 
 class VcpExtClass:
-    """Factory of provider extensions (original ``VcpExtClass(config_dir, vcc_access_token)``).
+    """Factory of provider extensions (original ``VcpExtClass(config_dir, vcc_access_token)``);
+    ``vcp.get_extension`` is the usual way.
 
-    No extension is available in this SDK yet (the Chameleon Cloud lease helpers of the
-    original are not implemented); :meth:`find_extension` says so clearly.
+    The names this SDK provides are in ``EXTENSIONS``: none yet (the Chameleon Cloud lease
+    helpers of the original are not available through it), so :meth:`find_extension`
+    raises.
+
+    Args:
+        config_dir: configuration directory (default ``''``).
+        vcc_access_token: the VC Controller access token (default ``''``).
+
+    Example:
+        >>> VcpExtClass.EXTENSIONS  # doctest: +SKIP
+        ()
     """
 
     #: provider names of the extensions this SDK provides
@@ -478,10 +612,20 @@ class VcpExtClass:
         self._token = vcc_access_token
 
     def find_extension(self, provider_name: str) -> Any:
-        """The extension object of ``provider_name``.
+        """The extension object called ``provider_name``.
+
+        Args:
+            provider_name: extension name, e.g. ``'chameleon'``.
+
+        Returns:
+            The extension object.
 
         Raises:
-            VcpInvalidArgumentError: ``no extension provider_name[...]``.
+            VcpInvalidArgumentError: ``no extension provider_name[<name>]; available
+                extensions: ...`` for a name not in ``EXTENSIONS`` (every name in this version).
+
+        Example:
+            >>> ext = VcpExtClass(vcp.config_dir, token).find_extension('chameleon')  # doctest: +SKIP
         """
         raise_error(
             VcpInvalidArgumentError,

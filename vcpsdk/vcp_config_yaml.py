@@ -16,10 +16,16 @@ from vcpsdk.errors import VcpConfigError
 
 
 class VcpConfigYaml:
-    """Loader of the YAML files in a config directory.
+    """Loader of the YAML files of a config directory, as plain dicts.
+
+    Notebooks read their own settings next to the SDK's with it.
 
     Args:
-        config_dir: the directory (default: ``$VCPSDK_CONFIG_DIR``, else ``~/vcp_config``).
+        config_dir: the directory (default ``''``: ``$VCPSDK_CONFIG_DIR``, else
+            ``~/vcp_config``).
+
+    Example:
+        >>> conf = VcpConfigYaml(vcp.config_dir).load_config('vcp_config')  # doctest: +SKIP
     """
 
     def __init__(self, config_dir: str = "") -> None:
@@ -30,13 +36,22 @@ class VcpConfigYaml:
         return Path(self.config_dir) / file_name
 
     def load_config(self, name: str = "vcp_config") -> dict[str, Any]:
-        """The YAML file ``<config_dir>/<name>.yml`` as a dict.
+        """The YAML file ``<config_dir>/<name>.yml`` as a dict (no validation).
+
+        Args:
+            name: file name without ``.yml`` (a ``.yml`` or ``.yaml`` suffix is also
+                accepted); default ``'vcp_config'``.
+
+        Returns:
+            dict: the file's top-level mapping; ``{}`` for an empty file.
 
         Raises:
-            VcpConfigError: the file is missing or not a YAML mapping.
+            VcpConfigError: ``<path>: file not found``, ``<path>: not valid YAML: ...`` or
+                ``<path>: the top level must be a mapping``.
 
         Example:
             >>> VcpConfigYaml(vcp.config_dir).load_config('vcp_config')['vcc']['host']  # doctest: +SKIP
+            '10.0.0.1'
         """
         path = self._path(name)
         try:
@@ -52,5 +67,18 @@ class VcpConfigYaml:
         return data
 
     def load(self, name: str) -> dict[str, Any]:
-        """Same as :meth:`load_config` (the 2018 name)."""
+        """Same as :meth:`load_config` (the 2018 name), without a default name.
+
+        Args:
+            name: file name without ``.yml`` (a ``.yml`` or ``.yaml`` suffix is also accepted).
+
+        Returns:
+            dict: the file's top-level mapping; ``{}`` for an empty file.
+
+        Raises:
+            VcpConfigError: as :meth:`load_config`.
+
+        Example:
+            >>> flavors = VcpConfigYaml(vcp.config_dir).load('vcp_flavor')  # doctest: +SKIP
+        """
         return self.load_config(name)

@@ -132,24 +132,38 @@ def _check_selector(
 class VcpSDK:
     """Entry point of the SDK: UnitGroups, specs, flavors and controller information.
 
-    Args:
-        vcc_access_token: the VC Controller access token.  With no configuration
-            (no ``vcp_config.yml``) it may be omitted: the SDK then starts or reuses
-            a local sandbox controller and uses the token created for you.
-        config_dir: directory of ``vcp_config.yml`` / ``vcp_flavor.yml``; default
-            ``$VCPSDK_CONFIG_DIR``, else ``~/vcp_config``.
-        verbose: 1 logs each request, 2 adds the HTTP status, 3 the (redacted) body.
+    The constructor reads ``<config_dir>/vcp_config.yml`` and contacts the controller
+    (``GET <base>``, ``GET /vcs``, ``GET /accounts/authority``), so a wrong token or
+    address fails here.  When ``vcp_config.yml`` has no ``vcc:`` section (or does not
+    exist) the SDK starts or reuses a local sandbox controller instead.
 
-    The constructor contacts the controller (``GET <base>``, ``GET /vcs``,
-    ``GET /accounts/authority``), so a wrong token fails here.
+    Every method that talks to the controller raises a subclass of
+    :class:`~vcpsdk.errors.VcpSDKError` when a request fails, chosen by the answer:
+    VcpAuthError (HTTP 401/403, e.g. ``privileged=True`` with a regular user's token),
+    VcpNotFoundError (404), VcpConflictError (409), VcpInvalidArgumentError (400/422),
+    VcpConnectionError (``server error``: controller unreachable).  Its message is the
+    text named under ``Raises:``; the controller's own text is in ``server_message``.
+
+    Args:
+        vcc_access_token: the VC Controller access token (default ``''``).  Required when
+            ``vcp_config.yml`` names a controller; for the sandbox it may be omitted and
+            the token created for you is used.
+        config_dir: directory of ``vcp_config.yml`` / ``vcp_flavor.yml`` (default ``''``:
+            ``$VCPSDK_CONFIG_DIR``, else ``~/vcp_config``).
+        verbose: request logging at DEBUG on logger ``vcp.sdk`` (default 0): 1 logs each
+            request, 2 adds the HTTP status, 3 the response body with secrets redacted.
 
     Raises:
-        VcpAuthError: the token was rejected (``config vc failed``, HTTP 403).
+        VcpInvalidArgumentError: ``vcc_access_token is required for the VC Controller at
+            <host>`` (a controller is configured but no token was given).
+        VcpAuthError: the token was rejected (``config vc failed``).
         VcpConnectionError: the controller cannot be reached (``server error``).
+        VcpConfigError: ``vcp_config.yml`` is not valid.
 
     Example:
-        >>> vcp = VcpSDK(vcc_access_token)  # doctest: +SKIP
-        >>> vcp.df_ugroups()                # doctest: +SKIP
+        >>> from vcpsdk.vcpsdk import VcpSDK  # doctest: +SKIP
+        >>> vcp = VcpSDK(vcc_access_token, config_dir='~/vcp_config')  # doctest: +SKIP
+        >>> vcp.df_ugroups()  # doctest: +SKIP
     """
 
     def __init__(self, vcc_access_token: str = "", config_dir: str = "", verbose: int = 0) -> None:
@@ -181,7 +195,16 @@ class VcpSDK:
 
     @property
     def config_dir(self) -> str:
-        """The configuration directory in use."""
+        """The configuration directory in use (``str``), holding ``vcp_config.yml`` and
+        ``vcp_flavor.yml``.  Assigning another directory re-reads its ``vcp_config.yml``
+        (raising VcpConfigError when it is not valid); later ``get_spec`` and ``df_flavors``
+        calls use the new directory, while the controller connection and token are kept.
+
+        Example:
+            >>> vcp.config_dir  # doctest: +SKIP
+            '/home/jovyan/vcp_config'
+            >>> vcp.config_dir = '/home/jovyan/other_config'  # doctest: +SKIP
+        """
         return str(self._config_dir)
 
     @config_dir.setter
@@ -191,7 +214,16 @@ class VcpSDK:
 
     @property
     def verbose(self) -> int:
-        """Request logging level (0-3)."""
+        """Request logging level of this SDK object (``int``, 0-3), logged at DEBUG on logger
+        ``vcp.sdk``: 1 logs ``[<METHOD>] <url> privileged(<bool>)`` for each request, 2 adds
+        ``HTTP STATUS <code>``, 3 the response body with secrets redacted.  Assigning takes
+        effect on the next request.
+
+        Example:
+            >>> import logging  # doctest: +SKIP
+            >>> logging.getLogger('vcp.sdk').setLevel(logging.DEBUG)  # doctest: +SKIP
+            >>> vcp.verbose = 2  # doctest: +SKIP
+        """
         return self._verbose
 
     @verbose.setter
@@ -202,19 +234,39 @@ class VcpSDK:
     # -- controller information -------------------------------------------------------
 
     def authority(self) -> dict[str, Any]:
-        """The token's authority, e.g. ``{'role': 'fullaccess', 'user_name': 'alice',
-        'user_role': 'regular'}``."""
+        """The authority of the token, as read when this object was created (no request).
+
+        Returns:
+            dict: a copy of the ``/accounts/authority`` answer, e.g. ``{'role': 'fullaccess',
+            'user_name': 'alice', 'user_role': 'regular'}``.
+
+        Example:
+            >>> vcp.authority()['user_name']  # doctest: +SKIP
+            'alice'
+        """
         return dict(self._authority)
 
     @_hybrid
     def vcc_info(self_or_cls: Any) -> dict[str, Any]:
-        """Addresses of the controller's services (also callable as ``VcpSDK.vcc_info()``).
+        """Addresses of the controller's services, computed from the settings (no request).
+
+        Callable on an instance or on the class (``VcpSDK.vcc_info()``).  On the class it
+        reads ``vcp_config.yml`` of ``$VCPSDK_CONFIG_DIR`` (else ``~/vcp_config``), or uses
+        the local sandbox (starting it if needed) when there is no ``vcc:`` section.
 
         Returns:
-            ``{"host": "<host>:<port>", "vault_url": "https://<host>:<vault_port>",
-            "docker_registry": {"official": "<private_ip>:5000", "user": "<private_ip>:5001",
-            "base": ..., "application": ...}}`` (``base``/``application`` are the
-            older names of the same registries).
+            dict: ``{'host': '<host>:<vcc_port>', 'vault_url': 'https://<host>:<vault_port>',
+            'docker_registry': {'official': '<private_ip>:5000', 'user': '<private_ip>:5001',
+            'base': ..., 'application': ...}}``; ``vcc_port`` defaults to 443, ``vault_port``
+            to 8443, ``private_ip`` to ``vcc.host``; ``base``/``application`` are the older
+            names of ``official``/``user``.
+
+        Raises:
+            VcpConfigError: ``vcp_config.yml`` is not valid (call on the class).
+
+        Example:
+            >>> vcp.vcc_info()['docker_registry']['user']  # doctest: +SKIP
+            '10.0.0.1:5001'
         """
         if isinstance(self_or_cls, VcpSDK):
             vcc = self_or_cls._vcc
@@ -230,8 +282,19 @@ class VcpSDK:
         }
 
     def version_dict(self) -> dict[str, Any]:
-        """Versions as a dict: ``{vcplib: {filename, version}, vcpsdk: {filename, version,
-        plugin}, vc_controller: {host, name, wait_timeout_sec, version, git_tag, plugin}}``."""
+        """SDK, plugin and controller versions as a dict (one ``GET /version`` request).
+
+        Returns:
+            dict: ``{'vcplib': {'filename', 'version'}, 'vcpsdk': {'filename', 'version',
+            'plugin': {provider: version}}, 'vc_controller': {'host', 'name',
+            'wait_timeout_sec', 'version', 'git_tag', 'plugin': {provider: version}}}``.
+
+        Raises:
+            VcpSDKError: ``oc controller version failed``.
+
+        Example:
+            >>> vcp.version_dict()['vc_controller']['version']  # doctest: +SKIP
+        """
         controller = self._session.client.get("/version", "oc controller version failed")
         return {
             "vcplib": {"filename": occtr_module.__file__, "version": vcpsdk.VCP_SDK_VERSION},
@@ -251,9 +314,24 @@ class VcpSDK:
         }
 
     def version(self) -> None:
-        """Print the SDK and controller versions as YAML (``yaml.safe_load`` reads it).
+        """Print the SDK, plugin and controller versions as YAML (one ``GET /version`` request).
 
-        Scripts read ``yaml.safe_load(out)['vc_controller']['vc_controller']``.
+        The text reads with ``yaml.safe_load``: sections ``vcplib`` and ``vcpsdk``
+        (``filename``, ``version``, ``plugin``) and ``vc_controller`` (``host``, ``name``,
+        ``wait_timeout_sec`` -- shown as ``1000(default 15min)`` when not configured --
+        ``vc_controller``, ``vc_controller_git_tag``, ``plugin``).  ``print(vcp)`` prints the
+        same report.
+
+        Returns:
+            None: the report is printed.
+
+        Raises:
+            VcpSDKError: ``oc controller version failed``.
+
+        Example:
+            >>> vcp.version()  # doctest: +SKIP
+            vcplib:
+              filename: ...
         """
         info = self.version_dict()
         ctl = info["vc_controller"]
@@ -284,26 +362,45 @@ class VcpSDK:
         print("\n".join(lines))
 
     def get_publickey(self) -> str:
-        """The controller's SSH public key (install it on on-premises servers)."""
+        """The controller's SSH public key (one ``GET /publickey`` request).
+
+        Add it to ``~/.ssh/authorized_keys`` of existing servers before adding them as nodes
+        with an ``onpremises`` spec.
+
+        Returns:
+            str: the key line, e.g. ``'ssh-rsa AAAA... vcc'``; ``''`` if the controller sent none.
+
+        Raises:
+            VcpSDKError: ``publickey failed``.
+
+        Example:
+            >>> print(vcp.get_publickey())  # doctest: +SKIP
+        """
         body = self._session.client.get("/publickey", "publickey failed")
         return str(body.get("publickey", ""))
 
     def get_vpn_catalog(
         self, provider: str | None = None, vpn_catalog_name: str = "default"
     ) -> dict[str, Any]:
-        """The controller's VPN catalog.
+        """The controller's VPN catalog: the cloud networks units are placed in.
 
         Args:
-            provider: e.g. ``'aws'``; None returns the whole catalog
-                ``{provider: {catalog_name: {...}}}``.
-            vpn_catalog_name: entry of the provider's catalog (``'default'``).
+            provider: provider name, e.g. ``'aws'`` (default None: the whole catalog).
+            vpn_catalog_name: entry of that provider's catalog (default ``'default'``); used
+                only with ``provider``.
 
         Returns:
-            With a provider, the entry itself, e.g. ``{'aws_region': ...,
-            'private_network_ipmask': '127.30.2.0/24'}``.
+            dict: without ``provider`` the whole catalog ``{provider: {catalog_name: {...}}}``;
+            with it, a copy of that entry, e.g. ``{'aws_region': 'ap-northeast-1',
+            'aws_vpc_subnet_id': ..., 'private_network_ipmask': '172.30.2.0/24'}``.
 
         Raises:
-            VcpSDKError: ``not exist in vpn_catalog, provider[...] vpn_catalog_name[...]``.
+            VcpSDKError: ``not exist in vpn_catalog, provider[<provider>]
+                vpn_catalog_name[<name>]``, or ``vpn_catalog failed`` when the request fails.
+
+        Example:
+            >>> vcp.get_vpn_catalog('aws')['private_network_ipmask']  # doctest: +SKIP
+            '172.30.2.0/24'
         """
         body = self._session.client.get("/vpn_catalog", "vpn_catalog failed")
         catalog = dict(body.get("vpn_catalog") or {})
@@ -320,40 +417,99 @@ class VcpSDK:
         return dict(entry)
 
     def get_extension(self, provider_name: str) -> Any:
-        """The extension object of ``provider_name`` (e.g. ``'chameleon'`` in the original).
+        """The provider extension called ``provider_name`` (no request).
+
+        Args:
+            provider_name: extension name, e.g. ``'chameleon'`` or ``'chameleon_network'`` in
+                the original SDK.
+
+        Returns:
+            The extension object made by :meth:`VcpExtClass.find_extension`.
 
         Raises:
-            VcpInvalidArgumentError: ``no extension provider_name[...]``.
+            VcpInvalidArgumentError: ``no extension provider_name[<name>]; available
+                extensions: ...`` for a name not in ``VcpExtClass.EXTENSIONS`` (empty in this
+                version, so every call raises).
+
+        Example:
+            >>> ext = vcp.get_extension('chameleon')  # doctest: +SKIP
         """
         return VcpExtClass(self.config_dir, "").find_extension(provider_name)
 
     def create_empty_vc(self, ugroup_name: str, ugroup_type: str = "compute") -> Vc:
-        """Create an empty UnitGroup and return its raw record (internal in the original)."""
+        """Create an empty UnitGroup and return its raw record (internal in the original).
+
+        Same as :meth:`create_ugroup` (not privileged) but returns the record.
+
+        Args:
+            ugroup_name: name, unique among your UnitGroups.
+            ugroup_type: ``'compute'`` or ``'storage'`` (default ``'compute'``).
+
+        Returns:
+            vcpsdk.records.Vc: the new UnitGroup's record (``vcid``, ``vcno``, ``name``,
+            ``owner``, ``state``, ``type``, ``units``).
+
+        Raises:
+            VcpInvalidArgumentError: as :meth:`create_ugroup`.
+            VcpSDKError: ``create vc failed``.
+
+        Example:
+            >>> vc = vcp.create_empty_vc('scratch', 'compute')  # doctest: +SKIP
+            >>> vc.vcid  # doctest: +SKIP
+        """
         return self.create_ugroup(ugroup_name, ugroup_type)._current()
 
     # -- specs and flavors ---------------------------------------------------------------
 
     @_hybrid
     def get_spec(self_or_cls: Any, provider_name: str, flavor: str) -> VcpSpecResource:
-        """A spec of ``provider_name`` initialised from ``flavor``.
+        """A new spec of ``provider_name`` initialised from ``flavor`` (no request).
 
-        Callable on an instance or on the class (``VcpSDK.get_spec('aws', 'small')``).
+        Values come from the flavor (``vcp_flavor.yml`` merged over the built-in catalog),
+        from ``spec_options`` of ``vcp_config.yml`` (Base-container DNS defaults, compute
+        specs) and from the provider's section of ``vcp_config.yml`` (``private_network``,
+        credentials).  Callable on an instance or on the class
+        (``VcpSDK.get_spec('aws', 'small')``, which uses the default config directory).
+
+        Args:
+            provider_name: e.g. ``'aws'``, ``'azure'`` or ``'aws_disk'`` (a storage spec).
+            flavor: a flavor of that provider, e.g. ``'small'`` (see :meth:`df_flavors`).
+
+        Returns:
+            VcpSpecResource: an instance of the provider's class, e.g. ``VcpSpecResourceAws``.
 
         Raises:
-            VcpInvalidArgumentError: ``no flavor provider_name[...] flavor[...]`` for an
-                unknown provider or flavor (the message lists the known ones).
+            VcpInvalidArgumentError: ``no flavor provider_name[<provider>] flavor[<flavor>]``
+                for an unknown provider or flavor (the message lists the known ones).
+            VcpConfigError: ``vcp_config.yml`` or ``vcp_flavor.yml`` is not valid.
 
         Example:
             >>> spec = vcp.get_spec('aws', 'small')  # doctest: +SKIP
+            >>> spec.num_nodes = 2  # doctest: +SKIP
+            >>> spec.set_ssh_pubkey('~/.ssh/id_rsa.pub')  # doctest: +SKIP
         """
         return make_spec(provider_name, flavor, _config_dir_of(self_or_cls))
 
     @_hybrid
     def df_flavors(self_or_cls: Any, provider_name: str) -> pd.DataFrame:
-        """The flavors of ``provider_name`` as a DataFrame (``flavor`` + spec keys).
+        """The flavors of ``provider_name`` as a table (no request).
+
+        The built-in flavors merged with ``<config_dir>/vcp_flavor.yml`` (your values win).
+        Callable on an instance or on the class.
+
+        Args:
+            provider_name: e.g. ``'aws'``.
+
+        Returns:
+            pandas.DataFrame: column ``flavor`` then one column per flavor key (e.g.
+            ``instance_type, volume_size, volume_type`` for aws), one row per flavor.
 
         Raises:
-            VcpInvalidArgumentError: unknown provider.
+            VcpInvalidArgumentError: ``no flavor provider_name[<name>]; known providers: ...``.
+            VcpConfigError: ``vcp_flavor.yml`` is not valid.
+
+        Example:
+            >>> vcp.df_flavors('aws')  # doctest: +SKIP
         """
         if provider_name not in PROVIDER_NAMES:
             raise_error(
@@ -374,15 +530,29 @@ class VcpSDK:
     def create_ugroup(
         self, ugroup_name: str, ugroup_type: str = "compute", privileged: bool = False
     ) -> VcpUnitGroupClass:
-        """Create an empty UnitGroup.
+        """Create an empty UnitGroup (nothing to wait for: it has no units yet).
 
         Args:
-            ugroup_name: name, unique among your UnitGroups.
-            ugroup_type: ``'compute'`` (nodes) or ``'storage'`` (disks).
+            ugroup_name: name, unique among the UnitGroups you see (every user's with
+                ``privileged=True``).
+            ugroup_type: ``'compute'`` (units of nodes) or ``'storage'`` (units of disks);
+                default ``'compute'``.
+            privileged: work in privileged mode: the name is checked against every user's
+                UnitGroups (superuser tokens only; default False).  The returned object keeps
+                reading in privileged mode; changes through it still need ``privileged=True``.
+
+        Returns:
+            VcpUnitGroupClass: the new UnitGroup.
 
         Raises:
-            VcpInvalidArgumentError: bad type, or a UnitGroup with that name exists
+            VcpInvalidArgumentError: ``ugroup_type must be 'compute' or 'storage', got ...``,
+                ``ugroup_name must be a non-empty string``, or the name is taken
                 (``aleady exist UnitGroup. change name or cleanup first!``).
+            VcpSDKError: ``create vc failed`` or ``create vc failed: cannot find new vc``.
+
+        Example:
+            >>> ug = vcp.create_ugroup('handson101')  # doctest: +SKIP
+            >>> disk_ug = vcp.create_ugroup('handson101-disk', 'storage')  # doctest: +SKIP
         """
         if ugroup_type not in UGROUP_TYPES:
             raise_error(VcpInvalidArgumentError,
@@ -404,7 +574,24 @@ class VcpSDK:
                                  privileged=privileged)
 
     def get_ugroup(self, ugroup_name: str, privileged: bool = False) -> VcpUnitGroupClass | None:
-        """The UnitGroup called ``ugroup_name``, or None."""
+        """The first UnitGroup called ``ugroup_name``.
+
+        Args:
+            ugroup_name: the name.
+            privileged: read in privileged mode, seeing every user's UnitGroups
+                (superuser tokens only; default False).  The returned objects keep reading
+                in privileged mode; changes made through them still need ``privileged=True``
+                on each call.
+
+        Returns:
+            VcpUnitGroupClass | None: the UnitGroup, or None when none has that name.
+
+        Raises:
+            VcpSDKError: ``config vc failed``.
+
+        Example:
+            >>> ug = vcp.get_ugroup('handson101')  # doctest: +SKIP
+        """
         for vc in self._vcs(privileged):
             if vc.name == ugroup_name:
                 return VcpUnitGroupClass(vc, session=self._session, privileged=privileged)
@@ -419,7 +606,28 @@ class VcpSDK:
         ugroup_type: str = "",
         privileged: bool = False,
     ) -> list[VcpUnitGroupClass]:
-        """UnitGroups matching every given filter (empty/None = no filter)."""
+        """UnitGroups matching every given filter (exact match; empty or None = no filter).
+
+        Args:
+            ugroup_name: name (default ``''``).
+            vcid: UnitGroup id (default ``''``).
+            vcno: UnitGroup number, int or str (default ``''``).
+            state: state, e.g. ``'RUNNING'`` (default None).
+            ugroup_type: ``'compute'`` or ``'storage'`` (default ``''``).
+            privileged: read in privileged mode, seeing every user's UnitGroups
+                (superuser tokens only; default False).  The returned objects keep reading
+                in privileged mode; changes made through them still need ``privileged=True``
+                on each call.
+
+        Returns:
+            list[VcpUnitGroupClass]: in the controller's order; ``[]`` when none matches.
+
+        Raises:
+            VcpSDKError: ``config vc failed``.
+
+        Example:
+            >>> [ug.name for ug in vcp.find_ugroups(state='ERROR')]  # doctest: +SKIP
+        """
         found = []
         for vc in self._vcs(privileged):
             if ugroup_name and vc.name != ugroup_name:
@@ -436,11 +644,46 @@ class VcpSDK:
         return found
 
     def df_ugroups(self, privileged: bool = False) -> Styler:
-        """UnitGroups as a styled DataFrame: ``vcno, vctype, owner, vcname, state, vcid, cdate``."""
+        """Your UnitGroups (every user's with ``privileged=True``) as a table.
+
+        Args:
+            privileged: read in privileged mode, seeing every user's UnitGroups
+                (superuser tokens only; default False).
+
+        Returns:
+            pandas ``Styler`` (state cells coloured; the DataFrame is ``.data``) with columns
+            ``vcno, vctype, owner, vcname, state, vcid, cdate``; ``vcid`` is shortened to 8
+            characters + ``...``.
+
+        Raises:
+            VcpSDKError: ``config vc failed``.
+
+        Example:
+            >>> vcp.df_ugroups()  # doctest: +SKIP
+        """
         return ugroups_frame(self._vcs(privileged))
 
     def df_nodes(self, privileged: bool = False) -> Styler | list[Any]:
-        """Nodes of all UnitGroups as a styled DataFrame; ``[]`` when there is none."""
+        """The nodes (and disks) of all your UnitGroups as one table.
+
+        Args:
+            privileged: read in privileged mode, seeing every user's UnitGroups (superuser tokens
+                only; default False).
+
+        Returns:
+            pandas ``Styler`` (state cells coloured; the DataFrame is ``.data``) with columns
+            ``vcno, vcname, unit_name, unit_state, node_no, node_id, node_state,
+            cloud_instance_address, cloud_instance_id, cloud_instance_name, volumes`` (``node_id``
+            shortened to 8 characters + ``...``; ``volumes`` is ``exists``/``none``); rows of
+            storage units fill ``disk_no, disk_id, cloud_disk_id, cloud_disk_size`` instead (both
+            sets when there are both kinds).  An empty list ``[]`` when there is no node.
+
+        Raises:
+            VcpSDKError: ``config vc failed``.
+
+        Example:
+            >>> vcp.df_nodes()  # doctest: +SKIP
+        """
         return nodes_frame(self._vcs(privileged))
 
     def __str__(self) -> str:
@@ -479,9 +722,30 @@ def _config_dir_of(self_or_cls: Any) -> str:
 
 
 class VcpUnitGroupClass:
-    """A UnitGroup: a set of units (compute nodes or storage disks).
+    """A UnitGroup: a set of units of one type (compute nodes or storage disks).
 
     Obtain it from ``vcp.create_ugroup``, ``vcp.get_ugroup`` or ``vcp.find_ugroups``.
+    ``name``, ``owner`` and ``vcid`` are cached; ``state`` and the methods read the
+    controller again.  An object obtained with ``privileged=True`` keeps reading
+    (properties, views, waits) in privileged mode, but each change (``create_unit``,
+    ``delete_units``, ``cleanup``, ...) needs ``privileged=True`` again.  Once the
+    UnitGroup is cleaned up, its members raise VcpSDKError ``no yet setup unit_group``.
+    ``print(ug)`` shows ``[Vc]`` with type, name, owner, vcno, state and vcid, then the
+    units in ERROR.
+
+    Args:
+        vc: the UnitGroup record (default None).
+        vcp_config: unused, kept for compatibility (default ``''``).
+        session: the SDK session the object works with (default None; required).
+        privileged: keep reading in privileged mode (default False).
+
+    Raises:
+        VcpSDKError: ``no yet setup unit_group (use vcp.create_ugroup / get_ugroup)`` when
+            constructed without a session (directly instead of through ``VcpSDK``).
+
+    Example:
+        >>> ug = vcp.get_ugroup('handson101')  # doctest: +SKIP
+        >>> print(ug)  # doctest: +SKIP
     """
 
     def __init__(
@@ -565,7 +829,15 @@ class VcpUnitGroupClass:
 
     @property
     def name(self) -> str:
-        """UnitGroup name; assigning renames it on the controller."""
+        """The UnitGroup's name (``str``, as last read).  Assigning a new name renames the
+        UnitGroup on the controller with :meth:`update_ugroup_name` (not privileged, same
+        type), raising VcpInvalidArgumentError when another of your UnitGroups has it.
+
+        Example:
+            >>> ug.name  # doctest: +SKIP
+            'handson101'
+            >>> ug.name = 'handson101-v2'  # doctest: +SKIP
+        """
         return self._current().name
 
     @name.setter
@@ -574,17 +846,36 @@ class VcpUnitGroupClass:
 
     @property
     def owner(self) -> str:
-        """User who owns the UnitGroup."""
+        """The user who owns the UnitGroup (``str``, as last read; :meth:`change_owner` updates
+        it).
+
+        Example:
+            >>> ug.owner  # doctest: +SKIP
+            'alice'
+        """
         return self._current().owner
 
     @property
     def vcid(self) -> str:
-        """Id of the UnitGroup on the controller."""
+        """The UnitGroup's id on the controller (``str``; ``df_ugroups`` shows its first 8
+        characters).
+
+        Example:
+            >>> ug.vcid  # doctest: +SKIP
+            '7e0b1a2c4d5f...'
+        """
         return self._current().vcid
 
     @property
     def state(self) -> str:
-        """Current state (read from the controller): RUNNING, APPLYING, DELETING, ERROR."""
+        """The UnitGroup's state read from the controller now (one request): ``RUNNING``,
+        ``APPLYING``, ``DELETING`` or ``ERROR``.  Raises VcpSDKError ``no yet setup
+        unit_group`` once the UnitGroup is gone.
+
+        Example:
+            >>> ug.state  # doctest: +SKIP
+            'RUNNING'
+        """
         return self._refresh().state
 
     def __str__(self) -> str:
@@ -613,23 +904,40 @@ class VcpUnitGroupClass:
     ) -> VcpUnitClass:
         """Create a unit and its nodes (or disks) from ``spec``.
 
+        Sends ``spec.cci(unit_name)`` to the controller; ``spec.name`` becomes ``unit_name``.
+        With ``wait_for`` it waits up to ``vcc.wait_timeout_sec`` (default 1000 s), logging
+        ``<STATE> ... <n> sec`` every 5 s on logger ``vcp.sdk``; after a timeout the
+        controller goes on and :meth:`wait_unit_applied` or :meth:`get_unit` picks the unit
+        up later.
+
         Args:
             unit_name: letters, digits, ``_`` and ``-``; unique in the UnitGroup.
-            spec: from ``vcp.get_spec(provider, flavor)``; its type must match the
-                UnitGroup's type.  ``spec.name`` becomes ``unit_name``.
-            wait_for: wait until the unit is RUNNING (or ERROR); with False, call
-                ``wait_unit_applied(unit_name)`` later.
+            spec: from ``vcp.get_spec(provider, flavor)``; its type (compute or storage) must
+                be the UnitGroup's.
+            wait_for: wait until the unit leaves the transitional states, e.g. RUNNING
+                (default True); False returns at once, the unit still in a
+                transitional state (e.g. BOOTING).
+            privileged: send the request(s) in privileged mode, needed to change another
+                user's UnitGroup (superuser tokens only; default False, also on objects
+                obtained with ``privileged=True``).
+            verbose: ignored; kept for compatibility (default -1).
 
         Returns:
-            The new unit.
+            VcpUnitClass: the new unit.
 
         Raises:
-            VcpInvalidArgumentError: ``already exist unit[...]``,
-                ``not much ugroup_type vc[...] and spec[...]``, bad name or spec.
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
+            VcpInvalidArgumentError: ``already exist unit[<unit>]``, ``not much ugroup_type
+                vc[<type>] and spec[<type>]``, ``unit_name[<unit>] is invalid: ...``, ``spec
+                must come from get_spec(provider, flavor), ...`` or a CCI error of the spec.
+            VcpSDKError: ``can't create unit`` when the controller refuses the unit (subclass
+                and ``server_message`` from its answer), ``no yet setup unit_group``.
+            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR (the
+                controller's message is in ``server_message``).
             VcpTimeoutError: ``Full of waiting time (<unit>)``.
 
         Example:
+            >>> spec = vcp.get_spec('aws', 'small')  # doctest: +SKIP
+            >>> spec.set_ssh_pubkey('~/.ssh/id_rsa.pub')  # doctest: +SKIP
             >>> unit = ug.create_unit('aws-server', spec)  # doctest: +SKIP
         """
         vc = self._refresh(privileged)
@@ -657,11 +965,29 @@ class VcpUnitGroupClass:
         return self.wait_unit_applied(unit_name, privileged=privileged)
 
     def wait_unit_applied(self, unit_name: str, privileged: bool = False) -> VcpUnitClass:
-        """Wait until unit ``unit_name`` is RUNNING (or another stable state).
+        """Wait until unit ``unit_name`` leaves the transitional states (BOOTING, DELETING, ...).
+
+        Use it after ``create_unit(..., wait_for=False)`` or after a timeout.  Waits up to
+        ``vcc.wait_timeout_sec`` (default 1000 s), logging ``<STATE> ... <n> sec`` every 5 s
+        on logger ``vcp.sdk``; on timeout the operation goes on in the controller.
+
+        Args:
+            unit_name: the unit.
+            privileged: read in privileged mode (superuser tokens only; default False);
+                an object obtained with ``privileged=True`` reads that way anyway.
+
+        Returns:
+            VcpUnitClass: the unit, in a stable state (e.g. RUNNING).
 
         Raises:
-            VcpUnitFailedError: the unit ended in ERROR.
+            VcpInvalidArgumentError: ``no unit unit_name[<unit>]``.
+            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR (the
+                controller's message is in ``server_message``).
             VcpTimeoutError: ``Full of waiting time (<unit>)``.
+
+        Example:
+            >>> ug.create_unit('server', spec, wait_for=False)  # doctest: +SKIP
+            >>> unit = ug.wait_unit_applied('server')  # doctest: +SKIP
         """
         body = self._wait_unit(unit_name, privileged)
         if body is None:
@@ -673,13 +999,44 @@ class VcpUnitGroupClass:
         return self._unit_object(body)
 
     def get_unit(self, unit_name: str, privileged: bool = False) -> VcpUnitClass | None:
-        """The unit called ``unit_name``, or None."""
+        """The unit called ``unit_name``.
+
+        Args:
+            unit_name: the unit.
+            privileged: read in privileged mode (superuser tokens only; default False);
+                an object obtained with ``privileged=True`` reads that way anyway.
+
+        Returns:
+            VcpUnitClass | None: the unit, or None when there is none of that name.
+
+        Raises:
+            VcpSDKError: ``config vc failed``, ``no yet setup unit_group``.
+
+        Example:
+            >>> unit = ug.get_unit('aws-server')  # doctest: +SKIP
+        """
         vc = self._refresh(privileged)
         unit = vc.unit(unit_name)
         return VcpUnitClass(self, unit) if unit else None
 
     def find_units(self, unit_name: str = "", privileged: bool = False) -> list[VcpUnitClass]:
-        """All units, or those called ``unit_name``."""
+        """The units of the UnitGroup, or the one called ``unit_name``.
+
+        Args:
+            unit_name: keep only the unit of this name (default ``''``: all units).
+            privileged: read in privileged mode (superuser tokens only; default False);
+                an object obtained with ``privileged=True`` reads that way anyway.
+
+        Returns:
+            list[VcpUnitClass]: in the controller's order; ``[]`` when none matches.
+
+        Raises:
+            VcpSDKError: ``config vc failed``, ``no yet setup unit_group``.
+
+        Example:
+            >>> [u.name for u in ug.find_units()]  # doctest: +SKIP
+            ['aws-server', 'aws-client']
+        """
         vc = self._refresh(privileged)
         return [VcpUnitClass(self, u) for u in vc.units if not unit_name or u.name == unit_name]
 
@@ -691,11 +1048,30 @@ class VcpUnitGroupClass:
         privileged: bool = False,
         verbose: int = 0,
     ) -> None:
-        """Delete unit ``unit_name``; ``force=True`` also deletes its nodes.
+        """Delete unit ``unit_name``; with ``force`` also its nodes (or disks).
+
+        Args:
+            unit_name: the unit.
+            wait_for: wait until the unit is gone (default True).
+            force: delete the unit even though it has nodes (default False: the controller
+                refuses while nodes remain).
+            privileged: send the request(s) in privileged mode, needed to change another
+                user's UnitGroup (superuser tokens only; default False, also on objects
+                obtained with ``privileged=True``).
+            verbose: ignored; kept for compatibility (default 0).
+
+        Returns:
+            None.
 
         Raises:
-            VcpInvalidArgumentError: ``no unit unit_name[...]``.
-            VcpConflictError: the unit still has nodes and ``force`` is False.
+            VcpInvalidArgumentError: ``no unit unit_name[<unit>]``.
+            VcpConflictError: ``delete unit failed`` when the unit still has nodes and
+                ``force`` is False, is busy, or holds disks still attached to nodes.
+            VcpUnitFailedError: ``failed (<unit>)`` when the deletion ends in ERROR.
+            VcpTimeoutError: ``Full of waiting time (<unit>)``.
+
+        Example:
+            >>> ug.delete_units('aws-client', force=True)  # doctest: +SKIP
         """
         vc = self._refresh(privileged)
         if vc.unit(unit_name) is None:
@@ -709,10 +1085,31 @@ class VcpUnitGroupClass:
             logger.info("delete_unit completed.")
 
     def cleanup(self, wait_for: bool = True, privileged: bool = False) -> None:
-        """Delete every unit and node, then the UnitGroup itself.
+        """Delete every unit and node, then the UnitGroup itself (a forced delete).
 
-        Storage units whose disks are still attached stay (clean the compute
-        UnitGroups that use them first).
+        Storage units whose disks are still attached stay, with their UnitGroup (clean the
+        compute UnitGroups that use them first).  Units ending in ERROR are logged, not
+        raised.  With ``wait_for=False``, or once the UnitGroup is gone, this object is
+        released: its members then raise VcpSDKError ``no yet setup unit_group``.
+
+        Args:
+            wait_for: wait until the UnitGroup is gone or only units that cannot be deleted
+                remain (default True); logs ``cleanup completed. vc <name> is cleanup(no
+                unit)``.
+            privileged: send the request(s) in privileged mode, needed to change another
+                user's UnitGroup (superuser tokens only; default False, also on objects
+                obtained with ``privileged=True``).
+
+        Returns:
+            None.
+
+        Raises:
+            VcpSDKError: ``failed ugroup cleanup http status(<status>)`` when the controller
+                refuses (subclass by HTTP status), ``no yet setup unit_group``.
+            VcpTimeoutError: ``Full of waiting time``.
+
+        Example:
+            >>> ug.cleanup()  # doctest: +SKIP
         """
         vc = self._current()
         name, vcid = vc.name, vc.vcid
@@ -754,10 +1151,29 @@ class VcpUnitGroupClass:
     def update_ugroup_name(
         self, ugroup_name: str, ugroup_type: str = "compute", privileged: bool = False
     ) -> None:
-        """Rename the UnitGroup.
+        """Rename the UnitGroup (a PUT of an empty-VC CCI); the cached ``name`` follows.
+
+        Args:
+            ugroup_name: the new name, unique among the UnitGroups you see.
+            ugroup_type: type written in the CCI (default ``'compute'``); it must be the
+                UnitGroup's type, so pass ``'storage'`` (or ``''`` for the current type) when
+                renaming a storage UnitGroup.
+            privileged: send the request(s) in privileged mode, needed to change another
+                user's UnitGroup (superuser tokens only; default False, also on objects
+                obtained with ``privileged=True``).
+
+        Returns:
+            None.
 
         Raises:
-            VcpInvalidArgumentError: another of your UnitGroups already has that name.
+            VcpInvalidArgumentError: ``aleady exist UnitGroup. change name or cleanup first!``
+                when another UnitGroup has that name, or ``update vc failed`` for a type other
+                than the UnitGroup's.
+            VcpSDKError: ``update vc failed`` for other refusals (subclass by HTTP status),
+                ``config vc failed``, ``no yet setup unit_group``.
+
+        Example:
+            >>> ug.update_ugroup_name('handson101-v2')  # doctest: +SKIP
         """
         vc = self._current()
         body = self._client.get("/vcs", "config vc failed", privileged=privileged)
@@ -771,7 +1187,26 @@ class VcpUnitGroupClass:
         self._refresh(privileged)
 
     def change_owner(self, new_owner: str, privileged: bool = False) -> None:
-        """Give the UnitGroup to user ``new_owner``."""
+        """Give the UnitGroup to user ``new_owner`` (the cached ``owner`` follows).
+
+        Afterwards only the new owner (or a superuser with ``privileged=True``) sees it.
+
+        Args:
+            new_owner: user name of the new owner.
+            privileged: send the request(s) in privileged mode, needed to change another
+                user's UnitGroup (superuser tokens only; default False, also on objects
+                obtained with ``privileged=True``).
+
+        Returns:
+            None.
+
+        Raises:
+            VcpSDKError: ``failed ugroup change owner http status(<status>)`` when the
+                controller refuses (subclass by HTTP status), ``no yet setup unit_group``.
+
+        Example:
+            >>> ug.change_owner('bob', privileged=True)  # doctest: +SKIP
+        """
         vc = self._current()
         with _reraise_as("failed ugroup change owner http status({status})"):
             self._client.request("PATCH", f"/vcs/{vc.vcid}", "change owner vc failed",
@@ -781,18 +1216,71 @@ class VcpUnitGroupClass:
 
     @staticmethod
     def empty_cci(ugroup_name: str, ugroup_type: str = "compute") -> str:
-        """The empty-VC CCI the SDK sends to create or rename a UnitGroup."""
+        """The empty-VC CCI (YAML text) the SDK sends to create or rename a UnitGroup.
+
+        A static method, no request.
+
+        Args:
+            ugroup_name: the UnitGroup name (also its description).
+            ugroup_type: ``'compute'`` or ``'storage'`` (default ``'compute'``).
+
+        Returns:
+            str: ``- vc:`` with ``cci_version`` (the SDK version), ``type``, ``description``
+            and ``name``.
+
+        Example:
+            >>> print(VcpUnitGroupClass.empty_cci('handson101'))  # doctest: +SKIP
+            - vc:
+                cci_version: 26.11.0+20261121
+                type: compute
+                description: handson101
+                name: handson101
+        """
         return _empty_cci(ugroup_name, ugroup_type)
 
     # -- views --------------------------------------------------------------------------
 
     def df_units(self, privileged: bool = False) -> pd.DataFrame:
-        """Units as a DataFrame: ``vctype, vcno, vcname, vc_state, vcid, cdate, unit_name,
-        unit_state``."""
+        """The units of the UnitGroup as a table.
+
+        Args:
+            privileged: read in privileged mode (superuser tokens only; default False);
+                an object obtained with ``privileged=True`` reads that way anyway.
+
+        Returns:
+            pandas.DataFrame: one row per unit, columns ``vctype, vcno, vcname, vc_state,
+            vcid, cdate, unit_name, unit_state`` (``vcid`` shortened to 8 characters +
+            ``...``); no rows when there is no unit.
+
+        Raises:
+            VcpSDKError: ``config vc failed``, ``no yet setup unit_group``.
+
+        Example:
+            >>> ug.df_units()  # doctest: +SKIP
+        """
         return units_frame(self._refresh(privileged))
 
     def df_nodes(self, privileged: bool = False) -> Styler | list[Any]:
-        """Nodes of every unit as a styled DataFrame; ``[]`` when there is none."""
+        """The nodes (or disks) of every unit of the UnitGroup as a table.
+
+        Args:
+            privileged: read in privileged mode (superuser tokens only; default False); an object
+                obtained with ``privileged=True`` reads that way anyway.
+
+        Returns:
+            pandas ``Styler`` (state cells coloured; the DataFrame is ``.data``) with columns
+            ``vcno, vcname, unit_name, unit_state, node_no, node_id, node_state,
+            cloud_instance_address, cloud_instance_id, cloud_instance_name, volumes`` (``node_id``
+            shortened to 8 characters + ``...``; ``volumes`` is ``exists``/``none``); storage
+            UnitGroups give ``disk_no, disk_id, cloud_disk_id, cloud_disk_size`` instead.  An
+            empty list ``[]`` when there is no node.
+
+        Raises:
+            VcpSDKError: ``config vc failed``, ``no yet setup unit_group``.
+
+        Example:
+            >>> ug.df_nodes()  # doctest: +SKIP
+        """
         return nodes_frame([self._refresh(privileged)])
 
     def find_nodes(
@@ -807,10 +1295,33 @@ class VcpUnitGroupClass:
         mapper: Callable[[VcNode], Any] | None = None,
         privileged: bool = False,
     ) -> list[Any]:
-        """Nodes matching every given condition (``ip_address`` ∪ ``ip_addresses``).
+        """Nodes (or disks) of the UnitGroup matching every given condition.
+
+        Empty or None conditions are not applied; ``ip_address`` is added to
+        ``ip_addresses``.
 
         Args:
-            mapper: applied to each hit, e.g. ``lambda n: n.cloud_disk_id``.
+            unit_name: only nodes of this unit (default ``''``).
+            node_id: node (or disk) id (default ``''``).
+            node_state: state, e.g. ``'RUNNING'`` (default ``''``).
+            node_no: node (or disk) number, int or str (default ``''``).
+            ip_addresses: any of these ``cloud_instance_address`` values (default None).
+            ip_address: this ``cloud_instance_address`` (default None).
+            cloud_instance_id: cloud instance id (default None).
+            mapper: applied to each hit, e.g. ``lambda n: n.cloud_disk_id`` (default None).
+            privileged: read in privileged mode (superuser tokens only; default False);
+                an object obtained with ``privileged=True`` reads that way anyway.
+
+        Returns:
+            list: the ``VcNode`` objects (or ``mapper`` results), sorted by unit name then
+            ``node_no``; ``[]`` when none matches.
+
+        Raises:
+            VcpSDKError: ``config vc failed``, ``no yet setup unit_group``.
+
+        Example:
+            >>> nodes = ug.find_nodes('aws-server', node_state='RUNNING')  # doctest: +SKIP
+            >>> disk_ids = disk_ug.find_nodes(mapper=lambda n: n.cloud_disk_id)  # doctest: +SKIP
         """
         vc = self._refresh(privileged)
         nodes = [n for u in vc.units if not unit_name or u.name == unit_name for n in u.nodes]
@@ -818,7 +1329,24 @@ class VcpUnitGroupClass:
                              cloud_instance_id, mapper)
 
     def find_ip_addresses(self, privileged: bool = False, **conditions: Any) -> list[str]:
-        """IP addresses of the nodes matching ``conditions`` (see :meth:`find_nodes`)."""
+        """IP addresses (``cloud_instance_address``) of the nodes matching ``conditions``.
+
+        Args:
+            privileged: read in privileged mode (superuser tokens only; default False);
+                an object obtained with ``privileged=True`` reads that way anyway.
+            **conditions: the conditions of :meth:`find_nodes` (``unit_name``, ``node_state``,
+                ...), except ``mapper``.
+
+        Returns:
+            list[str]: sorted by unit name then ``node_no``; ``[]`` when none matches.
+
+        Raises:
+            VcpSDKError: ``config vc failed``, ``no yet setup unit_group``.
+
+        Example:
+            >>> ug.find_ip_addresses(unit_name='aws-server')  # doctest: +SKIP
+            ['172.30.2.10', '172.30.2.11']
+        """
         conditions["mapper"] = lambda n: n.cloud_instance_address
         return self.find_nodes(privileged=privileged, **conditions)
 
@@ -855,7 +1383,19 @@ def _filter_nodes(
 class VcpUnitClass:
     """A unit: homogeneous nodes (or disks) of one provider and spec.
 
-    Obtain it from ``ug.create_unit``, ``ug.get_unit`` or ``ug.find_units``.
+    Obtain it from ``ug.create_unit``, ``ug.get_unit`` or ``ug.find_units``.  ``name``
+    and ``type`` are cached; ``state`` and the methods read the controller again.  A unit
+    of a UnitGroup obtained with ``privileged=True`` keeps reading in privileged mode, but
+    each change needs ``privileged=True`` again.  ``print(unit)`` shows ``[VcUnit]`` with
+    type, name and state (and the unit's error message, if any).
+
+    Args:
+        ugroup: the UnitGroup object the unit belongs to.
+        unit: the unit record (``vcpsdk.records.VcUnit``).
+
+    Example:
+        >>> unit = ug.get_unit('aws-server')  # doctest: +SKIP
+        >>> print(unit)  # doctest: +SKIP
     """
 
     def __init__(self, ugroup: VcpUnitGroupClass, unit: VcUnit) -> None:
@@ -877,17 +1417,35 @@ class VcpUnitClass:
 
     @property
     def name(self) -> str:
-        """Unit name."""
+        """The unit's name (``str``), unique in its UnitGroup.
+
+        Example:
+            >>> unit.name  # doctest: +SKIP
+            'aws-server'
+        """
         return self._unit.name
 
     @property
     def state(self) -> str:
-        """Current unit state (read from the controller)."""
+        """The unit's state read from the controller now (one request): e.g. ``RUNNING``,
+        ``BOOTING``, ``INDEFINITE`` (nodes in different states) or ``ERROR``.  Raises
+        VcpNotFoundError ``config unit failed`` once the unit is gone.
+
+        Example:
+            >>> unit.state  # doctest: +SKIP
+            'RUNNING'
+        """
         return self._refresh().state
 
     @property
     def type(self) -> str:
-        """``compute`` or ``storage``."""
+        """The unit's type (``str``): ``'compute'`` (nodes) or ``'storage'`` (disks), as its
+        UnitGroup's.
+
+        Example:
+            >>> unit.type  # doctest: +SKIP
+            'compute'
+        """
         return self._unit.type
 
     def __str__(self) -> str:
@@ -923,17 +1481,36 @@ class VcpUnitClass:
         """Add nodes (or disks) built from the unit's spec.
 
         Args:
-            num_add_nodes: how many (ignored when IP or MAC addresses are given).
-            ip_addresses / ip_address: fixed IPs, one node each (compute only).
-            mac_addresses / mac_address: MAC addresses (VMware/Proxmox), same count as IPs.
-            wait_for: wait until the new nodes are RUNNING.
+            num_add_nodes: how many (default 1); ignored when IP or MAC addresses are given.
+            ip_addresses: fixed private IPs, one node each (compute units only; default None).
+            ip_address: one more fixed IP, added to ``ip_addresses`` (default None).
+            mac_addresses: MAC addresses (VMware/Proxmox), as many as the IPs when both are
+                given (default None).
+            mac_address: one more MAC address, added to ``mac_addresses`` (default None).
+            wait_for: wait until the unit settles, e.g. the new nodes are RUNNING (default
+                True).
+            verbose: ignored; kept for compatibility (default 0).
+            privileged: send the requests in privileged mode, needed to change another
+                user's unit (superuser tokens only; default False, also on objects obtained
+                with ``privileged=True``).
 
         Returns:
-            The new nodes.
+            list[VcNode]: the new nodes, sorted by ``node_no``; with ``wait_for=False`` in the
+            state the controller lists them in (e.g. BOOTING).
 
         Raises:
-            VcpInvalidArgumentError: ``ip_addresses is not list``,
-                ``can't set ip_address(es) to storage``, bad count or address.
+            VcpInvalidArgumentError: ``ip_addresses is not list``, ``mac_addresses is not
+                list``, ``can't set ip_address(es) to storage``, ``mac_address_list and
+                ip_address_list has element but their length are different``, ``num_add_nodes
+                must be an integer >= 1, got ...``.
+            VcpSDKError: ``add node failed`` when the controller refuses (subclass by HTTP
+                status), ``config unit failed``.
+            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
+            VcpTimeoutError: ``Full of waiting time (<unit>)``.
+
+        Example:
+            >>> new = unit.add_nodes(2)  # doctest: +SKIP
+            >>> unit.add_nodes(ip_addresses=['172.30.2.20', '172.30.2.21'])  # doctest: +SKIP
         """
         ips = _address_list(ip_addresses, ip_address, "ip_addresses")
         macs = _address_list(mac_addresses, mac_address, "mac_addresses")
@@ -1059,14 +1636,45 @@ class VcpUnitClass:
         verbose: int = 0,
         privileged: bool = False,
     ) -> list[VcNode]:
-        """Delete nodes chosen by one condition (none = one node, the newest first).
+        """Delete nodes (or disks) chosen by one condition.
+
+        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
+        one node.  A count picks the nodes with the highest ``node_no`` first (in any state). The
+        nodes are processed one at a time; with ``wait_for`` the SDK waits for the unit to settle
+        after each request (the controller refuses a second operation while the unit is
+        processing).
+
+        Args:
+            num_delete_nodes: how many nodes (default None: 1 when no other condition is given).
+            node_no: the node with this number, int or str (default None).
+            cloud_instance_id: the node with this cloud instance id (default None).
+            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
+            ip_address: the node with this address (default None).
+            wait_for: wait for the unit to settle after each node (default True). False sends the
+                request and returns at once, and allows one node only.
+            verbose: ignored; kept for compatibility (default 0).
+            privileged: send the requests in privileged mode, needed to change another user's unit
+                (superuser tokens only; default False, also on objects obtained with
+                ``privileged=True``).
 
         Returns:
-            The unit's nodes after the deletion, sorted by ``node_no``.
+            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (the remaining
+            ones; with ``wait_for=False`` the deleted node may still be listed as DELETING).
 
         Raises:
             VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``invalid argment, delete multi-node must be wait_for=True``, no such node.
+                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
+                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
+                ``ip_address[...]``), ``num_delete_nodes[<n>] is larger than the <k> node(s) in
+                unit[<unit>]`` or ``num_delete_nodes must be an integer >= 1, got ...``.
+            VcpSDKError: ``delete node failed`` when the controller refuses a request (subclass by
+                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
+            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
+            VcpTimeoutError: ``Full of waiting time (<unit>)``.
+
+        Example:
+            >>> unit.delete_nodes(node_no=2)  # doctest: +SKIP
+            >>> remaining = unit.delete_nodes(num_delete_nodes=2)  # doctest: +SKIP
         """
         return self._operate("delete", num_delete_nodes, node_no, cloud_instance_id, ip_addresses,
                              ip_address, wait_for, privileged)
@@ -1082,10 +1690,47 @@ class VcpUnitClass:
         privileged: bool = False,
         verbose: int = 0,
     ) -> list[VcNode]:
-        """Power off nodes chosen by one condition (none = one RUNNING node).
+        """Power off nodes chosen by one condition (providers with the Power API).
+
+        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
+        one node.  A count picks the nodes with the highest ``node_no`` first among those in
+        RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR. The nodes are processed one at a time;
+        with ``wait_for`` the SDK waits for the unit to settle after each request (the controller
+        refuses a second operation while the unit is processing).
+
+        Args:
+            num_power_off_nodes: how many nodes (default None: 1 when no other condition is
+                given).
+            node_no: the node with this number, int or str (default None).
+            cloud_instance_id: the node with this cloud instance id (default None).
+            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
+            ip_address: the node with this address (default None).
+            wait_for: wait for the unit to settle after each node (default True). False sends the
+                request and returns at once, and allows one node only.
+            privileged: send the requests in privileged mode, needed to change another user's unit
+                (superuser tokens only; default False, also on objects obtained with
+                ``privileged=True``).
+            verbose: ignored; kept for compatibility (default 0).
 
         Returns:
-            The unit's nodes after the operation, sorted by ``node_no``.
+            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (with
+            ``wait_for``, the chosen ones are then POWER_OFF).
+
+        Raises:
+            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
+                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
+                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
+                ``ip_address[...]``), ``num_power_off_nodes[<n>] is larger than the <k> node(s) in
+                a state that allows power_off in unit[<unit>]`` or ``num_power_off_nodes must be
+                an integer >= 1, got ...``.
+            VcpSDKError: ``power_off failed`` when the controller refuses a request (subclass by
+                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
+            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
+            VcpTimeoutError: ``Full of waiting time (<unit>)``.
+
+        Example:
+            >>> unit.power_off_nodes(node_no=1)  # doctest: +SKIP
+            >>> unit.df_nodes()  # doctest: +SKIP
         """
         return self._operate("power_off", num_power_off_nodes, node_no, cloud_instance_id, ip_addresses,
                              ip_address, wait_for, privileged)
@@ -1101,10 +1746,44 @@ class VcpUnitClass:
         privileged: bool = False,
         verbose: int = 0,
     ) -> list[VcNode]:
-        """Power on nodes chosen by one condition (none = one POWER_OFF node).
+        """Power on nodes chosen by one condition (providers with the Power API).
+
+        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
+        one node.  A count picks the nodes with the highest ``node_no`` first among those in
+        POWER_OFF. The nodes are processed one at a time; with ``wait_for`` the SDK waits for the
+        unit to settle after each request (the controller refuses a second operation while the
+        unit is processing).
+
+        Args:
+            num_power_on_nodes: how many nodes (default None: 1 when no other condition is given).
+            node_no: the node with this number, int or str (default None).
+            cloud_instance_id: the node with this cloud instance id (default None).
+            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
+            ip_address: the node with this address (default None).
+            wait_for: wait for the unit to settle after each node (default True). False sends the
+                request and returns at once, and allows one node only.
+            privileged: send the requests in privileged mode, needed to change another user's unit
+                (superuser tokens only; default False, also on objects obtained with
+                ``privileged=True``).
+            verbose: ignored; kept for compatibility (default 0).
 
         Returns:
-            The unit's nodes after the operation, sorted by ``node_no``.
+            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no``.
+
+        Raises:
+            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
+                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
+                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
+                ``ip_address[...]``), ``num_power_on_nodes[<n>] is larger than the <k> node(s) in
+                a state that allows power_on in unit[<unit>]`` or ``num_power_on_nodes must be an
+                integer >= 1, got ...``.
+            VcpSDKError: ``power_on failed`` when the controller refuses a request (subclass by
+                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
+            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
+            VcpTimeoutError: ``Full of waiting time (<unit>)``.
+
+        Example:
+            >>> unit.power_on_nodes(ip_address='172.30.2.10')  # doctest: +SKIP
         """
         return self._operate("power_on", num_power_on_nodes, node_no, cloud_instance_id, ip_addresses,
                              ip_address, wait_for, privileged)
@@ -1120,11 +1799,45 @@ class VcpUnitClass:
         privileged: bool = False,
         verbose: int = 0,
     ) -> list[VcNode]:
-        """Start the controller's monitoring of nodes chosen by one condition
-        (none = one node not yet watched).
+        """Start the controller's liveness monitoring of nodes chosen by one condition.
+
+        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
+        one node.  A count picks the nodes with the highest ``node_no`` first among those not
+        watched yet (``watch_mode`` False) in RUNNING, SUSPENDED, POWER_OFF or STOPPED. The nodes
+        are processed one at a time; with ``wait_for`` the SDK waits for the unit to settle after
+        each request (the controller refuses a second operation while the unit is processing).
+
+        Args:
+            num_watch_nodes: how many nodes (default None: 1 when no other condition is given).
+            node_no: the node with this number, int or str (default None).
+            cloud_instance_id: the node with this cloud instance id (default None).
+            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
+            ip_address: the node with this address (default None).
+            wait_for: wait for the unit to settle after each node (default True). False sends the
+                request and returns at once, and allows one node only.
+            privileged: send the requests in privileged mode, needed to change another user's unit
+                (superuser tokens only; default False, also on objects obtained with
+                ``privileged=True``).
+            verbose: ignored; kept for compatibility (default 0).
 
         Returns:
-            The unit's nodes afterwards, sorted by ``node_no`` (see ``watch_mode``).
+            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (see their
+            ``watch_mode``).
+
+        Raises:
+            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
+                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
+                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
+                ``ip_address[...]``), ``num_watch_nodes[<n>] is larger than the <k> node(s) in a
+                state that allows watch in unit[<unit>]`` or ``num_watch_nodes must be an integer
+                >= 1, got ...``.
+            VcpSDKError: ``watch failed`` when the controller refuses a request (subclass by HTTP
+                status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
+            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
+            VcpTimeoutError: ``Full of waiting time (<unit>)``.
+
+        Example:
+            >>> unit.watch_nodes(node_no=1)  # doctest: +SKIP
         """
         return self._operate("watch", num_watch_nodes, node_no, cloud_instance_id, ip_addresses,
                              ip_address, wait_for, privileged)
@@ -1139,17 +1852,72 @@ class VcpUnitClass:
         privileged: bool = False,
         verbose: int = 0,
     ) -> list[VcNode]:
-        """Stop the controller's monitoring of nodes chosen by one condition
-        (none = one watched node).
+        """Stop the controller's liveness monitoring of nodes chosen by one condition.
+
+        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none
+        means one node.  A count picks the nodes with the highest ``node_no`` first among those
+        watched (``watch_mode`` True) in RUNNING, SUSPENDED, POWER_OFF or STOPPED.  The nodes
+        are processed one at a time and the SDK always waits for the unit to settle after each
+        request (there is no ``wait_for``), so several nodes may be chosen.
+
+        Args:
+            num_watch_nodes: how many nodes (default None: 1 when no other condition is
+                given).
+            node_no: the node with this number, int or str (default None).
+            cloud_instance_id: the node with this cloud instance id (default None).
+            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
+            ip_address: the node with this address (default None).
+            privileged: send the requests in privileged mode, needed to change another
+                user's unit (superuser tokens only; default False, also on objects obtained
+                with ``privileged=True``).
+            verbose: ignored; kept for compatibility (default 0).
 
         Returns:
-            The unit's nodes afterwards, sorted by ``node_no``.
+            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (see their
+            ``watch_mode``).
+
+        Raises:
+            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
+                ``no node node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
+                ``ip_address[...]``), ``num_watch_nodes[<n>] is larger than the <k> node(s) in
+                a state that allows unwatch in unit[<unit>]`` or ``num_watch_nodes must be an
+                integer >= 1, got ...``.
+            VcpSDKError: ``unwatch failed`` when the controller refuses a request (subclass by
+                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong
+                state).
+            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
+            VcpTimeoutError: ``Full of waiting time (<unit>)``.
+
+        Example:
+            >>> unit.unwatch_nodes(num_watch_nodes=2)  # doctest: +SKIP
         """
         return self._operate("unwatch", num_watch_nodes, node_no, cloud_instance_id,
                              ip_addresses, ip_address, True, privileged)
 
     def watch(self, wait_for: bool = True, privileged: bool = False) -> None:
-        """Start monitoring every node of the unit (``power_on_nodes`` is recommended)."""
+        """Start the controller's liveness monitoring of every node of the unit.
+
+        The original recommends :meth:`power_on_nodes` / :meth:`watch_nodes` instead.
+
+        Args:
+            wait_for: wait until the unit settles (default True).
+            privileged: send the requests in privileged mode, needed to change another
+                user's unit (superuser tokens only; default False, also on objects obtained
+                with ``privileged=True``).
+
+        Returns:
+            None.
+
+        Raises:
+            VcpInvalidArgumentError: ``watch only compute unit``.
+            VcpSDKError: ``watch unit failed`` when the controller refuses (subclass by HTTP
+                status).
+            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
+            VcpTimeoutError: ``Full of waiting time (<unit>)``.
+
+        Example:
+            >>> unit.watch()  # doctest: +SKIP
+        """
         if self.type != "compute":
             raise_error(VcpInvalidArgumentError, "watch only compute unit")
         self._client.request("PATCH", f"{self._path()}/watch", "watch unit failed",
@@ -1159,17 +1927,54 @@ class VcpUnitClass:
             logger.info("watching successe.")
 
     def unwatch(self, privileged: bool = False) -> None:
-        """Stop monitoring every node of the unit (``power_off_nodes`` is recommended)."""
+        """Stop the controller's liveness monitoring of every node of the unit.
+
+        Sends one request and returns without waiting.  The original recommends
+        :meth:`power_off_nodes` / :meth:`unwatch_nodes` instead.
+
+        Args:
+            privileged: send the requests in privileged mode, needed to change another
+                user's unit (superuser tokens only; default False, also on objects obtained
+                with ``privileged=True``).
+
+        Returns:
+            None.
+
+        Raises:
+            VcpInvalidArgumentError: ``unwatch only compute unit``.
+            VcpSDKError: ``unwatch unit failed`` when the controller refuses (subclass by HTTP
+                status).
+
+        Example:
+            >>> unit.unwatch()  # doctest: +SKIP
+        """
         if self.type != "compute":
             raise_error(VcpInvalidArgumentError, "unwatch only compute unit")
         self._client.request("PATCH", f"{self._path()}/unwatch", "unwatch unit failed",
                              privileged=privileged)
 
     def wait_nodes_applied(self, privileged: bool = False) -> None:
-        """Wait until the unit (and, when INDEFINITE, each node) leaves transitional states.
+        """Wait until the unit (and, when INDEFINITE, each node) leaves the transitional states.
+
+        Use it after node operations that do not wait (``node.suspend()``, ...,
+        ``wait_for=False``).  Waits up to ``vcc.wait_timeout_sec`` (default 1000 s), logging
+        ``<STATE> ... <n> sec`` every 5 s on logger ``vcp.sdk``.
+
+        Args:
+            privileged: read in privileged mode (superuser tokens only; default False);
+                an object obtained with ``privileged=True`` reads that way anyway.
+
+        Returns:
+            None.
 
         Raises:
-            VcpTimeoutError: ``Full of waiting time``.
+            VcpSDKError: ``no unit unit_name[<unit>]`` when the unit is gone.
+            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
+            VcpTimeoutError: ``Full of waiting time (<unit>)``.
+
+        Example:
+            >>> node.suspend()  # doctest: +SKIP
+            >>> unit.wait_nodes_applied()  # doctest: +SKIP
         """
         self._wait(privileged)
 
@@ -1186,18 +1991,81 @@ class VcpUnitClass:
         mapper: Callable[[VcNode], Any] | None = None,
         privileged: bool = False,
     ) -> list[Any]:
-        """Nodes of this unit matching every given condition, sorted by ``node_no``."""
+        """Nodes (or disks) of this unit matching every given condition.
+
+        Empty or None conditions are not applied; ``ip_address`` is added to
+        ``ip_addresses``.
+
+        Args:
+            node_id: node (or disk) id (default ``''``).
+            node_state: state, e.g. ``'RUNNING'`` (default ``''``).
+            node_no: node (or disk) number, int or str (default ``''``).
+            ip_addresses: any of these ``cloud_instance_address`` values (default None).
+            ip_address: this ``cloud_instance_address`` (default None).
+            cloud_instance_id: cloud instance id (default None).
+            mapper: applied to each hit, e.g. ``lambda n: n.cloud_instance_id`` (default
+                None).
+            privileged: read in privileged mode (superuser tokens only; default False);
+                an object obtained with ``privileged=True`` reads that way anyway.
+
+        Returns:
+            list: the ``VcNode`` objects (or ``mapper`` results), sorted by ``node_no``;
+            ``[]`` when none matches.
+
+        Raises:
+            VcpSDKError: ``config unit failed``.
+
+        Example:
+            >>> node = unit.find_nodes(node_no=1)[0]  # doctest: +SKIP
+            >>> running = unit.find_nodes(node_state='RUNNING')  # doctest: +SKIP
+        """
         unit = self._refresh(privileged)
         return _filter_nodes(unit.nodes, node_id, node_state, node_no, ip_addresses, ip_address,
                              cloud_instance_id, mapper)
 
     def find_ip_addresses(self, privileged: bool = False, **conditions: Any) -> list[str]:
-        """IP addresses of this unit's nodes matching ``conditions``."""
+        """IP addresses (``cloud_instance_address``) of this unit's nodes matching ``conditions``.
+
+        Args:
+            privileged: read in privileged mode (superuser tokens only; default False);
+                an object obtained with ``privileged=True`` reads that way anyway.
+            **conditions: the conditions of :meth:`find_nodes` (``node_state``, ``node_no``,
+                ...), except ``mapper``.
+
+        Returns:
+            list[str]: sorted by ``node_no``; ``[]`` when none matches.
+
+        Raises:
+            VcpSDKError: ``config unit failed``.
+
+        Example:
+            >>> unit.find_ip_addresses(node_state='RUNNING')  # doctest: +SKIP
+            ['172.30.2.10']
+        """
         conditions["mapper"] = lambda n: n.cloud_instance_address
         return self.find_nodes(privileged=privileged, **conditions)
 
     def df_nodes(self, privileged: bool = False) -> Styler | list[Any]:
-        """This unit's nodes as a styled DataFrame; ``[]`` when there is none."""
+        """The nodes (or disks) of this unit as a table.
+
+        Args:
+            privileged: read in privileged mode (superuser tokens only; default False); an object
+                obtained with ``privileged=True`` reads that way anyway.
+
+        Returns:
+            pandas ``Styler`` (state cells coloured; the DataFrame is ``.data``) with columns
+            ``vcno, vcname, unit_name, unit_state, node_no, node_id, node_state,
+            cloud_instance_address, cloud_instance_id, cloud_instance_name, volumes`` (``node_id``
+            shortened to 8 characters + ``...``; ``volumes`` is ``exists``/``none``); storage
+            units give ``disk_no, disk_id, cloud_disk_id, cloud_disk_size`` instead.  An empty
+            list ``[]`` when there is no node.
+
+        Raises:
+            VcpSDKError: ``config unit failed``.
+
+        Example:
+            >>> unit.df_nodes()  # doctest: +SKIP
+        """
         return unit_nodes_frame(self._refresh(privileged))
 
 
