@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -10,12 +11,14 @@ from typing import IO, TYPE_CHECKING, Any
 import pandas as pd
 
 from vcpsdk import remote
-from vcpsdk.errors import VcpRemoteCommandError, VcpSDKError, raise_error
+from vcpsdk.errors import VcpInvalidArgumentError, VcpRemoteCommandError, VcpSDKError, raise_error
 
 if TYPE_CHECKING:
     from vcpsdk.records import Vc, VcUnit
 
 DOCKER = "/usr/local/bin/docker"
+#: docker management commands whose sub-command comes second (``docker image ls``)
+DOCKER_GROUPS = frozenset({"image", "network", "volume", "container"})
 
 
 class VcNode:
@@ -539,7 +542,11 @@ class VcNode:
         Example:
             >>> node.add_publickey('~/.ssh/colleague.pub', private_key_path='~/.ssh/id_rsa')  # doctest: +SKIP
         """
-        key = Path(add_publickey_path).expanduser().read_bytes()
+        try:
+            key = Path(add_publickey_path).expanduser().read_bytes()
+        except OSError as e:
+            raise_error(VcpInvalidArgumentError,
+                        f"public_key_path[{add_publickey_path}] can't open ({e})")
         if not key.endswith(b"\n"):
             key += b"\n"
         self._target("add_publickey", ssh_user_name)
@@ -568,14 +575,17 @@ class VcNode:
         Example:
             >>> out, err = node.local_exec(f'ping -c 1 {node.cloud_instance_address}')  # doctest: +SKIP
         """
-        out, err = remote.run(["/bin/sh", "-c", cmd], "local_exec", stdin=stdin_fd, env=env)
+        merged = {**os.environ, **env} if env is not None else None
+        out, err = remote.run(["/bin/sh", "-c", cmd], "local_exec", stdin=stdin_fd, env=merged)
         return out, err
 
     # -- docker helpers: docker commands run over SSH on the node -----------------------
 
     def _docker(self, args: list[str], options: list[str] | None, ssh_user_name: str | None,
                 private_key_path: str | None, cwd: str | None = None) -> tuple[str, str]:
-        argv = [DOCKER, args[0], *(options or []), *args[1:]]
+        # options go after the whole command: ``docker image ls -a``, not ``docker image -a ls``
+        split = 2 if args[0] in DOCKER_GROUPS else 1
+        argv = [DOCKER, *args[:split], *(options or []), *args[split:]]
         try:
             out, err = self.ssh_exec(shlex.join(argv), cwd=cwd, private_key_path=private_key_path,
                                      ssh_user_name=ssh_user_name or "root")
@@ -633,7 +643,7 @@ class VcNode:
                         private_key_path: str | None = None) -> pd.DataFrame:
         """The node's images as a table (``docker image ls``).
 
-        Runs ``docker image [options] ls --format '{{json .}}'`` on the node over SSH.
+        Runs ``docker image ls [options] --format '{{json .}}'`` on the node over SSH.
 
         Args:
             options: extra docker options (default None).
@@ -661,7 +671,7 @@ class VcNode:
                           private_key_path: str | None = None) -> pd.DataFrame:
         """The node's docker networks as a table (``docker network ls``).
 
-        Runs ``docker network [options] ls --format '{{json .}}'`` on the node over SSH.
+        Runs ``docker network ls [options] --format '{{json .}}'`` on the node over SSH.
 
         Args:
             options: extra docker options (default None).
@@ -688,7 +698,7 @@ class VcNode:
                          private_key_path: str | None = None) -> pd.DataFrame:
         """The node's docker volumes as a table (``docker volume ls``).
 
-        Runs ``docker volume [options] ls --format '{{json .}}'`` on the node over SSH.
+        Runs ``docker volume ls [options] --format '{{json .}}'`` on the node over SSH.
 
         Args:
             options: extra docker options (default None).
@@ -745,7 +755,7 @@ class VcNode:
                              private_key_path: str | None = None) -> dict[str, Any]:
         """Low-level information on an image (``docker image inspect``).
 
-        Runs ``docker image [options] inspect <image>`` on the node over SSH.
+        Runs ``docker image inspect [options] <image>`` on the node over SSH.
 
         Args:
             image: image name or id.
@@ -774,7 +784,7 @@ class VcNode:
                                private_key_path: str | None = None) -> dict[str, Any]:
         """Low-level information on a docker network (``docker network inspect``).
 
-        Runs ``docker network [options] inspect <network>`` on the node over SSH.
+        Runs ``docker network inspect [options] <network>`` on the node over SSH.
 
         Args:
             network: network name or id.
@@ -803,7 +813,7 @@ class VcNode:
                               private_key_path: str | None = None) -> dict[str, Any]:
         """Low-level information on a docker volume (``docker volume inspect``).
 
-        Runs ``docker volume [options] inspect <volume>`` on the node over SSH.
+        Runs ``docker volume inspect [options] <volume>`` on the node over SSH.
 
         Args:
             volume: volume name.
@@ -1139,7 +1149,7 @@ class VcNode:
                         ssh_user_name: str = "root", private_key_path: str | None = None) -> str:
         """Remove an image from the node (``docker image rm``).
 
-        Runs ``docker image [options] rm <image>`` on the node over SSH.
+        Runs ``docker image rm [options] <image>`` on the node over SSH.
 
         Args:
             image: image name or id.

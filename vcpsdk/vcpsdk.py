@@ -1155,9 +1155,8 @@ class VcpUnitGroupClass:
 
         Args:
             ugroup_name: the new name, unique among the UnitGroups you see.
-            ugroup_type: type written in the CCI (default ``'compute'``); it must be the
-                UnitGroup's type, so pass ``'storage'`` (or ``''`` for the current type) when
-                renaming a storage UnitGroup.
+            ugroup_type: kept for compatibility (default ``'compute'``); the CCI always
+                carries the UnitGroup's own type, which never changes.
             privileged: send the request(s) in privileged mode, needed to change another
                 user's UnitGroup (superuser tokens only; default False, also on objects
                 obtained with ``privileged=True``).
@@ -1167,8 +1166,7 @@ class VcpUnitGroupClass:
 
         Raises:
             VcpInvalidArgumentError: ``aleady exist UnitGroup. change name or cleanup first!``
-                when another UnitGroup has that name, or ``update vc failed`` for a type other
-                than the UnitGroup's.
+                when another UnitGroup has that name.
             VcpSDKError: ``update vc failed`` for other refusals (subclass by HTTP status),
                 ``config vc failed``, ``no yet setup unit_group``.
 
@@ -1182,7 +1180,7 @@ class VcpUnitGroupClass:
             raise_error(VcpInvalidArgumentError,
                         "aleady exist UnitGroup. change name or cleanup first!")
         self._client.request("PUT", f"/vcs/{vc.vcid}", "update vc failed",
-                             body={"cci": b64(_empty_cci(ugroup_name, ugroup_type or vc.type))},
+                             body={"cci": b64(_empty_cci(ugroup_name, vc.type))},
                              privileged=privileged)
         self._refresh(privileged)
 
@@ -1457,7 +1455,7 @@ class VcpUnitClass:
     def _wait(self, privileged: bool) -> dict[str, Any]:
         body = self._ugroup._wait_unit(self._unit.name, privileged)
         if body is None:
-            raise_error(VcpSDKError, f"no unit unit_name[{self._unit.name}]")
+            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{self._unit.name}]")
         assert body is not None
         logger.info("unit %s is %s", self._unit.name, body.get("state"))
         self._unit = VcUnit(self._unit.vc, body)

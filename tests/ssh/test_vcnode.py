@@ -88,3 +88,23 @@ def test_helpers_refuse_a_storage_node(sdk) -> None:
     [disk] = storage.find_nodes()
     with pytest.raises(VcpSDKError, match="only compute node"):
         disk.ssh_exec("true")
+
+
+def test_docker_options_follow_the_whole_command(monkeypatch) -> None:
+    """``docker_image_ls(['-a'])`` runs ``docker image ls -a`` (not ``docker image -a ls``)."""
+    from vcpsdk.node import VcNode
+    from vcpsdk.records import Vc, VcUnit
+
+    vc = Vc({"vcid": "v" * 32, "unit": [{"name": "u", "node": [
+        {"node_no": 1, "node_id": "n" * 32, "cloud_instance_address": "127.30.2.10"}]}]})
+    node: VcNode = VcUnit(vc, vc.vc_json["unit"][0]).nodes[0]
+    sent: list[str] = []
+    monkeypatch.setattr(VcNode, "ssh_exec", lambda self, cmd, **kw: (sent.append(cmd), ("", ""))[1])
+    node.docker_image_ls(["-a"])
+    node.docker_image_rm("busybox", ["-f"])
+    node.docker_ps(["-a"])
+    assert sent == [
+        "/usr/local/bin/docker image ls -a --format '{{json .}}'",
+        "/usr/local/bin/docker image rm -f busybox",
+        "/usr/local/bin/docker ps -a --format '{{json .}}'",
+    ]
