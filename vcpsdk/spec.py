@@ -591,21 +591,25 @@ class VcpExtClass:
     """Factory of provider extensions (original ``VcpExtClass(config_dir, vcc_access_token)``);
     ``vcp.get_extension`` is the usual way.
 
-    The names this SDK provides are in ``EXTENSIONS``: none yet (the Chameleon Cloud lease
-    helpers of the original are not available through it), so :meth:`find_extension`
-    raises.
+    The names this SDK provides are in ``EXTENSIONS``: the Chameleon Cloud helpers
+    ``'chameleon'`` (host reservation), ``'chameleon_network'`` (VLAN network
+    reservation) and ``'chameleon_host_lease_info'`` (an existing lease), from
+    :mod:`vcpsdk.plugins.chameleon_ext`.
 
     Args:
-        config_dir: configuration directory (default ``''``).
-        vcc_access_token: the VC Controller access token (default ``''``).
+        config_dir: configuration directory (default ``''``); the ``chameleon`` section of
+            its ``vcp_config.yml`` holds the application credential.
+        vcc_access_token: the VC Controller access token (default ``''``); kept, never logged.
 
     Example:
         >>> VcpExtClass.EXTENSIONS  # doctest: +SKIP
-        ()
+        ('chameleon', 'chameleon_network', 'chameleon_host_lease_info')
     """
 
     #: provider names of the extensions this SDK provides
-    EXTENSIONS: ClassVar[tuple[str, ...]] = ()
+    EXTENSIONS: ClassVar[tuple[str, ...]] = (
+        "chameleon", "chameleon_network", "chameleon_host_lease_info",
+    )
 
     def __init__(self, config_dir: str | Path = "", vcc_access_token: str = "") -> None:
         self.config_dir = config_dir
@@ -618,20 +622,24 @@ class VcpExtClass:
             provider_name: extension name, e.g. ``'chameleon'``.
 
         Returns:
-            The extension object.
+            A new extension object, e.g. ``VcpExtResourceChameleon`` (nothing is sent yet).
 
         Raises:
             VcpInvalidArgumentError: ``no extension provider_name[<name>]; available
-                extensions: ...`` for a name not in ``EXTENSIONS`` (every name in this version).
+                extensions: ...`` for a name not in ``EXTENSIONS``.
 
         Example:
             >>> ext = VcpExtClass(vcp.config_dir, token).find_extension('chameleon')  # doctest: +SKIP
         """
-        raise_error(
-            VcpInvalidArgumentError,
-            f"no extension provider_name[{provider_name}]; available extensions: "
-            f"{', '.join(self.EXTENSIONS) or '(none)'}",
-        )
+        if provider_name not in self.EXTENSIONS:
+            raise_error(
+                VcpInvalidArgumentError,
+                f"no extension provider_name[{provider_name}]{suggest(provider_name, self.EXTENSIONS)}"
+                f"; available extensions: {', '.join(self.EXTENSIONS)}",
+            )
+        from vcpsdk.plugins.chameleon_ext import EXTENSION_CLASSES  # heavy: imported on use
+
+        return EXTENSION_CLASSES[provider_name](provider_name, str(self.config_dir), self._token)
 
 
 __all__ = [

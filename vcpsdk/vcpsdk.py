@@ -420,21 +420,25 @@ class VcpSDK:
         """The provider extension called ``provider_name`` (no request).
 
         Args:
-            provider_name: extension name, e.g. ``'chameleon'`` or ``'chameleon_network'`` in
-                the original SDK.
+            provider_name: ``'chameleon'`` (host reservation), ``'chameleon_network'``
+                (network reservation) or ``'chameleon_host_lease_info'`` (an existing lease).
 
         Returns:
-            The extension object made by :meth:`VcpExtClass.find_extension`.
+            The extension object made by :meth:`VcpExtClass.find_extension`; it uses the
+            ``chameleon`` section of ``vcp_config.yml`` (see ``docs/chameleon.md``).
 
         Raises:
             VcpInvalidArgumentError: ``no extension provider_name[<name>]; available
-                extensions: ...`` for a name not in ``VcpExtClass.EXTENSIONS`` (empty in this
-                version, so every call raises).
+                extensions: ...`` for any other name.
 
         Example:
-            >>> ext = vcp.get_extension('chameleon')  # doctest: +SKIP
+            >>> chameleon = vcp.get_extension('chameleon')  # doctest: +SKIP
+            >>> chameleon.setup('compute_skylake')  # doctest: +SKIP
+            >>> lease = chameleon.reserve_host()  # doctest: +SKIP
+            >>> lease.wait(); spec.reservation = lease.reservation_id  # doctest: +SKIP
         """
-        return VcpExtClass(self.config_dir, "").find_extension(provider_name)
+        return VcpExtClass(self.config_dir, self._session.client._token).find_extension(
+            provider_name)
 
     def create_empty_vc(self, ugroup_name: str, ugroup_type: str = "compute") -> Vc:
         """Create an empty UnitGroup and return its raw record (internal in the original).

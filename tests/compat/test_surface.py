@@ -318,11 +318,6 @@ def test_factories_build_specs_and_refuse_unknown_extensions(world: World) -> No
     assert caught.value.args[1].startswith("no extension provider_name[nosuch]")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (known gap): get_extension('chameleon') / VcpExtClass.find_extension raise "
-    "'no extension provider_name[chameleon]' (vcpsdk/spec.py VcpExtClass.EXTENSIONS is empty, "
-    "no vcpsdk.plugins.chameleon_ext); reference §2.1/§4.1 document the extensions "
-    "'chameleon', 'chameleon_network', 'chameleon_host_lease_info'"))
 def test_documented_extensions_exist(world: World) -> None:
     for name in ("chameleon", "chameleon_network", "chameleon_host_lease_info"):
         assert world.sdk.get_extension(name) is not None
