@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vcpsdk import VCP_SDK_VERSION, __version__
 from vcpsdk.controller.auth import authenticate
+from vcpsdk.controller.backends import build_backends
 from vcpsdk.controller.backends.base import Backend, NodeRequest
 from vcpsdk.controller.backends.sandbox import SandboxBackend
 from vcpsdk.controller.bus import ChangeBus
@@ -59,11 +60,30 @@ class Controller:
 
     settings: ControllerSettings
     store: Store
-    backend: Backend
+    sandbox: SandboxBackend
+    backends: dict[str, Backend]
+    provider_backends: dict[str, str]
     service: Service
     worker: Worker
     bus: ChangeBus
     vcc_id: str
+
+    @property
+    def backend(self) -> SandboxBackend:
+        """The sandbox backend (serves every provider no cloud backend claims)."""
+        return self.sandbox
+
+    def backend_for(self, provider: str) -> Backend:
+        """The backend that provisions ``provider``."""
+        name = self.provider_backends.get(provider)
+        return self.backends[name] if name else self.sandbox
+
+    def vpn_catalog(self) -> dict[str, Any]:
+        """The sandbox catalog, with the entries of configured cloud backends on top."""
+        catalog = self.sandbox.vpn_catalog()
+        for backend in self.backends.values():
+            catalog.update(backend.vpn_catalog())
+        return catalog
 
     @classmethod
     def build(cls, settings: ControllerSettings) -> Controller:
@@ -74,41 +94,50 @@ class Controller:
         catalog = None
         if settings.vpn_catalog_file:
             catalog = yaml.safe_load(Path(settings.vpn_catalog_file).read_text("utf-8"))
-        backend = SandboxBackend(settings.state_dir, settings.boot_delay, catalog,
+        sandbox = SandboxBackend(settings.state_dir, settings.boot_delay, catalog,
                                  settings.ssh_port, settings.fallback_ssh_port)
+        backends, provider_backends = build_backends(settings.backends, vcc_id)
         bus = ChangeBus()
-        holder: dict[str, Worker] = {}
+        holder: dict[str, Any] = {}
 
-        def backend_for(_provider: str) -> Backend:
-            return backend
+        def backend_for(provider: str) -> Backend:
+            controller: Controller = holder["c"]
+            return controller.backend_for(provider)
 
         secrets = SecretBox(settings.state_dir)
-        service = Service(store, backend_for, bus.notify, lambda: holder["w"].wake(), vcc_id,
-                          secrets)
+        service = Service(store, backend_for, bus.notify, lambda: holder["c"].worker.wake(),
+                          vcc_id, secrets)
         worker = Worker(store, backend_for, service.catalog_entry, bus.notify, secrets)
-        holder["w"] = worker
-        return cls(settings, store, backend, service, worker, bus, vcc_id)
+        controller = cls(settings, store, sandbox, backends, provider_backends, service, worker,
+                         bus, vcc_id)
+        holder["c"] = controller
+        return controller
 
     def start(self) -> None:
-        """Start the backend, bring back running nodes, then start the worker."""
-        self.backend.start()
+        """Start the backends, bring back running nodes, reconcile, then start the worker."""
+        for backend in (self.sandbox, *self.backends.values()):
+            backend.start()
         with self.store.read() as session:
             running = session.execute(
-                select(Node.node_id, Node.node_no, Node.address)
+                select(Node.node_id, Node.node_no, Node.address, Node.provider)
                 .where(Node.kind == "compute", Node.state == RUNNING)
             ).all()
-        self.backend.restore([NodeRequest(r.node_id, r.node_no, r.address) for r in running])
-        port = self.backend.node_ssh_port()
-        if running and port:
+        on_sandbox = [r for r in running if r.provider not in self.provider_backends]
+        self.sandbox.restore([NodeRequest(r.node_id, r.node_no, r.address) for r in on_sandbox])
+        port = self.sandbox.node_ssh_port()
+        if on_sandbox and port:
             with self.store.transaction() as session:
-                session.execute(update(Node).where(Node.node_id.in_([r.node_id for r in running]))
+                session.execute(update(Node).where(Node.node_id.in_([r.node_id for r in on_sandbox]))
                                 .values(ssh_port=port))
+        if self.backends:
+            self.worker.reconcile(list(self.provider_backends))
         self.worker.start()
 
     def stop(self) -> None:
-        """Stop the worker, the backend and the store."""
+        """Stop the worker, the backends and the store."""
         self.worker.stop()
-        self.backend.close()
+        for backend in (self.sandbox, *self.backends.values()):
+            backend.close()
         self.store.close()
 
 
@@ -260,7 +289,7 @@ def _router(ctl: Controller) -> APIRouter:
 
     @router.get("/vpn_catalog")
     def vpn_catalog(user: UserDep) -> JSONResponse:
-        catalog: dict[str, Any] = ctl.backend.vpn_catalog()
+        catalog: dict[str, Any] = ctl.vpn_catalog()
         catalog["cci_version"] = "1.0"
         return ok({"vpn_catalog": catalog})
 

@@ -11,6 +11,9 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from vcpsdk.controller.settings import ControllerSettings
 
@@ -22,9 +25,20 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
         name=getattr(args, "name", "vcc-sandbox"),
         boot_delay=getattr(args, "boot_delay", 0.5),
         vpn_catalog_file=Path(args.vpn_catalog) if getattr(args, "vpn_catalog", None) else None,
+        backends=_backends_file(getattr(args, "backends", None)),
         ssh_port=getattr(args, "ssh_port", 22),
         fallback_ssh_port=getattr(args, "fallback_ssh_port", 2222),
     )
+
+
+def _backends_file(path: str | None) -> dict[str, Any]:
+    """The operator's cloud backend configuration (YAML mapping name → settings)."""
+    if not path:
+        return {}
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise SystemExit(f"vcc: {path}: the top level must map backend names to settings")
+    return data
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -97,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--boot-delay", type=float, default=0.5,
                          help="seconds a sandbox node takes to boot (default 0.5)")
     p_serve.add_argument("--vpn-catalog", default=None, help="YAML file replacing the catalog")
+    p_serve.add_argument("--backends", default=None,
+                         help="YAML file enabling cloud backends, e.g. aws (docs/backends.md)")
     p_serve.add_argument("--ssh-port", type=int, default=22,
                          help="SSH port of the sandbox nodes on their own addresses (default 22)")
     p_serve.add_argument("--fallback-ssh-port", type=int, default=2222,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -19,6 +20,9 @@ class ControllerSettings:
         long_poll_max_sec: longest a "wait for change" request is held.
         ssh_port: port of the sandbox nodes' SSH endpoints (22 by default).
         fallback_ssh_port: used when ``ssh_port`` cannot be bound (not root, or taken).
+        backends: operator configuration of cloud backends, ``{name: {...}}`` (e.g.
+            ``{"aws": {"region": ..., "vpn_catalog": {...}}}``); providers without a
+            configured backend use the sandbox.  See ``docs/backends.md``.
     """
 
     state_dir: Path
@@ -29,6 +33,7 @@ class ControllerSettings:
     long_poll_max_sec: float = 30.0
     ssh_port: int = 22
     fallback_ssh_port: int = 2222
+    backends: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()

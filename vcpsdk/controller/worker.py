@@ -63,6 +63,45 @@ class Worker:
         self._thread.start()
         self.wake()
 
+    def reconcile(self, providers: list[str]) -> None:
+        """After a restart, align node states of cloud ``providers`` with what the cloud reports.
+
+        A node whose instance was terminated outside the controller becomes HOST_ERROR with
+        a message saying so, rather than failing later with a confusing cloud error.
+        """
+        with self.store.read() as session:
+            units = list(session.scalars(select(Unit).where(Unit.provider.in_(providers),
+                                                            Unit.type == "compute")))
+            work = []
+            for unit in units:
+                backend, ctx = self._context(session, unit)
+                nodes = list(session.scalars(select(Node).where(
+                    Node.unit_id == unit.id, Node.state.in_((S.RUNNING, S.POWER_OFF)))))
+                if nodes:
+                    work.append((backend, ctx, unit.id, self._requests(session, nodes)))
+        for backend, ctx, unit_id, requests in work:
+            try:
+                reported = backend.describe(ctx, requests)
+            except Exception:  # a cloud that does not answer now is asked again next start
+                logger.exception("reconciling unit %s failed", ctx.unit_name)
+                continue
+            with self.store.transaction() as session:
+                for node in session.scalars(select(Node).where(Node.node_id.in_(list(reported)))):
+                    state = reported[node.node_id]
+                    if state == "DELETED":
+                        node.state = S.HOST_ERROR
+                        node.error_message = (f"instance {node.instance_id} was terminated outside "
+                                              "the controller; delete this node")
+                    elif state in (S.RUNNING, S.POWER_OFF):
+                        node.state = state
+                unit = session.get(Unit, unit_id)
+                if unit is not None and not unit.processing:
+                    states = list(session.scalars(select(Node.state).where(Node.unit_id == unit_id)))
+                    unit.state = S.aggregate_state(states)
+                vc = session.get(Vc, ctx.vcid)
+                if vc is not None:
+                    vc.revision += 1
+
     def wake(self) -> None:
         """Tell the dispatcher that new work may be queued."""
         self._wake.set()

@@ -146,6 +146,14 @@ class Backend(abc.ABC):
     def restore(self, nodes: list[NodeRequest]) -> None:  # noqa: B027 - optional hook
         """Called after :meth:`start` with the nodes the store says are RUNNING."""
 
+    def describe(self, unit: UnitContext, nodes: list[NodeRequest]) -> dict[str, str]:
+        """What the cloud reports now, ``{node_id: RUNNING | POWER_OFF | DELETED}``.
+
+        Used after a controller restart to reconcile the store; nodes missing from the
+        answer are left as they are.
+        """
+        return {}
+
     def node_ssh_port(self) -> int | None:
         """Port the nodes' SSH endpoints listen on now, if the backend runs them."""
         return None
