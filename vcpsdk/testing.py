@@ -56,7 +56,9 @@ class RunningController:
         """Write a ``vcp_config.yml`` pointing the SDK at this controller."""
         config_dir = Path(config_dir)
         config_dir.mkdir(parents=True, exist_ok=True)
-        settings = {"host": "127.0.0.1", "vcc_port": self.port, "scheme": "http", **vcc}
+        # the controller also serves the Vault cubbyhole API on its own port
+        settings = {"host": "127.0.0.1", "vcc_port": self.port, "vault_port": self.port,
+                    "scheme": "http", **vcc}
         (config_dir / "vcp_config.yml").write_text(yaml.safe_dump({"vcc": settings}))
         return config_dir
 

@@ -276,7 +276,7 @@ class VcpSDK:
         official, user = f"{private_ip}:5000", f"{private_ip}:5001"
         return {
             "host": vcc.host_port,
-            "vault_url": f"https://{vcc.host}:{vcc.vault_port}",
+            "vault_url": f"{vcc.scheme}://{vcc.host}:{vcc.vault_port}",
             "docker_registry": {"official": official, "user": user, "base": official,
                                 "application": user},
         }
@@ -715,7 +715,8 @@ def _sandbox_settings() -> tuple[VccSettings, str]:
     """Settings of the embedded sandbox (started if needed) and the user's token."""
     sandbox = embedded.ensure_sandbox()
     settings = VccSettings(host=embedded.HOST, name="sandbox", scheme="http",
-                           vcc_port=sandbox.port, private_ip=embedded.HOST)
+                           vcc_port=sandbox.port, vault_port=sandbox.port,  # same server
+                           private_ip=embedded.HOST)
     return settings, sandbox.token
 
 

@@ -30,7 +30,7 @@ def test_authority_of_a_superuser(make_sdk) -> None:
 def test_vcc_info_is_built_from_the_config(sdk: VcpSDK, vcc: RunningController) -> None:
     assert sdk.vcc_info() == {
         "host": f"127.0.0.1:{vcc.port}",
-        "vault_url": "https://127.0.0.1:8443",
+        "vault_url": f"http://127.0.0.1:{vcc.port}",  # the controller serves the cubbyhole
         "docker_registry": {
             "official": "127.0.0.1:5000",
             "user": "127.0.0.1:5001",

@@ -224,11 +224,19 @@ def test_get_publickey(sdk, vcc: MockVcc) -> None:
 def test_vcc_info_from_config(sdk, vcc: MockVcc) -> None:
     assert sdk.vcc_info() == {
         "host": f"{HOST}:{PORT}",
-        "vault_url": f"https://{HOST}:8443",
+        # vault_url follows vcc.scheme (this config says http); the original is https only
+        "vault_url": f"http://{HOST}:8443",
         "docker_registry": {"official": f"{HOST}:5000", "user": f"{HOST}:5001",
                             "base": f"{HOST}:5000", "application": f"{HOST}:5001"},
     }
     assert vcc.sent() == []
+
+
+def test_vcc_info_vault_url_is_https_without_a_scheme(requests_mock, tmp_path) -> None:
+    https = MockVcc(requests_mock, base=f"https://{HOST}:{PORT}/vcp/v1/occtr")
+    https.startup()
+    directory = write_config(tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT})
+    assert VcpSDK(TOKEN, config_dir=str(directory)).vcc_info()["vault_url"] == f"https://{HOST}:8443"
 
 
 def test_vcc_info_uses_private_ip_and_vault_port(make_sdk, tmp_path) -> None:
@@ -239,7 +247,7 @@ def test_vcc_info_uses_private_ip_and_vault_port(make_sdk, tmp_path) -> None:
     info = make_sdk(directory=directory).vcc_info()
 
     assert info["host"] == f"{HOST}:{PORT}"
-    assert info["vault_url"] == f"https://{HOST}:18443"
+    assert info["vault_url"] == f"http://{HOST}:18443"
     assert info["docker_registry"]["official"] == "127.0.0.2:5000"
     assert info["docker_registry"]["user"] == "127.0.0.2:5001"
 

@@ -23,7 +23,7 @@ import yaml
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -214,7 +214,52 @@ def create_app(settings: ControllerSettings) -> FastAPI:
         return JSONResponse({"message": error.message}, status_code=400)
 
     app.include_router(_router(controller), prefix=BASE_PATH)
+    app.include_router(_vault_router(controller))
     return app
+
+
+def _vault_router(ctl: Controller) -> APIRouter:
+    """Vault's cubbyhole API (``/v1/cubbyhole/<path>``) for ``vcc_info()['vault_url']``."""
+    router = APIRouter(tags=["vault"])
+    vault = ctl.service.vault
+
+    def vault_error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"errors": [message]}, status_code=status)
+
+    @router.api_route("/v1/cubbyhole/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "LIST"],
+                      summary="Vault cubbyhole secrets of the X-Vault-Token (a VCC token)")
+    async def cubbyhole(
+        path: str, request: Request,
+        x_vault_token: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        try:
+            user = await run_in_threadpool(authenticate, ctl.store, x_vault_token, None)
+        except ServiceError:
+            return vault_error(403, "permission denied")
+        method = request.method
+        if method == "GET" and request.query_params.get("list") == "true":
+            method = "LIST"
+        if method in ("POST", "PUT"):
+            try:
+                data = json.loads(await request.body() or b"{}")
+            except ValueError:
+                return vault_error(400, "failed to parse JSON input")
+            if not isinstance(data, dict):
+                return vault_error(400, "the secret must be a JSON object")
+            await run_in_threadpool(vault.write, user.token_hash, path, data)
+            return Response(status_code=204)
+        if method == "DELETE":
+            await run_in_threadpool(vault.delete, user.token_hash, path)
+            return Response(status_code=204)
+        if method == "LIST":
+            keys = await run_in_threadpool(vault.list, user.token_hash, path)
+            return JSONResponse({"data": {"keys": keys}}) if keys else vault_error(404, "")
+        data = await run_in_threadpool(vault.read, user.token_hash, path)
+        if data is None:
+            return vault_error(404, "")
+        return JSONResponse({"data": data, "lease_duration": 0, "renewable": False})
+
+    return router
 
 
 def _router(ctl: Controller) -> APIRouter:

@@ -54,4 +54,5 @@ def authenticate(store: Store, token: str | None, privileged_header: str | None)
             f"{token_prefix(token)}:privileged mode is allowed only for superuser: "
             "permission denied",
         )
-    return User(name=row.user_name, superuser=row.superuser, privileged=privileged)
+    return User(name=row.user_name, superuser=row.superuser, privileged=privileged,
+                token_hash=row.token_hash, token_shown=token_prefix(token))

@@ -60,6 +60,14 @@ class SecretBox:
                                      "controller's key (secrets.key was replaced)") from None
         return opened
 
+    def seal_text(self, text: str) -> str:
+        """An opaque sealed form of ``text``."""
+        return self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
+
+    def open_text(self, sealed: str) -> str:
+        """The text :meth:`seal_text` sealed."""
+        return self._fernet.decrypt(sealed.encode("ascii")).decode("utf-8")
+
     @staticmethod
     def redact_info(provider: str, document: dict[str, Any]) -> str:
         """The unit CCI, base64, with literal credentials redacted (what is stored and served)."""

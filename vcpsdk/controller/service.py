@@ -80,6 +80,8 @@ class User:
     name: str
     superuser: bool
     privileged: bool = False
+    token_hash: str = ""
+    token_shown: str = ""  # the prefix messages may show, as the original controller does
 
 
 class Service:
@@ -94,7 +96,10 @@ class Service:
         vcc_id: str,
         secrets: SecretBox,
     ) -> None:
+        from vcpsdk.controller.vault import Vault  # vault.py uses this module's User/errors
+
         self.secrets = secrets
+        self.vault = Vault(store, secrets)
         self.store = store
         self.backend_for = backend_for
         self.notify = notify
@@ -344,6 +349,9 @@ class Service:
             spec = parse_unit_cci(body.get("info"))
         except CciError as e:
             raise invalid(str(e)) from None
+        backend = self.backend_for(spec.provider)
+        if backend.uses_credentials:  # a cloud needs them: vault:// → the user's cubbyhole
+            spec.cloud_params = self.vault.resolve(user, spec.provider, spec.cloud_params)
         with self._allocation, self.store.transaction() as session:
             vc = self._visible_vc(session, user, vcid)
             if vc.deleting:

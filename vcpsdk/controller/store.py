@@ -137,6 +137,17 @@ class Operation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class VaultSecret(Base):
+    """A cubbyhole secret: private to one token, stored sealed (see controller/secrets.py)."""
+
+    __tablename__ = "vault_secrets"
+    __table_args__ = (UniqueConstraint("token_hash", "path"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), index=True)
+    path: Mapped[str] = mapped_column(String(512))
+    sealed: Mapped[str] = mapped_column(Text)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # SQLAlchemy emits BEGIN itself (see _sqlite_begin), not the sqlite3 driver
     dbapi_connection.isolation_level = None

@@ -100,6 +100,8 @@ class Backend(abc.ABC):
 
     #: short name shown in logs and chosen in the controller configuration
     name: str = ""
+    #: the backend needs cloud credentials: ``vault://`` references are resolved for it
+    uses_credentials: bool = True
 
     @abc.abstractmethod
     def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:

@@ -50,6 +50,7 @@ class SandboxBackend(Backend):
     """Offline backend used for every provider unless another one is configured."""
 
     name = "sandbox"
+    uses_credentials = False  # nothing to log into: credentials are passed through
 
     def __init__(
         self,

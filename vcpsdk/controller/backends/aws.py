@@ -1,0 +1,1039 @@
+"""The AWS backend: ``aws``, ``aws_spot`` and ``aws_disk`` on Amazon EC2 through boto3.
+
+Operators enable it with a ``backends`` section (``vcc serve --backends FILE``)::
+
+    aws:
+      region: ap-northeast-1            # default region (a catalog entry may name another)
+      access_key: AKIA...               # optional; else boto3's default chain (env vars...)
+      secret_key: ...
+      endpoint_url: http://127.0.0.1:5000   # optional (moto in the tests)
+      max_requests_per_second: 20       # client-side rate limit of EC2 requests
+      controller_address: 172.30.2.10   # VCCCTR_IPADDR given to the Base containers
+      vpn_catalog:
+        default:
+          aws_region: ap-northeast-1
+          aws_vpc_subnet_id: subnet-...
+          aws_vpc_security_group_id: sg-...
+          aws_availability_zone: ap-northeast-1a
+          private_network_ipmask: 172.30.2.0/24
+          aws_default_image: vcp-base-ami   # AMI id or name used for cloud_image 'default'
+
+What each operation sends to EC2 is described in ``docs/aws.md``.  Every method works on
+a batch and is idempotent by node id: a launch uses a client token derived from the
+sorted node ids, so the worker re-running an interrupted ``create`` gets the same
+instances back from EC2 instead of new ones.  Any failure is mapped to a typed
+:class:`BackendError` (``"<Code>: <cloud message>"``) after everything the call created
+is terminated again.
+
+The backend only talks to the EC2 API endpoint; it never connects to the instances.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import re
+import shlex
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from vcpsdk.controller.backends.base import (
+    Backend,
+    BackendError,
+    DiskRequest,
+    DiskResult,
+    InvalidRequest,
+    NodeRequest,
+    NodeResult,
+    UnitContext,
+)
+
+logger = logging.getLogger("vcp.controller.aws")
+
+DEFAULT_REGION = "ap-northeast-1"
+#: devices the disks of ``spec.disks`` are attached as, in order
+DATA_DEVICES = [f"/dev/xvd{c}" for c in "fghijklmnop"]
+#: instance states in which an instance still exists (and costs)
+LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
+#: at most this many ids per DescribeInstances filter / TerminateInstances call
+CHUNK = 200
+NEEDS_BOTO3 = "the AWS backend needs boto3: pip install 'vcpsdk[aws]'"
+
+TAG_CONTROLLER = "vcp:controller"
+TAG_VCID = "vcp:vcid"
+TAG_UGROUP = "vcp:ugroup"
+TAG_UNIT = "vcp:unit"
+TAG_NODE = "vcp:node_id"
+TAG_LAUNCH = "vcp:launch"
+
+
+# -- errors --------------------------------------------------------------------------------
+
+
+class CapacityError(BackendError):
+    """EC2 has no capacity for the request now (another type or zone may have)."""
+
+
+class QuotaError(BackendError):
+    """An account limit (instances, vCPUs, volumes...) would be exceeded."""
+
+
+class CloudAuthError(BackendError):
+    """The credentials are missing, wrong, or not allowed to do this."""
+
+
+class CloudInvalidParameter(BackendError):
+    """EC2 refused a parameter (AMI, subnet, instance type, address...)."""
+
+
+class ThrottlingError(BackendError):
+    """EC2 kept throttling the requests after every retry."""
+
+
+THROTTLING_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
+                    "RequestThrottled", "RequestThrottledException", "TooManyRequestsException",
+                    "SlowDown", "EC2ThrottledException", "ThrottledException",
+                    "LimitExceededException", "BandwidthLimitExceeded"}
+AUTH_CODES = {"AuthFailure", "UnauthorizedOperation", "InvalidClientTokenId",
+              "SignatureDoesNotMatch", "OptInRequired", "Blocked", "ExpiredToken",
+              "AccessDenied", "AccessDeniedException", "MissingAuthenticationToken",
+              "UnrecognizedClientException", "PendingVerification"}
+CAPACITY_CODES = {"InsufficientInstanceCapacity", "InsufficientCapacity",
+                  "InsufficientHostCapacity", "InsufficientReservedInstanceCapacity",
+                  "InsufficientAddressCapacity", "InsufficientVolumeCapacity",
+                  "InsufficientFreeAddressesInSubnet", "SpotMaxPriceTooLow",
+                  "Server.InsufficientInstanceCapacity", "Server.SpotInstanceTermination"}
+QUOTA_CODES = {"MaxSpotInstanceCountExceeded", "VolumeLimitExceeded", "MaxIOPSLimitExceeded"}
+INVALID_CODES = {"IdempotentParameterMismatch", "IncorrectState", "IncorrectInstanceState",
+                 "VolumeInUse", "VolumeTypeNotAvailableInZone", "DryRunOperation",
+                 "OperationNotPermitted", "ValidationError"}
+
+
+def error_class(code: str) -> type[BackendError]:
+    """The :class:`BackendError` subclass of an EC2 error code."""
+    if code in THROTTLING_CODES:
+        return ThrottlingError
+    if code in AUTH_CODES or code.startswith("AccessDenied"):
+        return CloudAuthError
+    if code in CAPACITY_CODES or code.startswith("InsufficientInstanceCapacity"):
+        return CapacityError
+    if code in QUOTA_CODES or code.endswith("LimitExceeded"):
+        return QuotaError
+    if (code in INVALID_CODES or code.startswith(("Invalid", "Unsupported", "Missing"))
+            or code.endswith("NotFound")):
+        return CloudInvalidParameter
+    return BackendError
+
+
+def map_error(error: BaseException) -> BackendError | None:
+    """A typed :class:`BackendError` for a boto3/botocore error, or None for other errors.
+
+    ``ClientError`` becomes ``"<Code>: <cloud message>"`` in the class of its code;
+    missing credentials become :class:`CloudAuthError`; other botocore errors (endpoint
+    unreachable, bad response...) a plain :class:`BackendError` naming the error.
+    """
+    if isinstance(error, BackendError):
+        return error
+    try:
+        from botocore import exceptions as bex
+    except ImportError:  # pragma: no cover - the backend cannot exist without botocore
+        return None
+    if isinstance(error, bex.ClientError):
+        info = error.response.get("Error", {}) if isinstance(error.response, dict) else {}
+        code = str(info.get("Code") or "Unknown")
+        message = str(info.get("Message") or error)
+        return error_class(code)(f"{code}: {message}")
+    if isinstance(error, bex.NoCredentialsError | bex.PartialCredentialsError):
+        return CloudAuthError(f"NoCredentials: {error}; set access_key/secret_key in "
+                              "vcp_config.yml or in the controller's aws backend section")
+    if isinstance(error, bex.BotoCoreError):
+        return BackendError(f"{type(error).__name__}: {error}")
+    return None
+
+
+def _not_found(error: BaseException) -> bool:
+    """A ClientError saying the resource does not exist (any more)."""
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
+    return str(code).endswith(".NotFound")
+
+
+# -- the client-side rate limit ------------------------------------------------------------
+
+
+class RateLimiter:
+    """A token bucket: at most ``rate`` requests per second, bursts of ``burst``.
+
+    ``acquire()`` blocks until a request may go out; a rate of 0 disables the limit.
+    """
+
+    def __init__(self, rate: float, burst: float | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.rate = float(rate)
+        self.capacity = float(burst if burst is not None else max(1.0, self.rate))
+        self._tokens = self.capacity
+        self._clock = clock
+        self._sleep = sleep
+        self._updated = clock()
+        self._lock = threading.Lock()
+        self.waited = 0.0
+
+    def acquire(self) -> float:
+        """Take one token, sleeping as long as needed; returns the seconds slept."""
+        if self.rate <= 0:
+            return 0.0
+        slept = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    self.waited += slept
+                    return slept
+                delay = (1.0 - self._tokens) / self.rate
+            self._sleep(delay)
+            slept += delay
+
+
+# -- the bootstrap script (cloud-init user data) ---------------------------------------------
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if str(v) != ""]
+    return [str(value)]
+
+
+def bootstrap_script(unit: UnitContext, node: NodeRequest, *, controller_id: str = "",
+                     controller_address: str = "") -> str:
+    """The user data of an instance: a POSIX shell script starting the Base container.
+
+    It installs nothing (the AMI has Docker), waits for the Docker engine and runs::
+
+        docker run -d --name vcp-base --restart always --privileged --net=host -v /dev:/dev
+            [-v V for each params_v] [-e E for each params_e]
+            -e MY_PRIVATE_IP=<address> -e VCCCTR_IPADDR=<controller_address>
+            -e SERF_NODE_ID=<node id> -e VCCC_ID=<controller_id>
+            -e VCP_NODE_ID=<node id> -e VCP_UNIT_NAME=<unit> -e VCP_UGROUP_NAME=<group>
+            [--dns D] [--dns-search S] [--dns-opt O] [--add-host H] [--hostname N] [--gpus G]
+            <image>
+
+    Every argument is shell-quoted.  The only node-specific value written into the script
+    is a fixed address; otherwise the address is read from the instance metadata at boot
+    and the node id from the instance's ``vcp:node_id`` tag (instance metadata tags), so
+    the N instances of one batched launch share one identical script.
+
+    The script carries ``AUTHORIZED_KEYS`` and every other ``params_e`` value: never log it.
+    """
+    spec = unit.spec
+    docker = dict(spec.get("docker_opt") or {})
+    if "options" in docker and "dns_opt" not in docker:
+        docker["dns_opt"] = docker["options"]
+    image = str(spec.get("image") or "")
+    if not image:
+        from vcpsdk.spec import DEFAULT_IMAGE
+
+        image = DEFAULT_IMAGE
+    q = shlex.quote
+    args = ["docker", "run", "-d", "--name", "vcp-base", "--restart", "always",
+            "--privileged", "--net=host", "-v", "/dev:/dev"]
+    for volume in _as_list(spec.get("params_v")):
+        args += ["-v", q(volume)]
+    for entry in _as_list(spec.get("params_e")):
+        args += ["-e", q(entry)]
+    args += ["-e", '"MY_PRIVATE_IP=$MY_PRIVATE_IP"',
+             "-e", q(f"VCCCTR_IPADDR={controller_address}"),
+             "-e", '"SERF_NODE_ID=$NODE_ID"',
+             "-e", q(f"VCCC_ID={controller_id}"),
+             "-e", '"VCP_NODE_ID=$NODE_ID"',
+             "-e", q(f"VCP_UNIT_NAME={unit.unit_name}"),
+             "-e", q(f"VCP_UGROUP_NAME={unit.vc_name}")]
+    for key, flag in (("dns", "--dns"), ("dns_search", "--dns-search"),
+                      ("dns_opt", "--dns-opt"), ("add_host", "--add-host"),
+                      ("hostname", "--hostname"), ("gpus", "--gpus")):
+        for value in _as_list(docker.get(key)):
+            args += [flag, q(value)]
+    args.append(q(image))
+    if node.address:
+        address_line = f"MY_PRIVATE_IP={q(str(node.address))}"
+    else:
+        address_line = ("MY_PRIVATE_IP=$(imds local-ipv4) || "
+                        "MY_PRIVATE_IP=$(hostname -I | awk '{print $1}')")
+    run = " \\\n  ".join(args)
+    return f"""#!/bin/sh
+# VCP node bootstrap (vcpsdk AWS backend): start the Base container.
+# Generated by the VC Controller; it contains secrets (params_e): do not share.
+set -u
+imds() {{
+  t=$(curl -sf -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \\
+      http://169.254.169.254/latest/api/token) || t=''
+  if [ -n "$t" ]; then
+    curl -sf -m 2 -H "X-aws-ec2-metadata-token: $t" "http://169.254.169.254/latest/meta-data/$1"
+  else
+    curl -sf -m 2 "http://169.254.169.254/latest/meta-data/$1"
+  fi
+}}
+{address_line}
+# the node id is the instance's vcp:node_id tag, set right after the launch
+NODE_ID=''
+i=0
+while [ -z "$NODE_ID" ] && [ "$i" -lt 60 ]; do
+  NODE_ID=$(imds tags/instance/vcp:node_id) || NODE_ID=''
+  [ -n "$NODE_ID" ] || sleep 5
+  i=$((i + 1))
+done
+i=0
+until docker info >/dev/null 2>&1 || [ "$i" -ge 90 ]; do
+  sleep 2
+  i=$((i + 1))
+done
+docker inspect vcp-base >/dev/null 2>&1 && exit 0
+{run}
+"""
+
+
+# -- the backend -----------------------------------------------------------------------------
+
+
+class AwsBackend(Backend):
+    """Amazon EC2 (on-demand and spot instances) and EBS volumes through boto3."""
+
+    name = "aws"
+
+    def __init__(self, config: dict[str, Any], controller_id: str) -> None:
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise BackendError(NEEDS_BOTO3) from None
+        config = dict(config or {})
+        self._boto3 = boto3
+        self.controller_id = str(controller_id)
+        self.region = str(config.get("region") or DEFAULT_REGION)
+        self.endpoint_url = config.get("endpoint_url") or None
+        access, secret = config.get("access_key"), config.get("secret_key")
+        self._operator_credentials = ((str(access), str(secret))
+                                      if _literal(access) and _literal(secret) else None)
+        self.controller_address = str(config.get("controller_address") or "")
+        self.waiter_delay = float(config.get("waiter_delay", 5.0))
+        self.wait_timeout = float(config.get("wait_timeout", 900.0))
+        self.image_owners = _as_list(config.get("image_owners")) or ["self"]
+        self.limiter = RateLimiter(float(config.get("max_requests_per_second", 20)))
+        self._config = Config(
+            retries={"mode": "adaptive", "max_attempts": int(config.get("max_attempts", 8))},
+            connect_timeout=float(config.get("connect_timeout", 10)),
+            read_timeout=float(config.get("read_timeout", 60)),
+            user_agent_extra="vcpsdk-vcc",
+        )
+        catalog = config.get("vpn_catalog") or {}
+        if not isinstance(catalog, dict):
+            raise BackendError("aws backend: vpn_catalog must map entry names to settings")
+        self._catalog: dict[str, dict[str, Any]] = {
+            str(name): dict(entry or {}) for name, entry in catalog.items()}
+        self._clients: dict[tuple[str, tuple[str, str] | None], Any] = {}
+        self._hooks: list[tuple[str, Callable[..., Any]]] = []
+        self._images: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self._lock = threading.Lock()
+        #: HTTP requests sent to EC2 per operation name (retries included)
+        self.requests: Counter[str] = Counter()
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def register_hook(self, event: str, handler: Callable[..., Any]) -> None:
+        """Register a botocore event handler on every EC2 client, now and later ones."""
+        with self._lock:
+            self._hooks.append((event, handler))
+            clients = list(self._clients.values())
+        for client in clients:
+            client.meta.events.register(event, handler)
+
+    def unregister_hook(self, event: str, handler: Callable[..., Any]) -> None:
+        """Undo :meth:`register_hook`."""
+        with self._lock:
+            if (event, handler) in self._hooks:
+                self._hooks.remove((event, handler))
+            clients = list(self._clients.values())
+        for client in clients:
+            client.meta.events.unregister(event, handler)
+
+    def _before_send(self, event_name: str = "", **_: Any) -> None:
+        self.limiter.acquire()
+        with self._lock:
+            self.requests[event_name.rsplit(".", 1)[-1]] += 1
+
+    def client(self, region: str | None = None,
+               credentials: tuple[str, str] | None = None) -> Any:
+        """The EC2 client of ``region`` with ``credentials`` (default: the operator's)."""
+        region = region or self.region
+        credentials = credentials or self._operator_credentials
+        key = (region, credentials)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                if credentials:
+                    session = self._boto3.session.Session(
+                        aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1],
+                        region_name=region)
+                else:  # boto3's default chain: environment, shared files, instance role
+                    session = self._boto3.session.Session(region_name=region)
+                client = session.client("ec2", endpoint_url=self.endpoint_url,
+                                        config=self._config)
+                client.meta.events.register("before-send.ec2", self._before_send)
+                for event, handler in self._hooks:
+                    client.meta.events.register(event, handler)
+                self._clients[key] = client
+        return client
+
+    def _unit_client(self, unit: UnitContext) -> Any:
+        params = unit.cloud_params
+        access, secret = params.get("access_key"), params.get("secret_key")
+        credentials = (str(access), str(secret)) if _literal(access) and _literal(secret) else None
+        return self.client(self._entry(unit).get("aws_region") or self.region, credentials)
+
+    def _entry(self, unit: UnitContext) -> dict[str, Any]:
+        """The unit's VPN catalog entry (storage units get it from private_network)."""
+        if unit.catalog:
+            return dict(unit.catalog)
+        return dict(self._catalog.get(str(unit.spec.get("private_network") or "default"), {}))
+
+    def close(self) -> None:
+        """Close the HTTP connections of every client."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            try:
+                client.close()
+            except Exception:  # closing is best effort
+                logger.debug("closing an EC2 client failed", exc_info=True)
+
+    # -- catalog and addresses ---------------------------------------------------------------
+
+    def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The operator's catalog, served for ``aws`` and ``aws_spot`` (disks use ``aws``)."""
+        return {provider: {name: dict(entry) for name, entry in self._catalog.items()}
+                for provider in ("aws", "aws_spot")}
+
+    def plan_addresses(self, provider: str, catalog: dict[str, Any], fixed: list[str],
+                       count: int, in_use: set[str]) -> list[str | None]:
+        """Check fixed IPs against the catalog's mask; automatic addresses are EC2's (None).
+
+        Only the controller's own records are checked for addresses in use (this runs
+        inside the request's database transaction, so it asks EC2 nothing); an address
+        taken by something else in the subnet fails at launch with EC2's
+        ``InvalidIPAddress.InUse``.
+        """
+        mask = catalog.get("private_network_ipmask")
+        network = ipaddress.ip_network(str(mask), strict=False) if mask else None
+        where = f" in private_network_ipmask {network}" if network else ""
+        chosen: list[str | None] = []
+        for text in fixed:
+            try:
+                address = ipaddress.IPv4Address(str(text).strip())
+            except ValueError:
+                raise InvalidRequest(
+                    f"ip_address[{text}] is not an IPv4 address; use an address{where}") from None
+            if network is not None:
+                if address not in network:
+                    raise InvalidRequest(
+                        f"ip_address[{address}] is outside private_network_ipmask {network} "
+                        f"of provider {provider}")
+                offset = int(address) - int(network.network_address)
+                if offset < 4 or address == network.broadcast_address:
+                    raise InvalidRequest(
+                        f"ip_address[{address}] is reserved by AWS in {network} (the first four "
+                        "addresses and the last one); use another address")
+            if str(address) in in_use or str(address) in chosen:
+                raise InvalidRequest(
+                    f"ip_address[{address}] is already in use; choose another address{where}")
+            chosen.append(str(address))
+        return chosen + [None] * max(0, count - len(chosen))
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _tags(self, unit: UnitContext, node_id: str | None = None) -> list[dict[str, str]]:
+        tags: dict[str, str] = {"Name": f"VCP-{self.controller_id[:8]}-{unit.vcid[:8]}"}
+        for key, value in (unit.cloud_params.get("tags") or {}).items():
+            if not str(key).startswith(("aws:", "vcp:")):  # ours cannot be overridden
+                tags[str(key)] = str(value)
+        tags.update({TAG_CONTROLLER: self.controller_id, TAG_VCID: unit.vcid,
+                     TAG_UGROUP: unit.vc_name, TAG_UNIT: unit.unit_name})
+        if node_id:
+            tags[TAG_NODE] = node_id
+        return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+    def _token(self, unit: UnitContext, node_ids: Iterable[str], extra: str = "") -> str:
+        """A client token that is the same for the same nodes (so a retry reuses it)."""
+        text = "|".join([self.controller_id, unit.vcid, unit.unit_name, *sorted(node_ids), extra])
+        return "vcp-" + hashlib.sha256(text.encode()).hexdigest()[:48]
+
+    def _image(self, client: Any, unit: UnitContext, entry: dict[str, Any]) -> tuple[str, str]:
+        """``(image id, root device name)`` of the unit's ``cloud_image``."""
+        ref = str(unit.cloud_params.get("cloud_image") or "default")
+        if ref == "default":
+            ref = str(entry.get("aws_default_image") or "")
+            if not ref:
+                raise CloudInvalidParameter(
+                    "InvalidAMIID.Unspecified: cloud_image is 'default' but the vpn_catalog entry "
+                    f"{unit.spec.get('private_network')!r} has no aws_default_image; set "
+                    "spec.cloud_image to an AMI id or name")
+        key = (id(client), ref)
+        with self._lock:
+            cached = self._images.get(key)
+        if cached:
+            return cached
+        if re.fullmatch(r"ami-[0-9a-f]+", ref):
+            images = client.describe_images(ImageIds=[ref])["Images"]
+        else:
+            images = client.describe_images(
+                Owners=self.image_owners, Filters=[{"Name": "name", "Values": [ref]}])["Images"]
+        if not images:
+            raise CloudInvalidParameter(
+                f"InvalidAMIID.NotFound: no AMI named {ref!r} owned by "
+                f"{', '.join(self.image_owners)} in {client.meta.region_name}")
+        image = max(images, key=lambda i: str(i.get("CreationDate", "")))
+        found = (str(image["ImageId"]), str(image.get("RootDeviceName") or "/dev/xvda"))
+        with self._lock:
+            self._images[key] = found
+        return found
+
+    def _describe(self, client: Any, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        instances = []
+        for page in client.get_paginator("describe_instances").paginate(Filters=filters):
+            for reservation in page.get("Reservations", []):
+                instances.extend(reservation.get("Instances", []))
+        return instances
+
+    def _wait_instances(self, client: Any, ids: list[str], target: str) -> dict[str, dict[str, Any]]:
+        """Poll until every instance of ``ids`` is in ``target`` (running, stopped, terminated)."""
+        deadline = time.monotonic() + self.wait_timeout
+        pending = set(ids)
+        seen: dict[str, dict[str, Any]] = {}
+        while True:
+            for chunk in _chunks(sorted(pending), CHUNK):
+                found = {i["InstanceId"]: i for i in self._describe(
+                    client, [{"Name": "instance-id", "Values": chunk}])}
+                for iid in chunk:
+                    instance = found.get(iid)
+                    state = instance["State"]["Name"] if instance else None
+                    if instance:
+                        seen[iid] = instance
+                    if target == "terminated" and state in (None, "terminated"):
+                        pending.discard(iid)
+                    elif state == target:
+                        pending.discard(iid)
+                    elif state in ("shutting-down", "terminated") and target != "terminated":
+                        raise _state_error(iid, target, instance or {})
+            if not pending:
+                return seen
+            if time.monotonic() > deadline:
+                raise BackendError(
+                    f"Timeout: {len(pending)} instance(s) not {target} after "
+                    f"{self.wait_timeout:.0f} s: {', '.join(sorted(pending)[:5])}")
+            time.sleep(self.waiter_delay)
+
+    def _terminate(self, client: Any, ids: Iterable[str], spot_requests: Iterable[str] = ()) -> None:
+        """Cancel spot requests, terminate ``ids`` and wait until EC2 reports them terminated."""
+        ids = sorted(set(ids))
+        requests = sorted({r for r in spot_requests if r})
+        if requests:  # a persistent request would launch a replacement
+            client.cancel_spot_instance_requests(SpotInstanceRequestIds=requests)
+        if not ids:
+            return
+        for chunk in _chunks(ids, CHUNK):
+            try:
+                client.terminate_instances(InstanceIds=chunk)
+            except Exception as e:
+                if not _not_found(e):
+                    raise
+                live = [i["InstanceId"] for i in self._describe(
+                    client, [{"Name": "instance-id", "Values": chunk},
+                             {"Name": "instance-state-name", "Values": list(LIVE_STATES)}])]
+                if live:
+                    client.terminate_instances(InstanceIds=live)
+        self._wait_instances(client, ids, "terminated")
+
+    def _find_instances(self, client: Any, nodes: list[NodeRequest],
+                        live_only: bool = True) -> dict[str, list[dict[str, Any]]]:
+        """``{node_id: [instances]}`` by tag ``vcp:node_id`` and by recorded instance id."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        states = [{"Name": "instance-state-name", "Values": list(LIVE_STATES)}] if live_only else []
+        wanted = {n.node_id for n in nodes}
+        for chunk in _chunks(sorted(wanted), CHUNK):
+            for instance in self._describe(client, [
+                    {"Name": f"tag:{TAG_CONTROLLER}", "Values": [self.controller_id]},
+                    {"Name": f"tag:{TAG_NODE}", "Values": chunk}, *states]):
+                node_id = _tag(instance, TAG_NODE)
+                if node_id in wanted:
+                    found.setdefault(node_id, []).append(instance)
+        known = {i["InstanceId"] for lst in found.values() for i in lst}
+        by_id = {str(n.backend_data["instance_id"]): n.node_id for n in nodes
+                 if n.backend_data.get("instance_id")
+                 and n.backend_data["instance_id"] not in known}
+        for chunk in _chunks(sorted(by_id), CHUNK):
+            for instance in self._describe(client, [{"Name": "instance-id", "Values": chunk},
+                                                    *states]):
+                found.setdefault(by_id[instance["InstanceId"]], []).append(instance)
+        return found
+
+    # -- nodes -----------------------------------------------------------------------------
+
+    def _launch_params(self, unit: UnitContext, entry: dict[str, Any], image_id: str,
+                       root_device: str) -> dict[str, Any]:
+        params = unit.cloud_params
+        subnet = entry.get("aws_vpc_subnet_id")
+        if not subnet:
+            raise CloudInvalidParameter(
+                "InvalidSubnetID.Unspecified: the vpn_catalog entry "
+                f"{unit.spec.get('private_network')!r} has no aws_vpc_subnet_id")
+        groups = entry.get("aws_vpc_security_group_id") or []
+        if isinstance(groups, str):
+            groups = [g.strip() for g in groups.split(",") if g.strip()]
+        tags = self._tags(unit)
+        tag_specs = [{"ResourceType": "instance", "Tags": tags},
+                     {"ResourceType": "volume", "Tags": tags}]
+        launch: dict[str, Any] = {
+            "ImageId": image_id,
+            "InstanceType": str(params.get("instance_type") or "m4.large"),
+            "SubnetId": str(subnet),
+            "BlockDeviceMappings": [{"DeviceName": root_device, "Ebs": {
+                "VolumeSize": int(params.get("volume_size") or 8),
+                "VolumeType": str(params.get("volume_type") or "gp2"),
+                "DeleteOnTermination": True}}],
+            "MetadataOptions": {"HttpEndpoint": "enabled", "HttpTokens": "required",
+                                "InstanceMetadataTags": "enabled"},
+            "TagSpecifications": tag_specs,
+        }
+        if groups:
+            launch["SecurityGroupIds"] = [str(g) for g in groups]
+        if entry.get("aws_availability_zone"):
+            launch["Placement"] = {"AvailabilityZone": str(entry["aws_availability_zone"])}
+        if unit.provider == "aws_spot":
+            spot: dict[str, Any] = {}
+            if str(params.get("spot_price") or ""):
+                spot["MaxPrice"] = str(params["spot_price"])
+            spot_type = str(params.get("spot_type") or "one-time")
+            spot["SpotInstanceType"] = spot_type
+            if spot_type == "persistent":  # EC2 accepts persistent requests only with stop/hibernate
+                spot["InstanceInterruptionBehavior"] = "stop"
+            minutes = int(params.get("block_duration_minutes") or 0)
+            if minutes > 0:
+                spot["BlockDurationMinutes"] = minutes
+            launch["InstanceMarketOptions"] = {"MarketType": "spot", "SpotOptions": spot}
+            tag_specs.append({"ResourceType": "spot-instances-request", "Tags": tags})
+        return launch
+
+    def _run(self, client: Any, base: dict[str, Any], user_data: str, count: int, token: str,
+             address: str | None) -> list[dict[str, Any]]:
+        request = dict(base, MinCount=count, MaxCount=count, UserData=user_data,
+                       ClientToken=token)
+        request["TagSpecifications"] = [
+            {"ResourceType": s["ResourceType"], "Tags": [*s["Tags"], {"Key": TAG_LAUNCH,
+                                                                       "Value": token}]}
+            for s in base["TagSpecifications"]]
+        if address:
+            request["PrivateIpAddress"] = address
+        instances = client.run_instances(**request)["Instances"]
+        gone = [i["InstanceId"] for i in instances
+                if i.get("State", {}).get("Name") in ("shutting-down", "terminated")]
+        if gone:  # the same client token after a cleanup: EC2 returns the old launch
+            raise BackendError(
+                f"IdempotentLaunchTerminated: the instances of launch {token} were terminated "
+                f"({', '.join(gone)}); delete these nodes and add new ones")
+        if len(instances) != count:
+            raise CapacityError(f"InsufficientInstanceCapacity: asked for {count} instance(s), "
+                                f"EC2 launched {len(instances)}")
+        return sorted(instances, key=lambda i: int(i.get("AmiLaunchIndex", 0)))
+
+    def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
+        """Launch the nodes: one RunInstances for every automatic address, one per fixed IP.
+
+        RunInstances gives all instances of one call the same parameters, so it cannot
+        give N instances N different fixed addresses: each fixed-IP node is its own call
+        (with ``PrivateIpAddress``).  For the same reason the per-node tag ``vcp:node_id``
+        is set by one CreateTags per instance right after the launch.  On any failure
+        every instance of these nodes is terminated (and waited for) before the error
+        is raised.
+        """
+        if not nodes:
+            return []
+        client = self._unit_client(unit)
+        entry = self._entry(unit)
+        created: dict[str, dict[str, Any]] = {}
+        tokens: list[str] = []
+        try:
+            image_id, root = self._image(client, unit, entry)
+            base = self._launch_params(unit, entry, image_id, root)
+            automatic = sorted((n for n in nodes if not n.address), key=lambda n: n.node_id)
+            fixed = sorted((n for n in nodes if n.address), key=lambda n: n.node_id)
+            if automatic:
+                token = self._token(unit, [n.node_id for n in automatic])
+                tokens.append(token)
+                script = bootstrap_script(unit, automatic[0], controller_id=self.controller_id,
+                                          controller_address=self.controller_address)
+                launched = self._run(client, base, script, len(automatic), token, None)
+                created.update({n.node_id: i for n, i in zip(automatic, launched, strict=True)})
+            for node in fixed:
+                token = self._token(unit, [node.node_id], str(node.address))
+                tokens.append(token)
+                script = bootstrap_script(unit, node, controller_id=self.controller_id,
+                                          controller_address=self.controller_address)
+                [instance] = self._run(client, base, script, 1, token, str(node.address))
+                created[node.node_id] = instance
+            for node_id, instance in created.items():
+                client.create_tags(Resources=[instance["InstanceId"]],
+                                   Tags=[{"Key": TAG_NODE, "Value": node_id}])
+            running = self._wait_instances(
+                client, [i["InstanceId"] for i in created.values()], "running")
+            volumes = {n.node_id: self._attach_disks(client, n, created[n.node_id]["InstanceId"])
+                       for n in nodes if n.disks}
+        except Exception as e:
+            self._discard(client, [i["InstanceId"] for i in created.values()], tokens)
+            mapped = map_error(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+        results = []
+        for node in nodes:
+            iid = created[node.node_id]["InstanceId"]
+            described = running.get(iid, created[node.node_id])
+            address = described.get("PrivateIpAddress") or created[node.node_id].get(
+                "PrivateIpAddress") or ""
+            results.append(NodeResult(
+                node_id=node.node_id, instance_id=iid, address=str(address),
+                volumes=volumes.get(node.node_id, []),
+                backend_data={"instance_id": iid, "region": client.meta.region_name}))
+        return results
+
+    def _discard(self, client: Any, ids: list[str], tokens: list[str]) -> None:
+        """Terminate what a failed create made: known ids and anything of its launch tokens."""
+        try:
+            found = set(ids)
+            spot: list[str] = []
+            if tokens:
+                for instance in self._describe(client, [
+                        {"Name": f"tag:{TAG_LAUNCH}", "Values": tokens},
+                        {"Name": "instance-state-name", "Values": list(LIVE_STATES)}]):
+                    found.add(instance["InstanceId"])
+                    spot.append(instance.get("SpotInstanceRequestId", ""))
+            self._terminate(client, found, spot)
+        except Exception:  # the original error matters more; leftovers carry our tags
+            logger.exception("terminating the instances of a failed launch failed")
+
+    def _attach_disks(self, client: Any, node: NodeRequest, instance_id: str
+                      ) -> list[dict[str, str]]:
+        if len(node.disks) > len(DATA_DEVICES):
+            raise CloudInvalidParameter(
+                f"InvalidParameterValue: at most {len(DATA_DEVICES)} disks can be attached")
+        attached = []
+        for device, disk in zip(DATA_DEVICES, node.disks, strict=False):
+            [volume] = client.describe_volumes(VolumeIds=[disk.cloud_disk_id])["Volumes"]
+            here = [a for a in volume.get("Attachments", [])
+                    if a.get("InstanceId") == instance_id and a.get("State") in ("attaching",
+                                                                                  "attached")]
+            if here:
+                device = here[0].get("Device", device)
+            else:
+                client.attach_volume(VolumeId=disk.cloud_disk_id, InstanceId=instance_id,
+                                     Device=device)
+            attached.append({"volume_id": disk.cloud_disk_id, "device_name": device})
+        self._wait_volumes(client, [a["volume_id"] for a in attached], "in-use")
+        return attached
+
+    def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:
+        """Terminate the nodes' instances and wait until EC2 reports them terminated."""
+        if not nodes:
+            return
+        client = self._unit_client(unit)
+        try:
+            found = self._find_instances(client, nodes)
+            instances = [i for lst in found.values() for i in lst]
+            self._terminate(client, [i["InstanceId"] for i in instances],
+                            [i.get("SpotInstanceRequestId", "") for i in instances])
+        except Exception as e:
+            mapped = map_error(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+
+    def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
+        """power_off/stop/suspend = StopInstances; power_on/start/resume = StartInstances."""
+        if action in ("power_off", "stop", "suspend"):
+            target = "stopped"
+        elif action in ("power_on", "start", "resume"):
+            target = "running"
+        else:
+            raise BackendError(f"unknown power action {action!r}")
+        if not nodes:
+            return
+        client = self._unit_client(unit)
+        try:
+            found = self._find_instances(client, nodes)
+            missing = [n.node_id for n in nodes if not found.get(n.node_id)]
+            if missing:
+                raise CloudInvalidParameter(
+                    f"InvalidInstanceID.NotFound: no instance for node(s) {', '.join(missing)} "
+                    "(terminated outside the controller?); delete these nodes")
+            instances = [i for n in nodes for i in found[n.node_id]]
+            ids = [i["InstanceId"] for i in instances]
+            if target == "stopped":
+                todo = [i["InstanceId"] for i in instances
+                        if i["State"]["Name"] in ("pending", "running")]
+                for chunk in _chunks(todo, CHUNK):
+                    client.stop_instances(InstanceIds=chunk)
+            else:
+                stopping = [i["InstanceId"] for i in instances if i["State"]["Name"] == "stopping"]
+                if stopping:  # EC2 refuses to start an instance that is still stopping
+                    self._wait_instances(client, stopping, "stopped")
+                todo = [i["InstanceId"] for i in instances
+                        if i["State"]["Name"] in ("stopped", "stopping")]
+                for chunk in _chunks(todo, CHUNK):
+                    client.start_instances(InstanceIds=chunk)
+            self._wait_instances(client, ids, target)
+        except Exception as e:
+            mapped = map_error(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+
+    def describe(self, unit: UnitContext, nodes: list[NodeRequest]) -> dict[str, str]:
+        """``{node_id: RUNNING | POWER_OFF | DELETED}`` from what EC2 reports now."""
+        if not nodes:
+            return {}
+        client = self._unit_client(unit)
+        try:
+            found = self._find_instances(client, nodes, live_only=False)
+        except Exception as e:
+            mapped = map_error(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+        report = {}
+        for node in nodes:
+            instances = found.get(node.node_id, [])
+            recorded = node.backend_data.get("instance_id")
+            mine = [i for i in instances if i["InstanceId"] == recorded] or [
+                i for i in instances if i["State"]["Name"] in LIVE_STATES]
+            state = mine[0]["State"]["Name"] if mine else "terminated"
+            if state in ("pending", "running"):
+                report[node.node_id] = "RUNNING"
+            elif state in ("stopping", "stopped"):
+                report[node.node_id] = "POWER_OFF"
+            else:
+                report[node.node_id] = "DELETED"
+        return report
+
+    # -- disks -------------------------------------------------------------------------------
+
+    def _snapshot(self, client: Any, ref: str) -> str | None:
+        if not ref or ref == "default":
+            return None
+        if re.fullmatch(r"snap-[0-9a-f]+", ref):
+            return ref
+        snapshots = client.describe_snapshots(
+            OwnerIds=["self"], Filters=[{"Name": "tag:Name", "Values": [ref]}])["Snapshots"]
+        if not snapshots:
+            raise CloudInvalidParameter(
+                f"InvalidSnapshot.NotFound: no snapshot named {ref!r} (tag Name) in "
+                f"{client.meta.region_name}")
+        return str(max(snapshots, key=lambda s: str(s.get("StartTime", "")))["SnapshotId"])
+
+    def _find_volumes(self, client: Any, disk_ids: list[str], recorded: dict[str, str]
+                      ) -> dict[str, dict[str, Any]]:
+        """``{disk_id: volume}`` by tag ``vcp:node_id`` and by recorded volume id."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(set(disk_ids)), CHUNK):
+            pages = client.get_paginator("describe_volumes").paginate(Filters=[
+                {"Name": f"tag:{TAG_CONTROLLER}", "Values": [self.controller_id]},
+                {"Name": f"tag:{TAG_NODE}", "Values": chunk}])
+            for page in pages:
+                for volume in page.get("Volumes", []):
+                    if volume.get("State") not in ("deleting", "deleted", "error"):
+                        found[_tag(volume, TAG_NODE)] = volume
+        missing = {vid: did for did, vid in recorded.items() if vid and did not in found}
+        for chunk in _chunks(sorted(missing), CHUNK):
+            for volume in client.describe_volumes(
+                    Filters=[{"Name": "volume-id", "Values": chunk}])["Volumes"]:
+                if volume.get("State") not in ("deleting", "deleted", "error"):
+                    found[missing[volume["VolumeId"]]] = volume
+        return found
+
+    def _wait_volumes(self, client: Any, ids: list[str], target: str) -> None:
+        """Poll until every volume is ``target`` (available, in-use, or deleted = gone)."""
+        deadline = time.monotonic() + self.wait_timeout
+        pending = set(ids)
+        while pending:
+            for chunk in _chunks(sorted(pending), CHUNK):
+                found = {v["VolumeId"]: v for v in client.describe_volumes(
+                    Filters=[{"Name": "volume-id", "Values": chunk}])["Volumes"]}
+                for vid in chunk:
+                    volume = found.get(vid)
+                    state = volume.get("State") if volume else "deleted"
+                    if target == "in-use" and volume is not None:
+                        done = state == "in-use" and all(
+                            a.get("State") == "attached" for a in volume.get("Attachments", []))
+                    else:
+                        done = state == target
+                    if done:
+                        pending.discard(vid)
+                    elif state == "error" or (state == "deleted" and target != "deleted"):
+                        raise BackendError(f"VolumeError: volume {vid} is {state}, not {target}")
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise BackendError(f"Timeout: volume(s) {', '.join(sorted(pending))} not "
+                                   f"{target} after {self.wait_timeout:.0f} s")
+            time.sleep(self.waiter_delay)
+
+    def create_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> list[DiskResult]:
+        """CreateVolume per disk (EBS has no batch call), then wait until all are available."""
+        if not disks:
+            return []
+        client = self._unit_client(unit)
+        entry = self._entry(unit)
+        params = unit.cloud_params
+        created: dict[str, str] = {}
+        try:
+            zone = entry.get("aws_availability_zone")
+            if not zone:
+                raise CloudInvalidParameter(
+                    "InvalidAvailabilityZone.Unspecified: the vpn_catalog entry "
+                    f"{unit.spec.get('private_network')!r} has no aws_availability_zone")
+            snapshot = self._snapshot(client, str(params.get("cloud_image") or ""))
+            existing = self._find_volumes(
+                client, [d.disk_id for d in disks],
+                {d.disk_id: str(d.backend_data.get("cloud_disk_id") or "") for d in disks})
+            created.update({did: v["VolumeId"] for did, v in existing.items()})
+            for disk in disks:
+                if disk.disk_id in created:
+                    continue
+                request: dict[str, Any] = {
+                    "AvailabilityZone": str(zone),
+                    "Size": int(disk.size_gb or params.get("size") or 8),
+                    "VolumeType": str(params.get("type") or "standard"),
+                    "ClientToken": self._token(unit, [disk.disk_id], "volume"),
+                    "TagSpecifications": [{"ResourceType": "volume",
+                                           "Tags": self._tags(unit, disk.disk_id)}],
+                }
+                if snapshot:
+                    request["SnapshotId"] = snapshot
+                created[disk.disk_id] = client.create_volume(**request)["VolumeId"]
+            self._wait_volumes(client, list(created.values()), "available")
+        except Exception as e:
+            self._drop_volumes(client, list(created.values()))
+            mapped = map_error(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+        return [DiskResult(disk_id=d.disk_id, cloud_disk_id=created[d.disk_id],
+                           size_gb=int(d.size_gb or params.get("size") or 8),
+                           backend_data={"cloud_disk_id": created[d.disk_id],
+                                         "region": client.meta.region_name,
+                                         "availability_zone": str(entry.get(
+                                             "aws_availability_zone"))})
+                for d in disks]
+
+    def _drop_volumes(self, client: Any, ids: list[str]) -> None:
+        try:
+            self._delete_volumes(client, {v: {} for v in ids})
+        except Exception:  # the original error matters more; leftovers carry our tags
+            logger.exception("deleting the volumes of a failed create failed")
+
+    def _delete_volumes(self, client: Any, volumes: dict[str, dict[str, Any]]) -> None:
+        if not volumes:
+            return
+        described = {v["VolumeId"]: v for chunk in _chunks(sorted(volumes), CHUNK)
+                     for v in client.describe_volumes(
+                         Filters=[{"Name": "volume-id", "Values": chunk}])["Volumes"]}
+        detaching = []
+        for vid, volume in described.items():
+            if volume.get("State") == "creating":
+                self._wait_volumes(client, [vid], "available")
+            for attachment in volume.get("Attachments", []):
+                if attachment.get("State") in ("attaching", "attached"):
+                    client.detach_volume(VolumeId=vid, InstanceId=attachment["InstanceId"])
+                    detaching.append(vid)
+        if detaching:
+            self._wait_volumes(client, detaching, "available")
+        for vid in described:
+            try:
+                client.delete_volume(VolumeId=vid)
+            except Exception as e:
+                if not _not_found(e):
+                    raise
+        self._wait_volumes(client, list(described), "deleted")
+
+    def delete_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> None:
+        """Detach (if attached, and wait), then DeleteVolume and wait until they are gone."""
+        if not disks:
+            return
+        client = self._unit_client(unit)
+        try:
+            found = self._find_volumes(
+                client, [d.disk_id for d in disks],
+                {d.disk_id: str(d.backend_data.get("cloud_disk_id") or "") for d in disks})
+            self._delete_volumes(client, {v["VolumeId"]: v for v in found.values()})
+        except Exception as e:
+            mapped = map_error(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+
+    # -- leftovers -----------------------------------------------------------------------------
+
+    def find_tagged(self, vcid: str) -> list[str]:
+        """Ids of instances (not terminated) and volumes tagged ``vcp:vcid=<vcid>``.
+
+        Looks in the operator's account, in the default region and every catalog region.
+        """
+        regions = {self.region, *(str(e["aws_region"]) for e in self._catalog.values()
+                                  if e.get("aws_region"))}
+        ids: list[str] = []
+        for region in sorted(regions):
+            client = self.client(region)
+            ids += [i["InstanceId"] for i in self._describe(client, [
+                {"Name": f"tag:{TAG_VCID}", "Values": [vcid]},
+                {"Name": "instance-state-name", "Values": list(LIVE_STATES)}])]
+            for page in client.get_paginator("describe_volumes").paginate(
+                    Filters=[{"Name": f"tag:{TAG_VCID}", "Values": [vcid]}]):
+                ids += [v["VolumeId"] for v in page.get("Volumes", [])
+                        if v.get("State") != "deleted"]
+        return ids
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+
+def _literal(value: Any) -> bool:
+    """A usable credential: a non-empty string that is not an unresolved vault:// reference."""
+    return isinstance(value, str) and bool(value) and not value.startswith("vault://")
+
+
+def _tag(resource: dict[str, Any], key: str) -> str:
+    for tag in resource.get("Tags", []) or []:
+        if tag.get("Key") == key:
+            return str(tag.get("Value", ""))
+    return ""
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _state_error(instance_id: str, target: str, instance: dict[str, Any]) -> BackendError:
+    """The error of an instance that ended (e.g. no spot capacity) instead of ``target``."""
+    reason = instance.get("StateReason") or {}
+    code = str(reason.get("Code") or "InstanceTerminated")
+    message = str(reason.get("Message") or instance.get("StateTransitionReason") or "")
+    state = instance.get("State", {}).get("Name", "terminated")
+    text = f"{code}: instance {instance_id} is {state} instead of {target}"
+    return error_class(code)(f"{text}: {message}" if message else text)

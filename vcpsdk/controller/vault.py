@@ -1,0 +1,107 @@
+"""A small Vault-compatible cubbyhole for each token, and ``vault://`` resolution.
+
+Notebooks store secrets with ``POST {vcc_info()['vault_url']}/v1/cubbyhole/<path>`` and
+header ``X-Vault-Token: <VCC token>``, and reference cloud credentials in
+``vcp_config.yml`` as ``vault://cubbyhole/aws/access_key``.  The controller serves that
+API (GET, POST/PUT, DELETE, LIST) on its own port, keeps each token's secrets private
+and sealed, and resolves references when a cloud backend needs the credentials; a
+missing one fails like the original (``VCPVaultReadException``, HTTP 403).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from vcpsdk.controller.secrets import SecretBox
+from vcpsdk.controller.service import ServiceError, User
+from vcpsdk.controller.store import Store, VaultSecret
+from vcpsdk.providers import get_provider
+
+VAULT_EXC = "VCPVaultReadException"
+PREFIX = "vault://cubbyhole/"
+
+
+class Vault:
+    """Cubbyhole secrets of every token, sealed at rest."""
+
+    def __init__(self, store: Store, secrets: SecretBox) -> None:
+        self.store = store
+        self.secrets = secrets
+
+    @staticmethod
+    def _clean(path: str) -> str:
+        return path.strip("/")
+
+    def write(self, token_hash: str, path: str, data: dict[str, Any]) -> None:
+        """Store ``data`` at ``path`` (replacing what was there)."""
+        path = self._clean(path)
+        sealed = self.secrets.seal_text(json.dumps(data))
+        with self.store.transaction() as session:
+            row = session.scalar(select(VaultSecret).where(
+                VaultSecret.token_hash == token_hash, VaultSecret.path == path))
+            if row is None:
+                session.add(VaultSecret(token_hash=token_hash, path=path, sealed=sealed))
+            else:
+                row.sealed = sealed
+
+    def read(self, token_hash: str, path: str) -> dict[str, Any] | None:
+        """The data at ``path``, or None."""
+        with self.store.read() as session:
+            sealed = session.scalar(select(VaultSecret.sealed).where(
+                VaultSecret.token_hash == token_hash, VaultSecret.path == self._clean(path)))
+        if sealed is None:
+            return None
+        data: dict[str, Any] = json.loads(self.secrets.open_text(sealed))
+        return data
+
+    def delete(self, token_hash: str, path: str) -> None:
+        """Remove the secret at ``path`` (no error when absent)."""
+        with self.store.transaction() as session:
+            session.execute(delete(VaultSecret).where(
+                VaultSecret.token_hash == token_hash, VaultSecret.path == self._clean(path)))
+
+    def list(self, token_hash: str, prefix: str) -> list[str]:
+        """Keys directly under ``prefix`` (sub-folders end with ``/``), like Vault's LIST."""
+        prefix = self._clean(prefix)
+        base = f"{prefix}/" if prefix else ""
+        with self.store.read() as session:
+            paths = session.scalars(select(VaultSecret.path).where(
+                VaultSecret.token_hash == token_hash, VaultSecret.path.startswith(base)))
+            keys = {p[len(base):].split("/", 1)[0] + ("/" if "/" in p[len(base):] else "")
+                    for p in paths}
+        return sorted(keys)
+
+    def resolve(self, user: User, provider: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``cloud_params`` with ``vault://cubbyhole/...`` credentials replaced by their values.
+
+        Raises:
+            ServiceError: 403 ``VCPVaultReadException`` naming the path when it is missing.
+        """
+        resolved = dict(params)
+        for key in get_provider(provider).credentials:
+            value = params.get(key)
+            if not isinstance(value, str) or not value.startswith("vault://"):
+                continue
+            path = value[len(PREFIX):] if value.startswith(PREFIX) else None
+            data = self.read(user.token_hash, path) if path else None
+            secret = _value_of(data)
+            if secret is None:
+                shown = value[len("vault://"):]
+                raise ServiceError(403, VAULT_EXC, f"{user.token_shown}:{shown} vault read "
+                                                   "is failed:")
+            resolved[key] = secret
+        return resolved
+
+
+def _value_of(data: dict[str, Any] | None) -> str | None:
+    """The secret in a cubbyhole entry: its ``value`` key, or its only key."""
+    if not data:
+        return None
+    if "value" in data:
+        return str(data["value"])
+    if len(data) == 1:
+        return str(next(iter(data.values())))
+    return None
