@@ -226,8 +226,9 @@ def _vault_router(ctl: Controller) -> APIRouter:
     def vault_error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"errors": [message]}, status_code=status)
 
+    # Vault's API, not occtr's: kept out of the OpenAPI document (see docs/protocol.md)
     @router.api_route("/v1/cubbyhole/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "LIST"],
-                      summary="Vault cubbyhole secrets of the X-Vault-Token (a VCC token)")
+                      include_in_schema=False)
     async def cubbyhole(
         path: str, request: Request,
         x_vault_token: Annotated[str | None, Header()] = None,
