@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vcpsdk.testing import free_port
 
@@ -77,3 +79,22 @@ def vcc_serve(state_dir: Path, *extra: str) -> Iterator[ServedController]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def refuse_non_loopback_names(monkeypatch: Any) -> list[str]:
+    """Make every host name but 127.0.0.1/localhost fail to resolve; returns the refused names.
+
+    Extension clients default to public endpoints: a test must never reach them.
+    """
+    refused: list[str] = []
+    real = socket.getaddrinfo
+
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name not in ("127.0.0.1", "localhost"):
+            refused.append(name)
+            raise socket.gaierror(socket.EAI_NONAME, f"blocked in tests: {name}")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    return refused

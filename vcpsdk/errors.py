@@ -9,8 +9,10 @@ controller's own message when there is one.
 from __future__ import annotations
 
 import logging
+from typing import NoReturn, TypeVar
 
 logger = logging.getLogger("vcp.sdk")
+E = TypeVar("E", bound="VcpSDKError")
 
 
 class VcpSDKError(Exception):
@@ -128,10 +130,22 @@ def error_for_status(status: int) -> type[VcpSDKError]:
     return VcpSDKError
 
 
-def raise_error(cls: type[VcpSDKError], message: str, **kwargs: object) -> None:
-    """Log ``message`` at ERROR on logger ``vcp.sdk`` and raise ``cls``.
+def family_member_for_status(status: int, family: tuple[type[E], ...], default: type[E]) -> type[E]:
+    """The member of an error ``family`` (e.g. an extension's classes, each also a subclass of
+    one SDK class) that matches HTTP ``status`` like :func:`error_for_status`, else ``default``."""
+    base = error_for_status(status)
+    for cls in family:
+        if base is not VcpSDKError and issubclass(cls, base):
+            return cls
+    return default
+
+
+def raise_error(cls: type[VcpSDKError], message: str, *, log: logging.Logger | None = None,
+                **kwargs: object) -> NoReturn:
+    """Log ``message`` at ERROR (on ``vcp.sdk`` unless ``log`` is given) and raise ``cls``.
 
     This is how the original SDK reports every failure: a log line, then the raise.
     """
-    logger.error(message)
-    raise cls(message, **kwargs)  # type: ignore[arg-type]
+    error = cls(message, **kwargs)  # type: ignore[arg-type]
+    (log or logger).error("%s", error)
+    raise error

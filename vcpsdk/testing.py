@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 import yaml
@@ -81,6 +82,30 @@ def free_port() -> int:
 
 
 @contextmanager
+def serving(app: Any, what: str = "server") -> Iterator[tuple[int, uvicorn.Server]]:
+    """Serve an ASGI ``app`` on a free 127.0.0.1 port in a background thread.
+
+    Yields ``(port, server)``; the server stops when the block ends.
+    """
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = make_server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the in-process {what} did not start")
+        time.sleep(0.01)
+    try:
+        yield port, server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@contextmanager
 def running_controller(
     state_dir: Path, boot_delay: float = 0.0, **settings: object
 ) -> Iterator[RunningController]:
@@ -92,19 +117,5 @@ def running_controller(
     settings.setdefault("ssh_port", free_port())
     config = ControllerSettings(state_dir=Path(state_dir), boot_delay=boot_delay, **settings)  # type: ignore[arg-type]
     app = create_app(config)
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    server = make_server(app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the in-process controller did not start")
-        time.sleep(0.01)
-    try:
+    with serving(app, "controller") as (port, server):
         yield RunningController(port, config.state_dir, app.state.controller, server)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()

@@ -55,7 +55,6 @@ import ipaddress
 import json
 import secrets
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -68,6 +67,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from vcpsdk.controller.server import bind_socket, make_server
+from vcpsdk.testing import serving
 
 APP_CRED_ID = "3f2b9c1e0a5d4e8f9b7a6c5d4e3f2a1b"
 APP_CRED_SECRET = "fake-app-cred-secret-Zq8xV2mK"
@@ -650,23 +650,9 @@ class RunningFake:
 def running_fake_chameleon(fake: FakeChameleon | None = None) -> Iterator[RunningFake]:
     """Serve ``fake`` (a new :class:`FakeChameleon` by default) on a free 127.0.0.1 port."""
     fake = fake or FakeChameleon()
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    fake.base_url = f"http://127.0.0.1:{port}"
-    server = make_server(create_app(fake))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the fake Chameleon server did not start")
-        time.sleep(0.01)
-    try:
+    with serving(create_app(fake), "fake Chameleon server") as (port, server):
+        fake.base_url = f"http://127.0.0.1:{port}"  # read per request (service catalog)
         yield RunningFake(fake, port, server)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 def main() -> None:  # pragma: no cover - manual use

@@ -47,6 +47,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from vcpsdk.controller.server import bind_socket, make_server
+from vcpsdk.testing import serving
 
 ADDRESS_POOL = ipaddress.IPv4Network("127.50.0.0/24")
 USERS = {"alice": "alice-password"}
@@ -607,22 +608,8 @@ class RunningFake:
 def running_fake_mdx(fake: FakeMdx | None = None) -> Iterator[RunningFake]:
     """Serve ``fake`` (a new :class:`FakeMdx` by default) on a free 127.0.0.1 port."""
     fake = fake or FakeMdx()
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    server = make_server(create_app(fake))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the fake mdx server did not start")
-        time.sleep(0.01)
-    try:
+    with serving(create_app(fake), "fake mdx server") as (port, server):
         yield RunningFake(fake, port, server)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 def main() -> None:  # pragma: no cover - manual use

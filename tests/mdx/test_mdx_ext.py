@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.helpers import refuse_non_loopback_names
 from tests.mdx.fake_mdx import (
     EXPIRED_PROJECT,
     INSTITUTION,
@@ -75,18 +76,7 @@ def fake(server: RunningFake) -> FakeMdx:
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Refuse to resolve any host but the loopback one; record what was refused."""
-    refused: list[str] = []
-    real = socket.getaddrinfo
-
-    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        if name not in ("127.0.0.1", "localhost"):
-            refused.append(name)
-            raise socket.gaierror(socket.EAI_NONAME, f"blocked in tests: {name}")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
-    return refused
+    return refuse_non_loopback_names(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

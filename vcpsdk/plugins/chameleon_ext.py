@@ -90,6 +90,8 @@ from vcpsdk.errors import (
     VcpNotFoundError,
     VcpSDKError,
     VcpTimeoutError,
+    family_member_for_status,
+    raise_error,
 )
 
 __all__ = [
@@ -198,22 +200,14 @@ class ChameleonConnectionError(ChameleonError, VcpConnectionError):
 
 
 def _error_class(status: int) -> type[ChameleonError]:
-    if status in (400, 422):
-        return ChameleonInvalidArgumentError
-    if status in (401, 403):
-        return ChameleonAuthError
-    if status == 404:
-        return ChameleonNotFoundError
-    if status == 409:
-        return ChameleonConflictError
-    return ChameleonError
+    return family_member_for_status(
+        status, (ChameleonInvalidArgumentError, ChameleonAuthError, ChameleonNotFoundError,
+                 ChameleonConflictError), ChameleonError)
 
 
 def _fail(cls: type[ChameleonError], message: str, **kwargs: Any) -> NoReturn:
     """Log an ERROR line (like the rest of the SDK) and raise ``cls``."""
-    error = cls(message, **kwargs)
-    logger.error("%s", error)
-    raise error
+    raise_error(cls, message, log=logger, **kwargs)
 
 
 # ------------------------------------------------------------------ time and waiting

@@ -53,6 +53,8 @@ from vcpsdk.errors import (
     VcpNotFoundError,
     VcpSDKError,
     VcpTimeoutError,
+    family_member_for_status,
+    raise_error,
 )
 
 try:  # optional at run time; a dependency of the package
@@ -198,22 +200,14 @@ class MdxConnectionError(MdxRestError, VcpConnectionError):
 
 
 def _error_class(status: int) -> type[MdxRestError]:
-    if status in (400, 422):
-        return MdxInvalidArgumentError
-    if status in (401, 403):
-        return MdxAuthError
-    if status == 404:
-        return MdxNotFoundError
-    if status == 409:
-        return MdxConflictError
-    return MdxRestError
+    return family_member_for_status(
+        status, (MdxInvalidArgumentError, MdxAuthError, MdxNotFoundError,
+                 MdxConflictError), MdxRestError)
 
 
 def _fail(cls: type[MdxRestError], message: str, **kwargs: Any) -> NoReturn:
     """Log an ERROR line (like the rest of the SDK) and raise ``cls``."""
-    error = cls(message, **kwargs)
-    logger.error("%s", error)
-    raise error
+    raise_error(cls, message, log=logger, **kwargs)
 
 
 def _sleep(seconds: float) -> None:
