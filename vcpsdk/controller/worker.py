@@ -165,9 +165,8 @@ class Worker:
         vc = session.get(Vc, unit.vcid)
         assert vc is not None
         backend = self.backend_for(unit.provider)
-        catalog = {}
-        if unit.type == "compute":
-            catalog = self.catalog_entry(backend, unit.provider, unit.spec["private_network"])
+        # disks need it too (availability zone of an EBS volume...)
+        catalog = self.catalog_entry(backend, unit.provider, unit.spec["private_network"])
         spec = dict(unit.spec)
         spec["cloud_params"] = self.secrets.open(spec.get("cloud_params") or {})
         ctx = UnitContext(
