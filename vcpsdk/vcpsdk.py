@@ -33,7 +33,6 @@ from vcpsdk import embedded
 from vcpsdk import occtr as occtr_module
 from vcpsdk.config import (
     VccSettings,
-    VcpConfig,
     load_config,
     load_flavors,
     resolve_config_dir,
@@ -101,7 +100,6 @@ class _Session:
     """What UnitGroups and units share with their SDK object."""
 
     client: OcctrClient
-    config: VcpConfig
     wait_timeout_sec: int
 
 
@@ -189,7 +187,7 @@ class VcpSDK:
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)
         client.connect()
         self._authority: dict[str, Any] = client.get("/accounts/authority", "authority error")
-        self._session = _Session(client, config, wait_timeout)
+        self._session = _Session(client, wait_timeout)
 
     # -- properties -----------------------------------------------------------------
 
@@ -210,7 +208,6 @@ class VcpSDK:
     @config_dir.setter
     def config_dir(self, value: str) -> None:
         self._config_dir = resolve_config_dir(value)
-        self._session.config = load_config(self._config_dir)
 
     @property
     def verbose(self) -> int:
