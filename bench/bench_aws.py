@@ -40,25 +40,26 @@ def summary(counts: Counter[str]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rps", type=float, default=20.0,
-                        help="max_requests_per_second of the backend (default 20)")
+    parser.add_argument(
+        "--rps", type=float, default=20.0, help="max_requests_per_second of the backend (default 20)"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
     args = parser.parse_args()
 
     endpoint = moto_endpoint()
     entry = make_network(ec2_client(endpoint))
-    config = backend_config(endpoint, entry, waiter_delay=0.1,
-                            max_requests_per_second=args.rps)
+    config = backend_config(endpoint, entry, waiter_delay=0.1, max_requests_per_second=args.rps)
     with tempfile.TemporaryDirectory() as tmp, loopback_only() as violations:
         base = Path(tmp)
         key = write_test_public_key(base / "id.pub")
         with running_controller(base / "state", backends={"aws": config}) as running:
             backend = running.controller.backends["aws"]
-            vcp = VcpSDK(running.create_token("bench"),
-                         config_dir=str(running.write_config(base / "cfg")))
+            vcp = VcpSDK(running.create_token("bench"), config_dir=str(running.write_config(base / "cfg")))
             print(f"AwsBackend on moto {endpoint}, max_requests_per_second={args.rps:g}")
-            print(f"{'nodes':>5}  {'EC2 req':>7}  {'wall s':>7}  {'cleanup req':>11}  "
-                  f"{'cleanup s':>9}  create_unit requests by operation")
+            print(
+                f"{'nodes':>5}  {'EC2 req':>7}  {'wall s':>7}  {'cleanup req':>11}  "
+                f"{'cleanup s':>9}  create_unit requests by operation"
+            )
             for nodes in args.sizes:
                 spec = vcp.get_spec("aws", "small")
                 spec.set_ssh_pubkey(str(key))
@@ -81,8 +82,10 @@ def main() -> int:
                 deleted.subtract(created)
                 deleted = +deleted
                 assert backend.find_tagged(vcid) == []
-                print(f"{nodes:>5}  {sum(created.values()):>7}  {elapsed:>7.2f}  "
-                      f"{sum(deleted.values()):>11}  {cleanup_time:>9.2f}  {summary(created)}")
+                print(
+                    f"{nodes:>5}  {sum(created.values()):>7}  {elapsed:>7.2f}  "
+                    f"{sum(deleted.values()):>11}  {cleanup_time:>9.2f}  {summary(created)}"
+                )
                 print(f"{'':>5}  cleanup: {summary(deleted)}")
     if violations:
         print(f"non-loopback connections attempted: {violations}")

@@ -67,14 +67,15 @@ def main() -> int:
             token = srv.create_token("bench")
             vcp = VcpSDK(token, config_dir=str(srv.write_config(tmp_path / "cfg")))
             key = write_test_public_key(tmp_path / "bench.pub")
-            print(f"{'nodes':>6} {'create_unit s (median)':>24} {'requests':>9} "
-                  f"{'wake-up ms (median)':>20}")
+            print(f"{'nodes':>6} {'create_unit s (median)':>24} {'requests':>9} {'wake-up ms (median)':>20}")
             for nodes, repeat in ((1, args.repeat), (100, args.repeat), (1000, 1)):
                 results = [measure(vcp, key, nodes, run) for run in range(repeat)]
                 times = [r[0] for r in results]
                 wakes = [r[2] * 1000 for r in results]
-                print(f"{nodes:>6} {statistics.median(times):>24.3f} {results[0][1]:>9d} "
-                      f"{statistics.median(wakes):>20.1f}")
+                print(
+                    f"{nodes:>6} {statistics.median(times):>24.3f} {results[0][1]:>9d} "
+                    f"{statistics.median(wakes):>20.1f}"
+                )
             ug = vcp.get_ugroup("bench-1000-0")
             assert ug is not None
             timings = []
@@ -83,8 +84,10 @@ def main() -> int:
                 frame = ug.df_nodes()
                 timings.append(time.perf_counter() - start)
             assert len(frame.data) == 1000
-            print(f"df_nodes() with 1000 nodes: median {statistics.median(timings) * 1000:.1f} ms "
-                  f"(min {min(timings) * 1000:.1f} ms)")
+            print(
+                f"df_nodes() with 1000 nodes: median {statistics.median(timings) * 1000:.1f} ms "
+                f"(min {min(timings) * 1000:.1f} ms)"
+            )
             start = time.perf_counter()
             ug.cleanup()
             print(f"cleanup() of 1000 nodes: {time.perf_counter() - start:.2f} s")

@@ -71,8 +71,10 @@ def main() -> int:
             while pending:
                 pending = {target for target in pending if not banner(*target)}
             reachable = time.perf_counter() - start
-            print(f"{len(nodes)} nodes: create_unit returned after {created:.2f} s, "
-                  f"all SSH-reachable after {reachable:.2f} s")
+            print(
+                f"{len(nodes)} nodes: create_unit returned after {created:.2f} s, "
+                f"all SSH-reachable after {reachable:.2f} s"
+            )
             time.sleep(1)
             print(f"controller RSS with {len(nodes)} idle nodes: {rss_mb(srv.process.pid):.0f} MB")
 
@@ -86,12 +88,24 @@ def main() -> int:
                 out, _ = node.ssh_exec("echo ok", private_key_path=str(key))
                 timings.append(time.perf_counter() - start)
                 assert out == "ok\n"
-            print(f"ssh_exec round trip: median {statistics.median(timings) * 1000:.1f} ms, "
-                  f"p90 {sorted(timings)[int(len(timings) * 0.9)] * 1000:.1f} ms "
-                  f"(first call, new connection: {cold * 1000:.1f} ms)")
-            subprocess.run(["ssh", "-o", f"ControlPath={_control_path()}", "-O", "exit",
-                            "-p", str(node.ssh_port), f"root@{node.cloud_instance_address}"],
-                           capture_output=True)
+            print(
+                f"ssh_exec round trip: median {statistics.median(timings) * 1000:.1f} ms, "
+                f"p90 {sorted(timings)[int(len(timings) * 0.9)] * 1000:.1f} ms "
+                f"(first call, new connection: {cold * 1000:.1f} ms)"
+            )
+            subprocess.run(
+                [
+                    "ssh",
+                    "-o",
+                    f"ControlPath={_control_path()}",
+                    "-O",
+                    "exit",
+                    "-p",
+                    str(node.ssh_port),
+                    f"root@{node.cloud_instance_address}",
+                ],
+                capture_output=True,
+            )
             start = time.perf_counter()
             ug.cleanup()
             print(f"cleanup() of {len(nodes)} nodes: {time.perf_counter() - start:.2f} s")

@@ -48,11 +48,16 @@ def tutorial_key_pair() -> Path:
         key = Ed25519PrivateKey.generate()
         fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
-            f.write(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.OpenSSH,
-                                      serialization.NoEncryption()))
-        public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                               serialization.PublicFormat.OpenSSH)
+            f.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.OpenSSH,
+                    serialization.NoEncryption(),
+                )
+            )
+        public = key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
         public_path.write_bytes(public + b" tutorial@vcpsdk\n")
     return public_path
 
@@ -117,8 +122,10 @@ def main() -> int:
     print("\n# cleanup")
     unit_group.cleanup()
     show("UnitGroups", vcp.df_ugroups())
-    print(f"\nThe sandbox controller keeps running for your notebooks "
-          f"(state in {embedded.data_dir()}); stop it with: vcc sandbox stop")
+    print(
+        f"\nThe sandbox controller keeps running for your notebooks "
+        f"(state in {embedded.data_dir()}); stop it with: vcc sandbox stop"
+    )
     return 0
 
 

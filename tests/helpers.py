@@ -20,14 +20,16 @@ REPO = Path(__file__).resolve().parents[1]
 VCC = [sys.executable, "-m", "vcpsdk.controller.cli"]
 
 
-def run_python(code_or_path: str | Path, env: dict[str, str], timeout: float = 120,
-               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code_or_path: str | Path, env: dict[str, str], timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a script file or a ``-c`` snippet with ``env`` added to a clean environment."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("VCPSDK_")}
     full_env.update(env)
     args = [str(code_or_path)] if isinstance(code_or_path, Path) else ["-c", code_or_path]
-    return subprocess.run([sys.executable, *args], env=full_env, capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, *args], env=full_env, capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
 
 
 @dataclass
@@ -60,10 +62,25 @@ def vcc_serve(state_dir: Path, *extra: str) -> Iterator[ServedController]:
     port_file = state_dir.parent / f"{state_dir.name}.port.json"
     port_file.unlink(missing_ok=True)  # a file left by an earlier server on this state
     process = subprocess.Popen(
-        [*VCC, "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
-         "--state-dir", str(state_dir), "--boot-delay", "0", "--ssh-port", str(free_port()),
-         *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            *VCC,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--state-dir",
+            str(state_dir),
+            "--boot-delay",
+            "0",
+            "--ssh-port",
+            str(free_port()),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30

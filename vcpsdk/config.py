@@ -24,8 +24,14 @@ FLAVOR_FILE = "vcp_flavor.yml"
 DEFAULT_WAIT_TIMEOUT_SEC = 1000
 
 VCC_KEYS = {
-    "host", "name", "insecure_request_warning", "vcc_port", "vault_port", "private_ip",
-    "wait_timeout_sec", "scheme",
+    "host",
+    "name",
+    "insecure_request_warning",
+    "vcc_port",
+    "vault_port",
+    "private_ip",
+    "wait_timeout_sec",
+    "scheme",
 }
 SPEC_OPTION_KEYS = {"dns", "dns_search", "add_host", "options", "dns_opt", "hostname", "gpus"}
 

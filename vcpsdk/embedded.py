@@ -84,10 +84,24 @@ def _start_server(directory: Path, server_file: Path) -> dict[str, int]:
     boot_delay = os.environ.get("VCPSDK_SANDBOX_BOOT_DELAY", "0.5")
     log = open(directory / "server.log", "ab")
     command = [
-        sys.executable, "-m", "vcpsdk.controller.cli", "serve", "--host", HOST, "--port", "0",
-        "--port-file", str(server_file), "--state-dir", str(directory / "state"),
-        "--boot-delay", boot_delay, "--name", "sandbox",
-        "--ssh-port", os.environ.get("VCPSDK_SANDBOX_SSH_PORT", "22"),
+        sys.executable,
+        "-m",
+        "vcpsdk.controller.cli",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        "0",
+        "--port-file",
+        str(server_file),
+        "--state-dir",
+        str(directory / "state"),
+        "--boot-delay",
+        boot_delay,
+        "--name",
+        "sandbox",
+        "--ssh-port",
+        os.environ.get("VCPSDK_SANDBOX_SSH_PORT", "22"),
     ]
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
@@ -139,8 +153,11 @@ def ensure_sandbox() -> Sandbox:
         if not (info and _pid_alive(info["pid"]) and _healthy(info["port"])):
             info = _start_server(directory, server_file)
     return Sandbox(
-        base_url=f"http://{HOST}:{info['port']}/vcp/v1/occtr", token=token, port=info["port"],
-        pid=info["pid"], data_dir=directory,
+        base_url=f"http://{HOST}:{info['port']}/vcp/v1/occtr",
+        token=token,
+        port=info["port"],
+        pid=info["pid"],
+        data_dir=directory,
     )
 
 

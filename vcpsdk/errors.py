@@ -81,8 +81,9 @@ class VcpRemoteCommandError(VcpSDKError):
         stdout, stderr: what the command printed.
     """
 
-    def __init__(self, message: str, *, exit_status: int, stdout: str | bytes = "",
-                 stderr: str | bytes = "") -> None:
+    def __init__(
+        self, message: str, *, exit_status: int, stdout: str | bytes = "", stderr: str | bytes = ""
+    ) -> None:
         tail = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
         super().__init__(message, server_message=tail.strip()[-2000:] or None)
         self.exit_status = exit_status
@@ -140,8 +141,9 @@ def family_member_for_status(status: int, family: tuple[type[E], ...], default: 
     return default
 
 
-def raise_error(cls: type[VcpSDKError], message: str, *, log: logging.Logger | None = None,
-                **kwargs: object) -> NoReturn:
+def raise_error(
+    cls: type[VcpSDKError], message: str, *, log: logging.Logger | None = None, **kwargs: object
+) -> NoReturn:
     """Log ``message`` at ERROR (on ``vcp.sdk`` unless ``log`` is given) and raise ``cls``.
 
     This is how the original SDK reports every failure: a log line, then the raise.

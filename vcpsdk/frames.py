@@ -17,15 +17,38 @@ from vcpsdk.states import STATE_COLOURS
 
 UGROUP_COLUMNS = ["vcno", "vctype", "owner", "vcname", "state", "vcid", "cdate"]
 UNIT_COLUMNS = [
-    "vctype", "vcno", "vcname", "vc_state", "vcid", "cdate", "unit_name", "unit_state",
+    "vctype",
+    "vcno",
+    "vcname",
+    "vc_state",
+    "vcid",
+    "cdate",
+    "unit_name",
+    "unit_state",
 ]
 COMPUTE_NODE_COLUMNS = [
-    "vcno", "vcname", "unit_name", "unit_state", "node_no", "node_id", "node_state",
-    "cloud_instance_address", "cloud_instance_id", "cloud_instance_name", "volumes",
+    "vcno",
+    "vcname",
+    "unit_name",
+    "unit_state",
+    "node_no",
+    "node_id",
+    "node_state",
+    "cloud_instance_address",
+    "cloud_instance_id",
+    "cloud_instance_name",
+    "volumes",
 ]
 STORAGE_NODE_COLUMNS = [
-    "vcno", "vcname", "unit_name", "unit_state", "disk_no", "disk_id", "node_state",
-    "cloud_disk_id", "cloud_disk_size",
+    "vcno",
+    "vcname",
+    "unit_name",
+    "unit_state",
+    "disk_no",
+    "disk_id",
+    "node_state",
+    "cloud_disk_id",
+    "cloud_disk_size",
 ]
 
 
@@ -47,17 +70,14 @@ def style_states(frame: pd.DataFrame) -> Styler:
 
 def ugroups_frame(vcs: Iterable[Vc]) -> Styler:
     """``df_ugroups()``: one row per UnitGroup."""
-    rows = [
-        [vc.vcno, vc.type, vc.owner, vc.name, vc.state, short_id(vc.vcid), vc.cdate] for vc in vcs
-    ]
+    rows = [[vc.vcno, vc.type, vc.owner, vc.name, vc.state, short_id(vc.vcid), vc.cdate] for vc in vcs]
     return style_states(pd.DataFrame(rows, columns=UGROUP_COLUMNS))
 
 
 def units_frame(vc: Vc) -> pd.DataFrame:
     """``df_units()``: one row per unit of a UnitGroup."""
     rows = [
-        [vc.type, vc.vcno, vc.name, vc.state, short_id(vc.vcid), vc.cdate, u.name, u.state]
-        for u in vc.units
+        [vc.type, vc.vcno, vc.name, vc.state, short_id(vc.vcid), vc.cdate, u.name, u.state] for u in vc.units
     ]
     return pd.DataFrame(rows, columns=UNIT_COLUMNS)
 
@@ -65,16 +85,34 @@ def units_frame(vc: Vc) -> pd.DataFrame:
 def _unit_rows(vc: Vc, unit: VcUnit) -> pd.DataFrame:
     if unit.type == "storage":
         rows = [
-            [vc.vcno, vc.name, unit.name, unit.state, n.no, short_id(n.id), n.state,
-             n.cloud_disk_id, n.cloud_disk_size]
+            [
+                vc.vcno,
+                vc.name,
+                unit.name,
+                unit.state,
+                n.no,
+                short_id(n.id),
+                n.state,
+                n.cloud_disk_id,
+                n.cloud_disk_size,
+            ]
             for n in unit.nodes
         ]
         return pd.DataFrame(rows, columns=STORAGE_NODE_COLUMNS)
     rows = [
-        [vc.vcno, vc.name, unit.name, unit.state, n.no, short_id(n.id), n.state,
-         n.cloud_instance_address, n.cloud_instance_id,
-         n.name or f"VCP-{vc.vcc_id[:8]}-{vc.vcid[:8]}",
-         "exists" if n.volumes else "none"]
+        [
+            vc.vcno,
+            vc.name,
+            unit.name,
+            unit.state,
+            n.no,
+            short_id(n.id),
+            n.state,
+            n.cloud_instance_address,
+            n.cloud_instance_id,
+            n.name or f"VCP-{vc.vcc_id[:8]}-{vc.vcid[:8]}",
+            "exists" if n.volumes else "none",
+        ]
         for n in unit.nodes
     ]
     return pd.DataFrame(rows, columns=COMPUTE_NODE_COLUMNS)

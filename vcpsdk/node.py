@@ -132,15 +132,23 @@ class VcNode:
     def _path(self) -> str:
         return f"/vcs/{self.vc.vcid}/{self.unit.name}/{self.id}"
 
-    def _request(self, method: str, suffix: str, errmsg: str, privileged: bool,
-                 compute_only: str | None = None, expected: tuple[int, ...] | None = None) -> bool:
+    def _request(
+        self,
+        method: str,
+        suffix: str,
+        errmsg: str,
+        privileged: bool,
+        compute_only: str | None = None,
+        expected: tuple[int, ...] | None = None,
+    ) -> bool:
         if compute_only and self.type != "compute":
             raise_error(VcpSDKError, f"{compute_only} only compute node")
         if self.occtr is None:
             raise_error(VcpSDKError, f"{errmsg}: this node is not attached to a controller")
         try:
-            self.occtr.request(method, self._path() + suffix, errmsg, privileged=privileged,
-                               expected=expected)
+            self.occtr.request(
+                method, self._path() + suffix, errmsg, privileged=privileged, expected=expected
+            )
         except VcpSDKError as e:
             self.last_error_http_status = e.http_status
             raise
@@ -170,8 +178,12 @@ class VcNode:
         """
         if self.occtr is None:
             raise_error(VcpSDKError, "config node failed: this node is not attached to a controller")
-        body = self.occtr.get(self._path(), "config node failed",
-                              privileged=privileged or self.vc.read_privileged, allow_404=True)
+        body = self.occtr.get(
+            self._path(),
+            "config node failed",
+            privileged=privileged or self.vc.read_privileged,
+            allow_404=True,
+        )
         if body is None:
             self.state = "DELETED"
             return False
@@ -423,8 +435,7 @@ class VcNode:
             >>> node.backup()  # doctest: +SKIP
             True
         """
-        return self._request("GET", "/backup", "backup failed", privileged, "backup",
-                             expected=(202,))
+        return self._request("GET", "/backup", "backup failed", privileged, "backup", expected=(202,))
 
     def error(self) -> str:
         """The node's error message, else its unit's (no request).
@@ -484,13 +495,19 @@ class VcNode:
             >>> out, _ = node.ssh_exec(['ls', '-l'], cwd='/tmp')  # doctest: +SKIP
         """
         target = self._target("ssh_exec", ssh_user_name)
-        argv = ["ssh", *remote.ssh_options(self.ssh_port, private_key_path), target,
-                remote.remote_command(cmd, cwd)]
-        return remote.run(argv, f"ssh_exec on {self.cloud_instance_address}", stdin=stdin_fd,
-                          decode=output_decode)
+        argv = [
+            "ssh",
+            *remote.ssh_options(self.ssh_port, private_key_path),
+            target,
+            remote.remote_command(cmd, cwd),
+        ]
+        return remote.run(
+            argv, f"ssh_exec on {self.cloud_instance_address}", stdin=stdin_fd, decode=output_decode
+        )
 
-    def scp(self, src: str, dst: str, private_key_path: str | None = None,
-            ssh_user_name: str | None = None) -> None:
+    def scp(
+        self, src: str, dst: str, private_key_path: str | None = None, ssh_user_name: str | None = None
+    ) -> None:
         """Copy local file ``src`` to ``dst`` on the node (local ``scp`` command).
 
         Args:
@@ -513,12 +530,18 @@ class VcNode:
             >>> node.scp('input.csv', '/tmp/input.csv', private_key_path='~/.ssh/id_rsa')  # doctest: +SKIP
         """
         target = self._target("scp", ssh_user_name)
-        argv = ["scp", "-q", *remote.ssh_options(self.ssh_port, private_key_path),
-                str(Path(src).expanduser()), f"{target}:{dst}"]
+        argv = [
+            "scp",
+            "-q",
+            *remote.ssh_options(self.ssh_port, private_key_path),
+            str(Path(src).expanduser()),
+            f"{target}:{dst}",
+        ]
         remote.run(argv, f"scp to {self.cloud_instance_address}")
 
-    def add_publickey(self, add_publickey_path: str, private_key_path: str | None = None,
-                      ssh_user_name: str | None = None) -> None:
+    def add_publickey(
+        self, add_publickey_path: str, private_key_path: str | None = None, ssh_user_name: str | None = None
+    ) -> None:
         """Append a public key to ``~/.ssh/authorized_keys`` of the login user on the node.
 
         Another person or tool can then log in with the matching private key.
@@ -545,18 +568,21 @@ class VcNode:
         try:
             key = Path(add_publickey_path).expanduser().read_bytes()
         except OSError as e:
-            raise_error(VcpInvalidArgumentError,
-                        f"public_key_path[{add_publickey_path}] can't open ({e})")
+            raise_error(VcpInvalidArgumentError, f"public_key_path[{add_publickey_path}] can't open ({e})")
         if not key.endswith(b"\n"):
             key += b"\n"
         self._target("add_publickey", ssh_user_name)
-        argv = ["ssh", *remote.ssh_options(self.ssh_port, private_key_path),
-                f"{ssh_user_name or self.ssh_user_name}@{self.cloud_instance_address}",
-                "mkdir -p .ssh && chmod 700 .ssh && cat >> .ssh/authorized_keys"]
+        argv = [
+            "ssh",
+            *remote.ssh_options(self.ssh_port, private_key_path),
+            f"{ssh_user_name or self.ssh_user_name}@{self.cloud_instance_address}",
+            "mkdir -p .ssh && chmod 700 .ssh && cat >> .ssh/authorized_keys",
+        ]
         remote.run(argv, f"add_publickey on {self.cloud_instance_address}", input_bytes=key)
 
-    def local_exec(self, cmd: str, env: dict[str, str] | None = None,
-                   stdin_fd: IO[Any] | int | None = None) -> tuple[str, str]:
+    def local_exec(
+        self, cmd: str, env: dict[str, str] | None = None, stdin_fd: IO[Any] | int | None = None
+    ) -> tuple[str, str]:
         """Run ``cmd`` with ``/bin/sh`` on this machine (the notebook's, not the node).
 
         Args:
@@ -581,38 +607,64 @@ class VcNode:
 
     # -- docker helpers: docker commands run over SSH on the node -----------------------
 
-    def _docker(self, args: list[str], options: list[str] | None, ssh_user_name: str | None,
-                private_key_path: str | None, cwd: str | None = None) -> tuple[str, str]:
+    def _docker(
+        self,
+        args: list[str],
+        options: list[str] | None,
+        ssh_user_name: str | None,
+        private_key_path: str | None,
+        cwd: str | None = None,
+    ) -> tuple[str, str]:
         # options go after the whole command: ``docker image ls -a``, not ``docker image -a ls``
         split = 2 if args[0] in DOCKER_GROUPS else 1
         argv = [DOCKER, *args[:split], *(options or []), *args[split:]]
         try:
-            out, err = self.ssh_exec(shlex.join(argv), cwd=cwd, private_key_path=private_key_path,
-                                     ssh_user_name=ssh_user_name or "root")
+            out, err = self.ssh_exec(
+                shlex.join(argv),
+                cwd=cwd,
+                private_key_path=private_key_path,
+                ssh_user_name=ssh_user_name or "root",
+            )
         except VcpRemoteCommandError as e:
             stderr = e.stderr if isinstance(e.stderr, str) else e.stderr.decode(errors="replace")
             if e.exit_status == 127 or "Cannot connect to the Docker daemon" in stderr:
-                raise_error(VcpSDKError, f"docker is not available on node "
-                                         f"{self.cloud_instance_address}: no Docker engine runs "
-                                         "there (sandbox nodes have none; use a cloud node)")
+                raise_error(
+                    VcpSDKError,
+                    f"docker is not available on node "
+                    f"{self.cloud_instance_address}: no Docker engine runs "
+                    "there (sandbox nodes have none; use a cloud node)",
+                )
             raise
         return out, err
 
-    def _docker_table(self, args: list[str], options: list[str] | None, ssh_user_name: str | None,
-                      private_key_path: str | None) -> pd.DataFrame:
-        out, _ = self._docker([*args, "--format", "{{json .}}"], options, ssh_user_name,
-                              private_key_path)
+    def _docker_table(
+        self,
+        args: list[str],
+        options: list[str] | None,
+        ssh_user_name: str | None,
+        private_key_path: str | None,
+    ) -> pd.DataFrame:
+        out, _ = self._docker([*args, "--format", "{{json .}}"], options, ssh_user_name, private_key_path)
         return pd.DataFrame([json.loads(line) for line in out.splitlines() if line.strip()])
 
-    def _docker_object(self, args: list[str], options: list[str] | None,
-                       ssh_user_name: str | None, private_key_path: str | None) -> dict[str, Any]:
+    def _docker_object(
+        self,
+        args: list[str],
+        options: list[str] | None,
+        ssh_user_name: str | None,
+        private_key_path: str | None,
+    ) -> dict[str, Any]:
         out, _ = self._docker(args, options, ssh_user_name, private_key_path)
         data = json.loads(out)
         result: dict[str, Any] = data[0] if isinstance(data, list) and data else data
         return result
 
-    def docker_ps(self, options: list[str] | None = None, ssh_user_name: str = "root",
-                  private_key_path: str | None = None) -> pd.DataFrame:
+    def docker_ps(
+        self,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> pd.DataFrame:
         """The node's containers as a table (``docker ps``).
 
         Runs ``docker ps [options] --format '{{json .}}'`` on the node over SSH.
@@ -639,8 +691,12 @@ class VcNode:
         """
         return self._docker_table(["ps"], options, ssh_user_name, private_key_path)
 
-    def docker_image_ls(self, options: list[str] | None = None, ssh_user_name: str = "root",
-                        private_key_path: str | None = None) -> pd.DataFrame:
+    def docker_image_ls(
+        self,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> pd.DataFrame:
         """The node's images as a table (``docker image ls``).
 
         Runs ``docker image ls [options] --format '{{json .}}'`` on the node over SSH.
@@ -667,8 +723,12 @@ class VcNode:
         """
         return self._docker_table(["image", "ls"], options, ssh_user_name, private_key_path)
 
-    def docker_network_ls(self, options: list[str] | None = None, ssh_user_name: str = "root",
-                          private_key_path: str | None = None) -> pd.DataFrame:
+    def docker_network_ls(
+        self,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> pd.DataFrame:
         """The node's docker networks as a table (``docker network ls``).
 
         Runs ``docker network ls [options] --format '{{json .}}'`` on the node over SSH.
@@ -694,8 +754,12 @@ class VcNode:
         """
         return self._docker_table(["network", "ls"], options, ssh_user_name, private_key_path)
 
-    def docker_volume_ls(self, options: list[str] | None = None, ssh_user_name: str = "root",
-                         private_key_path: str | None = None) -> pd.DataFrame:
+    def docker_volume_ls(
+        self,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> pd.DataFrame:
         """The node's docker volumes as a table (``docker volume ls``).
 
         Runs ``docker volume ls [options] --format '{{json .}}'`` on the node over SSH.
@@ -721,9 +785,13 @@ class VcNode:
         """
         return self._docker_table(["volume", "ls"], options, ssh_user_name, private_key_path)
 
-    def docker_inspect(self, container: str, options: list[str] | None = None,
-                       ssh_user_name: str = "root",
-                       private_key_path: str | None = None) -> dict[str, Any]:
+    def docker_inspect(
+        self,
+        container: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> dict[str, Any]:
         """Low-level information on a container (``docker inspect``).
 
         Runs ``docker inspect [options] <container>`` on the node over SSH.
@@ -747,12 +815,15 @@ class VcNode:
         Example:
             >>> node.docker_inspect('web')['State']['Status']  # doctest: +SKIP
         """
-        return self._docker_object(["inspect", container], options, ssh_user_name,
-                                   private_key_path)
+        return self._docker_object(["inspect", container], options, ssh_user_name, private_key_path)
 
-    def docker_image_inspect(self, image: str, options: list[str] | None = None,
-                             ssh_user_name: str = "root",
-                             private_key_path: str | None = None) -> dict[str, Any]:
+    def docker_image_inspect(
+        self,
+        image: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> dict[str, Any]:
         """Low-level information on an image (``docker image inspect``).
 
         Runs ``docker image inspect [options] <image>`` on the node over SSH.
@@ -776,12 +847,15 @@ class VcNode:
         Example:
             >>> node.docker_image_inspect('nginx:latest')['Id']  # doctest: +SKIP
         """
-        return self._docker_object(["image", "inspect", image], options, ssh_user_name,
-                                   private_key_path)
+        return self._docker_object(["image", "inspect", image], options, ssh_user_name, private_key_path)
 
-    def docker_network_inspect(self, network: str, options: list[str] | None = None,
-                               ssh_user_name: str = "root",
-                               private_key_path: str | None = None) -> dict[str, Any]:
+    def docker_network_inspect(
+        self,
+        network: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> dict[str, Any]:
         """Low-level information on a docker network (``docker network inspect``).
 
         Runs ``docker network inspect [options] <network>`` on the node over SSH.
@@ -805,12 +879,15 @@ class VcNode:
         Example:
             >>> node.docker_network_inspect('bridge')['IPAM']  # doctest: +SKIP
         """
-        return self._docker_object(["network", "inspect", network], options, ssh_user_name,
-                                   private_key_path)
+        return self._docker_object(["network", "inspect", network], options, ssh_user_name, private_key_path)
 
-    def docker_volume_inspect(self, volume: str, options: list[str] | None = None,
-                              ssh_user_name: str = "root",
-                              private_key_path: str | None = None) -> dict[str, Any]:
+    def docker_volume_inspect(
+        self,
+        volume: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> dict[str, Any]:
         """Low-level information on a docker volume (``docker volume inspect``).
 
         Runs ``docker volume inspect [options] <volume>`` on the node over SSH.
@@ -834,11 +911,14 @@ class VcNode:
         Example:
             >>> node.docker_volume_inspect('data')['Mountpoint']  # doctest: +SKIP
         """
-        return self._docker_object(["volume", "inspect", volume], options, ssh_user_name,
-                                   private_key_path)
+        return self._docker_object(["volume", "inspect", volume], options, ssh_user_name, private_key_path)
 
-    def docker_info(self, options: list[str] | None = None, ssh_user_name: str = "root",
-                    private_key_path: str | None = None) -> str:
+    def docker_info(
+        self,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """The node's Docker engine information (``docker info``).
 
         Runs ``docker info [options]`` on the node over SSH.
@@ -863,8 +943,13 @@ class VcNode:
         """
         return self._docker(["info"], options, ssh_user_name, private_key_path)[0]
 
-    def docker_logs(self, container: str, options: list[str] | None = None,
-                    ssh_user_name: str = "root", private_key_path: str | None = None) -> str:
+    def docker_logs(
+        self,
+        container: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """The logs of a container (``docker logs``).
 
         Runs ``docker logs [options] <container>`` on the node over SSH.
@@ -891,9 +976,15 @@ class VcNode:
         out, err = self._docker(["logs", container], options, ssh_user_name, private_key_path)
         return out + err
 
-    def docker_cp(self, src: str, dest: str, options: list[str] | None = None,
-                  cwd: str | None = None, ssh_user_name: str = "root",
-                  private_key_path: str | None = None) -> str:
+    def docker_cp(
+        self,
+        src: str,
+        dest: str,
+        options: list[str] | None = None,
+        cwd: str | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """Copy files between a container and the node's file system (``docker cp``).
 
         Runs ``docker cp [options] <src> <dest>`` on the node over SSH, after ``cd <cwd>`` when
@@ -922,9 +1013,14 @@ class VcNode:
         """
         return self._docker(["cp", src, dest], options, ssh_user_name, private_key_path, cwd)[0]
 
-    def docker_run(self, image: str, options: list[str] | None = None,
-                   cmd: list[str] | None = None, ssh_user_name: str = "root",
-                   private_key_path: str | None = None) -> tuple[str, str]:
+    def docker_run(
+        self,
+        image: str,
+        options: list[str] | None = None,
+        cmd: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> tuple[str, str]:
         """Run a new container (``docker run``).
 
         Runs ``docker run [options] <image> [cmd...]`` on the node over SSH.
@@ -950,12 +1046,16 @@ class VcNode:
         Example:
             >>> node.docker_run('nginx', ['-d', '--name', 'web', '-p', '80:80'])  # doctest: +SKIP
         """
-        return self._docker(["run", image, *(cmd or [])], options, ssh_user_name,
-                            private_key_path)
+        return self._docker(["run", image, *(cmd or [])], options, ssh_user_name, private_key_path)
 
-    def docker_exec(self, container: str, options: list[str] | None = None,
-                    cmd: list[str] | None = None, ssh_user_name: str = "root",
-                    private_key_path: str | None = None) -> tuple[str, str]:
+    def docker_exec(
+        self,
+        container: str,
+        options: list[str] | None = None,
+        cmd: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> tuple[str, str]:
         """Run a command in a running container (``docker exec``).
 
         Runs ``docker exec [options] <container> [cmd...]`` on the node over SSH.
@@ -980,11 +1080,15 @@ class VcNode:
         Example:
             >>> out, err = node.docker_exec('web', cmd=['nginx', '-v'])  # doctest: +SKIP
         """
-        return self._docker(["exec", container, *(cmd or [])], options, ssh_user_name,
-                            private_key_path)
+        return self._docker(["exec", container, *(cmd or [])], options, ssh_user_name, private_key_path)
 
-    def docker_restart(self, container: str, options: list[str] | None = None,
-                       ssh_user_name: str = "root", private_key_path: str | None = None) -> str:
+    def docker_restart(
+        self,
+        container: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """Restart a container (``docker restart``).
 
         Runs ``docker restart [options] <container>`` on the node over SSH.
@@ -1010,8 +1114,13 @@ class VcNode:
         """
         return self._docker(["restart", container], options, ssh_user_name, private_key_path)[0]
 
-    def docker_stop(self, container: str, options: list[str] | None = None,
-                    ssh_user_name: str = "root", private_key_path: str | None = None) -> str:
+    def docker_stop(
+        self,
+        container: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """Stop a container (``docker stop``).
 
         Runs ``docker stop [options] <container>`` on the node over SSH.
@@ -1037,8 +1146,13 @@ class VcNode:
         """
         return self._docker(["stop", container], options, ssh_user_name, private_key_path)[0]
 
-    def docker_start(self, container: str, options: list[str] | None = None,
-                     ssh_user_name: str = "root", private_key_path: str | None = None) -> str:
+    def docker_start(
+        self,
+        container: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """Start a stopped container (``docker start``).
 
         Runs ``docker start [options] <container>`` on the node over SSH.
@@ -1064,8 +1178,13 @@ class VcNode:
         """
         return self._docker(["start", container], options, ssh_user_name, private_key_path)[0]
 
-    def docker_rm(self, container: str, options: list[str] | None = None,
-                  ssh_user_name: str = "root", private_key_path: str | None = None) -> str:
+    def docker_rm(
+        self,
+        container: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """Remove a container (``docker rm``).
 
         Runs ``docker rm [options] <container>`` on the node over SSH.
@@ -1091,8 +1210,13 @@ class VcNode:
         """
         return self._docker(["rm", container], options, ssh_user_name, private_key_path)[0]
 
-    def docker_pull(self, image: str, options: list[str] | None = None,
-                    ssh_user_name: str = "root", private_key_path: str | None = None) -> str:
+    def docker_pull(
+        self,
+        image: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """Pull an image onto the node (``docker pull``).
 
         Runs ``docker pull [options] <image>`` on the node over SSH.
@@ -1118,8 +1242,13 @@ class VcNode:
         """
         return self._docker(["pull", image], options, ssh_user_name, private_key_path)[0]
 
-    def docker_push(self, image: str, options: list[str] | None = None,
-                    ssh_user_name: str = "root", private_key_path: str | None = None) -> str:
+    def docker_push(
+        self,
+        image: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """Push an image from the node to its registry (``docker push``).
 
         Runs ``docker push [options] <image>`` on the node over SSH.
@@ -1145,8 +1274,13 @@ class VcNode:
         """
         return self._docker(["push", image], options, ssh_user_name, private_key_path)[0]
 
-    def docker_image_rm(self, image: str, options: list[str] | None = None,
-                        ssh_user_name: str = "root", private_key_path: str | None = None) -> str:
+    def docker_image_rm(
+        self,
+        image: str,
+        options: list[str] | None = None,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """Remove an image from the node (``docker image rm``).
 
         Runs ``docker image rm [options] <image>`` on the node over SSH.
@@ -1172,8 +1306,13 @@ class VcNode:
         """
         return self._docker(["image", "rm", image], options, ssh_user_name, private_key_path)[0]
 
-    def docker_image_tag(self, src_image: str, dest_image: str, ssh_user_name: str = "root",
-                         private_key_path: str | None = None) -> str:
+    def docker_image_tag(
+        self,
+        src_image: str,
+        dest_image: str,
+        ssh_user_name: str = "root",
+        private_key_path: str | None = None,
+    ) -> str:
         """Tag an image (``docker image tag``).
 
         Runs ``docker image tag <src_image> <dest_image>`` on the node over SSH.
@@ -1197,5 +1336,4 @@ class VcNode:
         Example:
             >>> node.docker_image_tag('myapp:latest', '10.0.0.1:5001/myapp:1')  # doctest: +SKIP
         """
-        return self._docker(["image", "tag", src_image, dest_image], None, ssh_user_name,
-                            private_key_path)[0]
+        return self._docker(["image", "tag", src_image, dest_image], None, ssh_user_name, private_key_path)[0]

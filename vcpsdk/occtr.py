@@ -23,11 +23,24 @@ from vcpsdk.errors import VcpConnectionError, VcpSDKError, error_for_response
 logger = logging.getLogger("vcp.sdk")
 
 #: keys whose values are never logged (CCI payloads carry keys and credentials)
-SECRET_KEYS = frozenset({
-    "info", "cci", "access_key", "secret_key", "password", "client_secret", "private_key",
-    "sakura_token", "sakura_secret", "token_secret", "application_credential_secret",
-    "credentials", "token", "x-vcc-access-token",
-})
+SECRET_KEYS = frozenset(
+    {
+        "info",
+        "cci",
+        "access_key",
+        "secret_key",
+        "password",
+        "client_secret",
+        "private_key",
+        "sakura_token",
+        "sakura_secret",
+        "token_secret",
+        "application_credential_secret",
+        "credentials",
+        "token",
+        "x-vcc-access-token",
+    }
+)
 
 
 def redact(value: Any) -> Any:
@@ -81,8 +94,14 @@ class OcctrClient:
         if session is None:
             session = requests.Session()
             # GETs are safe to repeat when a connection drops or a proxy hiccups
-            retry = Retry(total=3, connect=3, read=2, backoff_factor=0.2,
-                          status_forcelist=(502, 503, 504), allowed_methods=frozenset({"GET"}))
+            retry = Retry(
+                total=3,
+                connect=3,
+                read=2,
+                backoff_factor=0.2,
+                status_forcelist=(502, 503, 504),
+                allowed_methods=frozenset({"GET"}),
+            )
             adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
@@ -126,18 +145,22 @@ class OcctrClient:
         try:
             self.requests_sent += 1
             response = self._session.request(
-                method, url, headers=headers, data=data, params=params, verify=self.verify,
+                method,
+                url,
+                headers=headers,
+                data=data,
+                params=params,
+                verify=self.verify,
                 timeout=(self.CONNECT_TIMEOUT, read_timeout or self.READ_TIMEOUT),
             )
         except requests.exceptions.SSLError as e:
             logger.error("%s: TLS error talking to %s: %s", errmsg, self.base_url, e)
             raise VcpConnectionError(errmsg, server_message=f"TLS error: {e}") from None
         except requests.exceptions.RequestException as e:
-            logger.error("server error: cannot reach the VC Controller at %s (%s)",
-                         self.base_url, type(e).__name__)
-            raise VcpConnectionError(
-                "server error", server_message=f"cannot reach {self.base_url}"
-            ) from None
+            logger.error(
+                "server error: cannot reach the VC Controller at %s (%s)", self.base_url, type(e).__name__
+            )
+            raise VcpConnectionError("server error", server_message=f"cannot reach {self.base_url}") from None
         if self.verbose >= 2:
             logger.debug("HTTP STATUS %s", response.status_code)
         if allow_404 and response.status_code == 404:

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 class Vc:
     """A UnitGroup as last read from the controller."""
 
-    def __init__(self, vc_json: dict[str, Any], client: OcctrClient | None = None,
-                 read_privileged: bool = False) -> None:
+    def __init__(
+        self, vc_json: dict[str, Any], client: OcctrClient | None = None, read_privileged: bool = False
+    ) -> None:
         self.vc_json = vc_json
         #: the controller client the nodes of this UnitGroup use for their operations
         self.client = client

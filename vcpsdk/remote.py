@@ -22,9 +22,20 @@ from vcpsdk.errors import VcpRemoteCommandError, VcpSDKError, raise_error
 logger = logging.getLogger("vcp.sdk")
 
 COMMON_OPTIONS = (
-    "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-    "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15", "-o", "ControlMaster=auto",
-    "-o", "ControlPersist=60",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "ConnectTimeout=15",
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    "ControlPersist=60",
 )
 
 
@@ -55,22 +66,28 @@ def run(
     """Run ``argv`` locally; ``(stdout, stderr)``, or VcpRemoteCommandError on failure."""
     try:
         result = subprocess.run(
-            argv, input=input_bytes, stdin=None if input_bytes is not None else
-            (stdin if stdin is not None else subprocess.DEVNULL),
-            capture_output=True, env=env, check=False,
+            argv,
+            input=input_bytes,
+            stdin=None if input_bytes is not None else (stdin if stdin is not None else subprocess.DEVNULL),
+            capture_output=True,
+            env=env,
+            check=False,
         )
     except FileNotFoundError:
-        raise_error(VcpSDKError, f"{what} failed: {argv[0]} is not installed "
-                                 "(install the OpenSSH client, e.g. apt-get install openssh-client)")
+        raise_error(
+            VcpSDKError,
+            f"{what} failed: {argv[0]} is not installed "
+            "(install the OpenSSH client, e.g. apt-get install openssh-client)",
+        )
     stdout, stderr = result.stdout, result.stderr
     if decode:
         stdout, stderr = stdout.decode(errors="replace"), stderr.decode(errors="replace")
     if result.returncode != 0:
         message = f"{what} failed: exit status {result.returncode}"
-        logger.error("%s: %s", message, (stderr if decode else stderr.decode(errors="replace"))
-                     .strip()[-500:])
-        raise VcpRemoteCommandError(message, exit_status=result.returncode, stdout=stdout,
-                                    stderr=stderr)
+        logger.error(
+            "%s: %s", message, (stderr if decode else stderr.decode(errors="replace")).strip()[-500:]
+        )
+        raise VcpRemoteCommandError(message, exit_status=result.returncode, stdout=stdout, stderr=stderr)
     return stdout, stderr
 
 

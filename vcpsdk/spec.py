@@ -53,9 +53,7 @@ DOCKER_FIELDS: tuple[Field, ...] = (
     Field("gpus", str, "", doc="GPUs given to the Base container (--gpus), e.g. 'all'"),
 )
 #: Unit-level fields of every storage spec.
-STORAGE_FIELDS: tuple[Field, ...] = (
-    Field("num_disks", int, 1, minimum=0, doc="number of disks to create"),
-)
+STORAGE_FIELDS: tuple[Field, ...] = (Field("num_disks", int, 1, minimum=0, doc="number of disks to create"),)
 SPEC_OPTION_TO_FIELD = {"options": "dns_opt"}
 
 
@@ -82,8 +80,13 @@ def dump_cci(document: list[dict[str, Any]]) -> str:
     for item in document:
         ((key, body),) = item.items()
         inner = yaml.dump(
-            body, Dumper=_CciDumper, default_flow_style=False, sort_keys=False, indent=4,
-            allow_unicode=True, width=4096,
+            body,
+            Dumper=_CciDumper,
+            default_flow_style=False,
+            sort_keys=False,
+            indent=4,
+            allow_unicode=True,
+            width=4096,
         )
         parts.append(f"- {key}:\n" + textwrap.indent(inner, "    "))
     return "".join(parts)
@@ -226,7 +229,8 @@ class VcpSpecResource:
             if name in all_field_names() or name in _ALL_COMMON:
                 logger.warning(
                     "spec attribute %s is not used by provider %s; it is kept but not sent",
-                    name, self._provider_name,
+                    name,
+                    self._provider_name,
                 )
                 self.__dict__["_foreign"][name] = value
                 return
@@ -243,7 +247,8 @@ class VcpSpecResource:
                 logger.warning(
                     "num_nodes=%s differs from the %d ip_addresses set before; "
                     "ip_addresses cleared (the last setting wins)",
-                    value, len(values["ip_addresses"]),
+                    value,
+                    len(values["ip_addresses"]),
                 )
                 values["ip_addresses"] = []
         values[f.name] = value
@@ -502,9 +507,9 @@ def _field_in(fields: tuple[Field, ...], name: str) -> Field | None:
     return None
 
 
-_ALL_COMMON = {
-    f.name for f in COMPUTE_FIELDS + DOCKER_FIELDS + STORAGE_FIELDS
-} | {a for f in DOCKER_FIELDS for a in f.aliases}
+_ALL_COMMON = {f.name for f in COMPUTE_FIELDS + DOCKER_FIELDS + STORAGE_FIELDS} | {
+    a for f in DOCKER_FIELDS for a in f.aliases
+}
 
 
 def _make_spec_classes() -> dict[str, type[VcpSpecResource]]:
@@ -523,8 +528,12 @@ def _make_spec_classes() -> dict[str, type[VcpSpecResource]]:
         cls = type(
             decl.class_name,
             (VcpSpecResource,),
-            {"provider_decl": decl, "version": decl.version, "__doc__": doc,
-             "__module__": f"vcpsdk.plugins.{decl.name}"},
+            {
+                "provider_decl": decl,
+                "version": decl.version,
+                "__doc__": doc,
+                "__module__": f"vcpsdk.plugins.{decl.name}",
+            },
         )
         classes[decl.name] = cls
     return classes
@@ -608,7 +617,9 @@ class VcpExtClass:
 
     #: provider names of the extensions this SDK provides
     EXTENSIONS: ClassVar[tuple[str, ...]] = (
-        "chameleon", "chameleon_network", "chameleon_host_lease_info",
+        "chameleon",
+        "chameleon_network",
+        "chameleon_host_lease_info",
     )
 
     def __init__(self, config_dir: str | Path = "", vcc_access_token: str = "") -> None:
@@ -643,5 +654,11 @@ class VcpExtClass:
 
 
 __all__ = [
-    "SPEC_CLASSES", "VcpExtClass", "VcpSDKError", "VcpSpecClass", "VcpSpecResource", "dump_cci", "make_spec",
+    "SPEC_CLASSES",
+    "VcpExtClass",
+    "VcpSDKError",
+    "VcpSpecClass",
+    "VcpSpecResource",
+    "dump_cci",
+    "make_spec",
 ]

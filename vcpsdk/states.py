@@ -28,15 +28,25 @@ CREATING = "CREATING"
 
 #: states a unit or node passes through; a waiter keeps waiting while it sees one
 TRANSITIONAL = frozenset(
-    {BOOTING, CREATING, SUSPENDING, RESUMING, STOPPING, SHUTTING_DOWN, DELETING, APPLYING,
-     INDEFINITE}
+    {BOOTING, CREATING, SUSPENDING, RESUMING, STOPPING, SHUTTING_DOWN, DELETING, APPLYING, INDEFINITE}
 )
 
 #: DataFrame colours of the original SDK, applied to every column named ``*state*``
 STATE_COLOURS = {
-    BOOTING: "#fe9", APPLYING: "#fe9", CREATING: "#fe9", ERROR: "#f99", RUNNING: "#dfd",
-    SUSPENDING: "#ddd", SUSPENDED: "#ddd", RESUMING: "#ddd", STOPPING: "#ddd", STOPPED: "#ddd",
-    SHUTTING_DOWN: "#add", POWER_OFF: "#aaa", DELETING: "#777", CONTAINER_ERROR: "#f77",
+    BOOTING: "#fe9",
+    APPLYING: "#fe9",
+    CREATING: "#fe9",
+    ERROR: "#f99",
+    RUNNING: "#dfd",
+    SUSPENDING: "#ddd",
+    SUSPENDED: "#ddd",
+    RESUMING: "#ddd",
+    STOPPING: "#ddd",
+    STOPPED: "#ddd",
+    SHUTTING_DOWN: "#add",
+    POWER_OFF: "#aaa",
+    DELETING: "#777",
+    CONTAINER_ERROR: "#f77",
     HOST_ERROR: "#f77",
 }
 
@@ -59,8 +69,7 @@ NODE_OPERATIONS: dict[str, NodeOperation] = {
         NodeOperation("power_on", frozenset({POWER_OFF}), BOOTING, RUNNING),
         NodeOperation("suspend", frozenset({RUNNING}), SUSPENDING, SUSPENDED),
         NodeOperation("resume", frozenset({SUSPENDED, CONTAINER_ERROR}), RESUMING, RUNNING),
-        NodeOperation("stop", frozenset({SUSPENDED, CONTAINER_ERROR, HOST_ERROR}), STOPPING,
-                      STOPPED),
+        NodeOperation("stop", frozenset({SUSPENDED, CONTAINER_ERROR, HOST_ERROR}), STOPPING, STOPPED),
         NodeOperation("start", frozenset({STOPPED}), BOOTING, RUNNING),
         NodeOperation("watch", frozenset({RUNNING, SUSPENDED, POWER_OFF, STOPPED}), None, None),
         NodeOperation("unwatch", frozenset({RUNNING, SUSPENDED, POWER_OFF, STOPPED}), None, None),

@@ -58,16 +58,22 @@ class RunningController:
         config_dir = Path(config_dir)
         config_dir.mkdir(parents=True, exist_ok=True)
         # the controller also serves the Vault cubbyhole API on its own port
-        settings = {"host": "127.0.0.1", "vcc_port": self.port, "vault_port": self.port,
-                    "scheme": "http", **vcc}
+        settings = {
+            "host": "127.0.0.1",
+            "vcc_port": self.port,
+            "vault_port": self.port,
+            "scheme": "http",
+            **vcc,
+        }
         (config_dir / "vcp_config.yml").write_text(yaml.safe_dump({"vcc": settings}))
         return config_dir
 
 
 def write_test_public_key(path: Path) -> Path:
     """Write a syntactically valid ``ssh-ed25519`` public key file (no private half)."""
-    blob = (len(b"ssh-ed25519").to_bytes(4, "big") + b"ssh-ed25519"
-            + (32).to_bytes(4, "big") + bytes(range(32)))
+    blob = (
+        len(b"ssh-ed25519").to_bytes(4, "big") + b"ssh-ed25519" + (32).to_bytes(4, "big") + bytes(range(32))
+    )
     path = Path(path)
     path.write_text("ssh-ed25519 " + base64.b64encode(blob).decode() + " test@vcpsdk\n")
     return path

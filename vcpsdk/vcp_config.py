@@ -15,6 +15,4 @@ def __getattr__(name: str) -> Any:
     raw = load_config("").raw
     if name in raw:
         return raw[name]
-    raise AttributeError(
-        f"vcp_config has no setting {name!r}; add '{name}: ...' to vcp_config.yml"
-    )
+    raise AttributeError(f"vcp_config has no setting {name!r}; add '{name}: ...' to vcp_config.yml")

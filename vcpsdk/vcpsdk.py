@@ -104,14 +104,18 @@ class _Session:
 
 
 def _empty_cci(ugroup_name: str, ugroup_type: str = "compute") -> str:
-    return dump_cci([{
-        "vc": {
-            "cci_version": vcpsdk.VCP_SDK_VERSION,
-            "type": ugroup_type,
-            "description": ugroup_name,
-            "name": ugroup_name,
-        }
-    }])
+    return dump_cci(
+        [
+            {
+                "vc": {
+                    "cci_version": vcpsdk.VCP_SDK_VERSION,
+                    "type": ugroup_type,
+                    "description": ugroup_name,
+                    "name": ugroup_name,
+                }
+            }
+        ]
+    )
 
 
 def _check_selector(
@@ -121,8 +125,9 @@ def _check_selector(
     ip_addresses: list[str] | None,
     ip_address: str | None,
 ) -> None:
-    given = [v for v in (count, node_no, cloud_instance_id, ip_addresses, ip_address)
-             if v not in (None, [], "")]
+    given = [
+        v for v in (count, node_no, cloud_instance_id, ip_addresses, ip_address) if v not in (None, [], "")
+    ]
     if len(given) > 1:
         raise_error(VcpInvalidArgumentError, "invalid argment, one condition parameter allowed")
 
@@ -274,8 +279,7 @@ class VcpSDK:
         return {
             "host": vcc.host_port,
             "vault_url": f"{vcc.scheme}://{vcc.host}:{vcc.vault_port}",
-            "docker_registry": {"official": official, "user": user, "base": official,
-                                "application": user},
+            "docker_registry": {"official": official, "user": user, "base": official, "application": user},
         }
 
     def version_dict(self) -> dict[str, Any]:
@@ -408,8 +412,7 @@ class VcpSDK:
         if entry is None:
             raise_error(
                 VcpSDKError,
-                f"not exist in vpn_catalog, provider[{provider}] "
-                f"vpn_catalog_name[{vpn_catalog_name}]",
+                f"not exist in vpn_catalog, provider[{provider}] vpn_catalog_name[{vpn_catalog_name}]",
             )
         return dict(entry)
 
@@ -434,8 +437,7 @@ class VcpSDK:
             >>> lease = chameleon.reserve_host()  # doctest: +SKIP
             >>> lease.wait(); spec.reservation = lease.reservation_id  # doctest: +SKIP
         """
-        return VcpExtClass(self.config_dir, self._session.client._token).find_extension(
-            provider_name)
+        return VcpExtClass(self.config_dir, self._session.client._token).find_extension(provider_name)
 
     def create_empty_vc(self, ugroup_name: str, ugroup_type: str = "compute") -> Vc:
         """Create an empty UnitGroup and return its raw record (internal in the original).
@@ -556,23 +558,28 @@ class VcpSDK:
             >>> disk_ug = vcp.create_ugroup('handson101-disk', 'storage')  # doctest: +SKIP
         """
         if ugroup_type not in UGROUP_TYPES:
-            raise_error(VcpInvalidArgumentError,
-                        f"ugroup_type must be 'compute' or 'storage', got {ugroup_type!r}")
+            raise_error(
+                VcpInvalidArgumentError, f"ugroup_type must be 'compute' or 'storage', got {ugroup_type!r}"
+            )
         if not isinstance(ugroup_name, str) or not ugroup_name.strip():
             raise_error(VcpInvalidArgumentError, "ugroup_name must be a non-empty string")
         if any(vc.name == ugroup_name for vc in self._vcs(privileged)):
-            raise_error(VcpInvalidArgumentError,
-                        "aleady exist UnitGroup. change name or cleanup first!")
+            raise_error(VcpInvalidArgumentError, "aleady exist UnitGroup. change name or cleanup first!")
         client = self._session.client
-        created = client.request("POST", "/vcs", "create vc failed",
-                                 body={"cci": b64(_empty_cci(ugroup_name, ugroup_type))},
-                                 privileged=privileged)
+        created = client.request(
+            "POST",
+            "/vcs",
+            "create vc failed",
+            body={"cci": b64(_empty_cci(ugroup_name, ugroup_type))},
+            privileged=privileged,
+        )
         vcid = created.get("vcid") if isinstance(created, dict) else None
         if not vcid:
             raise_error(VcpSDKError, "create vc failed: cannot find new vc")
         vc_json = client.get(f"/vcs/{vcid}", "config vc failed", privileged=privileged)
-        return VcpUnitGroupClass(Vc(vc_json, client, privileged), session=self._session,
-                                 privileged=privileged)
+        return VcpUnitGroupClass(
+            Vc(vc_json, client, privileged), session=self._session, privileged=privileged
+        )
 
     def get_ugroup(self, ugroup_name: str, privileged: bool = False) -> VcpUnitGroupClass | None:
         """The first UnitGroup called ``ugroup_name``.
@@ -711,9 +718,14 @@ def _reraise_as(message: str) -> Iterator[None]:
 def _sandbox_settings() -> tuple[VccSettings, str]:
     """Settings of the embedded sandbox (started if needed) and the user's token."""
     sandbox = embedded.ensure_sandbox()
-    settings = VccSettings(host=embedded.HOST, name="sandbox", scheme="http",
-                           vcc_port=sandbox.port, vault_port=sandbox.port,  # same server
-                           private_ip=embedded.HOST)
+    settings = VccSettings(
+        host=embedded.HOST,
+        name="sandbox",
+        scheme="http",
+        vcc_port=sandbox.port,
+        vault_port=sandbox.port,  # same server
+        private_ip=embedded.HOST,
+    )
     return settings, sandbox.token
 
 
@@ -780,8 +792,9 @@ class VcpUnitGroupClass:
 
     def _refresh(self, privileged: bool = False) -> Vc:
         vcid = self._current().vcid
-        body = self._client.get(f"/vcs/{vcid}", "config vc failed",
-                                privileged=privileged or self._read_privileged, allow_404=True)
+        body = self._client.get(
+            f"/vcs/{vcid}", "config vc failed", privileged=privileged or self._read_privileged, allow_404=True
+        )
         if body is None:
             self._vc = None
             raise_error(VcpSDKError, "no yet setup unit_group")
@@ -799,8 +812,11 @@ class VcpUnitGroupClass:
             if revision is not None:
                 params = {"wait_revision": revision, "wait_sec": round(hold, 3)}
             return self._client.get(
-                f"/vcs/{vcid}/{unit_name}", "config unit failed", params=params,
-                privileged=privileged or self._read_privileged, allow_404=True,
+                f"/vcs/{vcid}/{unit_name}",
+                "config unit failed",
+                params=params,
+                privileged=privileged or self._read_privileged,
+                allow_404=True,
                 read_timeout=hold + 60,
             )
 
@@ -823,9 +839,7 @@ class VcpUnitGroupClass:
         vc = self._refresh(privileged)
         unit = vc.unit(unit_name)
         logger.error("%s\n%s", str(vc).rstrip("\n"), str(unit) if unit else "")
-        raise VcpUnitFailedError(
-            f"failed ({unit_name})", server_message=unit.error_message if unit else None
-        )
+        raise VcpUnitFailedError(f"failed ({unit_name})", server_message=unit.error_message if unit else None)
 
     # -- properties -----------------------------------------------------------------------
 
@@ -944,25 +958,35 @@ class VcpUnitGroupClass:
         """
         vc = self._refresh(privileged)
         if not isinstance(unit_name, str) or not UNIT_NAME.match(unit_name):
-            raise_error(VcpInvalidArgumentError,
-                        f"unit_name[{unit_name}] is invalid: use letters, digits, '_' and '-'")
+            raise_error(
+                VcpInvalidArgumentError,
+                f"unit_name[{unit_name}] is invalid: use letters, digits, '_' and '-'",
+            )
         if vc.unit(unit_name) is not None:
             raise_error(VcpInvalidArgumentError, f"already exist unit[{unit_name}]")
         if not isinstance(spec, VcpSpecResource):
-            raise_error(VcpInvalidArgumentError,
-                        f"spec must come from get_spec(provider, flavor), got {type(spec).__name__}")
+            raise_error(
+                VcpInvalidArgumentError,
+                f"spec must come from get_spec(provider, flavor), got {type(spec).__name__}",
+            )
         if spec.unit_type != vc.type:
-            raise_error(VcpInvalidArgumentError,
-                        f"not much ugroup_type vc[{vc.type}] and spec[{spec.unit_type}]")
+            raise_error(
+                VcpInvalidArgumentError, f"not much ugroup_type vc[{vc.type}] and spec[{spec.unit_type}]"
+            )
         cci = spec.cci(unit_name)
         spec.name = unit_name
         with _reraise_as("can't create unit"):
-            self._client.request("POST", f"/vcs/{vc.vcid}", "add unit failed",
-                                 body={"info": b64(cci), "unit_name": unit_name},
-                                 privileged=privileged)
+            self._client.request(
+                "POST",
+                f"/vcs/{vc.vcid}",
+                "add unit failed",
+                body={"info": b64(cci), "unit_name": unit_name},
+                privileged=privileged,
+            )
         if not wait_for:
-            body = self._client.get(f"/vcs/{vc.vcid}/{unit_name}", "config unit failed",
-                                    privileged=privileged)
+            body = self._client.get(
+                f"/vcs/{vc.vcid}/{unit_name}", "config unit failed", privileged=privileged
+            )
             return self._unit_object(body)
         return self.wait_unit_applied(unit_name, privileged=privileged)
 
@@ -1078,8 +1102,13 @@ class VcpUnitGroupClass:
         vc = self._refresh(privileged)
         if vc.unit(unit_name) is None:
             raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]")
-        self._client.request("DELETE", f"/vcs/{vc.vcid}/{unit_name}", "delete unit failed",
-                             body={"force": "true" if force else "false"}, privileged=privileged)
+        self._client.request(
+            "DELETE",
+            f"/vcs/{vc.vcid}/{unit_name}",
+            "delete unit failed",
+            body={"force": "true" if force else "false"},
+            privileged=privileged,
+        )
         if wait_for:
             body = self._wait_unit(unit_name, privileged)
             if body is not None and body.get("state") == ERROR:
@@ -1116,8 +1145,9 @@ class VcpUnitGroupClass:
         vc = self._current()
         name, vcid = vc.name, vc.vcid
         with _reraise_as("failed ugroup cleanup http status({status})"):
-            self._client.request("DELETE", f"/vcs/{vcid}", "delete vc failed",
-                                 body={"force": "true"}, privileged=privileged)
+            self._client.request(
+                "DELETE", f"/vcs/{vcid}", "delete vc failed", body={"force": "true"}, privileged=privileged
+            )
         if not wait_for:
             self._vc = None
             return
@@ -1126,17 +1156,26 @@ class VcpUnitGroupClass:
             params = None
             if revision is not None:
                 params = {"wait_revision": revision, "wait_sec": round(hold, 3)}
-            return self._client.get(f"/vcs/{vcid}", "config vc failed", params=params,
-                                    privileged=privileged, allow_404=True,
-                                    read_timeout=hold + 60)
+            return self._client.get(
+                f"/vcs/{vcid}",
+                "config vc failed",
+                params=params,
+                privileged=privileged,
+                allow_404=True,
+                read_timeout=hold + 60,
+            )
 
         def done(body: Any) -> bool:
             return body is None or all(unit_is_stable(u) for u in body.get("unit") or [])
 
         def describe(body: Any) -> str:
             units = (body or {}).get("unit") or []
-            return "\n".join(f"{u.get('name')} is {u.get('state')}" for u in units
-                             if u.get("state") in TRANSITIONAL) or "DELETING"
+            return (
+                "\n".join(
+                    f"{u.get('name')} is {u.get('state')}" for u in units if u.get("state") in TRANSITIONAL
+                )
+                or "DELETING"
+            )
 
         body = self._waiter().wait(fetch, done, describe, "Full of waiting time")
         if body is None:
@@ -1177,13 +1216,15 @@ class VcpUnitGroupClass:
         """
         vc = self._current()
         body = self._client.get("/vcs", "config vc failed", privileged=privileged)
-        if any(v.get("name") == ugroup_name and v.get("vcid") != vc.vcid
-               for v in body.get("vcs") or []):
-            raise_error(VcpInvalidArgumentError,
-                        "aleady exist UnitGroup. change name or cleanup first!")
-        self._client.request("PUT", f"/vcs/{vc.vcid}", "update vc failed",
-                             body={"cci": b64(_empty_cci(ugroup_name, vc.type))},
-                             privileged=privileged)
+        if any(v.get("name") == ugroup_name and v.get("vcid") != vc.vcid for v in body.get("vcs") or []):
+            raise_error(VcpInvalidArgumentError, "aleady exist UnitGroup. change name or cleanup first!")
+        self._client.request(
+            "PUT",
+            f"/vcs/{vc.vcid}",
+            "update vc failed",
+            body={"cci": b64(_empty_cci(ugroup_name, vc.type))},
+            privileged=privileged,
+        )
         self._refresh(privileged)
 
     def change_owner(self, new_owner: str, privileged: bool = False) -> None:
@@ -1209,9 +1250,13 @@ class VcpUnitGroupClass:
         """
         vc = self._current()
         with _reraise_as("failed ugroup change owner http status({status})"):
-            self._client.request("PATCH", f"/vcs/{vc.vcid}", "change owner vc failed",
-                                 body={"owner": new_owner, "operation": "change_owner"},
-                                 privileged=privileged)
+            self._client.request(
+                "PATCH",
+                f"/vcs/{vc.vcid}",
+                "change owner vc failed",
+                body={"owner": new_owner, "operation": "change_owner"},
+                privileged=privileged,
+            )
         vc.owner = new_owner
 
     @staticmethod
@@ -1325,8 +1370,9 @@ class VcpUnitGroupClass:
         """
         vc = self._refresh(privileged)
         nodes = [n for u in vc.units if not unit_name or u.name == unit_name for n in u.nodes]
-        return _filter_nodes(nodes, node_id, node_state, node_no, ip_addresses, ip_address,
-                             cloud_instance_id, mapper)
+        return _filter_nodes(
+            nodes, node_id, node_state, node_no, ip_addresses, ip_address, cloud_instance_id, mapper
+        )
 
     def find_ip_addresses(self, privileged: bool = False, **conditions: Any) -> list[str]:
         """IP addresses (``cloud_instance_address``) of the nodes matching ``conditions``.
@@ -1410,8 +1456,9 @@ class VcpUnitClass:
         return f"/vcs/{self._unit.vc.vcid}/{self._unit.name}"
 
     def _refresh(self, privileged: bool = False) -> VcUnit:
-        body = self._client.get(self._path(), "config unit failed",
-                                privileged=privileged or self._ugroup._read_privileged)
+        body = self._client.get(
+            self._path(), "config unit failed", privileged=privileged or self._ugroup._read_privileged
+        )
         self._unit = VcUnit(self._unit.vc, body)
         return self._unit
 
@@ -1523,12 +1570,17 @@ class VcpUnitClass:
             )
         count = len(ips) or len(macs) or num_add_nodes
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise_error(VcpInvalidArgumentError,
-                        f"num_add_nodes must be an integer >= 1, got {num_add_nodes!r}")
+            raise_error(
+                VcpInvalidArgumentError, f"num_add_nodes must be an integer >= 1, got {num_add_nodes!r}"
+            )
         before = {n.id for n in self._refresh(privileged).nodes}
-        self._client.request("PUT", self._path(), "add node failed", privileged=privileged,
-                             body={"ip_address_list": ips, "mac_address_list": macs,
-                                   "num_nodes": count})
+        self._client.request(
+            "PUT",
+            self._path(),
+            "add node failed",
+            privileged=privileged,
+            body={"ip_address_list": ips, "mac_address_list": macs, "num_nodes": count},
+        )
         if wait_for:
             self._wait(privileged)
             logger.info("add_node completed.")
@@ -1551,32 +1603,32 @@ class VcpUnitClass:
         _check_selector(count, node_no, cloud_instance_id, ip_addresses, ip_address)
         several = (isinstance(count, int) and count > 1) or len(ip_addresses or []) > 1
         if not wait_for and several:
-            raise_error(VcpInvalidArgumentError,
-                        "invalid argment, delete multi-node must be wait_for=True")
+            raise_error(VcpInvalidArgumentError, "invalid argment, delete multi-node must be wait_for=True")
         nodes = self._refresh(privileged).nodes
         if node_no not in (None, ""):
             targets = [n for n in nodes if str(n.no) == str(node_no)]
             if not targets:
-                raise_error(VcpInvalidArgumentError,
-                            f"no node node_no[{node_no}] in unit[{self.name}]")
+                raise_error(VcpInvalidArgumentError, f"no node node_no[{node_no}] in unit[{self.name}]")
         elif cloud_instance_id:
             targets = [n for n in nodes if n.cloud_instance_id == cloud_instance_id]
             if not targets:
-                raise_error(VcpInvalidArgumentError,
-                            f"no node cloud_instance_id[{cloud_instance_id}] in unit[{self.name}]")
+                raise_error(
+                    VcpInvalidArgumentError,
+                    f"no node cloud_instance_id[{cloud_instance_id}] in unit[{self.name}]",
+                )
         elif ip_addresses or ip_address:
             wanted = _address_list(ip_addresses, ip_address, "ip_addresses")
             by_ip = {n.cloud_instance_address: n for n in nodes}
             missing = [ip for ip in wanted if ip not in by_ip]
             if missing:
-                raise_error(VcpInvalidArgumentError,
-                            f"no node ip_address[{', '.join(missing)}] in unit[{self.name}]")
+                raise_error(
+                    VcpInvalidArgumentError, f"no node ip_address[{', '.join(missing)}] in unit[{self.name}]"
+                )
             targets = [by_ip[ip] for ip in dict.fromkeys(wanted)]
         else:
             number = 1 if count is None else count
             if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-                raise_error(VcpInvalidArgumentError,
-                            f"{count_name} must be an integer >= 1, got {count!r}")
+                raise_error(VcpInvalidArgumentError, f"{count_name} must be an integer >= 1, got {count!r}")
             allowed = NODE_OPERATIONS[op].allowed if op in NODE_OPERATIONS else None
             eligible = [n for n in nodes if allowed is None or n.state in allowed]
             if op in ("watch", "unwatch"):  # only nodes whose watch mode would change
@@ -1584,40 +1636,79 @@ class VcpUnitClass:
             eligible.sort(key=lambda n: n.no or 0, reverse=True)
             if number > len(eligible):
                 where = "" if allowed is None else f" in a state that allows {op}"
-                raise_error(VcpInvalidArgumentError,
-                            f"{count_name}[{number}] is larger than the {len(eligible)} node(s)"
-                            f"{where} in unit[{self.name}]")
+                raise_error(
+                    VcpInvalidArgumentError,
+                    f"{count_name}[{number}] is larger than the {len(eligible)} node(s)"
+                    f"{where} in unit[{self.name}]",
+                )
             targets = eligible[:number]
         if not wait_for and len(targets) > 1:
-            raise_error(VcpInvalidArgumentError,
-                        "invalid argment, delete multi-node must be wait_for=True")
+            raise_error(VcpInvalidArgumentError, "invalid argment, delete multi-node must be wait_for=True")
         return targets
 
     #: op → (count argument, HTTP verb, path suffix, error message, per-node log, final log)
     _NODE_OPS: ClassVar[dict[str, tuple[str, str, str, str, str, str]]] = {
-        "delete": ("num_delete_nodes", "DELETE", "", "delete node failed", "a node deleted.",
-                   "deleted node(s) completed."),
-        "power_off": ("num_power_off_nodes", "PATCH", "/power_off", "power_off failed",
-                      "a node power off start.", "power off node(s) has started."),
-        "power_on": ("num_power_on_nodes", "PATCH", "/power_on", "power_on failed",
-                     "a node power on start.", "power on node(s) has started."),
-        "watch": ("num_watch_nodes", "PATCH", "/watch", "watch failed",
-                  "a node watching start.", "watching node(s) has started."),
-        "unwatch": ("num_watch_nodes", "PATCH", "/unwatch", "unwatch failed",
-                    "a node unwatch completed.", "unwatch node(s) completed."),
+        "delete": (
+            "num_delete_nodes",
+            "DELETE",
+            "",
+            "delete node failed",
+            "a node deleted.",
+            "deleted node(s) completed.",
+        ),
+        "power_off": (
+            "num_power_off_nodes",
+            "PATCH",
+            "/power_off",
+            "power_off failed",
+            "a node power off start.",
+            "power off node(s) has started.",
+        ),
+        "power_on": (
+            "num_power_on_nodes",
+            "PATCH",
+            "/power_on",
+            "power_on failed",
+            "a node power on start.",
+            "power on node(s) has started.",
+        ),
+        "watch": (
+            "num_watch_nodes",
+            "PATCH",
+            "/watch",
+            "watch failed",
+            "a node watching start.",
+            "watching node(s) has started.",
+        ),
+        "unwatch": (
+            "num_watch_nodes",
+            "PATCH",
+            "/unwatch",
+            "unwatch failed",
+            "a node unwatch completed.",
+            "unwatch node(s) completed.",
+        ),
     }
 
-    def _operate(self, op: str, count: int | None, node_no: int | None,
-                 cloud_instance_id: str | None, ip_addresses: list[str] | None,
-                 ip_address: str | None, wait_for: bool, privileged: bool) -> list[VcNode]:
+    def _operate(
+        self,
+        op: str,
+        count: int | None,
+        node_no: int | None,
+        cloud_instance_id: str | None,
+        ip_addresses: list[str] | None,
+        ip_address: str | None,
+        wait_for: bool,
+        privileged: bool,
+    ) -> list[VcNode]:
         """Apply ``op`` to the selected nodes one at a time, waiting after each (the
         controller refuses a second operation while the unit is processing)."""
         count_name, method, suffix, errmsg, each, done = self._NODE_OPS[op]
-        targets = self._select(op, count_name, count, node_no, cloud_instance_id, ip_addresses,
-                               ip_address, wait_for, privileged)
+        targets = self._select(
+            op, count_name, count, node_no, cloud_instance_id, ip_addresses, ip_address, wait_for, privileged
+        )
         for node in targets:
-            self._client.request(method, f"{self._path()}/{node.id}{suffix}", errmsg,
-                                 privileged=privileged)
+            self._client.request(method, f"{self._path()}/{node.id}{suffix}", errmsg, privileged=privileged)
             if wait_for:
                 self._wait(privileged)
                 logger.info(each)
@@ -1676,8 +1767,16 @@ class VcpUnitClass:
             >>> unit.delete_nodes(node_no=2)  # doctest: +SKIP
             >>> remaining = unit.delete_nodes(num_delete_nodes=2)  # doctest: +SKIP
         """
-        return self._operate("delete", num_delete_nodes, node_no, cloud_instance_id, ip_addresses,
-                             ip_address, wait_for, privileged)
+        return self._operate(
+            "delete",
+            num_delete_nodes,
+            node_no,
+            cloud_instance_id,
+            ip_addresses,
+            ip_address,
+            wait_for,
+            privileged,
+        )
 
     def power_off_nodes(
         self,
@@ -1732,8 +1831,16 @@ class VcpUnitClass:
             >>> unit.power_off_nodes(node_no=1)  # doctest: +SKIP
             >>> unit.df_nodes()  # doctest: +SKIP
         """
-        return self._operate("power_off", num_power_off_nodes, node_no, cloud_instance_id, ip_addresses,
-                             ip_address, wait_for, privileged)
+        return self._operate(
+            "power_off",
+            num_power_off_nodes,
+            node_no,
+            cloud_instance_id,
+            ip_addresses,
+            ip_address,
+            wait_for,
+            privileged,
+        )
 
     def power_on_nodes(
         self,
@@ -1785,8 +1892,16 @@ class VcpUnitClass:
         Example:
             >>> unit.power_on_nodes(ip_address='172.30.2.10')  # doctest: +SKIP
         """
-        return self._operate("power_on", num_power_on_nodes, node_no, cloud_instance_id, ip_addresses,
-                             ip_address, wait_for, privileged)
+        return self._operate(
+            "power_on",
+            num_power_on_nodes,
+            node_no,
+            cloud_instance_id,
+            ip_addresses,
+            ip_address,
+            wait_for,
+            privileged,
+        )
 
     def watch_nodes(
         self,
@@ -1839,8 +1954,16 @@ class VcpUnitClass:
         Example:
             >>> unit.watch_nodes(node_no=1)  # doctest: +SKIP
         """
-        return self._operate("watch", num_watch_nodes, node_no, cloud_instance_id, ip_addresses,
-                             ip_address, wait_for, privileged)
+        return self._operate(
+            "watch",
+            num_watch_nodes,
+            node_no,
+            cloud_instance_id,
+            ip_addresses,
+            ip_address,
+            wait_for,
+            privileged,
+        )
 
     def unwatch_nodes(
         self,
@@ -1891,8 +2014,9 @@ class VcpUnitClass:
         Example:
             >>> unit.unwatch_nodes(num_watch_nodes=2)  # doctest: +SKIP
         """
-        return self._operate("unwatch", num_watch_nodes, node_no, cloud_instance_id,
-                             ip_addresses, ip_address, True, privileged)
+        return self._operate(
+            "unwatch", num_watch_nodes, node_no, cloud_instance_id, ip_addresses, ip_address, True, privileged
+        )
 
     def watch(self, wait_for: bool = True, privileged: bool = False) -> None:
         """Start the controller's liveness monitoring of every node of the unit.
@@ -1920,8 +2044,7 @@ class VcpUnitClass:
         """
         if self.type != "compute":
             raise_error(VcpInvalidArgumentError, "watch only compute unit")
-        self._client.request("PATCH", f"{self._path()}/watch", "watch unit failed",
-                             privileged=privileged)
+        self._client.request("PATCH", f"{self._path()}/watch", "watch unit failed", privileged=privileged)
         if wait_for:
             self._wait(privileged)
             logger.info("watching successe.")
@@ -1950,8 +2073,7 @@ class VcpUnitClass:
         """
         if self.type != "compute":
             raise_error(VcpInvalidArgumentError, "unwatch only compute unit")
-        self._client.request("PATCH", f"{self._path()}/unwatch", "unwatch unit failed",
-                             privileged=privileged)
+        self._client.request("PATCH", f"{self._path()}/unwatch", "unwatch unit failed", privileged=privileged)
 
     def wait_nodes_applied(self, privileged: bool = False) -> None:
         """Wait until the unit (and, when INDEFINITE, each node) leaves the transitional states.
@@ -2020,8 +2142,9 @@ class VcpUnitClass:
             >>> running = unit.find_nodes(node_state='RUNNING')  # doctest: +SKIP
         """
         unit = self._refresh(privileged)
-        return _filter_nodes(unit.nodes, node_id, node_state, node_no, ip_addresses, ip_address,
-                             cloud_instance_id, mapper)
+        return _filter_nodes(
+            unit.nodes, node_id, node_state, node_no, ip_addresses, ip_address, cloud_instance_id, mapper
+        )
 
     def find_ip_addresses(self, privileged: bool = False, **conditions: Any) -> list[str]:
         """IP addresses (``cloud_instance_address``) of this unit's nodes matching ``conditions``.
@@ -2082,6 +2205,14 @@ def _address_list(values: Any, single: str | None, name: str) -> list[str]:
 
 # Import paths the corpus uses: ``from vcpsdk.vcpsdk import VcpConfigYaml`` etc.
 __all__ = [
-    "SPEC_CLASSES", "VcNode", "VcpConfigYaml", "VcpExtClass", "VcpSDK", "VcpSDKError",
-    "VcpSpecClass", "VcpSpecResource", "VcpUnitClass", "VcpUnitGroupClass",
+    "SPEC_CLASSES",
+    "VcNode",
+    "VcpConfigYaml",
+    "VcpExtClass",
+    "VcpSDK",
+    "VcpSDKError",
+    "VcpSpecClass",
+    "VcpSpecResource",
+    "VcpUnitClass",
+    "VcpUnitGroupClass",
 ]

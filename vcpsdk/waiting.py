@@ -73,8 +73,9 @@ class Waiter:
             now = time.monotonic()
             if now >= next_progress:
                 logger.info("%s ... %d sec", describe(body), int(now - start))
-                next_progress += self.progress_interval * (1 + int((now - next_progress)
-                                                                   // self.progress_interval))
+                next_progress += self.progress_interval * (
+                    1 + int((now - next_progress) // self.progress_interval)
+                )
             remaining = start + limit - now
             if remaining <= 0:
                 raise_error(VcpTimeoutError, timeout_message)

@@ -61,21 +61,35 @@ def test_flow_against_vcc_serve(name: str, tmp_path: Path) -> None:
     with vcc_serve(tmp_path / "state") as served:
         token = served.create_token("student")
         config = served.write_config(tmp_path / "vcp_config")
-        env = {"VCPSDK_CONFIG_DIR": str(config), "VCP_TOKEN": token, "HOME": str(tmp_path),
-               "PYTHONPATH": f"{SUPPORT}:{REPO}"}
+        env = {
+            "VCPSDK_CONFIG_DIR": str(config),
+            "VCP_TOKEN": token,
+            "HOME": str(tmp_path),
+            "PYTHONPATH": f"{SUPPORT}:{REPO}",
+        }
         result = run_python(script(name), env, timeout=300, cwd=tmp_path)
     check_output(name, result)
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_flow_against_embedded_sandbox(name: str, tmp_path: Path) -> None:
-    env = {"VCPSDK_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path),
-           "VCPSDK_SANDBOX_BOOT_DELAY": "0",
-           "VCPSDK_SANDBOX_SSH_PORT": str(free_port()), "PYTHONPATH": f"{SUPPORT}:{REPO}"}
+    env = {
+        "VCPSDK_DATA_DIR": str(tmp_path / "data"),
+        "HOME": str(tmp_path),
+        "VCPSDK_SANDBOX_BOOT_DELAY": "0",
+        "VCPSDK_SANDBOX_SSH_PORT": str(free_port()),
+        "PYTHONPATH": f"{SUPPORT}:{REPO}",
+    }
     vcc = [sys.executable, "-m", "vcpsdk.controller.cli", "sandbox"]
     try:
-        token = subprocess.run([*vcc, "token"], env={**_base_env(), **env}, check=True,
-                               capture_output=True, text=True, timeout=120).stdout.strip()
+        token = subprocess.run(
+            [*vcc, "token"],
+            env={**_base_env(), **env},
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout.strip()
         assert token
         result = run_python(script(name), {**env, "VCP_TOKEN": token}, timeout=300, cwd=tmp_path)
     finally:

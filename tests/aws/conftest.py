@@ -42,8 +42,14 @@ def network_rule() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real AWS configuration can leak in; boto3 never asks the instance metadata."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
-                 "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -109,20 +115,37 @@ def faults(backend: AwsBackend) -> Iterator[Faults]:
 def make_unit(entry: dict[str, Any]):
     """``make_unit(provider='aws', **cloud_params)``: a UnitContext of a fresh UnitGroup."""
 
-    def make(provider: str = "aws", *, spec: dict[str, Any] | None = None,
-             **cloud_params: Any) -> UnitContext:
+    def make(
+        provider: str = "aws", *, spec: dict[str, Any] | None = None, **cloud_params: Any
+    ) -> UnitContext:
         n = next(_numbers)
-        params = {"instance_type": "m4.large", "volume_size": 16, "volume_type": "gp2",
-                  "cloud_image": "default", "tags": {}, **cloud_params}
+        params = {
+            "instance_type": "m4.large",
+            "volume_size": 16,
+            "volume_type": "gp2",
+            "cloud_image": "default",
+            "tags": {},
+            **cloud_params,
+        }
         unit_spec = {
-            "provider": provider, "private_network": "default",
+            "provider": provider,
+            "private_network": "default",
             "image": "harbor.vcloud.nii.ac.jp/vcp/base:3.0.0-alpine3.22-x86_64",
-            "params_v": [], "params_e": ["AUTHORIZED_KEYS=c3NoLWVkMjU1MTkgQUFBQQ=="],
-            "docker_opt": {}, "cloud_params": params, **(spec or {}),
+            "params_v": [],
+            "params_e": ["AUTHORIZED_KEYS=c3NoLWVkMjU1MTkgQUFBQQ=="],
+            "docker_opt": {},
+            "cloud_params": params,
+            **(spec or {}),
         }
         catalog = {} if provider == "aws_disk" else dict(entry)
-        return UnitContext(vcid=uuid.uuid4().hex, vc_name=f"group{n}", unit_name=f"unit{n}",
-                           provider=provider, owner="alice", spec=unit_spec, catalog=catalog)
+        return UnitContext(
+            vcid=uuid.uuid4().hex,
+            vc_name=f"group{n}",
+            unit_name=f"unit{n}",
+            provider=provider,
+            owner="alice",
+            spec=unit_spec,
+            catalog=catalog,
+        )
 
     return make
-

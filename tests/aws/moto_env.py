@@ -68,8 +68,9 @@ def emulate_client_tokens() -> None:
     if getattr(original, "_vcp_client_tokens", False):
         return
 
-    def run_instances(self: Any, image_id: str, count: int, user_data: Any,
-                      security_group_names: list[str], **kwargs: Any) -> Any:
+    def run_instances(
+        self: Any, image_id: str, count: int, user_data: Any, security_group_names: list[str], **kwargs: Any
+    ) -> Any:
         token = kwargs.get("client_token")
         tokens: dict[str, Any] = self.__dict__.setdefault("_vcp_tokens", {})
         if token and token != "ABCDE" and token in tokens:  # "ABCDE": moto's "no token"
@@ -87,23 +88,33 @@ def ec2_client(endpoint: str, region: str = REGION) -> Any:
     """A plain boto3 EC2 client of moto (the test's own view of the account)."""
     import boto3
 
-    return boto3.client("ec2", region_name=region, endpoint_url=endpoint,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        "ec2",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def make_network(client: Any, cidr: str = "10.77.0.0/16") -> dict[str, Any]:
     """VPC + subnet + security group + AMI; returns the VPN catalog entry naming them."""
     vpc = client.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
     subnet = client.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=ZONE)
-    group = client.create_security_group(GroupName=f"vcp-{vpc}", Description="vcp nodes",
-                                         VpcId=vpc)["GroupId"]
-    existing = client.describe_images(
-        Owners=["self"], Filters=[{"Name": "name", "Values": [IMAGE_NAME]}])["Images"]
+    group = client.create_security_group(GroupName=f"vcp-{vpc}", Description="vcp nodes", VpcId=vpc)[
+        "GroupId"
+    ]
+    existing = client.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [IMAGE_NAME]}])[
+        "Images"
+    ]
     if not existing:
-        client.register_image(Name=IMAGE_NAME, RootDeviceName="/dev/xvda",
-                              Architecture="x86_64", VirtualizationType="hvm",
-                              BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
-                                                    "Ebs": {"VolumeSize": 8}}])
+        client.register_image(
+            Name=IMAGE_NAME,
+            RootDeviceName="/dev/xvda",
+            Architecture="x86_64",
+            VirtualizationType="hvm",
+            BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
+        )
     return {
         "aws_region": REGION,
         "aws_vpc_subnet_id": subnet["Subnet"]["SubnetId"],
@@ -116,9 +127,17 @@ def make_network(client: Any, cidr: str = "10.77.0.0/16") -> dict[str, Any]:
 
 def backend_config(endpoint: str, entry: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """The operator section of an AwsBackend on moto (fast polling)."""
-    return {"region": REGION, "endpoint_url": endpoint, **CREDENTIALS,
-            "waiter_delay": 0.02, "wait_timeout": 30, "max_requests_per_second": 500,
-            "controller_address": "10.77.0.10", "vpn_catalog": {"default": entry}, **extra}
+    return {
+        "region": REGION,
+        "endpoint_url": endpoint,
+        **CREDENTIALS,
+        "waiter_delay": 0.02,
+        "wait_timeout": 30,
+        "max_requests_per_second": 500,
+        "controller_address": "10.77.0.10",
+        "vpn_catalog": {"default": entry},
+        **extra,
+    }
 
 
 # -- calls and faults ------------------------------------------------------------------------
@@ -164,9 +183,11 @@ def error_response(code: str, message: str, status: int = 400) -> Any:
     """An EC2 error response as botocore receives it from the wire."""
     from botocore.awsrequest import AWSResponse
 
-    body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}"
-            f"</Code><Message>{message}</Message></Error></Errors><RequestID>vcp-test"
-            "</RequestID></Response>").encode()
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{code}'
+        f"</Code><Message>{message}</Message></Error></Errors><RequestID>vcp-test"
+        "</RequestID></Response>"
+    ).encode()
     return AWSResponse("http://127.0.0.1/", status, {"Content-Type": "text/xml"}, _Body(body))
 
 
@@ -177,8 +198,16 @@ class Faults:
         self._backend = backend
         self._handlers: list[tuple[str, Callable[..., Any]]] = []
 
-    def error(self, operation: str, code: str, message: str = "injected", *, times: int = 1,
-              skip: int = 0, status: int = 400) -> dict[str, int]:
+    def error(
+        self,
+        operation: str,
+        code: str,
+        message: str = "injected",
+        *,
+        times: int = 1,
+        skip: int = 0,
+        status: int = 400,
+    ) -> dict[str, int]:
         """The next ``times`` requests of ``operation`` (after ``skip`` good ones) get an
         EC2 error response instead of reaching moto.  Returns ``{"sent": n}`` counters."""
         seen = {"sent": 0, "failed": 0}
@@ -205,8 +234,7 @@ class Faults:
 
         self._add(f"after-call.ec2.{operation}", handler)
 
-    def rewrite(self, operation: str, change: Callable[[dict[str, Any]], bool], *,
-                times: int = 1) -> None:
+    def rewrite(self, operation: str, change: Callable[[dict[str, Any]], bool], *, times: int = 1) -> None:
         """Let ``change`` edit the parsed answers of ``operation`` until it has changed
         ``times`` of them (it returns whether it changed the answer)."""
         left = {"n": times}

@@ -27,8 +27,9 @@ def tags_of(resource: dict[str, Any]) -> dict[str, str]:
 
 def by_vcid(ec2: Any, vcid: str) -> list[dict[str, Any]]:
     found = []
-    for reservation in ec2.describe_instances(
-            Filters=[{"Name": "tag:vcp:vcid", "Values": [vcid]}])["Reservations"]:
+    for reservation in ec2.describe_instances(Filters=[{"Name": "tag:vcp:vcid", "Values": [vcid]}])[
+        "Reservations"
+    ]:
         found += reservation["Instances"]
     return found
 
@@ -36,10 +37,13 @@ def by_vcid(ec2: Any, vcid: str) -> list[dict[str, Any]]:
 # -- launches ---------------------------------------------------------------------------------
 
 
-def test_n_automatic_nodes_are_one_run_instances_call(backend, calls, make_unit, ec2,
-                                                       controller_id) -> None:
-    unit = make_unit(instance_type="m5.large", volume_size=32, volume_type="gp3",
-                     tags={"Project": "handson", "vcp:unit": "spoofed"})
+def test_n_automatic_nodes_are_one_run_instances_call(backend, calls, make_unit, ec2, controller_id) -> None:
+    unit = make_unit(
+        instance_type="m5.large",
+        volume_size=32,
+        volume_type="gp3",
+        tags={"Project": "handson", "vcp:unit": "spoofed"},
+    )
     requested = new_nodes(5)
     results = backend.create_nodes(unit, requested)
 
@@ -47,19 +51,29 @@ def test_n_automatic_nodes_are_one_run_instances_call(backend, calls, make_unit,
     assert run["MinCount"] == run["MaxCount"] == 5
     assert "PrivateIpAddress" not in run
     assert run["InstanceType"] == "m5.large"
-    [image] = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name",
-                                                            "Values": [IMAGE_NAME]}])["Images"]
+    [image] = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [IMAGE_NAME]}])[
+        "Images"
+    ]
     assert run["ImageId"] == image["ImageId"]  # "default" → the catalog's AMI name → its id
-    assert run["BlockDeviceMappings"] == [{"DeviceName": image["RootDeviceName"], "Ebs": {
-        "VolumeSize": 32, "VolumeType": "gp3", "DeleteOnTermination": True}}]
+    assert run["BlockDeviceMappings"] == [
+        {
+            "DeviceName": image["RootDeviceName"],
+            "Ebs": {"VolumeSize": 32, "VolumeType": "gp3", "DeleteOnTermination": True},
+        }
+    ]
     assert run["SubnetId"] == unit.catalog["aws_vpc_subnet_id"]
     assert run["SecurityGroupIds"] == [unit.catalog["aws_vpc_security_group_id"]]
     assert run["Placement"] == {"AvailabilityZone": ZONE}
     assert run["ClientToken"].startswith("vcp-") and len(run["ClientToken"]) <= 64
-    expected = {"vcp:controller": controller_id, "vcp:vcid": unit.vcid,
-                "vcp:ugroup": unit.vc_name, "vcp:unit": unit.unit_name,
-                "Name": f"VCP-{controller_id[:8]}-{unit.vcid[:8]}", "Project": "handson",
-                "vcp:launch": run["ClientToken"]}
+    expected = {
+        "vcp:controller": controller_id,
+        "vcp:vcid": unit.vcid,
+        "vcp:ugroup": unit.vc_name,
+        "vcp:unit": unit.unit_name,
+        "Name": f"VCP-{controller_id[:8]}-{unit.vcid[:8]}",
+        "Project": "handson",
+        "vcp:launch": run["ClientToken"],
+    }
     assert [s["ResourceType"] for s in run["TagSpecifications"]] == ["instance", "volume"]
     for spec in run["TagSpecifications"]:
         assert {t["Key"]: t["Value"] for t in spec["Tags"]} == expected
@@ -79,8 +93,7 @@ def test_n_automatic_nodes_are_one_run_instances_call(backend, calls, make_unit,
         assert instance["InstanceType"] == "m5.large"
         assert result.address == instance["PrivateIpAddress"]
         assert result.address.startswith("10.77.")
-        assert result.backend_data == {"instance_id": result.instance_id,
-                                       "region": "ap-northeast-1"}
+        assert result.backend_data == {"instance_id": result.instance_id, "region": "ap-northeast-1"}
         assert result.ssh_port is None
     assert [r.node_id for r in results] == [n.node_id for n in requested]
     # the root volumes carry the group's tags too
@@ -96,7 +109,10 @@ def test_fixed_ips_get_one_call_each(backend, calls, make_unit, ec2) -> None:
     runs = calls.of("RunInstances")
     assert len(runs) == 3
     assert [(r["MinCount"], r.get("PrivateIpAddress")) for r in runs] == [
-        (2, None), (1, "10.77.9.21"), (1, "10.77.9.22")]
+        (2, None),
+        (1, "10.77.9.21"),
+        (1, "10.77.9.22"),
+    ]
     assert len({r["ClientToken"] for r in runs}) == 3
     addresses = {r.node_id: r.address for r in results}
     assert addresses[requested[2].node_id] == "10.77.9.21"
@@ -105,34 +121,56 @@ def test_fixed_ips_get_one_call_each(backend, calls, make_unit, ec2) -> None:
 
 
 def test_user_data_starts_the_base_container(backend, make_unit, ec2, controller_id) -> None:
-    unit = make_unit(spec={
-        "params_v": ["/opt/data:/data"],
-        "params_e": ["AUTHORIZED_KEYS=c3NoLWVkMjU1MTkgQUFBQQ==", "MSG=hello world"],
-        "docker_opt": {"dns": ["1.1.1.1"], "dns_search": ["example.org"], "options": ["ndots:2"],
-                       "add_host": ["db:10.77.0.50"], "hostname": "server01", "gpus": "all"},
-    })
+    unit = make_unit(
+        spec={
+            "params_v": ["/opt/data:/data"],
+            "params_e": ["AUTHORIZED_KEYS=c3NoLWVkMjU1MTkgQUFBQQ==", "MSG=hello world"],
+            "docker_opt": {
+                "dns": ["1.1.1.1"],
+                "dns_search": ["example.org"],
+                "options": ["ndots:2"],
+                "add_host": ["db:10.77.0.50"],
+                "hostname": "server01",
+                "gpus": "all",
+            },
+        }
+    )
     automatic, fixed = new_nodes(2), new_nodes(0, "10.77.9.30")
     backend.create_nodes(unit, automatic + fixed)
     scripts = {}
     for instance in by_vcid(ec2, unit.vcid):
-        raw = ec2.describe_instance_attribute(InstanceId=instance["InstanceId"],
-                                              Attribute="userData")["UserData"]["Value"]
+        raw = ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")[
+            "UserData"
+        ]["Value"]
         scripts[tags_of(instance)[TAG_NODE]] = base64.b64decode(raw).decode()
     # the batch shares one script; the node id comes from the instance's tag at boot
     assert scripts[automatic[0].node_id] == scripts[automatic[1].node_id]
     script = scripts[automatic[0].node_id]
-    assert script == bootstrap_script(unit, automatic[0], controller_id=controller_id,
-                                      controller_address="10.77.0.10")
+    assert script == bootstrap_script(
+        unit, automatic[0], controller_id=controller_id, controller_address="10.77.0.10"
+    )
     assert script.startswith("#!/bin/sh\n")
-    assert ("docker run -d --name vcp-base --restart always --privileged --net=host "
-            "-v /dev:/dev") in script.replace(" \\\n  ", " ")
+    assert (
+        "docker run -d --name vcp-base --restart always --privileged --net=host -v /dev:/dev"
+    ) in script.replace(" \\\n  ", " ")
     flat = script.replace(" \\\n  ", " ")
-    for part in ("-v /opt/data:/data", "-e AUTHORIZED_KEYS=c3NoLWVkMjU1MTkgQUFBQQ==",
-                 "-e 'MSG=hello world'", '-e "MY_PRIVATE_IP=$MY_PRIVATE_IP"',
-                 "-e VCCCTR_IPADDR=10.77.0.10", f"-e VCCC_ID={controller_id}",
-                 '-e "SERF_NODE_ID=$NODE_ID"', "--dns 1.1.1.1", "--dns-search example.org",
-                 "--dns-opt ndots:2", "--add-host db:10.77.0.50", "--hostname server01",
-                 "--gpus all", "tags/instance/vcp:node_id", "local-ipv4"):
+    for part in (
+        "-v /opt/data:/data",
+        "-e AUTHORIZED_KEYS=c3NoLWVkMjU1MTkgQUFBQQ==",
+        "-e 'MSG=hello world'",
+        '-e "MY_PRIVATE_IP=$MY_PRIVATE_IP"',
+        "-e VCCCTR_IPADDR=10.77.0.10",
+        f"-e VCCC_ID={controller_id}",
+        '-e "SERF_NODE_ID=$NODE_ID"',
+        "--dns 1.1.1.1",
+        "--dns-search example.org",
+        "--dns-opt ndots:2",
+        "--add-host db:10.77.0.50",
+        "--hostname server01",
+        "--gpus all",
+        "tags/instance/vcp:node_id",
+        "local-ipv4",
+    ):
         assert part in flat, part
     assert flat.rstrip().endswith("harbor.vcloud.nii.ac.jp/vcp/base:3.0.0-alpine3.22-x86_64")
     # a fixed address is written in; nothing of another node is
@@ -141,8 +179,9 @@ def test_user_data_starts_the_base_container(backend, make_unit, ec2, controller
 
 
 def test_cloud_image_by_id_and_unknown_name(backend, calls, make_unit, ec2) -> None:
-    [image] = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name",
-                                                            "Values": [IMAGE_NAME]}])["Images"]
+    [image] = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [IMAGE_NAME]}])[
+        "Images"
+    ]
     unit = make_unit(cloud_image=image["ImageId"])
     backend.create_nodes(unit, new_nodes(1))
     assert calls.of("DescribeImages")[0] == {"ImageIds": [image["ImageId"]]}
@@ -150,29 +189,38 @@ def test_cloud_image_by_id_and_unknown_name(backend, calls, make_unit, ec2) -> N
     from vcpsdk.controller.backends.aws import CloudInvalidParameter
 
     calls.clear()
-    with pytest.raises(CloudInvalidParameter, match="InvalidAMIID.NotFound: no AMI named "
-                                                   "'no-such-ami'"):
+    with pytest.raises(CloudInvalidParameter, match="InvalidAMIID.NotFound: no AMI named 'no-such-ami'"):
         backend.create_nodes(make_unit(cloud_image="no-such-ami"), new_nodes(2))
     assert "RunInstances" not in calls.names()
 
 
 def test_spot_options_and_tags(backend, calls, make_unit, ec2) -> None:
-    unit = make_unit("aws_spot", spot_type="persistent", spot_price="0.05",
-                     block_duration_minutes=60)
+    unit = make_unit("aws_spot", spot_type="persistent", spot_price="0.05", block_duration_minutes=60)
     backend.create_nodes(unit, new_nodes(2))
     [run] = calls.of("RunInstances")
-    assert run["InstanceMarketOptions"] == {"MarketType": "spot", "SpotOptions": {
-        "MaxPrice": "0.05", "SpotInstanceType": "persistent",
-        "InstanceInterruptionBehavior": "stop", "BlockDurationMinutes": 60}}
+    assert run["InstanceMarketOptions"] == {
+        "MarketType": "spot",
+        "SpotOptions": {
+            "MaxPrice": "0.05",
+            "SpotInstanceType": "persistent",
+            "InstanceInterruptionBehavior": "stop",
+            "BlockDurationMinutes": 60,
+        },
+    }
     assert [s["ResourceType"] for s in run["TagSpecifications"]] == [
-        "instance", "volume", "spot-instances-request"]
+        "instance",
+        "volume",
+        "spot-instances-request",
+    ]
     assert {i.get("InstanceLifecycle") for i in by_vcid(ec2, unit.vcid)} == {"spot"}
 
     calls.clear()
     backend.create_nodes(make_unit("aws_spot", spot_type="one-time"), new_nodes(1))
     [run] = calls.of("RunInstances")
-    assert run["InstanceMarketOptions"] == {"MarketType": "spot",
-                                            "SpotOptions": {"SpotInstanceType": "one-time"}}
+    assert run["InstanceMarketOptions"] == {
+        "MarketType": "spot",
+        "SpotOptions": {"SpotInstanceType": "one-time"},
+    }
     calls.clear()
     backend.create_nodes(make_unit(), new_nodes(1))  # on-demand: no market options
     assert "InstanceMarketOptions" not in calls.of("RunInstances")[0]
@@ -184,7 +232,8 @@ def test_a_retried_create_returns_the_same_instances(backend, calls, make_unit, 
     first = backend.create_nodes(unit, requested)
     second = backend.create_nodes(unit, requested)  # the worker re-running the operation
     assert [(r.node_id, r.instance_id, r.address) for r in first] == [
-        (r.node_id, r.instance_id, r.address) for r in second]
+        (r.node_id, r.instance_id, r.address) for r in second
+    ]
     runs = calls.of("RunInstances")
     assert len(runs) == 4
     assert runs[0]["ClientToken"] == runs[2]["ClientToken"]
@@ -213,15 +262,18 @@ def test_power_off_and_on_are_stop_and_start(backend, calls, make_unit, ec2) -> 
     backend.power(unit, requested, "power_on")
     assert [sorted(c["InstanceIds"]) for c in calls.of("StartInstances")] == [ids]
     assert {i["State"]["Name"] for i in by_vcid(ec2, unit.vcid)} == {"running"}
-    for action, call in (("stop", "StopInstances"), ("start", "StartInstances"),
-                         ("suspend", "StopInstances"), ("resume", "StartInstances")):
+    for action, call in (
+        ("stop", "StopInstances"),
+        ("start", "StartInstances"),
+        ("suspend", "StopInstances"),
+        ("resume", "StartInstances"),
+    ):
         calls.clear()
         backend.power(unit, requested, action)
         assert calls.names().count(call) == 1, action
 
 
-def test_delete_waits_until_ec2_reports_terminated(backend, calls, faults, make_unit,
-                                                   ec2) -> None:
+def test_delete_waits_until_ec2_reports_terminated(backend, calls, faults, make_unit, ec2) -> None:
     unit = make_unit()
     requested = new_nodes(3)
     backend.create_nodes(unit, requested)  # backend_data unknown: found by tag vcp:node_id
@@ -241,7 +293,7 @@ def test_delete_waits_until_ec2_reports_terminated(backend, calls, faults, make_
     backend.delete_nodes(unit, requested)
     names = calls.names()
     assert names.count("TerminateInstances") == 1
-    after = names[names.index("TerminateInstances") + 1:]
+    after = names[names.index("TerminateInstances") + 1 :]
     assert after == ["DescribeInstances"] * 3  # polled until EC2 said terminated
     assert backend.find_tagged(unit.vcid) == []
     assert {i["State"]["Name"] for i in by_vcid(ec2, unit.vcid)} == {"terminated"}
@@ -259,11 +311,15 @@ def test_describe_reports_instances_terminated_outside(backend, make_unit, ec2) 
     ec2.terminate_instances(InstanceIds=[results[0].instance_id])  # someone in the console
     ec2.stop_instances(InstanceIds=[results[1].instance_id])
     report = backend.describe(unit, requested)
-    assert report == {requested[0].node_id: "DELETED", requested[1].node_id: "POWER_OFF",
-                      requested[2].node_id: "RUNNING"}
+    assert report == {
+        requested[0].node_id: "DELETED",
+        requested[1].node_id: "POWER_OFF",
+        requested[2].node_id: "RUNNING",
+    }
     # a node recorded with an instance id EC2 no longer knows at all
-    ghost = NodeRequest(uuid.uuid4().hex, 9, "10.77.0.99", backend_data={
-        "instance_id": "i-0123456789abcdef0"})
+    ghost = NodeRequest(
+        uuid.uuid4().hex, 9, "10.77.0.99", backend_data={"instance_id": "i-0123456789abcdef0"}
+    )
     assert backend.describe(unit, [ghost]) == {ghost.node_id: "DELETED"}
     # a restarted controller (new backend object) re-discovers the instances by tag alone
     fresh = [NodeRequest(n.node_id, n.node_no, None) for n in requested]
@@ -276,17 +332,22 @@ def test_per_unit_credentials(backend, make_unit, ec2) -> None:
     seen: list[str] = []
 
     def capture(request: Any, **_: Any) -> None:
-        seen.append(request.headers["Authorization"].decode()
-                    if isinstance(request.headers["Authorization"], bytes)
-                    else request.headers["Authorization"])
+        seen.append(
+            request.headers["Authorization"].decode()
+            if isinstance(request.headers["Authorization"], bytes)
+            else request.headers["Authorization"]
+        )
 
     backend.register_hook("before-send.ec2", capture)
-    backend.create_nodes(make_unit(access_key="AKIAUNITKEY", secret_key="unit-secret"),
-                         new_nodes(1))
+    backend.create_nodes(make_unit(access_key="AKIAUNITKEY", secret_key="unit-secret"), new_nodes(1))
     assert seen and all("Credential=AKIAUNITKEY/" in header for header in seen)
     seen.clear()
-    backend.create_nodes(make_unit(access_key="vault://cubbyhole/aws/access_key",
-                                   secret_key="vault://cubbyhole/aws/secret_key"), new_nodes(1))
+    backend.create_nodes(
+        make_unit(
+            access_key="vault://cubbyhole/aws/access_key", secret_key="vault://cubbyhole/aws/secret_key"
+        ),
+        new_nodes(1),
+    )
     assert seen and all("Credential=testing/" in header for header in seen)
 
 
@@ -297,8 +358,9 @@ def test_disks_create_attach_detach_delete(backend, calls, make_unit, ec2) -> No
     volume = ec2.create_volume(Size=8, AvailabilityZone=ZONE)["VolumeId"]
     snap = ec2.create_snapshot(VolumeId=volume)["SnapshotId"]
     ec2.create_tags(Resources=[snap], Tags=[{"Key": "Name", "Value": "dataset-v1"}])
-    storage = make_unit("aws_disk", size=20, type="gp3", cloud_image="dataset-v1",
-                        tags={"Project": "handson"})
+    storage = make_unit(
+        "aws_disk", size=20, type="gp3", cloud_image="dataset-v1", tags={"Project": "handson"}
+    )
     requested = [DiskRequest(uuid.uuid4().hex, 1, 20), DiskRequest(uuid.uuid4().hex, 2, 20)]
     created = backend.create_disks(storage, requested)
     made = calls.of("CreateVolume")
@@ -320,18 +382,21 @@ def test_disks_create_attach_detach_delete(backend, calls, make_unit, ec2) -> No
     node.disks = [DiskInfo(d.disk_id, d.cloud_disk_id, dict(d.backend_data)) for d in created]
     calls.clear()
     [result] = backend.create_nodes(compute, [node])
-    assert result.volumes == [{"volume_id": ids[0], "device_name": "/dev/xvdf"},
-                              {"volume_id": ids[1], "device_name": "/dev/xvdg"}]
+    assert result.volumes == [
+        {"volume_id": ids[0], "device_name": "/dev/xvdf"},
+        {"volume_id": ids[1], "device_name": "/dev/xvdg"},
+    ]
     assert [(c["VolumeId"], c["Device"]) for c in calls.of("AttachVolume")] == [
-        (ids[0], "/dev/xvdf"), (ids[1], "/dev/xvdg")]
+        (ids[0], "/dev/xvdf"),
+        (ids[1], "/dev/xvdg"),
+    ]
     for v in ec2.describe_volumes(VolumeIds=ids)["Volumes"]:
         assert v["State"] == "in-use"
         assert v["Attachments"][0]["InstanceId"] == result.instance_id
 
     # deleting a disk that is still attached detaches it first
     calls.clear()
-    backend.delete_disks(storage, [DiskRequest(created[1].disk_id, 2, 20,
-                                               dict(created[1].backend_data))])
+    backend.delete_disks(storage, [DiskRequest(created[1].disk_id, 2, 20, dict(created[1].backend_data))])
     assert calls.names().index("DetachVolume") < calls.names().index("DeleteVolume")
     # deleting the node releases the other one
     node.backend_data = dict(result.backend_data)
@@ -339,18 +404,15 @@ def test_disks_create_attach_detach_delete(backend, calls, make_unit, ec2) -> No
     [left] = ec2.describe_volumes(VolumeIds=[ids[0]])["Volumes"]
     assert left["State"] == "available" and not left["Attachments"]
     calls.clear()
-    backend.delete_disks(storage, [DiskRequest(d.disk_id, 1, 20, dict(d.backend_data))
-                                   for d in created])
+    backend.delete_disks(storage, [DiskRequest(d.disk_id, 1, 20, dict(d.backend_data)) for d in created])
     assert [c["VolumeId"] for c in calls.of("DeleteVolume")] == [ids[0]]
     assert "DetachVolume" not in calls.names()
     assert backend.find_tagged(storage.vcid) == []
     assert backend.find_tagged(compute.vcid) == []
 
 
-def test_calls_are_rate_limited_on_the_client_side(endpoint, entry, controller_id,
-                                                    make_unit) -> None:
-    slow = AwsBackend(backend_config(endpoint, entry, max_requests_per_second=10),
-                      controller_id)
+def test_calls_are_rate_limited_on_the_client_side(endpoint, entry, controller_id, make_unit) -> None:
+    slow = AwsBackend(backend_config(endpoint, entry, max_requests_per_second=10), controller_id)
     recorder = Calls(slow)
     unit = make_unit()
     started = time.monotonic()

@@ -34,8 +34,13 @@ def test_sdk_tags_restart_and_outside_termination(endpoint: str, tmp_path: Path)
         nodes = unit.find_nodes()
         vcc_id = first.controller.vcc_id
         ec2 = ec2_client(endpoint)
-        tagged = [i for r in ec2.describe_instances(Filters=[
-            {"Name": "tag:vcp:vcid", "Values": [ug.vcid]}])["Reservations"] for i in r["Instances"]]
+        tagged = [
+            i
+            for r in ec2.describe_instances(Filters=[{"Name": "tag:vcp:vcid", "Values": [ug.vcid]}])[
+                "Reservations"
+            ]
+            for i in r["Instances"]
+        ]
         assert sorted(i["InstanceId"] for i in tagged) == sorted(n.cloud_instance_id for n in nodes)
         for instance in tagged:
             tags = _tags(instance)
@@ -68,8 +73,9 @@ def test_a_cloud_error_lands_on_the_unit(endpoint: str, tmp_path: Path) -> None:
         ug = vcp.create_ugroup("broken")
         with pytest.raises(VcpUnitFailedError) as failure:
             ug.create_unit("spot", spec)
-        assert ("provider.aws_spot: InvalidAMIID.NotFound: no AMI named 'no-such-ami'"
-                in (failure.value.server_message or ""))
+        assert "provider.aws_spot: InvalidAMIID.NotFound: no AMI named 'no-such-ami'" in (
+            failure.value.server_message or ""
+        )
         assert ug.get_unit("spot").state == "ERROR"
         ug.cleanup()
         assert harness.leftovers(running) == []

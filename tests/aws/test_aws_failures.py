@@ -31,12 +31,14 @@ def new_nodes(count: int, *addresses: str) -> list[NodeRequest]:
 def everything(ec2: Any, vcid: str) -> list[str]:
     """What the test's own client sees tagged for the group (instances not terminated)."""
     found = []
-    for reservation in ec2.describe_instances(Filters=[
-            {"Name": "tag:vcp:vcid", "Values": [vcid]}])["Reservations"]:
-        found += [i["InstanceId"] for i in reservation["Instances"]
-                  if i["State"]["Name"] != "terminated"]
-    found += [v["VolumeId"] for v in ec2.describe_volumes(
-        Filters=[{"Name": "tag:vcp:vcid", "Values": [vcid]}])["Volumes"]]
+    for reservation in ec2.describe_instances(Filters=[{"Name": "tag:vcp:vcid", "Values": [vcid]}])[
+        "Reservations"
+    ]:
+        found += [i["InstanceId"] for i in reservation["Instances"] if i["State"]["Name"] != "terminated"]
+    found += [
+        v["VolumeId"]
+        for v in ec2.describe_volumes(Filters=[{"Name": "tag:vcp:vcid", "Values": [vcid]}])["Volumes"]
+    ]
     return found
 
 
@@ -47,29 +49,30 @@ def assert_nothing_left(backend: AwsBackend, ec2: Any, vcid: str) -> None:
 
 MESSAGES = {
     "InsufficientInstanceCapacity": "We currently do not have sufficient m4.large capacity "
-                                    "in the Availability Zone you requested (ap-northeast-1a).",
+    "in the Availability Zone you requested (ap-northeast-1a).",
     "InstanceLimitExceeded": "You have requested more instances (25) than your current "
-                             "instance limit of 20 allows for the specified instance type.",
-    "VcpuLimitExceeded": "You have requested more vCPU capacity than your current vCPU limit "
-                         "of 32 allows.",
+    "instance limit of 20 allows for the specified instance type.",
+    "VcpuLimitExceeded": "You have requested more vCPU capacity than your current vCPU limit of 32 allows.",
     "AuthFailure": "AWS was not able to validate the provided access credentials",
     "UnauthorizedOperation": "You are not authorized to perform this operation.",
     "InvalidParameterValue": "Value (m4.huge) for parameter instanceType is invalid.",
-    "InvalidAMIID.Malformed": "Invalid id: \"ami-zzz\"",
+    "InvalidAMIID.Malformed": 'Invalid id: "ami-zzz"',
     "InvalidSubnetID.NotFound": "The subnet ID 'subnet-123' does not exist",
 }
 CLASSES = {
-    "InsufficientInstanceCapacity": CapacityError, "InstanceLimitExceeded": QuotaError,
-    "VcpuLimitExceeded": QuotaError, "AuthFailure": CloudAuthError,
-    "UnauthorizedOperation": CloudAuthError, "InvalidParameterValue": CloudInvalidParameter,
+    "InsufficientInstanceCapacity": CapacityError,
+    "InstanceLimitExceeded": QuotaError,
+    "VcpuLimitExceeded": QuotaError,
+    "AuthFailure": CloudAuthError,
+    "UnauthorizedOperation": CloudAuthError,
+    "InvalidParameterValue": CloudInvalidParameter,
     "InvalidAMIID.Malformed": CloudInvalidParameter,
     "InvalidSubnetID.NotFound": CloudInvalidParameter,
 }
 
 
 @pytest.mark.parametrize("code", sorted(MESSAGES))
-def test_launch_errors_are_typed_with_the_cloud_message(backend, faults, make_unit, ec2,
-                                                        code: str) -> None:
+def test_launch_errors_are_typed_with_the_cloud_message(backend, faults, make_unit, ec2, code: str) -> None:
     unit = make_unit()
     sent = faults.error("RunInstances", code, MESSAGES[code])
     with pytest.raises(BackendError) as failure:
@@ -80,8 +83,7 @@ def test_launch_errors_are_typed_with_the_cloud_message(backend, faults, make_un
     assert_nothing_left(backend, ec2, unit.vcid)
 
 
-def test_a_failed_second_fixed_ip_launch_terminates_the_first(backend, calls, faults,
-                                                              make_unit, ec2) -> None:
+def test_a_failed_second_fixed_ip_launch_terminates_the_first(backend, calls, faults, make_unit, ec2) -> None:
     unit = make_unit()
     message = "Address 10.77.9.22 is in use."
     faults.error("RunInstances", "InvalidIPAddress.InUse", message, skip=1)
@@ -89,13 +91,18 @@ def test_a_failed_second_fixed_ip_launch_terminates_the_first(backend, calls, fa
         backend.create_nodes(unit, new_nodes(0, "10.77.9.21", "10.77.9.22"))
     runs = calls.of("RunInstances")
     assert [r["PrivateIpAddress"] for r in runs] == ["10.77.9.21", "10.77.9.22"]
-    [first] = [i for r in ec2.describe_instances(Filters=[
-        {"Name": "tag:vcp:vcid", "Values": [unit.vcid]}])["Reservations"] for i in r["Instances"]]
+    [first] = [
+        i
+        for r in ec2.describe_instances(Filters=[{"Name": "tag:vcp:vcid", "Values": [unit.vcid]}])[
+            "Reservations"
+        ]
+        for i in r["Instances"]
+    ]
     assert first["PrivateIpAddress"] == "10.77.9.21"
     assert first["State"]["Name"] == "terminated"
     assert [c["InstanceIds"] for c in calls.of("TerminateInstances")] == [[first["InstanceId"]]]
     names = calls.names()
-    assert "DescribeInstances" in names[names.index("TerminateInstances"):]  # waited
+    assert "DescribeInstances" in names[names.index("TerminateInstances") :]  # waited
     assert_nothing_left(backend, ec2, unit.vcid)
 
 
@@ -104,16 +111,18 @@ def _no_capacity(parsed: dict[str, Any]) -> bool:
     for reservation in parsed.get("Reservations", []):
         for instance in reservation["Instances"]:
             instance["State"] = {"Code": 48, "Name": "terminated"}
-            instance["StateReason"] = {"Code": "Server.InsufficientInstanceCapacity",
-                                       "Message": "Server.InsufficientInstanceCapacity: "
-                                                  "Insufficient capacity."}
+            instance["StateReason"] = {
+                "Code": "Server.InsufficientInstanceCapacity",
+                "Message": "Server.InsufficientInstanceCapacity: Insufficient capacity.",
+            }
             changed = True
     return changed
 
 
 @pytest.mark.parametrize("step", ["CreateTags", "boot", "AttachVolume", "lost-response"])
-def test_a_failure_after_the_launch_terminates_everything(backend, calls, faults, make_unit,
-                                                          ec2, step: str) -> None:
+def test_a_failure_after_the_launch_terminates_everything(
+    backend, calls, faults, make_unit, ec2, step: str
+) -> None:
     unit = make_unit()
     requested = new_nodes(3, "10.77.9.50")
     expected: type[BackendError] = BackendError
@@ -151,7 +160,8 @@ class Crash(BaseException):
 
 
 def test_a_create_interrupted_after_run_instances_is_resumed_with_the_same_token(
-        backend, calls, faults, make_unit, ec2) -> None:
+    backend, calls, faults, make_unit, ec2
+) -> None:
     unit = make_unit()
     requested = new_nodes(4)
     faults.after("RunInstances", Crash())
@@ -165,8 +175,7 @@ def test_a_create_interrupted_after_run_instances_is_resumed_with_the_same_token
     first, second = calls.of("RunInstances")
     assert first["ClientToken"] == second["ClientToken"]
     assert first == second  # the very same request: EC2 answers with the first launch
-    assert sorted(r.instance_id for r in results) == sorted(
-        i for i in launched if i.startswith("i-"))
+    assert sorted(r.instance_id for r in results) == sorted(i for i in launched if i.startswith("i-"))
     assert len([i for i in everything(ec2, unit.vcid) if i.startswith("i-")]) == 4
     for node, result in zip(requested, results, strict=True):
         node.backend_data = dict(result.backend_data)
@@ -176,8 +185,7 @@ def test_a_create_interrupted_after_run_instances_is_resumed_with_the_same_token
 
 def test_throttling_is_retried_with_backoff(backend, calls, faults, make_unit, ec2) -> None:
     unit = make_unit()
-    sent = faults.error("RunInstances", "RequestLimitExceeded", "Request limit exceeded.",
-                        status=503)
+    sent = faults.error("RunInstances", "RequestLimitExceeded", "Request limit exceeded.", status=503)
     results = backend.create_nodes(unit, new_nodes(2))
     assert len(results) == 2
     assert sent == {"sent": 2, "failed": 1}  # botocore retried on the wire...
@@ -186,17 +194,16 @@ def test_throttling_is_retried_with_backoff(backend, calls, faults, make_unit, e
     assert len(everything(ec2, unit.vcid)) == 4  # 2 instances + 2 root volumes, no more
 
 
-def test_throttling_that_does_not_stop_becomes_a_typed_error(backend, endpoint, entry,
-                                                              controller_id, make_unit,
-                                                              ec2) -> None:
+def test_throttling_that_does_not_stop_becomes_a_typed_error(
+    backend, endpoint, entry, controller_id, make_unit, ec2
+) -> None:
     from tests.aws.moto_env import Faults
 
     # max_attempts counts retries (botocore's meaning): 1 → two requests in all
     impatient = AwsBackend(backend_config(endpoint, entry, max_attempts=1), controller_id)
     faults = Faults(impatient)
     unit = make_unit()
-    faults.error("RunInstances", "RequestLimitExceeded", "Request limit exceeded.", times=5,
-                 status=503)
+    faults.error("RunInstances", "RequestLimitExceeded", "Request limit exceeded.", times=5, status=503)
     with pytest.raises(ThrottlingError, match="^RequestLimitExceeded: Request limit exceeded.$"):
         impatient.create_nodes(unit, new_nodes(2))
     assert impatient.requests["RunInstances"] == 2
@@ -204,8 +211,9 @@ def test_throttling_that_does_not_stop_becomes_a_typed_error(backend, endpoint, 
     assert_nothing_left(backend, ec2, unit.vcid)
 
 
-def test_missing_credentials_are_an_auth_error(endpoint, entry, controller_id, make_unit,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_credentials_are_an_auth_error(
+    endpoint, entry, controller_id, make_unit, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     config = backend_config(endpoint, entry)
@@ -216,11 +224,14 @@ def test_missing_credentials_are_an_auth_error(endpoint, entry, controller_id, m
     anonymous.close()
 
 
-def test_a_failed_disk_creation_deletes_the_disks_it_made(backend, calls, faults, make_unit,
-                                                          ec2) -> None:
+def test_a_failed_disk_creation_deletes_the_disks_it_made(backend, calls, faults, make_unit, ec2) -> None:
     storage = make_unit("aws_disk", size=8, type="standard")
-    faults.error("CreateVolume", "VolumeLimitExceeded",
-                 "You have exceeded your maximum gp2 storage limit of 1 TiB.", skip=1)
+    faults.error(
+        "CreateVolume",
+        "VolumeLimitExceeded",
+        "You have exceeded your maximum gp2 storage limit of 1 TiB.",
+        skip=1,
+    )
     disks = [DiskRequest(uuid.uuid4().hex, i, 8) for i in range(1, 4)]
     with pytest.raises(QuotaError, match="^VolumeLimitExceeded: You have exceeded"):
         backend.create_disks(storage, disks)
@@ -230,13 +241,13 @@ def test_a_failed_disk_creation_deletes_the_disks_it_made(backend, calls, faults
 
 
 @pytest.mark.parametrize("operation", ["StopInstances", "TerminateInstances"])
-def test_failed_power_or_delete_then_cleanup_leaves_nothing(backend, faults, make_unit, ec2,
-                                                            operation: str) -> None:
+def test_failed_power_or_delete_then_cleanup_leaves_nothing(
+    backend, faults, make_unit, ec2, operation: str
+) -> None:
     unit = make_unit()
     requested = new_nodes(2)
     backend.create_nodes(unit, requested)
-    faults.error(operation, "UnauthorizedOperation", "You are not authorized to perform this "
-                 "operation.")
+    faults.error(operation, "UnauthorizedOperation", "You are not authorized to perform this operation.")
     with pytest.raises(CloudAuthError, match="^UnauthorizedOperation: You are not authorized"):
         if operation == "StopInstances":
             backend.power(unit, requested, "power_off")
@@ -255,8 +266,9 @@ def test_power_on_a_node_whose_instance_is_gone(backend, make_unit, ec2) -> None
         backend.power(unit, requested, "power_on")
 
 
-def test_calls_and_faults_only_touch_this_backend(backend, endpoint, entry, controller_id,
-                                                  make_unit, faults) -> None:
+def test_calls_and_faults_only_touch_this_backend(
+    backend, endpoint, entry, controller_id, make_unit, faults
+) -> None:
     """Sanity check of the test tools: a fault of one backend does not hit another."""
     other = AwsBackend(backend_config(endpoint, entry), controller_id)
     recorder = Calls(other)

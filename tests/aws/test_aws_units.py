@@ -35,9 +35,14 @@ CATALOG = {"private_network_ipmask": "172.30.2.0/24"}
 @pytest.fixture
 def offline() -> AwsBackend:
     """A backend that is never asked to call EC2 (nothing here connects anywhere)."""
-    return AwsBackend({"access_key": "testing", "secret_key": "testing",
-                       "vpn_catalog": {"default": {"aws_region": "ap-northeast-1", **CATALOG}}},
-                      "c" * 32)
+    return AwsBackend(
+        {
+            "access_key": "testing",
+            "secret_key": "testing",
+            "vpn_catalog": {"default": {"aws_region": "ap-northeast-1", **CATALOG}},
+        },
+        "c" * 32,
+    )
 
 
 # -- addresses ----------------------------------------------------------------------------------
@@ -50,17 +55,19 @@ def test_automatic_addresses_are_left_to_ec2(offline: AwsBackend) -> None:
 def test_fixed_addresses_are_checked(offline: AwsBackend) -> None:
     plan = offline.plan_addresses
     assert plan("aws", CATALOG, ["172.30.2.100", "172.30.2.101"], 2, {"172.30.2.5"}) == [
-        "172.30.2.100", "172.30.2.101"]
+        "172.30.2.100",
+        "172.30.2.101",
+    ]
     cases = {
         "172.30.3.7": "ip_address[172.30.3.7] is outside private_network_ipmask 172.30.2.0/24 "
-                      "of provider aws",
+        "of provider aws",
         "300.1.1.1": "ip_address[300.1.1.1] is not an IPv4 address; use an address in "
-                     "private_network_ipmask 172.30.2.0/24",
+        "private_network_ipmask 172.30.2.0/24",
         "fe80::1": "ip_address[fe80::1] is not an IPv4 address",
         "172.30.2.3": "ip_address[172.30.2.3] is reserved by AWS in 172.30.2.0/24",
         "172.30.2.255": "ip_address[172.30.2.255] is reserved by AWS in 172.30.2.0/24",
         "172.30.2.5": "ip_address[172.30.2.5] is already in use; choose another address in "
-                      "private_network_ipmask 172.30.2.0/24",
+        "private_network_ipmask 172.30.2.0/24",
     }
     for address, message in cases.items():
         with pytest.raises(InvalidRequest) as failure:
@@ -73,21 +80,31 @@ def test_fixed_addresses_are_checked(offline: AwsBackend) -> None:
 # -- errors -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("code", "kind"), [
-    ("InsufficientInstanceCapacity", CapacityError), ("InsufficientCapacity", CapacityError),
-    ("InstanceLimitExceeded", QuotaError), ("VcpuLimitExceeded", QuotaError),
-    ("VolumeLimitExceeded", QuotaError), ("MaxSpotInstanceCountExceeded", QuotaError),
-    ("AuthFailure", CloudAuthError), ("UnauthorizedOperation", CloudAuthError),
-    ("InvalidClientTokenId", CloudAuthError), ("SignatureDoesNotMatch", CloudAuthError),
-    ("InvalidParameterValue", CloudInvalidParameter),
-    ("InvalidParameterCombination", CloudInvalidParameter),
-    ("InvalidAMIID.NotFound", CloudInvalidParameter),
-    ("InvalidAMIID.Malformed", CloudInvalidParameter),
-    ("InvalidSubnetID.NotFound", CloudInvalidParameter),
-    ("MissingParameter", CloudInvalidParameter), ("UnsupportedOperation", CloudInvalidParameter),
-    ("RequestLimitExceeded", ThrottlingError), ("Throttling", ThrottlingError),
-    ("InternalError", BackendError),
-])
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("InsufficientInstanceCapacity", CapacityError),
+        ("InsufficientCapacity", CapacityError),
+        ("InstanceLimitExceeded", QuotaError),
+        ("VcpuLimitExceeded", QuotaError),
+        ("VolumeLimitExceeded", QuotaError),
+        ("MaxSpotInstanceCountExceeded", QuotaError),
+        ("AuthFailure", CloudAuthError),
+        ("UnauthorizedOperation", CloudAuthError),
+        ("InvalidClientTokenId", CloudAuthError),
+        ("SignatureDoesNotMatch", CloudAuthError),
+        ("InvalidParameterValue", CloudInvalidParameter),
+        ("InvalidParameterCombination", CloudInvalidParameter),
+        ("InvalidAMIID.NotFound", CloudInvalidParameter),
+        ("InvalidAMIID.Malformed", CloudInvalidParameter),
+        ("InvalidSubnetID.NotFound", CloudInvalidParameter),
+        ("MissingParameter", CloudInvalidParameter),
+        ("UnsupportedOperation", CloudInvalidParameter),
+        ("RequestLimitExceeded", ThrottlingError),
+        ("Throttling", ThrottlingError),
+        ("InternalError", BackendError),
+    ],
+)
 def test_error_codes_map_to_typed_errors(code: str, kind: type[BackendError]) -> None:
     assert error_class(code) is kind
     error = ClientError({"Error": {"Code": code, "Message": "the cloud says no"}}, "RunInstances")
@@ -103,20 +120,17 @@ def test_other_errors() -> None:
     assert map_error(KeyError("bug")) is None  # our own bugs are not dressed up
 
 
-def test_without_boto3_the_backend_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+def test_without_boto3_the_backend_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "boto3", None)  # import boto3 → ImportError
     with pytest.raises(BackendError) as failure:
         AwsBackend({}, "c" * 32)
-    assert str(failure.value) == NEEDS_BOTO3 == (
-        "the AWS backend needs boto3: pip install 'vcpsdk[aws]'")
+    assert str(failure.value) == NEEDS_BOTO3 == ("the AWS backend needs boto3: pip install 'vcpsdk[aws]'")
 
 
 def test_vpn_catalog_serves_aws_and_aws_spot(offline: AwsBackend) -> None:
     catalog = offline.vpn_catalog()
     assert sorted(catalog) == ["aws", "aws_spot"]
-    assert catalog["aws"] == catalog["aws_spot"] == {
-        "default": {"aws_region": "ap-northeast-1", **CATALOG}}
+    assert catalog["aws"] == catalog["aws_spot"] == {"default": {"aws_region": "ap-northeast-1", **CATALOG}}
     assert offline.node_ssh_port() is None
 
 
@@ -148,10 +162,22 @@ def test_token_bucket() -> None:
 
 
 def _unit(**spec: object) -> UnitContext:
-    base = {"image": "harbor.vcloud.nii.ac.jp/vcp/base:3.0.0", "params_v": [], "params_e": [],
-            "docker_opt": {}, "cloud_params": {}}
-    return UnitContext(vcid="v" * 32, vc_name="my group", unit_name="web", provider="aws",
-                       owner="alice", spec={**base, **spec}, catalog={})
+    base = {
+        "image": "harbor.vcloud.nii.ac.jp/vcp/base:3.0.0",
+        "params_v": [],
+        "params_e": [],
+        "docker_opt": {},
+        "cloud_params": {},
+    }
+    return UnitContext(
+        vcid="v" * 32,
+        vc_name="my group",
+        unit_name="web",
+        provider="aws",
+        owner="alice",
+        spec={**base, **spec},
+        catalog={},
+    )
 
 
 def _stubs(tmp_path: Path) -> dict[str, str]:
@@ -161,12 +187,12 @@ def _stubs(tmp_path: Path) -> dict[str, str]:
     bin_dir.mkdir()
     scripts = {
         "docker": '#!/bin/sh\ncase "$1" in\n  info) exit 0 ;;\n  inspect) exit 1 ;;\n'
-                  '  run) shift; for a in "$@"; do printf \'%s\\0\' "$a"; done > "$DOCKER_ARGS" ;;\n'
-                  'esac\n',
+        '  run) shift; for a in "$@"; do printf \'%s\\0\' "$a"; done > "$DOCKER_ARGS" ;;\n'
+        "esac\n",
         "curl": '#!/bin/sh\nfor a in "$@"; do last="$a"; done\ncase "$last" in\n'
-                '  */api/token) echo tok ;;\n  */meta-data/local-ipv4) echo 10.77.0.44 ;;\n'
-                '  */meta-data/tags/instance/vcp:node_id) echo node-0123 ;;\n  *) exit 22 ;;\n'
-                'esac\n',
+        "  */api/token) echo tok ;;\n  */meta-data/local-ipv4) echo 10.77.0.44 ;;\n"
+        "  */meta-data/tags/instance/vcp:node_id) echo node-0123 ;;\n  *) exit 22 ;;\n"
+        "esac\n",
         "hostname": "#!/bin/sh\necho 10.99.99.99\n",
     }
     for name, text in scripts.items():
@@ -186,25 +212,68 @@ def _run(script: str, tmp_path: Path) -> list[str]:
 
 @pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX shell")
 def test_bootstrap_script_runs_the_base_container(tmp_path: Path) -> None:
-    tricky = "NOTE=it's \"quoted\" $HOME `uname` ; rm -rf /"
-    unit = _unit(params_v=["/srv/my data:/data"],
-                 params_e=["AUTHORIZED_KEYS=c3NoLWVkMjU1MTkgQUFBQQ==", tricky],
-                 docker_opt={"dns": ["1.1.1.1", "8.8.8.8"], "dns_search": "example.org",
-                             "options": ["ndots:2"], "add_host": ["db:10.77.0.50"],
-                             "hostname": "server01", "gpus": "all"})
-    script = bootstrap_script(unit, NodeRequest("n1", 1, None), controller_id="ctl-1",
-                              controller_address="172.30.2.10")
+    tricky = 'NOTE=it\'s "quoted" $HOME `uname` ; rm -rf /'
+    unit = _unit(
+        params_v=["/srv/my data:/data"],
+        params_e=["AUTHORIZED_KEYS=c3NoLWVkMjU1MTkgQUFBQQ==", tricky],
+        docker_opt={
+            "dns": ["1.1.1.1", "8.8.8.8"],
+            "dns_search": "example.org",
+            "options": ["ndots:2"],
+            "add_host": ["db:10.77.0.50"],
+            "hostname": "server01",
+            "gpus": "all",
+        },
+    )
+    script = bootstrap_script(
+        unit, NodeRequest("n1", 1, None), controller_id="ctl-1", controller_address="172.30.2.10"
+    )
     assert _run(script, tmp_path) == [
-        "-d", "--name", "vcp-base", "--restart", "always", "--privileged", "--net=host",
-        "-v", "/dev:/dev", "-v", "/srv/my data:/data",
-        "-e", "AUTHORIZED_KEYS=c3NoLWVkMjU1MTkgQUFBQQ==", "-e", tricky,
-        "-e", "MY_PRIVATE_IP=10.77.0.44", "-e", "VCCCTR_IPADDR=172.30.2.10",
-        "-e", "SERF_NODE_ID=node-0123", "-e", "VCCC_ID=ctl-1",
-        "-e", "VCP_NODE_ID=node-0123", "-e", "VCP_UNIT_NAME=web",
-        "-e", "VCP_UGROUP_NAME=my group",
-        "--dns", "1.1.1.1", "--dns", "8.8.8.8", "--dns-search", "example.org",
-        "--dns-opt", "ndots:2", "--add-host", "db:10.77.0.50", "--hostname", "server01",
-        "--gpus", "all", "harbor.vcloud.nii.ac.jp/vcp/base:3.0.0"]
+        "-d",
+        "--name",
+        "vcp-base",
+        "--restart",
+        "always",
+        "--privileged",
+        "--net=host",
+        "-v",
+        "/dev:/dev",
+        "-v",
+        "/srv/my data:/data",
+        "-e",
+        "AUTHORIZED_KEYS=c3NoLWVkMjU1MTkgQUFBQQ==",
+        "-e",
+        tricky,
+        "-e",
+        "MY_PRIVATE_IP=10.77.0.44",
+        "-e",
+        "VCCCTR_IPADDR=172.30.2.10",
+        "-e",
+        "SERF_NODE_ID=node-0123",
+        "-e",
+        "VCCC_ID=ctl-1",
+        "-e",
+        "VCP_NODE_ID=node-0123",
+        "-e",
+        "VCP_UNIT_NAME=web",
+        "-e",
+        "VCP_UGROUP_NAME=my group",
+        "--dns",
+        "1.1.1.1",
+        "--dns",
+        "8.8.8.8",
+        "--dns-search",
+        "example.org",
+        "--dns-opt",
+        "ndots:2",
+        "--add-host",
+        "db:10.77.0.50",
+        "--hostname",
+        "server01",
+        "--gpus",
+        "all",
+        "harbor.vcloud.nii.ac.jp/vcp/base:3.0.0",
+    ]
 
 
 @pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX shell")

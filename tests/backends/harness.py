@@ -46,8 +46,11 @@ class SandboxHarness:
         disks = sorted(p.name for p in (state / "disks").glob("*")) if (state / "disks").exists() else []
         hub = running.controller.backend.hub  # type: ignore[attr-defined]
         listening = sorted(hub._listeners)
-        return [f"node files {n}" for n in nodes] + [f"disk {d}" for d in disks] + [
-            f"listener {n}" for n in listening]
+        return (
+            [f"node files {n}" for n in nodes]
+            + [f"disk {d}" for d in disks]
+            + [f"listener {n}" for n in listening]
+        )
 
     @contextlib.contextmanager
     def failing(self, running: RunningController, step: str, times: int = 1) -> Iterator[None]:
@@ -100,8 +103,7 @@ class AwsMotoHarness:
 
         endpoint, entry = self._entry()
         with loopback_only() as violations:
-            with running_controller(state, backends={"aws": backend_config(endpoint, entry)}
-                                    ) as running:
+            with running_controller(state, backends={"aws": backend_config(endpoint, entry)}) as running:
                 yield running
         assert not violations, f"connections to non-loopback addresses: {violations}"
 
@@ -111,25 +113,31 @@ class AwsMotoHarness:
 
         ec2 = ec2_client(self._network["endpoint"])
         tag = [{"Name": "tag:vcp:controller", "Values": [running.controller.vcc_id]}]
-        found = [f"instance {i['InstanceId']} ({i['State']['Name']})"
-                 for r in ec2.describe_instances(Filters=tag)["Reservations"]
-                 for i in r["Instances"] if i["State"]["Name"] != "terminated"]
-        return found + [f"volume {v['VolumeId']}"
-                        for v in ec2.describe_volumes(Filters=tag)["Volumes"]]
+        found = [
+            f"instance {i['InstanceId']} ({i['State']['Name']})"
+            for r in ec2.describe_instances(Filters=tag)["Reservations"]
+            for i in r["Instances"]
+            if i["State"]["Name"] != "terminated"
+        ]
+        return found + [f"volume {v['VolumeId']}" for v in ec2.describe_volumes(Filters=tag)["Volumes"]]
 
     @contextlib.contextmanager
     def failing(self, running: RunningController, step: str, times: int = 1) -> Iterator[None]:
         """Make EC2 answer the requests of backend step ``step`` with an error ``times`` times."""
         from tests.aws.moto_env import Faults
 
-        operations = {"create_nodes": ["RunInstances"], "create_disks": ["CreateVolume"],
-                      "power": ["StopInstances", "StartInstances"],
-                      "delete_nodes": ["TerminateInstances"],
-                      "delete_disks": ["DeleteVolume"]}[step]
+        operations = {
+            "create_nodes": ["RunInstances"],
+            "create_disks": ["CreateVolume"],
+            "power": ["StopInstances", "StartInstances"],
+            "delete_nodes": ["TerminateInstances"],
+            "delete_disks": ["DeleteVolume"],
+        }[step]
         faults = Faults(running.controller.backends["aws"])
         for operation in operations:
-            faults.error(operation, "InsufficientInstanceCapacity",
-                         f"injected failure in {step}", times=times)
+            faults.error(
+                operation, "InsufficientInstanceCapacity", f"injected failure in {step}", times=times
+            )
         try:
             yield
         finally:

@@ -69,8 +69,7 @@ def test_disks_create_attach_detach_delete(vcp: VcpSDK, harness, running, spec_o
 
 
 @pytest.mark.parametrize("step", ["create_nodes", "create_disks"])
-def test_failed_creation_leaves_nothing_behind(vcp: VcpSDK, harness, running, spec_of,
-                                               step: str) -> None:
+def test_failed_creation_leaves_nothing_behind(vcp: VcpSDK, harness, running, spec_of, step: str) -> None:
     storage = step == "create_disks"
     ug = vcp.create_ugroup("broken", ugroup_type="storage" if storage else "compute")
     spec = vcp.get_spec(harness.disk_provider, "small") if storage else spec_of(num_nodes=3)

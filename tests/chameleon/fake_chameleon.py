@@ -141,7 +141,7 @@ class FakeChameleon:
             self.starting_polls = starting_polls
             self.offset = dt.timedelta(0)
             self.token_ttl = dt.timedelta(seconds=TOKEN_TTL_SEC)
-            self.tokens: dict[str, dt.datetime] = {}      # token -> expiry
+            self.tokens: dict[str, dt.datetime] = {}  # token -> expiry
             self.requests: list[dict[str, Any]] = []
             self.failures: deque[tuple[int, Any]] = deque()
             self.leases: dict[str, FakeLease] = {}
@@ -184,8 +184,11 @@ class FakeChameleon:
     def bodies(self, method: str, path_part: str) -> list[Any]:
         """The JSON bodies of the matching requests, oldest first."""
         with self.lock:
-            return [json.loads(r["body"]) if r["body"] else None for r in self.requests
-                    if r["method"] == method and path_part in r["path"]]
+            return [
+                json.loads(r["body"]) if r["body"] else None
+                for r in self.requests
+                if r["method"] == method and path_part in r["path"]
+            ]
 
     # ------------------------------------------------------------------ Keystone
     def catalog(self) -> list[dict[str, Any]]:
@@ -193,51 +196,92 @@ class FakeChameleon:
         base = self.base_url
 
         def endpoints(urls: dict[str, str]) -> list[dict[str, Any]]:
-            return [{"id": uuid.uuid4().hex, "interface": interface, "region": region,
-                     "region_id": region, "url": url}
-                    for region, url in urls.items() for interface in ("public", "internal")]
+            return [
+                {
+                    "id": uuid.uuid4().hex,
+                    "interface": interface,
+                    "region": region,
+                    "region_id": region,
+                    "url": url,
+                }
+                for region, url in urls.items()
+                for interface in ("public", "internal")
+            ]
 
         return [
-            {"id": uuid.uuid4().hex, "type": "identity", "name": "keystone",
-             "endpoints": endpoints({REGION: f"{base}/v3"})},
-            {"id": uuid.uuid4().hex, "type": "reservation", "name": "blazar",
-             "endpoints": endpoints({REGION: f"{base}/reservation/v1",
-                                     OTHER_REGION: f"{base}/tacc/reservation"})},
-            {"id": uuid.uuid4().hex, "type": "network", "name": "neutron",
-             "endpoints": endpoints({REGION: f"{base}/network",
-                                     OTHER_REGION: f"{base}/tacc/network/"})},
+            {
+                "id": uuid.uuid4().hex,
+                "type": "identity",
+                "name": "keystone",
+                "endpoints": endpoints({REGION: f"{base}/v3"}),
+            },
+            {
+                "id": uuid.uuid4().hex,
+                "type": "reservation",
+                "name": "blazar",
+                "endpoints": endpoints(
+                    {REGION: f"{base}/reservation/v1", OTHER_REGION: f"{base}/tacc/reservation"}
+                ),
+            },
+            {
+                "id": uuid.uuid4().hex,
+                "type": "network",
+                "name": "neutron",
+                "endpoints": endpoints({REGION: f"{base}/network", OTHER_REGION: f"{base}/tacc/network/"}),
+            },
         ]
 
     def issue_token(self, body: Any) -> tuple[str, dict[str, Any]]:
         """``POST /v3/auth/tokens``: check the application credential, return (token, body)."""
         identity = body.get("auth", {}).get("identity", {}) if isinstance(body, dict) else {}
-        if not isinstance(identity, dict) or "application_credential" not in (
-                identity.get("methods") or []):
-            raise HttpError(400, {"error": {"code": 400, "title": "Bad Request",
-                                            "message": "Expecting to find application_credential "
-                                                       "in identity methods."}})
+        if not isinstance(identity, dict) or "application_credential" not in (identity.get("methods") or []):
+            raise HttpError(
+                400,
+                {
+                    "error": {
+                        "code": 400,
+                        "title": "Bad Request",
+                        "message": "Expecting to find application_credential in identity methods.",
+                    }
+                },
+            )
         cred = identity.get("application_credential") or {}
         if cred.get("id") != APP_CRED_ID or cred.get("secret") != APP_CRED_SECRET:
-            raise HttpError(401, {"error": {"code": 401, "title": "Unauthorized",
-                                            "message": "The request you have made requires "
-                                                       "authentication."}})
+            raise HttpError(
+                401,
+                {
+                    "error": {
+                        "code": 401,
+                        "title": "Unauthorized",
+                        "message": "The request you have made requires authentication.",
+                    }
+                },
+            )
         token = "gAAAAA" + secrets.token_urlsafe(48)
         now = self.now()
         expires = now + self.token_ttl
         self.tokens[token] = expires
-        return token, {"token": {
-            "methods": ["application_credential"],
-            "user": {"id": uuid.uuid4().hex, "name": "alice@example.org",
-                     "domain": {"id": "default", "name": "Default"}},
-            "application_credential": {"id": APP_CRED_ID, "name": "vcp", "restricted": True},
-            "audit_ids": [secrets.token_urlsafe(16)],
-            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-            "issued_at": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-            "project": {"id": PROJECT_ID, "name": PROJECT_NAME,
-                        "domain": {"id": "default", "name": "Default"}},
-            "roles": [{"id": uuid.uuid4().hex, "name": "member"}],
-            "catalog": self.catalog(),
-        }}
+        return token, {
+            "token": {
+                "methods": ["application_credential"],
+                "user": {
+                    "id": uuid.uuid4().hex,
+                    "name": "alice@example.org",
+                    "domain": {"id": "default", "name": "Default"},
+                },
+                "application_credential": {"id": APP_CRED_ID, "name": "vcp", "restricted": True},
+                "audit_ids": [secrets.token_urlsafe(16)],
+                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                "issued_at": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                "project": {
+                    "id": PROJECT_ID,
+                    "name": PROJECT_NAME,
+                    "domain": {"id": "default", "name": "Default"},
+                },
+                "roles": [{"id": uuid.uuid4().hex, "name": "member"}],
+                "catalog": self.catalog(),
+            }
+        }
 
     def check_token(self, token: str | None, service: str) -> None:
         """Raise 401 (in the service's error format) unless ``token`` is live."""
@@ -256,16 +300,16 @@ class FakeChameleon:
         try:
             parsed = dt.datetime.strptime(str(value), LEASE_DATE_FORMAT)
         except ValueError:
-            raise blazar_error(400, f"Invalid date format for {key}: {value!r}; "
-                                    f"expected {LEASE_DATE_FORMAT}") from None
+            raise blazar_error(
+                400, f"Invalid date format for {key}: {value!r}; expected {LEASE_DATE_FORMAT}"
+            ) from None
         return parsed.replace(tzinfo=dt.UTC)
 
     def status_of(self, lease: FakeLease, observe: bool = False) -> str:
         """The lease's status now (a read counts down its STARTING polls when ``observe``)."""
         if lease.forced_status:
             return lease.forced_status
-        if lease.starting_polls > 0 and \
-                self.now() < lease.created_at + dt.timedelta(seconds=STARTING_SEC):
+        if lease.starting_polls > 0 and self.now() < lease.created_at + dt.timedelta(seconds=STARTING_SEC):
             if observe:
                 lease.starting_polls -= 1
             return "STARTING"
@@ -281,8 +325,12 @@ class FakeChameleon:
     def _start(self, lease: FakeLease) -> None:
         for res in lease.reservations:
             if res["resource_type"] == "network" and not res.get("network_id"):
-                net = self._add_network(res["network_name"], PROJECT_ID, shared=False,
-                                        description=res.get("network_description", ""))
+                net = self._add_network(
+                    res["network_name"],
+                    PROJECT_ID,
+                    shared=False,
+                    description=res.get("network_description", ""),
+                )
                 res["network_id"] = net["id"]
             res["status"] = "active"
 
@@ -308,27 +356,38 @@ class FakeChameleon:
                 shown["status"] = "error"
             reservations.append(shown)
         return {
-            "id": lease.id, "name": lease.name, "project_id": PROJECT_ID,
-            "user_id": "u-" + PROJECT_ID[:8], "trust_id": uuid.uuid4().hex,
-            "start_date": _iso(lease.start), "end_date": _iso(lease.end),
-            "status": status, "degraded": False,
+            "id": lease.id,
+            "name": lease.name,
+            "project_id": PROJECT_ID,
+            "user_id": "u-" + PROJECT_ID[:8],
+            "trust_id": uuid.uuid4().hex,
+            "start_date": _iso(lease.start),
+            "end_date": _iso(lease.end),
+            "status": status,
+            "degraded": False,
             "reservations": reservations,
             "events": [
                 {"event_type": "start_lease", "time": _iso(lease.start), "status": "UNDONE"},
                 {"event_type": "end_lease", "time": _iso(lease.end), "status": "UNDONE"},
             ],
-            "created_at": _iso(lease.created_at), "updated_at": None,
+            "created_at": _iso(lease.created_at),
+            "updated_at": None,
         }
 
     def _live(self, exclude: str | None = None) -> list[FakeLease]:
-        return [le for le in self.leases.values() if le.id != exclude and not le.ended
-                and le.forced_status != "ERROR"]
+        return [
+            le
+            for le in self.leases.values()
+            if le.id != exclude and not le.ended and le.forced_status != "ERROR"
+        ]
 
-    def free_hosts(self, node_type: str, start: dt.datetime, end: dt.datetime,
-                   exclude: str | None = None) -> int:
+    def free_hosts(
+        self, node_type: str, start: dt.datetime, end: dt.datetime, exclude: str | None = None
+    ) -> int:
         """Hosts of ``node_type`` not reserved by another lease overlapping [start, end)."""
-        used = sum(le.hosts.get(node_type, 0) for le in self._live(exclude)
-                   if le.start < end and start < le.end)
+        used = sum(
+            le.hosts.get(node_type, 0) for le in self._live(exclude) if le.start < end and start < le.end
+        )
         return HOSTS.get(node_type, 0) - used
 
     def create_lease(self, body: Any) -> dict[str, Any]:
@@ -355,9 +414,15 @@ class FakeChameleon:
         wanted = body.get("reservations")
         if not isinstance(wanted, list) or not wanted:
             raise blazar_error(400, "A lease needs at least one reservation")
-        lease = FakeLease(id=str(uuid.uuid4()), name=name, start=start, end=end,
-                          reservations=[], created_at=self.now(),
-                          starting_polls=self.starting_polls)
+        lease = FakeLease(
+            id=str(uuid.uuid4()),
+            name=name,
+            start=start,
+            end=end,
+            reservations=[],
+            created_at=self.now(),
+            starting_polls=self.starting_polls,
+        )
         for res in wanted:
             lease.reservations.append(self._reservation(lease, res))
         self.leases[lease.id] = lease
@@ -371,46 +436,65 @@ class FakeChameleon:
             props = json.loads(res.get("resource_properties") or "[]")
         except (TypeError, ValueError):
             raise blazar_error(400, "resource_properties must be a JSON string") from None
-        base = {"id": str(uuid.uuid4()), "lease_id": lease.id, "resource_id": str(uuid.uuid4()),
-                "resource_type": kind, "status": "pending",
-                "resource_properties": res.get("resource_properties", ""),
-                "created_at": _iso(self.now()), "updated_at": None}
+        base = {
+            "id": str(uuid.uuid4()),
+            "lease_id": lease.id,
+            "resource_id": str(uuid.uuid4()),
+            "resource_type": kind,
+            "status": "pending",
+            "resource_properties": res.get("resource_properties", ""),
+            "created_at": _iso(self.now()),
+            "updated_at": None,
+        }
         if kind == "physical:host":
             lo, hi = res.get("min"), res.get("max")
-            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (lo, hi)) \
-                    or lo > hi:
+            if (
+                not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (lo, hi))
+                or lo > hi
+            ):
                 raise blazar_error(400, "min and max must be positive integers with min <= max")
             if not (isinstance(props, list) and len(props) == 3 and props[:2] == ["==", "$node_type"]):
                 raise blazar_error(400, f"Unsupported resource_properties {props!r}")
             node_type = str(props[2])
             free = self.free_hosts(node_type, lease.start, lease.end)
             if free < lo:
-                raise blazar_error(409, f"Not enough hosts available (node_type {node_type}: "
-                                        f"{max(free, 0)} free, {lo} wanted)")
+                raise blazar_error(
+                    409,
+                    f"Not enough hosts available (node_type {node_type}: {max(free, 0)} free, {lo} wanted)",
+                )
             lease.hosts[node_type] = lease.hosts.get(node_type, 0) + min(hi, free)
-            return {**base, "min": lo, "max": hi,
-                    "hypervisor_properties": res.get("hypervisor_properties", ""),
-                    "before_end": "default"}
+            return {
+                **base,
+                "min": lo,
+                "max": hi,
+                "hypervisor_properties": res.get("hypervisor_properties", ""),
+                "before_end": "default",
+            }
         if kind == "network":
             net_name = res.get("network_name")
             if not isinstance(net_name, str) or not net_name:
                 raise blazar_error(400, "network_name is required")
-            if not (isinstance(props, list) and len(props) == 3
-                    and props[:2] == ["==", "$physical_network"]):
+            if not (isinstance(props, list) and len(props) == 3 and props[:2] == ["==", "$physical_network"]):
                 raise blazar_error(400, f"Unsupported resource_properties {props!r}")
             physnet = str(props[2])
             if any(n["name"] == net_name for n in self.networks.values()) or any(
-                    r.get("network_name") == net_name for le in self._live()
-                    for r in le.reservations):
+                r.get("network_name") == net_name for le in self._live() for r in le.reservations
+            ):
                 raise blazar_error(409, f"Network name {net_name} is already in use")
-            in_use = sum(1 for le in self._live() for r in le.reservations
-                         if r.get("resource_type") == "network"
-                         and le.start < lease.end and lease.start < le.end)
+            in_use = sum(
+                1
+                for le in self._live()
+                for r in le.reservations
+                if r.get("resource_type") == "network" and le.start < lease.end and lease.start < le.end
+            )
             if in_use >= PHYSICAL_NETWORKS.get(physnet, 0):
                 raise blazar_error(409, f"Not enough network segments available on {physnet}")
-            return {**base, "network_name": net_name,
-                    "network_description": res.get("network_description", ""),
-                    "network_id": None}
+            return {
+                **base,
+                "network_name": net_name,
+                "network_description": res.get("network_description", ""),
+                "network_id": None,
+            }
         raise blazar_error(400, f"Unsupported resource type {kind!r}")
 
     def get_lease(self, lease_id: str) -> FakeLease:
@@ -435,19 +519,21 @@ class FakeChameleon:
             new_end = self._parse_date(body["end_date"], "end_date")
             now = self.now()
             if new_end <= max(now, lease.start):
-                raise blazar_error(400, "End date must be later than the current date and the "
-                                        "start date")
+                raise blazar_error(400, "End date must be later than the current date and the start date")
             if new_end > lease.end:
                 if lease.end - now > dt.timedelta(hours=EXTENSION_WINDOW_HOURS):
-                    raise blazar_error(409, "Lease can only be extended within "
-                                            f"{EXTENSION_WINDOW_HOURS} hours of its end")
+                    raise blazar_error(
+                        409, f"Lease can only be extended within {EXTENSION_WINDOW_HOURS} hours of its end"
+                    )
                 if new_end - lease.end > dt.timedelta(days=MAX_LEASE_DAYS):
-                    raise blazar_error(409, "A lease may be extended by at most "
-                                            f"{MAX_LEASE_DAYS} days at a time")
+                    raise blazar_error(
+                        409, f"A lease may be extended by at most {MAX_LEASE_DAYS} days at a time"
+                    )
                 for node_type, count in lease.hosts.items():
                     if self.free_hosts(node_type, lease.end, new_end, exclude=lease.id) < count:
-                        raise blazar_error(409, "Not enough hosts available for the extension "
-                                                f"(node_type {node_type})")
+                        raise blazar_error(
+                            409, f"Not enough hosts available for the extension (node_type {node_type})"
+                        )
             lease.end = new_end
         if "name" in body:
             lease.name = str(body["name"])
@@ -460,19 +546,31 @@ class FakeChameleon:
         del self.leases[lease_id]
 
     # ------------------------------------------------------------------ Neutron
-    def _add_network(self, name: str, project: str, *, shared: bool,
-                     description: str = "") -> dict[str, Any]:
-        net = {"id": str(uuid.uuid4()), "name": name, "project_id": project, "tenant_id": project,
-               "shared": shared, "status": "ACTIVE", "admin_state_up": True, "subnets": [],
-               "description": description, "provider:physical_network": "physnet1",
-               "provider:network_type": "vlan", "provider:segmentation_id": 3000 + len(self.networks)}
+    def _add_network(self, name: str, project: str, *, shared: bool, description: str = "") -> dict[str, Any]:
+        net = {
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "project_id": project,
+            "tenant_id": project,
+            "shared": shared,
+            "status": "ACTIVE",
+            "admin_state_up": True,
+            "subnets": [],
+            "description": description,
+            "provider:physical_network": "physnet1",
+            "provider:network_type": "vlan",
+            "provider:segmentation_id": 3000 + len(self.networks),
+        }
         self.networks[net["id"]] = net
         return net
 
     def visible_networks(self) -> list[dict[str, Any]]:
         """The networks the project sees: its own and the shared ones."""
-        return [self._network_json(n) for n in self.networks.values()
-                if n["shared"] or n["project_id"] == PROJECT_ID]
+        return [
+            self._network_json(n)
+            for n in self.networks.values()
+            if n["shared"] or n["project_id"] == PROJECT_ID
+        ]
 
     def _network_json(self, net: dict[str, Any]) -> dict[str, Any]:
         shown = dict(net)
@@ -486,30 +584,36 @@ class FakeChameleon:
             raise neutron_error(400, "BadRequest", "Invalid input: a 'subnet' object is required")
         net = self.networks.get(sub.get("network_id", ""))
         if net is None or not (net["shared"] or net["project_id"] == PROJECT_ID):
-            raise neutron_error(404, "NetworkNotFound",
-                                f"Network {sub.get('network_id')} could not be found.")
+            raise neutron_error(
+                404, "NetworkNotFound", f"Network {sub.get('network_id')} could not be found."
+            )
         if net["project_id"] != PROJECT_ID:
-            raise neutron_error(403, "PolicyNotAuthorized",
-                                "rule:create_subnet is disallowed by policy")
+            raise neutron_error(403, "PolicyNotAuthorized", "rule:create_subnet is disallowed by policy")
         if sub.get("ip_version", 4) != 4:
             raise neutron_error(400, "BadRequest", "Only IPv4 is supported by this fake")
         try:
             cidr = ipaddress.ip_network(str(sub.get("cidr")), strict=True)
         except ValueError:
-            raise neutron_error(400, "BadRequest", f"Invalid input for cidr: {sub.get('cidr')!r}") \
-                from None
+            raise neutron_error(400, "BadRequest", f"Invalid input for cidr: {sub.get('cidr')!r}") from None
         for other in self.subnets.values():
             if other["network_id"] == net["id"] and ipaddress.ip_network(other["cidr"]).overlaps(cidr):
-                raise neutron_error(400, "BadRequest",
-                                    f"Requested subnet with cidr: {cidr} overlaps with another subnet")
+                raise neutron_error(
+                    400, "BadRequest", f"Requested subnet with cidr: {cidr} overlaps with another subnet"
+                )
         hosts = list(cidr.hosts())
-        subnet = {"id": str(uuid.uuid4()), "name": str(sub.get("name", "")),
-                  "network_id": net["id"], "project_id": PROJECT_ID, "tenant_id": PROJECT_ID,
-                  "cidr": str(cidr), "ip_version": 4, "enable_dhcp": bool(sub.get("enable_dhcp", True)),
-                  "gateway_ip": str(hosts[0]) if hosts else None,
-                  "allocation_pools": [{"start": str(hosts[1]), "end": str(hosts[-1])}]
-                  if len(hosts) > 2 else [],
-                  "dns_nameservers": list(sub.get("dns_nameservers") or [])}
+        subnet = {
+            "id": str(uuid.uuid4()),
+            "name": str(sub.get("name", "")),
+            "network_id": net["id"],
+            "project_id": PROJECT_ID,
+            "tenant_id": PROJECT_ID,
+            "cidr": str(cidr),
+            "ip_version": 4,
+            "enable_dhcp": bool(sub.get("enable_dhcp", True)),
+            "gateway_ip": str(hosts[0]) if hosts else None,
+            "allocation_pools": [{"start": str(hosts[1]), "end": str(hosts[-1])}] if len(hosts) > 2 else [],
+            "dns_nameservers": list(sub.get("dns_nameservers") or []),
+        }
         self.subnets[subnet["id"]] = subnet
         return subnet
 
@@ -528,15 +632,20 @@ def create_app(fake: FakeChameleon) -> FastAPI:
 
     def endpoint(service: str, status: int = 200) -> Callable[..., Any]:
         """Wrap handler(request, body, **path) with recording, auth, locking and errors."""
+
         def wrap(handler: Callable[..., Any]) -> Callable[..., Any]:
             async def route(request: Request) -> Response:
                 raw = await request.body()
                 with fake.lock:
-                    fake.requests.append({
-                        "method": request.method, "path": request.url.path,
-                        "query": dict(request.query_params),
-                        "token_sent": bool(request.headers.get("x-auth-token")),
-                        "body": raw.decode(errors="replace")})
+                    fake.requests.append(
+                        {
+                            "method": request.method,
+                            "path": request.url.path,
+                            "query": dict(request.query_params),
+                            "token_sent": bool(request.headers.get("x-auth-token")),
+                            "body": raw.decode(errors="replace"),
+                        }
+                    )
                     try:
                         try:
                             body = json.loads(raw) if raw else None
@@ -544,8 +653,7 @@ def create_app(fake: FakeChameleon) -> FastAPI:
                             raise HttpError(400, {"error_message": "Malformed JSON"}) from None
                         if service == "identity":
                             token, answer = fake.issue_token(body)
-                            return JSONResponse(answer, status_code=201,
-                                                headers={"X-Subject-Token": token})
+                            return JSONResponse(answer, status_code=201, headers={"X-Subject-Token": token})
                         fake.check_token(request.headers.get("x-auth-token"), service)
                         if fake.failures:
                             code, fail_body = fake.failures.popleft()
@@ -558,8 +666,10 @@ def create_app(fake: FakeChameleon) -> FastAPI:
                 if status == 204:
                     return Response(status_code=204)
                 return JSONResponse(result, status_code=status)
+
             route.__name__ = handler.__name__
             return route
+
         return wrap
 
     @endpoint("identity", 201)
@@ -601,8 +711,9 @@ def create_app(fake: FakeChameleon) -> FastAPI:
 
     @endpoint("network")
     def list_subnets(request: Request, body: Any) -> dict[str, Any]:
-        return {"subnets": _filtered(list(fake.subnets.values()), request,
-                                     ("name", "network_id", "id", "cidr"))}
+        return {
+            "subnets": _filtered(list(fake.subnets.values()), request, ("name", "network_id", "id", "cidr"))
+        }
 
     @endpoint("network", 201)
     def create_subnet(request: Request, body: Any) -> dict[str, Any]:
@@ -613,17 +724,16 @@ def create_app(fake: FakeChameleon) -> FastAPI:
         app.add_api_route(prefix + "/leases", list_leases, methods=["GET"], include_in_schema=False)
         app.add_api_route(prefix + "/leases", create_lease, methods=["POST"], include_in_schema=False)
         for method, handler in (("GET", show_lease), ("PUT", update_lease), ("DELETE", delete_lease)):
-            app.add_api_route(prefix + "/leases/{lease_id}", handler, methods=[method],
-                              include_in_schema=False)
+            app.add_api_route(
+                prefix + "/leases/{lease_id}", handler, methods=[method], include_in_schema=False
+            )
     for prefix in ("/network", "/tacc/network"):
-        app.add_api_route(prefix + "/v2.0/networks", list_networks, methods=["GET"],
-                          include_in_schema=False)
-        app.add_api_route(prefix + "/v2.0/networks/{network_id}", show_network, methods=["GET"],
-                          include_in_schema=False)
-        app.add_api_route(prefix + "/v2.0/subnets", list_subnets, methods=["GET"],
-                          include_in_schema=False)
-        app.add_api_route(prefix + "/v2.0/subnets", create_subnet, methods=["POST"],
-                          include_in_schema=False)
+        app.add_api_route(prefix + "/v2.0/networks", list_networks, methods=["GET"], include_in_schema=False)
+        app.add_api_route(
+            prefix + "/v2.0/networks/{network_id}", show_network, methods=["GET"], include_in_schema=False
+        )
+        app.add_api_route(prefix + "/v2.0/subnets", list_subnets, methods=["GET"], include_in_schema=False)
+        app.add_api_route(prefix + "/v2.0/subnets", create_subnet, methods=["POST"], include_in_schema=False)
     return app
 
 

@@ -70,6 +70,7 @@ FMT = "%Y-%m-%d %H:%M"
 
 # ------------------------------------------------------------------------ fixtures
 
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningFake]:
     with running_fake_chameleon() as running:
@@ -113,8 +114,12 @@ def write_config(directory: Path, section: dict[str, Any] | None, **top: Any) ->
 
 @pytest.fixture
 def section(server: RunningFake) -> dict[str, Any]:
-    return {"auth_url": server.auth_url, "application_credential_id": APP_CRED_ID,
-            "application_credential_secret": APP_CRED_SECRET, "private_network": "default"}
+    return {
+        "auth_url": server.auth_url,
+        "application_credential_id": APP_CRED_ID,
+        "application_credential_secret": APP_CRED_SECRET,
+        "private_network": "default",
+    }
 
 
 @pytest.fixture
@@ -153,6 +158,7 @@ def minutes_between(a: str, b: str) -> float:
 
 # ------------------------------------------------------------ registry, construction
 
+
 def test_registry_names_classes_and_signatures() -> None:
     assert EXTENSION_CLASSES == {
         "chameleon": VcpExtResourceChameleon,
@@ -166,15 +172,31 @@ def test_registry_names_classes_and_signatures() -> None:
         assert [p.name for p in params] == ["provider_name", "config_dir", "token", "verbose"]
         assert params[3].default == 0
     setup = inspect.signature(VcpExtResourceChameleon.setup).parameters
-    assert list(setup)[1:] == ["node_type", "start_date", "end_date", "min_instances",
-                               "max_instances", "vcpus", "memory_mb", "disk_gb",
-                               "lease_name_prefix", "vpn_catalog"]
+    assert list(setup)[1:] == [
+        "node_type",
+        "start_date",
+        "end_date",
+        "min_instances",
+        "max_instances",
+        "vcpus",
+        "memory_mb",
+        "disk_gb",
+        "lease_name_prefix",
+        "vpn_catalog",
+    ]
     assert list(inspect.signature(VcpExtResourceChameleonHostLeaseInfo.extend).parameters)[1:] == [
-        "weeks", "days", "hours"]
+        "weeks",
+        "days",
+        "hours",
+    ]
     assert list(inspect.signature(VcpExtResourceChameleonHostLeaseInfo.setup).parameters)[1:] == [
-        "host_lease_id", "vpn_catalog"]
+        "host_lease_id",
+        "vpn_catalog",
+    ]
     assert list(inspect.signature(VcpExtResourceChameleonNetwork.create_network).parameters)[1:3] == [
-        "start_date", "end_date"]
+        "start_date",
+        "end_date",
+    ]
 
 
 def test_every_public_member_has_a_docstring() -> None:
@@ -190,11 +212,18 @@ def test_every_public_member_has_a_docstring() -> None:
                     assert "Example" in target.__doc__, f"{cls.__name__}.{name}"
 
 
-def test_construction_reads_config_and_sends_nothing(tmp_path: Path, fake: FakeChameleon,
-                                                     loopback_only: list[str]) -> None:
-    cfg = write_config(tmp_path / "c", {"application_credential_id": "i",
-                                        "application_credential_secret": "s-secret",
-                                        "region_name": OTHER_REGION, "project_id": "p1"})
+def test_construction_reads_config_and_sends_nothing(
+    tmp_path: Path, fake: FakeChameleon, loopback_only: list[str]
+) -> None:
+    cfg = write_config(
+        tmp_path / "c",
+        {
+            "application_credential_id": "i",
+            "application_credential_secret": "s-secret",
+            "region_name": OTHER_REGION,
+            "project_id": "p1",
+        },
+    )
     for name, cls in EXTENSION_CLASSES.items():
         obj = cls(name, str(cfg), VCC_TOKEN, verbose=2)
         assert obj.provider_name == name
@@ -209,11 +238,14 @@ def test_construction_reads_config_and_sends_nothing(tmp_path: Path, fake: FakeC
     assert fake.requests == [] and loopback_only == []
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("http://127.0.0.1:5000/v3", "http://127.0.0.1:5000/v3"),
-    ("http://127.0.0.1:5000/v3/", "http://127.0.0.1:5000/v3"),
-    ("http://127.0.0.1:5000", "http://127.0.0.1:5000/v3"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://127.0.0.1:5000/v3", "http://127.0.0.1:5000/v3"),
+        ("http://127.0.0.1:5000/v3/", "http://127.0.0.1:5000/v3"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000/v3"),
+    ],
+)
 def test_auth_url_is_normalized(tmp_path: Path, given: str, expected: str) -> None:
     cfg = write_config(tmp_path / "c", {"auth_url": given})
     assert VcpExtResourceChameleon("chameleon", str(cfg), "").auth_url == expected
@@ -229,23 +261,26 @@ def test_bad_auth_url_and_bad_section(tmp_path: Path) -> None:
         VcpExtResourceChameleon("chameleon", str(bad), "")
 
 
-def test_missing_section_or_credentials_fail_on_first_use(tmp_path: Path, fake: FakeChameleon,
-                                                          server: RunningFake) -> None:
+def test_missing_section_or_credentials_fail_on_first_use(
+    tmp_path: Path, fake: FakeChameleon, server: RunningFake
+) -> None:
     nothing = VcpExtResourceChameleon("chameleon", str(tmp_path / "nowhere"), VCC_TOKEN)
     nothing.setup("compute_skylake")  # setup sends nothing, so it works
     with pytest.raises(ChameleonConfigError, match="section chameleon is missing") as e:
         nothing.reserve_host()
     assert isinstance(e.value, VcpConfigError) and isinstance(e.value, VcpSDKError)
-    partial = write_config(tmp_path / "p", {"auth_url": server.auth_url,
-                                            "application_credential_id": APP_CRED_ID})
+    partial = write_config(
+        tmp_path / "p", {"auth_url": server.auth_url, "application_credential_id": APP_CRED_ID}
+    )
     with pytest.raises(ChameleonConfigError, match="application_credential_secret is not set"):
         VcpExtResourceChameleonNetwork("chameleon_network", str(partial), "").authenticate()
     assert fake.requests == []
 
 
 @pytest.mark.parametrize("key", ["application_credential_id", "application_credential_secret"])
-def test_vault_references_are_refused_clearly(tmp_path: Path, section: dict[str, Any],
-                                              fake: FakeChameleon, key: str) -> None:
+def test_vault_references_are_refused_clearly(
+    tmp_path: Path, section: dict[str, Any], fake: FakeChameleon, key: str
+) -> None:
     section[key] = f"vault://cubbyhole/chameleon/{key}"
     cfg = write_config(tmp_path / "v", section)
     info = VcpExtResourceChameleonHostLeaseInfo("chameleon_host_lease_info", str(cfg), VCC_TOKEN)
@@ -259,13 +294,21 @@ def test_vault_references_are_refused_clearly(tmp_path: Path, section: dict[str,
 
 # -------------------------------------------------------------------- Keystone
 
-def test_authenticate_uses_the_application_credential(ext: VcpExtResourceChameleon,
-                                                      fake: FakeChameleon,
-                                                      server: RunningFake) -> None:
+
+def test_authenticate_uses_the_application_credential(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, server: RunningFake
+) -> None:
     ext.authenticate()
-    assert fake.bodies("POST", "/v3/auth/tokens") == [{"auth": {"identity": {
-        "methods": ["application_credential"],
-        "application_credential": {"id": APP_CRED_ID, "secret": APP_CRED_SECRET}}}}]
+    assert fake.bodies("POST", "/v3/auth/tokens") == [
+        {
+            "auth": {
+                "identity": {
+                    "methods": ["application_credential"],
+                    "application_credential": {"id": APP_CRED_ID, "secret": APP_CRED_SECRET},
+                }
+            }
+        }
+    ]
     assert ext.project_id == PROJECT_ID
     assert ext.endpoint("reservation") == f"{server.base_url}/reservation/v1"
     assert ext.endpoint("network") == f"{server.base_url}/network"
@@ -274,8 +317,9 @@ def test_authenticate_uses_the_application_credential(ext: VcpExtResourceChamele
     assert fake.count("POST", "/v3/auth/tokens") == 1  # the token is reused
 
 
-def test_wrong_credential_is_an_auth_error(tmp_path: Path, section: dict[str, Any],
-                                           fake: FakeChameleon) -> None:
+def test_wrong_credential_is_an_auth_error(
+    tmp_path: Path, section: dict[str, Any], fake: FakeChameleon
+) -> None:
     section["application_credential_secret"] = "wrong-secret-value"
     ext = VcpExtResourceChameleon("chameleon", str(write_config(tmp_path / "w", section)), VCC_TOKEN)
     ext.setup("compute_skylake")
@@ -288,8 +332,9 @@ def test_wrong_credential_is_an_auth_error(tmp_path: Path, section: dict[str, An
     assert fake.count("POST", "/leases") == 0
 
 
-def test_region_name_selects_the_endpoints(tmp_path: Path, section: dict[str, Any],
-                                           fake: FakeChameleon, server: RunningFake) -> None:
+def test_region_name_selects_the_endpoints(
+    tmp_path: Path, section: dict[str, Any], fake: FakeChameleon, server: RunningFake
+) -> None:
     section["region_name"] = OTHER_REGION
     cfg = write_config(tmp_path / "r", section)
     ext = VcpExtResourceChameleon("chameleon", str(cfg), VCC_TOKEN)
@@ -307,8 +352,9 @@ def test_region_name_selects_the_endpoints(tmp_path: Path, section: dict[str, An
     assert "'CHI@Nowhere'" in str(e.value) and f"{OTHER_REGION}, {REGION}" in str(e.value)
 
 
-def test_project_id_mismatch_is_a_config_error(tmp_path: Path, section: dict[str, Any],
-                                               fake: FakeChameleon) -> None:
+def test_project_id_mismatch_is_a_config_error(
+    tmp_path: Path, section: dict[str, Any], fake: FakeChameleon
+) -> None:
     section["project_id"] = "another-project"
     ext = VcpExtResourceChameleon("chameleon", str(write_config(tmp_path / "p", section)), "")
     with pytest.raises(ChameleonConfigError, match=f"belongs to project {PROJECT_ID}"):
@@ -319,9 +365,9 @@ def test_project_id_mismatch_is_a_config_error(tmp_path: Path, section: dict[str
     assert same.project_id == PROJECT_ID
 
 
-def test_refused_token_triggers_one_new_login(ext: VcpExtResourceChameleon,
-                                              fake: FakeChameleon,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_refused_token_triggers_one_new_login(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, caplog: pytest.LogCaptureFixture
+) -> None:
     lease = reserve(ext)
     assert fake.count("POST", "/v3/auth/tokens") == 1
     fake.revoke_tokens()
@@ -339,8 +385,7 @@ def test_refused_token_triggers_one_new_login(ext: VcpExtResourceChameleon,
     assert fake.count("POST", "/v3/auth/tokens") == 3
 
 
-def test_expiring_token_is_renewed_before_use(ext: VcpExtResourceChameleon,
-                                              fake: FakeChameleon) -> None:
+def test_expiring_token_is_renewed_before_use(ext: VcpExtResourceChameleon, fake: FakeChameleon) -> None:
     lease = reserve(ext, end_date=at(dt.timedelta(days=2), fake))
     fake.advance(hours=1)  # the token lives an hour
     lease.update()
@@ -349,8 +394,16 @@ def test_expiring_token_is_renewed_before_use(ext: VcpExtResourceChameleon,
 
 
 def test_unreachable_chameleon_is_a_connection_error(tmp_path: Path, loopback_only: list[str]) -> None:
-    ext = VcpExtResourceChameleon("chameleon", str(write_config(tmp_path / "d", {
-        "application_credential_id": "i", "application_credential_secret": "s-secret"})), "")
+    ext = VcpExtResourceChameleon(
+        "chameleon",
+        str(
+            write_config(
+                tmp_path / "d",
+                {"application_credential_id": "i", "application_credential_secret": "s-secret"},
+            )
+        ),
+        "",
+    )
     with pytest.raises(ChameleonConnectionError) as e:
         ext.authenticate()  # the default auth_url: blocked by the loopback fixture
     assert isinstance(e.value, VcpConnectionError) and isinstance(e.value, ConnectionError)
@@ -360,43 +413,70 @@ def test_unreachable_chameleon_is_a_connection_error(tmp_path: Path, loopback_on
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there now
-    refused = VcpExtResourceChameleon("chameleon", str(write_config(tmp_path / "e", {
-        "auth_url": f"http://127.0.0.1:{port}/v3", "application_credential_id": "i",
-        "application_credential_secret": "s-secret"})), "")
+    refused = VcpExtResourceChameleon(
+        "chameleon",
+        str(
+            write_config(
+                tmp_path / "e",
+                {
+                    "auth_url": f"http://127.0.0.1:{port}/v3",
+                    "application_credential_id": "i",
+                    "application_credential_secret": "s-secret",
+                },
+            )
+        ),
+        "",
+    )
     with pytest.raises(ChameleonConnectionError, match="cannot reach"):
         refused.authenticate()
 
 
 # ---------------------------------------------------------------- host reservation
 
-def test_setup_defaults_prepare_without_sending(ext: VcpExtResourceChameleon,
-                                                fake: FakeChameleon) -> None:
+
+def test_setup_defaults_prepare_without_sending(ext: VcpExtResourceChameleon, fake: FakeChameleon) -> None:
     before = fake.now().replace(second=0, microsecond=0)
     assert ext.setup("compute_skylake") is None
     assert fake.requests == []
     start = dt.datetime.strptime(ext.start_date, FMT).replace(tzinfo=dt.UTC)
-    assert abs((start - before).total_seconds()) <= 60           # start None => now
+    assert abs((start - before).total_seconds()) <= 60  # start None => now
     assert minutes_between(ext.start_date, ext.end_date) == 24 * 60  # end None => +1 day
     assert (ext.node_type, ext.min_instances, ext.max_instances) == ("compute_skylake", 1, 1)
     assert ext.lease_name.startswith("vcp-host-")
     request = ext.lease_request
     assert request == {
-        "name": ext.lease_name, "start_date": "now", "end_date": ext.end_date,
-        "reservations": [{"resource_type": "physical:host", "min": 1, "max": 1,
-                          "resource_properties": '["==", "$node_type", "compute_skylake"]',
-                          "hypervisor_properties": ""}],
+        "name": ext.lease_name,
+        "start_date": "now",
+        "end_date": ext.end_date,
+        "reservations": [
+            {
+                "resource_type": "physical:host",
+                "min": 1,
+                "max": 1,
+                "resource_properties": '["==", "$node_type", "compute_skylake"]',
+                "hypervisor_properties": "",
+            }
+        ],
         "events": [],
     }
     request["name"] = "changed"
     assert ext.lease_request["name"] == ext.lease_name  # a copy
 
 
-def test_setup_with_dates_counts_and_ignored_sizes(ext: VcpExtResourceChameleon,
-                                                   fake: FakeChameleon) -> None:
+def test_setup_with_dates_counts_and_ignored_sizes(ext: VcpExtResourceChameleon, fake: FakeChameleon) -> None:
     start, end = at(dt.timedelta(hours=3), fake), at(dt.timedelta(days=2), fake)
-    ext.setup("compute_haswell", start_date=start, end_date=end, min_instances=1,
-              max_instances=2, vcpus=48, memory_mb=196608, disk_gb=240,
-              lease_name_prefix="exp", vpn_catalog={"private_network_ipmask": "10.0.0.0/24"})
+    ext.setup(
+        "compute_haswell",
+        start_date=start,
+        end_date=end,
+        min_instances=1,
+        max_instances=2,
+        vcpus=48,
+        memory_mb=196608,
+        disk_gb=240,
+        lease_name_prefix="exp",
+        vpn_catalog={"private_network_ipmask": "10.0.0.0/24"},
+    )
     assert (ext.start_date, ext.end_date) == (start, end)
     assert ext.lease_name.startswith("exp-host-")
     assert (ext.vcpus, ext.memory_mb, ext.disk_gb) == (48, 196608, 240)
@@ -410,22 +490,26 @@ def test_setup_with_dates_counts_and_ignored_sizes(ext: VcpExtResourceChameleon,
     assert minutes_between(start, ext.end_date) == 24 * 60  # end None => start + 1 day
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"node_type": ""}, "node_type must be a non-empty string"),
-    ({"node_type": None}, "node_type must be a non-empty string"),
-    ({"start_date": "2020/07/31 12:00"}, "not a UTC date"),
-    ({"end_date": 20200731}, "must be a UTC date string"),
-    ({"start_date": "2001-01-01 00:00"}, "is in the past"),
-    ({"end_date": "2001-01-01 00:00"}, "must be later than start_date"),
-    ({"min_instances": 0}, "min_instances must be a positive integer"),
-    ({"max_instances": 1.5}, "max_instances must be a positive integer"),
-    ({"min_instances": True}, "min_instances must be a positive integer"),
-    ({"min_instances": 3, "max_instances": 2}, r"min_instances \(3\) is larger"),
-    ({"lease_name_prefix": ""}, "lease_name_prefix must be a non-empty string"),
-    ({"vpn_catalog": ["default"]}, "vpn_catalog must be a dict"),
-])
-def test_setup_refuses_bad_arguments(ext: VcpExtResourceChameleon, fake: FakeChameleon,
-                                     kwargs: dict[str, Any], match: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"node_type": ""}, "node_type must be a non-empty string"),
+        ({"node_type": None}, "node_type must be a non-empty string"),
+        ({"start_date": "2020/07/31 12:00"}, "not a UTC date"),
+        ({"end_date": 20200731}, "must be a UTC date string"),
+        ({"start_date": "2001-01-01 00:00"}, "is in the past"),
+        ({"end_date": "2001-01-01 00:00"}, "must be later than start_date"),
+        ({"min_instances": 0}, "min_instances must be a positive integer"),
+        ({"max_instances": 1.5}, "max_instances must be a positive integer"),
+        ({"min_instances": True}, "min_instances must be a positive integer"),
+        ({"min_instances": 3, "max_instances": 2}, r"min_instances \(3\) is larger"),
+        ({"lease_name_prefix": ""}, "lease_name_prefix must be a non-empty string"),
+        ({"vpn_catalog": ["default"]}, "vpn_catalog must be a dict"),
+    ],
+)
+def test_setup_refuses_bad_arguments(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, kwargs: dict[str, Any], match: str
+) -> None:
     kwargs.setdefault("node_type", "compute_skylake")
     with pytest.raises(ChameleonInvalidArgumentError, match=match) as e:
         ext.setup(**kwargs)
@@ -439,8 +523,7 @@ def test_reserve_host_before_setup(ext: VcpExtResourceChameleon, fake: FakeChame
     assert fake.requests == []
 
 
-def test_reserve_host_returns_the_lease_info(ext: VcpExtResourceChameleon,
-                                             fake: FakeChameleon) -> None:
+def test_reserve_host_returns_the_lease_info(ext: VcpExtResourceChameleon, fake: FakeChameleon) -> None:
     ext.setup("compute_skylake", min_instances=2, max_instances=3)
     lease = ext.reserve_host()
     assert isinstance(lease, VcpExtResourceChameleonHostLeaseInfo)
@@ -457,8 +540,7 @@ def test_reserve_host_returns_the_lease_info(ext: VcpExtResourceChameleon,
     assert lease.lease["id"] == lease.host_lease_id
 
 
-def test_wait_until_active(ext: VcpExtResourceChameleon, fake: FakeChameleon,
-                           sleeps: list[float]) -> None:
+def test_wait_until_active(ext: VcpExtResourceChameleon, fake: FakeChameleon, sleeps: list[float]) -> None:
     fake.starting_polls = 3
     lease = reserve(ext)
     assert lease.wait(interval=7) is None
@@ -467,10 +549,9 @@ def test_wait_until_active(ext: VcpExtResourceChameleon, fake: FakeChameleon,
     assert fake.leases[lease.host_lease_id].reservations[0]["status"] == "active"
 
 
-def test_wait_for_a_pending_lease_waits_for_its_start(ext: VcpExtResourceChameleon,
-                                                      fake: FakeChameleon,
-                                                      sleeps: list[float],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wait_for_a_pending_lease_waits_for_its_start(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(chameleon_ext, "WAIT_TIMEOUT_SEC", 60)
     lease = reserve(ext, start_date=at(dt.timedelta(minutes=30), fake))
     assert lease.update() == "STARTING"
@@ -489,8 +570,7 @@ def test_wait_raises_on_error(ext: VcpExtResourceChameleon, fake: FakeChameleon)
     assert lease.status == "ERROR"
 
 
-def test_wait_times_out(ext: VcpExtResourceChameleon, fake: FakeChameleon,
-                        sleeps: list[float]) -> None:
+def test_wait_times_out(ext: VcpExtResourceChameleon, fake: FakeChameleon, sleeps: list[float]) -> None:
     lease = reserve(ext, start_date=at(dt.timedelta(days=1), fake))
     with pytest.raises(ChameleonTimeoutError) as e:
         lease.wait(timeout=60, interval=20)
@@ -519,15 +599,18 @@ def test_blazar_refusal_is_reported(ext: VcpExtResourceChameleon, fake: FakeCham
         ext.reserve_host()
     assert e.value.http_status == 400
     assert e.value.server_message == f"Lease duration must not exceed {MAX_LEASE_DAYS} days"
-    assert str(e.value) == (f"chameleon: reserve_host(compute_skylake) failed: http_status(400): "
-                            f"Lease duration must not exceed {MAX_LEASE_DAYS} days")
+    assert str(e.value) == (
+        f"chameleon: reserve_host(compute_skylake) failed: http_status(400): "
+        f"Lease duration must not exceed {MAX_LEASE_DAYS} days"
+    )
 
 
 # ---------------------------------------------------------------- lease info
 
-def test_lease_info_setup_fetches_an_existing_lease(ext: VcpExtResourceChameleon,
-                                                    info: VcpExtResourceChameleonHostLeaseInfo,
-                                                    fake: FakeChameleon) -> None:
+
+def test_lease_info_setup_fetches_an_existing_lease(
+    ext: VcpExtResourceChameleon, info: VcpExtResourceChameleonHostLeaseInfo, fake: FakeChameleon
+) -> None:
     made = reserve(ext)
     catalog = {"private_network_ipmask": "10.0.0.0/24"}
     assert info.setup(made.host_lease_id, catalog) is None
@@ -551,8 +634,9 @@ def test_lease_info_errors(info: VcpExtResourceChameleonHostLeaseInfo, fake: Fak
     assert "not found" in (e.value.server_message or "")
 
 
-def test_delete_deletes_the_lease(ext: VcpExtResourceChameleon, fake: FakeChameleon,
-                                  info: VcpExtResourceChameleonHostLeaseInfo) -> None:
+def test_delete_deletes_the_lease(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, info: VcpExtResourceChameleonHostLeaseInfo
+) -> None:
     lease = reserve(ext)
     lease.wait(interval=0)
     assert lease.delete() is None
@@ -564,26 +648,33 @@ def test_delete_deletes_the_lease(ext: VcpExtResourceChameleon, fake: FakeChamel
     with pytest.raises(ChameleonNotFoundError):
         lease.delete()
     # the hosts are free again
-    assert fake.free_hosts("compute_skylake", fake.now(), fake.now() + dt.timedelta(hours=1)) == \
-        HOSTS["compute_skylake"]
+    assert (
+        fake.free_hosts("compute_skylake", fake.now(), fake.now() + dt.timedelta(hours=1))
+        == HOSTS["compute_skylake"]
+    )
 
 
 # ---------------------------------------------------------------- extend
+
 
 def lease_end(fake: FakeChameleon, lease: VcpExtResourceChameleonHostLeaseInfo) -> str:
     return fake.leases[lease.host_lease_id].end.strftime(FMT)
 
 
-@pytest.mark.parametrize(("kwargs", "minutes"), [
-    ({}, 24 * 60),                               # no argument => +1 day
-    ({"hours": 5}, 5 * 60),
-    ({"days": 2}, 2 * 24 * 60),
-    ({"weeks": 1}, 7 * 24 * 60),
-    ({"days": 2, "hours": 5}, 2 * 24 * 60),      # several units: the longest wins
-    ({"weeks": 1, "days": 3, "hours": 1}, 7 * 24 * 60),
-])
-def test_extend_adds_the_longest_unit(ext: VcpExtResourceChameleon, fake: FakeChameleon,
-                                      kwargs: dict[str, int], minutes: int) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "minutes"),
+    [
+        ({}, 24 * 60),  # no argument => +1 day
+        ({"hours": 5}, 5 * 60),
+        ({"days": 2}, 2 * 24 * 60),
+        ({"weeks": 1}, 7 * 24 * 60),
+        ({"days": 2, "hours": 5}, 2 * 24 * 60),  # several units: the longest wins
+        ({"weeks": 1, "days": 3, "hours": 1}, 7 * 24 * 60),
+    ],
+)
+def test_extend_adds_the_longest_unit(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, kwargs: dict[str, int], minutes: int
+) -> None:
     lease = reserve(ext, end_date=at(dt.timedelta(hours=10), fake))
     lease.wait(interval=0)
     old_end = lease.end_date
@@ -594,8 +685,7 @@ def test_extend_adds_the_longest_unit(ext: VcpExtResourceChameleon, fake: FakeCh
     assert lease.status == "ACTIVE"
 
 
-def test_extend_only_within_48_hours_of_the_end(ext: VcpExtResourceChameleon,
-                                                fake: FakeChameleon) -> None:
+def test_extend_only_within_48_hours_of_the_end(ext: VcpExtResourceChameleon, fake: FakeChameleon) -> None:
     lease = reserve(ext, end_date=at(dt.timedelta(days=3), fake))
     lease.wait(interval=0)
     with pytest.raises(ChameleonConflictError) as e:
@@ -619,8 +709,7 @@ def test_extend_after_the_end_is_refused(ext: VcpExtResourceChameleon, fake: Fak
     assert fake.count("PUT", "/leases/") == 0
 
 
-def test_extend_refused_by_chameleon_raises(ext: VcpExtResourceChameleon,
-                                            fake: FakeChameleon) -> None:
+def test_extend_refused_by_chameleon_raises(ext: VcpExtResourceChameleon, fake: FakeChameleon) -> None:
     lease = reserve(ext, end_date=at(dt.timedelta(days=1), fake))
     lease.wait(interval=0)
     old_end = lease.end_date
@@ -632,8 +721,9 @@ def test_extend_refused_by_chameleon_raises(ext: VcpExtResourceChameleon,
     # hosts reserved right after the lease by someone else block an extension
     lease2 = reserve(ext, node_type="gpu_rtx_6000", end_date=at(dt.timedelta(hours=5), fake))
     lease2.wait(interval=0)
-    reserve(ext, node_type="gpu_rtx_6000", start_date=lease2.end_date,
-            end_date=at(dt.timedelta(days=1), fake))
+    reserve(
+        ext, node_type="gpu_rtx_6000", start_date=lease2.end_date, end_date=at(dt.timedelta(days=1), fake)
+    )
     with pytest.raises(ChameleonConflictError, match="Not enough hosts available for the extension"):
         lease2.extend(hours=1)
     fake.fail_next(500, "Internal Server Error")
@@ -642,10 +732,12 @@ def test_extend_refused_by_chameleon_raises(ext: VcpExtResourceChameleon,
     assert e2.value.http_status == 500 and e2.value.server_message == "Internal Server Error"
 
 
-@pytest.mark.parametrize("kwargs", [{"days": 0}, {"hours": -1}, {"weeks": 1.5}, {"days": "1"},
-                                    {"hours": True}])
-def test_extend_refuses_bad_units(ext: VcpExtResourceChameleon, fake: FakeChameleon,
-                                  kwargs: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "kwargs", [{"days": 0}, {"hours": -1}, {"weeks": 1.5}, {"days": "1"}, {"hours": True}]
+)
+def test_extend_refuses_bad_units(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, kwargs: dict[str, Any]
+) -> None:
     lease = reserve(ext)
     before = len(fake.requests)
     with pytest.raises(ChameleonInvalidArgumentError, match="must be a positive integer"):
@@ -655,32 +747,47 @@ def test_extend_refuses_bad_units(ext: VcpExtResourceChameleon, fake: FakeChamel
 
 # ---------------------------------------------------------------- networks
 
-def test_network_setup_reads_the_catalog(net: VcpExtResourceChameleonNetwork,
-                                         fake: FakeChameleon) -> None:
-    catalog = {"chameleon_network_name": "vcp-net", "private_network_ipmask": "192.168.10.0/24",
-               "cloud_instance_dns_servers": ["8.8.8.8"]}
+
+def test_network_setup_reads_the_catalog(net: VcpExtResourceChameleonNetwork, fake: FakeChameleon) -> None:
+    catalog = {
+        "chameleon_network_name": "vcp-net",
+        "private_network_ipmask": "192.168.10.0/24",
+        "cloud_instance_dns_servers": ["8.8.8.8"],
+    }
     assert net.setup(catalog) is None
     assert (net.network_name, net.subnet_name, net.subnet_cidr) == (
-        "vcp-net", "vcp-net-subnet", "192.168.10.0/24")
+        "vcp-net",
+        "vcp-net-subnet",
+        "192.168.10.0/24",
+    )
     assert net.physical_network == "physnet1" and net.dns_servers == ["8.8.8.8"]
     # the provider-level shape {entry: {...}} and the mdx2-style key are accepted
-    net.setup({"default": {"network_name": "other", "chameleon_subnet_name": "s",
-                           "chameleon_physical_network": "physnet2",
-                           "cloud_instance_dns_servers": "1.1.1.1, 9.9.9.9"},
-               "spare": {"network_name": "spare"}})
+    net.setup(
+        {
+            "default": {
+                "network_name": "other",
+                "chameleon_subnet_name": "s",
+                "chameleon_physical_network": "physnet2",
+                "cloud_instance_dns_servers": "1.1.1.1, 9.9.9.9",
+            },
+            "spare": {"network_name": "spare"},
+        }
+    )
     assert (net.network_name, net.subnet_name, net.subnet_cidr) == ("other", "s", None)
     assert net.physical_network == "physnet2" and net.dns_servers == ["1.1.1.1", "9.9.9.9"]
     assert fake.requests == []
 
 
-@pytest.mark.parametrize(("catalog", "match"), [
-    ({"private_network_ipmask": "10.0.0.0/24"}, "names no network: add chameleon_network_name"),
-    ({"network_name": "n", "private_network_ipmask": "10.0.0.300/24"}, "is not a CIDR"),
-    ("sharedwan1", "vpn_catalog must be a dict"),
-    ({"a": {"network_name": "x"}, "b": {"network_name": "y"}}, "has no entry 'default'"),
-])
-def test_network_setup_refusals(net: VcpExtResourceChameleonNetwork, catalog: Any,
-                                match: str) -> None:
+@pytest.mark.parametrize(
+    ("catalog", "match"),
+    [
+        ({"private_network_ipmask": "10.0.0.0/24"}, "names no network: add chameleon_network_name"),
+        ({"network_name": "n", "private_network_ipmask": "10.0.0.300/24"}, "is not a CIDR"),
+        ("sharedwan1", "vpn_catalog must be a dict"),
+        ({"a": {"network_name": "x"}, "b": {"network_name": "y"}}, "has no entry 'default'"),
+    ],
+)
+def test_network_setup_refusals(net: VcpExtResourceChameleonNetwork, catalog: Any, match: str) -> None:
     with pytest.raises(ChameleonInvalidArgumentError, match=match):
         net.setup(catalog)
 
@@ -702,25 +809,41 @@ def test_network_exists(net: VcpExtResourceChameleonNetwork, fake: FakeChameleon
 
 
 def test_create_network_reserves_waits_and_adds_the_subnet(
-        net: VcpExtResourceChameleonNetwork, fake: FakeChameleon) -> None:
-    net.setup({"chameleon_network_name": "vcp-net", "private_network_ipmask": "192.168.10.0/24",
-               "cloud_instance_dns_servers": ["8.8.8.8"]})
+    net: VcpExtResourceChameleonNetwork, fake: FakeChameleon
+) -> None:
+    net.setup(
+        {
+            "chameleon_network_name": "vcp-net",
+            "private_network_ipmask": "192.168.10.0/24",
+            "cloud_instance_dns_servers": ["8.8.8.8"],
+        }
+    )
     lease = net.create_network()
     assert isinstance(lease, VcpExtResourceChameleonHostLeaseInfo)
     assert lease.status == "ACTIVE"
     body = fake.bodies("POST", "/leases")[0]
     assert body["start_date"] == "now" and body["name"].startswith("vcp-network-")
     assert minutes_between(lease.start_date, body["end_date"]) == 24 * 60
-    assert body["reservations"] == [{
-        "resource_type": "network", "network_name": "vcp-net", "network_description": "VCP network",
-        "resource_properties": '["==", "$physical_network", "physnet1"]'}]
+    assert body["reservations"] == [
+        {
+            "resource_type": "network",
+            "network_name": "vcp-net",
+            "network_description": "VCP network",
+            "resource_properties": '["==", "$physical_network", "physnet1"]',
+        }
+    ]
     assert lease.reservation_id == fake.leases[lease.host_lease_id].reservations[0]["id"]
     network = net.get_network()
     assert network is not None and network["shared"] is False
     subnet = fake.bodies("POST", "/v2.0/subnets")[0]["subnet"]
-    assert subnet == {"network_id": network["id"], "name": "vcp-net-subnet",
-                      "cidr": "192.168.10.0/24", "ip_version": 4, "enable_dhcp": True,
-                      "dns_nameservers": ["8.8.8.8"]}
+    assert subnet == {
+        "network_id": network["id"],
+        "name": "vcp-net-subnet",
+        "cidr": "192.168.10.0/24",
+        "ip_version": 4,
+        "enable_dhcp": True,
+        "dns_nameservers": ["8.8.8.8"],
+    }
     assert len(network["subnets"]) == 1
     assert net.create_subnet()["id"] == network["subnets"][0]  # idempotent
     assert fake.count("POST", "/v2.0/subnets") == 1
@@ -733,8 +856,9 @@ def test_create_network_reserves_waits_and_adds_the_subnet(
     assert net.network_exists() is False and fake.subnets == {}
 
 
-def test_create_network_later_without_waiting(net: VcpExtResourceChameleonNetwork,
-                                              fake: FakeChameleon) -> None:
+def test_create_network_later_without_waiting(
+    net: VcpExtResourceChameleonNetwork, fake: FakeChameleon
+) -> None:
     net.setup({"chameleon_network_name": "later-net", "private_network_ipmask": "10.20.0.0/16"})
     start = at(dt.timedelta(minutes=20), fake)
     end = at(dt.timedelta(days=1), fake)
@@ -774,8 +898,10 @@ def test_create_network_refusals(net: VcpExtResourceChameleonNetwork, fake: Fake
 
 # ---------------------------------------------------------------- errors and secrets
 
-def test_server_messages_are_extracted(ext: VcpExtResourceChameleon, fake: FakeChameleon,
-                                       net: VcpExtResourceChameleonNetwork) -> None:
+
+def test_server_messages_are_extracted(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, net: VcpExtResourceChameleonNetwork
+) -> None:
     lease = reserve(ext)
     fake.fail_next(503, {"message": "blazar is down"})
     with pytest.raises(ChameleonError) as e:
@@ -792,8 +918,9 @@ def test_server_messages_are_extracted(ext: VcpExtResourceChameleon, fake: FakeC
         net.network_exists()
 
 
-def test_errors_are_logged_then_raised(ext: VcpExtResourceChameleon,
-                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_errors_are_logged_then_raised(
+    ext: VcpExtResourceChameleon, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.ERROR, logger="vcp.sdk"), pytest.raises(ChameleonError) as e:
         ext.reserve_host()
     assert str(e.value) in caplog.text
@@ -801,8 +928,11 @@ def test_errors_are_logged_then_raised(ext: VcpExtResourceChameleon,
 
 
 def test_secrets_are_never_logged_nor_in_errors(
-        ext: VcpExtResourceChameleon, net: VcpExtResourceChameleonNetwork, fake: FakeChameleon,
-        caplog: pytest.LogCaptureFixture) -> None:
+    ext: VcpExtResourceChameleon,
+    net: VcpExtResourceChameleonNetwork,
+    fake: FakeChameleon,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     ext.verbose = 3
     net.verbose = 3
@@ -830,8 +960,10 @@ def test_secrets_are_never_logged_nor_in_errors(
 
 # ---------------------------------------------------------------- the §4.7 workflow
 
-def test_manual_workflow_with_the_sdk(vcc: Any, tmp_path: Path, server: RunningFake,
-                                      fake: FakeChameleon, section: dict[str, Any]) -> None:
+
+def test_manual_workflow_with_the_sdk(
+    vcc: Any, tmp_path: Path, server: RunningFake, fake: FakeChameleon, section: dict[str, Any]
+) -> None:
     """Network check → reserve hosts → wait → spec.reservation → unit → cleanup → delete."""
     from vcpsdk.controller.store import Unit
     from vcpsdk.vcpsdk import VcpSDK
@@ -849,14 +981,12 @@ def test_manual_workflow_with_the_sdk(vcc: Any, tmp_path: Path, server: RunningF
     assert net.network_exists()
 
     ext = EXTENSION_CLASSES["chameleon"]("chameleon", str(base), token)
-    ext.setup(node_type="compute_skylake", min_instances=1, max_instances=1,
-              vpn_catalog=vpn_catalog)
+    ext.setup(node_type="compute_skylake", min_instances=1, max_instances=1, vpn_catalog=vpn_catalog)
     lease = ext.reserve_host()
     lease.wait(interval=0)
     assert lease.status == "ACTIVE"
 
-    again = EXTENSION_CLASSES["chameleon_host_lease_info"]("chameleon_host_lease_info",
-                                                           str(base), token)
+    again = EXTENSION_CLASSES["chameleon_host_lease_info"]("chameleon_host_lease_info", str(base), token)
     again.setup(lease.host_lease_id, vpn_catalog)
     assert again.reservation_id == lease.reservation_id
 

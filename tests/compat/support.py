@@ -33,8 +33,8 @@ def matches_reference(actual: str, expected: str | re.Pattern[str]) -> bool:
     system-dependent parts), optionally followed by one of our hints."""
     if isinstance(expected, re.Pattern):
         found = expected.match(actual)
-        return bool(found) and bool(_HINT_TAIL.fullmatch(actual[found.end():]))
-    return actual.startswith(expected) and bool(_HINT_TAIL.fullmatch(actual[len(expected):]))
+        return bool(found) and bool(_HINT_TAIL.fullmatch(actual[found.end() :]))
+    return actual.startswith(expected) and bool(_HINT_TAIL.fullmatch(actual[len(expected) :]))
 
 
 def sdk_messages(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[str]:
@@ -42,9 +42,15 @@ def sdk_messages(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) ->
     return [r.getMessage() for r in caplog.records if r.name == "vcp.sdk" and r.levelno == level]
 
 
-def make_unit(sdk: Any, pubkey: Path, ugroup: str | None = None, unit: str = "u",
-              provider: str = "aws", num_nodes: int = 1, **attributes: Any
-              ) -> tuple[Any, Any, list[VcNode]]:
+def make_unit(
+    sdk: Any,
+    pubkey: Path,
+    ugroup: str | None = None,
+    unit: str = "u",
+    provider: str = "aws",
+    num_nodes: int = 1,
+    **attributes: Any,
+) -> tuple[Any, Any, list[VcNode]]:
     """Create (or reuse) UnitGroup ``ugroup`` and a RUNNING compute unit in it."""
     name = ugroup or unique("grp")
     group = sdk.get_ugroup(name) or sdk.create_ugroup(name)
@@ -70,7 +76,11 @@ def keyscan(address: str, port: int) -> str:
     """The ed25519 host key (base64 blob) ``ssh-keyscan -p PORT ADDRESS`` reports."""
     result = subprocess.run(
         ["ssh-keyscan", "-T", "10", "-t", "ed25519", "-p", str(port), address],
-        capture_output=True, text=True, timeout=60, check=False)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     keys = [line.split() for line in result.stdout.splitlines() if not line.startswith("#")]
     assert len(keys) == 1, (result.returncode, result.stdout, result.stderr)
     return keys[0][2]

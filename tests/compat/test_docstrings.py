@@ -20,8 +20,16 @@ from vcpsdk.spec import VcpExtClass, VcpSpecClass, VcpSpecResource
 from vcpsdk.vcp_config_yaml import VcpConfigYaml
 from vcpsdk.vcpsdk import VcpSDK, VcpUnitClass, VcpUnitGroupClass
 
-CLASSES = (VcpSDK, VcpUnitGroupClass, VcpUnitClass, VcNode, VcpSpecResource, VcpSpecClass,
-           VcpExtClass, VcpConfigYaml)
+CLASSES = (
+    VcpSDK,
+    VcpUnitGroupClass,
+    VcpUnitClass,
+    VcNode,
+    VcpSpecResource,
+    VcpSpecClass,
+    VcpExtClass,
+    VcpConfigYaml,
+)
 
 
 def public_members(cls: type) -> Iterator[tuple[str, Any]]:
@@ -47,17 +55,28 @@ def args_section(doc: str) -> str:
     return match.group(1) if match else ""
 
 
-MEMBERS = [pytest.param(cls, name, obj, id=f"{cls.__name__}.{name}")
-           for cls in CLASSES for name, obj in public_members(cls)]
+MEMBERS = [
+    pytest.param(cls, name, obj, id=f"{cls.__name__}.{name}")
+    for cls in CLASSES
+    for name, obj in public_members(cls)
+]
 
 
 def test_the_walk_sees_the_members() -> None:
     names = {p.id for p in MEMBERS}
-    assert {"VcpSDK.get_spec", "VcpSDK.config_dir", "VcpUnitGroupClass.create_unit",
-            "VcpUnitClass.delete_nodes", "VcNode.ssh_exec", "VcNode.occtr",
-            "VcpSpecResource.set_ssh_pubkey", "VcpSpecResource.tags",
-            "VcpSpecClass.find_spec", "VcpExtClass.find_extension",
-            "VcpConfigYaml.load_config"} <= names
+    assert {
+        "VcpSDK.get_spec",
+        "VcpSDK.config_dir",
+        "VcpUnitGroupClass.create_unit",
+        "VcpUnitClass.delete_nodes",
+        "VcNode.ssh_exec",
+        "VcNode.occtr",
+        "VcpSpecResource.set_ssh_pubkey",
+        "VcpSpecResource.tags",
+        "VcpSpecClass.find_spec",
+        "VcpExtClass.find_extension",
+        "VcpConfigYaml.load_config",
+    } <= names
     assert len(names) >= 90
 
 
@@ -90,8 +109,7 @@ def test_class_docstring(cls: type) -> None:
 
 def test_help_vcpsdk_renders_every_method() -> None:
     text = pydoc.render_doc(VcpSDK, renderer=pydoc.plaintext)
-    missing = [name for name, obj in public_members(VcpSDK)
-               if not re.search(rf"\b{name}\b", text)]
+    missing = [name for name, obj in public_members(VcpSDK) if not re.search(rf"\b{name}\b", text)]
     assert not missing
     assert "Example" in text and "Args:" in text
 

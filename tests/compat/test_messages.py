@@ -72,8 +72,19 @@ def world(vcc: RunningController, tmp_path_factory: pytest.TempPathFactory) -> W
     disk_unit = disks.create_unit("d", sdk.get_spec("aws_disk", "small"))
     create_failed_unit(sdk, ug, pubkey, "broken", 201, nodes[0].ssh_port)
     [error_node] = ug.get_unit("broken").find_nodes()
-    return World(vcc, sdk, config_dir, pubkey, ug, unit, nodes[0], disks, disk_unit,
-                 disk_unit.find_nodes()[0], error_node)
+    return World(
+        vcc,
+        sdk,
+        config_dir,
+        pubkey,
+        ug,
+        unit,
+        nodes[0],
+        disks,
+        disk_unit,
+        disk_unit.find_nodes()[0],
+        error_node,
+    )
 
 
 @dataclass
@@ -155,104 +166,282 @@ def _bug(reason: str) -> pytest.MarkDecorator:
 # (situation, exception class, expected args[1] (a regex for variable parts), logged, trigger)
 MESSAGES: list[Any] = [
     ("bad token at VcpSDK()", VcpAuthError, "config vc failed", True, _bad_token),
-    ("get_spec unknown provider", VcpInvalidArgumentError,
-     "no flavor provider_name[nope] flavor[small]", True,
-     lambda c: c.w.sdk.get_spec("nope", "small")),
-    ("get_spec unknown flavor", VcpInvalidArgumentError, "no flavor provider_name[aws] flavor[huge]",
-     True, lambda c: c.w.sdk.get_spec("aws", "huge")),
-    ("get_extension unknown", VcpSDKError, "no extension provider_name[nosuch]", True,
-     lambda c: c.w.sdk.get_extension("nosuch")),
-    ("get_vpn_catalog unknown entry", VcpSDKError,
-     "not exist in vpn_catalog, provider[aws] vpn_catalog_name[nope]", True,
-     lambda c: c.w.sdk.get_vpn_catalog("aws", "nope")),
-    ("get_vpn_catalog unknown provider", VcpSDKError,
-     "not exist in vpn_catalog, provider[x] vpn_catalog_name[default]", True,
-     lambda c: c.w.sdk.get_vpn_catalog("x")),
-    ("create_ugroup existing name", VcpInvalidArgumentError,
-     "aleady exist UnitGroup. change name or cleanup first!", True,
-     lambda c: c.w.sdk.create_ugroup("msgs")),
-    ("create_unit existing unit", VcpInvalidArgumentError, "already exist unit[u]", True,
-     lambda c: c.w.ug.create_unit("u", c.spec())),
-    ("create_unit storage spec in compute group", VcpInvalidArgumentError,
-     "not much ugroup_type vc[compute] and spec[storage]", True,
-     lambda c: c.w.ug.create_unit("x", c.w.sdk.get_spec("aws_disk", "small"))),
-    ("create_unit fixed IP outside the mask (controller 400)", VcpInvalidArgumentError,
-     "can't create unit", True,
-     lambda c: c.w.ug.create_unit("outside", c.spec(ip_addresses=["127.99.0.5"]))),
-    ("create_unit whose unit ends in ERROR", VcpUnitFailedError, "failed (failing)", False,
-     _failed),
-    ("create_unit longer than wait_timeout_sec", VcpTimeoutError,
-     "Full of waiting time (sleepy)", True, _timeout),
-    ("delete_units unknown unit", VcpInvalidArgumentError, "no unit unit_name[nope]", True,
-     lambda c: c.w.ug.delete_units("nope")),
-    ("delete_units with nodes, no force (409)", VcpConflictError, "delete unit failed", True,
-     lambda c: c.w.ug.delete_units("u")),
-    ("change_owner to an unknown user (400)", VcpInvalidArgumentError,
-     "failed ugroup change owner http status(400)", True,
-     lambda c: c.w.ug.change_owner("nobody-of-this-controller")),
-    ("cleanup of a group already cleaned up (404)", VcpNotFoundError,
-     "failed ugroup cleanup http status(404)", True, lambda c: _stale_handle(c).cleanup()),
-    ("regular user cleanup(privileged=True) (403)", VcpAuthError,
-     "failed ugroup cleanup http status(403)", True,
-     lambda c: c.w.disks.cleanup(privileged=True)),
-    ("find_units on a group after its cleanup", VcpSDKError, "no yet setup unit_group", True,
-     lambda c: _cleaned_up_group(c).find_units()),
-    ("create_unit on a group after its cleanup", VcpSDKError, "no yet setup unit_group", True,
-     lambda c: _cleaned_up_group(c).create_unit("x", c.spec())),
-    ("stale group object after cleanup elsewhere", VcpSDKError, "no yet setup unit_group", True,
-     lambda c: _stale_handle(c).df_units()),
-    ("add_nodes ip_addresses not a list", VcpInvalidArgumentError, "ip_addresses is not list",
-     True, lambda c: c.w.unit.add_nodes(ip_addresses="127.30.2.50")),
-    ("add_nodes mac_addresses not a list", VcpInvalidArgumentError, "mac_addresses is not list",
-     True, lambda c: c.w.unit.add_nodes(mac_addresses="4a:d1:4d:ab:cf:10")),
-    ("add_nodes IP to a storage unit", VcpInvalidArgumentError,
-     "can't set ip_address(es) to storage", True,
-     lambda c: c.w.disk_unit.add_nodes(ip_address="127.30.2.51")),
-    ("add_nodes IP and MAC lists of different length", VcpInvalidArgumentError,
-     "mac_address_list and ip_address_list has element but their length are different", True,
-     lambda c: c.w.unit.add_nodes(ip_addresses=["127.30.2.52", "127.30.2.53"],
-                                  mac_addresses=["4a:d1:4d:ab:cf:10"])),
-    ("add_nodes while the unit is processing (409)", VcpConflictError, "add node failed", True,
-     lambda c: _processing_unit(c).add_nodes(wait_for=False)),
-    ("delete_nodes with two conditions", VcpInvalidArgumentError,
-     "invalid argment, one condition parameter allowed", True,
-     lambda c: c.w.unit.delete_nodes(num_delete_nodes=1, node_no=1)),
-    ("delete_nodes of two nodes without waiting", VcpInvalidArgumentError,
-     "invalid argment, delete multi-node must be wait_for=True", True,
-     lambda c: c.w.unit.delete_nodes(num_delete_nodes=2, wait_for=False)),
-    ("set_ssh_pubkey of a missing file", VcpInvalidArgumentError,
-     re.compile(r"public_key_path\[/nonexistent/id\.pub\] can't open \(.+\)"), True,
-     lambda c: c.spec().set_ssh_pubkey("/nonexistent/id.pub")),
-    *[(f"disk.{op}()", VcpSDKError, f"{op} only compute node", True,
-       _on("disk", op))
-      for op in ("suspend", "resume", "stop", "start", "power_off", "power_on", "watch",
-                 "unwatch", "backup")],
-    pytest.param("storage unit.watch()", VcpSDKError, "watch only compute unit", True,
-                 lambda c: c.w.disk_unit.watch(), id="storage-unit-watch"),
-    pytest.param("storage unit.unwatch()", VcpSDKError, "unwatch only compute unit", True,
-                 lambda c: c.w.disk_unit.unwatch(),
-                 id="storage-unit-unwatch"),
-    ("unit.watch() while the unit is processing (409)", VcpConflictError, "watch unit failed",
-     True, lambda c: _processing_unit(c).watch()),
-    ("unit.unwatch() while the unit is processing (409)", VcpConflictError,
-     "unwatch unit failed", True, lambda c: _processing_unit(c).unwatch()),
-    *[(f"RUNNING node.{op}() (409)", VcpConflictError, message, True,
-       _on("node", op))
-      for op, message in (("resume", "resume node failed"), ("stop", "stop node failed"),
-                          ("start", "start node failed"), ("power_on", "power_on failed"))],
-    *[(f"ERROR node.{op}() (409)", VcpConflictError, message, True,
-       _on("error_node", op))
-      for op, message in (("suspend", "suspend node failed"), ("power_off", "power_off failed"),
-                          ("watch", "watch failed"), ("unwatch", "unwatch failed"),
-                          ("backup", "backup failed"))],
-    ("node.delete() of a deleted node (404)", VcpNotFoundError, "delete node failed", True,
-     lambda c: _deleted_node(c).delete()),
-    ("regular user node.config(privileged=True) (403)", VcpAuthError, "config node failed", True,
-     lambda c: c.w.node.config(privileged=True)),
-    ("unit object of a deleted unit", VcpNotFoundError, "config unit failed", True,
-     lambda c: _deleted_unit(c).find_nodes()),
-    ("update_ugroup_name('') (400)", VcpInvalidArgumentError, "update vc failed", True,
-     lambda c: c.w.ug.update_ugroup_name("")),
+    (
+        "get_spec unknown provider",
+        VcpInvalidArgumentError,
+        "no flavor provider_name[nope] flavor[small]",
+        True,
+        lambda c: c.w.sdk.get_spec("nope", "small"),
+    ),
+    (
+        "get_spec unknown flavor",
+        VcpInvalidArgumentError,
+        "no flavor provider_name[aws] flavor[huge]",
+        True,
+        lambda c: c.w.sdk.get_spec("aws", "huge"),
+    ),
+    (
+        "get_extension unknown",
+        VcpSDKError,
+        "no extension provider_name[nosuch]",
+        True,
+        lambda c: c.w.sdk.get_extension("nosuch"),
+    ),
+    (
+        "get_vpn_catalog unknown entry",
+        VcpSDKError,
+        "not exist in vpn_catalog, provider[aws] vpn_catalog_name[nope]",
+        True,
+        lambda c: c.w.sdk.get_vpn_catalog("aws", "nope"),
+    ),
+    (
+        "get_vpn_catalog unknown provider",
+        VcpSDKError,
+        "not exist in vpn_catalog, provider[x] vpn_catalog_name[default]",
+        True,
+        lambda c: c.w.sdk.get_vpn_catalog("x"),
+    ),
+    (
+        "create_ugroup existing name",
+        VcpInvalidArgumentError,
+        "aleady exist UnitGroup. change name or cleanup first!",
+        True,
+        lambda c: c.w.sdk.create_ugroup("msgs"),
+    ),
+    (
+        "create_unit existing unit",
+        VcpInvalidArgumentError,
+        "already exist unit[u]",
+        True,
+        lambda c: c.w.ug.create_unit("u", c.spec()),
+    ),
+    (
+        "create_unit storage spec in compute group",
+        VcpInvalidArgumentError,
+        "not much ugroup_type vc[compute] and spec[storage]",
+        True,
+        lambda c: c.w.ug.create_unit("x", c.w.sdk.get_spec("aws_disk", "small")),
+    ),
+    (
+        "create_unit fixed IP outside the mask (controller 400)",
+        VcpInvalidArgumentError,
+        "can't create unit",
+        True,
+        lambda c: c.w.ug.create_unit("outside", c.spec(ip_addresses=["127.99.0.5"])),
+    ),
+    ("create_unit whose unit ends in ERROR", VcpUnitFailedError, "failed (failing)", False, _failed),
+    (
+        "create_unit longer than wait_timeout_sec",
+        VcpTimeoutError,
+        "Full of waiting time (sleepy)",
+        True,
+        _timeout,
+    ),
+    (
+        "delete_units unknown unit",
+        VcpInvalidArgumentError,
+        "no unit unit_name[nope]",
+        True,
+        lambda c: c.w.ug.delete_units("nope"),
+    ),
+    (
+        "delete_units with nodes, no force (409)",
+        VcpConflictError,
+        "delete unit failed",
+        True,
+        lambda c: c.w.ug.delete_units("u"),
+    ),
+    (
+        "change_owner to an unknown user (400)",
+        VcpInvalidArgumentError,
+        "failed ugroup change owner http status(400)",
+        True,
+        lambda c: c.w.ug.change_owner("nobody-of-this-controller"),
+    ),
+    (
+        "cleanup of a group already cleaned up (404)",
+        VcpNotFoundError,
+        "failed ugroup cleanup http status(404)",
+        True,
+        lambda c: _stale_handle(c).cleanup(),
+    ),
+    (
+        "regular user cleanup(privileged=True) (403)",
+        VcpAuthError,
+        "failed ugroup cleanup http status(403)",
+        True,
+        lambda c: c.w.disks.cleanup(privileged=True),
+    ),
+    (
+        "find_units on a group after its cleanup",
+        VcpSDKError,
+        "no yet setup unit_group",
+        True,
+        lambda c: _cleaned_up_group(c).find_units(),
+    ),
+    (
+        "create_unit on a group after its cleanup",
+        VcpSDKError,
+        "no yet setup unit_group",
+        True,
+        lambda c: _cleaned_up_group(c).create_unit("x", c.spec()),
+    ),
+    (
+        "stale group object after cleanup elsewhere",
+        VcpSDKError,
+        "no yet setup unit_group",
+        True,
+        lambda c: _stale_handle(c).df_units(),
+    ),
+    (
+        "add_nodes ip_addresses not a list",
+        VcpInvalidArgumentError,
+        "ip_addresses is not list",
+        True,
+        lambda c: c.w.unit.add_nodes(ip_addresses="127.30.2.50"),
+    ),
+    (
+        "add_nodes mac_addresses not a list",
+        VcpInvalidArgumentError,
+        "mac_addresses is not list",
+        True,
+        lambda c: c.w.unit.add_nodes(mac_addresses="4a:d1:4d:ab:cf:10"),
+    ),
+    (
+        "add_nodes IP to a storage unit",
+        VcpInvalidArgumentError,
+        "can't set ip_address(es) to storage",
+        True,
+        lambda c: c.w.disk_unit.add_nodes(ip_address="127.30.2.51"),
+    ),
+    (
+        "add_nodes IP and MAC lists of different length",
+        VcpInvalidArgumentError,
+        "mac_address_list and ip_address_list has element but their length are different",
+        True,
+        lambda c: c.w.unit.add_nodes(
+            ip_addresses=["127.30.2.52", "127.30.2.53"], mac_addresses=["4a:d1:4d:ab:cf:10"]
+        ),
+    ),
+    (
+        "add_nodes while the unit is processing (409)",
+        VcpConflictError,
+        "add node failed",
+        True,
+        lambda c: _processing_unit(c).add_nodes(wait_for=False),
+    ),
+    (
+        "delete_nodes with two conditions",
+        VcpInvalidArgumentError,
+        "invalid argment, one condition parameter allowed",
+        True,
+        lambda c: c.w.unit.delete_nodes(num_delete_nodes=1, node_no=1),
+    ),
+    (
+        "delete_nodes of two nodes without waiting",
+        VcpInvalidArgumentError,
+        "invalid argment, delete multi-node must be wait_for=True",
+        True,
+        lambda c: c.w.unit.delete_nodes(num_delete_nodes=2, wait_for=False),
+    ),
+    (
+        "set_ssh_pubkey of a missing file",
+        VcpInvalidArgumentError,
+        re.compile(r"public_key_path\[/nonexistent/id\.pub\] can't open \(.+\)"),
+        True,
+        lambda c: c.spec().set_ssh_pubkey("/nonexistent/id.pub"),
+    ),
+    *[
+        (f"disk.{op}()", VcpSDKError, f"{op} only compute node", True, _on("disk", op))
+        for op in (
+            "suspend",
+            "resume",
+            "stop",
+            "start",
+            "power_off",
+            "power_on",
+            "watch",
+            "unwatch",
+            "backup",
+        )
+    ],
+    pytest.param(
+        "storage unit.watch()",
+        VcpSDKError,
+        "watch only compute unit",
+        True,
+        lambda c: c.w.disk_unit.watch(),
+        id="storage-unit-watch",
+    ),
+    pytest.param(
+        "storage unit.unwatch()",
+        VcpSDKError,
+        "unwatch only compute unit",
+        True,
+        lambda c: c.w.disk_unit.unwatch(),
+        id="storage-unit-unwatch",
+    ),
+    (
+        "unit.watch() while the unit is processing (409)",
+        VcpConflictError,
+        "watch unit failed",
+        True,
+        lambda c: _processing_unit(c).watch(),
+    ),
+    (
+        "unit.unwatch() while the unit is processing (409)",
+        VcpConflictError,
+        "unwatch unit failed",
+        True,
+        lambda c: _processing_unit(c).unwatch(),
+    ),
+    *[
+        (f"RUNNING node.{op}() (409)", VcpConflictError, message, True, _on("node", op))
+        for op, message in (
+            ("resume", "resume node failed"),
+            ("stop", "stop node failed"),
+            ("start", "start node failed"),
+            ("power_on", "power_on failed"),
+        )
+    ],
+    *[
+        (f"ERROR node.{op}() (409)", VcpConflictError, message, True, _on("error_node", op))
+        for op, message in (
+            ("suspend", "suspend node failed"),
+            ("power_off", "power_off failed"),
+            ("watch", "watch failed"),
+            ("unwatch", "unwatch failed"),
+            ("backup", "backup failed"),
+        )
+    ],
+    (
+        "node.delete() of a deleted node (404)",
+        VcpNotFoundError,
+        "delete node failed",
+        True,
+        lambda c: _deleted_node(c).delete(),
+    ),
+    (
+        "regular user node.config(privileged=True) (403)",
+        VcpAuthError,
+        "config node failed",
+        True,
+        lambda c: c.w.node.config(privileged=True),
+    ),
+    (
+        "unit object of a deleted unit",
+        VcpNotFoundError,
+        "config unit failed",
+        True,
+        lambda c: _deleted_unit(c).find_nodes(),
+    ),
+    (
+        "update_ugroup_name('') (400)",
+        VcpInvalidArgumentError,
+        "update vc failed",
+        True,
+        lambda c: c.w.ug.update_ugroup_name(""),
+    ),
 ]
 
 
@@ -261,10 +450,13 @@ def _row_id(row: Any) -> str:
     return re.sub(r"\W+", "-", str(values[0])).strip("-")
 
 
-@pytest.mark.parametrize(("situation", "cls", "expected", "logged", "trigger"), [
-    row if hasattr(row, "values") else pytest.param(*row, id=_row_id(row)) for row in MESSAGES])
-def test_message(ctx: Ctx, caplog, situation: str, cls: type, expected: Any, logged: bool,
-                 trigger: Callable[[Ctx], Any]) -> None:
+@pytest.mark.parametrize(
+    ("situation", "cls", "expected", "logged", "trigger"),
+    [row if hasattr(row, "values") else pytest.param(*row, id=_row_id(row)) for row in MESSAGES],
+)
+def test_message(
+    ctx: Ctx, caplog, situation: str, cls: type, expected: Any, logged: bool, trigger: Callable[[Ctx], Any]
+) -> None:
     caplog.set_level(logging.INFO, logger="vcp.sdk")
     with pytest.raises(cls) as caught:
         trigger(ctx)
@@ -280,16 +472,18 @@ def test_unknown_spec_attribute(world: World) -> None:
     spec = world.sdk.get_spec("aws", "small")
     with pytest.raises(AttributeError) as caught:
         spec.no_such_attribute = 1
-    assert matches_reference(caught.value.args[0], "spec resource has no attributes!!  "
-                                                   "[no_such_attribute]")
+    assert matches_reference(caught.value.args[0], "spec resource has no attributes!!  [no_such_attribute]")
 
 
 def test_reference_matching_rule() -> None:
-    assert matches_reference("no flavor provider_name[aws] flavor[huge]; flavors of aws: small",
-                             "no flavor provider_name[aws] flavor[huge]")
+    assert matches_reference(
+        "no flavor provider_name[aws] flavor[huge]; flavors of aws: small",
+        "no flavor provider_name[aws] flavor[huge]",
+    )
     assert matches_reference("x[a] (did you mean 'b'?); known: b", "x[a]")
-    assert not matches_reference("no flavor provider_name[aws] flavor[huge]s",
-                                 "no flavor provider_name[aws] flavor[huge]")
+    assert not matches_reference(
+        "no flavor provider_name[aws] flavor[huge]s", "no flavor provider_name[aws] flavor[huge]"
+    )
     assert not matches_reference("prefix: config vc failed", "config vc failed")
 
 
@@ -318,8 +512,10 @@ def test_progress_and_completion_lines(world: World, caplog) -> None:
     step(["unwatch node(s) completed."], unit.unwatch_nodes)
     step(["a node watching start.", "watching node(s) has started."], unit.watch_nodes)
     step(["watching successe."], unit.watch)
-    step(["a node deleted.", "a node deleted.", "deleted node(s) completed."],
-         lambda: unit.delete_nodes(num_delete_nodes=2))
+    step(
+        ["a node deleted.", "a node deleted.", "deleted node(s) completed."],
+        lambda: unit.delete_nodes(num_delete_nodes=2),
+    )
     step(["delete_unit completed."], lambda: group.delete_units("web", force=True))
     group.create_unit("again", spec)
     step([f"cleanup completed. vc {name} is cleanup(no unit)"], group.cleanup)
@@ -335,8 +531,7 @@ def test_timeout_logs_progress_lines_then_the_message(ctx: Ctx, caplog) -> None:
 
 def test_unit_in_error_logs_the_unit_and_group_dump(world: World, caplog) -> None:
     caplog.set_level(logging.INFO, logger="vcp.sdk")
-    failure = create_failed_unit(world.sdk, world.ug, world.pubkey, "dumped", 203,
-                                 world.node.ssh_port)
+    failure = create_failed_unit(world.sdk, world.ug, world.pubkey, "dumped", 203, world.node.ssh_port)
     assert isinstance(failure, VcpUnitFailedError)
     assert "unit dumped is ERROR" in sdk_messages(caplog)
     [dump] = [m for m in sdk_messages(caplog, logging.ERROR) if m.startswith("[Vc]")]
@@ -348,8 +543,11 @@ def test_unit_in_error_logs_the_unit_and_group_dump(world: World, caplog) -> Non
 def test_verbose_request_lines(world: World, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="vcp.sdk")
     base = f"http://127.0.0.1:{world.vcc.port}/vcp/v1/occtr"
-    for level, expected in ((1, f"[GET] {base}/vcs privileged(False)"), (2, "HTTP STATUS 200"),
-                            (3, '"vcs": [')):
+    for level, expected in (
+        (1, f"[GET] {base}/vcs privileged(False)"),
+        (2, "HTTP STATUS 200"),
+        (3, '"vcs": ['),
+    ):
         world.sdk.verbose = level
         caplog.clear()
         world.sdk.df_ugroups()

@@ -50,8 +50,9 @@ def every_log_record() -> Iterator[_Collector]:
     """Every record of every logger at DEBUG (levels lowered, non-propagating loggers too)."""
     collector = _Collector()
     root = logging.getLogger()
-    loggers = [root] + [logger for logger in logging.root.manager.loggerDict.values()
-                        if isinstance(logger, logging.Logger)]
+    loggers = [root] + [
+        logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
     saved = [(logger, logger.level) for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.DEBUG)
@@ -69,10 +70,13 @@ def _config(vcc: RunningController, directory: Path) -> Path:
     vcc.write_config(directory)
     path = directory / "vcp_config.yml"
     config = yaml.safe_load(path.read_text())
-    config["aws"] = {"access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
-                     "private_network": "default"}
-    config["azure"] = {"subscription_id": "sub-1", "client_id": "client-1",
-                       "client_secret": AZURE_SECRET, "tenant_id": "tenant-1"}
+    config["aws"] = {"access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "private_network": "default"}
+    config["azure"] = {
+        "subscription_id": "sub-1",
+        "client_id": "client-1",
+        "client_secret": AZURE_SECRET,
+        "tenant_id": "tenant-1",
+    }
     path.write_text(yaml.safe_dump(config))
     return directory
 
@@ -100,8 +104,7 @@ def _run_flow(vcc: RunningController, tmp: Path, pubkey: Path) -> list[str]:
         try:
             action()
         except Exception as e:
-            shown.extend([str(e), repr(e), repr(e.args),
-                          str(getattr(e, "server_message", "") or "")])
+            shown.extend([str(e), repr(e), repr(e.args), str(getattr(e, "server_message", "") or "")])
         else:
             raise AssertionError("expected a failure")
 
@@ -123,18 +126,31 @@ def _run_flow(vcc: RunningController, tmp: Path, pubkey: Path) -> list[str]:
     disk_unit = disks.create_unit("data", sdk.get_spec("aws_disk", "small"))
     [node, *_] = unit.find_nodes()
     show(group, unit, node, disks, disk_unit, *disk_unit.find_nodes(), sdk, su)
-    shown.extend([sdk.df_ugroups().data.to_string(), group.df_units().to_string(),
-                  group.df_nodes().data.to_string(), unit.df_nodes().data.to_string(),
-                  sdk.df_nodes().data.to_string(), disks.df_nodes().data.to_string(),
-                  sdk.df_flavors("aws").to_string(), repr(sdk.vcc_info()),
-                  repr(sdk.authority())])
+    shown.extend(
+        [
+            sdk.df_ugroups().data.to_string(),
+            group.df_units().to_string(),
+            group.df_nodes().data.to_string(),
+            unit.df_nodes().data.to_string(),
+            sdk.df_nodes().data.to_string(),
+            disks.df_nodes().data.to_string(),
+            sdk.df_flavors("aws").to_string(),
+            repr(sdk.vcc_info()),
+            repr(sdk.authority()),
+        ]
+    )
     sdk.version()
 
     # privileged mode
     watched = su.get_ugroup(group.name, privileged=True)
-    shown.extend([su.df_ugroups(privileged=True).data.to_string(),
-                  watched.df_nodes().data.to_string(),
-                  su.df_nodes(privileged=True).data.to_string(), str(watched)])
+    shown.extend(
+        [
+            su.df_ugroups(privileged=True).data.to_string(),
+            watched.df_nodes().data.to_string(),
+            su.df_nodes(privileged=True).data.to_string(),
+            str(watched),
+        ]
+    )
     watched.get_unit("web").power_off_nodes(privileged=True)
     watched.get_unit("web").power_on_nodes(privileged=True)
     failing(lambda: sdk.df_ugroups(privileged=True))  # regular user: refused
@@ -163,10 +179,15 @@ def flow(vcc: RunningController, tmp_path_factory: pytest.TempPathFactory) -> Fl
     stdout = io.StringIO()
     with every_log_record() as collector, contextlib.redirect_stdout(stdout):
         token, su_token, *shown = _run_flow(vcc, tmp, pubkey)
-    secrets = {"token": token, "superuser token": su_token, "bad token": BAD_TOKEN,
-               "aws access_key": ACCESS_KEY, "aws secret_key": SECRET_KEY,
-               "azure client_secret": AZURE_SECRET,
-               "AUTHORIZED_KEYS value": base64.b64encode(pubkey.read_bytes()).decode()}
+    secrets = {
+        "token": token,
+        "superuser token": su_token,
+        "bad token": BAD_TOKEN,
+        "aws access_key": ACCESS_KEY,
+        "aws secret_key": SECRET_KEY,
+        "azure client_secret": AZURE_SECRET,
+        "AUTHORIZED_KEYS value": base64.b64encode(pubkey.read_bytes()).decode(),
+    }
     return Flow(secrets, collector.records, [*shown, stdout.getvalue()])
 
 
@@ -177,7 +198,7 @@ def leaks(flow: Flow, texts: list[tuple[str, str]]) -> list[str]:
         for secret, value in flow.secrets.items():
             at = text.find(value)
             if at >= 0:
-                found.append(f"{secret} in {where}: ...{text[max(0, at - 60):at + 60]}...")
+                found.append(f"{secret} in {where}: ...{text[max(0, at - 60) : at + 60]}...")
     return found
 
 
@@ -199,8 +220,7 @@ def test_no_secret_in_tables_prints_or_errors(flow: Flow) -> None:
 
 def test_no_secret_in_sdk_http_and_server_logs(flow: Flow) -> None:
     """Every logger except the controller's SQLAlchemy engine (see the next test)."""
-    found = leaks(flow, [(name, text) for name, text in flow.records
-                         if not name.startswith("sqlalchemy")])
+    found = leaks(flow, [(name, text) for name, text in flow.records if not name.startswith("sqlalchemy")])
     assert not found, "\n".join(found[:10])
 
 

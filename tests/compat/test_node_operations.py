@@ -28,10 +28,15 @@ TRANSITIONS = {
     "power_on": ("BOOTING", "RUNNING"),
 }
 #: first argument of the refusal (the vcplib message of each operation, reference §5.1)
-FAILED = {"suspend": "suspend node failed", "resume": "resume node failed",
-          "stop": "stop node failed", "start": "start node failed",
-          "power_off": "power_off failed", "power_on": "power_on failed",
-          "backup": "backup failed"}
+FAILED = {
+    "suspend": "suspend node failed",
+    "resume": "resume node failed",
+    "stop": "stop node failed",
+    "start": "start node failed",
+    "power_off": "power_off failed",
+    "power_on": "power_on failed",
+    "backup": "backup failed",
+}
 
 
 def apply(unit, node: VcNode, op: str) -> str:
@@ -166,8 +171,7 @@ WRONG = {
     "RUNNING": ([], ["resume", "stop", "start", "power_on"]),
     "SUSPENDED": (["suspend"], ["suspend", "start", "power_on", "backup"]),
     "POWER_OFF": (["power_off"], ["suspend", "resume", "stop", "start", "power_off", "backup"]),
-    "STOPPED": (["suspend", "stop"], ["suspend", "resume", "stop", "power_off", "power_on",
-                                      "backup"]),
+    "STOPPED": (["suspend", "stop"], ["suspend", "resume", "stop", "power_off", "power_on", "backup"]),
 }
 
 
@@ -199,7 +203,9 @@ def test_operations_while_the_unit_is_processing_are_refused(make_slow_sdk, pubk
     [node] = unit.find_nodes()
     assert node.state == "BOOTING"
     attempts: dict[str, Callable[[], object]] = {
-        "suspend": node.suspend, "power_off": node.power_off, "delete": node.delete,
+        "suspend": node.suspend,
+        "power_off": node.power_off,
+        "delete": node.delete,
         "add_nodes": lambda: unit.add_nodes(wait_for=False),
     }
     for what, attempt in attempts.items():

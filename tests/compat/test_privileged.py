@@ -70,14 +70,16 @@ CALLS: list[tuple[str, Callable[[Objects, bool], Any]]] = [
     ("VcpUnitGroupClass.get_unit", lambda o, p: o.ug.get_unit(o.unit.name, privileged=p)),
     ("VcpUnitGroupClass.find_nodes", lambda o, p: o.ug.find_nodes(privileged=p)),
     ("VcpUnitGroupClass.find_ip_addresses", lambda o, p: o.ug.find_ip_addresses(privileged=p)),
-    ("VcpUnitGroupClass.create_unit",
-     lambda o, p: o.ug.create_unit("extra", o.spec, wait_for=False, privileged=p)),
-    ("VcpUnitGroupClass.wait_unit_applied",
-     lambda o, p: o.ug.wait_unit_applied("extra", privileged=p)),
-    ("VcpUnitGroupClass.delete_units",
-     lambda o, p: o.ug.delete_units("extra", force=True, privileged=p)),
-    ("VcpUnitGroupClass.update_ugroup_name",
-     lambda o, p: o.ug.update_ugroup_name(o.ug.name + "-x", privileged=p)),
+    (
+        "VcpUnitGroupClass.create_unit",
+        lambda o, p: o.ug.create_unit("extra", o.spec, wait_for=False, privileged=p),
+    ),
+    ("VcpUnitGroupClass.wait_unit_applied", lambda o, p: o.ug.wait_unit_applied("extra", privileged=p)),
+    ("VcpUnitGroupClass.delete_units", lambda o, p: o.ug.delete_units("extra", force=True, privileged=p)),
+    (
+        "VcpUnitGroupClass.update_ugroup_name",
+        lambda o, p: o.ug.update_ugroup_name(o.ug.name + "-x", privileged=p),
+    ),
     ("VcpUnitGroupClass.change_owner", lambda o, p: o.ug.change_owner(o.owner, privileged=p)),
     ("VcpUnitClass.df_nodes", lambda o, p: o.unit.df_nodes(privileged=p)),
     ("VcpUnitClass.find_nodes", lambda o, p: o.unit.find_nodes(privileged=p)),
@@ -95,8 +97,10 @@ CALLS: list[tuple[str, Callable[[Objects, bool], Any]]] = [
     ("VcNode.backup", lambda o, p: o.node.backup(privileged=p)),
     ("VcNode.unwatch", lambda o, p: o.node.unwatch(privileged=p)),
     ("VcNode.watch", lambda o, p: o.node.watch(privileged=p)),
-    *[(f"VcNode.{op}", _node_call(op))
-      for op in ("suspend", "resume", "suspend", "stop", "start", "power_off", "power_on")],
+    *[
+        (f"VcNode.{op}", _node_call(op))
+        for op in ("suspend", "resume", "suspend", "stop", "start", "power_off", "power_on")
+    ],
     ("VcNode.delete", _node_call("delete")),
     ("VcpUnitGroupClass.cleanup", lambda o, p: o.ug.cleanup(privileged=p)),
 ]
@@ -164,16 +168,18 @@ def test_superuser_every_privileged_method_on_another_users_group(owned: Objects
             assert [n.id for n in owned.sdk.find_ugroups(vcid=vcid)[0].find_nodes()] == [node.id]
         elif name.startswith("VcNode.") and name != "VcNode.delete":
             state = owned.sdk.find_ugroups(vcid=vcid)[0].find_nodes()[0].state
-            expected = {"VcNode.suspend": "SUSPENDED", "VcNode.stop": "STOPPED",
-                        "VcNode.power_off": "POWER_OFF"}.get(name, "RUNNING")
+            expected = {
+                "VcNode.suspend": "SUSPENDED",
+                "VcNode.stop": "STOPPED",
+                "VcNode.power_off": "POWER_OFF",
+            }.get(name, "RUNNING")
             assert state == expected, name
         elif name == "VcpUnitGroupClass.wait_unit_applied":
             assert result.state == "RUNNING"
     assert owned.sdk.find_ugroups(vcid=vcid) == []  # the last call cleaned it up
 
 
-def test_superuser_privileged_group_keeps_reads_but_writes_need_privileged(
-        owned: Objects, make_sdk) -> None:
+def test_superuser_privileged_group_keeps_reads_but_writes_need_privileged(owned: Objects, make_sdk) -> None:
     su = make_sdk(superuser=True)
     ug = su.get_ugroup(owned.ug.name, privileged=True)
     assert ug.state == "RUNNING"  # reads stay privileged
@@ -224,8 +230,7 @@ def test_regular_user_privileged_is_refused_everywhere(owned: Objects) -> None:
     assert not not_refused
     group = owned.sdk.get_ugroup(owned.ug.name)
     assert [u.name for u in group.find_units()] == [owned.unit.name]
-    assert [(n.id, n.state, n.watch_mode) for n in group.find_nodes()] == [
-        (owned.node.id, "RUNNING", True)]
+    assert [(n.id, n.state, n.watch_mode) for n in group.find_nodes()] == [(owned.node.id, "RUNNING", True)]
     assert [g.name for g in owned.sdk.find_ugroups()] == [owned.ug.name]
 
 
@@ -239,8 +244,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str |
     real_send = requests.Session.send
 
     def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        records.append((str(request.method), str(request.url),
-                        request.headers.get("x-vcc-privileged")))
+        records.append((str(request.method), str(request.url), request.headers.get("x-vcc-privileged")))
         return real_send(self, request, **kwargs)
 
     monkeypatch.setattr(requests.Session, "send", send)

@@ -56,11 +56,12 @@ def signature_problems(actual: inspect.Signature, params: str, extra: tuple[str,
             problems.append(f"{want.name}: documented default {want.default!r}, ours is required")
         elif have.default != want.default and not (want.default == [] and have.default is None):
             problems.append(f"{want.name}: default {have.default!r}, documented {want.default!r}")
-    added = mine[len(ref):]
+    added = mine[len(ref) :]
     if tuple(p.name for p in added) != extra:
         problems.append(f"added parameters {[p.name for p in added]}, table says {list(extra)}")
-    problems += [f"added parameter {p.name} has no default" for p in added
-                 if p.default is inspect.Parameter.empty]
+    problems += [
+        f"added parameter {p.name} has no default" for p in added if p.default is inspect.Parameter.empty
+    ]
     doc_kw = any(p.kind is p.VAR_KEYWORD for p in doc.parameters.values())
     our_kw = any(p.kind is p.VAR_KEYWORD for p in actual.parameters.values())
     if doc_kw != our_kw:
@@ -100,8 +101,7 @@ VCPSDK_MEMBERS = [
     pytest.param("df_flavors", "provider_name", (), id="df_flavors"),
     ("df_nodes", "privileged=False", ()),
     ("df_ugroups", "privileged=False", ()),
-    ("find_ugroups",
-     "ugroup_name='', vcid='', vcno='', state=None, ugroup_type='', privileged=False", ()),
+    ("find_ugroups", "ugroup_name='', vcid='', vcno='', state=None, ugroup_type='', privileged=False", ()),
     ("get_extension", "provider_name", ()),
     ("get_publickey", "", ()),
     pytest.param("get_spec", "provider_name, flavor", (), id="get_spec"),
@@ -121,8 +121,12 @@ UGROUP_MEMBERS = [
     ("delete_units", "unit_name, wait_for=True, force=False, privileged=False, verbose=0", ()),
     ("df_nodes", "privileged=False", ()),
     ("df_units", "privileged=False", ()),
-    ("find_nodes", "unit_name='', node_id='', node_state='', node_no='', ip_addresses=[], "
-                   "ip_address=None, cloud_instance_id=None, mapper=None, privileged=False", ()),
+    (
+        "find_nodes",
+        "unit_name='', node_id='', node_state='', node_no='', ip_addresses=[], "
+        "ip_address=None, cloud_instance_id=None, mapper=None, privileged=False",
+        (),
+    ),
     ("find_ip_addresses", "privileged=False, **conditions", ()),
     ("find_units", "unit_name='', privileged=False", ()),
     ("get_unit", "unit_name, privileged=False", ()),
@@ -134,22 +138,30 @@ UGROUP_MEMBERS = [
 SELECT = "node_no=None, cloud_instance_id=None, ip_addresses=None, ip_address=None"
 UNIT_MEMBERS = [
     ("__init__", "ugroup, unit", ()),
-    ("add_nodes", "num_add_nodes=1, ip_addresses=[], ip_address=None, mac_addresses=[], "
-                  "mac_address=None, wait_for=True, verbose=0, privileged=False", ()),
-    ("delete_nodes", f"num_delete_nodes=None, {SELECT}, wait_for=True, verbose=0, "
-                     "privileged=False", ()),
+    (
+        "add_nodes",
+        "num_add_nodes=1, ip_addresses=[], ip_address=None, mac_addresses=[], "
+        "mac_address=None, wait_for=True, verbose=0, privileged=False",
+        (),
+    ),
+    ("delete_nodes", f"num_delete_nodes=None, {SELECT}, wait_for=True, verbose=0, privileged=False", ()),
     ("df_nodes", "privileged=False", ()),
-    ("find_nodes", "node_id='', node_state='', node_no='', ip_addresses=[], ip_address=None, "
-                   "cloud_instance_id=None, mapper=None, privileged=False", ()),
+    (
+        "find_nodes",
+        "node_id='', node_state='', node_no='', ip_addresses=[], ip_address=None, "
+        "cloud_instance_id=None, mapper=None, privileged=False",
+        (),
+    ),
     ("find_ip_addresses", "privileged=False, **conditions", ()),
-    ("power_off_nodes", f"num_power_off_nodes=None, {SELECT}, wait_for=True, privileged=False, "
-                        "verbose=0", ()),
-    ("power_on_nodes", f"num_power_on_nodes=None, {SELECT}, wait_for=True, privileged=False, "
-                       "verbose=0", ()),
+    (
+        "power_off_nodes",
+        f"num_power_off_nodes=None, {SELECT}, wait_for=True, privileged=False, verbose=0",
+        (),
+    ),
+    ("power_on_nodes", f"num_power_on_nodes=None, {SELECT}, wait_for=True, privileged=False, verbose=0", ()),
     ("watch", "wait_for=True", P),
     ("unwatch", "", P),
-    ("watch_nodes", f"num_watch_nodes=None, {SELECT}, wait_for=True, privileged=False, "
-                    "verbose=0", ()),
+    ("watch_nodes", f"num_watch_nodes=None, {SELECT}, wait_for=True, privileged=False, verbose=0", ()),
     ("unwatch_nodes", f"num_watch_nodes=None, {SELECT}, privileged=False, verbose=0", ()),
     ("wait_nodes_applied", "", P),
 ]
@@ -157,11 +169,28 @@ UNIT_MEMBERS = [
 DOCKER = "options=[], ssh_user_name='root', private_key_path=None"
 NODE_MEMBERS = [
     ("__init__", "unit, node_json", ()),
-    *[(op, "", P) for op in ("config", "delete", "suspend", "resume", "stop", "start", "backup",
-                             "watch", "unwatch", "power_off", "power_on")],
+    *[
+        (op, "", P)
+        for op in (
+            "config",
+            "delete",
+            "suspend",
+            "resume",
+            "stop",
+            "start",
+            "backup",
+            "watch",
+            "unwatch",
+            "power_off",
+            "power_on",
+        )
+    ],
     ("error", "", ()),
-    ("ssh_exec", "cmd, cwd=None, private_key_path=None, stdin_fd=None, output_decode=True, "
-                 "ssh_user_name=None", ()),
+    (
+        "ssh_exec",
+        "cmd, cwd=None, private_key_path=None, stdin_fd=None, output_decode=True, ssh_user_name=None",
+        (),
+    ),
     ("add_publickey", "add_publickey_path, private_key_path=None, ssh_user_name=None", ()),
     ("scp", "src, dst, private_key_path=None, ssh_user_name=None", ()),
     ("local_exec", "cmd, env=None, stdin_fd=None", ()),
@@ -175,11 +204,9 @@ NODE_MEMBERS = [
     ("docker_volume_inspect", f"volume, {DOCKER}", ()),
     ("docker_info", DOCKER, ()),
     ("docker_logs", f"container, {DOCKER}", ()),
-    ("docker_cp", "src, dest, options=[], cwd=None, ssh_user_name='root', private_key_path=None",
-     ()),
+    ("docker_cp", "src, dest, options=[], cwd=None, ssh_user_name='root', private_key_path=None", ()),
     ("docker_run", "image, options=[], cmd=[], ssh_user_name='root', private_key_path=None", ()),
-    ("docker_exec", "container, options=[], cmd=[], ssh_user_name='root', private_key_path=None",
-     ()),
+    ("docker_exec", "container, options=[], cmd=[], ssh_user_name='root', private_key_path=None", ()),
     *[(f"docker_{op}", f"container, {DOCKER}", ()) for op in ("restart", "stop", "start", "rm")],
     ("docker_pull", f"image, {DOCKER}", ()),
     ("docker_push", f"image, {DOCKER}", ()),
@@ -251,8 +278,7 @@ def world(vcc: RunningController, tmp_path_factory: pytest.TempPathFactory) -> W
     unit = ug.create_unit("server", spec)
     disks = sdk.create_ugroup("surface-disk", "storage")
     disk_unit = disks.create_unit("data", sdk.get_spec("aws_disk", "small"))
-    return World(sdk, config_dir, "surface", ug, unit, unit.find_nodes()[0],
-                 disk_unit.find_nodes()[0])
+    return World(sdk, config_dir, "surface", ug, unit, unit.find_nodes()[0], disk_unit.find_nodes()[0])
 
 
 def _check(target: Any, params: str, extra: tuple[str, ...]) -> None:
@@ -266,12 +292,10 @@ def test_vcpsdk_signature(world: World, member: str, params: str, extra: tuple[s
     _check(target, params, extra)
 
 
-@pytest.mark.parametrize("member", [
-    pytest.param(m) for m in ("get_spec", "df_flavors", "vcc_info")])
+@pytest.mark.parametrize("member", [pytest.param(m) for m in ("get_spec", "df_flavors", "vcc_info")])
 def test_class_level_calls_have_the_documented_signature(member: str) -> None:
     """``VcpSDK.get_spec('aws', 'small')`` (corpus §a #56, #62, #66): called on the class."""
-    params = {"get_spec": "provider_name, flavor", "df_flavors": "provider_name",
-              "vcc_info": ""}[member]
+    params = {"get_spec": "provider_name, flavor", "df_flavors": "provider_name", "vcc_info": ""}[member]
     _check(getattr(VcpSDK, member), params, ())
 
 
@@ -300,8 +324,7 @@ def test_vcnode_signature(world: World, member: str, params: str, extra: tuple[s
 
 
 @pytest.mark.parametrize(("cls", "member", "params", "extra"), FACTORY_MEMBERS)
-def test_factory_signature(world: World, cls: type, member: str, params: str,
-                           extra: tuple[str, ...]) -> None:
+def test_factory_signature(world: World, cls: type, member: str, params: str, extra: tuple[str, ...]) -> None:
     if member == "__init__":
         target: Any = cls
     else:
@@ -325,8 +348,9 @@ def test_documented_extensions_exist(world: World) -> None:
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize(("member", "params", "extra"), SPEC_MEMBERS)
-def test_spec_class_signature(world: World, provider: str, member: str, params: str,
-                              extra: tuple[str, ...]) -> None:
+def test_spec_class_signature(
+    world: World, provider: str, member: str, params: str, extra: tuple[str, ...]
+) -> None:
     spec = world.sdk.get_spec(provider, _any_flavor(world.sdk, provider))
     _check(type(spec) if member == "__init__" else getattr(spec, member), params, extra)
 
@@ -334,10 +358,13 @@ def test_spec_class_signature(world: World, provider: str, member: str, params: 
 # -- properties and attributes ------------------------------------------------------------
 
 PROPERTIES = [  # (class, name, settable per reference)
-    (VcpSDK, "config_dir", True), (VcpSDK, "verbose", True),
-    (VcpUnitGroupClass, "name", True), (VcpUnitGroupClass, "owner", False),
+    (VcpSDK, "config_dir", True),
+    (VcpSDK, "verbose", True),
+    (VcpUnitGroupClass, "name", True),
+    (VcpUnitGroupClass, "owner", False),
     (VcpUnitGroupClass, "state", False),
-    (VcpUnitClass, "name", False), (VcpUnitClass, "state", False),
+    (VcpUnitClass, "name", False),
+    (VcpUnitClass, "state", False),
 ]
 
 
@@ -369,9 +396,23 @@ def test_ugroup_name_setter_renames(world: World) -> None:
 
 
 #: reference §4.4 VcNode attributes: on every node, compute nodes only, disks only
-NODE_ATTRIBUTES = ("type", "unit", "vc", "occtr", "node_json", "no", "id", "cloud_instance_address",
-                   "cloud_instance_id", "volumes", "name", "error_message", "state",
-                   "ssh_user_name", "last_error_http_status")
+NODE_ATTRIBUTES = (
+    "type",
+    "unit",
+    "vc",
+    "occtr",
+    "node_json",
+    "no",
+    "id",
+    "cloud_instance_address",
+    "cloud_instance_id",
+    "volumes",
+    "name",
+    "error_message",
+    "state",
+    "ssh_user_name",
+    "last_error_http_status",
+)
 COMPUTE_ATTRIBUTES = ("boot_date", "container_date", "watch_mode")
 DISK_ATTRIBUTES = ("used_state", "cdate", "cloud_disk_id", "cloud_disk_size")
 
@@ -421,7 +462,8 @@ def _doc_classes() -> list[Any]:
 
     classes = [VcpSDK, VcpUnitGroupClass, VcpUnitClass, VcNode, VcpSpecClass, VcpExtClass]
     return [pytest.param(c, id=c.__name__) for c in classes] + [
-        pytest.param(SPEC_CLASSES[p], id=SPEC_CLASSES[p].__name__) for p in PROVIDERS]
+        pytest.param(SPEC_CLASSES[p], id=SPEC_CLASSES[p].__name__) for p in PROVIDERS
+    ]
 
 
 @pytest.mark.parametrize("cls", _doc_classes())
@@ -483,8 +525,7 @@ def test_vcp_config_yaml_reads_the_config_files(world: World) -> None:
     config = VcpConfigYaml(world.sdk.config_dir).load_config("vcp_config")
     assert config["vcc"]["host"] == "127.0.0.1"
     (world.config_dir / "vcp_flavor.yml").write_text("aws:\n  tiny: {volume_size: 9}\n")
-    assert VcpConfigYaml(str(world.config_dir)).load("vcp_flavor") == {
-        "aws": {"tiny": {"volume_size": 9}}}
+    assert VcpConfigYaml(str(world.config_dir)).load("vcp_flavor") == {"aws": {"tiny": {"volume_size": 9}}}
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -498,8 +539,7 @@ def test_plugin_module_class_is_what_get_spec_returns(world: World, provider: st
         assert cls.version == version
 
 
-def test_class_level_calls(world: World, vcc: RunningController,
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_class_level_calls(world: World, vcc: RunningController, monkeypatch: pytest.MonkeyPatch) -> None:
     """``VcpSDK.get_spec('aws', 'small')``, ``VcpSDK.df_flavors('aws')``,
     ``VcpSDK.vcc_info()`` use the default config dir (here ``$VCPSDK_CONFIG_DIR``)."""
     monkeypatch.setenv("VCPSDK_CONFIG_DIR", str(world.config_dir))
@@ -527,43 +567,83 @@ def test_legacy_spec_names(world: World) -> None:
 # -- spec attributes of reference §2.2 - §2.3, per provider ---------------------------------
 
 COMMON_COMPUTE: dict[str, Any] = {
-    "num_nodes": 2, "params_v": ["/opt:/opt"], "params_e": ["USER_NAME=test"],
-    "ip_addresses": ["127.30.2.222"], "disks": ["vol-0abc"], "cloud_image": "my-image",
-    "image": "vcp/base:1.6.1", "dns": ["1.1.1.1"], "dns_search": "example.com",
-    "dns_opt": ["timeout:60"], "options": ["timeout:60"], "hostname": "server01",
+    "num_nodes": 2,
+    "params_v": ["/opt:/opt"],
+    "params_e": ["USER_NAME=test"],
+    "ip_addresses": ["127.30.2.222"],
+    "disks": ["vol-0abc"],
+    "cloud_image": "my-image",
+    "image": "vcp/base:1.6.1",
+    "dns": ["1.1.1.1"],
+    "dns_search": "example.com",
+    "dns_opt": ["timeout:60"],
+    "options": ["timeout:60"],
+    "hostname": "server01",
     "add_host": ["my_grafana:10.0.0.1"],
 }
-AWS = {"instance_type": "m4.xlarge", "volume_size": 15, "volume_type": "gp2",
-       "cloud_image": "niivcp-20170616"}
+AWS = {
+    "instance_type": "m4.xlarge",
+    "volume_size": 15,
+    "volume_type": "gp2",
+    "cloud_image": "niivcp-20170616",
+}
 PROVIDER_ATTRIBUTES: dict[str, dict[str, Any]] = {
     "aws": AWS,
-    "aws_spot": {**AWS, "spot_type": "persistent", "spot_price": "0.5",
-                 "block_duration_minutes": 60},
+    "aws_spot": {**AWS, "spot_type": "persistent", "spot_price": "0.5", "block_duration_minutes": 60},
     "aws_disk": {"type": "gp2", "size": 32, "cloud_image": "snap-1", "num_disks": 2},
-    "azure": {"vm_size": "Standard_B1s", "disk_size_gb": 64, "managed_disk_type": "Premium_LRS",
-              "disks": ["azure-volume-abc"]},
-    "azure_disk": {"storage_account_type": "Standard_LRS", "disk_size_gb": 64,
-                   "cloud_image": "img", "num_disks": 2},
-    "sakura": {"num_cores": 2, "memory": 4, "sakuracloud_disk_plan": "hdd", "disk_plan": "ssd",
-               "sakuracloud_disk_size": 40},
-    "sakura_disk": {"sakuracloud_disk_plan": "hdd", "sakuracloud_disk_size": 40,
-                    "cloud_image": "archive-001", "num_disks": 2},
-    "oracle": {"shape": "VM.Standard.E2.1.Micro", "boot_volume_size_in_gbs": 60,
-               "disks": ["ocid1.volume.oc1..x"]},
+    "azure": {
+        "vm_size": "Standard_B1s",
+        "disk_size_gb": 64,
+        "managed_disk_type": "Premium_LRS",
+        "disks": ["azure-volume-abc"],
+    },
+    "azure_disk": {
+        "storage_account_type": "Standard_LRS",
+        "disk_size_gb": 64,
+        "cloud_image": "img",
+        "num_disks": 2,
+    },
+    "sakura": {
+        "num_cores": 2,
+        "memory": 4,
+        "sakuracloud_disk_plan": "hdd",
+        "disk_plan": "ssd",
+        "sakuracloud_disk_size": 40,
+    },
+    "sakura_disk": {
+        "sakuracloud_disk_plan": "hdd",
+        "sakuracloud_disk_size": 40,
+        "cloud_image": "archive-001",
+        "num_disks": 2,
+    },
+    "oracle": {
+        "shape": "VM.Standard.E2.1.Micro",
+        "boot_volume_size_in_gbs": 60,
+        "disks": ["ocid1.volume.oc1..x"],
+    },
     "oracle_disk": {"size_in_gbs": 64, "cloud_image": "ocid1.volume.oc1..y", "num_disks": 2},
-    "vmware": {"num_cpus": 2, "memory": 2048, "disk_size": 40,
-               "mac_addresses": ["4a:d1:4d:ab:cf:10"]},
+    "vmware": {"num_cpus": 2, "memory": 2048, "disk_size": 40, "mac_addresses": ["4a:d1:4d:ab:cf:10"]},
     "hokudai": {"flavor_name": "cn000", "volume_size": 50},
     "aic": {"flavor_name": "cn000"},
     "abc": {"flavor_name": "cn000"},
     "gcp": {"machine_type": "n1-standard-1", "disk_size_gb": 100, "disk_type": "pd-ssd"},
-    "onpremises": {"ip_addresses": ["127.30.2.223"], "network_if": "eth9",
-                   "user_name": "ubuntu"},
+    "onpremises": {"ip_addresses": ["127.30.2.223"], "network_if": "eth9", "user_name": "ubuntu"},
     "chameleon": {"reservation": "a1b2c3", "cloud_image": "CC-Ubuntu18.04"},
-    "proxmox": {"num_cpus": 2, "memory": 2048, "disk_size": 40, "user_name": "ubuntu",
-                "mac_addresses": ["4a:d1:4d:ab:cf:11"], "cloud_image": "tmpl"},
-    "mdx2": {"flavor_name": "vc1m2g", "volume_size": 40, "volume_type": "tripleo",
-             "cloud_image": "0f1e2d3c", "disks": ["vol-mdx"]},
+    "proxmox": {
+        "num_cpus": 2,
+        "memory": 2048,
+        "disk_size": 40,
+        "user_name": "ubuntu",
+        "mac_addresses": ["4a:d1:4d:ab:cf:11"],
+        "cloud_image": "tmpl",
+    },
+    "mdx2": {
+        "flavor_name": "vc1m2g",
+        "volume_size": 40,
+        "volume_type": "tripleo",
+        "cloud_image": "0f1e2d3c",
+        "disks": ["vol-mdx"],
+    },
     "mdx2_disk": {"num_disks": 2},
 }
 #: §2.3: providers whose spec documents ``set_tag`` (aws_spot: "attached to the spot request")
@@ -603,10 +683,13 @@ def test_set_ssh_pubkey_on_every_compute_spec(world: World, provider: str, pubke
     assert [e for e in spec.params_e if e.startswith("AUTHORIZED_KEYS=")]
 
 
-@pytest.mark.parametrize("provider", [
-    *sorted(TAGGED),
-    "aws_spot",
-])
+@pytest.mark.parametrize(
+    "provider",
+    [
+        *sorted(TAGGED),
+        "aws_spot",
+    ],
+)
 def test_set_tag_where_documented(world: World, provider: str) -> None:
     spec = world.sdk.get_spec(provider, _any_flavor(world.sdk, provider))
     spec.set_tag("project", "compat")

@@ -33,16 +33,24 @@ print(json.dumps({"pid": info.pid, "port": info.port, "user": vcp.authority()["u
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A private data dir and HOME (so no ~/vcp_config exists); stops the sandbox after."""
-    values = {"VCPSDK_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path),
-              "VCPSDK_SANDBOX_BOOT_DELAY": "0",
-           "VCPSDK_SANDBOX_SSH_PORT": str(free_port())}
+    values = {
+        "VCPSDK_DATA_DIR": str(tmp_path / "data"),
+        "HOME": str(tmp_path),
+        "VCPSDK_SANDBOX_BOOT_DELAY": "0",
+        "VCPSDK_SANDBOX_SSH_PORT": str(free_port()),
+    }
     yield values
     run_python("from vcpsdk import embedded; embedded.stop_sandbox()", values)
 
 
 def probe(env: dict[str, str], *args: str) -> dict[str, object]:
-    result = subprocess.run([sys.executable, "-c", PROBE, *args],
-                            env={**run_env(), **env}, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env={**run_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -16,7 +16,9 @@ _extra_users = itertools.count(1)
 
 #: sandbox masks of the providers the tests use (reference: the controller's VPN catalog)
 MASKS = {
-    "aws": "127.30.2.0/24", "azure": "127.20.2.0/24", "oracle": "127.24.2.0/24",
+    "aws": "127.30.2.0/24",
+    "azure": "127.20.2.0/24",
+    "oracle": "127.24.2.0/24",
     "sakura": "127.23.1.0/24",
 }
 # fixed addresses are handed out from the top of each range (host 240 downwards) so that

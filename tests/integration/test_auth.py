@@ -20,8 +20,7 @@ def test_bad_token_fails_at_construction(config_dir: Path, caplog) -> None:
         VcpSDK("not-a-token-0000", config_dir=str(config_dir))
     assert info.value.args == ("VCP", "config vc failed")
     assert info.value.http_status == 403
-    errors = [r.getMessage() for r in caplog.records
-              if r.name == "vcp.sdk" and r.levelno == logging.ERROR]
+    errors = [r.getMessage() for r in caplog.records if r.name == "vcp.sdk" and r.levelno == logging.ERROR]
     text = "\n".join(errors)
     assert "config vc failed: http_status(403)" in errors
     assert "VCPAuthException" in text
@@ -190,8 +189,14 @@ def test_openapi_lists_the_occtr_paths(vcc: RunningController) -> None:
     prefix = "/vcp/v1/occtr"
     paths = {p.removeprefix(prefix) for p in response.json()["paths"]}
     for path in (
-        "/vcs", "/vcs/{vcid}", "/vcs/{vcid}/{unit_name}", "/vcs/{vcid}/{unit_name}/{node_id}",
-        "/version", "/vpn_catalog", "/publickey", "/accounts/authority",
+        "/vcs",
+        "/vcs/{vcid}",
+        "/vcs/{vcid}/{unit_name}",
+        "/vcs/{vcid}/{unit_name}/{node_id}",
+        "/version",
+        "/vpn_catalog",
+        "/publickey",
+        "/accounts/authority",
     ):
         assert path in paths, path
 
@@ -212,9 +217,7 @@ def test_superuser_privileged_operates_on_another_users_group(
     assert sdk.get_ugroup("managed") is None
 
 
-def test_superuser_without_privileged_cannot_touch_another_users_group(
-    sdk: VcpSDK, make_sdk
-) -> None:
+def test_superuser_without_privileged_cannot_touch_another_users_group(sdk: VcpSDK, make_sdk) -> None:
     sdk.create_ugroup("private")
     su = make_sdk(superuser=True)
     group = su.get_ugroup("private", privileged=True)

@@ -187,9 +187,7 @@ def test_print_node(ug, compute_spec, capsys) -> None:
         {"ip_addresses": ["127.30.2.250"], "ip_address": "127.30.2.251"},
     ],
 )
-def test_delete_nodes_with_several_selectors_raises_and_deletes_nothing(
-    ug, compute_spec, selectors
-) -> None:
+def test_delete_nodes_with_several_selectors_raises_and_deletes_nothing(ug, compute_spec, selectors) -> None:
     unit = ug.create_unit("safe", compute_spec(num_nodes=2))
     before = node_ids(unit)
     with pytest.raises(VcpInvalidArgumentError) as info:

@@ -14,8 +14,7 @@ from vcpsdk.vcpsdk import VcpSDK
 SECRET = "s3cr3t-AT-REST-value"
 
 
-def test_credentials_are_sealed_in_the_database_but_reach_the_backend(tmp_path: Path,
-                                                                        pubkey) -> None:
+def test_credentials_are_sealed_in_the_database_but_reach_the_backend(tmp_path: Path, pubkey) -> None:
     with running_controller(tmp_path / "vcc") as vcc:
         config = vcc.write_config(tmp_path / "cfg")
         with (config / "vcp_config.yml").open("a") as f:

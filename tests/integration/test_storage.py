@@ -11,8 +11,15 @@ from vcpsdk.vcpsdk import VcpSDK
 from .conftest import node_ids
 
 STORAGE_NODE_COLUMNS = [
-    "vcno", "vcname", "unit_name", "unit_state", "disk_no", "disk_id", "node_state",
-    "cloud_disk_id", "cloud_disk_size",
+    "vcno",
+    "vcname",
+    "unit_name",
+    "unit_state",
+    "disk_no",
+    "disk_id",
+    "node_state",
+    "cloud_disk_id",
+    "cloud_disk_size",
 ]
 
 

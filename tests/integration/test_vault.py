@@ -14,54 +14,61 @@ from vcpsdk.vcpsdk import VcpSDK
 def test_notebook_pattern_store_read_list_delete(sdk: VcpSDK, token: str, vcc) -> None:
     base = f"{sdk.vcc_info()['vault_url']}/v1/cubbyhole"
     headers = {"X-Vault-Token": token}
-    stored = requests.post(f"{base}/Guacamole-A/guacamole", headers=headers,
-                           json={"admin_password": "pw1", "db_password": "pw2"}, timeout=10)
+    stored = requests.post(
+        f"{base}/Guacamole-A/guacamole",
+        headers=headers,
+        json={"admin_password": "pw1", "db_password": "pw2"},
+        timeout=10,
+    )
     assert stored.status_code == 204
     read = requests.get(f"{base}/Guacamole-A/guacamole", headers=headers, timeout=10)
-    assert read.status_code == 200 and read.json()["data"] == {"admin_password": "pw1",
-                                                               "db_password": "pw2"}
+    assert read.status_code == 200 and read.json()["data"] == {"admin_password": "pw1", "db_password": "pw2"}
     listed = requests.request("LIST", f"{base}/Guacamole-A", headers=headers, timeout=10)
     assert listed.json()["data"]["keys"] == ["guacamole"]
-    assert requests.request("LIST", f"{base}/", headers=headers, timeout=10).json()["data"][
-        "keys"] == ["Guacamole-A/"]
-    assert requests.delete(f"{base}/Guacamole-A/guacamole", headers=headers,
-                           timeout=10).status_code == 204
-    assert requests.get(f"{base}/Guacamole-A/guacamole", headers=headers,
-                        timeout=10).status_code == 404
-    assert requests.request("LIST", f"{base}/Guacamole-A", headers=headers,
-                            timeout=10).status_code == 404
+    assert requests.request("LIST", f"{base}/", headers=headers, timeout=10).json()["data"]["keys"] == [
+        "Guacamole-A/"
+    ]
+    assert requests.delete(f"{base}/Guacamole-A/guacamole", headers=headers, timeout=10).status_code == 204
+    assert requests.get(f"{base}/Guacamole-A/guacamole", headers=headers, timeout=10).status_code == 404
+    assert requests.request("LIST", f"{base}/Guacamole-A", headers=headers, timeout=10).status_code == 404
 
 
-def test_cubbyholes_are_private_to_each_token(sdk: VcpSDK, token: str,
-                                              vcc: RunningController) -> None:
+def test_cubbyholes_are_private_to_each_token(sdk: VcpSDK, token: str, vcc: RunningController) -> None:
     base = f"{sdk.vcc_info()['vault_url']}/v1/cubbyhole"
-    requests.post(f"{base}/aws/secret_key", headers={"X-Vault-Token": token},
-                  json={"value": "mine"}, timeout=10)
+    requests.post(
+        f"{base}/aws/secret_key", headers={"X-Vault-Token": token}, json={"value": "mine"}, timeout=10
+    )
     other = vcc.create_token("someone-else")
-    assert requests.get(f"{base}/aws/secret_key", headers={"X-Vault-Token": other},
-                        timeout=10).status_code == 404
+    assert (
+        requests.get(f"{base}/aws/secret_key", headers={"X-Vault-Token": other}, timeout=10).status_code
+        == 404
+    )
     denied = requests.get(f"{base}/aws/secret_key", headers={"X-Vault-Token": "bogus"}, timeout=10)
     assert denied.status_code == 403 and denied.json() == {"errors": ["permission denied"]}
 
 
-def test_secrets_are_sealed_in_the_database(sdk: VcpSDK, token: str,
-                                            vcc: RunningController) -> None:
+def test_secrets_are_sealed_in_the_database(sdk: VcpSDK, token: str, vcc: RunningController) -> None:
     base = f"{sdk.vcc_info()['vault_url']}/v1/cubbyhole"
-    requests.post(f"{base}/munge", headers={"X-Vault-Token": token},
-                  json={"munge.key": "VERY-SECRET-MUNGE"}, timeout=10)
+    requests.post(
+        f"{base}/munge", headers={"X-Vault-Token": token}, json={"munge.key": "VERY-SECRET-MUNGE"}, timeout=10
+    )
     stored = (vcc.state_dir / "vcc.db").read_bytes()
     wal = vcc.state_dir / "vcc.db-wal"
     stored += wal.read_bytes() if wal.exists() else b""
     assert b"VERY-SECRET-MUNGE" not in stored
 
 
-def test_vault_references_resolve_to_the_tokens_secrets(token: str, vcc: RunningController,
-                                                        user_name: str) -> None:
+def test_vault_references_resolve_to_the_tokens_secrets(
+    token: str, vcc: RunningController, user_name: str
+) -> None:
     vault = vcc.controller.service.vault
     user = User(user_name, False, token_hash=hash_token(token), token_shown=token_prefix(token))
     vault.write(user.token_hash, "aws/access_key", {"value": "AKIA-RESOLVED"})
-    params = {"access_key": "vault://cubbyhole/aws/access_key", "secret_key": "literal",
-              "instance_type": "m4.large"}
+    params = {
+        "access_key": "vault://cubbyhole/aws/access_key",
+        "secret_key": "literal",
+        "instance_type": "m4.large",
+    }
     assert vault.resolve(user, "aws", params) == {**params, "access_key": "AKIA-RESOLVED"}
     with pytest.raises(ServiceError) as missing:
         vault.resolve(user, "aws", {"secret_key": "vault://cubbyhole/aws/secret_key"})

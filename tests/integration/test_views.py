@@ -12,8 +12,17 @@ from vcpsdk.vcpsdk import VcpSDK
 UGROUP_COLUMNS = ["vcno", "vctype", "owner", "vcname", "state", "vcid", "cdate"]
 UNIT_COLUMNS = ["vctype", "vcno", "vcname", "vc_state", "vcid", "cdate", "unit_name", "unit_state"]
 COMPUTE_NODE_COLUMNS = [
-    "vcno", "vcname", "unit_name", "unit_state", "node_no", "node_id", "node_state",
-    "cloud_instance_address", "cloud_instance_id", "cloud_instance_name", "volumes",
+    "vcno",
+    "vcname",
+    "unit_name",
+    "unit_state",
+    "node_no",
+    "node_id",
+    "node_state",
+    "cloud_instance_address",
+    "cloud_instance_id",
+    "cloud_instance_name",
+    "volumes",
 ]
 CDATE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} UTC$")
 
@@ -65,13 +74,16 @@ def test_sdk_df_nodes_lists_the_nodes_of_every_group(sdk: VcpSDK, compute_spec, 
     assert list(frame.columns) == COMPUTE_NODE_COLUMNS
     assert list(frame.index) == [0, 1, 2]
     assert list(zip(frame["vcname"], frame["unit_name"], frame["node_no"], strict=True)) == [
-        ("first", "web", 1), ("first", "web", 2), ("second", "db", 1),
+        ("first", "web", 1),
+        ("first", "web", 2),
+        ("second", "db", 1),
     ]
     assert set(frame["node_state"]) == {"RUNNING"}
     assert set(frame["volumes"]) == {"none"}
     vcc_id = vcc.controller.vcc_id
     assert set(frame["cloud_instance_name"]) == {
-        f"VCP-{vcc_id[:8]}-{first.vcid[:8]}", f"VCP-{vcc_id[:8]}-{second.vcid[:8]}",
+        f"VCP-{vcc_id[:8]}-{first.vcid[:8]}",
+        f"VCP-{vcc_id[:8]}-{second.vcid[:8]}",
     }
     assert sorted(frame["cloud_instance_address"]) == sorted(
         first.find_ip_addresses() + second.find_ip_addresses()

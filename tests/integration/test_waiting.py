@@ -103,9 +103,7 @@ def test_async_create_shows_booting_then_running(
     assert ug.state == "RUNNING"
 
 
-def test_add_nodes_progress_lines(
-    slow_vcc: RunningController, tmp_path: Path, pubkey: Path, caplog
-) -> None:
+def test_add_nodes_progress_lines(slow_vcc: RunningController, tmp_path: Path, pubkey: Path, caplog) -> None:
     sdk = _slow_sdk(slow_vcc, tmp_path, "grower", wait_timeout_sec=60)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")

@@ -58,11 +58,32 @@ EXPIRED_PROJECT = "expired-project"
 SECOND_INSTITUTION = "Univ"
 SECOND_PROJECT = "lab-project"
 
-VM_SPEC_KEYS = {"catalog", "template_name", "pack_num", "pack_type", "gpu", "disk_size",
-                "network_adapters", "shared_key", "storage_network", "service_level",
-                "os_type", "power_on", "project", "vm_name"}
-ACL_KEYS = ("segment", "src_address", "src_mask", "src_port", "dst_address", "dst_mask",
-            "dst_port", "protocol")
+VM_SPEC_KEYS = {
+    "catalog",
+    "template_name",
+    "pack_num",
+    "pack_type",
+    "gpu",
+    "disk_size",
+    "network_adapters",
+    "shared_key",
+    "storage_network",
+    "service_level",
+    "os_type",
+    "power_on",
+    "project",
+    "vm_name",
+}
+ACL_KEYS = (
+    "segment",
+    "src_address",
+    "src_mask",
+    "src_port",
+    "dst_address",
+    "dst_mask",
+    "dst_port",
+    "protocol",
+)
 
 
 def _b64(data: bytes) -> str:
@@ -101,29 +122,35 @@ class FakeVm:
 class FakeMdx:
     """The fake's whole state, plus the knobs the tests turn."""
 
-    def __init__(self, *, deploy_polls: int = 2, address_polls: int = 0, power_polls: int = 1,
-                 destroy_polls: int = 1) -> None:
+    def __init__(
+        self, *, deploy_polls: int = 2, address_polls: int = 0, power_polls: int = 1, destroy_polls: int = 1
+    ) -> None:
         self.lock = threading.RLock()
         self.secret = secrets.token_bytes(32)
-        self.reset(deploy_polls=deploy_polls, address_polls=address_polls,
-                   power_polls=power_polls, destroy_polls=destroy_polls)
+        self.reset(
+            deploy_polls=deploy_polls,
+            address_polls=address_polls,
+            power_polls=power_polls,
+            destroy_polls=destroy_polls,
+        )
 
     # ------------------------------------------------------------------ state
-    def reset(self, *, deploy_polls: int = 2, address_polls: int = 0, power_polls: int = 1,
-              destroy_polls: int = 1) -> None:
+    def reset(
+        self, *, deploy_polls: int = 2, address_polls: int = 0, power_polls: int = 1, destroy_polls: int = 1
+    ) -> None:
         """Forget everything and seed the standard data set."""
         with self.lock:
             self.deploy_polls = deploy_polls
             self.address_polls = address_polls
             self.power_polls = power_polls
             self.destroy_polls = destroy_polls
-            self.tokens: dict[str, str] = {}          # live token -> user
+            self.tokens: dict[str, str] = {}  # live token -> user
             self.requests: list[dict[str, Any]] = []  # every request seen
             self.failures: deque[tuple[int, Any]] = deque()
             self.free_addresses = deque(str(a) for a in ADDRESS_POOL.hosts())
             self.institutions: list[dict[str, Any]] = []
             self.projects: dict[str, dict[str, Any]] = {}
-            self.segments: dict[str, dict[str, Any]] = {}   # uuid -> segment (+ project)
+            self.segments: dict[str, dict[str, Any]] = {}  # uuid -> segment (+ project)
             self.catalogs: dict[str, list[dict[str, Any]]] = {}
             self.vms: dict[str, FakeVm] = {}
             self.dnat: dict[str, list[dict[str, Any]]] = {}
@@ -150,37 +177,68 @@ class FakeMdx:
         ]
         for p in (main, other, expired, lab):
             for index, (suffix, default) in enumerate((("", True), ("-extra", False))):
-                seg = {"uuid": str(uuid.uuid4()), "name": p["name"] + suffix, "default": default,
-                       "project": p["uuid"], "vlan_id": 100 + index,
-                       "vni": 5000 + index, "ip_range": f"10.{len(self.segments)}.0.0/21"}
+                seg = {
+                    "uuid": str(uuid.uuid4()),
+                    "name": p["name"] + suffix,
+                    "default": default,
+                    "project": p["uuid"],
+                    "vlan_id": 100 + index,
+                    "vni": 5000 + index,
+                    "ip_range": f"10.{len(self.segments)}.0.0/21",
+                }
                 self.segments[seg["uuid"]] = seg
-            for os_name, version, template in (("Ubuntu", "22.04", "ubuntu-2204-server"),
-                                               ("Ubuntu", "24.04", "ubuntu-2404-server"),
-                                               ("Rocky", "9", "rocky-9-server")):
-                self.catalogs[p["uuid"]].append({
-                    "uuid": str(uuid.uuid4()), "name": f"{os_name} {version} server",
-                    "type": "Public", "template_name": template, "os_type": "Linux",
-                    "os_name": os_name, "os_version": version, "hw_version": "vmx-19",
-                    "description": f"{os_name} {version}", "login_username": "mdxuser"})
+            for os_name, version, template in (
+                ("Ubuntu", "22.04", "ubuntu-2204-server"),
+                ("Ubuntu", "24.04", "ubuntu-2404-server"),
+                ("Rocky", "9", "rocky-9-server"),
+            ):
+                self.catalogs[p["uuid"]].append(
+                    {
+                        "uuid": str(uuid.uuid4()),
+                        "name": f"{os_name} {version} server",
+                        "type": "Public",
+                        "template_name": template,
+                        "os_type": "Linux",
+                        "os_name": os_name,
+                        "os_version": version,
+                        "hw_version": "vmx-19",
+                        "description": f"{os_name} {version}",
+                        "login_username": "mdxuser",
+                    }
+                )
             default_seg = self.project_segments(p["uuid"])[0]
             for i in range(5):
-                self.dnat[p["uuid"]].append({
-                    "uuid": str(uuid.uuid4()), "pool_address": f"203.0.113.{10 + i}",
-                    "segument": default_seg["name"], "dst_address": f"10.0.0.{10 + i}"})
+                self.dnat[p["uuid"]].append(
+                    {
+                        "uuid": str(uuid.uuid4()),
+                        "pool_address": f"203.0.113.{10 + i}",
+                        "segument": default_seg["name"],
+                        "dst_address": f"10.0.0.{10 + i}",
+                    }
+                )
             for i in range(3):
-                acl = {"uuid": str(uuid.uuid4()), "segment": default_seg["uuid"],
-                       "src_address": f"192.0.2.{i}", "src_mask": "32", "src_port": "any",
-                       "dst_address": "10.0.0.0", "dst_mask": "21", "dst_port": str(22 + i),
-                       "protocol": "TCP"}
+                acl = {
+                    "uuid": str(uuid.uuid4()),
+                    "segment": default_seg["uuid"],
+                    "src_address": f"192.0.2.{i}",
+                    "src_mask": "32",
+                    "src_port": "any",
+                    "dst_address": "10.0.0.0",
+                    "dst_mask": "21",
+                    "dst_port": str(22 + i),
+                    "protocol": "TCP",
+                }
                 self.acls[acl["uuid"]] = acl
             for i in range(3):
-                self._history(p["uuid"], "alice", "CreateSegment", default_seg["uuid"],
-                              f"seed-{i}", completed=True)
+                self._history(
+                    p["uuid"], "alice", "CreateSegment", default_seg["uuid"], f"seed-{i}", completed=True
+                )
 
     def project_segments(self, project_id: str) -> list[dict[str, Any]]:
         """The segments of one project, default first."""
-        return sorted((s for s in self.segments.values() if s["project"] == project_id),
-                      key=lambda s: not s["default"])
+        return sorted(
+            (s for s in self.segments.values() if s["project"] == project_id), key=lambda s: not s["default"]
+        )
 
     def project_by_name(self, name: str) -> dict[str, Any]:
         """A seeded project by name."""
@@ -210,10 +268,10 @@ class FakeMdx:
     def issue_token(self, user: str = "alice") -> str:
         """A new JWT-shaped token for ``user``."""
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        payload = _b64(json.dumps({"username": user, "jti": uuid.uuid4().hex,
-                                   "exp": int(time.time()) + 3600}).encode())
-        signature = _b64(hmac.new(self.secret, f"{header}.{payload}".encode(),
-                                  hashlib.sha256).digest())
+        payload = _b64(
+            json.dumps({"username": user, "jti": uuid.uuid4().hex, "exp": int(time.time()) + 3600}).encode()
+        )
+        signature = _b64(hmac.new(self.secret, f"{header}.{payload}".encode(), hashlib.sha256).digest())
         token = f"{header}.{payload}.{signature}"
         with self.lock:
             self.tokens[token] = user
@@ -228,8 +286,7 @@ class FakeMdx:
         parts = token.split(".")
         if len(parts) != 3:
             raise HttpError(401, {"detail": "Error decoding signature."})
-        expected = _b64(hmac.new(self.secret, f"{parts[0]}.{parts[1]}".encode(),
-                                 hashlib.sha256).digest())
+        expected = _b64(hmac.new(self.secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
         if not hmac.compare_digest(expected, parts[2]):
             raise HttpError(401, {"detail": "Signature verification failed."})
         user = self.tokens.get(token)
@@ -237,13 +294,29 @@ class FakeMdx:
             raise HttpError(401, {"detail": "Signature has expired."})
         return user
 
-    def _history(self, project_id: str, user: str, type_: str, object_uuid: str,
-                 object_name: str, completed: bool = False) -> dict[str, Any]:
-        entry = {"uuid": str(uuid.uuid4()), "project": project_id, "user_name": user,
-                 "type": type_, "object_uuid": object_uuid, "object_name": object_name,
-                 "start_datetime": _now(), "end_datetime": _now() if completed else None,
-                 "status": "Completed" if completed else "Running",
-                 "progress": 100 if completed else 0, "error_message": "", "error_detail": ""}
+    def _history(
+        self,
+        project_id: str,
+        user: str,
+        type_: str,
+        object_uuid: str,
+        object_name: str,
+        completed: bool = False,
+    ) -> dict[str, Any]:
+        entry = {
+            "uuid": str(uuid.uuid4()),
+            "project": project_id,
+            "user_name": user,
+            "type": type_,
+            "object_uuid": object_uuid,
+            "object_name": object_name,
+            "start_datetime": _now(),
+            "end_datetime": _now() if completed else None,
+            "status": "Completed" if completed else "Running",
+            "progress": 100 if completed else 0,
+            "error_message": "",
+            "error_detail": "",
+        }
         self.history[project_id].insert(0, entry)  # newest first
         return entry
 
@@ -265,31 +338,61 @@ class FakeMdx:
         vm.ipv4 = self.free_addresses.popleft()
 
     def _vm_detail(self, vm: FakeVm) -> dict[str, Any]:
-        segs = [self.segments.get(a["segment"], {}).get("name", a["segment"])
-                for a in vm.spec.get("network_adapters", [])]
+        segs = [
+            self.segments.get(a["segment"], {}).get("name", a["segment"])
+            for a in vm.spec.get("network_adapters", [])
+        ]
         pack_num = vm.spec.get("pack_num", 1)
         return {
-            "name": vm.name, "os_type": vm.spec.get("os_type", "Linux"), "status": vm.status,
-            "vmware_tools": [{"status": "toolsOk" if vm.status == "PowerON" else "toolsNotRunning",
-                              "version": "12352"}],
-            "cpu": 2 * pack_num, "memory": f"{4 * pack_num} GB", "gpu": vm.spec.get("gpu", "0"),
+            "name": vm.name,
+            "os_type": vm.spec.get("os_type", "Linux"),
+            "status": vm.status,
+            "vmware_tools": [
+                {"status": "toolsOk" if vm.status == "PowerON" else "toolsNotRunning", "version": "12352"}
+            ],
+            "cpu": 2 * pack_num,
+            "memory": f"{4 * pack_num} GB",
+            "gpu": vm.spec.get("gpu", "0"),
             "service_networks": [
-                {"adapter_number": a["adapter_number"],
-                 "ipv4_address": [vm.ipv4] if (vm.ipv4 and i == 0) else [],
-                 "ipv6_address": [], "segment": segs[i]}
-                for i, a in enumerate(vm.spec.get("network_adapters", []))],
-            "storage_networks": [{"adapter_number": 1, "ipv4_address": [], "ipv6_address": [],
-                                  "type": vm.spec.get("storage_network", "portgroup")}],
-            "hard_disks": [{"disk_number": 1, "device_key": 2000,
-                            "capacity": f"{vm.spec.get('disk_size', 40)} GB",
-                            "datastore": "fake-datastore"}],
-            "dvd_media": None, "vcenter": "fake-vcenter", "esxi": "fake-esxi-01",
-            "pack_type": vm.spec.get("pack_type", "cpu"), "pack_num": pack_num,
+                {
+                    "adapter_number": a["adapter_number"],
+                    "ipv4_address": [vm.ipv4] if (vm.ipv4 and i == 0) else [],
+                    "ipv6_address": [],
+                    "segment": segs[i],
+                }
+                for i, a in enumerate(vm.spec.get("network_adapters", []))
+            ],
+            "storage_networks": [
+                {
+                    "adapter_number": 1,
+                    "ipv4_address": [],
+                    "ipv6_address": [],
+                    "type": vm.spec.get("storage_network", "portgroup"),
+                }
+            ],
+            "hard_disks": [
+                {
+                    "disk_number": 1,
+                    "device_key": 2000,
+                    "capacity": f"{vm.spec.get('disk_size', 40)} GB",
+                    "datastore": "fake-datastore",
+                }
+            ],
+            "dvd_media": None,
+            "vcenter": "fake-vcenter",
+            "esxi": "fake-esxi-01",
+            "pack_type": vm.spec.get("pack_type", "cpu"),
+            "pack_num": pack_num,
         }
 
     def _vm_summary(self, vm: FakeVm) -> dict[str, Any]:
-        return {"uuid": vm.uuid, "name": vm.name, "status": vm.status, "vcenter": "fake-vcenter",
-                "running_tasks": list(vm.running_tasks)}
+        return {
+            "uuid": vm.uuid,
+            "name": vm.name,
+            "status": vm.status,
+            "vcenter": "fake-vcenter",
+            "running_tasks": list(vm.running_tasks),
+        }
 
     def deploy(self, user: str, body: Any) -> dict[str, Any]:
         """``POST /api/vm/deploy/``."""
@@ -303,23 +406,26 @@ class FakeMdx:
         if project_id and project_id not in self.projects:
             errors["project"] = ["Invalid pk - object does not exist."]
         elif project_id:
-            if body.get("catalog") and body["catalog"] not in {
-                    c["uuid"] for c in self.catalogs[project_id]}:
+            if body.get("catalog") and body["catalog"] not in {c["uuid"] for c in self.catalogs[project_id]}:
                 errors["catalog"] = ["Invalid pk - object does not exist."]
             for adapter in body.get("network_adapters") or []:
                 seg = self.segments.get(adapter.get("segment"))
                 if seg is None or seg["project"] != project_id:
                     errors["network_adapters"] = ["Invalid segment."]
-            if any(vm.name == body.get("vm_name") and vm.project == project_id
-                   for vm in self.vms.values()):
+            if any(vm.name == body.get("vm_name") and vm.project == project_id for vm in self.vms.values()):
                 errors["vm_name"] = ["A virtual machine with this name already exists."]
         unknown = set(body) - VM_SPEC_KEYS
         if unknown:
             errors["non_field_errors"] = [f"Unknown fields: {sorted(unknown)}"]
         if errors:
             raise HttpError(400, errors)
-        vm = FakeVm(uuid=str(uuid.uuid4()), name=body["vm_name"], project=project_id,
-                    spec=dict(body), running_tasks=["Deploy"])
+        vm = FakeVm(
+            uuid=str(uuid.uuid4()),
+            name=body["vm_name"],
+            project=project_id,
+            spec=dict(body),
+            running_tasks=["Deploy"],
+        )
         entry = self._history(project_id, user, "Deploy", vm.uuid, vm.name)
 
         def powered_on(v: FakeVm) -> None:
@@ -396,14 +502,13 @@ class FakeMdx:
         if body.get("segment") and body["segment"] not in self.segments:
             errors["segment"] = ["Invalid pk - object does not exist."]
         if body.get("protocol") and body["protocol"] not in ("ICMP", "TCP", "UDP"):
-            errors["protocol"] = [f"\"{body['protocol']}\" is not a valid choice."]
+            errors["protocol"] = [f'"{body["protocol"]}" is not a valid choice.']
         if errors:
             raise HttpError(400, errors)
         acl = {"uuid": str(uuid.uuid4()), **{k: body[k] for k in ACL_KEYS}}
         self.acls[acl["uuid"]] = acl
         project_id = self.segments[body["segment"]]["project"]
-        self._history(project_id, "alice", "AddAclIPv4", acl["uuid"], acl["src_address"],
-                      completed=True)
+        self._history(project_id, "alice", "AddAclIPv4", acl["uuid"], acl["src_address"], completed=True)
         return acl
 
     def delete_acl(self, acl_id: str) -> None:
@@ -412,8 +517,7 @@ class FakeMdx:
         if acl is None:
             raise HttpError(404, {"detail": "Not found."})
         project_id = self.segments[acl["segment"]]["project"]
-        self._history(project_id, "alice", "DeleteAclIPv4", acl_id, acl["src_address"],
-                      completed=True)
+        self._history(project_id, "alice", "DeleteAclIPv4", acl_id, acl["src_address"], completed=True)
 
     def count_requests(self, method: str, path_part: str) -> int:
         """How many requests with ``method`` had ``path_part`` in their path."""
@@ -439,7 +543,7 @@ def _paginate(request: Request, items: list[dict[str, Any]]) -> dict[str, Any]:
         "count": len(items),
         "next": f"{base}{sep}page={page + 1}&page_size={page_size}" if has_next else None,
         "previous": f"{base}{sep}page={page - 1}&page_size={page_size}" if page > 1 else None,
-        "results": items[start:start + page_size],
+        "results": items[start : start + page_size],
     }
 
 
@@ -450,15 +554,20 @@ def create_app(fake: FakeMdx) -> FastAPI:
 
     def endpoint(status: int = 200, auth: bool = True) -> Callable[..., Any]:
         """Wrap a handler(user, request, body, **path) with auth, locking and errors."""
+
         def wrap(handler: Callable[..., Any]) -> Callable[..., Any]:
             async def route(request: Request) -> Response:
                 raw = await request.body()
                 with fake.lock:
-                    fake.requests.append({
-                        "method": request.method, "path": request.url.path,
-                        "query": dict(request.query_params),
-                        "authorization": request.headers.get("authorization"),
-                        "body": raw.decode(errors="replace")})
+                    fake.requests.append(
+                        {
+                            "method": request.method,
+                            "path": request.url.path,
+                            "query": dict(request.query_params),
+                            "authorization": request.headers.get("authorization"),
+                            "body": raw.decode(errors="replace"),
+                        }
+                    )
                     try:
                         user = fake._check_token(request.headers.get("authorization")) if auth else ""
                         if auth and fake.failures:
@@ -476,8 +585,10 @@ def create_app(fake: FakeMdx) -> FastAPI:
                 if status == 204:
                     return Response(status_code=204)
                 return JSONResponse(result, status_code=status)
+
             route.__name__ = handler.__name__
             return route
+
         return wrap
 
     def project_of(project_id: str) -> str:
@@ -487,10 +598,12 @@ def create_app(fake: FakeMdx) -> FastAPI:
 
     @endpoint(auth=False)
     def login(user: str, request: Request, body: Any) -> dict[str, str]:
-        if not isinstance(body, dict) or USERS.get(body.get("username")) != body.get("password") \
-                or not body.get("password"):
-            raise HttpError(400, {"non_field_errors": [
-                "Unable to log in with provided credentials."]})
+        if (
+            not isinstance(body, dict)
+            or USERS.get(body.get("username")) != body.get("password")
+            or not body.get("password")
+        ):
+            raise HttpError(400, {"non_field_errors": ["Unable to log in with provided credentials."]})
         return {"token": fake.issue_token(body["username"])}
 
     @endpoint()
@@ -529,6 +642,7 @@ def create_app(fake: FakeMdx) -> FastAPI:
                 if vm is not None:
                     vm.spec["service_level"] = body["service_level"]
             return fake.action(user, vm_id, action)
+
         return act
 
     @endpoint()
@@ -537,8 +651,10 @@ def create_app(fake: FakeMdx) -> FastAPI:
 
     @endpoint()
     def segments(user: str, request: Request, body: Any, project_id: str) -> list[dict[str, Any]]:
-        return [{k: s[k] for k in ("uuid", "name", "default")}
-                for s in fake.project_segments(project_of(project_id))]
+        return [
+            {k: s[k] for k in ("uuid", "name", "default")}
+            for s in fake.project_segments(project_of(project_id))
+        ]
 
     @endpoint()
     def segment_summary(user: str, request: Request, body: Any, segment_id: str) -> dict[str, Any]:
@@ -555,8 +671,11 @@ def create_app(fake: FakeMdx) -> FastAPI:
     def acl_list(user: str, request: Request, body: Any, segment_id: str) -> dict[str, Any]:
         if segment_id not in fake.segments:
             raise HttpError(404, {"detail": "Not found."})
-        items = [{k: v for k, v in a.items() if k != "segment"}
-                 for a in fake.acls.values() if a["segment"] == segment_id]
+        items = [
+            {k: v for k, v in a.items() if k != "segment"}
+            for a in fake.acls.values()
+            if a["segment"] == segment_id
+        ]
         return _paginate(request, items)
 
     @endpoint(status=201)
@@ -621,8 +740,12 @@ def main() -> None:  # pragma: no cover - manual use
     parser.add_argument("--power-polls", type=int, default=1)
     parser.add_argument("--destroy-polls", type=int, default=1)
     args = parser.parse_args()
-    fake = FakeMdx(deploy_polls=args.deploy_polls, address_polls=args.address_polls,
-                   power_polls=args.power_polls, destroy_polls=args.destroy_polls)
+    fake = FakeMdx(
+        deploy_polls=args.deploy_polls,
+        address_polls=args.address_polls,
+        power_polls=args.power_polls,
+        destroy_polls=args.destroy_polls,
+    )
     print(f"endpoint: http://127.0.0.1:{args.port}")
     print(f"token:    {fake.issue_token('alice')}")
     print(f"login:    {{'username': 'alice', 'password': {USERS['alice']!r}}}")

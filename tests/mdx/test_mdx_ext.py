@@ -61,6 +61,7 @@ POOL = ipaddress.IPv4Network("127.50.0.0/24")
 
 # ------------------------------------------------------------------------ fixtures
 
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningFake]:
     with running_fake_mdx() as running:
@@ -145,6 +146,7 @@ def last_body(fake: FakeMdx, method: str, path_part: str) -> Any:
 
 # ------------------------------------------------------------ construction, tokens
 
+
 def test_defaults_and_no_request_at_construction(loopback_only: list[str]) -> None:
     mdx = MdxResourceExt()
     assert mdx.endpoint == "https://oprpl.mdx.jp" == mdx_ext.DEFAULT_MDX_ENDPOINT
@@ -152,8 +154,7 @@ def test_defaults_and_no_request_at_construction(loopback_only: list[str]) -> No
     assert loopback_only == []  # nothing was resolved, let alone contacted
 
 
-def test_default_endpoint_is_blocked_in_tests_and_maps_to_connection_error(
-        loopback_only: list[str]) -> None:
+def test_default_endpoint_is_blocked_in_tests_and_maps_to_connection_error(loopback_only: list[str]) -> None:
     mdx = MdxResourceExt("some-token")
     with pytest.raises(MdxConnectionError) as e:
         mdx.get_assigned_projects()
@@ -238,8 +239,8 @@ def test_refresh_with_revoked_token_fails(server: RunningFake, fake: FakeMdx, to
 
 
 def test_token_is_never_logged_nor_in_errors(
-        server: RunningFake, fake: FakeMdx, token: str, caplog: pytest.LogCaptureFixture,
-        spec: dict[str, Any]) -> None:
+    server: RunningFake, fake: FakeMdx, token: str, caplog: pytest.LogCaptureFixture, spec: dict[str, Any]
+) -> None:
     caplog.set_level(logging.DEBUG)
     mdx = MdxResourceExt(token, endpoint=server.endpoint)
     mdx.set_current_project_by_name(PROJECT)
@@ -258,6 +259,7 @@ def test_token_is_never_logged_nor_in_errors(
 
 # ---------------------------------------------------------------------- projects
 
+
 def test_assigned_projects_shape(mdx: MdxResourceExt) -> None:
     institutions = mdx.get_assigned_projects()
     assert [i["name"] for i in institutions] == [INSTITUTION, "Univ"]
@@ -273,8 +275,12 @@ def test_notebook_project_selection_by_id(mdx: MdxResourceExt) -> None:
     project_id = mdx.get_assigned_projects()[0]["projects"][0]["uuid"]
     assert mdx.set_current_project_id(project_id) is None
     assert mdx.project_id == project_id
-    assert mdx.get_current_project() == {"uuid": project_id, "name": PROJECT, "type": "通常",
-                                         "expired": False}
+    assert mdx.get_current_project() == {
+        "uuid": project_id,
+        "name": PROJECT,
+        "type": "通常",
+        "expired": False,
+    }
 
 
 def test_project_selection_by_name(mdx: MdxResourceExt) -> None:
@@ -304,16 +310,30 @@ def test_unknown_project_id(mdx: MdxResourceExt) -> None:
         mdx.set_current_project_id("")
 
 
-@pytest.mark.parametrize("call", [
-    lambda m: m.get_segments(), lambda m: m.get_segment_summary("x"),
-    lambda m: m.get_vm_catalogs(), lambda m: m.get_vm_list(), lambda m: list(m.vm_info_iter()),
-    lambda m: m.get_vm_info("x"), lambda m: m.deploy_vm("x", {}), lambda m: m.power_on_vm("x"),
-    lambda m: m.power_off_vm("x"), lambda m: m.power_shutdown_vm("x"), lambda m: m.reboot_vm("x"),
-    lambda m: m.destroy_vm("x"), lambda m: m.get_dnat(), lambda m: list(m.dnat_iter()),
-    lambda m: m.get_allow_acl_ipv4_info("x"), lambda m: m.add_allow_acl_ipv4_info({}),
-    lambda m: m.delete_allow_acl_ipv4_info("x"), lambda m: m.get_project_history(),
-    lambda m: list(m.project_history_iter()),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.get_segments(),
+        lambda m: m.get_segment_summary("x"),
+        lambda m: m.get_vm_catalogs(),
+        lambda m: m.get_vm_list(),
+        lambda m: list(m.vm_info_iter()),
+        lambda m: m.get_vm_info("x"),
+        lambda m: m.deploy_vm("x", {}),
+        lambda m: m.power_on_vm("x"),
+        lambda m: m.power_off_vm("x"),
+        lambda m: m.power_shutdown_vm("x"),
+        lambda m: m.reboot_vm("x"),
+        lambda m: m.destroy_vm("x"),
+        lambda m: m.get_dnat(),
+        lambda m: list(m.dnat_iter()),
+        lambda m: m.get_allow_acl_ipv4_info("x"),
+        lambda m: m.add_allow_acl_ipv4_info({}),
+        lambda m: m.delete_allow_acl_ipv4_info("x"),
+        lambda m: m.get_project_history(),
+        lambda m: list(m.project_history_iter()),
+    ],
+)
 def test_project_scoped_calls_need_a_project(mdx: MdxResourceExt, fake: FakeMdx, call: Any) -> None:
     with pytest.raises(MdxRestError, match="no current project"):
         call(mdx)
@@ -321,6 +341,7 @@ def test_project_scoped_calls_need_a_project(mdx: MdxResourceExt, fake: FakeMdx,
 
 
 # -------------------------------------------------------- segments and catalogs
+
 
 def test_segments_and_summary(pmdx: MdxResourceExt) -> None:
     segments = pmdx.get_segments()
@@ -338,16 +359,32 @@ def test_catalogs_across_pages(server: RunningFake, token: str, fake: FakeMdx) -
     mdx.set_current_project_by_name(PROJECT)
     catalogs = mdx.get_vm_catalogs()
     assert len(catalogs) == 3
-    assert set(catalogs[0]) == {"uuid", "name", "type", "template_name", "os_type", "os_name",
-                                "os_version", "hw_version", "description", "login_username"}
+    assert set(catalogs[0]) == {
+        "uuid",
+        "name",
+        "type",
+        "template_name",
+        "os_type",
+        "os_name",
+        "os_version",
+        "hw_version",
+        "description",
+        "login_username",
+    }
     pages = [r["query"] for r in fake.requests if "/api/catalog/project/" in r["path"]]
     assert pages == [{"page": "1", "page_size": "2"}, {"page": "2", "page_size": "2"}]
 
 
 # ----------------------------------------------------------------------- deploy
 
-def test_deploy_wait_for_true(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any],
-                              sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_deploy_wait_for_true(
+    pmdx: MdxResourceExt,
+    fake: FakeMdx,
+    spec: dict[str, Any],
+    sleeps: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(mdx_ext, "SLEEP_TIME_SEC", 0.25)
     original = copy.deepcopy(spec)
     info = pmdx.deploy_vm("vm-01", spec, wait_for=True)
@@ -355,22 +392,40 @@ def test_deploy_wait_for_true(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[st
     address = info["service_networks"][0]["ipv4_address"][0]
     assert ipaddress.IPv4Address(address) in POOL
     assert info["name"] == "vm-01" and info["vm_id"] == fake.vm_by_name("vm-01").uuid
-    for key in ("os_type", "vmware_tools", "cpu", "memory", "gpu", "service_networks",
-                "storage_networks", "hard_disks", "dvd_media", "vcenter", "esxi", "pack_type",
-                "pack_num"):
+    for key in (
+        "os_type",
+        "vmware_tools",
+        "cpu",
+        "memory",
+        "gpu",
+        "service_networks",
+        "storage_networks",
+        "hard_disks",
+        "dvd_media",
+        "vcenter",
+        "esxi",
+        "pack_type",
+        "pack_num",
+    ):
         assert key in info
     # Deploying for deploy_polls=2 polls, then PowerON with an address: 3 polls, 2 sleeps
     assert fake.vm_by_name("vm-01").polls == 3
     assert sleeps == [0.25, 0.25]
     assert spec == original  # the caller's dict is not modified
     body = last_body(fake, "POST", "/api/vm/deploy/")
-    assert body == {**original, "vm_name": "vm-01", "project": pmdx.project_id,
-                    "os_type": "Linux", "power_on": True}
+    assert body == {
+        **original,
+        "vm_name": "vm-01",
+        "project": pmdx.project_id,
+        "os_type": "Linux",
+        "power_on": True,
+    }
     assert pmdx.get_vm_info("vm-01")["service_networks"][0]["ipv4_address"] == [address]
 
 
 def test_deploy_waits_for_the_address_after_power_on(
-        pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]) -> None:
+    pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]
+) -> None:
     fake.address_polls = 3
     info = pmdx.deploy_vm("vm-late-ip", spec)
     assert info["status"] == "PowerON" and IPV4.match(info["service_networks"][0]["ipv4_address"][0])
@@ -378,7 +433,8 @@ def test_deploy_waits_for_the_address_after_power_on(
 
 
 def test_deploy_wait_for_false_then_notebook_wait_loop(
-        pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]) -> None:
+    pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]
+) -> None:
     from vcpsdk.plugins.mdx_ext import SLEEP_COUNT, SLEEP_TIME_SEC  # as the notebooks do
 
     info = pmdx.deploy_vm("vm-async", spec, wait_for=False)
@@ -397,8 +453,7 @@ def test_deploy_wait_for_false_then_notebook_wait_loop(
     assert address is not None and ipaddress.IPv4Address(address) in POOL
 
 
-def test_mdx_ops_style_parallel_deploy(pmdx: MdxResourceExt, fake: FakeMdx,
-                                       spec: dict[str, Any]) -> None:
+def test_mdx_ops_style_parallel_deploy(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]) -> None:
     """scripts/mdx_ops.py: deploy several VMs with wait_for=False, then one wait loop."""
     from vcpsdk.plugins.mdx_ext import DEPLOY_VM_SLEEP_COUNT, SLEEP_TIME_SEC
 
@@ -425,8 +480,13 @@ def test_mdx_ops_style_parallel_deploy(pmdx: MdxResourceExt, fake: FakeMdx,
     assert len(set(addresses.values())) == 3
 
 
-def test_deploy_timeout(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any],
-                        sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deploy_timeout(
+    pmdx: MdxResourceExt,
+    fake: FakeMdx,
+    spec: dict[str, Any],
+    sleeps: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     fake.deploy_polls = 50
     monkeypatch.setattr(mdx_ext, "DEPLOY_VM_SLEEP_COUNT", 4)  # read at call time
     with pytest.raises(MdxTimeoutError) as e:
@@ -460,8 +520,10 @@ INVALID_SPECS = {
     "missing network_adapters": lambda s: {k: v for k, v in s.items() if k != "network_adapters"},
     "empty network_adapters": lambda s: {**s, "network_adapters": []},
     "adapter without segment": lambda s: {**s, "network_adapters": [{"adapter_number": 1}]},
-    "adapter extra key": lambda s: {**s, "network_adapters": [
-        {**s["network_adapters"][0], "mac": "00:00:00:00:00:01"}]},
+    "adapter extra key": lambda s: {
+        **s,
+        "network_adapters": [{**s["network_adapters"][0], "mac": "00:00:00:00:00:01"}],
+    },
     "gpu as int": lambda s: {**s, "gpu": 1},
     "not a dict": lambda s: [s],
 }
@@ -469,8 +531,14 @@ INVALID_SPECS = {
 
 @pytest.mark.parametrize("use_jsonschema", [True, False], ids=["jsonschema", "fallback"])
 @pytest.mark.parametrize("case", sorted(INVALID_SPECS))
-def test_invalid_vm_spec(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any], case: str,
-                         use_jsonschema: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_vm_spec(
+    pmdx: MdxResourceExt,
+    fake: FakeMdx,
+    spec: dict[str, Any],
+    case: str,
+    use_jsonschema: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     if not use_jsonschema:
         monkeypatch.setattr(mdx_ext, "_jsonschema", None)
     else:
@@ -483,8 +551,9 @@ def test_invalid_vm_spec(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, An
 
 
 @pytest.mark.parametrize("use_jsonschema", [True, False], ids=["jsonschema", "fallback"])
-def test_valid_specs_pass_both_validators(spec: dict[str, Any], use_jsonschema: bool,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_valid_specs_pass_both_validators(
+    spec: dict[str, Any], use_jsonschema: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not use_jsonschema:
         monkeypatch.setattr(mdx_ext, "_jsonschema", None)
     minimal = {k: spec[k] for k in ("catalog", "template_name", "network_adapters")}
@@ -493,17 +562,21 @@ def test_valid_specs_pass_both_validators(spec: dict[str, Any], use_jsonschema: 
 
 
 @pytest.mark.parametrize("use_jsonschema", [True, False], ids=["jsonschema", "fallback"])
-def test_notebooks_extend_the_schema(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any],
-                                     use_jsonschema: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebooks_extend_the_schema(
+    pmdx: MdxResourceExt,
+    fake: FakeMdx,
+    spec: dict[str, Any],
+    use_jsonschema: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     if not use_jsonschema:
         monkeypatch.setattr(mdx_ext, "_jsonschema", None)
     # the notebook cell "fix: mdx REST API (2023-01-31)", verbatim
     from vcpsdk.plugins.mdx_ext import MDX_VM_SPEC_SCHEMA
-    if 'service_level' not in MDX_VM_SPEC_SCHEMA['properties']:
-        MDX_VM_SPEC_SCHEMA['properties'].update(
-            {'service_level': {'type': 'string'}}
-        )
-    spec.update({'service_level': 'guarantee'})
+
+    if "service_level" not in MDX_VM_SPEC_SCHEMA["properties"]:
+        MDX_VM_SPEC_SCHEMA["properties"].update({"service_level": {"type": "string"}})
+    spec.update({"service_level": "guarantee"})
     assert pmdx.deploy_vm("vm-guarantee", spec)["status"] == "PowerON"
     assert last_body(fake, "POST", "/api/vm/deploy/")["service_level"] == "guarantee"
 
@@ -524,8 +597,10 @@ def test_broken_schema_is_reported(pmdx: MdxResourceExt, spec: dict[str, Any]) -
 
 # ------------------------------------------------------------ VM list and info
 
-def test_vm_list_and_iter_across_pages(server: RunningFake, token: str, fake: FakeMdx,
-                                       spec: dict[str, Any]) -> None:
+
+def test_vm_list_and_iter_across_pages(
+    server: RunningFake, token: str, fake: FakeMdx, spec: dict[str, Any]
+) -> None:
     mdx = MdxResourceExt(token, endpoint=server.endpoint, page_size=2)
     mdx.set_current_project_by_name(PROJECT)
     assert mdx.get_vm_list() == []
@@ -561,8 +636,8 @@ def test_vm_in_other_project_is_not_seen(pmdx: MdxResourceExt, spec: dict[str, A
 
 # ------------------------------------------------------------------ power ops
 
-def test_power_cycle(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any],
-                     sleeps: list[float]) -> None:
+
+def test_power_cycle(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any], sleeps: list[float]) -> None:
     pmdx.deploy_vm("vm-p", spec)
     assert pmdx.power_off_vm("vm-p", wait_for=True) is None
     assert pmdx.get_vm_info("vm-p")["status"] == "PowerOFF"
@@ -609,8 +684,9 @@ def test_power_off_wait_for_false(pmdx: MdxResourceExt, fake: FakeMdx, spec: dic
     assert seen == ["PowerON", "PowerON", "PowerON", "PowerOFF"]
 
 
-def test_power_wait_timeout(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any],
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_power_wait_timeout(
+    pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     pmdx.deploy_vm("vm-t", spec)
     fake.power_polls = 20
     monkeypatch.setattr(mdx_ext, "SLEEP_COUNT", 3)
@@ -626,15 +702,13 @@ def test_power_ops_state_errors(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[
     pmdx.deploy_vm("vm-d", spec, wait_for=False)
     with pytest.raises(MdxConflictError, match="is Deploying"):
         pmdx.power_off_vm("vm-d")
-    for op in (pmdx.power_on_vm, pmdx.power_off_vm, pmdx.power_shutdown_vm, pmdx.reboot_vm,
-               pmdx.destroy_vm):
+    for op in (pmdx.power_on_vm, pmdx.power_off_vm, pmdx.power_shutdown_vm, pmdx.reboot_vm, pmdx.destroy_vm):
         with pytest.raises(MdxNotFoundError, match="'ghost' is not found"):
             op("ghost")
     assert fake.count_requests("POST", "/reboot/") == 0
 
 
-def test_server_side_conflict_is_mapped(pmdx: MdxResourceExt, fake: FakeMdx,
-                                        spec: dict[str, Any]) -> None:
+def test_server_side_conflict_is_mapped(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]) -> None:
     pmdx.deploy_vm("vm-busy", spec)
     pmdx.power_off_vm("vm-busy", wait_for=False)  # a task is now running on the fake
     fake.set_status("vm-busy", "PowerON")
@@ -644,8 +718,7 @@ def test_server_side_conflict_is_mapped(pmdx: MdxResourceExt, fake: FakeMdx,
     assert e.value.http_status == 409 and "running task" in (e.value.server_message or "")
 
 
-def test_suspended_and_notfound_states(pmdx: MdxResourceExt, fake: FakeMdx,
-                                       spec: dict[str, Any]) -> None:
+def test_suspended_and_notfound_states(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]) -> None:
     pmdx.deploy_vm("vm-z", spec)
     fake.set_status("vm-z", "Suspended")
     assert pmdx.get_vm_info("vm-z")["status"] == "Suspended"
@@ -660,8 +733,8 @@ def test_suspended_and_notfound_states(pmdx: MdxResourceExt, fake: FakeMdx,
 
 # ----------------------------------------------------------------------- destroy
 
-def test_destroy_running_vm_is_refused(pmdx: MdxResourceExt, fake: FakeMdx,
-                                       spec: dict[str, Any]) -> None:
+
+def test_destroy_running_vm_is_refused(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]) -> None:
     pmdx.deploy_vm("vm-r", spec)
     with pytest.raises(MdxConflictError) as e:
         pmdx.destroy_vm("vm-r")
@@ -671,8 +744,9 @@ def test_destroy_running_vm_is_refused(pmdx: MdxResourceExt, fake: FakeMdx,
     assert pmdx.get_vm_info("vm-r")["status"] == "PowerON"
 
 
-def test_destroy_wait_for_true(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any],
-                               sleeps: list[float]) -> None:
+def test_destroy_wait_for_true(
+    pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any], sleeps: list[float]
+) -> None:
     pmdx.deploy_vm("vm-x", spec)
     pmdx.power_off_vm("vm-x")
     sleeps.clear()
@@ -685,7 +759,8 @@ def test_destroy_wait_for_true(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[s
 
 
 def test_destroy_wait_for_false_and_notebook_cleanup(
-        pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]) -> None:
+    pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]
+) -> None:
     from vcpsdk.plugins.mdx_ext import SLEEP_COUNT, SLEEP_TIME_SEC
 
     fake.destroy_polls = 3
@@ -708,8 +783,9 @@ def test_destroy_wait_for_false_and_notebook_cleanup(
             step("vm-y", wait_for=True)
 
 
-def test_destroy_timeout(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any],
-                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_destroy_timeout(
+    pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     pmdx.deploy_vm("vm-w", spec)
     pmdx.power_off_vm("vm-w")
     fake.destroy_polls = 100
@@ -719,6 +795,7 @@ def test_destroy_timeout(pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, An
 
 
 # ---------------------------------------------------------------- DNAT and ACL
+
 
 def test_dnat_across_pages(server: RunningFake, token: str, fake: FakeMdx) -> None:
     mdx = MdxResourceExt(token, endpoint=server.endpoint, page_size=2)
@@ -736,11 +813,26 @@ def test_allow_acl_ipv4_cycle(pmdx: MdxResourceExt, fake: FakeMdx) -> None:
     segment_id = pmdx.get_segments()[0]["uuid"]
     before = pmdx.get_allow_acl_ipv4_info(segment_id)
     assert len(before) == 3
-    assert set(before[0]) == {"uuid", "src_address", "src_mask", "src_port", "dst_address",
-                              "dst_mask", "dst_port", "protocol"}
-    acl_spec = {"segment": segment_id, "src_address": "198.51.100.0", "src_mask": "24",
-                "src_port": "any", "dst_address": "10.0.0.0", "dst_mask": "21",
-                "dst_port": "443", "protocol": "TCP"}
+    assert set(before[0]) == {
+        "uuid",
+        "src_address",
+        "src_mask",
+        "src_port",
+        "dst_address",
+        "dst_mask",
+        "dst_port",
+        "protocol",
+    }
+    acl_spec = {
+        "segment": segment_id,
+        "src_address": "198.51.100.0",
+        "src_mask": "24",
+        "src_port": "any",
+        "dst_address": "10.0.0.0",
+        "dst_mask": "21",
+        "dst_port": "443",
+        "protocol": "TCP",
+    }
     added = pmdx.add_allow_acl_ipv4_info(acl_spec)
     assert added["uuid"] and added["src_address"] == "198.51.100.0"
     after = pmdx.get_allow_acl_ipv4_info(segment_id)
@@ -757,9 +849,16 @@ def test_allow_acl_ipv4_cycle(pmdx: MdxResourceExt, fake: FakeMdx) -> None:
 
 def test_allow_acl_errors(pmdx: MdxResourceExt, fake: FakeMdx) -> None:
     segment_id = pmdx.get_segments()[0]["uuid"]
-    good = {"segment": segment_id, "src_address": "198.51.100.0", "src_mask": "24",
-            "src_port": "any", "dst_address": "10.0.0.0", "dst_mask": "21",
-            "dst_port": "443", "protocol": "TCP"}
+    good = {
+        "segment": segment_id,
+        "src_address": "198.51.100.0",
+        "src_mask": "24",
+        "src_port": "any",
+        "dst_address": "10.0.0.0",
+        "dst_mask": "21",
+        "dst_port": "443",
+        "protocol": "TCP",
+    }
     with pytest.raises(MdxInvalidArgumentError, match="protocol"):
         pmdx.add_allow_acl_ipv4_info({**good, "protocol": "SCTP"})
     with pytest.raises(MdxInvalidArgumentError, match="dst_port"):
@@ -775,17 +874,30 @@ def test_allow_acl_errors(pmdx: MdxResourceExt, fake: FakeMdx) -> None:
 
 # ---------------------------------------------------------------------- history
 
-def test_project_history_across_pages(server: RunningFake, token: str, fake: FakeMdx,
-                                      spec: dict[str, Any]) -> None:
+
+def test_project_history_across_pages(
+    server: RunningFake, token: str, fake: FakeMdx, spec: dict[str, Any]
+) -> None:
     mdx = MdxResourceExt(token, endpoint=server.endpoint, page_size=2)
     mdx.set_current_project_by_name(PROJECT)
     mdx.deploy_vm("vm-h", spec)
     mdx.power_off_vm("vm-h")
     history = mdx.get_project_history()
     assert len(history) == 5  # 3 seeded + deploy + power off
-    keys = {"uuid", "project", "user_name", "type", "object_uuid", "object_name",
-            "start_datetime", "end_datetime", "status", "progress", "error_message",
-            "error_detail"}
+    keys = {
+        "uuid",
+        "project",
+        "user_name",
+        "type",
+        "object_uuid",
+        "object_name",
+        "start_datetime",
+        "end_datetime",
+        "status",
+        "progress",
+        "error_message",
+        "error_detail",
+    }
     assert all(set(h) == keys for h in history)
     assert [h["type"] for h in history[:2]] == ["PowerOff", "Deploy"]
     assert all(h["status"] == "Completed" and h["progress"] == 100 for h in history)
@@ -803,17 +915,31 @@ def test_running_deploy_shows_in_history(pmdx: MdxResourceExt, spec: dict[str, A
 
 # ----------------------------------------------------------------- error mapping
 
-@pytest.mark.parametrize(("status", "body", "cls", "message"), [
-    (500, {"detail": "internal error"}, MdxRestError, "internal error"),
-    (502, "Bad Gateway from the proxy", MdxRestError, "Bad Gateway from the proxy"),
-    (403, {"detail": "You do not have permission."}, MdxAuthError, "You do not have permission."),
-    (422, {"disk_size": ["too large"], "gpu": ["bad"]}, MdxInvalidArgumentError,
-     "disk_size: too large; gpu: bad"),
-    (409, {"message": "busy"}, MdxConflictError, "busy"),
-])
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "message"),
+    [
+        (500, {"detail": "internal error"}, MdxRestError, "internal error"),
+        (502, "Bad Gateway from the proxy", MdxRestError, "Bad Gateway from the proxy"),
+        (403, {"detail": "You do not have permission."}, MdxAuthError, "You do not have permission."),
+        (
+            422,
+            {"disk_size": ["too large"], "gpu": ["bad"]},
+            MdxInvalidArgumentError,
+            "disk_size: too large; gpu: bad",
+        ),
+        (409, {"message": "busy"}, MdxConflictError, "busy"),
+    ],
+)
 def test_http_errors_carry_status_and_server_message(
-        pmdx: MdxResourceExt, fake: FakeMdx, status: int, body: Any, cls: type, message: str,
-        caplog: pytest.LogCaptureFixture) -> None:
+    pmdx: MdxResourceExt,
+    fake: FakeMdx,
+    status: int,
+    body: Any,
+    cls: type,
+    message: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fake.fail_next(status, body)
     with caplog.at_level(logging.ERROR, logger="vcp.sdk"), pytest.raises(cls) as e:
         pmdx.get_segments()
@@ -824,8 +950,9 @@ def test_http_errors_carry_status_and_server_message(
     assert str(err) in caplog.text  # logged at ERROR, then raised (the SDK's convention)
 
 
-def test_non_json_success_is_an_error(pmdx: MdxResourceExt, fake: FakeMdx,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_non_json_success_is_an_error(
+    pmdx: MdxResourceExt, fake: FakeMdx, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = requests.Session.request
 
     def garbled(self: requests.Session, *args: Any, **kwargs: Any) -> requests.Response:
@@ -840,10 +967,14 @@ def test_non_json_success_is_an_error(pmdx: MdxResourceExt, fake: FakeMdx,
 
 def test_error_classes() -> None:
     assert MdxRestException is MdxRestError
-    for cls, base in ((MdxAuthError, VcpAuthError), (MdxNotFoundError, VcpNotFoundError),
-                      (MdxConflictError, VcpConflictError), (MdxTimeoutError, VcpTimeoutError),
-                      (MdxConnectionError, VcpConnectionError),
-                      (MdxInvalidArgumentError, VcpInvalidArgumentError)):
+    for cls, base in (
+        (MdxAuthError, VcpAuthError),
+        (MdxNotFoundError, VcpNotFoundError),
+        (MdxConflictError, VcpConflictError),
+        (MdxTimeoutError, VcpTimeoutError),
+        (MdxConnectionError, VcpConnectionError),
+        (MdxInvalidArgumentError, VcpInvalidArgumentError),
+    ):
         assert issubclass(cls, MdxRestError) and issubclass(cls, base)
     assert MdxRestError("x").status_code == 0
 

@@ -24,9 +24,18 @@ from vcpsdk.testing import RunningController, running_controller
 from vcpsdk.vcpsdk import VcpSDK
 
 OPTIONS = [
-    "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-    "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes",
-    "-o", "ConnectTimeout=10",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "ConnectTimeout=10",
 ]
 _keys = itertools.count(1)
 
@@ -34,8 +43,9 @@ _keys = itertools.count(1)
 def make_keypair(directory: Path) -> Path:
     """A new ed25519 key pair (no passphrase); returns the private key's path."""
     path = Path(directory) / f"id_ed25519_{next(_keys)}"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
-                   check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)], check=True
+    )
     return path
 
 
@@ -44,13 +54,17 @@ def client_options(node: VcNode, key: Path, port_flag: str = "-p") -> list[str]:
     return [port_flag, str(node.ssh_port), *OPTIONS, "-i", str(key)]
 
 
-def ssh(node: VcNode, key: Path, command: str, user: str = "root", input: bytes | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+def ssh(
+    node: VcNode, key: Path, command: str, user: str = "root", input: bytes | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
     """``ssh -p PORT ... user@address command`` (output as bytes)."""
     return subprocess.run(
         ["ssh", *client_options(node, key), f"{user}@{node.cloud_instance_address}", command],
-        input=input, stdin=None if input is not None else subprocess.DEVNULL,
-        capture_output=True, timeout=timeout, check=False,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -97,8 +111,9 @@ def unit_maker(sdk: VcpSDK, key: Path) -> MakeUnit:
     ``(unit, nodes)`` with ``key`` authorized on every node."""
     groups: dict[str, Any] = {}
 
-    def make(ugroup: str = "ssh", unit: str = "node", provider: str = "aws", num_nodes: int = 1,
-             **attributes: Any) -> tuple[Any, list[VcNode]]:
+    def make(
+        ugroup: str = "ssh", unit: str = "node", provider: str = "aws", num_nodes: int = 1, **attributes: Any
+    ) -> tuple[Any, list[VcNode]]:
         group = groups.get(ugroup) or sdk.get_ugroup(ugroup) or sdk.create_ugroup(ugroup)
         groups[ugroup] = group
         spec = sdk.get_spec(provider, "small")
@@ -159,5 +174,4 @@ def _close_vcnode_masters(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     for *options, target in targets:
         flags = [flag for option in options for flag in ("-o", option)]
-        subprocess.run(["ssh", *flags, "-O", "exit", target], capture_output=True, timeout=30,
-                       check=False)
+        subprocess.run(["ssh", *flags, "-O", "exit", target], capture_output=True, timeout=30, check=False)

@@ -47,8 +47,15 @@ def test_paramiko_client_runs_a_command(node: VcNode, key: Path) -> None:
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     try:
-        client.connect(node.cloud_instance_address, port=node.ssh_port, username="root",
-                       key_filename=str(key), look_for_keys=False, allow_agent=False, timeout=10)
+        client.connect(
+            node.cloud_instance_address,
+            port=node.ssh_port,
+            username="root",
+            key_filename=str(key),
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=10,
+        )
         _, stdout, stderr = client.exec_command('echo "$MY_PRIVATE_IP"; echo oops >&2; exit 4')
         assert stdout.channel.recv_exit_status() == 4
         assert stdout.read() == f"{node.cloud_instance_address}\n".encode()
@@ -64,26 +71,34 @@ def test_paramiko_client_with_another_key_is_refused(node: VcNode, other_key: Pa
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     try:
         with pytest.raises(paramiko.AuthenticationException):
-            client.connect(node.cloud_instance_address, port=node.ssh_port, username="root",
-                           key_filename=str(other_key), look_for_keys=False, allow_agent=False,
-                           timeout=10)
+            client.connect(
+                node.cloud_instance_address,
+                port=node.ssh_port,
+                username="root",
+                key_filename=str(other_key),
+                look_for_keys=False,
+                allow_agent=False,
+                timeout=10,
+            )
     finally:
         client.close()
 
 
-def test_add_publickey_lets_a_second_key_in(node: VcNode, key: Path, other_key: Path,
-                                            vcc) -> None:
+def test_add_publickey_lets_a_second_key_in(node: VcNode, key: Path, other_key: Path, vcc) -> None:
     assert ssh(node, other_key, "true").returncode == 255
     node.add_publickey(str(pub(other_key)), private_key_path=str(key))
     assert ssh_text(node, other_key, "echo second") == "second\n"
     assert ssh_text(node, key, "echo first") == "first\n"  # the first key still works
     lines = (home_of(vcc.state_dir, node) / ".ssh" / "authorized_keys").read_text().splitlines()
     assert [line.split()[1] for line in lines] == [
-        pub(key).read_text().split()[1], pub(other_key).read_text().split()[1]]
+        pub(key).read_text().split()[1],
+        pub(other_key).read_text().split()[1],
+    ]
 
 
-def test_a_key_removed_from_authorized_keys_is_refused_again(node: VcNode, key: Path,
-                                                             other_key: Path) -> None:
+def test_a_key_removed_from_authorized_keys_is_refused_again(
+    node: VcNode, key: Path, other_key: Path
+) -> None:
     node.add_publickey(str(pub(other_key)), private_key_path=str(key))
     assert ssh_text(node, other_key, "echo in") == "in\n"
     ssh_text(node, key, "head -n 1 .ssh/authorized_keys > k && mv k .ssh/authorized_keys")

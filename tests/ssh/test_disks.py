@@ -30,8 +30,7 @@ def test_disk_data_outlives_the_compute_node(sdk: VcpSDK, key: Path, vcc) -> Non
 
     first = _compute_with(sdk, key, "compute1", storage.find_nodes())
     [node] = first.find_nodes()
-    env = dict(line.split("=", 1) for line in ssh_text(node, key, "env").splitlines()
-               if "=" in line)
+    env = dict(line.split("=", 1) for line in ssh_text(node, key, "env").splitlines() if "=" in line)
     mount = env["VCP_DISK_XVDF"]
     assert mount == str(home_of(vcc.state_dir, node) / "mnt" / "xvdf")
     assert ssh_text(node, key, 'test -d "$VCP_DISK_XVDF" && echo dir') == "dir\n"

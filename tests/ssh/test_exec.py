@@ -31,12 +31,10 @@ def test_commands_run_in_the_node_home(node: VcNode, key: Path, vcc) -> None:
     assert (home / "hello.txt").read_text() == "hello\n"
 
 
-def test_params_e_and_node_variables_are_in_the_environment(env_node: VcNode, key: Path,
-                                                            vcc) -> None:
+def test_params_e_and_node_variables_are_in_the_environment(env_node: VcNode, key: Path, vcc) -> None:
     assert ssh_text(env_node, key, 'echo "$KEY"') == "value with spaces\n"
     assert ssh_text(env_node, key, 'echo "$OTHER"') == "x=y\n"
-    env = dict(line.split("=", 1) for line in ssh_text(env_node, key, "env").splitlines()
-               if "=" in line)
+    env = dict(line.split("=", 1) for line in ssh_text(env_node, key, "env").splitlines() if "=" in line)
     assert env["MY_PRIVATE_IP"] == env_node.cloud_instance_address
     assert env["VCP_NODE_ID"] == env_node.id
     assert env["VCP_UNIT_NAME"] == "envnode"
@@ -81,7 +79,11 @@ def test_stdin_is_passed_through(node: VcNode, key: Path, vcc) -> None:
     result = subprocess.run(
         f"echo data | ssh {' '.join(client_options(node, key))} "
         f"root@{node.cloud_instance_address} 'cat > f; wc -c < f'",
-        shell=True, capture_output=True, timeout=60, check=False)
+        shell=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == b"5"
     assert (home_of(vcc.state_dir, node) / "f").read_bytes() == b"data\n"
@@ -110,8 +112,7 @@ def test_large_output_is_byte_exact(node: VcNode, key: Path) -> None:
 
 def test_large_input_is_byte_exact(node: VcNode, key: Path) -> None:
     payload = os.urandom(5_000_000)
-    result = ssh(node, key, "cat > upload.bin; sha256sum upload.bin; wc -c < upload.bin",
-                 input=payload)
+    result = ssh(node, key, "cat > upload.bin; sha256sum upload.bin; wc -c < upload.bin", input=payload)
     assert result.returncode == 0, result.stderr
     digest, _, size = result.stdout.decode().split()
     assert (digest, int(size)) == (hashlib.sha256(payload).hexdigest(), 5_000_000)
@@ -146,7 +147,8 @@ def test_each_address_reaches_its_own_node(make_unit: MakeUnit, key: Path, vcc) 
     _, nodes = make_unit(unit="trio", num_nodes=3)
     for node in nodes:
         assert ssh_text(node, key, 'echo "$VCP_NODE_ID $MY_PRIVATE_IP"; pwd') == (
-            f"{node.id} {node.cloud_instance_address}\n{home_of(vcc.state_dir, node)}\n")
+            f"{node.id} {node.cloud_instance_address}\n{home_of(vcc.state_dir, node)}\n"
+        )
 
 
 def test_commands_leave_no_unawaited_coroutines(private_sdk, tmp_path: Path) -> None:

@@ -14,8 +14,12 @@ from .conftest import make_keypair, unit_maker
 def keyscan(node: VcNode) -> str:
     """The node's ed25519 host key (base64 blob) as ``ssh-keyscan`` reports it."""
     result = subprocess.run(
-        ["ssh-keyscan", "-T", "10", "-t", "ed25519", "-p", str(node.ssh_port),
-         node.cloud_instance_address], capture_output=True, text=True, timeout=60, check=False)
+        ["ssh-keyscan", "-T", "10", "-t", "ed25519", "-p", str(node.ssh_port), node.cloud_instance_address],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     lines = [line.split() for line in result.stdout.splitlines() if not line.startswith("#")]
     assert len(lines) == 1, result.stdout
@@ -27,8 +31,9 @@ def keyscan(node: VcNode) -> str:
 
 def host_key_on_disk(state_dir: Path, node: VcNode) -> str:
     key_file = Path(state_dir) / "nodes" / node.id / "ssh_host_ed25519_key"
-    public = subprocess.run(["ssh-keygen", "-y", "-f", str(key_file)], capture_output=True,
-                            text=True, check=True).stdout
+    public = subprocess.run(
+        ["ssh-keygen", "-y", "-f", str(key_file)], capture_output=True, text=True, check=True
+    ).stdout
     return public.split()[1]
 
 
@@ -52,8 +57,7 @@ def test_host_key_survives_power_off_and_on(make_unit) -> None:
     assert keyscan(again) == before
 
 
-def test_recreated_node_at_the_same_address_has_a_new_host_key(private_sdk: VcpSDK,
-                                                              tmp_path: Path) -> None:
+def test_recreated_node_at_the_same_address_has_a_new_host_key(private_sdk: VcpSDK, tmp_path: Path) -> None:
     make = unit_maker(private_sdk, make_keypair(tmp_path))
     unit, [first] = make(unit="fixed", ip_addresses=["127.30.2.77"])
     first_key = keyscan(first)

@@ -15,7 +15,8 @@ from .test_host_keys import keyscan
 
 
 def test_power_off_refuses_connections_and_power_on_brings_the_node_back(
-        make_unit: MakeUnit, key: Path, vcc) -> None:
+    make_unit: MakeUnit, key: Path, vcc
+) -> None:
     unit, [node] = make_unit(unit="power")
     ssh_text(node, key, "echo before > kept.txt")
     tcp_connect(node.cloud_instance_address, node.ssh_port)
@@ -66,8 +67,15 @@ def test_power_off_closes_established_connections(make_unit: MakeUnit, key: Path
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     try:
-        client.connect(node.cloud_instance_address, port=node.ssh_port, username="root",
-                       key_filename=str(key), look_for_keys=False, allow_agent=False, timeout=10)
+        client.connect(
+            node.cloud_instance_address,
+            port=node.ssh_port,
+            username="root",
+            key_filename=str(key),
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=10,
+        )
         unit.power_off_nodes()
         with pytest.raises((paramiko.SSHException, EOFError, OSError)):
             _, stdout, _ = client.exec_command("echo still running", timeout=10)
@@ -85,8 +93,9 @@ def test_ssh_exec_fails_on_a_powered_off_node(make_unit: MakeUnit, key: Path) ->
     assert caught.value.exit_status == 255
 
 
-def test_ssh_exec_reaches_a_node_recreated_at_the_same_address(private_sdk: VcpSDK,
-                                                               tmp_path: Path, private_vcc) -> None:
+def test_ssh_exec_reaches_a_node_recreated_at_the_same_address(
+    private_sdk: VcpSDK, tmp_path: Path, private_vcc
+) -> None:
     key = make_keypair(tmp_path)
     make = unit_maker(private_sdk, key)
     unit, [old] = make(unit="first", ip_addresses=["127.30.2.88"])
@@ -99,7 +108,8 @@ def test_ssh_exec_reaches_a_node_recreated_at_the_same_address(private_sdk: VcpS
 
 
 def test_suspend_resume_keeps_the_host_and_stop_start_makes_a_new_one(
-        make_unit: MakeUnit, key: Path, vcc) -> None:
+    make_unit: MakeUnit, key: Path, vcc
+) -> None:
     unit, [node] = make_unit(unit="cycle")
     address, home = node.cloud_instance_address, home_of(vcc.state_dir, node)
     ssh_text(node, key, "echo kept > f")

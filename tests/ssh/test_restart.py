@@ -42,7 +42,8 @@ def test_nodes_answer_again_after_a_controller_restart(tmp_path: Path) -> None:
         first, second = unit.find_nodes()
         assert (first.state, second.state) == ("RUNNING", "POWER_OFF")
         assert ssh_text(first, key, "cat note.txt; pwd") == (
-            f"first\n{state.resolve() / 'nodes' / first.id / 'home'}\n")
+            f"first\n{state.resolve() / 'nodes' / first.id / 'home'}\n"
+        )
         assert keyscan(first) == host_key  # the node keeps its host key
         with pytest.raises(ConnectionRefusedError):  # a powered-off node stays off
             tcp_connect(second.cloud_instance_address, first.ssh_port)

@@ -15,8 +15,7 @@ def test_two_hundred_nodes_all_reachable(tmp_path: Path) -> None:
     catalog.write_text("aws:\n  default:\n    private_network_ipmask: 127.42.0.0/16\n")
     key = make_keypair(tmp_path)
     with running_controller(tmp_path / "vcc", vpn_catalog_file=catalog) as vcc:
-        vcp = VcpSDK(vcc.create_token("scale"),
-                     config_dir=str(vcc.write_config(tmp_path / "cfg")))
+        vcp = VcpSDK(vcc.create_token("scale"), config_dir=str(vcc.write_config(tmp_path / "cfg")))
         spec = vcp.get_spec("aws", "small")
         spec.set_ssh_pubkey(str(pub(key)))
         spec.num_nodes = 200

@@ -15,16 +15,21 @@ from vcpsdk.node import VcNode
 from .conftest import client_options, home_of, ssh_text
 
 
-def _client(tool: str, node: VcNode, key: Path, *args: str,
-            input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([tool, *client_options(node, key, "-P"), *args], input=input,
-                          stdin=None if input is not None else subprocess.DEVNULL,
-                          capture_output=True, timeout=60, check=False)
+def _client(
+    tool: str, node: VcNode, key: Path, *args: str, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [tool, *client_options(node, key, "-P"), *args],
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def _sftp(node: VcNode, key: Path, batch: str) -> subprocess.CompletedProcess[bytes]:
-    return _client("sftp", node, key, "-b", "-", f"root@{node.cloud_instance_address}",
-                   input=batch.encode())
+    return _client("sftp", node, key, "-b", "-", f"root@{node.cloud_instance_address}", input=batch.encode())
 
 
 def _random_file(path: Path, size: int) -> bytes:
@@ -35,12 +40,14 @@ def _random_file(path: Path, size: int) -> bytes:
 
 def test_sftp_batch_put_ls_get(node: VcNode, key: Path, tmp_path: Path, vcc) -> None:
     data = _random_file(tmp_path / "local.bin", 1_500_000)
-    batch = (f"put {tmp_path / 'local.bin'} remote.bin\n"
-             "mkdir dir\n"
-             f"put {tmp_path / 'local.bin'} dir/copy.bin\n"
-             "ls -1\n"
-             "ls -1 dir\n"
-             f"get remote.bin {tmp_path / 'back.bin'}\n")
+    batch = (
+        f"put {tmp_path / 'local.bin'} remote.bin\n"
+        "mkdir dir\n"
+        f"put {tmp_path / 'local.bin'} dir/copy.bin\n"
+        "ls -1\n"
+        "ls -1 dir\n"
+        f"get remote.bin {tmp_path / 'back.bin'}\n"
+    )
     result = _sftp(node, key, batch)
     assert result.returncode == 0, result.stderr
     listing = result.stdout.decode()
@@ -70,8 +77,7 @@ def test_sftp_with_another_key_is_refused(node: VcNode, other_key: Path) -> None
 
 
 @pytest.mark.parametrize("protocol", [["-O"], []], ids=["scp-protocol", "sftp-protocol"])
-def test_scp_upload_and_download(node: VcNode, key: Path, tmp_path: Path, vcc,
-                                 protocol: list[str]) -> None:
+def test_scp_upload_and_download(node: VcNode, key: Path, tmp_path: Path, vcc, protocol: list[str]) -> None:
     data = _random_file(tmp_path / "up.bin", 2_000_000)
     target = f"root@{node.cloud_instance_address}"
     up = _client("scp", node, key, *protocol, str(tmp_path / "up.bin"), f"{target}:copied.bin")
@@ -84,8 +90,7 @@ def test_scp_upload_and_download(node: VcNode, key: Path, tmp_path: Path, vcc,
 
 
 @pytest.mark.parametrize("protocol", [["-O"], []], ids=["scp-protocol", "sftp-protocol"])
-def test_scp_recursive(node: VcNode, key: Path, tmp_path: Path, vcc,
-                       protocol: list[str]) -> None:
+def test_scp_recursive(node: VcNode, key: Path, tmp_path: Path, vcc, protocol: list[str]) -> None:
     tree = tmp_path / "tree"
     (tree / "inner").mkdir(parents=True)
     (tree / "a.txt").write_text("a\n")
@@ -102,8 +107,9 @@ def test_scp_recursive(node: VcNode, key: Path, tmp_path: Path, vcc,
 
 
 def test_scp_of_a_missing_file_fails(node: VcNode, key: Path, tmp_path: Path) -> None:
-    result = _client("scp", node, key, "-O", f"root@{node.cloud_instance_address}:nothing.here",
-                     str(tmp_path / "x"))
+    result = _client(
+        "scp", node, key, "-O", f"root@{node.cloud_instance_address}:nothing.here", str(tmp_path / "x")
+    )
     assert result.returncode != 0
     assert not (tmp_path / "x").exists()
 

@@ -16,8 +16,7 @@ def test_ssh_exec_returns_stdout_and_stderr(node: VcNode, key: Path) -> None:
 
 
 def test_ssh_exec_takes_an_argument_list(node: VcNode, key: Path) -> None:
-    out, _ = node.ssh_exec(["printf", "%s|", "two words", "$HOME", ";"],
-                           private_key_path=str(key))
+    out, _ = node.ssh_exec(["printf", "%s|", "two words", "$HOME", ";"], private_key_path=str(key))
     assert out == "two words|$HOME|;|"
 
 
@@ -51,8 +50,9 @@ def test_ssh_exec_as_an_unknown_user_is_exit_255(node: VcNode, key: Path) -> Non
 
 
 def test_ssh_exec_output_decode_false_returns_bytes(node: VcNode, key: Path) -> None:
-    out, err = node.ssh_exec(r"printf '\377\376\000x'; printf '\201' >&2",
-                             private_key_path=str(key), output_decode=False)
+    out, err = node.ssh_exec(
+        r"printf '\377\376\000x'; printf '\201' >&2", private_key_path=str(key), output_decode=False
+    )
     assert (out, err) == (b"\xff\xfe\x00x", b"\x81")
     with pytest.raises(VcpRemoteCommandError) as caught:
         node.ssh_exec(r"printf '\377'; exit 2", private_key_path=str(key), output_decode=False)
@@ -60,8 +60,9 @@ def test_ssh_exec_output_decode_false_returns_bytes(node: VcNode, key: Path) -> 
 
 
 def test_ssh_exec_large_binary_output(node: VcNode, key: Path) -> None:
-    out, _ = node.ssh_exec("head -c 5000000 /dev/zero | tr '\\0' '\\377'",
-                           private_key_path=str(key), output_decode=False)
+    out, _ = node.ssh_exec(
+        "head -c 5000000 /dev/zero | tr '\\0' '\\377'", private_key_path=str(key), output_decode=False
+    )
     assert out == b"\xff" * 5_000_000
 
 
@@ -95,8 +96,17 @@ def test_docker_options_follow_the_whole_command(monkeypatch) -> None:
     from vcpsdk.node import VcNode
     from vcpsdk.records import Vc, VcUnit
 
-    vc = Vc({"vcid": "v" * 32, "unit": [{"name": "u", "node": [
-        {"node_no": 1, "node_id": "n" * 32, "cloud_instance_address": "127.30.2.10"}]}]})
+    vc = Vc(
+        {
+            "vcid": "v" * 32,
+            "unit": [
+                {
+                    "name": "u",
+                    "node": [{"node_no": 1, "node_id": "n" * 32, "cloud_instance_address": "127.30.2.10"}],
+                }
+            ],
+        }
+    )
     node: VcNode = VcUnit(vc, vc.vc_json["unit"][0]).nodes[0]
     sent: list[str] = []
     monkeypatch.setattr(VcNode, "ssh_exec", lambda self, cmd, **kw: (sent.append(cmd), ("", ""))[1])

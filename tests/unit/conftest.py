@@ -207,7 +207,7 @@ def _sent(request: Any, base: str) -> Sent:
     return Sent(
         method=request.method,
         url=request.url,
-        path=parts.path[len(base_path):],
+        path=parts.path[len(base_path) :],
         query=urllib.parse.parse_qs(parts.query, keep_blank_values=True),
         headers=dict(request.headers),
         body=body,
@@ -220,8 +220,7 @@ Reply = dict[str, Any] | tuple[int, Any] | None
 
 def _response(method: str, reply: Reply) -> dict[str, Any]:
     if reply is None:
-        return {"status_code": 404,
-                "json": {"message": f"{CDATE}: VCPNotFoundException: not found"}}
+        return {"status_code": 404, "json": {"message": f"{CDATE}: VCPNotFoundException: not found"}}
     if isinstance(reply, tuple):
         status, body = reply
         if isinstance(body, str):
@@ -238,8 +237,11 @@ class MockVcc:
         self.base = base
         self._mark = 0
         self.root_body: dict[str, Any] = {
-            "service": "occtr", "name": "vcc-unit", "vcc_id": VCC_ID,
-            "version": "26.11.0+20261121", "extensions": dict(LONG_POLL),
+            "service": "occtr",
+            "name": "vcc-unit",
+            "vcc_id": VCC_ID,
+            "version": "26.11.0+20261121",
+            "extensions": dict(LONG_POLL),
         }
 
     def reply(self, method: str, path: str, *replies: Reply) -> None:
@@ -249,9 +251,7 @@ class MockVcc:
         or None for a 404.
         """
         assert replies, "give at least one reply"
-        self.mocker.register_uri(
-            method, self.base + path, [_response(method, r) for r in replies]
-        )
+        self.mocker.register_uri(method, self.base + path, [_response(method, r) for r in replies])
 
     def fail(self, method: str, path: str, exc: type[Exception] | Exception) -> None:
         """Make ``method path`` raise ``exc`` in the transport (e.g. connection refused)."""
@@ -272,7 +272,7 @@ class MockVcc:
 
     def sent(self) -> list[Sent]:
         """Requests sent since the last :meth:`mark`."""
-        return [_sent(r, self.base) for r in self.mocker.request_history[self._mark:]]
+        return [_sent(r, self.base) for r in self.mocker.request_history[self._mark :]]
 
     def calls(self) -> list[tuple[str, str]]:
         """``(verb, path)`` of the requests sent since the last :meth:`mark`."""

@@ -35,8 +35,7 @@ from .conftest import (
 )
 
 STARTUP = [("GET", ""), ("GET", "/vcs"), ("GET", "/accounts/authority")]
-DENIED = ("2026/01/01 00:00:00 UTC: VCPAuthException: abcd1234:token lookup is failed: "
-          "permission denied")
+DENIED = "2026/01/01 00:00:00 UTC: VCPAuthException: abcd1234:token lookup is failed: permission denied"
 
 
 # -- construction -------------------------------------------------------------------------
@@ -71,8 +70,7 @@ def test_without_scheme_https_is_used(requests_mock, tmp_path) -> None:
     assert all(s.url.startswith(f"https://{HOST}:{PORT}/vcp/v1/occtr") for s in sent)
 
 
-@pytest.mark.parametrize(("setting", "verify"), [({}, True),
-                                                  ({"insecure_request_warning": True}, False)])
+@pytest.mark.parametrize(("setting", "verify"), [({}, True), ({"insecure_request_warning": True}, False)])
 def test_insecure_request_warning_turns_tls_verification_off(
     requests_mock, tmp_path, monkeypatch, setting, verify
 ) -> None:
@@ -97,8 +95,7 @@ def test_rejected_token_raises_auth_error_and_logs(vcc: MockVcc, config_dir, cap
     assert info.value.args == ("VCP", "config vc failed")
     assert info.value.http_status == 403
     assert info.value.server_message == DENIED
-    errors = [r.getMessage() for r in caplog.records
-              if r.name == "vcp.sdk" and r.levelno == logging.ERROR]
+    errors = [r.getMessage() for r in caplog.records if r.name == "vcp.sdk" and r.levelno == logging.ERROR]
     assert "config vc failed: http_status(403)" in errors
     assert DENIED in errors
     assert vcc.calls() == [("GET", "")]
@@ -169,8 +166,7 @@ def test_verbose_setter_turns_request_logging_on(sdk, vcc: MockVcc, caplog) -> N
     sdk.verbose = 1
     sdk.get_publickey()
 
-    assert [r.getMessage() for r in caplog.records] == [
-        f"[GET] {BASE}/publickey privileged(False)"]
+    assert [r.getMessage() for r in caplog.records] == [f"[GET] {BASE}/publickey privileged(False)"]
 
 
 # -- errors of ordinary calls ---------------------------------------------------------------
@@ -178,8 +174,14 @@ def test_verbose_setter_turns_request_logging_on(sdk, vcc: MockVcc, caplog) -> N
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(400, VcpInvalidArgumentError), (401, VcpAuthError), (403, VcpAuthError),
-     (404, VcpNotFoundError), (409, VcpConflictError), (500, VcpSDKError)],
+    [
+        (400, VcpInvalidArgumentError),
+        (401, VcpAuthError),
+        (403, VcpAuthError),
+        (404, VcpNotFoundError),
+        (409, VcpConflictError),
+        (500, VcpSDKError),
+    ],
 )
 def test_http_status_maps_to_a_typed_error(sdk, vcc: MockVcc, status, cls) -> None:
     vcc.reply("GET", "/publickey", (status, {"message": "2026/01/01 UTC: X: detail"}))
@@ -226,8 +228,12 @@ def test_vcc_info_from_config(sdk, vcc: MockVcc) -> None:
         "host": f"{HOST}:{PORT}",
         # vault_url follows vcc.scheme (this config says http); the original is https only
         "vault_url": f"http://{HOST}:8443",
-        "docker_registry": {"official": f"{HOST}:5000", "user": f"{HOST}:5001",
-                            "base": f"{HOST}:5000", "application": f"{HOST}:5001"},
+        "docker_registry": {
+            "official": f"{HOST}:5000",
+            "user": f"{HOST}:5001",
+            "base": f"{HOST}:5000",
+            "application": f"{HOST}:5001",
+        },
     }
     assert vcc.sent() == []
 
@@ -240,10 +246,16 @@ def test_vcc_info_vault_url_is_https_without_a_scheme(requests_mock, tmp_path) -
 
 
 def test_vcc_info_uses_private_ip_and_vault_port(make_sdk, tmp_path) -> None:
-    directory = write_config(tmp_path / "cfg", vcc={
-        "host": HOST, "vcc_port": PORT, "scheme": "http", "vault_port": 18443,
-        "private_ip": "127.0.0.2",
-    })
+    directory = write_config(
+        tmp_path / "cfg",
+        vcc={
+            "host": HOST,
+            "vcc_port": PORT,
+            "scheme": "http",
+            "vault_port": 18443,
+            "private_ip": "127.0.0.2",
+        },
+    )
     info = make_sdk(directory=directory).vcc_info()
 
     assert info["host"] == f"{HOST}:{PORT}"
@@ -263,8 +275,12 @@ def test_vcc_info_host_has_default_port_443(requests_mock, tmp_path) -> None:
 
 
 def _version_body() -> dict:
-    return {"version": "20.10.0+20201001", "git_tag": "nightly-20200511-15-g8dd969e",
-            "name": "vcc3060", "plugin": {"sakura": "1.1+20200401", "aws": "1.2+20191001"}}
+    return {
+        "version": "20.10.0+20201001",
+        "git_tag": "nightly-20200511-15-g8dd969e",
+        "name": "vcc3060",
+        "plugin": {"sakura": "1.1+20200401", "aws": "1.2+20191001"},
+    }
 
 
 def test_version_prints_yaml_with_the_controller_version(sdk, vcc: MockVcc, capsys) -> None:
@@ -288,12 +304,17 @@ def test_version_prints_yaml_with_the_controller_version(sdk, vcc: MockVcc, caps
     assert_headers(sent)
 
 
-def test_version_shows_configured_wait_timeout_and_name(make_sdk, vcc: MockVcc, tmp_path,
-                                                        capsys) -> None:
-    directory = write_config(tmp_path / "cfg", vcc={
-        "host": HOST, "vcc_port": PORT, "scheme": "http", "wait_timeout_sec": 300,
-        "name": "my-vcc",
-    })
+def test_version_shows_configured_wait_timeout_and_name(make_sdk, vcc: MockVcc, tmp_path, capsys) -> None:
+    directory = write_config(
+        tmp_path / "cfg",
+        vcc={
+            "host": HOST,
+            "vcc_port": PORT,
+            "scheme": "http",
+            "wait_timeout_sec": 300,
+            "name": "my-vcc",
+        },
+    )
     sdk = make_sdk(directory=directory)
     vcc.reply("GET", "/version", _version_body())
 
@@ -304,11 +325,18 @@ def test_version_shows_configured_wait_timeout_and_name(make_sdk, vcc: MockVcc, 
     assert ctl["name"] == "my-vcc"
 
 
-VPN_AWS = {"aws_region": "ap-northeast-1", "aws_vpc_subnet_id": "subnet-1",
-           "private_network_ipmask": "127.30.2.0/24"}
-VPN_BODY = {"vpn_catalog": {"aws": {"default": VPN_AWS, "second": {"aws_region": "us-east-1"}},
-                            "onpremises": {"default": {}},
-                            "cci_version": "1.0"}}
+VPN_AWS = {
+    "aws_region": "ap-northeast-1",
+    "aws_vpc_subnet_id": "subnet-1",
+    "private_network_ipmask": "127.30.2.0/24",
+}
+VPN_BODY = {
+    "vpn_catalog": {
+        "aws": {"default": VPN_AWS, "second": {"aws_region": "us-east-1"}},
+        "onpremises": {"default": {}},
+        "cci_version": "1.0",
+    }
+}
 
 
 def test_get_vpn_catalog_of_a_provider_returns_the_default_entry(sdk, vcc: MockVcc) -> None:
@@ -328,8 +356,10 @@ def test_get_vpn_catalog_without_provider_returns_the_whole_catalog(sdk, vcc: Mo
 
     catalog = sdk.get_vpn_catalog()
 
-    assert catalog == {"aws": {"default": VPN_AWS, "second": {"aws_region": "us-east-1"}},
-                       "onpremises": {"default": {}}}
+    assert catalog == {
+        "aws": {"default": VPN_AWS, "second": {"aws_region": "us-east-1"}},
+        "onpremises": {"default": {}},
+    }
 
 
 @pytest.mark.parametrize(("provider", "name"), [("azure", "default"), ("aws", "nosuch")])
@@ -395,10 +425,17 @@ def test_df_flavors_unknown_provider(sdk, vcc: MockVcc) -> None:
 @pytest.mark.parametrize(
     ("status", "message", "expected"),
     [
-        (403, "2018/09/01 00:00:00 UTC: VCPVaultReadException: abcd-x:cubbyhole/aws/key vault read "
-              "is failed:", "VcpVaultError"),
-        (500, "2023/01/01 00:00:00 UTC: VCPStateConflictException: v:worker:| Conflict: unit is now "
-              "processing, so cannot apply", "VcpConflictError"),
+        (
+            403,
+            "2018/09/01 00:00:00 UTC: VCPVaultReadException: abcd-x:cubbyhole/aws/key vault read is failed:",
+            "VcpVaultError",
+        ),
+        (
+            500,
+            "2023/01/01 00:00:00 UTC: VCPStateConflictException: v:worker:| Conflict: unit is now "
+            "processing, so cannot apply",
+            "VcpConflictError",
+        ),
         (400, "plain text without an exception name", "VcpInvalidArgumentError"),
     ],
 )

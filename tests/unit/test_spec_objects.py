@@ -46,7 +46,10 @@ def test_reference_flavor_values(tmp_path) -> None:
     assert (spec.instance_type, spec.volume_size, spec.volume_type) == ("m4.large", 8, "gp2")
     azure = make_spec("azure", "medium", tmp_path)
     assert (azure.vm_size, azure.disk_size_gb, azure.managed_disk_type) == (
-        "Standard_D3_v2", 100, "Standard_LRS")
+        "Standard_D3_v2",
+        100,
+        "Standard_LRS",
+    )
     sakura = make_spec("sakura", "medium", tmp_path)
     assert sakura.num_cores == 2 and sakura.memory == 4 and sakura.disk_plan == "ssd"
 
@@ -92,8 +95,10 @@ def test_params_lists_are_plain_lists(tmp_path) -> None:
     spec.params_v.append("/exported:/exported")
     spec.params_e.extend(["X=1", "Y=2"])
     unit = unit_of(spec)
-    assert unit["params"] == {"v": ["/sys/fs/cgroup:/sys/fs/cgroup:rw", "/exported:/exported"],
-                              "e": ["X=1", "Y=2"]}
+    assert unit["params"] == {
+        "v": ["/sys/fs/cgroup:/sys/fs/cgroup:rw", "/exported:/exported"],
+        "e": ["X=1", "Y=2"],
+    }
     assert type(spec.params_e) is list
 
 
@@ -142,8 +147,11 @@ def test_docker_options_and_dns_defaults_from_spec_options(tmp_path: Path) -> No
     spec.hostname = "master"
     spec.add_host = ["master:127.30.2.120"]
     assert unit_of(spec)["docker_opt"] == {
-        "dns": ["127.10.0.53"], "dns_opt": ["timeout:60"], "add_host": ["master:127.30.2.120"],
-        "hostname": "master"}
+        "dns": ["127.10.0.53"],
+        "dns_opt": ["timeout:60"],
+        "add_host": ["master:127.30.2.120"],
+        "hostname": "master",
+    }
     spec.dns = ["127.0.0.53"]  # spec values override spec_options
     assert unit_of(spec)["docker_opt"]["dns"] == ["127.0.0.53"]
 

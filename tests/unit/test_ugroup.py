@@ -51,14 +51,13 @@ def _messages(caplog, level: int = logging.INFO) -> list[str]:
 # -- create_unit ------------------------------------------------------------------------------
 
 
-def test_create_unit_posts_the_unit_cci_and_long_polls(make_ugroup, sdk, vcc: MockVcc,
-                                                       pubkey) -> None:
+def test_create_unit_posts_the_unit_cci_and_long_polls(make_ugroup, sdk, vcc: MockVcc, pubkey) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
     vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
     vcc.reply(
-        "GET", UNIT_PATH,
-        unit_json("server", [node_json(1, state="BOOTING"), node_json(2, state="BOOTING")],
-                  revision=3),
+        "GET",
+        UNIT_PATH,
+        unit_json("server", [node_json(1, state="BOOTING"), node_json(2, state="BOOTING")], revision=3),
         unit_json("server", [node_json(1), node_json(2, state="BOOTING")], revision=5),
         unit_json("server", [node_json(1), node_json(2)], revision=6),
     )
@@ -88,8 +87,7 @@ def test_create_unit_posts_the_unit_cci_and_long_polls(make_ugroup, sdk, vcc: Mo
     assert cci["params"] == {"v": [], "e": [f"AUTHORIZED_KEYS={encoded_key}", "FOO=bar"]}
     params = cci["cloud_params"]
     assert params["cci_version"] == "1.2"
-    assert (params["instance_type"], params["volume_type"], params["volume_size"]) == (
-        "m4.large", "gp2", 20)
+    assert (params["instance_type"], params["volume_type"], params["volume_size"]) == ("m4.large", "gp2", 20)
     assert params["access_key"] == AWS_ACCESS_KEY
     assert params["secret_key"] == AWS_SECRET_KEY
     # the waiter: a plain read, then "wait for change" past the revision it last saw
@@ -103,13 +101,15 @@ def test_create_unit_posts_the_unit_cci_and_long_polls(make_ugroup, sdk, vcc: Mo
     assert unit.type == "compute"
 
 
-def test_create_unit_polls_when_long_poll_is_not_advertised(make_sdk, make_ugroup, vcc: MockVcc,
-                                                            fake_time, caplog) -> None:
+def test_create_unit_polls_when_long_poll_is_not_advertised(
+    make_sdk, make_ugroup, vcc: MockVcc, fake_time, caplog
+) -> None:
     sdk = make_sdk(long_poll=False)
     ugroup = make_ugroup(vc_json("ug1"), client=sdk)
     vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
     vcc.reply(
-        "GET", UNIT_PATH,
+        "GET",
+        UNIT_PATH,
         unit_json("server", [node_json(1, state="BOOTING")], revision=3),
         unit_json("server", [node_json(1, state="BOOTING")], revision=4),
         unit_json("server", [node_json(1)], revision=5),
@@ -132,12 +132,15 @@ def test_create_unit_polls_when_long_poll_is_not_advertised(make_sdk, make_ugrou
 
 def test_create_unit_in_error_raises_unit_failed(make_ugroup, sdk, vcc: MockVcc, caplog) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
-    failed = unit_json("server", [node_json(1, state="ERROR")], state="ERROR",
-                       error_message="quota exceeded")
+    failed = unit_json("server", [node_json(1, state="ERROR")], state="ERROR", error_message="quota exceeded")
     vcc.reply("GET", VC_PATH, vc_json("ug1"), vc_json("ug1", [failed], state="ERROR"))
     vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
-    vcc.reply("GET", UNIT_PATH, unit_json("server", [node_json(1, state="BOOTING")], revision=3),
-              {**failed, "revision": 4})
+    vcc.reply(
+        "GET",
+        UNIT_PATH,
+        unit_json("server", [node_json(1, state="BOOTING")], revision=3),
+        {**failed, "revision": 4},
+    )
     caplog.set_level(logging.ERROR, logger="vcp.sdk")
 
     with pytest.raises(VcpUnitFailedError) as info:
@@ -145,17 +148,22 @@ def test_create_unit_in_error_raises_unit_failed(make_ugroup, sdk, vcc: MockVcc,
 
     assert info.value.args == ("VCP", "failed (server)")
     assert info.value.server_message == "quota exceeded"
-    assert vcc.calls() == [("GET", VC_PATH), ("POST", VC_PATH), ("GET", UNIT_PATH),
-                           ("GET", UNIT_PATH), ("GET", VC_PATH)]
+    assert vcc.calls() == [
+        ("GET", VC_PATH),
+        ("POST", VC_PATH),
+        ("GET", UNIT_PATH),
+        ("GET", UNIT_PATH),
+        ("GET", VC_PATH),
+    ]
     logged = "\n".join(_messages(caplog, logging.ERROR))
     assert "[VcUnit]\n+ type[compute] name[server]  state[ERROR]" in logged
     assert "quota exceeded" in logged
 
 
-def test_create_unit_times_out_and_leaves_the_unit(make_sdk, make_ugroup, vcc: MockVcc,
-                                                   tmp_path) -> None:
-    directory = write_config(tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT,
-                                                    "scheme": "http", "wait_timeout_sec": 30})
+def test_create_unit_times_out_and_leaves_the_unit(make_sdk, make_ugroup, vcc: MockVcc, tmp_path) -> None:
+    directory = write_config(
+        tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT, "scheme": "http", "wait_timeout_sec": 30}
+    )
     sdk = make_sdk(long_poll=False, directory=directory)
     ugroup = make_ugroup(vc_json("ug1"), client=sdk)
     vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
@@ -196,8 +204,7 @@ def test_create_unit_without_waiting_then_wait_unit_applied(make_ugroup, sdk, vc
     ugroup = make_ugroup(vc_json("ug1"))
     vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
     booting = unit_json("server", [node_json(1, state="BOOTING")], revision=3)
-    vcc.reply("GET", UNIT_PATH, booting, booting,
-              unit_json("server", [node_json(1)], revision=4))
+    vcc.reply("GET", UNIT_PATH, booting, booting, unit_json("server", [node_json(1)], revision=4))
 
     unit = ugroup.create_unit("server", sdk.get_spec("aws", "small"), wait_for=False)
 
@@ -256,8 +263,9 @@ def test_create_unit_bad_name_fails_before_post(make_ugroup, sdk, vcc: MockVcc, 
 def test_create_storage_unit(make_ugroup, sdk, vcc: MockVcc) -> None:
     ugroup = make_ugroup(vc_json("st", vc_type="storage"))
     vcc.reply("POST", VC_PATH, {"vcid": VCID, "unit_name": "disks"})
-    vcc.reply("GET", f"/vcs/{VCID}/disks",
-              unit_json("disks", [disk_json(1)], unit_type="storage", revision=2))
+    vcc.reply(
+        "GET", f"/vcs/{VCID}/disks", unit_json("disks", [disk_json(1)], unit_type="storage", revision=2)
+    )
     spec = sdk.get_spec("aws_disk", "small")
     spec.num_disks = 1
 
@@ -275,12 +283,16 @@ def test_create_storage_unit(make_ugroup, sdk, vcc: MockVcc) -> None:
 
 
 def _two_units_vc() -> dict:
-    return vc_json("ug1", [
-        unit_json("server", [node_json(3), node_json(1), node_json(2, state="POWER_OFF")],
-                  state="INDEFINITE"),
-        unit_json("web", [node_json(1, unit="web", address="127.30.2.99",
-                                    instance_id="i-web")]),
-    ], vcno=55)
+    return vc_json(
+        "ug1",
+        [
+            unit_json(
+                "server", [node_json(3), node_json(1), node_json(2, state="POWER_OFF")], state="INDEFINITE"
+            ),
+            unit_json("web", [node_json(1, unit="web", address="127.30.2.99", instance_id="i-web")]),
+        ],
+        vcno=55,
+    )
 
 
 def test_get_unit(make_ugroup, vcc: MockVcc) -> None:
@@ -335,8 +347,7 @@ def test_find_units(make_ugroup, vcc: MockVcc) -> None:
         ({"node_state": "POWER_OFF"}, [("server", 2)]),
         ({"node_no": 1}, [("server", 1), ("web", 1)]),
         ({"node_no": "3"}, [("server", 3)]),
-        ({"ip_address": "127.30.2.99", "ip_addresses": ["127.30.2.11"]},
-         [("server", 1), ("web", 1)]),
+        ({"ip_address": "127.30.2.99", "ip_addresses": ["127.30.2.11"]}, [("server", 1), ("web", 1)]),
         ({"ip_addresses": ["127.30.2.12", "127.30.2.13"]}, [("server", 2), ("server", 3)]),
         ({"cloud_instance_id": "i-web"}, [("web", 1)]),
         ({"node_id": node_id(2)}, [("server", 2)]),
@@ -358,8 +369,7 @@ def test_ugroup_find_nodes(make_ugroup, vcc: MockVcc, conditions, expected) -> N
 def test_ugroup_find_nodes_mapper_and_privileged(make_ugroup, vcc: MockVcc) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
-    ids = ugroup.find_nodes(unit_name="server", mapper=lambda n: n.cloud_instance_id,
-                            privileged=True)
+    ids = ugroup.find_nodes(unit_name="server", mapper=lambda n: n.cloud_instance_id, privileged=True)
 
     assert sorted(ids) == [f"i-{1:017x}", f"i-{2:017x}", f"i-{3:017x}"]
     assert_headers(vcc.sent(), privileged=True)
@@ -369,9 +379,10 @@ def test_ugroup_find_ip_addresses(make_ugroup, vcc: MockVcc) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
     assert sorted(ugroup.find_ip_addresses(node_state="RUNNING", unit_name="server")) == [
-        "127.30.2.11", "127.30.2.13"]
-    assert sorted(ugroup.find_ip_addresses()) == ["127.30.2.11", "127.30.2.12", "127.30.2.13",
-                                                  "127.30.2.99"]
+        "127.30.2.11",
+        "127.30.2.13",
+    ]
+    assert sorted(ugroup.find_ip_addresses()) == ["127.30.2.11", "127.30.2.12", "127.30.2.13", "127.30.2.99"]
     assert vcc.calls() == [("GET", VC_PATH)] * 2
 
 
@@ -379,19 +390,28 @@ def test_ugroup_find_ip_addresses(make_ugroup, vcc: MockVcc) -> None:
 
 
 @pytest.mark.parametrize(("force", "sent_force"), [(False, "false"), (True, "true")])
-def test_delete_units_sends_force_and_waits_until_gone(make_ugroup, vcc: MockVcc, force,
-                                                       sent_force, caplog) -> None:
+def test_delete_units_sends_force_and_waits_until_gone(
+    make_ugroup, vcc: MockVcc, force, sent_force, caplog
+) -> None:
     ugroup = make_ugroup(_two_units_vc())
     vcc.reply("DELETE", UNIT_PATH, ACCEPTED_UNIT)
-    vcc.reply("GET", UNIT_PATH, unit_json("server", [node_json(1, state="DELETING")],
-                                          state="DELETING", revision=8), None)
+    vcc.reply(
+        "GET",
+        UNIT_PATH,
+        unit_json("server", [node_json(1, state="DELETING")], state="DELETING", revision=8),
+        None,
+    )
     caplog.set_level(logging.INFO, logger="vcp.sdk")
 
     assert ugroup.delete_units("server", force=force) is None
 
     sent = vcc.sent()
-    assert [s.call for s in sent] == [("GET", VC_PATH), ("DELETE", UNIT_PATH),
-                                      ("GET", UNIT_PATH), ("GET", UNIT_PATH)]
+    assert [s.call for s in sent] == [
+        ("GET", VC_PATH),
+        ("DELETE", UNIT_PATH),
+        ("GET", UNIT_PATH),
+        ("GET", UNIT_PATH),
+    ]
     assert sent[1].body == {"force": sent_force}
     assert sent[3].query["wait_revision"] == ["8"]
     assert_headers(sent)
@@ -435,13 +455,18 @@ def test_delete_units_conflict_is_reported(make_ugroup, vcc: MockVcc) -> None:
 
 
 @pytest.mark.parametrize("long_poll", [True, False])
-def test_cleanup_deletes_with_force_and_waits_for_404(make_sdk, make_ugroup, vcc: MockVcc,
-                                                      long_poll, caplog) -> None:
+def test_cleanup_deletes_with_force_and_waits_for_404(
+    make_sdk, make_ugroup, vcc: MockVcc, long_poll, caplog
+) -> None:
     sdk = make_sdk(long_poll=long_poll)
     ugroup = make_ugroup(_two_units_vc(), client=sdk)
     vcc.reply("DELETE", VC_PATH, {"vcid": VCID})
-    deleting = vc_json("ug1", [unit_json("server", [node_json(1, state="DELETING")],
-                                         state="DELETING")], state="DELETING", revision=9)
+    deleting = vc_json(
+        "ug1",
+        [unit_json("server", [node_json(1, state="DELETING")], state="DELETING")],
+        state="DELETING",
+        revision=9,
+    )
     vcc.reply("GET", VC_PATH, deleting, None)
     caplog.set_level(logging.INFO, logger="vcp.sdk")
 
@@ -473,8 +498,9 @@ def test_cleanup_without_waiting(make_ugroup, vcc: MockVcc) -> None:
 
 
 def test_cleanup_stops_waiting_when_attached_disks_stay(make_ugroup, vcc: MockVcc, caplog) -> None:
-    body = vc_json("st", [unit_json("disks", [disk_json(1, in_use=True)], unit_type="storage")],
-                   vc_type="storage")
+    body = vc_json(
+        "st", [unit_json("disks", [disk_json(1, in_use=True)], unit_type="storage")], vc_type="storage"
+    )
     ugroup = make_ugroup(body)
     vcc.reply("DELETE", VC_PATH, {"vcid": VCID})
     caplog.set_level(logging.INFO, logger="vcp.sdk")
@@ -501,10 +527,16 @@ def test_update_ugroup_name_puts_an_empty_vc_cci(make_ugroup, vcc: MockVcc) -> N
     # the name is checked against the user's UnitGroups before the PUT
     assert [s.call for s in sent] == [("GET", "/vcs"), ("PUT", VC_PATH), ("GET", VC_PATH)]
     assert list(sent[1].body) == ["cci"]
-    assert decode_cci(sent[1].body["cci"]) == [{"vc": {
-        "cci_version": vcpsdk.VCP_SDK_VERSION, "type": "compute", "description": "renamed",
-        "name": "renamed",
-    }}]
+    assert decode_cci(sent[1].body["cci"]) == [
+        {
+            "vc": {
+                "cci_version": vcpsdk.VCP_SDK_VERSION,
+                "type": "compute",
+                "description": "renamed",
+                "name": "renamed",
+            }
+        }
+    ]
     assert_headers(sent)
     assert ugroup.name == "renamed"
 
@@ -565,22 +597,19 @@ def test_print_ugroup(make_ugroup, vcc: MockVcc, capsys) -> None:
     print(ugroup)
 
     assert capsys.readouterr().out == (
-        f"[Vc]\n+ type[compute] name[03_sample] owner(user1) vcno(55) state[RUNNING] "
-        f"vcid[{VCID}]\n\n"
+        f"[Vc]\n+ type[compute] name[03_sample] owner(user1) vcno(55) state[RUNNING] vcid[{VCID}]\n\n"
     )
     assert vcc.calls() == [("GET", VC_PATH)]
 
 
 def test_print_ugroup_shows_units_in_error(make_ugroup, vcc: MockVcc, capsys) -> None:
-    failed = unit_json("server", [node_json(1, state="ERROR")], state="ERROR",
-                       error_message="quota exceeded")
+    failed = unit_json("server", [node_json(1, state="ERROR")], state="ERROR", error_message="quota exceeded")
     ugroup = make_ugroup(vc_json("ug1", [failed, unit_json("ok", [])], state="ERROR", vcno=3))
 
     print(ugroup)
 
     out = capsys.readouterr().out
-    assert out.startswith(
-        f"[Vc]\n+ type[compute] name[ug1] owner(alice) vcno(3) state[ERROR] vcid[{VCID}]\n")
+    assert out.startswith(f"[Vc]\n+ type[compute] name[ug1] owner(alice) vcno(3) state[ERROR] vcid[{VCID}]\n")
     assert "[VcUnit]\n+ type[compute] name[server]  state[ERROR]\n" in out
     assert "*** HAS ERROR:\n---\nquota exceeded\n---\n" in out
     assert "name[ok]" not in out
@@ -595,14 +624,37 @@ def test_df_units(make_ugroup, vcc: MockVcc) -> None:
     frame = ugroup.df_units()
 
     assert type(frame) is pd.DataFrame
-    assert list(frame.columns) == ["vctype", "vcno", "vcname", "vc_state", "vcid", "cdate",
-                                   "unit_name", "unit_state"]
+    assert list(frame.columns) == [
+        "vctype",
+        "vcno",
+        "vcname",
+        "vc_state",
+        "vcid",
+        "cdate",
+        "unit_name",
+        "unit_state",
+    ]
     assert frame.to_dict("records") == [
-        {"vctype": "compute", "vcno": 55, "vcname": "ug1", "vc_state": "RUNNING",
-         "vcid": f"{VCID[:8]}...", "cdate": CDATE, "unit_name": "server",
-         "unit_state": "INDEFINITE"},
-        {"vctype": "compute", "vcno": 55, "vcname": "ug1", "vc_state": "RUNNING",
-         "vcid": f"{VCID[:8]}...", "cdate": CDATE, "unit_name": "web", "unit_state": "RUNNING"},
+        {
+            "vctype": "compute",
+            "vcno": 55,
+            "vcname": "ug1",
+            "vc_state": "RUNNING",
+            "vcid": f"{VCID[:8]}...",
+            "cdate": CDATE,
+            "unit_name": "server",
+            "unit_state": "INDEFINITE",
+        },
+        {
+            "vctype": "compute",
+            "vcno": 55,
+            "vcname": "ug1",
+            "vc_state": "RUNNING",
+            "vcid": f"{VCID[:8]}...",
+            "cdate": CDATE,
+            "unit_name": "web",
+            "unit_state": "RUNNING",
+        },
     ]
     assert vcc.calls() == [("GET", VC_PATH)]
 
@@ -615,8 +667,18 @@ def test_ugroup_df_nodes(make_ugroup, vcc: MockVcc) -> None:
     assert isinstance(styled, Styler)
     frame = styled.data
     assert list(frame.columns) == [
-        "vcno", "vcname", "unit_name", "unit_state", "node_no", "node_id", "node_state",
-        "cloud_instance_address", "cloud_instance_id", "cloud_instance_name", "volumes"]
+        "vcno",
+        "vcname",
+        "unit_name",
+        "unit_state",
+        "node_no",
+        "node_id",
+        "node_state",
+        "cloud_instance_address",
+        "cloud_instance_id",
+        "cloud_instance_name",
+        "volumes",
+    ]
     rows = {(r["unit_name"], r["node_no"]): r for r in frame.to_dict("records")}
     assert sorted(rows) == [("server", 1), ("server", 2), ("server", 3), ("web", 1)]
     assert rows[("web", 1)]["node_id"] == f"{node_id(1, 'web')[:8]}..."
@@ -633,15 +695,23 @@ def test_ugroup_df_nodes_without_nodes(make_ugroup, vcc: MockVcc) -> None:
 
 def test_ugroup_df_nodes_of_a_disk_type_group(make_ugroup, vcc: MockVcc) -> None:
     """Controllers before 18.07 call storage UnitGroups type 'disk'."""
-    body = vc_json("st", [unit_json("disks", [disk_json(1)], unit_type="storage")],
-                   vc_type="disk")
+    body = vc_json("st", [unit_json("disks", [disk_json(1)], unit_type="storage")], vc_type="disk")
     body["unit"][0].pop("type")
     ugroup = make_ugroup(body)
 
     frame = ugroup.df_nodes().data
 
-    assert list(frame.columns) == ["vcno", "vcname", "unit_name", "unit_state", "disk_no",
-                                   "disk_id", "node_state", "cloud_disk_id", "cloud_disk_size"]
+    assert list(frame.columns) == [
+        "vcno",
+        "vcname",
+        "unit_name",
+        "unit_state",
+        "disk_no",
+        "disk_id",
+        "node_state",
+        "cloud_disk_id",
+        "cloud_disk_size",
+    ]
     assert list(frame["cloud_disk_id"]) == [f"vol-{1:017x}"]
     assert list(ugroup.df_units()["vctype"]) == ["storage"]
 

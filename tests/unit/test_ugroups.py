@@ -53,12 +53,16 @@ def test_create_ugroup_posts_the_empty_vc_cci(sdk, vcc: MockVcc, ugroup_type) ->
     assert_headers(sent)
     post = sent[1]
     assert list(post.body) == ["cci"]
-    assert decode_cci(post.body["cci"]) == [{"vc": {
-        "cci_version": vcpsdk.VCP_SDK_VERSION,
-        "type": ugroup_type,
-        "description": "handson101",
-        "name": "handson101",
-    }}]
+    assert decode_cci(post.body["cci"]) == [
+        {
+            "vc": {
+                "cci_version": vcpsdk.VCP_SDK_VERSION,
+                "type": ugroup_type,
+                "description": "handson101",
+                "name": "handson101",
+            }
+        }
+    ]
     assert isinstance(ugroup, VcpUnitGroupClass)
     assert ugroup.vcid == VCID
     assert ugroup.name == "handson101"
@@ -77,8 +81,7 @@ def test_create_ugroup_privileged_sends_the_privileged_header(sdk, vcc: MockVcc)
     assert_headers(sent, privileged=True)
 
 
-def test_create_ugroup_with_an_existing_name_fails_before_post(sdk, vcc: MockVcc,
-                                                               caplog) -> None:
+def test_create_ugroup_with_an_existing_name_fails_before_post(sdk, vcc: MockVcc, caplog) -> None:
     vcc.reply("GET", "/vcs", {"vcs": [vc_json("handson101")]})
     vcc.reply("POST", "/vcs", {"vcid": VCID2})
     caplog.set_level(logging.ERROR, logger="vcp.sdk")
@@ -88,8 +91,11 @@ def test_create_ugroup_with_an_existing_name_fails_before_post(sdk, vcc: MockVcc
 
     assert "aleady exist UnitGroup" in info.value.args[1]
     assert vcc.calls() == [("GET", "/vcs")]
-    assert any("aleady exist UnitGroup" in r.getMessage() for r in caplog.records
-               if r.name == "vcp.sdk" and r.levelno == logging.ERROR)
+    assert any(
+        "aleady exist UnitGroup" in r.getMessage()
+        for r in caplog.records
+        if r.name == "vcp.sdk" and r.levelno == logging.ERROR
+    )
 
 
 @pytest.mark.parametrize("bad_type", ["disk", "Compute", ""])
@@ -209,8 +215,13 @@ def test_df_ugroups(sdk, vcc: MockVcc) -> None:
     frame = styled.data
     assert list(frame.columns) == ["vcno", "vctype", "owner", "vcname", "state", "vcid", "cdate"]
     assert frame.to_dict("records")[1] == {
-        "vcno": 2, "vctype": "storage", "owner": "bob", "vcname": "ug2", "state": "ERROR",
-        "vcid": f"{VCID2[:8]}...", "cdate": CDATE,
+        "vcno": 2,
+        "vctype": "storage",
+        "owner": "bob",
+        "vcname": "ug2",
+        "state": "ERROR",
+        "vcid": f"{VCID2[:8]}...",
+        "cdate": CDATE,
     }
     assert list(frame["vcid"]) == [f"{v[:8]}..." for v in (VCID, VCID2, VCID3)]
     assert vcc.calls() == [("GET", "/vcs")]
@@ -227,27 +238,48 @@ def test_df_ugroups_privileged_and_empty(sdk, vcc: MockVcc) -> None:
 
 
 def test_sdk_df_nodes_without_nodes_is_an_empty_list(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": [vc_json("ug1", [unit_json("server")]),
-                                      vc_json("ug2", vcid=VCID2)]})
+    vcc.reply("GET", "/vcs", {"vcs": [vc_json("ug1", [unit_json("server")]), vc_json("ug2", vcid=VCID2)]})
 
     assert sdk.df_nodes() == []
     assert vcc.calls() == [("GET", "/vcs")]
 
 
-COMPUTE_COLUMNS = ["vcno", "vcname", "unit_name", "unit_state", "node_no", "node_id",
-                   "node_state", "cloud_instance_address", "cloud_instance_id",
-                   "cloud_instance_name", "volumes"]
-STORAGE_COLUMNS = ["vcno", "vcname", "unit_name", "unit_state", "disk_no", "disk_id",
-                   "node_state", "cloud_disk_id", "cloud_disk_size"]
+COMPUTE_COLUMNS = [
+    "vcno",
+    "vcname",
+    "unit_name",
+    "unit_state",
+    "node_no",
+    "node_id",
+    "node_state",
+    "cloud_instance_address",
+    "cloud_instance_id",
+    "cloud_instance_name",
+    "volumes",
+]
+STORAGE_COLUMNS = [
+    "vcno",
+    "vcname",
+    "unit_name",
+    "unit_state",
+    "disk_no",
+    "disk_id",
+    "node_state",
+    "cloud_disk_id",
+    "cloud_disk_size",
+]
 
 
 def test_sdk_df_nodes_compute(sdk, vcc: MockVcc) -> None:
     vol = [{"volume_id": "vol-1", "device_name": "/dev/sdb"}]
     vcs = [
         vc_json("ug1", [unit_json("server", [node_json(1, volumes=vol), node_json(2)])], vcno=4),
-        vc_json("ug3", [unit_json("web", [node_json(1, unit="web", vcid=VCID3,
-                                                    address="127.30.2.99")])],
-                vcid=VCID3, vcno=5),
+        vc_json(
+            "ug3",
+            [unit_json("web", [node_json(1, unit="web", vcid=VCID3, address="127.30.2.99")])],
+            vcid=VCID3,
+            vcno=5,
+        ),
     ]
     vcc.reply("GET", "/vcs", {"vcs": vcs})
 
@@ -258,10 +290,17 @@ def test_sdk_df_nodes_compute(sdk, vcc: MockVcc) -> None:
     assert list(frame.columns) == COMPUTE_COLUMNS
     assert list(frame.index) == [0, 1, 2]
     assert frame.to_dict("records")[0] == {
-        "vcno": 4, "vcname": "ug1", "unit_name": "server", "unit_state": "RUNNING",
-        "node_no": 1, "node_id": f"{node_id(1)[:8]}...", "node_state": "RUNNING",
-        "cloud_instance_address": "127.30.2.11", "cloud_instance_id": f"i-{1:017x}",
-        "cloud_instance_name": f"VCP-{VCC_ID[:8]}-{VCID[:8]}", "volumes": "exists",
+        "vcno": 4,
+        "vcname": "ug1",
+        "unit_name": "server",
+        "unit_state": "RUNNING",
+        "node_no": 1,
+        "node_id": f"{node_id(1)[:8]}...",
+        "node_state": "RUNNING",
+        "cloud_instance_address": "127.30.2.11",
+        "cloud_instance_id": f"i-{1:017x}",
+        "cloud_instance_name": f"VCP-{VCC_ID[:8]}-{VCID[:8]}",
+        "volumes": "exists",
     }
     assert list(frame["volumes"]) == ["exists", "none", "none"]
     assert list(frame["cloud_instance_name"]) == [instance_name(VCID)] * 2 + [instance_name(VCID3)]
@@ -271,16 +310,23 @@ def test_sdk_df_nodes_compute(sdk, vcc: MockVcc) -> None:
 
 def test_sdk_df_nodes_storage(sdk, vcc: MockVcc) -> None:
     disks = [disk_json(1, size=43), disk_json(2, size=43, in_use=True)]
-    vcc.reply("GET", "/vcs", {"vcs": [vc_json("st", [unit_json("disks", disks,
-                                                              unit_type="storage")],
-                                              vc_type="storage", vcno=9)]})
+    vcc.reply(
+        "GET",
+        "/vcs",
+        {"vcs": [vc_json("st", [unit_json("disks", disks, unit_type="storage")], vc_type="storage", vcno=9)]},
+    )
 
     frame = sdk.df_nodes().data
 
     assert list(frame.columns) == STORAGE_COLUMNS
     assert frame.to_dict("records")[1] == {
-        "vcno": 9, "vcname": "st", "unit_name": "disks", "unit_state": "RUNNING",
-        "disk_no": 2, "disk_id": f"{node_id(2, 'disks')[:8]}...", "node_state": "RUNNING",
-        "cloud_disk_id": f"vol-{2:017x}", "cloud_disk_size": 43,
+        "vcno": 9,
+        "vcname": "st",
+        "unit_name": "disks",
+        "unit_state": "RUNNING",
+        "disk_no": 2,
+        "disk_id": f"{node_id(2, 'disks')[:8]}...",
+        "node_state": "RUNNING",
+        "cloud_disk_id": f"vol-{2:017x}",
+        "cloud_disk_size": 43,
     }
-

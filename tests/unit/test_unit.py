@@ -43,11 +43,9 @@ def _node_path(no: int, suffix: str = "") -> str:
 def make_unit(make_ugroup: Callable[..., Any], vcc: MockVcc) -> Callable[..., VcpUnitClass]:
     """``make_unit(nodes)``: unit ``server`` of UnitGroup ``ug1`` holding ``nodes``."""
 
-    def make(nodes: list[dict[str, Any]], name: str = "server",
-             unit_type: str = "compute") -> VcpUnitClass:
+    def make(nodes: list[dict[str, Any]], name: str = "server", unit_type: str = "compute") -> VcpUnitClass:
         vc_type = "storage" if unit_type == "storage" else "compute"
-        ugroup = make_ugroup(vc_json("ug1", [unit_json(name, nodes, unit_type=unit_type)],
-                                     vc_type=vc_type))
+        ugroup = make_ugroup(vc_json("ug1", [unit_json(name, nodes, unit_type=unit_type)], vc_type=vc_type))
         unit = ugroup.get_unit(name)
         assert unit is not None
         vcc.mark()
@@ -71,11 +69,21 @@ def _three_body(revision: int = 4) -> dict:
 
 def test_add_nodes_puts_the_count_and_returns_the_new_nodes(three, vcc: MockVcc, caplog) -> None:
     vcc.reply(
-        "GET", UNIT_PATH,
+        "GET",
+        UNIT_PATH,
         _three_body(),
-        unit_json("server", [node_json(1), node_json(2), node_json(3),
-                             node_json(4, state="BOOTING"), node_json(5, state="BOOTING")],
-                  state="INDEFINITE", revision=5),
+        unit_json(
+            "server",
+            [
+                node_json(1),
+                node_json(2),
+                node_json(3),
+                node_json(4, state="BOOTING"),
+                node_json(5, state="BOOTING"),
+            ],
+            state="INDEFINITE",
+            revision=5,
+        ),
         unit_json("server", [node_json(n) for n in range(1, 6)], revision=6),
     )
     vcc.reply("PUT", UNIT_PATH, {**ACCEPTED, "node_ids": [node_id(4), node_id(5)]})
@@ -84,29 +92,48 @@ def test_add_nodes_puts_the_count_and_returns_the_new_nodes(three, vcc: MockVcc,
     added = three.add_nodes(2)
 
     sent = vcc.sent()
-    assert [s.call for s in sent] == [("GET", UNIT_PATH), ("PUT", UNIT_PATH),
-                                      ("GET", UNIT_PATH), ("GET", UNIT_PATH)]
+    assert [s.call for s in sent] == [
+        ("GET", UNIT_PATH),
+        ("PUT", UNIT_PATH),
+        ("GET", UNIT_PATH),
+        ("GET", UNIT_PATH),
+    ]
     assert sent[1].body == {"ip_address_list": [], "mac_address_list": [], "num_nodes": 2}
     assert sent[3].query["wait_revision"] == ["5"]
     assert_headers(sent)
     assert all(isinstance(n, VcNode) for n in added)
-    assert [(n.no, n.id, n.state) for n in added] == [(4, node_id(4), "RUNNING"),
-                                                      (5, node_id(5), "RUNNING")]
+    assert [(n.no, n.id, n.state) for n in added] == [(4, node_id(4), "RUNNING"), (5, node_id(5), "RUNNING")]
     assert "add_node completed." in _messages(caplog)
 
 
 def test_add_nodes_with_fixed_ips_ignores_the_count(three, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _three_body(), unit_json("server", [
-        node_json(1), node_json(2), node_json(3),
-        node_json(4, address="127.30.2.50"), node_json(5, address="127.30.2.51")], revision=5))
+    vcc.reply(
+        "GET",
+        UNIT_PATH,
+        _three_body(),
+        unit_json(
+            "server",
+            [
+                node_json(1),
+                node_json(2),
+                node_json(3),
+                node_json(4, address="127.30.2.50"),
+                node_json(5, address="127.30.2.51"),
+            ],
+            revision=5,
+        ),
+    )
     vcc.reply("PUT", UNIT_PATH, ACCEPTED)
 
     added = three.add_nodes(5, ip_addresses=["127.30.2.50"], ip_address="127.30.2.51")
 
     put = vcc.sent()[1]
     assert put.call == ("PUT", UNIT_PATH)
-    assert put.body == {"ip_address_list": ["127.30.2.50", "127.30.2.51"],
-                        "mac_address_list": [], "num_nodes": 2}
+    assert put.body == {
+        "ip_address_list": ["127.30.2.50", "127.30.2.51"],
+        "mac_address_list": [],
+        "num_nodes": 2,
+    }
     assert [n.cloud_instance_address for n in added] == ["127.30.2.50", "127.30.2.51"]
 
 
@@ -116,17 +143,19 @@ def test_add_nodes_ip_address_union_has_no_duplicate(three, vcc: MockVcc) -> Non
 
     three.add_nodes(ip_addresses=["127.30.2.50"], ip_address="127.30.2.50", wait_for=False)
 
-    assert vcc.sent()[1].body == {"ip_address_list": ["127.30.2.50"], "mac_address_list": [],
-                                  "num_nodes": 1}
+    assert vcc.sent()[1].body == {"ip_address_list": ["127.30.2.50"], "mac_address_list": [], "num_nodes": 1}
 
 
 def test_add_nodes_with_mac_addresses(three, vcc: MockVcc) -> None:
     vcc.reply("GET", UNIT_PATH, _three_body())
     vcc.reply("PUT", UNIT_PATH, ACCEPTED)
 
-    three.add_nodes(ip_addresses=["127.30.2.50", "127.30.2.51"],
-                    mac_addresses=["02:00:00:00:00:01"], mac_address="02:00:00:00:00:02",
-                    wait_for=False)
+    three.add_nodes(
+        ip_addresses=["127.30.2.50", "127.30.2.51"],
+        mac_addresses=["02:00:00:00:00:01"],
+        mac_address="02:00:00:00:00:02",
+        wait_for=False,
+    )
 
     assert vcc.sent()[1].body == {
         "ip_address_list": ["127.30.2.50", "127.30.2.51"],
@@ -136,9 +165,17 @@ def test_add_nodes_with_mac_addresses(three, vcc: MockVcc) -> None:
 
 
 def test_add_nodes_without_waiting(three, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _three_body(), unit_json("server", [
-        node_json(1), node_json(2), node_json(3), node_json(4, state="BOOTING")],
-        state="INDEFINITE", revision=5))
+    vcc.reply(
+        "GET",
+        UNIT_PATH,
+        _three_body(),
+        unit_json(
+            "server",
+            [node_json(1), node_json(2), node_json(3), node_json(4, state="BOOTING")],
+            state="INDEFINITE",
+            revision=5,
+        ),
+    )
     vcc.reply("PUT", UNIT_PATH, ACCEPTED)
 
     added = three.add_nodes(wait_for=False, privileged=True)
@@ -162,17 +199,21 @@ def test_add_nodes_ips_on_storage_fail_before_put(make_unit, vcc: MockVcc) -> No
 
 def test_add_disks_to_storage(make_unit, vcc: MockVcc) -> None:
     unit = make_unit([disk_json(1)], name="disks", unit_type="storage")
-    vcc.reply("GET", DISKS_PATH,
-              unit_json("disks", [disk_json(1)], unit_type="storage", revision=2),
-              unit_json("disks", [disk_json(1), disk_json(2), disk_json(3)], unit_type="storage",
-                        revision=3))
+    vcc.reply(
+        "GET",
+        DISKS_PATH,
+        unit_json("disks", [disk_json(1)], unit_type="storage", revision=2),
+        unit_json("disks", [disk_json(1), disk_json(2), disk_json(3)], unit_type="storage", revision=3),
+    )
     vcc.reply("PUT", DISKS_PATH, {"vcid": VCID, "unit_name": "disks"})
 
     added = unit.add_nodes(2)
 
     assert vcc.sent()[1].body == {"ip_address_list": [], "mac_address_list": [], "num_nodes": 2}
     assert [(n.type, n.no, n.cloud_disk_id) for n in added] == [
-        ("storage", 2, f"vol-{2:017x}"), ("storage", 3, f"vol-{3:017x}")]
+        ("storage", 2, f"vol-{2:017x}"),
+        ("storage", 3, f"vol-{3:017x}"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -180,8 +221,10 @@ def test_add_disks_to_storage(make_unit, vcc: MockVcc) -> None:
     [
         ({"ip_addresses": "127.30.2.50"}, "ip_addresses is not list"),
         ({"mac_addresses": "02:00:00:00:00:01"}, "mac_addresses is not list"),
-        ({"ip_addresses": ["127.30.2.50", "127.30.2.51"], "mac_addresses": ["02:00:00:00:00:01"]},
-         "mac_address_list and ip_address_list has element but their length are different"),
+        (
+            {"ip_addresses": ["127.30.2.50", "127.30.2.51"], "mac_addresses": ["02:00:00:00:00:01"]},
+            "mac_address_list and ip_address_list has element but their length are different",
+        ),
         ({"num_add_nodes": 0}, "num_add_nodes"),
     ],
 )
@@ -208,8 +251,9 @@ def test_add_nodes_bad_arguments_fail_before_put(three, vcc: MockVcc, kwargs, me
 )
 def test_delete_nodes_selectors(three, vcc: MockVcc, selector, targets, caplog) -> None:
     remaining = [n for n in (1, 2, 3) if n not in targets]
-    vcc.reply("GET", UNIT_PATH, _three_body(),
-              unit_json("server", [node_json(n) for n in remaining], revision=9))
+    vcc.reply(
+        "GET", UNIT_PATH, _three_body(), unit_json("server", [node_json(n) for n in remaining], revision=9)
+    )
     for no in targets:
         vcc.reply("DELETE", _node_path(no), {"vcid": VCID, "node_id": node_id(no)})
     caplog.set_level(logging.INFO, logger="vcp.sdk")
@@ -230,17 +274,30 @@ def test_delete_nodes_selectors(three, vcc: MockVcc, selector, targets, caplog) 
 
 
 def test_delete_node_waits_with_long_poll(three, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _three_body(),
-              unit_json("server", [node_json(1), node_json(2), node_json(3, state="DELETING")],
-                        state="INDEFINITE", revision=5),
-              unit_json("server", [node_json(1), node_json(2)], revision=6))
+    vcc.reply(
+        "GET",
+        UNIT_PATH,
+        _three_body(),
+        unit_json(
+            "server",
+            [node_json(1), node_json(2), node_json(3, state="DELETING")],
+            state="INDEFINITE",
+            revision=5,
+        ),
+        unit_json("server", [node_json(1), node_json(2)], revision=6),
+    )
     vcc.reply("DELETE", _node_path(3), {"vcid": VCID, "node_id": node_id(3)})
 
     three.delete_nodes(privileged=True)
 
     sent = vcc.sent()
-    assert [s.call for s in sent] == [("GET", UNIT_PATH), ("DELETE", _node_path(3)),
-                                      ("GET", UNIT_PATH), ("GET", UNIT_PATH), ("GET", UNIT_PATH)]
+    assert [s.call for s in sent] == [
+        ("GET", UNIT_PATH),
+        ("DELETE", _node_path(3)),
+        ("GET", UNIT_PATH),
+        ("GET", UNIT_PATH),
+        ("GET", UNIT_PATH),
+    ]
     assert sent[3].query["wait_revision"] == ["5"]
     assert_headers(sent, privileged=True)
 
@@ -256,17 +313,24 @@ def test_delete_one_node_without_waiting(three, vcc: MockVcc) -> None:
 
 def test_delete_disk_of_a_storage_unit(make_unit, vcc: MockVcc) -> None:
     unit = make_unit([disk_json(1), disk_json(2)], name="disks", unit_type="storage")
-    vcc.reply("GET", DISKS_PATH,
-              unit_json("disks", [disk_json(1), disk_json(2)], unit_type="storage", revision=3),
-              unit_json("disks", [disk_json(2)], unit_type="storage", revision=4))
+    vcc.reply(
+        "GET",
+        DISKS_PATH,
+        unit_json("disks", [disk_json(1), disk_json(2)], unit_type="storage", revision=3),
+        unit_json("disks", [disk_json(2)], unit_type="storage", revision=4),
+    )
     disk_path = f"{DISKS_PATH}/{node_id(1, 'disks')}"
     vcc.reply("DELETE", disk_path, {"vcid": VCID, "node_id": node_id(1, "disks")})
 
     left = unit.delete_nodes(node_no=1)
 
     sent = vcc.sent()
-    assert [s.call for s in sent] == [("GET", DISKS_PATH), ("DELETE", disk_path),
-                                      ("GET", DISKS_PATH), ("GET", DISKS_PATH)]
+    assert [s.call for s in sent] == [
+        ("GET", DISKS_PATH),
+        ("DELETE", disk_path),
+        ("GET", DISKS_PATH),
+        ("GET", DISKS_PATH),
+    ]
     assert sent[1].body == {}
     assert [(d.type, d.no) for d in left] == [("storage", 2)]
 
@@ -280,8 +344,9 @@ SEVERAL_SELECTORS = [
 
 
 @pytest.mark.parametrize("selector", SEVERAL_SELECTORS)
-def test_delete_nodes_with_several_selectors_fails_before_any_request(three, vcc: MockVcc,
-                                                                      selector, caplog) -> None:
+def test_delete_nodes_with_several_selectors_fails_before_any_request(
+    three, vcc: MockVcc, selector, caplog
+) -> None:
     caplog.set_level(logging.ERROR, logger="vcp.sdk")
     with pytest.raises(VcpInvalidArgumentError) as info:
         three.delete_nodes(**selector)
@@ -289,7 +354,8 @@ def test_delete_nodes_with_several_selectors_fails_before_any_request(three, vcc
     assert info.value.args == ("VCP", "invalid argment, one condition parameter allowed")
     assert vcc.sent() == []
     assert "invalid argment, one condition parameter allowed" in [
-        r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        r.getMessage() for r in caplog.records if r.levelno == logging.ERROR
+    ]
 
 
 MULTI = [{"num_delete_nodes": 2}, {"ip_addresses": ["127.30.2.11", "127.30.2.12"]}]
@@ -307,8 +373,7 @@ def test_delete_multi_node_without_waiting_is_refused(three, vcc: MockVcc, selec
 
 
 @pytest.mark.parametrize("selector", MULTI)
-def test_delete_multi_node_without_waiting_sends_no_request(three, vcc: MockVcc,
-                                                            selector) -> None:
+def test_delete_multi_node_without_waiting_sends_no_request(three, vcc: MockVcc, selector) -> None:
     vcc.reply("GET", UNIT_PATH, _three_body())
 
     with pytest.raises(VcpInvalidArgumentError, match="delete multi-node must be wait_for=True"):
@@ -326,8 +391,7 @@ def test_delete_multi_node_without_waiting_sends_no_request(three, vcc: MockVcc,
         ({"num_delete_nodes": 4}, r"num_delete_nodes\[4\]"),
     ],
 )
-def test_delete_nodes_without_a_match_sends_no_delete(three, vcc: MockVcc, selector,
-                                                       message) -> None:
+def test_delete_nodes_without_a_match_sends_no_delete(three, vcc: MockVcc, selector, message) -> None:
     vcc.reply("GET", UNIT_PATH, _three_body())
 
     with pytest.raises(VcpInvalidArgumentError, match=message):
@@ -340,8 +404,9 @@ def test_delete_nodes_without_a_match_sends_no_delete(three, vcc: MockVcc, selec
 
 
 def _mixed_body(revision: int = 4) -> dict:
-    return unit_json("server", [node_json(1), node_json(2), node_json(3, state="POWER_OFF")],
-                     revision=revision)
+    return unit_json(
+        "server", [node_json(1), node_json(2), node_json(3, state="POWER_OFF")], revision=revision
+    )
 
 
 @pytest.fixture
@@ -382,21 +447,36 @@ def test_power_operations_patch_each_target(mixed, vcc: MockVcc, op, selector, t
 
 
 def test_power_off_waits_until_power_off(mixed, vcc: MockVcc, caplog) -> None:
-    vcc.reply("GET", UNIT_PATH, _mixed_body(),
-              unit_json("server", [node_json(1), node_json(2, state="SHUTTING_DOWN"),
-                                   node_json(3, state="POWER_OFF")], state="INDEFINITE",
-                        revision=7),
-              unit_json("server", [node_json(1), node_json(2, state="POWER_OFF"),
-                                   node_json(3, state="POWER_OFF")], state="INDEFINITE",
-                        revision=8))
+    vcc.reply(
+        "GET",
+        UNIT_PATH,
+        _mixed_body(),
+        unit_json(
+            "server",
+            [node_json(1), node_json(2, state="SHUTTING_DOWN"), node_json(3, state="POWER_OFF")],
+            state="INDEFINITE",
+            revision=7,
+        ),
+        unit_json(
+            "server",
+            [node_json(1), node_json(2, state="POWER_OFF"), node_json(3, state="POWER_OFF")],
+            state="INDEFINITE",
+            revision=8,
+        ),
+    )
     vcc.reply("PATCH", _node_path(2, "/power_off"), {"vcid": VCID, "node_id": node_id(2)})
     caplog.set_level(logging.INFO, logger="vcp.sdk")
 
     nodes = mixed.power_off_nodes(privileged=True)
 
     sent = vcc.sent()
-    assert [s.call for s in sent] == [("GET", UNIT_PATH), ("PATCH", _node_path(2, "/power_off")),
-                                      ("GET", UNIT_PATH), ("GET", UNIT_PATH), ("GET", UNIT_PATH)]
+    assert [s.call for s in sent] == [
+        ("GET", UNIT_PATH),
+        ("PATCH", _node_path(2, "/power_off")),
+        ("GET", UNIT_PATH),
+        ("GET", UNIT_PATH),
+        ("GET", UNIT_PATH),
+    ]
     assert sent[3].query["wait_revision"] == ["7"]
     assert_headers(sent, privileged=True)
     assert [n.state for n in nodes] == ["RUNNING", "POWER_OFF", "POWER_OFF"]
@@ -405,10 +485,13 @@ def test_power_off_waits_until_power_off(mixed, vcc: MockVcc, caplog) -> None:
 
 
 @pytest.mark.parametrize("op", ["power_off", "power_on"])
-@pytest.mark.parametrize("selector", [
-    {"node_no": 1, "ip_address": "127.30.2.11"},
-    {"cloud_instance_id": "i-1", "ip_addresses": ["127.30.2.11"]},
-])
+@pytest.mark.parametrize(
+    "selector",
+    [
+        {"node_no": 1, "ip_address": "127.30.2.11"},
+        {"cloud_instance_id": "i-1", "ip_addresses": ["127.30.2.11"]},
+    ],
+)
 def test_power_operations_with_several_selectors(mixed, vcc: MockVcc, op, selector) -> None:
     with pytest.raises(VcpInvalidArgumentError) as info:
         getattr(mixed, f"{op}_nodes")(**selector)
@@ -417,8 +500,9 @@ def test_power_operations_with_several_selectors(mixed, vcc: MockVcc, op, select
     assert vcc.sent() == []
 
 
-@pytest.mark.parametrize(("op", "count"), [("power_off", "num_power_off_nodes"),
-                                           ("power_on", "num_power_on_nodes")])
+@pytest.mark.parametrize(
+    ("op", "count"), [("power_off", "num_power_off_nodes"), ("power_on", "num_power_on_nodes")]
+)
 def test_power_operations_several_count_selectors(mixed, vcc: MockVcc, op, count) -> None:
     with pytest.raises(VcpInvalidArgumentError, match="one condition parameter allowed"):
         getattr(mixed, f"{op}_nodes")(**{count: 1, "node_no": 1})
@@ -451,8 +535,7 @@ def test_power_on_one_node_without_waiting(mixed, vcc: MockVcc) -> None:
 
     mixed.power_on_nodes(wait_for=False)
 
-    assert vcc.calls() == [("GET", UNIT_PATH), ("PATCH", _node_path(3, "/power_on")),
-                           ("GET", UNIT_PATH)]
+    assert vcc.calls() == [("GET", UNIT_PATH), ("PATCH", _node_path(3, "/power_on")), ("GET", UNIT_PATH)]
 
 
 # -- find_nodes / find_ip_addresses / df_nodes / printing ---------------------------------------
@@ -475,8 +558,11 @@ def test_power_on_one_node_without_waiting(mixed, vcc: MockVcc) -> None:
 )
 def test_unit_find_nodes(make_unit, vcc: MockVcc, conditions, expected) -> None:
     unit = make_unit([])
-    vcc.reply("GET", UNIT_PATH, unit_json("server", [
-        node_json(3, state="POWER_OFF"), node_json(1), node_json(2)], revision=4))
+    vcc.reply(
+        "GET",
+        UNIT_PATH,
+        unit_json("server", [node_json(3, state="POWER_OFF"), node_json(1), node_json(2)], revision=4),
+    )
 
     nodes = unit.find_nodes(**conditions)
 
@@ -490,8 +576,7 @@ def test_unit_find_nodes_mapper_and_ip_addresses(mixed, vcc: MockVcc) -> None:
 
     assert mixed.find_nodes(mapper=lambda n: n.id) == [node_id(1), node_id(2), node_id(3)]
     assert mixed.find_ip_addresses(node_state="RUNNING") == ["127.30.2.11", "127.30.2.12"]
-    assert mixed.find_ip_addresses(privileged=True) == ["127.30.2.11", "127.30.2.12",
-                                                        "127.30.2.13"]
+    assert mixed.find_ip_addresses(privileged=True) == ["127.30.2.11", "127.30.2.12", "127.30.2.13"]
     sent = vcc.sent()
     assert [s.call for s in sent] == [("GET", UNIT_PATH)] * 3
     assert_headers(sent[:2])
@@ -506,13 +591,30 @@ def test_unit_df_nodes(mixed, vcc: MockVcc) -> None:
     assert isinstance(styled, Styler)
     frame = styled.data
     assert list(frame.columns) == [
-        "vcno", "vcname", "unit_name", "unit_state", "node_no", "node_id", "node_state",
-        "cloud_instance_address", "cloud_instance_id", "cloud_instance_name", "volumes"]
+        "vcno",
+        "vcname",
+        "unit_name",
+        "unit_state",
+        "node_no",
+        "node_id",
+        "node_state",
+        "cloud_instance_address",
+        "cloud_instance_id",
+        "cloud_instance_name",
+        "volumes",
+    ]
     assert frame.to_dict("records")[2] == {
-        "vcno": 1, "vcname": "ug1", "unit_name": "server", "unit_state": "INDEFINITE",
-        "node_no": 3, "node_id": f"{node_id(3)[:8]}...", "node_state": "POWER_OFF",
-        "cloud_instance_address": "127.30.2.13", "cloud_instance_id": f"i-{3:017x}",
-        "cloud_instance_name": instance_name(VCID), "volumes": "none",
+        "vcno": 1,
+        "vcname": "ug1",
+        "unit_name": "server",
+        "unit_state": "INDEFINITE",
+        "node_no": 3,
+        "node_id": f"{node_id(3)[:8]}...",
+        "node_state": "POWER_OFF",
+        "cloud_instance_address": "127.30.2.13",
+        "cloud_instance_id": f"i-{3:017x}",
+        "cloud_instance_name": instance_name(VCID),
+        "volumes": "none",
     }
     assert vcc.calls() == [("GET", UNIT_PATH)]
 
@@ -526,23 +628,40 @@ def test_unit_df_nodes_without_nodes(make_unit, vcc: MockVcc) -> None:
 
 def test_unit_df_nodes_storage(make_unit, vcc: MockVcc) -> None:
     unit = make_unit([disk_json(1)], name="disks", unit_type="storage")
-    vcc.reply("GET", DISKS_PATH, unit_json("disks", [disk_json(1, size=43)], unit_type="storage",
-                                           revision=2))
+    vcc.reply("GET", DISKS_PATH, unit_json("disks", [disk_json(1, size=43)], unit_type="storage", revision=2))
 
     frame = unit.df_nodes().data
 
-    assert list(frame.columns) == ["vcno", "vcname", "unit_name", "unit_state", "disk_no",
-                                   "disk_id", "node_state", "cloud_disk_id", "cloud_disk_size"]
-    assert frame.to_dict("records") == [{
-        "vcno": 1, "vcname": "ug1", "unit_name": "disks", "unit_state": "RUNNING",
-        "disk_no": 1, "disk_id": f"{node_id(1, 'disks')[:8]}...", "node_state": "RUNNING",
-        "cloud_disk_id": f"vol-{1:017x}", "cloud_disk_size": 43,
-    }]
+    assert list(frame.columns) == [
+        "vcno",
+        "vcname",
+        "unit_name",
+        "unit_state",
+        "disk_no",
+        "disk_id",
+        "node_state",
+        "cloud_disk_id",
+        "cloud_disk_size",
+    ]
+    assert frame.to_dict("records") == [
+        {
+            "vcno": 1,
+            "vcname": "ug1",
+            "unit_name": "disks",
+            "unit_state": "RUNNING",
+            "disk_no": 1,
+            "disk_id": f"{node_id(1, 'disks')[:8]}...",
+            "node_state": "RUNNING",
+            "cloud_disk_id": f"vol-{1:017x}",
+            "cloud_disk_size": 43,
+        }
+    ]
 
 
 def test_unit_state_and_print(three, vcc: MockVcc, capsys) -> None:
-    vcc.reply("GET", UNIT_PATH, unit_json("server", [node_json(1, state="BOOTING")],
-                                          state="BOOTING", revision=2))
+    vcc.reply(
+        "GET", UNIT_PATH, unit_json("server", [node_json(1, state="BOOTING")], state="BOOTING", revision=2)
+    )
 
     assert three.state == "BOOTING"
     print(three)
@@ -552,16 +671,23 @@ def test_unit_state_and_print(three, vcc: MockVcc, capsys) -> None:
 
 
 def test_print_compute_node(mixed, vcc: MockVcc, capsys) -> None:
-    vcc.reply("GET", UNIT_PATH, unit_json("server", [node_json(
-        1, volumes=[{"volume_id": "vol-0abc", "device_name": "/dev/sdb"}])], revision=2))
+    vcc.reply(
+        "GET",
+        UNIT_PATH,
+        unit_json(
+            "server",
+            [node_json(1, volumes=[{"volume_id": "vol-0abc", "device_name": "/dev/sdb"}])],
+            revision=2,
+        ),
+    )
     [node] = mixed.find_nodes()
 
     print(node)
 
     out = capsys.readouterr().out
     assert out.startswith(
-        f"[VcNode]\n+ type[compute] no(1) state[RUNNING] id[{node_id(1)}] "
-        f"cloud_instance_address[127.30.2.11]")
+        f"[VcNode]\n+ type[compute] no(1) state[RUNNING] id[{node_id(1)}] cloud_instance_address[127.30.2.11]"
+    )
     assert out == (
         f"[VcNode]\n+ type[compute] no(1) state[RUNNING] id[{node_id(1)}] "
         f"cloud_instance_address[127.30.2.11] cloud_instance_id[i-{1:017x}] "
@@ -572,8 +698,13 @@ def test_print_compute_node(mixed, vcc: MockVcc, capsys) -> None:
 
 
 def test_print_node_with_error(mixed, vcc: MockVcc, capsys) -> None:
-    vcc.reply("GET", UNIT_PATH, unit_json("server", [node_json(
-        2, state="CONTAINER_ERROR", error_message="container exited")], revision=2))
+    vcc.reply(
+        "GET",
+        UNIT_PATH,
+        unit_json(
+            "server", [node_json(2, state="CONTAINER_ERROR", error_message="container exited")], revision=2
+        ),
+    )
     [node] = mixed.find_nodes()
 
     print(node)
@@ -585,8 +716,11 @@ def test_print_node_with_error(mixed, vcc: MockVcc, capsys) -> None:
 
 def test_print_storage_node(make_unit, vcc: MockVcc, capsys) -> None:
     unit = make_unit([disk_json(1)], name="disks", unit_type="storage")
-    vcc.reply("GET", DISKS_PATH, unit_json("disks", [disk_json(1, in_use=True, size=43)],
-                                           unit_type="storage", revision=2))
+    vcc.reply(
+        "GET",
+        DISKS_PATH,
+        unit_json("disks", [disk_json(1, in_use=True, size=43)], unit_type="storage", revision=2),
+    )
     [disk] = unit.find_nodes()
 
     print(disk)

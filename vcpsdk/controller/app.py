@@ -94,8 +94,9 @@ class Controller:
         catalog = None
         if settings.vpn_catalog_file:
             catalog = yaml.safe_load(Path(settings.vpn_catalog_file).read_text("utf-8"))
-        sandbox = SandboxBackend(settings.state_dir, settings.boot_delay, catalog,
-                                 settings.ssh_port, settings.fallback_ssh_port)
+        sandbox = SandboxBackend(
+            settings.state_dir, settings.boot_delay, catalog, settings.ssh_port, settings.fallback_ssh_port
+        )
         backends, provider_backends = build_backends(settings.backends, vcc_id)
         bus = ChangeBus()
         holder: dict[str, Any] = {}
@@ -105,11 +106,9 @@ class Controller:
             return controller.backend_for(provider)
 
         secrets = SecretBox(settings.state_dir)
-        service = Service(store, backend_for, bus.notify, lambda: holder["c"].worker.wake(),
-                          vcc_id, secrets)
+        service = Service(store, backend_for, bus.notify, lambda: holder["c"].worker.wake(), vcc_id, secrets)
         worker = Worker(store, backend_for, service.catalog_entry, bus.notify, secrets)
-        controller = cls(settings, store, sandbox, backends, provider_backends, service, worker,
-                         bus, vcc_id)
+        controller = cls(settings, store, sandbox, backends, provider_backends, service, worker, bus, vcc_id)
         holder["c"] = controller
         return controller
 
@@ -119,16 +118,20 @@ class Controller:
             backend.start()
         with self.store.read() as session:
             running = session.execute(
-                select(Node.node_id, Node.node_no, Node.address, Node.provider)
-                .where(Node.kind == "compute", Node.state == RUNNING)
+                select(Node.node_id, Node.node_no, Node.address, Node.provider).where(
+                    Node.kind == "compute", Node.state == RUNNING
+                )
             ).all()
         on_sandbox = [r for r in running if r.provider not in self.provider_backends]
         self.sandbox.restore([NodeRequest(r.node_id, r.node_no, r.address) for r in on_sandbox])
         port = self.sandbox.node_ssh_port()
         if on_sandbox and port:
             with self.store.transaction() as session:
-                session.execute(update(Node).where(Node.node_id.in_([r.node_id for r in on_sandbox]))
-                                .values(ssh_port=port))
+                session.execute(
+                    update(Node)
+                    .where(Node.node_id.in_([r.node_id for r in on_sandbox]))
+                    .values(ssh_port=port)
+                )
         if self.backends:
             self.worker.reconcile(list(self.provider_backends))
         self.worker.start()
@@ -227,10 +230,12 @@ def _vault_router(ctl: Controller) -> APIRouter:
         return JSONResponse({"errors": [message]}, status_code=status)
 
     # Vault's API, not occtr's: kept out of the OpenAPI document (see docs/protocol.md)
-    @router.api_route("/v1/cubbyhole/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "LIST"],
-                      include_in_schema=False)
+    @router.api_route(
+        "/v1/cubbyhole/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "LIST"], include_in_schema=False
+    )
     async def cubbyhole(
-        path: str, request: Request,
+        path: str,
+        request: Request,
         x_vault_token: Annotated[str | None, Header()] = None,
     ) -> Response:
         try:
@@ -297,16 +302,20 @@ def _router(ctl: Controller) -> APIRouter:
     @router.get("", summary="Connectivity check; advertises extensions")
     @router.get("/", summary="Health check")
     def root(user: UserDep) -> JSONResponse:
-        return ok({
-            "service": "occtr",
-            "name": ctl.settings.name,
-            "vcc_id": ctl.vcc_id,
-            "version": VCP_SDK_VERSION,
-            "extensions": {
-                "long_poll": {"query": ["wait_revision", "wait_sec"],
-                              "max_wait_sec": ctl.settings.long_poll_max_sec},
-            },
-        })
+        return ok(
+            {
+                "service": "occtr",
+                "name": ctl.settings.name,
+                "vcc_id": ctl.vcc_id,
+                "version": VCP_SDK_VERSION,
+                "extensions": {
+                    "long_poll": {
+                        "query": ["wait_revision", "wait_sec"],
+                        "max_wait_sec": ctl.settings.long_poll_max_sec,
+                    },
+                },
+            }
+        )
 
     @router.get("/health", summary="Liveness probe (no token needed)")
     def health() -> JSONResponse:
@@ -314,20 +323,24 @@ def _router(ctl: Controller) -> APIRouter:
 
     @router.get("/accounts/authority")
     def authority(user: UserDep) -> JSONResponse:
-        return ok({
-            "role": "fullaccess",
-            "user_name": user.name,
-            "user_role": "superuser" if user.superuser else "regular",
-        })
+        return ok(
+            {
+                "role": "fullaccess",
+                "user_name": user.name,
+                "user_role": "superuser" if user.superuser else "regular",
+            }
+        )
 
     @router.get("/version")
     def version(user: UserDep) -> JSONResponse:
-        return ok({
-            "version": VCP_SDK_VERSION,
-            "git_tag": f"vcpsdk-{__version__}",
-            "name": ctl.settings.name,
-            "plugin": {p.name: p.version for p in all_providers()},
-        })
+        return ok(
+            {
+                "version": VCP_SDK_VERSION,
+                "git_tag": f"vcpsdk-{__version__}",
+                "name": ctl.settings.name,
+                "plugin": {p.name: p.version for p in all_providers()},
+            }
+        )
 
     @router.get("/publickey")
     def publickey(user: UserDep) -> JSONResponse:
@@ -349,7 +362,9 @@ def _router(ctl: Controller) -> APIRouter:
 
     @router.get("/vcs/{vcid}")
     async def get_vc(
-        vcid: str, user: UserDep, wait_revision: int | None = None,
+        vcid: str,
+        user: UserDep,
+        wait_revision: int | None = None,
         wait_sec: Annotated[float, Query(ge=0)] = 25.0,
     ) -> JSONResponse:
         return await long_poll(vcid, wait_revision, wait_sec, lambda: service.get_vc(user, vcid))
@@ -372,21 +387,20 @@ def _router(ctl: Controller) -> APIRouter:
 
     @router.get("/vcs/{vcid}/{unit_name}")
     async def get_unit(
-        vcid: str, unit_name: str, user: UserDep, wait_revision: int | None = None,
+        vcid: str,
+        unit_name: str,
+        user: UserDep,
+        wait_revision: int | None = None,
         wait_sec: Annotated[float, Query(ge=0)] = 25.0,
     ) -> JSONResponse:
-        return await long_poll(
-            vcid, wait_revision, wait_sec, lambda: service.get_unit(user, vcid, unit_name)
-        )
+        return await long_poll(vcid, wait_revision, wait_sec, lambda: service.get_unit(user, vcid, unit_name))
 
     @router.put("/vcs/{vcid}/{unit_name}", status_code=202)
     def add_nodes(vcid: str, unit_name: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.add_nodes(user, vcid, unit_name, body))
 
     @router.delete("/vcs/{vcid}/{unit_name}", status_code=202)
-    def delete_unit(
-        vcid: str, unit_name: str, user: UserDep, body: JsonBody
-    ) -> JSONResponse:
+    def delete_unit(vcid: str, unit_name: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.delete_unit(user, vcid, unit_name, _force(body)))
 
     @router.patch("/vcs/{vcid}/{unit_name}/{operation}", status_code=202)
@@ -402,14 +416,16 @@ def _router(ctl: Controller) -> APIRouter:
         return ok(service.get_node(user, vcid, unit_name, node_id))
 
     @router.delete("/vcs/{vcid}/{unit_name}/{node_id}", status_code=202)
-    def delete_node(
-        vcid: str, unit_name: str, node_id: str, user: UserDep, body: JsonBody
-    ) -> JSONResponse:
+    def delete_node(vcid: str, unit_name: str, node_id: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.delete_node(user, vcid, unit_name, node_id))
 
     @router.patch("/vcs/{vcid}/{unit_name}/{node_id}/{operation}", status_code=202)
     def node_operation(
-        vcid: str, unit_name: str, node_id: str, operation: str, user: UserDep,
+        vcid: str,
+        unit_name: str,
+        node_id: str,
+        operation: str,
+        user: UserDep,
         body: JsonBody,
     ) -> JSONResponse:
         if operation not in NODE_OPERATIONS:

@@ -31,8 +31,7 @@ def create_token(store: Store, user_name: str, superuser: bool = False) -> str:
         raise ValueError("user name must not be empty")
     token = str(uuid.uuid4())
     with store.transaction() as session:
-        session.add(Token(token_hash=hash_token(token), user_name=user_name.strip(),
-                          superuser=superuser))
+        session.add(Token(token_hash=hash_token(token), user_name=user_name.strip(), superuser=superuser))
     return token
 
 
@@ -44,15 +43,18 @@ def authenticate(store: Store, token: str | None, privileged_header: str | None)
         with store.read() as session:
             row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
     if row is None:
-        raise ServiceError(
-            403, AUTH_EXC, f"{token_prefix(token)}:token lookup is failed: permission denied"
-        )
+        raise ServiceError(403, AUTH_EXC, f"{token_prefix(token)}:token lookup is failed: permission denied")
     privileged = str(privileged_header or "").strip().lower() == "true"
     if privileged and not row.superuser:
         raise ServiceError(
-            403, AUTH_EXC,
-            f"{token_prefix(token)}:privileged mode is allowed only for superuser: "
-            "permission denied",
+            403,
+            AUTH_EXC,
+            f"{token_prefix(token)}:privileged mode is allowed only for superuser: permission denied",
         )
-    return User(name=row.user_name, superuser=row.superuser, privileged=privileged,
-                token_hash=row.token_hash, token_shown=token_prefix(token))
+    return User(
+        name=row.user_name,
+        superuser=row.superuser,
+        privileged=privileged,
+        token_hash=row.token_hash,
+        token_shown=token_prefix(token),
+    )

@@ -21,8 +21,19 @@ from vcpsdk.providers import PROVIDER_NAMES, get_provider
 UNIT_NAME = re.compile(r"^[a-zA-Z0-9_\-]+$")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_\-]{0,31}$")
 UNIT_KEYS = {
-    "cci_version", "name", "description", "private_network", "num_nodes", "num_disks", "image",
-    "recovery_mode", "docker_opt", "params", "cloud_provider", "cloud_params", "ssh_user_name",
+    "cci_version",
+    "name",
+    "description",
+    "private_network",
+    "num_nodes",
+    "num_disks",
+    "image",
+    "recovery_mode",
+    "docker_opt",
+    "params",
+    "cloud_provider",
+    "cloud_params",
+    "ssh_user_name",
 }
 DOCKER_OPT_KEYS = {"dns", "dns_search", "dns_opt", "options", "add_host", "hostname", "gpus"}
 VC_TYPES = {"compute": "compute", "storage": "storage", "disk": "storage"}
@@ -90,9 +101,7 @@ def parse_vc_cci(payload: Any) -> tuple[str, str, str]:
 def check_unit_name(name: Any) -> str:
     """The unit name, or CciError: letters, digits, '_' and '-' only."""
     if not isinstance(name, str) or not UNIT_NAME.match(name):
-        raise CciError(
-            f"unit_name[{name}] is invalid: use letters, digits, '_' and '-' (^[a-zA-Z0-9_\\-]+$)"
-        )
+        raise CciError(f"unit_name[{name}] is invalid: use letters, digits, '_' and '-' (^[a-zA-Z0-9_\\-]+$)")
     return name
 
 
@@ -197,9 +206,5 @@ def _fill_compute(spec: UnitSpec, unit: dict[str, Any], params: dict[str, Any]) 
                 f"{len(spec.ip_addresses)} address(es); they must match"
             )
         spec.count = len(spec.ip_addresses)
-    if spec.mac_addresses and spec.ip_addresses and len(spec.mac_addresses) != len(
-        spec.ip_addresses
-    ):
-        raise CciError(
-            "mac_address_list and ip_address_list has element but their length are different"
-        )
+    if spec.mac_addresses and spec.ip_addresses and len(spec.mac_addresses) != len(spec.ip_addresses):
+        raise CciError("mac_address_list and ip_address_list has element but their length are different")

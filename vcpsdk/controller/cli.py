@@ -1,7 +1,7 @@
 """``vcc``: run the VC Controller and manage its tokens.
 
-    vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S]
-    vcc token create --user NAME [--superuser] --state-dir DIR
+vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S]
+vcc token create --user NAME [--superuser] --state-dir DIR
 """
 
 from __future__ import annotations
@@ -53,8 +53,11 @@ def serve(args: argparse.Namespace) -> int:
         tmp = Path(args.port_file).with_suffix(".tmp")
         tmp.write_text(json.dumps({"host": args.host, "port": port, "pid": os.getpid()}))
         tmp.replace(args.port_file)
-    print(f"vcc: serving on http://{args.host}:{port}/vcp/v1/occtr (state {args.state_dir})",
-          file=sys.stderr, flush=True)
+    print(
+        f"vcc: serving on http://{args.host}:{port}/vcp/v1/occtr (state {args.state_dir})",
+        file=sys.stderr,
+        flush=True,
+    )
     make_server(app, args.log_level).run(sockets=[sock])
     return 0
 
@@ -84,8 +87,7 @@ def sandbox(args: argparse.Namespace) -> int:
         return 0
     if args.sandbox_command == "start":
         info = embedded.ensure_sandbox()
-        print(f"sandbox running at {info.base_url} (pid {info.pid}, state {info.data_dir})",
-              file=sys.stderr)
+        print(f"sandbox running at {info.base_url} (pid {info.pid}, state {info.data_dir})", file=sys.stderr)
         return 0
     if args.sandbox_command == "token":
         print(embedded.ensure_sandbox().token)
@@ -108,17 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--port", type=int, default=8080, help="0 = any free port")
     p_serve.add_argument("--port-file", default="", help="write {host, port, pid} JSON here")
     p_serve.add_argument("--name", default="vcc-sandbox", help="controller name for version()")
-    p_serve.add_argument("--boot-delay", type=float, default=0.5,
-                         help="seconds a sandbox node takes to boot (default 0.5)")
+    p_serve.add_argument(
+        "--boot-delay", type=float, default=0.5, help="seconds a sandbox node takes to boot (default 0.5)"
+    )
     p_serve.add_argument("--vpn-catalog", default=None, help="YAML file replacing the catalog")
-    p_serve.add_argument("--backends", default=None,
-                         help="YAML file enabling cloud backends, e.g. aws (docs/backends.md)")
-    p_serve.add_argument("--ssh-port", type=int, default=22,
-                         help="SSH port of the sandbox nodes on their own addresses (default 22)")
-    p_serve.add_argument("--fallback-ssh-port", type=int, default=2222,
-                         help="SSH port used when --ssh-port cannot be bound (default 2222)")
-    p_serve.add_argument("--log-level", default="warning",
-                         choices=["critical", "error", "warning", "info", "debug"])
+    p_serve.add_argument(
+        "--backends", default=None, help="YAML file enabling cloud backends, e.g. aws (docs/backends.md)"
+    )
+    p_serve.add_argument(
+        "--ssh-port",
+        type=int,
+        default=22,
+        help="SSH port of the sandbox nodes on their own addresses (default 22)",
+    )
+    p_serve.add_argument(
+        "--fallback-ssh-port",
+        type=int,
+        default=2222,
+        help="SSH port used when --ssh-port cannot be bound (default 2222)",
+    )
+    p_serve.add_argument(
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+    )
     state_options(p_serve)
     p_serve.set_defaults(func=serve)
 
@@ -126,14 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     token_sub = p_token.add_subparsers(dest="token_command", required=True)
     p_create = token_sub.add_parser("create", help="print a new token on stdout")
     p_create.add_argument("--user", required=True, help="user name the token belongs to")
-    p_create.add_argument("--superuser", action="store_true",
-                          help="the token may use privileged mode")
+    p_create.add_argument("--superuser", action="store_true", help="the token may use privileged mode")
     state_options(p_create)
     p_create.set_defaults(func=token_create)
 
     p_sandbox = sub.add_parser("sandbox", help="the embedded sandbox used by VcpSDK()")
-    p_sandbox.add_argument("sandbox_command", choices=["start", "stop", "status", "token"],
-                           help="token prints your sandbox token on stdout")
+    p_sandbox.add_argument(
+        "sandbox_command",
+        choices=["start", "stop", "status", "token"],
+        help="token prints your sandbox token on stdout",
+    )
     p_sandbox.set_defaults(func=sandbox)
     return parser
 

@@ -37,9 +37,11 @@ class SecretBox:
     @staticmethod
     def _secret_keys(provider: str, params: dict[str, Any]) -> list[str]:
         decl = get_provider(provider)
-        return [k for k in decl.secrets
-                if isinstance(params.get(k), str) and params[k]
-                and not params[k].startswith(("vault://", SEALED))]
+        return [
+            k
+            for k in decl.secrets
+            if isinstance(params.get(k), str) and params[k] and not params[k].startswith(("vault://", SEALED))
+        ]
 
     def seal(self, provider: str, params: dict[str, Any]) -> dict[str, Any]:
         """``cloud_params`` with literal credentials replaced by sealed values."""
@@ -54,10 +56,12 @@ class SecretBox:
         for key, value in params.items():
             if isinstance(value, str) and value.startswith(SEALED):
                 try:
-                    opened[key] = self._fernet.decrypt(value[len(SEALED):].encode()).decode()
+                    opened[key] = self._fernet.decrypt(value[len(SEALED) :].encode()).decode()
                 except InvalidToken:
-                    raise ValueError(f"cloud_params.{key} cannot be opened with this "
-                                     "controller's key (secrets.key was replaced)") from None
+                    raise ValueError(
+                        f"cloud_params.{key} cannot be opened with this "
+                        "controller's key (secrets.key was replaced)"
+                    ) from None
         return opened
 
     def seal_text(self, text: str) -> str:

@@ -26,6 +26,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 def make_server(app: FastAPI, log_level: str = "warning") -> uvicorn.Server:
     """A uvicorn server for ``app`` (run it with ``server.run(sockets=[sock])``)."""
-    config = uvicorn.Config(app, log_level=log_level, access_log=log_level == "debug",
-                            timeout_graceful_shutdown=5, lifespan="on")
+    config = uvicorn.Config(
+        app, log_level=log_level, access_log=log_level == "debug", timeout_graceful_shutdown=5, lifespan="on"
+    )
     return uvicorn.Server(config)

@@ -35,9 +35,22 @@ INVALID_EXC = "VCPInvalidParameterException"
 
 #: node columns the JSON views read (not the backend's private data)
 VIEW_COLUMNS = (
-    Node.node_id, Node.unit_id, Node.kind, Node.node_no, Node.provider, Node.state,
-    Node.address, Node.instance_id, Node.boot_date, Node.container_date, Node.watch_mode,
-    Node.error_message, Node.volumes, Node.disk_size, Node.attached_to, Node.cdate,
+    Node.node_id,
+    Node.unit_id,
+    Node.kind,
+    Node.node_no,
+    Node.provider,
+    Node.state,
+    Node.address,
+    Node.instance_id,
+    Node.boot_date,
+    Node.container_date,
+    Node.watch_mode,
+    Node.error_message,
+    Node.volumes,
+    Node.disk_size,
+    Node.attached_to,
+    Node.cdate,
     Node.ssh_port,
 )
 
@@ -275,8 +288,16 @@ class Service:
         vcid = uuid.uuid4().hex
         with self.store.transaction() as session:
             session.add(
-                Vc(vcid=vcid, vcno=self.store.next_vcno(session), name=name, owner=user.name,
-                   type=vc_type, description=description, cdate=utcnow(), revision=1)
+                Vc(
+                    vcid=vcid,
+                    vcno=self.store.next_vcno(session),
+                    name=name,
+                    owner=user.name,
+                    type=vc_type,
+                    description=description,
+                    cdate=utcnow(),
+                    revision=1,
+                )
             )
         self.notify(vcid)
         return {"vcid": vcid}
@@ -328,9 +349,7 @@ class Service:
                 deleted = True
             else:
                 if not force:
-                    raise conflict(
-                        f"{vcid}:| vc has {len(units)} unit(s), so cannot delete without force"
-                    )
+                    raise conflict(f"{vcid}:| vc has {len(units)} unit(s), so cannot delete without force")
                 queued = [u for u in units if self._start_unit_delete(session, vc, u)]
                 vc.deleting = bool(queued)
                 vc.revision += 1
@@ -365,48 +384,59 @@ class Service:
             if exists is not None:
                 raise conflict(f"{vcid}:{unit_name}:| unit already exists")
             unit = Unit(
-                vcid=vcid, name=unit_name, type=spec.unit_type, provider=spec.provider,
-                state=S.RUNNING, cdate=utcnow(), mdate=utcnow(),
+                vcid=vcid,
+                name=unit_name,
+                type=spec.unit_type,
+                provider=spec.provider,
+                state=S.RUNNING,
+                cdate=utcnow(),
+                mdate=utcnow(),
                 # credentials never reach the store in clear (see controller/secrets.py)
                 info=self.secrets.redact_info(spec.provider, spec.document),
                 spec={
-                    "provider": spec.provider, "private_network": spec.private_network,
-                    "image": spec.image, "params_v": spec.params_v, "params_e": spec.params_e,
+                    "provider": spec.provider,
+                    "private_network": spec.private_network,
+                    "image": spec.image,
+                    "params_v": spec.params_v,
+                    "params_e": spec.params_e,
                     "docker_opt": spec.docker_opt,
                     "cloud_params": self.secrets.seal(spec.provider, spec.cloud_params),
                     "ssh_user_name": spec.ssh_user_name,
-                    "disks": spec.disks, "last_node_no": 0,
+                    "disks": spec.disks,
+                    "last_node_no": 0,
                 },
             )
             if spec.disks and spec.count != 1:
                 raise invalid(
-                    f"disks (volume_id) can be attached only to a unit of one node; "
-                    f"num_nodes={spec.count}"
+                    f"disks (volume_id) can be attached only to a unit of one node; num_nodes={spec.count}"
                 )
             session.add(unit)
             session.flush()
             if spec.count:
                 self._queue_new_nodes(
-                    session, user, vc, unit, spec.count, spec.ip_addresses, spec.disks,
-                    S.CREATING if spec.unit_type == "storage" else S.BOOTING, spec.mac_addresses,
+                    session,
+                    user,
+                    vc,
+                    unit,
+                    spec.count,
+                    spec.ip_addresses,
+                    spec.disks,
+                    S.CREATING if spec.unit_type == "storage" else S.BOOTING,
+                    spec.mac_addresses,
                 )
             vc.revision += 1
         self.notify(vcid)
         self.wake_worker()
         return {"vcid": vcid, "unit_name": unit_name}
 
-    def add_nodes(
-        self, user: User, vcid: str, unit_name: str, body: dict[str, Any]
-    ) -> dict[str, Any]:
+    def add_nodes(self, user: User, vcid: str, unit_name: str, body: dict[str, Any]) -> dict[str, Any]:
         """PUT ``{"ip_address_list", "mac_address_list", "num_nodes"}``: add nodes or disks."""
         ips = body.get("ip_address_list") or []
         macs = body.get("mac_address_list") or []
         if not isinstance(ips, list) or not isinstance(macs, list):
             raise invalid("ip_address_list must array")
         if ips and macs and len(ips) != len(macs):
-            raise invalid(
-                "mac_address_list and ip_address_list has element but their length are different"
-            )
+            raise invalid("mac_address_list and ip_address_list has element but their length are different")
         count = len(ips) or len(macs) or body.get("num_nodes", 1)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise invalid(f"num_nodes must be an integer >= 1, got {count!r}")
@@ -423,8 +453,15 @@ class Service:
                 )
             state = S.CREATING if unit.type == "storage" else S.INDEFINITE
             new_ids = self._queue_new_nodes(
-                session, user, vc, unit, count, [str(ip) for ip in ips], [],
-                S.CREATING if unit.type == "storage" else S.BOOTING, [str(m) for m in macs],
+                session,
+                user,
+                vc,
+                unit,
+                count,
+                [str(ip) for ip in ips],
+                [],
+                S.CREATING if unit.type == "storage" else S.BOOTING,
+                [str(m) for m in macs],
             )
             unit.state = state
             vc.revision += 1
@@ -451,9 +488,7 @@ class Service:
         if kind == "compute":
             catalog = self.catalog_entry(backend, unit.provider, spec["private_network"])
             in_use = set(
-                session.scalars(
-                    select(Node.address).where(Node.kind == "compute", Node.address.is_not(None))
-                )
+                session.scalars(select(Node.address).where(Node.kind == "compute", Node.address.is_not(None)))
             )
             try:
                 addresses = backend.plan_addresses(unit.provider, catalog, fixed_ips, count, in_use)
@@ -470,10 +505,17 @@ class Service:
             ids.append(node_id)
             session.add(
                 Node(
-                    node_id=node_id, unit_id=unit.id, vcid=vc.vcid, kind=kind,
-                    node_no=first_no + i, provider=unit.provider, state=state,
-                    address=addresses[i], disk_refs=[d.node_id for d in disks],
-                    disk_size=size, cdate=utcnow(),
+                    node_id=node_id,
+                    unit_id=unit.id,
+                    vcid=vc.vcid,
+                    kind=kind,
+                    node_no=first_no + i,
+                    provider=unit.provider,
+                    state=state,
+                    address=addresses[i],
+                    disk_refs=[d.node_id for d in disks],
+                    disk_size=size,
+                    cdate=utcnow(),
                     backend_data={"mac_address": mac_addresses[i]} if mac_addresses else {},
                 )
             )
@@ -497,17 +539,13 @@ class Service:
                 return int(params.get(f.key, f.default))
         return 0
 
-    def _claim_disks(
-        self, session: Session, user: User, refs: list[str], count: int
-    ) -> list[Node]:
+    def _claim_disks(self, session: Session, user: User, refs: list[str], count: int) -> list[Node]:
         if not refs:
             return []
         if len(set(refs)) != len(refs):
             raise invalid(f"volume_id lists the same disk twice: {', '.join(refs)}")
         if count != 1:
-            raise invalid(
-                f"disks (volume_id) can be attached only to a unit of one node; num_nodes={count}"
-            )
+            raise invalid(f"disks (volume_id) can be attached only to a unit of one node; num_nodes={count}")
         disks = []
         for ref in refs:
             disk = self._find_disk(session, user, ref)
@@ -529,17 +567,21 @@ class Service:
                 raise invalid(f"volume_id[{ref}] must look like vcp:<vcid>:<unit>:<disk_id>")
             _, disk_vcid, disk_unit, disk_id = parts
             disk = session.get(Node, disk_id)
-            if disk is not None and (disk.vcid != disk_vcid or
-                                     getattr(session.get(Unit, disk.unit_id), "name", None)
-                                     != disk_unit):
+            if disk is not None and (
+                disk.vcid != disk_vcid or getattr(session.get(Unit, disk.unit_id), "name", None) != disk_unit
+            ):
                 disk = None
         else:
             disk = session.scalar(
                 select(Node).where(Node.kind == "storage", Node.instance_id == ref).limit(1)
             )
         owner_vc = session.get(Vc, disk.vcid) if disk is not None else None
-        if (disk is None or disk.kind != "storage" or owner_vc is None
-                or (owner_vc.owner != user.name and not user.privileged)):
+        if (
+            disk is None
+            or disk.kind != "storage"
+            or owner_vc is None
+            or (owner_vc.owner != user.name and not user.privileged)
+        ):
             raise invalid(
                 f"volume_id[{ref}]: no such disk; use storage_ugroup.find_nodes() or a "
                 "cloud_disk_id of one of your disks"
@@ -566,26 +608,18 @@ class Service:
         if vc.deleting:
             raise conflict(f"{vc.vcid}:{unit.name}:| Conflict: vc is now deleting, so cannot apply")
         if unit.processing:
-            raise conflict(
-                f"{vc.vcid}:{unit.name}:| Conflict: unit is now processing, so cannot apply"
-            )
+            raise conflict(f"{vc.vcid}:{unit.name}:| Conflict: unit is now processing, so cannot apply")
 
-    def delete_unit(
-        self, user: User, vcid: str, unit_name: str, force: bool
-    ) -> dict[str, Any]:
+    def delete_unit(self, user: User, vcid: str, unit_name: str, force: bool) -> dict[str, Any]:
         """DELETE a unit; ``force`` is needed while it still has nodes."""
         with self.store.transaction() as session:
             vc = self._visible_vc(session, user, vcid)
             unit = self._unit(session, vc, unit_name)
             if not force:
                 self._check_idle(vc, unit)
-                count = session.scalar(
-                    select(Node.node_id).where(Node.unit_id == unit.id).limit(1)
-                )
+                count = session.scalar(select(Node.node_id).where(Node.unit_id == unit.id).limit(1))
                 if count is not None:
-                    raise conflict(
-                        f"{vcid}:{unit_name}:| unit has node(s), so cannot delete without force"
-                    )
+                    raise conflict(f"{vcid}:{unit_name}:| unit has node(s), so cannot delete without force")
             if not self._start_unit_delete(session, vc, unit):
                 raise conflict(
                     f"{vcid}:{unit_name}:| disk(s) of this unit are in-use (attached), "
@@ -677,16 +711,12 @@ class Service:
             unit.processing = True
             unit.mdate = utcnow()
             vc.revision += 1
-            session.add(
-                Operation(vcid=vcid, unit_id=unit.id, kind="delete_nodes", node_ids=[node_id])
-            )
+            session.add(Operation(vcid=vcid, unit_id=unit.id, kind="delete_nodes", node_ids=[node_id]))
         self.notify(vcid)
         self.wake_worker()
         return {"vcid": vcid, "node_id": node_id}
 
-    def node_operation(
-        self, user: User, vcid: str, unit_name: str, node_id: str, op: str
-    ) -> dict[str, Any]:
+    def node_operation(self, user: User, vcid: str, unit_name: str, node_id: str, op: str) -> dict[str, Any]:
         """PATCH ``/vcs/{vcid}/{unit}/{node}/{op}``."""
         with self.store.transaction() as session:
             vc = self._visible_vc(session, user, vcid)
@@ -722,9 +752,7 @@ class Service:
         unit.processing = True
         unit.mdate = utcnow()
         vc.revision += 1
-        session.add(
-            Operation(vcid=vc.vcid, unit_id=unit.id, kind=op, node_ids=[n.node_id for n in targets])
-        )
+        session.add(Operation(vcid=vc.vcid, unit_id=unit.id, kind=op, node_ids=[n.node_id for n in targets]))
 
     def backup_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
         """GET ``.../backup``: accepted (202); the sandbox keeps no container images."""

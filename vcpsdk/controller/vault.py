@@ -40,8 +40,9 @@ class Vault:
         path = self._clean(path)
         sealed = self.secrets.seal_text(json.dumps(data))
         with self.store.transaction() as session:
-            row = session.scalar(select(VaultSecret).where(
-                VaultSecret.token_hash == token_hash, VaultSecret.path == path))
+            row = session.scalar(
+                select(VaultSecret).where(VaultSecret.token_hash == token_hash, VaultSecret.path == path)
+            )
             if row is None:
                 session.add(VaultSecret(token_hash=token_hash, path=path, sealed=sealed))
             else:
@@ -50,8 +51,11 @@ class Vault:
     def read(self, token_hash: str, path: str) -> dict[str, Any] | None:
         """The data at ``path``, or None."""
         with self.store.read() as session:
-            sealed = session.scalar(select(VaultSecret.sealed).where(
-                VaultSecret.token_hash == token_hash, VaultSecret.path == self._clean(path)))
+            sealed = session.scalar(
+                select(VaultSecret.sealed).where(
+                    VaultSecret.token_hash == token_hash, VaultSecret.path == self._clean(path)
+                )
+            )
         if sealed is None:
             return None
         data: dict[str, Any] = json.loads(self.secrets.open_text(sealed))
@@ -60,18 +64,23 @@ class Vault:
     def delete(self, token_hash: str, path: str) -> None:
         """Remove the secret at ``path`` (no error when absent)."""
         with self.store.transaction() as session:
-            session.execute(delete(VaultSecret).where(
-                VaultSecret.token_hash == token_hash, VaultSecret.path == self._clean(path)))
+            session.execute(
+                delete(VaultSecret).where(
+                    VaultSecret.token_hash == token_hash, VaultSecret.path == self._clean(path)
+                )
+            )
 
     def list(self, token_hash: str, prefix: str) -> list[str]:
         """Keys directly under ``prefix`` (sub-folders end with ``/``), like Vault's LIST."""
         prefix = self._clean(prefix)
         base = f"{prefix}/" if prefix else ""
         with self.store.read() as session:
-            paths = session.scalars(select(VaultSecret.path).where(
-                VaultSecret.token_hash == token_hash, VaultSecret.path.startswith(base)))
-            keys = {p[len(base):].split("/", 1)[0] + ("/" if "/" in p[len(base):] else "")
-                    for p in paths}
+            paths = session.scalars(
+                select(VaultSecret.path).where(
+                    VaultSecret.token_hash == token_hash, VaultSecret.path.startswith(base)
+                )
+            )
+            keys = {p[len(base) :].split("/", 1)[0] + ("/" if "/" in p[len(base) :] else "") for p in paths}
         return sorted(keys)
 
     def resolve(self, user: User, provider: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -85,13 +94,12 @@ class Vault:
             value = params.get(key)
             if not isinstance(value, str) or not value.startswith("vault://"):
                 continue
-            path = value[len(PREFIX):] if value.startswith(PREFIX) else None
+            path = value[len(PREFIX) :] if value.startswith(PREFIX) else None
             data = self.read(user.token_hash, path) if path else None
             secret = _value_of(data)
             if secret is None:
-                shown = value[len("vault://"):]
-                raise ServiceError(403, VAULT_EXC, f"{user.token_shown}:{shown} vault read "
-                                                   "is failed:")
+                shown = value[len("vault://") :]
+                raise ServiceError(403, VAULT_EXC, f"{user.token_shown}:{shown} vault read is failed:")
             resolved[key] = secret
         return resolved
 

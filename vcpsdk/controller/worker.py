@@ -57,9 +57,7 @@ class Worker:
     def start(self) -> None:
         """Requeue interrupted operations and start dispatching."""
         with self.store.transaction() as session:
-            session.execute(
-                update(Operation).where(Operation.status == "running").values(status="pending")
-            )
+            session.execute(update(Operation).where(Operation.status == "running").values(status="pending"))
         self._thread.start()
         self.wake()
 
@@ -70,13 +68,17 @@ class Worker:
         a message saying so, rather than failing later with a confusing cloud error.
         """
         with self.store.read() as session:
-            units = list(session.scalars(select(Unit).where(Unit.provider.in_(providers),
-                                                            Unit.type == "compute")))
+            units = list(
+                session.scalars(select(Unit).where(Unit.provider.in_(providers), Unit.type == "compute"))
+            )
             work = []
             for unit in units:
                 backend, ctx = self._context(session, unit)
-                nodes = list(session.scalars(select(Node).where(
-                    Node.unit_id == unit.id, Node.state.in_((S.RUNNING, S.POWER_OFF)))))
+                nodes = list(
+                    session.scalars(
+                        select(Node).where(Node.unit_id == unit.id, Node.state.in_((S.RUNNING, S.POWER_OFF)))
+                    )
+                )
                 if nodes:
                     work.append((backend, ctx, unit.id, self._requests(session, nodes)))
         for backend, ctx, unit_id, requests in work:
@@ -90,8 +92,10 @@ class Worker:
                     state = reported[node.node_id]
                     if state == "DELETED":
                         node.state = S.HOST_ERROR
-                        node.error_message = (f"instance {node.instance_id} was terminated outside "
-                                              "the controller; delete this node")
+                        node.error_message = (
+                            f"instance {node.instance_id} was terminated outside "
+                            "the controller; delete this node"
+                        )
                     elif state in (S.RUNNING, S.POWER_OFF):
                         node.state = state
                 unit = session.get(Unit, unit_id)
@@ -170,8 +174,13 @@ class Worker:
         spec = dict(unit.spec)
         spec["cloud_params"] = self.secrets.open(spec.get("cloud_params") or {})
         ctx = UnitContext(
-            vcid=vc.vcid, vc_name=vc.name, unit_name=unit.name, provider=unit.provider,
-            owner=vc.owner, spec=spec, catalog=catalog,
+            vcid=vc.vcid,
+            vc_name=vc.name,
+            unit_name=unit.name,
+            provider=unit.provider,
+            owner=vc.owner,
+            spec=spec,
+            catalog=catalog,
         )
         return backend, ctx
 
@@ -205,8 +214,7 @@ class Worker:
                 nodes = list(session.scalars(select(Node).where(Node.node_id.in_(op.node_ids))))
             requests = self._requests(session, nodes)
             disk_requests = [
-                DiskRequest(n.node_id, n.node_no, n.disk_size or 0, dict(n.backend_data))
-                for n in nodes
+                DiskRequest(n.node_id, n.node_no, n.disk_size or 0, dict(n.backend_data)) for n in nodes
             ]
 
         if kind == "create":
@@ -251,13 +259,29 @@ class Worker:
         # bulk UPDATEs by primary key: one statement for 1000 nodes, no ORM objects
         now = utcnow()
         if unit_type == "storage":
-            rows = [{"node_id": r.disk_id, "instance_id": r.cloud_disk_id, "disk_size": r.size_gb,
-                     "backend_data": dict(r.backend_data)} for r in results]
+            rows = [
+                {
+                    "node_id": r.disk_id,
+                    "instance_id": r.cloud_disk_id,
+                    "disk_size": r.size_gb,
+                    "backend_data": dict(r.backend_data),
+                }
+                for r in results
+            ]
         else:
-            rows = [{"node_id": r.node_id, "instance_id": r.instance_id, "address": r.address,
-                     "volumes": list(r.volumes), "backend_data": dict(r.backend_data),
-                     "ssh_port": r.ssh_port, "boot_date": now, "container_date": now}
-                    for r in results]
+            rows = [
+                {
+                    "node_id": r.node_id,
+                    "instance_id": r.instance_id,
+                    "address": r.address,
+                    "volumes": list(r.volumes),
+                    "backend_data": dict(r.backend_data),
+                    "ssh_port": r.ssh_port,
+                    "boot_date": now,
+                    "container_date": now,
+                }
+                for r in results
+            ]
         if not rows:
             return
         ids = [row["node_id"] for row in rows]
@@ -277,9 +301,7 @@ class Worker:
         if not node_ids:
             return
         touched = set(session.scalars(select(Node.vcid).where(Node.attached_to.in_(node_ids))))
-        session.execute(
-            update(Node).where(Node.attached_to.in_(node_ids)).values(attached_to=None)
-        )
+        session.execute(update(Node).where(Node.attached_to.in_(node_ids)).values(attached_to=None))
         session.execute(delete(Node).where(Node.node_id.in_(node_ids)))
         for vcid in touched:  # disks detached: their groups changed too
             vc = session.get(Vc, vcid)
@@ -294,9 +316,9 @@ class Worker:
         vc = session.get(Vc, op.vcid)
         if unit is not None:
             more = session.scalar(
-                select(Operation.id).where(
-                    Operation.unit_id == unit.id, Operation.status == "pending"
-                ).limit(1)
+                select(Operation.id)
+                .where(Operation.unit_id == unit.id, Operation.status == "pending")
+                .limit(1)
             )
             unit.processing = more is not None
             if error:

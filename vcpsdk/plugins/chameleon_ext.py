@@ -141,8 +141,16 @@ REQUEST_TIMEOUT_SEC: float = 60
 #: start time is not reached, ``ACTIVE``: usable, ``ERROR``: failed) plus the others Blazar
 #: may report, and ``DELETED`` (set locally by ``delete()``).
 LEASE_STATUSES: tuple[str, ...] = (
-    "CREATING", "STARTING", "PENDING", "ACTIVE", "UPDATING", "TERMINATING", "TERMINATED",
-    "DELETING", "ERROR", "DELETED",
+    "CREATING",
+    "STARTING",
+    "PENDING",
+    "ACTIVE",
+    "UPDATING",
+    "TERMINATING",
+    "TERMINATED",
+    "DELETING",
+    "ERROR",
+    "DELETED",
 )
 #: Statuses from which a lease can no longer become ACTIVE.
 _DEAD_STATUSES = ("ERROR", "TERMINATING", "TERMINATED", "DELETING", "DELETED")
@@ -153,6 +161,7 @@ _NETWORK_RESOURCE_TYPE = "network"
 
 
 # --------------------------------------------------------------------------- errors
+
 
 class ChameleonError(VcpSDKError):
     """A Chameleon extension call failed (base class of every error of this module).
@@ -201,8 +210,10 @@ class ChameleonConnectionError(ChameleonError, VcpConnectionError):
 
 def _error_class(status: int) -> type[ChameleonError]:
     return family_member_for_status(
-        status, (ChameleonInvalidArgumentError, ChameleonAuthError, ChameleonNotFoundError,
-                 ChameleonConflictError), ChameleonError)
+        status,
+        (ChameleonInvalidArgumentError, ChameleonAuthError, ChameleonNotFoundError, ChameleonConflictError),
+        ChameleonError,
+    )
 
 
 def _fail(cls: type[ChameleonError], message: str, **kwargs: Any) -> NoReturn:
@@ -211,6 +222,7 @@ def _fail(cls: type[ChameleonError], message: str, **kwargs: Any) -> NoReturn:
 
 
 # ------------------------------------------------------------------ time and waiting
+
 
 def _utcnow() -> dt.datetime:
     """The current time, timezone-aware UTC (a seam for tests)."""
@@ -262,11 +274,15 @@ def parse_date(value: Any, what: str = "date") -> dt.datetime:
             try:
                 parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
-                _fail(ChameleonInvalidArgumentError,
-                      f"chameleon: {what} {value!r} is not a UTC date 'YYYY-mm-dd HH:MM'")
+                _fail(
+                    ChameleonInvalidArgumentError,
+                    f"chameleon: {what} {value!r} is not a UTC date 'YYYY-mm-dd HH:MM'",
+                )
     else:
-        _fail(ChameleonInvalidArgumentError,
-              f"chameleon: {what} must be a UTC date string 'YYYY-mm-dd HH:MM', not {value!r}")
+        _fail(
+            ChameleonInvalidArgumentError,
+            f"chameleon: {what} must be a UTC date string 'YYYY-mm-dd HH:MM', not {value!r}",
+        )
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC)
@@ -285,9 +301,11 @@ def _catalog_entry(vpn_catalog: Any, entry_name: str) -> dict[str, Any]:
     if vpn_catalog is None:
         return {}
     if not isinstance(vpn_catalog, Mapping):
-        _fail(ChameleonInvalidArgumentError,
-              f"chameleon: vpn_catalog must be a dict (from vcp.get_vpn_catalog('chameleon')), "
-              f"not {type(vpn_catalog).__name__}")
+        _fail(
+            ChameleonInvalidArgumentError,
+            f"chameleon: vpn_catalog must be a dict (from vcp.get_vpn_catalog('chameleon')), "
+            f"not {type(vpn_catalog).__name__}",
+        )
     values = list(vpn_catalog.values())
     if values and all(isinstance(v, Mapping) for v in values):
         # a provider-level mapping {catalog_name: {...}} (the manual's sample shape)
@@ -295,13 +313,16 @@ def _catalog_entry(vpn_catalog: Any, entry_name: str) -> dict[str, Any]:
             return dict(vpn_catalog[entry_name])
         if len(vpn_catalog) == 1:
             return dict(values[0])
-        _fail(ChameleonInvalidArgumentError,
-              f"chameleon: vpn_catalog has no entry {entry_name!r} "
-              f"(entries: {', '.join(map(str, vpn_catalog))})")
+        _fail(
+            ChameleonInvalidArgumentError,
+            f"chameleon: vpn_catalog has no entry {entry_name!r} "
+            f"(entries: {', '.join(map(str, vpn_catalog))})",
+        )
     return dict(vpn_catalog)
 
 
 # --------------------------------------------------------------------- base class
+
 
 class VcpChameleonOpenrc:
     """Base of the Chameleon extensions: configuration, Keystone login and HTTP plumbing.
@@ -363,7 +384,8 @@ class VcpChameleonOpenrc:
             section = {}
         if not isinstance(section, Mapping):
             raise ChameleonConfigError(
-                f"chameleon: section chameleon of {self._config_file} must be a mapping")
+                f"chameleon: section chameleon of {self._config_file} must be a mapping"
+            )
         self._has_section = "chameleon" in config.sections
         self._auth_url = self._normalize_auth_url(section.get("auth_url") or DEFAULT_AUTH_URL)
         self._region_name = str(section["region_name"]) if section.get("region_name") else None
@@ -372,15 +394,16 @@ class VcpChameleonOpenrc:
         self._credential_id = section.get("application_credential_id")
         self._credential_secret = section.get("application_credential_secret")
         # Keystone state, shared with the lease-info objects this one creates
-        self._auth: dict[str, Any] = {"token": None, "expires_at": None, "catalog": [],
-                                      "project_id": None}
+        self._auth: dict[str, Any] = {"token": None, "expires_at": None, "catalog": [], "project_id": None}
 
     # ------------------------------------------------------------------ properties
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(provider_name={self.provider_name!r}, "
-                f"auth_url={self._auth_url!r}, region_name={self._region_name!r}, "
-                f"credentials={'set' if self._credential_secret else 'unset'})")
+        return (
+            f"{type(self).__name__}(provider_name={self.provider_name!r}, "
+            f"auth_url={self._auth_url!r}, region_name={self._region_name!r}, "
+            f"credentials={'set' if self._credential_secret else 'unset'})"
+        )
 
     @property
     def _config_file(self) -> Path:
@@ -426,7 +449,8 @@ class VcpChameleonOpenrc:
         url = str(value).strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise ChameleonConfigError(
-                f"chameleon: auth_url must be an http(s) URL of Keystone v3, not {value!r}")
+                f"chameleon: auth_url must be an http(s) URL of Keystone v3, not {value!r}"
+            )
         if not url.endswith("/v3"):
             url += "/v3"
         return url
@@ -450,21 +474,26 @@ class VcpChameleonOpenrc:
     def _credentials(self) -> tuple[str, str]:
         where = f"{self._config_file} section chameleon"
         if not self._has_section:
-            _fail(ChameleonConfigError,
-                  f"chameleon: {where} is missing: add application_credential_id and "
-                  "application_credential_secret (Chameleon GUI: Identity > Application "
-                  "Credentials)")
-        for key, value in (("application_credential_id", self._credential_id),
-                           ("application_credential_secret", self._credential_secret)):
+            _fail(
+                ChameleonConfigError,
+                f"chameleon: {where} is missing: add application_credential_id and "
+                "application_credential_secret (Chameleon GUI: Identity > Application "
+                "Credentials)",
+            )
+        for key, value in (
+            ("application_credential_id", self._credential_id),
+            ("application_credential_secret", self._credential_secret),
+        ):
             if _is_vault(value):
-                _fail(ChameleonConfigError,
-                      f"chameleon: {key} in {where} is a vault:// reference; vault references "
-                      "are resolved by the VC Controller when it starts instances, but this "
-                      "extension talks to Chameleon directly and needs the literal credential "
-                      f"(for now): put the value itself in {key}")
+                _fail(
+                    ChameleonConfigError,
+                    f"chameleon: {key} in {where} is a vault:// reference; vault references "
+                    "are resolved by the VC Controller when it starts instances, but this "
+                    "extension talks to Chameleon directly and needs the literal credential "
+                    f"(for now): put the value itself in {key}",
+                )
             if not isinstance(value, str) or not value.strip():
-                _fail(ChameleonConfigError,
-                      f"chameleon: {key} is not set in {where}")
+                _fail(ChameleonConfigError, f"chameleon: {key} is not set in {where}")
         return str(self._credential_id).strip(), str(self._credential_secret).strip()
 
     def authenticate(self) -> None:
@@ -490,20 +519,33 @@ class VcpChameleonOpenrc:
             ext.authenticate()          # fails now rather than at reserve_host()
         """
         credential_id, secret = self._credentials()
-        body = {"auth": {"identity": {
-            "methods": ["application_credential"],
-            "application_credential": {"id": credential_id, "secret": secret},
-        }}}
-        response = self._send("POST", self._auth_url + "/auth/tokens", "authenticate",
-                              body=body, expected=(200, 201), log_body=False)
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["application_credential"],
+                    "application_credential": {"id": credential_id, "secret": secret},
+                }
+            }
+        }
+        response = self._send(
+            "POST",
+            self._auth_url + "/auth/tokens",
+            "authenticate",
+            body=body,
+            expected=(200, 201),
+            log_body=False,
+        )
         token = response.headers.get("X-Subject-Token")
         try:
             data = response.json()["token"]
         except (ValueError, KeyError, TypeError):
             data = None
         if not token or not isinstance(data, Mapping):
-            _fail(ChameleonError, "chameleon: authenticate: Keystone's answer holds no token",
-                  http_status=response.status_code)
+            _fail(
+                ChameleonError,
+                "chameleon: authenticate: Keystone's answer holds no token",
+                http_status=response.status_code,
+            )
         expires_at = None
         if data.get("expires_at"):
             try:
@@ -513,11 +555,14 @@ class VcpChameleonOpenrc:
         project = data.get("project") if isinstance(data.get("project"), Mapping) else {}
         project_id = project.get("id")
         if self._project_id and project_id and project_id != self._project_id:
-            _fail(ChameleonConfigError,
-                  f"chameleon: the application credential belongs to project {project_id}, "
-                  f"not to chameleon.project_id {self._project_id} of {self._config_file}")
-        self._auth.update(token=token, expires_at=expires_at,
-                          catalog=list(data.get("catalog") or []), project_id=project_id)
+            _fail(
+                ChameleonConfigError,
+                f"chameleon: the application credential belongs to project {project_id}, "
+                f"not to chameleon.project_id {self._project_id} of {self._config_file}",
+            )
+        self._auth.update(
+            token=token, expires_at=expires_at, catalog=list(data.get("catalog") or []), project_id=project_id
+        )
         logger.debug("chameleon: logged in to %s (project %s)", self._auth_url, project_id)
 
     def _token(self) -> str:
@@ -556,19 +601,21 @@ class VcpChameleonOpenrc:
                     continue
                 region = ep.get("region_id") or ep.get("region") or ""
                 regions.append(str(region))
-                if self._region_name and self._region_name not in (ep.get("region_id"),
-                                                                     ep.get("region")):
+                if self._region_name and self._region_name not in (ep.get("region_id"), ep.get("region")):
                     continue
                 if ep.get("url"):
                     return str(ep["url"]).rstrip("/")
         if regions:
-            _fail(ChameleonConfigError,
-                  f"chameleon: service {service_type!r} has no public endpoint in region "
-                  f"{self._region_name!r} (chameleon.region_name of {self._config_file}); "
-                  f"regions: {', '.join(sorted(set(regions)))}")
-        _fail(ChameleonNotFoundError,
-              f"chameleon: the service catalog of {self._auth_url} has no public "
-              f"{service_type!r} endpoint")
+            _fail(
+                ChameleonConfigError,
+                f"chameleon: service {service_type!r} has no public endpoint in region "
+                f"{self._region_name!r} (chameleon.region_name of {self._config_file}); "
+                f"regions: {', '.join(sorted(set(regions)))}",
+            )
+        _fail(
+            ChameleonNotFoundError,
+            f"chameleon: the service catalog of {self._auth_url} has no public {service_type!r} endpoint",
+        )
 
     def _blazar_url(self) -> str:
         url = self.endpoint("reservation")
@@ -590,11 +637,11 @@ class VcpChameleonOpenrc:
         if isinstance(body, Mapping):
             error = body.get("error")
             neutron = body.get("NeutronError")
-            if isinstance(error, Mapping):                        # Keystone
+            if isinstance(error, Mapping):  # Keystone
                 message = error.get("message") or error.get("title")
-            elif isinstance(neutron, Mapping):                    # Neutron
+            elif isinstance(neutron, Mapping):  # Neutron
                 message = neutron.get("message") or neutron.get("type")
-            elif body.get("error_message"):                       # Blazar
+            elif body.get("error_message"):  # Blazar
                 message = body["error_message"]
             elif isinstance(error, str):
                 message = error
@@ -624,22 +671,33 @@ class VcpChameleonOpenrc:
         if self._verbose >= 1:
             logger.debug("[%s] %s", method, url)
         try:
-            response = self._session.request(method, url, json=body, params=params,
-                                             headers=sent, timeout=self._request_timeout)
+            response = self._session.request(
+                method, url, json=body, params=params, headers=sent, timeout=self._request_timeout
+            )
         except requests.Timeout as e:
-            _fail(ChameleonConnectionError, f"chameleon: {what}: no answer from {url} within "
-                  f"{self._request_timeout} s ({type(e).__name__})")
+            _fail(
+                ChameleonConnectionError,
+                f"chameleon: {what}: no answer from {url} within "
+                f"{self._request_timeout} s ({type(e).__name__})",
+            )
         except requests.RequestException as e:
-            _fail(ChameleonConnectionError, f"chameleon: {what}: cannot reach {url} "
-                  f"({type(e).__name__})", server_message=self._redact(str(e))[:500])
+            _fail(
+                ChameleonConnectionError,
+                f"chameleon: {what}: cannot reach {url} ({type(e).__name__})",
+                server_message=self._redact(str(e))[:500],
+            )
         if self._verbose >= 2:
             logger.debug("HTTP STATUS %s", response.status_code)
         if self._verbose >= 3 and log_body:
             logger.debug("%s", self._redact(response.text[:5000]))
         if response.status_code in expected:
             return response
-        _fail(_error_class(response.status_code), f"chameleon: {what} failed",
-              http_status=response.status_code, server_message=self._server_message(response))
+        _fail(
+            _error_class(response.status_code),
+            f"chameleon: {what} failed",
+            http_status=response.status_code,
+            server_message=self._server_message(response),
+        )
 
     def _api(
         self,
@@ -660,9 +718,15 @@ class VcpChameleonOpenrc:
         for attempt in (1, 2):
             base = self._blazar_url() if service == "reservation" else self._neutron_url()
             token = self._token()
-            response = self._send(method, base + path, what, body=body, params=params,
-                                  headers={"X-Auth-Token": token},
-                                  expected=(*expected, 401) if attempt == 1 else expected)
+            response = self._send(
+                method,
+                base + path,
+                what,
+                body=body,
+                params=params,
+                headers={"X-Auth-Token": token},
+                expected=(*expected, 401) if attempt == 1 else expected,
+            )
             if response.status_code == 401 and 401 not in expected:
                 logger.info("chameleon: %s: the token was refused; logging in again", what)
                 self._auth.update(token=None, expires_at=None)
@@ -672,9 +736,12 @@ class VcpChameleonOpenrc:
             try:
                 return response.json()
             except ValueError:
-                _fail(ChameleonError, f"chameleon: {what}: the answer is not JSON",
-                      http_status=response.status_code,
-                      server_message=self._redact(response.text[:500]))
+                _fail(
+                    ChameleonError,
+                    f"chameleon: {what}: the answer is not JSON",
+                    http_status=response.status_code,
+                    server_message=self._redact(response.text[:500]),
+                )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _share_auth(self, other: VcpChameleonOpenrc) -> None:
@@ -685,20 +752,21 @@ class VcpChameleonOpenrc:
 
     def _new_lease_info(self) -> VcpExtResourceChameleonHostLeaseInfo:
         info = VcpExtResourceChameleonHostLeaseInfo(
-            "chameleon_host_lease_info", self._config_dir, self._vcc_token, self._verbose)
+            "chameleon_host_lease_info", self._config_dir, self._vcc_token, self._verbose
+        )
         self._share_auth(info)
         return info
 
     # ------------------------------------------------------------------ leases
 
     def _create_lease(self, body: dict[str, Any], what: str) -> dict[str, Any]:
-        answer = self._api("reservation", "POST", "/leases", what, body=body,
-                           expected=(200, 201, 202))
+        answer = self._api("reservation", "POST", "/leases", what, body=body, expected=(200, 201, 202))
         lease = answer.get("lease", answer) if isinstance(answer, Mapping) else None
         if not isinstance(lease, Mapping) or not lease.get("id"):
             _fail(ChameleonError, f"chameleon: {what}: Blazar's answer holds no lease id")
-        logger.info("chameleon: lease %s (%s) created, status %s", lease.get("name"),
-                    lease["id"], lease.get("status"))
+        logger.info(
+            "chameleon: lease %s (%s) created, status %s", lease.get("name"), lease["id"], lease.get("status")
+        )
         return dict(lease)
 
     @staticmethod
@@ -718,20 +786,24 @@ class VcpChameleonOpenrc:
             if start.second or start.microsecond:
                 start = _minute(start)
             if start < now:
-                _fail(ChameleonInvalidArgumentError,
-                      f"chameleon: start_date {format_date(start)} is in the past (now is "
-                      f"{format_date(now)} UTC); pass None to start now")
+                _fail(
+                    ChameleonInvalidArgumentError,
+                    f"chameleon: start_date {format_date(start)} is in the past (now is "
+                    f"{format_date(now)} UTC); pass None to start now",
+                )
             sent = format_date(start)
         end = start + dt.timedelta(days=1) if end_date is None else parse_date(end_date, "end_date")
         end = _minute(end)
         if end <= start:
-            _fail(ChameleonInvalidArgumentError,
-                  f"chameleon: end_date {format_date(end)} must be later than start_date "
-                  f"{format_date(start)}")
+            _fail(
+                ChameleonInvalidArgumentError,
+                f"chameleon: end_date {format_date(end)} must be later than start_date {format_date(start)}",
+            )
         return format_date(start), sent, format_date(end)
 
 
 # --------------------------------------------------------------------- host leases
+
 
 class VcpExtResourceChameleonHostLeaseInfo(VcpChameleonOpenrc):
     """A Blazar lease: its ids, its status, and what can be done with it.
@@ -763,8 +835,9 @@ class VcpExtResourceChameleonHostLeaseInfo(VcpChameleonOpenrc):
         print(info.status, info.reservation_id, info.end_date)
     """
 
-    def __init__(self, provider_name: str, config_dir: str | Path, token: str, verbose: int = 0,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, provider_name: str, config_dir: str | Path, token: str, verbose: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(provider_name, config_dir, token, verbose, **kwargs)
         self.host_lease_id: str | None = None
         self.reservation_id: str | None = None
@@ -776,9 +849,11 @@ class VcpExtResourceChameleonHostLeaseInfo(VcpChameleonOpenrc):
         self.vpn_catalog: Any = None
 
     def __repr__(self) -> str:
-        return (f"VcpExtResourceChameleonHostLeaseInfo(host_lease_id={self.host_lease_id!r}, "
-                f"reservation_id={self.reservation_id!r}, status={self.status!r}, "
-                f"end_date={self.end_date!r})")
+        return (
+            f"VcpExtResourceChameleonHostLeaseInfo(host_lease_id={self.host_lease_id!r}, "
+            f"reservation_id={self.reservation_id!r}, status={self.status!r}, "
+            f"end_date={self.end_date!r})"
+        )
 
     def _apply(self, lease: Mapping[str, Any]) -> None:
         self.lease = copy.deepcopy(dict(lease))
@@ -799,8 +874,11 @@ class VcpExtResourceChameleonHostLeaseInfo(VcpChameleonOpenrc):
 
     def _require_lease(self, what: str) -> str:
         if not self.host_lease_id:
-            _fail(ChameleonError, f"chameleon: {what}: no lease: call setup(host_lease_id) "
-                  "first, or use the object returned by reserve_host()")
+            _fail(
+                ChameleonError,
+                f"chameleon: {what}: no lease: call setup(host_lease_id) "
+                "first, or use the object returned by reserve_host()",
+            )
         return self.host_lease_id
 
     def setup(self, host_lease_id: str, vpn_catalog: Any = None) -> None:
@@ -827,8 +905,10 @@ class VcpExtResourceChameleonHostLeaseInfo(VcpChameleonOpenrc):
             spec.reservation = info.reservation_id
         """
         if not isinstance(host_lease_id, str) or not host_lease_id.strip():
-            _fail(ChameleonInvalidArgumentError,
-                  f"chameleon: setup: host_lease_id must be a non-empty string, not {host_lease_id!r}")
+            _fail(
+                ChameleonInvalidArgumentError,
+                f"chameleon: setup: host_lease_id must be a non-empty string, not {host_lease_id!r}",
+            )
         self.host_lease_id = host_lease_id.strip()
         self.vpn_catalog = vpn_catalog
         self.update()
@@ -904,14 +984,19 @@ class VcpExtResourceChameleonHostLeaseInfo(VcpChameleonOpenrc):
                 logger.info("chameleon: lease %s is ACTIVE", lease_id)
                 return
             if status in _DEAD_STATUSES:
-                _fail(ChameleonLeaseError,
-                      f"chameleon: wait: lease {self.lease_name or ''} ({lease_id}) is {status}; "
-                      "it will not become ACTIVE", server_message=self._lease_fault())
+                _fail(
+                    ChameleonLeaseError,
+                    f"chameleon: wait: lease {self.lease_name or ''} ({lease_id}) is {status}; "
+                    "it will not become ACTIVE",
+                    server_message=self._lease_fault(),
+                )
             if _utcnow() >= deadline:
-                _fail(ChameleonTimeoutError,
-                      f"chameleon: wait: lease {lease_id} is still {status} after {polls} "
-                      f"poll(s) (start {self.start_date} UTC); it may become ACTIVE later: "
-                      "call wait() again or update()")
+                _fail(
+                    ChameleonTimeoutError,
+                    f"chameleon: wait: lease {lease_id} is still {status} after {polls} "
+                    f"poll(s) (start {self.start_date} UTC); it may become ACTIVE later: "
+                    "call wait() again or update()",
+                )
             logger.info("%s ... lease %s (poll %d)", status, lease_id, polls)
             _sleep(pause)
             status = self.update()
@@ -944,13 +1029,13 @@ class VcpExtResourceChameleonHostLeaseInfo(VcpChameleonOpenrc):
             lease.delete()
         """
         lease_id = self._require_lease("delete")
-        self._api("reservation", "DELETE", f"/leases/{lease_id}", f"delete({lease_id})",
-                  expected=(200, 202, 204))
+        self._api(
+            "reservation", "DELETE", f"/leases/{lease_id}", f"delete({lease_id})", expected=(200, 202, 204)
+        )
         logger.info("chameleon: lease %s deleted", lease_id)
         self.status = "DELETED"
 
-    def extend(self, weeks: int | None = None, days: int | None = None,
-               hours: int | None = None) -> None:
+    def extend(self, weeks: int | None = None, days: int | None = None, hours: int | None = None) -> None:
         """Move the lease's end later (``PUT /v1/leases/<id>`` with a new ``end_date``).
 
         Give one unit.  If several are given, only the longest counts (weeks, then days,
@@ -987,8 +1072,10 @@ class VcpExtResourceChameleonHostLeaseInfo(VcpChameleonOpenrc):
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                _fail(ChameleonInvalidArgumentError,
-                      f"chameleon: extend: {name} must be a positive integer, not {value!r}")
+                _fail(
+                    ChameleonInvalidArgumentError,
+                    f"chameleon: extend: {name} must be a positive integer, not {value!r}",
+                )
         if weeks is not None:
             delta, shown = dt.timedelta(weeks=weeks), f"{weeks} week(s)"
         elif days is not None:
@@ -1005,20 +1092,30 @@ class VcpExtResourceChameleonHostLeaseInfo(VcpChameleonOpenrc):
         end = parse_date(self.end_date, "end_date")
         now = _utcnow()
         if end <= now:
-            _fail(ChameleonConflictError,
-                  f"chameleon: extend: lease {lease_id} ended at {self.end_date} UTC; an ended "
-                  "lease cannot be extended: reserve again")
+            _fail(
+                ChameleonConflictError,
+                f"chameleon: extend: lease {lease_id} ended at {self.end_date} UTC; an ended "
+                "lease cannot be extended: reserve again",
+            )
         window = dt.timedelta(hours=EXTENSION_WINDOW_HOURS)
         if end - now > window:
             left = (end - now).total_seconds() / 3600
-            _fail(ChameleonConflictError,
-                  f"chameleon: extend: lease {lease_id} ends at {self.end_date} UTC, "
-                  f"{left:.1f} h from now; Chameleon allows extending a lease only within "
-                  f"{EXTENSION_WINDOW_HOURS} h before it ends, i.e. from "
-                  f"{format_date(end - window)} UTC")
+            _fail(
+                ChameleonConflictError,
+                f"chameleon: extend: lease {lease_id} ends at {self.end_date} UTC, "
+                f"{left:.1f} h from now; Chameleon allows extending a lease only within "
+                f"{EXTENSION_WINDOW_HOURS} h before it ends, i.e. from "
+                f"{format_date(end - window)} UTC",
+            )
         new_end = format_date(end + delta)
-        answer = self._api("reservation", "PUT", f"/leases/{lease_id}", f"extend({lease_id})",
-                           body={"end_date": new_end}, expected=(200, 202))
+        answer = self._api(
+            "reservation",
+            "PUT",
+            f"/leases/{lease_id}",
+            f"extend({lease_id})",
+            body={"end_date": new_end},
+            expected=(200, 202),
+        )
         lease = answer.get("lease", answer) if isinstance(answer, Mapping) else None
         if isinstance(lease, Mapping) and lease.get("id"):
             self._apply(lease)
@@ -1028,6 +1125,7 @@ class VcpExtResourceChameleonHostLeaseInfo(VcpChameleonOpenrc):
 
 
 # --------------------------------------------------------------------- host reservation
+
 
 class VcpExtResourceChameleon(VcpChameleonOpenrc):
     """Reserve Chameleon bare-metal hosts: ``vcp.get_extension("chameleon")``.
@@ -1051,8 +1149,9 @@ class VcpExtResourceChameleon(VcpChameleonOpenrc):
         lease.wait()
     """
 
-    def __init__(self, provider_name: str, config_dir: str | Path, token: str, verbose: int = 0,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, provider_name: str, config_dir: str | Path, token: str, verbose: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(provider_name, config_dir, token, verbose, **kwargs)
         self.node_type: str | None = None
         self.start_date: str | None = None
@@ -1107,22 +1206,30 @@ class VcpExtResourceChameleon(VcpChameleonOpenrc):
                       end_date="2020-08-01 09:00", min_instances=2, max_instances=2)
         """
         if not isinstance(node_type, str) or not node_type.strip():
-            _fail(ChameleonInvalidArgumentError,
-                  f"chameleon: setup: node_type must be a non-empty string (e.g. "
-                  f"'compute_skylake'), not {node_type!r}")
+            _fail(
+                ChameleonInvalidArgumentError,
+                f"chameleon: setup: node_type must be a non-empty string (e.g. "
+                f"'compute_skylake'), not {node_type!r}",
+            )
         for name, value in (("min_instances", min_instances), ("max_instances", max_instances)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                _fail(ChameleonInvalidArgumentError,
-                      f"chameleon: setup: {name} must be a positive integer, not {value!r}")
+                _fail(
+                    ChameleonInvalidArgumentError,
+                    f"chameleon: setup: {name} must be a positive integer, not {value!r}",
+                )
         if min_instances > max_instances:
-            _fail(ChameleonInvalidArgumentError,
-                  f"chameleon: setup: min_instances ({min_instances}) is larger than "
-                  f"max_instances ({max_instances})")
-        if lease_name_prefix is not None and (not isinstance(lease_name_prefix, str)
-                                              or not lease_name_prefix.strip()):
-            _fail(ChameleonInvalidArgumentError,
-                  f"chameleon: setup: lease_name_prefix must be a non-empty string, not "
-                  f"{lease_name_prefix!r}")
+            _fail(
+                ChameleonInvalidArgumentError,
+                f"chameleon: setup: min_instances ({min_instances}) is larger than "
+                f"max_instances ({max_instances})",
+            )
+        if lease_name_prefix is not None and (
+            not isinstance(lease_name_prefix, str) or not lease_name_prefix.strip()
+        ):
+            _fail(
+                ChameleonInvalidArgumentError,
+                f"chameleon: setup: lease_name_prefix must be a non-empty string, not {lease_name_prefix!r}",
+            )
         _catalog_entry(vpn_catalog, self._private_network)  # a wrong shape fails now
         start, sent_start, end = self._lease_dates(start_date, end_date)
         self.node_type = node_type.strip()
@@ -1135,13 +1242,15 @@ class VcpExtResourceChameleon(VcpChameleonOpenrc):
             "name": self.lease_name,
             "start_date": sent_start,
             "end_date": end,
-            "reservations": [{
-                "resource_type": _HOST_RESOURCE_TYPE,
-                "min": min_instances,
-                "max": max_instances,
-                "resource_properties": json.dumps(["==", "$node_type", self.node_type]),
-                "hypervisor_properties": "",
-            }],
+            "reservations": [
+                {
+                    "resource_type": _HOST_RESOURCE_TYPE,
+                    "min": min_instances,
+                    "max": max_instances,
+                    "resource_properties": json.dumps(["==", "$node_type", self.node_type]),
+                    "hypervisor_properties": "",
+                }
+            ],
             "events": [],
         }
 
@@ -1172,8 +1281,7 @@ class VcpExtResourceChameleon(VcpChameleonOpenrc):
         """
         if self._request is None:
             _fail(ChameleonError, "chameleon: reserve_host: call setup(node_type, ...) first")
-        lease = self._create_lease(copy.deepcopy(self._request),
-                                   f"reserve_host({self.node_type})")
+        lease = self._create_lease(copy.deepcopy(self._request), f"reserve_host({self.node_type})")
         info = self._new_lease_info()
         info.vpn_catalog = self.vpn_catalog
         info._apply(lease)
@@ -1181,6 +1289,7 @@ class VcpExtResourceChameleon(VcpChameleonOpenrc):
 
 
 # --------------------------------------------------------------------- networks
+
 
 class VcpExtResourceChameleonNetwork(VcpChameleonOpenrc):
     """Reserve a Chameleon VLAN network and give it a subnet: ``vcp.get_extension("chameleon_network")``.
@@ -1213,8 +1322,9 @@ class VcpExtResourceChameleonNetwork(VcpChameleonOpenrc):
             net_lease = net.create_network(end_date="2020-08-07 09:00")
     """
 
-    def __init__(self, provider_name: str, config_dir: str | Path, token: str, verbose: int = 0,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, provider_name: str, config_dir: str | Path, token: str, verbose: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(provider_name, config_dir, token, verbose, **kwargs)
         self.network_name: str | None = None
         self.subnet_name: str | None = None
@@ -1246,26 +1356,28 @@ class VcpExtResourceChameleonNetwork(VcpChameleonOpenrc):
         entry = _catalog_entry(vpn_catalog, self._private_network)
         name = entry.get("chameleon_network_name") or entry.get("network_name")
         if not isinstance(name, str) or not name.strip():
-            _fail(ChameleonInvalidArgumentError,
-                  "chameleon: setup: the VPN catalog names no network: add "
-                  "chameleon_network_name (e.g. 'sharedwan1', or the name of the network to "
-                  f"reserve); keys present: {', '.join(sorted(entry)) or '(none)'}")
+            _fail(
+                ChameleonInvalidArgumentError,
+                "chameleon: setup: the VPN catalog names no network: add "
+                "chameleon_network_name (e.g. 'sharedwan1', or the name of the network to "
+                f"reserve); keys present: {', '.join(sorted(entry)) or '(none)'}",
+            )
         cidr = entry.get("private_network_ipmask")
         if cidr:
             try:
                 cidr = str(ipaddress.ip_network(str(cidr), strict=False))
             except ValueError:
-                _fail(ChameleonInvalidArgumentError,
-                      f"chameleon: setup: private_network_ipmask {cidr!r} is not a CIDR "
-                      "like '192.168.10.0/24'")
+                _fail(
+                    ChameleonInvalidArgumentError,
+                    f"chameleon: setup: private_network_ipmask {cidr!r} is not a CIDR like '192.168.10.0/24'",
+                )
         dns = entry.get("cloud_instance_dns_servers") or []
         if isinstance(dns, str):
             dns = [d.strip() for d in dns.split(",") if d.strip()]
         self.network_name = name.strip()
         self.subnet_cidr = cidr or None
         self.subnet_name = str(entry.get("chameleon_subnet_name") or f"{self.network_name}-subnet")
-        self.physical_network = str(entry.get("chameleon_physical_network")
-                                    or DEFAULT_PHYSICAL_NETWORK)
+        self.physical_network = str(entry.get("chameleon_physical_network") or DEFAULT_PHYSICAL_NETWORK)
         self.dns_servers = [str(d) for d in dns]
         self.vpn_catalog = vpn_catalog
 
@@ -1291,8 +1403,7 @@ class VcpExtResourceChameleonNetwork(VcpChameleonOpenrc):
             print(net.get_network()["id"])
         """
         name = self._require_setup("get_network")
-        answer = self._api("network", "GET", "/v2.0/networks", f"get_network({name})",
-                           params={"name": name})
+        answer = self._api("network", "GET", "/v2.0/networks", f"get_network({name})", params={"name": name})
         networks = answer.get("networks") if isinstance(answer, Mapping) else None
         matching = [n for n in networks or [] if isinstance(n, Mapping) and n.get("name") == name]
         return dict(matching[0]) if matching else None
@@ -1312,9 +1423,14 @@ class VcpExtResourceChameleonNetwork(VcpChameleonOpenrc):
         """
         return self.get_network() is not None
 
-    def create_network(self, start_date: str | None = None, end_date: str | None = None,
-                       *, wait: bool = True,
-                       lease_name_prefix: str | None = None) -> VcpExtResourceChameleonHostLeaseInfo:
+    def create_network(
+        self,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        *,
+        wait: bool = True,
+        lease_name_prefix: str | None = None,
+    ) -> VcpExtResourceChameleonHostLeaseInfo:
         """Reserve a VLAN network named :attr:`network_name` (a Blazar ``network`` lease).
 
         Blazar creates the network when the lease starts.  With ``wait=True`` this waits
@@ -1352,20 +1468,23 @@ class VcpExtResourceChameleonNetwork(VcpChameleonOpenrc):
         name = self._require_setup("create_network")
         _, sent_start, end = self._lease_dates(start_date, end_date)
         if self.network_exists():
-            _fail(ChameleonConflictError,
-                  f"chameleon: create_network: network {name!r} already exists; use it, or "
-                  "name another one in the VPN catalog (chameleon_network_name)")
+            _fail(
+                ChameleonConflictError,
+                f"chameleon: create_network: network {name!r} already exists; use it, or "
+                "name another one in the VPN catalog (chameleon_network_name)",
+            )
         body = {
             "name": self._lease_name(lease_name_prefix, "network"),
             "start_date": sent_start,
             "end_date": end,
-            "reservations": [{
-                "resource_type": _NETWORK_RESOURCE_TYPE,
-                "network_name": name,
-                "network_description": "VCP network",
-                "resource_properties": json.dumps(["==", "$physical_network",
-                                                   self.physical_network]),
-            }],
+            "reservations": [
+                {
+                    "resource_type": _NETWORK_RESOURCE_TYPE,
+                    "network_name": name,
+                    "network_description": "VCP network",
+                    "resource_properties": json.dumps(["==", "$physical_network", self.physical_network]),
+                }
+            ],
             "events": [],
         }
         lease = self._create_lease(body, f"create_network({name})")
@@ -1403,32 +1522,50 @@ class VcpExtResourceChameleonNetwork(VcpChameleonOpenrc):
         """
         name = self._require_setup("create_subnet")
         if not self.subnet_cidr:
-            _fail(ChameleonInvalidArgumentError,
-                  "chameleon: create_subnet: the VPN catalog gives no private_network_ipmask "
-                  "for the subnet")
+            _fail(
+                ChameleonInvalidArgumentError,
+                "chameleon: create_subnet: the VPN catalog gives no private_network_ipmask for the subnet",
+            )
         network = self.get_network()
         if network is None:
-            _fail(ChameleonNotFoundError,
-                  f"chameleon: create_subnet: network {name!r} does not exist (yet): Blazar "
-                  "creates it when its lease becomes ACTIVE")
-        answer = self._api("network", "GET", "/v2.0/subnets", f"create_subnet({name})",
-                           params={"network_id": network["id"], "name": self.subnet_name})
+            _fail(
+                ChameleonNotFoundError,
+                f"chameleon: create_subnet: network {name!r} does not exist (yet): Blazar "
+                "creates it when its lease becomes ACTIVE",
+            )
+        answer = self._api(
+            "network",
+            "GET",
+            "/v2.0/subnets",
+            f"create_subnet({name})",
+            params={"network_id": network["id"], "name": self.subnet_name},
+        )
         for subnet in (answer or {}).get("subnets") or []:
             if isinstance(subnet, Mapping) and subnet.get("name") == self.subnet_name:
                 return dict(subnet)
         request: dict[str, Any] = {
-            "network_id": network["id"], "name": self.subnet_name, "cidr": self.subnet_cidr,
-            "ip_version": 4, "enable_dhcp": True,
+            "network_id": network["id"],
+            "name": self.subnet_name,
+            "cidr": self.subnet_cidr,
+            "ip_version": 4,
+            "enable_dhcp": True,
         }
         if self.dns_servers:
             request["dns_nameservers"] = list(self.dns_servers)
-        answer = self._api("network", "POST", "/v2.0/subnets", f"create_subnet({name})",
-                           body={"subnet": request}, expected=(200, 201))
+        answer = self._api(
+            "network",
+            "POST",
+            "/v2.0/subnets",
+            f"create_subnet({name})",
+            body={"subnet": request},
+            expected=(200, 201),
+        )
         subnet = answer.get("subnet") if isinstance(answer, Mapping) else None
         if not isinstance(subnet, Mapping):
             _fail(ChameleonError, f"chameleon: create_subnet({name}): Neutron's answer holds no subnet")
-        logger.info("chameleon: subnet %s (%s) created on network %s", self.subnet_name,
-                    self.subnet_cidr, name)
+        logger.info(
+            "chameleon: subnet %s (%s) created on network %s", self.subnet_name, self.subnet_cidr, name
+        )
         return dict(subnet)
 
 

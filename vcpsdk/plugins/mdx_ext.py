@@ -110,12 +110,12 @@ MDX_VM_SPEC_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["catalog", "template_name", "network_adapters"],
     "properties": {
-        "catalog": {"type": "string", "minLength": 1},        # catalog uuid
+        "catalog": {"type": "string", "minLength": 1},  # catalog uuid
         "template_name": {"type": "string", "minLength": 1},  # vCenter VM template name
         "pack_num": {"type": "integer", "minimum": 1},
         "pack_type": {"type": "string", "enum": ["cpu", "gpu"]},
-        "gpu": {"type": "string"},                            # number of GPUs, as a string
-        "disk_size": {"type": "integer", "minimum": 1},       # GB
+        "gpu": {"type": "string"},  # number of GPUs, as a string
+        "disk_size": {"type": "integer", "minimum": 1},  # GB
         "network_adapters": {
             "type": "array",
             "minItems": 1,
@@ -129,9 +129,9 @@ MDX_VM_SPEC_SCHEMA: dict[str, Any] = {
                 },
             },
         },
-        "shared_key": {"type": "string"},                     # SSH public key text
+        "shared_key": {"type": "string"},  # SSH public key text
         "storage_network": {"type": "string", "enum": ["sr-iov", "pvrdma", "portgroup"]},
-        "service_level": {"type": "string"},                  # e.g. "spot", "guarantee"
+        "service_level": {"type": "string"},  # e.g. "spot", "guarantee"
     },
 }
 
@@ -139,8 +139,16 @@ MDX_VM_SPEC_SCHEMA: dict[str, Any] = {
 MDX_ALLOW_ACL_IPV4_SPEC_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["segment", "src_address", "src_mask", "src_port",
-                 "dst_address", "dst_mask", "dst_port", "protocol"],
+    "required": [
+        "segment",
+        "src_address",
+        "src_mask",
+        "src_port",
+        "dst_address",
+        "dst_mask",
+        "dst_port",
+        "protocol",
+    ],
     "properties": {
         "segment": {"type": "string", "minLength": 1},
         "src_address": {"type": "string", "minLength": 1},
@@ -155,6 +163,7 @@ MDX_ALLOW_ACL_IPV4_SPEC_SCHEMA: dict[str, Any] = {
 
 
 # --------------------------------------------------------------------------- errors
+
 
 class MdxRestError(VcpSDKError):
     """An mdx REST API call failed (base class of every error of this module).
@@ -201,8 +210,8 @@ class MdxConnectionError(MdxRestError, VcpConnectionError):
 
 def _error_class(status: int) -> type[MdxRestError]:
     return family_member_for_status(
-        status, (MdxInvalidArgumentError, MdxAuthError, MdxNotFoundError,
-                 MdxConflictError), MdxRestError)
+        status, (MdxInvalidArgumentError, MdxAuthError, MdxNotFoundError, MdxConflictError), MdxRestError
+    )
 
 
 def _fail(cls: type[MdxRestError], message: str, **kwargs: Any) -> NoReturn:
@@ -222,8 +231,9 @@ _JSON_TYPES: dict[str, Any] = {
     "object": lambda v: isinstance(v, Mapping),
     "array": lambda v: isinstance(v, list | tuple),
     "string": lambda v: isinstance(v, str),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
-    or (isinstance(v, float) and v.is_integer()),
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+    ),
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
@@ -295,7 +305,8 @@ def validate_spec(spec: Any, schema: Mapping[str, Any], what: str = "vm_spec") -
     if _jsonschema is not None:
         try:
             validator_cls = _jsonschema.validators.validator_for(
-                schema, default=_jsonschema.Draft202012Validator)
+                schema, default=_jsonschema.Draft202012Validator
+            )
             validator_cls.check_schema(schema)
             error = _jsonschema.exceptions.best_match(validator_cls(schema).iter_errors(spec))
         except _jsonschema.exceptions.SchemaError as e:
@@ -326,6 +337,7 @@ def _first_ipv4(info: Mapping[str, Any] | None) -> str | None:
 
 
 # --------------------------------------------------------------------------- client
+
 
 class MdxResourceExt:
     """A client of the mdx REST API: projects, segments, catalogs, VMs, DNAT, ACLs, history.
@@ -369,8 +381,10 @@ class MdxResourceExt:
         self._project_id: str | None = None
 
     def __repr__(self) -> str:
-        return (f"MdxResourceExt(endpoint={self._endpoint!r}, project_id={self._project_id!r}, "
-                f"token={'set' if self._token else 'unset'})")
+        return (
+            f"MdxResourceExt(endpoint={self._endpoint!r}, project_id={self._project_id!r}, "
+            f"token={'set' if self._token else 'unset'})"
+        )
 
     def __enter__(self) -> MdxResourceExt:
         return self
@@ -447,29 +461,41 @@ class MdxResourceExt:
         headers = {"Accept": "application/json"}
         if auth:
             if not self._token:
-                _fail(MdxAuthError, f"mdx: {what}: no mdx token: pass init_token to "
-                      "MdxResourceExt() or call login() first")
+                _fail(
+                    MdxAuthError,
+                    f"mdx: {what}: no mdx token: pass init_token to MdxResourceExt() or call login() first",
+                )
             headers["Authorization"] = f"JWT {self._token}"
         url = self._endpoint + path
         logger.debug("mdx %s %s", method, path)
         try:
             response = self._session.request(
-                method, url, params=params, json=body, headers=headers,
-                timeout=self._request_timeout)
+                method, url, params=params, json=body, headers=headers, timeout=self._request_timeout
+            )
         except requests.Timeout as e:
-            _fail(MdxConnectionError, f"mdx: {what}: no answer from {self._endpoint} within "
-                  f"{self._request_timeout} s ({type(e).__name__})")
+            _fail(
+                MdxConnectionError,
+                f"mdx: {what}: no answer from {self._endpoint} within "
+                f"{self._request_timeout} s ({type(e).__name__})",
+            )
         except requests.RequestException as e:
-            _fail(MdxConnectionError, f"mdx: {what}: cannot reach {self._endpoint} "
-                  f"({type(e).__name__})", server_message=self._redact(str(e))[:500])
+            _fail(
+                MdxConnectionError,
+                f"mdx: {what}: cannot reach {self._endpoint} ({type(e).__name__})",
+                server_message=self._redact(str(e))[:500],
+            )
         logger.debug("mdx %s %s -> %s", method, path, response.status_code)
         if response.status_code in expected:
             return response
         if missing_ok and response.status_code == 404:
             return None
         cls = (error_classes or {}).get(response.status_code) or _error_class(response.status_code)
-        _fail(cls, f"mdx: {what} failed", http_status=response.status_code,
-              server_message=self._server_message(response))
+        _fail(
+            cls,
+            f"mdx: {what} failed",
+            http_status=response.status_code,
+            server_message=self._server_message(response),
+        )
 
     def _json(self, response: requests.Response | None, what: str) -> Any:
         if response is None or response.status_code == 204 or not response.content:
@@ -477,9 +503,12 @@ class MdxResourceExt:
         try:
             return response.json()
         except ValueError:
-            _fail(MdxRestError, f"mdx: {what}: the answer is not JSON",
-                  http_status=response.status_code,
-                  server_message=self._redact(response.text[:500]))
+            _fail(
+                MdxRestError,
+                f"mdx: {what}: the answer is not JSON",
+                http_status=response.status_code,
+                server_message=self._redact(response.text[:500]),
+            )
 
     def _get(self, path: str, what: str, **kwargs: Any) -> Any:
         return self._json(self._request("GET", path, what, **kwargs), what)
@@ -506,15 +535,17 @@ class MdxResourceExt:
 
     def _require_project(self, what: str) -> str:
         if self._project_id is None:
-            _fail(MdxRestError, f"mdx: {what}: no current project: call "
-                  "set_current_project_by_name() or set_current_project_id() first")
+            _fail(
+                MdxRestError,
+                f"mdx: {what}: no current project: call "
+                "set_current_project_by_name() or set_current_project_id() first",
+            )
         return self._project_id
 
     @staticmethod
     def _check_name(value: Any, what: str, name: str) -> None:
         if not isinstance(value, str) or not value:
-            _fail(MdxInvalidArgumentError, f"mdx: {what}: {name} must be a non-empty string, "
-                  f"not {value!r}")
+            _fail(MdxInvalidArgumentError, f"mdx: {what}: {name} must be a non-empty string, not {value!r}")
 
     # ----------------------------------------------------------------------- tokens
 
@@ -541,13 +572,17 @@ class MdxResourceExt:
             mdx.login({"username": "alice", "password": getpass()})
         """
         if not isinstance(auth_info, Mapping) or not all(
-                isinstance(auth_info.get(k), str) and auth_info.get(k) for k in ("username", "password")):
-            _fail(MdxInvalidArgumentError,
-                  "mdx: login: auth_info must be {'username': ..., 'password': ...}")
+            isinstance(auth_info.get(k), str) and auth_info.get(k) for k in ("username", "password")
+        ):
+            _fail(MdxInvalidArgumentError, "mdx: login: auth_info must be {'username': ..., 'password': ...}")
         response = self._request(
-            "POST", "/api/login/", "login",
+            "POST",
+            "/api/login/",
+            "login",
             body={"username": auth_info["username"], "password": auth_info["password"]},
-            auth=False, error_classes={400: MdxAuthError})
+            auth=False,
+            error_classes={400: MdxAuthError},
+        )
         body = self._json(response, "login")
         if not isinstance(body, Mapping) or not body.get("token"):
             _fail(MdxAuthError, "mdx: login: the answer holds no token")
@@ -567,8 +602,7 @@ class MdxResourceExt:
 
             mdx.refresh_token()   # e.g. once an hour in a long-running notebook
         """
-        response = self._request("POST", "/api/refresh/", "refresh_token",
-                                 body={"token": self._token})
+        response = self._request("POST", "/api/refresh/", "refresh_token", body={"token": self._token})
         body = self._json(response, "refresh_token")
         if not isinstance(body, Mapping) or not body.get("token"):
             _fail(MdxAuthError, "mdx: refresh_token: the answer holds no token")
@@ -641,8 +675,7 @@ class MdxResourceExt:
         self._check_name(project_name, "set_current_project_by_name", "project_name")
         project = self._find_project("name", project_name)
         if project is None:
-            _fail(MdxNotFoundError, f"mdx: project {project_name!r} is not found among the "
-                  "assigned projects")
+            _fail(MdxNotFoundError, f"mdx: project {project_name!r} is not found among the assigned projects")
         self._project_id = str(project["uuid"])
 
     def set_current_project_id(self, project_id: str) -> None:
@@ -746,8 +779,9 @@ class MdxResourceExt:
         """
         self._require_project("get_segment_summary")
         self._check_name(segment_id, "get_segment_summary", "segment_id")
-        return dict(self._get(f"/api/segment/{segment_id}/summary",
-                              f"get_segment_summary({segment_id})") or {})
+        return dict(
+            self._get(f"/api/segment/{segment_id}/summary", f"get_segment_summary({segment_id})") or {}
+        )
 
     # --------------------------------------------------------------------- catalogs
 
@@ -819,8 +853,7 @@ class MdxResourceExt:
     def _find_vm_id(self, vm_name: str, what: str) -> str:
         vm_id = self._vm_id(vm_name)
         if vm_id is None:
-            _fail(MdxNotFoundError, f"mdx: {what}: VM {vm_name!r} is not found in project "
-                  f"{self._project_id}")
+            _fail(MdxNotFoundError, f"mdx: {what}: VM {vm_name!r} is not found in project {self._project_id}")
         return vm_id
 
     def _vm_info_by_id(self, vm_id: str, what: str) -> dict[str, Any] | None:
@@ -907,16 +940,16 @@ class MdxResourceExt:
         body.setdefault("power_on", True)
         body["project"] = project_id
         body["vm_name"] = vm_name
-        response = self._request("POST", "/api/vm/deploy/", f"deploy_vm({vm_name})",
-                                 body=body, expected=(200, 201, 202))
+        response = self._request(
+            "POST", "/api/vm/deploy/", f"deploy_vm({vm_name})", body=body, expected=(200, 201, 202)
+        )
         answer = self._json(response, f"deploy_vm({vm_name})")
         task_id = answer.get("task_id") if isinstance(answer, Mapping) else None
         logger.info("mdx: deploying VM %s (task %s)", vm_name, task_id)
         if not wait_for:
             info = self.get_vm_info(vm_name)
             if info is None:
-                info = {"name": vm_name, "status": "Deploying", "service_networks": [],
-                        "task_id": task_id}
+                info = {"name": vm_name, "status": "Deploying", "service_networks": [], "task_id": task_id}
             return info
         return self._wait_for_address(vm_name)
 
@@ -934,21 +967,28 @@ class MdxResourceExt:
                 info = self._vm_info_by_id(vm_id, f"deploy_vm({vm_name})")
                 if info is None:
                     if seen:
-                        _fail(MdxRestError, f"mdx: deploy_vm: VM {vm_name!r} disappeared while "
-                              "deploying (see get_project_history())")
+                        _fail(
+                            MdxRestError,
+                            f"mdx: deploy_vm: VM {vm_name!r} disappeared while "
+                            "deploying (see get_project_history())",
+                        )
                     vm_id = None
                 else:
                     seen = True
                     address = _first_ipv4(info)
-                    logger.debug("mdx: deploy_vm(%s) poll %d: %s %s", vm_name, i + 1,
-                                 info.get("status"), address)
+                    logger.debug(
+                        "mdx: deploy_vm(%s) poll %d: %s %s", vm_name, i + 1, info.get("status"), address
+                    )
                     if info.get("status") == "PowerON" and address:
                         logger.info("mdx: VM %s is PowerON with address %s", vm_name, address)
                         return info
         status = info.get("status") if info else "not listed"
-        _fail(MdxTimeoutError, f"mdx: deploy_vm: VM {vm_name!r} has no IPv4 address after "
-              f"{count} polls every {SLEEP_TIME_SEC} s (last status: {status}); the deploy "
-              "may still finish: poll get_vm_info()")
+        _fail(
+            MdxTimeoutError,
+            f"mdx: deploy_vm: VM {vm_name!r} has no IPv4 address after "
+            f"{count} polls every {SLEEP_TIME_SEC} s (last status: {status}); the deploy "
+            "may still finish: poll get_vm_info()",
+        )
 
     def _wait_for_status(self, vm_name: str, vm_id: str, target: str, what: str) -> None:
         count = int(SLEEP_COUNT)
@@ -957,14 +997,16 @@ class MdxResourceExt:
             _sleep(SLEEP_TIME_SEC)
             info = self._vm_info_by_id(vm_id, f"{what}({vm_name})")
             if info is None:
-                _fail(MdxNotFoundError, f"mdx: {what}: VM {vm_name!r} disappeared while waiting "
-                      f"for {target}")
+                _fail(MdxNotFoundError, f"mdx: {what}: VM {vm_name!r} disappeared while waiting for {target}")
             status = info.get("status")
             logger.debug("mdx: %s(%s): waiting for %s, now %s", what, vm_name, target, status)
             if status == target:
                 return
-        _fail(MdxTimeoutError, f"mdx: {what}: VM {vm_name!r} is not {target} after {count} polls "
-              f"every {SLEEP_TIME_SEC} s (last status: {status})")
+        _fail(
+            MdxTimeoutError,
+            f"mdx: {what}: VM {vm_name!r} is not {target} after {count} polls "
+            f"every {SLEEP_TIME_SEC} s (last status: {status})",
+        )
 
     def _vm_action(
         self,
@@ -989,10 +1031,17 @@ class MdxResourceExt:
             logger.info("mdx: %s: VM %s is already %s", what, vm_name, status)
             return
         if status not in allowed:
-            _fail(MdxConflictError, f"mdx: {what}: VM {vm_name!r} is {status}; it must be "
-                  f"{' or '.join(allowed)}")
-        self._request("POST", f"/api/vm/{vm_id}/{action}/", f"{what}({vm_name})", body=body,
-                      expected=(200, 201, 202, 204))
+            _fail(
+                MdxConflictError,
+                f"mdx: {what}: VM {vm_name!r} is {status}; it must be {' or '.join(allowed)}",
+            )
+        self._request(
+            "POST",
+            f"/api/vm/{vm_id}/{action}/",
+            f"{what}({vm_name})",
+            body=body,
+            expected=(200, 201, 202, 204),
+        )
         logger.info("mdx: %s(%s) requested", what, vm_name)
         if wait_for:
             self._wait_for_status(vm_name, vm_id, target, what)
@@ -1021,9 +1070,16 @@ class MdxResourceExt:
 
             mdx.power_on_vm("vm-01")
         """
-        self._vm_action(vm_name, "power_on_vm", "power_on",
-                        allowed=("PowerOFF", "Deallocated", "Suspended"), done=("PowerON",),
-                        target="PowerON", wait_for=wait_for, body={"service_level": service_level})
+        self._vm_action(
+            vm_name,
+            "power_on_vm",
+            "power_on",
+            allowed=("PowerOFF", "Deallocated", "Suspended"),
+            done=("PowerON",),
+            target="PowerON",
+            wait_for=wait_for,
+            body={"service_level": service_level},
+        )
 
     def power_off_vm(self, vm_name: str, wait_for: bool = True) -> None:
         """Force a VM off, like pulling the plug (``POST /api/vm/<vm_id>/power_off/``).
@@ -1049,9 +1105,15 @@ class MdxResourceExt:
             mdx.power_off_vm("vm-01", wait_for=True)
             mdx.destroy_vm("vm-01")
         """
-        self._vm_action(vm_name, "power_off_vm", "power_off",
-                        allowed=("PowerON", "Suspended"), done=DELETABLE_STATES,
-                        target="PowerOFF", wait_for=wait_for)
+        self._vm_action(
+            vm_name,
+            "power_off_vm",
+            "power_off",
+            allowed=("PowerON", "Suspended"),
+            done=DELETABLE_STATES,
+            target="PowerOFF",
+            wait_for=wait_for,
+        )
 
     def power_shutdown_vm(self, vm_name: str, wait_for: bool = True) -> None:
         """Shut the guest OS down cleanly (``POST /api/vm/<vm_id>/shutdown/``).
@@ -1076,9 +1138,15 @@ class MdxResourceExt:
 
             mdx.power_shutdown_vm("vm-01")
         """
-        self._vm_action(vm_name, "power_shutdown_vm", "shutdown",
-                        allowed=("PowerON",), done=DELETABLE_STATES,
-                        target="PowerOFF", wait_for=wait_for)
+        self._vm_action(
+            vm_name,
+            "power_shutdown_vm",
+            "shutdown",
+            allowed=("PowerON",),
+            done=DELETABLE_STATES,
+            target="PowerOFF",
+            wait_for=wait_for,
+        )
 
     def reboot_vm(self, vm_name: str, wait_for: bool = True) -> None:
         """Reboot a running VM (``POST /api/vm/<vm_id>/reboot/``).
@@ -1101,8 +1169,9 @@ class MdxResourceExt:
 
             mdx.reboot_vm("vm-01")
         """
-        self._vm_action(vm_name, "reboot_vm", "reboot", allowed=("PowerON",), done=(),
-                        target="PowerON", wait_for=wait_for)
+        self._vm_action(
+            vm_name, "reboot_vm", "reboot", allowed=("PowerON",), done=(), target="PowerON", wait_for=wait_for
+        )
 
     def destroy_vm(self, vm_name: str, wait_for: bool = True) -> None:
         """Delete a VM (``POST /api/vm/<vm_id>/destroy/``); it must be PowerOFF first.
@@ -1138,10 +1207,12 @@ class MdxResourceExt:
             _fail(MdxNotFoundError, f"mdx: {what}: VM {vm_name!r} is not found")
         status = info.get("status")
         if status not in DELETABLE_STATES:
-            _fail(MdxConflictError, f"mdx: destroy_vm: VM {vm_name!r} is {status}, not PowerOFF: "
-                  f"call power_off_vm({vm_name!r}) first")
-        self._request("POST", f"/api/vm/{vm_id}/destroy/", f"{what}({vm_name})",
-                      expected=(200, 202, 204))
+            _fail(
+                MdxConflictError,
+                f"mdx: destroy_vm: VM {vm_name!r} is {status}, not PowerOFF: "
+                f"call power_off_vm({vm_name!r}) first",
+            )
+        self._request("POST", f"/api/vm/{vm_id}/destroy/", f"{what}({vm_name})", expected=(200, 202, 204))
         logger.info("mdx: destroy_vm(%s) requested", vm_name)
         if not wait_for:
             return
@@ -1151,8 +1222,10 @@ class MdxResourceExt:
             if self._vm_info_by_id(vm_id, f"{what}({vm_name})") is None:
                 logger.info("mdx: VM %s is destroyed", vm_name)
                 return
-        _fail(MdxTimeoutError, f"mdx: destroy_vm: VM {vm_name!r} still exists after {count} polls "
-              f"every {SLEEP_TIME_SEC} s")
+        _fail(
+            MdxTimeoutError,
+            f"mdx: destroy_vm: VM {vm_name!r} still exists after {count} polls every {SLEEP_TIME_SEC} s",
+        )
 
     # -------------------------------------------------------------------------- DNAT
 
@@ -1218,8 +1291,9 @@ class MdxResourceExt:
         """
         self._require_project("get_allow_acl_ipv4_info")
         self._check_name(segment_id, "get_allow_acl_ipv4_info", "segment_id")
-        return list(self._iter_pages(f"/api/acl/segment/{segment_id}/",
-                                     f"get_allow_acl_ipv4_info({segment_id})"))
+        return list(
+            self._iter_pages(f"/api/acl/segment/{segment_id}/", f"get_allow_acl_ipv4_info({segment_id})")
+        )
 
     def add_allow_acl_ipv4_info(self, allow_acl_spec: Mapping[str, Any]) -> dict[str, Any]:
         """Add an IPv4 allow-ACL entry to a segment (``POST /api/acl/``).
@@ -1247,8 +1321,9 @@ class MdxResourceExt:
         """
         self._require_project("add_allow_acl_ipv4_info")
         validate_spec(allow_acl_spec, MDX_ALLOW_ACL_IPV4_SPEC_SCHEMA, "allow_acl_spec")
-        response = self._request("POST", "/api/acl/", "add_allow_acl_ipv4_info",
-                                 body=dict(allow_acl_spec), expected=(200, 201))
+        response = self._request(
+            "POST", "/api/acl/", "add_allow_acl_ipv4_info", body=dict(allow_acl_spec), expected=(200, 201)
+        )
         return dict(self._json(response, "add_allow_acl_ipv4_info") or {})
 
     def delete_allow_acl_ipv4_info(self, acl_ipv4_id: str) -> None:
@@ -1271,5 +1346,9 @@ class MdxResourceExt:
         """
         self._require_project("delete_allow_acl_ipv4_info")
         self._check_name(acl_ipv4_id, "delete_allow_acl_ipv4_info", "acl_ipv4_id")
-        self._request("DELETE", f"/api/acl/{acl_ipv4_id}/",
-                      f"delete_allow_acl_ipv4_info({acl_ipv4_id})", expected=(200, 202, 204))
+        self._request(
+            "DELETE",
+            f"/api/acl/{acl_ipv4_id}/",
+            f"delete_allow_acl_ipv4_info({acl_ipv4_id})",
+            expected=(200, 202, 204),
+        )

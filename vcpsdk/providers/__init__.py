@@ -18,9 +18,25 @@ UnitType = Literal["compute", "storage"]
 
 #: Every provider name of the reference, in the order ``version()`` prints plugins.
 PROVIDER_NAMES: tuple[str, ...] = (
-    "aws", "aws_disk", "aws_spot", "azure", "vmware", "azure_disk", "sakura",
-    "sakura_disk", "oracle", "oracle_disk", "proxmox", "mdx2", "mdx2_disk", "aic",
-    "abc", "hokudai", "chameleon", "gcp", "onpremises",
+    "aws",
+    "aws_disk",
+    "aws_spot",
+    "azure",
+    "vmware",
+    "azure_disk",
+    "sakura",
+    "sakura_disk",
+    "oracle",
+    "oracle_disk",
+    "proxmox",
+    "mdx2",
+    "mdx2_disk",
+    "aic",
+    "abc",
+    "hokudai",
+    "chameleon",
+    "gcp",
+    "onpremises",
 )
 
 
@@ -139,7 +155,11 @@ class Provider:
 
 AWS_VOLUME_TYPES = ("standard", "io1", "io2", "gp2", "gp3", "sc1", "st1")
 AZURE_DISK_TYPES = (
-    "Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "UltraSSD_LRS", "Premium_ZRS",
+    "Standard_LRS",
+    "Premium_LRS",
+    "StandardSSD_LRS",
+    "UltraSSD_LRS",
+    "Premium_ZRS",
     "StandardSSD_ZRS",
 )
 
@@ -152,7 +172,11 @@ def cloud_image(doc: str = "cloud machine image name") -> Field:
 def ip_addresses() -> Field:
     """The fixed private IP list, sent as ``ip_address_list``."""
     return Field(
-        "ip_addresses", list, [], cci_key="ip_address_list", aliases=("ip_address_list",),
+        "ip_addresses",
+        list,
+        [],
+        cci_key="ip_address_list",
+        aliases=("ip_address_list",),
         doc="fixed private IP addresses, one per node",
     )
 
@@ -160,7 +184,10 @@ def ip_addresses() -> Field:
 def mac_addresses() -> Field:
     """The MAC address list (VMware / Proxmox), sent as ``mac_address_list``."""
     return Field(
-        "mac_addresses", list, [], cci_key="mac_address_list",
+        "mac_addresses",
+        list,
+        [],
+        cci_key="mac_address_list",
         doc="MAC addresses, one per node (same length as ip_addresses)",
     )
 
@@ -168,7 +195,11 @@ def mac_addresses() -> Field:
 def disks(cci_key: str = "volume_id") -> Field:
     """Volumes to attach: cloud volume ids or disk nodes of a storage UnitGroup."""
     return Field(
-        "disks", list, [], cci_key=cci_key, aliases=(cci_key,),
+        "disks",
+        list,
+        [],
+        cci_key=cci_key,
+        aliases=(cci_key,),
         doc="volumes to attach: cloud volume ids or storage_ugroup.find_nodes()",
     )
 
@@ -177,9 +208,7 @@ def disks(cci_key: str = "volume_id") -> Field:
 def get_provider(name: str) -> Provider:
     """The declaration of provider ``name``; KeyError lists the known names."""
     if name not in PROVIDER_NAMES:
-        raise KeyError(
-            f"unknown provider {name!r}; known providers: {', '.join(PROVIDER_NAMES)}"
-        )
+        raise KeyError(f"unknown provider {name!r}; known providers: {', '.join(PROVIDER_NAMES)}")
     module = importlib.import_module(f"{__name__}.{name}")
     provider: Provider = module.PROVIDER
     return provider

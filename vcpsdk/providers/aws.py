@@ -10,9 +10,7 @@ from vcpsdk.providers import (
     ip_addresses,
 )
 
-AWS_CAPABILITIES = Capabilities(
-    fixed_ip=True, attach_volume=True, tag=True, disk_api=True, power_api=True
-)
+AWS_CAPABILITIES = Capabilities(fixed_ip=True, attach_volume=True, tag=True, disk_api=True, power_api=True)
 
 
 def aws_instance_fields() -> tuple[Field, ...]:
@@ -28,8 +26,14 @@ def aws_instance_fields() -> tuple[Field, ...]:
 
 
 PROVIDER = Provider(
-    name="aws", unit_type="compute", version="1.2+20191001", cci_version="1.2",
-    fields=aws_instance_fields(), capabilities=AWS_CAPABILITIES,
-    config_section="aws", credentials=("access_key", "secret_key"),
-    secrets=("access_key", "secret_key"), description="Amazon EC2",
+    name="aws",
+    unit_type="compute",
+    version="1.2+20191001",
+    cci_version="1.2",
+    fields=aws_instance_fields(),
+    capabilities=AWS_CAPABILITIES,
+    config_section="aws",
+    credentials=("access_key", "secret_key"),
+    secrets=("access_key", "secret_key"),
+    description="Amazon EC2",
 )

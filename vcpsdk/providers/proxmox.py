@@ -3,7 +3,10 @@
 from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, ip_addresses, mac_addresses
 
 PROVIDER = Provider(
-    name="proxmox", unit_type="compute", version="1.0+20251001", cci_version="1.0",
+    name="proxmox",
+    unit_type="compute",
+    version="1.0+20251001",
+    cci_version="1.0",
     fields=(
         Field("num_cpus", int, 1, minimum=1, doc="number of vCPUs"),
         Field("memory", int, 1024, minimum=1, doc="memory (MB)"),
@@ -13,7 +16,9 @@ PROVIDER = Provider(
         ip_addresses(),
         mac_addresses(),
     ),
-    capabilities=Capabilities(fixed_ip=True), config_section="proxmox",
-    credentials=("token_id", "token_secret"), secrets=("token_secret",),
+    capabilities=Capabilities(fixed_ip=True),
+    config_section="proxmox",
+    credentials=("token_id", "token_secret"),
+    secrets=("token_secret",),
     description="Proxmox VE",
 )

@@ -3,7 +3,10 @@
 from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, ip_addresses, mac_addresses
 
 PROVIDER = Provider(
-    name="vmware", unit_type="compute", version="1.1+20191001", cci_version="1.1",
+    name="vmware",
+    unit_type="compute",
+    version="1.1+20191001",
+    cci_version="1.1",
     fields=(
         Field("num_cpus", int, 1, minimum=1, doc="number of vCPUs"),
         Field("memory", int, 1024, minimum=1, doc="memory (MB)"),
@@ -12,6 +15,9 @@ PROVIDER = Provider(
         ip_addresses(),
         mac_addresses(),
     ),
-    capabilities=Capabilities(fixed_ip=True), config_section="vmware",
-    credentials=("user", "password"), secrets=("password",), description="VMware vSphere",
+    capabilities=Capabilities(fixed_ip=True),
+    config_section="vmware",
+    credentials=("user", "password"),
+    secrets=("password",),
+    description="VMware vSphere",
 )

@@ -18,8 +18,9 @@ BACKENDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def build_backends(config: dict[str, dict[str, Any]], controller_id: str
-                   ) -> tuple[dict[str, Backend], dict[str, str]]:
+def build_backends(
+    config: dict[str, dict[str, Any]], controller_id: str
+) -> tuple[dict[str, Backend], dict[str, str]]:
     """Instantiate the configured cloud backends.
 
     Returns ``({backend name: backend}, {provider: backend name})``.
@@ -44,7 +45,6 @@ def build_backends(config: dict[str, dict[str, Any]], controller_id: str
         backends[name] = getattr(module, class_name)(section, controller_id)
         for provider in served:
             if provider in providers:
-                raise ValueError(f"provider {provider} is served by both {providers[provider]} "
-                                 f"and {name}")
+                raise ValueError(f"provider {provider} is served by both {providers[provider]} and {name}")
             providers[provider] = name
     return backends, providers

@@ -99,23 +99,56 @@ class ThrottlingError(BackendError):
     """EC2 kept throttling the requests after every retry."""
 
 
-THROTTLING_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
-                    "RequestThrottled", "RequestThrottledException", "TooManyRequestsException",
-                    "SlowDown", "EC2ThrottledException", "ThrottledException",
-                    "LimitExceededException", "BandwidthLimitExceeded"}
-AUTH_CODES = {"AuthFailure", "UnauthorizedOperation", "InvalidClientTokenId",
-              "SignatureDoesNotMatch", "OptInRequired", "Blocked", "ExpiredToken",
-              "AccessDenied", "AccessDeniedException", "MissingAuthenticationToken",
-              "UnrecognizedClientException", "PendingVerification"}
-CAPACITY_CODES = {"InsufficientInstanceCapacity", "InsufficientCapacity",
-                  "InsufficientHostCapacity", "InsufficientReservedInstanceCapacity",
-                  "InsufficientAddressCapacity", "InsufficientVolumeCapacity",
-                  "InsufficientFreeAddressesInSubnet", "SpotMaxPriceTooLow",
-                  "Server.InsufficientInstanceCapacity", "Server.SpotInstanceTermination"}
+THROTTLING_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "SlowDown",
+    "EC2ThrottledException",
+    "ThrottledException",
+    "LimitExceededException",
+    "BandwidthLimitExceeded",
+}
+AUTH_CODES = {
+    "AuthFailure",
+    "UnauthorizedOperation",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "OptInRequired",
+    "Blocked",
+    "ExpiredToken",
+    "AccessDenied",
+    "AccessDeniedException",
+    "MissingAuthenticationToken",
+    "UnrecognizedClientException",
+    "PendingVerification",
+}
+CAPACITY_CODES = {
+    "InsufficientInstanceCapacity",
+    "InsufficientCapacity",
+    "InsufficientHostCapacity",
+    "InsufficientReservedInstanceCapacity",
+    "InsufficientAddressCapacity",
+    "InsufficientVolumeCapacity",
+    "InsufficientFreeAddressesInSubnet",
+    "SpotMaxPriceTooLow",
+    "Server.InsufficientInstanceCapacity",
+    "Server.SpotInstanceTermination",
+}
 QUOTA_CODES = {"MaxSpotInstanceCountExceeded", "VolumeLimitExceeded", "MaxIOPSLimitExceeded"}
-INVALID_CODES = {"IdempotentParameterMismatch", "IncorrectState", "IncorrectInstanceState",
-                 "VolumeInUse", "VolumeTypeNotAvailableInZone", "DryRunOperation",
-                 "OperationNotPermitted", "ValidationError"}
+INVALID_CODES = {
+    "IdempotentParameterMismatch",
+    "IncorrectState",
+    "IncorrectInstanceState",
+    "VolumeInUse",
+    "VolumeTypeNotAvailableInZone",
+    "DryRunOperation",
+    "OperationNotPermitted",
+    "ValidationError",
+}
 
 
 def error_class(code: str) -> type[BackendError]:
@@ -128,8 +161,11 @@ def error_class(code: str) -> type[BackendError]:
         return CapacityError
     if code in QUOTA_CODES or code.endswith("LimitExceeded"):
         return QuotaError
-    if (code in INVALID_CODES or code.startswith(("Invalid", "Unsupported", "Missing"))
-            or code.endswith("NotFound")):
+    if (
+        code in INVALID_CODES
+        or code.startswith(("Invalid", "Unsupported", "Missing"))
+        or code.endswith("NotFound")
+    ):
         return CloudInvalidParameter
     return BackendError
 
@@ -153,8 +189,10 @@ def map_error(error: BaseException) -> BackendError | None:
         message = str(info.get("Message") or error)
         return error_class(code)(f"{code}: {message}")
     if isinstance(error, bex.NoCredentialsError | bex.PartialCredentialsError):
-        return CloudAuthError(f"NoCredentials: {error}; set access_key/secret_key in "
-                              "vcp_config.yml or in the controller's aws backend section")
+        return CloudAuthError(
+            f"NoCredentials: {error}; set access_key/secret_key in "
+            "vcp_config.yml or in the controller's aws backend section"
+        )
     if isinstance(error, bex.BotoCoreError):
         return BackendError(f"{type(error).__name__}: {error}")
     return None
@@ -176,9 +214,13 @@ class RateLimiter:
     ``acquire()`` blocks until a request may go out; a rate of 0 disables the limit.
     """
 
-    def __init__(self, rate: float, burst: float | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rate = float(rate)
         self.capacity = float(burst if burst is not None else max(1.0, self.rate))
         self._tokens = self.capacity
@@ -218,8 +260,9 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)]
 
 
-def bootstrap_script(unit: UnitContext, node: NodeRequest, *, controller_id: str = "",
-                     controller_address: str = "") -> str:
+def bootstrap_script(
+    unit: UnitContext, node: NodeRequest, *, controller_id: str = "", controller_address: str = ""
+) -> str:
     """The user data of an instance: a POSIX shell script starting the Base container.
 
     It installs nothing (the AMI has Docker), waits for the Docker engine and runs::
@@ -249,27 +292,34 @@ def bootstrap_script(unit: UnitContext, node: NodeRequest, *, controller_id: str
 
         image = DEFAULT_IMAGE
     q = shlex.quote
-    lines = ["docker run -d --name vcp-base --restart always --privileged --net=host "
-             "-v /dev:/dev"]  # one line per option below, each word shell-quoted
+    lines = [
+        "docker run -d --name vcp-base --restart always --privileged --net=host -v /dev:/dev"
+    ]  # one line per option below, each word shell-quoted
     lines += [f"-v {q(volume)}" for volume in _as_list(spec.get("params_v"))]
     lines += [f"-e {q(entry)}" for entry in _as_list(spec.get("params_e"))]
-    lines += ['-e "MY_PRIVATE_IP=$MY_PRIVATE_IP"',
-              f"-e {q(f'VCCCTR_IPADDR={controller_address}')}",
-              '-e "SERF_NODE_ID=$NODE_ID"',
-              f"-e {q(f'VCCC_ID={controller_id}')}",
-              '-e "VCP_NODE_ID=$NODE_ID"',
-              f"-e {q(f'VCP_UNIT_NAME={unit.unit_name}')}",
-              f"-e {q(f'VCP_UGROUP_NAME={unit.vc_name}')}"]
-    for key, flag in (("dns", "--dns"), ("dns_search", "--dns-search"),
-                      ("dns_opt", "--dns-opt"), ("add_host", "--add-host"),
-                      ("hostname", "--hostname"), ("gpus", "--gpus")):
+    lines += [
+        '-e "MY_PRIVATE_IP=$MY_PRIVATE_IP"',
+        f"-e {q(f'VCCCTR_IPADDR={controller_address}')}",
+        '-e "SERF_NODE_ID=$NODE_ID"',
+        f"-e {q(f'VCCC_ID={controller_id}')}",
+        '-e "VCP_NODE_ID=$NODE_ID"',
+        f"-e {q(f'VCP_UNIT_NAME={unit.unit_name}')}",
+        f"-e {q(f'VCP_UGROUP_NAME={unit.vc_name}')}",
+    ]
+    for key, flag in (
+        ("dns", "--dns"),
+        ("dns_search", "--dns-search"),
+        ("dns_opt", "--dns-opt"),
+        ("add_host", "--add-host"),
+        ("hostname", "--hostname"),
+        ("gpus", "--gpus"),
+    ):
         lines += [f"{flag} {q(value)}" for value in _as_list(docker.get(key))]
     lines.append(q(image))
     if node.address:
         address_line = f"MY_PRIVATE_IP={q(str(node.address))}"
     else:
-        address_line = ("MY_PRIVATE_IP=$(imds local-ipv4) || "
-                        "MY_PRIVATE_IP=$(hostname -I | awk '{print $1}')")
+        address_line = "MY_PRIVATE_IP=$(imds local-ipv4) || MY_PRIVATE_IP=$(hostname -I | awk '{print $1}')"
     run = " \\\n  ".join(lines)
     return f"""#!/bin/sh
 # VCP node bootstrap (vcpsdk AWS backend): start the Base container.
@@ -323,8 +373,9 @@ class AwsBackend(Backend):
         self.region = str(config.get("region") or DEFAULT_REGION)
         self.endpoint_url = config.get("endpoint_url") or None
         access, secret = config.get("access_key"), config.get("secret_key")
-        self._operator_credentials = ((str(access), str(secret))
-                                      if _literal(access) and _literal(secret) else None)
+        self._operator_credentials = (
+            (str(access), str(secret)) if _literal(access) and _literal(secret) else None
+        )
         self.controller_address = str(config.get("controller_address") or "")
         self.waiter_delay = float(config.get("waiter_delay", 5.0))
         self.wait_timeout = float(config.get("wait_timeout", 900.0))
@@ -340,7 +391,8 @@ class AwsBackend(Backend):
         if not isinstance(catalog, dict):
             raise BackendError("aws backend: vpn_catalog must map entry names to settings")
         self._catalog: dict[str, dict[str, Any]] = {
-            str(name): dict(entry or {}) for name, entry in catalog.items()}
+            str(name): dict(entry or {}) for name, entry in catalog.items()
+        }
         self._clients: dict[tuple[str, tuple[str, str] | None], Any] = {}
         self._default_session: Any = None
         self._hooks: list[tuple[str, Callable[..., Any]]] = []
@@ -373,8 +425,7 @@ class AwsBackend(Backend):
         with self._lock:
             self.requests[event_name.rsplit(".", 1)[-1]] += 1
 
-    def client(self, region: str | None = None,
-               credentials: tuple[str, str] | None = None) -> Any:
+    def client(self, region: str | None = None, credentials: tuple[str, str] | None = None) -> Any:
         """The EC2 client of ``region`` with ``credentials`` (default: the operator's)."""
         region = region or self.region
         credentials = credentials or self._operator_credentials
@@ -385,15 +436,19 @@ class AwsBackend(Backend):
                 if credentials:  # one shared session: its service models load only once
                     with _SESSION_LOCK:
                         client = _shared_session(self._boto3).client(
-                            "ec2", region_name=region, endpoint_url=self.endpoint_url,
+                            "ec2",
+                            region_name=region,
+                            endpoint_url=self.endpoint_url,
                             aws_access_key_id=credentials[0],
-                            aws_secret_access_key=credentials[1], config=self._config)
+                            aws_secret_access_key=credentials[1],
+                            config=self._config,
+                        )
                 else:  # boto3's default chain: environment, shared files, instance role
                     if self._default_session is None:
                         self._default_session = self._boto3.session.Session()
                     client = self._default_session.client(
-                        "ec2", region_name=region, endpoint_url=self.endpoint_url,
-                        config=self._config)
+                        "ec2", region_name=region, endpoint_url=self.endpoint_url, config=self._config
+                    )
                 client.meta.events.register("before-send.ec2", self._before_send)
                 for event, handler in self._hooks:
                     client.meta.events.register(event, handler)
@@ -427,11 +482,14 @@ class AwsBackend(Backend):
 
     def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
         """The operator's catalog, served for ``aws`` and ``aws_spot`` (disks use ``aws``)."""
-        return {provider: {name: dict(entry) for name, entry in self._catalog.items()}
-                for provider in ("aws", "aws_spot")}
+        return {
+            provider: {name: dict(entry) for name, entry in self._catalog.items()}
+            for provider in ("aws", "aws_spot")
+        }
 
-    def plan_addresses(self, provider: str, catalog: dict[str, Any], fixed: list[str],
-                       count: int, in_use: set[str]) -> list[str | None]:
+    def plan_addresses(
+        self, provider: str, catalog: dict[str, Any], fixed: list[str], count: int, in_use: set[str]
+    ) -> list[str | None]:
         """Check fixed IPs against the catalog's mask; automatic addresses are EC2's (None).
 
         Only the controller's own records are checked for addresses in use (this runs
@@ -448,20 +506,24 @@ class AwsBackend(Backend):
                 address = ipaddress.IPv4Address(str(text).strip())
             except ValueError:
                 raise InvalidRequest(
-                    f"ip_address[{text}] is not an IPv4 address; use an address{where}") from None
+                    f"ip_address[{text}] is not an IPv4 address; use an address{where}"
+                ) from None
             if network is not None:
                 if address not in network:
                     raise InvalidRequest(
                         f"ip_address[{address}] is outside private_network_ipmask {network} "
-                        f"of provider {provider}")
+                        f"of provider {provider}"
+                    )
                 offset = int(address) - int(network.network_address)
                 if offset < 4 or address == network.broadcast_address:
                     raise InvalidRequest(
                         f"ip_address[{address}] is reserved by AWS in {network} (the first four "
-                        "addresses and the last one); use another address")
+                        "addresses and the last one); use another address"
+                    )
             if str(address) in in_use or str(address) in chosen:
                 raise InvalidRequest(
-                    f"ip_address[{address}] is already in use; choose another address{where}")
+                    f"ip_address[{address}] is already in use; choose another address{where}"
+                )
             chosen.append(str(address))
         return chosen + [None] * max(0, count - len(chosen))
 
@@ -472,8 +534,14 @@ class AwsBackend(Backend):
         for key, value in (unit.cloud_params.get("tags") or {}).items():
             if not str(key).startswith(("aws:", "vcp:")):  # ours cannot be overridden
                 tags[str(key)] = str(value)
-        tags.update({TAG_CONTROLLER: self.controller_id, TAG_VCID: unit.vcid,
-                     TAG_UGROUP: unit.vc_name, TAG_UNIT: unit.unit_name})
+        tags.update(
+            {
+                TAG_CONTROLLER: self.controller_id,
+                TAG_VCID: unit.vcid,
+                TAG_UGROUP: unit.vc_name,
+                TAG_UNIT: unit.unit_name,
+            }
+        )
         if node_id:
             tags[TAG_NODE] = node_id
         return [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -492,7 +560,8 @@ class AwsBackend(Backend):
                 raise CloudInvalidParameter(
                     "InvalidAMIID.Unspecified: cloud_image is 'default' but the vpn_catalog entry "
                     f"{unit.spec.get('private_network')!r} has no aws_default_image; set "
-                    "spec.cloud_image to an AMI id or name")
+                    "spec.cloud_image to an AMI id or name"
+                )
         key = (id(client), ref)
         with self._lock:
             cached = self._images.get(key)
@@ -502,11 +571,13 @@ class AwsBackend(Backend):
             images = client.describe_images(ImageIds=[ref])["Images"]
         else:
             images = client.describe_images(
-                Owners=self.image_owners, Filters=[{"Name": "name", "Values": [ref]}])["Images"]
+                Owners=self.image_owners, Filters=[{"Name": "name", "Values": [ref]}]
+            )["Images"]
         if not images:
             raise CloudInvalidParameter(
                 f"InvalidAMIID.NotFound: no AMI named {ref!r} owned by "
-                f"{', '.join(self.image_owners)} in {client.meta.region_name}")
+                f"{', '.join(self.image_owners)} in {client.meta.region_name}"
+            )
         image = max(images, key=lambda i: str(i.get("CreationDate", "")))
         found = (str(image["ImageId"]), str(image.get("RootDeviceName") or "/dev/xvda"))
         with self._lock:
@@ -527,8 +598,10 @@ class AwsBackend(Backend):
         seen: dict[str, dict[str, Any]] = {}
         while True:
             for chunk in _chunks(sorted(pending), CHUNK):
-                found = {i["InstanceId"]: i for i in self._describe(
-                    client, [{"Name": "instance-id", "Values": chunk}])}
+                found = {
+                    i["InstanceId"]: i
+                    for i in self._describe(client, [{"Name": "instance-id", "Values": chunk}])
+                }
                 for iid in chunk:
                     instance = found.get(iid)
                     state = instance["State"]["Name"] if instance else None
@@ -545,7 +618,8 @@ class AwsBackend(Backend):
             if time.monotonic() > deadline:
                 raise BackendError(
                     f"Timeout: {len(pending)} instance(s) not {target} after "
-                    f"{self.wait_timeout:.0f} s: {', '.join(sorted(pending)[:5])}")
+                    f"{self.wait_timeout:.0f} s: {', '.join(sorted(pending)[:5])}"
+                )
             time.sleep(self.waiter_delay)
 
     def _terminate(self, client: Any, ids: Iterable[str], spot_requests: Iterable[str] = ()) -> None:
@@ -562,62 +636,86 @@ class AwsBackend(Backend):
             except Exception as e:
                 if not _not_found(e):
                     raise
-                live = [i["InstanceId"] for i in self._describe(
-                    client, [{"Name": "instance-id", "Values": chunk},
-                             {"Name": "instance-state-name", "Values": list(LIVE_STATES)}])]
+                live = [
+                    i["InstanceId"]
+                    for i in self._describe(
+                        client,
+                        [
+                            {"Name": "instance-id", "Values": chunk},
+                            {"Name": "instance-state-name", "Values": list(LIVE_STATES)},
+                        ],
+                    )
+                ]
                 if live:
                     client.terminate_instances(InstanceIds=live)
         self._wait_instances(client, ids, "terminated")
 
-    def _find_instances(self, client: Any, nodes: list[NodeRequest],
-                        live_only: bool = True) -> dict[str, list[dict[str, Any]]]:
+    def _find_instances(
+        self, client: Any, nodes: list[NodeRequest], live_only: bool = True
+    ) -> dict[str, list[dict[str, Any]]]:
         """``{node_id: [instances]}`` by tag ``vcp:node_id`` and by recorded instance id."""
         found: dict[str, list[dict[str, Any]]] = {}
         states = [{"Name": "instance-state-name", "Values": list(LIVE_STATES)}] if live_only else []
         wanted = {n.node_id for n in nodes}
         for chunk in _chunks(sorted(wanted), CHUNK):
-            for instance in self._describe(client, [
+            for instance in self._describe(
+                client,
+                [
                     {"Name": f"tag:{TAG_CONTROLLER}", "Values": [self.controller_id]},
-                    {"Name": f"tag:{TAG_NODE}", "Values": chunk}, *states]):
+                    {"Name": f"tag:{TAG_NODE}", "Values": chunk},
+                    *states,
+                ],
+            ):
                 node_id = _tag(instance, TAG_NODE)
                 if node_id in wanted:
                     found.setdefault(node_id, []).append(instance)
         known = {i["InstanceId"] for lst in found.values() for i in lst}
-        by_id = {str(n.backend_data["instance_id"]): n.node_id for n in nodes
-                 if n.backend_data.get("instance_id")
-                 and n.backend_data["instance_id"] not in known}
+        by_id = {
+            str(n.backend_data["instance_id"]): n.node_id
+            for n in nodes
+            if n.backend_data.get("instance_id") and n.backend_data["instance_id"] not in known
+        }
         for chunk in _chunks(sorted(by_id), CHUNK):
-            for instance in self._describe(client, [{"Name": "instance-id", "Values": chunk},
-                                                    *states]):
+            for instance in self._describe(client, [{"Name": "instance-id", "Values": chunk}, *states]):
                 found.setdefault(by_id[instance["InstanceId"]], []).append(instance)
         return found
 
     # -- nodes -----------------------------------------------------------------------------
 
-    def _launch_params(self, unit: UnitContext, entry: dict[str, Any], image_id: str,
-                       root_device: str) -> dict[str, Any]:
+    def _launch_params(
+        self, unit: UnitContext, entry: dict[str, Any], image_id: str, root_device: str
+    ) -> dict[str, Any]:
         params = unit.cloud_params
         subnet = entry.get("aws_vpc_subnet_id")
         if not subnet:
             raise CloudInvalidParameter(
                 "InvalidSubnetID.Unspecified: the vpn_catalog entry "
-                f"{unit.spec.get('private_network')!r} has no aws_vpc_subnet_id")
+                f"{unit.spec.get('private_network')!r} has no aws_vpc_subnet_id"
+            )
         groups = entry.get("aws_vpc_security_group_id") or []
         if isinstance(groups, str):
             groups = [g.strip() for g in groups.split(",") if g.strip()]
         tags = self._tags(unit)
-        tag_specs = [{"ResourceType": "instance", "Tags": tags},
-                     {"ResourceType": "volume", "Tags": tags}]
+        tag_specs = [{"ResourceType": "instance", "Tags": tags}, {"ResourceType": "volume", "Tags": tags}]
         launch: dict[str, Any] = {
             "ImageId": image_id,
             "InstanceType": str(params.get("instance_type") or "m4.large"),
             "SubnetId": str(subnet),
-            "BlockDeviceMappings": [{"DeviceName": root_device, "Ebs": {
-                "VolumeSize": int(params.get("volume_size") or 8),
-                "VolumeType": str(params.get("volume_type") or "gp2"),
-                "DeleteOnTermination": True}}],
-            "MetadataOptions": {"HttpEndpoint": "enabled", "HttpTokens": "required",
-                                "InstanceMetadataTags": "enabled"},
+            "BlockDeviceMappings": [
+                {
+                    "DeviceName": root_device,
+                    "Ebs": {
+                        "VolumeSize": int(params.get("volume_size") or 8),
+                        "VolumeType": str(params.get("volume_type") or "gp2"),
+                        "DeleteOnTermination": True,
+                    },
+                }
+            ],
+            "MetadataOptions": {
+                "HttpEndpoint": "enabled",
+                "HttpTokens": "required",
+                "InstanceMetadataTags": "enabled",
+            },
             "TagSpecifications": tag_specs,
         }
         if groups:
@@ -639,30 +737,36 @@ class AwsBackend(Backend):
             tag_specs.append({"ResourceType": "spot-instances-request", "Tags": tags})
         return launch
 
-    def _run(self, client: Any, base: dict[str, Any], user_data: str, count: int, token: str,
-             address: str | None) -> list[dict[str, Any]]:
+    def _run(
+        self, client: Any, base: dict[str, Any], user_data: str, count: int, token: str, address: str | None
+    ) -> list[dict[str, Any]]:
         if len(user_data.encode()) > USER_DATA_LIMIT:
             raise CloudInvalidParameter(
                 f"InvalidParameterValue: the bootstrap script is {len(user_data.encode())} bytes; "
-                f"EC2 user data is limited to {USER_DATA_LIMIT} bytes (shorten params_e/params_v)")
-        request = dict(base, MinCount=count, MaxCount=count, UserData=user_data,
-                       ClientToken=token)
+                f"EC2 user data is limited to {USER_DATA_LIMIT} bytes (shorten params_e/params_v)"
+            )
+        request = dict(base, MinCount=count, MaxCount=count, UserData=user_data, ClientToken=token)
         request["TagSpecifications"] = [
-            {"ResourceType": s["ResourceType"], "Tags": [*s["Tags"], {"Key": TAG_LAUNCH,
-                                                                       "Value": token}]}
-            for s in base["TagSpecifications"]]
+            {"ResourceType": s["ResourceType"], "Tags": [*s["Tags"], {"Key": TAG_LAUNCH, "Value": token}]}
+            for s in base["TagSpecifications"]
+        ]
         if address:
             request["PrivateIpAddress"] = address
         instances = client.run_instances(**request)["Instances"]
-        gone = [i["InstanceId"] for i in instances
-                if i.get("State", {}).get("Name") in ("shutting-down", "terminated")]
+        gone = [
+            i["InstanceId"]
+            for i in instances
+            if i.get("State", {}).get("Name") in ("shutting-down", "terminated")
+        ]
         if gone:  # the same client token after a cleanup: EC2 returns the old launch
             raise BackendError(
                 f"IdempotentLaunchTerminated: the instances of launch {token} were terminated "
-                f"({', '.join(gone)}); delete these nodes and add new ones")
+                f"({', '.join(gone)}); delete these nodes and add new ones"
+            )
         if len(instances) != count:
-            raise CapacityError(f"InsufficientInstanceCapacity: asked for {count} instance(s), "
-                                f"EC2 launched {len(instances)}")
+            raise CapacityError(
+                f"InsufficientInstanceCapacity: asked for {count} instance(s), EC2 launched {len(instances)}"
+            )
         return sorted(instances, key=lambda i: int(i.get("AmiLaunchIndex", 0)))
 
     def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
@@ -689,22 +793,29 @@ class AwsBackend(Backend):
             if automatic:
                 token = self._token(unit, [n.node_id for n in automatic])
                 tokens.append(token)
-                script = bootstrap_script(unit, automatic[0], controller_id=self.controller_id,
-                                          controller_address=self.controller_address)
+                script = bootstrap_script(
+                    unit,
+                    automatic[0],
+                    controller_id=self.controller_id,
+                    controller_address=self.controller_address,
+                )
                 launched = self._run(client, base, script, len(automatic), token, None)
                 created.update({n.node_id: i for n, i in zip(automatic, launched, strict=True)})
             for node in fixed:
                 token = self._token(unit, [node.node_id], str(node.address))
                 tokens.append(token)
-                script = bootstrap_script(unit, node, controller_id=self.controller_id,
-                                          controller_address=self.controller_address)
+                script = bootstrap_script(
+                    unit, node, controller_id=self.controller_id, controller_address=self.controller_address
+                )
                 [instance] = self._run(client, base, script, 1, token, str(node.address))
                 created[node.node_id] = instance
             self._tag_nodes(client, {n: i["InstanceId"] for n, i in created.items()})
-            running = self._wait_instances(
-                client, [i["InstanceId"] for i in created.values()], "running")
-            volumes = {n.node_id: self._attach_disks(client, n, created[n.node_id]["InstanceId"])
-                       for n in nodes if n.disks}
+            running = self._wait_instances(client, [i["InstanceId"] for i in created.values()], "running")
+            volumes = {
+                n.node_id: self._attach_disks(client, n, created[n.node_id]["InstanceId"])
+                for n in nodes
+                if n.disks
+            }
         except Exception as e:
             self._discard(client, [i["InstanceId"] for i in created.values()], tokens)
             mapped = map_error(e)
@@ -715,12 +826,16 @@ class AwsBackend(Backend):
         for node in nodes:
             iid = created[node.node_id]["InstanceId"]
             described = running.get(iid, created[node.node_id])
-            address = described.get("PrivateIpAddress") or created[node.node_id].get(
-                "PrivateIpAddress") or ""
-            results.append(NodeResult(
-                node_id=node.node_id, instance_id=iid, address=str(address),
-                volumes=volumes.get(node.node_id, []),
-                backend_data={"instance_id": iid, "region": client.meta.region_name}))
+            address = described.get("PrivateIpAddress") or created[node.node_id].get("PrivateIpAddress") or ""
+            results.append(
+                NodeResult(
+                    node_id=node.node_id,
+                    instance_id=iid,
+                    address=str(address),
+                    volumes=volumes.get(node.node_id, []),
+                    backend_data={"instance_id": iid, "region": client.meta.region_name},
+                )
+            )
         return results
 
     def _tag_nodes(self, client: Any, instances: dict[str, str]) -> None:
@@ -736,8 +851,9 @@ class AwsBackend(Backend):
             for item in items:
                 tag(item)
             return
-        with ThreadPoolExecutor(max_workers=min(TAG_THREADS, len(items)),
-                                thread_name_prefix="vcc-aws-tag") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(TAG_THREADS, len(items)), thread_name_prefix="vcc-aws-tag"
+        ) as pool:
             for future in [pool.submit(tag, item) for item in items]:
                 future.result()  # the first failure is raised (after all have finished)
 
@@ -747,31 +863,36 @@ class AwsBackend(Backend):
             found = set(ids)
             spot: list[str] = []
             if tokens:
-                for instance in self._describe(client, [
+                for instance in self._describe(
+                    client,
+                    [
                         {"Name": f"tag:{TAG_LAUNCH}", "Values": tokens},
-                        {"Name": "instance-state-name", "Values": list(LIVE_STATES)}]):
+                        {"Name": "instance-state-name", "Values": list(LIVE_STATES)},
+                    ],
+                ):
                     found.add(instance["InstanceId"])
                     spot.append(instance.get("SpotInstanceRequestId", ""))
             self._terminate(client, found, spot)
         except Exception:  # the original error matters more; leftovers carry our tags
             logger.exception("terminating the instances of a failed launch failed")
 
-    def _attach_disks(self, client: Any, node: NodeRequest, instance_id: str
-                      ) -> list[dict[str, str]]:
+    def _attach_disks(self, client: Any, node: NodeRequest, instance_id: str) -> list[dict[str, str]]:
         if len(node.disks) > len(DATA_DEVICES):
             raise CloudInvalidParameter(
-                f"InvalidParameterValue: at most {len(DATA_DEVICES)} disks can be attached")
+                f"InvalidParameterValue: at most {len(DATA_DEVICES)} disks can be attached"
+            )
         attached = []
         for device, disk in zip(DATA_DEVICES, node.disks, strict=False):
             [volume] = client.describe_volumes(VolumeIds=[disk.cloud_disk_id])["Volumes"]
-            here = [a for a in volume.get("Attachments", [])
-                    if a.get("InstanceId") == instance_id and a.get("State") in ("attaching",
-                                                                                  "attached")]
+            here = [
+                a
+                for a in volume.get("Attachments", [])
+                if a.get("InstanceId") == instance_id and a.get("State") in ("attaching", "attached")
+            ]
             if here:
                 device = here[0].get("Device", device)
             else:
-                client.attach_volume(VolumeId=disk.cloud_disk_id, InstanceId=instance_id,
-                                     Device=device)
+                client.attach_volume(VolumeId=disk.cloud_disk_id, InstanceId=instance_id, Device=device)
             attached.append({"volume_id": disk.cloud_disk_id, "device_name": device})
         self._wait_volumes(client, [a["volume_id"] for a in attached], "in-use")
         return attached
@@ -784,8 +905,11 @@ class AwsBackend(Backend):
         try:
             found = self._find_instances(client, nodes)
             instances = [i for lst in found.values() for i in lst]
-            self._terminate(client, [i["InstanceId"] for i in instances],
-                            [i.get("SpotInstanceRequestId", "") for i in instances])
+            self._terminate(
+                client,
+                [i["InstanceId"] for i in instances],
+                [i.get("SpotInstanceRequestId", "") for i in instances],
+            )
         except Exception as e:
             mapped = map_error(e)
             if mapped is None:
@@ -809,20 +933,19 @@ class AwsBackend(Backend):
             if missing:
                 raise CloudInvalidParameter(
                     f"InvalidInstanceID.NotFound: no instance for node(s) {', '.join(missing)} "
-                    "(terminated outside the controller?); delete these nodes")
+                    "(terminated outside the controller?); delete these nodes"
+                )
             instances = [i for n in nodes for i in found[n.node_id]]
             ids = [i["InstanceId"] for i in instances]
             if target == "stopped":
-                todo = [i["InstanceId"] for i in instances
-                        if i["State"]["Name"] in ("pending", "running")]
+                todo = [i["InstanceId"] for i in instances if i["State"]["Name"] in ("pending", "running")]
                 for chunk in _chunks(todo, CHUNK):
                     client.stop_instances(InstanceIds=chunk)
             else:
                 stopping = [i["InstanceId"] for i in instances if i["State"]["Name"] == "stopping"]
                 if stopping:  # EC2 refuses to start an instance that is still stopping
                     self._wait_instances(client, stopping, "stopped")
-                todo = [i["InstanceId"] for i in instances
-                        if i["State"]["Name"] in ("stopped", "stopping")]
+                todo = [i["InstanceId"] for i in instances if i["State"]["Name"] in ("stopped", "stopping")]
                 for chunk in _chunks(todo, CHUNK):
                     client.start_instances(InstanceIds=chunk)
             self._wait_instances(client, ids, target)
@@ -849,7 +972,8 @@ class AwsBackend(Backend):
             instances = found.get(node.node_id, [])
             recorded = node.backend_data.get("instance_id")
             mine = [i for i in instances if i["InstanceId"] == recorded] or [
-                i for i in instances if i["State"]["Name"] in LIVE_STATES]
+                i for i in instances if i["State"]["Name"] in LIVE_STATES
+            ]
             state = mine[0]["State"]["Name"] if mine else "terminated"
             if state in ("pending", "running"):
                 report[node.node_id] = "RUNNING"
@@ -867,29 +991,35 @@ class AwsBackend(Backend):
         if re.fullmatch(r"snap-[0-9a-f]+", ref):
             return ref
         snapshots = client.describe_snapshots(
-            OwnerIds=["self"], Filters=[{"Name": "tag:Name", "Values": [ref]}])["Snapshots"]
+            OwnerIds=["self"], Filters=[{"Name": "tag:Name", "Values": [ref]}]
+        )["Snapshots"]
         if not snapshots:
             raise CloudInvalidParameter(
-                f"InvalidSnapshot.NotFound: no snapshot named {ref!r} (tag Name) in "
-                f"{client.meta.region_name}")
+                f"InvalidSnapshot.NotFound: no snapshot named {ref!r} (tag Name) in {client.meta.region_name}"
+            )
         return str(max(snapshots, key=lambda s: str(s.get("StartTime", "")))["SnapshotId"])
 
-    def _find_volumes(self, client: Any, disk_ids: list[str], recorded: dict[str, str]
-                      ) -> dict[str, dict[str, Any]]:
+    def _find_volumes(
+        self, client: Any, disk_ids: list[str], recorded: dict[str, str]
+    ) -> dict[str, dict[str, Any]]:
         """``{disk_id: volume}`` by tag ``vcp:node_id`` and by recorded volume id."""
         found: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(sorted(set(disk_ids)), CHUNK):
-            pages = client.get_paginator("describe_volumes").paginate(Filters=[
-                {"Name": f"tag:{TAG_CONTROLLER}", "Values": [self.controller_id]},
-                {"Name": f"tag:{TAG_NODE}", "Values": chunk}])
+            pages = client.get_paginator("describe_volumes").paginate(
+                Filters=[
+                    {"Name": f"tag:{TAG_CONTROLLER}", "Values": [self.controller_id]},
+                    {"Name": f"tag:{TAG_NODE}", "Values": chunk},
+                ]
+            )
             for page in pages:
                 for volume in page.get("Volumes", []):
                     if volume.get("State") not in ("deleting", "deleted", "error"):
                         found[_tag(volume, TAG_NODE)] = volume
         missing = {vid: did for did, vid in recorded.items() if vid and did not in found}
         for chunk in _chunks(sorted(missing), CHUNK):
-            for volume in client.describe_volumes(
-                    Filters=[{"Name": "volume-id", "Values": chunk}])["Volumes"]:
+            for volume in client.describe_volumes(Filters=[{"Name": "volume-id", "Values": chunk}])[
+                "Volumes"
+            ]:
                 if volume.get("State") not in ("deleting", "deleted", "error"):
                     found[missing[volume["VolumeId"]]] = volume
         return found
@@ -900,14 +1030,19 @@ class AwsBackend(Backend):
         pending = set(ids)
         while pending:
             for chunk in _chunks(sorted(pending), CHUNK):
-                found = {v["VolumeId"]: v for v in client.describe_volumes(
-                    Filters=[{"Name": "volume-id", "Values": chunk}])["Volumes"]}
+                found = {
+                    v["VolumeId"]: v
+                    for v in client.describe_volumes(Filters=[{"Name": "volume-id", "Values": chunk}])[
+                        "Volumes"
+                    ]
+                }
                 for vid in chunk:
                     volume = found.get(vid)
                     state = volume.get("State") if volume else "deleted"
                     if target == "in-use" and volume is not None:
                         done = state == "in-use" and all(
-                            a.get("State") == "attached" for a in volume.get("Attachments", []))
+                            a.get("State") == "attached" for a in volume.get("Attachments", [])
+                        )
                     else:
                         done = state == target
                     if done:
@@ -917,8 +1052,10 @@ class AwsBackend(Backend):
             if not pending:
                 return
             if time.monotonic() > deadline:
-                raise BackendError(f"Timeout: volume(s) {', '.join(sorted(pending))} not "
-                                   f"{target} after {self.wait_timeout:.0f} s")
+                raise BackendError(
+                    f"Timeout: volume(s) {', '.join(sorted(pending))} not "
+                    f"{target} after {self.wait_timeout:.0f} s"
+                )
             time.sleep(self.waiter_delay)
 
     def create_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> list[DiskResult]:
@@ -934,11 +1071,14 @@ class AwsBackend(Backend):
             if not zone:
                 raise CloudInvalidParameter(
                     "InvalidAvailabilityZone.Unspecified: the vpn_catalog entry "
-                    f"{unit.spec.get('private_network')!r} has no aws_availability_zone")
+                    f"{unit.spec.get('private_network')!r} has no aws_availability_zone"
+                )
             snapshot = self._snapshot(client, str(params.get("cloud_image") or ""))
             existing = self._find_volumes(
-                client, [d.disk_id for d in disks],
-                {d.disk_id: str(d.backend_data.get("cloud_disk_id") or "") for d in disks})
+                client,
+                [d.disk_id for d in disks],
+                {d.disk_id: str(d.backend_data.get("cloud_disk_id") or "") for d in disks},
+            )
             created.update({did: v["VolumeId"] for did, v in existing.items()})
             for disk in disks:
                 if disk.disk_id in created:
@@ -948,8 +1088,7 @@ class AwsBackend(Backend):
                     "Size": int(disk.size_gb or params.get("size") or 8),
                     "VolumeType": str(params.get("type") or "standard"),
                     "ClientToken": self._token(unit, [disk.disk_id], "volume"),
-                    "TagSpecifications": [{"ResourceType": "volume",
-                                           "Tags": self._tags(unit, disk.disk_id)}],
+                    "TagSpecifications": [{"ResourceType": "volume", "Tags": self._tags(unit, disk.disk_id)}],
                 }
                 if snapshot:
                     request["SnapshotId"] = snapshot
@@ -961,13 +1100,19 @@ class AwsBackend(Backend):
             if mapped is None:
                 raise
             raise mapped from e
-        return [DiskResult(disk_id=d.disk_id, cloud_disk_id=created[d.disk_id],
-                           size_gb=int(d.size_gb or params.get("size") or 8),
-                           backend_data={"cloud_disk_id": created[d.disk_id],
-                                         "region": client.meta.region_name,
-                                         "availability_zone": str(entry.get(
-                                             "aws_availability_zone"))})
-                for d in disks]
+        return [
+            DiskResult(
+                disk_id=d.disk_id,
+                cloud_disk_id=created[d.disk_id],
+                size_gb=int(d.size_gb or params.get("size") or 8),
+                backend_data={
+                    "cloud_disk_id": created[d.disk_id],
+                    "region": client.meta.region_name,
+                    "availability_zone": str(entry.get("aws_availability_zone")),
+                },
+            )
+            for d in disks
+        ]
 
     def _drop_volumes(self, client: Any, ids: list[str]) -> None:
         try:
@@ -978,9 +1123,11 @@ class AwsBackend(Backend):
     def _delete_volumes(self, client: Any, volumes: dict[str, dict[str, Any]]) -> None:
         if not volumes:
             return
-        described = {v["VolumeId"]: v for chunk in _chunks(sorted(volumes), CHUNK)
-                     for v in client.describe_volumes(
-                         Filters=[{"Name": "volume-id", "Values": chunk}])["Volumes"]}
+        described = {
+            v["VolumeId"]: v
+            for chunk in _chunks(sorted(volumes), CHUNK)
+            for v in client.describe_volumes(Filters=[{"Name": "volume-id", "Values": chunk}])["Volumes"]
+        }
         detaching = []
         for vid, volume in described.items():
             if volume.get("State") == "creating":
@@ -1006,8 +1153,10 @@ class AwsBackend(Backend):
         client = self._unit_client(unit)
         try:
             found = self._find_volumes(
-                client, [d.disk_id for d in disks],
-                {d.disk_id: str(d.backend_data.get("cloud_disk_id") or "") for d in disks})
+                client,
+                [d.disk_id for d in disks],
+                {d.disk_id: str(d.backend_data.get("cloud_disk_id") or "") for d in disks},
+            )
             self._delete_volumes(client, {v["VolumeId"]: v for v in found.values()})
         except Exception as e:
             mapped = map_error(e)
@@ -1022,18 +1171,27 @@ class AwsBackend(Backend):
 
         Looks in the operator's account, in the default region and every catalog region.
         """
-        regions = {self.region, *(str(e["aws_region"]) for e in self._catalog.values()
-                                  if e.get("aws_region"))}
+        regions = {
+            self.region,
+            *(str(e["aws_region"]) for e in self._catalog.values() if e.get("aws_region")),
+        }
         ids: list[str] = []
         for region in sorted(regions):
             client = self.client(region)
-            ids += [i["InstanceId"] for i in self._describe(client, [
-                {"Name": f"tag:{TAG_VCID}", "Values": [vcid]},
-                {"Name": "instance-state-name", "Values": list(LIVE_STATES)}])]
+            ids += [
+                i["InstanceId"]
+                for i in self._describe(
+                    client,
+                    [
+                        {"Name": f"tag:{TAG_VCID}", "Values": [vcid]},
+                        {"Name": "instance-state-name", "Values": list(LIVE_STATES)},
+                    ],
+                )
+            ]
             for page in client.get_paginator("describe_volumes").paginate(
-                    Filters=[{"Name": f"tag:{TAG_VCID}", "Values": [vcid]}]):
-                ids += [v["VolumeId"] for v in page.get("Volumes", [])
-                        if v.get("State") != "deleted"]
+                Filters=[{"Name": f"tag:{TAG_VCID}", "Values": [vcid]}]
+            ):
+                ids += [v["VolumeId"] for v in page.get("Volumes", []) if v.get("State") != "deleted"]
         return ids
 
 
@@ -1051,7 +1209,6 @@ def _shared_session(boto3: Any) -> Any:
     return _SESSION
 
 
-
 def _literal(value: Any) -> bool:
     """A usable credential: a non-empty string that is not an unresolved vault:// reference."""
     return isinstance(value, str) and bool(value) and not value.startswith("vault://")
@@ -1066,7 +1223,7 @@ def _tag(resource: dict[str, Any], key: str) -> str:
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _state_error(instance_id: str, target: str, instance: dict[str, Any]) -> BackendError:

@@ -108,8 +108,7 @@ class SandboxBackend(Backend):
 
     def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
         """The sandbox catalog (a copy)."""
-        return {p: {n: dict(e or {}) for n, e in entries.items()} for p, entries in
-                self._catalog.items()}
+        return {p: {n: dict(e or {}) for n, e in entries.items()} for p, entries in self._catalog.items()}
 
     # -- addresses ------------------------------------------------------------------------
 
@@ -147,9 +146,7 @@ class SandboxBackend(Backend):
                 allocated.append(text)
                 if len(allocated) == count:
                     return allocated
-        raise InvalidRequest(
-            f"no free address left in {network} for {count} node(s) of provider {provider}"
-        )
+        raise InvalidRequest(f"no free address left in {network} for {count} node(s) of provider {provider}")
 
     @staticmethod
     def _check_fixed(
@@ -167,19 +164,16 @@ class SandboxBackend(Backend):
         if address in RESERVED:
             raise InvalidRequest(
                 f"ip_address[{address}] lies in 127.0.0.0/16, which the sandbox keeps for "
-                "local services; use an address" + (f" in {network}" if network else
-                                                   " in 127.1.0.0 - 127.255.255.255")
+                "local services; use an address"
+                + (f" in {network}" if network else " in 127.1.0.0 - 127.255.255.255")
             )
         if network is not None and address not in network:
             raise InvalidRequest(
-                f"ip_address[{address}] is outside private_network_ipmask {network} of "
-                f"provider {provider}"
+                f"ip_address[{address}] is outside private_network_ipmask {network} of provider {provider}"
             )
-        if network is not None and address in (network.network_address,
-                                               network.broadcast_address):
+        if network is not None and address in (network.network_address, network.broadcast_address):
             raise InvalidRequest(
-                f"ip_address[{address}] is the network or broadcast address of {network}; "
-                "use a host address"
+                f"ip_address[{address}] is the network or broadcast address of {network}; use a host address"
             )
         return str(address)
 
@@ -193,23 +187,27 @@ class SandboxBackend(Backend):
         for node in nodes:
             if node.address is None:
                 raise InvalidRequest(f"node {node.node_id} has no planned address")
-            disks = {DEVICE_NAMES[i]: str(self._disk_dir(d.cloud_disk_id))
-                     for i, d in enumerate(node.disks)}
+            disks = {DEVICE_NAMES[i]: str(self._disk_dir(d.cloud_disk_id)) for i, d in enumerate(node.disks)}
             configs.append(self._node_config(unit, node, disks))
             instance_id = node.backend_data.get("instance_id") or f"sbx-{secrets.token_hex(8)}"
-            results.append(NodeResult(
-                node_id=node.node_id, instance_id=instance_id, address=node.address,
-                volumes=[{"volume_id": d.cloud_disk_id, "device_name": DEVICE_NAMES[i]}
-                         for i, d in enumerate(node.disks)],
-                backend_data={"instance_id": instance_id},
-            ))
+            results.append(
+                NodeResult(
+                    node_id=node.node_id,
+                    instance_id=instance_id,
+                    address=node.address,
+                    volumes=[
+                        {"volume_id": d.cloud_disk_id, "device_name": DEVICE_NAMES[i]}
+                        for i, d in enumerate(node.disks)
+                    ],
+                    backend_data={"instance_id": instance_id},
+                )
+            )
         port = self.hub.provision(configs)
         for result in results:
             result.ssh_port = port
         return results
 
-    def _node_config(self, unit: UnitContext, node: NodeRequest,
-                     disks: dict[str, str]) -> NodeConfig:
+    def _node_config(self, unit: UnitContext, node: NodeRequest, disks: dict[str, str]) -> NodeConfig:
         spec = unit.spec
         environment: dict[str, str] = {}
         authorized = ""
@@ -219,19 +217,28 @@ class SandboxBackend(Backend):
                 authorized = _decode_keys(value)
             environment[key] = value
         home = self.hub.home(node.node_id)
-        environment.update({
-            "MY_PRIVATE_IP": str(node.address), "VCCCTR_IPADDR": "127.0.0.1",
-            "VCP_NODE_ID": node.node_id, "VCP_UNIT_NAME": unit.unit_name,
-            "VCP_UGROUP_NAME": unit.vc_name,
-        })
+        environment.update(
+            {
+                "MY_PRIVATE_IP": str(node.address),
+                "VCCCTR_IPADDR": "127.0.0.1",
+                "VCP_NODE_ID": node.node_id,
+                "VCP_UNIT_NAME": unit.unit_name,
+                "VCP_UGROUP_NAME": unit.vc_name,
+            }
+        )
         for device in disks:  # where each attached disk is, inside the node's home
-            environment[f"VCP_DISK_{Path(device).name.upper()}"] = str(home / "mnt" /
-                                                                       Path(device).name)
+            environment[f"VCP_DISK_{Path(device).name.upper()}"] = str(home / "mnt" / Path(device).name)
         users = ["root"]
         if spec.get("ssh_user_name") and spec["ssh_user_name"] != "root":
             users.append(spec["ssh_user_name"])
-        return NodeConfig(node_id=node.node_id, address=str(node.address), users=users,
-                          environment=environment, authorized_keys=authorized, disks=disks)
+        return NodeConfig(
+            node_id=node.node_id,
+            address=str(node.address),
+            users=users,
+            environment=environment,
+            authorized_keys=authorized,
+            disks=disks,
+        )
 
     def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:
         """Close the nodes' endpoints and delete their files."""
@@ -263,7 +270,9 @@ class SandboxBackend(Backend):
             self._disk_dir(cloud_disk_id).mkdir(parents=True, exist_ok=True)
             results.append(
                 DiskResult(
-                    disk_id=disk.disk_id, cloud_disk_id=cloud_disk_id, size_gb=disk.size_gb,
+                    disk_id=disk.disk_id,
+                    cloud_disk_id=cloud_disk_id,
+                    size_gb=disk.size_gb,
                     backend_data={"cloud_disk_id": cloud_disk_id},
                 )
             )

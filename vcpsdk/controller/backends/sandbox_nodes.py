@@ -65,8 +65,7 @@ class NodeHub:
         # open connections per node: closing a listener leaves accepted ones running
         self._connections: dict[str, set[asyncssh.SSHServerConnection]] = {}
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="vcc-ssh",
-                                         daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="vcc-ssh", daemon=True)
         self._thread.start()
 
     # -- plumbing -----------------------------------------------------------------------
@@ -191,9 +190,13 @@ class NodeHub:
             return _NodeSFTPServer(channel, chroot=os.fsencode(home))
 
         options = {
-            "server_factory": server_factory, "server_host_keys": [host_key],
-            "process_factory": handle, "sftp_factory": sftp_factory, "allow_scp": True,
-            "encoding": None, "reuse_address": True,
+            "server_factory": server_factory,
+            "server_host_keys": [host_key],
+            "process_factory": handle,
+            "sftp_factory": sftp_factory,
+            "allow_scp": True,
+            "encoding": None,
+            "reuse_address": True,
         }
         port = self.port or self._wanted_port
         try:
@@ -203,8 +206,12 @@ class NodeHub:
             if not first_bind or e.errno not in (errno.EACCES, errno.EPERM, errno.EADDRINUSE):
                 raise _bind_error(e, config.address, port) from None
             # not root, or port 22 taken (a host sshd): every node uses the fallback port
-            logger.warning("cannot bind port %s (%s); sandbox nodes listen on port %s", port,
-                           os.strerror(e.errno or 0), self._fallback_port)
+            logger.warning(
+                "cannot bind port %s (%s); sandbox nodes listen on port %s",
+                port,
+                os.strerror(e.errno or 0),
+                self._fallback_port,
+            )
             port = self._fallback_port
             try:
                 acceptor = await asyncssh.listen(config.address, port, **options)
@@ -234,8 +241,7 @@ def _raise_open_file_limit() -> None:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         except (ValueError, OSError):
-            logger.warning("cannot raise the open file limit above %s; large sandboxes may fail",
-                           soft)
+            logger.warning("cannot raise the open file limit above %s; large sandboxes may fail", soft)
 
 
 def _bind_error(error: OSError, address: str, port: int) -> OSError:
@@ -255,8 +261,9 @@ class _NodeSFTPServer(asyncssh.SFTPServer):
 class _NodeServer(asyncssh.SSHServer):
     """Public-key authentication against the node's authorized keys."""
 
-    def __init__(self, config: NodeConfig, home: Path,
-                 connections: set[asyncssh.SSHServerConnection]) -> None:
+    def __init__(
+        self, config: NodeConfig, home: Path, connections: set[asyncssh.SSHServerConnection]
+    ) -> None:
         self._config = config
         self._keys_file = home / ".ssh" / "authorized_keys"
         self._connections = connections
@@ -292,21 +299,28 @@ class _NodeServer(asyncssh.SSHServer):
         return authorized.validate(key, "", "") is not None
 
 
-async def _run_command(
-    process: asyncssh.SSHServerProcess[bytes], config: NodeConfig, home: Path
-) -> None:
+async def _run_command(process: asyncssh.SSHServerProcess[bytes], config: NodeConfig, home: Path) -> None:
     """Run the client's command (or a shell) as a local process of the node."""
     username = process.get_extra_info("username") or "root"
     environment = {
-        "PATH": BASE_PATH, "HOME": str(home), "USER": username, "LOGNAME": username,
-        "SHELL": "/bin/sh", "LANG": "C.UTF-8", **config.environment,
+        "PATH": BASE_PATH,
+        "HOME": str(home),
+        "USER": username,
+        "LOGNAME": username,
+        "SHELL": "/bin/sh",
+        "LANG": "C.UTF-8",
+        **config.environment,
     }
     command = process.command
     argv = ["/bin/sh", "-c", command] if command is not None else ["/bin/sh", "-i"]
     try:
         child = await asyncio.create_subprocess_exec(
-            *argv, cwd=home, env=environment, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            *argv,
+            cwd=home,
+            env=environment,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
     except OSError as e:
@@ -318,8 +332,7 @@ async def _run_command(
     try:
         # forward the output ourselves: exit() must come only after both streams ended,
         # or the tail of a large output would be lost
-        await asyncio.gather(_pump(child.stdout, process.stdout),
-                             _pump(child.stderr, process.stderr))
+        await asyncio.gather(_pump(child.stdout, process.stdout), _pump(child.stderr, process.stderr))
         status = await child.wait()
     except (asyncio.CancelledError, asyncssh.Error, ConnectionError):
         _kill(child)
