@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
+from vcpsdk.core.providers import PROVIDER_NAMES, get_provider
 from vcpsdk.errors import VcpConfigError
-from vcpsdk.providers import PROVIDER_NAMES, get_provider
 
 CONFIG_FILE = "vcp_config.yml"
 FLAVOR_FILE = "vcp_flavor.yml"

@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from vcpsdk.core.states import STATE_COLOURS
 from vcpsdk.records import Vc, VcUnit
-from vcpsdk.states import STATE_COLOURS
 
 UGROUP_COLUMNS = ["vcno", "vctype", "owner", "vcname", "state", "vcid", "cdate"]
 UNIT_COLUMNS = [

@@ -1,6 +1,6 @@
 """Spec objects: what a unit's nodes (or disks) look like, rendered as unit CCI.
 
-A spec is built from a provider declaration (:mod:`vcpsdk.providers`), initialised
+A spec is built from a provider declaration (:mod:`vcpsdk.core.providers`), initialised
 from a flavor, then changed attribute by attribute (``spec.volume_size = 15``).
 ``spec.cci(name)`` renders the unit CCI YAML that ``create_unit`` sends; the
 controller validates it against the same declaration.  The layout is documented in
@@ -18,8 +18,7 @@ from typing import Any, ClassVar
 import yaml
 
 from vcpsdk.config import load_config, load_flavors, resolve_config_dir, suggest
-from vcpsdk.errors import VcpInvalidArgumentError, VcpSDKError, raise_error
-from vcpsdk.providers import (
+from vcpsdk.core.providers import (
     PROVIDER_NAMES,
     Field,
     Provider,
@@ -27,6 +26,7 @@ from vcpsdk.providers import (
     all_providers,
     get_provider,
 )
+from vcpsdk.errors import VcpInvalidArgumentError, VcpSDKError, raise_error
 
 logger = logging.getLogger("vcp.sdk")
 

@@ -38,6 +38,8 @@ from vcpsdk.config import (
     resolve_config_dir,
     suggest,
 )
+from vcpsdk.core.providers import PROVIDER_NAMES, all_providers
+from vcpsdk.core.states import ERROR, NODE_OPERATIONS, TRANSITIONAL
 from vcpsdk.errors import (
     VcpInvalidArgumentError,
     VcpSDKError,
@@ -53,7 +55,6 @@ from vcpsdk.frames import (
 )
 from vcpsdk.node import VcNode
 from vcpsdk.occtr import OcctrClient, b64
-from vcpsdk.providers import PROVIDER_NAMES, all_providers
 from vcpsdk.records import Vc, VcUnit
 from vcpsdk.spec import (
     SPEC_CLASSES,
@@ -63,7 +64,6 @@ from vcpsdk.spec import (
     dump_cci,
     make_spec,
 )
-from vcpsdk.states import ERROR, NODE_OPERATIONS, TRANSITIONAL
 from vcpsdk.vcp_config_yaml import VcpConfigYaml
 from vcpsdk.waiting import Waiter, unit_is_stable
 

@@ -11,13 +11,13 @@ on the controller when it gives up, so ``get_unit(name)`` can pick it up later.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
+from vcpsdk.core.polling import SYSTEM_CLOCK, Clock, PollTimeout, poll
+from vcpsdk.core.states import INDEFINITE, TRANSITIONAL
 from vcpsdk.errors import VcpTimeoutError, raise_error
 from vcpsdk.occtr import OcctrClient
-from vcpsdk.states import INDEFINITE, TRANSITIONAL
 
 logger = logging.getLogger("vcp.sdk")
 
@@ -46,11 +46,13 @@ class Waiter:
         timeout_sec: float,
         poll_interval: float = 5.0,
         progress_interval: float = 5.0,
+        clock: Clock | None = None,
     ) -> None:
         self.client = client
         self.timeout_sec = timeout_sec
         self.poll_interval = poll_interval
         self.progress_interval = progress_interval
+        self.clock = clock or SYSTEM_CLOCK
 
     def wait(
         self,
@@ -66,24 +68,25 @@ class Waiter:
             VcpTimeoutError: ``timeout_message`` after the timeout.
         """
         limit = self.timeout_sec if timeout_sec is None else timeout_sec
-        start = time.monotonic()
-        next_progress = start
-        body = fetch(None, 0.0)
-        while not done(body):
-            now = time.monotonic()
-            if now >= next_progress:
-                logger.info("%s ... %d sec", describe(body), int(now - start))
-                next_progress += self.progress_interval * (
-                    1 + int((now - next_progress) // self.progress_interval)
-                )
-            remaining = start + limit - now
-            if remaining <= 0:
-                raise_error(VcpTimeoutError, timeout_message)
-            hold = max(0.0, min(remaining, next_progress - now))
+
+        def step(body: Body, hold: float) -> Body:
             revision = body.get("revision") if isinstance(body, dict) else None
             if self.client.long_poll and isinstance(revision, int):
-                body = fetch(revision, hold)
-            else:
-                time.sleep(min(self.poll_interval, hold) if hold > 0 else 0.05)
-                body = fetch(None, 0.0)
-        return body
+                return fetch(revision, hold)
+            self.clock.sleep(min(self.poll_interval, hold) if hold > 0 else 0.05)
+            return fetch(None, 0.0)
+
+        try:
+            return poll(
+                lambda: fetch(None, 0.0),
+                done,
+                timeout=limit,
+                clock=self.clock,
+                progress=lambda body, elapsed: logger.info(
+                    "%s ... %d sec", describe(body), int(elapsed)
+                ),
+                progress_interval=self.progress_interval,
+                step=step,
+            )
+        except PollTimeout:
+            raise_error(VcpTimeoutError, timeout_message)

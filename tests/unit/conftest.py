@@ -297,28 +297,28 @@ def assert_headers(sent: Iterable[Sent], privileged: bool = False, token: str = 
 
 
 class FakeTime:
-    """Replaces ``time`` inside ``vcpsdk.waiting``: sleeping only moves a fake clock."""
+    """The waiter's clock in unit tests: sleeping only moves a fake clock."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.time = 1000.0
         self.sleeps: list[float] = []
 
-    def monotonic(self) -> float:
-        return self.now
+    def now(self) -> float:
+        return self.time
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += seconds
+        self.time += seconds
 
     def advance(self, seconds: float) -> None:
-        self.now += seconds
+        self.time += seconds
 
 
 @pytest.fixture(autouse=True)
 def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     """No unit test ever really sleeps in the waiter."""
     clock = FakeTime()
-    monkeypatch.setattr(vcpsdk.waiting, "time", clock)
+    monkeypatch.setattr(vcpsdk.waiting, "SYSTEM_CLOCK", clock)
     return clock
 
 

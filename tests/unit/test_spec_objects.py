@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from vcpsdk.core.providers import PROVIDER_NAMES, get_provider
 from vcpsdk.errors import VcpInvalidArgumentError
-from vcpsdk.providers import PROVIDER_NAMES, get_provider
 from vcpsdk.spec import SPEC_CLASSES, make_spec
 
 

@@ -46,8 +46,8 @@ from vcpsdk.controller.service import (
 from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.controller.store import Node, Store
 from vcpsdk.controller.worker import Worker
-from vcpsdk.providers import all_providers
-from vcpsdk.states import NODE_OPERATIONS, RUNNING
+from vcpsdk.core.providers import all_providers
+from vcpsdk.core.states import NODE_OPERATIONS, RUNNING
 
 BASE_PATH = "/vcp/v1/occtr"
 UNIT_OPERATIONS = (*NODE_OPERATIONS, "clear_processing")

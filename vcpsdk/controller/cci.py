@@ -1,7 +1,7 @@
 """Decode and check the CCI documents clients send (base64 YAML).
 
 The unit CCI is checked against the same provider declaration the SDK builds spec
-objects from (:mod:`vcpsdk.providers`); every error names the field and the
+objects from (:mod:`vcpsdk.core.providers`); every error names the field and the
 allowed values.  ``docs/cci.md`` documents the layout.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from vcpsdk.config import suggest
-from vcpsdk.providers import PROVIDER_NAMES, get_provider
+from vcpsdk.core.providers import PROVIDER_NAMES, get_provider
 
 UNIT_NAME = re.compile(r"^[a-zA-Z0-9_\-]+$")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_\-]{0,31}$")

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from cryptography.fernet import Fernet, InvalidToken
 
-from vcpsdk.providers import get_provider
+from vcpsdk.core.providers import get_provider
 
 SEALED = "sealed:"
 REDACTED = "(stored encrypted on the controller)"

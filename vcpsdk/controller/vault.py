@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.service import ServiceError, User
 from vcpsdk.controller.store import Store, VaultSecret
-from vcpsdk.providers import get_provider
+from vcpsdk.core.providers import get_provider
 
 VAULT_EXC = "VCPVaultReadException"
 PREFIX = "vault://cubbyhole/"

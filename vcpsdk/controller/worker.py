@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from vcpsdk import states as S
 from vcpsdk.controller.backends.base import (
     Backend,
     DiskInfo,
@@ -26,6 +25,7 @@ from vcpsdk.controller.backends.base import (
 )
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Unit, Vc, utcnow
+from vcpsdk.core import states as S
 
 logger = logging.getLogger("vcp.controller")
 

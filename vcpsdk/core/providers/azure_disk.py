@@ -1,7 +1,7 @@
 """Azure managed disks (storage units)."""
 
-from vcpsdk.providers import AZURE_DISK_TYPES, Capabilities, Field, Provider, cloud_image
-from vcpsdk.providers.azure import AZURE_CREDENTIALS
+from vcpsdk.core.providers import AZURE_DISK_TYPES, Capabilities, Field, Provider, cloud_image
+from vcpsdk.core.providers.azure import AZURE_CREDENTIALS
 
 PROVIDER = Provider(
     name="azure_disk",

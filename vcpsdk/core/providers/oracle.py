@@ -1,6 +1,6 @@
 """Oracle Cloud Infrastructure compute instances."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, disks, ip_addresses
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image, disks, ip_addresses
 
 ORACLE_CREDENTIALS = ("user_ocid", "fingerprint", "private_key")
 

@@ -1,7 +1,7 @@
 """Oracle Cloud block volumes (storage units)."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image
-from vcpsdk.providers.oracle import ORACLE_CREDENTIALS
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image
+from vcpsdk.core.providers.oracle import ORACLE_CREDENTIALS
 
 PROVIDER = Provider(
     name="oracle_disk",

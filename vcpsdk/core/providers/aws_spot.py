@@ -1,7 +1,7 @@
 """Amazon EC2 spot instances."""
 
-from vcpsdk.providers import Capabilities, Field, Provider
-from vcpsdk.providers.aws import aws_instance_fields
+from vcpsdk.core.providers import Capabilities, Field, Provider
+from vcpsdk.core.providers.aws import aws_instance_fields
 
 PROVIDER = Provider(
     name="aws_spot",

@@ -1,7 +1,7 @@
 """SAKURA Cloud disks (storage units)."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image
-from vcpsdk.providers.sakura import SAKURA_CREDENTIALS, SAKURA_DISK_PLANS
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image
+from vcpsdk.core.providers.sakura import SAKURA_CREDENTIALS, SAKURA_DISK_PLANS
 
 PROVIDER = Provider(
     name="sakura_disk",

@@ -4,7 +4,7 @@ Both halves use these tables: the SDK builds spec objects from them and the
 controller validates incoming unit CCI against the very same declaration, so a
 field can never be known to one side and not the other.
 
-One module per provider (``vcpsdk.providers.aws`` ...) declares ``PROVIDER``.
+One module per provider (``vcpsdk.core.providers.aws`` ...) declares ``PROVIDER``.
 """
 
 from __future__ import annotations

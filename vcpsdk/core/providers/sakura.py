@@ -1,6 +1,6 @@
 """SAKURA Cloud servers."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, disks, ip_addresses
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image, disks, ip_addresses
 
 SAKURA_CREDENTIALS = ("sakura_token", "sakura_secret")
 SAKURA_DISK_PLANS = ("ssd", "hdd")

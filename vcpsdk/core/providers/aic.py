@@ -1,20 +1,20 @@
-"""ABC compute nodes."""
+"""AIC compute nodes."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, ip_addresses
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image, ip_addresses
 
 PROVIDER = Provider(
-    name="abc",
+    name="aic",
     unit_type="compute",
-    version="1.3+20190408",
-    cci_version="1.3",
+    version="1.2+20191001",
+    cci_version="1.2",
     fields=(
         Field("flavor_name", str, "cn000", doc="environment flavor, e.g. cn000"),
         ip_addresses(),
         cloud_image(),
     ),
     capabilities=Capabilities(fixed_ip=True),
-    config_section="abc",
+    config_section="aic",
     credentials=("user_name", "password"),
     secrets=("password",),
-    description="ABC",
+    description="AIC",
 )

@@ -1,6 +1,6 @@
 """Microsoft Azure virtual machines."""
 
-from vcpsdk.providers import (
+from vcpsdk.core.providers import (
     AZURE_DISK_TYPES,
     Capabilities,
     Field,

@@ -1,6 +1,6 @@
 """Google Cloud Platform (experimental in the original)."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, disks, ip_addresses
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image, disks, ip_addresses
 
 PROVIDER = Provider(
     name="gcp",

@@ -1,6 +1,6 @@
 """Hokkaido University High Performance Intercloud."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, ip_addresses
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image, ip_addresses
 
 PROVIDER = Provider(
     name="hokudai",

@@ -1,6 +1,6 @@
 """Chameleon Cloud bare-metal nodes."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, ip_addresses
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image, ip_addresses
 
 PROVIDER = Provider(
     name="chameleon",

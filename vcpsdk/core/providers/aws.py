@@ -1,6 +1,6 @@
 """Amazon EC2 on-demand instances."""
 
-from vcpsdk.providers import (
+from vcpsdk.core.providers import (
     AWS_VOLUME_TYPES,
     Capabilities,
     Field,

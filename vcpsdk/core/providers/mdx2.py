@@ -1,6 +1,6 @@
 """mdx II virtual machines."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, disks, ip_addresses
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image, disks, ip_addresses
 
 MDX_VOLUME_TYPES = ("project-volume", "tripleo")
 

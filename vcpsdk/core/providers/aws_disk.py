@@ -1,6 +1,6 @@
 """Amazon EBS volumes (storage units)."""
 
-from vcpsdk.providers import AWS_VOLUME_TYPES, Capabilities, Field, Provider, cloud_image
+from vcpsdk.core.providers import AWS_VOLUME_TYPES, Capabilities, Field, Provider, cloud_image
 
 PROVIDER = Provider(
     name="aws_disk",

@@ -1,6 +1,6 @@
 """Proxmox VE virtual machines."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image, ip_addresses, mac_addresses
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image, ip_addresses, mac_addresses
 
 PROVIDER = Provider(
     name="proxmox",

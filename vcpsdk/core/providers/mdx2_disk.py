@@ -1,7 +1,7 @@
 """mdx II volumes (storage units)."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, cloud_image
-from vcpsdk.providers.mdx2 import MDX_VOLUME_TYPES
+from vcpsdk.core.providers import Capabilities, Field, Provider, cloud_image
+from vcpsdk.core.providers.mdx2 import MDX_VOLUME_TYPES
 
 PROVIDER = Provider(
     name="mdx2_disk",

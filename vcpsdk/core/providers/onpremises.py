@@ -1,6 +1,6 @@
 """Existing servers added as nodes ("SSH mode")."""
 
-from vcpsdk.providers import Capabilities, Field, Provider, ip_addresses
+from vcpsdk.core.providers import Capabilities, Field, Provider, ip_addresses
 
 PROVIDER = Provider(
     name="onpremises",

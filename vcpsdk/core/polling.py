@@ -1,0 +1,132 @@
+"""The one wait/poll primitive: fetch until a condition holds, with an injectable clock.
+
+Every loop that waits for something to change (the SDK's waiter, the extensions'
+``wait_*`` helpers, the cloud backends) goes through :func:`poll`, so a timeout,
+a progress report and a test clock behave the same everywhere.
+
+Example::
+
+    from vcpsdk.core.polling import poll
+
+    calls = iter(["BOOTING", "BOOTING", "RUNNING"])
+    state = poll(lambda: next(calls), lambda s: s == "RUNNING", timeout=10, interval=0)
+    assert state == "RUNNING"
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    """Where time comes from: ``now()`` in seconds (monotonic) and ``sleep(seconds)``."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic clock."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass."""
+        ...
+
+
+class SystemClock:
+    """The real clock: :func:`time.monotonic` and :func:`time.sleep`."""
+
+    def now(self) -> float:
+        """Seconds on the monotonic clock."""
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep for ``seconds`` (nothing for zero or less)."""
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+@dataclass
+class FakeClock:
+    """A clock for tests: ``sleep`` advances ``now`` at once, nothing really waits."""
+
+    time: float = 0.0
+
+    def now(self) -> float:
+        """The current fake time."""
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        """Advance the fake time by ``seconds``."""
+        self.time += max(0.0, seconds)
+
+
+SYSTEM_CLOCK: Clock = SystemClock()
+
+
+class PollTimeout(TimeoutError):
+    """:func:`poll` gave up; ``last`` is the last value fetched."""
+
+    def __init__(self, message: str, last: object) -> None:
+        super().__init__(message)
+        self.last = last
+
+
+#: next_value(last value, seconds it may take at most) → the next value
+Step = Callable[[T, float], T]
+
+
+def poll(
+    fetch: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    timeout: float,
+    interval: float = 1.0,
+    clock: Clock = SYSTEM_CLOCK,
+    progress: Callable[[T, float], None] | None = None,
+    progress_interval: float = 5.0,
+    step: Step[T] | None = None,
+    timeout_message: str = "timed out",
+) -> T:
+    """Fetch until ``done(value)`` and return that value.
+
+    Args:
+        fetch: returns the current value (called once first, then after each pause).
+        done: true when the value is final.
+        timeout: seconds before giving up (``0`` checks once).
+        interval: seconds between fetches.
+        clock: where time comes from (:class:`FakeClock` in tests).
+        progress: called as ``progress(value, elapsed seconds)`` at the start and then
+            every ``progress_interval`` seconds while waiting.
+        progress_interval: seconds between progress calls.
+        step: replaces "sleep ``interval`` then fetch": ``step(last, max_seconds)``
+            returns the next value and may take up to ``max_seconds`` (a long poll).
+        timeout_message: the message of the :class:`PollTimeout`.
+
+    Returns:
+        The first value for which ``done`` is true.
+
+    Raises:
+        PollTimeout: the value was not final within ``timeout``; ``.last`` holds it.
+    """
+    start = clock.now()
+    next_progress = start
+    value = fetch()
+    while not done(value):
+        now = clock.now()
+        if progress is not None and now >= next_progress:
+            progress(value, now - start)
+            missed = int((now - next_progress) // progress_interval) if progress_interval else 0
+            next_progress += progress_interval * (1 + missed)
+        remaining = start + timeout - now
+        if remaining <= 0:
+            raise PollTimeout(timeout_message, value)
+        pause = remaining if progress is None else max(0.0, min(remaining, next_progress - now))
+        if step is not None:
+            value = step(value, pause)
+        else:
+            clock.sleep(min(interval, pause))
+            value = fetch()
+    return value
