@@ -82,9 +82,7 @@ class Waiter:
                 done,
                 timeout=limit,
                 clock=self.clock,
-                progress=lambda body, elapsed: logger.info(
-                    "%s ... %d sec", describe(body), int(elapsed)
-                ),
+                progress=lambda body, elapsed: logger.info("%s ... %d sec", describe(body), int(elapsed)),
                 progress_interval=self.progress_interval,
                 step=step,
             )
