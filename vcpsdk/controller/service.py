@@ -21,10 +21,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vcpsdk.controller.backends.base import Backend, InvalidRequest
-from vcpsdk.controller.cci import CciError, check_unit_name, parse_unit_cci, parse_vc_cci
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, format_date, utcnow
 from vcpsdk.core import states as S
+from vcpsdk.core.cci import CciError, check_unit_name, parse_unit_cci, parse_vc_cci
 from vcpsdk.core.providers import get_provider
 
 AUTH_EXC = "VCPAuthException"
