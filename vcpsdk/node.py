@@ -130,7 +130,7 @@ class VcNode:
         """
         return self.vc.client
 
-    def _where(self) -> dict[str, str]:
+    def _where(self) -> dict[str, Any]:
         return {"vcid": self.vc.vcid, "unit_name": self.unit.name, "node_id": self.id}
 
     def _request(

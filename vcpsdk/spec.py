@@ -127,8 +127,8 @@ class VcpSpecResource:
         state["_foreign"] = {}
         state["_tags"] = {}
         values: dict[str, Any] = {"name": "", "description": ""}
-        for f in self._own_fields():
-            values[f.name] = _fresh(f.default)
+        for own in self._own_fields():
+            values[own.name] = _fresh(own.default)
         for key, value in flavors[flavor].items():
             f = decl.field_for_flavor_key(key)
             if f is not None:

@@ -1433,7 +1433,7 @@ class VcpUnitClass:
     def _client(self) -> OcctrClient:
         return self._ugroup._client
 
-    def _where(self) -> dict[str, str]:
+    def _where(self) -> dict[str, Any]:
         return {"vcid": self._unit.vc.vcid, "unit_name": self._unit.name}
 
     def _refresh(self, privileged: bool = False) -> VcUnit:
