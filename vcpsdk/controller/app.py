@@ -47,9 +47,9 @@ from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.controller.store import Node, Store
 from vcpsdk.controller.worker import Worker
 from vcpsdk.core import protocol as routes
-from vcpsdk.core.protocol import BASE_PATH, UNIT_OPERATIONS
+from vcpsdk.core.protocol import BASE_PATH
 from vcpsdk.core.providers import all_providers
-from vcpsdk.core.states import NODE_OPERATIONS, RUNNING
+from vcpsdk.core.states import RUNNING
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("vcp.controller")
@@ -426,8 +426,9 @@ def _router(ctl: Controller) -> APIRouter:
     def unit_operation(
         vcid: str, unit_name: str, operation: str, user: UserDep, body: JsonBody
     ) -> JSONResponse:
-        if operation not in UNIT_OPERATIONS:
-            raise invalid(f"operation[{operation}] is unknown; allowed: {', '.join(UNIT_OPERATIONS)}")
+        problem = routes.UNIT_OPERATION.operation_error(operation)
+        if problem:
+            raise invalid(problem)
         return accepted(service.unit_operation(user, vcid, unit_name, operation))
 
     @route(routes.NODE_GET)
@@ -447,8 +448,9 @@ def _router(ctl: Controller) -> APIRouter:
         user: UserDep,
         body: JsonBody,
     ) -> JSONResponse:
-        if operation not in NODE_OPERATIONS:
-            raise invalid(f"operation[{operation}] is unknown; allowed: {', '.join(NODE_OPERATIONS)}")
+        problem = routes.NODE_OPERATION.operation_error(operation)
+        if problem:
+            raise invalid(problem)
         return accepted(service.node_operation(user, vcid, unit_name, node_id, operation))
 
     @route(routes.NODE_BACKUP)

@@ -29,6 +29,12 @@ BASE_PATH = "/vcp/v1/occtr"
 #: operations of ``PATCH /vcs/{vcid}/{unit_name}/{operation}`` (every node operation, or
 #: ``clear_processing`` to reset a unit stuck in a transitional state)
 UNIT_OPERATIONS: tuple[str, ...] = (*NODE_OPERATIONS, "clear_processing")
+#: exception names in the controller's error bodies
+#: (``{"message": "<date> UTC: <exception>: <detail>"}``)
+AUTH_EXC = "VCPAuthException"
+NOT_FOUND_EXC = "VCPNotFoundException"
+CONFLICT_EXC = "VCPStateConflictException"
+INVALID_EXC = "VCPInvalidParameterException"
 #: keys the protocol itself uses for secrets (CCI payloads, tokens, service-account files)
 PROTOCOL_SECRET_KEYS = frozenset({"info", "cci", "token", "x-vcc-access-token", "credentials"})
 
@@ -88,12 +94,21 @@ class Route:
         """
         if set(params) != set(self.params):
             raise TypeError(f"route {self.name} takes path parameters {self.params}, got {tuple(params)}")
-        if self.operations and params["operation"] not in self.operations:
-            raise ValueError(
-                f"route {self.name}: operation[{params['operation']}] is unknown; "
-                f"allowed: {', '.join(self.operations)}"
-            )
+        problem = self.operation_error(params.get("operation"))
+        if problem:
+            raise ValueError(f"route {self.name}: {problem}")
         return self.path.format(**params)
+
+    def operation_error(self, operation: Any) -> str | None:
+        """Why ``operation`` is refused on this route (the controller's 400 detail), or None.
+
+        Example:
+            >>> NODE_OPERATION.operation_error("reboot")[:30]
+            'operation[reboot] is unknown; '
+        """
+        if not self.operations or operation in self.operations:
+            return None
+        return f"operation[{operation}] is unknown; allowed: {', '.join(self.operations)}"
 
     def message(self, **params: Any) -> str:
         """The original SDK's error message for this route (and ``operation``).
