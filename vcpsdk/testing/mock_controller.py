@@ -34,6 +34,8 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +200,14 @@ def vc_json(
 def error_json(exception: str, detail: str) -> dict[str, str]:
     """An error body as the controller sends it: ``{"message": "<date> UTC: <Exception>: <detail>"}``."""
     return {"message": f"{CDATE}: {exception}: {detail}"}
+
+
+@cache
+def sandbox_vpn_catalog() -> dict[str, Any]:
+    """The VPN catalog the sandbox controller serves (``vcpsdk/controller/sandbox_catalog.yml``)."""
+    text = resources.files("vcpsdk.controller").joinpath("sandbox_catalog.yml").read_text("utf-8")
+    catalog: dict[str, Any] = yaml.safe_load(text)
+    return catalog
 
 
 def decode_cci(payload: str) -> Any:
@@ -459,6 +469,10 @@ class MockController:
             return 400, error_json(routes.INVALID_EXC, str(e))
         return route.status, body
 
+    @staticmethod
+    def _default_vc(vcid: str) -> dict[str, Any]:
+        return vc_json(vcid=vcid, units=[unit_json("server", [node_json(1, vcid=vcid)])])
+
     def _default_body(self, route: routes.Route, params: dict[str, str], body: dict[str, Any]) -> Any:
         vcid = params.get("vcid", VCID)
         unit = params.get("unit_name", "server")
@@ -479,10 +493,11 @@ class MockController:
                 "plugin": {p.name: p.version for p in all_providers()},
             },
             routes.PUBLICKEY: lambda: {"publickey": PUBLICKEY},
-            routes.VPN_CATALOG: lambda: {"vpn_catalog": {"cci_version": "1.0"}},
-            routes.VCS_LIST: lambda: {"vcs": []},
+            routes.VPN_CATALOG: lambda: {"vpn_catalog": {**sandbox_vpn_catalog(), "cci_version": "1.0"}},
+            routes.VCS_LIST: lambda: {"vcs": [self._default_vc(VCID)]},
             routes.VC_CREATE: lambda: {"vcid": VCID},
-            routes.VC_GET: lambda: vc_json(vcid=vcid),
+            routes.VC_GET: lambda: self._default_vc(vcid),
+            routes.UNIT_ADD: lambda: {"vcid": vcid, "unit_name": unit},
             routes.UNIT_GET: lambda: unit_json(unit, [node_json(1, unit=unit, vcid=vcid)], revision=1),
             routes.UNIT_ADD_NODES: lambda: {"vcid": vcid, "unit_name": unit, "node_ids": [node_id(2, unit)]},
             routes.NODE_GET: lambda: node_json(1, unit=unit, vcid=vcid, node=params.get("node_id")),
