@@ -2,9 +2,9 @@
 
 A spec is built from a provider declaration (:mod:`vcpsdk.core.providers`), initialised
 from a flavor, then changed attribute by attribute (``spec.volume_size = 15``).
-``spec.cci(name)`` renders the unit CCI YAML that ``create_unit`` sends; the
-controller validates it against the same declaration.  The layout is documented in
-``docs/cci.md``.
+``spec.cci(name)`` renders the unit CCI YAML that ``create_unit`` sends with
+:mod:`vcpsdk.core.cci`, the module whose parser the controller checks it with (against
+the same declaration).  The layout is documented in ``docs/cci.md``.
 """
 
 from __future__ import annotations

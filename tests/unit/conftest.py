@@ -57,7 +57,7 @@ def config_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def mock_controller(requests_mock: Any) -> MockController:
-    """The mocked controller, with replies to the SDK's startup requests."""
+    """The mock controller built from the route table, with replies to the SDK's startup requests."""
     mock = MockController(requests_mock)
     mock.startup()
     return mock

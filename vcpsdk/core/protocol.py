@@ -125,6 +125,12 @@ class Route:
         return self.errmsg.format(**params)
 
 
+def _operation_route(name: str, owner: str, **extra: Any) -> Route:
+    """``PATCH …/{operation}`` on a unit or a node: accepted (202), ``"<op> <owner> failed"``."""
+    path = "/vcs/{vcid}/{unit_name}" + ("/{node_id}" if owner == "node" else "") + "/{operation}"
+    return Route(name, "PATCH", path, 202, f"{{operation}} {owner} failed", **extra)
+
+
 ROOT = Route("root", "GET", "", 200, "config vc failed", summary="Connectivity check; advertises extensions")
 ROOT_SLASH = Route("root", "GET", "/", 200, summary="Health check")
 HEALTH = Route("health", "GET", "/health", 200, summary="Liveness probe (no token needed)", auth=False)
@@ -142,22 +148,12 @@ UNIT_ADD = Route("add_unit", "POST", "/vcs/{vcid}", 202, "add unit failed")
 UNIT_GET = Route("get_unit", "GET", "/vcs/{vcid}/{unit_name}", 200, "config unit failed", long_poll=True)
 UNIT_ADD_NODES = Route("add_nodes", "PUT", "/vcs/{vcid}/{unit_name}", 202, "add node failed")
 UNIT_DELETE = Route("delete_unit", "DELETE", "/vcs/{vcid}/{unit_name}", 202, "delete unit failed")
-UNIT_OPERATION = Route(
-    "unit_operation",
-    "PATCH",
-    "/vcs/{vcid}/{unit_name}/{operation}",
-    202,
-    "{operation} unit failed",
-    operations=UNIT_OPERATIONS,
-)
+UNIT_OPERATION = _operation_route("unit_operation", "unit", operations=UNIT_OPERATIONS)
 NODE_GET = Route("get_node", "GET", "/vcs/{vcid}/{unit_name}/{node_id}", 200, "config node failed")
 NODE_DELETE = Route("delete_node", "DELETE", "/vcs/{vcid}/{unit_name}/{node_id}", 202, "delete node failed")
-NODE_OPERATION = Route(
+NODE_OPERATION = _operation_route(
     "node_operation",
-    "PATCH",
-    "/vcs/{vcid}/{unit_name}/{node_id}/{operation}",
-    202,
-    "{operation} node failed",
+    "node",
     errmsgs={op: f"{op} failed" for op in ("power_off", "power_on", "watch", "unwatch")},
     operations=tuple(NODE_OPERATIONS),
 )
