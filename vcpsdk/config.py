@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from vcpsdk.core.cci import DOCKER_OPT_KEYS, suggest
+from vcpsdk.core.cci import DOCKER_OPT_KEYS, suggest, unknown_key
 from vcpsdk.core.providers import PROVIDER_NAMES, get_provider
 from vcpsdk.errors import VcpConfigError
 
@@ -126,10 +126,7 @@ def load_config(config_dir: str | os.PathLike[str] | None = "") -> VcpConfig:
         raise VcpConfigError(f"{path}: spec_options must be a mapping")
     for key in spec_options:
         if key not in SPEC_OPTION_KEYS:
-            raise VcpConfigError(
-                f"{path}: unknown key spec_options.{key}{suggest(key, SPEC_OPTION_KEYS)}; "
-                f"allowed: {', '.join(sorted(SPEC_OPTION_KEYS))}"
-            )
+            raise VcpConfigError(f"{path}: {unknown_key('spec_options', key, SPEC_OPTION_KEYS)}")
     config.spec_options = dict(spec_options)
     for key, value in raw.items():
         if key in ("vcc", "spec_options"):
@@ -145,10 +142,7 @@ def _parse_vcc(path: Path, vcc: Any) -> VccSettings | None:
         raise VcpConfigError(f"{path}: vcc must be a mapping")
     for key in vcc:
         if key not in VCC_KEYS:
-            raise VcpConfigError(
-                f"{path}: unknown key vcc.{key}{suggest(key, VCC_KEYS)}; "
-                f"allowed: {', '.join(sorted(VCC_KEYS))}"
-            )
+            raise VcpConfigError(f"{path}: {unknown_key('vcc', key, VCC_KEYS)}")
     host = vcc.get("host")
     if not host:
         return None

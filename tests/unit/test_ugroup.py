@@ -38,6 +38,8 @@ from vcpsdk.testing.mock_controller import (
 )
 from vcpsdk.vcpsdk import VcpUnitClass
 
+from .columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
+
 UNIT_PATH = f"/vcs/{VCID}/server"
 VC_PATH = f"/vcs/{VCID}"
 ACCEPTED_UNIT = {"vcid": VCID, "unit_name": "server"}
@@ -683,19 +685,7 @@ def test_ugroup_df_nodes(make_ugroup, mock_controller: MockController) -> None:
 
     assert isinstance(styled, Styler)
     frame = styled.data
-    assert list(frame.columns) == [
-        "vcno",
-        "vcname",
-        "unit_name",
-        "unit_state",
-        "node_no",
-        "node_id",
-        "node_state",
-        "cloud_instance_address",
-        "cloud_instance_id",
-        "cloud_instance_name",
-        "volumes",
-    ]
+    assert list(frame.columns) == COMPUTE_COLUMNS
     rows = {(r["unit_name"], r["node_no"]): r for r in frame.to_dict("records")}
     assert sorted(rows) == [("server", 1), ("server", 2), ("server", 3), ("web", 1)]
     assert rows[("web", 1)]["node_id"] == f"{node_id(1, 'web')[:8]}..."
@@ -718,17 +708,7 @@ def test_ugroup_df_nodes_of_a_disk_type_group(make_ugroup, mock_controller: Mock
 
     frame = ugroup.df_nodes().data
 
-    assert list(frame.columns) == [
-        "vcno",
-        "vcname",
-        "unit_name",
-        "unit_state",
-        "disk_no",
-        "disk_id",
-        "node_state",
-        "cloud_disk_id",
-        "cloud_disk_size",
-    ]
+    assert list(frame.columns) == STORAGE_COLUMNS
     assert list(frame["cloud_disk_id"]) == [f"vol-{1:017x}"]
     assert list(ugroup.df_units()["vctype"]) == ["storage"]
 

@@ -27,6 +27,8 @@ from vcpsdk.testing.mock_controller import (
 )
 from vcpsdk.vcpsdk import VcpUnitGroupClass
 
+from .columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
+
 
 def _three_ugroups() -> list[dict]:
     return [
@@ -249,32 +251,6 @@ def test_sdk_df_nodes_without_nodes_is_an_empty_list(sdk, mock_controller: MockC
 
     assert sdk.df_nodes() == []
     assert mock_controller.calls() == [("GET", "/vcs")]
-
-
-COMPUTE_COLUMNS = [
-    "vcno",
-    "vcname",
-    "unit_name",
-    "unit_state",
-    "node_no",
-    "node_id",
-    "node_state",
-    "cloud_instance_address",
-    "cloud_instance_id",
-    "cloud_instance_name",
-    "volumes",
-]
-STORAGE_COLUMNS = [
-    "vcno",
-    "vcname",
-    "unit_name",
-    "unit_state",
-    "disk_no",
-    "disk_id",
-    "node_state",
-    "cloud_disk_id",
-    "cloud_disk_size",
-]
 
 
 def test_sdk_df_nodes_compute(sdk, mock_controller: MockController) -> None:

@@ -25,6 +25,8 @@ from vcpsdk.testing.mock_controller import (
 )
 from vcpsdk.vcpsdk import VcpUnitClass
 
+from .columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
+
 UNIT_PATH = f"/vcs/{VCID}/server"
 DISKS_PATH = f"/vcs/{VCID}/disks"
 ACCEPTED = {"vcid": VCID, "unit_name": "server"}
@@ -613,19 +615,7 @@ def test_unit_df_nodes(mixed, mock_controller: MockController) -> None:
 
     assert isinstance(styled, Styler)
     frame = styled.data
-    assert list(frame.columns) == [
-        "vcno",
-        "vcname",
-        "unit_name",
-        "unit_state",
-        "node_no",
-        "node_id",
-        "node_state",
-        "cloud_instance_address",
-        "cloud_instance_id",
-        "cloud_instance_name",
-        "volumes",
-    ]
+    assert list(frame.columns) == COMPUTE_COLUMNS
     assert frame.to_dict("records")[2] == {
         "vcno": 1,
         "vcname": "ug1",
@@ -657,17 +647,7 @@ def test_unit_df_nodes_storage(make_unit, mock_controller: MockController) -> No
 
     frame = unit.df_nodes().data
 
-    assert list(frame.columns) == [
-        "vcno",
-        "vcname",
-        "unit_name",
-        "unit_state",
-        "disk_no",
-        "disk_id",
-        "node_state",
-        "cloud_disk_id",
-        "cloud_disk_size",
-    ]
+    assert list(frame.columns) == STORAGE_COLUMNS
     assert frame.to_dict("records") == [
         {
             "vcno": 1,

@@ -281,14 +281,31 @@ def _single(document: Any, key: str, field_name: str) -> dict[str, Any]:
     return body
 
 
-def _check_keys(keys: Iterable[Any], allowed: Iterable[str], where: str, suffix: str = "") -> None:
+def unknown_key(where: str, key: Any, allowed: Iterable[str], qualifier: str = "") -> str:
+    """The message for a key that is not allowed, with a did-you-mean hint.
+
+    Args:
+        where: the mapping, e.g. ``'docker_opt'``.
+        key: the unknown key.
+        allowed: the allowed keys (listed sorted).
+        qualifier: text after the key, e.g. ``' for provider aws'``.
+
+    Returns:
+        str: ``unknown key <where>.<key><qualifier> (did you mean ...?); allowed: ...``.
+
+    Example:
+        >>> unknown_key("vcc", "sheme", ["scheme", "host"])
+        "unknown key vcc.sheme (did you mean 'scheme'?); allowed: host, scheme"
+    """
+    names = sorted(str(a) for a in allowed)
+    return f"unknown key {where}.{key}{qualifier}{suggest(key, names)}; allowed: {', '.join(names)}"
+
+
+def _check_keys(keys: Iterable[Any], allowed: Iterable[str], where: str, qualifier: str = "") -> None:
     allowed = set(allowed)
     for key in keys:
         if key not in allowed:
-            raise CciError(
-                f"info: unknown key {where}.{key}{suffix}{suggest(key, allowed)}; "
-                f"allowed: {', '.join(sorted(allowed))}"
-            )
+            raise CciError(f"info: {unknown_key(where, key, allowed, qualifier)}")
 
 
 def parse_vc_cci(payload: Any) -> tuple[str, str, str]:
