@@ -186,7 +186,7 @@ def test_cloud_image_by_id_and_unknown_name(backend, calls, make_unit, ec2) -> N
     backend.create_nodes(unit, new_nodes(1))
     assert calls.of("DescribeImages")[0] == {"ImageIds": [image["ImageId"]]}
     assert calls.of("RunInstances")[0]["ImageId"] == image["ImageId"]
-    from vcpsdk.controller.backends.aws import CloudInvalidParameter
+    from vcpsdk.controller.backends.toolkit.errors import CloudInvalidParameter
 
     calls.clear()
     with pytest.raises(CloudInvalidParameter, match="InvalidAMIID.NotFound: no AMI named 'no-such-ami'"):

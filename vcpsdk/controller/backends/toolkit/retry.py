@@ -103,7 +103,7 @@ class CloudCaller:
         self.attempts = 0
         retrying = tenacity.Retrying(
             sleep=clock.sleep,
-            stop=tenacity.stop_after_attempt(max(1, policy.max_attempts)) | out_of_time,
+            stop=tenacity.stop_any(tenacity.stop_after_attempt(max(1, policy.max_attempts)), out_of_time),
             wait=tenacity.wait_random_exponential(multiplier=policy.initial, max=policy.maximum),
             retry=tenacity.retry_if_exception(self.retryable),
             reraise=True,
