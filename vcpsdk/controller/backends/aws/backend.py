@@ -61,9 +61,7 @@ from vcpsdk.controller.backends.base import (
 )
 from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy
 from vcpsdk.controller.backends.toolkit.bootstrap import as_list
-from vcpsdk.controller.backends.toolkit.errors import (
-    CloudError,
-)
+from vcpsdk.controller.backends.toolkit.errors import CloudError
 from vcpsdk.controller.backends.toolkit.ratelimit import RateLimiter
 from vcpsdk.controller.backends.toolkit.waiting import timeout_error, wait_all
 

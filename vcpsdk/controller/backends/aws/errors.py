@@ -14,17 +14,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from vcpsdk.controller.backends.toolkit.errors import (
-    BackendError,
-    CloudAuthError,
-    CloudCapacityError,
-    CloudError,
-    CloudInvalidParameter,
-    CloudNotFoundError,
-    CloudQuotaError,
-    CloudThrottlingError,
-    CodeTable,
-)
+from vcpsdk.controller.backends.toolkit import errors as tree
+from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
 
 THROTTLING_CODES = {
     "Throttling",
@@ -85,21 +76,21 @@ NOT_FOUND_CODES = {
 #: EC2's own failures: sending the request again later may work
 RETRYABLE_CODES = frozenset({"InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable"})
 
-EC2_CODES = CodeTable(
+EC2_CODES = tree.CodeTable(
     "aws",
     exact={
-        **dict.fromkeys(THROTTLING_CODES, CloudThrottlingError),
-        **dict.fromkeys(AUTH_CODES, CloudAuthError),
-        **dict.fromkeys(CAPACITY_CODES, CloudCapacityError),
-        **dict.fromkeys(QUOTA_CODES, CloudQuotaError),
-        **dict.fromkeys(INVALID_CODES, CloudInvalidParameter),
-        **dict.fromkeys(NOT_FOUND_CODES, CloudNotFoundError),
+        **dict.fromkeys(THROTTLING_CODES, tree.CloudThrottlingError),
+        **dict.fromkeys(AUTH_CODES, tree.CloudAuthError),
+        **dict.fromkeys(CAPACITY_CODES, tree.CloudCapacityError),
+        **dict.fromkeys(QUOTA_CODES, tree.CloudQuotaError),
+        **dict.fromkeys(INVALID_CODES, tree.CloudInvalidParameter),
+        **dict.fromkeys(NOT_FOUND_CODES, tree.CloudNotFoundError),
     },
     patterns=[
-        (r"AccessDenied.*", CloudAuthError),
-        (r"InsufficientInstanceCapacity.*", CloudCapacityError),
-        (r".*LimitExceeded", CloudQuotaError),
-        (r"(Invalid|Unsupported|Missing).*|.*NotFound", CloudInvalidParameter),
+        (r"AccessDenied.*", tree.CloudAuthError),
+        (r"InsufficientInstanceCapacity.*", tree.CloudCapacityError),
+        (r".*LimitExceeded", tree.CloudQuotaError),
+        (r"(Invalid|Unsupported|Missing).*|.*NotFound", tree.CloudInvalidParameter),
     ],
     retryable=RETRYABLE_CODES,
 )
@@ -141,7 +132,7 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
         code = str(info.get("Code") or "Unknown")
         return EC2_CODES.error(code, str(info.get("Message") or error), secrets=secrets)
     if isinstance(error, bex.NoCredentialsError | bex.PartialCredentialsError):
-        return CloudAuthError(
+        return tree.CloudAuthError(
             f"{error}; set access_key/secret_key in vcp_config.yml or in the controller's aws "
             "backend section",
             code="NoCredentials",
