@@ -91,9 +91,6 @@ class CloudCaller:
         policy, clock = self.policy, self.clock
         started = clock.now()
 
-        def out_of_time(state: tenacity.RetryCallState) -> bool:
-            return policy.max_elapsed is not None and clock.now() - started >= policy.max_elapsed
-
         def attempt() -> T:
             self.attempts += 1
             if self.limiter is not None:
@@ -103,9 +100,22 @@ class CloudCaller:
         self.attempts = 0
         retrying = tenacity.Retrying(
             sleep=clock.sleep,
-            stop=tenacity.stop_any(tenacity.stop_after_attempt(max(1, policy.max_attempts)), out_of_time),
+            stop=tenacity.stop_after_attempt(max(1, policy.max_attempts))
+            | _StopAfter(clock, started, policy.max_elapsed),
             wait=tenacity.wait_random_exponential(multiplier=policy.initial, max=policy.maximum),
             retry=tenacity.retry_if_exception(self.retryable),
             reraise=True,
         )
         return retrying(attempt)
+
+
+class _StopAfter(tenacity.stop.stop_base):
+    """Stop once ``seconds`` have passed on ``clock`` (tenacity's own uses the real clock)."""
+
+    def __init__(self, clock: Clock, started: float, seconds: float | None) -> None:
+        self.clock = clock
+        self.started = started
+        self.seconds = seconds
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return self.seconds is not None and self.clock.now() - self.started >= self.seconds
