@@ -22,6 +22,7 @@ from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy, plan_add
 from vcpsdk.controller.backends.toolkit.errors import BackendError, InvalidRequest
 
 __all__ = [
+    "DATA_DEVICES",
     "Backend",
     "BackendError",
     "DiskInfo",
@@ -32,6 +33,9 @@ __all__ = [
     "NodeResult",
     "UnitContext",
 ]
+
+#: device names the disks of ``spec.disks`` are attached as, in order (``NodeResult.volumes``)
+DATA_DEVICES = [f"/dev/xvd{c}" for c in "fghijklmnop"]
 
 
 @dataclass

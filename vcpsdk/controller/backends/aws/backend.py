@@ -51,6 +51,7 @@ from vcpsdk.controller.backends.aws.errors import (
     translated,
 )
 from vcpsdk.controller.backends.base import (
+    DATA_DEVICES,
     Backend,
     BackendError,
     DiskRequest,
@@ -68,8 +69,6 @@ from vcpsdk.controller.backends.toolkit.waiting import timeout_error, wait_all
 logger = logging.getLogger("vcp.controller.aws")
 
 DEFAULT_REGION = "ap-northeast-1"
-#: devices the disks of ``spec.disks`` are attached as, in order
-DATA_DEVICES = [f"/dev/xvd{c}" for c in "fghijklmnop"]
 #: instance states in which an instance still exists (and costs)
 LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
 #: at most this many ids per DescribeInstances filter / TerminateInstances call

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from vcpsdk.controller.backends.base import (
+    DATA_DEVICES,
     Backend,
     DiskRequest,
     DiskResult,
@@ -38,7 +39,6 @@ LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 RESERVED = ipaddress.ip_network("127.0.0.0/16")
 #: automatic addresses start at this host offset, like a cloud subnet's first hosts
 FIRST_AUTO_OFFSET = 10
-DEVICE_NAMES = [f"/dev/xvd{c}" for c in "fghijklmnop"]
 
 
 def _loopback_only(address: Address, network: Network | None) -> str | None:
@@ -140,7 +140,7 @@ class SandboxBackend(Backend):
         for node in nodes:
             if node.address is None:
                 raise InvalidRequest(f"node {node.node_id} has no planned address")
-            disks = {DEVICE_NAMES[i]: str(self._disk_dir(d.cloud_disk_id)) for i, d in enumerate(node.disks)}
+            disks = {DATA_DEVICES[i]: str(self._disk_dir(d.cloud_disk_id)) for i, d in enumerate(node.disks)}
             configs.append(self._node_config(unit, node, disks))
             instance_id = node.backend_data.get("instance_id") or f"sbx-{secrets.token_hex(8)}"
             results.append(
@@ -149,7 +149,7 @@ class SandboxBackend(Backend):
                     instance_id=instance_id,
                     address=node.address,
                     volumes=[
-                        {"volume_id": d.cloud_disk_id, "device_name": DEVICE_NAMES[i]}
+                        {"volume_id": d.cloud_disk_id, "device_name": DATA_DEVICES[i]}
                         for i, d in enumerate(node.disks)
                     ],
                     backend_data={"instance_id": instance_id},

@@ -76,7 +76,7 @@ def timeout_error(
     """The error of resources that did not reach ``target`` within ``timeout`` seconds."""
     left = sorted(pending)
     return CloudTimeoutError(
-        f"{len(left)} {what} not {target} after {timeout:.0f} s: {', '.join(left[:NAMED])}",
+        f"{len(left)} {what} not {target} after {timeout:g} s: {', '.join(left[:NAMED])}",
         code="Timeout",
         provider=provider,
     )
