@@ -15,6 +15,7 @@ address planning) are in :mod:`vcpsdk.controller.backends.toolkit`.
 from __future__ import annotations
 
 import abc
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,7 +130,7 @@ class Backend(abc.ABC):
         catalog: dict[str, Any],
         fixed: list[str],
         count: int,
-        in_use: set[str],
+        in_use: AbstractSet[str | None],
     ) -> list[str | None]:
         """Check fixed IPs and choose addresses for ``count`` new nodes, before anything is created.
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +72,7 @@ def plan_addresses(
     catalog: dict[str, Any],
     fixed: list[str],
     count: int,
-    in_use: set[str],
+    in_use: AbstractSet[str | None],
     policy: AddressPolicy,
 ) -> list[str | None]:
     """One address per new node: the ``fixed`` ones (checked), then automatic ones.
