@@ -290,21 +290,12 @@ def test_too_much_user_data_is_refused_before_launching(backend, calls, make_uni
 def test_instances_that_never_run_time_out_and_are_terminated(
     endpoint, entry, controller_id, make_unit, ec2
 ) -> None:
-    from tests.aws.moto_env import Faults
+    from tests.aws.moto_env import Faults, restate
 
     patient = AwsBackend(backend_config(endpoint, entry, wait_timeout=0.5, waiter_delay=0.05), controller_id)
     faults = Faults(patient)
 
-    def still_pending(parsed: dict[str, Any]) -> bool:
-        changed = False
-        for reservation in parsed.get("Reservations", []):
-            for instance in reservation["Instances"]:
-                if instance["State"]["Name"] == "running":
-                    instance["State"] = {"Code": 0, "Name": "pending"}
-                    changed = True
-        return changed
-
-    faults.rewrite("DescribeInstances", still_pending, times=1000)
+    faults.rewrite("DescribeInstances", restate("running", "pending", 0), times=1000)
     unit = make_unit()
     with pytest.raises(CloudTimeoutError, match=r"^Timeout: 2 instance\(s\) not running after 0.5 s: i-"):
         patient.create_nodes(unit, new_nodes(2))
