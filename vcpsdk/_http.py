@@ -53,6 +53,7 @@ def default_session(
     *,
     retry_methods: Collection[str] = frozenset({"GET"}),
     retry_statuses: Collection[int] = (),
+    connect_retries: int = 3,
     pool_maxsize: int = 4,
 ) -> requests.Session:
     """A ``requests.Session`` whose idempotent requests urllib3 retries on a dropped connection.
@@ -61,6 +62,8 @@ def default_session(
         retry_methods: the methods safe to repeat.
         retry_statuses: HTTP statuses that are retried too (e.g. ``(502, 503, 504)`` behind
             a proxy); none by default, so a server's error reaches the caller.
+        connect_retries: retries of a connection that could not be opened (``0``: a refused
+            connection or an unknown host fails at once).
         pool_maxsize: connections kept per host.
 
     Returns:
@@ -73,7 +76,7 @@ def default_session(
     session = requests.Session()
     retry = Retry(
         total=3,
-        connect=3,
+        connect=connect_retries,
         read=2,
         backoff_factor=0.2,
         status_forcelist=tuple(retry_statuses),

@@ -81,7 +81,9 @@ class OcctrClient(JsonApiClient):
         super().__init__(
             base_url,
             name="VCP",
-            errors=ErrorTable(base=VcpSDKError, connection=VcpConnectionError, for_response=error_for_response),
+            errors=ErrorTable(
+                base=VcpSDKError, connection=VcpConnectionError, for_response=error_for_response
+            ),
             logger=logger,
             # GETs are safe to repeat when a connection drops or a proxy hiccups
             session=session if session is not None else default_session(retry_statuses=(502, 503, 504)),

@@ -41,6 +41,8 @@ from vcpsdk.errors import (
     VcpSDKError,
     VcpTimeoutError,
 )
+from vcpsdk.core.polling import FakeClock
+from vcpsdk.extensions.mdx import schemas as mdx_schemas
 from vcpsdk.plugins import mdx_ext
 from vcpsdk.plugins.mdx_ext import (
     MDX_VM_SPEC_SCHEMA,
@@ -93,12 +95,24 @@ def pristine_schema() -> Iterator[None]:
     MDX_VM_SPEC_SCHEMA.update(snapshot)
 
 
+class RecordingClock(FakeClock):
+    """A fake clock that records the pauses it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        super().sleep(seconds)
+
+
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the sleeps of the client's wait loops (they do not really sleep)."""
-    recorded: list[float] = []
-    monkeypatch.setattr(mdx_ext, "_sleep", recorded.append)
-    return recorded
+    clock = RecordingClock()
+    monkeypatch.setattr(MdxResourceExt, "clock", clock)
+    return clock.sleeps
 
 
 @pytest.fixture
@@ -540,9 +554,9 @@ def test_invalid_vm_spec(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if not use_jsonschema:
-        monkeypatch.setattr(mdx_ext, "_jsonschema", None)
+        monkeypatch.setattr(mdx_schemas, "_jsonschema", None)
     else:
-        assert mdx_ext._jsonschema is not None, "jsonschema is a dependency"
+        assert mdx_schemas._jsonschema is not None, "jsonschema is a dependency"
     with pytest.raises(MdxInvalidArgumentError, match="invalid vm_spec") as e:
         pmdx.deploy_vm("vm-bad", INVALID_SPECS[case](spec))
     assert isinstance(e.value, ValueError) and isinstance(e.value, VcpInvalidArgumentError)
@@ -555,7 +569,7 @@ def test_valid_specs_pass_both_validators(
     spec: dict[str, Any], use_jsonschema: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not use_jsonschema:
-        monkeypatch.setattr(mdx_ext, "_jsonschema", None)
+        monkeypatch.setattr(mdx_schemas, "_jsonschema", None)
     minimal = {k: spec[k] for k in ("catalog", "template_name", "network_adapters")}
     for candidate in (spec, minimal, {**spec, "service_level": "spot"}):
         mdx_ext.validate_spec(candidate, MDX_VM_SPEC_SCHEMA)
@@ -570,7 +584,7 @@ def test_notebooks_extend_the_schema(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if not use_jsonschema:
-        monkeypatch.setattr(mdx_ext, "_jsonschema", None)
+        monkeypatch.setattr(mdx_schemas, "_jsonschema", None)
     # the notebook cell "fix: mdx REST API (2023-01-31)", verbatim
     from vcpsdk.plugins.mdx_ext import MDX_VM_SPEC_SCHEMA
 
