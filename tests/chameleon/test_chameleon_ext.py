@@ -21,19 +21,6 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from tests.chameleon.fake_chameleon import (
-    APP_CRED_ID,
-    APP_CRED_SECRET,
-    EXTENSION_WINDOW_HOURS,
-    HOSTS,
-    MAX_LEASE_DAYS,
-    OTHER_REGION,
-    PROJECT_ID,
-    REGION,
-    FakeChameleon,
-    RunningFake,
-    running_fake_chameleon,
-)
 from tests.helpers import refuse_non_loopback_names
 from vcpsdk.errors import (
     VcpAuthError,
@@ -45,6 +32,7 @@ from vcpsdk.errors import (
     VcpSDKError,
     VcpTimeoutError,
 )
+from vcpsdk.extensions.chameleon import dates as chameleon_dates
 from vcpsdk.plugins import chameleon_ext
 from vcpsdk.plugins.chameleon_ext import (
     DEFAULT_AUTH_URL,
@@ -62,6 +50,19 @@ from vcpsdk.plugins.chameleon_ext import (
     VcpExtResourceChameleon,
     VcpExtResourceChameleonHostLeaseInfo,
     VcpExtResourceChameleonNetwork,
+)
+from vcpsdk.testing.fakes.chameleon import (
+    APP_CRED_ID,
+    APP_CRED_SECRET,
+    EXTENSION_WINDOW_HOURS,
+    HOSTS,
+    MAX_LEASE_DAYS,
+    OTHER_REGION,
+    PROJECT_ID,
+    REGION,
+    FakeChameleon,
+    RunningFake,
+    running_fake_chameleon,
 )
 
 VCC_TOKEN = "vcc-access-token-DO-NOT-LOG-7f3a9c"
@@ -92,15 +93,10 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture(autouse=True)
 def sleeps(server: RunningFake, monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The client runs on the fake's clock; its sleeps advance that clock (no real waiting)."""
-    recorded: list[float] = []
-
-    def fake_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-        server.fake.advance(seconds)
-
-    monkeypatch.setattr(chameleon_ext, "_utcnow", server.fake.now)
-    monkeypatch.setattr(chameleon_ext, "_sleep", fake_sleep)
-    return recorded
+    clock = server.fake.clock()
+    monkeypatch.setattr(chameleon_dates, "utcnow", server.fake.now)
+    monkeypatch.setattr(VcpChameleonOpenrc, "clock", clock)
+    return clock.sleeps
 
 
 def write_config(directory: Path, section: dict[str, Any] | None, **top: Any) -> Path:

@@ -21,17 +21,7 @@ import pytest
 import requests
 
 from tests.helpers import refuse_non_loopback_names
-from tests.mdx.fake_mdx import (
-    EXPIRED_PROJECT,
-    INSTITUTION,
-    OTHER_PROJECT,
-    PROJECT,
-    SECOND_PROJECT,
-    USERS,
-    FakeMdx,
-    RunningFake,
-    running_fake_mdx,
-)
+from vcpsdk.core.polling import FakeClock
 from vcpsdk.errors import (
     VcpAuthError,
     VcpConflictError,
@@ -41,7 +31,6 @@ from vcpsdk.errors import (
     VcpSDKError,
     VcpTimeoutError,
 )
-from vcpsdk.core.polling import FakeClock
 from vcpsdk.extensions.mdx import schemas as mdx_schemas
 from vcpsdk.plugins import mdx_ext
 from vcpsdk.plugins.mdx_ext import (
@@ -55,6 +44,17 @@ from vcpsdk.plugins.mdx_ext import (
     MdxRestError,
     MdxRestException,
     MdxTimeoutError,
+)
+from vcpsdk.testing.fakes.mdx import (
+    EXPIRED_PROJECT,
+    INSTITUTION,
+    OTHER_PROJECT,
+    PROJECT,
+    SECOND_PROJECT,
+    USERS,
+    FakeMdx,
+    RunningFake,
+    running_fake_mdx,
 )
 
 IPV4 = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$")

@@ -1,4 +1,4 @@
-"""A local fake of the mdx REST API, for the tests of ``vcpsdk.plugins.mdx_ext``.
+"""A local fake of the mdx REST API, for the tests of the mdx extension (``vcpsdk.extensions.mdx``).
 
 It serves the paths documented in docs/mdx.md, keeps its state in memory (one
 :class:`FakeMdx`), and only ever listens on 127.0.0.1.
@@ -20,7 +20,7 @@ It serves the paths documented in docs/mdx.md, keeps its state in memory (one
 
 Run it by hand::
 
-    python -m tests.mdx.fake_mdx --port 8999      # prints a token and the endpoint
+    python -m vcpsdk.testing.fakes.mdx --port 8999      # prints a token and the endpoint
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""A local fake of Chameleon Cloud's OpenStack APIs, for the tests of ``chameleon_ext``.
+"""A local fake of Chameleon Cloud's OpenStack APIs, for the tests of the Chameleon extensions.
 
 It serves, on 127.0.0.1 only, the parts of three services that
-``vcpsdk.plugins.chameleon_ext`` uses, written from their public API references:
+``vcpsdk.extensions.chameleon`` uses, written from their public API references:
 
 * **Keystone v3** ``POST /v3/auth/tokens`` with an application credential
   (``{"auth": {"identity": {"methods": ["application_credential"],
@@ -44,7 +44,7 @@ token was sent, body).
 
 Run it by hand::
 
-    python -m tests.chameleon.fake_chameleon --port 8998
+    python -m vcpsdk.testing.fakes.chameleon --port 8998
 """
 
 from __future__ import annotations
@@ -160,6 +160,16 @@ class FakeChameleon:
         """Move the fake's clock forward."""
         with self.lock:
             self.offset += dt.timedelta(seconds=seconds, hours=hours, days=days)
+
+    def clock(self) -> FakeChameleonClock:
+        """A :class:`~vcpsdk.core.polling.Clock` on this fake's time: its sleeps advance the
+        fake's clock at once (and are recorded), so a client's ``wait()`` never really waits.
+
+        Example::
+
+            ext = VcpExtResourceChameleon("chameleon", cfg, token, clock=fake.clock())
+        """
+        return FakeChameleonClock(self)
 
     def fail_next(self, status: int, body: Any = None) -> None:
         """Make the next Blazar/Neutron request answer ``status`` with ``body`` (JSON or text)."""
@@ -616,6 +626,23 @@ class FakeChameleon:
         }
         self.subnets[subnet["id"]] = subnet
         return subnet
+
+
+class FakeChameleonClock:
+    """A clock on a :class:`FakeChameleon`'s time; ``sleeps`` records every pause asked for."""
+
+    def __init__(self, fake: FakeChameleon) -> None:
+        self.fake = fake
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        """The fake's time, in seconds."""
+        return self.fake.now().timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        """Record ``seconds`` and move the fake's clock forward by them."""
+        self.sleeps.append(seconds)
+        self.fake.advance(seconds)
 
 
 def _filtered(items: list[dict[str, Any]], request: Request, keys: tuple[str, ...]) -> list[dict[str, Any]]:
