@@ -187,12 +187,14 @@ class ErrorTable:
         connection: the class for a connection that failed or timed out.
         for_response: optional ``(status, server_message) -> class`` used instead of
             ``by_status`` (the VC Controller names its exception in the message).
+        logger: where :meth:`fail` logs (``vcp.sdk`` by default).
     """
 
     base: type[VcpSDKError]
     connection: type[VcpSDKError] = VcpConnectionError
     by_status: Mapping[int, type[VcpSDKError]] = field(default_factory=dict)
     for_response: Callable[[int, str | None], type[VcpSDKError]] | None = None
+    logger: logging.Logger | None = None
 
     @classmethod
     def for_sdk(cls) -> ErrorTable:
@@ -205,20 +207,30 @@ class ErrorTable:
         return cls(base=VcpSDKError, for_response=lambda status, _message: error_for_status(status))
 
     @classmethod
-    def for_family(
-        cls, base: type[VcpSDKError], members: Iterable[type[VcpSDKError]], connection: type[VcpSDKError]
-    ) -> ErrorTable:
-        """The table of an extension's error family: each member also subclasses the SDK class
-        of its status (e.g. ``MdxNotFoundError(MdxRestError, VcpNotFoundError)`` for 404).
+    def for_family(cls, base: type[VcpSDKError], logger: logging.Logger | None = None) -> ErrorTable:
+        """The table of an extension's error family: the direct subclasses of ``base`` that
+        also subclass an SDK class (e.g. ``MdxNotFoundError(MdxRestError, VcpNotFoundError)``)
+        serve the HTTP statuses of that SDK class, and the one subclassing
+        :class:`~vcpsdk.errors.VcpConnectionError` serves failed connections.
 
         Example::
 
-            ErrorTable.for_family(MdxRestError, (MdxNotFoundError,), MdxConnectionError)
+            ERRORS = ErrorTable.for_family(MdxRestError, logging.getLogger("vcp.sdk.mdx"))
         """
-        family = tuple(members)
+        family = tuple(base.__subclasses__())
         statuses = (400, 401, 403, 404, 409, 422)
         table = {s: family_member_for_status(s, family, base) for s in statuses}
-        return cls(base=base, connection=connection, by_status=table)
+        connection = next((c for c in family if issubclass(c, VcpConnectionError)), VcpConnectionError)
+        return cls(base=base, connection=connection, by_status=table, logger=logger)
+
+    def fail(self, cls: type[VcpSDKError], message: str, **kwargs: Any) -> NoReturn:
+        """Log ``message`` at ERROR on the table's logger, then raise ``cls`` (the SDK's way).
+
+        Example::
+
+            ERRORS.fail(MdxNotFoundError, "mdx: get_vm_info: VM 'x' is not found")
+        """
+        raise_error(cls, message, log=self.logger, **kwargs)
 
     def error_for(self, status: int, server_message: str | None = None) -> type[VcpSDKError]:
         """The exception class for an answer with ``status`` (and the server's message).
@@ -406,7 +418,7 @@ class JsonApiClient:
 
             api.fail(MdxNotFoundError, "get_vm_info: VM 'x' is not found")
         """
-        raise_error(cls, f"{self.name}: {message}", log=self.logger, **kwargs)
+        self.errors.fail(cls, f"{self.name}: {message}", **kwargs)
 
     def check(
         self,

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, NoReturn
 
+from vcpsdk import errors as sdk
 from vcpsdk._http import ErrorTable
-from vcpsdk.errors import (
-    VcpAuthError,
-    VcpConfigError,
-    VcpConflictError,
-    VcpConnectionError,
-    VcpInvalidArgumentError,
-    VcpNotFoundError,
-    VcpSDKError,
-    VcpTimeoutError,
-    raise_error,
-)
 
 logger = logging.getLogger("vcp.sdk.chameleon")
 
 
-class ChameleonError(VcpSDKError):
+class ChameleonError(sdk.VcpSDKError):
     """A Chameleon extension call failed (base class of every error of this module).
 
     Attributes:
@@ -32,24 +21,24 @@ class ChameleonError(VcpSDKError):
     """
 
 
-class ChameleonInvalidArgumentError(ChameleonError, VcpInvalidArgumentError):
+class ChameleonInvalidArgumentError(ChameleonError, sdk.VcpInvalidArgumentError):
     """Wrong arguments (client-side check, or HTTP 400/422); nothing was changed."""
 
 
-class ChameleonConfigError(ChameleonError, VcpConfigError):
+class ChameleonConfigError(ChameleonError, sdk.VcpConfigError):
     """The ``chameleon`` section of ``vcp_config.yml`` is missing a value or holds a wrong one
     (no credentials, a ``vault://`` reference, an unknown region, another project)."""
 
 
-class ChameleonAuthError(ChameleonError, VcpAuthError):
+class ChameleonAuthError(ChameleonError, sdk.VcpAuthError):
     """Keystone refused the application credential, or a service refused the token (401/403)."""
 
 
-class ChameleonNotFoundError(ChameleonError, VcpNotFoundError):
+class ChameleonNotFoundError(ChameleonError, sdk.VcpNotFoundError):
     """The lease, network or service does not exist (or HTTP 404)."""
 
 
-class ChameleonConflictError(ChameleonError, VcpConflictError):
+class ChameleonConflictError(ChameleonError, sdk.VcpConflictError):
     """The operation is not allowed now: not enough hosts, a lease outside its extension
     window, a network that already exists (or HTTP 409)."""
 
@@ -58,22 +47,15 @@ class ChameleonLeaseError(ChameleonError):
     """The lease went to ERROR (or ended) while it was waited for."""
 
 
-class ChameleonTimeoutError(ChameleonError, VcpTimeoutError):
+class ChameleonTimeoutError(ChameleonError, sdk.VcpTimeoutError):
     """``wait()`` gave up; the lease may still become ACTIVE later."""
 
 
-class ChameleonConnectionError(ChameleonError, VcpConnectionError):
+class ChameleonConnectionError(ChameleonError, sdk.VcpConnectionError):
     """Chameleon could not be reached, or a request timed out."""
 
 
-#: HTTP status → error class of the Chameleon clients
-ERRORS = ErrorTable.for_family(
-    ChameleonError,
-    (ChameleonInvalidArgumentError, ChameleonAuthError, ChameleonNotFoundError, ChameleonConflictError),
-    ChameleonConnectionError,
-)
-
-
-def fail(cls: type[ChameleonError], message: str, **kwargs: Any) -> NoReturn:
-    """Log an ERROR line on ``vcp.sdk.chameleon`` (like the rest of the SDK) and raise ``cls``."""
-    raise_error(cls, message, log=logger, **kwargs)
+#: HTTP status → error class (the subclasses above); ``fail(cls, message)`` logs on
+#: ``vcp.sdk.chameleon``, then raises
+ERRORS = ErrorTable.for_family(ChameleonError, logger)
+fail = ERRORS.fail

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 from vcpsdk.extensions.chameleon.errors import ChameleonError, ChameleonInvalidArgumentError, fail
@@ -35,10 +34,7 @@ class VcpExtResourceChameleon(LeaseOwner):
         lease.wait()
     """
 
-    def __init__(
-        self, provider_name: str, config_dir: str | Path, token: str, verbose: int = 0, **kwargs: Any
-    ) -> None:
-        super().__init__(provider_name, config_dir, token, verbose, **kwargs)
+    def _init_attributes(self) -> None:
         self.node_type: str | None = None
         self.start_date: str | None = None
         self.end_date: str | None = None

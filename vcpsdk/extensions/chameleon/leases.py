@@ -6,7 +6,6 @@ import copy
 import datetime as dt
 import secrets
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from vcpsdk.core.polling import PollTimeout, poll
@@ -115,10 +114,7 @@ class VcpExtResourceChameleonHostLeaseInfo(LeaseOwner):
         print(info.status, info.reservation_id, info.end_date)
     """
 
-    def __init__(
-        self, provider_name: str, config_dir: str | Path, token: str, verbose: int = 0, **kwargs: Any
-    ) -> None:
-        super().__init__(provider_name, config_dir, token, verbose, **kwargs)
+    def _init_attributes(self) -> None:
         self.host_lease_id: str | None = None
         self.reservation_id: str | None = None
         self.status: str | None = None

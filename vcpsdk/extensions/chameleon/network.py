@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from vcpsdk.extensions.chameleon.errors import (
@@ -52,10 +51,7 @@ class VcpExtResourceChameleonNetwork(LeaseOwner):
             net_lease = net.create_network(end_date="2020-08-07 09:00")
     """
 
-    def __init__(
-        self, provider_name: str, config_dir: str | Path, token: str, verbose: int = 0, **kwargs: Any
-    ) -> None:
-        super().__init__(provider_name, config_dir, token, verbose, **kwargs)
+    def _init_attributes(self) -> None:
         self.network_name: str | None = None
         self.subnet_name: str | None = None
         self.subnet_cidr: str | None = None

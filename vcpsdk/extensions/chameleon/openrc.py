@@ -140,6 +140,10 @@ class VcpChameleonOpenrc:
         self._credential_secret = section.get("application_credential_secret")
         # Keystone state, shared with the lease-info objects this one creates
         self._auth: dict[str, Any] = {"token": None, "expires_at": None, "catalog": [], "project_id": None}
+        self._init_attributes()
+
+    def _init_attributes(self) -> None:
+        """Set the subclass's own attributes (called at the end of ``__init__``)."""
 
     # ------------------------------------------------------------------ properties
 

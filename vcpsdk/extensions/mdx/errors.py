@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, NoReturn
 
+from vcpsdk import errors as sdk
 from vcpsdk._http import ErrorTable
-from vcpsdk.errors import (
-    VcpAuthError,
-    VcpConflictError,
-    VcpConnectionError,
-    VcpInvalidArgumentError,
-    VcpNotFoundError,
-    VcpSDKError,
-    VcpTimeoutError,
-    raise_error,
-)
 
 logger = logging.getLogger("vcp.sdk.mdx")
 
 
-class MdxRestError(VcpSDKError):
+class MdxRestError(sdk.VcpSDKError):
     """An mdx REST API call failed (base class of every error of this module).
 
     Attributes:
@@ -39,38 +29,31 @@ class MdxRestError(VcpSDKError):
 MdxRestException = MdxRestError
 
 
-class MdxInvalidArgumentError(MdxRestError, VcpInvalidArgumentError):
+class MdxInvalidArgumentError(MdxRestError, sdk.VcpInvalidArgumentError):
     """Wrong arguments (client-side check, or HTTP 400/422 from mdx); nothing was changed."""
 
 
-class MdxAuthError(MdxRestError, VcpAuthError):
+class MdxAuthError(MdxRestError, sdk.VcpAuthError):
     """No token, or mdx rejected the token or the credentials (HTTP 401/403)."""
 
 
-class MdxNotFoundError(MdxRestError, VcpNotFoundError):
+class MdxNotFoundError(MdxRestError, sdk.VcpNotFoundError):
     """The project, VM, segment or ACL does not exist (or HTTP 404)."""
 
 
-class MdxConflictError(MdxRestError, VcpConflictError):
+class MdxConflictError(MdxRestError, sdk.VcpConflictError):
     """The VM is in the wrong state for the operation (or HTTP 409)."""
 
 
-class MdxTimeoutError(MdxRestError, VcpTimeoutError):
+class MdxTimeoutError(MdxRestError, sdk.VcpTimeoutError):
     """A wait loop gave up; the operation may still complete on mdx."""
 
 
-class MdxConnectionError(MdxRestError, VcpConnectionError):
+class MdxConnectionError(MdxRestError, sdk.VcpConnectionError):
     """The mdx endpoint could not be reached, or the request timed out."""
 
 
-#: HTTP status → error class of the mdx client
-ERRORS = ErrorTable.for_family(
-    MdxRestError,
-    (MdxInvalidArgumentError, MdxAuthError, MdxNotFoundError, MdxConflictError),
-    MdxConnectionError,
-)
-
-
-def fail(cls: type[MdxRestError], message: str, **kwargs: Any) -> NoReturn:
-    """Log an ERROR line on ``vcp.sdk.mdx`` (like the rest of the SDK) and raise ``cls``."""
-    raise_error(cls, message, log=logger, **kwargs)
+#: HTTP status → error class (the subclasses above); ``fail(cls, message)`` logs on
+#: ``vcp.sdk.mdx``, then raises
+ERRORS = ErrorTable.for_family(MdxRestError, logger)
+fail = ERRORS.fail

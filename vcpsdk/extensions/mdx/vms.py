@@ -311,6 +311,16 @@ class MdxResourceExt(MdxNetwork):
                 f"every {settings.SLEEP_TIME_SEC} s (last status: {e.last})",
             )
 
+    def _vm_status(self, vm_name: str, what: str) -> tuple[str, Any]:
+        """(vm_id, status) of a VM of the current project, which must exist."""
+        self._require_project(what)
+        self._check_name(vm_name, what, "vm_name")
+        vm_id = self._find_vm_id(vm_name, what)
+        info = self._vm_info_by_id(vm_id, f"{what}({vm_name})")
+        if info is None:
+            fail(MdxNotFoundError, f"mdx: {what}: VM {vm_name!r} is not found")
+        return vm_id, info.get("status")
+
     def _vm_action(
         self,
         vm_name: str,
@@ -323,13 +333,7 @@ class MdxResourceExt(MdxNetwork):
         wait_for: bool,
         body: Any = None,
     ) -> None:
-        self._require_project(what)
-        self._check_name(vm_name, what, "vm_name")
-        vm_id = self._find_vm_id(vm_name, what)
-        info = self._vm_info_by_id(vm_id, f"{what}({vm_name})")
-        if info is None:
-            fail(MdxNotFoundError, f"mdx: {what}: VM {vm_name!r} is not found")
-        status = info.get("status")
+        vm_id, status = self._vm_status(vm_name, what)
         if status in done:
             logger.info("mdx: %s: VM %s is already %s", what, vm_name, status)
             return
@@ -422,21 +426,9 @@ class MdxResourceExt(MdxNetwork):
     def power_shutdown_vm(self, vm_name: str, wait_for: bool = True) -> None:
         """Shut the guest OS down cleanly (``POST /api/vm/<vm_id>/shutdown/``).
 
-        Does nothing if the VM is already PowerOFF or Deallocated.
-
-        Args:
-            vm_name: the VM's name in the current project.
-            wait_for: wait until the VM is PowerOFF (``SLEEP_COUNT`` polls every
-                ``SLEEP_TIME_SEC`` s).
-
-        Returns:
-            ``None``.
-
-        Raises:
-            MdxNotFoundError: no such VM.
-            MdxConflictError: the VM is not PowerON.
-            MdxTimeoutError: the VM is not PowerOFF in time.
-            MdxRestError, MdxAuthError, MdxConnectionError: as :meth:`get_vm_info`.
+        Like :meth:`power_off_vm` (same arguments, result, waiting and errors), but the
+        guest OS shuts down by itself, so the VM must be PowerON (else
+        :class:`MdxConflictError`); does nothing if it is already PowerOFF or Deallocated.
 
         Example::
 
@@ -455,19 +447,9 @@ class MdxResourceExt(MdxNetwork):
     def reboot_vm(self, vm_name: str, wait_for: bool = True) -> None:
         """Reboot a running VM (``POST /api/vm/<vm_id>/reboot/``).
 
-        Args:
-            vm_name: the VM's name in the current project.
-            wait_for: wait until the VM reports PowerON again (``SLEEP_COUNT`` polls every
-                ``SLEEP_TIME_SEC`` s).
-
-        Returns:
-            ``None``.
-
-        Raises:
-            MdxNotFoundError: no such VM.
-            MdxConflictError: the VM is not PowerON.
-            MdxTimeoutError: the VM is not PowerON in time.
-            MdxRestError, MdxAuthError, MdxConnectionError: as :meth:`get_vm_info`.
+        Arguments and errors as :meth:`power_off_vm`, except that the VM must be PowerON
+        (else :class:`MdxConflictError`) and ``wait_for`` waits until it reports PowerON
+        again (:class:`MdxTimeoutError` if not in time).
 
         Example::
 
@@ -503,13 +485,7 @@ class MdxResourceExt(MdxNetwork):
             assert mdx.get_vm_info("vm-01") is None
         """
         what = "destroy_vm"
-        self._require_project(what)
-        self._check_name(vm_name, what, "vm_name")
-        vm_id = self._find_vm_id(vm_name, what)
-        info = self._vm_info_by_id(vm_id, f"{what}({vm_name})")
-        if info is None:
-            fail(MdxNotFoundError, f"mdx: {what}: VM {vm_name!r} is not found")
-        status = info.get("status")
+        vm_id, status = self._vm_status(vm_name, what)
         if status not in settings.DELETABLE_STATES:
             fail(
                 MdxConflictError,
