@@ -47,30 +47,22 @@ MDX_VM_SPEC_SCHEMA: dict[str, Any] = {
     },
 }
 
-#: JSON Schema of ``add_allow_acl_ipv4_info``'s ``allow_acl_spec``.
+_ACL_PROPERTIES: dict[str, Any] = {
+    "segment": {"type": "string", "minLength": 1},
+    "src_address": {"type": "string", "minLength": 1},
+    "src_mask": {"type": "string"},
+    "src_port": {"type": "string"},
+    "dst_address": {"type": "string", "minLength": 1},
+    "dst_mask": {"type": "string"},
+    "dst_port": {"type": "string"},
+    "protocol": {"type": "string", "enum": ["ICMP", "TCP", "UDP"]},
+}
+#: JSON Schema of ``add_allow_acl_ipv4_info``'s ``allow_acl_spec`` (every property required).
 MDX_ALLOW_ACL_IPV4_SPEC_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": [
-        "segment",
-        "src_address",
-        "src_mask",
-        "src_port",
-        "dst_address",
-        "dst_mask",
-        "dst_port",
-        "protocol",
-    ],
-    "properties": {
-        "segment": {"type": "string", "minLength": 1},
-        "src_address": {"type": "string", "minLength": 1},
-        "src_mask": {"type": "string"},
-        "src_port": {"type": "string"},
-        "dst_address": {"type": "string", "minLength": 1},
-        "dst_mask": {"type": "string"},
-        "dst_port": {"type": "string"},
-        "protocol": {"type": "string", "enum": ["ICMP", "TCP", "UDP"]},
-    },
+    "required": list(_ACL_PROPERTIES),
+    "properties": _ACL_PROPERTIES,
 }
 
 
