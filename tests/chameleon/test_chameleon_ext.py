@@ -13,6 +13,7 @@ import inspect
 import json
 import logging
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -289,6 +290,28 @@ def test_vault_references_are_refused_clearly(
 
 
 # -------------------------------------------------------------------- Keystone
+
+
+def test_without_keystoneauth1_the_error_names_the_extra(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "keystoneauth1", None)  # as if not installed
+    with pytest.raises(ChameleonConfigError, match=r"keystoneauth1 .*pip install 'vcpsdk\[chameleon\]'"):
+        ext.authenticate()
+    assert fake.requests == []
+
+
+def test_the_package_path_and_the_original_path_are_one_api(
+    ext: VcpExtResourceChameleon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vcpsdk.extensions.chameleon as package
+    from vcpsdk.extensions.chameleon import settings
+
+    for name in chameleon_ext.__all__:
+        assert getattr(chameleon_ext, name) is getattr(package, name), name
+    monkeypatch.setattr(chameleon_ext, "WAIT_INTERVAL_SEC", 3)  # read at call time, everywhere
+    assert settings.WAIT_INTERVAL_SEC == package.WAIT_INTERVAL_SEC == chameleon_ext.WAIT_INTERVAL_SEC == 3
+    assert isinstance(ext, package.VcpChameleonOpenrc)
 
 
 def test_authenticate_uses_the_application_credential(

@@ -446,6 +446,26 @@ def test_deploy_waits_for_the_address_after_power_on(
     assert fake.vm_by_name("vm-late-ip").polls == 2 + 3 + 1
 
 
+def test_wait_constants_are_shared_by_every_import_path(
+    pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vcpsdk.extensions.mdx as package
+    from vcpsdk.extensions.mdx import settings
+
+    for name in mdx_ext.__all__:
+        assert getattr(mdx_ext, name) is getattr(package, name), name
+    monkeypatch.setattr(package, "SLEEP_COUNT", 2)
+    assert mdx_ext.SLEEP_COUNT == settings.SLEEP_COUNT == 2
+    clock = RecordingClock()
+    client = MdxResourceExt(pmdx.token, endpoint=pmdx.endpoint, clock=clock)
+    client.set_current_project_id(pmdx.project_id)
+    client.deploy_vm("vm-clock", spec)
+    fake.power_polls = 20
+    with pytest.raises(MdxTimeoutError, match="after 2 polls"):
+        client.power_off_vm("vm-clock")
+    assert clock.sleeps[-2:] == [0, 0]  # SLEEP_TIME_SEC (0 in these tests), on the given clock
+
+
 def test_deploy_wait_for_false_then_notebook_wait_loop(
     pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]
 ) -> None:

@@ -59,7 +59,7 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -98,6 +98,11 @@ def blazar_error(status: int, message: str) -> HttpError:
 def neutron_error(status: int, kind: str, message: str) -> HttpError:
     """Neutron's error body."""
     return HttpError(status, {"NeutronError": {"type": kind, "message": message, "detail": ""}})
+
+
+def _positive(value: Any) -> TypeGuard[int]:
+    """True for an ``int`` (not a ``bool``) of 1 or more."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _iso(value: dt.datetime) -> str:
@@ -453,10 +458,7 @@ class FakeChameleon:
         }
         if kind == "physical:host":
             lo, hi = res.get("min"), res.get("max")
-            if (
-                not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (lo, hi))
-                or lo > hi
-            ):
+            if not (_positive(lo) and _positive(hi)) or lo > hi:
                 raise blazar_error(400, "min and max must be positive integers with min <= max")
             if not (isinstance(props, list) and len(props) == 3 and props[:2] == ["==", "$node_type"]):
                 raise blazar_error(400, f"Unsupported resource_properties {props!r}")
@@ -552,7 +554,7 @@ class FakeChameleon:
 
     # ------------------------------------------------------------------ Neutron
     def _add_network(self, name: str, project: str, *, shared: bool, description: str = "") -> dict[str, Any]:
-        net = {
+        net: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "name": name,
             "project_id": project,

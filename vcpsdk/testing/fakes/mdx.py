@@ -155,11 +155,12 @@ class FakeMdx:
 
     def _seed(self) -> None:
         def project(name: str, type_: str = "通常", expired: bool = False) -> dict[str, Any]:
-            p = {"uuid": str(uuid.uuid4()), "name": name, "type": type_, "expired": expired}
-            self.projects[p["uuid"]] = p
-            self.catalogs[p["uuid"]] = []
-            self.dnat[p["uuid"]] = []
-            self.history[p["uuid"]] = []
+            project_id = str(uuid.uuid4())
+            p: dict[str, Any] = {"uuid": project_id, "name": name, "type": type_, "expired": expired}
+            self.projects[project_id] = p
+            self.catalogs[project_id] = []
+            self.dnat[project_id] = []
+            self.history[project_id] = []
             return p
 
         main = project(PROJECT)
@@ -397,7 +398,7 @@ class FakeMdx:
         for key in ("vm_name", "project", "catalog", "template_name", "network_adapters"):
             if not body.get(key):
                 errors[key] = ["This field is required."]
-        project_id = body.get("project")
+        project_id = str(body.get("project") or "")
         if project_id and project_id not in self.projects:
             errors["project"] = ["Invalid pk - object does not exist."]
         elif project_id:
@@ -573,7 +574,7 @@ def create_app(fake: FakeMdx) -> FastAPI:
     def login(user: str, request: Request, body: Any) -> dict[str, str]:
         if (
             not isinstance(body, dict)
-            or USERS.get(body.get("username")) != body.get("password")
+            or USERS.get(str(body.get("username"))) != body.get("password")
             or not body.get("password")
         ):
             raise HttpError(400, {"non_field_errors": ["Unable to log in with provided credentials."]})
