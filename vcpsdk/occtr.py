@@ -99,10 +99,6 @@ class OcctrClient(JsonApiClient):
         return f"<OcctrClient {self.base_url}>"
 
     @property
-    def _session(self) -> requests.Session:
-        return self.session
-
-    @property
     def long_poll(self) -> bool:
         """True when the controller advertised the "wait for change" extension."""
         return "long_poll" in self.extensions
