@@ -8,7 +8,7 @@ schema to the newest revision (see :mod:`vcpsdk.controller.store.schema`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -72,6 +72,10 @@ class Store:
         self._read_sessions = sessionmaker(
             self.engine.execution_options(readonly=True), expire_on_commit=False
         )
+
+    def on_commit(self, callback: Callable[[Session], None]) -> None:
+        """Call ``callback(session)`` after every committed write transaction."""
+        event.listen(self._sessions, "after_commit", callback)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
