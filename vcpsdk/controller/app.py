@@ -342,5 +342,5 @@ def _router(ctl: Controller) -> APIRouter:
 
 def _force(body: dict[str, Any] | None) -> bool:
     """``{"force": "true"}`` (the original sends strings) or a JSON boolean."""
-    value = body.get("force", "false")
+    value = (body or {}).get("force", "false")
     return value is True or str(value).strip().lower() == "true"

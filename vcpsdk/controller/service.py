@@ -518,9 +518,13 @@ class Service:
         kind = unit.type
         if kind == "compute":
             catalog = self.catalog_entry(backend, unit.provider, spec["private_network"])
-            in_use = set(
-                session.scalars(select(Node.address).where(Node.kind == "compute", Node.address.is_not(None)))
-            )
+            in_use = {
+                address
+                for address in session.scalars(
+                    select(Node.address).where(Node.kind == "compute", Node.address.is_not(None))
+                )
+                if address is not None
+            }
             try:
                 addresses = backend.plan_addresses(unit.provider, catalog, fixed_ips, count, in_use)
             except InvalidRequest as e:

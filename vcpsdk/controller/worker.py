@@ -117,10 +117,10 @@ class Worker:
                         )
                     elif state in (S.RUNNING, S.POWER_OFF):
                         node.state = state
-                unit = session.get(Unit, unit_id)
-                if unit is not None and not unit.processing:
+                reconciled = session.get(Unit, unit_id)
+                if reconciled is not None and not reconciled.processing:
                     states = list(session.scalars(select(Node.state).where(Node.unit_id == unit_id)))
-                    unit.state = S.aggregate_state(states)
+                    reconciled.state = S.aggregate_state(states)
                 vc = session.get(Vc, ctx.vcid)
                 if vc is not None:
                     changed(session, vc)
