@@ -689,8 +689,6 @@ class Service:
             unit = self._unit(session, vc, unit_name)
             if unit.type != "compute":
                 raise invalid(f"{op} only compute unit")
-            if op in POWER_OPERATIONS:
-                require_capability(unit.provider, "power_api", op)
             self._check_idle(vc, unit)
             nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
             operation = S.NODE_OPERATIONS[op]
@@ -700,6 +698,7 @@ class Service:
                     f"{vcid}:{unit_name}:| no node is in a state that allows {op} "
                     f"(allowed: {', '.join(sorted(operation.allowed))})"
                 )
+            self._check_operation(unit, op)
             self._queue_node_operation(session, vc, unit, nodes, targets, op)
         self.wake_worker()
         return {"vcid": vcid, "unit_name": unit_name}
@@ -758,8 +757,6 @@ class Service:
             node = self._node(session, unit, node_id)
             if node.kind != "compute":
                 raise invalid(f"{op} only compute node")
-            if op in POWER_OPERATIONS:
-                require_capability(unit.provider, "power_api", op)
             self._check_idle(vc, unit)
             operation = S.NODE_OPERATIONS[op]
             if node.state not in operation.allowed:
@@ -767,10 +764,21 @@ class Service:
                     f"{vcid}:{unit_name}:{node_id}:| node is {node.state}, so cannot {op} "
                     f"(allowed from: {', '.join(sorted(operation.allowed))})"
                 )
+            self._check_operation(unit, op)
             nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
             self._queue_node_operation(session, vc, unit, nodes, [node], op)
         self.wake_worker()
         return {"vcid": vcid, "node_id": node_id}
+
+    @staticmethod
+    def _check_operation(unit: Unit, op: str) -> None:
+        """Refuse a power operation on a provider without a power API (400).
+
+        Checked after the node states: an operation the node's state forbids stays a
+        state conflict (409) on every provider, as the compatibility suite expects.
+        """
+        if op in POWER_OPERATIONS:
+            require_capability(unit.provider, "power_api", op)
 
     def _queue_node_operation(
         self, session: Session, vc: Vc, unit: Unit, nodes: list[Node], targets: list[Node], op: str
