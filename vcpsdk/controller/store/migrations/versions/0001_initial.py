@@ -7,6 +7,9 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -15,104 +18,83 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+#: column types by the short names used below; ``sN`` is VARCHAR(N)
+_TYPES: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
+    "int": sa.Integer,
+    "text": sa.Text,
+    "bool": sa.Boolean,
+    "date": sa.DateTime,
+    "json": sa.JSON,
+}
+
+
+def _columns(spec: str, nullable: bool = False) -> list[sa.Column[Any]]:
+    """Columns from ``"name:type name:type ..."`` (types: int, text, bool, date, json, sN)."""
+    columns: list[sa.Column[Any]] = []
+    for item in spec.split():
+        name, kind = item.split(":")
+        type_: sa.types.TypeEngine[Any] = sa.String(int(kind[1:])) if kind.startswith("s") else _TYPES[kind]()
+        columns.append(sa.Column(name, type_, nullable=nullable))
+    return columns
+
+
+def _indexes(table: str, *columns: str) -> None:
+    for column in columns:
+        op.create_index(f"ix_{table}_{column}", table, [column])
+
 
 def upgrade() -> None:
     """Create every table of the controller."""
-    op.create_table(
-        "meta",
-        sa.Column("key", sa.String(64), primary_key=True),
-        sa.Column("value", sa.Text(), nullable=False),
-    )
+    op.create_table("meta", sa.Column("key", sa.String(64), primary_key=True), *_columns("value:text"))
     op.create_table(
         "tokens",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("token_hash", sa.String(64), nullable=False),
-        sa.Column("user_name", sa.String(128), nullable=False),
-        sa.Column("superuser", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        *_columns("token_hash:s64 user_name:s128 superuser:bool created_at:date"),
     )
-    op.create_index("ix_tokens_user_name", "tokens", ["user_name"])
+    _indexes("tokens", "user_name")
     op.create_index("ix_tokens_token_hash", "tokens", ["token_hash"], unique=True)
     op.create_table(
         "vcs",
         sa.Column("vcid", sa.String(32), primary_key=True),
         sa.Column("vcno", sa.Integer(), nullable=False, unique=True),
-        sa.Column("name", sa.String(255), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("owner", sa.String(128), nullable=False),
-        sa.Column("type", sa.String(16), nullable=False),
-        sa.Column("deleting", sa.Boolean(), nullable=False),
-        sa.Column("cdate", sa.DateTime(), nullable=False),
-        sa.Column("revision", sa.Integer(), nullable=False),
+        *_columns("name:s255 description:text owner:s128 type:s16 deleting:bool cdate:date revision:int"),
     )
-    op.create_index("ix_vcs_owner", "vcs", ["owner"])
+    _indexes("vcs", "owner")
     op.create_table(
         "operations",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("vcid", sa.String(32), nullable=False),
-        sa.Column("unit_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(32), nullable=False),
-        sa.Column("node_ids", sa.JSON(), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("error", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        *_columns("vcid:s32 unit_id:int kind:s32 node_ids:json status:s16 error:text created_at:date"),
     )
-    op.create_index("ix_operations_vcid", "operations", ["vcid"])
-    op.create_index("ix_operations_unit_id", "operations", ["unit_id"])
-    op.create_index("ix_operations_status", "operations", ["status"])
+    _indexes("operations", "vcid", "unit_id", "status")
     op.create_table(
         "vault_secrets",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("token_hash", sa.String(64), nullable=False),
-        sa.Column("path", sa.String(512), nullable=False),
-        sa.Column("sealed", sa.Text(), nullable=False),
+        *_columns("token_hash:s64 path:s512 sealed:text"),
         sa.UniqueConstraint("token_hash", "path"),
     )
-    op.create_index("ix_vault_secrets_token_hash", "vault_secrets", ["token_hash"])
+    _indexes("vault_secrets", "token_hash")
     op.create_table(
         "units",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("vcid", sa.String(32), sa.ForeignKey("vcs.vcid"), nullable=False),
-        sa.Column("name", sa.String(255), nullable=False),
-        sa.Column("type", sa.String(16), nullable=False),
-        sa.Column("provider", sa.String(32), nullable=False),
-        sa.Column("state", sa.String(32), nullable=False),
-        sa.Column("processing", sa.Boolean(), nullable=False),
-        sa.Column("error_message", sa.Text(), nullable=False),
-        sa.Column("info", sa.Text(), nullable=False),
-        sa.Column("spec", sa.JSON(), nullable=False),
-        sa.Column("cdate", sa.DateTime(), nullable=False),
-        sa.Column("mdate", sa.DateTime(), nullable=False),
+        *_columns("name:s255 type:s16 provider:s32 state:s32 processing:bool error_message:text"),
+        *_columns("info:text spec:json cdate:date mdate:date"),
         sa.UniqueConstraint("vcid", "name"),
     )
-    op.create_index("ix_units_vcid", "units", ["vcid"])
+    _indexes("units", "vcid")
     op.create_table(
         "nodes",
         sa.Column("node_id", sa.String(32), primary_key=True),
         sa.Column("unit_id", sa.Integer(), sa.ForeignKey("units.id"), nullable=False),
-        sa.Column("vcid", sa.String(32), nullable=False),
-        sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("node_no", sa.Integer(), nullable=False),
-        sa.Column("provider", sa.String(32), nullable=False),
-        sa.Column("state", sa.String(32), nullable=False),
-        sa.Column("address", sa.String(64), nullable=True),
-        sa.Column("instance_id", sa.String(128), nullable=False),
-        sa.Column("boot_date", sa.DateTime(), nullable=True),
-        sa.Column("container_date", sa.DateTime(), nullable=True),
-        sa.Column("watch_mode", sa.Boolean(), nullable=False),
-        sa.Column("error_message", sa.Text(), nullable=False),
-        sa.Column("volumes", sa.JSON(), nullable=False),
-        sa.Column("disk_refs", sa.JSON(), nullable=False),
-        sa.Column("disk_size", sa.Integer(), nullable=True),
-        sa.Column("attached_to", sa.String(32), nullable=True),
-        sa.Column("ssh_port", sa.Integer(), nullable=True),
-        sa.Column("backend_data", sa.JSON(), nullable=False),
-        sa.Column("cdate", sa.DateTime(), nullable=False),
+        *_columns("vcid:s32 kind:s16 node_no:int provider:s32 state:s32"),
+        *_columns("address:s64", nullable=True),
+        *_columns("instance_id:s128"),
+        *_columns("boot_date:date container_date:date", nullable=True),
+        *_columns("watch_mode:bool error_message:text volumes:json disk_refs:json"),
+        *_columns("disk_size:int attached_to:s32 ssh_port:int", nullable=True),
+        *_columns("backend_data:json cdate:date"),
     )
-    op.create_index("ix_nodes_unit_id", "nodes", ["unit_id"])
-    op.create_index("ix_nodes_address", "nodes", ["address"])
-    op.create_index("ix_nodes_vcid", "nodes", ["vcid"])
-    op.create_index("ix_nodes_attached_to", "nodes", ["attached_to"])
+    _indexes("nodes", "unit_id", "address", "vcid", "attached_to")
 
 
 def downgrade() -> None:
