@@ -24,15 +24,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vcpsdk import VCP_SDK_VERSION, __version__
 from vcpsdk.controller.auth import authenticate
+from vcpsdk.controller.errors import INVALID_EXC, NOT_FOUND_EXC, ServiceError, User, invalid
 from vcpsdk.controller.keys import controller_public_key
 from vcpsdk.controller.runtime import Controller, build_controller
-from vcpsdk.controller.service import (
-    INVALID_EXC,
-    NOT_FOUND_EXC,
-    ServiceError,
-    User,
-    invalid,
-)
 from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.core.providers import all_providers
 from vcpsdk.core.states import NODE_OPERATIONS

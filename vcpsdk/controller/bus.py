@@ -1,4 +1,4 @@
-""" "Something changed" in one place: the revision bump and the long-poll wake-up.
+"""One place for "something changed": the revision bump and the long-poll wake-up.
 
 Writers (request threads and worker threads) call :func:`changed` inside their
 transaction: it bumps the UnitGroup's ``revision`` and remembers the group on the
