@@ -152,6 +152,18 @@ class Service:
             raise not_found(f"{vc.vcid}:{unit_name}:| unit is not found")
         return unit
 
+    def _locate(self, session: Session, user: User, vcid: str, unit_name: str) -> tuple[Vc, Unit]:
+        """The caller's UnitGroup ``vcid`` and its unit ``unit_name`` (404 when either is missing)."""
+        vc = self._visible_vc(session, user, vcid)
+        return vc, self._unit(session, vc, unit_name)
+
+    def _locate_node(
+        self, session: Session, user: User, vcid: str, unit_name: str, node_id: str
+    ) -> tuple[Vc, Unit, Node]:
+        """:meth:`_locate` and the unit's node (or disk) ``node_id`` (404 when missing)."""
+        vc, unit = self._locate(session, user, vcid, unit_name)
+        return vc, unit, self._node(session, unit, node_id)
+
     def list_vcs(self, user: User) -> dict[str, Any]:
         """``{"vcs": [...]}``: the caller's UnitGroups, or all of them when privileged."""
         with self.store.read() as session:
@@ -170,8 +182,7 @@ class Service:
     def get_unit(self, user: User, vcid: str, unit_name: str) -> dict[str, Any]:
         """One unit with its nodes (or disks)."""
         with self.store.read() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
+            vc, unit = self._locate(session, user, vcid, unit_name)
             nodes = self._node_rows(session, Node.unit_id == unit.id)
             body = self._unit_json(vc, unit, nodes)
             body["revision"] = vc.revision
@@ -180,9 +191,7 @@ class Service:
     def get_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
         """One node (or disk)."""
         with self.store.read() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
-            node = self._node(session, unit, node_id)
+            vc, unit, node = self._locate_node(session, user, vcid, unit_name, node_id)
             return self._node_json(vc, node, unit.spec.get("ssh_user_name") or "root")
 
     def revision(self, vcid: str) -> int | None:
@@ -471,8 +480,7 @@ class Service:
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise invalid(f"num_nodes must be an integer >= 1, got {count!r}")
         with self._allocation, self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
+            vc, unit = self._locate(session, user, vcid, unit_name)
             self._check_idle(vc, unit)
             if ips and unit.type != "storage":
                 require_capability(unit.provider, "fixed_ip", "add nodes with ip_address_list")
@@ -649,8 +657,7 @@ class Service:
     def delete_unit(self, user: User, vcid: str, unit_name: str, force: bool) -> dict[str, Any]:
         """DELETE a unit; ``force`` is needed while it still has nodes."""
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
+            vc, unit = self._locate(session, user, vcid, unit_name)
             if not force:
                 self._check_idle(vc, unit)
                 count = session.scalar(select(Node.node_id).where(Node.unit_id == unit.id).limit(1))
@@ -685,8 +692,7 @@ class Service:
         if op == "clear_processing":
             return self._clear_processing(user, vcid, unit_name)
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
+            vc, unit = self._locate(session, user, vcid, unit_name)
             if unit.type != "compute":
                 raise invalid(f"{op} only compute unit")
             self._check_idle(vc, unit)
@@ -705,8 +711,7 @@ class Service:
 
     def _clear_processing(self, user: User, vcid: str, unit_name: str) -> dict[str, Any]:
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
+            vc, unit = self._locate(session, user, vcid, unit_name)
             session.execute(
                 update(Operation)
                 .where(Operation.unit_id == unit.id, Operation.status == "pending")
@@ -733,9 +738,7 @@ class Service:
     def delete_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
         """DELETE one node (or disk)."""
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
-            node = self._node(session, unit, node_id)
+            vc, unit, node = self._locate_node(session, user, vcid, unit_name, node_id)
             self._check_idle(vc, unit)
             if node.kind == "storage" and node.attached_to:
                 raise conflict(f"{vcid}:{unit_name}:{node_id}:| disk is in-use, so cannot delete")
@@ -752,9 +755,7 @@ class Service:
     def node_operation(self, user: User, vcid: str, unit_name: str, node_id: str, op: str) -> dict[str, Any]:
         """PATCH ``/vcs/{vcid}/{unit}/{node}/{op}``."""
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
-            node = self._node(session, unit, node_id)
+            vc, unit, node = self._locate_node(session, user, vcid, unit_name, node_id)
             if node.kind != "compute":
                 raise invalid(f"{op} only compute node")
             self._check_idle(vc, unit)
@@ -800,9 +801,7 @@ class Service:
     def backup_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
         """GET ``.../backup``: accepted (202); the sandbox keeps no container images."""
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
-            node = self._node(session, unit, node_id)
+            _, _, node = self._locate_node(session, user, vcid, unit_name, node_id)
             if node.kind != "compute":
                 raise invalid("backup only compute node")
             if node.state != S.RUNNING:
