@@ -23,10 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
-
-import pandas as pd
-from pandas.io.formats.style import Styler
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import vcpsdk
 from vcpsdk import embedded
@@ -46,13 +43,6 @@ from vcpsdk.errors import (
     VcpUnitFailedError,
     raise_error,
 )
-from vcpsdk.frames import (
-    flavors_frame,
-    nodes_frame,
-    ugroups_frame,
-    unit_nodes_frame,
-    units_frame,
-)
 from vcpsdk.node import VcNode
 from vcpsdk.occtr import OcctrClient, b64
 from vcpsdk.records import Vc, VcUnit
@@ -66,6 +56,10 @@ from vcpsdk.spec import (
 )
 from vcpsdk.vcp_config_yaml import VcpConfigYaml
 from vcpsdk.waiting import Waiter, unit_is_stable
+
+if TYPE_CHECKING:  # pandas (and jinja2 for the Styler) load on the first df_* call
+    import pandas as pd
+    from pandas.io.formats.style import Styler
 
 logger = logging.getLogger("vcp.sdk")
 
@@ -521,6 +515,8 @@ class VcpSDK:
                 f"; known providers: {', '.join(PROVIDER_NAMES)}",
             )
         flavors = load_flavors(Path(_config_dir_of(self_or_cls))).get(provider_name, {})
+        from vcpsdk.frames import flavors_frame  # imports pandas: only when a table is asked for
+
         return flavors_frame(flavors)
 
     # -- UnitGroups -----------------------------------------------------------------------
@@ -669,6 +665,8 @@ class VcpSDK:
         Example:
             >>> vcp.df_ugroups()  # doctest: +SKIP
         """
+        from vcpsdk.frames import ugroups_frame  # imports pandas: only when a table is asked for
+
         return ugroups_frame(self._vcs(privileged))
 
     def df_nodes(self, privileged: bool = False) -> Styler | list[Any]:
@@ -692,6 +690,8 @@ class VcpSDK:
         Example:
             >>> vcp.df_nodes()  # doctest: +SKIP
         """
+        from vcpsdk.frames import nodes_frame  # imports pandas: only when a table is asked for
+
         return nodes_frame(self._vcs(privileged))
 
     def __str__(self) -> str:
@@ -1303,6 +1303,8 @@ class VcpUnitGroupClass:
         Example:
             >>> ug.df_units()  # doctest: +SKIP
         """
+        from vcpsdk.frames import units_frame  # imports pandas: only when a table is asked for
+
         return units_frame(self._refresh(privileged))
 
     def df_nodes(self, privileged: bool = False) -> Styler | list[Any]:
@@ -1326,6 +1328,8 @@ class VcpUnitGroupClass:
         Example:
             >>> ug.df_nodes()  # doctest: +SKIP
         """
+        from vcpsdk.frames import nodes_frame  # imports pandas: only when a table is asked for
+
         return nodes_frame([self._refresh(privileged)])
 
     def find_nodes(
@@ -2189,6 +2193,8 @@ class VcpUnitClass:
         Example:
             >>> unit.df_nodes()  # doctest: +SKIP
         """
+        from vcpsdk.frames import unit_nodes_frame  # imports pandas: only when a table is asked for
+
         return unit_nodes_frame(self._refresh(privileged))
 
 
