@@ -8,17 +8,16 @@ each row yields a plain function with the documented signature (``inspect.signat
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import shlex
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from vcpsdk import remote
+from vcpsdk._generate import Arguments, docstring, make_method, parameter
 from vcpsdk.errors import VcpInvalidArgumentError, VcpRemoteCommandError, VcpSDKError, raise_error
 
 if TYPE_CHECKING:
@@ -29,7 +28,6 @@ DOCKER = "/usr/local/bin/docker"
 DOCKER_GROUPS = frozenset({"image", "network", "volume", "container"})
 
 R = TypeVar("R")
-_Arguments = dict[str, Any]
 
 
 class UnitGroupRecord(Protocol):
@@ -64,88 +62,6 @@ class UnitRecord(Protocol):
     def error_message(self) -> str: ...
 
 
-# -- generating methods from a table row ---------------------------------------------------
-
-_WIDTH = 96
-
-
-def _entries(title: str, entries: list[tuple[str, str]]) -> str:
-    """A docstring section: ``Title:`` then one wrapped ``name: text`` entry each."""
-    lines = [
-        textwrap.fill(
-            f"{name}: {text}",
-            _WIDTH,
-            initial_indent="    ",
-            subsequent_indent="        ",
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-        for name, text in entries
-    ]
-    return "\n".join([f"{title}:", *lines])
-
-
-def _docstring(
-    summary: str,
-    details: str,
-    args: list[tuple[str, str]],
-    returns: str,
-    raises: list[tuple[str, str]],
-    example: str,
-) -> str:
-    """A Google-style docstring (summary, details, Args, Returns, Raises, Example)."""
-
-    def fill(text: str, indent: str = "") -> str:
-        return textwrap.fill(
-            text, _WIDTH, initial_indent=indent, subsequent_indent=indent, break_long_words=False
-        )
-
-    return "\n\n".join(
-        [
-            fill(summary),
-            fill(details),
-            _entries("Args", args),
-            "Returns:\n" + fill(returns, "    "),
-            _entries("Raises", raises),
-            "Example:\n" + textwrap.indent(example, "    "),
-        ]
-    )
-
-
-def _parameter(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
-    return inspect.Parameter(
-        name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation
-    )
-
-
-def _method(
-    name: str,
-    parameters: list[inspect.Parameter],
-    returns: str,
-    doc: str,
-    body: Callable[[VcNode, _Arguments], R],
-) -> Callable[..., R]:
-    """A ``VcNode`` method called ``name`` with this signature and docstring running ``body``.
-
-    ``body`` gets the node and the bound arguments (defaults applied) by name.
-    """
-    signature = inspect.Signature(
-        [_parameter("self", inspect.Parameter.empty), *parameters], return_annotation=returns
-    )
-
-    def method(*args: Any, **kwargs: Any) -> R:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        arguments = dict(bound.arguments)
-        return body(arguments.pop("self"), arguments)
-
-    method.__name__ = name
-    method.__qualname__ = f"VcNode.{name}"
-    method.__doc__ = doc
-    method.__signature__ = signature  # type: ignore[attr-defined]
-    return method
-
-
 def _node_operation(
     name: str,
     summary: str,
@@ -175,7 +91,7 @@ def _node_operation(
     errmsg = errmsg or f"{name} failed"
     suffix = "" if method == "DELETE" else f"/{name}"
     disk = f"; ``{name} only compute node`` for a disk" if compute_only else ""
-    doc = _docstring(
+    doc = docstring(
         summary,
         details,
         [
@@ -197,11 +113,11 @@ def _node_operation(
         f">>> node.{name}()  # doctest: +SKIP\nTrue",
     )
 
-    def body(node: VcNode, a: _Arguments) -> bool:
+    def body(node: VcNode, a: Arguments) -> bool:
         only = name if compute_only else None
         return node._request(method, suffix, errmsg, a["privileged"], only, expected)
 
-    return _method(name, [_parameter("privileged", "bool", False)], "bool", doc, body)
+    return make_method("VcNode", name, [parameter("privileged", "bool", False)], "bool", doc, body)
 
 
 @dataclass(frozen=True)
@@ -300,23 +216,23 @@ def _docker_command(
     operand_docs = [(n.strip(), doc or OPERANDS[n]) for n, _, doc in (o.partition(": ") for o in operands)]
     optional = "list[str] | None"
     args = [*operand_docs]
-    parameters = [_parameter(n, "str") for n, _ in operand_docs]
+    parameters = [parameter(n, "str") for n, _ in operand_docs]
     if options is not None:
         args.append(("options", f"{options} (default None)."))
-        parameters.append(_parameter("options", optional, None))
+        parameters.append(parameter("options", optional, None))
     if cmd:
         args.append(("cmd", cmd))
-        parameters.append(_parameter("cmd", optional, None))
+        parameters.append(parameter("cmd", optional, None))
     if cwd:
         args.append(("cwd", "directory on the node for relative paths (default None)."))
-        parameters.append(_parameter("cwd", "str | None", None))
+        parameters.append(parameter("cwd", "str | None", None))
     args += [
         ("ssh_user_name", "login user on the node (default ``'root'``)."),
         ("private_key_path", "private key for the node (default None: your SSH agent or default keys)."),
     ]
     parameters += [
-        _parameter("ssh_user_name", "str", "root"),
-        _parameter("private_key_path", "str | None", None),
+        parameter("ssh_user_name", "str", "root"),
+        parameter("private_key_path", "str | None", None),
     ]
     shown = "".join(
         [
@@ -327,7 +243,7 @@ def _docker_command(
         ]
     )
     after_cd = ", after ``cd <cwd>`` when ``cwd`` is given" if cwd else ""
-    doc = _docstring(
+    doc = docstring(
         f"{summary} (``docker {command}``).",
         f"Runs ``docker {command}{shown}`` on the node over SSH{after_cd}.",
         args,
@@ -338,14 +254,14 @@ def _docker_command(
     words = command.split()
     suffix = ["--format", "{{json .}}"] if output.json_lines else []
 
-    def body(node: VcNode, a: _Arguments) -> R:
+    def body(node: VcNode, a: Arguments) -> R:
         argv = [*words, *(a[n] for n, _ in operand_docs), *(a.get("cmd") or []), *suffix]
         out, err = node._docker(
             argv, a.get("options"), a["ssh_user_name"], a["private_key_path"], a.get("cwd")
         )
         return output.convert(out, err)
 
-    return _method(name, parameters, output.annotation, doc, body)
+    return make_method("VcNode", name, parameters, output.annotation, doc, body)
 
 
 class VcNode:
