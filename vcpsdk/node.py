@@ -312,7 +312,7 @@ class VcNode:
         self.ssh_user_name: str = node_json.get("ssh_user_name") or "root"
         self.ssh_port: int = int(node_json.get("ssh_port") or 22)
         if self.type == "storage":
-            self.no = node_json.get("disk_no")
+            self.no: Any = node_json.get("disk_no")
             self.id: str = node_json.get("disk_id", "")
             self.cdate: str = node_json.get("cdate", "")
             self.used_state = "in-use" if node_json.get("in_use") else "un-use"

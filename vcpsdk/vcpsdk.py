@@ -21,13 +21,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import wraps
+from functools import update_wrapper, wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import vcpsdk
 from vcpsdk import embedded
 from vcpsdk import occtr as occtr_module
+from vcpsdk._generate import Arguments, docstring, make_method, parameter
 from vcpsdk.config import (
     VccSettings,
     load_config,
@@ -73,7 +74,7 @@ class _hybrid:
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
-        wraps(func)(self)
+        update_wrapper(cast(Any, self), func)  # name, docstring and __wrapped__ of func
         parameters = list(inspect.signature(func).parameters.values())[1:]
         # help() and inspect show the documented signature, without self/cls
         self.__signature__ = inspect.signature(func).replace(parameters=parameters)
@@ -114,7 +115,7 @@ def _empty_cci(ugroup_name: str, ugroup_type: str = "compute") -> str:
 
 def _check_selector(
     count: int | None,
-    node_no: int | None,
+    node_no: int | str | None,
     cloud_instance_id: str | None,
     ip_addresses: list[str] | None,
     ip_address: str | None,
@@ -1430,6 +1431,110 @@ def _filter_nodes(
     return [mapper(n) for n in hits] if mapper else hits
 
 
+_PICKS = (
+    "Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means one "
+    "node.  A count picks the nodes with the highest ``node_no`` first {among}."
+)
+_ONE_AT_A_TIME = (
+    " The nodes are processed one at a time; with ``wait_for`` the SDK waits for the unit to settle "
+    "after each request (the controller refuses a second operation while the unit is processing)."
+)
+_SELECTOR_ARGS = [
+    ("node_no", "the node with this number, int or str (default None)."),
+    ("cloud_instance_id", "the node with this cloud instance id (default None)."),
+    ("ip_addresses", "the nodes with these ``cloud_instance_address`` values (default None)."),
+    ("ip_address", "the node with this address (default None)."),
+]
+_OPTION_ARGS = {
+    "wait_for": (
+        "wait for the unit to settle after each node (default True). False sends the request and "
+        "returns at once, and allows one node only."
+    ),
+    "privileged": (
+        "send the requests in privileged mode, needed to change another user's unit (superuser tokens "
+        "only; default False, also on objects obtained with ``privileged=True``)."
+    ),
+    "verbose": "ignored; kept for compatibility (default 0).",
+}
+_OPTION_PARAMETERS = {
+    "wait_for": parameter("wait_for", "bool", True),
+    "privileged": parameter("privileged", "bool", False),
+    "verbose": parameter("verbose", "int", 0),
+}
+
+
+def _unit_operation(
+    op: str,
+    count_name: str,
+    summary: str,
+    among: str,
+    errmsg: str,
+    example: str,
+    *,
+    returns: str = "",
+    options: tuple[str, ...] = ("wait_for", "privileged", "verbose"),
+    details: str = _ONE_AT_A_TIME,
+) -> Callable[..., list[VcNode]]:
+    """One row of the ``<op>_nodes`` table of :class:`VcpUnitClass` (runs ``_operate(op, ...)``).
+
+    Args:
+        op: the node operation (``delete``, ``power_off``, ...).
+        count_name: the count parameter (``num_<op>_nodes``).
+        summary: first line of the docstring.
+        among: which nodes a count picks from, completing "picks ... first".
+        errmsg: the error message of a refused request.
+        example: doctest lines.
+        returns: Returns text after "sorted by ``node_no``".
+        options: the parameters after the selectors, in their order (no ``wait_for``: the
+            operation always waits and may choose several nodes).
+        details: what follows the selection rules in the second paragraph.
+    """
+    waits_always = "wait_for" not in options
+    states = "" if op == "delete" else f" in a state that allows {op}"
+    multi = "" if waits_always else " ``invalid argment, delete multi-node must be wait_for=True``,"
+    doc = docstring(
+        summary,
+        _PICKS.format(among=among) + details,
+        [
+            (count_name, "how many nodes (default None: 1 when no other condition is given)."),
+            *_SELECTOR_ARGS,
+            *((name, _OPTION_ARGS[name]) for name in options),
+        ],
+        f"list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no``{returns}.",
+        [
+            (
+                "VcpInvalidArgumentError",
+                f"``invalid argment, one condition parameter allowed``,{multi} ``no node node_no[<n>] "
+                "in unit[<unit>]`` (likewise ``cloud_instance_id[...]``, ``ip_address[...]``), "
+                f"``{count_name}[<n>] is larger than the <k> node(s){states} in unit[<unit>]`` or "
+                f"``{count_name} must be an integer >= 1, got ...``.",
+            ),
+            (
+                "VcpSDKError",
+                f"``{errmsg}`` when the controller refuses a request (subclass by HTTP status, e.g. "
+                "VcpConflictError for a busy unit or a node in the wrong state).",
+            ),
+            ("VcpUnitFailedError", "``failed (<unit>)`` when the unit ends in ERROR."),
+            ("VcpTimeoutError", "``Full of waiting time (<unit>)``."),
+        ],
+        example,
+    )
+    parameters = [
+        parameter(count_name, "int | None", None),
+        parameter("node_no", "int | None", None),
+        parameter("cloud_instance_id", "str | None", None),
+        parameter("ip_addresses", "list[str] | None", None),
+        parameter("ip_address", "str | None", None),
+        *(_OPTION_PARAMETERS[name] for name in options),
+    ]
+
+    def body(unit: VcpUnitClass, a: Arguments) -> list[VcNode]:
+        selectors = (a["node_no"], a["cloud_instance_id"], a["ip_addresses"], a["ip_address"])
+        return unit._operate(op, a[count_name], *selectors, a.get("wait_for", True), a["privileged"])
+
+    return make_method("VcpUnitClass", f"{op}_nodes", parameters, "list[VcNode]", doc, body)
+
+
 class VcpUnitClass:
     """A unit: homogeneous nodes (or disks) of one provider and spec.
 
@@ -1597,7 +1702,7 @@ class VcpUnitClass:
         op: str,
         count_name: str,
         count: int | None,
-        node_no: int | None,
+        node_no: int | str | None,
         cloud_instance_id: str | None,
         ip_addresses: list[str] | None,
         ip_address: str | None,
@@ -1720,307 +1825,60 @@ class VcpUnitClass:
             logger.info(done)
         return self.find_nodes(privileged=privileged)
 
-    def delete_nodes(
-        self,
-        num_delete_nodes: int | None = None,
-        node_no: int | None = None,
-        cloud_instance_id: str | None = None,
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        wait_for: bool = True,
-        verbose: int = 0,
-        privileged: bool = False,
-    ) -> list[VcNode]:
-        """Delete nodes (or disks) chosen by one condition.
-
-        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
-        one node.  A count picks the nodes with the highest ``node_no`` first (in any state). The
-        nodes are processed one at a time; with ``wait_for`` the SDK waits for the unit to settle
-        after each request (the controller refuses a second operation while the unit is
-        processing).
-
-        Args:
-            num_delete_nodes: how many nodes (default None: 1 when no other condition is given).
-            node_no: the node with this number, int or str (default None).
-            cloud_instance_id: the node with this cloud instance id (default None).
-            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
-            ip_address: the node with this address (default None).
-            wait_for: wait for the unit to settle after each node (default True). False sends the
-                request and returns at once, and allows one node only.
-            verbose: ignored; kept for compatibility (default 0).
-            privileged: send the requests in privileged mode, needed to change another user's unit
-                (superuser tokens only; default False, also on objects obtained with
-                ``privileged=True``).
-
-        Returns:
-            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (the remaining
-            ones; with ``wait_for=False`` the deleted node may still be listed as DELETING).
-
-        Raises:
-            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
-                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
-                ``ip_address[...]``), ``num_delete_nodes[<n>] is larger than the <k> node(s) in
-                unit[<unit>]`` or ``num_delete_nodes must be an integer >= 1, got ...``.
-            VcpSDKError: ``delete node failed`` when the controller refuses a request (subclass by
-                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
-            VcpTimeoutError: ``Full of waiting time (<unit>)``.
-
-        Example:
-            >>> unit.delete_nodes(node_no=2)  # doctest: +SKIP
-            >>> remaining = unit.delete_nodes(num_delete_nodes=2)  # doctest: +SKIP
-        """
-        return self._operate(
-            "delete",
-            num_delete_nodes,
-            node_no,
-            cloud_instance_id,
-            ip_addresses,
-            ip_address,
-            wait_for,
-            privileged,
-        )
-
-    def power_off_nodes(
-        self,
-        num_power_off_nodes: int | None = None,
-        node_no: int | None = None,
-        cloud_instance_id: str | None = None,
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        wait_for: bool = True,
-        privileged: bool = False,
-        verbose: int = 0,
-    ) -> list[VcNode]:
-        """Power off nodes chosen by one condition (providers with the Power API).
-
-        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
-        one node.  A count picks the nodes with the highest ``node_no`` first among those in
-        RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR. The nodes are processed one at a time;
-        with ``wait_for`` the SDK waits for the unit to settle after each request (the controller
-        refuses a second operation while the unit is processing).
-
-        Args:
-            num_power_off_nodes: how many nodes (default None: 1 when no other condition is
-                given).
-            node_no: the node with this number, int or str (default None).
-            cloud_instance_id: the node with this cloud instance id (default None).
-            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
-            ip_address: the node with this address (default None).
-            wait_for: wait for the unit to settle after each node (default True). False sends the
-                request and returns at once, and allows one node only.
-            privileged: send the requests in privileged mode, needed to change another user's unit
-                (superuser tokens only; default False, also on objects obtained with
-                ``privileged=True``).
-            verbose: ignored; kept for compatibility (default 0).
-
-        Returns:
-            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (with
-            ``wait_for``, the chosen ones are then POWER_OFF).
-
-        Raises:
-            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
-                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
-                ``ip_address[...]``), ``num_power_off_nodes[<n>] is larger than the <k> node(s) in
-                a state that allows power_off in unit[<unit>]`` or ``num_power_off_nodes must be
-                an integer >= 1, got ...``.
-            VcpSDKError: ``power_off failed`` when the controller refuses a request (subclass by
-                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
-            VcpTimeoutError: ``Full of waiting time (<unit>)``.
-
-        Example:
-            >>> unit.power_off_nodes(node_no=1)  # doctest: +SKIP
-            >>> unit.df_nodes()  # doctest: +SKIP
-        """
-        return self._operate(
-            "power_off",
-            num_power_off_nodes,
-            node_no,
-            cloud_instance_id,
-            ip_addresses,
-            ip_address,
-            wait_for,
-            privileged,
-        )
-
-    def power_on_nodes(
-        self,
-        num_power_on_nodes: int | None = None,
-        node_no: int | None = None,
-        cloud_instance_id: str | None = None,
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        wait_for: bool = True,
-        privileged: bool = False,
-        verbose: int = 0,
-    ) -> list[VcNode]:
-        """Power on nodes chosen by one condition (providers with the Power API).
-
-        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
-        one node.  A count picks the nodes with the highest ``node_no`` first among those in
-        POWER_OFF. The nodes are processed one at a time; with ``wait_for`` the SDK waits for the
-        unit to settle after each request (the controller refuses a second operation while the
-        unit is processing).
-
-        Args:
-            num_power_on_nodes: how many nodes (default None: 1 when no other condition is given).
-            node_no: the node with this number, int or str (default None).
-            cloud_instance_id: the node with this cloud instance id (default None).
-            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
-            ip_address: the node with this address (default None).
-            wait_for: wait for the unit to settle after each node (default True). False sends the
-                request and returns at once, and allows one node only.
-            privileged: send the requests in privileged mode, needed to change another user's unit
-                (superuser tokens only; default False, also on objects obtained with
-                ``privileged=True``).
-            verbose: ignored; kept for compatibility (default 0).
-
-        Returns:
-            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no``.
-
-        Raises:
-            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
-                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
-                ``ip_address[...]``), ``num_power_on_nodes[<n>] is larger than the <k> node(s) in
-                a state that allows power_on in unit[<unit>]`` or ``num_power_on_nodes must be an
-                integer >= 1, got ...``.
-            VcpSDKError: ``power_on failed`` when the controller refuses a request (subclass by
-                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
-            VcpTimeoutError: ``Full of waiting time (<unit>)``.
-
-        Example:
-            >>> unit.power_on_nodes(ip_address='172.30.2.10')  # doctest: +SKIP
-        """
-        return self._operate(
-            "power_on",
-            num_power_on_nodes,
-            node_no,
-            cloud_instance_id,
-            ip_addresses,
-            ip_address,
-            wait_for,
-            privileged,
-        )
-
-    def watch_nodes(
-        self,
-        num_watch_nodes: int | None = None,
-        node_no: int | None = None,
-        cloud_instance_id: str | None = None,
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        wait_for: bool = True,
-        privileged: bool = False,
-        verbose: int = 0,
-    ) -> list[VcNode]:
-        """Start the controller's liveness monitoring of nodes chosen by one condition.
-
-        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
-        one node.  A count picks the nodes with the highest ``node_no`` first among those not
-        watched yet (``watch_mode`` False) in RUNNING, SUSPENDED, POWER_OFF or STOPPED. The nodes
-        are processed one at a time; with ``wait_for`` the SDK waits for the unit to settle after
-        each request (the controller refuses a second operation while the unit is processing).
-
-        Args:
-            num_watch_nodes: how many nodes (default None: 1 when no other condition is given).
-            node_no: the node with this number, int or str (default None).
-            cloud_instance_id: the node with this cloud instance id (default None).
-            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
-            ip_address: the node with this address (default None).
-            wait_for: wait for the unit to settle after each node (default True). False sends the
-                request and returns at once, and allows one node only.
-            privileged: send the requests in privileged mode, needed to change another user's unit
-                (superuser tokens only; default False, also on objects obtained with
-                ``privileged=True``).
-            verbose: ignored; kept for compatibility (default 0).
-
-        Returns:
-            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (see their
-            ``watch_mode``).
-
-        Raises:
-            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
-                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
-                ``ip_address[...]``), ``num_watch_nodes[<n>] is larger than the <k> node(s) in a
-                state that allows watch in unit[<unit>]`` or ``num_watch_nodes must be an integer
-                >= 1, got ...``.
-            VcpSDKError: ``watch failed`` when the controller refuses a request (subclass by HTTP
-                status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
-            VcpTimeoutError: ``Full of waiting time (<unit>)``.
-
-        Example:
-            >>> unit.watch_nodes(node_no=1)  # doctest: +SKIP
-        """
-        return self._operate(
-            "watch",
-            num_watch_nodes,
-            node_no,
-            cloud_instance_id,
-            ip_addresses,
-            ip_address,
-            wait_for,
-            privileged,
-        )
-
-    def unwatch_nodes(
-        self,
-        num_watch_nodes: int | None = None,
-        node_no: int | None = None,
-        cloud_instance_id: str | None = None,
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        privileged: bool = False,
-        verbose: int = 0,
-    ) -> list[VcNode]:
-        """Stop the controller's liveness monitoring of nodes chosen by one condition.
-
-        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none
-        means one node.  A count picks the nodes with the highest ``node_no`` first among those
-        watched (``watch_mode`` True) in RUNNING, SUSPENDED, POWER_OFF or STOPPED.  The nodes
-        are processed one at a time and the SDK always waits for the unit to settle after each
-        request (there is no ``wait_for``), so several nodes may be chosen.
-
-        Args:
-            num_watch_nodes: how many nodes (default None: 1 when no other condition is
-                given).
-            node_no: the node with this number, int or str (default None).
-            cloud_instance_id: the node with this cloud instance id (default None).
-            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
-            ip_address: the node with this address (default None).
-            privileged: send the requests in privileged mode, needed to change another
-                user's unit (superuser tokens only; default False, also on objects obtained
-                with ``privileged=True``).
-            verbose: ignored; kept for compatibility (default 0).
-
-        Returns:
-            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (see their
-            ``watch_mode``).
-
-        Raises:
-            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``no node node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
-                ``ip_address[...]``), ``num_watch_nodes[<n>] is larger than the <k> node(s) in
-                a state that allows unwatch in unit[<unit>]`` or ``num_watch_nodes must be an
-                integer >= 1, got ...``.
-            VcpSDKError: ``unwatch failed`` when the controller refuses a request (subclass by
-                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong
-                state).
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
-            VcpTimeoutError: ``Full of waiting time (<unit>)``.
-
-        Example:
-            >>> unit.unwatch_nodes(num_watch_nodes=2)  # doctest: +SKIP
-        """
-        return self._operate(
-            "unwatch", num_watch_nodes, node_no, cloud_instance_id, ip_addresses, ip_address, True, privileged
-        )
+    # one row an ``<op>_nodes`` method: operation, count parameter, docstring parts
+    delete_nodes = _unit_operation(
+        "delete",
+        "num_delete_nodes",
+        "Delete nodes (or disks) chosen by one condition.",
+        "(in any state)",
+        "delete node failed",
+        ">>> unit.delete_nodes(node_no=2)  # doctest: +SKIP\n"
+        ">>> remaining = unit.delete_nodes(num_delete_nodes=2)  # doctest: +SKIP",
+        returns=(
+            " (the remaining ones; with ``wait_for=False`` the deleted node may still be listed as DELETING)"
+        ),
+        options=("wait_for", "verbose", "privileged"),
+    )
+    power_off_nodes = _unit_operation(
+        "power_off",
+        "num_power_off_nodes",
+        "Power off nodes chosen by one condition (providers with the Power API).",
+        "among those in RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR",
+        "power_off failed",
+        ">>> unit.power_off_nodes(node_no=1)  # doctest: +SKIP\n>>> unit.df_nodes()  # doctest: +SKIP",
+        returns=" (with ``wait_for``, the chosen ones are then POWER_OFF)",
+    )
+    power_on_nodes = _unit_operation(
+        "power_on",
+        "num_power_on_nodes",
+        "Power on nodes chosen by one condition (providers with the Power API).",
+        "among those in POWER_OFF",
+        "power_on failed",
+        ">>> unit.power_on_nodes(ip_address='172.30.2.10')  # doctest: +SKIP",
+    )
+    watch_nodes = _unit_operation(
+        "watch",
+        "num_watch_nodes",
+        "Start the controller's liveness monitoring of nodes chosen by one condition.",
+        "among those not watched yet (``watch_mode`` False) in RUNNING, SUSPENDED, POWER_OFF or STOPPED",
+        "watch failed",
+        ">>> unit.watch_nodes(node_no=1)  # doctest: +SKIP",
+        returns=" (see their ``watch_mode``)",
+    )
+    unwatch_nodes = _unit_operation(
+        "unwatch",
+        "num_watch_nodes",
+        "Stop the controller's liveness monitoring of nodes chosen by one condition.",
+        "among those watched (``watch_mode`` True) in RUNNING, SUSPENDED, POWER_OFF or STOPPED",
+        "unwatch failed",
+        ">>> unit.unwatch_nodes(num_watch_nodes=2)  # doctest: +SKIP",
+        returns=" (see their ``watch_mode``)",
+        options=("privileged", "verbose"),
+        details=(
+            "  The nodes are processed one at a time and the SDK always waits for the unit to settle "
+            "after each request (there is no ``wait_for``), so several nodes may be chosen."
+        ),
+    )
 
     def watch(self, wait_for: bool = True, privileged: bool = False) -> None:
         """Start the controller's liveness monitoring of every node of the unit.
