@@ -33,33 +33,21 @@ R = TypeVar("R")
 class UnitGroupRecord(Protocol):
     """What a node reads of its UnitGroup record (``vcpsdk.records.Vc``)."""
 
-    @property
-    def vcid(self) -> str: ...
-
-    @property
-    def vcc_id(self) -> str: ...
-
-    @property
-    def client(self) -> Any: ...
-
-    @property
-    def read_privileged(self) -> bool: ...
+    vcid: str
+    vcc_id: str
+    client: Any
+    read_privileged: bool
 
 
 class UnitRecord(Protocol):
     """What a node reads of its unit record (``vcpsdk.records.VcUnit``)."""
 
+    name: str
+    type: str
+    error_message: str
+
     @property
     def vc(self) -> UnitGroupRecord: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def error_message(self) -> str: ...
 
 
 def _node_operation(
