@@ -57,7 +57,7 @@ def docstring(
 
     Args:
         summary: first paragraph.
-        details: second paragraph.
+        details: second paragraph (none when empty).
         args: ``(parameter, text)`` pairs.
         returns: the Returns text.
         raises: ``(exception, text)`` pairs.
@@ -66,16 +66,15 @@ def docstring(
     Returns:
         str: the docstring, wrapped at 96 columns.
     """
-    return "\n\n".join(
-        [
-            _fill(summary),
-            _fill(details),
-            section("Args", args),
-            "Returns:\n" + _fill(returns, "    "),
-            section("Raises", raises),
-            "Example:\n" + textwrap.indent(example, "    "),
-        ]
-    )
+    parts = [
+        _fill(summary),
+        _fill(details),
+        section("Args", args),
+        "Returns:\n" + _fill(returns, "    "),
+        section("Raises", raises),
+        "Example:\n" + textwrap.indent(example, "    "),
+    ]
+    return "\n\n".join(part for part in parts if part)
 
 
 def make_method(
