@@ -633,20 +633,17 @@ class VcpSDK:
         Example:
             >>> [ug.name for ug in vcp.find_ugroups(state='ERROR')]  # doctest: +SKIP
         """
-        found = []
-        for vc in self._vcs(privileged):
-            if ugroup_name and vc.name != ugroup_name:
-                continue
-            if vcid and vc.vcid != vcid:
-                continue
-            if vcno not in ("", None) and str(vc.vcno) != str(vcno):
-                continue
-            if state and vc.state != state:
-                continue
-            if ugroup_type and vc.type != ugroup_type:
-                continue
-            found.append(VcpUnitGroupClass(vc, session=self._session, privileged=privileged))
-        return found
+        return [
+            VcpUnitGroupClass(vc, session=self._session, privileged=privileged)
+            for vc in self._vcs(privileged)
+            if _matches(
+                (vc.name, ugroup_name),
+                (vc.vcid, vcid),
+                (str(vc.vcno), _text(vcno)),
+                (vc.state, state),
+                (vc.type, ugroup_type),
+            )
+        ]
 
     def df_ugroups(self, privileged: bool = False) -> Styler:
         """Your UnitGroups (every user's with ``privileged=True``) as a table.
@@ -1478,20 +1475,28 @@ def _filter_nodes(
     wanted_ips = set(ip_addresses or [])
     if ip_address:
         wanted_ips.add(ip_address)
-    hits = []
-    for node in sorted(nodes, key=lambda n: (n.unit.name, n.no or 0)):
-        if node_id and node.id != node_id:
-            continue
-        if node_state and node.state != node_state:
-            continue
-        if node_no not in ("", None) and str(node.no) != str(node_no):
-            continue
-        if wanted_ips and node.cloud_instance_address not in wanted_ips:
-            continue
-        if cloud_instance_id and node.cloud_instance_id != cloud_instance_id:
-            continue
-        hits.append(node)
+    hits = [
+        node
+        for node in sorted(nodes, key=lambda n: (n.unit.name, n.no or 0))
+        if _matches(
+            (node.id, node_id),
+            (node.state, node_state),
+            (str(node.no), _text(node_no)),
+            (node.cloud_instance_id, cloud_instance_id),
+        )
+        and (not wanted_ips or node.cloud_instance_address in wanted_ips)
+    ]
     return [mapper(n) for n in hits] if mapper else hits
+
+
+def _text(value: Any) -> str | None:
+    """A number-or-string condition as text (None when not given)."""
+    return None if value in ("", None) else str(value)
+
+
+def _matches(*pairs: tuple[Any, Any]) -> bool:
+    """True when every ``(actual, wanted)`` pair agrees; an empty ``wanted`` (``''``/None) matches."""
+    return all(wanted in ("", None) or actual == wanted for actual, wanted in pairs)
 
 
 _PICKS = (
