@@ -143,22 +143,22 @@ def _both(out: str, err: str) -> tuple[str, str]:
     return out, err
 
 
-TABLE = _Output(
+_TABLE = _Output(
     "pd.DataFrame",
     "pandas.DataFrame: one row per line of ``--format '{{{{json .}}}}'`` output, columns as docker "
     "names them ({columns}); empty when there is none.",
     _json_lines,
     json_lines=True,
 )
-OBJECT = _Output(
+_OBJECT = _Output(
     "dict[str, Any]", "dict: the first object of the JSON list ``docker {command}`` prints.", _first_object
 )
-STDOUT = _Output("str", "str: the command's standard output.", _stdout)
-LOGS = _Output("str", "str: the container's stdout followed by its stderr.", _joined)
-BOTH = _Output("tuple[str, str]", "tuple[str, str]: ``(stdout, stderr)``.", _both)
+_STDOUT = _Output("str", "str: the command's standard output.", _stdout)
+_LOGS = _Output("str", "str: the container's stdout followed by its stderr.", _joined)
+_BOTH = _Output("tuple[str, str]", "tuple[str, str]: ``(stdout, stderr)``.", _both)
 
 #: Args text of the operands, unless a row gives its own (``"image: image to run."``)
-OPERANDS = {
+_OPERANDS = {
     "container": "container name or id.",
     "image": "image name or id.",
     "network": "network name or id.",
@@ -191,17 +191,17 @@ def _docker_command(
 
     Args:
         command: the docker command (``'image ls'``); the method is ``docker_image_ls``.
-        output: what the method returns (TABLE, OBJECT, STDOUT, LOGS or BOTH).
+        output: what the method returns (_TABLE, _OBJECT, _STDOUT, _LOGS or _BOTH).
         summary: first line of the docstring, before `` (``docker <command>``).``.
         example: the docstring's example call.
-        operands: required arguments, ``'name'`` (documented by OPERANDS) or ``'name: text'``.
+        operands: required arguments, ``'name'`` (documented by _OPERANDS) or ``'name: text'``.
         options: Args text of ``options`` (None: no ``options`` parameter).
         cmd: Args text of a ``cmd`` parameter (empty: none).
         cwd: add a ``cwd`` parameter (``cd <cwd>`` first).
-        columns: the table's columns for the Returns text (TABLE only).
+        columns: the table's columns for the Returns text (_TABLE only).
     """
     name = "docker_" + command.replace(" ", "_")
-    operand_docs = [(n.strip(), doc or OPERANDS[n]) for n, _, doc in (o.partition(": ") for o in operands)]
+    operand_docs = [(n.strip(), doc or _OPERANDS[n]) for n, _, doc in (o.partition(": ") for o in operands)]
     optional = "list[str] | None"
     args = [*operand_docs]
     parameters = [parameter(n, "str") for n, _ in operand_docs]
@@ -678,7 +678,7 @@ class VcNode:
     # one row a docker helper: command, what it returns, summary, example, operands, extras
     docker_ps = _docker_command(
         "ps",
-        TABLE,
+        _TABLE,
         "The node's containers as a table",
         "node.docker_ps(['-a'])",
         options="extra docker options, e.g. ``['-a']``",
@@ -686,66 +686,66 @@ class VcNode:
     )
     docker_image_ls = _docker_command(
         "image ls",
-        TABLE,
+        _TABLE,
         "The node's images as a table",
         "node.docker_image_ls()",
         columns="``Repository``, ``Tag``, ``ID``, ``Size``, ...",
     )
     docker_network_ls = _docker_command(
         "network ls",
-        TABLE,
+        _TABLE,
         "The node's docker networks as a table",
         "node.docker_network_ls()",
         columns="``ID``, ``Name``, ``Driver``, ...",
     )
     docker_volume_ls = _docker_command(
         "volume ls",
-        TABLE,
+        _TABLE,
         "The node's docker volumes as a table",
         "node.docker_volume_ls()",
         columns="``Driver``, ``Name``, ...",
     )
     docker_inspect = _docker_command(
         "inspect",
-        OBJECT,
+        _OBJECT,
         "Low-level information on a container",
         "node.docker_inspect('web')['State']['Status']",
         ("container",),
     )
     docker_image_inspect = _docker_command(
         "image inspect",
-        OBJECT,
+        _OBJECT,
         "Low-level information on an image",
         "node.docker_image_inspect('nginx:latest')['Id']",
         ("image",),
     )
     docker_network_inspect = _docker_command(
         "network inspect",
-        OBJECT,
+        _OBJECT,
         "Low-level information on a docker network",
         "node.docker_network_inspect('bridge')['IPAM']",
         ("network",),
     )
     docker_volume_inspect = _docker_command(
         "volume inspect",
-        OBJECT,
+        _OBJECT,
         "Low-level information on a docker volume",
         "node.docker_volume_inspect('data')['Mountpoint']",
         ("volume",),
     )
     docker_info = _docker_command(
-        "info", STDOUT, "The node's Docker engine information", "print(node.docker_info())"
+        "info", _STDOUT, "The node's Docker engine information", "print(node.docker_info())"
     )
     docker_logs = _docker_command(
         "logs",
-        LOGS,
+        _LOGS,
         "The logs of a container",
         "print(node.docker_logs('web', ['--tail', '20']))",
         ("container",),
     )
     docker_cp = _docker_command(
         "cp",
-        STDOUT,
+        _STDOUT,
         "Copy files between a container and the node's file system",
         "node.docker_cp('web:/etc/nginx/nginx.conf', '/tmp/nginx.conf')",
         (
@@ -756,7 +756,7 @@ class VcNode:
     )
     docker_run = _docker_command(
         "run",
-        BOTH,
+        _BOTH,
         "Run a new container",
         "node.docker_run('nginx', ['-d', '--name', 'web', '-p', '80:80'])",
         ("image: image to run.",),
@@ -765,48 +765,48 @@ class VcNode:
     )
     docker_exec = _docker_command(
         "exec",
-        BOTH,
+        _BOTH,
         "Run a command in a running container",
         "out, err = node.docker_exec('web', cmd=['nginx', '-v'])",
         ("container",),
         cmd="command and arguments (default None).",
     )
     docker_restart = _docker_command(
-        "restart", STDOUT, "Restart a container", "node.docker_restart('web')", ("container",)
+        "restart", _STDOUT, "Restart a container", "node.docker_restart('web')", ("container",)
     )
     docker_stop = _docker_command(
-        "stop", STDOUT, "Stop a container", "node.docker_stop('web')", ("container",)
+        "stop", _STDOUT, "Stop a container", "node.docker_stop('web')", ("container",)
     )
     docker_start = _docker_command(
-        "start", STDOUT, "Start a stopped container", "node.docker_start('web')", ("container",)
+        "start", _STDOUT, "Start a stopped container", "node.docker_start('web')", ("container",)
     )
     docker_rm = _docker_command(
-        "rm", STDOUT, "Remove a container", "node.docker_rm('web', ['-f'])", ("container",)
+        "rm", _STDOUT, "Remove a container", "node.docker_rm('web', ['-f'])", ("container",)
     )
     docker_pull = _docker_command(
         "pull",
-        STDOUT,
+        _STDOUT,
         "Pull an image onto the node",
         "node.docker_pull('nginx:latest')",
         ("image: image name, e.g. ``'nginx:latest'``.",),
     )
     docker_push = _docker_command(
         "push",
-        STDOUT,
+        _STDOUT,
         "Push an image from the node to its registry",
         "node.docker_push('10.0.0.1:5001/myapp:1')",
         ("image: image name including the registry, e.g. ``'10.0.0.1:5001/myapp:1'``.",),
     )
     docker_image_rm = _docker_command(
         "image rm",
-        STDOUT,
+        _STDOUT,
         "Remove an image from the node",
         "node.docker_image_rm('nginx:latest')",
         ("image",),
     )
     docker_image_tag = _docker_command(
         "image tag",
-        STDOUT,
+        _STDOUT,
         "Tag an image",
         "node.docker_image_tag('myapp:latest', '10.0.0.1:5001/myapp:1')",
         ("src_image: existing image name or id.", "dest_image: new name, e.g. ``'10.0.0.1:5001/myapp:1'``."),
