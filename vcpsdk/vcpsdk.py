@@ -733,6 +733,12 @@ def _config_dir_of(self_or_cls: Any) -> str:
     return str(resolve_config_dir(""))
 
 
+def _as_last_read(field: str, text: str, value: str) -> property:
+    """A read-only property of a UnitGroup: ``field`` of its record as last read (no request)."""
+    doc = f"{text}\n\nExample:\n    >>> ug.{field}  # doctest: +SKIP\n    {value}"
+    return property(lambda ug: getattr(ug._current(), field), doc=doc)
+
+
 @dataclass(frozen=True)
 class _NodeViews:
     """How a UnitGroup or a unit words its node views (``find_nodes``, ``find_ip_addresses``,
@@ -899,15 +905,12 @@ class VcpUnitGroupClass:
         assert session is not None
         self._vc: Vc | None = vc
         self._session = session
+        self._client: OcctrClient = session.client
         # obtained in privileged mode: reads (properties, views, waits) stay privileged;
         # changes still need privileged=True on each call, as in the original
         self._read_privileged = privileged
 
     # -- plumbing ---------------------------------------------------------------------
-
-    @property
-    def _client(self) -> OcctrClient:
-        return self._session.client
 
     def _current(self) -> Vc:
         if self._vc is None:
@@ -985,27 +988,16 @@ class VcpUnitGroupClass:
     def name(self, value: str) -> None:
         self.update_ugroup_name(value, self._current().type)
 
-    @property
-    def owner(self) -> str:
-        """The user who owns the UnitGroup (``str``, as last read; :meth:`change_owner` updates
-        it).
-
-        Example:
-            >>> ug.owner  # doctest: +SKIP
-            'alice'
-        """
-        return self._current().owner
-
-    @property
-    def vcid(self) -> str:
-        """The UnitGroup's id on the controller (``str``; ``df_ugroups`` shows its first 8
-        characters).
-
-        Example:
-            >>> ug.vcid  # doctest: +SKIP
-            '7e0b1a2c4d5f...'
-        """
-        return self._current().vcid
+    owner = _as_last_read(
+        "owner",
+        "The user who owns the UnitGroup (``str``, as last read; :meth:`change_owner` updates it).",
+        "'alice'",
+    )
+    vcid = _as_last_read(
+        "vcid",
+        "The UnitGroup's id on the controller (``str``; ``df_ugroups`` shows its first 8 characters).",
+        "'7e0b1a2c4d5f...'",
+    )
 
     @property
     def state(self) -> str:
