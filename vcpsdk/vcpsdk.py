@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import update_wrapper, wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, cast
 
 import vcpsdk
 from vcpsdk import embedded
@@ -1050,9 +1050,8 @@ class VcpUnitGroupClass:
             wait_for: wait until the unit leaves the transitional states, e.g. RUNNING
                 (default True); False returns at once, the unit still in a
                 transitional state (e.g. BOOTING).
-            privileged: send the request(s) in privileged mode, needed to change another
-                user's UnitGroup (superuser tokens only; default False, also on objects
-                obtained with ``privileged=True``).
+            privileged: create the unit in another user's UnitGroup
+                (superuser tokens only; default False).
             verbose: ignored; kept for compatibility (default -1).
 
         Returns:
@@ -1198,9 +1197,8 @@ class VcpUnitGroupClass:
             wait_for: wait until the unit is gone (default True).
             force: delete the unit even though it has nodes (default False: the controller
                 refuses while nodes remain).
-            privileged: send the request(s) in privileged mode, needed to change another
-                user's UnitGroup (superuser tokens only; default False, also on objects
-                obtained with ``privileged=True``).
+            privileged: delete units of another user's UnitGroup
+                (superuser tokens only; default False).
             verbose: ignored; kept for compatibility (default 0).
 
         Returns:
@@ -1244,9 +1242,7 @@ class VcpUnitGroupClass:
             wait_for: wait until the UnitGroup is gone or only units that cannot be deleted
                 remain (default True); logs ``cleanup completed. vc <name> is cleanup(no
                 unit)``.
-            privileged: send the request(s) in privileged mode, needed to change another
-                user's UnitGroup (superuser tokens only; default False, also on objects
-                obtained with ``privileged=True``).
+            privileged: clean up another user's UnitGroup (superuser tokens only; default False).
 
         Returns:
             None.
@@ -1315,9 +1311,7 @@ class VcpUnitGroupClass:
             ugroup_name: the new name, unique among the UnitGroups you see.
             ugroup_type: kept for compatibility (default ``'compute'``); the CCI always
                 carries the UnitGroup's own type, which never changes.
-            privileged: send the request(s) in privileged mode, needed to change another
-                user's UnitGroup (superuser tokens only; default False, also on objects
-                obtained with ``privileged=True``).
+            privileged: rename another user's UnitGroup (superuser tokens only; default False).
 
         Returns:
             None.
@@ -1351,9 +1345,7 @@ class VcpUnitGroupClass:
 
         Args:
             new_owner: user name of the new owner.
-            privileged: send the request(s) in privileged mode, needed to change another
-                user's UnitGroup (superuser tokens only; default False, also on objects
-                obtained with ``privileged=True``).
+            privileged: hand another user's UnitGroup over (superuser tokens only; default False).
 
         Returns:
             None.
@@ -1595,6 +1587,18 @@ def _unit_operation(
     return make_method("VcpUnitClass", f"{op}_nodes", parameters, "list[VcNode]", doc, body)
 
 
+class _Selection(NamedTuple):
+    """The arguments of an ``<op>_nodes`` call that choose its nodes, in their order."""
+
+    number: int | None  # num_<op>_nodes
+    node_no: int | str | None
+    cloud_instance_id: str | None
+    ip_addresses: list[str] | None
+    ip_address: str | None
+    wait_for: bool
+    privileged: bool
+
+
 class VcpUnitClass:
     """A unit: homogeneous nodes (or disks) of one provider and spec.
 
@@ -1706,9 +1710,7 @@ class VcpUnitClass:
             wait_for: wait until the unit settles, e.g. the new nodes are RUNNING (default
                 True).
             verbose: ignored; kept for compatibility (default 0).
-            privileged: send the requests in privileged mode, needed to change another
-                user's unit (superuser tokens only; default False, also on objects obtained
-                with ``privileged=True``).
+            privileged: add nodes to another user's unit (superuser tokens only; default False).
 
         Returns:
             list[VcNode]: the new nodes, sorted by ``node_no``; with ``wait_for=False`` in the
@@ -1757,18 +1759,11 @@ class VcpUnitClass:
             self._refresh(privileged)
         return sorted((n for n in self._unit.nodes if n.id not in before), key=lambda n: n.no)
 
-    def _select(
-        self,
-        op: str,
-        count_name: str,
-        count: int | None,
-        node_no: int | str | None,
-        cloud_instance_id: str | None,
-        ip_addresses: list[str] | None,
-        ip_address: str | None,
-        wait_for: bool,
-        privileged: bool,
-    ) -> list[VcNode]:
+    def _select(self, op: str, count_name: str, *arguments: Any) -> list[VcNode]:
+        """The nodes an ``<op>_nodes`` call names (``arguments`` as :class:`_Selection`)."""
+        count, node_no, cloud_instance_id, ip_addresses, ip_address, wait_for, privileged = _Selection(
+            *arguments
+        )
         _check_selector(count, node_no, cloud_instance_id, ip_addresses, ip_address)
         several = (isinstance(count, int) and count > 1) or len(ip_addresses or []) > 1
         if not wait_for and several:
@@ -1947,9 +1942,8 @@ class VcpUnitClass:
 
         Args:
             wait_for: wait until the unit settles (default True).
-            privileged: send the requests in privileged mode, needed to change another
-                user's unit (superuser tokens only; default False, also on objects obtained
-                with ``privileged=True``).
+            privileged: watch the nodes of another user's unit
+                (superuser tokens only; default False).
 
         Returns:
             None.
@@ -1978,17 +1972,15 @@ class VcpUnitClass:
         :meth:`power_off_nodes` / :meth:`unwatch_nodes` instead.
 
         Args:
-            privileged: send the requests in privileged mode, needed to change another
-                user's unit (superuser tokens only; default False, also on objects obtained
-                with ``privileged=True``).
+            privileged: stop watching the nodes of another user's unit
+                (superuser tokens only; default False).
 
         Returns:
             None.
 
         Raises:
             VcpInvalidArgumentError: ``unwatch only compute unit``.
-            VcpSDKError: ``unwatch unit failed`` when the controller refuses (subclass by HTTP
-                status).
+            VcpSDKError: ``unwatch unit failed`` (subclass by HTTP status) when the controller refuses.
 
         Example:
             >>> unit.unwatch()  # doctest: +SKIP
