@@ -586,10 +586,10 @@ class VcNode:
 
         Args:
             add_publickey_path: local public key file to add (``~`` is expanded).
-            private_key_path: private key for the node (default None: your SSH agent or
+            private_key_path: the key you log in with now (default None: your SSH agent or
                 default keys).
-            ssh_user_name: login user (default None: the node's ``ssh_user_name``,
-                ``root``).
+            ssh_user_name: the user whose ``authorized_keys`` grows, also the login user
+                (default None: the node's ``ssh_user_name``, ``root``).
 
         Returns:
             None.
