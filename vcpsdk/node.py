@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from vcpsdk import remote
 from vcpsdk._generate import Arguments, docstring, make_method, parameter
+from vcpsdk.core import protocol as routes
 from vcpsdk.errors import VcpInvalidArgumentError, VcpRemoteCommandError, VcpSDKError, raise_error
 
 if TYPE_CHECKING:
@@ -54,30 +55,26 @@ def _node_operation(
     name: str,
     summary: str,
     *,
-    method: str = "PATCH",
-    errmsg: str = "",
+    route: routes.Route = routes.NODE_OPERATION,
     compute_only: bool = True,
     refused: str = "a node in the wrong state or a busy unit",
     details: str = (
         "Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` "
         "to wait and :meth:`config` to refresh this object."
     ),
-    expected: tuple[int, ...] | None = None,
 ) -> Callable[..., bool]:
-    """One row of the node operation table: ``<method> /vcs/<vcid>/<unit>/<node>/<name>``.
+    """One row of the node operation table: the method ``name`` sends ``route`` for this node.
 
     Args:
-        name: method name, also the path suffix (``delete`` has none).
+        name: method name, also the ``{operation}`` of :data:`~vcpsdk.core.protocol.NODE_OPERATION`.
         summary: first line of the docstring.
-        method: HTTP method (default ``PATCH``).
-        errmsg: the error message (default ``'<name> failed'``).
+        route: the route (default NODE_OPERATION; NODE_DELETE, NODE_BACKUP).
         compute_only: refuse a disk with ``<name> only compute node`` (default True).
         refused: the example refusal in the docstring.
         details: second paragraph of the docstring.
-        expected: success statuses, when not the default.
     """
-    errmsg = errmsg or f"{name} failed"
-    suffix = "" if method == "DELETE" else f"/{name}"
+    operation = name if route is routes.NODE_OPERATION else None
+    errmsg = route.message(operation=name)
     disk = f"; ``{name} only compute node`` for a disk" if compute_only else ""
     doc = docstring(
         summary,
@@ -103,7 +100,7 @@ def _node_operation(
 
     def body(node: VcNode, a: Arguments) -> bool:
         only = name if compute_only else None
-        return node._request(method, suffix, errmsg, a["privileged"], only, expected)
+        return node._request(route, a["privileged"], only, operation)
 
     return make_method("VcNode", name, [parameter("privileged", "bool", False)], "bool", doc, body)
 
@@ -360,26 +357,23 @@ class VcNode:
         """
         return self.vc.client
 
-    def _path(self) -> str:
-        return f"/vcs/{self.vc.vcid}/{self.unit.name}/{self.id}"
+    def _where(self) -> dict[str, Any]:
+        return {"vcid": self.vc.vcid, "unit_name": self.unit.name, "node_id": self.id}
 
     def _request(
         self,
-        method: str,
-        suffix: str,
-        errmsg: str,
+        route: routes.Route,
         privileged: bool,
         compute_only: str | None = None,
-        expected: tuple[int, ...] | None = None,
+        operation: str | None = None,
     ) -> bool:
         if compute_only and self.type != "compute":
             raise_error(VcpSDKError, f"{compute_only} only compute node")
+        where = self._where() if operation is None else {**self._where(), "operation": operation}
         if self.occtr is None:
-            raise_error(VcpSDKError, f"{errmsg}: this node is not attached to a controller")
+            raise_error(VcpSDKError, f"{route.message(**where)}: this node is not attached to a controller")
         try:
-            self.occtr.request(
-                method, self._path() + suffix, errmsg, privileged=privileged, expected=expected
-            )
+            self.occtr.call(route, privileged=privileged, **where)
         except VcpSDKError as e:
             self.last_error_http_status = e.http_status
             raise
@@ -409,11 +403,11 @@ class VcNode:
         """
         if self.occtr is None:
             raise_error(VcpSDKError, "config node failed: this node is not attached to a controller")
-        body = self.occtr.get(
-            self._path(),
-            "config node failed",
+        body = self.occtr.call(
+            routes.NODE_GET,
             privileged=privileged or self.vc.read_privileged,
             allow_404=True,
+            **self._where(),
         )
         if body is None:
             self.state = "DELETED"
@@ -425,31 +419,26 @@ class VcNode:
     delete = _node_operation(
         "delete",
         "Delete this node (or disk); the unit shrinks (→ DELETING, then gone).",
-        method="DELETE",
-        errmsg="delete node failed",
+        route=routes.NODE_DELETE,
         compute_only=False,
         refused="a busy unit or a disk still attached to a node",
     )
     suspend = _node_operation(
         "suspend",
         "Stop the Base container and keep the host (RUNNING → SUSPENDING → SUSPENDED).",
-        errmsg="suspend node failed",
     )
     resume = _node_operation(
         "resume",
         "Start the Base container again (SUSPENDED or CONTAINER_ERROR → RESUMING → RUNNING).",
-        errmsg="resume node failed",
     )
     stop = _node_operation(
         "stop",
         "Release the host: delete the cloud instance (SUSPENDED, CONTAINER_ERROR or HOST_ERROR → "
         "STOPPING → STOPPED); :meth:`start` re-creates it at the same address.",
-        errmsg="stop node failed",
     )
     start = _node_operation(
         "start",
         "Re-create a stopped node's host at the same address (STOPPED → BOOTING → RUNNING).",
-        errmsg="start node failed",
     )
     power_off = _node_operation(
         "power_off",
@@ -466,13 +455,12 @@ class VcNode:
     backup = _node_operation(
         "backup",
         "Ask the controller to back up the node's Base container image.",
-        method="GET",
+        route=routes.NODE_BACKUP,
         refused="a node that is not RUNNING",
         details=(
             "Sends one request and returns True once the controller accepted it; the backup itself "
             "runs on the controller."
         ),
-        expected=(202,),
     )
 
     def error(self) -> str:

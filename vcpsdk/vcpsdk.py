@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +35,8 @@ from vcpsdk.config import (
     resolve_config_dir,
     suggest,
 )
+from vcpsdk.core import protocol as routes
+from vcpsdk.core.cci import UGROUP_TYPES, UNIT_NAME, render_vc_cci
 from vcpsdk.core.providers import PROVIDER_NAMES, all_providers
 from vcpsdk.core.states import ERROR, NODE_OPERATIONS, TRANSITIONAL
 from vcpsdk.errors import (
@@ -52,7 +53,6 @@ from vcpsdk.spec import (
     VcpExtClass,
     VcpSpecClass,
     VcpSpecResource,
-    dump_cci,
     make_spec,
 )
 from vcpsdk.vcp_config_yaml import VcpConfigYaml
@@ -64,8 +64,6 @@ if TYPE_CHECKING:  # pandas (and jinja2 for the Styler) load on the first df_* c
 
 logger = logging.getLogger("vcp.sdk")
 
-UNIT_NAME = re.compile(r"^[a-zA-Z0-9_\-]+$")
-UGROUP_TYPES = ("compute", "storage")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -99,18 +97,7 @@ class _Session:
 
 
 def _empty_cci(ugroup_name: str, ugroup_type: str = "compute") -> str:
-    return dump_cci(
-        [
-            {
-                "vc": {
-                    "cci_version": vcpsdk.VCP_SDK_VERSION,
-                    "type": ugroup_type,
-                    "description": ugroup_name,
-                    "name": ugroup_name,
-                }
-            }
-        ]
-    )
+    return render_vc_cci(ugroup_name, ugroup_type, vcpsdk.VCP_SDK_VERSION)
 
 
 def _check_selector(
@@ -186,7 +173,7 @@ class VcpSDK:
         self._wait_timeout_configured = bool(config.vcc and config.vcc.wait_timeout_sec)
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)
         client.connect()
-        self._authority: dict[str, Any] = client.get("/accounts/authority", "authority error")
+        self._authority: dict[str, Any] = client.call(routes.AUTHORITY)
         self._session = _Session(client, wait_timeout)
 
     # -- properties -----------------------------------------------------------------
@@ -291,7 +278,7 @@ class VcpSDK:
         Example:
             >>> vcp.version_dict()['vc_controller']['version']  # doctest: +SKIP
         """
-        controller = self._session.client.get("/version", "oc controller version failed")
+        controller = self._session.client.call(routes.VERSION)
         return {
             "vcplib": {"filename": occtr_module.__file__, "version": vcpsdk.VCP_SDK_VERSION},
             "vcpsdk": {
@@ -372,7 +359,7 @@ class VcpSDK:
         Example:
             >>> print(vcp.get_publickey())  # doctest: +SKIP
         """
-        body = self._session.client.get("/publickey", "publickey failed")
+        body = self._session.client.call(routes.PUBLICKEY)
         return str(body.get("publickey", ""))
 
     def get_vpn_catalog(
@@ -398,7 +385,7 @@ class VcpSDK:
             >>> vcp.get_vpn_catalog('aws')['private_network_ipmask']  # doctest: +SKIP
             '172.30.2.0/24'
         """
-        body = self._session.client.get("/vpn_catalog", "vpn_catalog failed")
+        body = self._session.client.call(routes.VPN_CATALOG)
         catalog = dict(body.get("vpn_catalog") or {})
         catalog.pop("cci_version", None)
         if provider is None:
@@ -524,7 +511,7 @@ class VcpSDK:
 
     def _vcs(self, privileged: bool = False) -> list[Vc]:
         client = self._session.client
-        body = client.get("/vcs", "config vc failed", privileged=privileged)
+        body = client.call(routes.VCS_LIST, privileged=privileged)
         return [Vc(v, client, privileged) for v in body.get("vcs") or []]
 
     def create_ugroup(
@@ -563,17 +550,15 @@ class VcpSDK:
         if any(vc.name == ugroup_name for vc in self._vcs(privileged)):
             raise_error(VcpInvalidArgumentError, "aleady exist UnitGroup. change name or cleanup first!")
         client = self._session.client
-        created = client.request(
-            "POST",
-            "/vcs",
-            "create vc failed",
+        created = client.call(
+            routes.VC_CREATE,
             body={"cci": b64(_empty_cci(ugroup_name, ugroup_type))},
             privileged=privileged,
         )
         vcid = created.get("vcid") if isinstance(created, dict) else None
         if not vcid:
             raise_error(VcpSDKError, "create vc failed: cannot find new vc")
-        vc_json = client.get(f"/vcs/{vcid}", "config vc failed", privileged=privileged)
+        vc_json = client.call(routes.VC_GET, vcid=vcid, privileged=privileged)
         return VcpUnitGroupClass(
             Vc(vc_json, client, privileged), session=self._session, privileged=privileged
         )
@@ -920,8 +905,8 @@ class VcpUnitGroupClass:
 
     def _refresh(self, privileged: bool = False) -> Vc:
         vcid = self._current().vcid
-        body = self._client.get(
-            f"/vcs/{vcid}", "config vc failed", privileged=privileged or self._read_privileged, allow_404=True
+        body = self._client.call(
+            routes.VC_GET, vcid=vcid, privileged=privileged or self._read_privileged, allow_404=True
         )
         if body is None:
             self._vc = None
@@ -932,23 +917,25 @@ class VcpUnitGroupClass:
     def _waiter(self) -> Waiter:
         return Waiter(self._client, self._session.wait_timeout_sec)
 
-    def _unit_fetch(self, unit_name: str, privileged: bool) -> Callable[[int | None, float], Any]:
-        vcid = self._current().vcid
+    def _long_poll(
+        self, route: routes.Route, privileged: bool, **where: Any
+    ) -> Callable[[int | None, float], Any]:
+        """The waiter's fetch of ``route`` (None once gone): with a revision, the controller
+        holds the answer up to ``hold`` seconds until that revision changes."""
 
         def fetch(revision: int | None, hold: float) -> Any:
-            params = None
-            if revision is not None:
-                params = {"wait_revision": revision, "wait_sec": round(hold, 3)}
-            return self._client.get(
-                f"/vcs/{vcid}/{unit_name}",
-                "config unit failed",
-                params=params,
-                privileged=privileged or self._read_privileged,
-                allow_404=True,
-                read_timeout=hold + 60,
+            params = None if revision is None else {"wait_revision": revision, "wait_sec": round(hold, 3)}
+            return self._client.call(
+                route, params=params, privileged=privileged, allow_404=True, read_timeout=hold + 60, **where
             )
 
         return fetch
+
+    def _unit_fetch(self, unit_name: str, privileged: bool) -> Callable[[int | None, float], Any]:
+        vcid = self._current().vcid
+        return self._long_poll(
+            routes.UNIT_GET, privileged or self._read_privileged, vcid=vcid, unit_name=unit_name
+        )
 
     def _wait_unit(self, unit_name: str, privileged: bool = False) -> dict[str, Any] | None:
         body: dict[str, Any] | None = self._waiter().wait(
@@ -1092,16 +1079,15 @@ class VcpUnitGroupClass:
         cci = spec.cci(unit_name)
         spec.name = unit_name
         with _reraise_as("can't create unit"):
-            self._client.request(
-                "POST",
-                f"/vcs/{vc.vcid}",
-                "add unit failed",
+            self._client.call(
+                routes.UNIT_ADD,
+                vcid=vc.vcid,
                 body={"info": b64(cci), "unit_name": unit_name},
                 privileged=privileged,
             )
         if not wait_for:
-            body = self._client.get(
-                f"/vcs/{vc.vcid}/{unit_name}", "config unit failed", privileged=privileged
+            body = self._client.call(
+                routes.UNIT_GET, vcid=vc.vcid, unit_name=unit_name, privileged=privileged
             )
             return self._unit_object(body)
         return self.wait_unit_applied(unit_name, privileged=privileged)
@@ -1217,10 +1203,10 @@ class VcpUnitGroupClass:
         vc = self._refresh(privileged)
         if vc.unit(unit_name) is None:
             raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]")
-        self._client.request(
-            "DELETE",
-            f"/vcs/{vc.vcid}/{unit_name}",
-            "delete unit failed",
+        self._client.call(
+            routes.UNIT_DELETE,
+            vcid=vc.vcid,
+            unit_name=unit_name,
             body={"force": "true" if force else "false"},
             privileged=privileged,
         )
@@ -1258,25 +1244,12 @@ class VcpUnitGroupClass:
         vc = self._current()
         name, vcid = vc.name, vc.vcid
         with _reraise_as("failed ugroup cleanup http status({status})"):
-            self._client.request(
-                "DELETE", f"/vcs/{vcid}", "delete vc failed", body={"force": "true"}, privileged=privileged
-            )
+            self._client.call(routes.VC_DELETE, vcid=vcid, body={"force": "true"}, privileged=privileged)
         if not wait_for:
             self._vc = None
             return
 
-        def fetch(revision: int | None, hold: float) -> Any:
-            params = None
-            if revision is not None:
-                params = {"wait_revision": revision, "wait_sec": round(hold, 3)}
-            return self._client.get(
-                f"/vcs/{vcid}",
-                "config vc failed",
-                params=params,
-                privileged=privileged,
-                allow_404=True,
-                read_timeout=hold + 60,
-            )
+        fetch = self._long_poll(routes.VC_GET, privileged, vcid=vcid)
 
         def done(body: Any) -> bool:
             return body is None or all(unit_is_stable(u) for u in body.get("unit") or [])
@@ -1326,13 +1299,12 @@ class VcpUnitGroupClass:
             >>> ug.update_ugroup_name('handson101-v2')  # doctest: +SKIP
         """
         vc = self._current()
-        body = self._client.get("/vcs", "config vc failed", privileged=privileged)
+        body = self._client.call(routes.VCS_LIST, privileged=privileged)
         if any(v.get("name") == ugroup_name and v.get("vcid") != vc.vcid for v in body.get("vcs") or []):
             raise_error(VcpInvalidArgumentError, "aleady exist UnitGroup. change name or cleanup first!")
-        self._client.request(
-            "PUT",
-            f"/vcs/{vc.vcid}",
-            "update vc failed",
+        self._client.call(
+            routes.VC_RENAME,
+            vcid=vc.vcid,
             body={"cci": b64(_empty_cci(ugroup_name, vc.type))},
             privileged=privileged,
         )
@@ -1359,10 +1331,9 @@ class VcpUnitGroupClass:
         """
         vc = self._current()
         with _reraise_as("failed ugroup change owner http status({status})"):
-            self._client.request(
-                "PATCH",
-                f"/vcs/{vc.vcid}",
-                "change owner vc failed",
+            self._client.call(
+                routes.VC_CHANGE_OWNER,
+                vcid=vc.vcid,
                 body={"owner": new_owner, "operation": "change_owner"},
                 privileged=privileged,
             )
@@ -1625,12 +1596,12 @@ class VcpUnitClass:
     def _client(self) -> OcctrClient:
         return self._ugroup._client
 
-    def _path(self) -> str:
-        return f"/vcs/{self._unit.vc.vcid}/{self._unit.name}"
+    def _where(self) -> dict[str, Any]:
+        return {"vcid": self._unit.vc.vcid, "unit_name": self._unit.name}
 
     def _refresh(self, privileged: bool = False) -> VcUnit:
-        body = self._client.get(
-            self._path(), "config unit failed", privileged=privileged or self._ugroup._read_privileged
+        body = self._client.call(
+            routes.UNIT_GET, privileged=privileged or self._ugroup._read_privileged, **self._where()
         )
         self._unit = VcUnit(self._unit.vc, body)
         return self._unit
@@ -1745,10 +1716,9 @@ class VcpUnitClass:
                 VcpInvalidArgumentError, f"num_add_nodes must be an integer >= 1, got {num_add_nodes!r}"
             )
         before = {n.id for n in self._refresh(privileged).nodes}
-        self._client.request(
-            "PUT",
-            self._path(),
-            "add node failed",
+        self._client.call(
+            routes.UNIT_ADD_NODES,
+            **self._where(),
             privileged=privileged,
             body={"ip_address_list": ips, "mac_address_list": macs, "num_nodes": count},
         )
@@ -1810,48 +1780,14 @@ class VcpUnitClass:
             raise_error(VcpInvalidArgumentError, "invalid argment, delete multi-node must be wait_for=True")
         return targets
 
-    #: op → (count argument, HTTP verb, path suffix, error message, per-node log, final log)
-    _NODE_OPS: ClassVar[dict[str, tuple[str, str, str, str, str, str]]] = {
-        "delete": (
-            "num_delete_nodes",
-            "DELETE",
-            "",
-            "delete node failed",
-            "a node deleted.",
-            "deleted node(s) completed.",
-        ),
-        "power_off": (
-            "num_power_off_nodes",
-            "PATCH",
-            "/power_off",
-            "power_off failed",
-            "a node power off start.",
-            "power off node(s) has started.",
-        ),
-        "power_on": (
-            "num_power_on_nodes",
-            "PATCH",
-            "/power_on",
-            "power_on failed",
-            "a node power on start.",
-            "power on node(s) has started.",
-        ),
-        "watch": (
-            "num_watch_nodes",
-            "PATCH",
-            "/watch",
-            "watch failed",
-            "a node watching start.",
-            "watching node(s) has started.",
-        ),
-        "unwatch": (
-            "num_watch_nodes",
-            "PATCH",
-            "/unwatch",
-            "unwatch failed",
-            "a node unwatch completed.",
-            "unwatch node(s) completed.",
-        ),
+    #: op → (count argument, per-node log, final log); the request is the route table's
+    #: NODE_DELETE for "delete", else NODE_OPERATION with the op
+    _NODE_OPS: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "delete": ("num_delete_nodes", "a node deleted.", "deleted node(s) completed."),
+        "power_off": ("num_power_off_nodes", "a node power off start.", "power off node(s) has started."),
+        "power_on": ("num_power_on_nodes", "a node power on start.", "power on node(s) has started."),
+        "watch": ("num_watch_nodes", "a node watching start.", "watching node(s) has started."),
+        "unwatch": ("num_watch_nodes", "a node unwatch completed.", "unwatch node(s) completed."),
     }
 
     def _operate(
@@ -1867,12 +1803,16 @@ class VcpUnitClass:
     ) -> list[VcNode]:
         """Apply ``op`` to the selected nodes one at a time, waiting after each (the
         controller refuses a second operation while the unit is processing)."""
-        count_name, method, suffix, errmsg, each, done = self._NODE_OPS[op]
+        count_name, each, done = self._NODE_OPS[op]
         targets = self._select(
             op, count_name, count, node_no, cloud_instance_id, ip_addresses, ip_address, wait_for, privileged
         )
         for node in targets:
-            self._client.request(method, f"{self._path()}/{node.id}{suffix}", errmsg, privileged=privileged)
+            if op == "delete":
+                self._client.call(routes.NODE_DELETE, **self._where(), node_id=node.id, privileged=privileged)
+            else:
+                where = {**self._where(), "node_id": node.id, "operation": op}
+                self._client.call(routes.NODE_OPERATION, **where, privileged=privileged)
             if wait_for:
                 self._wait(privileged)
                 logger.info(each)
@@ -1960,7 +1900,7 @@ class VcpUnitClass:
         """
         if self.type != "compute":
             raise_error(VcpInvalidArgumentError, "watch only compute unit")
-        self._client.request("PATCH", f"{self._path()}/watch", "watch unit failed", privileged=privileged)
+        self._client.call(routes.UNIT_OPERATION, **self._where(), operation="watch", privileged=privileged)
         if wait_for:
             self._wait(privileged)
             logger.info("watching successe.")
@@ -1987,7 +1927,7 @@ class VcpUnitClass:
         """
         if self.type != "compute":
             raise_error(VcpInvalidArgumentError, "unwatch only compute unit")
-        self._client.request("PATCH", f"{self._path()}/unwatch", "unwatch unit failed", privileged=privileged)
+        self._client.call(routes.UNIT_OPERATION, **self._where(), operation="unwatch", privileged=privileged)
 
     def wait_nodes_applied(self, privileged: bool = False) -> None:
         """Wait until the unit (and, when INDEFINITE, each node) leaves the transitional states.

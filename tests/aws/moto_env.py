@@ -256,6 +256,21 @@ class Faults:
         self._handlers.clear()
 
 
+def restate(old: str, new: str, code: int) -> Callable[[dict[str, Any]], bool]:
+    """A :meth:`Faults.rewrite` change: instances EC2 reports ``old`` are reported ``new``."""
+
+    def change(parsed: dict[str, Any]) -> bool:
+        changed = False
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                if instance["State"]["Name"] == old:
+                    instance["State"] = {"Code": code, "Name": new}
+                    changed = True
+        return changed
+
+    return change
+
+
 # -- the network rule ------------------------------------------------------------------------
 
 

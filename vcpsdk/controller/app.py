@@ -13,135 +13,27 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-import yaml
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vcpsdk import VCP_SDK_VERSION, __version__
 from vcpsdk.controller.auth import authenticate
-from vcpsdk.controller.backends import build_backends
-from vcpsdk.controller.backends.base import Backend, NodeRequest
-from vcpsdk.controller.backends.sandbox import SandboxBackend
-from vcpsdk.controller.bus import ChangeBus
+from vcpsdk.controller.errors import INVALID_EXC, NOT_FOUND_EXC, ServiceError, User, invalid
 from vcpsdk.controller.keys import controller_public_key
-from vcpsdk.controller.secrets import SecretBox
-from vcpsdk.controller.service import (
-    INVALID_EXC,
-    NOT_FOUND_EXC,
-    Service,
-    ServiceError,
-    User,
-    invalid,
-)
+from vcpsdk.controller.runtime import Controller, build_controller
 from vcpsdk.controller.settings import ControllerSettings
-from vcpsdk.controller.store import Node, Store
-from vcpsdk.controller.worker import Worker
+from vcpsdk.core import protocol as routes
+from vcpsdk.core.protocol import BASE_PATH
 from vcpsdk.core.providers import all_providers
-from vcpsdk.core.states import NODE_OPERATIONS, RUNNING
 
-BASE_PATH = "/vcp/v1/occtr"
-UNIT_OPERATIONS = (*NODE_OPERATIONS, "clear_processing")
+F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("vcp.controller")
-
-
-@dataclass
-class Controller:
-    """One running controller: settings, store, backends, service, worker, bus."""
-
-    settings: ControllerSettings
-    store: Store
-    sandbox: SandboxBackend
-    backends: dict[str, Backend]
-    provider_backends: dict[str, str]
-    service: Service
-    worker: Worker
-    bus: ChangeBus
-    vcc_id: str
-
-    @property
-    def backend(self) -> SandboxBackend:
-        """The sandbox backend (serves every provider no cloud backend claims)."""
-        return self.sandbox
-
-    def backend_for(self, provider: str) -> Backend:
-        """The backend that provisions ``provider``."""
-        name = self.provider_backends.get(provider)
-        return self.backends[name] if name else self.sandbox
-
-    def vpn_catalog(self) -> dict[str, Any]:
-        """The sandbox catalog, with the entries of configured cloud backends on top."""
-        catalog = self.sandbox.vpn_catalog()
-        for backend in self.backends.values():
-            catalog.update(backend.vpn_catalog())
-        return catalog
-
-    @classmethod
-    def build(cls, settings: ControllerSettings) -> Controller:
-        """Open (or create) the state in ``settings.state_dir``."""
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(settings.database_url)
-        vcc_id = store.set_meta_default("vcc_id", uuid.uuid4().hex)
-        catalog = None
-        if settings.vpn_catalog_file:
-            catalog = yaml.safe_load(Path(settings.vpn_catalog_file).read_text("utf-8"))
-        sandbox = SandboxBackend(
-            settings.state_dir, settings.boot_delay, catalog, settings.ssh_port, settings.fallback_ssh_port
-        )
-        backends, provider_backends = build_backends(settings.backends, vcc_id)
-        bus = ChangeBus()
-        holder: dict[str, Any] = {}
-
-        def backend_for(provider: str) -> Backend:
-            controller: Controller = holder["c"]
-            return controller.backend_for(provider)
-
-        secrets = SecretBox(settings.state_dir)
-        service = Service(store, backend_for, bus.notify, lambda: holder["c"].worker.wake(), vcc_id, secrets)
-        worker = Worker(store, backend_for, service.catalog_entry, bus.notify, secrets)
-        controller = cls(settings, store, sandbox, backends, provider_backends, service, worker, bus, vcc_id)
-        holder["c"] = controller
-        return controller
-
-    def start(self) -> None:
-        """Start the backends, bring back running nodes, reconcile, then start the worker."""
-        for backend in (self.sandbox, *self.backends.values()):
-            backend.start()
-        with self.store.read() as session:
-            running = session.execute(
-                select(Node.node_id, Node.node_no, Node.address, Node.provider).where(
-                    Node.kind == "compute", Node.state == RUNNING
-                )
-            ).all()
-        on_sandbox = [r for r in running if r.provider not in self.provider_backends]
-        self.sandbox.restore([NodeRequest(r.node_id, r.node_no, r.address) for r in on_sandbox])
-        port = self.sandbox.node_ssh_port()
-        if on_sandbox and port:
-            with self.store.transaction() as session:
-                session.execute(
-                    update(Node)
-                    .where(Node.node_id.in_([r.node_id for r in on_sandbox]))
-                    .values(ssh_port=port)
-                )
-        if self.backends:
-            self.worker.reconcile(list(self.provider_backends))
-        self.worker.start()
-
-    def stop(self) -> None:
-        """Stop the worker, the backends and the store."""
-        self.worker.stop()
-        for backend in (self.sandbox, *self.backends.values()):
-            backend.close()
-        self.store.close()
 
 
 def current_user(
@@ -173,9 +65,12 @@ UserDep = Annotated[User, Depends(current_user)]
 JsonBody = Annotated[dict[str, Any], Depends(json_body)]
 
 
-def create_app(settings: ControllerSettings) -> FastAPI:
-    """The FastAPI application of a controller with ``settings``."""
-    controller = Controller.build(settings)
+def create_app(settings: ControllerSettings | Controller) -> FastAPI:
+    """The FastAPI application of a controller (built here from ``settings``, or given).
+
+    The app's lifespan starts the controller and stops it (see ``runtime.py``).
+    """
+    controller = settings if isinstance(settings, Controller) else build_controller(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -271,6 +166,24 @@ def _vault_router(ctl: Controller) -> APIRouter:
 def _router(ctl: Controller) -> APIRouter:
     router = APIRouter()
     service = ctl.service
+    registered: list[routes.Route] = []
+
+    def route(entry: routes.Route) -> Callable[[F], F]:
+        """Register the decorated handler for ``entry`` of the route table."""
+
+        def register(endpoint: F) -> F:
+            router.add_api_route(
+                entry.path,
+                endpoint,
+                methods=[entry.method],
+                status_code=entry.status,
+                summary=entry.summary or None,
+                name=entry.name,
+            )
+            registered.append(entry)
+            return endpoint
+
+        return register
 
     def accepted(body: dict[str, Any]) -> JSONResponse:
         return JSONResponse(body, status_code=202)
@@ -299,8 +212,8 @@ def _router(ctl: Controller) -> APIRouter:
             finally:
                 ctl.bus.discard(vcid, future)
 
-    @router.get("", summary="Connectivity check; advertises extensions")
-    @router.get("/", summary="Health check")
+    @route(routes.ROOT)
+    @route(routes.ROOT_SLASH)
     def root(user: UserDep) -> JSONResponse:
         return ok(
             {
@@ -317,11 +230,11 @@ def _router(ctl: Controller) -> APIRouter:
             }
         )
 
-    @router.get("/health", summary="Liveness probe (no token needed)")
+    @route(routes.HEALTH)
     def health() -> JSONResponse:
         return ok({"status": "ok"})
 
-    @router.get("/accounts/authority")
+    @route(routes.AUTHORITY)
     def authority(user: UserDep) -> JSONResponse:
         return ok(
             {
@@ -331,7 +244,7 @@ def _router(ctl: Controller) -> APIRouter:
             }
         )
 
-    @router.get("/version")
+    @route(routes.VERSION)
     def version(user: UserDep) -> JSONResponse:
         return ok(
             {
@@ -342,25 +255,25 @@ def _router(ctl: Controller) -> APIRouter:
             }
         )
 
-    @router.get("/publickey")
+    @route(routes.PUBLICKEY)
     def publickey(user: UserDep) -> JSONResponse:
         return ok({"publickey": controller_public_key(ctl.settings.state_dir)})
 
-    @router.get("/vpn_catalog")
+    @route(routes.VPN_CATALOG)
     def vpn_catalog(user: UserDep) -> JSONResponse:
         catalog: dict[str, Any] = ctl.vpn_catalog()
         catalog["cci_version"] = "1.0"
         return ok({"vpn_catalog": catalog})
 
-    @router.get("/vcs")
+    @route(routes.VCS_LIST)
     def list_vcs(user: UserDep) -> JSONResponse:
         return ok(service.list_vcs(user))
 
-    @router.post("/vcs", status_code=202)
+    @route(routes.VC_CREATE)
     def create_vc(user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.create_vc(user, body.get("cci")))
 
-    @router.get("/vcs/{vcid}")
+    @route(routes.VC_GET)
     async def get_vc(
         vcid: str,
         user: UserDep,
@@ -369,23 +282,23 @@ def _router(ctl: Controller) -> APIRouter:
     ) -> JSONResponse:
         return await long_poll(vcid, wait_revision, wait_sec, lambda: service.get_vc(user, vcid))
 
-    @router.put("/vcs/{vcid}", status_code=202)
+    @route(routes.VC_RENAME)
     def update_vc(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.update_vc(user, vcid, body.get("cci")))
 
-    @router.patch("/vcs/{vcid}", status_code=202)
+    @route(routes.VC_CHANGE_OWNER)
     def patch_vc(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.change_owner(user, vcid, body))
 
-    @router.delete("/vcs/{vcid}", status_code=202)
+    @route(routes.VC_DELETE)
     def delete_vc(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.delete_vc(user, vcid, _force(body)))
 
-    @router.post("/vcs/{vcid}", status_code=202)
+    @route(routes.UNIT_ADD)
     def add_unit(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.add_unit(user, vcid, body))
 
-    @router.get("/vcs/{vcid}/{unit_name}")
+    @route(routes.UNIT_GET)
     async def get_unit(
         vcid: str,
         unit_name: str,
@@ -395,31 +308,32 @@ def _router(ctl: Controller) -> APIRouter:
     ) -> JSONResponse:
         return await long_poll(vcid, wait_revision, wait_sec, lambda: service.get_unit(user, vcid, unit_name))
 
-    @router.put("/vcs/{vcid}/{unit_name}", status_code=202)
+    @route(routes.UNIT_ADD_NODES)
     def add_nodes(vcid: str, unit_name: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.add_nodes(user, vcid, unit_name, body))
 
-    @router.delete("/vcs/{vcid}/{unit_name}", status_code=202)
+    @route(routes.UNIT_DELETE)
     def delete_unit(vcid: str, unit_name: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.delete_unit(user, vcid, unit_name, _force(body)))
 
-    @router.patch("/vcs/{vcid}/{unit_name}/{operation}", status_code=202)
+    @route(routes.UNIT_OPERATION)
     def unit_operation(
         vcid: str, unit_name: str, operation: str, user: UserDep, body: JsonBody
     ) -> JSONResponse:
-        if operation not in UNIT_OPERATIONS:
-            raise invalid(f"operation[{operation}] is unknown; allowed: {', '.join(UNIT_OPERATIONS)}")
+        problem = routes.UNIT_OPERATION.operation_error(operation)
+        if problem:
+            raise invalid(problem)
         return accepted(service.unit_operation(user, vcid, unit_name, operation))
 
-    @router.get("/vcs/{vcid}/{unit_name}/{node_id}")
+    @route(routes.NODE_GET)
     def get_node(vcid: str, unit_name: str, node_id: str, user: UserDep) -> JSONResponse:
         return ok(service.get_node(user, vcid, unit_name, node_id))
 
-    @router.delete("/vcs/{vcid}/{unit_name}/{node_id}", status_code=202)
+    @route(routes.NODE_DELETE)
     def delete_node(vcid: str, unit_name: str, node_id: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.delete_node(user, vcid, unit_name, node_id))
 
-    @router.patch("/vcs/{vcid}/{unit_name}/{node_id}/{operation}", status_code=202)
+    @route(routes.NODE_OPERATION)
     def node_operation(
         vcid: str,
         unit_name: str,
@@ -428,18 +342,22 @@ def _router(ctl: Controller) -> APIRouter:
         user: UserDep,
         body: JsonBody,
     ) -> JSONResponse:
-        if operation not in NODE_OPERATIONS:
-            raise invalid(f"operation[{operation}] is unknown; allowed: {', '.join(NODE_OPERATIONS)}")
+        problem = routes.NODE_OPERATION.operation_error(operation)
+        if problem:
+            raise invalid(problem)
         return accepted(service.node_operation(user, vcid, unit_name, node_id, operation))
 
-    @router.get("/vcs/{vcid}/{unit_name}/{node_id}/backup", status_code=202)
+    @route(routes.NODE_BACKUP)
     def backup(vcid: str, unit_name: str, node_id: str, user: UserDep) -> JSONResponse:
         return accepted(service.backup_node(user, vcid, unit_name, node_id))
 
+    missing = [f"{r.method} {r.path}" for r in routes.ROUTES if r not in registered]
+    if missing:
+        raise RuntimeError(f"route table entries without a handler: {', '.join(missing)}")
     return router
 
 
 def _force(body: dict[str, Any] | None) -> bool:
     """``{"force": "true"}`` (the original sends strings) or a JSON boolean."""
-    value = body.get("force", "false")
+    value = (body or {}).get("force", "false")
     return value is True or str(value).strip().lower() == "true"
