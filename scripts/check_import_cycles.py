@@ -2,9 +2,10 @@
 
 Builds the import graph with grimp (imports under ``if TYPE_CHECKING:`` count too: a
 cycle that only type checking sees still ties two modules into one) and reports every
-strongly connected group of modules with one concrete chain, e.g. ``vcpsdk.node -> vcpsdk.records -> vcpsdk.node``.
+strongly connected group of modules with one concrete chain, e.g.
+``vcpsdk.node -> vcpsdk.records -> vcpsdk.node``.
 
-Usage: ``python scripts/check_import_cycles.py [package]`` (default ``vcpsdk``).
+Usage: ``python scripts/check_import_cycles.py [package]`` (default: vcpsdk).
 """
 
 from __future__ import annotations

@@ -4,40 +4,19 @@ Both halves use these tables: the SDK builds spec objects from them and the
 controller validates incoming unit CCI against the very same declaration, so a
 field can never be known to one side and not the other.
 
-One module per provider (``vcpsdk.core.providers.aws`` ...) declares ``PROVIDER``.
+The declarations themselves are data: ``providers.yml`` beside this module (one
+entry per provider; a new provider or field is a few lines there).
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
-from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
-UnitType = Literal["compute", "storage"]
+import yaml
 
-#: Every provider name of the reference, in the order ``version()`` prints plugins.
-PROVIDER_NAMES: tuple[str, ...] = (
-    "aws",
-    "aws_disk",
-    "aws_spot",
-    "azure",
-    "vmware",
-    "azure_disk",
-    "sakura",
-    "sakura_disk",
-    "oracle",
-    "oracle_disk",
-    "proxmox",
-    "mdx2",
-    "mdx2_disk",
-    "aic",
-    "abc",
-    "hokudai",
-    "chameleon",
-    "gcp",
-    "onpremises",
-)
+UnitType = Literal["compute", "storage"]
 
 
 @dataclass(frozen=True)
@@ -151,72 +130,59 @@ class Provider:
         return None
 
 
-# -- values shared by several providers ----------------------------------------------
-
-AWS_VOLUME_TYPES = ("standard", "io1", "io2", "gp2", "gp3", "sc1", "st1")
-AZURE_DISK_TYPES = (
-    "Standard_LRS",
-    "Premium_LRS",
-    "StandardSSD_LRS",
-    "UltraSSD_LRS",
-    "Premium_ZRS",
-    "StandardSSD_ZRS",
-)
+_DECLARATIONS = Path(__file__).with_name("providers.yml")
+_KINDS: dict[str, type] = {"int": int, "str": str, "list": list}
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def cloud_image(doc: str = "cloud machine image name") -> Field:
-    """The ``cloud_image`` field (``"default"`` = the VPN catalog's image)."""
-    return Field("cloud_image", str, "default", doc=doc)
+def _field(entry: dict[str, Any]) -> Field:
+    entry = dict(entry)
+    kind = _KINDS[entry.pop("kind")]
+    for key in ("choices", "aliases"):
+        if key in entry:
+            entry[key] = tuple(entry[key])
+    return Field(kind=kind, **entry)
 
 
-def ip_addresses() -> Field:
-    """The fixed private IP list, sent as ``ip_address_list``."""
-    return Field(
-        "ip_addresses",
-        list,
-        [],
-        cci_key="ip_address_list",
-        aliases=("ip_address_list",),
-        doc="fixed private IP addresses, one per node",
+def _provider(name: str, entry: dict[str, Any]) -> Provider:
+    entry = dict(entry)
+    return Provider(
+        name=name,
+        fields=tuple(_field(f) for f in entry.pop("fields")),
+        capabilities=Capabilities(**dict.fromkeys(entry.pop("capabilities", ()), True)),
+        credentials=tuple(entry.pop("credentials", ())),
+        secrets=tuple(entry.pop("secrets", ())),
+        **entry,
     )
 
 
-def mac_addresses() -> Field:
-    """The MAC address list (VMware / Proxmox), sent as ``mac_address_list``."""
-    return Field(
-        "mac_addresses",
-        list,
-        [],
-        cci_key="mac_address_list",
-        doc="MAC addresses, one per node (same length as ip_addresses)",
-    )
+def _load() -> dict[str, Provider]:
+    with _DECLARATIONS.open(encoding="utf-8") as stream:
+        document = yaml.load(stream, Loader=_LOADER)
+    return {name: _provider(name, entry) for name, entry in document["providers"].items()}
 
 
-def disks(cci_key: str = "volume_id") -> Field:
-    """Volumes to attach: cloud volume ids or disk nodes of a storage UnitGroup."""
-    return Field(
-        "disks",
-        list,
-        [],
-        cci_key=cci_key,
-        aliases=(cci_key,),
-        doc="volumes to attach: cloud volume ids or storage_ugroup.find_nodes()",
-    )
+_PROVIDERS = _load()
+
+#: Every provider name of the reference, in the order ``version()`` prints plugins.
+PROVIDER_NAMES: tuple[str, ...] = tuple(_PROVIDERS)
 
 
-@cache
 def get_provider(name: str) -> Provider:
-    """The declaration of provider ``name``; KeyError lists the known names."""
-    if name not in PROVIDER_NAMES:
-        raise KeyError(f"unknown provider {name!r}; known providers: {', '.join(PROVIDER_NAMES)}")
-    module = importlib.import_module(f"{__name__}.{name}")
-    provider: Provider = module.PROVIDER
-    return provider
+    """The declaration of provider ``name``.
+
+    Raises:
+        KeyError: an unknown name; the message lists the known names.
+    """
+    try:
+        return _PROVIDERS[name]
+    except (KeyError, TypeError):
+        raise KeyError(f"unknown provider {name!r}; known providers: {', '.join(PROVIDER_NAMES)}") from None
 
 
 def all_providers() -> list[Provider]:
     """Every declared provider, in ``PROVIDER_NAMES`` order."""
-    return [get_provider(n) for n in PROVIDER_NAMES]
+    return list(_PROVIDERS.values())
 
 
 def all_field_names() -> set[str]:
