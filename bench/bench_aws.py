@@ -23,14 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.aws.moto_env import (
-    backend_config,
-    ec2_client,
-    loopback_only,
-    make_network,
-    moto_endpoint,
-)
 from vcpsdk.testing import running_controller, write_test_public_key
+from vcpsdk.testing.fakes.aws import backend_config, ec2_client, make_network, moto_endpoint
+from vcpsdk.testing.network import loopback_only
 from vcpsdk.vcpsdk import VcpSDK
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.helpers import vcc_serve
+from vcpsdk.testing.serve import vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
 
 CATALOG = "aws:\n  default:\n    private_network_ipmask: 127.40.0.0/16\n"

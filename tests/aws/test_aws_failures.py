@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from tests.aws.moto_env import ZONE, Calls, backend_config
 from vcpsdk.controller.backends.aws import (
     AwsBackend,
     BackendError,
@@ -20,6 +19,7 @@ from vcpsdk.controller.backends.aws import (
     ThrottlingError,
 )
 from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest
+from vcpsdk.testing.fakes.aws import ZONE, Calls, backend_config
 
 
 def new_nodes(count: int, *addresses: str) -> list[NodeRequest]:
@@ -197,7 +197,7 @@ def test_throttling_is_retried_with_backoff(backend, calls, faults, make_unit, e
 def test_throttling_that_does_not_stop_becomes_a_typed_error(
     backend, endpoint, entry, controller_id, make_unit, ec2
 ) -> None:
-    from tests.aws.moto_env import Faults
+    from vcpsdk.testing.fakes.aws import Faults
 
     # max_attempts counts retries (botocore's meaning): 1 → two requests in all
     impatient = AwsBackend(backend_config(endpoint, entry, max_attempts=1), controller_id)

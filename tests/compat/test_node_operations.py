@@ -15,8 +15,9 @@ import pytest
 
 from vcpsdk.errors import VcpConflictError, VcpInvalidArgumentError
 from vcpsdk.node import VcNode
+from vcpsdk.testing.units import create_running_unit
 
-from .support import create_failed_unit, keyscan, make_unit, sdk_messages, tcp_connect
+from .support import create_failed_unit, keyscan, sdk_messages, tcp_connect
 
 #: operation → (transitional state, final state) of reference §1.3
 TRANSITIONS = {
@@ -56,7 +57,7 @@ def refused(address: str, port: int) -> bool:
 
 
 def test_suspend_and_resume(sdk, pubkey: Path) -> None:
-    _, unit, [node] = make_unit(sdk, pubkey)
+    _, unit, [node] = create_running_unit(sdk, pubkey)
     address, port = node.cloud_instance_address, node.ssh_port
     assert not refused(address, port)
 
@@ -70,7 +71,7 @@ def test_suspend_and_resume(sdk, pubkey: Path) -> None:
 
 
 def test_suspend_stop_start_gives_a_new_host_at_the_same_address(sdk, pubkey: Path) -> None:
-    _, unit, [node] = make_unit(sdk, pubkey)
+    _, unit, [node] = create_running_unit(sdk, pubkey)
     address, port = node.cloud_instance_address, node.ssh_port
     host_key = keyscan(address, port)
 
@@ -85,7 +86,7 @@ def test_suspend_stop_start_gives_a_new_host_at_the_same_address(sdk, pubkey: Pa
 
 
 def test_power_off_and_power_on(sdk, pubkey: Path) -> None:
-    _, unit, [node] = make_unit(sdk, pubkey)
+    _, unit, [node] = create_running_unit(sdk, pubkey)
     address, port = node.cloud_instance_address, node.ssh_port
     host_key = keyscan(address, port)
 
@@ -98,7 +99,7 @@ def test_power_off_and_power_on(sdk, pubkey: Path) -> None:
 
 def test_power_off_a_suspended_node(sdk, pubkey: Path) -> None:
     """§1.3: SUSPENDED → SHUTTING_DOWN → POWER_OFF is allowed."""
-    _, unit, [node] = make_unit(sdk, pubkey)
+    _, unit, [node] = create_running_unit(sdk, pubkey)
     assert apply(unit, node, "suspend") == "SUSPENDED"
     assert apply(unit, node, "power_off") == "POWER_OFF"
     assert apply(unit, node, "power_on") == "RUNNING"
@@ -109,7 +110,7 @@ def test_operations_return_before_the_node_changes(make_slow_sdk, pubkey: Path) 
     node is then in the transitional state of §1.3 (or already in the final one for
     the operations the sandbox carries out instantly)."""
     sdk = make_slow_sdk()
-    _, unit, [node] = make_unit(sdk, pubkey)
+    _, unit, [node] = create_running_unit(sdk, pubkey)
     for op in ("suspend", "resume", "suspend", "stop", "start", "power_off", "power_on"):
         transitional, final = TRANSITIONS[op]
         assert getattr(node, op)() is True
@@ -124,7 +125,7 @@ def test_operations_return_before_the_node_changes(make_slow_sdk, pubkey: Path) 
 
 
 def test_watch_and_unwatch_toggle_watch_mode(sdk, pubkey: Path) -> None:
-    _, unit, [node] = make_unit(sdk, pubkey)
+    _, unit, [node] = create_running_unit(sdk, pubkey)
     assert node.watch_mode is True
     assert node.unwatch() is True
     unit.wait_nodes_applied()
@@ -137,7 +138,7 @@ def test_watch_and_unwatch_toggle_watch_mode(sdk, pubkey: Path) -> None:
 
 
 def test_backup_is_accepted(sdk, pubkey: Path) -> None:
-    _, _, [node] = make_unit(sdk, pubkey)
+    _, _, [node] = create_running_unit(sdk, pubkey)
     assert node.backup() is True  # 202 Accepted
     assert node.last_error_http_status is None
     node.config()
@@ -145,7 +146,7 @@ def test_backup_is_accepted(sdk, pubkey: Path) -> None:
 
 
 def test_delete_removes_the_node_and_config_then_returns_false(sdk, pubkey: Path) -> None:
-    _, unit, [first, second] = make_unit(sdk, pubkey, num_nodes=2)
+    _, unit, [first, second] = create_running_unit(sdk, pubkey, num_nodes=2)
     assert second.delete() is True
     unit.wait_nodes_applied()
     assert second.config() is False
@@ -154,7 +155,7 @@ def test_delete_removes_the_node_and_config_then_returns_false(sdk, pubkey: Path
 
 
 def test_error_returns_the_message(sdk, pubkey: Path) -> None:
-    group, _, [healthy] = make_unit(sdk, pubkey)
+    group, _, [healthy] = create_running_unit(sdk, pubkey)
     assert healthy.error() == ""
     failure = create_failed_unit(sdk, group, pubkey, "broken", 200, healthy.ssh_port)
     assert failure.args == ("VCP", "failed (broken)")
@@ -177,7 +178,7 @@ WRONG = {
 
 @pytest.mark.parametrize("state", WRONG)
 def test_operations_from_a_wrong_state_are_refused(sdk, pubkey: Path, state: str) -> None:
-    _, unit, [node] = make_unit(sdk, pubkey)
+    _, unit, [node] = create_running_unit(sdk, pubkey)
     path, ops = WRONG[state]
     for op in path:
         apply(unit, node, op)
@@ -224,7 +225,7 @@ def test_operations_while_the_unit_is_processing_are_refused(make_slow_sdk, pubk
 
 def test_watch_nodes_and_unwatch_nodes_selectors(sdk, pubkey: Path, caplog) -> None:
     caplog.set_level(logging.INFO, logger="vcp.sdk")
-    _, unit, nodes = make_unit(sdk, pubkey, num_nodes=3)
+    _, unit, nodes = create_running_unit(sdk, pubkey, num_nodes=3)
 
     def modes() -> dict[int, bool]:
         return {n.no: n.watch_mode for n in unit.find_nodes()}

@@ -15,9 +15,10 @@ import requests
 
 from vcpsdk.errors import VcpAuthError, VcpNotFoundError
 from vcpsdk.node import VcNode
+from vcpsdk.testing.units import create_running_unit
 from vcpsdk.vcpsdk import VcpSDK, VcpUnitClass, VcpUnitGroupClass
 
-from .support import make_unit, unique
+from .support import unique
 
 CLASSES = (VcpSDK, VcpUnitGroupClass, VcpUnitClass, VcNode)
 
@@ -113,7 +114,7 @@ def test_calls_cover_every_method_with_a_privileged_parameter() -> None:
 @pytest.fixture
 def owned(sdk: VcpSDK, pubkey: Path, user_name: str) -> Objects:
     """A regular user's UnitGroup with a one-node unit."""
-    group, unit, [node] = make_unit(sdk, pubkey, ugroup=unique("owned"))
+    group, unit, [node] = create_running_unit(sdk, pubkey, ugroup=unique("owned"))
     spec = sdk.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(pubkey))
     return Objects(sdk, group, unit, node, spec, user_name)
@@ -256,7 +257,7 @@ def test_privileged_header_only_when_privileged(make_sdk, pubkey: Path, sent) ->
     request carries the header, with it every request carries ``x-vcc-privileged: True``."""
     su = make_sdk(superuser=True)
     for privileged in (False, True):
-        group, unit, [node] = make_unit(su, pubkey)
+        group, unit, [node] = create_running_unit(su, pubkey)
         spec = su.get_spec("aws", "small")
         spec.set_ssh_pubkey(str(pubkey))
         objects = Objects(su, group, unit, node, spec, su.user)

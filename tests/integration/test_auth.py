@@ -111,8 +111,10 @@ def _empty_vc_cci(name: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def test_raw_http_reads_200_writes_202_and_gone_is_404(vcc: RunningController, token: str) -> None:
-    base = vcc.base_url
+def test_raw_http_reads_200_writes_202_and_gone_is_404(
+    live_controller: RunningController, token: str
+) -> None:
+    base = live_controller.base_url
     headers = _headers(token)
     assert requests.get(base + "/vcs", headers=headers, timeout=10).status_code == 200
     created = requests.post(base + "/vcs", headers=headers, json={"cci": _empty_vc_cci("raw")}, timeout=10)
@@ -134,14 +136,14 @@ def test_raw_http_reads_200_writes_202_and_gone_is_404(vcc: RunningController, t
 @pytest.mark.parametrize(
     "path", ["/accounts/authority", "/version", "/publickey", "/vpn_catalog", "/vcs", ""]
 )
-def test_raw_http_reads_answer_200(vcc: RunningController, token: str, path: str) -> None:
-    response = requests.get(vcc.base_url + path, headers=_headers(token), timeout=10)
+def test_raw_http_reads_answer_200(live_controller: RunningController, token: str, path: str) -> None:
+    response = requests.get(live_controller.base_url + path, headers=_headers(token), timeout=10)
     assert response.status_code == 200
     assert isinstance(response.json(), dict)
 
 
-def test_raw_http_bad_token_is_403_with_json_message(vcc: RunningController) -> None:
-    response = requests.get(vcc.base_url + "/vcs", headers=_headers("wrong-token"), timeout=10)
+def test_raw_http_bad_token_is_403_with_json_message(live_controller: RunningController) -> None:
+    response = requests.get(live_controller.base_url + "/vcs", headers=_headers("wrong-token"), timeout=10)
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/json")
     message = response.json()["message"]
@@ -149,42 +151,50 @@ def test_raw_http_bad_token_is_403_with_json_message(vcc: RunningController) -> 
     assert "token lookup is failed: permission denied" in message
 
 
-def test_raw_http_missing_token_is_403(vcc: RunningController) -> None:
-    response = requests.get(vcc.base_url + "/vcs", timeout=10)
+def test_raw_http_missing_token_is_403(live_controller: RunningController) -> None:
+    response = requests.get(live_controller.base_url + "/vcs", timeout=10)
     assert response.status_code == 403
     assert "VCPAuthException" in response.json()["message"]
 
 
-def test_raw_http_privileged_header_needs_a_superuser(vcc: RunningController, token: str) -> None:
-    refused = requests.get(vcc.base_url + "/vcs", headers=_headers(token, privileged=True), timeout=10)
+def test_raw_http_privileged_header_needs_a_superuser(live_controller: RunningController, token: str) -> None:
+    refused = requests.get(
+        live_controller.base_url + "/vcs", headers=_headers(token, privileged=True), timeout=10
+    )
     assert refused.status_code == 403
     assert "VCPAuthException" in refused.json()["message"]
 
 
 def test_raw_http_privileged_header_honoured_for_superuser(
-    vcc: RunningController, sdk: VcpSDK, user_name: str
+    live_controller: RunningController, sdk: VcpSDK, user_name: str
 ) -> None:
     target = sdk.create_ugroup("visible-to-su")
-    su_token = vcc.create_token(f"{user_name}-su", superuser=True)
-    plain = requests.get(vcc.base_url + "/vcs", headers=_headers(su_token), timeout=10).json()
+    su_token = live_controller.create_token(f"{user_name}-su", superuser=True)
+    plain = requests.get(live_controller.base_url + "/vcs", headers=_headers(su_token), timeout=10).json()
     assert target.vcid not in {v["vcid"] for v in plain["vcs"]}
     privileged = requests.get(
-        vcc.base_url + "/vcs", headers=_headers(su_token, privileged=True), timeout=10
+        live_controller.base_url + "/vcs", headers=_headers(su_token, privileged=True), timeout=10
     ).json()
     owners = {v["vcid"]: v["owner"] for v in privileged["vcs"]}
     assert owners[target.vcid] == user_name
-    one = requests.get(f"{vcc.base_url}/vcs/{target.vcid}", headers=_headers(su_token), timeout=10)
+    one = requests.get(
+        f"{live_controller.base_url}/vcs/{target.vcid}", headers=_headers(su_token), timeout=10
+    )
     assert one.status_code == 404
 
 
-def test_raw_http_bad_request_is_400_with_json_message(vcc: RunningController, token: str) -> None:
-    response = requests.post(vcc.base_url + "/vcs", headers=_headers(token), json={"cci": "%%%"}, timeout=10)
+def test_raw_http_bad_request_is_400_with_json_message(
+    live_controller: RunningController, token: str
+) -> None:
+    response = requests.post(
+        live_controller.base_url + "/vcs", headers=_headers(token), json={"cci": "%%%"}, timeout=10
+    )
     assert response.status_code == 400
     assert "message" in response.json()
 
 
-def test_openapi_lists_the_occtr_paths(vcc: RunningController) -> None:
-    response = requests.get(f"http://127.0.0.1:{vcc.port}/vcp/v1/occtr/openapi.json", timeout=10)
+def test_openapi_lists_the_occtr_paths(live_controller: RunningController) -> None:
+    response = requests.get(f"http://127.0.0.1:{live_controller.port}/vcp/v1/occtr/openapi.json", timeout=10)
     assert response.status_code == 200
     prefix = "/vcp/v1/occtr"
     paths = {p.removeprefix(prefix) for p in response.json()["paths"]}
@@ -228,8 +238,8 @@ def test_superuser_without_privileged_cannot_touch_another_users_group(sdk: VcpS
 
 @pytest.mark.parametrize(("method", "path", "status"), [("GET", "/nosuch", 404), ("POST", "/version", 405)])
 def test_raw_http_routing_errors_are_json_messages(
-    vcc: RunningController, token: str, method: str, path: str, status: int
+    live_controller: RunningController, token: str, method: str, path: str, status: int
 ) -> None:
-    response = requests.request(method, vcc.base_url + path, headers=_headers(token), timeout=10)
+    response = requests.request(method, live_controller.base_url + path, headers=_headers(token), timeout=10)
     assert response.status_code == status
     assert list(response.json()) == ["message"]

@@ -8,8 +8,8 @@ from vcpsdk.testing import RunningController
 from vcpsdk.vcpsdk import VcpSDK
 
 
-def test_concurrent_ugroup_and_unit_creation(vcc: RunningController, config_dir, pubkey) -> None:
-    users = [VcpSDK(vcc.create_token(f"busy{i}"), config_dir=str(config_dir)) for i in range(6)]
+def test_concurrent_ugroup_and_unit_creation(live_controller: RunningController, config_dir, pubkey) -> None:
+    users = [VcpSDK(live_controller.create_token(f"busy{i}"), config_dir=str(config_dir)) for i in range(6)]
 
     def build(index: int) -> tuple[int, list[str]]:
         vcp = users[index]

@@ -27,10 +27,10 @@ def test_authority_of_a_superuser(make_sdk) -> None:
     assert su.authority()["user_name"] == su.user
 
 
-def test_vcc_info_is_built_from_the_config(sdk: VcpSDK, vcc: RunningController) -> None:
+def test_vcc_info_is_built_from_the_config(sdk: VcpSDK, live_controller: RunningController) -> None:
     assert sdk.vcc_info() == {
-        "host": f"127.0.0.1:{vcc.port}",
-        "vault_url": f"http://127.0.0.1:{vcc.port}",  # the controller serves the cubbyhole
+        "host": f"127.0.0.1:{live_controller.port}",
+        "vault_url": f"http://127.0.0.1:{live_controller.port}",  # the controller serves the cubbyhole
         "docker_registry": {
             "official": "127.0.0.1:5000",
             "user": "127.0.0.1:5001",
@@ -125,7 +125,7 @@ def test_df_flavors_unknown_provider_raises(sdk: VcpSDK) -> None:
     assert info.value.args[1].startswith("no flavor provider_name[amazon]")
 
 
-def test_unreachable_controller_raises_connection_error(tmp_path, vcc: RunningController) -> None:
+def test_unreachable_controller_raises_connection_error(tmp_path, live_controller: RunningController) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
@@ -135,5 +135,5 @@ def test_unreachable_controller_raises_connection_error(tmp_path, vcc: RunningCo
         yaml.safe_dump({"vcc": {"host": "127.0.0.1", "vcc_port": closed_port, "scheme": "http"}})
     )
     with pytest.raises(VcpConnectionError) as info:
-        VcpSDK(vcc.create_token("lost"), config_dir=str(config))
+        VcpSDK(live_controller.create_token("lost"), config_dir=str(config))
     assert info.value.args == ("VCP", "server error")

@@ -11,7 +11,7 @@ from vcpsdk.testing import RunningController
 from vcpsdk.vcpsdk import VcpSDK
 
 
-def test_notebook_pattern_store_read_list_delete(sdk: VcpSDK, token: str, vcc) -> None:
+def test_notebook_pattern_store_read_list_delete(sdk: VcpSDK, token: str, live_controller) -> None:
     base = f"{sdk.vcc_info()['vault_url']}/v1/cubbyhole"
     headers = {"X-Vault-Token": token}
     stored = requests.post(
@@ -33,12 +33,14 @@ def test_notebook_pattern_store_read_list_delete(sdk: VcpSDK, token: str, vcc) -
     assert requests.request("LIST", f"{base}/Guacamole-A", headers=headers, timeout=10).status_code == 404
 
 
-def test_cubbyholes_are_private_to_each_token(sdk: VcpSDK, token: str, vcc: RunningController) -> None:
+def test_cubbyholes_are_private_to_each_token(
+    sdk: VcpSDK, token: str, live_controller: RunningController
+) -> None:
     base = f"{sdk.vcc_info()['vault_url']}/v1/cubbyhole"
     requests.post(
         f"{base}/aws/secret_key", headers={"X-Vault-Token": token}, json={"value": "mine"}, timeout=10
     )
-    other = vcc.create_token("someone-else")
+    other = live_controller.create_token("someone-else")
     assert (
         requests.get(f"{base}/aws/secret_key", headers={"X-Vault-Token": other}, timeout=10).status_code
         == 404
@@ -47,21 +49,23 @@ def test_cubbyholes_are_private_to_each_token(sdk: VcpSDK, token: str, vcc: Runn
     assert denied.status_code == 403 and denied.json() == {"errors": ["permission denied"]}
 
 
-def test_secrets_are_sealed_in_the_database(sdk: VcpSDK, token: str, vcc: RunningController) -> None:
+def test_secrets_are_sealed_in_the_database(
+    sdk: VcpSDK, token: str, live_controller: RunningController
+) -> None:
     base = f"{sdk.vcc_info()['vault_url']}/v1/cubbyhole"
     requests.post(
         f"{base}/munge", headers={"X-Vault-Token": token}, json={"munge.key": "VERY-SECRET-MUNGE"}, timeout=10
     )
-    stored = (vcc.state_dir / "vcc.db").read_bytes()
-    wal = vcc.state_dir / "vcc.db-wal"
+    stored = (live_controller.state_dir / "vcc.db").read_bytes()
+    wal = live_controller.state_dir / "vcc.db-wal"
     stored += wal.read_bytes() if wal.exists() else b""
     assert b"VERY-SECRET-MUNGE" not in stored
 
 
 def test_vault_references_resolve_to_the_tokens_secrets(
-    token: str, vcc: RunningController, user_name: str
+    token: str, live_controller: RunningController, user_name: str
 ) -> None:
-    vault = vcc.controller.service.vault
+    vault = live_controller.controller.service.vault
     user = User(user_name, False, token_hash=hash_token(token), token_shown=token_prefix(token))
     vault.write(user.token_hash, "aws/access_key", {"value": "AKIA-RESOLVED"})
     params = {

@@ -63,7 +63,7 @@ def test_sdk_df_nodes_is_an_empty_list_without_nodes(sdk: VcpSDK, compute_spec) 
     assert sdk.df_nodes() == []
 
 
-def test_sdk_df_nodes_lists_the_nodes_of_every_group(sdk: VcpSDK, compute_spec, vcc) -> None:
+def test_sdk_df_nodes_lists_the_nodes_of_every_group(sdk: VcpSDK, compute_spec, live_controller) -> None:
     first = sdk.create_ugroup("first")
     first.create_unit("web", compute_spec(num_nodes=2))
     second = sdk.create_ugroup("second")
@@ -80,7 +80,7 @@ def test_sdk_df_nodes_lists_the_nodes_of_every_group(sdk: VcpSDK, compute_spec, 
     ]
     assert set(frame["node_state"]) == {"RUNNING"}
     assert set(frame["volumes"]) == {"none"}
-    vcc_id = vcc.controller.vcc_id
+    vcc_id = live_controller.controller.vcc_id
     assert set(frame["cloud_instance_name"]) == {
         f"VCP-{vcc_id[:8]}-{first.vcid[:8]}",
         f"VCP-{vcc_id[:8]}-{second.vcid[:8]}",

@@ -11,21 +11,22 @@ import yaml
 
 from vcpsdk.errors import VcpConflictError, VcpTimeoutError
 from vcpsdk.testing import RunningController, running_controller
+from vcpsdk.testing.units import connect_sdk
 from vcpsdk.vcpsdk import VcpSDK
 
 BOOT_DELAY = 3
 
 
 @pytest.fixture(scope="module")
-def slow_vcc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningController]:
+def slow_controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningController]:
     """A controller whose sandbox nodes take a few seconds to boot."""
     with running_controller(tmp_path_factory.mktemp("slow"), boot_delay=BOOT_DELAY) as running:
         yield running
 
 
-def _slow_sdk(slow_vcc: RunningController, tmp_path: Path, user: str, **vcc: object) -> VcpSDK:
-    config_dir = slow_vcc.write_config(tmp_path / f"slow-{user}-{vcc.get('wait_timeout_sec')}", **vcc)
-    return VcpSDK(slow_vcc.create_token(user), config_dir=str(config_dir))
+def _slow_sdk(slow_controller: RunningController, tmp_path: Path, user: str, **vcc: object) -> VcpSDK:
+    config_dir = tmp_path / f"slow-{user}-{vcc.get('wait_timeout_sec')}"
+    return connect_sdk(slow_controller, config_dir, user, **vcc)
 
 
 def _messages(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
@@ -33,10 +34,10 @@ def _messages(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
 
 
 def test_wait_timeout_sec_is_honoured_and_the_unit_recoverable(
-    slow_vcc: RunningController, tmp_path: Path, pubkey: Path, caplog
+    slow_controller: RunningController, tmp_path: Path, pubkey: Path, caplog
 ) -> None:
     caplog.set_level(logging.INFO, logger="vcp.sdk")
-    sdk = _slow_sdk(slow_vcc, tmp_path, "impatient", wait_timeout_sec=1)
+    sdk = _slow_sdk(slow_controller, tmp_path, "impatient", wait_timeout_sec=1)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(pubkey))
@@ -50,25 +51,25 @@ def test_wait_timeout_sec_is_honoured_and_the_unit_recoverable(
     unit = ug.get_unit("sleepy")
     assert unit is not None
     assert unit.state == "BOOTING"
-    patient = _slow_sdk(slow_vcc, tmp_path, "impatient", wait_timeout_sec=60)
+    patient = _slow_sdk(slow_controller, tmp_path, "impatient", wait_timeout_sec=60)
     recovered = patient.get_ugroup("slow").wait_unit_applied("sleepy")
     assert recovered.state == "RUNNING"
     assert [n.state for n in unit.find_nodes()] == ["RUNNING"]
 
 
 def test_version_shows_the_configured_wait_timeout(
-    slow_vcc: RunningController, tmp_path: Path, capsys
+    slow_controller: RunningController, tmp_path: Path, capsys
 ) -> None:
-    sdk = _slow_sdk(slow_vcc, tmp_path, "versioned", wait_timeout_sec=1)
+    sdk = _slow_sdk(slow_controller, tmp_path, "versioned", wait_timeout_sec=1)
     sdk.version()
     assert yaml.safe_load(capsys.readouterr().out)["vc_controller"]["wait_timeout_sec"] == 1
 
 
 def test_progress_lines_while_booting(
-    slow_vcc: RunningController, tmp_path: Path, pubkey: Path, caplog
+    slow_controller: RunningController, tmp_path: Path, pubkey: Path, caplog
 ) -> None:
     caplog.set_level(logging.INFO, logger="vcp.sdk")
-    sdk = _slow_sdk(slow_vcc, tmp_path, "patient", wait_timeout_sec=60)
+    sdk = _slow_sdk(slow_controller, tmp_path, "patient", wait_timeout_sec=60)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(pubkey))
@@ -87,9 +88,9 @@ def test_unit_is_running_logged_without_delay(sdk: VcpSDK, compute_spec, caplog)
 
 
 def test_async_create_shows_booting_then_running(
-    slow_vcc: RunningController, tmp_path: Path, pubkey: Path
+    slow_controller: RunningController, tmp_path: Path, pubkey: Path
 ) -> None:
-    sdk = _slow_sdk(slow_vcc, tmp_path, "async-user", wait_timeout_sec=60)
+    sdk = _slow_sdk(slow_controller, tmp_path, "async-user", wait_timeout_sec=60)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(pubkey))
@@ -103,8 +104,10 @@ def test_async_create_shows_booting_then_running(
     assert ug.state == "RUNNING"
 
 
-def test_add_nodes_progress_lines(slow_vcc: RunningController, tmp_path: Path, pubkey: Path, caplog) -> None:
-    sdk = _slow_sdk(slow_vcc, tmp_path, "grower", wait_timeout_sec=60)
+def test_add_nodes_progress_lines(
+    slow_controller: RunningController, tmp_path: Path, pubkey: Path, caplog
+) -> None:
+    sdk = _slow_sdk(slow_controller, tmp_path, "grower", wait_timeout_sec=60)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(pubkey))
@@ -130,9 +133,9 @@ def test_delete_and_cleanup_log_lines(sdk: VcpSDK, compute_spec, caplog) -> None
 
 
 def test_add_nodes_while_the_unit_is_booting_is_refused(
-    slow_vcc: RunningController, tmp_path: Path, pubkey: Path
+    slow_controller: RunningController, tmp_path: Path, pubkey: Path
 ) -> None:
-    sdk = _slow_sdk(slow_vcc, tmp_path, "hasty", wait_timeout_sec=60)
+    sdk = _slow_sdk(slow_controller, tmp_path, "hasty", wait_timeout_sec=60)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(pubkey))

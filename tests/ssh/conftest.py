@@ -9,7 +9,6 @@ no background ``ssh`` outlives the test that started it.
 
 from __future__ import annotations
 
-import itertools
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -21,6 +20,8 @@ import pytest
 from vcpsdk import remote
 from vcpsdk.node import VcNode
 from vcpsdk.testing import RunningController, running_controller
+from vcpsdk.testing.keys import make_ssh_keypair, public_key_of
+from vcpsdk.testing.units import connect_sdk, create_running_unit
 from vcpsdk.vcpsdk import VcpSDK
 
 OPTIONS = [
@@ -37,16 +38,6 @@ OPTIONS = [
     "-o",
     "ConnectTimeout=10",
 ]
-_keys = itertools.count(1)
-
-
-def make_keypair(directory: Path) -> Path:
-    """A new ed25519 key pair (no passphrase); returns the private key's path."""
-    path = Path(directory) / f"id_ed25519_{next(_keys)}"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)], check=True
-    )
-    return path
 
 
 def client_options(node: VcNode, key: Path, port_flag: str = "-p") -> list[str]:
@@ -88,19 +79,14 @@ def home_of(state_dir: Path, node: VcNode) -> Path:
 
 @pytest.fixture
 def key(tmp_path: Path) -> Path:
-    """A real private key whose public half (``pub(key)``) the test's nodes authorize."""
-    return make_keypair(tmp_path)
+    """A real private key whose public half (``public_key_of(key)``) the test's nodes authorize."""
+    return make_ssh_keypair(tmp_path)
 
 
 @pytest.fixture
 def other_key(tmp_path: Path) -> Path:
     """A second real key pair, not given to any node."""
-    return make_keypair(tmp_path)
-
-
-def pub(private_key: Path) -> Path:
-    """The public half of a key made by ``make_keypair``."""
-    return private_key.parent / (private_key.name + ".pub")
+    return make_ssh_keypair(tmp_path)
 
 
 MakeUnit = Callable[..., tuple[Any, list[VcNode]]]
@@ -109,22 +95,13 @@ MakeUnit = Callable[..., tuple[Any, list[VcNode]]]
 def unit_maker(sdk: VcpSDK, key: Path) -> MakeUnit:
     """``make(ugroup, unit, provider='aws', num_nodes=1, **spec attributes)`` →
     ``(unit, nodes)`` with ``key`` authorized on every node."""
-    groups: dict[str, Any] = {}
 
     def make(
         ugroup: str = "ssh", unit: str = "node", provider: str = "aws", num_nodes: int = 1, **attributes: Any
     ) -> tuple[Any, list[VcNode]]:
-        group = groups.get(ugroup) or sdk.get_ugroup(ugroup) or sdk.create_ugroup(ugroup)
-        groups[ugroup] = group
-        spec = sdk.get_spec(provider, "small")
-        spec.num_nodes = num_nodes
-        for name, value in attributes.items():
-            setattr(spec, name, value)
-        spec.set_ssh_pubkey(str(pub(key)))  # after params_e, which it extends
-        created = group.create_unit(unit, spec)
-        assert created.state == "RUNNING", created
-        nodes = created.find_nodes()
-        assert len(nodes) == num_nodes
+        _, created, nodes = create_running_unit(
+            sdk, public_key_of(key), ugroup, unit, provider=provider, num_nodes=num_nodes, **attributes
+        )
         return created, nodes
 
     return make
@@ -144,17 +121,16 @@ def node(make_unit: MakeUnit) -> VcNode:
 
 
 @pytest.fixture
-def private_vcc(tmp_path: Path) -> Iterator[RunningController]:
+def private_controller(tmp_path: Path) -> Iterator[RunningController]:
     """A controller of the test alone (own state, own free SSH port)."""
-    with running_controller(tmp_path / "private-vcc") as running:
+    with running_controller(tmp_path / "private-controller") as running:
         yield running
 
 
 @pytest.fixture
-def private_sdk(private_vcc: RunningController, tmp_path: Path) -> VcpSDK:
-    """A VcpSDK against ``private_vcc``."""
-    token = private_vcc.create_token("owner")
-    return VcpSDK(token, config_dir=str(private_vcc.write_config(tmp_path / "private-cfg")))
+def private_sdk(private_controller: RunningController, tmp_path: Path) -> VcpSDK:
+    """A VcpSDK against ``private_controller``."""
+    return connect_sdk(private_controller, tmp_path / "private-cfg", "owner")
 
 
 @pytest.fixture(autouse=True)
