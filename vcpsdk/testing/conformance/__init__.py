@@ -23,6 +23,10 @@ Every directory whose ``conftest.py`` defines ``conformance_harness`` gets the s
 tests (they show up as ``<dir>/vcpsdk_conformance.py::test_...``); parametrize the
 fixture to run the suite once per harness.  The suite's own fixtures live in
 :mod:`vcpsdk.testing.conformance.suite` and are visible to its tests only.
+
+(This package has no asserts of its own: PYTEST_DONT_REWRITE, so a conftest may import a
+harness from it before ``pytest_plugins`` loads it without a warning.  The suite module,
+imported later, is still rewritten.)
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ class SandboxHarness:
         state = running.state_dir
         nodes = sorted(p.name for p in (state / "nodes").glob("*")) if (state / "nodes").exists() else []
         disks = sorted(p.name for p in (state / "disks").glob("*")) if (state / "disks").exists() else []
-        hub = running.controller.backend.hub  # type: ignore[attr-defined]
+        backend: Any = running.controller.backend  # the SandboxBackend, with its SSH hub
+        hub = backend.hub
         listening = sorted(hub._listeners)
         return (
             [f"node files {n}" for n in nodes]
