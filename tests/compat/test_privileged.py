@@ -112,12 +112,12 @@ def test_calls_cover_every_method_with_a_privileged_parameter() -> None:
 
 
 @pytest.fixture
-def owned(sdk: VcpSDK, pubkey: Path, user_name: str) -> Objects:
+def owned(vcp_sdk: VcpSDK, vcp_pubkey: Path, vcp_user: str) -> Objects:
     """A regular user's UnitGroup with a one-node unit."""
-    group, unit, [node] = create_running_unit(sdk, pubkey, ugroup=unique("owned"))
-    spec = sdk.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(pubkey))
-    return Objects(sdk, group, unit, node, spec, user_name)
+    group, unit, [node] = create_running_unit(vcp_sdk, vcp_pubkey, ugroup=unique("owned"))
+    spec = vcp_sdk.get_spec("aws", "small")
+    spec.set_ssh_pubkey(str(vcp_pubkey))
+    return Objects(vcp_sdk, group, unit, node, spec, vcp_user)
 
 
 def test_superuser_operates_another_users_group(owned: Objects, make_sdk) -> None:
@@ -252,14 +252,14 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str |
     yield records
 
 
-def test_privileged_header_only_when_privileged(make_sdk, pubkey: Path, sent) -> None:
+def test_privileged_header_only_when_privileged(make_sdk, vcp_pubkey: Path, sent) -> None:
     """Each call runs twice on the superuser's own groups: without privileged mode no
     request carries the header, with it every request carries ``x-vcc-privileged: True``."""
     su = make_sdk(superuser=True)
     for privileged in (False, True):
-        group, unit, [node] = create_running_unit(su, pubkey)
+        group, unit, [node] = create_running_unit(su, vcp_pubkey)
         spec = su.get_spec("aws", "small")
-        spec.set_ssh_pubkey(str(pubkey))
+        spec.set_ssh_pubkey(str(vcp_pubkey))
         objects = Objects(su, group, unit, node, spec, su.user)
         for name, call in CALLS:
             sent.clear()

@@ -679,9 +679,9 @@ def test_documented_spec_attributes_are_settable(world: World, provider: str) ->
 
 
 @pytest.mark.parametrize("provider", [p for p in PROVIDERS if p not in STORAGE])
-def test_set_ssh_pubkey_on_every_compute_spec(world: World, provider: str, pubkey: Path) -> None:
+def test_set_ssh_pubkey_on_every_compute_spec(world: World, provider: str, vcp_pubkey: Path) -> None:
     spec = world.sdk.get_spec(provider, _any_flavor(world.sdk, provider))
-    spec.set_ssh_pubkey(str(pubkey))
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     assert [e for e in spec.params_e if e.startswith("AUTHORIZED_KEYS=")]
 
 

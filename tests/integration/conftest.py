@@ -37,12 +37,12 @@ def free_ip() -> Callable[[str], str]:
 
 
 @pytest.fixture
-def compute_spec(sdk: VcpSDK, pubkey: Path) -> Callable[..., object]:
+def compute_spec(vcp_sdk: VcpSDK, vcp_pubkey: Path) -> Callable[..., object]:
     """``compute_spec(provider='aws', flavor='small', **attributes)``: a ready compute spec."""
 
     def make(provider: str = "aws", flavor: str = "small", **attributes: object) -> object:
-        spec = sdk.get_spec(provider, flavor)
-        spec.set_ssh_pubkey(str(pubkey))
+        spec = vcp_sdk.get_spec(provider, flavor)
+        spec.set_ssh_pubkey(str(vcp_pubkey))
         for key, value in attributes.items():
             setattr(spec, key, value)
         return spec
@@ -51,9 +51,9 @@ def compute_spec(sdk: VcpSDK, pubkey: Path) -> Callable[..., object]:
 
 
 @pytest.fixture
-def ug(sdk: VcpSDK) -> VcpUnitGroupClass:
+def ug(vcp_sdk: VcpSDK) -> VcpUnitGroupClass:
     """An empty compute UnitGroup of the test's user."""
-    return sdk.create_ugroup("group")
+    return vcp_sdk.create_ugroup("group")
 
 
 def node_ids(unit_or_group: object) -> set[str]:

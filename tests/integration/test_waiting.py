@@ -34,13 +34,13 @@ def _messages(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
 
 
 def test_wait_timeout_sec_is_honoured_and_the_unit_recoverable(
-    slow_controller: RunningController, tmp_path: Path, pubkey: Path, caplog
+    slow_controller: RunningController, tmp_path: Path, vcp_pubkey: Path, caplog
 ) -> None:
     caplog.set_level(logging.INFO, logger="vcp.sdk")
     sdk = _slow_sdk(slow_controller, tmp_path, "impatient", wait_timeout_sec=1)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(pubkey))
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     with pytest.raises(VcpTimeoutError) as info:
         ug.create_unit("sleepy", spec)
     assert info.value.args == ("VCP", "Full of waiting time (sleepy)")
@@ -66,13 +66,13 @@ def test_version_shows_the_configured_wait_timeout(
 
 
 def test_progress_lines_while_booting(
-    slow_controller: RunningController, tmp_path: Path, pubkey: Path, caplog
+    slow_controller: RunningController, tmp_path: Path, vcp_pubkey: Path, caplog
 ) -> None:
     caplog.set_level(logging.INFO, logger="vcp.sdk")
     sdk = _slow_sdk(slow_controller, tmp_path, "patient", wait_timeout_sec=60)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(pubkey))
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     unit = ug.create_unit("sleepy", spec)
     assert unit.state == "RUNNING"
     info = _messages(caplog, logging.INFO)
@@ -81,19 +81,19 @@ def test_progress_lines_while_booting(
     assert info.index("BOOTING ... 0 sec") < info.index("unit sleepy is RUNNING")
 
 
-def test_unit_is_running_logged_without_delay(sdk: VcpSDK, compute_spec, caplog) -> None:
+def test_unit_is_running_logged_without_delay(vcp_sdk: VcpSDK, compute_spec, caplog) -> None:
     caplog.set_level(logging.INFO, logger="vcp.sdk")
-    sdk.create_ugroup("quick").create_unit("fast", compute_spec())
+    vcp_sdk.create_ugroup("quick").create_unit("fast", compute_spec())
     assert "unit fast is RUNNING" in _messages(caplog, logging.INFO)
 
 
 def test_async_create_shows_booting_then_running(
-    slow_controller: RunningController, tmp_path: Path, pubkey: Path
+    slow_controller: RunningController, tmp_path: Path, vcp_pubkey: Path
 ) -> None:
     sdk = _slow_sdk(slow_controller, tmp_path, "async-user", wait_timeout_sec=60)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(pubkey))
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     ug.create_unit("sleepy", spec, wait_for=False)
     assert list(ug.df_units()["unit_state"]) == ["BOOTING"]
     assert list(ug.df_nodes().data["node_state"]) == ["BOOTING"]
@@ -105,12 +105,12 @@ def test_async_create_shows_booting_then_running(
 
 
 def test_add_nodes_progress_lines(
-    slow_controller: RunningController, tmp_path: Path, pubkey: Path, caplog
+    slow_controller: RunningController, tmp_path: Path, vcp_pubkey: Path, caplog
 ) -> None:
     sdk = _slow_sdk(slow_controller, tmp_path, "grower", wait_timeout_sec=60)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(pubkey))
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     spec.num_nodes = 0
     unit = ug.create_unit("grow", spec)
     caplog.set_level(logging.INFO, logger="vcp.sdk")
@@ -121,8 +121,8 @@ def test_add_nodes_progress_lines(
     assert info[-2:] == ["unit grow is RUNNING", "add_node completed."]
 
 
-def test_delete_and_cleanup_log_lines(sdk: VcpSDK, compute_spec, caplog) -> None:
-    ug = sdk.create_ugroup("logged")
+def test_delete_and_cleanup_log_lines(vcp_sdk: VcpSDK, compute_spec, caplog) -> None:
+    ug = vcp_sdk.create_ugroup("logged")
     unit = ug.create_unit("u", compute_spec(num_nodes=2))
     caplog.set_level(logging.INFO, logger="vcp.sdk")
     unit.delete_nodes()
@@ -133,12 +133,12 @@ def test_delete_and_cleanup_log_lines(sdk: VcpSDK, compute_spec, caplog) -> None
 
 
 def test_add_nodes_while_the_unit_is_booting_is_refused(
-    slow_controller: RunningController, tmp_path: Path, pubkey: Path
+    slow_controller: RunningController, tmp_path: Path, vcp_pubkey: Path
 ) -> None:
     sdk = _slow_sdk(slow_controller, tmp_path, "hasty", wait_timeout_sec=60)
     ug = sdk.create_ugroup("slow")
     spec = sdk.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(pubkey))
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     unit = ug.create_unit("booting", spec, wait_for=False)
     with pytest.raises(VcpConflictError) as info:
         unit.add_nodes()

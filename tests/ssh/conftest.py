@@ -108,9 +108,9 @@ def unit_maker(sdk: VcpSDK, key: Path) -> MakeUnit:
 
 
 @pytest.fixture
-def make_unit(sdk: VcpSDK, key: Path) -> MakeUnit:
+def make_unit(vcp_sdk: VcpSDK, key: Path) -> MakeUnit:
     """Units of the test's own user on the session controller."""
-    return unit_maker(sdk, key)
+    return unit_maker(vcp_sdk, key)
 
 
 @pytest.fixture

@@ -20,16 +20,16 @@ def _compute_with(sdk: VcpSDK, key: Path, group: str, disks: list) -> object:
     return ug
 
 
-def test_disk_data_outlives_the_compute_node(sdk: VcpSDK, key: Path, live_controller) -> None:
-    storage = sdk.create_ugroup("storage", "storage")
-    spec = sdk.get_spec("aws_disk", "small")
+def test_disk_data_outlives_the_compute_node(vcp_sdk: VcpSDK, key: Path, live_controller) -> None:
+    storage = vcp_sdk.create_ugroup("storage", "storage")
+    spec = vcp_sdk.get_spec("aws_disk", "small")
     spec.num_disks = 1
     storage.create_unit("data", spec)
     [disk] = storage.find_nodes()
     disk_dir = Path(live_controller.state_dir) / "disks" / disk.cloud_disk_id
     assert disk_dir.is_dir()
 
-    first = _compute_with(sdk, key, "compute1", storage.find_nodes())
+    first = _compute_with(vcp_sdk, key, "compute1", storage.find_nodes())
     [node] = first.find_nodes()
     env = dict(line.split("=", 1) for line in ssh_text(node, key, "env").splitlines() if "=" in line)
     mount = env["VCP_DISK_XVDF"]
@@ -44,7 +44,7 @@ def test_disk_data_outlives_the_compute_node(sdk: VcpSDK, key: Path, live_contro
     assert disk.used_state == "un-use"
     assert (disk_dir / "data.txt").read_text() == "persisted\n"
 
-    second = _compute_with(sdk, key, "compute2", storage.find_nodes())
+    second = _compute_with(vcp_sdk, key, "compute2", storage.find_nodes())
     [again] = second.find_nodes()
     assert again.id != node.id
     assert ssh_text(again, key, 'cat "$VCP_DISK_XVDF/data.txt"') == "persisted\n"
@@ -52,16 +52,16 @@ def test_disk_data_outlives_the_compute_node(sdk: VcpSDK, key: Path, live_contro
 
     second.cleanup()
     storage.cleanup()
-    assert sdk.get_ugroup("storage") is None
+    assert vcp_sdk.get_ugroup("storage") is None
     assert not disk_dir.exists()
 
 
-def test_two_disks_are_xvdf_and_xvdg(sdk: VcpSDK, key: Path) -> None:
-    storage = sdk.create_ugroup("storage", "storage")
-    spec = sdk.get_spec("aws_disk", "small")
+def test_two_disks_are_xvdf_and_xvdg(vcp_sdk: VcpSDK, key: Path) -> None:
+    storage = vcp_sdk.create_ugroup("storage", "storage")
+    spec = vcp_sdk.get_spec("aws_disk", "small")
     spec.num_disks = 2
     storage.create_unit("data", spec)
-    compute = _compute_with(sdk, key, "compute", storage.find_nodes())
+    compute = _compute_with(vcp_sdk, key, "compute", storage.find_nodes())
     [node] = compute.find_nodes()
     assert [v["device_name"] for v in node.volumes] == ["/dev/xvdf", "/dev/xvdg"]
     ssh_text(node, key, 'echo f > "$VCP_DISK_XVDF/which"; echo g > "$VCP_DISK_XVDG/which"')
