@@ -12,9 +12,11 @@ from __future__ import annotations
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import paramiko
 import pytest
 
 from vcpsdk import remote
@@ -66,6 +68,26 @@ def ssh_text(node: VcNode, key: Path, command: str, user: str = "root") -> str:
     return result.stdout.decode()
 
 
+@contextmanager
+def paramiko_client(node: VcNode, key: Path) -> Iterator[paramiko.SSHClient]:
+    """A paramiko client logged in to ``node`` as root with ``key`` (closed at the end)."""
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    try:
+        client.connect(
+            node.cloud_instance_address,
+            port=node.ssh_port,
+            username="root",
+            key_filename=str(key),
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=10,
+        )
+        yield client
+    finally:
+        client.close()
+
+
 def tcp_connect(address: str, port: int, timeout: float = 5) -> None:
     """Open and close a TCP connection (raises ConnectionRefusedError when nobody listens)."""
     with socket.create_connection((address, port), timeout=timeout):
@@ -89,10 +111,10 @@ def other_key(tmp_path: Path) -> Path:
     return make_ssh_keypair(tmp_path)
 
 
-MakeUnit = Callable[..., tuple[Any, list[VcNode]]]
+MakeSshUnit = Callable[..., tuple[Any, list[VcNode]]]
 
 
-def unit_maker(sdk: VcpSDK, key: Path) -> MakeUnit:
+def unit_maker(sdk: VcpSDK, key: Path) -> MakeSshUnit:
     """``make(ugroup, unit, provider='aws', num_nodes=1, **spec attributes)`` →
     ``(unit, nodes)`` with ``key`` authorized on every node."""
 
@@ -108,15 +130,15 @@ def unit_maker(sdk: VcpSDK, key: Path) -> MakeUnit:
 
 
 @pytest.fixture
-def make_unit(vcp_sdk: VcpSDK, key: Path) -> MakeUnit:
+def make_ssh_unit(vcp_sdk: VcpSDK, key: Path) -> MakeSshUnit:
     """Units of the test's own user on the session controller."""
     return unit_maker(vcp_sdk, key)
 
 
 @pytest.fixture
-def node(make_unit: MakeUnit) -> VcNode:
+def node(make_ssh_unit: MakeSshUnit) -> VcNode:
     """One RUNNING aws node of the session controller that accepts ``key``."""
-    _, [single] = make_unit()
+    _, [single] = make_ssh_unit()
     return single
 
 

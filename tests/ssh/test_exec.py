@@ -16,12 +16,12 @@ from vcpsdk.errors import VcpRemoteCommandError
 from vcpsdk.node import VcNode
 from vcpsdk.testing.keys import make_ssh_keypair
 
-from .conftest import MakeUnit, client_options, home_of, ssh, ssh_text, unit_maker
+from .conftest import MakeSshUnit, client_options, home_of, ssh, ssh_text, unit_maker
 
 
 @pytest.fixture
-def env_node(make_unit: MakeUnit) -> VcNode:
-    _, [node] = make_unit(unit="envnode", params_e=["KEY=value with spaces", "OTHER=x=y"])
+def env_node(make_ssh_unit: MakeSshUnit) -> VcNode:
+    _, [node] = make_ssh_unit(unit="envnode", params_e=["KEY=value with spaces", "OTHER=x=y"])
     return node
 
 
@@ -146,8 +146,8 @@ def test_parallel_sessions_on_one_node(node: VcNode, key: Path) -> None:
     assert outputs == [f"{i}\n" for i in range(16)]
 
 
-def test_each_address_reaches_its_own_node(make_unit: MakeUnit, key: Path, live_controller) -> None:
-    _, nodes = make_unit(unit="trio", num_nodes=3)
+def test_each_address_reaches_its_own_node(make_ssh_unit: MakeSshUnit, key: Path, live_controller) -> None:
+    _, nodes = make_ssh_unit(unit="trio", num_nodes=3)
     for node in nodes:
         assert ssh_text(node, key, 'echo "$VCP_NODE_ID $MY_PRIVATE_IP"; pwd') == (
             f"{node.id} {node.cloud_instance_address}\n{home_of(live_controller.state_dir, node)}\n"

@@ -42,13 +42,13 @@ def test_keyscan_reports_the_node_host_key(node: VcNode, live_controller) -> Non
     assert keyscan(node) == host_key_on_disk(live_controller.state_dir, node)
 
 
-def test_every_node_has_its_own_host_key(make_unit) -> None:
-    _, nodes = make_unit(unit="three", num_nodes=3)
+def test_every_node_has_its_own_host_key(make_ssh_unit) -> None:
+    _, nodes = make_ssh_unit(unit="three", num_nodes=3)
     assert len({keyscan(n) for n in nodes}) == 3
 
 
-def test_host_key_survives_power_off_and_on(make_unit) -> None:
-    unit, [node] = make_unit(unit="poweredkey")
+def test_host_key_survives_power_off_and_on(make_ssh_unit) -> None:
+    unit, [node] = make_ssh_unit(unit="poweredkey")
     before = keyscan(node)
     unit.power_off_nodes()
     unit.power_on_nodes()
