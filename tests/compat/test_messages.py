@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import sdk_messages
 from vcpsdk.errors import (
     VcpAuthError,
     VcpConflictError,
@@ -36,10 +37,10 @@ from vcpsdk.errors import (
 )
 from vcpsdk.node import VcNode
 from vcpsdk.testing import RunningController
-from vcpsdk.testing.units import create_running_unit
+from vcpsdk.testing.units import connect_sdk, create_running_unit
 from vcpsdk.vcpsdk import VcpSDK, VcpUnitClass, VcpUnitGroupClass
 
-from .support import create_failed_unit, matches_reference, sdk_messages, unique
+from .support import create_failed_unit, matches_reference, unique
 
 
 @dataclass
@@ -65,8 +66,8 @@ def world(live_controller: RunningController, tmp_path_factory: pytest.TempPathF
     from vcpsdk.testing import write_test_public_key
 
     tmp = tmp_path_factory.mktemp("messages")
-    config_dir = live_controller.write_config(tmp / "cfg")
-    sdk = VcpSDK(live_controller.create_token("messages"), config_dir=str(config_dir))
+    config_dir = tmp / "cfg"
+    sdk = connect_sdk(live_controller, config_dir, "messages")
     pubkey = write_test_public_key(tmp / "id.pub")
     ug, unit, nodes = create_running_unit(sdk, pubkey, ugroup="msgs", num_nodes=2)
     disks = sdk.create_ugroup("msgs-disk", "storage")

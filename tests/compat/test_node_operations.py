@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import sdk_messages, tcp_connect
 from vcpsdk.errors import VcpConflictError, VcpInvalidArgumentError
 from vcpsdk.node import VcNode
 from vcpsdk.testing.units import create_running_unit
 
-from .support import create_failed_unit, keyscan, sdk_messages, tcp_connect
+from .support import create_failed_unit, keyscan
 
 #: operation → (transitional state, final state) of reference §1.3
 TRANSITIONS = {

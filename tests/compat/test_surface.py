@@ -29,6 +29,7 @@ import pytest
 from vcpsdk.node import VcNode
 from vcpsdk.spec import VcpExtClass, VcpSpecClass
 from vcpsdk.testing import RunningController, write_test_public_key
+from vcpsdk.testing.units import connect_sdk
 from vcpsdk.vcpsdk import VcpSDK, VcpUnitClass, VcpUnitGroupClass
 
 P = ("privileged",)  # the extra keyword our SDK adds to controller-facing calls
@@ -270,8 +271,8 @@ class World:
 def world(live_controller: RunningController, tmp_path_factory: pytest.TempPathFactory) -> World:
     """A user with a compute unit (one node) and a storage unit (one disk)."""
     tmp = tmp_path_factory.mktemp("surface")
-    config_dir = live_controller.write_config(tmp / "cfg")
-    sdk = VcpSDK(live_controller.create_token("surface"), config_dir=str(config_dir))
+    config_dir = tmp / "cfg"
+    sdk = connect_sdk(live_controller, config_dir, "surface")
     ug = sdk.create_ugroup("surface")
     spec = sdk.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(write_test_public_key(tmp / "id.pub")))

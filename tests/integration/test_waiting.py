@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import sdk_messages
 from vcpsdk.errors import VcpConflictError, VcpTimeoutError
 from vcpsdk.testing import RunningController, running_controller
 from vcpsdk.testing.units import connect_sdk
@@ -29,10 +30,6 @@ def _slow_sdk(slow_controller: RunningController, tmp_path: Path, user: str, **v
     return connect_sdk(slow_controller, config_dir, user, **vcc)
 
 
-def _messages(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "vcp.sdk" and r.levelno == level]
-
-
 def test_wait_timeout_sec_is_honoured_and_the_unit_recoverable(
     slow_controller: RunningController, tmp_path: Path, vcp_pubkey: Path, caplog
 ) -> None:
@@ -44,8 +41,8 @@ def test_wait_timeout_sec_is_honoured_and_the_unit_recoverable(
     with pytest.raises(VcpTimeoutError) as info:
         ug.create_unit("sleepy", spec)
     assert info.value.args == ("VCP", "Full of waiting time (sleepy)")
-    assert "Full of waiting time (sleepy)" in _messages(caplog, logging.ERROR)
-    assert "BOOTING ... 0 sec" in _messages(caplog, logging.INFO)
+    assert "Full of waiting time (sleepy)" in sdk_messages(caplog, logging.ERROR)
+    assert "BOOTING ... 0 sec" in sdk_messages(caplog, logging.INFO)
 
     # the SDK gave up before the node had booted; the operation goes on on the controller
     unit = ug.get_unit("sleepy")
@@ -75,7 +72,7 @@ def test_progress_lines_while_booting(
     spec.set_ssh_pubkey(str(vcp_pubkey))
     unit = ug.create_unit("sleepy", spec)
     assert unit.state == "RUNNING"
-    info = _messages(caplog, logging.INFO)
+    info = sdk_messages(caplog, logging.INFO)
     assert "BOOTING ... 0 sec" in info
     assert "unit sleepy is RUNNING" in info
     assert info.index("BOOTING ... 0 sec") < info.index("unit sleepy is RUNNING")
@@ -84,7 +81,7 @@ def test_progress_lines_while_booting(
 def test_unit_is_running_logged_without_delay(vcp_sdk: VcpSDK, compute_spec, caplog) -> None:
     caplog.set_level(logging.INFO, logger="vcp.sdk")
     vcp_sdk.create_ugroup("quick").create_unit("fast", compute_spec())
-    assert "unit fast is RUNNING" in _messages(caplog, logging.INFO)
+    assert "unit fast is RUNNING" in sdk_messages(caplog, logging.INFO)
 
 
 def test_async_create_shows_booting_then_running(
@@ -116,7 +113,7 @@ def test_add_nodes_progress_lines(
     caplog.set_level(logging.INFO, logger="vcp.sdk")
     [added] = unit.add_nodes()
     assert added.state == "RUNNING"
-    info = _messages(caplog, logging.INFO)
+    info = sdk_messages(caplog, logging.INFO)
     assert any(line.endswith(" ... 0 sec") for line in info)
     assert info[-2:] == ["unit grow is RUNNING", "add_node completed."]
 
@@ -126,10 +123,10 @@ def test_delete_and_cleanup_log_lines(vcp_sdk: VcpSDK, compute_spec, caplog) -> 
     unit = ug.create_unit("u", compute_spec(num_nodes=2))
     caplog.set_level(logging.INFO, logger="vcp.sdk")
     unit.delete_nodes()
-    assert _messages(caplog, logging.INFO)[-2:] == ["a node deleted.", "deleted node(s) completed."]
+    assert sdk_messages(caplog, logging.INFO)[-2:] == ["a node deleted.", "deleted node(s) completed."]
     caplog.clear()
     ug.cleanup()
-    assert _messages(caplog, logging.INFO)[-1] == "cleanup completed. vc logged is cleanup(no unit)"
+    assert sdk_messages(caplog, logging.INFO)[-1] == "cleanup completed. vc logged is cleanup(no unit)"
 
 
 def test_add_nodes_while_the_unit_is_booting_is_refused(

@@ -9,7 +9,6 @@ no background ``ssh`` outlives the test that started it.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -86,12 +85,6 @@ def paramiko_client(node: VcNode, key: Path) -> Iterator[paramiko.SSHClient]:
         yield client
     finally:
         client.close()
-
-
-def tcp_connect(address: str, port: int, timeout: float = 5) -> None:
-    """Open and close a TCP connection (raises ConnectionRefusedError when nobody listens)."""
-    with socket.create_connection((address, port), timeout=timeout):
-        pass
 
 
 def home_of(state_dir: Path, node: VcNode) -> Path:

@@ -7,11 +7,12 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from tests.helpers import tcp_connect
 from vcpsdk.errors import VcpRemoteCommandError
 from vcpsdk.testing.keys import make_ssh_keypair
 from vcpsdk.vcpsdk import VcpSDK
 
-from .conftest import MakeSshUnit, home_of, paramiko_client, ssh, ssh_text, tcp_connect, unit_maker
+from .conftest import MakeSshUnit, home_of, paramiko_client, ssh, ssh_text, unit_maker
 from .test_host_keys import keyscan
 
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import tcp_connect
 from vcpsdk.testing.keys import make_ssh_keypair, public_key_of
 from vcpsdk.testing.serve import vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
 
-from .conftest import ssh_text, tcp_connect
+from .conftest import ssh_text
 from .test_host_keys import keyscan
 
 
