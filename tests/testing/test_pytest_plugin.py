@@ -61,3 +61,13 @@ def test_make_running_unit_gives_running_nodes_with_the_key(
     for node in nodes:
         authorized = live_controller.state_dir / "nodes" / node.id / "home" / ".ssh" / "authorized_keys"
         assert key in authorized.read_text()
+
+
+def test_the_example_of_docs_testing_md(vcp_sdk: VcpSDK, ssh_keypair: SshKeyPair) -> None:
+    spec = vcp_sdk.get_spec("aws", "small")
+    spec.set_ssh_pubkey(str(ssh_keypair.public))
+    unit = vcp_sdk.create_ugroup("mine").create_unit("web", spec)
+    [node] = unit.find_nodes()
+    stdout, _ = node.ssh_exec("echo hello", private_key_path=str(ssh_keypair.private))
+    assert "hello" in stdout
+    vcp_sdk.get_ugroup("mine").cleanup()  # the node goes, and with it the shared SSH connection

@@ -9,16 +9,12 @@
   ``pytest_plugins = ["vcpsdk.testing.pytest_plugin"]``.
 * :mod:`vcpsdk.testing.conformance`: the backend conformance suite as a pytest plugin.
 
-Example (pytest)::
+Example (a notebook's test, with the plugin enabled in ``conftest.py``)::
 
-    from vcpsdk.testing import running_controller
-
-    def test_my_notebook(tmp_path):
-        with running_controller(tmp_path / "vcc") as vcc:
-            token = vcc.create_token("alice")
-            config_dir = vcc.write_config(tmp_path / "cfg")
-            vcp = VcpSDK(token, config_dir=str(config_dir))
-            ...
+    def test_my_notebook(vcp_sdk, vcp_pubkey):
+        spec = vcp_sdk.get_spec("aws", "small")
+        spec.set_ssh_pubkey(str(vcp_pubkey))
+        assert vcp_sdk.create_ugroup("mine").create_unit("web", spec).state == "RUNNING"
 
 See docs/testing.md.
 """
