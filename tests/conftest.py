@@ -2,7 +2,7 @@
 
 * :mod:`vcpsdk.testing.pytest_plugin`: ``live_controller`` (one in-process controller per
   test session), ``vcp_user``/``vcp_token``/``vcp_config_dir``/``vcp_sdk`` (a fresh user per
-  test), ``make_sdk``, ``vcp_pubkey``, ``ssh_keypair``, ``make_running_unit``;
+  test), ``make_vcp_sdk``, ``vcp_pubkey``, ``ssh_keypair``, ``make_running_unit``;
 * :mod:`vcpsdk.testing.conformance`: the backend conformance suite, collected where a
   ``conftest.py`` provides ``conformance_harness`` (tests/backends).
 

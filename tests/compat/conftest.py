@@ -1,6 +1,6 @@
 """Fixtures of the compatibility suite: a controller whose nodes boot slowly.
 
-More users come from the root ``make_sdk`` (vcpsdk.testing.pytest_plugin).
+More users come from the root ``make_vcp_sdk`` (vcpsdk.testing.pytest_plugin).
 """
 
 from __future__ import annotations

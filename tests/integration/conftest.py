@@ -1,6 +1,6 @@
 """Helpers of the integration tests: fixed addresses, ready specs, a group.
 
-More users come from the root ``make_sdk`` (vcpsdk.testing.pytest_plugin)."""
+More users come from the root ``make_vcp_sdk`` (vcpsdk.testing.pytest_plugin)."""
 
 from __future__ import annotations
 

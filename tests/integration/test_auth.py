@@ -33,9 +33,9 @@ def test_token_is_stripped(vcp_token: str, vcp_config_dir: Path, vcp_user: str) 
     assert sdk.authority()["user_name"] == vcp_user
 
 
-def test_regular_user_sees_only_its_own_groups(vcp_sdk: VcpSDK, make_sdk) -> None:
+def test_regular_user_sees_only_its_own_groups(vcp_sdk: VcpSDK, make_vcp_sdk) -> None:
     mine = vcp_sdk.create_ugroup("mine")
-    other = make_sdk()
+    other = make_vcp_sdk()
     theirs = other.create_ugroup("theirs")
     assert list(vcp_sdk.df_ugroups().data["vcname"]) == ["mine"]
     assert list(other.df_ugroups().data["vcname"]) == ["theirs"]
@@ -44,9 +44,9 @@ def test_regular_user_sees_only_its_own_groups(vcp_sdk: VcpSDK, make_sdk) -> Non
     assert other.find_ugroups(vcid=mine.vcid) == []
 
 
-def test_group_names_are_per_user(vcp_sdk: VcpSDK, make_sdk) -> None:
+def test_group_names_are_per_user(vcp_sdk: VcpSDK, make_vcp_sdk) -> None:
     mine = vcp_sdk.create_ugroup("same-name")
-    theirs = make_sdk().create_ugroup("same-name")
+    theirs = make_vcp_sdk().create_ugroup("same-name")
     assert mine.vcid != theirs.vcid
     assert vcp_sdk.get_ugroup("same-name").vcid == mine.vcid
 
@@ -66,9 +66,9 @@ def test_regular_user_privileged_is_refused(vcp_sdk: VcpSDK) -> None:
     assert [g.name for g in vcp_sdk.find_ugroups()] == ["mine"]
 
 
-def test_superuser_privileged_sees_every_group(vcp_sdk: VcpSDK, vcp_user: str, make_sdk) -> None:
+def test_superuser_privileged_sees_every_group(vcp_sdk: VcpSDK, vcp_user: str, make_vcp_sdk) -> None:
     vcp_sdk.create_ugroup("regular-group")
-    su = make_sdk(superuser=True)
+    su = make_vcp_sdk(superuser=True)
     su.create_ugroup("su-group")
     frame = su.df_ugroups(privileged=True).data
     owners = dict(zip(frame["vcname"], frame["owner"], strict=True))
@@ -79,18 +79,20 @@ def test_superuser_privileged_sees_every_group(vcp_sdk: VcpSDK, vcp_user: str, m
     assert found.owner == vcp_user
 
 
-def test_superuser_without_privileged_sees_only_its_own(vcp_sdk: VcpSDK, make_sdk) -> None:
+def test_superuser_without_privileged_sees_only_its_own(vcp_sdk: VcpSDK, make_vcp_sdk) -> None:
     vcp_sdk.create_ugroup("regular-group")
-    su = make_sdk(superuser=True)
+    su = make_vcp_sdk(superuser=True)
     su.create_ugroup("su-group")
     assert list(su.df_ugroups().data["vcname"]) == ["su-group"]
     assert su.get_ugroup("regular-group") is None
 
 
-def test_superuser_privileged_reads_units_of_another_user(vcp_sdk: VcpSDK, compute_spec, make_sdk) -> None:
+def test_superuser_privileged_reads_units_of_another_user(
+    vcp_sdk: VcpSDK, compute_spec, make_vcp_sdk
+) -> None:
     ug = vcp_sdk.create_ugroup("watched")
     ug.create_unit("server", compute_spec())
-    su = make_sdk(superuser=True)
+    su = make_vcp_sdk(superuser=True)
     group = su.get_ugroup("watched", privileged=True)
     assert group.find_units(privileged=True)[0].name == "server"
     assert group.find_ip_addresses(privileged=True) == ug.find_ip_addresses()
@@ -214,10 +216,10 @@ def test_openapi_lists_the_occtr_paths(live_controller: RunningController) -> No
 
 
 def test_superuser_privileged_operates_on_another_users_group(
-    vcp_sdk: VcpSDK, vcp_user: str, make_sdk, vcp_pubkey: Path
+    vcp_sdk: VcpSDK, vcp_user: str, make_vcp_sdk, vcp_pubkey: Path
 ) -> None:
     vcp_sdk.create_ugroup("managed")
-    su = make_sdk(superuser=True)
+    su = make_vcp_sdk(superuser=True)
     group = su.get_ugroup("managed", privileged=True)
     spec = su.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(vcp_pubkey))
@@ -229,9 +231,9 @@ def test_superuser_privileged_operates_on_another_users_group(
     assert vcp_sdk.get_ugroup("managed") is None
 
 
-def test_superuser_without_privileged_cannot_touch_another_users_group(vcp_sdk: VcpSDK, make_sdk) -> None:
+def test_superuser_without_privileged_cannot_touch_another_users_group(vcp_sdk: VcpSDK, make_vcp_sdk) -> None:
     vcp_sdk.create_ugroup("private")
-    su = make_sdk(superuser=True)
+    su = make_vcp_sdk(superuser=True)
     group = su.get_ugroup("private", privileged=True)
     with pytest.raises(VcpNotFoundError):
         group.cleanup()

@@ -84,10 +84,12 @@ def test_address_in_use_is_refused_for_add_nodes(ug, compute_spec) -> None:
     assert unit.find_ip_addresses() == [taken]
 
 
-def test_address_in_use_by_another_user_is_refused(ug, compute_spec, make_sdk, vcp_pubkey, free_ip) -> None:
+def test_address_in_use_by_another_user_is_refused(
+    ug, compute_spec, make_vcp_sdk, vcp_pubkey, free_ip
+) -> None:
     taken = free_ip("aws")
     ug.create_unit("mine", compute_spec(ip_addresses=[taken]))
-    other = make_sdk()
+    other = make_vcp_sdk()
     their_group = other.create_ugroup("theirs")
     spec = other.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(vcp_pubkey))

@@ -21,8 +21,8 @@ def test_authority_names_the_token_user(vcp_sdk: VcpSDK, vcp_user: str) -> None:
     assert vcp_sdk.authority() == {"role": "fullaccess", "user_name": vcp_user, "user_role": "regular"}
 
 
-def test_authority_of_a_superuser(make_sdk) -> None:
-    su = make_sdk(superuser=True)
+def test_authority_of_a_superuser(make_vcp_sdk) -> None:
+    su = make_vcp_sdk(superuser=True)
     assert su.authority()["user_role"] == "superuser"
     assert su.authority()["user_name"] == su.user
 

@@ -149,9 +149,9 @@ def test_update_ugroup_name(vcp_sdk: VcpSDK) -> None:
     assert str(ug).startswith("[Vc]\n+ type[compute] name[new-name] ")
 
 
-def test_change_owner_moves_the_group(vcp_sdk: VcpSDK, make_sdk) -> None:
+def test_change_owner_moves_the_group(vcp_sdk: VcpSDK, make_vcp_sdk) -> None:
     ug = vcp_sdk.create_ugroup("gift")
-    other = make_sdk()
+    other = make_vcp_sdk()
     ug.change_owner(other.user)
     assert ug.owner == other.user
     assert vcp_sdk.get_ugroup("gift") is None

@@ -34,8 +34,8 @@ def test_my_notebook(vcp_sdk, vcp_pubkey):
     vcp_sdk.get_ugroup("mine").cleanup()
 
 
-def test_another_user_and_a_ready_unit(make_sdk, make_running_unit, ssh_keypair):
-    other = make_sdk(user="bob")
+def test_another_user_and_a_ready_unit(make_vcp_sdk, make_running_unit, ssh_keypair):
+    other = make_vcp_sdk(user="bob")
     assert other.user == "bob" and other.authority()["user_name"] == "bob"
     group, unit, nodes = make_running_unit(num_nodes=2)
     assert unit.state == "RUNNING" and len(nodes) == 2

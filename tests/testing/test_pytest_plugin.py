@@ -31,8 +31,10 @@ def test_vcp_sdk_is_the_fresh_user_on_the_live_controller(
     assert (vcp_config_dir / "vcp_config.yml").is_file()
 
 
-def test_make_sdk_makes_other_users_and_superusers(make_sdk: Callable[..., VcpSDK], vcp_user: str) -> None:
-    other, su = make_sdk(), make_sdk(superuser=True)
+def test_make_sdk_makes_other_users_and_superusers(
+    make_vcp_sdk: Callable[..., VcpSDK], vcp_user: str
+) -> None:
+    other, su = make_vcp_sdk(), make_vcp_sdk(superuser=True)
     assert len({other.user, su.user, vcp_user}) == 3  # type: ignore[attr-defined]
     assert other.authority()["user_role"] == "regular"
     assert su.authority()["user_role"] == "superuser"

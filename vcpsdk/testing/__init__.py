@@ -5,7 +5,7 @@
 * :mod:`vcpsdk.testing.serve`: ``vcc serve`` in a separate process.
 * :mod:`vcpsdk.testing.fakes`: local fakes of the clouds (EC2 on moto, ...).
 * :mod:`vcpsdk.testing.pytest_plugin`: pytest fixtures (``live_controller``, ``vcp_sdk``,
-  ``make_sdk``, ``ssh_keypair`` ...); enable with
+  ``make_vcp_sdk``, ``ssh_keypair`` ...); enable with
   ``pytest_plugins = ["vcpsdk.testing.pytest_plugin"]``.
 * :mod:`vcpsdk.testing.conformance`: the backend conformance suite as a pytest plugin.
 

@@ -21,7 +21,7 @@ Fixtures:
 * ``vcp_user``: a user name no other test uses; ``vcp_token``: that user's token;
 * ``vcp_config_dir``: a config dir whose ``vcp_config.yml`` points at the controller;
 * ``vcp_sdk``: a ``VcpSDK`` of that user;
-* ``make_sdk``: ``make_sdk(superuser=False, user=None)`` → the SDK of another new user
+* ``make_vcp_sdk``: ``make_vcp_sdk(superuser=False, user=None)`` → the SDK of another new user
   (its name in ``.user``);
 * ``vcp_pubkey``: a syntactically valid SSH public key file (no private half);
 * ``ssh_keypair``: a real ed25519 key pair (``.private``, ``.public``) made by ``ssh-keygen``;
@@ -93,8 +93,8 @@ def vcp_sdk(vcp_token: str, vcp_config_dir: Path) -> VcpSDK:
 
 
 @pytest.fixture
-def make_sdk(live_controller: RunningController, tmp_path: Path) -> Callable[..., VcpSDK]:
-    """``make_sdk(superuser=False, user=None)``: a VcpSDK of another fresh user (its name
+def make_vcp_sdk(live_controller: RunningController, tmp_path: Path) -> Callable[..., VcpSDK]:
+    """``make_vcp_sdk(superuser=False, user=None)``: a VcpSDK of another fresh user (its name
     in ``.user``) against ``live_controller``."""
 
     def make(superuser: bool = False, user: str | None = None) -> VcpSDK:
