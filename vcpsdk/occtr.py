@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from vcpsdk import _http
+from vcpsdk._http import ErrorTable, JsonApiClient, default_session, response_json
 from vcpsdk.errors import VcpConnectionError, VcpSDKError, error_for_response
 
 logger = logging.getLogger("vcp.sdk")
@@ -44,17 +44,9 @@ SECRET_KEYS = frozenset(
 
 
 def redact(value: Any) -> Any:
-    """A copy of a JSON value with secret fields replaced by a short placeholder."""
-    if isinstance(value, dict):
-        return {
-            k: (f"<redacted {len(str(v))} chars>" if k in SECRET_KEYS and v else redact(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str) and "AUTHORIZED_KEYS=" in value:
-        return value.split("AUTHORIZED_KEYS=", 1)[0] + "AUTHORIZED_KEYS=<redacted>"
-    return value
+    """A copy of a JSON value with secret fields (:data:`SECRET_KEYS`) replaced by a short
+    placeholder (see :func:`vcpsdk._http.redact`)."""
+    return _http.redact(value, SECRET_KEYS)
 
 
 def b64(text: str) -> str:
@@ -62,8 +54,8 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-class OcctrClient:
-    """HTTP client of one controller.
+class OcctrClient(JsonApiClient):
+    """HTTP client of one controller (a :class:`vcpsdk._http.JsonApiClient`).
 
     Args:
         base_url: e.g. ``https://10.0.0.1/vcp/v1/occtr``.
@@ -85,27 +77,23 @@ class OcctrClient:
         verbose: int = 0,
         session: requests.Session | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
         self._token = (token or "").strip()
-        self.verify = verify
-        self.verbose = verbose
-        self.extensions: dict[str, Any] = {}
-        self.requests_sent = 0
-        if session is None:
-            session = requests.Session()
+        super().__init__(
+            base_url,
+            name="VCP",
+            errors=ErrorTable(
+                base=VcpSDKError, connection=VcpConnectionError, for_response=error_for_response
+            ),
+            logger=logger,
             # GETs are safe to repeat when a connection drops or a proxy hiccups
-            retry = Retry(
-                total=3,
-                connect=3,
-                read=2,
-                backoff_factor=0.2,
-                status_forcelist=(502, 503, 504),
-                allowed_methods=frozenset({"GET"}),
-            )
-            adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-        self._session = session
+            session=session if session is not None else default_session(retry_statuses=(502, 503, 504)),
+            timeout=(self.CONNECT_TIMEOUT, self.READ_TIMEOUT),
+            verify=verify,
+            verbose=verbose,
+            secret_keys=SECRET_KEYS,
+            secrets=lambda: (self._token,),
+        )
+        self.extensions: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"<OcctrClient {self.base_url}>"
@@ -115,7 +103,7 @@ class OcctrClient:
         """True when the controller advertised the "wait for change" extension."""
         return "long_poll" in self.extensions
 
-    def request(
+    def request(  # type: ignore[override]
         self,
         method: str,
         path: str,
@@ -135,48 +123,42 @@ class OcctrClient:
         """
         if expected is None:
             expected = (200,) if method == "GET" else (202,)
-        url = self.base_url + path
         headers = {"x-vcc-access-token": self._token, "Content-Type": "application/json"}
         if privileged:
             headers["x-vcc-privileged"] = "True"
-        data = None if method == "GET" else json.dumps(body if body is not None else {})
-        if self.verbose >= 1:
-            logger.debug("[%s] %s privileged(%s)", method, url, privileged)
-        try:
-            self.requests_sent += 1
-            response = self._session.request(
-                method,
-                url,
-                headers=headers,
-                data=data,
-                params=params,
-                verify=self.verify,
-                timeout=(self.CONNECT_TIMEOUT, read_timeout or self.READ_TIMEOUT),
-            )
-        except requests.exceptions.SSLError as e:
-            logger.error("%s: TLS error talking to %s: %s", errmsg, self.base_url, e)
-            raise VcpConnectionError(errmsg, server_message=f"TLS error: {e}") from None
-        except requests.exceptions.RequestException as e:
-            logger.error(
-                "server error: cannot reach the VC Controller at %s (%s)", self.base_url, type(e).__name__
-            )
-            raise VcpConnectionError("server error", server_message=f"cannot reach {self.base_url}") from None
-        if self.verbose >= 2:
-            logger.debug("HTTP STATUS %s", response.status_code)
+        response = self.send(
+            method,
+            path,
+            errmsg,
+            data=None if method == "GET" else json.dumps(body if body is not None else {}),
+            params=params,
+            headers=headers,
+            timeout=(self.CONNECT_TIMEOUT, read_timeout or self.READ_TIMEOUT),
+            log_suffix=f" privileged({privileged})",
+        )
         if allow_404 and response.status_code == 404:
             return None
-        payload = _json(response)
-        if self.verbose >= 3:
-            logger.debug("%s", json.dumps(redact(payload), ensure_ascii=False)[:4000])
+        payload = response_json(response)
+        self.log_payload(payload)
         if response.status_code not in expected:
             message = payload.get("message") if isinstance(payload, dict) else None
             server_message = str(message) if message else response.text[:500]
             logger.error("%s: http_status(%s)", errmsg, response.status_code)
             if server_message:
                 logger.error("%s", redact(server_message))
-            cls = error_for_response(response.status_code, server_message)
+            cls = self.errors.error_for(response.status_code, server_message)
             raise cls(errmsg, http_status=response.status_code, server_message=server_message)
         return payload
+
+    def connection_failed(self, what: str, url: str, error: requests.RequestException) -> NoReturn:
+        """Log and raise :class:`VcpConnectionError` (the original's ``server error``)."""
+        if isinstance(error, requests.exceptions.SSLError):
+            logger.error("%s: TLS error talking to %s: %s", what, self.base_url, error)
+            raise VcpConnectionError(what, server_message=f"TLS error: {error}") from None
+        logger.error(
+            "server error: cannot reach the VC Controller at %s (%s)", self.base_url, type(error).__name__
+        )
+        raise VcpConnectionError("server error", server_message=f"cannot reach {self.base_url}") from None
 
     def get(self, path: str, errmsg: str, **kwargs: Any) -> Any:
         """GET ``path`` (200 expected)."""
@@ -193,15 +175,6 @@ class OcctrClient:
             self.extensions = extensions if isinstance(extensions, dict) else {}
         vcs: dict[str, Any] = self.get("/vcs", "config vc failed")
         return vcs
-
-
-def _json(response: requests.Response) -> Any:
-    if not response.content:
-        return {}
-    try:
-        return response.json()
-    except ValueError:
-        return {"message": response.text[:500]}
 
 
 __all__ = ["OcctrClient", "VcpSDKError", "b64", "redact"]

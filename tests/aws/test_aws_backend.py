@@ -11,7 +11,7 @@ import pytest
 
 from vcpsdk.controller.backends.aws import TAG_NODE, AwsBackend, bootstrap_script
 from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest
-from vcpsdk.testing.fakes.aws import IMAGE_NAME, ZONE, Calls, backend_config
+from vcpsdk.testing.fakes.aws import IMAGE_NAME, ZONE, Calls, backend_config, restate
 
 
 def new_nodes(count: int, *addresses: str) -> list[NodeRequest]:
@@ -186,7 +186,7 @@ def test_cloud_image_by_id_and_unknown_name(backend, calls, make_unit, ec2) -> N
     backend.create_nodes(unit, new_nodes(1))
     assert calls.of("DescribeImages")[0] == {"ImageIds": [image["ImageId"]]}
     assert calls.of("RunInstances")[0]["ImageId"] == image["ImageId"]
-    from vcpsdk.controller.backends.aws import CloudInvalidParameter
+    from vcpsdk.controller.backends.toolkit.errors import CloudInvalidParameter
 
     calls.clear()
     with pytest.raises(CloudInvalidParameter, match="InvalidAMIID.NotFound: no AMI named 'no-such-ami'"):
@@ -278,18 +278,9 @@ def test_delete_waits_until_ec2_reports_terminated(backend, calls, faults, make_
     requested = new_nodes(3)
     backend.create_nodes(unit, requested)  # backend_data unknown: found by tag vcp:node_id
 
-    def shutting_down(parsed: dict[str, Any]) -> bool:
-        changed = False
-        for reservation in parsed.get("Reservations", []):
-            for instance in reservation["Instances"]:
-                if instance["State"]["Name"] == "terminated":
-                    instance["State"] = {"Code": 32, "Name": "shutting-down"}
-                    changed = True
-        return changed
-
     calls.clear()
     # EC2 answers "shutting-down" to the first two polls after TerminateInstances
-    faults.rewrite("DescribeInstances", shutting_down, times=2)
+    faults.rewrite("DescribeInstances", restate("terminated", "shutting-down", 32), times=2)
     backend.delete_nodes(unit, requested)
     names = calls.names()
     assert names.count("TerminateInstances") == 1

@@ -9,16 +9,17 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from vcpsdk.controller.backends.aws import (
-    AwsBackend,
-    BackendError,
-    CapacityError,
-    CloudAuthError,
-    CloudInvalidParameter,
-    QuotaError,
-    ThrottlingError,
-)
+from vcpsdk.controller.backends.aws import AwsBackend
 from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest
+from vcpsdk.controller.backends.toolkit.errors import (
+    BackendError,
+    CloudAuthError,
+    CloudCapacityError,
+    CloudInvalidParameter,
+    CloudQuotaError,
+    CloudThrottlingError,
+    CloudTimeoutError,
+)
 from vcpsdk.testing.fakes.aws import ZONE, Calls, backend_config
 
 
@@ -60,9 +61,9 @@ MESSAGES = {
     "InvalidSubnetID.NotFound": "The subnet ID 'subnet-123' does not exist",
 }
 CLASSES = {
-    "InsufficientInstanceCapacity": CapacityError,
-    "InstanceLimitExceeded": QuotaError,
-    "VcpuLimitExceeded": QuotaError,
+    "InsufficientInstanceCapacity": CloudCapacityError,
+    "InstanceLimitExceeded": CloudQuotaError,
+    "VcpuLimitExceeded": CloudQuotaError,
     "AuthFailure": CloudAuthError,
     "UnauthorizedOperation": CloudAuthError,
     "InvalidParameterValue": CloudInvalidParameter,
@@ -131,7 +132,7 @@ def test_a_failure_after_the_launch_terminates_everything(
         expected = BackendError
     elif step == "boot":  # EC2 ends the instances while they start (no capacity after all)
         faults.rewrite("DescribeInstances", _no_capacity)
-        expected = CapacityError
+        expected = CloudCapacityError
     elif step == "AttachVolume":
         volume = ec2.create_volume(Size=4, AvailabilityZone=ZONE)["VolumeId"]
         requested = new_nodes(1)
@@ -204,7 +205,7 @@ def test_throttling_that_does_not_stop_becomes_a_typed_error(
     faults = Faults(impatient)
     unit = make_unit()
     faults.error("RunInstances", "RequestLimitExceeded", "Request limit exceeded.", times=5, status=503)
-    with pytest.raises(ThrottlingError, match="^RequestLimitExceeded: Request limit exceeded.$"):
+    with pytest.raises(CloudThrottlingError, match="^RequestLimitExceeded: Request limit exceeded.$"):
         impatient.create_nodes(unit, new_nodes(2))
     assert impatient.requests["RunInstances"] == 2
     impatient.close()
@@ -233,7 +234,7 @@ def test_a_failed_disk_creation_deletes_the_disks_it_made(backend, calls, faults
         skip=1,
     )
     disks = [DiskRequest(uuid.uuid4().hex, i, 8) for i in range(1, 4)]
-    with pytest.raises(QuotaError, match="^VolumeLimitExceeded: You have exceeded"):
+    with pytest.raises(CloudQuotaError, match="^VolumeLimitExceeded: You have exceeded"):
         backend.create_disks(storage, disks)
     assert len(calls.of("CreateVolume")) == 2
     assert len(calls.of("DeleteVolume")) == 1
@@ -284,3 +285,20 @@ def test_too_much_user_data_is_refused_before_launching(backend, calls, make_uni
     with pytest.raises(CloudInvalidParameter, match="EC2 user data is limited to 16384 bytes"):
         backend.create_nodes(unit, new_nodes(1))
     assert "RunInstances" not in calls.names()
+
+
+def test_instances_that_never_run_time_out_and_are_terminated(
+    endpoint, entry, controller_id, make_unit, ec2
+) -> None:
+    from vcpsdk.testing.fakes.aws import Faults, restate
+
+    patient = AwsBackend(backend_config(endpoint, entry, wait_timeout=0.5, waiter_delay=0.05), controller_id)
+    faults = Faults(patient)
+
+    faults.rewrite("DescribeInstances", restate("running", "pending", 0), times=1000)
+    unit = make_unit()
+    with pytest.raises(CloudTimeoutError, match=r"^Timeout: 2 instance\(s\) not running after 0.5 s: i-"):
+        patient.create_nodes(unit, new_nodes(2))
+    faults.clear()
+    patient.close()
+    assert everything(ec2, unit.vcid) == []

@@ -1,5 +1,6 @@
-"""Parts of the AWS backend that need no EC2: addresses, error mapping, the rate limit,
-the bootstrap script (run for real with stub commands), and the boto3 import."""
+"""Parts of the AWS backend that need no EC2: addresses, error mapping, the bootstrap
+script (run for real with stub commands), and the boto3 import.  The rate limit (the
+toolkit's token bucket) is tested in tests/backends/toolkit/test_ratelimit.py."""
 
 from __future__ import annotations
 
@@ -13,21 +14,18 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from vcpsdk.controller.backends.aws import (
-    NEEDS_BOTO3,
-    AwsBackend,
-    BackendError,
-    CapacityError,
-    CloudAuthError,
-    CloudInvalidParameter,
-    QuotaError,
-    RateLimiter,
-    ThrottlingError,
-    bootstrap_script,
-    error_class,
-    map_error,
-)
+from vcpsdk.controller.backends.aws import NEEDS_BOTO3, AwsBackend, bootstrap_script, error_class, map_error
 from vcpsdk.controller.backends.base import InvalidRequest, NodeRequest, UnitContext
+from vcpsdk.controller.backends.toolkit.errors import (
+    BackendError,
+    CloudAuthError,
+    CloudCapacityError,
+    CloudError,
+    CloudInvalidParameter,
+    CloudNotFoundError,
+    CloudQuotaError,
+    CloudThrottlingError,
+)
 
 CATALOG = {"private_network_ipmask": "172.30.2.0/24"}
 
@@ -83,12 +81,12 @@ def test_fixed_addresses_are_checked(offline: AwsBackend) -> None:
 @pytest.mark.parametrize(
     ("code", "kind"),
     [
-        ("InsufficientInstanceCapacity", CapacityError),
-        ("InsufficientCapacity", CapacityError),
-        ("InstanceLimitExceeded", QuotaError),
-        ("VcpuLimitExceeded", QuotaError),
-        ("VolumeLimitExceeded", QuotaError),
-        ("MaxSpotInstanceCountExceeded", QuotaError),
+        ("InsufficientInstanceCapacity", CloudCapacityError),
+        ("InsufficientCapacity", CloudCapacityError),
+        ("InstanceLimitExceeded", CloudQuotaError),
+        ("VcpuLimitExceeded", CloudQuotaError),
+        ("VolumeLimitExceeded", CloudQuotaError),
+        ("MaxSpotInstanceCountExceeded", CloudQuotaError),
         ("AuthFailure", CloudAuthError),
         ("UnauthorizedOperation", CloudAuthError),
         ("InvalidClientTokenId", CloudAuthError),
@@ -100,9 +98,11 @@ def test_fixed_addresses_are_checked(offline: AwsBackend) -> None:
         ("InvalidSubnetID.NotFound", CloudInvalidParameter),
         ("MissingParameter", CloudInvalidParameter),
         ("UnsupportedOperation", CloudInvalidParameter),
-        ("RequestLimitExceeded", ThrottlingError),
-        ("Throttling", ThrottlingError),
-        ("InternalError", BackendError),
+        ("RequestLimitExceeded", CloudThrottlingError),
+        ("Throttling", CloudThrottlingError),
+        ("InvalidInstanceID.NotFound", CloudNotFoundError),
+        ("InvalidVolume.NotFound", CloudNotFoundError),
+        ("InternalError", CloudError),
     ],
 )
 def test_error_codes_map_to_typed_errors(code: str, kind: type[BackendError]) -> None:
@@ -111,13 +111,30 @@ def test_error_codes_map_to_typed_errors(code: str, kind: type[BackendError]) ->
     mapped = map_error(error)
     assert type(mapped) is kind and isinstance(mapped, BackendError)
     assert str(mapped) == f"{code}: the cloud says no"
+    assert isinstance(mapped, CloudError) and mapped.provider == "aws" and mapped.code == code
+    # only throttling and EC2's own failures are worth sending again
+    assert mapped.retryable == (code in ("Throttling", "RequestLimitExceeded", "InternalError"))
+
+
+def test_a_missing_instance_is_also_an_invalid_parameter() -> None:
+    assert issubclass(CloudNotFoundError, CloudInvalidParameter)
 
 
 def test_other_errors() -> None:
     unreachable = map_error(EndpointConnectionError(endpoint_url="http://127.0.0.1:9/"))
-    assert type(unreachable) is BackendError
+    assert type(unreachable) is CloudError and isinstance(unreachable, BackendError)
+    assert unreachable.retryable
     assert str(unreachable).startswith("EndpointConnectionError: Could not connect")
     assert map_error(KeyError("bug")) is None  # our own bugs are not dressed up
+
+
+def test_the_secret_key_never_appears_in_an_error() -> None:
+    error = ClientError(
+        {"Error": {"Code": "SignatureDoesNotMatch", "Message": "signed with s3cr3t-key-value"}},
+        "RunInstances",
+    )
+    mapped = map_error(error, ("s3cr3t-key-value",))
+    assert str(mapped) == "SignatureDoesNotMatch: signed with ***"
 
 
 def test_without_boto3_the_backend_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,30 +149,6 @@ def test_vpn_catalog_serves_aws_and_aws_spot(offline: AwsBackend) -> None:
     assert sorted(catalog) == ["aws", "aws_spot"]
     assert catalog["aws"] == catalog["aws_spot"] == {"default": {"aws_region": "ap-northeast-1", **CATALOG}}
     assert offline.node_ssh_port() is None
-
-
-# -- the rate limit --------------------------------------------------------------------------
-
-
-def test_token_bucket() -> None:
-    now = [100.0]
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    limiter = RateLimiter(4, clock=lambda: now[0], sleep=sleep)
-    for _ in range(4):  # the burst
-        assert limiter.acquire() == 0
-    assert limiter.acquire() == pytest.approx(0.25)
-    assert limiter.acquire() == pytest.approx(0.25)
-    now[0] += 10  # idle: the bucket refills to its capacity, not beyond
-    for _ in range(4):
-        assert limiter.acquire() == 0
-    assert limiter.acquire() == pytest.approx(0.25)
-    assert sum(slept) == pytest.approx(0.75)
-    assert RateLimiter(0, clock=lambda: now[0], sleep=sleep).acquire() == 0  # disabled
 
 
 # -- the bootstrap script ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ import inspect
 import json
 import logging
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,19 +22,6 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from tests.chameleon.fake_chameleon import (
-    APP_CRED_ID,
-    APP_CRED_SECRET,
-    EXTENSION_WINDOW_HOURS,
-    HOSTS,
-    MAX_LEASE_DAYS,
-    OTHER_REGION,
-    PROJECT_ID,
-    REGION,
-    FakeChameleon,
-    RunningFake,
-    running_fake_chameleon,
-)
 from tests.helpers import refuse_non_loopback_names
 from vcpsdk.errors import (
     VcpAuthError,
@@ -45,6 +33,7 @@ from vcpsdk.errors import (
     VcpSDKError,
     VcpTimeoutError,
 )
+from vcpsdk.extensions.chameleon import dates as chameleon_dates
 from vcpsdk.plugins import chameleon_ext
 from vcpsdk.plugins.chameleon_ext import (
     DEFAULT_AUTH_URL,
@@ -62,6 +51,19 @@ from vcpsdk.plugins.chameleon_ext import (
     VcpExtResourceChameleon,
     VcpExtResourceChameleonHostLeaseInfo,
     VcpExtResourceChameleonNetwork,
+)
+from vcpsdk.testing.fakes.chameleon import (
+    APP_CRED_ID,
+    APP_CRED_SECRET,
+    EXTENSION_WINDOW_HOURS,
+    HOSTS,
+    MAX_LEASE_DAYS,
+    OTHER_REGION,
+    PROJECT_ID,
+    REGION,
+    FakeChameleon,
+    RunningFake,
+    running_fake_chameleon,
 )
 
 VCC_TOKEN = "vcc-access-token-DO-NOT-LOG-7f3a9c"
@@ -92,15 +94,10 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture(autouse=True)
 def sleeps(server: RunningFake, monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The client runs on the fake's clock; its sleeps advance that clock (no real waiting)."""
-    recorded: list[float] = []
-
-    def fake_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-        server.fake.advance(seconds)
-
-    monkeypatch.setattr(chameleon_ext, "_utcnow", server.fake.now)
-    monkeypatch.setattr(chameleon_ext, "_sleep", fake_sleep)
-    return recorded
+    clock = server.fake.clock()
+    monkeypatch.setattr(chameleon_dates, "utcnow", server.fake.now)
+    monkeypatch.setattr(VcpChameleonOpenrc, "clock", clock)
+    return clock.sleeps
 
 
 def write_config(directory: Path, section: dict[str, Any] | None, **top: Any) -> Path:
@@ -293,6 +290,28 @@ def test_vault_references_are_refused_clearly(
 
 
 # -------------------------------------------------------------------- Keystone
+
+
+def test_without_keystoneauth1_the_error_names_the_extra(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "keystoneauth1", None)  # as if not installed
+    with pytest.raises(ChameleonConfigError, match=r"keystoneauth1 .*pip install 'vcpsdk\[chameleon\]'"):
+        ext.authenticate()
+    assert fake.requests == []
+
+
+def test_the_package_path_and_the_original_path_are_one_api(
+    ext: VcpExtResourceChameleon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vcpsdk.extensions.chameleon as package
+    from vcpsdk.extensions.chameleon import settings
+
+    for name in chameleon_ext.__all__:
+        assert getattr(chameleon_ext, name) is getattr(package, name), name
+    monkeypatch.setattr(chameleon_ext, "WAIT_INTERVAL_SEC", 3)  # read at call time, everywhere
+    assert settings.WAIT_INTERVAL_SEC == package.WAIT_INTERVAL_SEC == chameleon_ext.WAIT_INTERVAL_SEC == 3
+    assert isinstance(ext, package.VcpChameleonOpenrc)
 
 
 def test_authenticate_uses_the_application_credential(

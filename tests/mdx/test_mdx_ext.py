@@ -21,17 +21,7 @@ import pytest
 import requests
 
 from tests.helpers import refuse_non_loopback_names
-from tests.mdx.fake_mdx import (
-    EXPIRED_PROJECT,
-    INSTITUTION,
-    OTHER_PROJECT,
-    PROJECT,
-    SECOND_PROJECT,
-    USERS,
-    FakeMdx,
-    RunningFake,
-    running_fake_mdx,
-)
+from vcpsdk.core.polling import FakeClock
 from vcpsdk.errors import (
     VcpAuthError,
     VcpConflictError,
@@ -41,6 +31,7 @@ from vcpsdk.errors import (
     VcpSDKError,
     VcpTimeoutError,
 )
+from vcpsdk.extensions.mdx import schemas as mdx_schemas
 from vcpsdk.plugins import mdx_ext
 from vcpsdk.plugins.mdx_ext import (
     MDX_VM_SPEC_SCHEMA,
@@ -53,6 +44,17 @@ from vcpsdk.plugins.mdx_ext import (
     MdxRestError,
     MdxRestException,
     MdxTimeoutError,
+)
+from vcpsdk.testing.fakes.mdx import (
+    EXPIRED_PROJECT,
+    INSTITUTION,
+    OTHER_PROJECT,
+    PROJECT,
+    SECOND_PROJECT,
+    USERS,
+    FakeMdx,
+    RunningFake,
+    running_fake_mdx,
 )
 
 IPV4 = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$")
@@ -93,12 +95,24 @@ def pristine_schema() -> Iterator[None]:
     MDX_VM_SPEC_SCHEMA.update(snapshot)
 
 
+class RecordingClock(FakeClock):
+    """A fake clock that records the pauses it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        super().sleep(seconds)
+
+
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the sleeps of the client's wait loops (they do not really sleep)."""
-    recorded: list[float] = []
-    monkeypatch.setattr(mdx_ext, "_sleep", recorded.append)
-    return recorded
+    clock = RecordingClock()
+    monkeypatch.setattr(MdxResourceExt, "clock", clock)
+    return clock.sleeps
 
 
 @pytest.fixture
@@ -432,6 +446,26 @@ def test_deploy_waits_for_the_address_after_power_on(
     assert fake.vm_by_name("vm-late-ip").polls == 2 + 3 + 1
 
 
+def test_wait_constants_are_shared_by_every_import_path(
+    pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vcpsdk.extensions.mdx as package
+    from vcpsdk.extensions.mdx import settings
+
+    for name in mdx_ext.__all__:
+        assert getattr(mdx_ext, name) is getattr(package, name), name
+    monkeypatch.setattr(package, "SLEEP_COUNT", 2)
+    assert mdx_ext.SLEEP_COUNT == settings.SLEEP_COUNT == 2
+    clock = RecordingClock()
+    client = MdxResourceExt(pmdx.token, endpoint=pmdx.endpoint, clock=clock)
+    client.set_current_project_id(pmdx.project_id)
+    client.deploy_vm("vm-clock", spec)
+    fake.power_polls = 20
+    with pytest.raises(MdxTimeoutError, match="after 2 polls"):
+        client.power_off_vm("vm-clock")
+    assert clock.sleeps[-2:] == [0, 0]  # SLEEP_TIME_SEC (0 in these tests), on the given clock
+
+
 def test_deploy_wait_for_false_then_notebook_wait_loop(
     pmdx: MdxResourceExt, fake: FakeMdx, spec: dict[str, Any]
 ) -> None:
@@ -540,9 +574,9 @@ def test_invalid_vm_spec(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if not use_jsonschema:
-        monkeypatch.setattr(mdx_ext, "_jsonschema", None)
+        monkeypatch.setattr(mdx_schemas, "_jsonschema", None)
     else:
-        assert mdx_ext._jsonschema is not None, "jsonschema is a dependency"
+        assert mdx_schemas._jsonschema is not None, "jsonschema is a dependency"
     with pytest.raises(MdxInvalidArgumentError, match="invalid vm_spec") as e:
         pmdx.deploy_vm("vm-bad", INVALID_SPECS[case](spec))
     assert isinstance(e.value, ValueError) and isinstance(e.value, VcpInvalidArgumentError)
@@ -555,7 +589,7 @@ def test_valid_specs_pass_both_validators(
     spec: dict[str, Any], use_jsonschema: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not use_jsonschema:
-        monkeypatch.setattr(mdx_ext, "_jsonschema", None)
+        monkeypatch.setattr(mdx_schemas, "_jsonschema", None)
     minimal = {k: spec[k] for k in ("catalog", "template_name", "network_adapters")}
     for candidate in (spec, minimal, {**spec, "service_level": "spot"}):
         mdx_ext.validate_spec(candidate, MDX_VM_SPEC_SCHEMA)
@@ -570,7 +604,7 @@ def test_notebooks_extend_the_schema(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if not use_jsonschema:
-        monkeypatch.setattr(mdx_ext, "_jsonschema", None)
+        monkeypatch.setattr(mdx_schemas, "_jsonschema", None)
     # the notebook cell "fix: mdx REST API (2023-01-31)", verbatim
     from vcpsdk.plugins.mdx_ext import MDX_VM_SPEC_SCHEMA
 

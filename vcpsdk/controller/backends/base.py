@@ -5,23 +5,38 @@ a backend only knows *how* to make it so on one cloud.  Every method works on a
 batch (all nodes of one request at once) and must be idempotent by ``node_id``,
 because the worker re-runs an interrupted operation after a restart.
 
-Backends raise :class:`BackendError` with the cloud's own message; the worker
-puts that message on the unit (``error_message``, state ERROR).
+Backends raise :class:`BackendError` with the cloud's own message (cloud backends a
+:class:`~vcpsdk.controller.backends.toolkit.errors.CloudError` of the fitting kind); the
+worker puts that message on the unit (``error_message``, state ERROR).  The pieces every
+cloud backend needs (error tree, rate limit, retries, waiting, the bootstrap script,
+address planning) are in :mod:`vcpsdk.controller.backends.toolkit`.
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
+from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy, plan_addresses
+from vcpsdk.controller.backends.toolkit.errors import BackendError, InvalidRequest
 
-class BackendError(Exception):
-    """A cloud operation failed; ``str(error)`` is shown to the user."""
+__all__ = [
+    "DATA_DEVICES",
+    "Backend",
+    "BackendError",
+    "DiskInfo",
+    "DiskRequest",
+    "DiskResult",
+    "InvalidRequest",
+    "NodeRequest",
+    "NodeResult",
+    "UnitContext",
+]
 
-
-class InvalidRequest(ValueError):
-    """The request can never succeed (bad address, unknown catalog entry...)."""
+#: device names the disks of ``spec.disks`` are attached as, in order (``NodeResult.volumes``)
+DATA_DEVICES = [f"/dev/xvd{c}" for c in "fghijklmnop"]
 
 
 @dataclass
@@ -102,25 +117,33 @@ class Backend(abc.ABC):
     name: str = ""
     #: the backend needs cloud credentials: ``vault://`` references are resolved for it
     uses_credentials: bool = True
+    #: the cloud's address rules, used by the default :meth:`plan_addresses`
+    address_policy: AddressPolicy = AddressPolicy()
 
     @abc.abstractmethod
     def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
         """``{provider: {catalog_name: {key: value}}}`` served on ``/vpn_catalog``."""
 
-    @abc.abstractmethod
     def plan_addresses(
         self,
         provider: str,
         catalog: dict[str, Any],
         fixed: list[str],
         count: int,
-        in_use: set[str],
+        in_use: AbstractSet[str | None],
     ) -> list[str | None]:
         """Check fixed IPs and choose addresses for ``count`` new nodes, before anything is created.
 
-        Returns one entry per node: an address, or None when the cloud assigns it.
-        Raises InvalidRequest naming the bad address and the allowed range.
+        The default applies :attr:`address_policy` with
+        :func:`~vcpsdk.controller.backends.toolkit.addresses.plan_addresses`.
+
+        Returns:
+            One entry per node: an address, or None when the cloud assigns it.
+
+        Raises:
+            InvalidRequest: naming the bad address and the allowed range.
         """
+        return plan_addresses(provider, catalog, fixed, count, in_use, self.address_policy)
 
     @abc.abstractmethod
     def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:

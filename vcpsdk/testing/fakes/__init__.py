@@ -1,1 +1,21 @@
-"""Local fakes of the clouds and services vcpsdk talks to, each serving on 127.0.0.1."""
+"""Local fakes of the cloud APIs vcpsdk talks to, served on 127.0.0.1 only.
+
+* :mod:`vcpsdk.testing.fakes.mdx`: the mdx REST API (:class:`~vcpsdk.testing.fakes.mdx.FakeMdx`,
+  ``running_fake_mdx()``);
+* :mod:`vcpsdk.testing.fakes.chameleon`: Chameleon's Keystone, Blazar and Neutron
+  (:class:`~vcpsdk.testing.fakes.chameleon.FakeChameleon`, ``running_fake_chameleon()``);
+* :mod:`vcpsdk.testing.fakes.aws`: EC2 on moto in server mode (``moto_endpoint()``), for the
+  AWS backend (needs the ``test`` extra).
+
+Each runner serves its fake in a background thread on a free port for a ``with`` block;
+``python -m vcpsdk.testing.fakes.<name> --port N`` serves one by hand.
+
+Example::
+
+    from vcpsdk.extensions.mdx import MdxResourceExt
+    from vcpsdk.testing.fakes.mdx import FakeMdx, running_fake_mdx
+
+    with running_fake_mdx(FakeMdx(deploy_polls=0)) as server:
+        mdx = MdxResourceExt(server.fake.issue_token("alice"), endpoint=server.endpoint)
+        print(mdx.get_assigned_projects())
+"""

@@ -253,3 +253,18 @@ class Faults:
         for event, handler in self._handlers:
             self._backend.unregister_hook(event, handler)
         self._handlers.clear()
+
+
+def restate(old: str, new: str, code: int) -> Callable[[dict[str, Any]], bool]:
+    """A :meth:`Faults.rewrite` change: instances EC2 reports ``old`` are reported ``new``."""
+
+    def change(parsed: dict[str, Any]) -> bool:
+        changed = False
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                if instance["State"]["Name"] == old:
+                    instance["State"] = {"Code": code, "Name": new}
+                    changed = True
+        return changed
+
+    return change

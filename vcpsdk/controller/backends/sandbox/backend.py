@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from vcpsdk.controller.backends.base import (
+    DATA_DEVICES,
     Backend,
     DiskRequest,
     DiskResult,
@@ -29,14 +30,32 @@ from vcpsdk.controller.backends.base import (
     NodeResult,
     UnitContext,
 )
-from vcpsdk.controller.backends.sandbox_nodes import NodeConfig, NodeHub
+from vcpsdk.controller.backends.sandbox.nodes import NodeConfig, NodeHub
+from vcpsdk.controller.backends.toolkit.addresses import Address, AddressPolicy, Network
+from vcpsdk.controller.backends.toolkit.bootstrap import container_environment
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 #: kept for the controller itself (127.0.0.1) and for local services
 RESERVED = ipaddress.ip_network("127.0.0.0/16")
 #: automatic addresses start at this host offset, like a cloud subnet's first hosts
 FIRST_AUTO_OFFSET = 10
-DEVICE_NAMES = [f"/dev/xvd{c}" for c in "fghijklmnop"]
+
+
+def _loopback_only(address: Address, network: Network | None) -> str | None:
+    """The sandbox's own rule for fixed addresses: 127.0.0.0/8 outside 127.0.0.0/16."""
+    if address not in LOOPBACK:
+        return "is not a loopback address: the sandbox accepts only 127.0.0.0/8 addresses" + (
+            f" in {network}" if network else ""
+        )
+    if address in RESERVED:
+        return "lies in 127.0.0.0/16, which the sandbox keeps for local services; use an address" + (
+            f" in {network}" if network else " in 127.1.0.0 - 127.255.255.255"
+        )
+    return None
+
+
+#: automatic addresses from host offset 10 of the provider's range; loopback only
+ADDRESS_POLICY = AddressPolicy(ipv4_only=False, first_auto_offset=FIRST_AUTO_OFFSET, check=_loopback_only)
 
 
 def default_catalog() -> dict[str, dict[str, dict[str, Any]]]:
@@ -51,6 +70,7 @@ class SandboxBackend(Backend):
 
     name = "sandbox"
     uses_credentials = False  # nothing to log into: credentials are passed through
+    address_policy = ADDRESS_POLICY
 
     def __init__(
         self,
@@ -110,73 +130,6 @@ class SandboxBackend(Backend):
         """The sandbox catalog (a copy)."""
         return {p: {n: dict(e or {}) for n, e in entries.items()} for p, entries in self._catalog.items()}
 
-    # -- addresses ------------------------------------------------------------------------
-
-    def plan_addresses(
-        self,
-        provider: str,
-        catalog: dict[str, Any],
-        fixed: list[str],
-        count: int,
-        in_use: set[str],
-    ) -> list[str | None]:
-        """Check the fixed IPs, or pick the next free addresses of the provider's range."""
-        mask = catalog.get("private_network_ipmask")
-        network = ipaddress.ip_network(mask, strict=False) if mask else None
-        if fixed:
-            chosen: list[str | None] = []
-            for text in fixed:
-                address = self._check_fixed(text, provider, network)
-                if address in in_use or address in chosen:
-                    raise InvalidRequest(
-                        f"ip_address[{address}] is already in use; choose another address"
-                        + (f" in {network}" if network else "")
-                    )
-                chosen.append(address)
-            return chosen
-        if network is None:
-            raise InvalidRequest(
-                f"provider {provider} has no private_network_ipmask: "
-                "ip_address_list is required (one address per node)"
-            )
-        allocated: list[str | None] = []
-        for host in _candidate_hosts(network):
-            text = str(host)
-            if text not in in_use:
-                allocated.append(text)
-                if len(allocated) == count:
-                    return allocated
-        raise InvalidRequest(f"no free address left in {network} for {count} node(s) of provider {provider}")
-
-    @staticmethod
-    def _check_fixed(
-        text: str, provider: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
-    ) -> str:
-        try:
-            address = ipaddress.ip_address(str(text).strip())
-        except ValueError:
-            raise InvalidRequest(f"ip_address[{text}] is not an IP address") from None
-        if address not in LOOPBACK:
-            raise InvalidRequest(
-                f"ip_address[{address}] is not a loopback address: the sandbox accepts only "
-                f"127.0.0.0/8 addresses" + (f" in {network}" if network else "")
-            )
-        if address in RESERVED:
-            raise InvalidRequest(
-                f"ip_address[{address}] lies in 127.0.0.0/16, which the sandbox keeps for "
-                "local services; use an address"
-                + (f" in {network}" if network else " in 127.1.0.0 - 127.255.255.255")
-            )
-        if network is not None and address not in network:
-            raise InvalidRequest(
-                f"ip_address[{address}] is outside private_network_ipmask {network} of provider {provider}"
-            )
-        if network is not None and address in (network.network_address, network.broadcast_address):
-            raise InvalidRequest(
-                f"ip_address[{address}] is the network or broadcast address of {network}; use a host address"
-            )
-        return str(address)
-
     # -- nodes ---------------------------------------------------------------------------
 
     def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
@@ -187,7 +140,7 @@ class SandboxBackend(Backend):
         for node in nodes:
             if node.address is None:
                 raise InvalidRequest(f"node {node.node_id} has no planned address")
-            disks = {DEVICE_NAMES[i]: str(self._disk_dir(d.cloud_disk_id)) for i, d in enumerate(node.disks)}
+            disks = {DATA_DEVICES[i]: str(self._disk_dir(d.cloud_disk_id)) for i, d in enumerate(node.disks)}
             configs.append(self._node_config(unit, node, disks))
             instance_id = node.backend_data.get("instance_id") or f"sbx-{secrets.token_hex(8)}"
             results.append(
@@ -196,7 +149,7 @@ class SandboxBackend(Backend):
                     instance_id=instance_id,
                     address=node.address,
                     volumes=[
-                        {"volume_id": d.cloud_disk_id, "device_name": DEVICE_NAMES[i]}
+                        {"volume_id": d.cloud_disk_id, "device_name": DATA_DEVICES[i]}
                         for i, d in enumerate(node.disks)
                     ],
                     backend_data={"instance_id": instance_id},
@@ -218,13 +171,9 @@ class SandboxBackend(Backend):
             environment[key] = value
         home = self.hub.home(node.node_id)
         environment.update(
-            {
-                "MY_PRIVATE_IP": str(node.address),
-                "VCCCTR_IPADDR": "127.0.0.1",
-                "VCP_NODE_ID": node.node_id,
-                "VCP_UNIT_NAME": unit.unit_name,
-                "VCP_UGROUP_NAME": unit.vc_name,
-            }
+            container_environment(
+                unit, node_id=node.node_id, address=str(node.address), controller_address="127.0.0.1"
+            )
         )
         for device in disks:  # where each attached disk is, inside the node's home
             environment[f"VCP_DISK_{Path(device).name.upper()}"] = str(home / "mnt" / Path(device).name)
@@ -292,15 +241,3 @@ def _decode_keys(value: str) -> str:
         return base64.b64decode(value, validate=False).decode("utf-8", "replace")
     except (ValueError, binascii.Error):
         return ""
-
-
-def _candidate_hosts(
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network,
-) -> Any:
-    """Hosts of ``network`` from offset 10 upwards, then the low ones (2..9)."""
-    first = int(network.network_address)
-    last = int(network.broadcast_address)
-    for offset in range(FIRST_AUTO_OFFSET, last - first):
-        yield ipaddress.ip_address(first + offset)
-    for offset in range(2, min(FIRST_AUTO_OFFSET, last - first)):
-        yield ipaddress.ip_address(first + offset)

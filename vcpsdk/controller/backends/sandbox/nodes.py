@@ -274,7 +274,8 @@ class _NodeServer(asyncssh.SSHServer):
         self._connections.add(conn)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._connections.discard(self._connection)  # type: ignore[arg-type]
+        if self._connection is not None:
+            self._connections.discard(self._connection)
 
     def begin_auth(self, username: str) -> bool:
         return True  # authentication is always required

@@ -1,7 +1,7 @@
-"""A local fake of Chameleon Cloud's OpenStack APIs, for the tests of ``chameleon_ext``.
+"""A local fake of Chameleon Cloud's OpenStack APIs, for the tests of the Chameleon extensions.
 
 It serves, on 127.0.0.1 only, the parts of three services that
-``vcpsdk.plugins.chameleon_ext`` uses, written from their public API references:
+``vcpsdk.extensions.chameleon`` uses, written from their public API references:
 
 * **Keystone v3** ``POST /v3/auth/tokens`` with an application credential
   (``{"auth": {"identity": {"methods": ["application_credential"],
@@ -44,12 +44,11 @@ token was sent, body).
 
 Run it by hand::
 
-    python -m tests.chameleon.fake_chameleon --port 8998
+    python -m vcpsdk.testing.fakes.chameleon --port 8998
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import ipaddress
 import json
@@ -57,17 +56,22 @@ import secrets
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
-import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse
 
-from vcpsdk.controller.server import bind_socket, make_server
-from vcpsdk.testing import serving
+from vcpsdk.testing.fakes._runner import (
+    HttpError,
+    RunningFake,
+    parse_json,
+    route,
+    running,
+)
+from vcpsdk.testing.fakes._runner import main as run_main
 
 APP_CRED_ID = "3f2b9c1e0a5d4e8f9b7a6c5d4e3f2a1b"
 APP_CRED_SECRET = "fake-app-cred-secret-Zq8xV2mK"
@@ -86,15 +90,6 @@ STARTING_SEC = 60
 LEASE_DATE_FORMAT = "%Y-%m-%d %H:%M"
 
 
-class HttpError(Exception):
-    """An error answer: status and JSON body."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(status, body)
-        self.status = status
-        self.body = body
-
-
 def blazar_error(status: int, message: str) -> HttpError:
     """Blazar's error body."""
     return HttpError(status, {"error_code": status, "error_message": message, "error_name": status})
@@ -103,6 +98,11 @@ def blazar_error(status: int, message: str) -> HttpError:
 def neutron_error(status: int, kind: str, message: str) -> HttpError:
     """Neutron's error body."""
     return HttpError(status, {"NeutronError": {"type": kind, "message": message, "detail": ""}})
+
+
+def _positive(value: Any) -> TypeGuard[int]:
+    """True for an ``int`` (not a ``bool``) of 1 or more."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _iso(value: dt.datetime) -> str:
@@ -160,6 +160,16 @@ class FakeChameleon:
         """Move the fake's clock forward."""
         with self.lock:
             self.offset += dt.timedelta(seconds=seconds, hours=hours, days=days)
+
+    def clock(self) -> FakeChameleonClock:
+        """A :class:`~vcpsdk.core.polling.Clock` on this fake's time: its sleeps advance the
+        fake's clock at once (and are recorded), so a client's ``wait()`` never really waits.
+
+        Example::
+
+            ext = VcpExtResourceChameleon("chameleon", cfg, token, clock=fake.clock())
+        """
+        return FakeChameleonClock(self)
 
     def fail_next(self, status: int, body: Any = None) -> None:
         """Make the next Blazar/Neutron request answer ``status`` with ``body`` (JSON or text)."""
@@ -448,10 +458,7 @@ class FakeChameleon:
         }
         if kind == "physical:host":
             lo, hi = res.get("min"), res.get("max")
-            if (
-                not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (lo, hi))
-                or lo > hi
-            ):
+            if not (_positive(lo) and _positive(hi)) or lo > hi:
                 raise blazar_error(400, "min and max must be positive integers with min <= max")
             if not (isinstance(props, list) and len(props) == 3 and props[:2] == ["==", "$node_type"]):
                 raise blazar_error(400, f"Unsupported resource_properties {props!r}")
@@ -547,7 +554,7 @@ class FakeChameleon:
 
     # ------------------------------------------------------------------ Neutron
     def _add_network(self, name: str, project: str, *, shared: bool, description: str = "") -> dict[str, Any]:
-        net = {
+        net: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "name": name,
             "project_id": project,
@@ -618,6 +625,23 @@ class FakeChameleon:
         return subnet
 
 
+class FakeChameleonClock:
+    """A clock on a :class:`FakeChameleon`'s time; ``sleeps`` records every pause asked for."""
+
+    def __init__(self, fake: FakeChameleon) -> None:
+        self.fake = fake
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        """The fake's time, in seconds."""
+        return self.fake.now().timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        """Record ``seconds`` and move the fake's clock forward by them."""
+        self.sleeps.append(seconds)
+        self.fake.advance(seconds)
+
+
 def _filtered(items: list[dict[str, Any]], request: Request, keys: tuple[str, ...]) -> list[dict[str, Any]]:
     for key in keys:
         if key in request.query_params:
@@ -634,41 +658,19 @@ def create_app(fake: FakeChameleon) -> FastAPI:
         """Wrap handler(request, body, **path) with recording, auth, locking and errors."""
 
         def wrap(handler: Callable[..., Any]) -> Callable[..., Any]:
-            async def route(request: Request) -> Response:
-                raw = await request.body()
-                with fake.lock:
-                    fake.requests.append(
-                        {
-                            "method": request.method,
-                            "path": request.url.path,
-                            "query": dict(request.query_params),
-                            "token_sent": bool(request.headers.get("x-auth-token")),
-                            "body": raw.decode(errors="replace"),
-                        }
-                    )
-                    try:
-                        try:
-                            body = json.loads(raw) if raw else None
-                        except ValueError:
-                            raise HttpError(400, {"error_message": "Malformed JSON"}) from None
-                        if service == "identity":
-                            token, answer = fake.issue_token(body)
-                            return JSONResponse(answer, status_code=201, headers={"X-Subject-Token": token})
-                        fake.check_token(request.headers.get("x-auth-token"), service)
-                        if fake.failures:
-                            code, fail_body = fake.failures.popleft()
-                            if isinstance(fail_body, str):
-                                return PlainTextResponse(fail_body, status_code=code)
-                            return JSONResponse(fail_body, status_code=code)
-                        result = handler(request, body, **request.path_params)
-                    except HttpError as e:
-                        return JSONResponse(e.body, status_code=e.status)
-                if status == 204:
-                    return Response(status_code=204)
-                return JSONResponse(result, status_code=status)
+            def call(request: Request, raw: bytes) -> Any:
+                body = parse_json(raw, {"error_message": "Malformed JSON"})
+                if service == "identity":
+                    token, answer = fake.issue_token(body)
+                    return JSONResponse(answer, status_code=201, headers={"X-Subject-Token": token})
+                fake.check_token(request.headers.get("x-auth-token"), service)
+                if fake.failures:
+                    raise HttpError(*fake.failures.popleft())
+                return handler(request, body, **request.path_params)
 
-            route.__name__ = handler.__name__
-            return route
+            served = route(fake, call, status, lambda r: {"token_sent": bool(r.headers.get("x-auth-token"))})
+            served.__name__ = handler.__name__
+            return served
 
         return wrap
 
@@ -737,50 +739,27 @@ def create_app(fake: FakeChameleon) -> FastAPI:
     return app
 
 
-@dataclass
-class RunningFake:
-    """A fake Chameleon serving on 127.0.0.1 in a background thread."""
-
-    fake: FakeChameleon
-    port: int
-    server: uvicorn.Server
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def auth_url(self) -> str:
-        """``http://127.0.0.1:<port>/v3``: the value for ``chameleon.auth_url``."""
-        return f"{self.base_url}/v3"
+def running_fake_chameleon(
+    fake: FakeChameleon | None = None,
+) -> AbstractContextManager[RunningFake[FakeChameleon]]:
+    """Serve ``fake`` (a new :class:`FakeChameleon` by default) on a free 127.0.0.1 port for a
+    ``with`` block, which gets the :class:`~vcpsdk.testing.fakes._runner.RunningFake`."""
+    return running(fake or FakeChameleon(), create_app, "fake Chameleon server")
 
 
-@contextmanager
-def running_fake_chameleon(fake: FakeChameleon | None = None) -> Iterator[RunningFake]:
-    """Serve ``fake`` (a new :class:`FakeChameleon` by default) on a free 127.0.0.1 port."""
-    fake = fake or FakeChameleon()
-    with serving(create_app(fake), "fake Chameleon server") as (port, server):
-        fake.base_url = f"http://127.0.0.1:{port}"  # read per request (service catalog)
-        yield RunningFake(fake, port, server)
+def describe(fake: FakeChameleon, port: int) -> str:
+    """The ``vcp_config.yml`` section pointing at a fake served on ``port``, and its hosts."""
+    hosts = ", ".join(f"{k} ({v} hosts)" for k, v in HOSTS.items())
+    return (
+        f"vcp_config.yml section:\nchameleon:\n  auth_url: http://127.0.0.1:{port}/v3\n"
+        f"  application_credential_id: {APP_CRED_ID}\n"
+        f"  application_credential_secret: {APP_CRED_SECRET}\nnode types: {hosts}"
+    )
 
 
 def main() -> None:  # pragma: no cover - manual use
     """Serve a fake Chameleon on 127.0.0.1 until interrupted."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8998)
-    parser.add_argument("--starting-polls", type=int, default=1)
-    args = parser.parse_args()
-    fake = FakeChameleon(starting_polls=args.starting_polls)
-    fake.base_url = f"http://127.0.0.1:{args.port}"
-    print("vcp_config.yml section:")
-    print("chameleon:")
-    print(f"  auth_url: {fake.base_url}/v3")
-    print(f"  application_credential_id: {APP_CRED_ID}")
-    print(f"  application_credential_secret: {APP_CRED_SECRET}")
-    print(f"node types: {', '.join(f'{k} ({v} hosts)' for k, v in HOSTS.items())}", flush=True)
-    sock = bind_socket("127.0.0.1", args.port)
-    make_server(create_app(fake), log_level="info").run(sockets=[sock])
+    run_main(__doc__, 8998, FakeChameleon, create_app, describe, starting_polls=1)
 
 
 if __name__ == "__main__":  # pragma: no cover

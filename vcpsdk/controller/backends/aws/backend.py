@@ -21,9 +21,11 @@ Operators enable it with a ``backends`` section (``vcc serve --backends FILE``):
 What each operation sends to EC2 is described in ``docs/aws.md``.  Every method works on
 a batch and is idempotent by node id: a launch uses a client token derived from the
 sorted node ids, so the worker re-running an interrupted ``create`` gets the same
-instances back from EC2 instead of new ones.  Any failure is mapped to a typed
-:class:`BackendError` (``"<Code>: <cloud message>"``) after everything the call created
-is terminated again.
+instances back from EC2 instead of new ones.  Any failure is mapped onto the toolkit's
+cloud-error tree (``"<Code>: <cloud message>"``, see :mod:`.errors`) after everything the
+call created is terminated again.  Retries are botocore's (``adaptive`` mode), waits are
+boto3's waiters (or :func:`~vcpsdk.controller.backends.toolkit.waiting.wait_all` where
+EC2 has none), the rate limit and the bootstrap script are the toolkit's.
 
 The backend only talks to the EC2 API endpoint; it never connects to the instances.
 """
@@ -31,33 +33,42 @@ The backend only talks to the EC2 API endpoint; it never connects to the instanc
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
+import math
 import re
-import shlex
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from vcpsdk.controller.backends.aws.bootstrap import bootstrap_script
+from vcpsdk.controller.backends.aws.errors import (
+    EC2_CODES,
+    is_not_found,
+    map_error,
+    state_error,
+    translated,
+)
 from vcpsdk.controller.backends.base import (
+    DATA_DEVICES,
     Backend,
     BackendError,
     DiskRequest,
     DiskResult,
-    InvalidRequest,
     NodeRequest,
     NodeResult,
     UnitContext,
 )
+from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy
+from vcpsdk.controller.backends.toolkit.bootstrap import as_list
+from vcpsdk.controller.backends.toolkit.errors import CloudError
+from vcpsdk.controller.backends.toolkit.ratelimit import RateLimiter
+from vcpsdk.controller.backends.toolkit.waiting import timeout_error, wait_all
 
 logger = logging.getLogger("vcp.controller.aws")
 
 DEFAULT_REGION = "ap-northeast-1"
-#: devices the disks of ``spec.disks`` are attached as, in order
-DATA_DEVICES = [f"/dev/xvd{c}" for c in "fghijklmnop"]
 #: instance states in which an instance still exists (and costs)
 LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
 #: at most this many ids per DescribeInstances filter / TerminateInstances call
@@ -76,281 +87,19 @@ TAG_NODE = "vcp:node_id"
 TAG_LAUNCH = "vcp:launch"
 
 
-# -- errors --------------------------------------------------------------------------------
-
-
-class CapacityError(BackendError):
-    """EC2 has no capacity for the request now (another type or zone may have)."""
-
-
-class QuotaError(BackendError):
-    """An account limit (instances, vCPUs, volumes...) would be exceeded."""
-
-
-class CloudAuthError(BackendError):
-    """The credentials are missing, wrong, or not allowed to do this."""
-
-
-class CloudInvalidParameter(BackendError):
-    """EC2 refused a parameter (AMI, subnet, instance type, address...)."""
-
-
-class ThrottlingError(BackendError):
-    """EC2 kept throttling the requests after every retry."""
-
-
-THROTTLING_CODES = {
-    "Throttling",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "SlowDown",
-    "EC2ThrottledException",
-    "ThrottledException",
-    "LimitExceededException",
-    "BandwidthLimitExceeded",
+#: fixed addresses: inside the subnet, not one of the five EC2 keeps; EC2 assigns the others
+ADDRESS_POLICY = AddressPolicy(
+    reserved_low=4,
+    reserved_reason="is reserved by AWS in {network} (the first four addresses and the last one); "
+    "use another address",
+    assign=False,
+)
+#: boto3 waiter per instance state waited for
+INSTANCE_WAITERS = {
+    "running": "instance_running",
+    "stopped": "instance_stopped",
+    "terminated": "instance_terminated",
 }
-AUTH_CODES = {
-    "AuthFailure",
-    "UnauthorizedOperation",
-    "InvalidClientTokenId",
-    "SignatureDoesNotMatch",
-    "OptInRequired",
-    "Blocked",
-    "ExpiredToken",
-    "AccessDenied",
-    "AccessDeniedException",
-    "MissingAuthenticationToken",
-    "UnrecognizedClientException",
-    "PendingVerification",
-}
-CAPACITY_CODES = {
-    "InsufficientInstanceCapacity",
-    "InsufficientCapacity",
-    "InsufficientHostCapacity",
-    "InsufficientReservedInstanceCapacity",
-    "InsufficientAddressCapacity",
-    "InsufficientVolumeCapacity",
-    "InsufficientFreeAddressesInSubnet",
-    "SpotMaxPriceTooLow",
-    "Server.InsufficientInstanceCapacity",
-    "Server.SpotInstanceTermination",
-}
-QUOTA_CODES = {"MaxSpotInstanceCountExceeded", "VolumeLimitExceeded", "MaxIOPSLimitExceeded"}
-INVALID_CODES = {
-    "IdempotentParameterMismatch",
-    "IncorrectState",
-    "IncorrectInstanceState",
-    "VolumeInUse",
-    "VolumeTypeNotAvailableInZone",
-    "DryRunOperation",
-    "OperationNotPermitted",
-    "ValidationError",
-}
-
-
-def error_class(code: str) -> type[BackendError]:
-    """The :class:`BackendError` subclass of an EC2 error code."""
-    if code in THROTTLING_CODES:
-        return ThrottlingError
-    if code in AUTH_CODES or code.startswith("AccessDenied"):
-        return CloudAuthError
-    if code in CAPACITY_CODES or code.startswith("InsufficientInstanceCapacity"):
-        return CapacityError
-    if code in QUOTA_CODES or code.endswith("LimitExceeded"):
-        return QuotaError
-    if (
-        code in INVALID_CODES
-        or code.startswith(("Invalid", "Unsupported", "Missing"))
-        or code.endswith("NotFound")
-    ):
-        return CloudInvalidParameter
-    return BackendError
-
-
-def map_error(error: BaseException) -> BackendError | None:
-    """A typed :class:`BackendError` for a boto3/botocore error, or None for other errors.
-
-    ``ClientError`` becomes ``"<Code>: <cloud message>"`` in the class of its code;
-    missing credentials become :class:`CloudAuthError`; other botocore errors (endpoint
-    unreachable, bad response...) a plain :class:`BackendError` naming the error.
-    """
-    if isinstance(error, BackendError):
-        return error
-    try:
-        from botocore import exceptions as bex
-    except ImportError:  # pragma: no cover - the backend cannot exist without botocore
-        return None
-    if isinstance(error, bex.ClientError):
-        info = error.response.get("Error", {}) if isinstance(error.response, dict) else {}
-        code = str(info.get("Code") or "Unknown")
-        message = str(info.get("Message") or error)
-        return error_class(code)(f"{code}: {message}")
-    if isinstance(error, bex.NoCredentialsError | bex.PartialCredentialsError):
-        return CloudAuthError(
-            f"NoCredentials: {error}; set access_key/secret_key in "
-            "vcp_config.yml or in the controller's aws backend section"
-        )
-    if isinstance(error, bex.BotoCoreError):
-        return BackendError(f"{type(error).__name__}: {error}")
-    return None
-
-
-def _not_found(error: BaseException) -> bool:
-    """A ClientError saying the resource does not exist (any more)."""
-    response = getattr(error, "response", None)
-    code = response.get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
-    return str(code).endswith(".NotFound")
-
-
-# -- the client-side rate limit ------------------------------------------------------------
-
-
-class RateLimiter:
-    """A token bucket: at most ``rate`` requests per second, bursts of ``burst``.
-
-    ``acquire()`` blocks until a request may go out; a rate of 0 disables the limit.
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        burst: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.rate = float(rate)
-        self.capacity = float(burst if burst is not None else max(1.0, self.rate))
-        self._tokens = self.capacity
-        self._clock = clock
-        self._sleep = sleep
-        self._updated = clock()
-        self._lock = threading.Lock()
-        self.waited = 0.0
-
-    def acquire(self) -> float:
-        """Take one token, sleeping as long as needed; returns the seconds slept."""
-        if self.rate <= 0:
-            return 0.0
-        slept = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-                self._updated = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
-                    self.waited += slept
-                    return slept
-                delay = (1.0 - self._tokens) / self.rate
-            self._sleep(delay)
-            slept += delay
-
-
-# -- the bootstrap script (cloud-init user data) ---------------------------------------------
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value if str(v) != ""]
-    return [str(value)]
-
-
-def bootstrap_script(
-    unit: UnitContext, node: NodeRequest, *, controller_id: str = "", controller_address: str = ""
-) -> str:
-    """The user data of an instance: a POSIX shell script starting the Base container.
-
-    It installs nothing (the AMI has Docker), waits for the Docker engine and runs::
-
-        docker run -d --name vcp-base --restart always --privileged --net=host -v /dev:/dev
-            [-v V for each params_v] [-e E for each params_e]
-            -e MY_PRIVATE_IP=<address> -e VCCCTR_IPADDR=<controller_address>
-            -e SERF_NODE_ID=<node id> -e VCCC_ID=<controller_id>
-            -e VCP_NODE_ID=<node id> -e VCP_UNIT_NAME=<unit> -e VCP_UGROUP_NAME=<group>
-            [--dns D] [--dns-search S] [--dns-opt O] [--add-host H] [--hostname N] [--gpus G]
-            <image>
-
-    Every argument is shell-quoted.  The only node-specific value written into the script
-    is a fixed address; otherwise the address is read from the instance metadata at boot
-    and the node id from the instance's ``vcp:node_id`` tag (instance metadata tags), so
-    the N instances of one batched launch share one identical script.
-
-    The script carries ``AUTHORIZED_KEYS`` and every other ``params_e`` value: never log it.
-    """
-    spec = unit.spec
-    docker = dict(spec.get("docker_opt") or {})
-    if "options" in docker and "dns_opt" not in docker:
-        docker["dns_opt"] = docker["options"]
-    image = str(spec.get("image") or "")
-    if not image:
-        from vcpsdk.spec import DEFAULT_IMAGE
-
-        image = DEFAULT_IMAGE
-    q = shlex.quote
-    lines = [
-        "docker run -d --name vcp-base --restart always --privileged --net=host -v /dev:/dev"
-    ]  # one line per option below, each word shell-quoted
-    lines += [f"-v {q(volume)}" for volume in _as_list(spec.get("params_v"))]
-    lines += [f"-e {q(entry)}" for entry in _as_list(spec.get("params_e"))]
-    lines += [
-        '-e "MY_PRIVATE_IP=$MY_PRIVATE_IP"',
-        f"-e {q(f'VCCCTR_IPADDR={controller_address}')}",
-        '-e "SERF_NODE_ID=$NODE_ID"',
-        f"-e {q(f'VCCC_ID={controller_id}')}",
-        '-e "VCP_NODE_ID=$NODE_ID"',
-        f"-e {q(f'VCP_UNIT_NAME={unit.unit_name}')}",
-        f"-e {q(f'VCP_UGROUP_NAME={unit.vc_name}')}",
-    ]
-    for key, flag in (
-        ("dns", "--dns"),
-        ("dns_search", "--dns-search"),
-        ("dns_opt", "--dns-opt"),
-        ("add_host", "--add-host"),
-        ("hostname", "--hostname"),
-        ("gpus", "--gpus"),
-    ):
-        lines += [f"{flag} {q(value)}" for value in _as_list(docker.get(key))]
-    lines.append(q(image))
-    if node.address:
-        address_line = f"MY_PRIVATE_IP={q(str(node.address))}"
-    else:
-        address_line = "MY_PRIVATE_IP=$(imds local-ipv4) || MY_PRIVATE_IP=$(hostname -I | awk '{print $1}')"
-    run = " \\\n  ".join(lines)
-    return f"""#!/bin/sh
-# VCP node bootstrap (vcpsdk AWS backend): start the Base container.
-# Generated by the VC Controller; it contains secrets (params_e): do not share.
-set -u
-imds() {{
-  t=$(curl -sf -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \\
-      http://169.254.169.254/latest/api/token) || t=''
-  if [ -n "$t" ]; then
-    curl -sf -m 2 -H "X-aws-ec2-metadata-token: $t" "http://169.254.169.254/latest/meta-data/$1"
-  else
-    curl -sf -m 2 "http://169.254.169.254/latest/meta-data/$1"
-  fi
-}}
-{address_line}
-# the node id is the instance's vcp:node_id tag, set right after the launch
-NODE_ID=''
-i=0
-while [ -z "$NODE_ID" ] && [ "$i" -lt 60 ]; do
-  NODE_ID=$(imds tags/instance/vcp:node_id) || NODE_ID=''
-  [ -n "$NODE_ID" ] || sleep 5
-  i=$((i + 1))
-done
-i=0
-until docker info >/dev/null 2>&1 || [ "$i" -ge 90 ]; do
-  sleep 2
-  i=$((i + 1))
-done
-docker inspect vcp-base >/dev/null 2>&1 && exit 0
-{run}
-"""
 
 
 # -- the backend -----------------------------------------------------------------------------
@@ -360,6 +109,7 @@ class AwsBackend(Backend):
     """Amazon EC2 (on-demand and spot instances) and EBS volumes through boto3."""
 
     name = "aws"
+    address_policy = ADDRESS_POLICY
 
     def __init__(self, config: dict[str, Any], controller_id: str) -> None:
         try:
@@ -379,7 +129,7 @@ class AwsBackend(Backend):
         self.controller_address = str(config.get("controller_address") or "")
         self.waiter_delay = float(config.get("waiter_delay", 5.0))
         self.wait_timeout = float(config.get("wait_timeout", 900.0))
-        self.image_owners = _as_list(config.get("image_owners")) or ["self"]
+        self.image_owners = as_list(config.get("image_owners")) or ["self"]
         self.limiter = RateLimiter(float(config.get("max_requests_per_second", 20)))
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": int(config.get("max_attempts", 8))},
@@ -397,6 +147,7 @@ class AwsBackend(Backend):
         self._default_session: Any = None
         self._hooks: list[tuple[str, Callable[..., Any]]] = []
         self._images: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self._client_secrets: dict[int, tuple[str, ...]] = {}
         self._lock = threading.Lock()
         #: HTTP requests sent to EC2 per operation name (retries included)
         self.requests: Counter[str] = Counter()
@@ -450,10 +201,16 @@ class AwsBackend(Backend):
                         "ec2", region_name=region, endpoint_url=self.endpoint_url, config=self._config
                     )
                 client.meta.events.register("before-send.ec2", self._before_send)
+                self._client_secrets[id(client)] = (credentials[1],) if credentials else ()
                 for event, handler in self._hooks:
                     client.meta.events.register(event, handler)
                 self._clients[key] = client
         return client
+
+    def _secrets(self, client: Any) -> tuple[str, ...]:
+        """The secret key ``client`` signs with (masked in error messages), if known."""
+        with self._lock:
+            return self._client_secrets.get(id(client), ())
 
     def _unit_client(self, unit: UnitContext) -> Any:
         params = unit.cloud_params
@@ -478,54 +235,20 @@ class AwsBackend(Backend):
             except Exception:  # closing is best effort
                 logger.debug("closing an EC2 client failed", exc_info=True)
 
-    # -- catalog and addresses ---------------------------------------------------------------
+    # -- catalog ------------------------------------------------------------------------------
 
     def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """The operator's catalog, served for ``aws`` and ``aws_spot`` (disks use ``aws``)."""
+        """The operator's catalog, served for ``aws`` and ``aws_spot`` (disks use ``aws``).
+
+        Fixed addresses are checked by :data:`ADDRESS_POLICY` against the controller's own
+        records only (inside the request's database transaction, EC2 is asked nothing);
+        an address taken by something else in the subnet fails at launch with EC2's
+        ``InvalidIPAddress.InUse``.
+        """
         return {
             provider: {name: dict(entry) for name, entry in self._catalog.items()}
             for provider in ("aws", "aws_spot")
         }
-
-    def plan_addresses(
-        self, provider: str, catalog: dict[str, Any], fixed: list[str], count: int, in_use: set[str]
-    ) -> list[str | None]:
-        """Check fixed IPs against the catalog's mask; automatic addresses are EC2's (None).
-
-        Only the controller's own records are checked for addresses in use (this runs
-        inside the request's database transaction, so it asks EC2 nothing); an address
-        taken by something else in the subnet fails at launch with EC2's
-        ``InvalidIPAddress.InUse``.
-        """
-        mask = catalog.get("private_network_ipmask")
-        network = ipaddress.ip_network(str(mask), strict=False) if mask else None
-        where = f" in private_network_ipmask {network}" if network else ""
-        chosen: list[str | None] = []
-        for text in fixed:
-            try:
-                address = ipaddress.IPv4Address(str(text).strip())
-            except ValueError:
-                raise InvalidRequest(
-                    f"ip_address[{text}] is not an IPv4 address; use an address{where}"
-                ) from None
-            if network is not None:
-                if address not in network:
-                    raise InvalidRequest(
-                        f"ip_address[{address}] is outside private_network_ipmask {network} "
-                        f"of provider {provider}"
-                    )
-                offset = int(address) - int(network.network_address)
-                if offset < 4 or address == network.broadcast_address:
-                    raise InvalidRequest(
-                        f"ip_address[{address}] is reserved by AWS in {network} (the first four "
-                        "addresses and the last one); use another address"
-                    )
-            if str(address) in in_use or str(address) in chosen:
-                raise InvalidRequest(
-                    f"ip_address[{address}] is already in use; choose another address{where}"
-                )
-            chosen.append(str(address))
-        return chosen + [None] * max(0, count - len(chosen))
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -557,10 +280,11 @@ class AwsBackend(Backend):
         if ref == "default":
             ref = str(entry.get("aws_default_image") or "")
             if not ref:
-                raise CloudInvalidParameter(
-                    "InvalidAMIID.Unspecified: cloud_image is 'default' but the vpn_catalog entry "
+                raise EC2_CODES.error(
+                    "InvalidAMIID.Unspecified",
+                    "cloud_image is 'default' but the vpn_catalog entry "
                     f"{unit.spec.get('private_network')!r} has no aws_default_image; set "
-                    "spec.cloud_image to an AMI id or name"
+                    "spec.cloud_image to an AMI id or name",
                 )
         key = (id(client), ref)
         with self._lock:
@@ -574,9 +298,9 @@ class AwsBackend(Backend):
                 Owners=self.image_owners, Filters=[{"Name": "name", "Values": [ref]}]
             )["Images"]
         if not images:
-            raise CloudInvalidParameter(
-                f"InvalidAMIID.NotFound: no AMI named {ref!r} owned by "
-                f"{', '.join(self.image_owners)} in {client.meta.region_name}"
+            raise EC2_CODES.error(
+                "InvalidAMIID.NotFound",
+                f"no AMI named {ref!r} owned by {', '.join(self.image_owners)} in {client.meta.region_name}",
             )
         image = max(images, key=lambda i: str(i.get("CreationDate", "")))
         found = (str(image["ImageId"]), str(image.get("RootDeviceName") or "/dev/xvda"))
@@ -591,36 +315,42 @@ class AwsBackend(Backend):
                 instances.extend(reservation.get("Instances", []))
         return instances
 
-    def _wait_instances(self, client: Any, ids: list[str], target: str) -> dict[str, dict[str, Any]]:
-        """Poll until every instance of ``ids`` is in ``target`` (running, stopped, terminated)."""
-        deadline = time.monotonic() + self.wait_timeout
-        pending = set(ids)
-        seen: dict[str, dict[str, Any]] = {}
-        while True:
-            for chunk in _chunks(sorted(pending), CHUNK):
-                found = {
-                    i["InstanceId"]: i
-                    for i in self._describe(client, [{"Name": "instance-id", "Values": chunk}])
-                }
-                for iid in chunk:
-                    instance = found.get(iid)
-                    state = instance["State"]["Name"] if instance else None
-                    if instance:
-                        seen[iid] = instance
-                    if target == "terminated" and state in (None, "terminated"):
-                        pending.discard(iid)
-                    elif state == target:
-                        pending.discard(iid)
-                    elif state in ("shutting-down", "terminated") and target != "terminated":
-                        raise _state_error(iid, target, instance or {})
-            if not pending:
-                return seen
-            if time.monotonic() > deadline:
-                raise BackendError(
-                    f"Timeout: {len(pending)} instance(s) not {target} after "
-                    f"{self.wait_timeout:.0f} s: {', '.join(sorted(pending)[:5])}"
-                )
-            time.sleep(self.waiter_delay)
+    def _wait_instances(self, client: Any, ids: list[str], target: str) -> None:
+        """Wait with boto3's waiter until every instance of ``ids`` is ``target``.
+
+        ``target`` is running, stopped or terminated.  An instance that ends instead
+        (e.g. no spot capacity after all) raises the typed error of its state reason.
+        """
+        from botocore.exceptions import ClientError, WaiterError
+
+        waiter = client.get_waiter(INSTANCE_WAITERS[target])
+        config = {
+            "Delay": self.waiter_delay,
+            "MaxAttempts": max(1, math.ceil(self.wait_timeout / max(self.waiter_delay, 0.001))),
+        }
+        for chunk in _chunks(sorted(set(ids)), CHUNK):
+            try:  # by filter: an id EC2 forgot is missing from the answer, not an error
+                waiter.wait(Filters=[{"Name": "instance-id", "Values": chunk}], WaiterConfig=config)
+            except WaiterError as e:
+                last = e.last_response if isinstance(e.last_response, dict) else {}
+                if "Error" in last:  # an EC2 error, not a state: map it like any other
+                    raise map_error(ClientError(last, "DescribeInstances")) or BackendError(str(e)) from e
+                instances = [i for r in last.get("Reservations", []) for i in r.get("Instances", [])]
+                for instance in instances:
+                    ended = instance["State"]["Name"] in ("shutting-down", "terminated")
+                    if ended and target != "terminated":
+                        raise state_error(instance["InstanceId"], target, instance) from e
+                pending = [i["InstanceId"] for i in instances if i["State"]["Name"] != target] or chunk
+                if "Max attempts exceeded" in str(e):
+                    raise timeout_error(
+                        pending, what="instance(s)", target=target, timeout=self.wait_timeout, provider="aws"
+                    ) from e
+                states = sorted({i["State"]["Name"] for i in instances})
+                raise CloudError(
+                    f"instance(s) {', '.join(pending[:5])} are {'/'.join(states)}, not {target}",
+                    code="IncorrectInstanceState",
+                    provider="aws",
+                ) from e
 
     def _terminate(self, client: Any, ids: Iterable[str], spot_requests: Iterable[str] = ()) -> None:
         """Cancel spot requests, terminate ``ids`` and wait until EC2 reports them terminated."""
@@ -634,7 +364,7 @@ class AwsBackend(Backend):
             try:
                 client.terminate_instances(InstanceIds=chunk)
             except Exception as e:
-                if not _not_found(e):
+                if not is_not_found(e):
                     raise
                 live = [
                     i["InstanceId"]
@@ -688,9 +418,9 @@ class AwsBackend(Backend):
         params = unit.cloud_params
         subnet = entry.get("aws_vpc_subnet_id")
         if not subnet:
-            raise CloudInvalidParameter(
-                "InvalidSubnetID.Unspecified: the vpn_catalog entry "
-                f"{unit.spec.get('private_network')!r} has no aws_vpc_subnet_id"
+            raise EC2_CODES.error(
+                "InvalidSubnetID.Unspecified",
+                f"the vpn_catalog entry {unit.spec.get('private_network')!r} has no aws_vpc_subnet_id",
             )
         groups = entry.get("aws_vpc_security_group_id") or []
         if isinstance(groups, str):
@@ -741,9 +471,10 @@ class AwsBackend(Backend):
         self, client: Any, base: dict[str, Any], user_data: str, count: int, token: str, address: str | None
     ) -> list[dict[str, Any]]:
         if len(user_data.encode()) > USER_DATA_LIMIT:
-            raise CloudInvalidParameter(
-                f"InvalidParameterValue: the bootstrap script is {len(user_data.encode())} bytes; "
-                f"EC2 user data is limited to {USER_DATA_LIMIT} bytes (shorten params_e/params_v)"
+            raise EC2_CODES.error(
+                "InvalidParameterValue",
+                f"the bootstrap script is {len(user_data.encode())} bytes; "
+                f"EC2 user data is limited to {USER_DATA_LIMIT} bytes (shorten params_e/params_v)",
             )
         request = dict(base, MinCount=count, MaxCount=count, UserData=user_data, ClientToken=token)
         request["TagSpecifications"] = [
@@ -764,8 +495,9 @@ class AwsBackend(Backend):
                 f"({', '.join(gone)}); delete these nodes and add new ones"
             )
         if len(instances) != count:
-            raise CapacityError(
-                f"InsufficientInstanceCapacity: asked for {count} instance(s), EC2 launched {len(instances)}"
+            raise EC2_CODES.error(
+                "InsufficientInstanceCapacity",
+                f"asked for {count} instance(s), EC2 launched {len(instances)}",
             )
         return sorted(instances, key=lambda i: int(i.get("AmiLaunchIndex", 0)))
 
@@ -785,7 +517,8 @@ class AwsBackend(Backend):
         entry = self._entry(unit)
         created: dict[str, dict[str, Any]] = {}
         tokens: list[str] = []
-        try:
+        discard = lambda: self._discard(client, [i["InstanceId"] for i in created.values()], tokens)  # noqa: E731
+        with translated(cleanup=discard, secrets=self._secrets(client)):
             image_id, root = self._image(client, unit, entry)
             base = self._launch_params(unit, entry, image_id, root)
             automatic = sorted((n for n in nodes if not n.address), key=lambda n: n.node_id)
@@ -810,23 +543,16 @@ class AwsBackend(Backend):
                 [instance] = self._run(client, base, script, 1, token, str(node.address))
                 created[node.node_id] = instance
             self._tag_nodes(client, {n: i["InstanceId"] for n, i in created.items()})
-            running = self._wait_instances(client, [i["InstanceId"] for i in created.values()], "running")
+            self._wait_instances(client, [i["InstanceId"] for i in created.values()], "running")
             volumes = {
                 n.node_id: self._attach_disks(client, n, created[n.node_id]["InstanceId"])
                 for n in nodes
                 if n.disks
             }
-        except Exception as e:
-            self._discard(client, [i["InstanceId"] for i in created.values()], tokens)
-            mapped = map_error(e)
-            if mapped is None:
-                raise
-            raise mapped from e
         results = []
         for node in nodes:
             iid = created[node.node_id]["InstanceId"]
-            described = running.get(iid, created[node.node_id])
-            address = described.get("PrivateIpAddress") or created[node.node_id].get("PrivateIpAddress") or ""
+            address = created[node.node_id].get("PrivateIpAddress") or ""
             results.append(
                 NodeResult(
                     node_id=node.node_id,
@@ -878,8 +604,8 @@ class AwsBackend(Backend):
 
     def _attach_disks(self, client: Any, node: NodeRequest, instance_id: str) -> list[dict[str, str]]:
         if len(node.disks) > len(DATA_DEVICES):
-            raise CloudInvalidParameter(
-                f"InvalidParameterValue: at most {len(DATA_DEVICES)} disks can be attached"
+            raise EC2_CODES.error(
+                "InvalidParameterValue", f"at most {len(DATA_DEVICES)} disks can be attached"
             )
         attached = []
         for device, disk in zip(DATA_DEVICES, node.disks, strict=False):
@@ -902,7 +628,7 @@ class AwsBackend(Backend):
         if not nodes:
             return
         client = self._unit_client(unit)
-        try:
+        with translated(secrets=self._secrets(client)):
             found = self._find_instances(client, nodes)
             instances = [i for lst in found.values() for i in lst]
             self._terminate(
@@ -910,11 +636,6 @@ class AwsBackend(Backend):
                 [i["InstanceId"] for i in instances],
                 [i.get("SpotInstanceRequestId", "") for i in instances],
             )
-        except Exception as e:
-            mapped = map_error(e)
-            if mapped is None:
-                raise
-            raise mapped from e
 
     def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
         """power_off/stop/suspend = StopInstances; power_on/start/resume = StartInstances."""
@@ -927,13 +648,14 @@ class AwsBackend(Backend):
         if not nodes:
             return
         client = self._unit_client(unit)
-        try:
+        with translated(secrets=self._secrets(client)):
             found = self._find_instances(client, nodes)
             missing = [n.node_id for n in nodes if not found.get(n.node_id)]
             if missing:
-                raise CloudInvalidParameter(
-                    f"InvalidInstanceID.NotFound: no instance for node(s) {', '.join(missing)} "
-                    "(terminated outside the controller?); delete these nodes"
+                raise EC2_CODES.error(
+                    "InvalidInstanceID.NotFound",
+                    f"no instance for node(s) {', '.join(missing)} "
+                    "(terminated outside the controller?); delete these nodes",
                 )
             instances = [i for n in nodes for i in found[n.node_id]]
             ids = [i["InstanceId"] for i in instances]
@@ -949,24 +671,14 @@ class AwsBackend(Backend):
                 for chunk in _chunks(todo, CHUNK):
                     client.start_instances(InstanceIds=chunk)
             self._wait_instances(client, ids, target)
-        except Exception as e:
-            mapped = map_error(e)
-            if mapped is None:
-                raise
-            raise mapped from e
 
     def describe(self, unit: UnitContext, nodes: list[NodeRequest]) -> dict[str, str]:
         """``{node_id: RUNNING | POWER_OFF | DELETED}`` from what EC2 reports now."""
         if not nodes:
             return {}
         client = self._unit_client(unit)
-        try:
+        with translated(secrets=self._secrets(client)):
             found = self._find_instances(client, nodes, live_only=False)
-        except Exception as e:
-            mapped = map_error(e)
-            if mapped is None:
-                raise
-            raise mapped from e
         report = {}
         for node in nodes:
             instances = found.get(node.node_id, [])
@@ -994,8 +706,9 @@ class AwsBackend(Backend):
             OwnerIds=["self"], Filters=[{"Name": "tag:Name", "Values": [ref]}]
         )["Snapshots"]
         if not snapshots:
-            raise CloudInvalidParameter(
-                f"InvalidSnapshot.NotFound: no snapshot named {ref!r} (tag Name) in {client.meta.region_name}"
+            raise EC2_CODES.error(
+                "InvalidSnapshot.NotFound",
+                f"no snapshot named {ref!r} (tag Name) in {client.meta.region_name}",
             )
         return str(max(snapshots, key=lambda s: str(s.get("StartTime", "")))["SnapshotId"])
 
@@ -1025,11 +738,15 @@ class AwsBackend(Backend):
         return found
 
     def _wait_volumes(self, client: Any, ids: list[str], target: str) -> None:
-        """Poll until every volume is ``target`` (available, in-use, or deleted = gone)."""
-        deadline = time.monotonic() + self.wait_timeout
-        pending = set(ids)
-        while pending:
-            for chunk in _chunks(sorted(pending), CHUNK):
+        """Poll until every volume is ``target`` (available, in-use = attached, or deleted = gone).
+
+        Not boto3's volume waiters: they do not stop at the ``error`` state, do not look at
+        the attachments, and ``volume_deleted`` on several ids ends as soon as one is gone.
+        """
+
+        def check(pending: list[str]) -> set[str]:
+            done = set()
+            for chunk in _chunks(pending, CHUNK):
                 found = {
                     v["VolumeId"]: v
                     for v in client.describe_volumes(Filters=[{"Name": "volume-id", "Values": chunk}])[
@@ -1040,23 +757,28 @@ class AwsBackend(Backend):
                     volume = found.get(vid)
                     state = volume.get("State") if volume else "deleted"
                     if target == "in-use" and volume is not None:
-                        done = state == "in-use" and all(
+                        ready = state == "in-use" and all(
                             a.get("State") == "attached" for a in volume.get("Attachments", [])
                         )
                     else:
-                        done = state == target
-                    if done:
-                        pending.discard(vid)
+                        ready = state == target
+                    if ready:
+                        done.add(vid)
                     elif state == "error" or (state == "deleted" and target != "deleted"):
-                        raise BackendError(f"VolumeError: volume {vid} is {state}, not {target}")
-            if not pending:
-                return
-            if time.monotonic() > deadline:
-                raise BackendError(
-                    f"Timeout: volume(s) {', '.join(sorted(pending))} not "
-                    f"{target} after {self.wait_timeout:.0f} s"
-                )
-            time.sleep(self.waiter_delay)
+                        raise CloudError(
+                            f"volume {vid} is {state}, not {target}", code="VolumeError", provider="aws"
+                        )
+            return done
+
+        wait_all(
+            ids,
+            check,
+            what="volume(s)",
+            target=target,
+            timeout=self.wait_timeout,
+            interval=self.waiter_delay,
+            provider="aws",
+        )
 
     def create_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> list[DiskResult]:
         """CreateVolume per disk (EBS has no batch call), then wait until all are available."""
@@ -1066,12 +788,14 @@ class AwsBackend(Backend):
         entry = self._entry(unit)
         params = unit.cloud_params
         created: dict[str, str] = {}
-        try:
+        drop = lambda: self._drop_volumes(client, list(created.values()))  # noqa: E731
+        with translated(cleanup=drop, secrets=self._secrets(client)):
             zone = entry.get("aws_availability_zone")
             if not zone:
-                raise CloudInvalidParameter(
-                    "InvalidAvailabilityZone.Unspecified: the vpn_catalog entry "
-                    f"{unit.spec.get('private_network')!r} has no aws_availability_zone"
+                raise EC2_CODES.error(
+                    "InvalidAvailabilityZone.Unspecified",
+                    "the vpn_catalog entry "
+                    f"{unit.spec.get('private_network')!r} has no aws_availability_zone",
                 )
             snapshot = self._snapshot(client, str(params.get("cloud_image") or ""))
             existing = self._find_volumes(
@@ -1094,12 +818,6 @@ class AwsBackend(Backend):
                     request["SnapshotId"] = snapshot
                 created[disk.disk_id] = client.create_volume(**request)["VolumeId"]
             self._wait_volumes(client, list(created.values()), "available")
-        except Exception as e:
-            self._drop_volumes(client, list(created.values()))
-            mapped = map_error(e)
-            if mapped is None:
-                raise
-            raise mapped from e
         return [
             DiskResult(
                 disk_id=d.disk_id,
@@ -1142,7 +860,7 @@ class AwsBackend(Backend):
             try:
                 client.delete_volume(VolumeId=vid)
             except Exception as e:
-                if not _not_found(e):
+                if not is_not_found(e):
                     raise
         self._wait_volumes(client, list(described), "deleted")
 
@@ -1151,18 +869,13 @@ class AwsBackend(Backend):
         if not disks:
             return
         client = self._unit_client(unit)
-        try:
+        with translated(secrets=self._secrets(client)):
             found = self._find_volumes(
                 client,
                 [d.disk_id for d in disks],
                 {d.disk_id: str(d.backend_data.get("cloud_disk_id") or "") for d in disks},
             )
             self._delete_volumes(client, {v["VolumeId"]: v for v in found.values()})
-        except Exception as e:
-            mapped = map_error(e)
-            if mapped is None:
-                raise
-            raise mapped from e
 
     # -- leftovers -----------------------------------------------------------------------------
 
@@ -1224,13 +937,3 @@ def _tag(resource: dict[str, Any], key: str) -> str:
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _state_error(instance_id: str, target: str, instance: dict[str, Any]) -> BackendError:
-    """The error of an instance that ended (e.g. no spot capacity) instead of ``target``."""
-    reason = instance.get("StateReason") or {}
-    code = str(reason.get("Code") or "InstanceTerminated")
-    message = str(reason.get("Message") or instance.get("StateTransitionReason") or "")
-    state = instance.get("State", {}).get("Name", "terminated")
-    text = f"{code}: instance {instance_id} is {state} instead of {target}"
-    return error_class(code)(f"{text}: {message}" if message else text)

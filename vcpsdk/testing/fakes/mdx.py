@@ -1,4 +1,4 @@
-"""A local fake of the mdx REST API, for the tests of ``vcpsdk.plugins.mdx_ext``.
+"""A local fake of the mdx REST API, for the tests of the mdx extension (``vcpsdk.extensions.mdx``).
 
 It serves the paths documented in docs/mdx.md, keeps its state in memory (one
 :class:`FakeMdx`), and only ever listens on 127.0.0.1.
@@ -20,12 +20,11 @@ It serves the paths documented in docs/mdx.md, keeps its state in memory (one
 
 Run it by hand::
 
-    python -m tests.mdx.fake_mdx --port 8999      # prints a token and the endpoint
+    python -m vcpsdk.testing.fakes.mdx --port 8999      # prints a token and the endpoint
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
@@ -36,18 +35,22 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from vcpsdk.controller.server import bind_socket, make_server
-from vcpsdk.testing import serving
+from vcpsdk.testing.fakes._runner import (
+    HttpError,
+    RunningFake,
+    parse_json,
+    route,
+    running,
+)
+from vcpsdk.testing.fakes._runner import main as run_main
 
 ADDRESS_POOL = ipaddress.IPv4Network("127.50.0.0/24")
 USERS = {"alice": "alice-password"}
@@ -94,15 +97,6 @@ def _now() -> str:
     return datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
-class HttpError(Exception):
-    """An error answer: status and a DRF-like JSON body."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(status, body)
-        self.status = status
-        self.body = body
-
-
 @dataclass
 class FakeVm:
     """One VM of the fake."""
@@ -127,6 +121,7 @@ class FakeMdx:
     ) -> None:
         self.lock = threading.RLock()
         self.secret = secrets.token_bytes(32)
+        self.base_url = "http://127.0.0.1:0"  # where it is served (set by the runner)
         self.reset(
             deploy_polls=deploy_polls,
             address_polls=address_polls,
@@ -160,11 +155,12 @@ class FakeMdx:
 
     def _seed(self) -> None:
         def project(name: str, type_: str = "通常", expired: bool = False) -> dict[str, Any]:
-            p = {"uuid": str(uuid.uuid4()), "name": name, "type": type_, "expired": expired}
-            self.projects[p["uuid"]] = p
-            self.catalogs[p["uuid"]] = []
-            self.dnat[p["uuid"]] = []
-            self.history[p["uuid"]] = []
+            project_id = str(uuid.uuid4())
+            p: dict[str, Any] = {"uuid": project_id, "name": name, "type": type_, "expired": expired}
+            self.projects[project_id] = p
+            self.catalogs[project_id] = []
+            self.dnat[project_id] = []
+            self.history[project_id] = []
             return p
 
         main = project(PROJECT)
@@ -402,7 +398,7 @@ class FakeMdx:
         for key in ("vm_name", "project", "catalog", "template_name", "network_adapters"):
             if not body.get(key):
                 errors[key] = ["This field is required."]
-        project_id = body.get("project")
+        project_id = str(body.get("project") or "")
         if project_id and project_id not in self.projects:
             errors["project"] = ["Invalid pk - object does not exist."]
         elif project_id:
@@ -556,38 +552,16 @@ def create_app(fake: FakeMdx) -> FastAPI:
         """Wrap a handler(user, request, body, **path) with auth, locking and errors."""
 
         def wrap(handler: Callable[..., Any]) -> Callable[..., Any]:
-            async def route(request: Request) -> Response:
-                raw = await request.body()
-                with fake.lock:
-                    fake.requests.append(
-                        {
-                            "method": request.method,
-                            "path": request.url.path,
-                            "query": dict(request.query_params),
-                            "authorization": request.headers.get("authorization"),
-                            "body": raw.decode(errors="replace"),
-                        }
-                    )
-                    try:
-                        user = fake._check_token(request.headers.get("authorization")) if auth else ""
-                        if auth and fake.failures:
-                            code, fail_body = fake.failures.popleft()
-                            if isinstance(fail_body, str):
-                                return PlainTextResponse(fail_body, status_code=code)
-                            return JSONResponse(fail_body, status_code=code)
-                        try:
-                            body = json.loads(raw) if raw else None
-                        except ValueError as e:
-                            raise HttpError(400, {"detail": "JSON parse error."}) from e
-                        result = handler(user, request, body, **request.path_params)
-                    except HttpError as e:
-                        return JSONResponse(e.body, status_code=e.status)
-                if status == 204:
-                    return Response(status_code=204)
-                return JSONResponse(result, status_code=status)
+            def call(request: Request, raw: bytes) -> Any:
+                user = fake._check_token(request.headers.get("authorization")) if auth else ""
+                if auth and fake.failures:
+                    raise HttpError(*fake.failures.popleft())
+                body = parse_json(raw, {"detail": "JSON parse error."})
+                return handler(user, request, body, **request.path_params)
 
-            route.__name__ = handler.__name__
-            return route
+            served = route(fake, call, status, lambda r: {"authorization": r.headers.get("authorization")})
+            served.__name__ = handler.__name__
+            return served
 
         return wrap
 
@@ -600,7 +574,7 @@ def create_app(fake: FakeMdx) -> FastAPI:
     def login(user: str, request: Request, body: Any) -> dict[str, str]:
         if (
             not isinstance(body, dict)
-            or USERS.get(body.get("username")) != body.get("password")
+            or USERS.get(str(body.get("username"))) != body.get("password")
             or not body.get("password")
         ):
             raise HttpError(400, {"non_field_errors": ["Unable to log in with provided credentials."]})
@@ -709,49 +683,35 @@ def create_app(fake: FakeMdx) -> FastAPI:
     return app
 
 
-@dataclass
-class RunningFake:
-    """A fake mdx serving on 127.0.0.1 in a background thread."""
-
-    fake: FakeMdx
-    port: int
-    server: uvicorn.Server
-
-    @property
-    def endpoint(self) -> str:
-        """``http://127.0.0.1:<port>``, the ``endpoint`` argument of ``MdxResourceExt``."""
-        return f"http://127.0.0.1:{self.port}"
+def running_fake_mdx(fake: FakeMdx | None = None) -> AbstractContextManager[RunningFake[FakeMdx]]:
+    """Serve ``fake`` (a new :class:`FakeMdx` by default) on a free 127.0.0.1 port for a
+    ``with`` block, which gets the :class:`~vcpsdk.testing.fakes._runner.RunningFake`."""
+    return running(fake or FakeMdx(), create_app, "fake mdx server")
 
 
-@contextmanager
-def running_fake_mdx(fake: FakeMdx | None = None) -> Iterator[RunningFake]:
-    """Serve ``fake`` (a new :class:`FakeMdx` by default) on a free 127.0.0.1 port."""
-    fake = fake or FakeMdx()
-    with serving(create_app(fake), "fake mdx server") as (port, server):
-        yield RunningFake(fake, port, server)
+def describe(fake: FakeMdx, port: int) -> str:
+    """The endpoint, a fresh token, the login and the projects of a fake served on ``port``."""
+    login = {"username": "alice", "password": USERS["alice"]}
+    projects = ", ".join((PROJECT, OTHER_PROJECT, EXPIRED_PROJECT, SECOND_PROJECT))
+    return (
+        f"endpoint: http://127.0.0.1:{port}\ntoken:    {fake.issue_token('alice')}\n"
+        f"login:    {login!r}\nprojects: {projects}"
+    )
 
 
 def main() -> None:  # pragma: no cover - manual use
     """Serve a fake mdx on 127.0.0.1 until interrupted."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8999)
-    parser.add_argument("--deploy-polls", type=int, default=2)
-    parser.add_argument("--address-polls", type=int, default=0)
-    parser.add_argument("--power-polls", type=int, default=1)
-    parser.add_argument("--destroy-polls", type=int, default=1)
-    args = parser.parse_args()
-    fake = FakeMdx(
-        deploy_polls=args.deploy_polls,
-        address_polls=args.address_polls,
-        power_polls=args.power_polls,
-        destroy_polls=args.destroy_polls,
+    run_main(
+        __doc__,
+        8999,
+        FakeMdx,
+        create_app,
+        describe,
+        deploy_polls=2,
+        address_polls=0,
+        power_polls=1,
+        destroy_polls=1,
     )
-    print(f"endpoint: http://127.0.0.1:{args.port}")
-    print(f"token:    {fake.issue_token('alice')}")
-    print(f"login:    {{'username': 'alice', 'password': {USERS['alice']!r}}}")
-    print(f"projects: {PROJECT}, {OTHER_PROJECT}, {EXPIRED_PROJECT}, {SECOND_PROJECT}", flush=True)
-    sock = bind_socket("127.0.0.1", args.port)
-    make_server(create_app(fake), log_level="info").run(sockets=[sock])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,70 @@
+"""The one cloud-error tree and a cloud's code table."""
+
+from __future__ import annotations
+
+import pytest
+
+from vcpsdk.controller.backends.toolkit import errors
+
+TABLE = errors.CodeTable(
+    "demo",
+    exact={"TooMany": errors.CloudThrottlingError, "NoSuchVm": errors.CloudNotFoundError},
+    patterns=[
+        (r"Quota.*", errors.CloudQuotaError),
+        (r".*Exceeded", errors.CloudCapacityError),
+        (r"Bad.*", errors.CloudInvalidParameter),
+    ],
+    retryable=frozenset({"Internal"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("TooMany", errors.CloudThrottlingError),
+        ("NoSuchVm", errors.CloudNotFoundError),
+        ("QuotaExceeded", errors.CloudQuotaError),  # the first matching pattern wins
+        ("CoresExceeded", errors.CloudCapacityError),
+        ("BadImage", errors.CloudInvalidParameter),
+        ("Internal", errors.CloudError),
+        ("Whatever", errors.CloudError),
+    ],
+)
+def test_codes_map_onto_the_tree(code: str, kind: type[errors.CloudError]) -> None:
+    error = TABLE.error(code, "the cloud says no")
+    assert type(error) is kind and isinstance(error, errors.BackendError)
+    assert (error.code, error.message, error.provider) == (code, "the cloud says no", "demo")
+    assert str(error) == f"{code}: the cloud says no"
+
+
+def test_only_throttling_and_listed_codes_are_retryable() -> None:
+    assert TABLE.error("TooMany", "slow down").retryable
+    assert TABLE.error("Internal", "oops").retryable
+    for code in ("NoSuchVm", "QuotaExceeded", "CoresExceeded", "BadImage", "Whatever"):
+        assert not TABLE.error(code, "no").retryable, code
+    assert errors.CloudCapacityError("later", retryable=True).retryable  # a backend may decide
+
+
+def test_the_tree() -> None:
+    for kind in (
+        errors.CloudCapacityError,
+        errors.CloudQuotaError,
+        errors.CloudAuthError,
+        errors.CloudInvalidParameter,
+        errors.CloudThrottlingError,
+    ):
+        assert issubclass(kind, errors.CloudError)
+    assert issubclass(errors.CloudNotFoundError, errors.CloudInvalidParameter)
+    assert issubclass(errors.CloudTimeoutError, errors.CloudError)
+    assert str(errors.CloudError("no code")) == "no code"
+
+
+def test_messages_are_clean() -> None:
+    error = errors.CloudAuthError(
+        "key AKIAEXAMPLE with\n secret  wJalrSECRET rejected", secrets=["wJalrSECRET", "ab", ""]
+    )
+    assert error.message == "key AKIAEXAMPLE with secret *** rejected"
+    assert "wJalrSECRET" not in str(error)
+    long = errors.clean_message("x" * (errors.MAX_MESSAGE + 50))
+    assert len(long) == errors.MAX_MESSAGE and long.endswith("...")
+    assert errors.clean_message("a ab abc", ["ab"]) == "a ab abc"  # too short to mask safely

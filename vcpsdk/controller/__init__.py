@@ -1,0 +1,1 @@
+"""The VC Controller: occtr routes, use cases, store, worker and cloud backends."""

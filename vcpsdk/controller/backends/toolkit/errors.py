@@ -1,0 +1,178 @@
+"""The one error tree of every backend.
+
+A backend raises :class:`BackendError` (or a subclass) with a message that is shown to
+the user as the unit's ``error_message``.  Cloud backends raise a :class:`CloudError`
+of the kind that fits, so that the controller, the retry helper and the users can tell
+a lack of capacity from a quota, a credential problem, a bad parameter, throttling or a
+resource that is gone, whatever the cloud::
+
+    BackendError
+    ├── CloudError                (code, provider, retryable)
+    │   ├── CloudCapacityError    no capacity now (another type or zone may have)
+    │   ├── CloudQuotaError       an account limit would be exceeded
+    │   ├── CloudAuthError        credentials missing, wrong or not allowed
+    │   ├── CloudInvalidParameter the cloud refused a parameter
+    │   │   └── CloudNotFoundError  the resource operated on does not exist (any more)
+    │   ├── CloudThrottlingError  too many requests (retryable)
+    │   └── CloudTimeoutError     the cloud did not reach the wanted state in time
+    InvalidRequest (ValueError)   the request can never succeed (checked before any call)
+
+Each cloud maps its own error codes onto the tree with a :class:`CodeTable`.
+
+Example::
+
+    table = CodeTable("aws", exact={"RequestLimitExceeded": CloudThrottlingError},
+                      patterns=[(r".*LimitExceeded", CloudQuotaError)])
+    error = table.error("VcpuLimitExceeded", "You have requested more vCPU capacity...")
+    assert isinstance(error, CloudQuotaError) and not error.retryable
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+#: longest cloud message kept in an error (cloud messages can embed whole documents)
+MAX_MESSAGE = 2000
+#: what a secret value is replaced with in a message
+MASK = "***"
+
+
+class BackendError(Exception):
+    """A backend operation failed; ``str(error)`` is shown to the user."""
+
+
+class InvalidRequest(ValueError):
+    """The request can never succeed (bad address, unknown catalog entry...)."""
+
+
+def clean_message(text: object, secrets: Iterable[str] = ()) -> str:
+    """``text`` fit for a user and a log: secrets masked, whitespace folded, length capped.
+
+    Args:
+        text: the cloud's message (any object; ``str()`` is taken).
+        secrets: values that must not appear (credentials of the call); values shorter
+            than four characters are ignored (they would mask ordinary words).
+
+    Returns:
+        The cleaned message.
+
+    Example::
+
+        >>> clean_message("key  AKIA123 refused\\n", ["AKIA123"])
+        'key *** refused'
+    """
+    message = " ".join(str(text).split())
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        message = message.replace(secret, MASK)
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 3] + "..."
+    return message
+
+
+class CloudError(BackendError):
+    """A cloud refused or failed an operation.
+
+    ``str(error)`` is ``"<code>: <message>"`` (just the message without a code).
+
+    Attributes:
+        code: the cloud's own error code (``"InsufficientInstanceCapacity"``), or "".
+        message: the cloud's message, cleaned by :func:`clean_message`.
+        provider: the cloud (``"aws"``), or "".
+        retryable: the same call may succeed if it is simply sent again later.
+    """
+
+    #: the default of ``retryable`` for errors of this class
+    default_retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        provider: str = "",
+        retryable: bool | None = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        self.code = str(code)
+        self.message = clean_message(message, secrets)
+        self.provider = str(provider)
+        self.retryable = self.default_retryable if retryable is None else bool(retryable)
+        super().__init__(f"{self.code}: {self.message}" if self.code else self.message)
+
+
+class CloudCapacityError(CloudError):
+    """The cloud has no capacity for the request now (another type or zone may have)."""
+
+
+class CloudQuotaError(CloudError):
+    """An account limit (instances, vCPUs, volumes...) would be exceeded."""
+
+
+class CloudAuthError(CloudError):
+    """The credentials are missing, wrong, or not allowed to do this."""
+
+
+class CloudInvalidParameter(CloudError):
+    """The cloud refused a parameter (image, network, instance type, address...)."""
+
+
+class CloudNotFoundError(CloudInvalidParameter):
+    """The resource operated on (instance, volume...) does not exist (any more)."""
+
+
+class CloudThrottlingError(CloudError):
+    """The cloud throttled the requests (sending fewer, later, succeeds)."""
+
+    default_retryable = True
+
+
+class CloudTimeoutError(CloudError):
+    """The cloud did not reach the wanted state within the backend's wait timeout."""
+
+
+@dataclass(frozen=True)
+class CodeTable:
+    """One cloud's error codes mapped onto the tree.
+
+    Args:
+        provider: the cloud's name, put on every error.
+        exact: ``{code: class}``, looked up first.
+        patterns: ``[(regular expression, class)]`` tried in order (full match) when
+            the code is not in ``exact``.
+        default: the class of every other code.
+        retryable: codes that are worth sending again even though their class is not
+            retryable by default (e.g. an internal error of the cloud).
+    """
+
+    provider: str
+    exact: Mapping[str, type[CloudError]] = field(default_factory=dict)
+    patterns: Sequence[tuple[str, type[CloudError]]] = ()
+    default: type[CloudError] = CloudError
+    retryable: frozenset[str] = frozenset()
+
+    def error_class(self, code: str) -> type[CloudError]:
+        """The class of the tree for the cloud error ``code``."""
+        if code in self.exact:
+            return self.exact[code]
+        for pattern, kind in self.patterns:
+            if re.fullmatch(pattern, code):
+                return kind
+        return self.default
+
+    def error(self, code: str, message: str, *, secrets: Iterable[str] = ()) -> CloudError:
+        """The typed error of ``code`` with the cloud's ``message`` (secrets masked).
+
+        Example::
+
+            >>> CodeTable("demo").error("Boom", "it broke").retryable
+            False
+        """
+        return self.error_class(code)(
+            message,
+            code=code,
+            provider=self.provider,
+            retryable=True if code in self.retryable else None,
+            secrets=secrets,
+        )
