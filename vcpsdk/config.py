@@ -6,7 +6,6 @@ else ``~/vcp_config``.  Errors name the file, the key and the allowed values.
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from vcpsdk.core.cci import DOCKER_OPT_KEYS, suggest, unknown_key
 from vcpsdk.core.providers import PROVIDER_NAMES, get_provider
 from vcpsdk.errors import VcpConfigError
 
@@ -33,19 +33,14 @@ VCC_KEYS = {
     "wait_timeout_sec",
     "scheme",
 }
-SPEC_OPTION_KEYS = {"dns", "dns_search", "add_host", "options", "dns_opt", "hostname", "gpus"}
+#: keys of ``spec_options``: the Base container's docker options, as in the unit CCI
+SPEC_OPTION_KEYS = DOCKER_OPT_KEYS
 
 
 def resolve_config_dir(config_dir: str | os.PathLike[str] | None = "") -> Path:
     """Directory holding ``vcp_config.yml``: argument → ``$VCPSDK_CONFIG_DIR`` → ``~/vcp_config``."""
     chosen = str(config_dir) if config_dir else os.environ.get("VCPSDK_CONFIG_DIR", "")
     return Path(chosen or "~/vcp_config").expanduser()
-
-
-def suggest(name: str, candidates: Any) -> str:
-    """A "did you mean ...?" hint, or an empty string."""
-    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -131,10 +126,7 @@ def load_config(config_dir: str | os.PathLike[str] | None = "") -> VcpConfig:
         raise VcpConfigError(f"{path}: spec_options must be a mapping")
     for key in spec_options:
         if key not in SPEC_OPTION_KEYS:
-            raise VcpConfigError(
-                f"{path}: unknown key spec_options.{key}{suggest(key, SPEC_OPTION_KEYS)}; "
-                f"allowed: {', '.join(sorted(SPEC_OPTION_KEYS))}"
-            )
+            raise VcpConfigError(f"{path}: {unknown_key('spec_options', key, SPEC_OPTION_KEYS)}")
     config.spec_options = dict(spec_options)
     for key, value in raw.items():
         if key in ("vcc", "spec_options"):
@@ -150,10 +142,7 @@ def _parse_vcc(path: Path, vcc: Any) -> VccSettings | None:
         raise VcpConfigError(f"{path}: vcc must be a mapping")
     for key in vcc:
         if key not in VCC_KEYS:
-            raise VcpConfigError(
-                f"{path}: unknown key vcc.{key}{suggest(key, VCC_KEYS)}; "
-                f"allowed: {', '.join(sorted(VCC_KEYS))}"
-            )
+            raise VcpConfigError(f"{path}: {unknown_key('vcc', key, VCC_KEYS)}")
     host = vcc.get("host")
     if not host:
         return None

@@ -11,6 +11,7 @@ from typing import IO, TYPE_CHECKING, Any
 import pandas as pd
 
 from vcpsdk import remote
+from vcpsdk.core import protocol as routes
 from vcpsdk.errors import VcpInvalidArgumentError, VcpRemoteCommandError, VcpSDKError, raise_error
 
 if TYPE_CHECKING:
@@ -129,26 +130,23 @@ class VcNode:
         """
         return self.vc.client
 
-    def _path(self) -> str:
-        return f"/vcs/{self.vc.vcid}/{self.unit.name}/{self.id}"
+    def _where(self) -> dict[str, Any]:
+        return {"vcid": self.vc.vcid, "unit_name": self.unit.name, "node_id": self.id}
 
     def _request(
         self,
-        method: str,
-        suffix: str,
-        errmsg: str,
+        route: routes.Route,
         privileged: bool,
         compute_only: str | None = None,
-        expected: tuple[int, ...] | None = None,
+        operation: str | None = None,
     ) -> bool:
         if compute_only and self.type != "compute":
             raise_error(VcpSDKError, f"{compute_only} only compute node")
+        where = self._where() if operation is None else {**self._where(), "operation": operation}
         if self.occtr is None:
-            raise_error(VcpSDKError, f"{errmsg}: this node is not attached to a controller")
+            raise_error(VcpSDKError, f"{route.message(**where)}: this node is not attached to a controller")
         try:
-            self.occtr.request(
-                method, self._path() + suffix, errmsg, privileged=privileged, expected=expected
-            )
+            self.occtr.call(route, privileged=privileged, **where)
         except VcpSDKError as e:
             self.last_error_http_status = e.http_status
             raise
@@ -178,11 +176,11 @@ class VcNode:
         """
         if self.occtr is None:
             raise_error(VcpSDKError, "config node failed: this node is not attached to a controller")
-        body = self.occtr.get(
-            self._path(),
-            "config node failed",
+        body = self.occtr.call(
+            routes.NODE_GET,
             privileged=privileged or self.vc.read_privileged,
             allow_404=True,
+            **self._where(),
         )
         if body is None:
             self.state = "DELETED"
@@ -212,7 +210,7 @@ class VcNode:
             >>> node.delete()  # doctest: +SKIP
             True
         """
-        return self._request("DELETE", "", "delete node failed", privileged)
+        return self._request(routes.NODE_DELETE, privileged)
 
     def suspend(self, privileged: bool = False) -> bool:
         """Stop the Base container and keep the host (RUNNING → SUSPENDING → SUSPENDED).
@@ -237,7 +235,7 @@ class VcNode:
             >>> node.suspend()  # doctest: +SKIP
             True
         """
-        return self._request("PATCH", "/suspend", "suspend node failed", privileged, "suspend")
+        return self._request(routes.NODE_OPERATION, privileged, "suspend", "suspend")
 
     def resume(self, privileged: bool = False) -> bool:
         """Start the Base container again (SUSPENDED or CONTAINER_ERROR → RESUMING → RUNNING).
@@ -262,7 +260,7 @@ class VcNode:
             >>> node.resume()  # doctest: +SKIP
             True
         """
-        return self._request("PATCH", "/resume", "resume node failed", privileged, "resume")
+        return self._request(routes.NODE_OPERATION, privileged, "resume", "resume")
 
     def stop(self, privileged: bool = False) -> bool:
         """Release the host: delete the cloud instance (SUSPENDED, CONTAINER_ERROR or HOST_ERROR →
@@ -288,7 +286,7 @@ class VcNode:
             >>> node.stop()  # doctest: +SKIP
             True
         """
-        return self._request("PATCH", "/stop", "stop node failed", privileged, "stop")
+        return self._request(routes.NODE_OPERATION, privileged, "stop", "stop")
 
     def start(self, privileged: bool = False) -> bool:
         """Re-create a stopped node's host at the same address (STOPPED → BOOTING → RUNNING).
@@ -313,7 +311,7 @@ class VcNode:
             >>> node.start()  # doctest: +SKIP
             True
         """
-        return self._request("PATCH", "/start", "start node failed", privileged, "start")
+        return self._request(routes.NODE_OPERATION, privileged, "start", "start")
 
     def power_off(self, privileged: bool = False) -> bool:
         """Power the host off (RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR → SHUTTING_DOWN →
@@ -339,7 +337,7 @@ class VcNode:
             >>> node.power_off()  # doctest: +SKIP
             True
         """
-        return self._request("PATCH", "/power_off", "power_off failed", privileged, "power_off")
+        return self._request(routes.NODE_OPERATION, privileged, "power_off", "power_off")
 
     def power_on(self, privileged: bool = False) -> bool:
         """Power the host on again (POWER_OFF → BOOTING → RUNNING).
@@ -363,7 +361,7 @@ class VcNode:
             >>> node.power_on()  # doctest: +SKIP
             True
         """
-        return self._request("PATCH", "/power_on", "power_on failed", privileged, "power_on")
+        return self._request(routes.NODE_OPERATION, privileged, "power_on", "power_on")
 
     def watch(self, privileged: bool = False) -> bool:
         """Enable the controller's liveness monitoring of this node (``watch_mode`` True).
@@ -387,7 +385,7 @@ class VcNode:
             >>> node.watch()  # doctest: +SKIP
             True
         """
-        return self._request("PATCH", "/watch", "watch failed", privileged, "watch")
+        return self._request(routes.NODE_OPERATION, privileged, "watch", "watch")
 
     def unwatch(self, privileged: bool = False) -> bool:
         """Disable the controller's liveness monitoring of this node (``watch_mode`` False).
@@ -411,7 +409,7 @@ class VcNode:
             >>> node.unwatch()  # doctest: +SKIP
             True
         """
-        return self._request("PATCH", "/unwatch", "unwatch failed", privileged, "unwatch")
+        return self._request(routes.NODE_OPERATION, privileged, "unwatch", "unwatch")
 
     def backup(self, privileged: bool = False) -> bool:
         """Ask the controller to back up the node's Base container image.
@@ -435,7 +433,7 @@ class VcNode:
             >>> node.backup()  # doctest: +SKIP
             True
         """
-        return self._request("GET", "/backup", "backup failed", privileged, "backup", expected=(202,))
+        return self._request(routes.NODE_BACKUP, privileged, "backup")
 
     def error(self) -> str:
         """The node's error message, else its unit's (no request).

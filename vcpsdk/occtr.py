@@ -18,29 +18,10 @@ import requests
 
 from vcpsdk import _http
 from vcpsdk._http import ErrorTable, JsonApiClient, default_session, response_json
+from vcpsdk.core.protocol import ROOT, SECRET_KEYS, VCS_LIST, Route
 from vcpsdk.errors import VcpConnectionError, VcpSDKError, error_for_response
 
 logger = logging.getLogger("vcp.sdk")
-
-#: keys whose values are never logged (CCI payloads carry keys and credentials)
-SECRET_KEYS = frozenset(
-    {
-        "info",
-        "cci",
-        "access_key",
-        "secret_key",
-        "password",
-        "client_secret",
-        "private_key",
-        "sakura_token",
-        "sakura_secret",
-        "token_secret",
-        "application_credential_secret",
-        "credentials",
-        "token",
-        "x-vcc-access-token",
-    }
-)
 
 
 def redact(value: Any) -> Any:
@@ -160,6 +141,51 @@ class OcctrClient(JsonApiClient):
         )
         raise VcpConnectionError("server error", server_message=f"cannot reach {self.base_url}") from None
 
+    def call(
+        self,
+        route: Route,
+        *,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        privileged: bool = False,
+        allow_404: bool = False,
+        read_timeout: float | None = None,
+        **path_params: Any,
+    ) -> Any:
+        """Send the request of ``route`` (:mod:`vcpsdk.core.protocol`) and return its JSON body.
+
+        The method, path, success status and error message come from the route table.
+
+        Args:
+            route: e.g. ``protocol.UNIT_OPERATION``.
+            body: JSON body of a write (``{}`` when None).
+            params: query parameters.
+            privileged: send ``x-vcc-privileged: True``.
+            allow_404: return None instead of raising on 404.
+            read_timeout: seconds to wait for the answer (long-poll reads).
+            **path_params: the route's path parameters (``vcid``, ``unit_name``, ...).
+
+        Returns:
+            The JSON body (None for an allowed 404).
+
+        Raises:
+            VcpSDKError: (typed by status) with ``args == ("VCP", <the route's message>)``.
+
+        Example:
+            >>> client.call(UNIT_GET, vcid=vcid, unit_name='server')  # doctest: +SKIP
+        """
+        return self.request(
+            route.method,
+            route.url(**path_params),
+            route.message(**path_params),
+            body=body,
+            params=params,
+            expected=(route.status,),
+            privileged=privileged,
+            allow_404=allow_404,
+            read_timeout=read_timeout,
+        )
+
     def get(self, path: str, errmsg: str, **kwargs: Any) -> Any:
         """GET ``path`` (200 expected)."""
         return self.request("GET", path, errmsg, **kwargs)
@@ -169,12 +195,12 @@ class OcctrClient(JsonApiClient):
 
         Records the extensions the controller advertises.
         """
-        info = self.get("", "config vc failed")
+        info = self.call(ROOT)
         if isinstance(info, dict):
             extensions = info.get("extensions")
             self.extensions = extensions if isinstance(extensions, dict) else {}
-        vcs: dict[str, Any] = self.get("/vcs", "config vc failed")
+        vcs: dict[str, Any] = self.call(VCS_LIST)
         return vcs
 
 
-__all__ = ["OcctrClient", "VcpSDKError", "b64", "redact"]
+__all__ = ["SECRET_KEYS", "OcctrClient", "VcpSDKError", "b64", "redact"]

@@ -2,22 +2,29 @@
 
 A spec is built from a provider declaration (:mod:`vcpsdk.core.providers`), initialised
 from a flavor, then changed attribute by attribute (``spec.volume_size = 15``).
-``spec.cci(name)`` renders the unit CCI YAML that ``create_unit`` sends; the
-controller validates it against the same declaration.  The layout is documented in
-``docs/cci.md``.
+``spec.cci(name)`` renders the unit CCI YAML that ``create_unit`` sends with
+:mod:`vcpsdk.core.cci`, the module whose parser the controller checks it with (against
+the same declaration).  The layout is documented in ``docs/cci.md``.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import textwrap
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
-
-from vcpsdk.config import load_config, load_flavors, resolve_config_dir, suggest
+from vcpsdk.config import load_config, load_flavors, resolve_config_dir
+from vcpsdk.core.cci import (
+    COMPUTE_FIELDS,
+    DEFAULT_IMAGE,
+    DOCKER_FIELDS,
+    STORAGE_FIELDS,
+    Quoted,
+    dump_cci,
+    suggest,
+    unit_document,
+)
 from vcpsdk.core.providers import (
     PROVIDER_NAMES,
     Field,
@@ -30,66 +37,7 @@ from vcpsdk.errors import VcpInvalidArgumentError, VcpSDKError, raise_error
 
 logger = logging.getLogger("vcp.sdk")
 
-UNIT_CCI_VERSION = "1.0"
-DEFAULT_IMAGE = "harbor.vcloud.nii.ac.jp/vcp/base:3.0.0-alpine3.22-x86_64"
 AUTHORIZED_KEYS = "AUTHORIZED_KEYS"
-
-#: Unit-level fields of every compute spec (outside ``cloud_params``).
-COMPUTE_FIELDS: tuple[Field, ...] = (
-    Field("num_nodes", int, 1, minimum=0, doc="number of nodes to start"),
-    Field("image", str, DEFAULT_IMAGE, doc="Base container image"),
-    Field("params_v", list, [], doc="Base container volume options (docker run -v)"),
-    Field("params_e", list, [], doc="Base container environment (docker run -e), KEY=value"),
-    Field("recovery_mode", str, "none", doc="recovery mode of the nodes"),
-    Field("ssh_user_name", str, "", doc="login user of the Base container besides root, e.g. 'vcp'"),
-)
-#: Base-container docker options, sent under ``docker_opt`` only when set.
-DOCKER_FIELDS: tuple[Field, ...] = (
-    Field("dns", list, [], doc="DNS servers of the Base container (--dns)"),
-    Field("dns_search", list, [], doc="DNS search domains (--dns-search)"),
-    Field("dns_opt", list, [], aliases=("options",), doc="DNS options (--dns-opt)"),
-    Field("add_host", list, [], doc="extra /etc/hosts lines 'name:ip' (--add-host)"),
-    Field("hostname", str, "", doc="hostname of the Base container (--hostname)"),
-    Field("gpus", str, "", doc="GPUs given to the Base container (--gpus), e.g. 'all'"),
-)
-#: Unit-level fields of every storage spec.
-STORAGE_FIELDS: tuple[Field, ...] = (Field("num_disks", int, 1, minimum=0, doc="number of disks to create"),)
-SPEC_OPTION_TO_FIELD = {"options": "dns_opt"}
-
-
-class _Quoted(str):
-    """A string YAML writes in double quotes (CCI version numbers)."""
-
-
-class _CciDumper(yaml.SafeDumper):
-    pass
-
-
-_CciDumper.add_representer(
-    _Quoted, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style='"')
-)
-
-
-def dump_cci(document: list[dict[str, Any]]) -> str:
-    """YAML text of a CCI document in the layout the original SDK prints.
-
-    The document is a list of one-key mappings (``[{"unit": {...}}]``); each is
-    written as ``- unit:`` followed by its body indented by four spaces.
-    """
-    parts = []
-    for item in document:
-        ((key, body),) = item.items()
-        inner = yaml.dump(
-            body,
-            Dumper=_CciDumper,
-            default_flow_style=False,
-            sort_keys=False,
-            indent=4,
-            allow_unicode=True,
-            width=4096,
-        )
-        parts.append(f"- {key}:\n" + textwrap.indent(inner, "    "))
-    return "".join(parts)
 
 
 def disk_reference(value: Any) -> str:
@@ -179,15 +127,15 @@ class VcpSpecResource:
         state["_foreign"] = {}
         state["_tags"] = {}
         values: dict[str, Any] = {"name": "", "description": ""}
-        for f in self._own_fields():
-            values[f.name] = _fresh(f.default)
+        for own in self._own_fields():
+            values[own.name] = _fresh(own.default)
         for key, value in flavors[flavor].items():
             f = decl.field_for_flavor_key(key)
             if f is not None:
                 values[f.name] = f.check(value, provider_name)
         if decl.unit_type == "compute":
             for key, value in config.spec_options.items():
-                f = _field_in(DOCKER_FIELDS, SPEC_OPTION_TO_FIELD.get(key, key))
+                f = _field_in(DOCKER_FIELDS, key)
                 if f is not None:
                     values[f.name] = f.check(value, "spec_options")
         values["private_network"] = str(section.get("private_network") or "default")
@@ -394,45 +342,15 @@ class VcpSpecResource:
             >>> spec.cci_document('server')[0]['unit']['num_nodes']  # doctest: +SKIP
             1
         """
-        decl = self.provider_decl
-        values = self.__dict__["_values"]
-        unit: dict[str, Any] = {
-            "cci_version": _Quoted(UNIT_CCI_VERSION),
-            "name": name,
-            "description": values["description"],
-            "private_network": values["private_network"],
-        }
-        if decl.unit_type == "storage":
-            unit["num_disks"] = values["num_disks"]
-        else:
-            unit["num_nodes"] = values["num_nodes"]
-            unit["image"] = values["image"]
-            unit["recovery_mode"] = values["recovery_mode"]
-            if values["ssh_user_name"]:  # our extension: only sent when set
-                unit["ssh_user_name"] = values["ssh_user_name"]
-            docker = {f.name: values[f.name] for f in DOCKER_FIELDS if values[f.name]}
-            if docker:
-                unit["docker_opt"] = docker
-            unit["params"] = {"v": list(values["params_v"]), "e": list(values["params_e"])}
-        unit["cloud_provider"] = decl.name
-        unit["cloud_params"] = self._cloud_params(values)
-        return [{"unit": unit}]
-
-    def _cloud_params(self, values: dict[str, Any]) -> dict[str, Any]:
-        decl = self.provider_decl
-        params: dict[str, Any] = {"cci_version": _Quoted(decl.cci_version)}
-        for f in decl.fields:
-            value = values[f.name]
-            if f.name == "disks":
-                value = [disk_reference(d) for d in value]
-            params[f.key] = value
-        section = self.__dict__["_section"]
-        for key in decl.credentials:
-            if key in section:
-                params[key] = section[key]
-        if decl.capabilities.tag or decl.unit_type == "storage":
-            params["tags"] = dict(self.__dict__["_tags"])
-        return params
+        values = dict(self.__dict__["_values"])
+        values["disks"] = [disk_reference(d) for d in values.get("disks", [])]
+        return unit_document(
+            self.provider_decl,
+            name,
+            values,
+            credentials=self.__dict__["_section"],
+            tags=self.__dict__["_tags"],
+        )
 
     def cci(self, name: str) -> str:
         """The unit CCI (YAML text) for a unit called ``name``, as ``create_unit`` sends it.
@@ -489,7 +407,7 @@ class VcpSpecResource:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, _Quoted):
+    if isinstance(value, Quoted):
         return f'"{value}"'
     if isinstance(value, str):
         return value
@@ -654,6 +572,7 @@ class VcpExtClass:
 
 
 __all__ = [
+    "DEFAULT_IMAGE",
     "SPEC_CLASSES",
     "VcpExtClass",
     "VcpSDKError",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +37,8 @@ from vcpsdk.config import (
     resolve_config_dir,
     suggest,
 )
+from vcpsdk.core import protocol as routes
+from vcpsdk.core.cci import UGROUP_TYPES, UNIT_NAME, render_vc_cci
 from vcpsdk.core.providers import PROVIDER_NAMES, all_providers
 from vcpsdk.core.states import ERROR, NODE_OPERATIONS, TRANSITIONAL
 from vcpsdk.errors import (
@@ -61,7 +62,6 @@ from vcpsdk.spec import (
     VcpExtClass,
     VcpSpecClass,
     VcpSpecResource,
-    dump_cci,
     make_spec,
 )
 from vcpsdk.vcp_config_yaml import VcpConfigYaml
@@ -69,8 +69,6 @@ from vcpsdk.waiting import Waiter, unit_is_stable
 
 logger = logging.getLogger("vcp.sdk")
 
-UNIT_NAME = re.compile(r"^[a-zA-Z0-9_\-]+$")
-UGROUP_TYPES = ("compute", "storage")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -104,18 +102,7 @@ class _Session:
 
 
 def _empty_cci(ugroup_name: str, ugroup_type: str = "compute") -> str:
-    return dump_cci(
-        [
-            {
-                "vc": {
-                    "cci_version": vcpsdk.VCP_SDK_VERSION,
-                    "type": ugroup_type,
-                    "description": ugroup_name,
-                    "name": ugroup_name,
-                }
-            }
-        ]
-    )
+    return render_vc_cci(ugroup_name, ugroup_type, vcpsdk.VCP_SDK_VERSION)
 
 
 def _check_selector(
@@ -191,7 +178,7 @@ class VcpSDK:
         self._wait_timeout_configured = bool(config.vcc and config.vcc.wait_timeout_sec)
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)
         client.connect()
-        self._authority: dict[str, Any] = client.get("/accounts/authority", "authority error")
+        self._authority: dict[str, Any] = client.call(routes.AUTHORITY)
         self._session = _Session(client, wait_timeout)
 
     # -- properties -----------------------------------------------------------------
@@ -296,7 +283,7 @@ class VcpSDK:
         Example:
             >>> vcp.version_dict()['vc_controller']['version']  # doctest: +SKIP
         """
-        controller = self._session.client.get("/version", "oc controller version failed")
+        controller = self._session.client.call(routes.VERSION)
         return {
             "vcplib": {"filename": occtr_module.__file__, "version": vcpsdk.VCP_SDK_VERSION},
             "vcpsdk": {
@@ -377,7 +364,7 @@ class VcpSDK:
         Example:
             >>> print(vcp.get_publickey())  # doctest: +SKIP
         """
-        body = self._session.client.get("/publickey", "publickey failed")
+        body = self._session.client.call(routes.PUBLICKEY)
         return str(body.get("publickey", ""))
 
     def get_vpn_catalog(
@@ -403,7 +390,7 @@ class VcpSDK:
             >>> vcp.get_vpn_catalog('aws')['private_network_ipmask']  # doctest: +SKIP
             '172.30.2.0/24'
         """
-        body = self._session.client.get("/vpn_catalog", "vpn_catalog failed")
+        body = self._session.client.call(routes.VPN_CATALOG)
         catalog = dict(body.get("vpn_catalog") or {})
         catalog.pop("cci_version", None)
         if provider is None:
@@ -527,7 +514,7 @@ class VcpSDK:
 
     def _vcs(self, privileged: bool = False) -> list[Vc]:
         client = self._session.client
-        body = client.get("/vcs", "config vc failed", privileged=privileged)
+        body = client.call(routes.VCS_LIST, privileged=privileged)
         return [Vc(v, client, privileged) for v in body.get("vcs") or []]
 
     def create_ugroup(
@@ -566,17 +553,15 @@ class VcpSDK:
         if any(vc.name == ugroup_name for vc in self._vcs(privileged)):
             raise_error(VcpInvalidArgumentError, "aleady exist UnitGroup. change name or cleanup first!")
         client = self._session.client
-        created = client.request(
-            "POST",
-            "/vcs",
-            "create vc failed",
+        created = client.call(
+            routes.VC_CREATE,
             body={"cci": b64(_empty_cci(ugroup_name, ugroup_type))},
             privileged=privileged,
         )
         vcid = created.get("vcid") if isinstance(created, dict) else None
         if not vcid:
             raise_error(VcpSDKError, "create vc failed: cannot find new vc")
-        vc_json = client.get(f"/vcs/{vcid}", "config vc failed", privileged=privileged)
+        vc_json = client.call(routes.VC_GET, vcid=vcid, privileged=privileged)
         return VcpUnitGroupClass(
             Vc(vc_json, client, privileged), session=self._session, privileged=privileged
         )
@@ -792,8 +777,8 @@ class VcpUnitGroupClass:
 
     def _refresh(self, privileged: bool = False) -> Vc:
         vcid = self._current().vcid
-        body = self._client.get(
-            f"/vcs/{vcid}", "config vc failed", privileged=privileged or self._read_privileged, allow_404=True
+        body = self._client.call(
+            routes.VC_GET, vcid=vcid, privileged=privileged or self._read_privileged, allow_404=True
         )
         if body is None:
             self._vc = None
@@ -811,9 +796,10 @@ class VcpUnitGroupClass:
             params = None
             if revision is not None:
                 params = {"wait_revision": revision, "wait_sec": round(hold, 3)}
-            return self._client.get(
-                f"/vcs/{vcid}/{unit_name}",
-                "config unit failed",
+            return self._client.call(
+                routes.UNIT_GET,
+                vcid=vcid,
+                unit_name=unit_name,
                 params=params,
                 privileged=privileged or self._read_privileged,
                 allow_404=True,
@@ -976,16 +962,15 @@ class VcpUnitGroupClass:
         cci = spec.cci(unit_name)
         spec.name = unit_name
         with _reraise_as("can't create unit"):
-            self._client.request(
-                "POST",
-                f"/vcs/{vc.vcid}",
-                "add unit failed",
+            self._client.call(
+                routes.UNIT_ADD,
+                vcid=vc.vcid,
                 body={"info": b64(cci), "unit_name": unit_name},
                 privileged=privileged,
             )
         if not wait_for:
-            body = self._client.get(
-                f"/vcs/{vc.vcid}/{unit_name}", "config unit failed", privileged=privileged
+            body = self._client.call(
+                routes.UNIT_GET, vcid=vc.vcid, unit_name=unit_name, privileged=privileged
             )
             return self._unit_object(body)
         return self.wait_unit_applied(unit_name, privileged=privileged)
@@ -1102,10 +1087,10 @@ class VcpUnitGroupClass:
         vc = self._refresh(privileged)
         if vc.unit(unit_name) is None:
             raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]")
-        self._client.request(
-            "DELETE",
-            f"/vcs/{vc.vcid}/{unit_name}",
-            "delete unit failed",
+        self._client.call(
+            routes.UNIT_DELETE,
+            vcid=vc.vcid,
+            unit_name=unit_name,
             body={"force": "true" if force else "false"},
             privileged=privileged,
         )
@@ -1145,9 +1130,7 @@ class VcpUnitGroupClass:
         vc = self._current()
         name, vcid = vc.name, vc.vcid
         with _reraise_as("failed ugroup cleanup http status({status})"):
-            self._client.request(
-                "DELETE", f"/vcs/{vcid}", "delete vc failed", body={"force": "true"}, privileged=privileged
-            )
+            self._client.call(routes.VC_DELETE, vcid=vcid, body={"force": "true"}, privileged=privileged)
         if not wait_for:
             self._vc = None
             return
@@ -1156,9 +1139,9 @@ class VcpUnitGroupClass:
             params = None
             if revision is not None:
                 params = {"wait_revision": revision, "wait_sec": round(hold, 3)}
-            return self._client.get(
-                f"/vcs/{vcid}",
-                "config vc failed",
+            return self._client.call(
+                routes.VC_GET,
+                vcid=vcid,
                 params=params,
                 privileged=privileged,
                 allow_404=True,
@@ -1215,13 +1198,12 @@ class VcpUnitGroupClass:
             >>> ug.update_ugroup_name('handson101-v2')  # doctest: +SKIP
         """
         vc = self._current()
-        body = self._client.get("/vcs", "config vc failed", privileged=privileged)
+        body = self._client.call(routes.VCS_LIST, privileged=privileged)
         if any(v.get("name") == ugroup_name and v.get("vcid") != vc.vcid for v in body.get("vcs") or []):
             raise_error(VcpInvalidArgumentError, "aleady exist UnitGroup. change name or cleanup first!")
-        self._client.request(
-            "PUT",
-            f"/vcs/{vc.vcid}",
-            "update vc failed",
+        self._client.call(
+            routes.VC_RENAME,
+            vcid=vc.vcid,
             body={"cci": b64(_empty_cci(ugroup_name, vc.type))},
             privileged=privileged,
         )
@@ -1250,10 +1232,9 @@ class VcpUnitGroupClass:
         """
         vc = self._current()
         with _reraise_as("failed ugroup change owner http status({status})"):
-            self._client.request(
-                "PATCH",
-                f"/vcs/{vc.vcid}",
-                "change owner vc failed",
+            self._client.call(
+                routes.VC_CHANGE_OWNER,
+                vcid=vc.vcid,
                 body={"owner": new_owner, "operation": "change_owner"},
                 privileged=privileged,
             )
@@ -1452,12 +1433,12 @@ class VcpUnitClass:
     def _client(self) -> OcctrClient:
         return self._ugroup._client
 
-    def _path(self) -> str:
-        return f"/vcs/{self._unit.vc.vcid}/{self._unit.name}"
+    def _where(self) -> dict[str, Any]:
+        return {"vcid": self._unit.vc.vcid, "unit_name": self._unit.name}
 
     def _refresh(self, privileged: bool = False) -> VcUnit:
-        body = self._client.get(
-            self._path(), "config unit failed", privileged=privileged or self._ugroup._read_privileged
+        body = self._client.call(
+            routes.UNIT_GET, privileged=privileged or self._ugroup._read_privileged, **self._where()
         )
         self._unit = VcUnit(self._unit.vc, body)
         return self._unit
@@ -1574,10 +1555,9 @@ class VcpUnitClass:
                 VcpInvalidArgumentError, f"num_add_nodes must be an integer >= 1, got {num_add_nodes!r}"
             )
         before = {n.id for n in self._refresh(privileged).nodes}
-        self._client.request(
-            "PUT",
-            self._path(),
-            "add node failed",
+        self._client.call(
+            routes.UNIT_ADD_NODES,
+            **self._where(),
             privileged=privileged,
             body={"ip_address_list": ips, "mac_address_list": macs, "num_nodes": count},
         )
@@ -1646,48 +1626,14 @@ class VcpUnitClass:
             raise_error(VcpInvalidArgumentError, "invalid argment, delete multi-node must be wait_for=True")
         return targets
 
-    #: op → (count argument, HTTP verb, path suffix, error message, per-node log, final log)
-    _NODE_OPS: ClassVar[dict[str, tuple[str, str, str, str, str, str]]] = {
-        "delete": (
-            "num_delete_nodes",
-            "DELETE",
-            "",
-            "delete node failed",
-            "a node deleted.",
-            "deleted node(s) completed.",
-        ),
-        "power_off": (
-            "num_power_off_nodes",
-            "PATCH",
-            "/power_off",
-            "power_off failed",
-            "a node power off start.",
-            "power off node(s) has started.",
-        ),
-        "power_on": (
-            "num_power_on_nodes",
-            "PATCH",
-            "/power_on",
-            "power_on failed",
-            "a node power on start.",
-            "power on node(s) has started.",
-        ),
-        "watch": (
-            "num_watch_nodes",
-            "PATCH",
-            "/watch",
-            "watch failed",
-            "a node watching start.",
-            "watching node(s) has started.",
-        ),
-        "unwatch": (
-            "num_watch_nodes",
-            "PATCH",
-            "/unwatch",
-            "unwatch failed",
-            "a node unwatch completed.",
-            "unwatch node(s) completed.",
-        ),
+    #: op → (count argument, per-node log, final log); the request is the route table's
+    #: NODE_DELETE for "delete", else NODE_OPERATION with the op
+    _NODE_OPS: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "delete": ("num_delete_nodes", "a node deleted.", "deleted node(s) completed."),
+        "power_off": ("num_power_off_nodes", "a node power off start.", "power off node(s) has started."),
+        "power_on": ("num_power_on_nodes", "a node power on start.", "power on node(s) has started."),
+        "watch": ("num_watch_nodes", "a node watching start.", "watching node(s) has started."),
+        "unwatch": ("num_watch_nodes", "a node unwatch completed.", "unwatch node(s) completed."),
     }
 
     def _operate(
@@ -1703,12 +1649,16 @@ class VcpUnitClass:
     ) -> list[VcNode]:
         """Apply ``op`` to the selected nodes one at a time, waiting after each (the
         controller refuses a second operation while the unit is processing)."""
-        count_name, method, suffix, errmsg, each, done = self._NODE_OPS[op]
+        count_name, each, done = self._NODE_OPS[op]
         targets = self._select(
             op, count_name, count, node_no, cloud_instance_id, ip_addresses, ip_address, wait_for, privileged
         )
         for node in targets:
-            self._client.request(method, f"{self._path()}/{node.id}{suffix}", errmsg, privileged=privileged)
+            if op == "delete":
+                self._client.call(routes.NODE_DELETE, **self._where(), node_id=node.id, privileged=privileged)
+            else:
+                where = {**self._where(), "node_id": node.id, "operation": op}
+                self._client.call(routes.NODE_OPERATION, **where, privileged=privileged)
             if wait_for:
                 self._wait(privileged)
                 logger.info(each)
@@ -2044,7 +1994,7 @@ class VcpUnitClass:
         """
         if self.type != "compute":
             raise_error(VcpInvalidArgumentError, "watch only compute unit")
-        self._client.request("PATCH", f"{self._path()}/watch", "watch unit failed", privileged=privileged)
+        self._client.call(routes.UNIT_OPERATION, **self._where(), operation="watch", privileged=privileged)
         if wait_for:
             self._wait(privileged)
             logger.info("watching successe.")
@@ -2073,7 +2023,7 @@ class VcpUnitClass:
         """
         if self.type != "compute":
             raise_error(VcpInvalidArgumentError, "unwatch only compute unit")
-        self._client.request("PATCH", f"{self._path()}/unwatch", "unwatch unit failed", privileged=privileged)
+        self._client.call(routes.UNIT_OPERATION, **self._where(), operation="unwatch", privileged=privileged)
 
     def wait_nodes_applied(self, privileged: bool = False) -> None:
         """Wait until the unit (and, when INDEFINITE, each node) leaves the transitional states.

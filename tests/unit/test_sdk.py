@@ -18,21 +18,20 @@ from vcpsdk.errors import (
     VcpNotFoundError,
     VcpSDKError,
 )
-from vcpsdk.vcpsdk import VcpSDK
-
-from .conftest import (
+from vcpsdk.testing.mock_controller import (
     AUTHORITY,
     BASE,
     HOST,
     PORT,
     TOKEN,
-    MockVcc,
+    MockController,
     assert_headers,
     node_json,
     unit_json,
     vc_json,
     write_config,
 )
+from vcpsdk.vcpsdk import VcpSDK
 
 STARTUP = [("GET", ""), ("GET", "/vcs"), ("GET", "/accounts/authority")]
 DENIED = "2026/01/01 00:00:00 UTC: VCPAuthException: abcd1234:token lookup is failed: permission denied"
@@ -41,10 +40,10 @@ DENIED = "2026/01/01 00:00:00 UTC: VCPAuthException: abcd1234:token lookup is fa
 # -- construction -------------------------------------------------------------------------
 
 
-def test_construction_sends_base_then_vcs_then_authority(vcc: MockVcc, config_dir) -> None:
+def test_construction_sends_base_then_vcs_then_authority(mock_controller: MockController, config_dir) -> None:
     sdk = VcpSDK(TOKEN, config_dir=str(config_dir))
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == STARTUP
     assert [s.url for s in sent] == [BASE, f"{BASE}/vcs", f"{BASE}/accounts/authority"]
     assert all(s.query == {} and s.body is None for s in sent)
@@ -52,14 +51,14 @@ def test_construction_sends_base_then_vcs_then_authority(vcc: MockVcc, config_di
     assert sdk.authority() == AUTHORITY
 
 
-def test_construction_strips_the_token(vcc: MockVcc, config_dir) -> None:
+def test_construction_strips_the_token(mock_controller: MockController, config_dir) -> None:
     VcpSDK(f"  {TOKEN}\n", config_dir=str(config_dir))
 
-    assert_headers(vcc.sent(), token=TOKEN)
+    assert_headers(mock_controller.sent(), token=TOKEN)
 
 
 def test_without_scheme_https_is_used(requests_mock, tmp_path) -> None:
-    https = MockVcc(requests_mock, base=f"https://{HOST}:{PORT}/vcp/v1/occtr")
+    https = MockController(requests_mock, base=f"https://{HOST}:{PORT}/vcp/v1/occtr")
     https.startup()
     directory = write_config(tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT})
 
@@ -76,7 +75,7 @@ def test_insecure_request_warning_turns_tls_verification_off(
 ) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    https = MockVcc(requests_mock, base=f"https://{HOST}:{PORT}/vcp/v1/occtr")
+    https = MockController(requests_mock, base=f"https://{HOST}:{PORT}/vcp/v1/occtr")
     https.startup()
     directory = write_config(tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT, **setting})
 
@@ -85,8 +84,10 @@ def test_insecure_request_warning_turns_tls_verification_off(
     assert [s.verify for s in https.sent()] == [verify] * 3
 
 
-def test_rejected_token_raises_auth_error_and_logs(vcc: MockVcc, config_dir, caplog) -> None:
-    vcc.reply("GET", "", (403, {"message": DENIED}))
+def test_rejected_token_raises_auth_error_and_logs(
+    mock_controller: MockController, config_dir, caplog
+) -> None:
+    mock_controller.reply("GET", "", (403, {"message": DENIED}))
     caplog.set_level(logging.ERROR, logger="vcp.sdk")
 
     with pytest.raises(VcpAuthError) as info:
@@ -98,38 +99,38 @@ def test_rejected_token_raises_auth_error_and_logs(vcc: MockVcc, config_dir, cap
     errors = [r.getMessage() for r in caplog.records if r.name == "vcp.sdk" and r.levelno == logging.ERROR]
     assert "config vc failed: http_status(403)" in errors
     assert DENIED in errors
-    assert vcc.calls() == [("GET", "")]
+    assert mock_controller.calls() == [("GET", "")]
 
 
-def test_connection_refused_raises_connection_error(vcc: MockVcc, config_dir) -> None:
-    vcc.fail("GET", "", requests.exceptions.ConnectionError("[Errno 111] Connection refused"))
+def test_connection_refused_raises_connection_error(mock_controller: MockController, config_dir) -> None:
+    mock_controller.fail("GET", "", requests.exceptions.ConnectionError("[Errno 111] Connection refused"))
 
     with pytest.raises(VcpConnectionError) as info:
         VcpSDK(TOKEN, config_dir=str(config_dir))
 
     assert info.value.args == ("VCP", "server error")
     assert isinstance(info.value, ConnectionError)
-    assert vcc.calls() == [("GET", "")]
+    assert mock_controller.calls() == [("GET", "")]
 
 
-def test_missing_token_is_refused_before_any_request(vcc: MockVcc, config_dir) -> None:
+def test_missing_token_is_refused_before_any_request(mock_controller: MockController, config_dir) -> None:
     with pytest.raises(VcpInvalidArgumentError, match="vcc_access_token is required"):
         VcpSDK("", config_dir=str(config_dir))
 
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
-def test_authority_failure_is_reported(vcc: MockVcc, config_dir) -> None:
-    vcc.reply("GET", "/accounts/authority", (500, {"message": "boom"}))
+def test_authority_failure_is_reported(mock_controller: MockController, config_dir) -> None:
+    mock_controller.reply("GET", "/accounts/authority", (500, {"message": "boom"}))
 
     with pytest.raises(VcpSDKError) as info:
         VcpSDK(TOKEN, config_dir=str(config_dir))
 
     assert info.value.args == ("VCP", "authority error")
-    assert vcc.calls() == STARTUP
+    assert mock_controller.calls() == STARTUP
 
 
-def test_verbose_logging_never_shows_the_token(vcc: MockVcc, config_dir, caplog) -> None:
+def test_verbose_logging_never_shows_the_token(mock_controller: MockController, config_dir, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="vcp.sdk")
 
     sdk = VcpSDK(TOKEN, config_dir=str(config_dir), verbose=3)
@@ -141,11 +142,13 @@ def test_verbose_logging_never_shows_the_token(vcc: MockVcc, config_dir, caplog)
     assert sdk.verbose == 3
 
 
-def test_verbose_level_three_redacts_cci_payloads(vcc: MockVcc, config_dir, caplog) -> None:
+def test_verbose_level_three_redacts_cci_payloads(
+    mock_controller: MockController, config_dir, caplog
+) -> None:
     secret_cci = base64.b64encode(b"secret_key: SUPERSECRET-42").decode()
     unit = unit_json("server", [node_json(1)])
     unit["info"] = secret_cci
-    vcc.reply("GET", "/vcs", {"vcs": [vc_json("ug1", [unit])]})
+    mock_controller.reply("GET", "/vcs", {"vcs": [vc_json("ug1", [unit])]})
     caplog.set_level(logging.DEBUG, logger="vcp.sdk")
 
     sdk = VcpSDK(TOKEN, config_dir=str(config_dir), verbose=3)
@@ -157,8 +160,8 @@ def test_verbose_level_three_redacts_cci_payloads(vcc: MockVcc, config_dir, capl
     assert "<redacted" in text
 
 
-def test_verbose_setter_turns_request_logging_on(sdk, vcc: MockVcc, caplog) -> None:
-    vcc.reply("GET", "/publickey", {"publickey": "ssh-rsa AAAA"})
+def test_verbose_setter_turns_request_logging_on(sdk, mock_controller: MockController, caplog) -> None:
+    mock_controller.reply("GET", "/publickey", {"publickey": "ssh-rsa AAAA"})
     caplog.set_level(logging.DEBUG, logger="vcp.sdk")
 
     sdk.get_publickey()
@@ -183,8 +186,8 @@ def test_verbose_setter_turns_request_logging_on(sdk, vcc: MockVcc, caplog) -> N
         (500, VcpSDKError),
     ],
 )
-def test_http_status_maps_to_a_typed_error(sdk, vcc: MockVcc, status, cls) -> None:
-    vcc.reply("GET", "/publickey", (status, {"message": "2026/01/01 UTC: X: detail"}))
+def test_http_status_maps_to_a_typed_error(sdk, mock_controller: MockController, status, cls) -> None:
+    mock_controller.reply("GET", "/publickey", (status, {"message": "2026/01/01 UTC: X: detail"}))
 
     with pytest.raises(VcpSDKError) as info:
         sdk.get_publickey()
@@ -195,8 +198,8 @@ def test_http_status_maps_to_a_typed_error(sdk, vcc: MockVcc, status, cls) -> No
     assert info.value.server_message == "2026/01/01 UTC: X: detail"
 
 
-def test_non_json_error_body_becomes_the_server_message(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/publickey", (502, "<html>Bad Gateway</html>"))
+def test_non_json_error_body_becomes_the_server_message(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/publickey", (502, "<html>Bad Gateway</html>"))
 
     with pytest.raises(VcpSDKError) as info:
         sdk.get_publickey()
@@ -208,22 +211,22 @@ def test_non_json_error_body_becomes_the_server_message(sdk, vcc: MockVcc) -> No
 # -- controller information --------------------------------------------------------------------
 
 
-def test_authority_returns_the_body(sdk, vcc: MockVcc) -> None:
+def test_authority_returns_the_body(sdk, mock_controller: MockController) -> None:
     assert sdk.authority() == {"role": "fullaccess", "user_name": "alice", "user_role": "regular"}
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
-def test_get_publickey(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/publickey", {"publickey": "ssh-rsa AAAAB3Nza vcc@controller"})
+def test_get_publickey(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/publickey", {"publickey": "ssh-rsa AAAAB3Nza vcc@controller"})
 
     assert sdk.get_publickey() == "ssh-rsa AAAAB3Nza vcc@controller"
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", "/publickey")]
     assert_headers(sent)
 
 
-def test_vcc_info_from_config(sdk, vcc: MockVcc) -> None:
+def test_vcc_info_from_config(sdk, mock_controller: MockController) -> None:
     assert sdk.vcc_info() == {
         "host": f"{HOST}:{PORT}",
         # vault_url follows vcc.scheme (this config says http); the original is https only
@@ -235,11 +238,11 @@ def test_vcc_info_from_config(sdk, vcc: MockVcc) -> None:
             "application": f"{HOST}:5001",
         },
     }
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
 def test_vcc_info_vault_url_is_https_without_a_scheme(requests_mock, tmp_path) -> None:
-    https = MockVcc(requests_mock, base=f"https://{HOST}:{PORT}/vcp/v1/occtr")
+    https = MockController(requests_mock, base=f"https://{HOST}:{PORT}/vcp/v1/occtr")
     https.startup()
     directory = write_config(tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT})
     assert VcpSDK(TOKEN, config_dir=str(directory)).vcc_info()["vault_url"] == f"https://{HOST}:8443"
@@ -265,7 +268,7 @@ def test_vcc_info_uses_private_ip_and_vault_port(make_sdk, tmp_path) -> None:
 
 
 def test_vcc_info_host_has_default_port_443(requests_mock, tmp_path) -> None:
-    https = MockVcc(requests_mock, base=f"https://{HOST}/vcp/v1/occtr")
+    https = MockController(requests_mock, base=f"https://{HOST}/vcp/v1/occtr")
     https.startup()
     directory = write_config(tmp_path / "cfg", vcc={"host": HOST})
 
@@ -283,8 +286,10 @@ def _version_body() -> dict:
     }
 
 
-def test_version_prints_yaml_with_the_controller_version(sdk, vcc: MockVcc, capsys) -> None:
-    vcc.reply("GET", "/version", _version_body())
+def test_version_prints_yaml_with_the_controller_version(
+    sdk, mock_controller: MockController, capsys
+) -> None:
+    mock_controller.reply("GET", "/version", _version_body())
 
     assert sdk.version() is None
 
@@ -299,12 +304,14 @@ def test_version_prints_yaml_with_the_controller_version(sdk, vcc: MockVcc, caps
     assert report["vcpsdk"]["version"] == vcpsdk.VCP_SDK_VERSION
     assert report["vcplib"]["version"] == vcpsdk.VCP_SDK_VERSION
     assert report["vcpsdk"]["plugin"]["aws"] == "1.2+20191001"
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", "/version")]
     assert_headers(sent)
 
 
-def test_version_shows_configured_wait_timeout_and_name(make_sdk, vcc: MockVcc, tmp_path, capsys) -> None:
+def test_version_shows_configured_wait_timeout_and_name(
+    make_sdk, mock_controller: MockController, tmp_path, capsys
+) -> None:
     directory = write_config(
         tmp_path / "cfg",
         vcc={
@@ -316,7 +323,7 @@ def test_version_shows_configured_wait_timeout_and_name(make_sdk, vcc: MockVcc, 
         },
     )
     sdk = make_sdk(directory=directory)
-    vcc.reply("GET", "/version", _version_body())
+    mock_controller.reply("GET", "/version", _version_body())
 
     sdk.version()
 
@@ -339,20 +346,24 @@ VPN_BODY = {
 }
 
 
-def test_get_vpn_catalog_of_a_provider_returns_the_default_entry(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vpn_catalog", VPN_BODY)
+def test_get_vpn_catalog_of_a_provider_returns_the_default_entry(
+    sdk, mock_controller: MockController
+) -> None:
+    mock_controller.reply("GET", "/vpn_catalog", VPN_BODY)
 
     assert sdk.get_vpn_catalog("aws") == VPN_AWS
     assert sdk.get_vpn_catalog("aws", vpn_catalog_name="second") == {"aws_region": "us-east-1"}
     assert sdk.get_vpn_catalog("onpremises") == {}
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", "/vpn_catalog")] * 3
     assert_headers(sent)
 
 
-def test_get_vpn_catalog_without_provider_returns_the_whole_catalog(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vpn_catalog", VPN_BODY)
+def test_get_vpn_catalog_without_provider_returns_the_whole_catalog(
+    sdk, mock_controller: MockController
+) -> None:
+    mock_controller.reply("GET", "/vpn_catalog", VPN_BODY)
 
     catalog = sdk.get_vpn_catalog()
 
@@ -363,8 +374,8 @@ def test_get_vpn_catalog_without_provider_returns_the_whole_catalog(sdk, vcc: Mo
 
 
 @pytest.mark.parametrize(("provider", "name"), [("azure", "default"), ("aws", "nosuch")])
-def test_get_vpn_catalog_missing_entry(sdk, vcc: MockVcc, provider, name) -> None:
-    vcc.reply("GET", "/vpn_catalog", VPN_BODY)
+def test_get_vpn_catalog_missing_entry(sdk, mock_controller: MockController, provider, name) -> None:
+    mock_controller.reply("GET", "/vpn_catalog", VPN_BODY)
 
     with pytest.raises(VcpSDKError) as info:
         sdk.get_vpn_catalog(provider, vpn_catalog_name=name)
@@ -376,33 +387,33 @@ def test_get_vpn_catalog_missing_entry(sdk, vcc: MockVcc, provider, name) -> Non
 # -- specs and flavors ------------------------------------------------------------------------
 
 
-def test_get_spec_needs_no_request(sdk, vcc: MockVcc) -> None:
+def test_get_spec_needs_no_request(sdk, mock_controller: MockController) -> None:
     spec = sdk.get_spec("aws", "small")
 
     assert spec.provider_name == "aws"
     assert spec.flavor == "small"
     assert spec.instance_type == "m4.large"
     assert spec.volume_size == 8
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
 @pytest.mark.parametrize(("provider", "flavor"), [("nosuch", "small"), ("aws", "huge")])
-def test_get_spec_unknown_provider_or_flavor(sdk, vcc: MockVcc, provider, flavor) -> None:
+def test_get_spec_unknown_provider_or_flavor(sdk, mock_controller: MockController, provider, flavor) -> None:
     with pytest.raises(VcpInvalidArgumentError) as info:
         sdk.get_spec(provider, flavor)
 
     assert f"no flavor provider_name[{provider}] flavor[{flavor}]" in info.value.args[1]
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
-def test_df_flavors_aws(sdk, vcc: MockVcc) -> None:
+def test_df_flavors_aws(sdk, mock_controller: MockController) -> None:
     frame = sdk.df_flavors("aws")
 
     assert list(frame.columns) == ["flavor", "instance_type", "volume_type", "volume_size"]
     rows = frame.set_index("flavor").to_dict("index")
     assert rows["small"] == {"instance_type": "m4.large", "volume_type": "gp2", "volume_size": 8}
     assert rows["large"]["instance_type"] == "m4.2xlarge"
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
 def test_df_flavors_reads_the_users_flavor_file(sdk, config_dir) -> None:
@@ -416,10 +427,10 @@ def test_df_flavors_reads_the_users_flavor_file(sdk, config_dir) -> None:
     assert sdk.get_spec("aws", "tiny").instance_type == "t3.nano"
 
 
-def test_df_flavors_unknown_provider(sdk, vcc: MockVcc) -> None:
+def test_df_flavors_unknown_provider(sdk, mock_controller: MockController) -> None:
     with pytest.raises(VcpInvalidArgumentError, match=r"no flavor provider_name\[nosuch\]"):
         sdk.df_flavors("nosuch")
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,7 @@ from vcpsdk.errors import (
     VcpUnitFailedError,
 )
 from vcpsdk.node import VcNode
-from vcpsdk.vcpsdk import VcpUnitClass
-
-from .conftest import (
+from vcpsdk.testing.mock_controller import (
     AWS_ACCESS_KEY,
     AWS_SECRET_KEY,
     CDATE,
@@ -28,7 +26,7 @@ from .conftest import (
     PORT,
     VCC_ID,
     VCID,
-    MockVcc,
+    MockController,
     assert_headers,
     decode_cci,
     disk_json,
@@ -38,6 +36,9 @@ from .conftest import (
     vc_json,
     write_config,
 )
+from vcpsdk.vcpsdk import VcpUnitClass
+
+from .columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
 
 UNIT_PATH = f"/vcs/{VCID}/server"
 VC_PATH = f"/vcs/{VCID}"
@@ -51,10 +52,12 @@ def _messages(caplog, level: int = logging.INFO) -> list[str]:
 # -- create_unit ------------------------------------------------------------------------------
 
 
-def test_create_unit_posts_the_unit_cci_and_long_polls(make_ugroup, sdk, vcc: MockVcc, pubkey) -> None:
+def test_create_unit_posts_the_unit_cci_and_long_polls(
+    make_ugroup, sdk, mock_controller: MockController, pubkey
+) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
-    vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
-    vcc.reply(
+    mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         unit_json("server", [node_json(1, state="BOOTING"), node_json(2, state="BOOTING")], revision=3),
@@ -69,7 +72,7 @@ def test_create_unit_posts_the_unit_cci_and_long_polls(make_ugroup, sdk, vcc: Mo
 
     unit = ugroup.create_unit("server", spec)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", VC_PATH), ("POST", VC_PATH)] + [("GET", UNIT_PATH)] * 3
     assert_headers(sent)
     post = sent[1]
@@ -102,12 +105,12 @@ def test_create_unit_posts_the_unit_cci_and_long_polls(make_ugroup, sdk, vcc: Mo
 
 
 def test_create_unit_polls_when_long_poll_is_not_advertised(
-    make_sdk, make_ugroup, vcc: MockVcc, fake_time, caplog
+    make_sdk, make_ugroup, mock_controller: MockController, fake_time, caplog
 ) -> None:
     sdk = make_sdk(long_poll=False)
     ugroup = make_ugroup(vc_json("ug1"), client=sdk)
-    vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
-    vcc.reply(
+    mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         unit_json("server", [node_json(1, state="BOOTING")], revision=3),
@@ -118,7 +121,7 @@ def test_create_unit_polls_when_long_poll_is_not_advertised(
 
     unit = ugroup.create_unit("server", sdk.get_spec("aws", "small"))
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", VC_PATH), ("POST", VC_PATH)] + [("GET", UNIT_PATH)] * 3
     assert all(s.query == {} for s in sent)
     assert len(fake_time.sleeps) == 2
@@ -130,12 +133,14 @@ def test_create_unit_polls_when_long_poll_is_not_advertised(
     assert unit.name == "server"
 
 
-def test_create_unit_in_error_raises_unit_failed(make_ugroup, sdk, vcc: MockVcc, caplog) -> None:
+def test_create_unit_in_error_raises_unit_failed(
+    make_ugroup, sdk, mock_controller: MockController, caplog
+) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
     failed = unit_json("server", [node_json(1, state="ERROR")], state="ERROR", error_message="quota exceeded")
-    vcc.reply("GET", VC_PATH, vc_json("ug1"), vc_json("ug1", [failed], state="ERROR"))
-    vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
-    vcc.reply(
+    mock_controller.reply("GET", VC_PATH, vc_json("ug1"), vc_json("ug1", [failed], state="ERROR"))
+    mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         unit_json("server", [node_json(1, state="BOOTING")], revision=3),
@@ -148,7 +153,7 @@ def test_create_unit_in_error_raises_unit_failed(make_ugroup, sdk, vcc: MockVcc,
 
     assert info.value.args == ("VCP", "failed (server)")
     assert info.value.server_message == "quota exceeded"
-    assert vcc.calls() == [
+    assert mock_controller.calls() == [
         ("GET", VC_PATH),
         ("POST", VC_PATH),
         ("GET", UNIT_PATH),
@@ -160,110 +165,122 @@ def test_create_unit_in_error_raises_unit_failed(make_ugroup, sdk, vcc: MockVcc,
     assert "quota exceeded" in logged
 
 
-def test_create_unit_times_out_and_leaves_the_unit(make_sdk, make_ugroup, vcc: MockVcc, tmp_path) -> None:
+def test_create_unit_times_out_and_leaves_the_unit(
+    make_sdk, make_ugroup, mock_controller: MockController, tmp_path
+) -> None:
     directory = write_config(
         tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT, "scheme": "http", "wait_timeout_sec": 30}
     )
     sdk = make_sdk(long_poll=False, directory=directory)
     ugroup = make_ugroup(vc_json("ug1"), client=sdk)
-    vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
-    vcc.reply("GET", UNIT_PATH, unit_json("server", [node_json(1, state="BOOTING")], revision=3))
+    mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
+    mock_controller.reply("GET", UNIT_PATH, unit_json("server", [node_json(1, state="BOOTING")], revision=3))
 
     with pytest.raises(VcpTimeoutError) as info:
         ugroup.create_unit("server", sdk.get_spec("aws", "small"))
 
     assert info.value.args == ("VCP", "Full of waiting time (server)")
     assert isinstance(info.value, TimeoutError)
-    calls = vcc.calls()
+    calls = mock_controller.calls()
     assert calls[:2] == [("GET", VC_PATH), ("POST", VC_PATH)]
     assert set(calls[2:]) == {("GET", UNIT_PATH)}
     assert 2 <= len(calls[2:]) <= 10  # polled every few seconds for 30 (fake) seconds
 
 
-def test_long_poll_timeout_honours_the_hold(make_ugroup, sdk, vcc: MockVcc, fake_time) -> None:
+def test_long_poll_timeout_honours_the_hold(
+    make_ugroup, sdk, mock_controller: MockController, fake_time
+) -> None:
     """The controller holds each long-poll read for wait_sec; the wait still ends in time."""
     ugroup = make_ugroup(vc_json("ug1"))
-    vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
+    mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
     booting = unit_json("server", [node_json(1, state="BOOTING")], revision=3)
 
     def held(request, context):
         fake_time.advance(float(request.qs.get("wait_sec", ["0"])[0]))
         return booting
 
-    vcc.mocker.get(vcc.base + UNIT_PATH, json=held)
+    mock_controller.mocker.get(mock_controller.base + UNIT_PATH, json=held)
 
     with pytest.raises(VcpTimeoutError, match=r"Full of waiting time \(server\)"):
         ugroup.create_unit("server", sdk.get_spec("aws", "small"))
 
-    waits = [float(s.query["wait_sec"][0]) for s in vcc.sent() if s.query]
+    waits = [float(s.query["wait_sec"][0]) for s in mock_controller.sent() if s.query]
     assert waits and sum(waits) <= 1000
     assert fake_time.sleeps == []
 
 
-def test_create_unit_without_waiting_then_wait_unit_applied(make_ugroup, sdk, vcc: MockVcc) -> None:
+def test_create_unit_without_waiting_then_wait_unit_applied(
+    make_ugroup, sdk, mock_controller: MockController
+) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
-    vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
+    mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
     booting = unit_json("server", [node_json(1, state="BOOTING")], revision=3)
-    vcc.reply("GET", UNIT_PATH, booting, booting, unit_json("server", [node_json(1)], revision=4))
+    mock_controller.reply("GET", UNIT_PATH, booting, booting, unit_json("server", [node_json(1)], revision=4))
 
     unit = ugroup.create_unit("server", sdk.get_spec("aws", "small"), wait_for=False)
 
-    assert vcc.calls() == [("GET", VC_PATH), ("POST", VC_PATH), ("GET", UNIT_PATH)]
+    assert mock_controller.calls() == [("GET", VC_PATH), ("POST", VC_PATH), ("GET", UNIT_PATH)]
     assert unit.name == "server"
-    vcc.mark()
+    mock_controller.mark()
 
     applied = ugroup.wait_unit_applied("server")
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", UNIT_PATH)] * 2
     assert sent[1].query["wait_revision"] == ["3"]
     assert applied.name == "server"
 
 
-def test_create_unit_privileged(make_ugroup, sdk, vcc: MockVcc) -> None:
+def test_create_unit_privileged(make_ugroup, sdk, mock_controller: MockController) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
-    vcc.reply("POST", VC_PATH, ACCEPTED_UNIT)
-    vcc.reply("GET", UNIT_PATH, unit_json("server", [node_json(1)], revision=3))
+    mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
+    mock_controller.reply("GET", UNIT_PATH, unit_json("server", [node_json(1)], revision=3))
 
     ugroup.create_unit("server", sdk.get_spec("aws", "small"), privileged=True)
 
-    assert len(vcc.sent()) == 3
-    assert_headers(vcc.sent(), privileged=True)
+    assert len(mock_controller.sent()) == 3
+    assert_headers(mock_controller.sent(), privileged=True)
 
 
-def test_create_unit_existing_name_fails_before_post(make_ugroup, sdk, vcc: MockVcc) -> None:
+def test_create_unit_existing_name_fails_before_post(
+    make_ugroup, sdk, mock_controller: MockController
+) -> None:
     ugroup = make_ugroup(vc_json("ug1", [unit_json("server", [node_json(1)])]))
 
     with pytest.raises(VcpInvalidArgumentError, match=r"already exist unit\[server\]"):
         ugroup.create_unit("server", sdk.get_spec("aws", "small"))
 
-    assert vcc.calls() == [("GET", VC_PATH)]
+    assert mock_controller.calls() == [("GET", VC_PATH)]
 
 
-def test_create_unit_spec_type_mismatch_fails_before_post(make_ugroup, sdk, vcc: MockVcc) -> None:
+def test_create_unit_spec_type_mismatch_fails_before_post(
+    make_ugroup, sdk, mock_controller: MockController
+) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
 
     with pytest.raises(VcpInvalidArgumentError) as info:
         ugroup.create_unit("disks", sdk.get_spec("aws_disk", "small"))
 
     assert info.value.args[1] == "not much ugroup_type vc[compute] and spec[storage]"
-    assert "POST" not in [m for m, _ in vcc.calls()]
+    assert "POST" not in [m for m, _ in mock_controller.calls()]
 
 
 @pytest.mark.parametrize("name", ["my server", "a/b", ""])
-def test_create_unit_bad_name_fails_before_post(make_ugroup, sdk, vcc: MockVcc, name) -> None:
+def test_create_unit_bad_name_fails_before_post(
+    make_ugroup, sdk, mock_controller: MockController, name
+) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
 
     with pytest.raises(VcpInvalidArgumentError, match="unit_name"):
         ugroup.create_unit(name, sdk.get_spec("aws", "small"))
 
-    assert "POST" not in [m for m, _ in vcc.calls()]
+    assert "POST" not in [m for m, _ in mock_controller.calls()]
 
 
-def test_create_storage_unit(make_ugroup, sdk, vcc: MockVcc) -> None:
+def test_create_storage_unit(make_ugroup, sdk, mock_controller: MockController) -> None:
     ugroup = make_ugroup(vc_json("st", vc_type="storage"))
-    vcc.reply("POST", VC_PATH, {"vcid": VCID, "unit_name": "disks"})
-    vcc.reply(
+    mock_controller.reply("POST", VC_PATH, {"vcid": VCID, "unit_name": "disks"})
+    mock_controller.reply(
         "GET", f"/vcs/{VCID}/disks", unit_json("disks", [disk_json(1)], unit_type="storage", revision=2)
     )
     spec = sdk.get_spec("aws_disk", "small")
@@ -271,7 +288,7 @@ def test_create_storage_unit(make_ugroup, sdk, vcc: MockVcc) -> None:
 
     unit = ugroup.create_unit("disks", spec)
 
-    post = vcc.sent()[1]
+    post = mock_controller.sent()[1]
     cci = decode_cci(post.body["info"])[0]["unit"]
     assert cci["cloud_provider"] == "aws_disk"
     assert cci["num_disks"] == 1
@@ -295,45 +312,45 @@ def _two_units_vc() -> dict:
     )
 
 
-def test_get_unit(make_ugroup, vcc: MockVcc) -> None:
+def test_get_unit(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
     unit = ugroup.get_unit("web")
 
     assert isinstance(unit, VcpUnitClass)
     assert unit.name == "web"
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", VC_PATH)]
     assert_headers(sent)
 
 
-def test_get_unit_unknown_returns_none(make_ugroup, vcc: MockVcc) -> None:
+def test_get_unit_unknown_returns_none(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
     assert ugroup.get_unit("nosuch") is None
-    assert vcc.calls() == [("GET", VC_PATH)]
+    assert mock_controller.calls() == [("GET", VC_PATH)]
 
 
-def test_ugroup_gone_on_the_controller(make_ugroup, vcc: MockVcc) -> None:
+def test_ugroup_gone_on_the_controller(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
-    vcc.reply("GET", VC_PATH, None)
+    mock_controller.reply("GET", VC_PATH, None)
 
     with pytest.raises(VcpSDKError) as info:
         ugroup.get_unit("server")
 
     assert info.value.args == ("VCP", "no yet setup unit_group")
-    assert vcc.calls() == [("GET", VC_PATH)]
+    assert mock_controller.calls() == [("GET", VC_PATH)]
 
 
-def test_find_units(make_ugroup, vcc: MockVcc) -> None:
+def test_find_units(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
     assert [u.name for u in ugroup.find_units()] == ["server", "web"]
     assert [u.name for u in ugroup.find_units("web")] == ["web"]
     assert ugroup.find_units("nosuch") == []
     assert [u.name for u in ugroup.find_units(privileged=True)] == ["server", "web"]
-    assert vcc.calls() == [("GET", VC_PATH)] * 4
-    assert_headers(vcc.sent()[3:], privileged=True)
+    assert mock_controller.calls() == [("GET", VC_PATH)] * 4
+    assert_headers(mock_controller.sent()[3:], privileged=True)
 
 
 # -- find_nodes / find_ip_addresses -------------------------------------------------------------
@@ -355,7 +372,7 @@ def test_find_units(make_ugroup, vcc: MockVcc) -> None:
         ({"unit_name": "web", "node_state": "POWER_OFF"}, []),
     ],
 )
-def test_ugroup_find_nodes(make_ugroup, vcc: MockVcc, conditions, expected) -> None:
+def test_ugroup_find_nodes(make_ugroup, mock_controller: MockController, conditions, expected) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
     nodes = ugroup.find_nodes(**conditions)
@@ -363,19 +380,19 @@ def test_ugroup_find_nodes(make_ugroup, vcc: MockVcc, conditions, expected) -> N
     assert all(isinstance(n, VcNode) for n in nodes)
     assert sorted((n.unit.name, n.no) for n in nodes) == expected
     assert all(n.vc.vcid == VCID for n in nodes)
-    assert vcc.calls() == [("GET", VC_PATH)]
+    assert mock_controller.calls() == [("GET", VC_PATH)]
 
 
-def test_ugroup_find_nodes_mapper_and_privileged(make_ugroup, vcc: MockVcc) -> None:
+def test_ugroup_find_nodes_mapper_and_privileged(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
     ids = ugroup.find_nodes(unit_name="server", mapper=lambda n: n.cloud_instance_id, privileged=True)
 
     assert sorted(ids) == [f"i-{1:017x}", f"i-{2:017x}", f"i-{3:017x}"]
-    assert_headers(vcc.sent(), privileged=True)
+    assert_headers(mock_controller.sent(), privileged=True)
 
 
-def test_ugroup_find_ip_addresses(make_ugroup, vcc: MockVcc) -> None:
+def test_ugroup_find_ip_addresses(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
     assert sorted(ugroup.find_ip_addresses(node_state="RUNNING", unit_name="server")) == [
@@ -383,7 +400,7 @@ def test_ugroup_find_ip_addresses(make_ugroup, vcc: MockVcc) -> None:
         "127.30.2.13",
     ]
     assert sorted(ugroup.find_ip_addresses()) == ["127.30.2.11", "127.30.2.12", "127.30.2.13", "127.30.2.99"]
-    assert vcc.calls() == [("GET", VC_PATH)] * 2
+    assert mock_controller.calls() == [("GET", VC_PATH)] * 2
 
 
 # -- delete_units ------------------------------------------------------------------------------
@@ -391,11 +408,11 @@ def test_ugroup_find_ip_addresses(make_ugroup, vcc: MockVcc) -> None:
 
 @pytest.mark.parametrize(("force", "sent_force"), [(False, "false"), (True, "true")])
 def test_delete_units_sends_force_and_waits_until_gone(
-    make_ugroup, vcc: MockVcc, force, sent_force, caplog
+    make_ugroup, mock_controller: MockController, force, sent_force, caplog
 ) -> None:
     ugroup = make_ugroup(_two_units_vc())
-    vcc.reply("DELETE", UNIT_PATH, ACCEPTED_UNIT)
-    vcc.reply(
+    mock_controller.reply("DELETE", UNIT_PATH, ACCEPTED_UNIT)
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         unit_json("server", [node_json(1, state="DELETING")], state="DELETING", revision=8),
@@ -405,7 +422,7 @@ def test_delete_units_sends_force_and_waits_until_gone(
 
     assert ugroup.delete_units("server", force=force) is None
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [
         ("GET", VC_PATH),
         ("DELETE", UNIT_PATH),
@@ -418,31 +435,31 @@ def test_delete_units_sends_force_and_waits_until_gone(
     assert "delete_unit completed." in _messages(caplog)
 
 
-def test_delete_units_without_waiting(make_ugroup, vcc: MockVcc) -> None:
+def test_delete_units_without_waiting(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
-    vcc.reply("DELETE", UNIT_PATH, ACCEPTED_UNIT)
+    mock_controller.reply("DELETE", UNIT_PATH, ACCEPTED_UNIT)
 
     ugroup.delete_units("server", wait_for=False, privileged=True)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", VC_PATH), ("DELETE", UNIT_PATH)]
     assert sent[1].body == {"force": "false"}
     assert_headers(sent, privileged=True)
 
 
-def test_delete_units_unknown_unit_fails_before_delete(make_ugroup, vcc: MockVcc) -> None:
+def test_delete_units_unknown_unit_fails_before_delete(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
     with pytest.raises(VcpInvalidArgumentError) as info:
         ugroup.delete_units("x")
 
     assert info.value.args == ("VCP", "no unit unit_name[x]")
-    assert "DELETE" not in [m for m, _ in vcc.calls()]
+    assert "DELETE" not in [m for m, _ in mock_controller.calls()]
 
 
-def test_delete_units_conflict_is_reported(make_ugroup, vcc: MockVcc) -> None:
+def test_delete_units_conflict_is_reported(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
-    vcc.reply("DELETE", UNIT_PATH, (409, {"message": "unit has node(s)"}))
+    mock_controller.reply("DELETE", UNIT_PATH, (409, {"message": "unit has node(s)"}))
 
     with pytest.raises(VcpConflictError) as info:
         ugroup.delete_units("server")
@@ -456,23 +473,23 @@ def test_delete_units_conflict_is_reported(make_ugroup, vcc: MockVcc) -> None:
 
 @pytest.mark.parametrize("long_poll", [True, False])
 def test_cleanup_deletes_with_force_and_waits_for_404(
-    make_sdk, make_ugroup, vcc: MockVcc, long_poll, caplog
+    make_sdk, make_ugroup, mock_controller: MockController, long_poll, caplog
 ) -> None:
     sdk = make_sdk(long_poll=long_poll)
     ugroup = make_ugroup(_two_units_vc(), client=sdk)
-    vcc.reply("DELETE", VC_PATH, {"vcid": VCID})
+    mock_controller.reply("DELETE", VC_PATH, {"vcid": VCID})
     deleting = vc_json(
         "ug1",
         [unit_json("server", [node_json(1, state="DELETING")], state="DELETING")],
         state="DELETING",
         revision=9,
     )
-    vcc.reply("GET", VC_PATH, deleting, None)
+    mock_controller.reply("GET", VC_PATH, deleting, None)
     caplog.set_level(logging.INFO, logger="vcp.sdk")
 
     assert ugroup.cleanup() is None
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("DELETE", VC_PATH), ("GET", VC_PATH), ("GET", VC_PATH)]
     assert sent[0].body == {"force": "true"}
     assert_headers(sent)
@@ -485,29 +502,31 @@ def test_cleanup_deletes_with_force_and_waits_for_404(
         ugroup.vcid  # noqa: B018 - the property raises once the UnitGroup is gone
 
 
-def test_cleanup_without_waiting(make_ugroup, vcc: MockVcc) -> None:
+def test_cleanup_without_waiting(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
-    vcc.reply("DELETE", VC_PATH, {"vcid": VCID})
+    mock_controller.reply("DELETE", VC_PATH, {"vcid": VCID})
 
     ugroup.cleanup(wait_for=False, privileged=True)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("DELETE", VC_PATH)]
     assert sent[0].body == {"force": "true"}
     assert_headers(sent, privileged=True)
 
 
-def test_cleanup_stops_waiting_when_attached_disks_stay(make_ugroup, vcc: MockVcc, caplog) -> None:
+def test_cleanup_stops_waiting_when_attached_disks_stay(
+    make_ugroup, mock_controller: MockController, caplog
+) -> None:
     body = vc_json(
         "st", [unit_json("disks", [disk_json(1, in_use=True)], unit_type="storage")], vc_type="storage"
     )
     ugroup = make_ugroup(body)
-    vcc.reply("DELETE", VC_PATH, {"vcid": VCID})
+    mock_controller.reply("DELETE", VC_PATH, {"vcid": VCID})
     caplog.set_level(logging.INFO, logger="vcp.sdk")
 
     ugroup.cleanup()
 
-    assert vcc.calls() == [("DELETE", VC_PATH), ("GET", VC_PATH)]
+    assert mock_controller.calls() == [("DELETE", VC_PATH), ("GET", VC_PATH)]
     assert any("keeps unit(s) still in use: disks(RUNNING)" in m for m in _messages(caplog))
     assert ugroup.vcid == VCID
 
@@ -515,15 +534,15 @@ def test_cleanup_stops_waiting_when_attached_disks_stay(make_ugroup, vcc: MockVc
 # -- rename / owner / state / print ------------------------------------------------------------
 
 
-def test_update_ugroup_name_puts_an_empty_vc_cci(make_ugroup, vcc: MockVcc) -> None:
+def test_update_ugroup_name_puts_an_empty_vc_cci(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
-    vcc.reply("GET", "/vcs", {"vcs": [vc_json("ug1")]})
-    vcc.reply("PUT", VC_PATH, {"vcid": VCID})
-    vcc.reply("GET", VC_PATH, vc_json("renamed"))
+    mock_controller.reply("GET", "/vcs", {"vcs": [vc_json("ug1")]})
+    mock_controller.reply("PUT", VC_PATH, {"vcid": VCID})
+    mock_controller.reply("GET", VC_PATH, vc_json("renamed"))
 
     assert ugroup.update_ugroup_name("renamed") is None
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     # the name is checked against the user's UnitGroups before the PUT
     assert [s.call for s in sent] == [("GET", "/vcs"), ("PUT", VC_PATH), ("GET", VC_PATH)]
     assert list(sent[1].body) == ["cci"]
@@ -541,37 +560,37 @@ def test_update_ugroup_name_puts_an_empty_vc_cci(make_ugroup, vcc: MockVcc) -> N
     assert ugroup.name == "renamed"
 
 
-def test_name_setter_renames(make_ugroup, vcc: MockVcc) -> None:
+def test_name_setter_renames(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(vc_json("st", vc_type="storage"))
-    vcc.reply("GET", "/vcs", {"vcs": [vc_json("st", vc_type="storage")]})
-    vcc.reply("PUT", VC_PATH, {"vcid": VCID})
-    vcc.reply("GET", VC_PATH, vc_json("st2", vc_type="storage"))
+    mock_controller.reply("GET", "/vcs", {"vcs": [vc_json("st", vc_type="storage")]})
+    mock_controller.reply("PUT", VC_PATH, {"vcid": VCID})
+    mock_controller.reply("GET", VC_PATH, vc_json("st2", vc_type="storage"))
 
     ugroup.name = "st2"
 
-    put = vcc.sent()[1]
+    put = mock_controller.sent()[1]
     assert put.call == ("PUT", VC_PATH)
     assert decode_cci(put.body["cci"])[0]["vc"]["type"] == "storage"
     assert decode_cci(put.body["cci"])[0]["vc"]["name"] == "st2"
     assert ugroup.name == "st2"
 
 
-def test_change_owner_patches(make_ugroup, vcc: MockVcc) -> None:
+def test_change_owner_patches(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
-    vcc.reply("PATCH", VC_PATH, {"vcid": VCID})
+    mock_controller.reply("PATCH", VC_PATH, {"vcid": VCID})
 
     assert ugroup.change_owner("bob", privileged=True) is None
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("PATCH", VC_PATH)]
     assert sent[0].body == {"owner": "bob", "operation": "change_owner"}
     assert_headers(sent, privileged=True)
     assert ugroup.owner == "bob"
 
 
-def test_change_owner_refused(make_ugroup, vcc: MockVcc, caplog) -> None:
+def test_change_owner_refused(make_ugroup, mock_controller: MockController, caplog) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
-    vcc.reply("PATCH", VC_PATH, (400, {"message": "owner[nobody] is not a user"}))
+    mock_controller.reply("PATCH", VC_PATH, (400, {"message": "owner[nobody] is not a user"}))
 
     with caplog.at_level("ERROR", logger="vcp.sdk"), pytest.raises(VcpInvalidArgumentError) as info:
         ugroup.change_owner("nobody")
@@ -583,15 +602,15 @@ def test_change_owner_refused(make_ugroup, vcc: MockVcc, caplog) -> None:
     assert ugroup.owner == "alice"
 
 
-def test_state_is_read_from_the_controller(make_ugroup, vcc: MockVcc) -> None:
+def test_state_is_read_from_the_controller(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
-    vcc.reply("GET", VC_PATH, vc_json("ug1", state="APPLYING"))
+    mock_controller.reply("GET", VC_PATH, vc_json("ug1", state="APPLYING"))
 
     assert ugroup.state == "APPLYING"
-    assert vcc.calls() == [("GET", VC_PATH)]
+    assert mock_controller.calls() == [("GET", VC_PATH)]
 
 
-def test_print_ugroup(make_ugroup, vcc: MockVcc, capsys) -> None:
+def test_print_ugroup(make_ugroup, mock_controller: MockController, capsys) -> None:
     ugroup = make_ugroup(vc_json("03_sample", owner="user1", vcno=55))
 
     print(ugroup)
@@ -599,10 +618,10 @@ def test_print_ugroup(make_ugroup, vcc: MockVcc, capsys) -> None:
     assert capsys.readouterr().out == (
         f"[Vc]\n+ type[compute] name[03_sample] owner(user1) vcno(55) state[RUNNING] vcid[{VCID}]\n\n"
     )
-    assert vcc.calls() == [("GET", VC_PATH)]
+    assert mock_controller.calls() == [("GET", VC_PATH)]
 
 
-def test_print_ugroup_shows_units_in_error(make_ugroup, vcc: MockVcc, capsys) -> None:
+def test_print_ugroup_shows_units_in_error(make_ugroup, mock_controller: MockController, capsys) -> None:
     failed = unit_json("server", [node_json(1, state="ERROR")], state="ERROR", error_message="quota exceeded")
     ugroup = make_ugroup(vc_json("ug1", [failed, unit_json("ok", [])], state="ERROR", vcno=3))
 
@@ -618,7 +637,7 @@ def test_print_ugroup_shows_units_in_error(make_ugroup, vcc: MockVcc, capsys) ->
 # -- df_units / df_nodes -----------------------------------------------------------------------
 
 
-def test_df_units(make_ugroup, vcc: MockVcc) -> None:
+def test_df_units(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
     frame = ugroup.df_units()
@@ -656,44 +675,32 @@ def test_df_units(make_ugroup, vcc: MockVcc) -> None:
             "unit_state": "RUNNING",
         },
     ]
-    assert vcc.calls() == [("GET", VC_PATH)]
+    assert mock_controller.calls() == [("GET", VC_PATH)]
 
 
-def test_ugroup_df_nodes(make_ugroup, vcc: MockVcc) -> None:
+def test_ugroup_df_nodes(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
     styled = ugroup.df_nodes(privileged=True)
 
     assert isinstance(styled, Styler)
     frame = styled.data
-    assert list(frame.columns) == [
-        "vcno",
-        "vcname",
-        "unit_name",
-        "unit_state",
-        "node_no",
-        "node_id",
-        "node_state",
-        "cloud_instance_address",
-        "cloud_instance_id",
-        "cloud_instance_name",
-        "volumes",
-    ]
+    assert list(frame.columns) == COMPUTE_COLUMNS
     rows = {(r["unit_name"], r["node_no"]): r for r in frame.to_dict("records")}
     assert sorted(rows) == [("server", 1), ("server", 2), ("server", 3), ("web", 1)]
     assert rows[("web", 1)]["node_id"] == f"{node_id(1, 'web')[:8]}..."
     assert rows[("server", 2)]["node_state"] == "POWER_OFF"
     assert rows[("server", 2)]["unit_state"] == "INDEFINITE"
-    assert_headers(vcc.sent(), privileged=True)
+    assert_headers(mock_controller.sent(), privileged=True)
 
 
-def test_ugroup_df_nodes_without_nodes(make_ugroup, vcc: MockVcc) -> None:
+def test_ugroup_df_nodes_without_nodes(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(vc_json("ug1", [unit_json("server", [])]))
 
     assert ugroup.df_nodes() == []
 
 
-def test_ugroup_df_nodes_of_a_disk_type_group(make_ugroup, vcc: MockVcc) -> None:
+def test_ugroup_df_nodes_of_a_disk_type_group(make_ugroup, mock_controller: MockController) -> None:
     """Controllers before 18.07 call storage UnitGroups type 'disk'."""
     body = vc_json("st", [unit_json("disks", [disk_json(1)], unit_type="storage")], vc_type="disk")
     body["unit"][0].pop("type")
@@ -701,22 +708,12 @@ def test_ugroup_df_nodes_of_a_disk_type_group(make_ugroup, vcc: MockVcc) -> None
 
     frame = ugroup.df_nodes().data
 
-    assert list(frame.columns) == [
-        "vcno",
-        "vcname",
-        "unit_name",
-        "unit_state",
-        "disk_no",
-        "disk_id",
-        "node_state",
-        "cloud_disk_id",
-        "cloud_disk_size",
-    ]
+    assert list(frame.columns) == STORAGE_COLUMNS
     assert list(frame["cloud_disk_id"]) == [f"vol-{1:017x}"]
     assert list(ugroup.df_units()["vctype"]) == ["storage"]
 
 
-def test_df_nodes_cloud_instance_name_without_node_name(make_ugroup, vcc: MockVcc) -> None:
+def test_df_nodes_cloud_instance_name_without_node_name(make_ugroup, mock_controller: MockController) -> None:
     node = node_json(1)
     del node["name"], node["cloud_instance_name"]  # both optional in reference §6.5
     ugroup = make_ugroup(vc_json("ug1", [unit_json("server", [node])]))

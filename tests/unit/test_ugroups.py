@@ -9,15 +9,13 @@ from pandas.io.formats.style import Styler
 
 import vcpsdk
 from vcpsdk.errors import VcpInvalidArgumentError, VcpSDKError
-from vcpsdk.vcpsdk import VcpUnitGroupClass
-
-from .conftest import (
+from vcpsdk.testing.mock_controller import (
     CDATE,
     VCC_ID,
     VCID,
     VCID2,
     VCID3,
-    MockVcc,
+    MockController,
     assert_headers,
     decode_cci,
     disk_json,
@@ -27,6 +25,9 @@ from .conftest import (
     unit_json,
     vc_json,
 )
+from vcpsdk.vcpsdk import VcpUnitGroupClass
+
+from .columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
 
 
 def _three_ugroups() -> list[dict]:
@@ -41,14 +42,14 @@ def _three_ugroups() -> list[dict]:
 
 
 @pytest.mark.parametrize("ugroup_type", ["compute", "storage"])
-def test_create_ugroup_posts_the_empty_vc_cci(sdk, vcc: MockVcc, ugroup_type) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": [vc_json("other", vcid=VCID2)]})
-    vcc.reply("POST", "/vcs", {"vcid": VCID})
-    vcc.reply("GET", f"/vcs/{VCID}", vc_json("handson101", vc_type=ugroup_type, vcno=7))
+def test_create_ugroup_posts_the_empty_vc_cci(sdk, mock_controller: MockController, ugroup_type) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": [vc_json("other", vcid=VCID2)]})
+    mock_controller.reply("POST", "/vcs", {"vcid": VCID})
+    mock_controller.reply("GET", f"/vcs/{VCID}", vc_json("handson101", vc_type=ugroup_type, vcno=7))
 
     ugroup = sdk.create_ugroup("handson101", ugroup_type=ugroup_type)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", "/vcs"), ("POST", "/vcs"), ("GET", f"/vcs/{VCID}")]
     assert_headers(sent)
     post = sent[1]
@@ -69,28 +70,30 @@ def test_create_ugroup_posts_the_empty_vc_cci(sdk, vcc: MockVcc, ugroup_type) ->
     assert ugroup.owner == "alice"
 
 
-def test_create_ugroup_privileged_sends_the_privileged_header(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": []})
-    vcc.reply("POST", "/vcs", {"vcid": VCID})
-    vcc.reply("GET", f"/vcs/{VCID}", vc_json("ug1"))
+def test_create_ugroup_privileged_sends_the_privileged_header(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": []})
+    mock_controller.reply("POST", "/vcs", {"vcid": VCID})
+    mock_controller.reply("GET", f"/vcs/{VCID}", vc_json("ug1"))
 
     sdk.create_ugroup("ug1", privileged=True)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert len(sent) == 3
     assert_headers(sent, privileged=True)
 
 
-def test_create_ugroup_with_an_existing_name_fails_before_post(sdk, vcc: MockVcc, caplog) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": [vc_json("handson101")]})
-    vcc.reply("POST", "/vcs", {"vcid": VCID2})
+def test_create_ugroup_with_an_existing_name_fails_before_post(
+    sdk, mock_controller: MockController, caplog
+) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": [vc_json("handson101")]})
+    mock_controller.reply("POST", "/vcs", {"vcid": VCID2})
     caplog.set_level(logging.ERROR, logger="vcp.sdk")
 
     with pytest.raises(VcpInvalidArgumentError) as info:
         sdk.create_ugroup("handson101")
 
     assert "aleady exist UnitGroup" in info.value.args[1]
-    assert vcc.calls() == [("GET", "/vcs")]
+    assert mock_controller.calls() == [("GET", "/vcs")]
     assert any(
         "aleady exist UnitGroup" in r.getMessage()
         for r in caplog.records
@@ -99,42 +102,46 @@ def test_create_ugroup_with_an_existing_name_fails_before_post(sdk, vcc: MockVcc
 
 
 @pytest.mark.parametrize("bad_type", ["disk", "Compute", ""])
-def test_create_ugroup_bad_type_fails_before_any_request(sdk, vcc: MockVcc, bad_type) -> None:
+def test_create_ugroup_bad_type_fails_before_any_request(
+    sdk, mock_controller: MockController, bad_type
+) -> None:
     with pytest.raises(VcpInvalidArgumentError, match="ugroup_type"):
         sdk.create_ugroup("ug1", ugroup_type=bad_type)
 
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
-def test_create_ugroup_refused_by_the_controller(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": []})
-    vcc.reply("POST", "/vcs", (400, {"message": "2026/01/01 UTC: VCPInvalidParameterException: x"}))
+def test_create_ugroup_refused_by_the_controller(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": []})
+    mock_controller.reply(
+        "POST", "/vcs", (400, {"message": "2026/01/01 UTC: VCPInvalidParameterException: x"})
+    )
 
     with pytest.raises(VcpInvalidArgumentError) as info:
         sdk.create_ugroup("ug1")
 
     assert info.value.args == ("VCP", "create vc failed")
     assert info.value.http_status == 400
-    assert vcc.calls() == [("GET", "/vcs"), ("POST", "/vcs")]
+    assert mock_controller.calls() == [("GET", "/vcs"), ("POST", "/vcs")]
 
 
-def test_create_ugroup_expects_202_accepted(sdk, vcc: MockVcc) -> None:
+def test_create_ugroup_expects_202_accepted(sdk, mock_controller: MockController) -> None:
     """Writes expect 202 (reference §5.1/§6.5); a 200 is an unexpected status."""
-    vcc.reply("GET", "/vcs", {"vcs": []})
-    vcc.reply("POST", "/vcs", (200, {"vcid": VCID}))
-    vcc.reply("GET", f"/vcs/{VCID}", vc_json("ug1"))
+    mock_controller.reply("GET", "/vcs", {"vcs": []})
+    mock_controller.reply("POST", "/vcs", (200, {"vcid": VCID}))
+    mock_controller.reply("GET", f"/vcs/{VCID}", vc_json("ug1"))
 
     with pytest.raises(VcpSDKError) as info:
         sdk.create_ugroup("ug1")
 
     assert info.value.args == ("VCP", "create vc failed")
     assert info.value.http_status == 200
-    assert vcc.calls() == [("GET", "/vcs"), ("POST", "/vcs")]
+    assert mock_controller.calls() == [("GET", "/vcs"), ("POST", "/vcs")]
 
 
-def test_create_ugroup_without_vcid_in_reply(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": []})
-    vcc.reply("POST", "/vcs", {})
+def test_create_ugroup_without_vcid_in_reply(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": []})
+    mock_controller.reply("POST", "/vcs", {})
 
     with pytest.raises(VcpSDKError) as info:
         sdk.create_ugroup("ug1")
@@ -145,30 +152,30 @@ def test_create_ugroup_without_vcid_in_reply(sdk, vcc: MockVcc) -> None:
 # -- get_ugroup / find_ugroups ---------------------------------------------------------------
 
 
-def test_get_ugroup(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": _three_ugroups()})
+def test_get_ugroup(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
     ugroup = sdk.get_ugroup("ug2")
 
     assert isinstance(ugroup, VcpUnitGroupClass)
     assert (ugroup.vcid, ugroup.name, ugroup.owner) == (VCID2, "ug2", "bob")
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", "/vcs")]
     assert_headers(sent)
 
 
-def test_get_ugroup_unknown_returns_none(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": _three_ugroups()})
+def test_get_ugroup_unknown_returns_none(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
     assert sdk.get_ugroup("nosuch") is None
-    assert vcc.calls() == [("GET", "/vcs")]
+    assert mock_controller.calls() == [("GET", "/vcs")]
 
 
-def test_get_ugroup_privileged(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": _three_ugroups()})
+def test_get_ugroup_privileged(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
     assert sdk.get_ugroup("ug3", privileged=True).vcid == VCID3
-    assert_headers(vcc.sent(), privileged=True)
+    assert_headers(mock_controller.sent(), privileged=True)
 
 
 @pytest.mark.parametrize(
@@ -186,28 +193,28 @@ def test_get_ugroup_privileged(sdk, vcc: MockVcc) -> None:
         ({"ugroup_name": "ug1", "state": None, "vcid": ""}, ["ug1"]),
     ],
 )
-def test_find_ugroups_filters(sdk, vcc: MockVcc, conditions, expected) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": _three_ugroups()})
+def test_find_ugroups_filters(sdk, mock_controller: MockController, conditions, expected) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
     found = sdk.find_ugroups(**conditions)
 
     assert [u.name for u in found] == expected
     assert all(isinstance(u, VcpUnitGroupClass) for u in found)
-    assert vcc.calls() == [("GET", "/vcs")]
+    assert mock_controller.calls() == [("GET", "/vcs")]
 
 
-def test_find_ugroups_privileged(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": _three_ugroups()})
+def test_find_ugroups_privileged(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
     assert len(sdk.find_ugroups(privileged=True)) == 3
-    assert_headers(vcc.sent(), privileged=True)
+    assert_headers(mock_controller.sent(), privileged=True)
 
 
 # -- df_ugroups / df_nodes -----------------------------------------------------------------
 
 
-def test_df_ugroups(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": _three_ugroups()})
+def test_df_ugroups(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
     styled = sdk.df_ugroups()
 
@@ -224,53 +231,29 @@ def test_df_ugroups(sdk, vcc: MockVcc) -> None:
         "cdate": CDATE,
     }
     assert list(frame["vcid"]) == [f"{v[:8]}..." for v in (VCID, VCID2, VCID3)]
-    assert vcc.calls() == [("GET", "/vcs")]
+    assert mock_controller.calls() == [("GET", "/vcs")]
 
 
-def test_df_ugroups_privileged_and_empty(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": []})
+def test_df_ugroups_privileged_and_empty(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", "/vcs", {"vcs": []})
 
     frame = sdk.df_ugroups(privileged=True).data
 
     assert list(frame.columns) == ["vcno", "vctype", "owner", "vcname", "state", "vcid", "cdate"]
     assert frame.empty
-    assert_headers(vcc.sent(), privileged=True)
+    assert_headers(mock_controller.sent(), privileged=True)
 
 
-def test_sdk_df_nodes_without_nodes_is_an_empty_list(sdk, vcc: MockVcc) -> None:
-    vcc.reply("GET", "/vcs", {"vcs": [vc_json("ug1", [unit_json("server")]), vc_json("ug2", vcid=VCID2)]})
+def test_sdk_df_nodes_without_nodes_is_an_empty_list(sdk, mock_controller: MockController) -> None:
+    mock_controller.reply(
+        "GET", "/vcs", {"vcs": [vc_json("ug1", [unit_json("server")]), vc_json("ug2", vcid=VCID2)]}
+    )
 
     assert sdk.df_nodes() == []
-    assert vcc.calls() == [("GET", "/vcs")]
+    assert mock_controller.calls() == [("GET", "/vcs")]
 
 
-COMPUTE_COLUMNS = [
-    "vcno",
-    "vcname",
-    "unit_name",
-    "unit_state",
-    "node_no",
-    "node_id",
-    "node_state",
-    "cloud_instance_address",
-    "cloud_instance_id",
-    "cloud_instance_name",
-    "volumes",
-]
-STORAGE_COLUMNS = [
-    "vcno",
-    "vcname",
-    "unit_name",
-    "unit_state",
-    "disk_no",
-    "disk_id",
-    "node_state",
-    "cloud_disk_id",
-    "cloud_disk_size",
-]
-
-
-def test_sdk_df_nodes_compute(sdk, vcc: MockVcc) -> None:
+def test_sdk_df_nodes_compute(sdk, mock_controller: MockController) -> None:
     vol = [{"volume_id": "vol-1", "device_name": "/dev/sdb"}]
     vcs = [
         vc_json("ug1", [unit_json("server", [node_json(1, volumes=vol), node_json(2)])], vcno=4),
@@ -281,7 +264,7 @@ def test_sdk_df_nodes_compute(sdk, vcc: MockVcc) -> None:
             vcno=5,
         ),
     ]
-    vcc.reply("GET", "/vcs", {"vcs": vcs})
+    mock_controller.reply("GET", "/vcs", {"vcs": vcs})
 
     styled = sdk.df_nodes(privileged=True)
 
@@ -305,12 +288,12 @@ def test_sdk_df_nodes_compute(sdk, vcc: MockVcc) -> None:
     assert list(frame["volumes"]) == ["exists", "none", "none"]
     assert list(frame["cloud_instance_name"]) == [instance_name(VCID)] * 2 + [instance_name(VCID3)]
     assert list(frame["cloud_instance_address"])[2] == "127.30.2.99"
-    assert_headers(vcc.sent(), privileged=True)
+    assert_headers(mock_controller.sent(), privileged=True)
 
 
-def test_sdk_df_nodes_storage(sdk, vcc: MockVcc) -> None:
+def test_sdk_df_nodes_storage(sdk, mock_controller: MockController) -> None:
     disks = [disk_json(1, size=43), disk_json(2, size=43, in_use=True)]
-    vcc.reply(
+    mock_controller.reply(
         "GET",
         "/vcs",
         {"vcs": [vc_json("st", [unit_json("disks", disks, unit_type="storage")], vc_type="storage", vcno=9)]},

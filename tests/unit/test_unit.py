@@ -11,12 +11,10 @@ from pandas.io.formats.style import Styler
 
 from vcpsdk.errors import VcpInvalidArgumentError
 from vcpsdk.node import VcNode
-from vcpsdk.vcpsdk import VcpUnitClass
-
-from .conftest import (
+from vcpsdk.testing.mock_controller import (
     CDATE,
     VCID,
-    MockVcc,
+    MockController,
     assert_headers,
     disk_json,
     instance_name,
@@ -25,6 +23,9 @@ from .conftest import (
     unit_json,
     vc_json,
 )
+from vcpsdk.vcpsdk import VcpUnitClass
+
+from .columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
 
 UNIT_PATH = f"/vcs/{VCID}/server"
 DISKS_PATH = f"/vcs/{VCID}/disks"
@@ -40,7 +41,9 @@ def _node_path(no: int, suffix: str = "") -> str:
 
 
 @pytest.fixture
-def make_unit(make_ugroup: Callable[..., Any], vcc: MockVcc) -> Callable[..., VcpUnitClass]:
+def make_unit(
+    make_ugroup: Callable[..., Any], mock_controller: MockController
+) -> Callable[..., VcpUnitClass]:
     """``make_unit(nodes)``: unit ``server`` of UnitGroup ``ug1`` holding ``nodes``."""
 
     def make(nodes: list[dict[str, Any]], name: str = "server", unit_type: str = "compute") -> VcpUnitClass:
@@ -48,7 +51,7 @@ def make_unit(make_ugroup: Callable[..., Any], vcc: MockVcc) -> Callable[..., Vc
         ugroup = make_ugroup(vc_json("ug1", [unit_json(name, nodes, unit_type=unit_type)], vc_type=vc_type))
         unit = ugroup.get_unit(name)
         assert unit is not None
-        vcc.mark()
+        mock_controller.mark()
         return unit
 
     return make
@@ -67,8 +70,10 @@ def _three_body(revision: int = 4) -> dict:
 # -- add_nodes ---------------------------------------------------------------------------------
 
 
-def test_add_nodes_puts_the_count_and_returns_the_new_nodes(three, vcc: MockVcc, caplog) -> None:
-    vcc.reply(
+def test_add_nodes_puts_the_count_and_returns_the_new_nodes(
+    three, mock_controller: MockController, caplog
+) -> None:
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         _three_body(),
@@ -86,12 +91,12 @@ def test_add_nodes_puts_the_count_and_returns_the_new_nodes(three, vcc: MockVcc,
         ),
         unit_json("server", [node_json(n) for n in range(1, 6)], revision=6),
     )
-    vcc.reply("PUT", UNIT_PATH, {**ACCEPTED, "node_ids": [node_id(4), node_id(5)]})
+    mock_controller.reply("PUT", UNIT_PATH, {**ACCEPTED, "node_ids": [node_id(4), node_id(5)]})
     caplog.set_level(logging.INFO, logger="vcp.sdk")
 
     added = three.add_nodes(2)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [
         ("GET", UNIT_PATH),
         ("PUT", UNIT_PATH),
@@ -106,8 +111,8 @@ def test_add_nodes_puts_the_count_and_returns_the_new_nodes(three, vcc: MockVcc,
     assert "add_node completed." in _messages(caplog)
 
 
-def test_add_nodes_with_fixed_ips_ignores_the_count(three, vcc: MockVcc) -> None:
-    vcc.reply(
+def test_add_nodes_with_fixed_ips_ignores_the_count(three, mock_controller: MockController) -> None:
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         _three_body(),
@@ -123,11 +128,11 @@ def test_add_nodes_with_fixed_ips_ignores_the_count(three, vcc: MockVcc) -> None
             revision=5,
         ),
     )
-    vcc.reply("PUT", UNIT_PATH, ACCEPTED)
+    mock_controller.reply("PUT", UNIT_PATH, ACCEPTED)
 
     added = three.add_nodes(5, ip_addresses=["127.30.2.50"], ip_address="127.30.2.51")
 
-    put = vcc.sent()[1]
+    put = mock_controller.sent()[1]
     assert put.call == ("PUT", UNIT_PATH)
     assert put.body == {
         "ip_address_list": ["127.30.2.50", "127.30.2.51"],
@@ -137,18 +142,22 @@ def test_add_nodes_with_fixed_ips_ignores_the_count(three, vcc: MockVcc) -> None
     assert [n.cloud_instance_address for n in added] == ["127.30.2.50", "127.30.2.51"]
 
 
-def test_add_nodes_ip_address_union_has_no_duplicate(three, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _three_body())
-    vcc.reply("PUT", UNIT_PATH, ACCEPTED)
+def test_add_nodes_ip_address_union_has_no_duplicate(three, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _three_body())
+    mock_controller.reply("PUT", UNIT_PATH, ACCEPTED)
 
     three.add_nodes(ip_addresses=["127.30.2.50"], ip_address="127.30.2.50", wait_for=False)
 
-    assert vcc.sent()[1].body == {"ip_address_list": ["127.30.2.50"], "mac_address_list": [], "num_nodes": 1}
+    assert mock_controller.sent()[1].body == {
+        "ip_address_list": ["127.30.2.50"],
+        "mac_address_list": [],
+        "num_nodes": 1,
+    }
 
 
-def test_add_nodes_with_mac_addresses(three, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _three_body())
-    vcc.reply("PUT", UNIT_PATH, ACCEPTED)
+def test_add_nodes_with_mac_addresses(three, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _three_body())
+    mock_controller.reply("PUT", UNIT_PATH, ACCEPTED)
 
     three.add_nodes(
         ip_addresses=["127.30.2.50", "127.30.2.51"],
@@ -157,15 +166,15 @@ def test_add_nodes_with_mac_addresses(three, vcc: MockVcc) -> None:
         wait_for=False,
     )
 
-    assert vcc.sent()[1].body == {
+    assert mock_controller.sent()[1].body == {
         "ip_address_list": ["127.30.2.50", "127.30.2.51"],
         "mac_address_list": ["02:00:00:00:00:01", "02:00:00:00:00:02"],
         "num_nodes": 2,
     }
 
 
-def test_add_nodes_without_waiting(three, vcc: MockVcc) -> None:
-    vcc.reply(
+def test_add_nodes_without_waiting(three, mock_controller: MockController) -> None:
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         _three_body(),
@@ -176,40 +185,40 @@ def test_add_nodes_without_waiting(three, vcc: MockVcc) -> None:
             revision=5,
         ),
     )
-    vcc.reply("PUT", UNIT_PATH, ACCEPTED)
+    mock_controller.reply("PUT", UNIT_PATH, ACCEPTED)
 
     added = three.add_nodes(wait_for=False, privileged=True)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", UNIT_PATH), ("PUT", UNIT_PATH), ("GET", UNIT_PATH)]
     assert sent[1].body == {"ip_address_list": [], "mac_address_list": [], "num_nodes": 1}
     assert_headers(sent, privileged=True)
     assert [(n.no, n.state) for n in added] == [(4, "BOOTING")]
 
 
-def test_add_nodes_ips_on_storage_fail_before_put(make_unit, vcc: MockVcc) -> None:
+def test_add_nodes_ips_on_storage_fail_before_put(make_unit, mock_controller: MockController) -> None:
     unit = make_unit([disk_json(1)], name="disks", unit_type="storage")
 
     with pytest.raises(VcpInvalidArgumentError) as info:
         unit.add_nodes(ip_address="127.30.2.50")
 
     assert info.value.args == ("VCP", "can't set ip_address(es) to storage")
-    assert "PUT" not in [m for m, _ in vcc.calls()]
+    assert "PUT" not in [m for m, _ in mock_controller.calls()]
 
 
-def test_add_disks_to_storage(make_unit, vcc: MockVcc) -> None:
+def test_add_disks_to_storage(make_unit, mock_controller: MockController) -> None:
     unit = make_unit([disk_json(1)], name="disks", unit_type="storage")
-    vcc.reply(
+    mock_controller.reply(
         "GET",
         DISKS_PATH,
         unit_json("disks", [disk_json(1)], unit_type="storage", revision=2),
         unit_json("disks", [disk_json(1), disk_json(2), disk_json(3)], unit_type="storage", revision=3),
     )
-    vcc.reply("PUT", DISKS_PATH, {"vcid": VCID, "unit_name": "disks"})
+    mock_controller.reply("PUT", DISKS_PATH, {"vcid": VCID, "unit_name": "disks"})
 
     added = unit.add_nodes(2)
 
-    assert vcc.sent()[1].body == {"ip_address_list": [], "mac_address_list": [], "num_nodes": 2}
+    assert mock_controller.sent()[1].body == {"ip_address_list": [], "mac_address_list": [], "num_nodes": 2}
     assert [(n.type, n.no, n.cloud_disk_id) for n in added] == [
         ("storage", 2, f"vol-{2:017x}"),
         ("storage", 3, f"vol-{3:017x}"),
@@ -228,11 +237,13 @@ def test_add_disks_to_storage(make_unit, vcc: MockVcc) -> None:
         ({"num_add_nodes": 0}, "num_add_nodes"),
     ],
 )
-def test_add_nodes_bad_arguments_fail_before_put(three, vcc: MockVcc, kwargs, message) -> None:
+def test_add_nodes_bad_arguments_fail_before_put(
+    three, mock_controller: MockController, kwargs, message
+) -> None:
     with pytest.raises(VcpInvalidArgumentError, match=message):
         three.add_nodes(**kwargs)
 
-    assert "PUT" not in [m for m, _ in vcc.calls()]
+    assert "PUT" not in [m for m, _ in mock_controller.calls()]
 
 
 # -- delete_nodes ------------------------------------------------------------------------------
@@ -249,18 +260,18 @@ def test_add_nodes_bad_arguments_fail_before_put(three, vcc: MockVcc, kwargs, me
         ({"ip_addresses": ["127.30.2.13", "127.30.2.11"]}, [3, 1]),
     ],
 )
-def test_delete_nodes_selectors(three, vcc: MockVcc, selector, targets, caplog) -> None:
+def test_delete_nodes_selectors(three, mock_controller: MockController, selector, targets, caplog) -> None:
     remaining = [n for n in (1, 2, 3) if n not in targets]
-    vcc.reply(
+    mock_controller.reply(
         "GET", UNIT_PATH, _three_body(), unit_json("server", [node_json(n) for n in remaining], revision=9)
     )
     for no in targets:
-        vcc.reply("DELETE", _node_path(no), {"vcid": VCID, "node_id": node_id(no)})
+        mock_controller.reply("DELETE", _node_path(no), {"vcid": VCID, "node_id": node_id(no)})
     caplog.set_level(logging.INFO, logger="vcp.sdk")
 
     left = three.delete_nodes(**selector)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     expected = [("GET", UNIT_PATH)]
     for no in targets:
         expected += [("DELETE", _node_path(no)), ("GET", UNIT_PATH)]
@@ -273,8 +284,8 @@ def test_delete_nodes_selectors(three, vcc: MockVcc, selector, targets, caplog) 
     assert "deleted node(s) completed." in _messages(caplog)
 
 
-def test_delete_node_waits_with_long_poll(three, vcc: MockVcc) -> None:
-    vcc.reply(
+def test_delete_node_waits_with_long_poll(three, mock_controller: MockController) -> None:
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         _three_body(),
@@ -286,11 +297,11 @@ def test_delete_node_waits_with_long_poll(three, vcc: MockVcc) -> None:
         ),
         unit_json("server", [node_json(1), node_json(2)], revision=6),
     )
-    vcc.reply("DELETE", _node_path(3), {"vcid": VCID, "node_id": node_id(3)})
+    mock_controller.reply("DELETE", _node_path(3), {"vcid": VCID, "node_id": node_id(3)})
 
     three.delete_nodes(privileged=True)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [
         ("GET", UNIT_PATH),
         ("DELETE", _node_path(3)),
@@ -302,29 +313,29 @@ def test_delete_node_waits_with_long_poll(three, vcc: MockVcc) -> None:
     assert_headers(sent, privileged=True)
 
 
-def test_delete_one_node_without_waiting(three, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _three_body())
-    vcc.reply("DELETE", _node_path(2), {"vcid": VCID, "node_id": node_id(2)})
+def test_delete_one_node_without_waiting(three, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _three_body())
+    mock_controller.reply("DELETE", _node_path(2), {"vcid": VCID, "node_id": node_id(2)})
 
     three.delete_nodes(node_no=2, wait_for=False)
 
-    assert vcc.calls() == [("GET", UNIT_PATH), ("DELETE", _node_path(2)), ("GET", UNIT_PATH)]
+    assert mock_controller.calls() == [("GET", UNIT_PATH), ("DELETE", _node_path(2)), ("GET", UNIT_PATH)]
 
 
-def test_delete_disk_of_a_storage_unit(make_unit, vcc: MockVcc) -> None:
+def test_delete_disk_of_a_storage_unit(make_unit, mock_controller: MockController) -> None:
     unit = make_unit([disk_json(1), disk_json(2)], name="disks", unit_type="storage")
-    vcc.reply(
+    mock_controller.reply(
         "GET",
         DISKS_PATH,
         unit_json("disks", [disk_json(1), disk_json(2)], unit_type="storage", revision=3),
         unit_json("disks", [disk_json(2)], unit_type="storage", revision=4),
     )
     disk_path = f"{DISKS_PATH}/{node_id(1, 'disks')}"
-    vcc.reply("DELETE", disk_path, {"vcid": VCID, "node_id": node_id(1, "disks")})
+    mock_controller.reply("DELETE", disk_path, {"vcid": VCID, "node_id": node_id(1, "disks")})
 
     left = unit.delete_nodes(node_no=1)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [
         ("GET", DISKS_PATH),
         ("DELETE", disk_path),
@@ -345,14 +356,14 @@ SEVERAL_SELECTORS = [
 
 @pytest.mark.parametrize("selector", SEVERAL_SELECTORS)
 def test_delete_nodes_with_several_selectors_fails_before_any_request(
-    three, vcc: MockVcc, selector, caplog
+    three, mock_controller: MockController, selector, caplog
 ) -> None:
     caplog.set_level(logging.ERROR, logger="vcp.sdk")
     with pytest.raises(VcpInvalidArgumentError) as info:
         three.delete_nodes(**selector)
 
     assert info.value.args == ("VCP", "invalid argment, one condition parameter allowed")
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
     assert "invalid argment, one condition parameter allowed" in [
         r.getMessage() for r in caplog.records if r.levelno == logging.ERROR
     ]
@@ -362,24 +373,28 @@ MULTI = [{"num_delete_nodes": 2}, {"ip_addresses": ["127.30.2.11", "127.30.2.12"
 
 
 @pytest.mark.parametrize("selector", MULTI)
-def test_delete_multi_node_without_waiting_is_refused(three, vcc: MockVcc, selector) -> None:
-    vcc.reply("GET", UNIT_PATH, _three_body())
+def test_delete_multi_node_without_waiting_is_refused(
+    three, mock_controller: MockController, selector
+) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _three_body())
 
     with pytest.raises(VcpInvalidArgumentError) as info:
         three.delete_nodes(wait_for=False, **selector)
 
     assert info.value.args == ("VCP", "invalid argment, delete multi-node must be wait_for=True")
-    assert "DELETE" not in [m for m, _ in vcc.calls()]
+    assert "DELETE" not in [m for m, _ in mock_controller.calls()]
 
 
 @pytest.mark.parametrize("selector", MULTI)
-def test_delete_multi_node_without_waiting_sends_no_request(three, vcc: MockVcc, selector) -> None:
-    vcc.reply("GET", UNIT_PATH, _three_body())
+def test_delete_multi_node_without_waiting_sends_no_request(
+    three, mock_controller: MockController, selector
+) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _three_body())
 
     with pytest.raises(VcpInvalidArgumentError, match="delete multi-node must be wait_for=True"):
         three.delete_nodes(wait_for=False, **selector)
 
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
 @pytest.mark.parametrize(
@@ -391,13 +406,15 @@ def test_delete_multi_node_without_waiting_sends_no_request(three, vcc: MockVcc,
         ({"num_delete_nodes": 4}, r"num_delete_nodes\[4\]"),
     ],
 )
-def test_delete_nodes_without_a_match_sends_no_delete(three, vcc: MockVcc, selector, message) -> None:
-    vcc.reply("GET", UNIT_PATH, _three_body())
+def test_delete_nodes_without_a_match_sends_no_delete(
+    three, mock_controller: MockController, selector, message
+) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _three_body())
 
     with pytest.raises(VcpInvalidArgumentError, match=message):
         three.delete_nodes(**selector)
 
-    assert vcc.calls() == [("GET", UNIT_PATH)]
+    assert mock_controller.calls() == [("GET", UNIT_PATH)]
 
 
 # -- power_off_nodes / power_on_nodes -----------------------------------------------------------
@@ -428,14 +445,16 @@ def mixed(make_unit) -> VcpUnitClass:
         ("power_on", {"ip_address": "127.30.2.13"}, [3]),
     ],
 )
-def test_power_operations_patch_each_target(mixed, vcc: MockVcc, op, selector, targets) -> None:
-    vcc.reply("GET", UNIT_PATH, _mixed_body())
+def test_power_operations_patch_each_target(
+    mixed, mock_controller: MockController, op, selector, targets
+) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _mixed_body())
     for no in targets:
-        vcc.reply("PATCH", _node_path(no, f"/{op}"), {"vcid": VCID, "node_id": node_id(no)})
+        mock_controller.reply("PATCH", _node_path(no, f"/{op}"), {"vcid": VCID, "node_id": node_id(no)})
 
     nodes = getattr(mixed, f"{op}_nodes")(**selector)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     expected = [("GET", UNIT_PATH)]
     for no in targets:
         expected += [("PATCH", _node_path(no, f"/{op}")), ("GET", UNIT_PATH)]
@@ -446,8 +465,8 @@ def test_power_operations_patch_each_target(mixed, vcc: MockVcc, op, selector, t
     assert [n.no for n in nodes] == [1, 2, 3]
 
 
-def test_power_off_waits_until_power_off(mixed, vcc: MockVcc, caplog) -> None:
-    vcc.reply(
+def test_power_off_waits_until_power_off(mixed, mock_controller: MockController, caplog) -> None:
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         _mixed_body(),
@@ -464,12 +483,12 @@ def test_power_off_waits_until_power_off(mixed, vcc: MockVcc, caplog) -> None:
             revision=8,
         ),
     )
-    vcc.reply("PATCH", _node_path(2, "/power_off"), {"vcid": VCID, "node_id": node_id(2)})
+    mock_controller.reply("PATCH", _node_path(2, "/power_off"), {"vcid": VCID, "node_id": node_id(2)})
     caplog.set_level(logging.INFO, logger="vcp.sdk")
 
     nodes = mixed.power_off_nodes(privileged=True)
 
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [
         ("GET", UNIT_PATH),
         ("PATCH", _node_path(2, "/power_off")),
@@ -492,50 +511,56 @@ def test_power_off_waits_until_power_off(mixed, vcc: MockVcc, caplog) -> None:
         {"cloud_instance_id": "i-1", "ip_addresses": ["127.30.2.11"]},
     ],
 )
-def test_power_operations_with_several_selectors(mixed, vcc: MockVcc, op, selector) -> None:
+def test_power_operations_with_several_selectors(
+    mixed, mock_controller: MockController, op, selector
+) -> None:
     with pytest.raises(VcpInvalidArgumentError) as info:
         getattr(mixed, f"{op}_nodes")(**selector)
 
     assert info.value.args == ("VCP", "invalid argment, one condition parameter allowed")
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
 @pytest.mark.parametrize(
     ("op", "count"), [("power_off", "num_power_off_nodes"), ("power_on", "num_power_on_nodes")]
 )
-def test_power_operations_several_count_selectors(mixed, vcc: MockVcc, op, count) -> None:
+def test_power_operations_several_count_selectors(mixed, mock_controller: MockController, op, count) -> None:
     with pytest.raises(VcpInvalidArgumentError, match="one condition parameter allowed"):
         getattr(mixed, f"{op}_nodes")(**{count: 1, "node_no": 1})
 
-    assert vcc.sent() == []
+    assert mock_controller.sent() == []
 
 
-def test_power_off_multi_node_without_waiting_is_refused(mixed, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _mixed_body())
+def test_power_off_multi_node_without_waiting_is_refused(mixed, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _mixed_body())
 
     with pytest.raises(VcpInvalidArgumentError) as info:
         mixed.power_off_nodes(num_power_off_nodes=2, wait_for=False)
 
     assert info.value.args == ("VCP", "invalid argment, delete multi-node must be wait_for=True")
-    assert "PATCH" not in [m for m, _ in vcc.calls()]
+    assert "PATCH" not in [m for m, _ in mock_controller.calls()]
 
 
-def test_power_on_more_nodes_than_are_off(mixed, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _mixed_body())
+def test_power_on_more_nodes_than_are_off(mixed, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _mixed_body())
 
     with pytest.raises(VcpInvalidArgumentError, match=r"num_power_on_nodes\[2\]"):
         mixed.power_on_nodes(num_power_on_nodes=2)
 
-    assert "PATCH" not in [m for m, _ in vcc.calls()]
+    assert "PATCH" not in [m for m, _ in mock_controller.calls()]
 
 
-def test_power_on_one_node_without_waiting(mixed, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _mixed_body())
-    vcc.reply("PATCH", _node_path(3, "/power_on"), {"vcid": VCID, "node_id": node_id(3)})
+def test_power_on_one_node_without_waiting(mixed, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _mixed_body())
+    mock_controller.reply("PATCH", _node_path(3, "/power_on"), {"vcid": VCID, "node_id": node_id(3)})
 
     mixed.power_on_nodes(wait_for=False)
 
-    assert vcc.calls() == [("GET", UNIT_PATH), ("PATCH", _node_path(3, "/power_on")), ("GET", UNIT_PATH)]
+    assert mock_controller.calls() == [
+        ("GET", UNIT_PATH),
+        ("PATCH", _node_path(3, "/power_on")),
+        ("GET", UNIT_PATH),
+    ]
 
 
 # -- find_nodes / find_ip_addresses / df_nodes / printing ---------------------------------------
@@ -556,9 +581,9 @@ def test_power_on_one_node_without_waiting(mixed, vcc: MockVcc) -> None:
         ({"node_state": "RUNNING", "ip_addresses": ["127.30.2.13"]}, []),
     ],
 )
-def test_unit_find_nodes(make_unit, vcc: MockVcc, conditions, expected) -> None:
+def test_unit_find_nodes(make_unit, mock_controller: MockController, conditions, expected) -> None:
     unit = make_unit([])
-    vcc.reply(
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         unit_json("server", [node_json(3, state="POWER_OFF"), node_json(1), node_json(2)], revision=4),
@@ -568,41 +593,29 @@ def test_unit_find_nodes(make_unit, vcc: MockVcc, conditions, expected) -> None:
 
     assert [n.no for n in nodes] == expected
     assert all(n.unit.name == "server" and n.vc.vcid == VCID for n in nodes)
-    assert vcc.calls() == [("GET", UNIT_PATH)]
+    assert mock_controller.calls() == [("GET", UNIT_PATH)]
 
 
-def test_unit_find_nodes_mapper_and_ip_addresses(mixed, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _mixed_body())
+def test_unit_find_nodes_mapper_and_ip_addresses(mixed, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _mixed_body())
 
     assert mixed.find_nodes(mapper=lambda n: n.id) == [node_id(1), node_id(2), node_id(3)]
     assert mixed.find_ip_addresses(node_state="RUNNING") == ["127.30.2.11", "127.30.2.12"]
     assert mixed.find_ip_addresses(privileged=True) == ["127.30.2.11", "127.30.2.12", "127.30.2.13"]
-    sent = vcc.sent()
+    sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", UNIT_PATH)] * 3
     assert_headers(sent[:2])
     assert_headers(sent[2:], privileged=True)
 
 
-def test_unit_df_nodes(mixed, vcc: MockVcc) -> None:
-    vcc.reply("GET", UNIT_PATH, _mixed_body())
+def test_unit_df_nodes(mixed, mock_controller: MockController) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _mixed_body())
 
     styled = mixed.df_nodes()
 
     assert isinstance(styled, Styler)
     frame = styled.data
-    assert list(frame.columns) == [
-        "vcno",
-        "vcname",
-        "unit_name",
-        "unit_state",
-        "node_no",
-        "node_id",
-        "node_state",
-        "cloud_instance_address",
-        "cloud_instance_id",
-        "cloud_instance_name",
-        "volumes",
-    ]
+    assert list(frame.columns) == COMPUTE_COLUMNS
     assert frame.to_dict("records")[2] == {
         "vcno": 1,
         "vcname": "ug1",
@@ -616,33 +629,25 @@ def test_unit_df_nodes(mixed, vcc: MockVcc) -> None:
         "cloud_instance_name": instance_name(VCID),
         "volumes": "none",
     }
-    assert vcc.calls() == [("GET", UNIT_PATH)]
+    assert mock_controller.calls() == [("GET", UNIT_PATH)]
 
 
-def test_unit_df_nodes_without_nodes(make_unit, vcc: MockVcc) -> None:
+def test_unit_df_nodes_without_nodes(make_unit, mock_controller: MockController) -> None:
     unit = make_unit([])
-    vcc.reply("GET", UNIT_PATH, unit_json("server", [], revision=2))
+    mock_controller.reply("GET", UNIT_PATH, unit_json("server", [], revision=2))
 
     assert unit.df_nodes() == []
 
 
-def test_unit_df_nodes_storage(make_unit, vcc: MockVcc) -> None:
+def test_unit_df_nodes_storage(make_unit, mock_controller: MockController) -> None:
     unit = make_unit([disk_json(1)], name="disks", unit_type="storage")
-    vcc.reply("GET", DISKS_PATH, unit_json("disks", [disk_json(1, size=43)], unit_type="storage", revision=2))
+    mock_controller.reply(
+        "GET", DISKS_PATH, unit_json("disks", [disk_json(1, size=43)], unit_type="storage", revision=2)
+    )
 
     frame = unit.df_nodes().data
 
-    assert list(frame.columns) == [
-        "vcno",
-        "vcname",
-        "unit_name",
-        "unit_state",
-        "disk_no",
-        "disk_id",
-        "node_state",
-        "cloud_disk_id",
-        "cloud_disk_size",
-    ]
+    assert list(frame.columns) == STORAGE_COLUMNS
     assert frame.to_dict("records") == [
         {
             "vcno": 1,
@@ -658,8 +663,8 @@ def test_unit_df_nodes_storage(make_unit, vcc: MockVcc) -> None:
     ]
 
 
-def test_unit_state_and_print(three, vcc: MockVcc, capsys) -> None:
-    vcc.reply(
+def test_unit_state_and_print(three, mock_controller: MockController, capsys) -> None:
+    mock_controller.reply(
         "GET", UNIT_PATH, unit_json("server", [node_json(1, state="BOOTING")], state="BOOTING", revision=2)
     )
 
@@ -667,11 +672,11 @@ def test_unit_state_and_print(three, vcc: MockVcc, capsys) -> None:
     print(three)
 
     assert capsys.readouterr().out == "[VcUnit]\n+ type[compute] name[server]  state[BOOTING]\n\n"
-    assert vcc.calls() == [("GET", UNIT_PATH)] * 2
+    assert mock_controller.calls() == [("GET", UNIT_PATH)] * 2
 
 
-def test_print_compute_node(mixed, vcc: MockVcc, capsys) -> None:
-    vcc.reply(
+def test_print_compute_node(mixed, mock_controller: MockController, capsys) -> None:
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         unit_json(
@@ -697,8 +702,8 @@ def test_print_compute_node(mixed, vcc: MockVcc, capsys) -> None:
     assert node.ssh_user_name == "root"
 
 
-def test_print_node_with_error(mixed, vcc: MockVcc, capsys) -> None:
-    vcc.reply(
+def test_print_node_with_error(mixed, mock_controller: MockController, capsys) -> None:
+    mock_controller.reply(
         "GET",
         UNIT_PATH,
         unit_json(
@@ -714,9 +719,9 @@ def test_print_node_with_error(mixed, vcc: MockVcc, capsys) -> None:
     assert out.endswith("\n*** HAS ERROR:\n---\ncontainer exited\n---\n")
 
 
-def test_print_storage_node(make_unit, vcc: MockVcc, capsys) -> None:
+def test_print_storage_node(make_unit, mock_controller: MockController, capsys) -> None:
     unit = make_unit([disk_json(1)], name="disks", unit_type="storage")
-    vcc.reply(
+    mock_controller.reply(
         "GET",
         DISKS_PATH,
         unit_json("disks", [disk_json(1, in_use=True, size=43)], unit_type="storage", revision=2),

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
@@ -46,11 +46,12 @@ from vcpsdk.controller.service import (
 from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.controller.store import Node, Store
 from vcpsdk.controller.worker import Worker
+from vcpsdk.core import protocol as routes
+from vcpsdk.core.protocol import BASE_PATH
 from vcpsdk.core.providers import all_providers
-from vcpsdk.core.states import NODE_OPERATIONS, RUNNING
+from vcpsdk.core.states import RUNNING
 
-BASE_PATH = "/vcp/v1/occtr"
-UNIT_OPERATIONS = (*NODE_OPERATIONS, "clear_processing")
+F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("vcp.controller")
 
 
@@ -271,6 +272,24 @@ def _vault_router(ctl: Controller) -> APIRouter:
 def _router(ctl: Controller) -> APIRouter:
     router = APIRouter()
     service = ctl.service
+    registered: list[routes.Route] = []
+
+    def route(entry: routes.Route) -> Callable[[F], F]:
+        """Register the decorated handler for ``entry`` of the route table."""
+
+        def register(endpoint: F) -> F:
+            router.add_api_route(
+                entry.path,
+                endpoint,
+                methods=[entry.method],
+                status_code=entry.status,
+                summary=entry.summary or None,
+                name=entry.name,
+            )
+            registered.append(entry)
+            return endpoint
+
+        return register
 
     def accepted(body: dict[str, Any]) -> JSONResponse:
         return JSONResponse(body, status_code=202)
@@ -299,8 +318,8 @@ def _router(ctl: Controller) -> APIRouter:
             finally:
                 ctl.bus.discard(vcid, future)
 
-    @router.get("", summary="Connectivity check; advertises extensions")
-    @router.get("/", summary="Health check")
+    @route(routes.ROOT)
+    @route(routes.ROOT_SLASH)
     def root(user: UserDep) -> JSONResponse:
         return ok(
             {
@@ -317,11 +336,11 @@ def _router(ctl: Controller) -> APIRouter:
             }
         )
 
-    @router.get("/health", summary="Liveness probe (no token needed)")
+    @route(routes.HEALTH)
     def health() -> JSONResponse:
         return ok({"status": "ok"})
 
-    @router.get("/accounts/authority")
+    @route(routes.AUTHORITY)
     def authority(user: UserDep) -> JSONResponse:
         return ok(
             {
@@ -331,7 +350,7 @@ def _router(ctl: Controller) -> APIRouter:
             }
         )
 
-    @router.get("/version")
+    @route(routes.VERSION)
     def version(user: UserDep) -> JSONResponse:
         return ok(
             {
@@ -342,25 +361,25 @@ def _router(ctl: Controller) -> APIRouter:
             }
         )
 
-    @router.get("/publickey")
+    @route(routes.PUBLICKEY)
     def publickey(user: UserDep) -> JSONResponse:
         return ok({"publickey": controller_public_key(ctl.settings.state_dir)})
 
-    @router.get("/vpn_catalog")
+    @route(routes.VPN_CATALOG)
     def vpn_catalog(user: UserDep) -> JSONResponse:
         catalog: dict[str, Any] = ctl.vpn_catalog()
         catalog["cci_version"] = "1.0"
         return ok({"vpn_catalog": catalog})
 
-    @router.get("/vcs")
+    @route(routes.VCS_LIST)
     def list_vcs(user: UserDep) -> JSONResponse:
         return ok(service.list_vcs(user))
 
-    @router.post("/vcs", status_code=202)
+    @route(routes.VC_CREATE)
     def create_vc(user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.create_vc(user, body.get("cci")))
 
-    @router.get("/vcs/{vcid}")
+    @route(routes.VC_GET)
     async def get_vc(
         vcid: str,
         user: UserDep,
@@ -369,23 +388,23 @@ def _router(ctl: Controller) -> APIRouter:
     ) -> JSONResponse:
         return await long_poll(vcid, wait_revision, wait_sec, lambda: service.get_vc(user, vcid))
 
-    @router.put("/vcs/{vcid}", status_code=202)
+    @route(routes.VC_RENAME)
     def update_vc(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.update_vc(user, vcid, body.get("cci")))
 
-    @router.patch("/vcs/{vcid}", status_code=202)
+    @route(routes.VC_CHANGE_OWNER)
     def patch_vc(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.change_owner(user, vcid, body))
 
-    @router.delete("/vcs/{vcid}", status_code=202)
+    @route(routes.VC_DELETE)
     def delete_vc(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.delete_vc(user, vcid, _force(body)))
 
-    @router.post("/vcs/{vcid}", status_code=202)
+    @route(routes.UNIT_ADD)
     def add_unit(vcid: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.add_unit(user, vcid, body))
 
-    @router.get("/vcs/{vcid}/{unit_name}")
+    @route(routes.UNIT_GET)
     async def get_unit(
         vcid: str,
         unit_name: str,
@@ -395,31 +414,32 @@ def _router(ctl: Controller) -> APIRouter:
     ) -> JSONResponse:
         return await long_poll(vcid, wait_revision, wait_sec, lambda: service.get_unit(user, vcid, unit_name))
 
-    @router.put("/vcs/{vcid}/{unit_name}", status_code=202)
+    @route(routes.UNIT_ADD_NODES)
     def add_nodes(vcid: str, unit_name: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.add_nodes(user, vcid, unit_name, body))
 
-    @router.delete("/vcs/{vcid}/{unit_name}", status_code=202)
+    @route(routes.UNIT_DELETE)
     def delete_unit(vcid: str, unit_name: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.delete_unit(user, vcid, unit_name, _force(body)))
 
-    @router.patch("/vcs/{vcid}/{unit_name}/{operation}", status_code=202)
+    @route(routes.UNIT_OPERATION)
     def unit_operation(
         vcid: str, unit_name: str, operation: str, user: UserDep, body: JsonBody
     ) -> JSONResponse:
-        if operation not in UNIT_OPERATIONS:
-            raise invalid(f"operation[{operation}] is unknown; allowed: {', '.join(UNIT_OPERATIONS)}")
+        problem = routes.UNIT_OPERATION.operation_error(operation)
+        if problem:
+            raise invalid(problem)
         return accepted(service.unit_operation(user, vcid, unit_name, operation))
 
-    @router.get("/vcs/{vcid}/{unit_name}/{node_id}")
+    @route(routes.NODE_GET)
     def get_node(vcid: str, unit_name: str, node_id: str, user: UserDep) -> JSONResponse:
         return ok(service.get_node(user, vcid, unit_name, node_id))
 
-    @router.delete("/vcs/{vcid}/{unit_name}/{node_id}", status_code=202)
+    @route(routes.NODE_DELETE)
     def delete_node(vcid: str, unit_name: str, node_id: str, user: UserDep, body: JsonBody) -> JSONResponse:
         return accepted(service.delete_node(user, vcid, unit_name, node_id))
 
-    @router.patch("/vcs/{vcid}/{unit_name}/{node_id}/{operation}", status_code=202)
+    @route(routes.NODE_OPERATION)
     def node_operation(
         vcid: str,
         unit_name: str,
@@ -428,18 +448,22 @@ def _router(ctl: Controller) -> APIRouter:
         user: UserDep,
         body: JsonBody,
     ) -> JSONResponse:
-        if operation not in NODE_OPERATIONS:
-            raise invalid(f"operation[{operation}] is unknown; allowed: {', '.join(NODE_OPERATIONS)}")
+        problem = routes.NODE_OPERATION.operation_error(operation)
+        if problem:
+            raise invalid(problem)
         return accepted(service.node_operation(user, vcid, unit_name, node_id, operation))
 
-    @router.get("/vcs/{vcid}/{unit_name}/{node_id}/backup", status_code=202)
+    @route(routes.NODE_BACKUP)
     def backup(vcid: str, unit_name: str, node_id: str, user: UserDep) -> JSONResponse:
         return accepted(service.backup_node(user, vcid, unit_name, node_id))
 
+    missing = [f"{r.method} {r.path}" for r in routes.ROUTES if r not in registered]
+    if missing:
+        raise RuntimeError(f"route table entries without a handler: {', '.join(missing)}")
     return router
 
 
 def _force(body: dict[str, Any] | None) -> bool:
     """``{"force": "true"}`` (the original sends strings) or a JSON boolean."""
-    value = body.get("force", "false")
+    value = (body or {}).get("force", "false")
     return value is True or str(value).strip().lower() == "true"

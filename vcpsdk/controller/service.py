@@ -21,17 +21,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vcpsdk.controller.backends.base import Backend, InvalidRequest
-from vcpsdk.controller.cci import CciError, check_unit_name, parse_unit_cci, parse_vc_cci
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, format_date, utcnow
 from vcpsdk.core import states as S
+from vcpsdk.core.cci import CciError, check_unit_name, parse_unit_cci, parse_vc_cci
+from vcpsdk.core.protocol import AUTH_EXC as AUTH_EXC  # re-exported for controller.auth
+from vcpsdk.core.protocol import CONFLICT_EXC, INVALID_EXC, NOT_FOUND_EXC
 from vcpsdk.core.providers import get_provider
-
-AUTH_EXC = "VCPAuthException"
-NOT_FOUND_EXC = "VCPNotFoundException"
-CONFLICT_EXC = "VCPStateConflictException"
-INVALID_EXC = "VCPInvalidParameterException"
-
 
 #: node columns the JSON views read (not the backend's private data)
 VIEW_COLUMNS = (

@@ -1,0 +1,26 @@
+"""Columns the node tables (``df_nodes``) show, as the reference lists them (§4)."""
+
+COMPUTE_COLUMNS = [
+    "vcno",
+    "vcname",
+    "unit_name",
+    "unit_state",
+    "node_no",
+    "node_id",
+    "node_state",
+    "cloud_instance_address",
+    "cloud_instance_id",
+    "cloud_instance_name",
+    "volumes",
+]
+STORAGE_COLUMNS = [
+    "vcno",
+    "vcname",
+    "unit_name",
+    "unit_state",
+    "disk_no",
+    "disk_id",
+    "node_state",
+    "cloud_disk_id",
+    "cloud_disk_size",
+]

@@ -1,0 +1,443 @@
+"""The CCI documents of the occtr protocol: rendered by the SDK, parsed by the controller.
+
+A CCI ("cloud configuration information") is a YAML list of one-key mappings sent
+base64 encoded: ``- vc: {...}`` creates or renames a UnitGroup, ``- unit: {...}``
+creates a unit.  Every fact about their layout is written here once: the unit keys,
+the ``docker_opt`` keys, the unit-name pattern, the UnitGroup types.  The SDK renders
+with :func:`unit_document` / :func:`dump_cci` / :func:`render_vc_cci`; the controller
+checks with :func:`parse_unit_cci` / :func:`parse_vc_cci` against the same provider
+declaration (:mod:`vcpsdk.core.providers`).  ``docs/cci.md`` documents the layout.
+
+Only PyYAML and the standard library are needed here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import difflib
+import re
+import textwrap
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from vcpsdk.core.providers import PROVIDER_NAMES, Field, Provider, get_provider
+
+#: ``cci_version`` of every unit CCI (the provider's own version goes in ``cloud_params``)
+UNIT_CCI_VERSION = "1.0"
+#: Base container image of a compute spec that does not name one
+DEFAULT_IMAGE = "harbor.vcloud.nii.ac.jp/vcp/base:3.0.0-alpine3.22-x86_64"
+#: unit names: letters, digits, ``_`` and ``-`` (checked by the SDK and the controller)
+UNIT_NAME_PATTERN = r"^[a-zA-Z0-9_\-]+$"
+UNIT_NAME = re.compile(UNIT_NAME_PATTERN)
+#: login user of the Base container (``ssh_user_name``)
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_\-]{0,31}$")
+#: ``vc.type`` values the controller accepts → the UnitGroup type (``disk`` is a legacy name)
+VC_TYPES: Mapping[str, str] = {"compute": "compute", "storage": "storage", "disk": "storage"}
+#: UnitGroup types the SDK offers (``create_ugroup(name, ugroup_type)``)
+UGROUP_TYPES: tuple[str, ...] = tuple(dict.fromkeys(VC_TYPES.values()))
+
+#: Unit-level fields of every compute spec (outside ``cloud_params``).
+COMPUTE_FIELDS: tuple[Field, ...] = (
+    Field("num_nodes", int, 1, minimum=0, doc="number of nodes to start"),
+    Field("image", str, DEFAULT_IMAGE, doc="Base container image"),
+    Field("params_v", list, [], doc="Base container volume options (docker run -v)"),
+    Field("params_e", list, [], doc="Base container environment (docker run -e), KEY=value"),
+    Field("recovery_mode", str, "none", doc="recovery mode of the nodes"),
+    Field("ssh_user_name", str, "", doc="login user of the Base container besides root, e.g. 'vcp'"),
+)
+#: Base-container docker options, sent under ``docker_opt`` only when set.
+DOCKER_FIELDS: tuple[Field, ...] = (
+    Field("dns", list, [], doc="DNS servers of the Base container (--dns)"),
+    Field("dns_search", list, [], doc="DNS search domains (--dns-search)"),
+    Field("dns_opt", list, [], aliases=("options",), doc="DNS options (--dns-opt)"),
+    Field("add_host", list, [], doc="extra /etc/hosts lines 'name:ip' (--add-host)"),
+    Field("hostname", str, "", doc="hostname of the Base container (--hostname)"),
+    Field("gpus", str, "", doc="GPUs given to the Base container (--gpus), e.g. 'all'"),
+)
+#: Unit-level fields of every storage spec.
+STORAGE_FIELDS: tuple[Field, ...] = (Field("num_disks", int, 1, minimum=0, doc="number of disks to create"),)
+#: compute fields sent together under ``params`` (``{"v": [...], "e": [...]}``)
+PARAMS_FIELDS = {"params_v": "v", "params_e": "e"}
+
+#: keys allowed under ``docker_opt`` (and ``spec_options`` of ``vcp_config.yml``)
+DOCKER_OPT_KEYS: frozenset[str] = frozenset(
+    {f.name for f in DOCKER_FIELDS} | {a for f in DOCKER_FIELDS for a in f.aliases}
+)
+#: keys allowed in a unit CCI's ``unit:`` mapping
+UNIT_KEYS: frozenset[str] = frozenset(
+    {"cci_version", "name", "description", "private_network", "params", "docker_opt"}
+    | {"cloud_provider", "cloud_params"}
+    | {f.key for f in COMPUTE_FIELDS + STORAGE_FIELDS if f.name not in PARAMS_FIELDS}
+)
+
+
+class CciError(ValueError):
+    """The CCI document is malformed; the message names the field."""
+
+
+def suggest(name: Any, candidates: Iterable[Any]) -> str:
+    """A " (did you mean 'x'?)" hint for a misspelt ``name``, or an empty string.
+
+    Args:
+        name: the unknown name.
+        candidates: the known names.
+
+    Returns:
+        str: the hint, starting with a space, or ``""`` when nothing is close.
+
+    Example:
+        >>> suggest("volum_size", ["volume_size", "volume_type"])
+        " (did you mean 'volume_size'?)"
+    """
+    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# -- rendering (the SDK) ----------------------------------------------------------------
+
+
+class Quoted(str):
+    """A string YAML writes in double quotes (CCI version numbers)."""
+
+
+class _CciDumper(yaml.SafeDumper):
+    pass
+
+
+_CciDumper.add_representer(
+    Quoted, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style='"')
+)
+
+
+def dump_cci(document: list[dict[str, Any]]) -> str:
+    """YAML text of a CCI document in the layout the original SDK prints.
+
+    Args:
+        document: a list of one-key mappings (``[{"unit": {...}}]``).
+
+    Returns:
+        str: each item written as ``- unit:`` followed by its body indented by four spaces.
+
+    Example:
+        >>> print(dump_cci([{"vc": {"name": "ug"}}]), end="")
+        - vc:
+            name: ug
+    """
+    parts = []
+    for item in document:
+        ((key, body),) = item.items()
+        inner = yaml.dump(
+            body,
+            Dumper=_CciDumper,
+            default_flow_style=False,
+            sort_keys=False,
+            indent=4,
+            allow_unicode=True,
+            width=4096,
+        )
+        parts.append(f"- {key}:\n" + textwrap.indent(inner, "    "))
+    return "".join(parts)
+
+
+def render_vc_cci(name: str, vc_type: str, cci_version: str) -> str:
+    """The empty-VC CCI (YAML text) that creates or renames a UnitGroup.
+
+    Args:
+        name: the UnitGroup name (also its description).
+        vc_type: ``'compute'`` or ``'storage'``.
+        cci_version: the SDK version the original writes as ``cci_version``.
+
+    Returns:
+        str: ``- vc:`` with ``cci_version``, ``type``, ``description`` and ``name``.
+    """
+    body = {"cci_version": cci_version, "type": vc_type, "description": name, "name": name}
+    return dump_cci([{"vc": body}])
+
+
+def unit_document(
+    decl: Provider,
+    name: str,
+    values: Mapping[str, Any],
+    *,
+    credentials: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The unit CCI as Python data (what :func:`dump_cci` renders and ``parse_unit_cci`` reads).
+
+    Args:
+        decl: the provider declaration.
+        name: the unit name.
+        values: spec values by field name: ``description``, ``private_network``, the
+            unit-level fields (:data:`COMPUTE_FIELDS` and :data:`DOCKER_FIELDS`, or
+            :data:`STORAGE_FIELDS`) and the provider's fields (disks already as references).
+        credentials: the provider's config section; its credential keys are sent.
+        tags: cloud-side tags, sent where the provider supports tags (and for disks).
+
+    Returns:
+        list: ``[{"unit": {...}}]``; docker options only when set, ``ssh_user_name`` only
+        when set.
+    """
+    unit: dict[str, Any] = {
+        "cci_version": Quoted(UNIT_CCI_VERSION),
+        "name": name,
+        "description": values["description"],
+        "private_network": values["private_network"],
+    }
+    if decl.unit_type == "storage":
+        unit["num_disks"] = values["num_disks"]
+    else:
+        unit["num_nodes"] = values["num_nodes"]
+        unit["image"] = values["image"]
+        unit["recovery_mode"] = values["recovery_mode"]
+        if values["ssh_user_name"]:  # our extension: only sent when set
+            unit["ssh_user_name"] = values["ssh_user_name"]
+        docker = {f.name: values[f.name] for f in DOCKER_FIELDS if values[f.name]}
+        if docker:
+            unit["docker_opt"] = docker
+        unit["params"] = {key: list(values[name]) for name, key in PARAMS_FIELDS.items()}
+    unit["cloud_provider"] = decl.name
+    params: dict[str, Any] = {"cci_version": Quoted(decl.cci_version)}
+    for f in decl.fields:
+        params[f.key] = values[f.name]
+    section = credentials or {}
+    for key in decl.credentials:
+        if key in section:
+            params[key] = section[key]
+    if decl.capabilities.tag or decl.unit_type == "storage":
+        params["tags"] = dict(tags or {})
+    unit["cloud_params"] = params
+    return [{"unit": unit}]
+
+
+# -- parsing (the controller) -----------------------------------------------------------
+
+
+@dataclass
+class UnitSpec:
+    """A checked unit CCI (what the controller creates a unit from).
+
+    Attributes:
+        provider: the ``cloud_provider``.
+        unit_type: ``'compute'`` or ``'storage'`` (from the provider declaration).
+        count: number of nodes or disks (the length of ``ip_addresses`` when given).
+        private_network: the network name (``'default'`` when not given).
+        cloud_params: checked provider values, credentials and ``tags``.
+        image, params_v, params_e, docker_opt, ssh_user_name: the Base container settings.
+        ip_addresses, mac_addresses, disks: per-node addresses and volumes to attach.
+        document: the ``unit:`` mapping as received.
+    """
+
+    provider: str
+    unit_type: str
+    count: int
+    private_network: str
+    cloud_params: dict[str, Any]
+    image: str = ""
+    params_v: list[str] = field(default_factory=list)
+    params_e: list[str] = field(default_factory=list)
+    docker_opt: dict[str, Any] = field(default_factory=dict)
+    ip_addresses: list[str] = field(default_factory=list)
+    mac_addresses: list[str] = field(default_factory=list)
+    disks: list[str] = field(default_factory=list)
+    ssh_user_name: str = ""
+    document: dict[str, Any] = field(default_factory=dict)
+
+
+def decode(payload: Any, field_name: str) -> Any:
+    """The YAML document in a base64 string field.
+
+    Args:
+        payload: the field's value.
+        field_name: its name, for messages (``'info'`` or ``'cci'``).
+
+    Returns:
+        The loaded YAML value.
+
+    Raises:
+        CciError: not a non-empty string, not base64 of UTF-8, or not YAML.
+    """
+    if not isinstance(payload, str) or not payload:
+        raise CciError(f"{field_name} must be a base64 encoded CCI (YAML) string")
+    try:
+        text = base64.b64decode(payload, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise CciError(f"{field_name} is not valid base64 of UTF-8 text") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise CciError(f"{field_name}: CCI is not valid YAML: {e}") from None
+
+
+def _single(document: Any, key: str, field_name: str) -> dict[str, Any]:
+    if isinstance(document, list) and len(document) == 1:
+        document = document[0]
+    if not isinstance(document, dict) or not isinstance(document.get(key), dict):
+        raise CciError(f"{field_name}: CCI must be a list with one mapping '{key}: {{...}}'")
+    body: dict[str, Any] = document[key]
+    return body
+
+
+def unknown_key(where: str, key: Any, allowed: Iterable[str], qualifier: str = "") -> str:
+    """The message for a key that is not allowed, with a did-you-mean hint.
+
+    Args:
+        where: the mapping, e.g. ``'docker_opt'``.
+        key: the unknown key.
+        allowed: the allowed keys (listed sorted).
+        qualifier: text after the key, e.g. ``' for provider aws'``.
+
+    Returns:
+        str: ``unknown key <where>.<key><qualifier> (did you mean ...?); allowed: ...``.
+
+    Example:
+        >>> unknown_key("vcc", "sheme", ["scheme", "host"])
+        "unknown key vcc.sheme (did you mean 'scheme'?); allowed: host, scheme"
+    """
+    names = sorted(str(a) for a in allowed)
+    return f"unknown key {where}.{key}{qualifier}{suggest(key, names)}; allowed: {', '.join(names)}"
+
+
+def _check_keys(keys: Iterable[Any], allowed: Iterable[str], where: str, qualifier: str = "") -> None:
+    allowed = set(allowed)
+    for key in keys:
+        if key not in allowed:
+            raise CciError(f"info: {unknown_key(where, key, allowed, qualifier)}")
+
+
+def parse_vc_cci(payload: Any) -> tuple[str, str, str]:
+    """Check an empty-VC CCI.
+
+    Args:
+        payload: the base64 ``cci`` field.
+
+    Returns:
+        tuple: ``(name, type, description)`` with the type normalised by :data:`VC_TYPES`.
+
+    Raises:
+        CciError: the message names the field.
+    """
+    body = _single(decode(payload, "cci"), "vc", "cci")
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise CciError("cci: vc.name must be a non-empty string")
+    vc_type = str(body.get("type", "compute"))
+    if vc_type not in VC_TYPES:
+        raise CciError(f"cci: vc.type must be 'compute' or 'storage', got {vc_type!r}")
+    return name, VC_TYPES[vc_type], str(body.get("description") or "")
+
+
+def check_unit_name(name: Any) -> str:
+    """The unit name, if it matches :data:`UNIT_NAME_PATTERN`.
+
+    Raises:
+        CciError: ``unit_name[<name>] is invalid: ...``.
+    """
+    if not isinstance(name, str) or not UNIT_NAME.match(name):
+        raise CciError(
+            f"unit_name[{name}] is invalid: use letters, digits, '_' and '-' ({UNIT_NAME_PATTERN})"
+        )
+    return name
+
+
+def _str_list(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        raise CciError(f"{where} must be a list of strings")
+    return [str(v) for v in value]
+
+
+def parse_unit_cci(payload: Any) -> UnitSpec:
+    """Check a unit CCI against its provider's declaration.
+
+    Args:
+        payload: the base64 ``info`` field of ``POST /vcs/{vcid}``.
+
+    Returns:
+        UnitSpec: the checked values.
+
+    Raises:
+        CciError: the message names the field and the allowed values.
+    """
+    unit = _single(decode(payload, "info"), "unit", "info")
+    _check_keys(unit, UNIT_KEYS, "unit")
+    provider = unit.get("cloud_provider")
+    if provider not in PROVIDER_NAMES:
+        raise CciError(
+            f"info: unit.cloud_provider[{provider}] is unknown{suggest(provider, PROVIDER_NAMES)};"
+            f" known providers: {', '.join(PROVIDER_NAMES)}"
+        )
+    decl = get_provider(provider)
+    raw_params = unit.get("cloud_params") or {}
+    if not isinstance(raw_params, dict):
+        raise CciError("info: unit.cloud_params must be a mapping")
+    allowed = {f.key for f in decl.fields} | set(decl.credentials) | {"cci_version", "tags"}
+    _check_keys(raw_params, allowed, "cloud_params", f" for provider {provider}")
+    params: dict[str, Any] = dict(raw_params)
+    for f in decl.fields:
+        value = params.get(f.key, f.default)
+        try:
+            params[f.key] = f.check(value, f"cloud_params[{provider}]")
+        except ValueError as e:
+            raise CciError(f"info: {e}") from None
+    tags = params.get("tags") or {}
+    if not isinstance(tags, dict):
+        raise CciError("info: cloud_params.tags must be a mapping")
+    params["tags"] = {str(k): str(v) for k, v in tags.items()}
+
+    count_key = "num_disks" if decl.unit_type == "storage" else "num_nodes"
+    count = unit.get(count_key, 1)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise CciError(f"info: unit.{count_key} must be an integer >= 0, got {count!r}")
+    spec = UnitSpec(
+        provider=provider,
+        unit_type=decl.unit_type,
+        count=count,
+        private_network=str(unit.get("private_network") or "default"),
+        cloud_params=params,
+        document=unit,
+    )
+    if decl.unit_type == "compute":
+        _fill_compute(spec, decl, unit, params)
+    return spec
+
+
+def _fill_compute(spec: UnitSpec, decl: Provider, unit: dict[str, Any], params: dict[str, Any]) -> None:
+    spec.image = str(unit.get("image") or "")
+    user = unit.get("ssh_user_name") or ""
+    if not isinstance(user, str) or (user and not USER_NAME.match(user)):
+        raise CciError(f"info: unit.ssh_user_name[{user}] must be a login name like 'vcp'")
+    spec.ssh_user_name = user
+    raw = unit.get("params") or {}
+    if not isinstance(raw, dict):
+        raise CciError("info: unit.params must be a mapping with lists 'v' and 'e'")
+    spec.params_v = _str_list(raw.get("v"), "info: unit.params.v")
+    spec.params_e = _str_list(raw.get("e"), "info: unit.params.e")
+    for entry in spec.params_e:
+        if "=" not in entry:
+            raise CciError(f"info: unit.params.e entry {entry!r} must look like KEY=value")
+    docker = unit.get("docker_opt") or {}
+    if not isinstance(docker, dict):
+        raise CciError("info: unit.docker_opt must be a mapping")
+    _check_keys(docker, DOCKER_OPT_KEYS, "docker_opt")
+    spec.docker_opt = dict(docker)
+    by_name = {f.name: f.key for f in decl.fields}
+    spec.ip_addresses = _str_list(params.get(by_name.get("ip_addresses", "")), "ip_address_list")
+    spec.mac_addresses = _str_list(params.get(by_name.get("mac_addresses", "")), "mac_address_list")
+    disk_key = by_name.get("disks", "")
+    spec.disks = _str_list(params.get(disk_key), disk_key)
+    if spec.ip_addresses:
+        if spec.count not in (len(spec.ip_addresses), 1):
+            raise CciError(
+                f"info: num_nodes={spec.count} but ip_address_list has "
+                f"{len(spec.ip_addresses)} address(es); they must match"
+            )
+        spec.count = len(spec.ip_addresses)
+    if spec.mac_addresses and spec.ip_addresses and len(spec.mac_addresses) != len(spec.ip_addresses):
+        raise CciError("mac_address_list and ip_address_list has element but their length are different")

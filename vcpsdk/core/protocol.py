@@ -1,0 +1,203 @@
+"""The occtr route table: every request the SDK sends and the controller answers.
+
+One :class:`Route` per controller route under :data:`BASE_PATH`: its HTTP method, its
+path template, its success status (reads 200, writes 202 — and the one read that
+answers 202, ``GET …/backup``) and the message the original SDK logs and raises when
+the request fails (``"watch unit failed"``).  Three things are driven from this table:
+
+* the SDK's HTTP client (``OcctrClient.call(route, **path_params)``),
+* the controller's routes (``vcpsdk/controller/app.py`` registers them from it),
+* the mock controller of unit tests (:mod:`vcpsdk.testing.mock_controller`).
+
+:data:`SECRET_KEYS`, the keys whose values never reach a log line, is derived from the
+provider declarations, so a new provider's secret field is redacted without anyone
+remembering to.  ``docs/protocol.md`` documents the protocol.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vcpsdk.core.providers import Provider, all_providers
+from vcpsdk.core.states import NODE_OPERATIONS
+
+#: path prefix of every occtr route
+BASE_PATH = "/vcp/v1/occtr"
+#: operations of ``PATCH /vcs/{vcid}/{unit_name}/{operation}`` (every node operation, or
+#: ``clear_processing`` to reset a unit stuck in a transitional state)
+UNIT_OPERATIONS: tuple[str, ...] = (*NODE_OPERATIONS, "clear_processing")
+#: exception names in the controller's error bodies
+#: (``{"message": "<date> UTC: <exception>: <detail>"}``)
+AUTH_EXC = "VCPAuthException"
+NOT_FOUND_EXC = "VCPNotFoundException"
+CONFLICT_EXC = "VCPStateConflictException"
+INVALID_EXC = "VCPInvalidParameterException"
+#: keys the protocol itself uses for secrets (CCI payloads, tokens, service-account files)
+PROTOCOL_SECRET_KEYS = frozenset({"info", "cci", "token", "x-vcc-access-token", "credentials"})
+
+
+@dataclass(frozen=True)
+class Route:
+    """One occtr route.
+
+    Attributes:
+        name: the controller's handler name (also the OpenAPI operation name).
+        method: HTTP method.
+        path: path template under :data:`BASE_PATH`, e.g. ``/vcs/{vcid}/{unit_name}``.
+        status: the success status (200 for reads, 202 for writes).
+        errmsg: the original SDK's error message; may name path parameters
+            (``"{operation} unit failed"``); ``""`` for routes the SDK never calls.
+        errmsgs: per-``operation`` messages where the original's do not follow ``errmsg``.
+        operations: the values ``{operation}`` may take (empty for other routes).
+        summary: one line for the OpenAPI document.
+        auth: False for the one route that needs no token (``/health``).
+        long_poll: True where the "wait for change" query (``wait_revision``) is honoured.
+
+    Example:
+        >>> UNIT_GET.url(vcid="5e3c", unit_name="server")
+        '/vcs/5e3c/server'
+        >>> NODE_OPERATION.message(operation="suspend")
+        'suspend node failed'
+    """
+
+    name: str
+    method: str
+    path: str
+    status: int
+    errmsg: str = ""
+    errmsgs: Mapping[str, str] = field(default_factory=dict, hash=False)
+    operations: tuple[str, ...] = ()
+    summary: str = ""
+    auth: bool = True
+    long_poll: bool = False
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """Names of the path parameters, in order (``('vcid', 'unit_name')``)."""
+        return tuple(name for _, name, _, _ in string.Formatter().parse(self.path) if name)
+
+    def url(self, **params: Any) -> str:
+        """The path of this route for ``params`` (relative to :data:`BASE_PATH`).
+
+        Args:
+            **params: one value per path parameter.
+
+        Returns:
+            str: e.g. ``/vcs/<vcid>/<unit_name>``.
+
+        Raises:
+            TypeError: a path parameter is missing or an unknown one is given.
+            ValueError: ``operation`` is not one of :attr:`operations`.
+        """
+        if set(params) != set(self.params):
+            raise TypeError(f"route {self.name} takes path parameters {self.params}, got {tuple(params)}")
+        problem = self.operation_error(params.get("operation"))
+        if problem:
+            raise ValueError(f"route {self.name}: {problem}")
+        return self.path.format(**params)
+
+    def operation_error(self, operation: Any) -> str | None:
+        """Why ``operation`` is refused on this route (the controller's 400 detail), or None.
+
+        Example:
+            >>> NODE_OPERATION.operation_error("reboot")[:30]
+            'operation[reboot] is unknown; '
+        """
+        if not self.operations or operation in self.operations:
+            return None
+        return f"operation[{operation}] is unknown; allowed: {', '.join(self.operations)}"
+
+    def message(self, **params: Any) -> str:
+        """The original SDK's error message for this route (and ``operation``).
+
+        Args:
+            **params: the path parameters (only ``operation`` matters).
+
+        Returns:
+            str: e.g. ``'watch unit failed'``.
+        """
+        operation = params.get("operation")
+        if operation is not None and operation in self.errmsgs:
+            return self.errmsgs[operation]
+        return self.errmsg.format(**params)
+
+
+def _operation_route(name: str, owner: str, **extra: Any) -> Route:
+    """``PATCH …/{operation}`` on a unit or a node: accepted (202), ``"<op> <owner> failed"``."""
+    path = "/vcs/{vcid}/{unit_name}" + ("/{node_id}" if owner == "node" else "") + "/{operation}"
+    return Route(name, "PATCH", path, 202, f"{{operation}} {owner} failed", **extra)
+
+
+ROOT = Route("root", "GET", "", 200, "config vc failed", summary="Connectivity check; advertises extensions")
+ROOT_SLASH = Route("root", "GET", "/", 200, summary="Health check")
+HEALTH = Route("health", "GET", "/health", 200, summary="Liveness probe (no token needed)", auth=False)
+AUTHORITY = Route("authority", "GET", "/accounts/authority", 200, "authority error")
+VERSION = Route("version", "GET", "/version", 200, "oc controller version failed")
+PUBLICKEY = Route("publickey", "GET", "/publickey", 200, "publickey failed")
+VPN_CATALOG = Route("vpn_catalog", "GET", "/vpn_catalog", 200, "vpn_catalog failed")
+VCS_LIST = Route("list_vcs", "GET", "/vcs", 200, "config vc failed")
+VC_CREATE = Route("create_vc", "POST", "/vcs", 202, "create vc failed")
+VC_GET = Route("get_vc", "GET", "/vcs/{vcid}", 200, "config vc failed", long_poll=True)
+VC_RENAME = Route("update_vc", "PUT", "/vcs/{vcid}", 202, "update vc failed")
+VC_CHANGE_OWNER = Route("patch_vc", "PATCH", "/vcs/{vcid}", 202, "change owner vc failed")
+VC_DELETE = Route("delete_vc", "DELETE", "/vcs/{vcid}", 202, "delete vc failed")
+UNIT_ADD = Route("add_unit", "POST", "/vcs/{vcid}", 202, "add unit failed")
+UNIT_GET = Route("get_unit", "GET", "/vcs/{vcid}/{unit_name}", 200, "config unit failed", long_poll=True)
+UNIT_ADD_NODES = Route("add_nodes", "PUT", "/vcs/{vcid}/{unit_name}", 202, "add node failed")
+UNIT_DELETE = Route("delete_unit", "DELETE", "/vcs/{vcid}/{unit_name}", 202, "delete unit failed")
+UNIT_OPERATION = _operation_route("unit_operation", "unit", operations=UNIT_OPERATIONS)
+NODE_GET = Route("get_node", "GET", "/vcs/{vcid}/{unit_name}/{node_id}", 200, "config node failed")
+NODE_DELETE = Route("delete_node", "DELETE", "/vcs/{vcid}/{unit_name}/{node_id}", 202, "delete node failed")
+NODE_OPERATION = _operation_route(
+    "node_operation",
+    "node",
+    errmsgs={op: f"{op} failed" for op in ("power_off", "power_on", "watch", "unwatch")},
+    operations=tuple(NODE_OPERATIONS),
+)
+NODE_BACKUP = Route("backup", "GET", "/vcs/{vcid}/{unit_name}/{node_id}/backup", 202, "backup failed")
+
+#: every route, in the order the controller registers them
+ROUTES: tuple[Route, ...] = (
+    ROOT,
+    ROOT_SLASH,
+    HEALTH,
+    AUTHORITY,
+    VERSION,
+    PUBLICKEY,
+    VPN_CATALOG,
+    VCS_LIST,
+    VC_CREATE,
+    VC_GET,
+    VC_RENAME,
+    VC_CHANGE_OWNER,
+    VC_DELETE,
+    UNIT_ADD,
+    UNIT_GET,
+    UNIT_ADD_NODES,
+    UNIT_DELETE,
+    UNIT_OPERATION,
+    NODE_GET,
+    NODE_DELETE,
+    NODE_OPERATION,
+    NODE_BACKUP,
+)
+
+
+def secret_keys(providers: Iterable[Provider] | None = None) -> frozenset[str]:
+    """Keys whose values are never logged: every provider's ``secrets`` plus the protocol's.
+
+    Args:
+        providers: the declarations to read (default: every declared provider).
+
+    Returns:
+        frozenset: e.g. ``access_key``, ``secret_key``, ``password``, ``info``, ``token``.
+    """
+    chosen = all_providers() if providers is None else providers
+    return PROTOCOL_SECRET_KEYS | {key for p in chosen for key in p.secrets}
+
+
+#: keys whose values are never logged (CCI payloads carry keys and credentials)
+SECRET_KEYS: frozenset[str] = secret_keys()
