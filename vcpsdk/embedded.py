@@ -126,17 +126,10 @@ def _user_token(directory: Path) -> str:
     token_file = directory / "token"
     if token_file.is_file():
         return token_file.read_text().strip()
-    from vcpsdk.controller.auth import create_token
+    from vcpsdk.controller.runtime import issue_token
     from vcpsdk.controller.settings import ControllerSettings
-    from vcpsdk.controller.store import Store
 
-    settings = ControllerSettings(state_dir=directory / "state")
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.database_url)
-    try:
-        token = create_token(store, getpass.getuser(), superuser=True)
-    finally:
-        store.close()
+    token = issue_token(ControllerSettings(state_dir=directory / "state"), getpass.getuser(), superuser=True)
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(token + "\n")

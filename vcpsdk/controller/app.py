@@ -13,136 +13,27 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import yaml
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vcpsdk import VCP_SDK_VERSION, __version__
 from vcpsdk.controller.auth import authenticate
-from vcpsdk.controller.backends import build_backends
-from vcpsdk.controller.backends.base import Backend, NodeRequest
-from vcpsdk.controller.backends.sandbox import SandboxBackend
-from vcpsdk.controller.bus import ChangeBus
+from vcpsdk.controller.errors import INVALID_EXC, NOT_FOUND_EXC, ServiceError, User, invalid
 from vcpsdk.controller.keys import controller_public_key
-from vcpsdk.controller.secrets import SecretBox
-from vcpsdk.controller.service import (
-    INVALID_EXC,
-    NOT_FOUND_EXC,
-    Service,
-    ServiceError,
-    User,
-    invalid,
-)
+from vcpsdk.controller.runtime import Controller, build_controller
 from vcpsdk.controller.settings import ControllerSettings
-from vcpsdk.controller.store import Node, Store
-from vcpsdk.controller.worker import Worker
 from vcpsdk.core import protocol as routes
 from vcpsdk.core.protocol import BASE_PATH
 from vcpsdk.core.providers import all_providers
-from vcpsdk.core.states import RUNNING
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("vcp.controller")
-
-
-@dataclass
-class Controller:
-    """One running controller: settings, store, backends, service, worker, bus."""
-
-    settings: ControllerSettings
-    store: Store
-    sandbox: SandboxBackend
-    backends: dict[str, Backend]
-    provider_backends: dict[str, str]
-    service: Service
-    worker: Worker
-    bus: ChangeBus
-    vcc_id: str
-
-    @property
-    def backend(self) -> SandboxBackend:
-        """The sandbox backend (serves every provider no cloud backend claims)."""
-        return self.sandbox
-
-    def backend_for(self, provider: str) -> Backend:
-        """The backend that provisions ``provider``."""
-        name = self.provider_backends.get(provider)
-        return self.backends[name] if name else self.sandbox
-
-    def vpn_catalog(self) -> dict[str, Any]:
-        """The sandbox catalog, with the entries of configured cloud backends on top."""
-        catalog = self.sandbox.vpn_catalog()
-        for backend in self.backends.values():
-            catalog.update(backend.vpn_catalog())
-        return catalog
-
-    @classmethod
-    def build(cls, settings: ControllerSettings) -> Controller:
-        """Open (or create) the state in ``settings.state_dir``."""
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(settings.database_url)
-        vcc_id = store.set_meta_default("vcc_id", uuid.uuid4().hex)
-        catalog = None
-        if settings.vpn_catalog_file:
-            catalog = yaml.safe_load(Path(settings.vpn_catalog_file).read_text("utf-8"))
-        sandbox = SandboxBackend(
-            settings.state_dir, settings.boot_delay, catalog, settings.ssh_port, settings.fallback_ssh_port
-        )
-        backends, provider_backends = build_backends(settings.backends, vcc_id)
-        bus = ChangeBus()
-        holder: dict[str, Any] = {}
-
-        def backend_for(provider: str) -> Backend:
-            controller: Controller = holder["c"]
-            return controller.backend_for(provider)
-
-        secrets = SecretBox(settings.state_dir)
-        service = Service(store, backend_for, bus.notify, lambda: holder["c"].worker.wake(), vcc_id, secrets)
-        worker = Worker(store, backend_for, service.catalog_entry, bus.notify, secrets)
-        controller = cls(settings, store, sandbox, backends, provider_backends, service, worker, bus, vcc_id)
-        holder["c"] = controller
-        return controller
-
-    def start(self) -> None:
-        """Start the backends, bring back running nodes, reconcile, then start the worker."""
-        for backend in (self.sandbox, *self.backends.values()):
-            backend.start()
-        with self.store.read() as session:
-            running = session.execute(
-                select(Node.node_id, Node.node_no, Node.address, Node.provider).where(
-                    Node.kind == "compute", Node.state == RUNNING
-                )
-            ).all()
-        on_sandbox = [r for r in running if r.provider not in self.provider_backends]
-        self.sandbox.restore([NodeRequest(r.node_id, r.node_no, r.address) for r in on_sandbox])
-        port = self.sandbox.node_ssh_port()
-        if on_sandbox and port:
-            with self.store.transaction() as session:
-                session.execute(
-                    update(Node)
-                    .where(Node.node_id.in_([r.node_id for r in on_sandbox]))
-                    .values(ssh_port=port)
-                )
-        if self.backends:
-            self.worker.reconcile(list(self.provider_backends))
-        self.worker.start()
-
-    def stop(self) -> None:
-        """Stop the worker, the backends and the store."""
-        self.worker.stop()
-        for backend in (self.sandbox, *self.backends.values()):
-            backend.close()
-        self.store.close()
 
 
 def current_user(
@@ -174,9 +65,12 @@ UserDep = Annotated[User, Depends(current_user)]
 JsonBody = Annotated[dict[str, Any], Depends(json_body)]
 
 
-def create_app(settings: ControllerSettings) -> FastAPI:
-    """The FastAPI application of a controller with ``settings``."""
-    controller = Controller.build(settings)
+def create_app(settings: ControllerSettings | Controller) -> FastAPI:
+    """The FastAPI application of a controller (built here from ``settings``, or given).
+
+    The app's lifespan starts the controller and stops it (see ``runtime.py``).
+    """
+    controller = settings if isinstance(settings, Controller) else build_controller(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

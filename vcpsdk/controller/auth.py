@@ -11,7 +11,7 @@ import uuid
 
 from sqlalchemy import select
 
-from vcpsdk.controller.service import AUTH_EXC, ServiceError, User
+from vcpsdk.controller.errors import AUTH_EXC, ServiceError, User
 from vcpsdk.controller.store import Store, Token
 
 

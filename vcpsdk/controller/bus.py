@@ -1,8 +1,12 @@
-"""Wake long-polling requests when a UnitGroup changes.
+"""One place for "something changed": the revision bump and the long-poll wake-up.
 
-Writers (request threads and worker threads) call :meth:`ChangeBus.notify`; the
-asyncio handlers of "wait for change" requests await :meth:`ChangeBus.waiter`.
-A waiter is registered *before* the state is read, so no change is missed.
+Writers (request threads and worker threads) call :func:`changed` inside their
+transaction: it bumps the UnitGroup's ``revision`` and remembers the group on the
+session.  The :class:`ChangeBus` attached to the store wakes the long-polling
+requests of those groups once the transaction has committed (never before, so a
+woken reader sees the change; never after a rollback).  The asyncio handlers of
+"wait for change" requests await :meth:`ChangeBus.waiter`; a waiter is registered
+*before* the state is read, so no change is missed.
 """
 
 from __future__ import annotations
@@ -10,6 +14,25 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
+
+from sqlalchemy.orm import Session
+
+from vcpsdk.controller.store import Store, Vc
+
+_CHANGED = "vcp_changed_vcids"
+
+
+def changed(session: Session, vc: Vc) -> None:
+    """Record that UnitGroup ``vc`` changed in this transaction.
+
+    Bumps ``vc.revision``; its long-polling readers are woken after the commit.
+
+    Args:
+        session: the open transaction (of a store a :class:`ChangeBus` is attached to).
+        vc: the changed UnitGroup.
+    """
+    vc.revision = (vc.revision or 0) + 1
+    session.info.setdefault(_CHANGED, set()).add(vc.vcid)
 
 
 class ChangeBus:
@@ -19,6 +42,14 @@ class ChangeBus:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
         self._lock = threading.Lock()
+
+    def attach(self, store: Store) -> None:
+        """Wake the readers of every group :func:`changed` marked, after each commit of ``store``."""
+        store.on_commit(self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        for vcid in session.info.pop(_CHANGED, ()):
+            self.notify(vcid)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Attach the event loop the waiters live in."""

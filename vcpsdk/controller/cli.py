@@ -7,8 +7,6 @@ vcc token create --user NAME [--superuser] --state-dir DIR
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,37 +41,17 @@ def _backends_file(path: str | None) -> dict[str, Any]:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the controller in the foreground until interrupted."""
-    from vcpsdk.controller.app import create_app
-    from vcpsdk.controller.server import bind_socket, make_server
+    from vcpsdk.controller.server import serve_forever
 
-    app = create_app(_settings(args))
-    sock = bind_socket(args.host, args.port)
-    port = sock.getsockname()[1]
-    if args.port_file:
-        tmp = Path(args.port_file).with_suffix(".tmp")
-        tmp.write_text(json.dumps({"host": args.host, "port": port, "pid": os.getpid()}))
-        tmp.replace(args.port_file)
-    print(
-        f"vcc: serving on http://{args.host}:{port}/vcp/v1/occtr (state {args.state_dir})",
-        file=sys.stderr,
-        flush=True,
-    )
-    make_server(app, args.log_level).run(sockets=[sock])
+    serve_forever(_settings(args), args.host, args.port, args.port_file, args.log_level)
     return 0
 
 
 def token_create(args: argparse.Namespace) -> int:
     """Print a new token on stdout (nothing else goes to stdout)."""
-    from vcpsdk.controller.auth import create_token
-    from vcpsdk.controller.store import Store
+    from vcpsdk.controller.runtime import issue_token
 
-    settings = _settings(args)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.database_url)
-    try:
-        print(create_token(store, args.user, superuser=args.superuser))
-    finally:
-        store.close()
+    print(issue_token(_settings(args), args.user, superuser=args.superuser))
     return 0
 
 
@@ -155,8 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``vcc`` command."""
+    from vcpsdk.controller.store.schema import SchemaError
+
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except SchemaError as e:
+        print(f"vcc: {e}", file=sys.stderr)
+        return 1
     return result
 
 

@@ -9,25 +9,61 @@ created.  Every message keeps the original controller's shape:
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vcpsdk.controller.backends.base import Backend, InvalidRequest
+from vcpsdk.controller.bus import changed
+from vcpsdk.controller.errors import (
+    AUTH_EXC,
+    CONFLICT_EXC,
+    INVALID_EXC,
+    NOT_FOUND_EXC,
+    ServiceError,
+    User,
+    conflict,
+    invalid,
+    not_found,
+)
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, format_date, utcnow
+from vcpsdk.controller.vault import Vault
 from vcpsdk.core import states as S
 from vcpsdk.core.cci import CciError, check_unit_name, parse_unit_cci, parse_vc_cci
-from vcpsdk.core.protocol import AUTH_EXC as AUTH_EXC  # re-exported for controller.auth
-from vcpsdk.core.protocol import CONFLICT_EXC, INVALID_EXC, NOT_FOUND_EXC
 from vcpsdk.core.providers import get_provider
+
+__all__ = [
+    "AUTH_EXC",
+    "CONFLICT_EXC",
+    "INVALID_EXC",
+    "NOT_FOUND_EXC",
+    "Service",
+    "ServiceError",
+    "User",
+    "conflict",
+    "invalid",
+    "not_found",
+    "require_capability",
+]
+
+#: what each capability of a provider declaration (reference §2.2 matrix) allows
+CAPABILITY_FEATURES = {
+    "fixed_ip": "fixed IP addresses (ip_addresses)",
+    "attach_volume": "attaching volumes (disks / volume_id)",
+    "tag": "tags (set_tag)",
+    "disk_api": "a disk API (storage units)",
+    "power_api": "a power API (power_on / power_off)",
+}
+#: node operations that need the provider's power API; suspend/resume (the Base
+#: container) and stop/start (delete/create the instance) work on every provider
+POWER_OPERATIONS = frozenset({"power_on", "power_off"})
+
 
 #: node columns the JSON views read (not the backend's private data)
 VIEW_COLUMNS = (
@@ -51,67 +87,52 @@ VIEW_COLUMNS = (
 )
 
 
-class ServiceError(Exception):
-    """A refused request: HTTP status, original exception class name and detail."""
+def require_capability(provider: str, capability: str, action: str) -> None:
+    """Refuse ``action`` unless ``provider`` declares ``capability``.
 
-    def __init__(self, status: int, exception: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.exception = exception
-        self.detail = detail
+    Args:
+        provider: a provider name.
+        capability: a field of :class:`vcpsdk.core.providers.Capabilities`.
+        action: what the request wanted to do, for the message.
 
-    @property
-    def message(self) -> str:
-        """The text sent as ``{"message": ...}``."""
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y/%m/%d %H:%M:%S")
-        return f"{stamp} UTC: {self.exception}: {self.detail}"
-
-
-def invalid(detail: str) -> ServiceError:
-    """HTTP 400 with the controller's invalid-parameter exception."""
-    return ServiceError(400, INVALID_EXC, detail)
-
-
-def conflict(detail: str) -> ServiceError:
-    """HTTP 409 with ``VCPStateConflictException``."""
-    return ServiceError(409, CONFLICT_EXC, detail)
-
-
-def not_found(detail: str) -> ServiceError:
-    """HTTP 404."""
-    return ServiceError(404, NOT_FOUND_EXC, detail)
-
-
-@dataclass(frozen=True)
-class User:
-    """The caller, as identified by its token."""
-
-    name: str
-    superuser: bool
-    privileged: bool = False
-    token_hash: str = ""
-    token_shown: str = ""  # the prefix messages may show, as the original controller does
+    Raises:
+        ServiceError: HTTP 400 naming the provider and the capability.
+    """
+    if not getattr(get_provider(provider).capabilities, capability):
+        raise invalid(
+            f"provider {provider} does not support {CAPABILITY_FEATURES[capability]} "
+            f"(capability {capability}), so cannot {action}"
+        )
 
 
 class Service:
-    """The controller's use cases over a store, backends and a change notifier."""
+    """The controller's use cases over a store and backends.
+
+    Every change of a UnitGroup goes through :func:`vcpsdk.controller.bus.changed`
+    (revision bump, long-poll wake-up after the commit).
+    """
 
     def __init__(
         self,
         store: Store,
         backend_for: Callable[[str], Backend],
-        notify: Callable[[str], None],
         wake_worker: Callable[[], None],
         vcc_id: str,
         secrets: SecretBox,
+        vault: Vault,
     ) -> None:
-        from vcpsdk.controller.vault import Vault  # vault.py uses this module's User/errors
-
+        """Args:
+        store: the controller's database.
+        backend_for: the backend that provisions a provider.
+        wake_worker: tells the worker that operations were queued.
+        vcc_id: the controller's id.
+        secrets: seals credentials before they are stored.
+        vault: the cubbyholes ``vault://`` references are resolved from.
+        """
         self.secrets = secrets
-        self.vault = Vault(store, secrets)
+        self.vault = vault
         self.store = store
         self.backend_for = backend_for
-        self.notify = notify
         self.wake_worker = wake_worker
         self.vcc_id = vcc_id
         # one writer at a time chooses addresses, so two requests never pick the same one
@@ -131,6 +152,18 @@ class Service:
             raise not_found(f"{vc.vcid}:{unit_name}:| unit is not found")
         return unit
 
+    def _locate(self, session: Session, user: User, vcid: str, unit_name: str) -> tuple[Vc, Unit]:
+        """The caller's UnitGroup ``vcid`` and its unit ``unit_name`` (404 when either is missing)."""
+        vc = self._visible_vc(session, user, vcid)
+        return vc, self._unit(session, vc, unit_name)
+
+    def _locate_node(
+        self, session: Session, user: User, vcid: str, unit_name: str, node_id: str
+    ) -> tuple[Vc, Unit, Node]:
+        """:meth:`_locate` and the unit's node (or disk) ``node_id`` (404 when missing)."""
+        vc, unit = self._locate(session, user, vcid, unit_name)
+        return vc, unit, self._node(session, unit, node_id)
+
     def list_vcs(self, user: User) -> dict[str, Any]:
         """``{"vcs": [...]}``: the caller's UnitGroups, or all of them when privileged."""
         with self.store.read() as session:
@@ -149,8 +182,7 @@ class Service:
     def get_unit(self, user: User, vcid: str, unit_name: str) -> dict[str, Any]:
         """One unit with its nodes (or disks)."""
         with self.store.read() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
+            vc, unit = self._locate(session, user, vcid, unit_name)
             nodes = self._node_rows(session, Node.unit_id == unit.id)
             body = self._unit_json(vc, unit, nodes)
             body["revision"] = vc.revision
@@ -159,9 +191,7 @@ class Service:
     def get_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
         """One node (or disk)."""
         with self.store.read() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
-            node = self._node(session, unit, node_id)
+            vc, unit, node = self._locate_node(session, user, vcid, unit_name, node_id)
             return self._node_json(vc, node, unit.spec.get("ssh_user_name") or "root")
 
     def revision(self, vcid: str) -> int | None:
@@ -284,7 +314,7 @@ class Service:
         vcid = uuid.uuid4().hex
         with self.store.transaction() as session:
             session.add(
-                Vc(
+                vc := Vc(
                     vcid=vcid,
                     vcno=self.store.next_vcno(session),
                     name=name,
@@ -292,10 +322,10 @@ class Service:
                     type=vc_type,
                     description=description,
                     cdate=utcnow(),
-                    revision=1,
+                    revision=0,
                 )
             )
-        self.notify(vcid)
+            changed(session, vc)
         return {"vcid": vcid}
 
     def update_vc(self, user: User, vcid: str, cci: Any) -> dict[str, Any]:
@@ -310,8 +340,7 @@ class Service:
                 raise invalid(f"{vcid}:vc type cannot change from {vc.type} to {vc_type}")
             vc.name = name
             vc.description = description
-            vc.revision += 1
-        self.notify(vcid)
+            changed(session, vc)
         return {"vcid": vcid}
 
     def change_owner(self, user: User, vcid: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -327,8 +356,7 @@ class Service:
             if known is None:
                 raise invalid(f"owner[{new_owner}] is not a user of this controller")
             vc.owner = new_owner
-            vc.revision += 1
-        self.notify(vcid)
+            changed(session, vc)
         return {"vcid": vcid}
 
     def delete_vc(self, user: User, vcid: str, force: bool) -> dict[str, Any]:
@@ -339,6 +367,7 @@ class Service:
         with self.store.transaction() as session:
             vc = self._visible_vc(session, user, vcid)
             units = list(session.scalars(select(Unit).where(Unit.vcid == vcid)))
+            changed(session, vc)  # waiting readers see the new state, or the 404 once it is gone
             if not units:
                 session.execute(delete(Operation).where(Operation.vcid == vcid))
                 session.delete(vc)
@@ -348,9 +377,7 @@ class Service:
                     raise conflict(f"{vcid}:| vc has {len(units)} unit(s), so cannot delete without force")
                 queued = [u for u in units if self._start_unit_delete(session, vc, u)]
                 vc.deleting = bool(queued)
-                vc.revision += 1
                 deleted = False
-        self.notify(vcid)
         if not deleted:
             self.wake_worker()
         return {"vcid": vcid}
@@ -365,6 +392,9 @@ class Service:
         except CciError as e:
             raise invalid(str(e)) from None
         backend = self.backend_for(spec.provider)
+        self._check_capabilities(
+            spec.provider, spec.unit_type, spec.ip_addresses, spec.disks, spec.cloud_params
+        )
         if backend.uses_credentials:  # a cloud needs them: vault:// → the user's cubbyhole
             spec.cloud_params = self.vault.resolve(user, spec.provider, spec.cloud_params)
         with self._allocation, self.store.transaction() as session:
@@ -420,10 +450,23 @@ class Service:
                     S.CREATING if spec.unit_type == "storage" else S.BOOTING,
                     spec.mac_addresses,
                 )
-            vc.revision += 1
-        self.notify(vcid)
+            changed(session, vc)
         self.wake_worker()
         return {"vcid": vcid, "unit_name": unit_name}
+
+    @staticmethod
+    def _check_capabilities(
+        provider: str, unit_type: str, ips: list[str], disks: list[str], cloud_params: dict[str, Any]
+    ) -> None:
+        """Refuse what ``provider`` does not declare (400 naming provider and capability)."""
+        if unit_type == "storage":
+            require_capability(provider, "disk_api", "create disks")
+        if ips:
+            require_capability(provider, "fixed_ip", "set ip_addresses")
+        if disks:
+            require_capability(provider, "attach_volume", "attach disks")
+        if cloud_params.get("tags"):
+            require_capability(provider, "tag", "set tags")
 
     def add_nodes(self, user: User, vcid: str, unit_name: str, body: dict[str, Any]) -> dict[str, Any]:
         """PUT ``{"ip_address_list", "mac_address_list", "num_nodes"}``: add nodes or disks."""
@@ -437,9 +480,10 @@ class Service:
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise invalid(f"num_nodes must be an integer >= 1, got {count!r}")
         with self._allocation, self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
+            vc, unit = self._locate(session, user, vcid, unit_name)
             self._check_idle(vc, unit)
+            if ips and unit.type != "storage":
+                require_capability(unit.provider, "fixed_ip", "add nodes with ip_address_list")
             if unit.type == "storage" and ips:
                 raise invalid("can't set ip_address(es) to storage")
             if unit.spec.get("disks"):
@@ -460,8 +504,7 @@ class Service:
                 [str(m) for m in macs],
             )
             unit.state = state
-            vc.revision += 1
-        self.notify(vcid)
+            changed(session, vc)
         self.wake_worker()
         return {"vcid": vcid, "unit_name": unit_name, "node_ids": new_ids}
 
@@ -483,9 +526,13 @@ class Service:
         kind = unit.type
         if kind == "compute":
             catalog = self.catalog_entry(backend, unit.provider, spec["private_network"])
-            in_use = set(
-                session.scalars(select(Node.address).where(Node.kind == "compute", Node.address.is_not(None)))
-            )
+            in_use = {
+                address
+                for address in session.scalars(
+                    select(Node.address).where(Node.kind == "compute", Node.address.is_not(None))
+                )
+                if address is not None
+            }
             try:
                 addresses = backend.plan_addresses(unit.provider, catalog, fixed_ips, count, in_use)
             except InvalidRequest as e:
@@ -584,7 +631,8 @@ class Service:
             )
         return disk
 
-    def catalog_entry(self, backend: Backend, provider: str, name: str) -> dict[str, Any]:
+    @staticmethod
+    def catalog_entry(backend: Backend, provider: str, name: str) -> dict[str, Any]:
         """The VPN catalog entry ``name`` of ``provider`` (its base provider for disks)."""
         catalog = backend.vpn_catalog()
         decl = get_provider(provider)
@@ -609,8 +657,7 @@ class Service:
     def delete_unit(self, user: User, vcid: str, unit_name: str, force: bool) -> dict[str, Any]:
         """DELETE a unit; ``force`` is needed while it still has nodes."""
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
+            vc, unit = self._locate(session, user, vcid, unit_name)
             if not force:
                 self._check_idle(vc, unit)
                 count = session.scalar(select(Node.node_id).where(Node.unit_id == unit.id).limit(1))
@@ -621,8 +668,7 @@ class Service:
                     f"{vcid}:{unit_name}:| disk(s) of this unit are in-use (attached), "
                     "so cannot delete; delete the compute unit that uses them first"
                 )
-            vc.revision += 1
-        self.notify(vcid)
+            changed(session, vc)
         self.wake_worker()
         return {"vcid": vcid, "unit_name": unit_name}
 
@@ -646,8 +692,7 @@ class Service:
         if op == "clear_processing":
             return self._clear_processing(user, vcid, unit_name)
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
+            vc, unit = self._locate(session, user, vcid, unit_name)
             if unit.type != "compute":
                 raise invalid(f"{op} only compute unit")
             self._check_idle(vc, unit)
@@ -659,15 +704,14 @@ class Service:
                     f"{vcid}:{unit_name}:| no node is in a state that allows {op} "
                     f"(allowed: {', '.join(sorted(operation.allowed))})"
                 )
+            self._check_operation(unit, op)
             self._queue_node_operation(session, vc, unit, nodes, targets, op)
-        self.notify(vcid)
         self.wake_worker()
         return {"vcid": vcid, "unit_name": unit_name}
 
     def _clear_processing(self, user: User, vcid: str, unit_name: str) -> dict[str, Any]:
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
+            vc, unit = self._locate(session, user, vcid, unit_name)
             session.execute(
                 update(Operation)
                 .where(Operation.unit_id == unit.id, Operation.status == "pending")
@@ -680,8 +724,7 @@ class Service:
                     node.state = S.ERROR
                     node.error_message = "operation cleared by clear_processing"
             unit.state = S.aggregate_state([n.state for n in nodes])
-            vc.revision += 1
-        self.notify(vcid)
+            changed(session, vc)
         return {"vcid": vcid, "unit_name": unit_name}
 
     # -- nodes ---------------------------------------------------------------------------
@@ -695,9 +738,7 @@ class Service:
     def delete_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
         """DELETE one node (or disk)."""
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
-            node = self._node(session, unit, node_id)
+            vc, unit, node = self._locate_node(session, user, vcid, unit_name, node_id)
             self._check_idle(vc, unit)
             if node.kind == "storage" and node.attached_to:
                 raise conflict(f"{vcid}:{unit_name}:{node_id}:| disk is in-use, so cannot delete")
@@ -706,18 +747,15 @@ class Service:
             unit.state = S.DELETING if len(nodes) == 1 else S.INDEFINITE
             unit.processing = True
             unit.mdate = utcnow()
-            vc.revision += 1
+            changed(session, vc)
             session.add(Operation(vcid=vcid, unit_id=unit.id, kind="delete_nodes", node_ids=[node_id]))
-        self.notify(vcid)
         self.wake_worker()
         return {"vcid": vcid, "node_id": node_id}
 
     def node_operation(self, user: User, vcid: str, unit_name: str, node_id: str, op: str) -> dict[str, Any]:
         """PATCH ``/vcs/{vcid}/{unit}/{node}/{op}``."""
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
-            node = self._node(session, unit, node_id)
+            vc, unit, node = self._locate_node(session, user, vcid, unit_name, node_id)
             if node.kind != "compute":
                 raise invalid(f"{op} only compute node")
             self._check_idle(vc, unit)
@@ -727,11 +765,21 @@ class Service:
                     f"{vcid}:{unit_name}:{node_id}:| node is {node.state}, so cannot {op} "
                     f"(allowed from: {', '.join(sorted(operation.allowed))})"
                 )
+            self._check_operation(unit, op)
             nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
             self._queue_node_operation(session, vc, unit, nodes, [node], op)
-        self.notify(vcid)
         self.wake_worker()
         return {"vcid": vcid, "node_id": node_id}
+
+    @staticmethod
+    def _check_operation(unit: Unit, op: str) -> None:
+        """Refuse a power operation on a provider without a power API (400).
+
+        Checked after the node states: an operation the node's state forbids stays a
+        state conflict (409) on every provider, as the compatibility suite expects.
+        """
+        if op in POWER_OPERATIONS:
+            require_capability(unit.provider, "power_api", op)
 
     def _queue_node_operation(
         self, session: Session, vc: Vc, unit: Unit, nodes: list[Node], targets: list[Node], op: str
@@ -740,22 +788,20 @@ class Service:
         if operation.transitional is None:  # watch / unwatch: no state change
             for node in targets:
                 node.watch_mode = op == "watch"
-            vc.revision += 1
+            changed(session, vc)
             return
         for node in targets:
             node.state = operation.transitional
         unit.state = operation.transitional if len(targets) == len(nodes) else S.INDEFINITE
         unit.processing = True
         unit.mdate = utcnow()
-        vc.revision += 1
+        changed(session, vc)
         session.add(Operation(vcid=vc.vcid, unit_id=unit.id, kind=op, node_ids=[n.node_id for n in targets]))
 
     def backup_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
         """GET ``.../backup``: accepted (202); the sandbox keeps no container images."""
         with self.store.transaction() as session:
-            vc = self._visible_vc(session, user, vcid)
-            unit = self._unit(session, vc, unit_name)
-            node = self._node(session, unit, node_id)
+            _, _, node = self._locate_node(session, user, vcid, unit_name, node_id)
             if node.kind != "compute":
                 raise invalid("backup only compute node")
             if node.state != S.RUNNING:

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from vcpsdk.controller.errors import ServiceError, User
 from vcpsdk.controller.secrets import SecretBox
-from vcpsdk.controller.service import ServiceError, User
 from vcpsdk.controller.store import Store, VaultSecret
 from vcpsdk.core.providers import get_provider
 
@@ -85,6 +85,11 @@ class Vault:
 
     def resolve(self, user: User, provider: str, params: dict[str, Any]) -> dict[str, Any]:
         """``cloud_params`` with ``vault://cubbyhole/...`` credentials replaced by their values.
+
+        Args:
+            user: whose cubbyhole to read.
+            provider: the unit's provider (its declaration lists the credential keys).
+            params: the unit's ``cloud_params``.
 
         Raises:
             ServiceError: 403 ``VCPVaultReadException`` naming the path when it is missing.

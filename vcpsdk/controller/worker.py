@@ -23,6 +23,7 @@ from vcpsdk.controller.backends.base import (
     NodeRequest,
     UnitContext,
 )
+from vcpsdk.controller.bus import changed
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Unit, Vc, utcnow
 from vcpsdk.core import states as S
@@ -31,22 +32,30 @@ logger = logging.getLogger("vcp.controller")
 
 
 class Worker:
-    """Drains the ``operations`` table."""
+    """Drains the ``operations`` table.
+
+    Every change it makes to a UnitGroup goes through :func:`vcpsdk.controller.bus.changed`.
+    """
 
     def __init__(
         self,
         store: Store,
         backend_for: Callable[[str], Backend],
         catalog_entry: Callable[[Backend, str, str], dict[str, Any]],
-        notify: Callable[[str], None],
         secrets: SecretBox,
         threads: int = 8,
     ) -> None:
+        """Args:
+        store: the controller's database (its ``operations`` table is the queue).
+        backend_for: the backend that provisions a provider.
+        catalog_entry: the VPN catalog entry of a unit (backend, provider, name).
+        secrets: opens the sealed credentials of a unit for its backend.
+        threads: operations of different units that may run at once.
+        """
         self.secrets = secrets
         self.store = store
         self.backend_for = backend_for
         self.catalog_entry = catalog_entry
-        self.notify = notify
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vcc-op")
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -61,19 +70,27 @@ class Worker:
         self._thread.start()
         self.wake()
 
-    def reconcile(self, providers: list[str]) -> None:
-        """After a restart, align node states of cloud ``providers`` with what the cloud reports.
+    def reconcile(self, providers: list[str] | None = None) -> None:
+        """After a restart, align node states with what their backends report (``describe``).
+
+        Args:
+            providers: only units of these providers (default: every provider).
 
         A node whose instance was terminated outside the controller becomes HOST_ERROR with
         a message saying so, rather than failing later with a confusing cloud error.
         """
         with self.store.read() as session:
-            units = list(
-                session.scalars(select(Unit).where(Unit.provider.in_(providers), Unit.type == "compute"))
-            )
+            query = select(Unit).where(Unit.type == "compute")
+            if providers is not None:
+                query = query.where(Unit.provider.in_(providers))
+            units = list(session.scalars(query))
             work = []
             for unit in units:
-                backend, ctx = self._context(session, unit)
+                try:
+                    backend, ctx = self._context(session, unit)
+                except Exception:  # e.g. its catalog entry is gone: leave the unit as it is
+                    logger.exception("cannot reconcile unit %s", unit.name)
+                    continue
                 nodes = list(
                     session.scalars(
                         select(Node).where(Node.unit_id == unit.id, Node.state.in_((S.RUNNING, S.POWER_OFF)))
@@ -87,6 +104,8 @@ class Worker:
             except Exception:  # a cloud that does not answer now is asked again next start
                 logger.exception("reconciling unit %s failed", ctx.unit_name)
                 continue
+            if not reported:
+                continue
             with self.store.transaction() as session:
                 for node in session.scalars(select(Node).where(Node.node_id.in_(list(reported)))):
                     state = reported[node.node_id]
@@ -98,13 +117,13 @@ class Worker:
                         )
                     elif state in (S.RUNNING, S.POWER_OFF):
                         node.state = state
-                unit = session.get(Unit, unit_id)
-                if unit is not None and not unit.processing:
+                reconciled = session.get(Unit, unit_id)
+                if reconciled is not None and not reconciled.processing:
                     states = list(session.scalars(select(Node.state).where(Node.unit_id == unit_id)))
-                    unit.state = S.aggregate_state(states)
+                    reconciled.state = S.aggregate_state(states)
                 vc = session.get(Vc, ctx.vcid)
                 if vc is not None:
-                    vc.revision += 1
+                    changed(session, vc)
 
     def wake(self) -> None:
         """Tell the dispatcher that new work may be queued."""
@@ -150,17 +169,14 @@ class Worker:
                 self._pool.submit(self._run, op_id, unit_id)
 
     def _run(self, op_id: int, unit_id: int) -> None:
-        vcid = None
         try:
-            vcid = self._execute(op_id)
+            self._execute(op_id)
         except Exception as e:
             logger.exception("operation %s failed", op_id)
-            vcid = self._fail(op_id, e)
+            self._fail(op_id, e)
         finally:
             with self._lock:
                 self._busy_units.discard(unit_id)
-            if vcid:
-                self.notify(vcid)
             self.wake()
 
     # -- execution ------------------------------------------------------------------------
@@ -306,7 +322,7 @@ class Worker:
         for vcid in touched:  # disks detached: their groups changed too
             vc = session.get(Vc, vcid)
             if vc is not None:
-                vc.revision += 1
+                changed(session, vc)
 
     def _finish(self, session: Session, op_id: int, error: str = "") -> None:
         op = session.get(Operation, op_id)
@@ -329,7 +345,7 @@ class Worker:
                 unit.state = S.aggregate_state(node_states)
             unit.mdate = utcnow()
         if vc is not None:
-            vc.revision += 1
+            changed(session, vc)
         session.execute(delete(Operation).where(Operation.id == op_id, Operation.status == "done"))
 
     def _drop_unit(self, session: Session, op_id: int) -> None:
@@ -343,7 +359,7 @@ class Worker:
         vc = session.get(Vc, op.vcid)
         if vc is None:
             return
-        vc.revision += 1
+        changed(session, vc)
         if not vc.deleting:
             return
         remaining = list(session.scalars(select(Unit).where(Unit.vcid == vc.vcid)))

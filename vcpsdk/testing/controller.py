@@ -26,8 +26,9 @@ from typing import Any
 import uvicorn
 import yaml
 
-from vcpsdk.controller.app import Controller, create_app
+from vcpsdk.controller.app import create_app
 from vcpsdk.controller.auth import create_token
+from vcpsdk.controller.runtime import Controller, build_controller
 from vcpsdk.controller.server import bind_socket, make_server
 from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.core.polling import PollTimeout, poll
@@ -102,6 +103,6 @@ def running_controller(
     """
     settings.setdefault("ssh_port", free_port())
     config = ControllerSettings(state_dir=Path(state_dir), boot_delay=boot_delay, **settings)  # type: ignore[arg-type]
-    app = create_app(config)
-    with serving(app, "controller") as (port, server):
-        yield RunningController(port, config.state_dir, app.state.controller, server)
+    controller = build_controller(config)  # see vcpsdk.controller.runtime
+    with serving(create_app(controller), "controller") as (port, server):
+        yield RunningController(port, config.state_dir, controller, server)

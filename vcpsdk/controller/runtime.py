@@ -1,0 +1,176 @@
+"""The controller wired in one place: how it is built, started and stopped.
+
+Build order (:func:`build_controller`), each part from the ones before it:
+
+1. settings — :class:`~vcpsdk.controller.settings.ControllerSettings` (CLI flags or defaults);
+2. store — the database, its schema brought to the newest revision (refused if newer);
+3. secrets and vault — the sealing key in the state dir, the token cubbyholes;
+4. backends — every enabled entry of the backend registry, the sandbox included;
+5. change bus — attached to the store: "something changed" wakes long-polls after commit;
+6. worker — carries queued operations out through the backends;
+7. service — the use cases (validation, capabilities, state changes, the work queue).
+
+The HTTP app (:func:`vcpsdk.controller.app.create_app`) sits on top of a built
+controller and calls :meth:`Controller.start` / :meth:`Controller.stop` from its
+lifespan; ``vcc serve``, the embedded sandbox (which runs ``vcc serve``) and
+:func:`vcpsdk.testing.running_controller` all go through here.
+
+Start order (:meth:`Controller.start`): backends start → each backend gets back its
+running nodes (``restore``) → every backend is asked what its nodes look like
+(``describe``, reconcile) → the worker requeues interrupted operations and starts.
+Stop order (:meth:`Controller.stop`) is the reverse: worker → backends → store.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from vcpsdk.controller.auth import create_token
+from vcpsdk.controller.backends.base import Backend, NodeRequest
+from vcpsdk.controller.backends.registry import Backends, build_backends
+from vcpsdk.controller.bus import ChangeBus
+from vcpsdk.controller.secrets import SecretBox
+from vcpsdk.controller.service import Service
+from vcpsdk.controller.settings import ControllerSettings
+from vcpsdk.controller.store import Node, Store
+from vcpsdk.controller.vault import Vault
+from vcpsdk.controller.worker import Worker
+from vcpsdk.core.states import RUNNING
+
+
+@dataclass
+class Controller:
+    """One controller: its settings and the parts built from them (see the module doc)."""
+
+    settings: ControllerSettings
+    store: Store
+    secrets: SecretBox
+    vault: Vault
+    backend_set: Backends
+    bus: ChangeBus
+    service: Service
+    worker: Worker
+    vcc_id: str
+
+    @property
+    def backends(self) -> dict[str, Backend]:
+        """Every running backend by registry name (``"sandbox"``, ``"aws"``...)."""
+        return self.backend_set.by_name
+
+    @property
+    def provider_backends(self) -> dict[str, str]:
+        """Provider → name of the backend that claims it (unclaimed ones use the sandbox)."""
+        return self.backend_set.providers
+
+    @property
+    def backend(self) -> Backend:
+        """The fallback backend (the sandbox): serves every provider no cloud backend claims."""
+        return self.backend_set.by_name[self.backend_set.fallback]
+
+    def backend_for(self, provider: str) -> Backend:
+        """The backend that provisions ``provider``."""
+        return self.backend_set.backend_for(provider)
+
+    def vpn_catalog(self) -> dict[str, Any]:
+        """The sandbox catalog, with the entries of configured cloud backends on top."""
+        return self.backend_set.vpn_catalog()
+
+    def start(self) -> None:
+        """Start the backends, give them back their running nodes, reconcile, start the worker."""
+        self.backend_set.start()
+        self._restore()
+        self.worker.reconcile()
+        self.worker.start()
+
+    def _restore(self) -> None:
+        """``restore`` on every backend with the nodes the store says are RUNNING on it."""
+        with self.store.read() as session:
+            running = session.execute(
+                select(Node.node_id, Node.node_no, Node.address, Node.provider).where(
+                    Node.kind == "compute", Node.state == RUNNING
+                )
+            ).all()
+        by_backend: dict[str, list[Any]] = defaultdict(list)
+        for row in running:
+            by_backend[self.backend_set.name_for(row.provider)].append(row)
+        for name, backend in self.backend_set:
+            rows = by_backend.get(name, [])
+            backend.restore([NodeRequest(r.node_id, r.node_no, r.address) for r in rows])
+            port = backend.node_ssh_port()
+            if rows and port:  # endpoints listen on this run's port
+                with self.store.transaction() as session:
+                    session.execute(
+                        update(Node).where(Node.node_id.in_([r.node_id for r in rows])).values(ssh_port=port)
+                    )
+
+    def stop(self) -> None:
+        """Stop the worker, then the backends, then the store."""
+        self.worker.stop()
+        self.backend_set.close()
+        self.store.close()
+
+    @classmethod
+    def build(cls, settings: ControllerSettings) -> Controller:
+        """Same as :func:`build_controller`."""
+        return build_controller(settings)
+
+
+def open_store(settings: ControllerSettings) -> Store:
+    """The store of ``settings`` (the state dir is created if needed).
+
+    Raises:
+        SchemaError: the database was made by a newer vcpsdk.
+    """
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return Store(settings.database_url)
+
+
+def build_controller(settings: ControllerSettings) -> Controller:
+    """Build (not start) a controller with its state in ``settings.state_dir``.
+
+    Args:
+        settings: where the state lives and how the backends behave.
+
+    Returns:
+        The controller; call :meth:`Controller.start` before serving it.
+
+    Raises:
+        SchemaError: the state dir was made by a newer vcpsdk.
+        ValueError / BackendError: the backend configuration is wrong or cannot load.
+
+    Example:
+        >>> controller = build_controller(ControllerSettings(state_dir=tmp))  # doctest: +SKIP
+        >>> controller.start(); controller.stop()  # doctest: +SKIP
+    """
+    store = open_store(settings)
+    try:
+        vcc_id = store.set_meta_default("vcc_id", uuid.uuid4().hex)
+        secrets = SecretBox(settings.state_dir)
+        vault = Vault(store, secrets)
+        backend_set = build_backends(settings, vcc_id)
+    except BaseException:
+        store.close()
+        raise
+    bus = ChangeBus()
+    bus.attach(store)
+    worker = Worker(store, backend_set.backend_for, Service.catalog_entry, secrets)
+    service = Service(store, backend_set.backend_for, worker.wake, vcc_id, secrets, vault)
+    return Controller(settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id)
+
+
+def issue_token(settings: ControllerSettings, user: str, superuser: bool = False) -> str:
+    """A new access token for ``user`` in the state of ``settings`` (no server needed).
+
+    Raises:
+        SchemaError: the state dir was made by a newer vcpsdk.
+    """
+    store = open_store(settings)
+    try:
+        return create_token(store, user, superuser=superuser)
+    finally:
+        store.close()
