@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import platformdirs
 import requests
 from filelock import FileLock
 
+from vcpsdk.core.polling import PollTimeout, poll
 from vcpsdk.errors import VcpConnectionError
 
 HOST = "127.0.0.1"
@@ -107,14 +107,20 @@ def _start_server(directory: Path, server_file: Path) -> dict[str, int]:
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
     )
     log.close()
-    deadline = time.monotonic() + START_TIMEOUT_SEC
-    while time.monotonic() < deadline:
+
+    def started() -> dict[str, int] | None:
         info = _read_server(server_file)
-        if info and info["pid"] == process.pid and _healthy(info["port"]):
-            return info
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
+        return info if info and info["pid"] == process.pid and _healthy(info["port"]) else None
+
+    def settled(info: dict[str, int] | None) -> bool:
+        return info is not None or process.poll() is not None
+
+    try:
+        info = poll(started, settled, timeout=START_TIMEOUT_SEC, interval=0.05)
+    except PollTimeout:
+        info = None
+    if info is not None:
+        return info
     process.kill()
     raise VcpConnectionError(
         "server error",
@@ -161,13 +167,18 @@ def stop_sandbox(timeout: float = 10.0) -> bool:
     if not info or not _pid_alive(info["pid"]):
         return False
     os.kill(info["pid"], signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _pid_alive(info["pid"]):
+
+    def alive() -> bool:
         try:  # reap it when it is our own child
             os.waitpid(info["pid"], os.WNOHANG)
         except ChildProcessError:
             pass
-        time.sleep(0.05)
+        return _pid_alive(info["pid"])
+
+    try:
+        poll(alive, lambda running: not running, timeout=timeout, interval=0.05)
+    except PollTimeout:
+        pass  # killed below
     if _pid_alive(info["pid"]):
         os.kill(info["pid"], signal.SIGKILL)
     (directory / "server.json").unlink(missing_ok=True)

@@ -13,6 +13,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from vcpsdk.core.states import STATE_COLOURS
+from vcpsdk.node import VcNode
 from vcpsdk.records import Vc, VcUnit
 
 UGROUP_COLUMNS = ["vcno", "vctype", "owner", "vcname", "state", "vcid", "cdate"]
@@ -83,39 +84,19 @@ def units_frame(vc: Vc) -> pd.DataFrame:
 
 
 def _unit_rows(vc: Vc, unit: VcUnit) -> pd.DataFrame:
-    if unit.type == "storage":
-        rows = [
-            [
-                vc.vcno,
-                vc.name,
-                unit.name,
-                unit.state,
-                n.no,
-                short_id(n.id),
-                n.state,
-                n.cloud_disk_id,
-                n.cloud_disk_size,
-            ]
-            for n in unit.nodes
-        ]
-        return pd.DataFrame(rows, columns=STORAGE_NODE_COLUMNS)
-    rows = [
-        [
-            vc.vcno,
-            vc.name,
-            unit.name,
-            unit.state,
-            n.no,
-            short_id(n.id),
-            n.state,
-            n.cloud_instance_address,
-            n.cloud_instance_id,
-            n.name or f"VCP-{vc.vcc_id[:8]}-{vc.vcid[:8]}",
-            "exists" if n.volumes else "none",
-        ]
-        for n in unit.nodes
-    ]
-    return pd.DataFrame(rows, columns=COMPUTE_NODE_COLUMNS)
+    def compute(n: VcNode) -> list[Any]:
+        name = n.name or f"VCP-{vc.vcc_id[:8]}-{vc.vcid[:8]}"
+        return [n.cloud_instance_address, n.cloud_instance_id, name, "exists" if n.volumes else "none"]
+
+    def storage(n: VcNode) -> list[Any]:
+        return [n.cloud_disk_id, n.cloud_disk_size]
+
+    tail, columns = (
+        (storage, STORAGE_NODE_COLUMNS) if unit.type == "storage" else (compute, COMPUTE_NODE_COLUMNS)
+    )
+    head = [vc.vcno, vc.name, unit.name, unit.state]
+    rows = [[*head, n.no, short_id(n.id), n.state, *tail(n)] for n in unit.nodes]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _combine(frames: list[pd.DataFrame]) -> Styler | list[Any]:

@@ -1,25 +1,252 @@
-"""``VcNode``: a node (or a disk of a storage unit) as returned by ``find_nodes``."""
+"""``VcNode``: a node (or a disk of a storage unit) as returned by ``find_nodes``.
+
+The node operations (``suspend``, ``power_off``, ...) and the docker helpers (``docker_ps``,
+``docker_exec``, ...) are generated from the two tables in the class body, one row a method:
+each row yields a plain function with the documented signature (``inspect.signature``,
+``help()``) and a docstring composed from the row.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from vcpsdk import remote
+from vcpsdk._generate import Arguments, docstring, make_method, parameter
 from vcpsdk.core import protocol as routes
 from vcpsdk.errors import VcpInvalidArgumentError, VcpRemoteCommandError, VcpSDKError, raise_error
 
 if TYPE_CHECKING:
-    from vcpsdk.records import Vc, VcUnit
+    import pandas as pd
 
 DOCKER = "/usr/local/bin/docker"
 #: docker management commands whose sub-command comes second (``docker image ls``)
 DOCKER_GROUPS = frozenset({"image", "network", "volume", "container"})
+
+R = TypeVar("R")
+
+
+class UnitGroupRecord(Protocol):
+    """What a node reads of its UnitGroup record (``vcpsdk.records.Vc``)."""
+
+    vcid: str
+    vcc_id: str
+    client: Any
+    read_privileged: bool
+
+
+class UnitRecord(Protocol):
+    """What a node reads of its unit record (``vcpsdk.records.VcUnit``)."""
+
+    name: str
+    type: str
+    error_message: str
+
+    @property
+    def vc(self) -> UnitGroupRecord: ...
+
+
+def _node_operation(
+    name: str,
+    summary: str,
+    *,
+    route: routes.Route = routes.NODE_OPERATION,
+    compute_only: bool = True,
+    refused: str = "a node in the wrong state or a busy unit",
+    details: str = (
+        "Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` "
+        "to wait and :meth:`config` to refresh this object."
+    ),
+) -> Callable[..., bool]:
+    """One row of the node operation table: the method ``name`` sends ``route`` for this node.
+
+    Args:
+        name: method name, also the ``{operation}`` of :data:`~vcpsdk.core.protocol.NODE_OPERATION`.
+        summary: first line of the docstring.
+        route: the route (default NODE_OPERATION; NODE_DELETE, NODE_BACKUP).
+        compute_only: refuse a disk with ``<name> only compute node`` (default True).
+        refused: the example refusal in the docstring.
+        details: second paragraph of the docstring.
+    """
+    operation = name if route is routes.NODE_OPERATION else None
+    errmsg = route.message(operation=name)
+    disk = f"; ``{name} only compute node`` for a disk" if compute_only else ""
+    doc = docstring(
+        summary,
+        details,
+        [
+            (
+                "privileged",
+                "send the request in privileged mode, needed for another user's node (superuser "
+                "tokens only; default False, also for nodes read in privileged mode).",
+            )
+        ],
+        "bool: True once the controller accepted the request.",
+        [
+            (
+                "VcpSDKError",
+                f"``{errmsg}`` when the controller refuses (subclass by HTTP status, e.g. "
+                f"VcpConflictError for {refused}; the status is kept in "
+                f"``last_error_http_status``){disk}.",
+            )
+        ],
+        f">>> node.{name}()  # doctest: +SKIP\nTrue",
+    )
+
+    def body(node: VcNode, a: Arguments) -> bool:
+        only = name if compute_only else None
+        return node._request(route, a["privileged"], only, operation)
+
+    return make_method("VcNode", name, [parameter("privileged", "bool", False)], "bool", doc, body)
+
+
+@dataclass(frozen=True)
+class _Output(Generic[R]):
+    """What a docker helper returns: annotation, Returns text and conversion of the output."""
+
+    annotation: str
+    returns: str
+    convert: Callable[[str, str], R]
+    #: ask docker for one JSON object a line (``--format '{{json .}}'``)
+    json_lines: bool = False
+
+
+def _json_lines(out: str, err: str) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame([json.loads(line) for line in out.splitlines() if line.strip()])
+
+
+def _first_object(out: str, err: str) -> dict[str, Any]:
+    data = json.loads(out)
+    result: dict[str, Any] = data[0] if isinstance(data, list) and data else data
+    return result
+
+
+def _stdout(out: str, err: str) -> str:
+    return out
+
+
+def _joined(out: str, err: str) -> str:
+    return out + err
+
+
+def _both(out: str, err: str) -> tuple[str, str]:
+    return out, err
+
+
+_TABLE = _Output(
+    "pd.DataFrame",
+    "pandas.DataFrame: one row per line of ``--format '{{{{json .}}}}'`` output, columns as docker "
+    "names them ({columns}); empty when there is none.",
+    _json_lines,
+    json_lines=True,
+)
+_OBJECT = _Output(
+    "dict[str, Any]", "dict: the first object of the JSON list ``docker {command}`` prints.", _first_object
+)
+_STDOUT = _Output("str", "str: the command's standard output.", _stdout)
+_LOGS = _Output("str", "str: the container's stdout followed by its stderr.", _joined)
+_BOTH = _Output("tuple[str, str]", "tuple[str, str]: ``(stdout, stderr)``.", _both)
+
+#: Args text of the operands, unless a row gives its own (``"image: image to run."``)
+_OPERANDS = {
+    "container": "container name or id.",
+    "image": "image name or id.",
+    "network": "network name or id.",
+    "volume": "volume name.",
+}
+_DOCKER_RAISES = [
+    (
+        "VcpSDKError",
+        "``docker is not available on node <address>: no Docker engine runs there (sandbox nodes "
+        "have none; use a cloud node)`` (exit status 127 or no daemon), or an :meth:`ssh_exec` "
+        "error (disk node, no address yet).",
+    ),
+    ("VcpRemoteCommandError", "the docker command failed (``exit_status``, ``stderr``)."),
+]
+
+
+def _docker_command(
+    command: str,
+    output: _Output[R],
+    summary: str,
+    example: str,
+    operands: tuple[str, ...] = (),
+    *,
+    options: str | None = "extra docker options",
+    cmd: str = "",
+    cwd: bool = False,
+    columns: str = "",
+) -> Callable[..., R]:
+    """One row of the docker helper table: ``docker_<command>`` runs ``docker <command>`` over SSH.
+
+    Args:
+        command: the docker command (``'image ls'``); the method is ``docker_image_ls``.
+        output: what the method returns (_TABLE, _OBJECT, _STDOUT, _LOGS or _BOTH).
+        summary: first line of the docstring, before `` (``docker <command>``).``.
+        example: the docstring's example call.
+        operands: required arguments, ``'name'`` (documented by _OPERANDS) or ``'name: text'``.
+        options: Args text of ``options`` (None: no ``options`` parameter).
+        cmd: Args text of a ``cmd`` parameter (empty: none).
+        cwd: add a ``cwd`` parameter (``cd <cwd>`` first).
+        columns: the table's columns for the Returns text (_TABLE only).
+    """
+    name = "docker_" + command.replace(" ", "_")
+    operand_docs = [(n.strip(), doc or _OPERANDS[n]) for n, _, doc in (o.partition(": ") for o in operands)]
+    optional = "list[str] | None"
+    args = [*operand_docs]
+    parameters = [parameter(n, "str") for n, _ in operand_docs]
+    if options is not None:
+        args.append(("options", f"{options} (default None)."))
+        parameters.append(parameter("options", optional, None))
+    if cmd:
+        args.append(("cmd", cmd))
+        parameters.append(parameter("cmd", optional, None))
+    if cwd:
+        args.append(("cwd", "directory on the node for relative paths (default None)."))
+        parameters.append(parameter("cwd", "str | None", None))
+    args += [
+        ("ssh_user_name", "login user on the node (default ``'root'``)."),
+        ("private_key_path", "private key for the node (default None: your SSH agent or default keys)."),
+    ]
+    parameters += [
+        parameter("ssh_user_name", "str", "root"),
+        parameter("private_key_path", "str | None", None),
+    ]
+    shown = "".join(
+        [
+            " [options]" if options is not None else "",
+            *(f" <{n}>" for n, _ in operand_docs),
+            " [cmd...]" if cmd else "",
+            " --format '{{json .}}'" if output.json_lines else "",
+        ]
+    )
+    after_cd = ", after ``cd <cwd>`` when ``cwd`` is given" if cwd else ""
+    doc = docstring(
+        f"{summary} (``docker {command}``).",
+        f"Runs ``docker {command}{shown}`` on the node over SSH{after_cd}.",
+        args,
+        output.returns.format(columns=columns, command=command),
+        _DOCKER_RAISES,
+        f">>> {example}  # doctest: +SKIP",
+    )
+    words = command.split()
+    suffix = ["--format", "{{json .}}"] if output.json_lines else []
+
+    def body(node: VcNode, a: Arguments) -> R:
+        argv = [*words, *(a[n] for n, _ in operand_docs), *(a.get("cmd") or []), *suffix]
+        out, err = node._docker(
+            argv, a.get("options"), a["ssh_user_name"], a["private_key_path"], a.get("cwd")
+        )
+        return output.convert(out, err)
+
+    return make_method("VcNode", name, parameters, output.annotation, doc, body)
 
 
 class VcNode:
@@ -55,9 +282,9 @@ class VcNode:
         '172.30.2.10'
     """
 
-    def __init__(self, unit: VcUnit, node_json: dict[str, Any]) -> None:
+    def __init__(self, unit: UnitRecord, node_json: dict[str, Any]) -> None:
         self.unit = unit
-        self.vc: Vc = unit.vc
+        self.vc: UnitGroupRecord = unit.vc
         self._load(node_json)
 
     def _load(self, node_json: dict[str, Any]) -> None:
@@ -70,7 +297,7 @@ class VcNode:
         self.ssh_user_name: str = node_json.get("ssh_user_name") or "root"
         self.ssh_port: int = int(node_json.get("ssh_port") or 22)
         if self.type == "storage":
-            self.no = node_json.get("disk_no")
+            self.no: Any = node_json.get("disk_no")
             self.id: str = node_json.get("disk_id", "")
             self.cdate: str = node_json.get("cdate", "")
             self.used_state = "in-use" if node_json.get("in_use") else "un-use"
@@ -188,252 +415,53 @@ class VcNode:
         self._load(body)
         return True
 
-    def delete(self, privileged: bool = False) -> bool:
-        """Delete this node (or disk); the unit shrinks (→ DELETING, then gone).
-
-        Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` to
-        wait and :meth:`config` to refresh this object.
-
-        Args:
-            privileged: send the request in privileged mode, needed for another user's node
-                (superuser tokens only; default False, also for nodes read in privileged mode).
-
-        Returns:
-            bool: True once the controller accepted the request.
-
-        Raises:
-            VcpSDKError: ``delete node failed`` when the controller refuses (subclass by HTTP
-                status, e.g. VcpConflictError for a busy unit or a disk still attached to a node;
-                the status is kept in ``last_error_http_status``).
-
-        Example:
-            >>> node.delete()  # doctest: +SKIP
-            True
-        """
-        return self._request(routes.NODE_DELETE, privileged)
-
-    def suspend(self, privileged: bool = False) -> bool:
-        """Stop the Base container and keep the host (RUNNING → SUSPENDING → SUSPENDED).
-
-        Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` to
-        wait and :meth:`config` to refresh this object.
-
-        Args:
-            privileged: send the request in privileged mode, needed for another user's node
-                (superuser tokens only; default False, also for nodes read in privileged mode).
-
-        Returns:
-            bool: True once the controller accepted the request.
-
-        Raises:
-            VcpSDKError: ``suspend node failed`` when the controller refuses (subclass by HTTP
-                status, e.g. VcpConflictError for a node in the wrong state or a busy unit; the
-                status is kept in ``last_error_http_status``); ``suspend only compute node`` for a
-                disk.
-
-        Example:
-            >>> node.suspend()  # doctest: +SKIP
-            True
-        """
-        return self._request(routes.NODE_OPERATION, privileged, "suspend", "suspend")
-
-    def resume(self, privileged: bool = False) -> bool:
-        """Start the Base container again (SUSPENDED or CONTAINER_ERROR → RESUMING → RUNNING).
-
-        Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` to
-        wait and :meth:`config` to refresh this object.
-
-        Args:
-            privileged: send the request in privileged mode, needed for another user's node
-                (superuser tokens only; default False, also for nodes read in privileged mode).
-
-        Returns:
-            bool: True once the controller accepted the request.
-
-        Raises:
-            VcpSDKError: ``resume node failed`` when the controller refuses (subclass by HTTP
-                status, e.g. VcpConflictError for a node in the wrong state or a busy unit; the
-                status is kept in ``last_error_http_status``); ``resume only compute node`` for a
-                disk.
-
-        Example:
-            >>> node.resume()  # doctest: +SKIP
-            True
-        """
-        return self._request(routes.NODE_OPERATION, privileged, "resume", "resume")
-
-    def stop(self, privileged: bool = False) -> bool:
-        """Release the host: delete the cloud instance (SUSPENDED, CONTAINER_ERROR or HOST_ERROR →
-        STOPPING → STOPPED); :meth:`start` re-creates it at the same address.
-
-        Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` to
-        wait and :meth:`config` to refresh this object.
-
-        Args:
-            privileged: send the request in privileged mode, needed for another user's node
-                (superuser tokens only; default False, also for nodes read in privileged mode).
-
-        Returns:
-            bool: True once the controller accepted the request.
-
-        Raises:
-            VcpSDKError: ``stop node failed`` when the controller refuses (subclass by HTTP
-                status, e.g. VcpConflictError for a node in the wrong state or a busy unit; the
-                status is kept in ``last_error_http_status``); ``stop only compute node`` for a
-                disk.
-
-        Example:
-            >>> node.stop()  # doctest: +SKIP
-            True
-        """
-        return self._request(routes.NODE_OPERATION, privileged, "stop", "stop")
-
-    def start(self, privileged: bool = False) -> bool:
-        """Re-create a stopped node's host at the same address (STOPPED → BOOTING → RUNNING).
-
-        Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` to
-        wait and :meth:`config` to refresh this object.
-
-        Args:
-            privileged: send the request in privileged mode, needed for another user's node
-                (superuser tokens only; default False, also for nodes read in privileged mode).
-
-        Returns:
-            bool: True once the controller accepted the request.
-
-        Raises:
-            VcpSDKError: ``start node failed`` when the controller refuses (subclass by HTTP
-                status, e.g. VcpConflictError for a node in the wrong state or a busy unit; the
-                status is kept in ``last_error_http_status``); ``start only compute node`` for a
-                disk.
-
-        Example:
-            >>> node.start()  # doctest: +SKIP
-            True
-        """
-        return self._request(routes.NODE_OPERATION, privileged, "start", "start")
-
-    def power_off(self, privileged: bool = False) -> bool:
-        """Power the host off (RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR → SHUTTING_DOWN →
-        POWER_OFF); providers with the Power API only.
-
-        Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` to
-        wait and :meth:`config` to refresh this object.
-
-        Args:
-            privileged: send the request in privileged mode, needed for another user's node
-                (superuser tokens only; default False, also for nodes read in privileged mode).
-
-        Returns:
-            bool: True once the controller accepted the request.
-
-        Raises:
-            VcpSDKError: ``power_off failed`` when the controller refuses (subclass by HTTP
-                status, e.g. VcpConflictError for a node in the wrong state or a busy unit; the
-                status is kept in ``last_error_http_status``); ``power_off only compute node`` for
-                a disk.
-
-        Example:
-            >>> node.power_off()  # doctest: +SKIP
-            True
-        """
-        return self._request(routes.NODE_OPERATION, privileged, "power_off", "power_off")
-
-    def power_on(self, privileged: bool = False) -> bool:
-        """Power the host on again (POWER_OFF → BOOTING → RUNNING).
-
-        Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` to
-        wait and :meth:`config` to refresh this object.
-
-        Args:
-            privileged: send the request in privileged mode, needed for another user's node
-                (superuser tokens only; default False, also for nodes read in privileged mode).
-
-        Returns:
-            bool: True once the controller accepted the request.
-
-        Raises:
-            VcpSDKError: ``power_on failed`` when the controller refuses (subclass by HTTP status,
-                e.g. VcpConflictError for a node in the wrong state or a busy unit; the status is
-                kept in ``last_error_http_status``); ``power_on only compute node`` for a disk.
-
-        Example:
-            >>> node.power_on()  # doctest: +SKIP
-            True
-        """
-        return self._request(routes.NODE_OPERATION, privileged, "power_on", "power_on")
-
-    def watch(self, privileged: bool = False) -> bool:
-        """Enable the controller's liveness monitoring of this node (``watch_mode`` True).
-
-        Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` to
-        wait and :meth:`config` to refresh this object.
-
-        Args:
-            privileged: send the request in privileged mode, needed for another user's node
-                (superuser tokens only; default False, also for nodes read in privileged mode).
-
-        Returns:
-            bool: True once the controller accepted the request.
-
-        Raises:
-            VcpSDKError: ``watch failed`` when the controller refuses (subclass by HTTP status,
-                e.g. VcpConflictError for a node in the wrong state or a busy unit; the status is
-                kept in ``last_error_http_status``); ``watch only compute node`` for a disk.
-
-        Example:
-            >>> node.watch()  # doctest: +SKIP
-            True
-        """
-        return self._request(routes.NODE_OPERATION, privileged, "watch", "watch")
-
-    def unwatch(self, privileged: bool = False) -> bool:
-        """Disable the controller's liveness monitoring of this node (``watch_mode`` False).
-
-        Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` to
-        wait and :meth:`config` to refresh this object.
-
-        Args:
-            privileged: send the request in privileged mode, needed for another user's node
-                (superuser tokens only; default False, also for nodes read in privileged mode).
-
-        Returns:
-            bool: True once the controller accepted the request.
-
-        Raises:
-            VcpSDKError: ``unwatch failed`` when the controller refuses (subclass by HTTP status,
-                e.g. VcpConflictError for a node in the wrong state or a busy unit; the status is
-                kept in ``last_error_http_status``); ``unwatch only compute node`` for a disk.
-
-        Example:
-            >>> node.unwatch()  # doctest: +SKIP
-            True
-        """
-        return self._request(routes.NODE_OPERATION, privileged, "unwatch", "unwatch")
-
-    def backup(self, privileged: bool = False) -> bool:
-        """Ask the controller to back up the node's Base container image.
-
-        Sends one request and returns True once the controller accepted it; the backup itself runs
-        on the controller.
-
-        Args:
-            privileged: send the request in privileged mode, needed for another user's node
-                (superuser tokens only; default False, also for nodes read in privileged mode).
-
-        Returns:
-            bool: True once the controller accepted the request.
-
-        Raises:
-            VcpSDKError: ``backup failed`` when the controller refuses (subclass by HTTP status,
-                e.g. VcpConflictError for a node that is not RUNNING; the status is kept in
-                ``last_error_http_status``); ``backup only compute node`` for a disk.
-
-        Example:
-            >>> node.backup()  # doctest: +SKIP
-            True
-        """
-        return self._request(routes.NODE_BACKUP, privileged, "backup")
+    # one row a node operation: name, first docstring line, how it differs from the rest
+    delete = _node_operation(
+        "delete",
+        "Delete this node (or disk); the unit shrinks (→ DELETING, then gone).",
+        route=routes.NODE_DELETE,
+        compute_only=False,
+        refused="a busy unit or a disk still attached to a node",
+    )
+    suspend = _node_operation(
+        "suspend",
+        "Stop the Base container and keep the host (RUNNING → SUSPENDING → SUSPENDED).",
+    )
+    resume = _node_operation(
+        "resume",
+        "Start the Base container again (SUSPENDED or CONTAINER_ERROR → RESUMING → RUNNING).",
+    )
+    stop = _node_operation(
+        "stop",
+        "Release the host: delete the cloud instance (SUSPENDED, CONTAINER_ERROR or HOST_ERROR → "
+        "STOPPING → STOPPED); :meth:`start` re-creates it at the same address.",
+    )
+    start = _node_operation(
+        "start",
+        "Re-create a stopped node's host at the same address (STOPPED → BOOTING → RUNNING).",
+    )
+    power_off = _node_operation(
+        "power_off",
+        "Power the host off (RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR → SHUTTING_DOWN → "
+        "POWER_OFF); providers with the Power API only.",
+    )
+    power_on = _node_operation("power_on", "Power the host on again (POWER_OFF → BOOTING → RUNNING).")
+    watch = _node_operation(
+        "watch", "Enable the controller's liveness monitoring of this node (``watch_mode`` True)."
+    )
+    unwatch = _node_operation(
+        "unwatch", "Disable the controller's liveness monitoring of this node (``watch_mode`` False)."
+    )
+    backup = _node_operation(
+        "backup",
+        "Ask the controller to back up the node's Base container image.",
+        route=routes.NODE_BACKUP,
+        refused="a node that is not RUNNING",
+        details=(
+            "Sends one request and returns True once the controller accepted it; the backup itself "
+            "runs on the controller."
+        ),
+    )
 
     def error(self) -> str:
         """The node's error message, else its unit's (no request).
@@ -546,10 +574,10 @@ class VcNode:
 
         Args:
             add_publickey_path: local public key file to add (``~`` is expanded).
-            private_key_path: private key for the node (default None: your SSH agent or
+            private_key_path: the key you log in with now (default None: your SSH agent or
                 default keys).
-            ssh_user_name: login user (default None: the node's ``ssh_user_name``,
-                ``root``).
+            ssh_user_name: the user whose ``authorized_keys`` grows, also the login user
+                (default None: the node's ``ssh_user_name``, ``root``).
 
         Returns:
             None.
@@ -635,703 +663,140 @@ class VcNode:
             raise
         return out, err
 
-    def _docker_table(
-        self,
-        args: list[str],
-        options: list[str] | None,
-        ssh_user_name: str | None,
-        private_key_path: str | None,
-    ) -> pd.DataFrame:
-        out, _ = self._docker([*args, "--format", "{{json .}}"], options, ssh_user_name, private_key_path)
-        return pd.DataFrame([json.loads(line) for line in out.splitlines() if line.strip()])
-
-    def _docker_object(
-        self,
-        args: list[str],
-        options: list[str] | None,
-        ssh_user_name: str | None,
-        private_key_path: str | None,
-    ) -> dict[str, Any]:
-        out, _ = self._docker(args, options, ssh_user_name, private_key_path)
-        data = json.loads(out)
-        result: dict[str, Any] = data[0] if isinstance(data, list) and data else data
-        return result
-
-    def docker_ps(
-        self,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> pd.DataFrame:
-        """The node's containers as a table (``docker ps``).
-
-        Runs ``docker ps [options] --format '{{json .}}'`` on the node over SSH.
-
-        Args:
-            options: extra docker options, e.g. ``['-a']`` (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            pandas.DataFrame: one row per line of ``--format '{{json .}}'`` output, columns as
-            docker names them (``ID``, ``Image``, ``Names``, ``Status``, ...); empty when there is
-            none.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_ps(['-a'])  # doctest: +SKIP
-        """
-        return self._docker_table(["ps"], options, ssh_user_name, private_key_path)
-
-    def docker_image_ls(
-        self,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> pd.DataFrame:
-        """The node's images as a table (``docker image ls``).
-
-        Runs ``docker image ls [options] --format '{{json .}}'`` on the node over SSH.
-
-        Args:
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            pandas.DataFrame: one row per line of ``--format '{{json .}}'`` output, columns as
-            docker names them (``Repository``, ``Tag``, ``ID``, ``Size``, ...); empty when there
-            is none.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_image_ls()  # doctest: +SKIP
-        """
-        return self._docker_table(["image", "ls"], options, ssh_user_name, private_key_path)
-
-    def docker_network_ls(
-        self,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> pd.DataFrame:
-        """The node's docker networks as a table (``docker network ls``).
-
-        Runs ``docker network ls [options] --format '{{json .}}'`` on the node over SSH.
-
-        Args:
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            pandas.DataFrame: one row per line of ``--format '{{json .}}'`` output, columns as
-            docker names them (``ID``, ``Name``, ``Driver``, ...); empty when there is none.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_network_ls()  # doctest: +SKIP
-        """
-        return self._docker_table(["network", "ls"], options, ssh_user_name, private_key_path)
-
-    def docker_volume_ls(
-        self,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> pd.DataFrame:
-        """The node's docker volumes as a table (``docker volume ls``).
-
-        Runs ``docker volume ls [options] --format '{{json .}}'`` on the node over SSH.
-
-        Args:
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            pandas.DataFrame: one row per line of ``--format '{{json .}}'`` output, columns as
-            docker names them (``Driver``, ``Name``, ...); empty when there is none.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_volume_ls()  # doctest: +SKIP
-        """
-        return self._docker_table(["volume", "ls"], options, ssh_user_name, private_key_path)
-
-    def docker_inspect(
-        self,
-        container: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> dict[str, Any]:
-        """Low-level information on a container (``docker inspect``).
-
-        Runs ``docker inspect [options] <container>`` on the node over SSH.
-
-        Args:
-            container: container name or id.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            dict: the first object of the JSON list ``docker inspect`` prints.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_inspect('web')['State']['Status']  # doctest: +SKIP
-        """
-        return self._docker_object(["inspect", container], options, ssh_user_name, private_key_path)
-
-    def docker_image_inspect(
-        self,
-        image: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> dict[str, Any]:
-        """Low-level information on an image (``docker image inspect``).
-
-        Runs ``docker image inspect [options] <image>`` on the node over SSH.
-
-        Args:
-            image: image name or id.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            dict: the first object of the JSON list ``docker image inspect`` prints.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_image_inspect('nginx:latest')['Id']  # doctest: +SKIP
-        """
-        return self._docker_object(["image", "inspect", image], options, ssh_user_name, private_key_path)
-
-    def docker_network_inspect(
-        self,
-        network: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> dict[str, Any]:
-        """Low-level information on a docker network (``docker network inspect``).
-
-        Runs ``docker network inspect [options] <network>`` on the node over SSH.
-
-        Args:
-            network: network name or id.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            dict: the first object of the JSON list ``docker network inspect`` prints.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_network_inspect('bridge')['IPAM']  # doctest: +SKIP
-        """
-        return self._docker_object(["network", "inspect", network], options, ssh_user_name, private_key_path)
-
-    def docker_volume_inspect(
-        self,
-        volume: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> dict[str, Any]:
-        """Low-level information on a docker volume (``docker volume inspect``).
-
-        Runs ``docker volume inspect [options] <volume>`` on the node over SSH.
-
-        Args:
-            volume: volume name.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            dict: the first object of the JSON list ``docker volume inspect`` prints.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_volume_inspect('data')['Mountpoint']  # doctest: +SKIP
-        """
-        return self._docker_object(["volume", "inspect", volume], options, ssh_user_name, private_key_path)
-
-    def docker_info(
-        self,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """The node's Docker engine information (``docker info``).
-
-        Runs ``docker info [options]`` on the node over SSH.
-
-        Args:
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the command's standard output.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> print(node.docker_info())  # doctest: +SKIP
-        """
-        return self._docker(["info"], options, ssh_user_name, private_key_path)[0]
-
-    def docker_logs(
-        self,
-        container: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """The logs of a container (``docker logs``).
-
-        Runs ``docker logs [options] <container>`` on the node over SSH.
-
-        Args:
-            container: container name or id.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the container's stdout followed by its stderr.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> print(node.docker_logs('web', ['--tail', '20']))  # doctest: +SKIP
-        """
-        out, err = self._docker(["logs", container], options, ssh_user_name, private_key_path)
-        return out + err
-
-    def docker_cp(
-        self,
-        src: str,
-        dest: str,
-        options: list[str] | None = None,
-        cwd: str | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """Copy files between a container and the node's file system (``docker cp``).
-
-        Runs ``docker cp [options] <src> <dest>`` on the node over SSH, after ``cd <cwd>`` when
-        ``cwd`` is given.
-
-        Args:
-            src: source, ``<container>:<path>`` or a path on the node.
-            dest: destination, ``<container>:<path>`` or a path on the node.
-            options: extra docker options (default None).
-            cwd: directory on the node for relative paths (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the command's standard output.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_cp('web:/etc/nginx/nginx.conf', '/tmp/nginx.conf')  # doctest: +SKIP
-        """
-        return self._docker(["cp", src, dest], options, ssh_user_name, private_key_path, cwd)[0]
-
-    def docker_run(
-        self,
-        image: str,
-        options: list[str] | None = None,
-        cmd: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> tuple[str, str]:
-        """Run a new container (``docker run``).
-
-        Runs ``docker run [options] <image> [cmd...]`` on the node over SSH.
-
-        Args:
-            image: image to run.
-            options: docker run options, e.g. ``['-d', '--name', 'web', '-p', '80:80']`` (default
-                None).
-            cmd: command and arguments for the container (default None: the image's).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            tuple[str, str]: ``(stdout, stderr)``.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_run('nginx', ['-d', '--name', 'web', '-p', '80:80'])  # doctest: +SKIP
-        """
-        return self._docker(["run", image, *(cmd or [])], options, ssh_user_name, private_key_path)
-
-    def docker_exec(
-        self,
-        container: str,
-        options: list[str] | None = None,
-        cmd: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> tuple[str, str]:
-        """Run a command in a running container (``docker exec``).
-
-        Runs ``docker exec [options] <container> [cmd...]`` on the node over SSH.
-
-        Args:
-            container: container name or id.
-            options: extra docker options (default None).
-            cmd: command and arguments (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            tuple[str, str]: ``(stdout, stderr)``.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> out, err = node.docker_exec('web', cmd=['nginx', '-v'])  # doctest: +SKIP
-        """
-        return self._docker(["exec", container, *(cmd or [])], options, ssh_user_name, private_key_path)
-
-    def docker_restart(
-        self,
-        container: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """Restart a container (``docker restart``).
-
-        Runs ``docker restart [options] <container>`` on the node over SSH.
-
-        Args:
-            container: container name or id.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the command's standard output.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_restart('web')  # doctest: +SKIP
-        """
-        return self._docker(["restart", container], options, ssh_user_name, private_key_path)[0]
-
-    def docker_stop(
-        self,
-        container: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """Stop a container (``docker stop``).
-
-        Runs ``docker stop [options] <container>`` on the node over SSH.
-
-        Args:
-            container: container name or id.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the command's standard output.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_stop('web')  # doctest: +SKIP
-        """
-        return self._docker(["stop", container], options, ssh_user_name, private_key_path)[0]
-
-    def docker_start(
-        self,
-        container: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """Start a stopped container (``docker start``).
-
-        Runs ``docker start [options] <container>`` on the node over SSH.
-
-        Args:
-            container: container name or id.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the command's standard output.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_start('web')  # doctest: +SKIP
-        """
-        return self._docker(["start", container], options, ssh_user_name, private_key_path)[0]
-
-    def docker_rm(
-        self,
-        container: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """Remove a container (``docker rm``).
-
-        Runs ``docker rm [options] <container>`` on the node over SSH.
-
-        Args:
-            container: container name or id.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the command's standard output.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_rm('web', ['-f'])  # doctest: +SKIP
-        """
-        return self._docker(["rm", container], options, ssh_user_name, private_key_path)[0]
-
-    def docker_pull(
-        self,
-        image: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """Pull an image onto the node (``docker pull``).
-
-        Runs ``docker pull [options] <image>`` on the node over SSH.
-
-        Args:
-            image: image name, e.g. ``'nginx:latest'``.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the command's standard output.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_pull('nginx:latest')  # doctest: +SKIP
-        """
-        return self._docker(["pull", image], options, ssh_user_name, private_key_path)[0]
-
-    def docker_push(
-        self,
-        image: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """Push an image from the node to its registry (``docker push``).
-
-        Runs ``docker push [options] <image>`` on the node over SSH.
-
-        Args:
-            image: image name including the registry, e.g. ``'10.0.0.1:5001/myapp:1'``.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the command's standard output.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_push('10.0.0.1:5001/myapp:1')  # doctest: +SKIP
-        """
-        return self._docker(["push", image], options, ssh_user_name, private_key_path)[0]
-
-    def docker_image_rm(
-        self,
-        image: str,
-        options: list[str] | None = None,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """Remove an image from the node (``docker image rm``).
-
-        Runs ``docker image rm [options] <image>`` on the node over SSH.
-
-        Args:
-            image: image name or id.
-            options: extra docker options (default None).
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the command's standard output.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_image_rm('nginx:latest')  # doctest: +SKIP
-        """
-        return self._docker(["image", "rm", image], options, ssh_user_name, private_key_path)[0]
-
-    def docker_image_tag(
-        self,
-        src_image: str,
-        dest_image: str,
-        ssh_user_name: str = "root",
-        private_key_path: str | None = None,
-    ) -> str:
-        """Tag an image (``docker image tag``).
-
-        Runs ``docker image tag <src_image> <dest_image>`` on the node over SSH.
-
-        Args:
-            src_image: existing image name or id.
-            dest_image: new name, e.g. ``'10.0.0.1:5001/myapp:1'``.
-            ssh_user_name: login user on the node (default ``'root'``).
-            private_key_path: private key for the node (default None: your SSH agent or default
-                keys).
-
-        Returns:
-            str: the command's standard output.
-
-        Raises:
-            VcpSDKError: ``docker is not available on node <address>: no Docker engine runs there
-                (sandbox nodes have none; use a cloud node)`` (exit status 127 or no daemon), or
-                an :meth:`ssh_exec` error (disk node, no address yet).
-            VcpRemoteCommandError: the docker command failed (``exit_status``, ``stderr``).
-
-        Example:
-            >>> node.docker_image_tag('myapp:latest', '10.0.0.1:5001/myapp:1')  # doctest: +SKIP
-        """
-        return self._docker(["image", "tag", src_image, dest_image], None, ssh_user_name, private_key_path)[0]
+    # one row a docker helper: command, what it returns, summary, example, operands, extras
+    docker_ps = _docker_command(
+        "ps",
+        _TABLE,
+        "The node's containers as a table",
+        "node.docker_ps(['-a'])",
+        options="extra docker options, e.g. ``['-a']``",
+        columns="``ID``, ``Image``, ``Names``, ``Status``, ...",
+    )
+    docker_image_ls = _docker_command(
+        "image ls",
+        _TABLE,
+        "The node's images as a table",
+        "node.docker_image_ls()",
+        columns="``Repository``, ``Tag``, ``ID``, ``Size``, ...",
+    )
+    docker_network_ls = _docker_command(
+        "network ls",
+        _TABLE,
+        "The node's docker networks as a table",
+        "node.docker_network_ls()",
+        columns="``ID``, ``Name``, ``Driver``, ...",
+    )
+    docker_volume_ls = _docker_command(
+        "volume ls",
+        _TABLE,
+        "The node's docker volumes as a table",
+        "node.docker_volume_ls()",
+        columns="``Driver``, ``Name``, ...",
+    )
+    docker_inspect = _docker_command(
+        "inspect",
+        _OBJECT,
+        "Low-level information on a container",
+        "node.docker_inspect('web')['State']['Status']",
+        ("container",),
+    )
+    docker_image_inspect = _docker_command(
+        "image inspect",
+        _OBJECT,
+        "Low-level information on an image",
+        "node.docker_image_inspect('nginx:latest')['Id']",
+        ("image",),
+    )
+    docker_network_inspect = _docker_command(
+        "network inspect",
+        _OBJECT,
+        "Low-level information on a docker network",
+        "node.docker_network_inspect('bridge')['IPAM']",
+        ("network",),
+    )
+    docker_volume_inspect = _docker_command(
+        "volume inspect",
+        _OBJECT,
+        "Low-level information on a docker volume",
+        "node.docker_volume_inspect('data')['Mountpoint']",
+        ("volume",),
+    )
+    docker_info = _docker_command(
+        "info", _STDOUT, "The node's Docker engine information", "print(node.docker_info())"
+    )
+    docker_logs = _docker_command(
+        "logs",
+        _LOGS,
+        "The logs of a container",
+        "print(node.docker_logs('web', ['--tail', '20']))",
+        ("container",),
+    )
+    docker_cp = _docker_command(
+        "cp",
+        _STDOUT,
+        "Copy files between a container and the node's file system",
+        "node.docker_cp('web:/etc/nginx/nginx.conf', '/tmp/nginx.conf')",
+        (
+            "src: source, ``<container>:<path>`` or a path on the node.",
+            "dest: destination, ``<container>:<path>`` or a path on the node.",
+        ),
+        cwd=True,
+    )
+    docker_run = _docker_command(
+        "run",
+        _BOTH,
+        "Run a new container",
+        "node.docker_run('nginx', ['-d', '--name', 'web', '-p', '80:80'])",
+        ("image: image to run.",),
+        options="docker run options, e.g. ``['-d', '--name', 'web', '-p', '80:80']``",
+        cmd="command and arguments for the container (default None: the image's).",
+    )
+    docker_exec = _docker_command(
+        "exec",
+        _BOTH,
+        "Run a command in a running container",
+        "out, err = node.docker_exec('web', cmd=['nginx', '-v'])",
+        ("container",),
+        cmd="command and arguments (default None).",
+    )
+    docker_restart = _docker_command(
+        "restart", _STDOUT, "Restart a container", "node.docker_restart('web')", ("container",)
+    )
+    docker_stop = _docker_command(
+        "stop", _STDOUT, "Stop a container", "node.docker_stop('web')", ("container",)
+    )
+    docker_start = _docker_command(
+        "start", _STDOUT, "Start a stopped container", "node.docker_start('web')", ("container",)
+    )
+    docker_rm = _docker_command(
+        "rm", _STDOUT, "Remove a container", "node.docker_rm('web', ['-f'])", ("container",)
+    )
+    docker_pull = _docker_command(
+        "pull",
+        _STDOUT,
+        "Pull an image onto the node",
+        "node.docker_pull('nginx:latest')",
+        ("image: image name, e.g. ``'nginx:latest'``.",),
+    )
+    docker_push = _docker_command(
+        "push",
+        _STDOUT,
+        "Push an image from the node to its registry",
+        "node.docker_push('10.0.0.1:5001/myapp:1')",
+        ("image: image name including the registry, e.g. ``'10.0.0.1:5001/myapp:1'``.",),
+    )
+    docker_image_rm = _docker_command(
+        "image rm",
+        _STDOUT,
+        "Remove an image from the node",
+        "node.docker_image_rm('nginx:latest')",
+        ("image",),
+    )
+    docker_image_tag = _docker_command(
+        "image tag",
+        _STDOUT,
+        "Tag an image",
+        "node.docker_image_tag('myapp:latest', '10.0.0.1:5001/myapp:1')",
+        ("src_image: existing image name or id.", "dest_image: new name, e.g. ``'10.0.0.1:5001/myapp:1'``."),
+        options=None,
+    )

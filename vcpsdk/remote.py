@@ -79,14 +79,12 @@ def run(
             f"{what} failed: {argv[0]} is not installed "
             "(install the OpenSSH client, e.g. apt-get install openssh-client)",
         )
-    stdout, stderr = result.stdout, result.stderr
-    if decode:
-        stdout, stderr = stdout.decode(errors="replace"), stderr.decode(errors="replace")
+    stderr_text = result.stderr.decode(errors="replace")
+    stdout: str | bytes = result.stdout.decode(errors="replace") if decode else result.stdout
+    stderr: str | bytes = stderr_text if decode else result.stderr
     if result.returncode != 0:
         message = f"{what} failed: exit status {result.returncode}"
-        logger.error(
-            "%s: %s", message, (stderr if decode else stderr.decode(errors="replace")).strip()[-500:]
-        )
+        logger.error("%s: %s", message, stderr_text.strip()[-500:])
         raise VcpRemoteCommandError(message, exit_status=result.returncode, stdout=stdout, stderr=stderr)
     return stdout, stderr
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from vcpsdk.config import resolve_config_dir
+from vcpsdk.config import _load_yaml, resolve_config_dir
 from vcpsdk.errors import VcpConfigError
 
 
@@ -47,7 +45,7 @@ class VcpConfigYaml:
 
         Raises:
             VcpConfigError: ``<path>: file not found``, ``<path>: not valid YAML: ...`` or
-                ``<path>: the top level must be a mapping``.
+                ``<path>: the top level must be a mapping, got <type>``.
 
         Example:
             >>> VcpConfigYaml(vcp.config_dir).load_config('vcp_config')['vcc']['host']  # doctest: +SKIP
@@ -55,16 +53,9 @@ class VcpConfigYaml:
         """
         path = self._path(name)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            return _load_yaml(path)  # the SDK's own reader: same messages
         except FileNotFoundError:
             raise VcpConfigError(f"{path}: file not found") from None
-        except yaml.YAMLError as e:
-            raise VcpConfigError(f"{path}: not valid YAML: {e}") from None
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            raise VcpConfigError(f"{path}: the top level must be a mapping")
-        return data
 
     def load(self, name: str) -> dict[str, Any]:
         """Same as :meth:`load_config` (the 2018 name), without a default name.

@@ -20,16 +20,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import wraps
+from functools import update_wrapper, wraps
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
-
-import pandas as pd
-from pandas.io.formats.style import Styler
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, cast
 
 import vcpsdk
 from vcpsdk import embedded
 from vcpsdk import occtr as occtr_module
+from vcpsdk._generate import Arguments, docstring, make_method, parameter
 from vcpsdk.config import (
     VccSettings,
     load_config,
@@ -47,13 +45,6 @@ from vcpsdk.errors import (
     VcpUnitFailedError,
     raise_error,
 )
-from vcpsdk.frames import (
-    flavors_frame,
-    nodes_frame,
-    ugroups_frame,
-    unit_nodes_frame,
-    units_frame,
-)
 from vcpsdk.node import VcNode
 from vcpsdk.occtr import OcctrClient, b64
 from vcpsdk.records import Vc, VcUnit
@@ -67,6 +58,10 @@ from vcpsdk.spec import (
 from vcpsdk.vcp_config_yaml import VcpConfigYaml
 from vcpsdk.waiting import Waiter, unit_is_stable
 
+if TYPE_CHECKING:  # pandas (and jinja2 for the Styler) load on the first df_* call
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
 logger = logging.getLogger("vcp.sdk")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,7 +72,7 @@ class _hybrid:
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
-        wraps(func)(self)
+        update_wrapper(cast(Any, self), func)  # name, docstring and __wrapped__ of func
         parameters = list(inspect.signature(func).parameters.values())[1:]
         # help() and inspect show the documented signature, without self/cls
         self.__signature__ = inspect.signature(func).replace(parameters=parameters)
@@ -107,7 +102,7 @@ def _empty_cci(ugroup_name: str, ugroup_type: str = "compute") -> str:
 
 def _check_selector(
     count: int | None,
-    node_no: int | None,
+    node_no: int | str | None,
     cloud_instance_id: str | None,
     ip_addresses: list[str] | None,
     ip_address: str | None,
@@ -508,6 +503,8 @@ class VcpSDK:
                 f"; known providers: {', '.join(PROVIDER_NAMES)}",
             )
         flavors = load_flavors(Path(_config_dir_of(self_or_cls))).get(provider_name, {})
+        from vcpsdk.frames import flavors_frame  # imports pandas: only when a table is asked for
+
         return flavors_frame(flavors)
 
     # -- UnitGroups -----------------------------------------------------------------------
@@ -621,20 +618,17 @@ class VcpSDK:
         Example:
             >>> [ug.name for ug in vcp.find_ugroups(state='ERROR')]  # doctest: +SKIP
         """
-        found = []
-        for vc in self._vcs(privileged):
-            if ugroup_name and vc.name != ugroup_name:
-                continue
-            if vcid and vc.vcid != vcid:
-                continue
-            if vcno not in ("", None) and str(vc.vcno) != str(vcno):
-                continue
-            if state and vc.state != state:
-                continue
-            if ugroup_type and vc.type != ugroup_type:
-                continue
-            found.append(VcpUnitGroupClass(vc, session=self._session, privileged=privileged))
-        return found
+        return [
+            VcpUnitGroupClass(vc, session=self._session, privileged=privileged)
+            for vc in self._vcs(privileged)
+            if _matches(
+                (vc.name, ugroup_name),
+                (vc.vcid, vcid),
+                (str(vc.vcno), _text(vcno)),
+                (vc.state, state),
+                (vc.type, ugroup_type),
+            )
+        ]
 
     def df_ugroups(self, privileged: bool = False) -> Styler:
         """Your UnitGroups (every user's with ``privileged=True``) as a table.
@@ -654,6 +648,8 @@ class VcpSDK:
         Example:
             >>> vcp.df_ugroups()  # doctest: +SKIP
         """
+        from vcpsdk.frames import ugroups_frame  # imports pandas: only when a table is asked for
+
         return ugroups_frame(self._vcs(privileged))
 
     def df_nodes(self, privileged: bool = False) -> Styler | list[Any]:
@@ -677,6 +673,8 @@ class VcpSDK:
         Example:
             >>> vcp.df_nodes()  # doctest: +SKIP
         """
+        from vcpsdk.frames import nodes_frame  # imports pandas: only when a table is asked for
+
         return nodes_frame(self._vcs(privileged))
 
     def __str__(self) -> str:
@@ -720,6 +718,139 @@ def _config_dir_of(self_or_cls: Any) -> str:
     return str(resolve_config_dir(""))
 
 
+def _as_last_read(field: str, text: str, value: str) -> property:
+    """A read-only property of a UnitGroup: ``field`` of its record as last read (no request)."""
+    doc = f"{text}\n\nExample:\n    >>> ug.{field}  # doctest: +SKIP\n    {value}"
+    return property(lambda ug: getattr(ug._current(), field), doc=doc)
+
+
+@dataclass(frozen=True)
+class _NodeViews:
+    """How a UnitGroup or a unit words its node views (``find_nodes``, ``find_ip_addresses``,
+    ``df_nodes``), generated by :func:`_find_nodes`, :func:`_find_ip_addresses` and
+    :func:`_df_nodes`; the class provides ``_scope_nodes(privileged, unit_name)`` and
+    ``_nodes_frame(privileged)``."""
+
+    owner: str
+    #: completes "Nodes (or disks) ... matching every given condition."
+    whose: str
+    #: the order of the results
+    sorted_by: str
+    #: the VcpSDKError messages of a failed read
+    raises: str
+
+
+_PRIVILEGED_READ = (
+    "read in privileged mode (superuser tokens only; default False); an object obtained with "
+    "``privileged=True`` reads that way anyway."
+)
+_NODE_CONDITIONS = [
+    ("node_id", "node (or disk) id (default ``''``)."),
+    ("node_state", "state, e.g. ``'RUNNING'`` (default ``''``)."),
+    ("node_no", "node (or disk) number, int or str (default ``''``)."),
+    ("ip_addresses", "any of these ``cloud_instance_address`` values (default None)."),
+    ("ip_address", "this ``cloud_instance_address`` (default None)."),
+    ("cloud_instance_id", "cloud instance id (default None)."),
+]
+_NODE_CONDITION_PARAMETERS = [
+    parameter("node_id", "str", ""),
+    parameter("node_state", "str", ""),
+    parameter("node_no", "Any", ""),
+    parameter("ip_addresses", "list[str] | None", None),
+    parameter("ip_address", "str | None", None),
+    parameter("cloud_instance_id", "str | None", None),
+    parameter("mapper", "Callable[[VcNode], Any] | None", None),
+    parameter("privileged", "bool", False),
+]
+
+
+def _find_nodes(
+    views: _NodeViews, mapped: str, example: str, by_unit: bool = False
+) -> Callable[..., list[Any]]:
+    """``find_nodes`` of a UnitGroup (``by_unit``: with ``unit_name`` first) or of a unit."""
+    unit_arg = [("unit_name", "only nodes of this unit (default ``''``).")] if by_unit else []
+    doc = docstring(
+        f"Nodes (or disks) {views.whose} matching every given condition.",
+        "Empty or None conditions are not applied; ``ip_address`` is added to ``ip_addresses``.",
+        [
+            *unit_arg,
+            *_NODE_CONDITIONS,
+            ("mapper", f"applied to each hit, e.g. ``lambda n: n.{mapped}`` (default None)."),
+            ("privileged", _PRIVILEGED_READ),
+        ],
+        f"list: the ``VcNode`` objects (or ``mapper`` results), sorted by {views.sorted_by}; ``[]`` "
+        "when none matches.",
+        [("VcpSDKError", f"{views.raises}.")],
+        example,
+    )
+    unit_parameter = [parameter("unit_name", "str", "")] if by_unit else []
+
+    def body(owner: Any, a: Arguments) -> list[Any]:
+        nodes = owner._scope_nodes(a.pop("privileged"), a.pop("unit_name", ""))
+        return _filter_nodes(nodes, **a)
+
+    return make_method(
+        views.owner, "find_nodes", [*unit_parameter, *_NODE_CONDITION_PARAMETERS], "list[Any]", doc, body
+    )
+
+
+def _find_ip_addresses(
+    views: _NodeViews, summary: str, conditions: str, example: str
+) -> Callable[..., list[str]]:
+    """``find_ip_addresses``: ``find_nodes`` mapped to ``cloud_instance_address``."""
+    doc = docstring(
+        summary,
+        "",
+        [
+            ("privileged", _PRIVILEGED_READ),
+            ("**conditions", f"the conditions of :meth:`find_nodes` ({conditions}, ...), except ``mapper``."),
+        ],
+        f"list[str]: sorted by {views.sorted_by}; ``[]`` when none matches.",
+        [("VcpSDKError", f"{views.raises}.")],
+        example,
+    )
+    keywords = inspect.Parameter("conditions", inspect.Parameter.VAR_KEYWORD, annotation="Any")
+
+    def body(owner: Any, a: Arguments) -> list[str]:
+        conditions = {**a["conditions"], "mapper": lambda n: n.cloud_instance_address}
+        found: list[str] = owner.find_nodes(privileged=a["privileged"], **conditions)
+        return found
+
+    parameters = [parameter("privileged", "bool", False), keywords]
+    return make_method(views.owner, "find_ip_addresses", parameters, "list[str]", doc, body)
+
+
+def _df_nodes(views: _NodeViews, summary: str, storage: str, example: str) -> Callable[..., Any]:
+    """``df_nodes`` of a UnitGroup or a unit: the ``Styler`` of its nodes (``[]`` for none)."""
+    doc = docstring(
+        summary,
+        "",
+        [("privileged", _PRIVILEGED_READ)],
+        "pandas ``Styler`` (state cells coloured; the DataFrame is ``.data``) with columns ``vcno, "
+        "vcname, unit_name, unit_state, node_no, node_id, node_state, cloud_instance_address, "
+        "cloud_instance_id, cloud_instance_name, volumes`` (``node_id`` shortened to 8 characters + "
+        f"``...``; ``volumes`` is ``exists``/``none``); {storage} give ``disk_no, disk_id, "
+        "cloud_disk_id, cloud_disk_size`` instead.  An empty list ``[]`` when there is no node.",
+        [("VcpSDKError", f"{views.raises}.")],
+        example,
+    )
+
+    def body(owner: Any, a: Arguments) -> Any:
+        return owner._nodes_frame(a["privileged"])
+
+    parameters = [parameter("privileged", "bool", False)]
+    return make_method(views.owner, "df_nodes", parameters, "Styler | list[Any]", doc, body)
+
+
+_UGROUP_VIEWS = _NodeViews(
+    "VcpUnitGroupClass",
+    "of the UnitGroup",
+    "unit name then ``node_no``",
+    "``config vc failed``, ``no yet setup unit_group``",
+)
+_UNIT_VIEWS = _NodeViews("VcpUnitClass", "of this unit", "``node_no``", "``config unit failed``")
+
+
 class VcpUnitGroupClass:
     """A UnitGroup: a set of units of one type (compute nodes or storage disks).
 
@@ -759,15 +890,12 @@ class VcpUnitGroupClass:
         assert session is not None
         self._vc: Vc | None = vc
         self._session = session
+        self._client: OcctrClient = session.client
         # obtained in privileged mode: reads (properties, views, waits) stay privileged;
         # changes still need privileged=True on each call, as in the original
         self._read_privileged = privileged
 
     # -- plumbing ---------------------------------------------------------------------
-
-    @property
-    def _client(self) -> OcctrClient:
-        return self._session.client
 
     def _current(self) -> Vc:
         if self._vc is None:
@@ -789,24 +917,25 @@ class VcpUnitGroupClass:
     def _waiter(self) -> Waiter:
         return Waiter(self._client, self._session.wait_timeout_sec)
 
-    def _unit_fetch(self, unit_name: str, privileged: bool) -> Callable[[int | None, float], Any]:
-        vcid = self._current().vcid
+    def _long_poll(
+        self, route: routes.Route, privileged: bool, **where: Any
+    ) -> Callable[[int | None, float], Any]:
+        """The waiter's fetch of ``route`` (None once gone): with a revision, the controller
+        holds the answer up to ``hold`` seconds until that revision changes."""
 
         def fetch(revision: int | None, hold: float) -> Any:
-            params = None
-            if revision is not None:
-                params = {"wait_revision": revision, "wait_sec": round(hold, 3)}
+            params = None if revision is None else {"wait_revision": revision, "wait_sec": round(hold, 3)}
             return self._client.call(
-                routes.UNIT_GET,
-                vcid=vcid,
-                unit_name=unit_name,
-                params=params,
-                privileged=privileged or self._read_privileged,
-                allow_404=True,
-                read_timeout=hold + 60,
+                route, params=params, privileged=privileged, allow_404=True, read_timeout=hold + 60, **where
             )
 
         return fetch
+
+    def _unit_fetch(self, unit_name: str, privileged: bool) -> Callable[[int | None, float], Any]:
+        vcid = self._current().vcid
+        return self._long_poll(
+            routes.UNIT_GET, privileged or self._read_privileged, vcid=vcid, unit_name=unit_name
+        )
 
     def _wait_unit(self, unit_name: str, privileged: bool = False) -> dict[str, Any] | None:
         body: dict[str, Any] | None = self._waiter().wait(
@@ -846,27 +975,16 @@ class VcpUnitGroupClass:
     def name(self, value: str) -> None:
         self.update_ugroup_name(value, self._current().type)
 
-    @property
-    def owner(self) -> str:
-        """The user who owns the UnitGroup (``str``, as last read; :meth:`change_owner` updates
-        it).
-
-        Example:
-            >>> ug.owner  # doctest: +SKIP
-            'alice'
-        """
-        return self._current().owner
-
-    @property
-    def vcid(self) -> str:
-        """The UnitGroup's id on the controller (``str``; ``df_ugroups`` shows its first 8
-        characters).
-
-        Example:
-            >>> ug.vcid  # doctest: +SKIP
-            '7e0b1a2c4d5f...'
-        """
-        return self._current().vcid
+    owner = _as_last_read(
+        "owner",
+        "The user who owns the UnitGroup (``str``, as last read; :meth:`change_owner` updates it).",
+        "'alice'",
+    )
+    vcid = _as_last_read(
+        "vcid",
+        "The UnitGroup's id on the controller (``str``; ``df_ugroups`` shows its first 8 characters).",
+        "'7e0b1a2c4d5f...'",
+    )
 
     @property
     def state(self) -> str:
@@ -919,9 +1037,8 @@ class VcpUnitGroupClass:
             wait_for: wait until the unit leaves the transitional states, e.g. RUNNING
                 (default True); False returns at once, the unit still in a
                 transitional state (e.g. BOOTING).
-            privileged: send the request(s) in privileged mode, needed to change another
-                user's UnitGroup (superuser tokens only; default False, also on objects
-                obtained with ``privileged=True``).
+            privileged: create the unit in another user's UnitGroup
+                (superuser tokens only; default False).
             verbose: ignored; kept for compatibility (default -1).
 
         Returns:
@@ -1066,9 +1183,8 @@ class VcpUnitGroupClass:
             wait_for: wait until the unit is gone (default True).
             force: delete the unit even though it has nodes (default False: the controller
                 refuses while nodes remain).
-            privileged: send the request(s) in privileged mode, needed to change another
-                user's UnitGroup (superuser tokens only; default False, also on objects
-                obtained with ``privileged=True``).
+            privileged: delete units of another user's UnitGroup
+                (superuser tokens only; default False).
             verbose: ignored; kept for compatibility (default 0).
 
         Returns:
@@ -1112,9 +1228,7 @@ class VcpUnitGroupClass:
             wait_for: wait until the UnitGroup is gone or only units that cannot be deleted
                 remain (default True); logs ``cleanup completed. vc <name> is cleanup(no
                 unit)``.
-            privileged: send the request(s) in privileged mode, needed to change another
-                user's UnitGroup (superuser tokens only; default False, also on objects
-                obtained with ``privileged=True``).
+            privileged: clean up another user's UnitGroup (superuser tokens only; default False).
 
         Returns:
             None.
@@ -1135,18 +1249,7 @@ class VcpUnitGroupClass:
             self._vc = None
             return
 
-        def fetch(revision: int | None, hold: float) -> Any:
-            params = None
-            if revision is not None:
-                params = {"wait_revision": revision, "wait_sec": round(hold, 3)}
-            return self._client.call(
-                routes.VC_GET,
-                vcid=vcid,
-                params=params,
-                privileged=privileged,
-                allow_404=True,
-                read_timeout=hold + 60,
-            )
+        fetch = self._long_poll(routes.VC_GET, privileged, vcid=vcid)
 
         def done(body: Any) -> bool:
             return body is None or all(unit_is_stable(u) for u in body.get("unit") or [])
@@ -1181,9 +1284,7 @@ class VcpUnitGroupClass:
             ugroup_name: the new name, unique among the UnitGroups you see.
             ugroup_type: kept for compatibility (default ``'compute'``); the CCI always
                 carries the UnitGroup's own type, which never changes.
-            privileged: send the request(s) in privileged mode, needed to change another
-                user's UnitGroup (superuser tokens only; default False, also on objects
-                obtained with ``privileged=True``).
+            privileged: rename another user's UnitGroup (superuser tokens only; default False).
 
         Returns:
             None.
@@ -1216,9 +1317,7 @@ class VcpUnitGroupClass:
 
         Args:
             new_owner: user name of the new owner.
-            privileged: send the request(s) in privileged mode, needed to change another
-                user's UnitGroup (superuser tokens only; default False, also on objects
-                obtained with ``privileged=True``).
+            privileged: hand another user's UnitGroup over (superuser tokens only; default False).
 
         Returns:
             None.
@@ -1284,98 +1383,38 @@ class VcpUnitGroupClass:
         Example:
             >>> ug.df_units()  # doctest: +SKIP
         """
+        from vcpsdk.frames import units_frame  # imports pandas: only when a table is asked for
+
         return units_frame(self._refresh(privileged))
 
-    def df_nodes(self, privileged: bool = False) -> Styler | list[Any]:
-        """The nodes (or disks) of every unit of the UnitGroup as a table.
+    def _scope_nodes(self, privileged: bool, unit_name: str = "") -> list[VcNode]:
+        vc = self._refresh(privileged)
+        return [n for u in vc.units if not unit_name or u.name == unit_name for n in u.nodes]
 
-        Args:
-            privileged: read in privileged mode (superuser tokens only; default False); an object
-                obtained with ``privileged=True`` reads that way anyway.
+    def _nodes_frame(self, privileged: bool) -> Styler | list[Any]:
+        from vcpsdk.frames import nodes_frame  # imports pandas: only when a table is asked for
 
-        Returns:
-            pandas ``Styler`` (state cells coloured; the DataFrame is ``.data``) with columns
-            ``vcno, vcname, unit_name, unit_state, node_no, node_id, node_state,
-            cloud_instance_address, cloud_instance_id, cloud_instance_name, volumes`` (``node_id``
-            shortened to 8 characters + ``...``; ``volumes`` is ``exists``/``none``); storage
-            UnitGroups give ``disk_no, disk_id, cloud_disk_id, cloud_disk_size`` instead.  An
-            empty list ``[]`` when there is no node.
-
-        Raises:
-            VcpSDKError: ``config vc failed``, ``no yet setup unit_group``.
-
-        Example:
-            >>> ug.df_nodes()  # doctest: +SKIP
-        """
         return nodes_frame([self._refresh(privileged)])
 
-    def find_nodes(
-        self,
-        unit_name: str = "",
-        node_id: str = "",
-        node_state: str = "",
-        node_no: Any = "",
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        cloud_instance_id: str | None = None,
-        mapper: Callable[[VcNode], Any] | None = None,
-        privileged: bool = False,
-    ) -> list[Any]:
-        """Nodes (or disks) of the UnitGroup matching every given condition.
-
-        Empty or None conditions are not applied; ``ip_address`` is added to
-        ``ip_addresses``.
-
-        Args:
-            unit_name: only nodes of this unit (default ``''``).
-            node_id: node (or disk) id (default ``''``).
-            node_state: state, e.g. ``'RUNNING'`` (default ``''``).
-            node_no: node (or disk) number, int or str (default ``''``).
-            ip_addresses: any of these ``cloud_instance_address`` values (default None).
-            ip_address: this ``cloud_instance_address`` (default None).
-            cloud_instance_id: cloud instance id (default None).
-            mapper: applied to each hit, e.g. ``lambda n: n.cloud_disk_id`` (default None).
-            privileged: read in privileged mode (superuser tokens only; default False);
-                an object obtained with ``privileged=True`` reads that way anyway.
-
-        Returns:
-            list: the ``VcNode`` objects (or ``mapper`` results), sorted by unit name then
-            ``node_no``; ``[]`` when none matches.
-
-        Raises:
-            VcpSDKError: ``config vc failed``, ``no yet setup unit_group``.
-
-        Example:
-            >>> nodes = ug.find_nodes('aws-server', node_state='RUNNING')  # doctest: +SKIP
-            >>> disk_ids = disk_ug.find_nodes(mapper=lambda n: n.cloud_disk_id)  # doctest: +SKIP
-        """
-        vc = self._refresh(privileged)
-        nodes = [n for u in vc.units if not unit_name or u.name == unit_name for n in u.nodes]
-        return _filter_nodes(
-            nodes, node_id, node_state, node_no, ip_addresses, ip_address, cloud_instance_id, mapper
-        )
-
-    def find_ip_addresses(self, privileged: bool = False, **conditions: Any) -> list[str]:
-        """IP addresses (``cloud_instance_address``) of the nodes matching ``conditions``.
-
-        Args:
-            privileged: read in privileged mode (superuser tokens only; default False);
-                an object obtained with ``privileged=True`` reads that way anyway.
-            **conditions: the conditions of :meth:`find_nodes` (``unit_name``, ``node_state``,
-                ...), except ``mapper``.
-
-        Returns:
-            list[str]: sorted by unit name then ``node_no``; ``[]`` when none matches.
-
-        Raises:
-            VcpSDKError: ``config vc failed``, ``no yet setup unit_group``.
-
-        Example:
-            >>> ug.find_ip_addresses(unit_name='aws-server')  # doctest: +SKIP
-            ['172.30.2.10', '172.30.2.11']
-        """
-        conditions["mapper"] = lambda n: n.cloud_instance_address
-        return self.find_nodes(privileged=privileged, **conditions)
+    df_nodes = _df_nodes(
+        _UGROUP_VIEWS,
+        "The nodes (or disks) of every unit of the UnitGroup as a table.",
+        "storage UnitGroups",
+        ">>> ug.df_nodes()  # doctest: +SKIP",
+    )
+    find_nodes = _find_nodes(
+        _UGROUP_VIEWS,
+        "cloud_disk_id",
+        ">>> nodes = ug.find_nodes('aws-server', node_state='RUNNING')  # doctest: +SKIP\n"
+        ">>> disk_ids = disk_ug.find_nodes(mapper=lambda n: n.cloud_disk_id)  # doctest: +SKIP",
+        by_unit=True,
+    )
+    find_ip_addresses = _find_ip_addresses(
+        _UGROUP_VIEWS,
+        "IP addresses (``cloud_instance_address``) of the nodes matching ``conditions``.",
+        "``unit_name``, ``node_state``",
+        ">>> ug.find_ip_addresses(unit_name='aws-server')  # doctest: +SKIP\n['172.30.2.10', '172.30.2.11']",
+    )
 
 
 def _filter_nodes(
@@ -1391,20 +1430,144 @@ def _filter_nodes(
     wanted_ips = set(ip_addresses or [])
     if ip_address:
         wanted_ips.add(ip_address)
-    hits = []
-    for node in sorted(nodes, key=lambda n: (n.unit.name, n.no or 0)):
-        if node_id and node.id != node_id:
-            continue
-        if node_state and node.state != node_state:
-            continue
-        if node_no not in ("", None) and str(node.no) != str(node_no):
-            continue
-        if wanted_ips and node.cloud_instance_address not in wanted_ips:
-            continue
-        if cloud_instance_id and node.cloud_instance_id != cloud_instance_id:
-            continue
-        hits.append(node)
+    hits = [
+        node
+        for node in sorted(nodes, key=lambda n: (n.unit.name, n.no or 0))
+        if _matches(
+            (node.id, node_id),
+            (node.state, node_state),
+            (str(node.no), _text(node_no)),
+            (node.cloud_instance_id, cloud_instance_id),
+        )
+        and (not wanted_ips or node.cloud_instance_address in wanted_ips)
+    ]
     return [mapper(n) for n in hits] if mapper else hits
+
+
+def _text(value: Any) -> str | None:
+    """A number-or-string condition as text (None when not given)."""
+    return None if value in ("", None) else str(value)
+
+
+def _matches(*pairs: tuple[Any, Any]) -> bool:
+    """True when every ``(actual, wanted)`` pair agrees; an empty ``wanted`` (``''``/None) matches."""
+    return all(wanted in ("", None) or actual == wanted for actual, wanted in pairs)
+
+
+_PICKS = (
+    "Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means one "
+    "node.  A count picks the nodes with the highest ``node_no`` first {among}."
+)
+_ONE_AT_A_TIME = (
+    " The nodes are processed one at a time; with ``wait_for`` the SDK waits for the unit to settle "
+    "after each request (the controller refuses a second operation while the unit is processing)."
+)
+_SELECTOR_ARGS = [
+    ("node_no", "the node with this number, int or str (default None)."),
+    ("cloud_instance_id", "the node with this cloud instance id (default None)."),
+    ("ip_addresses", "the nodes with these ``cloud_instance_address`` values (default None)."),
+    ("ip_address", "the node with this address (default None)."),
+]
+_OPTION_ARGS = {
+    "wait_for": (
+        "wait for the unit to settle after each node (default True). False sends the request and "
+        "returns at once, and allows one node only."
+    ),
+    "privileged": (
+        "send the requests in privileged mode, needed to change another user's unit (superuser tokens "
+        "only; default False, also on objects obtained with ``privileged=True``)."
+    ),
+    "verbose": "ignored; kept for compatibility (default 0).",
+}
+_OPTION_PARAMETERS = {
+    "wait_for": parameter("wait_for", "bool", True),
+    "privileged": parameter("privileged", "bool", False),
+    "verbose": parameter("verbose", "int", 0),
+}
+
+
+def _unit_operation(
+    op: str,
+    count_name: str,
+    summary: str,
+    among: str,
+    errmsg: str,
+    example: str,
+    *,
+    returns: str = "",
+    options: tuple[str, ...] = ("wait_for", "privileged", "verbose"),
+    details: str = _ONE_AT_A_TIME,
+) -> Callable[..., list[VcNode]]:
+    """One row of the ``<op>_nodes`` table of :class:`VcpUnitClass` (runs ``_operate(op, ...)``).
+
+    Args:
+        op: the node operation (``delete``, ``power_off``, ...).
+        count_name: the count parameter (``num_<op>_nodes``).
+        summary: first line of the docstring.
+        among: which nodes a count picks from, completing "picks ... first".
+        errmsg: the error message of a refused request.
+        example: doctest lines.
+        returns: Returns text after "sorted by ``node_no``".
+        options: the parameters after the selectors, in their order (no ``wait_for``: the
+            operation always waits and may choose several nodes).
+        details: what follows the selection rules in the second paragraph.
+    """
+    waits_always = "wait_for" not in options
+    states = "" if op == "delete" else f" in a state that allows {op}"
+    multi = "" if waits_always else " ``invalid argment, delete multi-node must be wait_for=True``,"
+    doc = docstring(
+        summary,
+        _PICKS.format(among=among) + details,
+        [
+            (count_name, "how many nodes (default None: 1 when no other condition is given)."),
+            *_SELECTOR_ARGS,
+            *((name, _OPTION_ARGS[name]) for name in options),
+        ],
+        f"list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no``{returns}.",
+        [
+            (
+                "VcpInvalidArgumentError",
+                f"``invalid argment, one condition parameter allowed``,{multi} ``no node node_no[<n>] "
+                "in unit[<unit>]`` (likewise ``cloud_instance_id[...]``, ``ip_address[...]``), "
+                f"``{count_name}[<n>] is larger than the <k> node(s){states} in unit[<unit>]`` or "
+                f"``{count_name} must be an integer >= 1, got ...``.",
+            ),
+            (
+                "VcpSDKError",
+                f"``{errmsg}`` when the controller refuses a request (subclass by HTTP status, e.g. "
+                "VcpConflictError for a busy unit or a node in the wrong state).",
+            ),
+            ("VcpUnitFailedError", "``failed (<unit>)`` when the unit ends in ERROR."),
+            ("VcpTimeoutError", "``Full of waiting time (<unit>)``."),
+        ],
+        example,
+    )
+    parameters = [
+        parameter(count_name, "int | None", None),
+        parameter("node_no", "int | None", None),
+        parameter("cloud_instance_id", "str | None", None),
+        parameter("ip_addresses", "list[str] | None", None),
+        parameter("ip_address", "str | None", None),
+        *(_OPTION_PARAMETERS[name] for name in options),
+    ]
+
+    def body(unit: VcpUnitClass, a: Arguments) -> list[VcNode]:
+        selectors = (a["node_no"], a["cloud_instance_id"], a["ip_addresses"], a["ip_address"])
+        return unit._operate(op, a[count_name], *selectors, a.get("wait_for", True), a["privileged"])
+
+    return make_method("VcpUnitClass", f"{op}_nodes", parameters, "list[VcNode]", doc, body)
+
+
+class _Selection(NamedTuple):
+    """The arguments of an ``<op>_nodes`` call that choose its nodes, in their order."""
+
+    number: int | None  # num_<op>_nodes
+    node_no: int | str | None
+    cloud_instance_id: str | None
+    ip_addresses: list[str] | None
+    ip_address: str | None
+    wait_for: bool
+    privileged: bool
 
 
 class VcpUnitClass:
@@ -1518,9 +1681,7 @@ class VcpUnitClass:
             wait_for: wait until the unit settles, e.g. the new nodes are RUNNING (default
                 True).
             verbose: ignored; kept for compatibility (default 0).
-            privileged: send the requests in privileged mode, needed to change another
-                user's unit (superuser tokens only; default False, also on objects obtained
-                with ``privileged=True``).
+            privileged: add nodes to another user's unit (superuser tokens only; default False).
 
         Returns:
             list[VcNode]: the new nodes, sorted by ``node_no``; with ``wait_for=False`` in the
@@ -1568,18 +1729,11 @@ class VcpUnitClass:
             self._refresh(privileged)
         return sorted((n for n in self._unit.nodes if n.id not in before), key=lambda n: n.no)
 
-    def _select(
-        self,
-        op: str,
-        count_name: str,
-        count: int | None,
-        node_no: int | None,
-        cloud_instance_id: str | None,
-        ip_addresses: list[str] | None,
-        ip_address: str | None,
-        wait_for: bool,
-        privileged: bool,
-    ) -> list[VcNode]:
+    def _select(self, op: str, count_name: str, *arguments: Any) -> list[VcNode]:
+        """The nodes an ``<op>_nodes`` call names (``arguments`` as :class:`_Selection`)."""
+        count, node_no, cloud_instance_id, ip_addresses, ip_address, wait_for, privileged = _Selection(
+            *arguments
+        )
         _check_selector(count, node_no, cloud_instance_id, ip_addresses, ip_address)
         several = (isinstance(count, int) and count > 1) or len(ip_addresses or []) > 1
         if not wait_for and several:
@@ -1666,307 +1820,60 @@ class VcpUnitClass:
             logger.info(done)
         return self.find_nodes(privileged=privileged)
 
-    def delete_nodes(
-        self,
-        num_delete_nodes: int | None = None,
-        node_no: int | None = None,
-        cloud_instance_id: str | None = None,
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        wait_for: bool = True,
-        verbose: int = 0,
-        privileged: bool = False,
-    ) -> list[VcNode]:
-        """Delete nodes (or disks) chosen by one condition.
-
-        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
-        one node.  A count picks the nodes with the highest ``node_no`` first (in any state). The
-        nodes are processed one at a time; with ``wait_for`` the SDK waits for the unit to settle
-        after each request (the controller refuses a second operation while the unit is
-        processing).
-
-        Args:
-            num_delete_nodes: how many nodes (default None: 1 when no other condition is given).
-            node_no: the node with this number, int or str (default None).
-            cloud_instance_id: the node with this cloud instance id (default None).
-            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
-            ip_address: the node with this address (default None).
-            wait_for: wait for the unit to settle after each node (default True). False sends the
-                request and returns at once, and allows one node only.
-            verbose: ignored; kept for compatibility (default 0).
-            privileged: send the requests in privileged mode, needed to change another user's unit
-                (superuser tokens only; default False, also on objects obtained with
-                ``privileged=True``).
-
-        Returns:
-            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (the remaining
-            ones; with ``wait_for=False`` the deleted node may still be listed as DELETING).
-
-        Raises:
-            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
-                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
-                ``ip_address[...]``), ``num_delete_nodes[<n>] is larger than the <k> node(s) in
-                unit[<unit>]`` or ``num_delete_nodes must be an integer >= 1, got ...``.
-            VcpSDKError: ``delete node failed`` when the controller refuses a request (subclass by
-                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
-            VcpTimeoutError: ``Full of waiting time (<unit>)``.
-
-        Example:
-            >>> unit.delete_nodes(node_no=2)  # doctest: +SKIP
-            >>> remaining = unit.delete_nodes(num_delete_nodes=2)  # doctest: +SKIP
-        """
-        return self._operate(
-            "delete",
-            num_delete_nodes,
-            node_no,
-            cloud_instance_id,
-            ip_addresses,
-            ip_address,
-            wait_for,
-            privileged,
-        )
-
-    def power_off_nodes(
-        self,
-        num_power_off_nodes: int | None = None,
-        node_no: int | None = None,
-        cloud_instance_id: str | None = None,
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        wait_for: bool = True,
-        privileged: bool = False,
-        verbose: int = 0,
-    ) -> list[VcNode]:
-        """Power off nodes chosen by one condition (providers with the Power API).
-
-        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
-        one node.  A count picks the nodes with the highest ``node_no`` first among those in
-        RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR. The nodes are processed one at a time;
-        with ``wait_for`` the SDK waits for the unit to settle after each request (the controller
-        refuses a second operation while the unit is processing).
-
-        Args:
-            num_power_off_nodes: how many nodes (default None: 1 when no other condition is
-                given).
-            node_no: the node with this number, int or str (default None).
-            cloud_instance_id: the node with this cloud instance id (default None).
-            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
-            ip_address: the node with this address (default None).
-            wait_for: wait for the unit to settle after each node (default True). False sends the
-                request and returns at once, and allows one node only.
-            privileged: send the requests in privileged mode, needed to change another user's unit
-                (superuser tokens only; default False, also on objects obtained with
-                ``privileged=True``).
-            verbose: ignored; kept for compatibility (default 0).
-
-        Returns:
-            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (with
-            ``wait_for``, the chosen ones are then POWER_OFF).
-
-        Raises:
-            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
-                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
-                ``ip_address[...]``), ``num_power_off_nodes[<n>] is larger than the <k> node(s) in
-                a state that allows power_off in unit[<unit>]`` or ``num_power_off_nodes must be
-                an integer >= 1, got ...``.
-            VcpSDKError: ``power_off failed`` when the controller refuses a request (subclass by
-                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
-            VcpTimeoutError: ``Full of waiting time (<unit>)``.
-
-        Example:
-            >>> unit.power_off_nodes(node_no=1)  # doctest: +SKIP
-            >>> unit.df_nodes()  # doctest: +SKIP
-        """
-        return self._operate(
-            "power_off",
-            num_power_off_nodes,
-            node_no,
-            cloud_instance_id,
-            ip_addresses,
-            ip_address,
-            wait_for,
-            privileged,
-        )
-
-    def power_on_nodes(
-        self,
-        num_power_on_nodes: int | None = None,
-        node_no: int | None = None,
-        cloud_instance_id: str | None = None,
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        wait_for: bool = True,
-        privileged: bool = False,
-        verbose: int = 0,
-    ) -> list[VcNode]:
-        """Power on nodes chosen by one condition (providers with the Power API).
-
-        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
-        one node.  A count picks the nodes with the highest ``node_no`` first among those in
-        POWER_OFF. The nodes are processed one at a time; with ``wait_for`` the SDK waits for the
-        unit to settle after each request (the controller refuses a second operation while the
-        unit is processing).
-
-        Args:
-            num_power_on_nodes: how many nodes (default None: 1 when no other condition is given).
-            node_no: the node with this number, int or str (default None).
-            cloud_instance_id: the node with this cloud instance id (default None).
-            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
-            ip_address: the node with this address (default None).
-            wait_for: wait for the unit to settle after each node (default True). False sends the
-                request and returns at once, and allows one node only.
-            privileged: send the requests in privileged mode, needed to change another user's unit
-                (superuser tokens only; default False, also on objects obtained with
-                ``privileged=True``).
-            verbose: ignored; kept for compatibility (default 0).
-
-        Returns:
-            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no``.
-
-        Raises:
-            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
-                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
-                ``ip_address[...]``), ``num_power_on_nodes[<n>] is larger than the <k> node(s) in
-                a state that allows power_on in unit[<unit>]`` or ``num_power_on_nodes must be an
-                integer >= 1, got ...``.
-            VcpSDKError: ``power_on failed`` when the controller refuses a request (subclass by
-                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
-            VcpTimeoutError: ``Full of waiting time (<unit>)``.
-
-        Example:
-            >>> unit.power_on_nodes(ip_address='172.30.2.10')  # doctest: +SKIP
-        """
-        return self._operate(
-            "power_on",
-            num_power_on_nodes,
-            node_no,
-            cloud_instance_id,
-            ip_addresses,
-            ip_address,
-            wait_for,
-            privileged,
-        )
-
-    def watch_nodes(
-        self,
-        num_watch_nodes: int | None = None,
-        node_no: int | None = None,
-        cloud_instance_id: str | None = None,
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        wait_for: bool = True,
-        privileged: bool = False,
-        verbose: int = 0,
-    ) -> list[VcNode]:
-        """Start the controller's liveness monitoring of nodes chosen by one condition.
-
-        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means
-        one node.  A count picks the nodes with the highest ``node_no`` first among those not
-        watched yet (``watch_mode`` False) in RUNNING, SUSPENDED, POWER_OFF or STOPPED. The nodes
-        are processed one at a time; with ``wait_for`` the SDK waits for the unit to settle after
-        each request (the controller refuses a second operation while the unit is processing).
-
-        Args:
-            num_watch_nodes: how many nodes (default None: 1 when no other condition is given).
-            node_no: the node with this number, int or str (default None).
-            cloud_instance_id: the node with this cloud instance id (default None).
-            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
-            ip_address: the node with this address (default None).
-            wait_for: wait for the unit to settle after each node (default True). False sends the
-                request and returns at once, and allows one node only.
-            privileged: send the requests in privileged mode, needed to change another user's unit
-                (superuser tokens only; default False, also on objects obtained with
-                ``privileged=True``).
-            verbose: ignored; kept for compatibility (default 0).
-
-        Returns:
-            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (see their
-            ``watch_mode``).
-
-        Raises:
-            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``invalid argment, delete multi-node must be wait_for=True``, ``no node
-                node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
-                ``ip_address[...]``), ``num_watch_nodes[<n>] is larger than the <k> node(s) in a
-                state that allows watch in unit[<unit>]`` or ``num_watch_nodes must be an integer
-                >= 1, got ...``.
-            VcpSDKError: ``watch failed`` when the controller refuses a request (subclass by HTTP
-                status, e.g. VcpConflictError for a busy unit or a node in the wrong state).
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
-            VcpTimeoutError: ``Full of waiting time (<unit>)``.
-
-        Example:
-            >>> unit.watch_nodes(node_no=1)  # doctest: +SKIP
-        """
-        return self._operate(
-            "watch",
-            num_watch_nodes,
-            node_no,
-            cloud_instance_id,
-            ip_addresses,
-            ip_address,
-            wait_for,
-            privileged,
-        )
-
-    def unwatch_nodes(
-        self,
-        num_watch_nodes: int | None = None,
-        node_no: int | None = None,
-        cloud_instance_id: str | None = None,
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        privileged: bool = False,
-        verbose: int = 0,
-    ) -> list[VcNode]:
-        """Stop the controller's liveness monitoring of nodes chosen by one condition.
-
-        Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none
-        means one node.  A count picks the nodes with the highest ``node_no`` first among those
-        watched (``watch_mode`` True) in RUNNING, SUSPENDED, POWER_OFF or STOPPED.  The nodes
-        are processed one at a time and the SDK always waits for the unit to settle after each
-        request (there is no ``wait_for``), so several nodes may be chosen.
-
-        Args:
-            num_watch_nodes: how many nodes (default None: 1 when no other condition is
-                given).
-            node_no: the node with this number, int or str (default None).
-            cloud_instance_id: the node with this cloud instance id (default None).
-            ip_addresses: the nodes with these ``cloud_instance_address`` values (default None).
-            ip_address: the node with this address (default None).
-            privileged: send the requests in privileged mode, needed to change another
-                user's unit (superuser tokens only; default False, also on objects obtained
-                with ``privileged=True``).
-            verbose: ignored; kept for compatibility (default 0).
-
-        Returns:
-            list[VcNode]: all nodes of the unit afterwards, sorted by ``node_no`` (see their
-            ``watch_mode``).
-
-        Raises:
-            VcpInvalidArgumentError: ``invalid argment, one condition parameter allowed``,
-                ``no node node_no[<n>] in unit[<unit>]`` (likewise ``cloud_instance_id[...]``,
-                ``ip_address[...]``), ``num_watch_nodes[<n>] is larger than the <k> node(s) in
-                a state that allows unwatch in unit[<unit>]`` or ``num_watch_nodes must be an
-                integer >= 1, got ...``.
-            VcpSDKError: ``unwatch failed`` when the controller refuses a request (subclass by
-                HTTP status, e.g. VcpConflictError for a busy unit or a node in the wrong
-                state).
-            VcpUnitFailedError: ``failed (<unit>)`` when the unit ends in ERROR.
-            VcpTimeoutError: ``Full of waiting time (<unit>)``.
-
-        Example:
-            >>> unit.unwatch_nodes(num_watch_nodes=2)  # doctest: +SKIP
-        """
-        return self._operate(
-            "unwatch", num_watch_nodes, node_no, cloud_instance_id, ip_addresses, ip_address, True, privileged
-        )
+    # one row an ``<op>_nodes`` method: operation, count parameter, docstring parts
+    delete_nodes = _unit_operation(
+        "delete",
+        "num_delete_nodes",
+        "Delete nodes (or disks) chosen by one condition.",
+        "(in any state)",
+        "delete node failed",
+        ">>> unit.delete_nodes(node_no=2)  # doctest: +SKIP\n"
+        ">>> remaining = unit.delete_nodes(num_delete_nodes=2)  # doctest: +SKIP",
+        returns=(
+            " (the remaining ones; with ``wait_for=False`` the deleted node may still be listed as DELETING)"
+        ),
+        options=("wait_for", "verbose", "privileged"),
+    )
+    power_off_nodes = _unit_operation(
+        "power_off",
+        "num_power_off_nodes",
+        "Power off nodes chosen by one condition (providers with the Power API).",
+        "among those in RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR",
+        "power_off failed",
+        ">>> unit.power_off_nodes(node_no=1)  # doctest: +SKIP\n>>> unit.df_nodes()  # doctest: +SKIP",
+        returns=" (with ``wait_for``, the chosen ones are then POWER_OFF)",
+    )
+    power_on_nodes = _unit_operation(
+        "power_on",
+        "num_power_on_nodes",
+        "Power on nodes chosen by one condition (providers with the Power API).",
+        "among those in POWER_OFF",
+        "power_on failed",
+        ">>> unit.power_on_nodes(ip_address='172.30.2.10')  # doctest: +SKIP",
+    )
+    watch_nodes = _unit_operation(
+        "watch",
+        "num_watch_nodes",
+        "Start the controller's liveness monitoring of nodes chosen by one condition.",
+        "among those not watched yet (``watch_mode`` False) in RUNNING, SUSPENDED, POWER_OFF or STOPPED",
+        "watch failed",
+        ">>> unit.watch_nodes(node_no=1)  # doctest: +SKIP",
+        returns=" (see their ``watch_mode``)",
+    )
+    unwatch_nodes = _unit_operation(
+        "unwatch",
+        "num_watch_nodes",
+        "Stop the controller's liveness monitoring of nodes chosen by one condition.",
+        "among those watched (``watch_mode`` True) in RUNNING, SUSPENDED, POWER_OFF or STOPPED",
+        "unwatch failed",
+        ">>> unit.unwatch_nodes(num_watch_nodes=2)  # doctest: +SKIP",
+        returns=" (see their ``watch_mode``)",
+        options=("privileged", "verbose"),
+        details=(
+            "  The nodes are processed one at a time and the SDK always waits for the unit to settle "
+            "after each request (there is no ``wait_for``), so several nodes may be chosen."
+        ),
+    )
 
     def watch(self, wait_for: bool = True, privileged: bool = False) -> None:
         """Start the controller's liveness monitoring of every node of the unit.
@@ -1975,9 +1882,8 @@ class VcpUnitClass:
 
         Args:
             wait_for: wait until the unit settles (default True).
-            privileged: send the requests in privileged mode, needed to change another
-                user's unit (superuser tokens only; default False, also on objects obtained
-                with ``privileged=True``).
+            privileged: watch the nodes of another user's unit
+                (superuser tokens only; default False).
 
         Returns:
             None.
@@ -2006,17 +1912,15 @@ class VcpUnitClass:
         :meth:`power_off_nodes` / :meth:`unwatch_nodes` instead.
 
         Args:
-            privileged: send the requests in privileged mode, needed to change another
-                user's unit (superuser tokens only; default False, also on objects obtained
-                with ``privileged=True``).
+            privileged: stop watching the nodes of another user's unit
+                (superuser tokens only; default False).
 
         Returns:
             None.
 
         Raises:
             VcpInvalidArgumentError: ``unwatch only compute unit``.
-            VcpSDKError: ``unwatch unit failed`` when the controller refuses (subclass by HTTP
-                status).
+            VcpSDKError: ``unwatch unit failed`` (subclass by HTTP status) when the controller refuses.
 
         Example:
             >>> unit.unwatch()  # doctest: +SKIP
@@ -2052,94 +1956,32 @@ class VcpUnitClass:
 
     # -- views --------------------------------------------------------------------------
 
-    def find_nodes(
-        self,
-        node_id: str = "",
-        node_state: str = "",
-        node_no: Any = "",
-        ip_addresses: list[str] | None = None,
-        ip_address: str | None = None,
-        cloud_instance_id: str | None = None,
-        mapper: Callable[[VcNode], Any] | None = None,
-        privileged: bool = False,
-    ) -> list[Any]:
-        """Nodes (or disks) of this unit matching every given condition.
+    def _scope_nodes(self, privileged: bool, unit_name: str = "") -> list[VcNode]:
+        return self._refresh(privileged).nodes
 
-        Empty or None conditions are not applied; ``ip_address`` is added to
-        ``ip_addresses``.
+    def _nodes_frame(self, privileged: bool) -> Styler | list[Any]:
+        from vcpsdk.frames import unit_nodes_frame  # imports pandas: only when a table is asked for
 
-        Args:
-            node_id: node (or disk) id (default ``''``).
-            node_state: state, e.g. ``'RUNNING'`` (default ``''``).
-            node_no: node (or disk) number, int or str (default ``''``).
-            ip_addresses: any of these ``cloud_instance_address`` values (default None).
-            ip_address: this ``cloud_instance_address`` (default None).
-            cloud_instance_id: cloud instance id (default None).
-            mapper: applied to each hit, e.g. ``lambda n: n.cloud_instance_id`` (default
-                None).
-            privileged: read in privileged mode (superuser tokens only; default False);
-                an object obtained with ``privileged=True`` reads that way anyway.
-
-        Returns:
-            list: the ``VcNode`` objects (or ``mapper`` results), sorted by ``node_no``;
-            ``[]`` when none matches.
-
-        Raises:
-            VcpSDKError: ``config unit failed``.
-
-        Example:
-            >>> node = unit.find_nodes(node_no=1)[0]  # doctest: +SKIP
-            >>> running = unit.find_nodes(node_state='RUNNING')  # doctest: +SKIP
-        """
-        unit = self._refresh(privileged)
-        return _filter_nodes(
-            unit.nodes, node_id, node_state, node_no, ip_addresses, ip_address, cloud_instance_id, mapper
-        )
-
-    def find_ip_addresses(self, privileged: bool = False, **conditions: Any) -> list[str]:
-        """IP addresses (``cloud_instance_address``) of this unit's nodes matching ``conditions``.
-
-        Args:
-            privileged: read in privileged mode (superuser tokens only; default False);
-                an object obtained with ``privileged=True`` reads that way anyway.
-            **conditions: the conditions of :meth:`find_nodes` (``node_state``, ``node_no``,
-                ...), except ``mapper``.
-
-        Returns:
-            list[str]: sorted by ``node_no``; ``[]`` when none matches.
-
-        Raises:
-            VcpSDKError: ``config unit failed``.
-
-        Example:
-            >>> unit.find_ip_addresses(node_state='RUNNING')  # doctest: +SKIP
-            ['172.30.2.10']
-        """
-        conditions["mapper"] = lambda n: n.cloud_instance_address
-        return self.find_nodes(privileged=privileged, **conditions)
-
-    def df_nodes(self, privileged: bool = False) -> Styler | list[Any]:
-        """The nodes (or disks) of this unit as a table.
-
-        Args:
-            privileged: read in privileged mode (superuser tokens only; default False); an object
-                obtained with ``privileged=True`` reads that way anyway.
-
-        Returns:
-            pandas ``Styler`` (state cells coloured; the DataFrame is ``.data``) with columns
-            ``vcno, vcname, unit_name, unit_state, node_no, node_id, node_state,
-            cloud_instance_address, cloud_instance_id, cloud_instance_name, volumes`` (``node_id``
-            shortened to 8 characters + ``...``; ``volumes`` is ``exists``/``none``); storage
-            units give ``disk_no, disk_id, cloud_disk_id, cloud_disk_size`` instead.  An empty
-            list ``[]`` when there is no node.
-
-        Raises:
-            VcpSDKError: ``config unit failed``.
-
-        Example:
-            >>> unit.df_nodes()  # doctest: +SKIP
-        """
         return unit_nodes_frame(self._refresh(privileged))
+
+    find_nodes = _find_nodes(
+        _UNIT_VIEWS,
+        "cloud_instance_id",
+        ">>> node = unit.find_nodes(node_no=1)[0]  # doctest: +SKIP\n"
+        ">>> running = unit.find_nodes(node_state='RUNNING')  # doctest: +SKIP",
+    )
+    find_ip_addresses = _find_ip_addresses(
+        _UNIT_VIEWS,
+        "IP addresses (``cloud_instance_address``) of this unit's nodes matching ``conditions``.",
+        "``node_state``, ``node_no``",
+        ">>> unit.find_ip_addresses(node_state='RUNNING')  # doctest: +SKIP\n['172.30.2.10']",
+    )
+    df_nodes = _df_nodes(
+        _UNIT_VIEWS,
+        "The nodes (or disks) of this unit as a table.",
+        "storage units",
+        ">>> unit.df_nodes()  # doctest: +SKIP",
+    )
 
 
 def _address_list(values: Any, single: str | None, name: str) -> list[str]:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vcpsdk.controller.backends.base import NodeRequest, UnitContext
+from vcpsdk.core.cci import DEFAULT_IMAGE
 
 #: docker options of ``spec.docker_opt`` and the flags they become, in order
 DOCKER_FLAGS = (
@@ -123,11 +124,7 @@ def docker_run_arguments(unit: UnitContext, *, controller_id: str, controller_ad
     docker = dict(spec.get("docker_opt") or {})
     if "options" in docker and "dns_opt" not in docker:
         docker["dns_opt"] = docker["options"]
-    image = str(spec.get("image") or "")
-    if not image:
-        from vcpsdk.spec import DEFAULT_IMAGE
-
-        image = DEFAULT_IMAGE
+    image = str(spec.get("image") or "") or DEFAULT_IMAGE
     q = shlex.quote
     variables = {"$MY_PRIVATE_IP", "$NODE_ID"}
     lines = [DOCKER_RUN]
