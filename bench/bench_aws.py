@@ -23,15 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.aws.moto_env import (
-    backend_config,
-    ec2_client,
-    loopback_only,
-    make_network,
-    moto_endpoint,
-)
 from vcpsdk.testing import running_controller, write_test_public_key
-from vcpsdk.vcpsdk import VcpSDK
+from vcpsdk.testing.fakes.aws import backend_config, ec2_client, make_network, moto_endpoint
+from vcpsdk.testing.network import loopback_only
+from vcpsdk.testing.units import connect_sdk
 
 
 def summary(counts: Counter[str]) -> str:
@@ -54,7 +49,7 @@ def main() -> int:
         key = write_test_public_key(base / "id.pub")
         with running_controller(base / "state", backends={"aws": config}) as running:
             backend = running.controller.backends["aws"]
-            vcp = VcpSDK(running.create_token("bench"), config_dir=str(running.write_config(base / "cfg")))
+            vcp = connect_sdk(running, base / "cfg", "bench")
             print(f"AwsBackend on moto {endpoint}, max_requests_per_second={args.rps:g}")
             print(
                 f"{'nodes':>5}  {'EC2 req':>7}  {'wall s':>7}  {'cleanup req':>11}  "

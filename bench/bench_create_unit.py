@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.helpers import vcc_serve
 from vcpsdk.testing import write_test_public_key
+from vcpsdk.testing.serve import vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
 
 #: a /16 for aws so that one unit can hold 1000 nodes (the default catalog has a /24)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.helpers import vcc_serve
-from vcpsdk.vcpsdk import VcpSDK
+from vcpsdk.testing.serve import vcc_serve
+from vcpsdk.testing.units import connect_sdk
 
 CATALOG = "aws:\n  default:\n    private_network_ipmask: 127.40.0.0/16\n"
 
@@ -57,7 +57,7 @@ def main() -> int:
         key = tmp_path / "id_bench"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
         with vcc_serve(tmp_path / "state", "--vpn-catalog", str(tmp_path / "catalog.yml")) as srv:
-            vcp = VcpSDK(srv.create_token("bench"), config_dir=str(srv.write_config(tmp_path / "c")))
+            vcp = connect_sdk(srv, tmp_path / "c", "bench")
             print(f"controller RSS before nodes: {rss_mb(srv.process.pid):.0f} MB")
             ug = vcp.create_ugroup("ssh-bench")
             spec = vcp.get_spec("aws", "small")

@@ -1,23 +1,26 @@
-"""Helpers for tests that run the SDK or the controller in separate processes."""
+"""Helpers shared by several test folders: Python in separate processes, SDK log lines.
+
+The controller runners live in :mod:`vcpsdk.testing` (``vcpsdk.testing.serve.vcc_serve``
+for ``vcc serve`` in its own process); ``refuse_non_loopback_names`` is
+:func:`vcpsdk.testing.network.refuse_non_loopback_names`, importable from here too.
+"""
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from vcpsdk.testing import free_port
+import pytest
+
+from vcpsdk.testing.network import refuse_non_loopback_names
+
+__all__ = ["REPO", "refuse_non_loopback_names", "run_python", "sdk_messages", "tcp_connect"]
 
 REPO = Path(__file__).resolve().parents[1]
-VCC = [sys.executable, "-m", "vcpsdk.controller.cli"]
 
 
 def run_python(
@@ -32,86 +35,12 @@ def run_python(
     )
 
 
-@dataclass
-class ServedController:
-    """A ``vcc serve`` process on 127.0.0.1."""
-
-    port: int
-    state_dir: Path
-    process: subprocess.Popen[bytes]
-
-    def create_token(self, user: str, superuser: bool = False) -> str:
-        """``vcc token create`` → the printed token."""
-        args = [*VCC, "token", "create", "--user", user, "--state-dir", str(self.state_dir)]
-        if superuser:
-            args.append("--superuser")
-        return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
-
-    def write_config(self, config_dir: Path) -> Path:
-        """``vcp_config.yml`` with ``vcc: {host, vcc_port, scheme: http}``."""
-        config_dir.mkdir(parents=True, exist_ok=True)
-        (config_dir / "vcp_config.yml").write_text(
-            f"vcc:\n  host: 127.0.0.1\n  vcc_port: {self.port}\n  scheme: http\n"
-        )
-        return config_dir
+def sdk_messages(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[str]:
+    """Messages logged on ``vcp.sdk`` at exactly ``level``."""
+    return [r.getMessage() for r in caplog.records if r.name == "vcp.sdk" and r.levelno == level]
 
 
-@contextmanager
-def vcc_serve(state_dir: Path, *extra: str) -> Iterator[ServedController]:
-    """Run ``vcc serve --port 0`` until the block ends."""
-    port_file = state_dir.parent / f"{state_dir.name}.port.json"
-    port_file.unlink(missing_ok=True)  # a file left by an earlier server on this state
-    process = subprocess.Popen(
-        [
-            *VCC,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-            "--state-dir",
-            str(state_dir),
-            "--boot-delay",
-            "0",
-            "--ssh-port",
-            str(free_port()),
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not port_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("vcc serve did not start")
-            time.sleep(0.05)
-        port = json.loads(port_file.read_text())["port"]
-        yield ServedController(port, state_dir, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def refuse_non_loopback_names(monkeypatch: Any) -> list[str]:
-    """Make every host name but 127.0.0.1/localhost fail to resolve; returns the refused names.
-
-    Extension clients default to public endpoints: a test must never reach them.
-    """
-    refused: list[str] = []
-    real = socket.getaddrinfo
-
-    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        if name not in ("127.0.0.1", "localhost"):
-            refused.append(name)
-            raise socket.gaierror(socket.EAI_NONAME, f"blocked in tests: {name}")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
-    return refused
+def tcp_connect(address: str, port: int, timeout: float = 5) -> None:
+    """Open and close a TCP connection (ConnectionRefusedError when nobody listens)."""
+    with socket.create_connection((address, port), timeout=timeout):
+        pass

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, run_python, vcc_serve
+from tests.helpers import REPO, run_python
 from vcpsdk.testing import free_port
+from vcpsdk.testing.serve import vcc_serve
 
 SUPPORT = Path(__file__).parent / "support"
 VENDORED = Path(__file__).parent / "scripts"

@@ -14,18 +14,18 @@ import pytest
 pytest.importorskip("boto3")
 pytest.importorskip("moto")
 
-from tests.aws.moto_env import (
+from vcpsdk.controller.backends.aws import AwsBackend
+from vcpsdk.controller.backends.base import UnitContext
+from vcpsdk.testing.fakes.aws import (
     Calls,
     Faults,
     backend_config,
     ec2_client,
-    loopback_only,
     make_network,
     moto_endpoint,
     reset_moto,
 )
-from vcpsdk.controller.backends.aws import AwsBackend
-from vcpsdk.controller.backends.base import UnitContext
+from vcpsdk.testing.network import loopback_only
 
 _numbers = itertools.count(1)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.aws.moto_env import IMAGE_NAME, ZONE, Calls, backend_config, restate
 from vcpsdk.controller.backends.aws import TAG_NODE, AwsBackend, bootstrap_script
 from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest
+from vcpsdk.testing.fakes.aws import IMAGE_NAME, ZONE, Calls, backend_config, restate
 
 
 def new_nodes(count: int, *addresses: str) -> list[NodeRequest]:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.aws.moto_env import ec2_client
-from tests.backends.harness import AwsMotoHarness
 from vcpsdk.errors import VcpUnitFailedError
 from vcpsdk.testing import write_test_public_key
+from vcpsdk.testing.conformance.aws import AwsMotoHarness
+from vcpsdk.testing.fakes.aws import ec2_client
 from vcpsdk.vcpsdk import VcpSDK
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from tests.aws.moto_env import ZONE, Calls, backend_config
 from vcpsdk.controller.backends.aws import AwsBackend
 from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest
 from vcpsdk.controller.backends.toolkit.errors import (
@@ -21,6 +20,7 @@ from vcpsdk.controller.backends.toolkit.errors import (
     CloudThrottlingError,
     CloudTimeoutError,
 )
+from vcpsdk.testing.fakes.aws import ZONE, Calls, backend_config
 
 
 def new_nodes(count: int, *addresses: str) -> list[NodeRequest]:
@@ -198,7 +198,7 @@ def test_throttling_is_retried_with_backoff(backend, calls, faults, make_unit, e
 def test_throttling_that_does_not_stop_becomes_a_typed_error(
     backend, endpoint, entry, controller_id, make_unit, ec2
 ) -> None:
-    from tests.aws.moto_env import Faults
+    from vcpsdk.testing.fakes.aws import Faults
 
     # max_attempts counts retries (botocore's meaning): 1 → two requests in all
     impatient = AwsBackend(backend_config(endpoint, entry, max_attempts=1), controller_id)
@@ -290,7 +290,7 @@ def test_too_much_user_data_is_refused_before_launching(backend, calls, make_uni
 def test_instances_that_never_run_time_out_and_are_terminated(
     endpoint, entry, controller_id, make_unit, ec2
 ) -> None:
-    from tests.aws.moto_env import Faults, restate
+    from vcpsdk.testing.fakes.aws import Faults, restate
 
     patient = AwsBackend(backend_config(endpoint, entry, wait_timeout=0.5, waiter_delay=0.05), controller_id)
     faults = Faults(patient)

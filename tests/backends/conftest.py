@@ -1,53 +1,29 @@
-"""Fixtures of the backend conformance suite: one run per backend harness."""
+"""The backend conformance suite (:mod:`vcpsdk.testing.conformance`) over this repo's backends.
+
+The root conftest loads the plugin; this directory provides ``conformance_harness``, so the
+suite's tests are collected here once per harness: the sandbox, and AWS on moto when
+``boto3`` and ``moto`` are installed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+import importlib.util
+from typing import Any
 
 import pytest
 
-from tests.backends.harness import HARNESSES
-from vcpsdk.testing import RunningController, write_test_public_key
-from vcpsdk.vcpsdk import VcpSDK
+from vcpsdk.testing.conformance.harness import ConformanceHarness
+from vcpsdk.testing.conformance.sandbox import SandboxHarness
+
+HARNESSES: dict[str, Any] = {"sandbox": SandboxHarness}
+if importlib.util.find_spec("boto3") and importlib.util.find_spec("moto"):
+    from vcpsdk.testing.conformance.aws import AwsMotoHarness
+
+    HARNESSES["aws-moto"] = AwsMotoHarness
 
 
 @pytest.fixture(params=sorted(HARNESSES))
-def harness(request: pytest.FixtureRequest):
+def conformance_harness(request: pytest.FixtureRequest) -> ConformanceHarness:
     """Each backend's offline stand-in, in turn."""
-    return HARNESSES[request.param]()
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Path:
-    """The controller's state directory (kept across restarts within a test)."""
-    return tmp_path / "state"
-
-
-@pytest.fixture
-def running(harness, state: Path) -> Iterator[RunningController]:
-    """A controller using the backend under test."""
-    with harness.controller(state) as controller:
-        yield controller
-
-
-@pytest.fixture
-def vcp(running: RunningController, tmp_path: Path) -> VcpSDK:
-    """An SDK of a fresh user of that controller."""
-    config = running.write_config(tmp_path / "cfg")
-    return VcpSDK(running.create_token("conformer"), config_dir=str(config))
-
-
-@pytest.fixture
-def spec_of(vcp: VcpSDK, harness, tmp_path: Path):
-    """``spec_of(**attrs)``: a compute spec of the harness's provider with a key set."""
-    key = write_test_public_key(tmp_path / "id.pub")
-
-    def make(**attributes):
-        spec = vcp.get_spec(harness.provider, "small")
-        spec.set_ssh_pubkey(str(key))
-        for name, value in attributes.items():
-            setattr(spec, name, value)
-        return spec
-
-    return make
+    harness: ConformanceHarness = HARNESSES[request.param]()
+    return harness

@@ -981,14 +981,14 @@ def test_secrets_are_never_logged_nor_in_errors(
 
 
 def test_manual_workflow_with_the_sdk(
-    vcc: Any, tmp_path: Path, server: RunningFake, fake: FakeChameleon, section: dict[str, Any]
+    live_controller: Any, tmp_path: Path, server: RunningFake, fake: FakeChameleon, section: dict[str, Any]
 ) -> None:
     """Network check → reserve hosts → wait → spec.reservation → unit → cleanup → delete."""
     from vcpsdk.controller.store import Unit
     from vcpsdk.vcpsdk import VcpSDK
 
-    token = vcc.create_token("chameleon-user")
-    base = vcc.write_config(tmp_path / "sdk")
+    token = live_controller.create_token("chameleon-user")
+    base = live_controller.write_config(tmp_path / "sdk")
     config = yaml.safe_load((base / "vcp_config.yml").read_text())
     write_config(base, section, **config)
     vcp = VcpSDK(token, config_dir=str(base))
@@ -1016,7 +1016,7 @@ def test_manual_workflow_with_the_sdk(
     ugroup = vcp.create_ugroup("chameleon-flow")
     unit = ugroup.create_unit("bm", spec)
     assert unit.state == "RUNNING"
-    with vcc.controller.store.read() as session:
+    with live_controller.controller.store.read() as session:
         stored = session.scalars(select(Unit).where(Unit.name == "bm")).all()
     assert [u.spec["cloud_params"]["reservation"] for u in stored] == [lease.reservation_id]
     ugroup.cleanup()

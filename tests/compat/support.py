@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import logging
 import re
 import socket
 import subprocess
@@ -11,10 +10,6 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
-
-import pytest
-
-from vcpsdk.node import VcNode
 
 _names = itertools.count(1)
 
@@ -35,41 +30,6 @@ def matches_reference(actual: str, expected: str | re.Pattern[str]) -> bool:
         found = expected.match(actual)
         return bool(found) and bool(_HINT_TAIL.fullmatch(actual[found.end() :]))
     return actual.startswith(expected) and bool(_HINT_TAIL.fullmatch(actual[len(expected) :]))
-
-
-def sdk_messages(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[str]:
-    """Messages logged on ``vcp.sdk`` at exactly ``level``."""
-    return [r.getMessage() for r in caplog.records if r.name == "vcp.sdk" and r.levelno == level]
-
-
-def make_unit(
-    sdk: Any,
-    pubkey: Path,
-    ugroup: str | None = None,
-    unit: str = "u",
-    provider: str = "aws",
-    num_nodes: int = 1,
-    **attributes: Any,
-) -> tuple[Any, Any, list[VcNode]]:
-    """Create (or reuse) UnitGroup ``ugroup`` and a RUNNING compute unit in it."""
-    name = ugroup or unique("grp")
-    group = sdk.get_ugroup(name) or sdk.create_ugroup(name)
-    spec = sdk.get_spec(provider, "small")
-    spec.num_nodes = num_nodes
-    for key, value in attributes.items():
-        setattr(spec, key, value)
-    spec.set_ssh_pubkey(str(pubkey))
-    created = group.create_unit(unit, spec)
-    assert created.state == "RUNNING"
-    nodes = created.find_nodes()
-    assert len(nodes) == num_nodes
-    return group, created, nodes
-
-
-def tcp_connect(address: str, port: int, timeout: float = 5) -> None:
-    """Open and close a TCP connection; ConnectionRefusedError when nobody listens."""
-    with socket.create_connection((address, port), timeout=timeout):
-        pass
 
 
 def keyscan(address: str, port: int) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import sdk_messages
 from vcpsdk.errors import (
     VcpAuthError,
     VcpConflictError,
@@ -36,9 +37,10 @@ from vcpsdk.errors import (
 )
 from vcpsdk.node import VcNode
 from vcpsdk.testing import RunningController
+from vcpsdk.testing.units import connect_sdk, create_running_unit
 from vcpsdk.vcpsdk import VcpSDK, VcpUnitClass, VcpUnitGroupClass
 
-from .support import create_failed_unit, make_unit, matches_reference, sdk_messages, unique
+from .support import create_failed_unit, matches_reference, unique
 
 
 @dataclass
@@ -60,20 +62,20 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(vcc: RunningController, tmp_path_factory: pytest.TempPathFactory) -> World:
+def world(live_controller: RunningController, tmp_path_factory: pytest.TempPathFactory) -> World:
     from vcpsdk.testing import write_test_public_key
 
     tmp = tmp_path_factory.mktemp("messages")
-    config_dir = vcc.write_config(tmp / "cfg")
-    sdk = VcpSDK(vcc.create_token("messages"), config_dir=str(config_dir))
+    config_dir = tmp / "cfg"
+    sdk = connect_sdk(live_controller, config_dir, "messages")
     pubkey = write_test_public_key(tmp / "id.pub")
-    ug, unit, nodes = make_unit(sdk, pubkey, ugroup="msgs", num_nodes=2)
+    ug, unit, nodes = create_running_unit(sdk, pubkey, ugroup="msgs", num_nodes=2)
     disks = sdk.create_ugroup("msgs-disk", "storage")
     disk_unit = disks.create_unit("d", sdk.get_spec("aws_disk", "small"))
     create_failed_unit(sdk, ug, pubkey, "broken", 201, nodes[0].ssh_port)
     [error_node] = ug.get_unit("broken").find_nodes()
     return World(
-        vcc,
+        live_controller,
         sdk,
         config_dir,
         pubkey,
@@ -123,14 +125,14 @@ def _stale_handle(c: Ctx) -> VcpUnitGroupClass:
 
 
 def _deleted_node(c: Ctx) -> VcNode:
-    _, unit, [node] = make_unit(c.w.sdk, c.w.pubkey)
+    _, unit, [node] = create_running_unit(c.w.sdk, c.w.pubkey)
     node.delete()
     unit.wait_nodes_applied()
     return node
 
 
 def _deleted_unit(c: Ctx) -> VcpUnitClass:
-    group, unit, _ = make_unit(c.w.sdk, c.w.pubkey)
+    group, unit, _ = create_running_unit(c.w.sdk, c.w.pubkey)
     group.delete_units(unit.name, force=True)
     return unit
 

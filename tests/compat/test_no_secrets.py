@@ -173,12 +173,12 @@ def _run_flow(vcc: RunningController, tmp: Path, pubkey: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def flow(vcc: RunningController, tmp_path_factory: pytest.TempPathFactory) -> Flow:
+def flow(live_controller: RunningController, tmp_path_factory: pytest.TempPathFactory) -> Flow:
     tmp = tmp_path_factory.mktemp("secrets")
     pubkey = write_test_public_key(tmp / "id.pub")
     stdout = io.StringIO()
     with every_log_record() as collector, contextlib.redirect_stdout(stdout):
-        token, su_token, *shown = _run_flow(vcc, tmp, pubkey)
+        token, su_token, *shown = _run_flow(live_controller, tmp, pubkey)
     secrets = {
         "token": token,
         "superuser token": su_token,

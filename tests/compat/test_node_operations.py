@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import sdk_messages, tcp_connect
 from vcpsdk.errors import VcpConflictError, VcpInvalidArgumentError
 from vcpsdk.node import VcNode
+from vcpsdk.testing.units import create_running_unit
 
-from .support import create_failed_unit, keyscan, make_unit, sdk_messages, tcp_connect
+from .support import create_failed_unit, keyscan
 
 #: operation → (transitional state, final state) of reference §1.3
 TRANSITIONS = {
@@ -55,8 +57,8 @@ def refused(address: str, port: int) -> bool:
     return False
 
 
-def test_suspend_and_resume(sdk, pubkey: Path) -> None:
-    _, unit, [node] = make_unit(sdk, pubkey)
+def test_suspend_and_resume(vcp_sdk, vcp_pubkey: Path) -> None:
+    _, unit, [node] = create_running_unit(vcp_sdk, vcp_pubkey)
     address, port = node.cloud_instance_address, node.ssh_port
     assert not refused(address, port)
 
@@ -69,8 +71,8 @@ def test_suspend_and_resume(sdk, pubkey: Path) -> None:
     assert not refused(address, port)
 
 
-def test_suspend_stop_start_gives_a_new_host_at_the_same_address(sdk, pubkey: Path) -> None:
-    _, unit, [node] = make_unit(sdk, pubkey)
+def test_suspend_stop_start_gives_a_new_host_at_the_same_address(vcp_sdk, vcp_pubkey: Path) -> None:
+    _, unit, [node] = create_running_unit(vcp_sdk, vcp_pubkey)
     address, port = node.cloud_instance_address, node.ssh_port
     host_key = keyscan(address, port)
 
@@ -84,8 +86,8 @@ def test_suspend_stop_start_gives_a_new_host_at_the_same_address(sdk, pubkey: Pa
     assert keyscan(address, port) != host_key  # the host was released and created anew
 
 
-def test_power_off_and_power_on(sdk, pubkey: Path) -> None:
-    _, unit, [node] = make_unit(sdk, pubkey)
+def test_power_off_and_power_on(vcp_sdk, vcp_pubkey: Path) -> None:
+    _, unit, [node] = create_running_unit(vcp_sdk, vcp_pubkey)
     address, port = node.cloud_instance_address, node.ssh_port
     host_key = keyscan(address, port)
 
@@ -96,20 +98,20 @@ def test_power_off_and_power_on(sdk, pubkey: Path) -> None:
     assert keyscan(address, port) == host_key  # same host, powered on again
 
 
-def test_power_off_a_suspended_node(sdk, pubkey: Path) -> None:
+def test_power_off_a_suspended_node(vcp_sdk, vcp_pubkey: Path) -> None:
     """§1.3: SUSPENDED → SHUTTING_DOWN → POWER_OFF is allowed."""
-    _, unit, [node] = make_unit(sdk, pubkey)
+    _, unit, [node] = create_running_unit(vcp_sdk, vcp_pubkey)
     assert apply(unit, node, "suspend") == "SUSPENDED"
     assert apply(unit, node, "power_off") == "POWER_OFF"
     assert apply(unit, node, "power_on") == "RUNNING"
 
 
-def test_operations_return_before_the_node_changes(make_slow_sdk, pubkey: Path) -> None:
+def test_operations_return_before_the_node_changes(make_slow_sdk, vcp_pubkey: Path) -> None:
     """Against nodes that take seconds to (re)boot: each call returns at once and the
     node is then in the transitional state of §1.3 (or already in the final one for
     the operations the sandbox carries out instantly)."""
     sdk = make_slow_sdk()
-    _, unit, [node] = make_unit(sdk, pubkey)
+    _, unit, [node] = create_running_unit(sdk, vcp_pubkey)
     for op in ("suspend", "resume", "suspend", "stop", "start", "power_off", "power_on"):
         transitional, final = TRANSITIONS[op]
         assert getattr(node, op)() is True
@@ -123,8 +125,8 @@ def test_operations_return_before_the_node_changes(make_slow_sdk, pubkey: Path) 
         assert node.state == final, op
 
 
-def test_watch_and_unwatch_toggle_watch_mode(sdk, pubkey: Path) -> None:
-    _, unit, [node] = make_unit(sdk, pubkey)
+def test_watch_and_unwatch_toggle_watch_mode(vcp_sdk, vcp_pubkey: Path) -> None:
+    _, unit, [node] = create_running_unit(vcp_sdk, vcp_pubkey)
     assert node.watch_mode is True
     assert node.unwatch() is True
     unit.wait_nodes_applied()
@@ -136,16 +138,16 @@ def test_watch_and_unwatch_toggle_watch_mode(sdk, pubkey: Path) -> None:
     assert (node.watch_mode, node.state) == (True, "RUNNING")
 
 
-def test_backup_is_accepted(sdk, pubkey: Path) -> None:
-    _, _, [node] = make_unit(sdk, pubkey)
+def test_backup_is_accepted(vcp_sdk, vcp_pubkey: Path) -> None:
+    _, _, [node] = create_running_unit(vcp_sdk, vcp_pubkey)
     assert node.backup() is True  # 202 Accepted
     assert node.last_error_http_status is None
     node.config()
     assert node.state == "RUNNING"
 
 
-def test_delete_removes_the_node_and_config_then_returns_false(sdk, pubkey: Path) -> None:
-    _, unit, [first, second] = make_unit(sdk, pubkey, num_nodes=2)
+def test_delete_removes_the_node_and_config_then_returns_false(vcp_sdk, vcp_pubkey: Path) -> None:
+    _, unit, [first, second] = create_running_unit(vcp_sdk, vcp_pubkey, num_nodes=2)
     assert second.delete() is True
     unit.wait_nodes_applied()
     assert second.config() is False
@@ -153,10 +155,10 @@ def test_delete_removes_the_node_and_config_then_returns_false(sdk, pubkey: Path
     assert first.config() is True and first.state == "RUNNING"
 
 
-def test_error_returns_the_message(sdk, pubkey: Path) -> None:
-    group, _, [healthy] = make_unit(sdk, pubkey)
+def test_error_returns_the_message(vcp_sdk, vcp_pubkey: Path) -> None:
+    group, _, [healthy] = create_running_unit(vcp_sdk, vcp_pubkey)
     assert healthy.error() == ""
-    failure = create_failed_unit(sdk, group, pubkey, "broken", 200, healthy.ssh_port)
+    failure = create_failed_unit(vcp_sdk, group, vcp_pubkey, "broken", 200, healthy.ssh_port)
     assert failure.args == ("VCP", "failed (broken)")
     [node] = group.get_unit("broken").find_nodes()
     assert node.state == "ERROR"
@@ -176,8 +178,8 @@ WRONG = {
 
 
 @pytest.mark.parametrize("state", WRONG)
-def test_operations_from_a_wrong_state_are_refused(sdk, pubkey: Path, state: str) -> None:
-    _, unit, [node] = make_unit(sdk, pubkey)
+def test_operations_from_a_wrong_state_are_refused(vcp_sdk, vcp_pubkey: Path, state: str) -> None:
+    _, unit, [node] = create_running_unit(vcp_sdk, vcp_pubkey)
     path, ops = WRONG[state]
     for op in path:
         apply(unit, node, op)
@@ -194,11 +196,11 @@ def test_operations_from_a_wrong_state_are_refused(sdk, pubkey: Path, state: str
         assert node.state == state, op  # nothing happened
 
 
-def test_operations_while_the_unit_is_processing_are_refused(make_slow_sdk, pubkey: Path) -> None:
+def test_operations_while_the_unit_is_processing_are_refused(make_slow_sdk, vcp_pubkey: Path) -> None:
     sdk = make_slow_sdk()
     group = sdk.create_ugroup("busy")
     spec = sdk.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(pubkey))
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     unit = group.create_unit("booting", spec, wait_for=False)
     [node] = unit.find_nodes()
     assert node.state == "BOOTING"
@@ -222,9 +224,9 @@ def test_operations_while_the_unit_is_processing_are_refused(make_slow_sdk, pubk
 # -- unit-level watch_nodes / unwatch_nodes -------------------------------------------------
 
 
-def test_watch_nodes_and_unwatch_nodes_selectors(sdk, pubkey: Path, caplog) -> None:
+def test_watch_nodes_and_unwatch_nodes_selectors(vcp_sdk, vcp_pubkey: Path, caplog) -> None:
     caplog.set_level(logging.INFO, logger="vcp.sdk")
-    _, unit, nodes = make_unit(sdk, pubkey, num_nodes=3)
+    _, unit, nodes = create_running_unit(vcp_sdk, vcp_pubkey, num_nodes=3)
 
     def modes() -> dict[int, bool]:
         return {n.no: n.watch_mode for n in unit.find_nodes()}

@@ -15,9 +15,10 @@ import requests
 
 from vcpsdk.errors import VcpAuthError, VcpNotFoundError
 from vcpsdk.node import VcNode
+from vcpsdk.testing.units import create_running_unit
 from vcpsdk.vcpsdk import VcpSDK, VcpUnitClass, VcpUnitGroupClass
 
-from .support import make_unit, unique
+from .support import unique
 
 CLASSES = (VcpSDK, VcpUnitGroupClass, VcpUnitClass, VcNode)
 
@@ -111,16 +112,16 @@ def test_calls_cover_every_method_with_a_privileged_parameter() -> None:
 
 
 @pytest.fixture
-def owned(sdk: VcpSDK, pubkey: Path, user_name: str) -> Objects:
+def owned(vcp_sdk: VcpSDK, vcp_pubkey: Path, vcp_user: str) -> Objects:
     """A regular user's UnitGroup with a one-node unit."""
-    group, unit, [node] = make_unit(sdk, pubkey, ugroup=unique("owned"))
-    spec = sdk.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(pubkey))
-    return Objects(sdk, group, unit, node, spec, user_name)
+    group, unit, [node] = create_running_unit(vcp_sdk, vcp_pubkey, ugroup=unique("owned"))
+    spec = vcp_sdk.get_spec("aws", "small")
+    spec.set_ssh_pubkey(str(vcp_pubkey))
+    return Objects(vcp_sdk, group, unit, node, spec, vcp_user)
 
 
-def test_superuser_operates_another_users_group(owned: Objects, make_sdk) -> None:
-    su = make_sdk(superuser=True)
+def test_superuser_operates_another_users_group(owned: Objects, make_vcp_sdk) -> None:
+    su = make_vcp_sdk(superuser=True)
     name = owned.ug.name
     assert su.get_ugroup(name) is None  # not without privileged mode
     assert name not in set(su.df_ugroups().data["vcname"])
@@ -148,8 +149,8 @@ def test_superuser_operates_another_users_group(owned: Objects, make_sdk) -> Non
     assert owned.sdk.get_ugroup(name) is None
 
 
-def test_superuser_every_privileged_method_on_another_users_group(owned: Objects, make_sdk) -> None:
-    su = make_sdk(superuser=True)
+def test_superuser_every_privileged_method_on_another_users_group(owned: Objects, make_vcp_sdk) -> None:
+    su = make_vcp_sdk(superuser=True)
     ug = su.get_ugroup(owned.ug.name, privileged=True)
     unit = ug.get_unit(owned.unit.name)
     [node] = unit.find_nodes()
@@ -179,8 +180,10 @@ def test_superuser_every_privileged_method_on_another_users_group(owned: Objects
     assert owned.sdk.find_ugroups(vcid=vcid) == []  # the last call cleaned it up
 
 
-def test_superuser_privileged_group_keeps_reads_but_writes_need_privileged(owned: Objects, make_sdk) -> None:
-    su = make_sdk(superuser=True)
+def test_superuser_privileged_group_keeps_reads_but_writes_need_privileged(
+    owned: Objects, make_vcp_sdk
+) -> None:
+    su = make_vcp_sdk(superuser=True)
     ug = su.get_ugroup(owned.ug.name, privileged=True)
     assert ug.state == "RUNNING"  # reads stay privileged
     assert list(ug.df_nodes().data["unit_name"]) == [owned.unit.name]
@@ -205,8 +208,8 @@ def test_superuser_privileged_group_keeps_reads_but_writes_need_privileged(owned
     assert [n.state for n in mine.find_nodes()] == ["RUNNING"]
 
 
-def test_node_of_a_privileged_group_keeps_privileged_reads(owned: Objects, make_sdk) -> None:
-    su = make_sdk(superuser=True)
+def test_node_of_a_privileged_group_keeps_privileged_reads(owned: Objects, make_vcp_sdk) -> None:
+    su = make_vcp_sdk(superuser=True)
     [node] = su.get_ugroup(owned.ug.name, privileged=True).get_unit(owned.unit.name).find_nodes()
     assert node.config() is True
     assert node.state == "RUNNING"
@@ -251,14 +254,14 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str |
     yield records
 
 
-def test_privileged_header_only_when_privileged(make_sdk, pubkey: Path, sent) -> None:
+def test_privileged_header_only_when_privileged(make_vcp_sdk, vcp_pubkey: Path, sent) -> None:
     """Each call runs twice on the superuser's own groups: without privileged mode no
     request carries the header, with it every request carries ``x-vcc-privileged: True``."""
-    su = make_sdk(superuser=True)
+    su = make_vcp_sdk(superuser=True)
     for privileged in (False, True):
-        group, unit, [node] = make_unit(su, pubkey)
+        group, unit, [node] = create_running_unit(su, vcp_pubkey)
         spec = su.get_spec("aws", "small")
-        spec.set_ssh_pubkey(str(pubkey))
+        spec.set_ssh_pubkey(str(vcp_pubkey))
         objects = Objects(su, group, unit, node, spec, su.user)
         for name, call in CALLS:
             sent.clear()

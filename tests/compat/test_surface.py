@@ -29,6 +29,7 @@ import pytest
 from vcpsdk.node import VcNode
 from vcpsdk.spec import VcpExtClass, VcpSpecClass
 from vcpsdk.testing import RunningController, write_test_public_key
+from vcpsdk.testing.units import connect_sdk
 from vcpsdk.vcpsdk import VcpSDK, VcpUnitClass, VcpUnitGroupClass
 
 P = ("privileged",)  # the extra keyword our SDK adds to controller-facing calls
@@ -267,11 +268,11 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(vcc: RunningController, tmp_path_factory: pytest.TempPathFactory) -> World:
+def world(live_controller: RunningController, tmp_path_factory: pytest.TempPathFactory) -> World:
     """A user with a compute unit (one node) and a storage unit (one disk)."""
     tmp = tmp_path_factory.mktemp("surface")
-    config_dir = vcc.write_config(tmp / "cfg")
-    sdk = VcpSDK(vcc.create_token("surface"), config_dir=str(config_dir))
+    config_dir = tmp / "cfg"
+    sdk = connect_sdk(live_controller, config_dir, "surface")
     ug = sdk.create_ugroup("surface")
     spec = sdk.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(write_test_public_key(tmp / "id.pub")))
@@ -539,7 +540,9 @@ def test_plugin_module_class_is_what_get_spec_returns(world: World, provider: st
         assert cls.version == version
 
 
-def test_class_level_calls(world: World, vcc: RunningController, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_class_level_calls(
+    world: World, live_controller: RunningController, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``VcpSDK.get_spec('aws', 'small')``, ``VcpSDK.df_flavors('aws')``,
     ``VcpSDK.vcc_info()`` use the default config dir (here ``$VCPSDK_CONFIG_DIR``)."""
     monkeypatch.setenv("VCPSDK_CONFIG_DIR", str(world.config_dir))
@@ -549,7 +552,7 @@ def test_class_level_calls(world: World, vcc: RunningController, monkeypatch: py
     assert isinstance(flavors, pd.DataFrame)
     assert flavors.columns[0] == "flavor" and "small" in set(flavors["flavor"])
     info = VcpSDK.vcc_info()
-    assert info["host"] == f"127.0.0.1:{vcc.port}"
+    assert info["host"] == f"127.0.0.1:{live_controller.port}"
     assert info == world.sdk.vcc_info()
 
 
@@ -677,9 +680,9 @@ def test_documented_spec_attributes_are_settable(world: World, provider: str) ->
 
 
 @pytest.mark.parametrize("provider", [p for p in PROVIDERS if p not in STORAGE])
-def test_set_ssh_pubkey_on_every_compute_spec(world: World, provider: str, pubkey: Path) -> None:
+def test_set_ssh_pubkey_on_every_compute_spec(world: World, provider: str, vcp_pubkey: Path) -> None:
     spec = world.sdk.get_spec(provider, _any_flavor(world.sdk, provider))
-    spec.set_ssh_pubkey(str(pubkey))
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     assert [e for e in spec.params_e if e.startswith("AUTHORIZED_KEYS=")]
 
 

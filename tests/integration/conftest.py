@@ -1,4 +1,6 @@
-"""Helpers of the integration tests: more users, fixed addresses, ready specs, a group."""
+"""Helpers of the integration tests: fixed addresses, ready specs, a group.
+
+More users come from the root ``make_vcp_sdk`` (vcpsdk.testing.pytest_plugin)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vcpsdk.testing import RunningController
 from vcpsdk.vcpsdk import VcpSDK, VcpUnitGroupClass
-
-_extra_users = itertools.count(1)
 
 #: sandbox masks of the providers the tests use (reference: the controller's VPN catalog)
 MASKS = {
@@ -24,22 +23,6 @@ MASKS = {
 # fixed addresses are handed out from the top of each range (host 240 downwards) so that
 # they never meet the automatic ones, which the sandbox picks from host 10 upwards
 _fixed_hosts = {provider: itertools.count(240, -1) for provider in MASKS}
-
-MakeSdk = Callable[..., VcpSDK]
-
-
-@pytest.fixture
-def make_sdk(vcc: RunningController, tmp_path: Path) -> MakeSdk:
-    """``make_sdk(superuser=False)``: a VcpSDK of another fresh user (name in ``.user``)."""
-
-    def make(superuser: bool = False, user: str | None = None) -> VcpSDK:
-        name = user or f"extra{next(_extra_users)}{'su' if superuser else ''}"
-        token = vcc.create_token(name, superuser=superuser)
-        sdk = VcpSDK(token, config_dir=str(vcc.write_config(tmp_path / f"cfg-{name}")))
-        sdk.user = name  # type: ignore[attr-defined]
-        return sdk
-
-    return make
 
 
 @pytest.fixture
@@ -54,12 +37,12 @@ def free_ip() -> Callable[[str], str]:
 
 
 @pytest.fixture
-def compute_spec(sdk: VcpSDK, pubkey: Path) -> Callable[..., object]:
+def compute_spec(vcp_sdk: VcpSDK, vcp_pubkey: Path) -> Callable[..., object]:
     """``compute_spec(provider='aws', flavor='small', **attributes)``: a ready compute spec."""
 
     def make(provider: str = "aws", flavor: str = "small", **attributes: object) -> object:
-        spec = sdk.get_spec(provider, flavor)
-        spec.set_ssh_pubkey(str(pubkey))
+        spec = vcp_sdk.get_spec(provider, flavor)
+        spec.set_ssh_pubkey(str(vcp_pubkey))
         for key, value in attributes.items():
             setattr(spec, key, value)
         return spec
@@ -68,9 +51,9 @@ def compute_spec(sdk: VcpSDK, pubkey: Path) -> Callable[..., object]:
 
 
 @pytest.fixture
-def ug(sdk: VcpSDK) -> VcpUnitGroupClass:
+def ug(vcp_sdk: VcpSDK) -> VcpUnitGroupClass:
     """An empty compute UnitGroup of the test's user."""
-    return sdk.create_ugroup("group")
+    return vcp_sdk.create_ugroup("group")
 
 
 def node_ids(unit_or_group: object) -> set[str]:

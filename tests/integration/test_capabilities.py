@@ -48,22 +48,22 @@ def _post_unit(vcc: RunningController, token: str, vcid: str, info: str) -> requ
 
 
 def test_power_operations_refused_without_power_api(
-    sdk: VcpSDK, token: str, vcc: RunningController, pubkey: Path
+    vcp_sdk: VcpSDK, vcp_token: str, live_controller: RunningController, vcp_pubkey: Path
 ) -> None:
-    ug = sdk.create_ugroup("nopower")
-    spec = sdk.get_spec("vmware", "small")  # vmware: no Power API (§2.2)
-    spec.set_ssh_pubkey(str(pubkey))
+    ug = vcp_sdk.create_ugroup("nopower")
+    spec = vcp_sdk.get_spec("vmware", "small")  # vmware: no Power API (§2.2)
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     unit = ug.create_unit("vm", spec)
     [node] = unit.find_nodes()
-    base = f"{vcc.base_url}/vcs/{ug.vcid}/vm"
+    base = f"{live_controller.base_url}/vcs/{ug.vcid}/vm"
     # a RUNNING node may be powered off as far as its state goes: the provider refuses
     _assert_refused(
-        requests.patch(f"{base}/{node.id}/power_off", headers=_headers(token), json={}, timeout=10),
+        requests.patch(f"{base}/{node.id}/power_off", headers=_headers(vcp_token), json={}, timeout=10),
         "vmware",
         "power_api",
     )
     _assert_refused(
-        requests.patch(f"{base}/power_off", headers=_headers(token), json={}, timeout=10),
+        requests.patch(f"{base}/power_off", headers=_headers(vcp_token), json={}, timeout=10),
         "vmware",
         "power_api",
     )
@@ -72,27 +72,29 @@ def test_power_operations_refused_without_power_api(
     assert unit.state == "RUNNING"
     assert [n.state for n in unit.find_nodes()] == ["RUNNING"]
     # the Base container operations need no power API
-    suspended = requests.patch(f"{base}/{node.id}/suspend", headers=_headers(token), json={}, timeout=10)
+    suspended = requests.patch(f"{base}/{node.id}/suspend", headers=_headers(vcp_token), json={}, timeout=10)
     assert suspended.status_code == 202
     ug.wait_unit_applied("vm")
     assert [n.state for n in ug.find_nodes()] == ["SUSPENDED"]
 
 
 def test_fixed_ips_refused_without_fixed_ip(
-    sdk: VcpSDK, token: str, vcc: RunningController, pubkey: Path
+    vcp_sdk: VcpSDK, vcp_token: str, live_controller: RunningController, vcp_pubkey: Path
 ) -> None:
-    ug = sdk.create_ugroup("nofixed")
-    info = _unit_cci(sdk, pubkey, "chameleon", "default", ip_address_list=["127.31.1.200"])
-    _assert_refused(_post_unit(vcc, token, ug.vcid, info), "chameleon", "fixed_ip")
-    assert sdk.get_ugroup("nofixed").find_units() == []  # type: ignore[union-attr]
+    ug = vcp_sdk.create_ugroup("nofixed")
+    info = _unit_cci(vcp_sdk, vcp_pubkey, "chameleon", "default", ip_address_list=["127.31.1.200"])
+    _assert_refused(_post_unit(live_controller, vcp_token, ug.vcid, info), "chameleon", "fixed_ip")
+    assert vcp_sdk.get_ugroup("nofixed").find_units() == []  # type: ignore[union-attr]
 
     # a unit without fixed addresses is fine, but adding nodes at fixed addresses is not
-    created = _post_unit(vcc, token, ug.vcid, _unit_cci(sdk, pubkey, "chameleon", "default"))
+    created = _post_unit(
+        live_controller, vcp_token, ug.vcid, _unit_cci(vcp_sdk, vcp_pubkey, "chameleon", "default")
+    )
     assert created.status_code == 202, created.text
     ug.wait_unit_applied("u")
     added = requests.put(
-        f"{vcc.base_url}/vcs/{ug.vcid}/u",
-        headers=_headers(token),
+        f"{live_controller.base_url}/vcs/{ug.vcid}/u",
+        headers=_headers(vcp_token),
         json={"ip_address_list": ["127.31.1.201"]},
         timeout=10,
     )
@@ -100,23 +102,25 @@ def test_fixed_ips_refused_without_fixed_ip(
     assert len(ug.find_nodes()) == 1
 
 
-def test_tags_refused_without_tag(sdk: VcpSDK, token: str, vcc: RunningController, pubkey: Path) -> None:
-    ug = sdk.create_ugroup("notags")
-    info = _unit_cci(sdk, pubkey, "sakura", "small", tags={"project": "ocs"})
-    _assert_refused(_post_unit(vcc, token, ug.vcid, info), "sakura", "tag")
-    assert sdk.get_ugroup("notags").find_units() == []  # type: ignore[union-attr]
+def test_tags_refused_without_tag(
+    vcp_sdk: VcpSDK, vcp_token: str, live_controller: RunningController, vcp_pubkey: Path
+) -> None:
+    ug = vcp_sdk.create_ugroup("notags")
+    info = _unit_cci(vcp_sdk, vcp_pubkey, "sakura", "small", tags={"project": "ocs"})
+    _assert_refused(_post_unit(live_controller, vcp_token, ug.vcid, info), "sakura", "tag")
+    assert vcp_sdk.get_ugroup("notags").find_units() == []  # type: ignore[union-attr]
 
 
 def test_volumes_refused_without_attach_volume(
-    sdk: VcpSDK, token: str, vcc: RunningController, pubkey: Path
+    vcp_sdk: VcpSDK, vcp_token: str, live_controller: RunningController, vcp_pubkey: Path
 ) -> None:
-    ug = sdk.create_ugroup("novolumes")
+    ug = vcp_sdk.create_ugroup("novolumes")
     # the declaration of a provider without "attach volume" has no volume_id field either
-    info = _unit_cci(sdk, pubkey, "vmware", "small", volume_id=["vol-0123"])
-    refused = _post_unit(vcc, token, ug.vcid, info)
+    info = _unit_cci(vcp_sdk, vcp_pubkey, "vmware", "small", volume_id=["vol-0123"])
+    refused = _post_unit(live_controller, vcp_token, ug.vcid, info)
     assert refused.status_code == 400
     assert "volume_id for provider vmware" in refused.json()["message"]
-    assert sdk.get_ugroup("novolumes").find_units() == []  # type: ignore[union-attr]
+    assert vcp_sdk.get_ugroup("novolumes").find_units() == []  # type: ignore[union-attr]
     with pytest.raises(ServiceError) as refusal:
         require_capability("vmware", "attach_volume", "attach disks")
     assert refusal.value.status == 400

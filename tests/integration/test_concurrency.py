@@ -8,14 +8,18 @@ from vcpsdk.testing import RunningController
 from vcpsdk.vcpsdk import VcpSDK
 
 
-def test_concurrent_ugroup_and_unit_creation(vcc: RunningController, config_dir, pubkey) -> None:
-    users = [VcpSDK(vcc.create_token(f"busy{i}"), config_dir=str(config_dir)) for i in range(6)]
+def test_concurrent_ugroup_and_unit_creation(
+    live_controller: RunningController, vcp_config_dir, vcp_pubkey
+) -> None:
+    users = [
+        VcpSDK(live_controller.create_token(f"busy{i}"), config_dir=str(vcp_config_dir)) for i in range(6)
+    ]
 
     def build(index: int) -> tuple[int, list[str]]:
         vcp = users[index]
         ug = vcp.create_ugroup(f"parallel{index}")
         spec = vcp.get_spec("aws", "small")
-        spec.set_ssh_pubkey(str(pubkey))
+        spec.set_ssh_pubkey(str(vcp_pubkey))
         spec.num_nodes = 3
         unit = ug.create_unit("web", spec)
         return int(ug._current().vcno), unit.find_ip_addresses()

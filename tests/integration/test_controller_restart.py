@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import vcc_serve
 from vcpsdk.testing import write_test_public_key
+from vcpsdk.testing.serve import vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
 
 

@@ -256,9 +256,9 @@ def test_delete_nodes_with_one_unknown_ip_deletes_nothing(ug, compute_spec) -> N
     assert node_ids(unit) == before
 
 
-def test_ip_address_on_a_storage_unit_raises_and_adds_nothing(sdk: VcpSDK) -> None:
-    storage = sdk.create_ugroup("disks", "storage")
-    unit = storage.create_unit("vols", sdk.get_spec("aws_disk", "small"))
+def test_ip_address_on_a_storage_unit_raises_and_adds_nothing(vcp_sdk: VcpSDK) -> None:
+    storage = vcp_sdk.create_ugroup("disks", "storage")
+    unit = storage.create_unit("vols", vcp_sdk.get_spec("aws_disk", "small"))
     before = node_ids(unit)
     for kwargs in ({"ip_address": "127.30.2.249"}, {"ip_addresses": ["127.30.2.249"]}):
         with pytest.raises(VcpInvalidArgumentError) as info:

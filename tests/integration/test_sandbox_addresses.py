@@ -84,13 +84,15 @@ def test_address_in_use_is_refused_for_add_nodes(ug, compute_spec) -> None:
     assert unit.find_ip_addresses() == [taken]
 
 
-def test_address_in_use_by_another_user_is_refused(ug, compute_spec, make_sdk, pubkey, free_ip) -> None:
+def test_address_in_use_by_another_user_is_refused(
+    ug, compute_spec, make_vcp_sdk, vcp_pubkey, free_ip
+) -> None:
     taken = free_ip("aws")
     ug.create_unit("mine", compute_spec(ip_addresses=[taken]))
-    other = make_sdk()
+    other = make_vcp_sdk()
     their_group = other.create_ugroup("theirs")
     spec = other.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(pubkey))
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     spec.ip_addresses = [taken]
     with pytest.raises(VcpInvalidArgumentError) as info:
         their_group.create_unit("copy", spec)
@@ -123,17 +125,17 @@ def test_fixed_ip_is_honoured(ug, compute_spec, free_ip) -> None:
     assert [n.no for n in unit.find_nodes()] == [1, 2]
 
 
-def test_onpremises_without_addresses_is_refused(sdk: VcpSDK, ug, pubkey) -> None:
-    spec = sdk.get_spec("onpremises", "default")
-    spec.set_ssh_pubkey(str(pubkey))
+def test_onpremises_without_addresses_is_refused(vcp_sdk: VcpSDK, ug, vcp_pubkey) -> None:
+    spec = vcp_sdk.get_spec("onpremises", "default")
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     with pytest.raises(VcpInvalidArgumentError) as info:
         ug.create_unit("onprem", spec)
     assert "ip_address_list is required" in str(info.value)
     assert ug.find_units() == []
 
 
-def test_concurrent_units_never_share_an_address(sdk: VcpSDK, compute_spec) -> None:
-    groups = [sdk.create_ugroup(f"parallel{i}") for i in range(4)]
+def test_concurrent_units_never_share_an_address(vcp_sdk: VcpSDK, compute_spec) -> None:
+    groups = [vcp_sdk.create_ugroup(f"parallel{i}") for i in range(4)]
     specs = [compute_spec(num_nodes=3) for _ in groups]
     with ThreadPoolExecutor(max_workers=len(groups)) as pool:
         units = list(pool.map(lambda g, s: g.create_unit("u", s), groups, specs))

@@ -14,7 +14,7 @@ from vcpsdk.vcpsdk import VcpSDK
 SECRET = "s3cr3t-AT-REST-value"
 
 
-def test_credentials_are_sealed_in_the_database_but_reach_the_backend(tmp_path: Path, pubkey) -> None:
+def test_credentials_are_sealed_in_the_database_but_reach_the_backend(tmp_path: Path, vcp_pubkey) -> None:
     with running_controller(tmp_path / "vcc") as vcc:
         config = vcc.write_config(tmp_path / "cfg")
         with (config / "vcp_config.yml").open("a") as f:
@@ -30,7 +30,7 @@ def test_credentials_are_sealed_in_the_database_but_reach_the_backend(tmp_path: 
         backend.create_nodes = spy  # type: ignore[method-assign]
         vcp = VcpSDK(vcc.create_token("keeper"), config_dir=str(config))
         spec = vcp.get_spec("aws", "small")
-        spec.set_ssh_pubkey(str(pubkey))
+        spec.set_ssh_pubkey(str(vcp_pubkey))
         unit = vcp.create_ugroup("sealed").create_unit("web", spec)
         assert unit.state == "RUNNING"
 

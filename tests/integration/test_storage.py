@@ -31,8 +31,8 @@ def _disks(sdk: VcpSDK, count: int = 1):
     return storage, unit
 
 
-def test_storage_unit_creates_disks(sdk: VcpSDK) -> None:
-    storage, unit = _disks(sdk, count=2)
+def test_storage_unit_creates_disks(vcp_sdk: VcpSDK) -> None:
+    storage, unit = _disks(vcp_sdk, count=2)
     assert unit.state == "RUNNING"
     disks = storage.find_nodes()
     assert [d.no for d in disks] == [1, 2]
@@ -43,9 +43,9 @@ def test_storage_unit_creates_disks(sdk: VcpSDK) -> None:
     assert {d.cloud_disk_size for d in disks} == {8}
 
 
-def test_storage_df_nodes_has_disk_columns(sdk: VcpSDK) -> None:
-    storage, unit = _disks(sdk, count=2)
-    for styled in (storage.df_nodes(), unit.df_nodes(), sdk.df_nodes()):
+def test_storage_df_nodes_has_disk_columns(vcp_sdk: VcpSDK) -> None:
+    storage, unit = _disks(vcp_sdk, count=2)
+    for styled in (storage.df_nodes(), unit.df_nodes(), vcp_sdk.df_nodes()):
         assert isinstance(styled, Styler)
         frame = styled.data
         assert list(frame.columns) == STORAGE_NODE_COLUMNS
@@ -55,16 +55,16 @@ def test_storage_df_nodes_has_disk_columns(sdk: VcpSDK) -> None:
         assert sorted(frame["cloud_disk_id"]) == sorted(storage.find_nodes(mapper=lambda d: d.cloud_disk_id))
 
 
-def test_storage_add_nodes_adds_disks(sdk: VcpSDK) -> None:
-    storage, unit = _disks(sdk)
+def test_storage_add_nodes_adds_disks(vcp_sdk: VcpSDK) -> None:
+    storage, unit = _disks(vcp_sdk)
     [added] = unit.add_nodes(1)
     assert added.no == 2
     assert added.type == "storage"
     assert len(storage.find_nodes()) == 2
 
 
-def test_print_disk(sdk: VcpSDK) -> None:
-    storage, _ = _disks(sdk)
+def test_print_disk(vcp_sdk: VcpSDK) -> None:
+    storage, _ = _disks(vcp_sdk)
     [disk] = storage.find_nodes()
     assert str(disk) == (
         f"[VcNode]\n+ type[storage] no(1) state[RUNNING] id[{disk.id}] cdate[{disk.cdate}] "
@@ -72,9 +72,9 @@ def test_print_disk(sdk: VcpSDK) -> None:
     )
 
 
-def test_compute_node_with_an_attached_disk(sdk: VcpSDK, compute_spec) -> None:
-    storage, _ = _disks(sdk)
-    compute = sdk.create_ugroup("compute")
+def test_compute_node_with_an_attached_disk(vcp_sdk: VcpSDK, compute_spec) -> None:
+    storage, _ = _disks(vcp_sdk)
+    compute = vcp_sdk.create_ugroup("compute")
     spec = compute_spec()
     spec.disks = storage.find_nodes()
     compute.create_unit("server", spec)
@@ -86,33 +86,33 @@ def test_compute_node_with_an_attached_disk(sdk: VcpSDK, compute_spec) -> None:
     assert disk.used_state == "in-use"
 
 
-def test_cleanup_order_storage_stays_while_attached(sdk: VcpSDK, compute_spec) -> None:
-    storage, _ = _disks(sdk)
-    compute = sdk.create_ugroup("compute")
+def test_cleanup_order_storage_stays_while_attached(vcp_sdk: VcpSDK, compute_spec) -> None:
+    storage, _ = _disks(vcp_sdk)
+    compute = vcp_sdk.create_ugroup("compute")
     spec = compute_spec()
     spec.disks = storage.find_nodes()
     compute.create_unit("server", spec)
     disks_before = node_ids(storage)
 
     storage.cleanup()
-    kept = sdk.get_ugroup("storage")
+    kept = vcp_sdk.get_ugroup("storage")
     assert kept is not None
     assert kept.get_unit("data").state == "RUNNING"
     assert node_ids(kept) == disks_before
 
     compute.cleanup()
-    assert sdk.get_ugroup("compute") is None
+    assert vcp_sdk.get_ugroup("compute") is None
     [disk] = kept.find_nodes()
     assert disk.used_state == "un-use"
 
     kept.cleanup()
-    assert sdk.get_ugroup("storage") is None
-    assert sdk.find_ugroups() == []
+    assert vcp_sdk.get_ugroup("storage") is None
+    assert vcp_sdk.find_ugroups() == []
 
 
-def test_attached_disk_cannot_be_attached_twice(sdk: VcpSDK, compute_spec) -> None:
-    storage, _ = _disks(sdk)
-    compute = sdk.create_ugroup("compute")
+def test_attached_disk_cannot_be_attached_twice(vcp_sdk: VcpSDK, compute_spec) -> None:
+    storage, _ = _disks(vcp_sdk)
+    compute = vcp_sdk.create_ugroup("compute")
     first = compute_spec()
     first.disks = storage.find_nodes()
     compute.create_unit("first", first)
@@ -126,9 +126,9 @@ def test_attached_disk_cannot_be_attached_twice(sdk: VcpSDK, compute_spec) -> No
     assert node_ids(compute) == before
 
 
-def test_disks_on_a_unit_of_several_nodes_is_refused(sdk: VcpSDK, compute_spec) -> None:
-    storage, _ = _disks(sdk)
-    compute = sdk.create_ugroup("compute")
+def test_disks_on_a_unit_of_several_nodes_is_refused(vcp_sdk: VcpSDK, compute_spec) -> None:
+    storage, _ = _disks(vcp_sdk)
+    compute = vcp_sdk.create_ugroup("compute")
     spec = compute_spec(num_nodes=2)
     spec.disks = storage.find_nodes()
     with pytest.raises(VcpInvalidArgumentError) as info:
@@ -138,9 +138,9 @@ def test_disks_on_a_unit_of_several_nodes_is_refused(sdk: VcpSDK, compute_spec) 
     assert storage.find_nodes(mapper=lambda d: d.used_state) == ["un-use"]
 
 
-def test_unit_with_an_attached_disk_cannot_grow(sdk: VcpSDK, compute_spec) -> None:
-    storage, _ = _disks(sdk)
-    compute = sdk.create_ugroup("compute")
+def test_unit_with_an_attached_disk_cannot_grow(vcp_sdk: VcpSDK, compute_spec) -> None:
+    storage, _ = _disks(vcp_sdk)
+    compute = vcp_sdk.create_ugroup("compute")
     spec = compute_spec()
     spec.disks = storage.find_nodes()
     unit = compute.create_unit("server", spec)

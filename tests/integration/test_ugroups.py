@@ -10,70 +10,70 @@ from vcpsdk.vcpsdk import VcpSDK, VcpUnitGroupClass
 DUPLICATE = "aleady exist UnitGroup. change name or cleanup first!"
 
 
-def test_create_compute_ugroup(sdk: VcpSDK, user_name: str) -> None:
-    ug = sdk.create_ugroup("compute-group")
+def test_create_compute_ugroup(vcp_sdk: VcpSDK, vcp_user: str) -> None:
+    ug = vcp_sdk.create_ugroup("compute-group")
     assert isinstance(ug, VcpUnitGroupClass)
     assert ug.name == "compute-group"
-    assert ug.owner == user_name
+    assert ug.owner == vcp_user
     assert ug.state == "RUNNING"
     assert ug.find_units() == []
-    [found] = sdk.find_ugroups(ugroup_name="compute-group")
+    [found] = vcp_sdk.find_ugroups(ugroup_name="compute-group")
     assert found.vcid == ug.vcid
 
 
-def test_create_storage_ugroup(sdk: VcpSDK) -> None:
-    ug = sdk.create_ugroup("storage-group", "storage")
+def test_create_storage_ugroup(vcp_sdk: VcpSDK) -> None:
+    ug = vcp_sdk.create_ugroup("storage-group", "storage")
     assert ug.name == "storage-group"
-    [found] = sdk.find_ugroups(ugroup_type="storage")
+    [found] = vcp_sdk.find_ugroups(ugroup_type="storage")
     assert found.vcid == ug.vcid
-    assert sdk.find_ugroups(ugroup_type="compute") == []
+    assert vcp_sdk.find_ugroups(ugroup_type="compute") == []
 
 
-def test_create_ugroup_with_unknown_type_raises_and_creates_nothing(sdk: VcpSDK) -> None:
+def test_create_ugroup_with_unknown_type_raises_and_creates_nothing(vcp_sdk: VcpSDK) -> None:
     with pytest.raises(VcpInvalidArgumentError):
-        sdk.create_ugroup("bad", "network")
-    assert sdk.find_ugroups() == []
+        vcp_sdk.create_ugroup("bad", "network")
+    assert vcp_sdk.find_ugroups() == []
 
 
-def test_duplicate_ugroup_name_raises_and_creates_nothing(sdk: VcpSDK) -> None:
-    first = sdk.create_ugroup("dup")
+def test_duplicate_ugroup_name_raises_and_creates_nothing(vcp_sdk: VcpSDK) -> None:
+    first = vcp_sdk.create_ugroup("dup")
     with pytest.raises(VcpInvalidArgumentError) as info:
-        sdk.create_ugroup("dup")
+        vcp_sdk.create_ugroup("dup")
     assert info.value.args == ("VCP", DUPLICATE)
-    assert [g.vcid for g in sdk.find_ugroups()] == [first.vcid]
+    assert [g.vcid for g in vcp_sdk.find_ugroups()] == [first.vcid]
 
 
-def test_duplicate_name_check_ignores_the_type(sdk: VcpSDK) -> None:
-    sdk.create_ugroup("same")
+def test_duplicate_name_check_ignores_the_type(vcp_sdk: VcpSDK) -> None:
+    vcp_sdk.create_ugroup("same")
     with pytest.raises(VcpSDKError) as info:
-        sdk.create_ugroup("same", "storage")
+        vcp_sdk.create_ugroup("same", "storage")
     assert info.value.args[1] == DUPLICATE
-    assert len(sdk.find_ugroups()) == 1
+    assert len(vcp_sdk.find_ugroups()) == 1
 
 
-def test_get_ugroup_returns_the_named_group(sdk: VcpSDK) -> None:
-    created = sdk.create_ugroup("wanted")
-    sdk.create_ugroup("other")
-    found = sdk.get_ugroup("wanted")
+def test_get_ugroup_returns_the_named_group(vcp_sdk: VcpSDK) -> None:
+    created = vcp_sdk.create_ugroup("wanted")
+    vcp_sdk.create_ugroup("other")
+    found = vcp_sdk.get_ugroup("wanted")
     assert found is not None
     assert found.vcid == created.vcid
     assert found.name == "wanted"
 
 
-def test_get_ugroup_unknown_returns_none(sdk: VcpSDK) -> None:
-    sdk.create_ugroup("present")
-    assert sdk.get_ugroup("absent") is None
+def test_get_ugroup_unknown_returns_none(vcp_sdk: VcpSDK) -> None:
+    vcp_sdk.create_ugroup("present")
+    assert vcp_sdk.get_ugroup("absent") is None
 
 
-def test_find_ugroups_filters_combine_with_and(sdk: VcpSDK) -> None:
-    a = sdk.create_ugroup("a")
-    b = sdk.create_ugroup("b", "storage")
-    c = sdk.create_ugroup("c")
-    frame = sdk.df_ugroups().data
+def test_find_ugroups_filters_combine_with_and(vcp_sdk: VcpSDK) -> None:
+    a = vcp_sdk.create_ugroup("a")
+    b = vcp_sdk.create_ugroup("b", "storage")
+    c = vcp_sdk.create_ugroup("c")
+    frame = vcp_sdk.df_ugroups().data
     vcno_of = {name: int(no) for name, no in zip(frame["vcname"], frame["vcno"], strict=True)}
 
     def names(**filters: object) -> list[str]:
-        return sorted(g.name for g in sdk.find_ugroups(**filters))
+        return sorted(g.name for g in vcp_sdk.find_ugroups(**filters))
 
     assert names() == ["a", "b", "c"]
     assert names(ugroup_name="b") == ["b"]
@@ -89,99 +89,99 @@ def test_find_ugroups_filters_combine_with_and(sdk: VcpSDK) -> None:
     assert a.vcid != b.vcid
 
 
-def test_find_ugroups_of_a_new_user_is_empty(sdk: VcpSDK) -> None:
-    assert sdk.find_ugroups() == []
+def test_find_ugroups_of_a_new_user_is_empty(vcp_sdk: VcpSDK) -> None:
+    assert vcp_sdk.find_ugroups() == []
 
 
-def test_print_ugroup(sdk: VcpSDK, user_name: str, capsys) -> None:
-    ug = sdk.create_ugroup("printed")
-    [vcno] = sdk.df_ugroups().data["vcno"]
+def test_print_ugroup(vcp_sdk: VcpSDK, vcp_user: str, capsys) -> None:
+    ug = vcp_sdk.create_ugroup("printed")
+    [vcno] = vcp_sdk.df_ugroups().data["vcno"]
     print(ug)
     assert capsys.readouterr().out == (
-        f"[Vc]\n+ type[compute] name[printed] owner({user_name}) vcno({vcno}) "
+        f"[Vc]\n+ type[compute] name[printed] owner({vcp_user}) vcno({vcno}) "
         f"state[RUNNING] vcid[{ug.vcid}]\n\n"
     )
 
 
-def test_print_storage_ugroup(sdk: VcpSDK) -> None:
-    ug = sdk.create_ugroup("disks", "storage")
+def test_print_storage_ugroup(vcp_sdk: VcpSDK) -> None:
+    ug = vcp_sdk.create_ugroup("disks", "storage")
     assert str(ug).startswith("[Vc]\n+ type[storage] name[disks] ")
 
 
-def test_cleanup_of_an_empty_group_removes_it(sdk: VcpSDK) -> None:
-    ug = sdk.create_ugroup("short-lived")
+def test_cleanup_of_an_empty_group_removes_it(vcp_sdk: VcpSDK) -> None:
+    ug = vcp_sdk.create_ugroup("short-lived")
     ug.cleanup()
-    assert sdk.get_ugroup("short-lived") is None
-    assert sdk.find_ugroups() == []
+    assert vcp_sdk.get_ugroup("short-lived") is None
+    assert vcp_sdk.find_ugroups() == []
 
 
-def test_cleanup_removes_units_nodes_and_the_group(sdk: VcpSDK, compute_spec) -> None:
-    ug = sdk.create_ugroup("to-clean")
+def test_cleanup_removes_units_nodes_and_the_group(vcp_sdk: VcpSDK, compute_spec) -> None:
+    ug = vcp_sdk.create_ugroup("to-clean")
     ug.create_unit("one", compute_spec(num_nodes=2))
     ug.create_unit("two", compute_spec())
-    keep = sdk.create_ugroup("keep")
+    keep = vcp_sdk.create_ugroup("keep")
     keep.create_unit("stays", compute_spec())
     ug.cleanup()
-    assert sdk.get_ugroup("to-clean") is None
-    assert [g.name for g in sdk.find_ugroups()] == ["keep"]
+    assert vcp_sdk.get_ugroup("to-clean") is None
+    assert [g.name for g in vcp_sdk.find_ugroups()] == ["keep"]
     assert keep.find_ip_addresses(node_state="RUNNING")
-    assert "to-clean" not in set(sdk.df_nodes().data["vcname"])
+    assert "to-clean" not in set(vcp_sdk.df_nodes().data["vcname"])
 
 
-def test_group_name_can_be_reused_after_cleanup(sdk: VcpSDK) -> None:
-    sdk.create_ugroup("again").cleanup()
-    again = sdk.create_ugroup("again")
-    assert sdk.get_ugroup("again").vcid == again.vcid
+def test_group_name_can_be_reused_after_cleanup(vcp_sdk: VcpSDK) -> None:
+    vcp_sdk.create_ugroup("again").cleanup()
+    again = vcp_sdk.create_ugroup("again")
+    assert vcp_sdk.get_ugroup("again").vcid == again.vcid
 
 
-def test_rename_with_the_name_setter(sdk: VcpSDK) -> None:
-    ug = sdk.create_ugroup("before")
+def test_rename_with_the_name_setter(vcp_sdk: VcpSDK) -> None:
+    ug = vcp_sdk.create_ugroup("before")
     ug.name = "after"
     assert ug.name == "after"
-    assert sdk.get_ugroup("before") is None
-    assert sdk.get_ugroup("after").vcid == ug.vcid
+    assert vcp_sdk.get_ugroup("before") is None
+    assert vcp_sdk.get_ugroup("after").vcid == ug.vcid
 
 
-def test_update_ugroup_name(sdk: VcpSDK) -> None:
-    ug = sdk.create_ugroup("old-name")
+def test_update_ugroup_name(vcp_sdk: VcpSDK) -> None:
+    ug = vcp_sdk.create_ugroup("old-name")
     ug.update_ugroup_name("new-name")
-    assert [g.name for g in sdk.find_ugroups()] == ["new-name"]
+    assert [g.name for g in vcp_sdk.find_ugroups()] == ["new-name"]
     assert str(ug).startswith("[Vc]\n+ type[compute] name[new-name] ")
 
 
-def test_change_owner_moves_the_group(sdk: VcpSDK, make_sdk) -> None:
-    ug = sdk.create_ugroup("gift")
-    other = make_sdk()
+def test_change_owner_moves_the_group(vcp_sdk: VcpSDK, make_vcp_sdk) -> None:
+    ug = vcp_sdk.create_ugroup("gift")
+    other = make_vcp_sdk()
     ug.change_owner(other.user)
     assert ug.owner == other.user
-    assert sdk.get_ugroup("gift") is None
+    assert vcp_sdk.get_ugroup("gift") is None
     received = other.get_ugroup("gift")
     assert received is not None
     assert received.vcid == ug.vcid
     assert received.owner == other.user
 
 
-def test_change_owner_to_an_unknown_user_is_refused(sdk: VcpSDK) -> None:
-    ug = sdk.create_ugroup("kept")
+def test_change_owner_to_an_unknown_user_is_refused(vcp_sdk: VcpSDK) -> None:
+    ug = vcp_sdk.create_ugroup("kept")
     with pytest.raises(VcpInvalidArgumentError):
         ug.change_owner("nobody-has-this-name")
-    assert sdk.get_ugroup("kept").owner == ug.owner
+    assert vcp_sdk.get_ugroup("kept").owner == ug.owner
 
 
 @pytest.mark.parametrize("name", ["123", "yes", "null", "日本語 group", "x: y"])
-def test_yaml_ambiguous_group_names_round_trip(sdk: VcpSDK, name: str) -> None:
-    ug = sdk.create_ugroup(name)
+def test_yaml_ambiguous_group_names_round_trip(vcp_sdk: VcpSDK, name: str) -> None:
+    ug = vcp_sdk.create_ugroup(name)
     assert ug.name == name
-    assert sdk.get_ugroup(name).vcid == ug.vcid
-    assert list(sdk.df_ugroups().data["vcname"]) == [name]
+    assert vcp_sdk.get_ugroup(name).vcid == ug.vcid
+    assert list(vcp_sdk.df_ugroups().data["vcname"]) == [name]
 
 
-def test_rename_to_a_name_in_use_is_refused(sdk) -> None:
+def test_rename_to_a_name_in_use_is_refused(vcp_sdk) -> None:
     from vcpsdk.errors import VcpInvalidArgumentError
 
-    first = sdk.create_ugroup("taken")
-    second = sdk.create_ugroup("other")
+    first = vcp_sdk.create_ugroup("taken")
+    second = vcp_sdk.create_ugroup("other")
     with pytest.raises(VcpInvalidArgumentError, match="aleady exist UnitGroup"):
         second.name = "taken"
-    assert sorted(u.name for u in sdk.find_ugroups()) == ["other", "taken"]
+    assert sorted(u.name for u in vcp_sdk.find_ugroups()) == ["other", "taken"]
     assert first.name == "taken"

@@ -148,15 +148,15 @@ def test_duplicate_unit_name_raises_and_creates_nothing(ug, compute_spec) -> Non
     assert [u.name for u in ug.find_units()] == ["x"]
 
 
-def test_storage_spec_in_a_compute_group_raises_and_creates_nothing(sdk: VcpSDK, ug) -> None:
+def test_storage_spec_in_a_compute_group_raises_and_creates_nothing(vcp_sdk: VcpSDK, ug) -> None:
     with pytest.raises(VcpInvalidArgumentError) as info:
-        ug.create_unit("disks", sdk.get_spec("aws_disk", "small"))
+        ug.create_unit("disks", vcp_sdk.get_spec("aws_disk", "small"))
     assert info.value.args == ("VCP", "not much ugroup_type vc[compute] and spec[storage]")
     assert ug.find_units() == []
 
 
-def test_compute_spec_in_a_storage_group_raises_and_creates_nothing(sdk: VcpSDK, compute_spec) -> None:
-    storage = sdk.create_ugroup("disks", "storage")
+def test_compute_spec_in_a_storage_group_raises_and_creates_nothing(vcp_sdk: VcpSDK, compute_spec) -> None:
+    storage = vcp_sdk.create_ugroup("disks", "storage")
     with pytest.raises(VcpInvalidArgumentError) as info:
         storage.create_unit("server", compute_spec())
     assert info.value.args == ("VCP", "not much ugroup_type vc[storage] and spec[compute]")
@@ -169,13 +169,13 @@ def test_invalid_unit_name_raises_and_creates_nothing(ug, compute_spec) -> None:
     assert ug.find_units() == []
 
 
-def test_create_unit_in_a_cleaned_group_raises(sdk: VcpSDK, compute_spec) -> None:
-    ug = sdk.create_ugroup("cleaned")
+def test_create_unit_in_a_cleaned_group_raises(vcp_sdk: VcpSDK, compute_spec) -> None:
+    ug = vcp_sdk.create_ugroup("cleaned")
     ug.cleanup()
     with pytest.raises(VcpSDKError) as info:
         ug.create_unit("late", compute_spec())
     assert info.value.args == ("VCP", "no yet setup unit_group")
-    assert sdk.find_ugroups() == []
+    assert vcp_sdk.find_ugroups() == []
 
 
 @pytest.mark.parametrize("name", ["123", "true", "null", "-"])

@@ -11,9 +11,9 @@ from vcpsdk.testing import RunningController
 from vcpsdk.vcpsdk import VcpSDK
 
 
-def test_notebook_pattern_store_read_list_delete(sdk: VcpSDK, token: str, vcc) -> None:
-    base = f"{sdk.vcc_info()['vault_url']}/v1/cubbyhole"
-    headers = {"X-Vault-Token": token}
+def test_notebook_pattern_store_read_list_delete(vcp_sdk: VcpSDK, vcp_token: str, live_controller) -> None:
+    base = f"{vcp_sdk.vcc_info()['vault_url']}/v1/cubbyhole"
+    headers = {"X-Vault-Token": vcp_token}
     stored = requests.post(
         f"{base}/Guacamole-A/guacamole",
         headers=headers,
@@ -33,12 +33,14 @@ def test_notebook_pattern_store_read_list_delete(sdk: VcpSDK, token: str, vcc) -
     assert requests.request("LIST", f"{base}/Guacamole-A", headers=headers, timeout=10).status_code == 404
 
 
-def test_cubbyholes_are_private_to_each_token(sdk: VcpSDK, token: str, vcc: RunningController) -> None:
-    base = f"{sdk.vcc_info()['vault_url']}/v1/cubbyhole"
+def test_cubbyholes_are_private_to_each_token(
+    vcp_sdk: VcpSDK, vcp_token: str, live_controller: RunningController
+) -> None:
+    base = f"{vcp_sdk.vcc_info()['vault_url']}/v1/cubbyhole"
     requests.post(
-        f"{base}/aws/secret_key", headers={"X-Vault-Token": token}, json={"value": "mine"}, timeout=10
+        f"{base}/aws/secret_key", headers={"X-Vault-Token": vcp_token}, json={"value": "mine"}, timeout=10
     )
-    other = vcc.create_token("someone-else")
+    other = live_controller.create_token("someone-else")
     assert (
         requests.get(f"{base}/aws/secret_key", headers={"X-Vault-Token": other}, timeout=10).status_code
         == 404
@@ -47,22 +49,27 @@ def test_cubbyholes_are_private_to_each_token(sdk: VcpSDK, token: str, vcc: Runn
     assert denied.status_code == 403 and denied.json() == {"errors": ["permission denied"]}
 
 
-def test_secrets_are_sealed_in_the_database(sdk: VcpSDK, token: str, vcc: RunningController) -> None:
-    base = f"{sdk.vcc_info()['vault_url']}/v1/cubbyhole"
+def test_secrets_are_sealed_in_the_database(
+    vcp_sdk: VcpSDK, vcp_token: str, live_controller: RunningController
+) -> None:
+    base = f"{vcp_sdk.vcc_info()['vault_url']}/v1/cubbyhole"
     requests.post(
-        f"{base}/munge", headers={"X-Vault-Token": token}, json={"munge.key": "VERY-SECRET-MUNGE"}, timeout=10
+        f"{base}/munge",
+        headers={"X-Vault-Token": vcp_token},
+        json={"munge.key": "VERY-SECRET-MUNGE"},
+        timeout=10,
     )
-    stored = (vcc.state_dir / "vcc.db").read_bytes()
-    wal = vcc.state_dir / "vcc.db-wal"
+    stored = (live_controller.state_dir / "vcc.db").read_bytes()
+    wal = live_controller.state_dir / "vcc.db-wal"
     stored += wal.read_bytes() if wal.exists() else b""
     assert b"VERY-SECRET-MUNGE" not in stored
 
 
 def test_vault_references_resolve_to_the_tokens_secrets(
-    token: str, vcc: RunningController, user_name: str
+    vcp_token: str, live_controller: RunningController, vcp_user: str
 ) -> None:
-    vault = vcc.controller.service.vault
-    user = User(user_name, False, token_hash=hash_token(token), token_shown=token_prefix(token))
+    vault = live_controller.controller.service.vault
+    user = User(vcp_user, False, token_hash=hash_token(vcp_token), token_shown=token_prefix(vcp_token))
     vault.write(user.token_hash, "aws/access_key", {"value": "AKIA-RESOLVED"})
     params = {
         "access_key": "vault://cubbyhole/aws/access_key",
@@ -74,4 +81,4 @@ def test_vault_references_resolve_to_the_tokens_secrets(
         vault.resolve(user, "aws", {"secret_key": "vault://cubbyhole/aws/secret_key"})
     assert missing.value.status == 403
     assert missing.value.exception == "VCPVaultReadException"
-    assert missing.value.detail == (f"{token[:8]}:cubbyhole/aws/secret_key vault read is failed:")
+    assert missing.value.detail == (f"{vcp_token[:8]}:cubbyhole/aws/secret_key vault read is failed:")

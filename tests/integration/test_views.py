@@ -27,48 +27,48 @@ COMPUTE_NODE_COLUMNS = [
 CDATE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} UTC$")
 
 
-def test_df_ugroups_is_a_styler_with_the_original_columns(sdk: VcpSDK, user_name: str) -> None:
-    ug = sdk.create_ugroup("viewed")
-    sdk.create_ugroup("viewed-disks", "storage")
-    styled = sdk.df_ugroups()
+def test_df_ugroups_is_a_styler_with_the_original_columns(vcp_sdk: VcpSDK, vcp_user: str) -> None:
+    ug = vcp_sdk.create_ugroup("viewed")
+    vcp_sdk.create_ugroup("viewed-disks", "storage")
+    styled = vcp_sdk.df_ugroups()
     assert isinstance(styled, Styler)
     frame = styled.data
     assert list(frame.columns) == UGROUP_COLUMNS
     assert list(frame["vcname"]) == ["viewed", "viewed-disks"]
     assert list(frame["vctype"]) == ["compute", "storage"]
-    assert set(frame["owner"]) == {user_name}
+    assert set(frame["owner"]) == {vcp_user}
     assert set(frame["state"]) == {"RUNNING"}
     assert frame["vcid"].iloc[0] == ug.vcid[:8] + "..."
     assert all(CDATE.match(c) for c in frame["cdate"])
     assert frame["vcno"].iloc[0] < frame["vcno"].iloc[1]
 
 
-def test_df_ugroups_colours_the_state_column(sdk: VcpSDK) -> None:
-    sdk.create_ugroup("coloured")
-    html = sdk.df_ugroups().to_html()
+def test_df_ugroups_colours_the_state_column(vcp_sdk: VcpSDK) -> None:
+    vcp_sdk.create_ugroup("coloured")
+    html = vcp_sdk.df_ugroups().to_html()
     assert "background-color: #dfd" in html
 
 
-def test_df_ugroups_without_groups_has_the_columns_and_no_row(sdk: VcpSDK) -> None:
-    frame = sdk.df_ugroups().data
+def test_df_ugroups_without_groups_has_the_columns_and_no_row(vcp_sdk: VcpSDK) -> None:
+    frame = vcp_sdk.df_ugroups().data
     assert list(frame.columns) == UGROUP_COLUMNS
     assert len(frame) == 0
 
 
-def test_sdk_df_nodes_is_an_empty_list_without_nodes(sdk: VcpSDK, compute_spec) -> None:
-    assert sdk.df_nodes() == []
-    ug = sdk.create_ugroup("no-nodes")
-    assert sdk.df_nodes() == []
+def test_sdk_df_nodes_is_an_empty_list_without_nodes(vcp_sdk: VcpSDK, compute_spec) -> None:
+    assert vcp_sdk.df_nodes() == []
+    ug = vcp_sdk.create_ugroup("no-nodes")
+    assert vcp_sdk.df_nodes() == []
     ug.create_unit("empty", compute_spec(num_nodes=0))
-    assert sdk.df_nodes() == []
+    assert vcp_sdk.df_nodes() == []
 
 
-def test_sdk_df_nodes_lists_the_nodes_of_every_group(sdk: VcpSDK, compute_spec, vcc) -> None:
-    first = sdk.create_ugroup("first")
+def test_sdk_df_nodes_lists_the_nodes_of_every_group(vcp_sdk: VcpSDK, compute_spec, live_controller) -> None:
+    first = vcp_sdk.create_ugroup("first")
     first.create_unit("web", compute_spec(num_nodes=2))
-    second = sdk.create_ugroup("second")
+    second = vcp_sdk.create_ugroup("second")
     second.create_unit("db", compute_spec())
-    styled = sdk.df_nodes()
+    styled = vcp_sdk.df_nodes()
     assert isinstance(styled, Styler)
     frame = styled.data
     assert list(frame.columns) == COMPUTE_NODE_COLUMNS
@@ -80,7 +80,7 @@ def test_sdk_df_nodes_lists_the_nodes_of_every_group(sdk: VcpSDK, compute_spec, 
     ]
     assert set(frame["node_state"]) == {"RUNNING"}
     assert set(frame["volumes"]) == {"none"}
-    vcc_id = vcc.controller.vcc_id
+    vcc_id = live_controller.controller.vcc_id
     assert set(frame["cloud_instance_name"]) == {
         f"VCP-{vcc_id[:8]}-{first.vcid[:8]}",
         f"VCP-{vcc_id[:8]}-{second.vcid[:8]}",
@@ -90,7 +90,7 @@ def test_sdk_df_nodes_lists_the_nodes_of_every_group(sdk: VcpSDK, compute_spec, 
     )
 
 
-def test_ugroup_df_units_has_the_original_columns(sdk: VcpSDK, ug, compute_spec) -> None:
+def test_ugroup_df_units_has_the_original_columns(vcp_sdk: VcpSDK, ug, compute_spec) -> None:
     ug.create_unit("u1", compute_spec())
     ug.create_unit("u2", compute_spec(num_nodes=0))
     frame = ug.df_units()

@@ -9,18 +9,20 @@ no background ``ssh`` outlives the test that started it.
 
 from __future__ import annotations
 
-import itertools
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import paramiko
 import pytest
 
 from vcpsdk import remote
 from vcpsdk.node import VcNode
 from vcpsdk.testing import RunningController, running_controller
+from vcpsdk.testing.keys import make_ssh_keypair, public_key_of
+from vcpsdk.testing.units import connect_sdk, create_running_unit
 from vcpsdk.vcpsdk import VcpSDK
 
 OPTIONS = [
@@ -37,16 +39,6 @@ OPTIONS = [
     "-o",
     "ConnectTimeout=10",
 ]
-_keys = itertools.count(1)
-
-
-def make_keypair(directory: Path) -> Path:
-    """A new ed25519 key pair (no passphrase); returns the private key's path."""
-    path = Path(directory) / f"id_ed25519_{next(_keys)}"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)], check=True
-    )
-    return path
 
 
 def client_options(node: VcNode, key: Path, port_flag: str = "-p") -> list[str]:
@@ -75,10 +67,24 @@ def ssh_text(node: VcNode, key: Path, command: str, user: str = "root") -> str:
     return result.stdout.decode()
 
 
-def tcp_connect(address: str, port: int, timeout: float = 5) -> None:
-    """Open and close a TCP connection (raises ConnectionRefusedError when nobody listens)."""
-    with socket.create_connection((address, port), timeout=timeout):
-        pass
+@contextmanager
+def paramiko_client(node: VcNode, key: Path) -> Iterator[paramiko.SSHClient]:
+    """A paramiko client logged in to ``node`` as root with ``key`` (closed at the end)."""
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    try:
+        client.connect(
+            node.cloud_instance_address,
+            port=node.ssh_port,
+            username="root",
+            key_filename=str(key),
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=10,
+        )
+        yield client
+    finally:
+        client.close()
 
 
 def home_of(state_dir: Path, node: VcNode) -> Path:
@@ -88,73 +94,58 @@ def home_of(state_dir: Path, node: VcNode) -> Path:
 
 @pytest.fixture
 def key(tmp_path: Path) -> Path:
-    """A real private key whose public half (``pub(key)``) the test's nodes authorize."""
-    return make_keypair(tmp_path)
+    """A real private key whose public half (``public_key_of(key)``) the test's nodes authorize."""
+    return make_ssh_keypair(tmp_path)
 
 
 @pytest.fixture
 def other_key(tmp_path: Path) -> Path:
     """A second real key pair, not given to any node."""
-    return make_keypair(tmp_path)
+    return make_ssh_keypair(tmp_path)
 
 
-def pub(private_key: Path) -> Path:
-    """The public half of a key made by ``make_keypair``."""
-    return private_key.parent / (private_key.name + ".pub")
+MakeSshUnit = Callable[..., tuple[Any, list[VcNode]]]
 
 
-MakeUnit = Callable[..., tuple[Any, list[VcNode]]]
-
-
-def unit_maker(sdk: VcpSDK, key: Path) -> MakeUnit:
+def unit_maker(sdk: VcpSDK, key: Path) -> MakeSshUnit:
     """``make(ugroup, unit, provider='aws', num_nodes=1, **spec attributes)`` →
     ``(unit, nodes)`` with ``key`` authorized on every node."""
-    groups: dict[str, Any] = {}
 
     def make(
         ugroup: str = "ssh", unit: str = "node", provider: str = "aws", num_nodes: int = 1, **attributes: Any
     ) -> tuple[Any, list[VcNode]]:
-        group = groups.get(ugroup) or sdk.get_ugroup(ugroup) or sdk.create_ugroup(ugroup)
-        groups[ugroup] = group
-        spec = sdk.get_spec(provider, "small")
-        spec.num_nodes = num_nodes
-        for name, value in attributes.items():
-            setattr(spec, name, value)
-        spec.set_ssh_pubkey(str(pub(key)))  # after params_e, which it extends
-        created = group.create_unit(unit, spec)
-        assert created.state == "RUNNING", created
-        nodes = created.find_nodes()
-        assert len(nodes) == num_nodes
+        _, created, nodes = create_running_unit(
+            sdk, public_key_of(key), ugroup, unit, provider=provider, num_nodes=num_nodes, **attributes
+        )
         return created, nodes
 
     return make
 
 
 @pytest.fixture
-def make_unit(sdk: VcpSDK, key: Path) -> MakeUnit:
+def make_ssh_unit(vcp_sdk: VcpSDK, key: Path) -> MakeSshUnit:
     """Units of the test's own user on the session controller."""
-    return unit_maker(sdk, key)
+    return unit_maker(vcp_sdk, key)
 
 
 @pytest.fixture
-def node(make_unit: MakeUnit) -> VcNode:
+def node(make_ssh_unit: MakeSshUnit) -> VcNode:
     """One RUNNING aws node of the session controller that accepts ``key``."""
-    _, [single] = make_unit()
+    _, [single] = make_ssh_unit()
     return single
 
 
 @pytest.fixture
-def private_vcc(tmp_path: Path) -> Iterator[RunningController]:
+def private_controller(tmp_path: Path) -> Iterator[RunningController]:
     """A controller of the test alone (own state, own free SSH port)."""
-    with running_controller(tmp_path / "private-vcc") as running:
+    with running_controller(tmp_path / "private-controller") as running:
         yield running
 
 
 @pytest.fixture
-def private_sdk(private_vcc: RunningController, tmp_path: Path) -> VcpSDK:
-    """A VcpSDK against ``private_vcc``."""
-    token = private_vcc.create_token("owner")
-    return VcpSDK(token, config_dir=str(private_vcc.write_config(tmp_path / "private-cfg")))
+def private_sdk(private_controller: RunningController, tmp_path: Path) -> VcpSDK:
+    """A VcpSDK against ``private_controller``."""
+    return connect_sdk(private_controller, tmp_path / "private-cfg", "owner")
 
 
 @pytest.fixture(autouse=True)

@@ -14,24 +14,27 @@ import pytest
 
 from vcpsdk.errors import VcpRemoteCommandError
 from vcpsdk.node import VcNode
+from vcpsdk.testing.keys import make_ssh_keypair
 
-from .conftest import MakeUnit, client_options, home_of, make_keypair, ssh, ssh_text, unit_maker
+from .conftest import MakeSshUnit, client_options, home_of, ssh, ssh_text, unit_maker
 
 
 @pytest.fixture
-def env_node(make_unit: MakeUnit) -> VcNode:
-    _, [node] = make_unit(unit="envnode", params_e=["KEY=value with spaces", "OTHER=x=y"])
+def env_node(make_ssh_unit: MakeSshUnit) -> VcNode:
+    _, [node] = make_ssh_unit(unit="envnode", params_e=["KEY=value with spaces", "OTHER=x=y"])
     return node
 
 
-def test_commands_run_in_the_node_home(node: VcNode, key: Path, vcc) -> None:
-    home = home_of(vcc.state_dir, node)
+def test_commands_run_in_the_node_home(node: VcNode, key: Path, live_controller) -> None:
+    home = home_of(live_controller.state_dir, node)
     assert ssh_text(node, key, 'pwd; echo "$HOME"') == f"{home}\n{home}\n"
     assert ssh_text(node, key, "echo hello > hello.txt && ls") == "hello.txt\n"
     assert (home / "hello.txt").read_text() == "hello\n"
 
 
-def test_params_e_and_node_variables_are_in_the_environment(env_node: VcNode, key: Path, vcc) -> None:
+def test_params_e_and_node_variables_are_in_the_environment(
+    env_node: VcNode, key: Path, live_controller
+) -> None:
     assert ssh_text(env_node, key, 'echo "$KEY"') == "value with spaces\n"
     assert ssh_text(env_node, key, 'echo "$OTHER"') == "x=y\n"
     env = dict(line.split("=", 1) for line in ssh_text(env_node, key, "env").splitlines() if "=" in line)
@@ -39,7 +42,7 @@ def test_params_e_and_node_variables_are_in_the_environment(env_node: VcNode, ke
     assert env["VCP_NODE_ID"] == env_node.id
     assert env["VCP_UNIT_NAME"] == "envnode"
     assert env["VCP_UGROUP_NAME"] == "ssh"
-    assert env["HOME"] == str(home_of(vcc.state_dir, env_node))
+    assert env["HOME"] == str(home_of(live_controller.state_dir, env_node))
     assert env["USER"] == "root"
     assert "AUTHORIZED_KEYS" in env
     # the same through VcNode.ssh_exec
@@ -47,10 +50,10 @@ def test_params_e_and_node_variables_are_in_the_environment(env_node: VcNode, ke
     assert out == f"value with spaces|{env_node.cloud_instance_address}\n"
 
 
-def test_ssh_exec_cwd_is_relative_to_home(node: VcNode, key: Path, vcc) -> None:
+def test_ssh_exec_cwd_is_relative_to_home(node: VcNode, key: Path, live_controller) -> None:
     node.ssh_exec("mkdir -p sub/deeper", private_key_path=str(key))
     out, _ = node.ssh_exec("pwd", cwd="sub", private_key_path=str(key))
-    assert out == f"{home_of(vcc.state_dir, node) / 'sub'}\n"
+    assert out == f"{home_of(live_controller.state_dir, node) / 'sub'}\n"
     out, _ = node.ssh_exec(["ls"], cwd="sub", private_key_path=str(key))
     assert out == "deeper\n"
     with pytest.raises(VcpRemoteCommandError) as caught:
@@ -75,7 +78,7 @@ def test_stderr_is_separate_from_stdout(node: VcNode, key: Path) -> None:
     assert result.stderr == b"err1\nerr2\n"
 
 
-def test_stdin_is_passed_through(node: VcNode, key: Path, vcc) -> None:
+def test_stdin_is_passed_through(node: VcNode, key: Path, live_controller) -> None:
     result = subprocess.run(
         f"echo data | ssh {' '.join(client_options(node, key))} "
         f"root@{node.cloud_instance_address} 'cat > f; wc -c < f'",
@@ -86,7 +89,7 @@ def test_stdin_is_passed_through(node: VcNode, key: Path, vcc) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == b"5"
-    assert (home_of(vcc.state_dir, node) / "f").read_bytes() == b"data\n"
+    assert (home_of(live_controller.state_dir, node) / "f").read_bytes() == b"data\n"
 
 
 def test_ssh_exec_stdin_fd_feeds_the_command(node: VcNode, key: Path, tmp_path: Path) -> None:
@@ -143,16 +146,16 @@ def test_parallel_sessions_on_one_node(node: VcNode, key: Path) -> None:
     assert outputs == [f"{i}\n" for i in range(16)]
 
 
-def test_each_address_reaches_its_own_node(make_unit: MakeUnit, key: Path, vcc) -> None:
-    _, nodes = make_unit(unit="trio", num_nodes=3)
+def test_each_address_reaches_its_own_node(make_ssh_unit: MakeSshUnit, key: Path, live_controller) -> None:
+    _, nodes = make_ssh_unit(unit="trio", num_nodes=3)
     for node in nodes:
         assert ssh_text(node, key, 'echo "$VCP_NODE_ID $MY_PRIVATE_IP"; pwd') == (
-            f"{node.id} {node.cloud_instance_address}\n{home_of(vcc.state_dir, node)}\n"
+            f"{node.id} {node.cloud_instance_address}\n{home_of(live_controller.state_dir, node)}\n"
         )
 
 
 def test_commands_leave_no_unawaited_coroutines(private_sdk, tmp_path: Path) -> None:
-    key = make_keypair(tmp_path)
+    key = make_ssh_keypair(tmp_path)
     _, [node] = unit_maker(private_sdk, key)()
     gc.collect()
     with warnings.catch_warnings(record=True) as caught:

@@ -6,9 +6,10 @@ import subprocess
 from pathlib import Path
 
 from vcpsdk.node import VcNode
+from vcpsdk.testing.keys import make_ssh_keypair
 from vcpsdk.vcpsdk import VcpSDK
 
-from .conftest import make_keypair, unit_maker
+from .conftest import unit_maker
 
 
 def keyscan(node: VcNode) -> str:
@@ -37,17 +38,17 @@ def host_key_on_disk(state_dir: Path, node: VcNode) -> str:
     return public.split()[1]
 
 
-def test_keyscan_reports_the_node_host_key(node: VcNode, vcc) -> None:
-    assert keyscan(node) == host_key_on_disk(vcc.state_dir, node)
+def test_keyscan_reports_the_node_host_key(node: VcNode, live_controller) -> None:
+    assert keyscan(node) == host_key_on_disk(live_controller.state_dir, node)
 
 
-def test_every_node_has_its_own_host_key(make_unit) -> None:
-    _, nodes = make_unit(unit="three", num_nodes=3)
+def test_every_node_has_its_own_host_key(make_ssh_unit) -> None:
+    _, nodes = make_ssh_unit(unit="three", num_nodes=3)
     assert len({keyscan(n) for n in nodes}) == 3
 
 
-def test_host_key_survives_power_off_and_on(make_unit) -> None:
-    unit, [node] = make_unit(unit="poweredkey")
+def test_host_key_survives_power_off_and_on(make_ssh_unit) -> None:
+    unit, [node] = make_ssh_unit(unit="poweredkey")
     before = keyscan(node)
     unit.power_off_nodes()
     unit.power_on_nodes()
@@ -58,7 +59,7 @@ def test_host_key_survives_power_off_and_on(make_unit) -> None:
 
 
 def test_recreated_node_at_the_same_address_has_a_new_host_key(private_sdk: VcpSDK, tmp_path: Path) -> None:
-    make = unit_maker(private_sdk, make_keypair(tmp_path))
+    make = unit_maker(private_sdk, make_ssh_keypair(tmp_path))
     unit, [first] = make(unit="fixed", ip_addresses=["127.30.2.77"])
     first_key = keyscan(first)
     unit.delete_nodes()

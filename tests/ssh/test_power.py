@@ -7,17 +7,19 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from tests.helpers import tcp_connect
 from vcpsdk.errors import VcpRemoteCommandError
+from vcpsdk.testing.keys import make_ssh_keypair
 from vcpsdk.vcpsdk import VcpSDK
 
-from .conftest import MakeUnit, home_of, make_keypair, ssh, ssh_text, tcp_connect, unit_maker
+from .conftest import MakeSshUnit, home_of, paramiko_client, ssh, ssh_text, unit_maker
 from .test_host_keys import keyscan
 
 
 def test_power_off_refuses_connections_and_power_on_brings_the_node_back(
-    make_unit: MakeUnit, key: Path, vcc
+    make_ssh_unit: MakeSshUnit, key: Path, live_controller
 ) -> None:
-    unit, [node] = make_unit(unit="power")
+    unit, [node] = make_ssh_unit(unit="power")
     ssh_text(node, key, "echo before > kept.txt")
     tcp_connect(node.cloud_instance_address, node.ssh_port)
 
@@ -26,7 +28,7 @@ def test_power_off_refuses_connections_and_power_on_brings_the_node_back(
     with pytest.raises(ConnectionRefusedError):
         tcp_connect(node.cloud_instance_address, node.ssh_port)
     assert ssh(node, key, "true").returncode == 255
-    assert (home_of(vcc.state_dir, node) / "kept.txt").is_file()  # the disk is kept
+    assert (home_of(live_controller.state_dir, node) / "kept.txt").is_file()  # the disk is kept
 
     [on] = unit.power_on_nodes()
     assert on.state == "RUNNING"
@@ -35,8 +37,8 @@ def test_power_off_refuses_connections_and_power_on_brings_the_node_back(
     assert ssh_text(on, key, "cat kept.txt") == "before\n"
 
 
-def test_power_off_one_node_of_two(make_unit: MakeUnit, key: Path) -> None:
-    unit, [first, second] = make_unit(unit="pair", num_nodes=2)
+def test_power_off_one_node_of_two(make_ssh_unit: MakeSshUnit, key: Path) -> None:
+    unit, [first, second] = make_ssh_unit(unit="pair", num_nodes=2)
     unit.power_off_nodes(node_no=2)
     with pytest.raises(ConnectionRefusedError):
         tcp_connect(second.cloud_instance_address, second.ssh_port)
@@ -45,10 +47,12 @@ def test_power_off_one_node_of_two(make_unit: MakeUnit, key: Path) -> None:
     assert ssh_text(second, key, "echo back") == "back\n"
 
 
-def test_delete_node_removes_its_files_and_endpoint(make_unit: MakeUnit, key: Path, vcc) -> None:
-    unit, [first, second] = make_unit(unit="deleting", num_nodes=2)
+def test_delete_node_removes_its_files_and_endpoint(
+    make_ssh_unit: MakeSshUnit, key: Path, live_controller
+) -> None:
+    unit, [first, second] = make_ssh_unit(unit="deleting", num_nodes=2)
     ssh_text(second, key, "echo x > file")
-    directory = Path(vcc.state_dir) / "nodes" / second.id
+    directory = Path(live_controller.state_dir) / "nodes" / second.id
     assert (directory / "home" / "file").is_file()
     assert (directory / "ssh_host_ed25519_key").is_file()
     assert (directory / "node.json").is_file()
@@ -59,33 +63,20 @@ def test_delete_node_removes_its_files_and_endpoint(make_unit: MakeUnit, key: Pa
         tcp_connect(second.cloud_instance_address, second.ssh_port)
     assert ssh_text(first, key, "echo still") == "still\n"
     unit.delete_nodes()
-    assert not (Path(vcc.state_dir) / "nodes" / first.id).exists()
+    assert not (Path(live_controller.state_dir) / "nodes" / first.id).exists()
 
 
-def test_power_off_closes_established_connections(make_unit: MakeUnit, key: Path) -> None:
-    unit, [node] = make_unit(unit="openconn")
-    client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    try:
-        client.connect(
-            node.cloud_instance_address,
-            port=node.ssh_port,
-            username="root",
-            key_filename=str(key),
-            look_for_keys=False,
-            allow_agent=False,
-            timeout=10,
-        )
+def test_power_off_closes_established_connections(make_ssh_unit: MakeSshUnit, key: Path) -> None:
+    unit, [node] = make_ssh_unit(unit="openconn")
+    with paramiko_client(node, key) as client:
         unit.power_off_nodes()
         with pytest.raises((paramiko.SSHException, EOFError, OSError)):
             _, stdout, _ = client.exec_command("echo still running", timeout=10)
             stdout.channel.recv_exit_status()
-    finally:
-        client.close()
 
 
-def test_ssh_exec_fails_on_a_powered_off_node(make_unit: MakeUnit, key: Path) -> None:
-    unit, [node] = make_unit(unit="offexec")
+def test_ssh_exec_fails_on_a_powered_off_node(make_ssh_unit: MakeSshUnit, key: Path) -> None:
+    unit, [node] = make_ssh_unit(unit="offexec")
     node.ssh_exec("true", private_key_path=str(key))  # opens the shared connection
     unit.power_off_nodes()
     with pytest.raises(VcpRemoteCommandError) as caught:
@@ -94,9 +85,9 @@ def test_ssh_exec_fails_on_a_powered_off_node(make_unit: MakeUnit, key: Path) ->
 
 
 def test_ssh_exec_reaches_a_node_recreated_at_the_same_address(
-    private_sdk: VcpSDK, tmp_path: Path, private_vcc
+    private_sdk: VcpSDK, tmp_path: Path, private_controller
 ) -> None:
-    key = make_keypair(tmp_path)
+    key = make_ssh_keypair(tmp_path)
     make = unit_maker(private_sdk, key)
     unit, [old] = make(unit="first", ip_addresses=["127.30.2.88"])
     old.ssh_exec("true", private_key_path=str(key))  # opens the shared connection
@@ -104,14 +95,14 @@ def test_ssh_exec_reaches_a_node_recreated_at_the_same_address(
     _, [new] = make(unit="second", ip_addresses=["127.30.2.88"])
     assert new.cloud_instance_address == old.cloud_instance_address
     out, _ = new.ssh_exec("pwd", private_key_path=str(key))
-    assert out == f"{home_of(private_vcc.state_dir, new)}\n"
+    assert out == f"{home_of(private_controller.state_dir, new)}\n"
 
 
 def test_suspend_resume_keeps_the_host_and_stop_start_makes_a_new_one(
-    make_unit: MakeUnit, key: Path, vcc
+    make_ssh_unit: MakeSshUnit, key: Path, live_controller
 ) -> None:
-    unit, [node] = make_unit(unit="cycle")
-    address, home = node.cloud_instance_address, home_of(vcc.state_dir, node)
+    unit, [node] = make_ssh_unit(unit="cycle")
+    address, home = node.cloud_instance_address, home_of(live_controller.state_dir, node)
     ssh_text(node, key, "echo kept > f")
     host_key = keyscan(node)
 

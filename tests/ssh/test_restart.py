@@ -6,22 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import vcc_serve
+from tests.helpers import tcp_connect
+from vcpsdk.testing.keys import make_ssh_keypair, public_key_of
+from vcpsdk.testing.serve import vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
 
-from .conftest import make_keypair, pub, ssh_text, tcp_connect
+from .conftest import ssh_text
 from .test_host_keys import keyscan
 
 
 def test_nodes_answer_again_after_a_controller_restart(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    key = make_keypair(tmp_path)
+    key = make_ssh_keypair(tmp_path)
     with vcc_serve(state) as served:
         token = served.create_token("restart")
         vcp = VcpSDK(token, config_dir=str(served.write_config(tmp_path / "cfg1")))
         ug = vcp.create_ugroup("restart")
         spec = vcp.get_spec("aws", "small")
-        spec.set_ssh_pubkey(str(pub(key)))
+        spec.set_ssh_pubkey(str(public_key_of(key)))
         spec.num_nodes = 2
         unit = ug.create_unit("web", spec)
         first, second = unit.find_nodes()

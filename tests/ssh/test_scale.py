@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.helpers import tcp_connect
 from vcpsdk.testing import running_controller
-from vcpsdk.vcpsdk import VcpSDK
+from vcpsdk.testing.keys import make_ssh_keypair, public_key_of
+from vcpsdk.testing.units import connect_sdk
 
-from .conftest import make_keypair, pub, ssh_text, tcp_connect
+from .conftest import ssh_text
 
 
 def test_two_hundred_nodes_all_reachable(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog.yml"
     catalog.write_text("aws:\n  default:\n    private_network_ipmask: 127.42.0.0/16\n")
-    key = make_keypair(tmp_path)
+    key = make_ssh_keypair(tmp_path)
     with running_controller(tmp_path / "vcc", vpn_catalog_file=catalog) as vcc:
-        vcp = VcpSDK(vcc.create_token("scale"), config_dir=str(vcc.write_config(tmp_path / "cfg")))
+        vcp = connect_sdk(vcc, tmp_path / "cfg", "scale")
         spec = vcp.get_spec("aws", "small")
-        spec.set_ssh_pubkey(str(pub(key)))
+        spec.set_ssh_pubkey(str(public_key_of(key)))
         spec.num_nodes = 200
         unit = vcp.create_ugroup("big").create_unit("many", spec)
         nodes = unit.find_nodes()

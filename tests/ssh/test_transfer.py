@@ -38,7 +38,7 @@ def _random_file(path: Path, size: int) -> bytes:
     return data
 
 
-def test_sftp_batch_put_ls_get(node: VcNode, key: Path, tmp_path: Path, vcc) -> None:
+def test_sftp_batch_put_ls_get(node: VcNode, key: Path, tmp_path: Path, live_controller) -> None:
     data = _random_file(tmp_path / "local.bin", 1_500_000)
     batch = (
         f"put {tmp_path / 'local.bin'} remote.bin\n"
@@ -53,16 +53,16 @@ def test_sftp_batch_put_ls_get(node: VcNode, key: Path, tmp_path: Path, vcc) -> 
     listing = result.stdout.decode()
     assert "remote.bin" in listing and "dir/copy.bin" in listing
     assert (tmp_path / "back.bin").read_bytes() == data
-    home = home_of(vcc.state_dir, node)
+    home = home_of(live_controller.state_dir, node)
     assert (home / "remote.bin").read_bytes() == data
     assert (home / "dir" / "copy.bin").read_bytes() == data
 
 
-def test_sftp_stays_inside_the_home(node: VcNode, key: Path, tmp_path: Path, vcc) -> None:
+def test_sftp_stays_inside_the_home(node: VcNode, key: Path, tmp_path: Path, live_controller) -> None:
     (tmp_path / "a.txt").write_text("abs\n")
     result = _sftp(node, key, f"put {tmp_path / 'a.txt'} /abs.txt\npwd\nls -1 /\n")
     assert result.returncode == 0, result.stderr
-    assert (home_of(vcc.state_dir, node) / "abs.txt").read_text() == "abs\n"
+    assert (home_of(live_controller.state_dir, node) / "abs.txt").read_text() == "abs\n"
     assert "Remote working directory: /\n" in result.stdout.decode()
     # the host's /etc/hostname is not reachable: "/" is the node's home
     result = _sftp(node, key, f"get /etc/hostname {tmp_path / 'h'}\n")
@@ -77,12 +77,14 @@ def test_sftp_with_another_key_is_refused(node: VcNode, other_key: Path) -> None
 
 
 @pytest.mark.parametrize("protocol", [["-O"], []], ids=["scp-protocol", "sftp-protocol"])
-def test_scp_upload_and_download(node: VcNode, key: Path, tmp_path: Path, vcc, protocol: list[str]) -> None:
+def test_scp_upload_and_download(
+    node: VcNode, key: Path, tmp_path: Path, live_controller, protocol: list[str]
+) -> None:
     data = _random_file(tmp_path / "up.bin", 2_000_000)
     target = f"root@{node.cloud_instance_address}"
     up = _client("scp", node, key, *protocol, str(tmp_path / "up.bin"), f"{target}:copied.bin")
     assert up.returncode == 0, up.stderr
-    assert (home_of(vcc.state_dir, node) / "copied.bin").read_bytes() == data
+    assert (home_of(live_controller.state_dir, node) / "copied.bin").read_bytes() == data
     assert ssh_text(node, key, "wc -c < copied.bin").strip() == "2000000"
     down = _client("scp", node, key, *protocol, f"{target}:copied.bin", str(tmp_path / "down.bin"))
     assert down.returncode == 0, down.stderr
@@ -90,7 +92,7 @@ def test_scp_upload_and_download(node: VcNode, key: Path, tmp_path: Path, vcc, p
 
 
 @pytest.mark.parametrize("protocol", [["-O"], []], ids=["scp-protocol", "sftp-protocol"])
-def test_scp_recursive(node: VcNode, key: Path, tmp_path: Path, vcc, protocol: list[str]) -> None:
+def test_scp_recursive(node: VcNode, key: Path, tmp_path: Path, live_controller, protocol: list[str]) -> None:
     tree = tmp_path / "tree"
     (tree / "inner").mkdir(parents=True)
     (tree / "a.txt").write_text("a\n")
@@ -98,7 +100,7 @@ def test_scp_recursive(node: VcNode, key: Path, tmp_path: Path, vcc, protocol: l
     target = f"root@{node.cloud_instance_address}"
     up = _client("scp", node, key, *protocol, "-r", str(tree), f"{target}:")
     assert up.returncode == 0, up.stderr
-    home = home_of(vcc.state_dir, node)
+    home = home_of(live_controller.state_dir, node)
     assert (home / "tree" / "inner" / "b.txt").read_text() == "b\n"
     down = _client("scp", node, key, *protocol, "-r", f"{target}:tree", str(tmp_path / "back"))
     assert down.returncode == 0, down.stderr
@@ -114,10 +116,10 @@ def test_scp_of_a_missing_file_fails(node: VcNode, key: Path, tmp_path: Path) ->
     assert not (tmp_path / "x").exists()
 
 
-def test_vcnode_scp(node: VcNode, key: Path, tmp_path: Path, vcc) -> None:
+def test_vcnode_scp(node: VcNode, key: Path, tmp_path: Path, live_controller) -> None:
     data = _random_file(tmp_path / "file.bin", 700_000)
     node.scp(str(tmp_path / "file.bin"), "uploaded.bin", private_key_path=str(key))
-    assert (home_of(vcc.state_dir, node) / "uploaded.bin").read_bytes() == data
+    assert (home_of(live_controller.state_dir, node) / "uploaded.bin").read_bytes() == data
     out, _ = node.ssh_exec("sha256sum uploaded.bin", private_key_path=str(key))
     assert out.split()[0] == hashlib.sha256(data).hexdigest()
     with pytest.raises(VcpRemoteCommandError) as caught:

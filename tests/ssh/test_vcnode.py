@@ -83,9 +83,9 @@ def test_local_exec_runs_on_this_machine(node: VcNode, tmp_path: Path) -> None:
     assert caught.value.exit_status == 7
 
 
-def test_helpers_refuse_a_storage_node(sdk) -> None:
-    storage = sdk.create_ugroup("storage", "storage")
-    storage.create_unit("data", sdk.get_spec("aws_disk", "small"))
+def test_helpers_refuse_a_storage_node(vcp_sdk) -> None:
+    storage = vcp_sdk.create_ugroup("storage", "storage")
+    storage.create_unit("data", vcp_sdk.get_spec("aws_disk", "small"))
     [disk] = storage.find_nodes()
     with pytest.raises(VcpSDKError, match="only compute node"):
         disk.ssh_exec("true")

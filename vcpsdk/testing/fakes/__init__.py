@@ -1,9 +1,11 @@
-"""Local fakes of the cloud APIs the extensions talk to, served on 127.0.0.1 only.
+"""Local fakes of the cloud APIs vcpsdk talks to, served on 127.0.0.1 only.
 
 * :mod:`vcpsdk.testing.fakes.mdx`: the mdx REST API (:class:`~vcpsdk.testing.fakes.mdx.FakeMdx`,
   ``running_fake_mdx()``);
 * :mod:`vcpsdk.testing.fakes.chameleon`: Chameleon's Keystone, Blazar and Neutron
-  (:class:`~vcpsdk.testing.fakes.chameleon.FakeChameleon`, ``running_fake_chameleon()``).
+  (:class:`~vcpsdk.testing.fakes.chameleon.FakeChameleon`, ``running_fake_chameleon()``);
+* :mod:`vcpsdk.testing.fakes.aws`: EC2 on moto in server mode (``moto_endpoint()``), for the
+  AWS backend (needs the ``test`` extra).
 
 Each runner serves its fake in a background thread on a free port for a ``with`` block;
 ``python -m vcpsdk.testing.fakes.<name> --port N`` serves one by hand.

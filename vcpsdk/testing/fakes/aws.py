@@ -1,4 +1,6 @@
-"""EC2 on moto, in server mode on 127.0.0.1, for the AWS backend tests and harness.
+"""EC2 on moto, in server mode on 127.0.0.1: the local fake of AWS for tests and benchmarks.
+
+Needs the ``test`` extra (``boto3`` and ``moto[server,ec2]``), imported on first use.
 
 * :func:`moto_endpoint` starts one ``ThreadedMotoServer`` per test process, bound to
   127.0.0.1 on a free port (the tests talk HTTP to it exactly like to EC2).
@@ -15,12 +17,9 @@
 from __future__ import annotations
 
 import copy
-import ipaddress
 import logging
-import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 REGION = "ap-northeast-1"
@@ -269,42 +268,3 @@ def restate(old: str, new: str, code: int) -> Callable[[dict[str, Any]], bool]:
         return changed
 
     return change
-
-
-# -- the network rule ------------------------------------------------------------------------
-
-
-@contextmanager
-def loopback_only() -> Iterator[list[str]]:
-    """Refuse (and record) every TCP/UDP connection to a non-loopback address."""
-    violations: list[str] = []
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-
-    def check(sock: socket.socket, address: Any) -> None:
-        if sock.family not in (socket.AF_INET, socket.AF_INET6):
-            return
-        host = address[0] if isinstance(address, tuple) else str(address)
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host == "localhost"
-        if not loopback:
-            violations.append(f"{host}:{address[1] if isinstance(address, tuple) else ''}")
-            raise OSError(f"test network rule: connection to {host} refused (loopback only)")
-
-    def connect(self: socket.socket, address: Any) -> None:
-        check(self, address)
-        return real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        check(self, address)
-        return real_connect_ex(self, address)
-
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-    try:
-        yield violations
-    finally:
-        socket.socket.connect = real_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]

@@ -1,12 +1,70 @@
-"""One set of lifecycle tests every backend passes through its offline stand-in."""
+# The tests call methods on get_ugroup()/get_unit() results they know exist, as a notebook does.
+# mypy: disable-error-code="union-attr"
+"""One set of lifecycle tests every backend passes through its offline stand-in.
+
+Collected by the :mod:`vcpsdk.testing.conformance` plugin wherever a ``conftest.py``
+provides the ``conformance_harness`` fixture; the fixtures below are the suite's own.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from vcpsdk.errors import VcpUnitFailedError
-from vcpsdk.testing import write_test_public_key
+from vcpsdk.testing.conformance.harness import ConformanceHarness
+from vcpsdk.testing.controller import RunningController
+from vcpsdk.testing.keys import write_test_public_key
 from vcpsdk.vcpsdk import VcpSDK
+
+# -- the suite's fixtures ----------------------------------------------------------------
+
+
+@pytest.fixture
+def harness(conformance_harness: ConformanceHarness) -> ConformanceHarness:
+    """The backend under test (the ``conformance_harness`` of the conftest)."""
+    return conformance_harness
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    """The controller's state directory (kept across restarts within a test)."""
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def running(harness: ConformanceHarness, state: Path) -> Iterator[RunningController]:
+    """A controller using the backend under test."""
+    with harness.controller(state) as controller:
+        yield controller
+
+
+@pytest.fixture
+def vcp(running: RunningController, tmp_path: Path) -> VcpSDK:
+    """An SDK of a fresh user of that controller."""
+    config = running.write_config(tmp_path / "cfg")
+    return VcpSDK(running.create_token("conformer"), config_dir=str(config))
+
+
+@pytest.fixture
+def spec_of(vcp: VcpSDK, harness: ConformanceHarness, tmp_path: Path) -> Callable[..., Any]:
+    """``spec_of(**attrs)``: a compute spec of the harness's provider with a key set."""
+    key = write_test_public_key(tmp_path / "id.pub")
+
+    def make(**attributes: Any) -> Any:
+        spec = vcp.get_spec(harness.provider, "small")
+        spec.set_ssh_pubkey(str(key))
+        for name, value in attributes.items():
+            setattr(spec, name, value)
+        return spec
+
+    return make
+
+
+# -- the tests ---------------------------------------------------------------------------
 
 
 def test_create_n_nodes_with_distinct_addresses(vcp: VcpSDK, harness, running, spec_of) -> None:

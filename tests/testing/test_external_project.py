@@ -1,0 +1,95 @@
+"""``vcpsdk.testing`` from outside this repository: a tiny project in ``tmp_path`` that
+enables the pytest plugin and the conformance suite in its own conftest, run with pytest
+in a separate process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import pytest
+
+CONFTEST = """\
+import pytest
+
+from vcpsdk.testing.conformance.sandbox import SandboxHarness
+
+pytest_plugins = ["vcpsdk.testing.pytest_plugin", "vcpsdk.testing.conformance"]
+
+
+@pytest.fixture
+def conformance_harness():
+    return SandboxHarness()
+"""
+
+NOTEBOOK_TEST = """\
+def test_my_notebook(vcp_sdk, vcp_pubkey):
+    spec = vcp_sdk.get_spec("aws", "small")
+    spec.set_ssh_pubkey(str(vcp_pubkey))
+    unit = vcp_sdk.create_ugroup("mine").create_unit("web", spec)
+    assert unit.state == "RUNNING"
+    vcp_sdk.get_ugroup("mine").cleanup()
+
+
+def test_another_user_and_a_ready_unit(make_vcp_sdk, make_running_unit, ssh_keypair):
+    other = make_vcp_sdk(user="bob")
+    assert other.user == "bob" and other.authority()["user_name"] == "bob"
+    group, unit, nodes = make_running_unit(num_nodes=2)
+    assert unit.state == "RUNNING" and len(nodes) == 2
+    assert ssh_keypair.public.read_text().startswith("ssh-ed25519 ")
+"""
+
+#: the tests of vcpsdk/testing/conformance/suite.py (parametrized ones once per parameter)
+CONFORMANCE_TESTS = 10
+
+
+@dataclass
+class Run:
+    """The outcome of pytest on the external project."""
+
+    returncode: int
+    output: str
+    outcomes: dict[str, str]  # test id → passed/failed/skipped/error
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    project = tmp_path_factory.mktemp("external")
+    (project / "conftest.py").write_text(CONFTEST)
+    (project / "test_notebook.py").write_text(NOTEBOOK_TEST)
+    report = project / "report.xml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VCPSDK_", "PYTEST_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    outcomes: dict[str, str] = {}
+    if report.exists():
+        for case in ET.parse(report).getroot().iter("testcase"):
+            kinds = {child.tag for child in case} & {"failure", "error", "skipped"}
+            outcomes[f"{case.get('classname')}::{case.get('name')}"] = kinds.pop() if kinds else "passed"
+    return Run(result.returncode, result.stdout + result.stderr, outcomes)
+
+
+def test_the_conformance_suite_runs_from_an_outside_conftest(run: Run) -> None:
+    suite = {name: outcome for name, outcome in run.outcomes.items() if name.startswith("vcpsdk_conformance")}
+    assert len(suite) == CONFORMANCE_TESTS, run.output
+    assert set(suite.values()) == {"passed"}, run.output
+    assert any("test_restart_reconciles_running_nodes" in name for name in suite)
+
+
+def test_the_plugin_fixtures_work_in_an_outside_project(run: Run) -> None:
+    notebook = {name: outcome for name, outcome in run.outcomes.items() if name.startswith("test_notebook")}
+    assert notebook == {
+        "test_notebook::test_my_notebook": "passed",
+        "test_notebook::test_another_user_and_a_ready_unit": "passed",
+    }, run.output
+    assert run.returncode == 0, run.output
+    assert "PytestAssertRewriteWarning" not in run.output
