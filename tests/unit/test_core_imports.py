@@ -31,6 +31,8 @@ def test_importing_every_core_module_pulls_in_no_server_or_http_module() -> None
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
     report = json.loads(result.stdout)
 
-    assert {"vcpsdk.core.cci", "vcpsdk.core.protocol", "vcpsdk.core.providers", "vcpsdk.core.polling"} <= set(report["imported"])
+    assert {"vcpsdk.core.cci", "vcpsdk.core.protocol", "vcpsdk.core.providers", "vcpsdk.core.polling"} <= set(
+        report["imported"]
+    )
     loaded = [m for m in report["modules"] if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
     assert loaded == []

@@ -21,8 +21,29 @@ See docs/testing.md.
 
 from __future__ import annotations
 
-from vcpsdk.testing.controller import RunningController, running_controller, serving
-from vcpsdk.testing.keys import write_test_public_key
-from vcpsdk.testing.network import free_port
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vcpsdk.testing.controller import RunningController, running_controller
+    from vcpsdk.testing.keys import write_test_public_key
+    from vcpsdk.testing.network import free_port
+    from vcpsdk.testing.serving import serving
+
+#: public name → module; imported on first use so that e.g. the mock controller
+#: does not load the controller's server modules
+_EXPORTS = {
+    "RunningController": "vcpsdk.testing.controller",
+    "running_controller": "vcpsdk.testing.controller",
+    "serving": "vcpsdk.testing.serving",
+    "write_test_public_key": "vcpsdk.testing.keys",
+    "free_port": "vcpsdk.testing.network",
+}
 
 __all__ = ["RunningController", "free_port", "running_controller", "serving", "write_test_public_key"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'vcpsdk.testing' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -16,38 +16,33 @@ Only 127.0.0.1 is used; sandbox nodes boot instantly (``boot_delay=0``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import uvicorn
 import yaml
 
 from vcpsdk.controller.app import create_app
 from vcpsdk.controller.auth import create_token
 from vcpsdk.controller.runtime import Controller, build_controller
-from vcpsdk.controller.server import bind_socket, make_server
 from vcpsdk.controller.settings import ControllerSettings
-from vcpsdk.core.polling import PollTimeout, poll
+from vcpsdk.core.protocol import BASE_PATH
 from vcpsdk.testing.network import free_port
+from vcpsdk.testing.serving import LoopbackServer, serving
 
 
 @dataclass
-class RunningController:
+class RunningController(LoopbackServer):
     """A controller serving on 127.0.0.1 in a background thread."""
 
-    port: int
     state_dir: Path
     controller: Controller
-    server: uvicorn.Server
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>/vcp/v1/occtr``."""
-        return f"http://127.0.0.1:{self.port}/vcp/v1/occtr"
+        return f"{self.origin}{BASE_PATH}"
 
     def create_token(self, user: str, superuser: bool = False) -> str:
         """A new access token for ``user``."""
@@ -70,29 +65,6 @@ class RunningController:
 
 
 @contextmanager
-def serving(app: Any, what: str = "server") -> Iterator[tuple[int, uvicorn.Server]]:
-    """Serve an ASGI ``app`` on a free 127.0.0.1 port in a background thread.
-
-    Yields ``(port, server)``; the server stops when the block ends.
-    """
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    server = make_server(app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    with suppress(PollTimeout):  # a thread that died (or never started the server) is reported below
-        poll(lambda: server.started or not thread.is_alive(), bool, timeout=30, interval=0.01)
-    if not server.started:
-        raise RuntimeError(f"the in-process {what} did not start")
-    try:
-        yield port, server
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
-@contextmanager
 def running_controller(
     state_dir: Path, boot_delay: float = 0.0, **settings: object
 ) -> Iterator[RunningController]:
@@ -105,4 +77,4 @@ def running_controller(
     config = ControllerSettings(state_dir=Path(state_dir), boot_delay=boot_delay, **settings)  # type: ignore[arg-type]
     controller = build_controller(config)  # see vcpsdk.controller.runtime
     with serving(create_app(controller), "controller") as (port, server):
-        yield RunningController(port, config.state_dir, controller, server)
+        yield RunningController(port=port, server=server, state_dir=config.state_dir, controller=controller)

@@ -11,12 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-import uvicorn
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from vcpsdk.controller.server import bind_socket, make_server
-from vcpsdk.testing import serving
+from vcpsdk.testing.serving import LoopbackServer, serving
 
 
 class HttpError(Exception):
@@ -101,17 +100,15 @@ F = TypeVar("F", bound=Fake)
 
 
 @dataclass
-class RunningFake(Generic[F]):
+class RunningFake(LoopbackServer, Generic[F]):
     """A fake serving on 127.0.0.1 in a background thread (yielded by ``running_fake_*``)."""
 
     fake: F
-    port: int
-    server: uvicorn.Server
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.origin
 
     @property
     def endpoint(self) -> str:
@@ -135,7 +132,7 @@ def running(fake: F, create_app: Callable[[F], Any], what: str) -> Iterator[Runn
     """
     with serving(create_app(fake), what) as (port, server):
         fake.base_url = f"http://127.0.0.1:{port}"  # read per request (e.g. a service catalog)
-        yield RunningFake(fake, port, server)
+        yield RunningFake(port=port, server=server, fake=fake)
 
 
 def serve_forever(fake: F, create_app: Callable[[F], Any], port: int) -> None:  # pragma: no cover

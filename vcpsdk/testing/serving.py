@@ -1,0 +1,50 @@
+"""Serve an ASGI app on a free 127.0.0.1 port in a background thread (the controller, the fakes)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from vcpsdk.controller.server import bind_socket, make_server
+from vcpsdk.core.polling import PollTimeout, poll
+
+
+@dataclass
+class LoopbackServer:
+    """An app served on 127.0.0.1: its ``port`` and the uvicorn ``server`` running it."""
+
+    port: int
+    server: uvicorn.Server
+
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def serving(app: Any, what: str = "server") -> Iterator[tuple[int, uvicorn.Server]]:
+    """Serve an ASGI ``app`` on a free 127.0.0.1 port in a background thread.
+
+    Yields ``(port, server)``; the server stops when the block ends.
+    """
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = make_server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    with suppress(PollTimeout):  # a thread that died (or never started the server) is reported below
+        poll(lambda: server.started or not thread.is_alive(), bool, timeout=30, interval=0.01)
+    if not server.started:
+        raise RuntimeError(f"the in-process {what} did not start")
+    try:
+        yield port, server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
