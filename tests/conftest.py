@@ -8,17 +8,8 @@
 
 A live controller is always ``live_controller`` (or ``slow_controller``,
 ``private_controller`` where a folder needs its own); the mocked controller of tests/unit
-has a name of its own.  Folder conftests hold only what is specific to their folder.
+has names of its own (``mock_controller``, ``mock_sdk``, ``make_mock_sdk``).
+Folder conftests hold only what is specific to their folder.
 """
 
-from pathlib import Path
-
-import pytest
-
 pytest_plugins = ["vcpsdk.testing.pytest_plugin", "vcpsdk.testing.conformance"]
-
-
-@pytest.fixture
-def pubkey(vcp_pubkey: Path) -> Path:
-    """``vcp_pubkey`` under the name tests/unit asks for (a key file, no controller involved)."""
-    return vcp_pubkey

@@ -50,7 +50,7 @@ def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
 
 
 @pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
+def mock_config_dir(tmp_path: Path) -> Path:
     """``vcc: {host: 127.0.0.1, vcc_port: 9, scheme: http}`` plus AWS credentials."""
     return write_config(tmp_path / "vcp_config")
 
@@ -64,13 +64,13 @@ def mock_controller(requests_mock: Any) -> MockController:
 
 
 @pytest.fixture
-def make_sdk(mock_controller: MockController, config_dir: Path) -> Callable[..., Any]:
+def make_mock_sdk(mock_controller: MockController, mock_config_dir: Path) -> Callable[..., Any]:
     """``make_sdk(long_poll=True)``: a VcpSDK on the mock; startup requests are forgotten."""
     from vcpsdk.vcpsdk import VcpSDK
 
     def make(long_poll: bool = True, directory: Path | None = None) -> VcpSDK:
         mock_controller.startup(long_poll=long_poll)
-        sdk = VcpSDK(TOKEN, config_dir=str(directory or config_dir))
+        sdk = VcpSDK(TOKEN, config_dir=str(directory or mock_config_dir))
         mock_controller.mark()
         return sdk
 
@@ -78,13 +78,13 @@ def make_sdk(mock_controller: MockController, config_dir: Path) -> Callable[...,
 
 
 @pytest.fixture
-def sdk(make_sdk: Callable[..., Any]) -> Any:
+def mock_sdk(make_mock_sdk: Callable[..., Any]) -> Any:
     """A VcpSDK on a mocked controller that advertises long polling."""
-    return make_sdk()
+    return make_mock_sdk()
 
 
 @pytest.fixture
-def make_ugroup(mock_controller: MockController, sdk: Any) -> Callable[..., Any]:
+def make_ugroup(mock_controller: MockController, mock_sdk: Any) -> Callable[..., Any]:
     """``make_ugroup(vc_json(...))``: the UnitGroup of that body, obtained by ``get_ugroup``.
 
     GET /vcs and GET /vcs/{vcid} answer with the body; requests are forgotten.
@@ -93,7 +93,7 @@ def make_ugroup(mock_controller: MockController, sdk: Any) -> Callable[..., Any]
     def make(body: dict[str, Any], client: Any = None) -> Any:
         mock_controller.reply("GET", "/vcs", {"vcs": [body]})
         mock_controller.reply("GET", f"/vcs/{body['vcid']}", body)
-        ugroup = (client or sdk).get_ugroup(body["name"])
+        ugroup = (client or mock_sdk).get_ugroup(body["name"])
         assert ugroup is not None
         mock_controller.mark()
         return ugroup

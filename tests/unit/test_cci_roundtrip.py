@@ -92,11 +92,11 @@ def customise(spec: VcpSpecResource, pubkey: Path) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("provider", "flavor"), CASES)
 def test_rendered_unit_cci_parses_back_to_what_was_set(
-    provider: str, flavor: str, catalog_config: Path, pubkey: Path
+    provider: str, flavor: str, catalog_config: Path, vcp_pubkey: Path
 ) -> None:
     decl = get_provider(provider)
     spec = make_spec(provider, flavor, catalog_config)
-    changed = customise(spec, pubkey)
+    changed = customise(spec, vcp_pubkey)
 
     parsed = cci.parse_unit_cci(b64(spec.cci("rt-unit_1")))
 

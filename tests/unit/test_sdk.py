@@ -40,8 +40,10 @@ DENIED = "2026/01/01 00:00:00 UTC: VCPAuthException: abcd1234:token lookup is fa
 # -- construction -------------------------------------------------------------------------
 
 
-def test_construction_sends_base_then_vcs_then_authority(mock_controller: MockController, config_dir) -> None:
-    sdk = VcpSDK(TOKEN, config_dir=str(config_dir))
+def test_construction_sends_base_then_vcs_then_authority(
+    mock_controller: MockController, mock_config_dir
+) -> None:
+    sdk = VcpSDK(TOKEN, config_dir=str(mock_config_dir))
 
     sent = mock_controller.sent()
     assert [s.call for s in sent] == STARTUP
@@ -51,8 +53,8 @@ def test_construction_sends_base_then_vcs_then_authority(mock_controller: MockCo
     assert sdk.authority() == AUTHORITY
 
 
-def test_construction_strips_the_token(mock_controller: MockController, config_dir) -> None:
-    VcpSDK(f"  {TOKEN}\n", config_dir=str(config_dir))
+def test_construction_strips_the_token(mock_controller: MockController, mock_config_dir) -> None:
+    VcpSDK(f"  {TOKEN}\n", config_dir=str(mock_config_dir))
 
     assert_headers(mock_controller.sent(), token=TOKEN)
 
@@ -85,13 +87,13 @@ def test_insecure_request_warning_turns_tls_verification_off(
 
 
 def test_rejected_token_raises_auth_error_and_logs(
-    mock_controller: MockController, config_dir, caplog
+    mock_controller: MockController, mock_config_dir, caplog
 ) -> None:
     mock_controller.reply("GET", "", (403, {"message": DENIED}))
     caplog.set_level(logging.ERROR, logger="vcp.sdk")
 
     with pytest.raises(VcpAuthError) as info:
-        VcpSDK(TOKEN, config_dir=str(config_dir))
+        VcpSDK(TOKEN, config_dir=str(mock_config_dir))
 
     assert info.value.args == ("VCP", "config vc failed")
     assert info.value.http_status == 403
@@ -102,38 +104,42 @@ def test_rejected_token_raises_auth_error_and_logs(
     assert mock_controller.calls() == [("GET", "")]
 
 
-def test_connection_refused_raises_connection_error(mock_controller: MockController, config_dir) -> None:
+def test_connection_refused_raises_connection_error(mock_controller: MockController, mock_config_dir) -> None:
     mock_controller.fail("GET", "", requests.exceptions.ConnectionError("[Errno 111] Connection refused"))
 
     with pytest.raises(VcpConnectionError) as info:
-        VcpSDK(TOKEN, config_dir=str(config_dir))
+        VcpSDK(TOKEN, config_dir=str(mock_config_dir))
 
     assert info.value.args == ("VCP", "server error")
     assert isinstance(info.value, ConnectionError)
     assert mock_controller.calls() == [("GET", "")]
 
 
-def test_missing_token_is_refused_before_any_request(mock_controller: MockController, config_dir) -> None:
+def test_missing_token_is_refused_before_any_request(
+    mock_controller: MockController, mock_config_dir
+) -> None:
     with pytest.raises(VcpInvalidArgumentError, match="vcc_access_token is required"):
-        VcpSDK("", config_dir=str(config_dir))
+        VcpSDK("", config_dir=str(mock_config_dir))
 
     assert mock_controller.sent() == []
 
 
-def test_authority_failure_is_reported(mock_controller: MockController, config_dir) -> None:
+def test_authority_failure_is_reported(mock_controller: MockController, mock_config_dir) -> None:
     mock_controller.reply("GET", "/accounts/authority", (500, {"message": "boom"}))
 
     with pytest.raises(VcpSDKError) as info:
-        VcpSDK(TOKEN, config_dir=str(config_dir))
+        VcpSDK(TOKEN, config_dir=str(mock_config_dir))
 
     assert info.value.args == ("VCP", "authority error")
     assert mock_controller.calls() == STARTUP
 
 
-def test_verbose_logging_never_shows_the_token(mock_controller: MockController, config_dir, caplog) -> None:
+def test_verbose_logging_never_shows_the_token(
+    mock_controller: MockController, mock_config_dir, caplog
+) -> None:
     caplog.set_level(logging.DEBUG, logger="vcp.sdk")
 
-    sdk = VcpSDK(TOKEN, config_dir=str(config_dir), verbose=3)
+    sdk = VcpSDK(TOKEN, config_dir=str(mock_config_dir), verbose=3)
 
     messages = [r.getMessage() for r in caplog.records]
     assert f"[GET] {BASE}/vcs privileged(False)" in messages
@@ -143,7 +149,7 @@ def test_verbose_logging_never_shows_the_token(mock_controller: MockController, 
 
 
 def test_verbose_level_three_redacts_cci_payloads(
-    mock_controller: MockController, config_dir, caplog
+    mock_controller: MockController, mock_config_dir, caplog
 ) -> None:
     secret_cci = base64.b64encode(b"secret_key: SUPERSECRET-42").decode()
     unit = unit_json("server", [node_json(1)])
@@ -151,7 +157,7 @@ def test_verbose_level_three_redacts_cci_payloads(
     mock_controller.reply("GET", "/vcs", {"vcs": [vc_json("ug1", [unit])]})
     caplog.set_level(logging.DEBUG, logger="vcp.sdk")
 
-    sdk = VcpSDK(TOKEN, config_dir=str(config_dir), verbose=3)
+    sdk = VcpSDK(TOKEN, config_dir=str(mock_config_dir), verbose=3)
     assert sdk.get_ugroup("ug1") is not None
 
     text = "\n".join(r.getMessage() for r in caplog.records)
@@ -160,14 +166,14 @@ def test_verbose_level_three_redacts_cci_payloads(
     assert "<redacted" in text
 
 
-def test_verbose_setter_turns_request_logging_on(sdk, mock_controller: MockController, caplog) -> None:
+def test_verbose_setter_turns_request_logging_on(mock_sdk, mock_controller: MockController, caplog) -> None:
     mock_controller.reply("GET", "/publickey", {"publickey": "ssh-rsa AAAA"})
     caplog.set_level(logging.DEBUG, logger="vcp.sdk")
 
-    sdk.get_publickey()
+    mock_sdk.get_publickey()
     assert caplog.records == []
-    sdk.verbose = 1
-    sdk.get_publickey()
+    mock_sdk.verbose = 1
+    mock_sdk.get_publickey()
 
     assert [r.getMessage() for r in caplog.records] == [f"[GET] {BASE}/publickey privileged(False)"]
 
@@ -186,11 +192,11 @@ def test_verbose_setter_turns_request_logging_on(sdk, mock_controller: MockContr
         (500, VcpSDKError),
     ],
 )
-def test_http_status_maps_to_a_typed_error(sdk, mock_controller: MockController, status, cls) -> None:
+def test_http_status_maps_to_a_typed_error(mock_sdk, mock_controller: MockController, status, cls) -> None:
     mock_controller.reply("GET", "/publickey", (status, {"message": "2026/01/01 UTC: X: detail"}))
 
     with pytest.raises(VcpSDKError) as info:
-        sdk.get_publickey()
+        mock_sdk.get_publickey()
 
     assert type(info.value) is cls
     assert info.value.args == ("VCP", "publickey failed")
@@ -198,11 +204,11 @@ def test_http_status_maps_to_a_typed_error(sdk, mock_controller: MockController,
     assert info.value.server_message == "2026/01/01 UTC: X: detail"
 
 
-def test_non_json_error_body_becomes_the_server_message(sdk, mock_controller: MockController) -> None:
+def test_non_json_error_body_becomes_the_server_message(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply("GET", "/publickey", (502, "<html>Bad Gateway</html>"))
 
     with pytest.raises(VcpSDKError) as info:
-        sdk.get_publickey()
+        mock_sdk.get_publickey()
 
     assert info.value.http_status == 502
     assert info.value.server_message == "<html>Bad Gateway</html>"
@@ -211,23 +217,23 @@ def test_non_json_error_body_becomes_the_server_message(sdk, mock_controller: Mo
 # -- controller information --------------------------------------------------------------------
 
 
-def test_authority_returns_the_body(sdk, mock_controller: MockController) -> None:
-    assert sdk.authority() == {"role": "fullaccess", "user_name": "alice", "user_role": "regular"}
+def test_authority_returns_the_body(mock_sdk, mock_controller: MockController) -> None:
+    assert mock_sdk.authority() == {"role": "fullaccess", "user_name": "alice", "user_role": "regular"}
     assert mock_controller.sent() == []
 
 
-def test_get_publickey(sdk, mock_controller: MockController) -> None:
+def test_get_publickey(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply("GET", "/publickey", {"publickey": "ssh-rsa AAAAB3Nza vcc@controller"})
 
-    assert sdk.get_publickey() == "ssh-rsa AAAAB3Nza vcc@controller"
+    assert mock_sdk.get_publickey() == "ssh-rsa AAAAB3Nza vcc@controller"
 
     sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", "/publickey")]
     assert_headers(sent)
 
 
-def test_vcc_info_from_config(sdk, mock_controller: MockController) -> None:
-    assert sdk.vcc_info() == {
+def test_vcc_info_from_config(mock_sdk, mock_controller: MockController) -> None:
+    assert mock_sdk.vcc_info() == {
         "host": f"{HOST}:{PORT}",
         # vault_url follows vcc.scheme (this config says http); the original is https only
         "vault_url": f"http://{HOST}:8443",
@@ -248,7 +254,7 @@ def test_vcc_info_vault_url_is_https_without_a_scheme(requests_mock, tmp_path) -
     assert VcpSDK(TOKEN, config_dir=str(directory)).vcc_info()["vault_url"] == f"https://{HOST}:8443"
 
 
-def test_vcc_info_uses_private_ip_and_vault_port(make_sdk, tmp_path) -> None:
+def test_vcc_info_uses_private_ip_and_vault_port(make_mock_sdk, tmp_path) -> None:
     directory = write_config(
         tmp_path / "cfg",
         vcc={
@@ -259,7 +265,7 @@ def test_vcc_info_uses_private_ip_and_vault_port(make_sdk, tmp_path) -> None:
             "private_ip": "127.0.0.2",
         },
     )
-    info = make_sdk(directory=directory).vcc_info()
+    info = make_mock_sdk(directory=directory).vcc_info()
 
     assert info["host"] == f"{HOST}:{PORT}"
     assert info["vault_url"] == f"http://{HOST}:18443"
@@ -287,11 +293,11 @@ def _version_body() -> dict:
 
 
 def test_version_prints_yaml_with_the_controller_version(
-    sdk, mock_controller: MockController, capsys
+    mock_sdk, mock_controller: MockController, capsys
 ) -> None:
     mock_controller.reply("GET", "/version", _version_body())
 
-    assert sdk.version() is None
+    assert mock_sdk.version() is None
 
     report = yaml.safe_load(capsys.readouterr().out)
     ctl = report["vc_controller"]
@@ -310,7 +316,7 @@ def test_version_prints_yaml_with_the_controller_version(
 
 
 def test_version_shows_configured_wait_timeout_and_name(
-    make_sdk, mock_controller: MockController, tmp_path, capsys
+    make_mock_sdk, mock_controller: MockController, tmp_path, capsys
 ) -> None:
     directory = write_config(
         tmp_path / "cfg",
@@ -322,7 +328,7 @@ def test_version_shows_configured_wait_timeout_and_name(
             "name": "my-vcc",
         },
     )
-    sdk = make_sdk(directory=directory)
+    sdk = make_mock_sdk(directory=directory)
     mock_controller.reply("GET", "/version", _version_body())
 
     sdk.version()
@@ -347,13 +353,13 @@ VPN_BODY = {
 
 
 def test_get_vpn_catalog_of_a_provider_returns_the_default_entry(
-    sdk, mock_controller: MockController
+    mock_sdk, mock_controller: MockController
 ) -> None:
     mock_controller.reply("GET", "/vpn_catalog", VPN_BODY)
 
-    assert sdk.get_vpn_catalog("aws") == VPN_AWS
-    assert sdk.get_vpn_catalog("aws", vpn_catalog_name="second") == {"aws_region": "us-east-1"}
-    assert sdk.get_vpn_catalog("onpremises") == {}
+    assert mock_sdk.get_vpn_catalog("aws") == VPN_AWS
+    assert mock_sdk.get_vpn_catalog("aws", vpn_catalog_name="second") == {"aws_region": "us-east-1"}
+    assert mock_sdk.get_vpn_catalog("onpremises") == {}
 
     sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", "/vpn_catalog")] * 3
@@ -361,11 +367,11 @@ def test_get_vpn_catalog_of_a_provider_returns_the_default_entry(
 
 
 def test_get_vpn_catalog_without_provider_returns_the_whole_catalog(
-    sdk, mock_controller: MockController
+    mock_sdk, mock_controller: MockController
 ) -> None:
     mock_controller.reply("GET", "/vpn_catalog", VPN_BODY)
 
-    catalog = sdk.get_vpn_catalog()
+    catalog = mock_sdk.get_vpn_catalog()
 
     assert catalog == {
         "aws": {"default": VPN_AWS, "second": {"aws_region": "us-east-1"}},
@@ -374,11 +380,11 @@ def test_get_vpn_catalog_without_provider_returns_the_whole_catalog(
 
 
 @pytest.mark.parametrize(("provider", "name"), [("azure", "default"), ("aws", "nosuch")])
-def test_get_vpn_catalog_missing_entry(sdk, mock_controller: MockController, provider, name) -> None:
+def test_get_vpn_catalog_missing_entry(mock_sdk, mock_controller: MockController, provider, name) -> None:
     mock_controller.reply("GET", "/vpn_catalog", VPN_BODY)
 
     with pytest.raises(VcpSDKError) as info:
-        sdk.get_vpn_catalog(provider, vpn_catalog_name=name)
+        mock_sdk.get_vpn_catalog(provider, vpn_catalog_name=name)
 
     assert "not exist in vpn_catalog" in info.value.args[1]
     assert f"provider[{provider}] vpn_catalog_name[{name}]" in info.value.args[1]
@@ -387,8 +393,8 @@ def test_get_vpn_catalog_missing_entry(sdk, mock_controller: MockController, pro
 # -- specs and flavors ------------------------------------------------------------------------
 
 
-def test_get_spec_needs_no_request(sdk, mock_controller: MockController) -> None:
-    spec = sdk.get_spec("aws", "small")
+def test_get_spec_needs_no_request(mock_sdk, mock_controller: MockController) -> None:
+    spec = mock_sdk.get_spec("aws", "small")
 
     assert spec.provider_name == "aws"
     assert spec.flavor == "small"
@@ -398,16 +404,18 @@ def test_get_spec_needs_no_request(sdk, mock_controller: MockController) -> None
 
 
 @pytest.mark.parametrize(("provider", "flavor"), [("nosuch", "small"), ("aws", "huge")])
-def test_get_spec_unknown_provider_or_flavor(sdk, mock_controller: MockController, provider, flavor) -> None:
+def test_get_spec_unknown_provider_or_flavor(
+    mock_sdk, mock_controller: MockController, provider, flavor
+) -> None:
     with pytest.raises(VcpInvalidArgumentError) as info:
-        sdk.get_spec(provider, flavor)
+        mock_sdk.get_spec(provider, flavor)
 
     assert f"no flavor provider_name[{provider}] flavor[{flavor}]" in info.value.args[1]
     assert mock_controller.sent() == []
 
 
-def test_df_flavors_aws(sdk, mock_controller: MockController) -> None:
-    frame = sdk.df_flavors("aws")
+def test_df_flavors_aws(mock_sdk, mock_controller: MockController) -> None:
+    frame = mock_sdk.df_flavors("aws")
 
     assert list(frame.columns) == ["flavor", "instance_type", "volume_type", "volume_size"]
     rows = frame.set_index("flavor").to_dict("index")
@@ -416,20 +424,20 @@ def test_df_flavors_aws(sdk, mock_controller: MockController) -> None:
     assert mock_controller.sent() == []
 
 
-def test_df_flavors_reads_the_users_flavor_file(sdk, config_dir) -> None:
-    (config_dir / "vcp_flavor.yml").write_text(
+def test_df_flavors_reads_the_users_flavor_file(mock_sdk, mock_config_dir) -> None:
+    (mock_config_dir / "vcp_flavor.yml").write_text(
         "aws:\n  tiny: {instance_type: t3.nano, volume_type: gp2, volume_size: 4}\n"
     )
 
-    rows = sdk.df_flavors("aws").set_index("flavor").to_dict("index")
+    rows = mock_sdk.df_flavors("aws").set_index("flavor").to_dict("index")
 
     assert rows["tiny"] == {"instance_type": "t3.nano", "volume_type": "gp2", "volume_size": 4}
-    assert sdk.get_spec("aws", "tiny").instance_type == "t3.nano"
+    assert mock_sdk.get_spec("aws", "tiny").instance_type == "t3.nano"
 
 
-def test_df_flavors_unknown_provider(sdk, mock_controller: MockController) -> None:
+def test_df_flavors_unknown_provider(mock_sdk, mock_controller: MockController) -> None:
     with pytest.raises(VcpInvalidArgumentError, match=r"no flavor provider_name\[nosuch\]"):
-        sdk.df_flavors("nosuch")
+        mock_sdk.df_flavors("nosuch")
     assert mock_controller.sent() == []
 
 

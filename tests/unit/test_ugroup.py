@@ -53,7 +53,7 @@ def _messages(caplog, level: int = logging.INFO) -> list[str]:
 
 
 def test_create_unit_posts_the_unit_cci_and_long_polls(
-    make_ugroup, sdk, mock_controller: MockController, pubkey
+    make_ugroup, mock_sdk, mock_controller: MockController, vcp_pubkey
 ) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
     mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
@@ -64,10 +64,10 @@ def test_create_unit_posts_the_unit_cci_and_long_polls(
         unit_json("server", [node_json(1), node_json(2, state="BOOTING")], revision=5),
         unit_json("server", [node_json(1), node_json(2)], revision=6),
     )
-    spec = sdk.get_spec("aws", "small")
+    spec = mock_sdk.get_spec("aws", "small")
     spec.num_nodes = 2
     spec.volume_size = 20
-    spec.set_ssh_pubkey(str(pubkey))
+    spec.set_ssh_pubkey(str(vcp_pubkey))
     spec.params_e.append("FOO=bar")
 
     unit = ugroup.create_unit("server", spec)
@@ -86,7 +86,7 @@ def test_create_unit_posts_the_unit_cci_and_long_polls(
     assert cci["num_nodes"] == 2
     assert cci["private_network"] == "default"
     assert cci["cloud_provider"] == "aws"
-    encoded_key = base64.b64encode(pubkey.read_bytes()).decode()
+    encoded_key = base64.b64encode(vcp_pubkey.read_bytes()).decode()
     assert cci["params"] == {"v": [], "e": [f"AUTHORIZED_KEYS={encoded_key}", "FOO=bar"]}
     params = cci["cloud_params"]
     assert params["cci_version"] == "1.2"
@@ -105,9 +105,9 @@ def test_create_unit_posts_the_unit_cci_and_long_polls(
 
 
 def test_create_unit_polls_when_long_poll_is_not_advertised(
-    make_sdk, make_ugroup, mock_controller: MockController, fake_time, caplog
+    make_mock_sdk, make_ugroup, mock_controller: MockController, fake_time, caplog
 ) -> None:
-    sdk = make_sdk(long_poll=False)
+    sdk = make_mock_sdk(long_poll=False)
     ugroup = make_ugroup(vc_json("ug1"), client=sdk)
     mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
     mock_controller.reply(
@@ -134,7 +134,7 @@ def test_create_unit_polls_when_long_poll_is_not_advertised(
 
 
 def test_create_unit_in_error_raises_unit_failed(
-    make_ugroup, sdk, mock_controller: MockController, caplog
+    make_ugroup, mock_sdk, mock_controller: MockController, caplog
 ) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
     failed = unit_json("server", [node_json(1, state="ERROR")], state="ERROR", error_message="quota exceeded")
@@ -149,7 +149,7 @@ def test_create_unit_in_error_raises_unit_failed(
     caplog.set_level(logging.ERROR, logger="vcp.sdk")
 
     with pytest.raises(VcpUnitFailedError) as info:
-        ugroup.create_unit("server", sdk.get_spec("aws", "small"))
+        ugroup.create_unit("server", mock_sdk.get_spec("aws", "small"))
 
     assert info.value.args == ("VCP", "failed (server)")
     assert info.value.server_message == "quota exceeded"
@@ -166,12 +166,12 @@ def test_create_unit_in_error_raises_unit_failed(
 
 
 def test_create_unit_times_out_and_leaves_the_unit(
-    make_sdk, make_ugroup, mock_controller: MockController, tmp_path
+    make_mock_sdk, make_ugroup, mock_controller: MockController, tmp_path
 ) -> None:
     directory = write_config(
         tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT, "scheme": "http", "wait_timeout_sec": 30}
     )
-    sdk = make_sdk(long_poll=False, directory=directory)
+    sdk = make_mock_sdk(long_poll=False, directory=directory)
     ugroup = make_ugroup(vc_json("ug1"), client=sdk)
     mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
     mock_controller.reply("GET", UNIT_PATH, unit_json("server", [node_json(1, state="BOOTING")], revision=3))
@@ -188,7 +188,7 @@ def test_create_unit_times_out_and_leaves_the_unit(
 
 
 def test_long_poll_timeout_honours_the_hold(
-    make_ugroup, sdk, mock_controller: MockController, fake_time
+    make_ugroup, mock_sdk, mock_controller: MockController, fake_time
 ) -> None:
     """The controller holds each long-poll read for wait_sec; the wait still ends in time."""
     ugroup = make_ugroup(vc_json("ug1"))
@@ -202,7 +202,7 @@ def test_long_poll_timeout_honours_the_hold(
     mock_controller.mocker.get(mock_controller.base + UNIT_PATH, json=held)
 
     with pytest.raises(VcpTimeoutError, match=r"Full of waiting time \(server\)"):
-        ugroup.create_unit("server", sdk.get_spec("aws", "small"))
+        ugroup.create_unit("server", mock_sdk.get_spec("aws", "small"))
 
     waits = [float(s.query["wait_sec"][0]) for s in mock_controller.sent() if s.query]
     assert waits and sum(waits) <= 1000
@@ -210,14 +210,14 @@ def test_long_poll_timeout_honours_the_hold(
 
 
 def test_create_unit_without_waiting_then_wait_unit_applied(
-    make_ugroup, sdk, mock_controller: MockController
+    make_ugroup, mock_sdk, mock_controller: MockController
 ) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
     mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
     booting = unit_json("server", [node_json(1, state="BOOTING")], revision=3)
     mock_controller.reply("GET", UNIT_PATH, booting, booting, unit_json("server", [node_json(1)], revision=4))
 
-    unit = ugroup.create_unit("server", sdk.get_spec("aws", "small"), wait_for=False)
+    unit = ugroup.create_unit("server", mock_sdk.get_spec("aws", "small"), wait_for=False)
 
     assert mock_controller.calls() == [("GET", VC_PATH), ("POST", VC_PATH), ("GET", UNIT_PATH)]
     assert unit.name == "server"
@@ -231,35 +231,35 @@ def test_create_unit_without_waiting_then_wait_unit_applied(
     assert applied.name == "server"
 
 
-def test_create_unit_privileged(make_ugroup, sdk, mock_controller: MockController) -> None:
+def test_create_unit_privileged(make_ugroup, mock_sdk, mock_controller: MockController) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
     mock_controller.reply("POST", VC_PATH, ACCEPTED_UNIT)
     mock_controller.reply("GET", UNIT_PATH, unit_json("server", [node_json(1)], revision=3))
 
-    ugroup.create_unit("server", sdk.get_spec("aws", "small"), privileged=True)
+    ugroup.create_unit("server", mock_sdk.get_spec("aws", "small"), privileged=True)
 
     assert len(mock_controller.sent()) == 3
     assert_headers(mock_controller.sent(), privileged=True)
 
 
 def test_create_unit_existing_name_fails_before_post(
-    make_ugroup, sdk, mock_controller: MockController
+    make_ugroup, mock_sdk, mock_controller: MockController
 ) -> None:
     ugroup = make_ugroup(vc_json("ug1", [unit_json("server", [node_json(1)])]))
 
     with pytest.raises(VcpInvalidArgumentError, match=r"already exist unit\[server\]"):
-        ugroup.create_unit("server", sdk.get_spec("aws", "small"))
+        ugroup.create_unit("server", mock_sdk.get_spec("aws", "small"))
 
     assert mock_controller.calls() == [("GET", VC_PATH)]
 
 
 def test_create_unit_spec_type_mismatch_fails_before_post(
-    make_ugroup, sdk, mock_controller: MockController
+    make_ugroup, mock_sdk, mock_controller: MockController
 ) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
 
     with pytest.raises(VcpInvalidArgumentError) as info:
-        ugroup.create_unit("disks", sdk.get_spec("aws_disk", "small"))
+        ugroup.create_unit("disks", mock_sdk.get_spec("aws_disk", "small"))
 
     assert info.value.args[1] == "not much ugroup_type vc[compute] and spec[storage]"
     assert "POST" not in [m for m, _ in mock_controller.calls()]
@@ -267,23 +267,23 @@ def test_create_unit_spec_type_mismatch_fails_before_post(
 
 @pytest.mark.parametrize("name", ["my server", "a/b", ""])
 def test_create_unit_bad_name_fails_before_post(
-    make_ugroup, sdk, mock_controller: MockController, name
+    make_ugroup, mock_sdk, mock_controller: MockController, name
 ) -> None:
     ugroup = make_ugroup(vc_json("ug1"))
 
     with pytest.raises(VcpInvalidArgumentError, match="unit_name"):
-        ugroup.create_unit(name, sdk.get_spec("aws", "small"))
+        ugroup.create_unit(name, mock_sdk.get_spec("aws", "small"))
 
     assert "POST" not in [m for m, _ in mock_controller.calls()]
 
 
-def test_create_storage_unit(make_ugroup, sdk, mock_controller: MockController) -> None:
+def test_create_storage_unit(make_ugroup, mock_sdk, mock_controller: MockController) -> None:
     ugroup = make_ugroup(vc_json("st", vc_type="storage"))
     mock_controller.reply("POST", VC_PATH, {"vcid": VCID, "unit_name": "disks"})
     mock_controller.reply(
         "GET", f"/vcs/{VCID}/disks", unit_json("disks", [disk_json(1)], unit_type="storage", revision=2)
     )
-    spec = sdk.get_spec("aws_disk", "small")
+    spec = mock_sdk.get_spec("aws_disk", "small")
     spec.num_disks = 1
 
     unit = ugroup.create_unit("disks", spec)
@@ -473,9 +473,9 @@ def test_delete_units_conflict_is_reported(make_ugroup, mock_controller: MockCon
 
 @pytest.mark.parametrize("long_poll", [True, False])
 def test_cleanup_deletes_with_force_and_waits_for_404(
-    make_sdk, make_ugroup, mock_controller: MockController, long_poll, caplog
+    make_mock_sdk, make_ugroup, mock_controller: MockController, long_poll, caplog
 ) -> None:
-    sdk = make_sdk(long_poll=long_poll)
+    sdk = make_mock_sdk(long_poll=long_poll)
     ugroup = make_ugroup(_two_units_vc(), client=sdk)
     mock_controller.reply("DELETE", VC_PATH, {"vcid": VCID})
     deleting = vc_json(

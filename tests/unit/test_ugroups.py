@@ -42,12 +42,12 @@ def _three_ugroups() -> list[dict]:
 
 
 @pytest.mark.parametrize("ugroup_type", ["compute", "storage"])
-def test_create_ugroup_posts_the_empty_vc_cci(sdk, mock_controller: MockController, ugroup_type) -> None:
+def test_create_ugroup_posts_the_empty_vc_cci(mock_sdk, mock_controller: MockController, ugroup_type) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": [vc_json("other", vcid=VCID2)]})
     mock_controller.reply("POST", "/vcs", {"vcid": VCID})
     mock_controller.reply("GET", f"/vcs/{VCID}", vc_json("handson101", vc_type=ugroup_type, vcno=7))
 
-    ugroup = sdk.create_ugroup("handson101", ugroup_type=ugroup_type)
+    ugroup = mock_sdk.create_ugroup("handson101", ugroup_type=ugroup_type)
 
     sent = mock_controller.sent()
     assert [s.call for s in sent] == [("GET", "/vcs"), ("POST", "/vcs"), ("GET", f"/vcs/{VCID}")]
@@ -70,12 +70,14 @@ def test_create_ugroup_posts_the_empty_vc_cci(sdk, mock_controller: MockControll
     assert ugroup.owner == "alice"
 
 
-def test_create_ugroup_privileged_sends_the_privileged_header(sdk, mock_controller: MockController) -> None:
+def test_create_ugroup_privileged_sends_the_privileged_header(
+    mock_sdk, mock_controller: MockController
+) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": []})
     mock_controller.reply("POST", "/vcs", {"vcid": VCID})
     mock_controller.reply("GET", f"/vcs/{VCID}", vc_json("ug1"))
 
-    sdk.create_ugroup("ug1", privileged=True)
+    mock_sdk.create_ugroup("ug1", privileged=True)
 
     sent = mock_controller.sent()
     assert len(sent) == 3
@@ -83,14 +85,14 @@ def test_create_ugroup_privileged_sends_the_privileged_header(sdk, mock_controll
 
 
 def test_create_ugroup_with_an_existing_name_fails_before_post(
-    sdk, mock_controller: MockController, caplog
+    mock_sdk, mock_controller: MockController, caplog
 ) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": [vc_json("handson101")]})
     mock_controller.reply("POST", "/vcs", {"vcid": VCID2})
     caplog.set_level(logging.ERROR, logger="vcp.sdk")
 
     with pytest.raises(VcpInvalidArgumentError) as info:
-        sdk.create_ugroup("handson101")
+        mock_sdk.create_ugroup("handson101")
 
     assert "aleady exist UnitGroup" in info.value.args[1]
     assert mock_controller.calls() == [("GET", "/vcs")]
@@ -103,48 +105,48 @@ def test_create_ugroup_with_an_existing_name_fails_before_post(
 
 @pytest.mark.parametrize("bad_type", ["disk", "Compute", ""])
 def test_create_ugroup_bad_type_fails_before_any_request(
-    sdk, mock_controller: MockController, bad_type
+    mock_sdk, mock_controller: MockController, bad_type
 ) -> None:
     with pytest.raises(VcpInvalidArgumentError, match="ugroup_type"):
-        sdk.create_ugroup("ug1", ugroup_type=bad_type)
+        mock_sdk.create_ugroup("ug1", ugroup_type=bad_type)
 
     assert mock_controller.sent() == []
 
 
-def test_create_ugroup_refused_by_the_controller(sdk, mock_controller: MockController) -> None:
+def test_create_ugroup_refused_by_the_controller(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": []})
     mock_controller.reply(
         "POST", "/vcs", (400, {"message": "2026/01/01 UTC: VCPInvalidParameterException: x"})
     )
 
     with pytest.raises(VcpInvalidArgumentError) as info:
-        sdk.create_ugroup("ug1")
+        mock_sdk.create_ugroup("ug1")
 
     assert info.value.args == ("VCP", "create vc failed")
     assert info.value.http_status == 400
     assert mock_controller.calls() == [("GET", "/vcs"), ("POST", "/vcs")]
 
 
-def test_create_ugroup_expects_202_accepted(sdk, mock_controller: MockController) -> None:
+def test_create_ugroup_expects_202_accepted(mock_sdk, mock_controller: MockController) -> None:
     """Writes expect 202 (reference §5.1/§6.5); a 200 is an unexpected status."""
     mock_controller.reply("GET", "/vcs", {"vcs": []})
     mock_controller.reply("POST", "/vcs", (200, {"vcid": VCID}))
     mock_controller.reply("GET", f"/vcs/{VCID}", vc_json("ug1"))
 
     with pytest.raises(VcpSDKError) as info:
-        sdk.create_ugroup("ug1")
+        mock_sdk.create_ugroup("ug1")
 
     assert info.value.args == ("VCP", "create vc failed")
     assert info.value.http_status == 200
     assert mock_controller.calls() == [("GET", "/vcs"), ("POST", "/vcs")]
 
 
-def test_create_ugroup_without_vcid_in_reply(sdk, mock_controller: MockController) -> None:
+def test_create_ugroup_without_vcid_in_reply(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": []})
     mock_controller.reply("POST", "/vcs", {})
 
     with pytest.raises(VcpSDKError) as info:
-        sdk.create_ugroup("ug1")
+        mock_sdk.create_ugroup("ug1")
 
     assert info.value.args == ("VCP", "create vc failed: cannot find new vc")
 
@@ -152,10 +154,10 @@ def test_create_ugroup_without_vcid_in_reply(sdk, mock_controller: MockControlle
 # -- get_ugroup / find_ugroups ---------------------------------------------------------------
 
 
-def test_get_ugroup(sdk, mock_controller: MockController) -> None:
+def test_get_ugroup(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
-    ugroup = sdk.get_ugroup("ug2")
+    ugroup = mock_sdk.get_ugroup("ug2")
 
     assert isinstance(ugroup, VcpUnitGroupClass)
     assert (ugroup.vcid, ugroup.name, ugroup.owner) == (VCID2, "ug2", "bob")
@@ -164,17 +166,17 @@ def test_get_ugroup(sdk, mock_controller: MockController) -> None:
     assert_headers(sent)
 
 
-def test_get_ugroup_unknown_returns_none(sdk, mock_controller: MockController) -> None:
+def test_get_ugroup_unknown_returns_none(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
-    assert sdk.get_ugroup("nosuch") is None
+    assert mock_sdk.get_ugroup("nosuch") is None
     assert mock_controller.calls() == [("GET", "/vcs")]
 
 
-def test_get_ugroup_privileged(sdk, mock_controller: MockController) -> None:
+def test_get_ugroup_privileged(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
-    assert sdk.get_ugroup("ug3", privileged=True).vcid == VCID3
+    assert mock_sdk.get_ugroup("ug3", privileged=True).vcid == VCID3
     assert_headers(mock_controller.sent(), privileged=True)
 
 
@@ -193,30 +195,30 @@ def test_get_ugroup_privileged(sdk, mock_controller: MockController) -> None:
         ({"ugroup_name": "ug1", "state": None, "vcid": ""}, ["ug1"]),
     ],
 )
-def test_find_ugroups_filters(sdk, mock_controller: MockController, conditions, expected) -> None:
+def test_find_ugroups_filters(mock_sdk, mock_controller: MockController, conditions, expected) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
-    found = sdk.find_ugroups(**conditions)
+    found = mock_sdk.find_ugroups(**conditions)
 
     assert [u.name for u in found] == expected
     assert all(isinstance(u, VcpUnitGroupClass) for u in found)
     assert mock_controller.calls() == [("GET", "/vcs")]
 
 
-def test_find_ugroups_privileged(sdk, mock_controller: MockController) -> None:
+def test_find_ugroups_privileged(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
-    assert len(sdk.find_ugroups(privileged=True)) == 3
+    assert len(mock_sdk.find_ugroups(privileged=True)) == 3
     assert_headers(mock_controller.sent(), privileged=True)
 
 
 # -- df_ugroups / df_nodes -----------------------------------------------------------------
 
 
-def test_df_ugroups(sdk, mock_controller: MockController) -> None:
+def test_df_ugroups(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": _three_ugroups()})
 
-    styled = sdk.df_ugroups()
+    styled = mock_sdk.df_ugroups()
 
     assert isinstance(styled, Styler)
     frame = styled.data
@@ -234,26 +236,26 @@ def test_df_ugroups(sdk, mock_controller: MockController) -> None:
     assert mock_controller.calls() == [("GET", "/vcs")]
 
 
-def test_df_ugroups_privileged_and_empty(sdk, mock_controller: MockController) -> None:
+def test_df_ugroups_privileged_and_empty(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply("GET", "/vcs", {"vcs": []})
 
-    frame = sdk.df_ugroups(privileged=True).data
+    frame = mock_sdk.df_ugroups(privileged=True).data
 
     assert list(frame.columns) == ["vcno", "vctype", "owner", "vcname", "state", "vcid", "cdate"]
     assert frame.empty
     assert_headers(mock_controller.sent(), privileged=True)
 
 
-def test_sdk_df_nodes_without_nodes_is_an_empty_list(sdk, mock_controller: MockController) -> None:
+def test_sdk_df_nodes_without_nodes_is_an_empty_list(mock_sdk, mock_controller: MockController) -> None:
     mock_controller.reply(
         "GET", "/vcs", {"vcs": [vc_json("ug1", [unit_json("server")]), vc_json("ug2", vcid=VCID2)]}
     )
 
-    assert sdk.df_nodes() == []
+    assert mock_sdk.df_nodes() == []
     assert mock_controller.calls() == [("GET", "/vcs")]
 
 
-def test_sdk_df_nodes_compute(sdk, mock_controller: MockController) -> None:
+def test_sdk_df_nodes_compute(mock_sdk, mock_controller: MockController) -> None:
     vol = [{"volume_id": "vol-1", "device_name": "/dev/sdb"}]
     vcs = [
         vc_json("ug1", [unit_json("server", [node_json(1, volumes=vol), node_json(2)])], vcno=4),
@@ -266,7 +268,7 @@ def test_sdk_df_nodes_compute(sdk, mock_controller: MockController) -> None:
     ]
     mock_controller.reply("GET", "/vcs", {"vcs": vcs})
 
-    styled = sdk.df_nodes(privileged=True)
+    styled = mock_sdk.df_nodes(privileged=True)
 
     assert isinstance(styled, Styler)
     frame = styled.data
@@ -291,7 +293,7 @@ def test_sdk_df_nodes_compute(sdk, mock_controller: MockController) -> None:
     assert_headers(mock_controller.sent(), privileged=True)
 
 
-def test_sdk_df_nodes_storage(sdk, mock_controller: MockController) -> None:
+def test_sdk_df_nodes_storage(mock_sdk, mock_controller: MockController) -> None:
     disks = [disk_json(1, size=43), disk_json(2, size=43, in_use=True)]
     mock_controller.reply(
         "GET",
@@ -299,7 +301,7 @@ def test_sdk_df_nodes_storage(sdk, mock_controller: MockController) -> None:
         {"vcs": [vc_json("st", [unit_json("disks", disks, unit_type="storage")], vc_type="storage", vcno=9)]},
     )
 
-    frame = sdk.df_nodes().data
+    frame = mock_sdk.df_nodes().data
 
     assert list(frame.columns) == STORAGE_COLUMNS
     assert frame.to_dict("records")[1] == {
