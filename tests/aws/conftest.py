@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("boto3")
-pytest.importorskip("moto")
-
+# boto3 and moto come with the test extras: without them these tests fail with the
+# ImportError that names the missing package (never a silent skip)
 from vcpsdk.controller.backends.aws import AwsBackend
 from vcpsdk.controller.backends.base import UnitContext
 from vcpsdk.testing.fakes.aws import (
