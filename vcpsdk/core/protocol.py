@@ -26,6 +26,9 @@ from vcpsdk.core.states import NODE_OPERATIONS
 
 #: path prefix of every occtr route
 BASE_PATH = "/vcp/v1/occtr"
+#: request headers: the access token, and "True" for a superuser's privileged request
+TOKEN_HEADER = "x-vcc-access-token"
+PRIVILEGED_HEADER = "x-vcc-privileged"
 #: operations of ``PATCH /vcs/{vcid}/{unit_name}/{operation}`` (every node operation, or
 #: ``clear_processing`` to reset a unit stuck in a transitional state)
 UNIT_OPERATIONS: tuple[str, ...] = (*NODE_OPERATIONS, "clear_processing")
@@ -36,7 +39,7 @@ NOT_FOUND_EXC = "VCPNotFoundException"
 CONFLICT_EXC = "VCPStateConflictException"
 INVALID_EXC = "VCPInvalidParameterException"
 #: keys the protocol itself uses for secrets (CCI payloads, tokens, service-account files)
-PROTOCOL_SECRET_KEYS = frozenset({"info", "cci", "token", "x-vcc-access-token", "credentials"})
+PROTOCOL_SECRET_KEYS = frozenset({"info", "cci", "token", TOKEN_HEADER, "credentials"})
 
 
 @dataclass(frozen=True)

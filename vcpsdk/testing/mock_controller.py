@@ -456,7 +456,7 @@ class MockController:
             ``(status, body)``: the route's success status and a body of the controller's shape,
             or the controller's 400 / 403 for an unknown operation, a bad CCI or a wrong token.
         """
-        token = (request.headers.get("x-vcc-access-token") or "").strip()
+        token = (request.headers.get(routes.TOKEN_HEADER) or "").strip()
         if route.auth and self.token is not None and token != self.token:
             detail = f"{token[:8]}:token lookup is failed: permission denied"
             return 403, error_json(routes.AUTH_EXC, detail)
@@ -529,12 +529,12 @@ def assert_headers(sent: Iterable[Sent], privileged: bool = False, token: str = 
     assert sent, "no request was sent"
     for s in sent:
         headers = {k.lower(): v for k, v in s.headers.items()}
-        assert headers.get("x-vcc-access-token") == token, s
+        assert headers.get(routes.TOKEN_HEADER) == token, s
         assert headers.get("content-type") == "application/json", s
         if privileged:
-            assert headers.get("x-vcc-privileged") == "True", s
+            assert headers.get(routes.PRIVILEGED_HEADER) == "True", s
         else:
-            assert "x-vcc-privileged" not in headers, s
+            assert routes.PRIVILEGED_HEADER not in headers, s
 
 
 @contextmanager
