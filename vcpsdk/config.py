@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from vcpsdk.core.cci import DOCKER_OPT_KEYS, suggest, unknown_key
+from vcpsdk.core.protocol import BASE_PATH
 from vcpsdk.core.providers import PROVIDER_NAMES, get_provider
 from vcpsdk.errors import VcpConfigError
 
@@ -82,7 +83,7 @@ class VccSettings:
     @property
     def base_url(self) -> str:
         """The occtr base URL, e.g. ``https://10.0.0.1/vcp/v1/occtr``."""
-        return f"{self.scheme}://{self.netloc}/vcp/v1/occtr"
+        return f"{self.scheme}://{self.netloc}{BASE_PATH}"
 
     @property
     def effective_wait_timeout(self) -> int:

@@ -22,6 +22,7 @@ import platformdirs
 import requests
 from filelock import FileLock
 
+from vcpsdk.core import protocol
 from vcpsdk.core.polling import PollTimeout, poll
 from vcpsdk.errors import VcpConnectionError
 
@@ -71,9 +72,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def sandbox_url(port: int) -> str:
+    """The occtr base URL of a sandbox controller listening on ``port`` of 127.0.0.1."""
+    return f"http://{HOST}:{port}{protocol.BASE_PATH}"
+
+
 def _healthy(port: int) -> bool:
     try:
-        response = requests.get(f"http://{HOST}:{port}/vcp/v1/occtr/health", timeout=2)
+        response = requests.get(sandbox_url(port) + protocol.HEALTH.path, timeout=2)
     except requests.RequestException:
         return False
     return response.status_code == 200
@@ -152,12 +158,20 @@ def ensure_sandbox() -> Sandbox:
         if not (info and _pid_alive(info["pid"]) and _healthy(info["port"])):
             info = _start_server(directory, server_file)
     return Sandbox(
-        base_url=f"http://{HOST}:{info['port']}/vcp/v1/occtr",
+        base_url=sandbox_url(info["port"]),
         token=token,
         port=info["port"],
         pid=info["pid"],
         data_dir=directory,
     )
+
+
+def running_sandbox() -> dict[str, int] | None:
+    """``{"port", "pid"}`` of the local sandbox controller when it runs and answers, else None."""
+    info = _read_server(data_dir() / "server.json")
+    if info and _pid_alive(info["pid"]) and _healthy(info["port"]):
+        return info
+    return None
 
 
 def stop_sandbox(timeout: float = 10.0) -> bool:

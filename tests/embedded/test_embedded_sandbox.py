@@ -104,3 +104,24 @@ def test_a_wrong_token_is_refused_by_the_sandbox_too(env: dict[str, str]) -> Non
     )
     assert "('VCP', 'config vc failed')" in result.stdout, result.stderr
     assert "http_status(403)" in result.stderr
+
+
+def test_vcc_sandbox_status_says_whether_it_runs(env: dict[str, str]) -> None:
+    def status() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "vcpsdk.controller.cli", "sandbox", "status"],
+            env={**run_env(), **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    before = status()
+    assert before.returncode == 3 and "sandbox not running" in before.stderr
+    info = probe(env)
+    running = status()
+    assert running.returncode == 0, running.stderr
+    assert (
+        f"sandbox running at http://127.0.0.1:{info['port']}/vcp/v1/occtr (pid {info['pid']}"
+        in running.stderr
+    )

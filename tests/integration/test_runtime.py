@@ -87,8 +87,32 @@ def test_sandbox_is_an_ordinary_registry_entry_serving_unclaimed_providers(tmp_p
         controller.store.close()
 
 
+def test_default_providers_come_from_the_declarations() -> None:
+    # every provider declared with config_section "aws", and no other
+    assert sorted(registry.REGISTRY["aws"].default_providers) == ["aws", "aws_disk", "aws_spot"]
+
+
+def test_a_backend_of_another_package_is_enabled_by_its_class(tmp_path: Path) -> None:
+    target = f"{RecordingBackend.__module__}:RecordingBackend"
+    assert "vmware" not in registry.REGISTRY  # not a registry entry: named by class only
+    controller = build_controller(
+        ControllerSettings(state_dir=tmp_path, backends={"vmware": {"class": target, "region": "x"}})
+    )
+    try:
+        backend = controller.backends["vmware"]
+        assert isinstance(backend, RecordingBackend)
+        assert backend.config == {"region": "x"}  # "class" and "providers" are not its settings
+        # by default it serves the providers declared with config_section "vmware"
+        assert controller.backend_for("vmware") is backend
+        assert controller.backend_for("aws") is controller.backends["sandbox"]
+    finally:
+        controller.store.close()
+
+
 def test_unknown_backend_and_double_claims_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown backend 'nope'; known backends: aws"):
+    with pytest.raises(
+        ValueError, match="unknown backend 'nope'; known backends: aws .*class: 'module:Class'"
+    ):
         build_controller(ControllerSettings(state_dir=tmp_path, backends={"nope": {}}))
     with pytest.raises(ValueError, match="unknown backend 'sandbox'"):
         build_controller(ControllerSettings(state_dir=tmp_path, backends={"sandbox": {}}))

@@ -70,7 +70,15 @@ def sandbox(args: argparse.Namespace) -> int:
     if args.sandbox_command == "token":
         print(embedded.ensure_sandbox().token)
         return 0
-    print(f"sandbox state: {embedded.data_dir()}", file=sys.stderr)
+    running = embedded.running_sandbox()
+    if running is None:
+        print(f"sandbox not running (state {embedded.data_dir()})", file=sys.stderr)
+        return 3  # "not running", as service managers report it
+    print(
+        f"sandbox running at {embedded.sandbox_url(running['port'])} (pid {running['pid']}, "
+        f"state {embedded.data_dir()})",
+        file=sys.stderr,
+    )
     return 0
 
 

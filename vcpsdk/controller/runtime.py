@@ -63,11 +63,6 @@ class Controller:
         return self.backend_set.by_name
 
     @property
-    def provider_backends(self) -> dict[str, str]:
-        """Provider → name of the backend that claims it (unclaimed ones use the sandbox)."""
-        return self.backend_set.providers
-
-    @property
     def backend(self) -> Backend:
         """The fallback backend (the sandbox): serves every provider no cloud backend claims."""
         return self.backend_set.by_name[self.backend_set.fallback]
@@ -113,11 +108,6 @@ class Controller:
         self.worker.stop()
         self.backend_set.close()
         self.store.close()
-
-    @classmethod
-    def build(cls, settings: ControllerSettings) -> Controller:
-        """Same as :func:`build_controller`."""
-        return build_controller(settings)
 
 
 def open_store(settings: ControllerSettings) -> Store:

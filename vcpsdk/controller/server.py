@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from vcpsdk.controller.app import create_app
 from vcpsdk.controller.settings import ControllerSettings
+from vcpsdk.core.protocol import BASE_PATH
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -67,7 +68,7 @@ def serve_forever(
         tmp.write_text(json.dumps({"host": host, "port": bound, "pid": os.getpid()}))
         tmp.replace(port_file)
     print(
-        f"vcc: serving on http://{host}:{bound}/vcp/v1/occtr (state {settings.state_dir})",
+        f"vcc: serving on http://{host}:{bound}{BASE_PATH} (state {settings.state_dir})",
         file=sys.stderr,
         flush=True,
     )

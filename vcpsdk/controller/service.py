@@ -36,7 +36,7 @@ from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, for
 from vcpsdk.controller.vault import Vault
 from vcpsdk.core import states as S
 from vcpsdk.core.cci import CciError, check_unit_name, parse_unit_cci, parse_vc_cci
-from vcpsdk.core.providers import get_provider
+from vcpsdk.core.providers import Capabilities, get_provider
 
 __all__ = [
     "AUTH_EXC",
@@ -51,18 +51,6 @@ __all__ = [
     "not_found",
     "require_capability",
 ]
-
-#: what each capability of a provider declaration (reference §2.2 matrix) allows
-CAPABILITY_FEATURES = {
-    "fixed_ip": "fixed IP addresses (ip_addresses)",
-    "attach_volume": "attaching volumes (disks / volume_id)",
-    "tag": "tags (set_tag)",
-    "disk_api": "a disk API (storage units)",
-    "power_api": "a power API (power_on / power_off)",
-}
-#: node operations that need the provider's power API; suspend/resume (the Base
-#: container) and stop/start (delete/create the instance) work on every provider
-POWER_OPERATIONS = frozenset({"power_on", "power_off"})
 
 
 #: node columns the JSON views read (not the backend's private data)
@@ -100,7 +88,7 @@ def require_capability(provider: str, capability: str, action: str) -> None:
     """
     if not getattr(get_provider(provider).capabilities, capability):
         raise invalid(
-            f"provider {provider} does not support {CAPABILITY_FEATURES[capability]} "
+            f"provider {provider} does not support {Capabilities.allows(capability)} "
             f"(capability {capability}), so cannot {action}"
         )
 
@@ -704,7 +692,7 @@ class Service:
                     f"{vcid}:{unit_name}:| no node is in a state that allows {op} "
                     f"(allowed: {', '.join(sorted(operation.allowed))})"
                 )
-            self._check_operation(unit, op)
+            self._check_operation(unit, operation)
             self._queue_node_operation(session, vc, unit, nodes, targets, op)
         self.wake_worker()
         return {"vcid": vcid, "unit_name": unit_name}
@@ -765,21 +753,21 @@ class Service:
                     f"{vcid}:{unit_name}:{node_id}:| node is {node.state}, so cannot {op} "
                     f"(allowed from: {', '.join(sorted(operation.allowed))})"
                 )
-            self._check_operation(unit, op)
+            self._check_operation(unit, operation)
             nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
             self._queue_node_operation(session, vc, unit, nodes, [node], op)
         self.wake_worker()
         return {"vcid": vcid, "node_id": node_id}
 
     @staticmethod
-    def _check_operation(unit: Unit, op: str) -> None:
-        """Refuse a power operation on a provider without a power API (400).
+    def _check_operation(unit: Unit, operation: S.NodeOperation) -> None:
+        """Refuse an operation whose capability the provider lacks, e.g. power without a power API (400).
 
         Checked after the node states: an operation the node's state forbids stays a
         state conflict (409) on every provider, as the compatibility suite expects.
         """
-        if op in POWER_OPERATIONS:
-            require_capability(unit.provider, "power_api", op)
+        if operation.capability is not None:
+            require_capability(unit.provider, operation.capability, operation.name)
 
     def _queue_node_operation(
         self, session: Session, vc: Vc, unit: Unit, nodes: list[Node], targets: list[Node], op: str

@@ -53,20 +53,27 @@ STATE_COLOURS = {
 
 @dataclass(frozen=True)
 class NodeOperation:
-    """A node operation: the states it starts from, passes through and ends in."""
+    """A node operation: the states it starts from, passes through and ends in.
+
+    ``capability`` names the provider capability it needs (a field of
+    :class:`vcpsdk.core.providers.Capabilities`), or None when every provider has it.
+    """
 
     name: str
     allowed: frozenset[str]
     transitional: str | None
     final: str | None
+    capability: str | None = None
 
 
 _UP = frozenset({RUNNING, CONTAINER_ERROR})
 NODE_OPERATIONS: dict[str, NodeOperation] = {
     op.name: op
     for op in (
-        NodeOperation("power_off", _UP | {SUSPENDED, HOST_ERROR}, SHUTTING_DOWN, POWER_OFF),
-        NodeOperation("power_on", frozenset({POWER_OFF}), BOOTING, RUNNING),
+        # suspend/resume act on the Base container and stop/start delete and re-create
+        # the instance, so only power_off/power_on need the cloud's power API
+        NodeOperation("power_off", _UP | {SUSPENDED, HOST_ERROR}, SHUTTING_DOWN, POWER_OFF, "power_api"),
+        NodeOperation("power_on", frozenset({POWER_OFF}), BOOTING, RUNNING, "power_api"),
         NodeOperation("suspend", frozenset({RUNNING}), SUSPENDING, SUSPENDED),
         NodeOperation("resume", frozenset({SUSPENDED, CONTAINER_ERROR}), RESUMING, RUNNING),
         NodeOperation("stop", frozenset({SUSPENDED, CONTAINER_ERROR, HOST_ERROR}), STOPPING, STOPPED),

@@ -23,6 +23,7 @@ import yaml
 
 from vcpsdk.controller.backends.base import Backend, BackendError
 from vcpsdk.controller.settings import ControllerSettings
+from vcpsdk.core.providers import all_providers
 
 
 @dataclass(frozen=True)
@@ -65,16 +66,25 @@ class BackendEntry:
     Attributes:
         name: the name operators use in ``--backends FILE``.
         target: ``"module:Class"`` of the implementation, imported when enabled.
-        providers: providers served unless the operator lists ``providers:``.
+        providers: providers served unless the operator lists ``providers:``; by default
+            those whose declaration names this backend as its ``config_section`` (the
+            ``aws`` backend serves ``aws``, ``aws_spot`` and ``aws_disk``).
         fallback: always enabled; serves every provider no other backend claims.
         construct: builds the instance from the class and a :class:`BackendSetup`.
     """
 
     name: str
     target: str
-    providers: tuple[str, ...] = ()
+    providers: tuple[str, ...] | None = None
     fallback: bool = False
     construct: Callable[[type[Any], BackendSetup], Backend] = cloud_backend
+
+    @property
+    def default_providers(self) -> tuple[str, ...]:
+        """The providers this backend serves when the operator lists none."""
+        if self.providers is not None:
+            return self.providers
+        return tuple(p.name for p in all_providers() if p.config_section == self.name)
 
     def load(self) -> type[Any]:
         """The implementing class.
@@ -101,7 +111,7 @@ REGISTRY: dict[str, BackendEntry] = {
             fallback=True,
             construct=sandbox_backend,
         ),
-        BackendEntry("aws", "vcpsdk.controller.backends.aws:AwsBackend", ("aws", "aws_spot", "aws_disk")),
+        BackendEntry("aws", "vcpsdk.controller.backends.aws:AwsBackend"),
     )
 }
 
@@ -179,16 +189,24 @@ def build_backends(
     fallbacks = [entry for entry in registry.values() if entry.fallback]
     if len(fallbacks) != 1:
         raise ValueError("the backend registry needs exactly one fallback backend")
-    config = dict(settings.backends or {})
-    for name in config:
-        if name not in registry or registry[name].fallback:
+    config = {name: dict(section or {}) for name, section in (settings.backends or {}).items()}
+    entries = [fallbacks[0]]
+    for name, section in config.items():
+        if "class" in section:  # a backend of another package: "module:Class"
+            entries.append(BackendEntry(name, str(section.pop("class"))))
+        elif name in registry and not registry[name].fallback:
+            entries.append(registry[name])
+        else:
             known = ", ".join(n for n, e in registry.items() if not e.fallback)
-            raise ValueError(f"unknown backend {name!r}; known backends: {known}")
+            raise ValueError(
+                f"unknown backend {name!r}; known backends: {known} "
+                f"(a backend of another package is enabled with class: 'module:Class')"
+            )
     backends: dict[str, Backend] = {}
     providers: dict[str, str] = {}
-    for entry in (fallbacks[0], *(registry[name] for name in config)):
-        section = dict(config.get(entry.name) or {})
-        served = () if entry.fallback else tuple(section.pop("providers", entry.providers))
+    for entry in entries:
+        section = config.get(entry.name, {})
+        served = () if entry.fallback else tuple(section.pop("providers", entry.default_providers))
         backends[entry.name] = entry.construct(entry.load(), BackendSetup(settings, section, controller_id))
         for provider in served:
             if provider in providers:

@@ -60,6 +60,9 @@ class Store:
         # units.spec holds cloud credentials: SQL logging must never show parameters or rows
         self.engine: Engine = create_engine(url, hide_parameters=True, **kwargs)
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+        # the embedded sandbox opens the store in the notebook's own process: Alembic's
+        # INFO lines ("Running upgrade -> 0001") would land in the notebook's log
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)

@@ -10,7 +10,7 @@ entry per provider; a new provider or field is a few lines there).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -86,13 +86,27 @@ class Field:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """Optional features of a provider (reference §2.2 matrix)."""
+    """Optional features of a provider (reference §2.2 matrix).
 
-    fixed_ip: bool = False
-    attach_volume: bool = False
-    tag: bool = False
-    disk_api: bool = False
-    power_api: bool = False
+    Each field's ``allows`` metadata says what the capability permits, as the
+    controller's refusals name it (:meth:`allows`).
+    """
+
+    fixed_ip: bool = field(default=False, metadata={"allows": "fixed IP addresses (ip_addresses)"})
+    attach_volume: bool = field(default=False, metadata={"allows": "attaching volumes (disks / volume_id)"})
+    tag: bool = field(default=False, metadata={"allows": "tags (set_tag)"})
+    disk_api: bool = field(default=False, metadata={"allows": "a disk API (storage units)"})
+    power_api: bool = field(default=False, metadata={"allows": "a power API (power_on / power_off)"})
+
+    @staticmethod
+    def allows(capability: str) -> str:
+        """What ``capability`` permits, e.g. ``"a power API (power_on / power_off)"``.
+
+        Raises:
+            KeyError: not a capability name.
+        """
+        allows: str = {f.name: f.metadata["allows"] for f in fields(Capabilities)}[capability]
+        return allows
 
 
 @dataclass(frozen=True)

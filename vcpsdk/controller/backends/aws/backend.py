@@ -65,6 +65,7 @@ from vcpsdk.controller.backends.toolkit.bootstrap import as_list
 from vcpsdk.controller.backends.toolkit.errors import CloudError
 from vcpsdk.controller.backends.toolkit.ratelimit import RateLimiter
 from vcpsdk.controller.backends.toolkit.waiting import timeout_error, wait_all
+from vcpsdk.core.providers import all_providers
 
 logger = logging.getLogger("vcp.controller.aws")
 
@@ -246,8 +247,9 @@ class AwsBackend(Backend):
         ``InvalidIPAddress.InUse``.
         """
         return {
-            provider: {name: dict(entry) for name, entry in self._catalog.items()}
-            for provider in ("aws", "aws_spot")
+            provider.name: {name: dict(entry) for name, entry in self._catalog.items()}
+            for provider in all_providers()
+            if provider.config_section == "aws" and provider.unit_type == "compute"
         }
 
     # -- helpers -------------------------------------------------------------------------------
