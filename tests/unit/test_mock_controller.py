@@ -53,3 +53,17 @@ def test_replies_can_only_be_scripted_for_routes_of_the_table(mock_controller: M
         mock_controller.reply("GET", "/ccts", {})
     with pytest.raises(AssertionError, match="not a route of the occtr route table"):
         mock_controller.reply("POST", f"/vcs/{VCID}/server", {})
+
+
+def test_the_module_example_runs_as_written(requests_mock, tmp_path: Path) -> None:
+    import textwrap
+
+    from vcpsdk.testing import mock_controller
+
+    doc = mock_controller.__doc__ or ""
+    example = textwrap.dedent(
+        doc.split("plugin of the ``test`` extra)::", 1)[1].split("\n\nNothing is sent")[0]
+    )
+    namespace: dict[str, object] = {}
+    exec(compile(example, "mock_controller example", "exec"), namespace)
+    namespace["test_rename"](requests_mock, tmp_path)  # type: ignore[operator]

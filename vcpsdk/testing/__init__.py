@@ -3,6 +3,8 @@
 * :func:`running_controller` (:mod:`vcpsdk.testing.controller`): a real VC Controller
   in-process on 127.0.0.1 (sandbox nodes boot instantly).
 * :mod:`vcpsdk.testing.serve`: ``vcc serve`` in a separate process.
+* :mod:`vcpsdk.testing.mock_controller`: a controller mocked at the HTTP level, built from
+  the occtr route table (for fast unit tests; needs ``requests-mock``).
 * :mod:`vcpsdk.testing.fakes`: local fakes of the clouds (EC2 on moto, ...).
 * :mod:`vcpsdk.testing.pytest_plugin`: pytest fixtures (``live_controller``, ``vcp_sdk``,
   ``make_vcp_sdk``, ``ssh_keypair`` ...); enable with

@@ -9,18 +9,20 @@ answers by default with a body of the shape the real controller builds
 :meth:`MockController.reply` / :meth:`MockController.on` and read back what the SDK sent
 as plain :class:`Sent` records (verb, path, query, headers, JSON body).
 
-Example (pytest, with the ``requests-mock`` plugin)::
+Example (pytest, with the ``requests-mock`` plugin of the ``test`` extra)::
 
-    from vcpsdk.testing.mock_controller import MockController, TOKEN, vc_json
     from vcpsdk.core import protocol as routes
+    from vcpsdk.testing.mock_controller import TOKEN, VCID, MockController, vc_json
+    from vcpsdk.vcpsdk import VcpSDK
+
 
     def test_rename(requests_mock, tmp_path):
         mock = MockController(requests_mock)
-        config_dir = mock.write_config(tmp_path / "cfg")
-        vcp = VcpSDK(TOKEN, config_dir=str(config_dir))
+        vcp = VcpSDK(TOKEN, config_dir=str(mock.write_config(tmp_path / "cfg")))
         mock.on(routes.VCS_LIST, {"vcs": [vc_json("ug1")]})
-        ...
-        assert mock.calls()[-1] == ("PUT", "/vcs/<vcid>")
+        ug = vcp.get_ugroup("ug1")
+        ug.update_ugroup_name("ug2")
+        assert ("PUT", f"/vcs/{VCID}") in mock.calls()
 
 Nothing is sent over the network: the base URL is ``http://127.0.0.1:9/vcp/v1/occtr``.
 """
