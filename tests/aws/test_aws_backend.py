@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 import uuid
 from typing import Any
 
@@ -11,6 +10,8 @@ import pytest
 
 from vcpsdk.controller.backends.aws import TAG_NODE, AwsBackend, bootstrap_script
 from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest
+from vcpsdk.controller.backends.toolkit.ratelimit import RateLimiter
+from vcpsdk.core.polling import FakeClock
 from vcpsdk.testing.fakes.aws import IMAGE_NAME, ZONE, Calls, backend_config, restate
 
 
@@ -404,14 +405,17 @@ def test_disks_create_attach_detach_delete(backend, calls, make_unit, ec2) -> No
 
 def test_calls_are_rate_limited_on_the_client_side(endpoint, entry, controller_id, make_unit) -> None:
     slow = AwsBackend(backend_config(endpoint, entry, max_requests_per_second=10), controller_id)
+    # the backend's own limiter (10 requests/s, from its settings) on a clock that only the
+    # limiter's waits move: the bound below then holds however slow the machine is
+    assert (slow.limiter.rate, slow.limiter.capacity) == (10, 10)
+    clock = FakeClock()
+    slow.limiter = RateLimiter(slow.limiter.rate, slow.limiter.capacity, clock=clock)
     recorder = Calls(slow)
     unit = make_unit()
-    started = time.monotonic()
     slow.create_nodes(unit, new_nodes(12))  # DescribeImages + RunInstances + 12 CreateTags...
-    elapsed = time.monotonic() - started
     sent = sum(slow.requests.values())
     assert sent >= 15 and slow.limiter.waited > 0
     # a bucket of 10 refilled at 10 requests/s: never more than 10 + 10 * elapsed requests
-    assert sent <= 10 + 10 * elapsed + 0.5
+    assert sent <= 10 + 10 * clock.now() + 0.5
     recorder.close()
     slow.close()

@@ -29,22 +29,22 @@ _names = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def live_controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningController]:
-    """A live controller of this module (sandbox nodes boot at once)."""
+def parity_controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningController]:
+    """A live controller of this module only (its UnitGroups are compared with the mock's)."""
     with running_controller(tmp_path_factory.mktemp("parity")) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def live_token(live_controller: RunningController) -> str:
+def live_token(parity_controller: RunningController) -> str:
     """A regular token of the live controller (whose user can give UnitGroups to ``someone-else``)."""
-    live_controller.create_token("someone-else")
-    return live_controller.create_token("parity")
+    parity_controller.create_token("someone-else")
+    return parity_controller.create_token("parity")
 
 
 def send(base: str, token: str, route: routes.Route, params: dict[str, str], body: Any) -> requests.Response:
     """One request of ``route`` as the SDK sends it."""
-    headers = {"x-vcc-access-token": token, "Content-Type": "application/json"}
+    headers = {routes.TOKEN_HEADER: token, "Content-Type": "application/json"}
     data = None if route.method == "GET" else requests.models.complexjson.dumps(body or {})
     path = route.path.format(**params)  # unchecked: refused operations are sent too
     return requests.request(route.method, base + path, headers=headers, data=data, timeout=30)
@@ -60,9 +60,9 @@ def shape(value: Any) -> Any:
 
 
 @pytest.fixture
-def live_world(live_controller: RunningController, live_token: str) -> dict[str, str]:
+def live_world(parity_controller: RunningController, live_token: str) -> dict[str, str]:
     """A fresh UnitGroup with one RUNNING unit ``server`` of one node on the live controller."""
-    base = live_controller.base_url
+    base = parity_controller.base_url
     name = f"parity{next(_names)}"
     created = send(base, live_token, routes.VC_CREATE, {}, {"cci": b64(render_vc_cci(name, "compute", "1"))})
     vcid = created.json()["vcid"]
@@ -95,10 +95,10 @@ def request_of(route: routes.Route, world: dict[str, str]) -> tuple[dict[str, st
 
 @pytest.mark.parametrize("route", routes.ROUTES, ids=lambda r: f"{r.method}{r.path or '(base)'}")
 def test_mock_and_live_controller_answer_alike(
-    route: routes.Route, live_controller: RunningController, live_token: str, live_world: dict[str, str]
+    route: routes.Route, parity_controller: RunningController, live_token: str, live_world: dict[str, str]
 ) -> None:
     params, body = request_of(route, live_world)
-    live = send(live_controller.base_url, live_token, route, params, body)
+    live = send(parity_controller.base_url, live_token, route, params, body)
     with mocked_controller(token=live_token):
         mock = send(BASE, live_token, route, params, body)
 
@@ -128,14 +128,14 @@ def test_mock_and_live_controller_refuse_alike(
     override: dict[str, str],
     body: Any,
     token: str | None,
-    live_controller: RunningController,
+    parity_controller: RunningController,
     live_token: str,
     live_world: dict[str, str],
 ) -> None:
     values = {**live_world, **override}
     params = {name: values[name] for name in route.params}
     sent_token = token or live_token
-    live = send(live_controller.base_url, sent_token, route, params, body)
+    live = send(parity_controller.base_url, sent_token, route, params, body)
     with mocked_controller(token=live_token):
         mock = send(BASE, sent_token, route, params, body)
 
