@@ -594,10 +594,30 @@ def test_wait_times_out(ext: VcpExtResourceChameleon, fake: FakeChameleon, sleep
     with pytest.raises(ChameleonTimeoutError) as e:
         lease.wait(timeout=60, interval=20)
     assert isinstance(e.value, VcpTimeoutError) and isinstance(e.value, TimeoutError)
-    assert "still PENDING" in str(e.value)
-    assert sleeps == [20, 20, 20]
+    assert "still PENDING" in str(e.value) and "after 4 poll(s)" in str(e.value)
+    # three pauses of 20 s; the last one ends at the deadline (the requests took real time)
+    assert sleeps[:2] == [20, 20] and sleeps[2] == pytest.approx(20, abs=1)
+    assert sum(sleeps) <= 60
     with pytest.raises(ChameleonInvalidArgumentError):
         lease.wait(interval=-1)
+
+
+def test_wait_never_sleeps_past_its_deadline(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    lease = reserve(ext, start_date=at(dt.timedelta(days=1), fake))
+    caplog.set_level(logging.INFO, logger="vcp.sdk.chameleon")
+    with pytest.raises(ChameleonTimeoutError, match="still PENDING after 4 poll"):
+        lease.wait(timeout=50, interval=20)
+    # 20 s, 20 s, then only what is left of the 50 s (not another 20 s)
+    assert sleeps[:2] == [20, 20] and sleeps[2] == pytest.approx(10, abs=1)
+    assert sum(sleeps) <= 50
+    # one progress line per poll that was not final (logged by poll()'s progress)
+    progress = [r.getMessage() for r in caplog.records if "... lease" in r.getMessage()]
+    assert [line.split(" ... ", 1)[1] for line in progress] == [
+        f"lease {lease.host_lease_id} (poll {n})" for n in (1, 2, 3)
+    ]
+    assert progress[-1].startswith("PENDING ... ")
 
 
 def test_not_enough_hosts_is_a_conflict(ext: VcpExtResourceChameleon, fake: FakeChameleon) -> None:

@@ -90,7 +90,7 @@ def poll(
     step: Step[T] | None = None,
     timeout_message: str = "timed out",
     max_polls: int | None = None,
-    delay: float = 0.0,
+    delay: float | None = None,
 ) -> T:
     """Fetch until ``done(value)`` and return that value.
 
@@ -101,7 +101,9 @@ def poll(
         interval: seconds between fetches.
         clock: where time comes from (:class:`FakeClock` in tests).
         progress: called as ``progress(value, elapsed seconds)`` at the start and then
-            every ``progress_interval`` seconds while waiting.
+            every ``progress_interval`` seconds while waiting, with the value at hand (a
+            ``step`` is cut short so the call comes on time; the pauses between fetches
+            stay ``interval``, so ``progress_interval=interval`` reports every poll).
         progress_interval: seconds between progress calls.
         step: replaces "sleep ``interval`` then fetch": ``step(last, max_seconds)``
             returns the next value and may take up to ``max_seconds`` (a long poll).
@@ -109,8 +111,9 @@ def poll(
         max_polls: give up after this many values (fetches, or ``step`` calls after the
             first fetch) that are not final, whatever the time left; ``None``: no limit.
             ``timeout=math.inf, interval=S, max_polls=N`` is "at most N polls every S seconds".
-        delay: seconds to wait before the first fetch (counted in ``timeout``), for a
-            change that was just requested and cannot be final at once.
+        delay: seconds to pause (on ``clock``) before the first fetch, counted in
+            ``timeout``, for a change that was just requested and cannot be final at once;
+            ``None``: fetch at once.
 
     Returns:
         The first value for which ``done`` is true.
@@ -128,7 +131,7 @@ def poll(
         raise ValueError(f"max_polls must be at least 1, not {max_polls}")
     start = clock.now()
     next_progress = start
-    if delay > 0:
+    if delay is not None:
         clock.sleep(delay)
     value = fetch()
     polls = 1
@@ -141,11 +144,11 @@ def poll(
         remaining = start + timeout - now
         if remaining <= 0 or (max_polls is not None and polls >= max_polls):
             raise PollTimeout(timeout_message, value)
-        pause = remaining if progress is None else max(0.0, min(remaining, next_progress - now))
         if step is not None:
-            value = step(value, pause)
+            hold = remaining if progress is None else max(0.0, min(remaining, next_progress - now))
+            value = step(value, hold)
         else:
-            clock.sleep(min(interval, pause))
+            clock.sleep(min(interval, remaining))
             value = fetch()
         polls += 1
     return value
