@@ -147,3 +147,25 @@ def test_progress_reports_every_poll_with_interval_as_progress_interval() -> Non
         progress_interval=20,
     )
     assert seen == [(1, 0), (2, 20)]
+
+
+def test_progress_does_not_change_the_pauses_between_fetches() -> None:
+    clock = FakeClock()
+    fetched: list[float] = []
+    seen: list[float] = []
+
+    def fetch() -> int:
+        fetched.append(clock.now())
+        return len(fetched)
+
+    poll(
+        fetch,
+        lambda v: v == 4,
+        timeout=100,
+        interval=7,
+        clock=clock,
+        progress=lambda v, elapsed: seen.append(elapsed),
+        progress_interval=5,
+    )
+    assert fetched == [0, 7, 14, 21]  # every `interval`, not every `progress_interval`
+    assert seen == [0, 7, 14]  # each report at the first check after it is due
