@@ -997,6 +997,28 @@ def test_secrets_are_never_logged_nor_in_errors(
             assert secret not in repr(obj)
 
 
+def test_verbose_3_redacts_openstack_secret_fields(
+    ext: VcpExtResourceChameleon, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Besides the known secret values, a body's secret fields are redacted by name: the
+    shared ones (token, password, application_credential_secret...) and OpenStack's headers."""
+    caplog.set_level(logging.DEBUG)
+    ext.verbose = 3
+    ext._http.log_payload(
+        {
+            "token": {"id": "keystone-0123", "expires_at": "2030-01-01"},
+            "X-Subject-Token": "subject-0123",
+            "X-Auth-Token": "auth-0123",
+            "application_credential_secret": "other-credential-0123",
+            "password": "hunter22",
+            "lease": "visible",
+        }
+    )
+    assert '"lease": "visible"' in caplog.text
+    for secret in ("keystone-0123", "subject-0123", "auth-0123", "other-credential-0123", "hunter22"):
+        assert secret not in caplog.text
+
+
 # ---------------------------------------------------------------- the §4.7 workflow
 
 

@@ -17,6 +17,7 @@ from vcpsdk._http import (
     redact_text,
     response_json,
 )
+from vcpsdk.core.protocol import SECRET_KEYS
 from vcpsdk.errors import (
     VcpAuthError,
     VcpConflictError,
@@ -129,6 +130,41 @@ def test_request_maps_statuses_and_redacts(
     assert TOKEN not in caplog.text and '"pw"' not in caplog.text
     assert requests_mock.last_request.headers["Accept"] == "application/json"
     assert api.requests_sent == 4
+
+
+def test_the_shared_secret_keys_always_apply(
+    requests_mock: requests_mock_module.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = logging.getLogger("vcp.sdk.test")
+    # no secret_keys given: core.protocol.SECRET_KEYS apply; extra ones add to them
+    api = JsonApiClient(
+        BASE,
+        name="plain",
+        errors=ErrorTable.for_sdk(),
+        logger=log,
+        session=requests.Session(),
+        verbose=3,
+        secret_keys={"X-Subject-Token"},
+    )
+    assert SECRET_KEYS <= api.secret_keys and "X-Subject-Token" in api.secret_keys
+    answer = {
+        "token": "SECRET-JWT-123",
+        "password": "hunter22",
+        "client_secret": "cs-0123",
+        "application_credential_secret": "acs-0123",
+        "x-subject-token": "subj-0123",  # the extra key, whatever its case
+        "name": "visible",
+    }
+    requests_mock.post(f"{BASE}/login", json=answer)
+    requests_mock.post(f"{BASE}/bad", status_code=400, json={"token": ["SECRET-JWT-456 is malformed"]})
+    with caplog.at_level(logging.DEBUG, logger="vcp.sdk.test"):
+        assert api.request("POST", "/login", "login") == answer
+        with pytest.raises(VcpInvalidArgumentError) as e:
+            api.request("POST", "/bad", "login")
+    assert '"name": "visible"' in caplog.text
+    for secret in ("SECRET-JWT-123", "hunter22", "cs-0123", "acs-0123", "subj-0123", "SECRET-JWT-456"):
+        assert secret not in caplog.text and secret not in str(e.value)
+    assert (e.value.server_message or "").startswith("token: <redacted ")
 
 
 def test_connection_failures_are_typed(requests_mock: requests_mock_module.Mocker) -> None:

@@ -94,7 +94,10 @@ def test_max_polls_stops_after_that_many_fetches() -> None:
 
 def test_max_polls_returns_a_final_value_of_the_last_allowed_fetch() -> None:
     values = iter(["a", "b", "done"])
-    assert poll(lambda: next(values), lambda v: v == "done", timeout=60, clock=FakeClock(), max_polls=3) == "done"
+    assert (
+        poll(lambda: next(values), lambda v: v == "done", timeout=60, clock=FakeClock(), max_polls=3)
+        == "done"
+    )
 
 
 def test_max_polls_and_timeout_whichever_comes_first() -> None:

@@ -262,6 +262,9 @@ class VcpExtResourceChameleonHostLeaseInfo(LeaseOwner):
             polls += 1
             return first.pop() if first else self.update()
 
+        def progress(last: str | None, _elapsed: float) -> None:
+            logger.info("%s ... lease %s (poll %d)", last, lease_id, polls)
+
         try:
             status = poll(
                 fetch,
@@ -269,7 +272,7 @@ class VcpExtResourceChameleonHostLeaseInfo(LeaseOwner):
                 timeout=(deadline - dates.utcnow()).total_seconds(),
                 interval=pause,
                 clock=self.clock,
-                progress=lambda last, _elapsed: logger.info("%s ... lease %s (poll %d)", last, lease_id, polls),
+                progress=progress,
                 progress_interval=pause,
             )
         except PollTimeout:
