@@ -458,7 +458,31 @@ class JsonApiClient:
         cls = (error_classes or {}).get(response.status_code) or self.errors.error_for(
             response.status_code, server_message
         )
-        self.fail(cls, f"{what} failed", http_status=response.status_code, server_message=server_message)
+        self.status_failed(cls, what, response.status_code, server_message)
+
+    def status_failed(
+        self, cls: type[VcpSDKError], what: str, status: int, server_message: str | None
+    ) -> NoReturn:
+        """Log and raise ``cls`` for an answer whose status was not expected (the hook of
+        :meth:`check`; a client whose log lines or messages differ overrides it).
+
+        By default the message is ``"<name>: <what> failed"``, logged at ERROR with the
+        status and the server's message (see :meth:`fail`).
+
+        Args:
+            cls: the exception class :meth:`check` chose for the status.
+            what: what the caller was doing.
+            status: the HTTP status of the answer.
+            server_message: the server's (redacted) message, if any.
+
+        Raises:
+            VcpSDKError: ``cls``, always.
+
+        Example::
+
+            api.status_failed(VcpNotFoundError, "get_vm_info", 404, "Not found.")
+        """
+        self.fail(cls, f"{what} failed", http_status=status, server_message=server_message)
 
     def decode(self, response: requests.Response | None, what: str) -> Any:
         """The JSON body of a successful answer (``None`` when empty); logged when verbose.

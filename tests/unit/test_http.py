@@ -186,3 +186,32 @@ def test_response_json_never_raises(requests_mock: requests_mock_module.Mocker) 
     session = requests.Session()
     assert response_json(session.get(f"{BASE}/empty")) == {}
     assert response_json(session.get(f"{BASE}/text")) == {"message": "oops"}
+
+
+def test_the_controller_client_shares_the_one_error_path(
+    requests_mock: requests_mock_module.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OcctrClient has no request path of its own: JsonApiClient.check maps and raises, its
+    ``status_failed`` hook logs the original's lines (``<message>: http_status(<code>)``,
+    then the controller's message)."""
+    from vcpsdk.occtr import OcctrClient
+
+    assert OcctrClient.request is JsonApiClient.request and OcctrClient.check is JsonApiClient.check
+    assert not hasattr(OcctrClient, "get")
+    api = OcctrClient(BASE, TOKEN, session=requests.Session())
+    message = f"2026-01-01 UTC: VCPNotFoundException: no vc for {TOKEN}"
+    requests_mock.get(f"{BASE}/vcs/x", status_code=404, json={"message": message})
+    requests_mock.get(f"{BASE}/empty", status_code=500, content=b"")
+    with caplog.at_level(logging.ERROR, logger="vcp.sdk"):
+        with pytest.raises(VcpNotFoundError) as e:
+            api.check(api.send("GET", "/vcs/x", "get vc"), "get vc failed")
+        with pytest.raises(VcpSDKError) as empty:
+            api.check(api.send("GET", "/empty", "read"), "read failed")
+    assert e.value.args == ("VCP", "get vc failed") and e.value.http_status == 404
+    assert e.value.server_message == "2026-01-01 UTC: VCPNotFoundException: no vc for ***"
+    assert [r.getMessage() for r in caplog.records] == [
+        "get vc failed: http_status(404)",
+        "2026-01-01 UTC: VCPNotFoundException: no vc for ***",
+        "read failed: http_status(500)",
+    ]
+    assert empty.value.server_message is None and empty.value.http_status == 500
