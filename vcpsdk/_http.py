@@ -35,6 +35,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from vcpsdk.core.protocol import SECRET_KEYS
 from vcpsdk.errors import (
     VcpConnectionError,
     VcpSDKError,
@@ -91,7 +92,8 @@ def default_session(
 def redact(value: Any, secret_keys: Collection[str]) -> Any:
     """A copy of a JSON value whose ``secret_keys`` fields are replaced by a short placeholder.
 
-    Strings carrying ``AUTHORIZED_KEYS=`` (a node's CCI environment) are cut there too.
+    Keys match whatever their case (``X-Auth-Token`` is ``x-auth-token``).  Strings
+    carrying ``AUTHORIZED_KEYS=`` (a node's CCI environment) are cut there too.
 
     Args:
         value: a decoded JSON value (dict, list, str, ...).
@@ -106,8 +108,9 @@ def redact(value: Any, secret_keys: Collection[str]) -> Any:
         # {'user': 'alice', 'password': '<redacted 1 chars>'}
     """
     if isinstance(value, dict):
+        keys = {str(k).lower() for k in secret_keys}
         return {
-            k: (f"<redacted {len(str(v))} chars>" if k in secret_keys and v else redact(v, secret_keys))
+            k: (f"<redacted {len(str(v))} chars>" if str(k).lower() in keys and v else redact(v, secret_keys))
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -256,7 +259,9 @@ class JsonApiClient:
         timeout: seconds a request may take (a number, or ``(connect, read)``).
         verify: TLS verification (``True``, ``False`` or a CA bundle path).
         verbose: 1 logs ``[METHOD] url`` at DEBUG, 2 also the status, 3 also the body.
-        secret_keys: JSON keys whose values are never logged.
+        secret_keys: JSON keys whose values are never logged, in addition to
+            :data:`vcpsdk.core.protocol.SECRET_KEYS` (``token``, ``password``,
+            ``client_secret``, ``application_credential_secret``, ...), which always apply.
         secrets: returns the secret values (tokens, passwords) to blank in logs and errors.
 
     Example::
@@ -276,7 +281,7 @@ class JsonApiClient:
         timeout: float | tuple[float, float] = 60.0,
         verify: bool | str = True,
         verbose: int = 0,
-        secret_keys: Collection[str] = frozenset(),
+        secret_keys: Collection[str] = (),
         secrets: Callable[[], Iterable[str | None]] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -287,7 +292,8 @@ class JsonApiClient:
         self.timeout = timeout
         self.verify = verify
         self.verbose = verbose
-        self.secret_keys = secret_keys
+        #: the JSON keys whose values are never logged (the shared ones and this API's own)
+        self.secret_keys: frozenset[str] = SECRET_KEYS | frozenset(secret_keys)
         self._secrets = secrets or (lambda: ())
         self.requests_sent = 0
 
@@ -317,7 +323,7 @@ class JsonApiClient:
         except ValueError:
             text = response.text.strip()
             return self.redact_text(text[:2000]) if text else None
-        message = message_of(body)
+        message = message_of(redact(body, self.secret_keys))
         return self.redact_text(message) if message else None
 
     def log_payload(self, payload: Any) -> None:
@@ -452,7 +458,31 @@ class JsonApiClient:
         cls = (error_classes or {}).get(response.status_code) or self.errors.error_for(
             response.status_code, server_message
         )
-        self.fail(cls, f"{what} failed", http_status=response.status_code, server_message=server_message)
+        self.status_failed(cls, what, response.status_code, server_message)
+
+    def status_failed(
+        self, cls: type[VcpSDKError], what: str, status: int, server_message: str | None
+    ) -> NoReturn:
+        """Log and raise ``cls`` for an answer whose status was not expected (the hook of
+        :meth:`check`; a client whose log lines or messages differ overrides it).
+
+        By default the message is ``"<name>: <what> failed"``, logged at ERROR with the
+        status and the server's message (see :meth:`fail`).
+
+        Args:
+            cls: the exception class :meth:`check` chose for the status.
+            what: what the caller was doing.
+            status: the HTTP status of the answer.
+            server_message: the server's (redacted) message, if any.
+
+        Raises:
+            VcpSDKError: ``cls``, always.
+
+        Example::
+
+            api.status_failed(VcpNotFoundError, "get_vm_info", 404, "Not found.")
+        """
+        self.fail(cls, f"{what} failed", http_status=status, server_message=server_message)
 
     def decode(self, response: requests.Response | None, what: str) -> Any:
         """The JSON body of a successful answer (``None`` when empty); logged when verbose.

@@ -1,6 +1,7 @@
 """The only module that talks HTTP to a VC Controller ("occtr" protocol).
 
-Requests carry ``x-vcc-access-token`` (and ``x-vcc-privileged: True`` in privileged
+Requests carry ``x-vcc-access-token`` (:data:`~vcpsdk.core.protocol.TOKEN_HEADER`; and
+``x-vcc-privileged: True``, :data:`~vcpsdk.core.protocol.PRIVILEGED_HEADER`, in privileged
 mode) with JSON bodies; reads expect 200 and writes 202.  An unexpected status is
 logged like the original (``<message>: http_status(<code>)`` then the controller's
 message) and raised as a typed :class:`~vcpsdk.errors.VcpSDKError`.  Tokens and
@@ -18,7 +19,7 @@ import requests
 
 from vcpsdk import _http
 from vcpsdk._http import ErrorTable, JsonApiClient, default_session, response_json
-from vcpsdk.core.protocol import ROOT, SECRET_KEYS, VCS_LIST, Route
+from vcpsdk.core.protocol import PRIVILEGED_HEADER, ROOT, SECRET_KEYS, TOKEN_HEADER, VCS_LIST, Route
 from vcpsdk.errors import VcpConnectionError, VcpSDKError, error_for_response
 
 logger = logging.getLogger("vcp.sdk")
@@ -71,7 +72,6 @@ class OcctrClient(JsonApiClient):
             timeout=(self.CONNECT_TIMEOUT, self.READ_TIMEOUT),
             verify=verify,
             verbose=verbose,
-            secret_keys=SECRET_KEYS,
             secrets=lambda: (self._token,),
         )
         self.extensions: dict[str, Any] = {}
@@ -84,52 +84,24 @@ class OcctrClient(JsonApiClient):
         """True when the controller advertised the "wait for change" extension."""
         return "long_poll" in self.extensions
 
-    def request(  # type: ignore[override]
-        self,
-        method: str,
-        path: str,
-        errmsg: str,
-        *,
-        body: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        expected: tuple[int, ...] | None = None,
-        privileged: bool = False,
-        allow_404: bool = False,
-        read_timeout: float | None = None,
-    ) -> Any:
-        """Send one request and return its JSON body (None for an allowed 404).
-
-        Raises:
-            VcpSDKError (typed by status) with ``args == ("VCP", errmsg)``.
-        """
-        if expected is None:
-            expected = (200,) if method == "GET" else (202,)
-        headers = {"x-vcc-access-token": self._token, "Content-Type": "application/json"}
-        if privileged:
-            headers["x-vcc-privileged"] = "True"
-        response = self.send(
-            method,
-            path,
-            errmsg,
-            data=None if method == "GET" else json.dumps(body if body is not None else {}),
-            params=params,
-            headers=headers,
-            timeout=(self.CONNECT_TIMEOUT, read_timeout or self.READ_TIMEOUT),
-            log_suffix=f" privileged({privileged})",
-        )
-        if allow_404 and response.status_code == 404:
-            return None
+    def server_message(self, response: requests.Response) -> str | None:
+        """The controller's message in an error answer, as the original reads it: the body's
+        ``message``, else the body's text (at most 500 characters); secrets blanked."""
         payload = response_json(response)
-        self.log_payload(payload)
-        if response.status_code not in expected:
-            message = payload.get("message") if isinstance(payload, dict) else None
-            server_message = str(message) if message else response.text[:500]
-            logger.error("%s: http_status(%s)", errmsg, response.status_code)
-            if server_message:
-                logger.error("%s", redact(server_message))
-            cls = self.errors.error_for(response.status_code, server_message)
-            raise cls(errmsg, http_status=response.status_code, server_message=server_message)
-        return payload
+        message = payload.get("message") if isinstance(payload, dict) else None
+        text = str(message) if message else response.text[:500]
+        return self.redact_text(redact(text)) if text else None
+
+    def status_failed(
+        self, cls: type[VcpSDKError], what: str, status: int, server_message: str | None
+    ) -> NoReturn:
+        """Log like the original SDK, ``<message>: http_status(<code>)`` then the controller's
+        message, and raise ``cls`` with ``args == ("VCP", <message>)`` (the hook of
+        :meth:`~vcpsdk._http.JsonApiClient.check`)."""
+        logger.error("%s: http_status(%s)", what, status)
+        if server_message:
+            logger.error("%s", server_message)
+        raise cls(what, http_status=status, server_message=server_message)
 
     def connection_failed(self, what: str, url: str, error: requests.RequestException) -> NoReturn:
         """Log and raise :class:`VcpConnectionError` (the original's ``server error``)."""
@@ -174,21 +146,26 @@ class OcctrClient(JsonApiClient):
         Example:
             >>> client.call(UNIT_GET, vcid=vcid, unit_name='server')  # doctest: +SKIP
         """
-        return self.request(
+        headers = {TOKEN_HEADER: self._token, "Content-Type": "application/json"}
+        if privileged:
+            headers[PRIVILEGED_HEADER] = "True"
+        what = route.message(**path_params)
+        response = self.send(
             route.method,
             route.url(**path_params),
-            route.message(**path_params),
-            body=body,
+            what,
+            data=None if route.method == "GET" else json.dumps(body if body is not None else {}),
             params=params,
-            expected=(route.status,),
-            privileged=privileged,
-            allow_404=allow_404,
-            read_timeout=read_timeout,
+            headers=headers,
+            timeout=(self.CONNECT_TIMEOUT, read_timeout or self.READ_TIMEOUT),
+            log_suffix=f" privileged({privileged})",
         )
-
-    def get(self, path: str, errmsg: str, **kwargs: Any) -> Any:
-        """GET ``path`` (200 expected)."""
-        return self.request("GET", path, errmsg, **kwargs)
+        if allow_404 and response.status_code == 404:
+            return None
+        payload = response_json(response)
+        self.log_payload(payload)
+        self.check(response, what, (route.status,))
+        return payload
 
     def connect(self) -> dict[str, Any]:
         """The startup check of the original SDK: ``GET <base>`` then ``GET /vcs``.

@@ -12,8 +12,10 @@ import datetime as dt
 import inspect
 import json
 import logging
+import re
 import socket
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -292,13 +294,21 @@ def test_vault_references_are_refused_clearly(
 # -------------------------------------------------------------------- Keystone
 
 
-def test_without_keystoneauth1_the_error_names_the_extra(
+def test_without_keystoneauth1_the_error_names_the_package(
     ext: VcpExtResourceChameleon, fake: FakeChameleon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "keystoneauth1", None)  # as if not installed
-    with pytest.raises(ChameleonConfigError, match=r"keystoneauth1 .*pip install 'vcpsdk\[chameleon\]'"):
+    with pytest.raises(ChameleonConfigError, match=r"keystoneauth1 package: pip install 'keystoneauth1>=5'"):
         ext.authenticate()
     assert fake.requests == []
+
+
+def test_keystoneauth1_is_a_base_dependency() -> None:
+    """The original extension worked on the base install: so does the login (no extra)."""
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]
+    assert any(re.match(r"keystoneauth1\b", dep) for dep in project["dependencies"])
+    # the old extra still installs (an empty alias), so existing install commands work
+    assert project["optional-dependencies"]["chameleon"] == []
 
 
 def test_the_package_path_and_the_original_path_are_one_api(
@@ -594,10 +604,30 @@ def test_wait_times_out(ext: VcpExtResourceChameleon, fake: FakeChameleon, sleep
     with pytest.raises(ChameleonTimeoutError) as e:
         lease.wait(timeout=60, interval=20)
     assert isinstance(e.value, VcpTimeoutError) and isinstance(e.value, TimeoutError)
-    assert "still PENDING" in str(e.value)
-    assert sleeps == [20, 20, 20]
+    assert "still PENDING" in str(e.value) and "after 4 poll(s)" in str(e.value)
+    # three pauses of 20 s; the last one ends at the deadline (the requests took real time)
+    assert sleeps[:2] == [20, 20] and sleeps[2] == pytest.approx(20, abs=1)
+    assert sum(sleeps) <= 60
     with pytest.raises(ChameleonInvalidArgumentError):
         lease.wait(interval=-1)
+
+
+def test_wait_never_sleeps_past_its_deadline(
+    ext: VcpExtResourceChameleon, fake: FakeChameleon, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    lease = reserve(ext, start_date=at(dt.timedelta(days=1), fake))
+    caplog.set_level(logging.INFO, logger="vcp.sdk.chameleon")
+    with pytest.raises(ChameleonTimeoutError, match="still PENDING after 4 poll"):
+        lease.wait(timeout=50, interval=20)
+    # 20 s, 20 s, then only what is left of the 50 s (not another 20 s)
+    assert sleeps[:2] == [20, 20] and sleeps[2] == pytest.approx(10, abs=1)
+    assert sum(sleeps) <= 50
+    # one progress line per poll that was not final (logged by poll()'s progress)
+    progress = [r.getMessage() for r in caplog.records if "... lease" in r.getMessage()]
+    assert [line.split(" ... ", 1)[1] for line in progress] == [
+        f"lease {lease.host_lease_id} (poll {n})" for n in (1, 2, 3)
+    ]
+    assert progress[-1].startswith("PENDING ... ")
 
 
 def test_not_enough_hosts_is_a_conflict(ext: VcpExtResourceChameleon, fake: FakeChameleon) -> None:
@@ -975,6 +1005,28 @@ def test_secrets_are_never_logged_nor_in_errors(
         assert secret not in str(e.value) and secret not in repr(e.value.args)
         for obj in (ext, net, lease):
             assert secret not in repr(obj)
+
+
+def test_verbose_3_redacts_openstack_secret_fields(
+    ext: VcpExtResourceChameleon, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Besides the known secret values, a body's secret fields are redacted by name: the
+    shared ones (token, password, application_credential_secret...) and OpenStack's headers."""
+    caplog.set_level(logging.DEBUG)
+    ext.verbose = 3
+    ext._http.log_payload(
+        {
+            "token": {"id": "keystone-0123", "expires_at": "2030-01-01"},
+            "X-Subject-Token": "subject-0123",
+            "X-Auth-Token": "auth-0123",
+            "application_credential_secret": "other-credential-0123",
+            "password": "hunter22",
+            "lease": "visible",
+        }
+    )
+    assert '"lease": "visible"' in caplog.text
+    for secret in ("keystone-0123", "subject-0123", "auth-0123", "other-credential-0123", "hunter22"):
+        assert secret not in caplog.text
 
 
 # ---------------------------------------------------------------- the §4.7 workflow

@@ -271,6 +271,33 @@ def test_token_is_never_logged_nor_in_errors(
     assert token not in repr(mdx) and "token=set" in repr(mdx)
 
 
+def test_verbose_3_never_logs_the_login_token_nor_the_password(
+    server: RunningFake, fake: FakeMdx, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    mdx = MdxResourceExt(endpoint=server.endpoint, verbose=3)
+    mdx.login({"username": "alice", "password": USERS["alice"]})
+    first = mdx.token
+    mdx.refresh_token()
+    assert first and mdx.token and first != mdx.token
+    assert "[POST]" in caplog.text and "HTTP STATUS 200" in caplog.text  # verbose=3 works
+    # the login and refresh answers are logged, their token redacted
+    assert caplog.text.count('"token": "<redacted') == 2
+    for secret in (first, mdx.token, USERS["alice"]):
+        assert secret not in caplog.text
+
+
+def test_error_bodies_never_show_a_secret_field(
+    pmdx: MdxResourceExt, fake: FakeMdx, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.fail_next(400, {"token": ["SECRET-JWT-123 is malformed"], "password": "hunter22"})
+    with pytest.raises(MdxRestError) as e:
+        pmdx.get_vm_list()
+    assert "SECRET-JWT-123" not in str(e.value) and "hunter22" not in str(e.value)
+    assert "token: <redacted" in str(e.value)
+    assert "SECRET-JWT-123" not in caplog.text and "hunter22" not in caplog.text
+
+
 # ---------------------------------------------------------------------- projects
 
 

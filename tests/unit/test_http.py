@@ -17,6 +17,7 @@ from vcpsdk._http import (
     redact_text,
     response_json,
 )
+from vcpsdk.core.protocol import SECRET_KEYS
 from vcpsdk.errors import (
     VcpAuthError,
     VcpConflictError,
@@ -131,6 +132,41 @@ def test_request_maps_statuses_and_redacts(
     assert api.requests_sent == 4
 
 
+def test_the_shared_secret_keys_always_apply(
+    requests_mock: requests_mock_module.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = logging.getLogger("vcp.sdk.test")
+    # no secret_keys given: core.protocol.SECRET_KEYS apply; extra ones add to them
+    api = JsonApiClient(
+        BASE,
+        name="plain",
+        errors=ErrorTable.for_sdk(),
+        logger=log,
+        session=requests.Session(),
+        verbose=3,
+        secret_keys={"X-Subject-Token"},
+    )
+    assert SECRET_KEYS <= api.secret_keys and "X-Subject-Token" in api.secret_keys
+    answer = {
+        "token": "SECRET-JWT-123",
+        "password": "hunter22",
+        "client_secret": "cs-0123",
+        "application_credential_secret": "acs-0123",
+        "x-subject-token": "subj-0123",  # the extra key, whatever its case
+        "name": "visible",
+    }
+    requests_mock.post(f"{BASE}/login", json=answer)
+    requests_mock.post(f"{BASE}/bad", status_code=400, json={"token": ["SECRET-JWT-456 is malformed"]})
+    with caplog.at_level(logging.DEBUG, logger="vcp.sdk.test"):
+        assert api.request("POST", "/login", "login") == answer
+        with pytest.raises(VcpInvalidArgumentError) as e:
+            api.request("POST", "/bad", "login")
+    assert '"name": "visible"' in caplog.text
+    for secret in ("SECRET-JWT-123", "hunter22", "cs-0123", "acs-0123", "subj-0123", "SECRET-JWT-456"):
+        assert secret not in caplog.text and secret not in str(e.value)
+    assert (e.value.server_message or "").startswith("token: <redacted ")
+
+
 def test_connection_failures_are_typed(requests_mock: requests_mock_module.Mocker) -> None:
     api = client(session=requests.Session(), timeout=3)
     requests_mock.get(f"{BASE}/down", exc=requests.ConnectionError(f"refused {TOKEN}"))
@@ -150,3 +186,32 @@ def test_response_json_never_raises(requests_mock: requests_mock_module.Mocker) 
     session = requests.Session()
     assert response_json(session.get(f"{BASE}/empty")) == {}
     assert response_json(session.get(f"{BASE}/text")) == {"message": "oops"}
+
+
+def test_the_controller_client_shares_the_one_error_path(
+    requests_mock: requests_mock_module.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OcctrClient has no request path of its own: JsonApiClient.check maps and raises, its
+    ``status_failed`` hook logs the original's lines (``<message>: http_status(<code>)``,
+    then the controller's message)."""
+    from vcpsdk.occtr import OcctrClient
+
+    assert OcctrClient.request is JsonApiClient.request and OcctrClient.check is JsonApiClient.check
+    assert not hasattr(OcctrClient, "get")
+    api = OcctrClient(BASE, TOKEN, session=requests.Session())
+    message = f"2026-01-01 UTC: VCPNotFoundException: no vc for {TOKEN}"
+    requests_mock.get(f"{BASE}/vcs/x", status_code=404, json={"message": message})
+    requests_mock.get(f"{BASE}/empty", status_code=500, content=b"")
+    with caplog.at_level(logging.ERROR, logger="vcp.sdk"):
+        with pytest.raises(VcpNotFoundError) as e:
+            api.check(api.send("GET", "/vcs/x", "get vc"), "get vc failed")
+        with pytest.raises(VcpSDKError) as empty:
+            api.check(api.send("GET", "/empty", "read"), "read failed")
+    assert e.value.args == ("VCP", "get vc failed") and e.value.http_status == 404
+    assert e.value.server_message == "2026-01-01 UTC: VCPNotFoundException: no vc for ***"
+    assert [r.getMessage() for r in caplog.records] == [
+        "get vc failed: http_status(404)",
+        "2026-01-01 UTC: VCPNotFoundException: no vc for ***",
+        "read failed: http_status(500)",
+    ]
+    assert empty.value.server_message is None and empty.value.http_status == 500

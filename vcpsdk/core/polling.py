@@ -89,6 +89,8 @@ def poll(
     progress_interval: float = 5.0,
     step: Step[T] | None = None,
     timeout_message: str = "timed out",
+    max_polls: int | None = None,
+    delay: float | None = None,
 ) -> T:
     """Fetch until ``done(value)`` and return that value.
 
@@ -99,21 +101,40 @@ def poll(
         interval: seconds between fetches.
         clock: where time comes from (:class:`FakeClock` in tests).
         progress: called as ``progress(value, elapsed seconds)`` at the start and then
-            every ``progress_interval`` seconds while waiting.
+            every ``progress_interval`` seconds while waiting, with the value at hand (a
+            ``step`` is cut short so the call comes on time; the pauses between fetches
+            stay ``interval``, so ``progress_interval=interval`` reports every poll).
         progress_interval: seconds between progress calls.
         step: replaces "sleep ``interval`` then fetch": ``step(last, max_seconds)``
             returns the next value and may take up to ``max_seconds`` (a long poll).
         timeout_message: the message of the :class:`PollTimeout`.
+        max_polls: give up after this many values (fetches, or ``step`` calls after the
+            first fetch) that are not final, whatever the time left; ``None``: no limit.
+            ``timeout=math.inf, interval=S, max_polls=N`` is "at most N polls every S seconds".
+        delay: seconds to pause (on ``clock``) before the first fetch, counted in
+            ``timeout``, for a change that was just requested and cannot be final at once;
+            ``None``: fetch at once.
 
     Returns:
         The first value for which ``done`` is true.
 
     Raises:
-        PollTimeout: the value was not final within ``timeout``; ``.last`` holds it.
+        PollTimeout: the value was not final within ``timeout`` or ``max_polls``
+            values; ``.last`` holds the last one.
+
+    Example::
+
+        # at most 3 fetches, 10 s apart (20 s in all): "at most N polls every S seconds"
+        poll(read_status, lambda s: s == "PowerOFF", timeout=math.inf, interval=10, max_polls=3)
     """
+    if max_polls is not None and max_polls < 1:
+        raise ValueError(f"max_polls must be at least 1, not {max_polls}")
     start = clock.now()
     next_progress = start
+    if delay is not None:
+        clock.sleep(delay)
     value = fetch()
+    polls = 1
     while not done(value):
         now = clock.now()
         if progress is not None and now >= next_progress:
@@ -121,12 +142,13 @@ def poll(
             missed = int((now - next_progress) // progress_interval) if progress_interval else 0
             next_progress += progress_interval * (1 + missed)
         remaining = start + timeout - now
-        if remaining <= 0:
+        if remaining <= 0 or (max_polls is not None and polls >= max_polls):
             raise PollTimeout(timeout_message, value)
-        pause = remaining if progress is None else max(0.0, min(remaining, next_progress - now))
         if step is not None:
-            value = step(value, pause)
+            hold = remaining if progress is None else max(0.0, min(remaining, next_progress - now))
+            value = step(value, hold)
         else:
-            clock.sleep(min(interval, pause))
+            clock.sleep(min(interval, remaining))
             value = fetch()
+        polls += 1
     return value

@@ -55,7 +55,7 @@ cannot read them (yet), so it refuses them with :class:`ChameleonConfigError`.
 Dates are UTC strings ``"YYYY-mm-dd HH:MM"`` (Blazar's lease date format).
 
 Layout: :mod:`.settings` (constants and tunables), :mod:`.errors`, :mod:`.dates`,
-:mod:`.keystone` (the login, by ``keystoneauth1``: ``pip install 'vcpsdk[chameleon]'``),
+:mod:`.keystone` (the login, by ``keystoneauth1``, a dependency of vcpsdk),
 :mod:`.openrc` (configuration and HTTP), :mod:`.leases` (the lease object), :mod:`.hosts`
 and :mod:`.network`; :mod:`vcpsdk.plugins.chameleon_ext` is the original import path of
 the same names.

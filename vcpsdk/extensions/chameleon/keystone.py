@@ -1,9 +1,9 @@
 """Keystone v3 login with an application credential, done by ``keystoneauth1``.
 
-``keystoneauth1`` (the OpenStack clients' own authentication library) is an optional
-dependency: ``pip install 'vcpsdk[chameleon]'``.  It is imported on the first login, and
-its requests go through the extension's ``requests.Session`` (so its timeout, TLS
-settings and test seams apply).
+``keystoneauth1`` (the OpenStack clients' own authentication library) is a dependency of
+vcpsdk, as the original extension worked on the base install.  It is imported on the
+first login (importing the extension stays light), and its requests go through the
+extension's ``requests.Session`` (so its timeout, TLS settings and test seams apply).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import requests
 from vcpsdk._http import JsonApiClient
 from vcpsdk.extensions.chameleon.errors import ChameleonConfigError, ChameleonError, fail
 
-#: what to install when keystoneauth1 is missing
-EXTRA = "pip install 'vcpsdk[chameleon]'"
+#: what to install when keystoneauth1 is missing (a dependency of vcpsdk: a broken install)
+EXTRA = "pip install 'keystoneauth1>=5' (a dependency of vcpsdk; reinstalling vcpsdk installs it)"
 
 
 @dataclass
@@ -54,7 +54,7 @@ def login(http: JsonApiClient, auth_url: str, credential_id: str, secret: str) -
         the token, its expiry, project and service catalog.
 
     Raises:
-        ChameleonConfigError: keystoneauth1 is not installed (the message names the extra).
+        ChameleonConfigError: keystoneauth1 is not installed (the message names the package).
         ChameleonAuthError: Keystone refused the credential (401), or another status error
             of the extension's error table.
         ChameleonConnectionError: Keystone could not be reached.

@@ -254,23 +254,26 @@ class VcpExtResourceChameleonHostLeaseInfo(LeaseOwner):
             deadline = begin + dt.timedelta(seconds=float(settings.WAIT_TIMEOUT_SEC))
         else:
             deadline = started + dt.timedelta(seconds=float(timeout))
-        polls = 1
+        first: list[str | None] = [status]
+        polls = 0
 
-        def step(last: str | None, _max_seconds: float) -> str | None:
+        def fetch() -> str | None:
             nonlocal polls
-            logger.info("%s ... lease %s (poll %d)", last, lease_id, polls)
-            self.clock.sleep(pause)
             polls += 1
-            return self.update()
+            return first.pop() if first else self.update()
+
+        def progress(last: str | None, _elapsed: float) -> None:
+            logger.info("%s ... lease %s (poll %d)", last, lease_id, polls)
 
         try:
             status = poll(
-                lambda: status,
+                fetch,
                 lambda s: s == "ACTIVE" or s in DEAD_STATUSES,
-                timeout=(deadline - started).total_seconds(),
+                timeout=(deadline - dates.utcnow()).total_seconds(),
                 interval=pause,
                 clock=self.clock,
-                step=step,
+                progress=progress,
+                progress_interval=pause,
             )
         except PollTimeout:
             fail(

@@ -121,6 +121,8 @@ class VcpChameleonOpenrc:
             session=session if session is not None else default_session(connect_retries=0),
             timeout=request_timeout,
             verbose=int(verbose or 0),
+            # OpenStack's token headers, should a body ever echo them (the shared keys apply too)
+            secret_keys=("X-Auth-Token", "X-Subject-Token"),
             secrets=self._secrets,
         )
         config = load_config(self._config_dir)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from vcpsdk.core.polling import Clock, PollTimeout, poll
+from vcpsdk.core.polling import PollTimeout, poll
 from vcpsdk.extensions.mdx import settings
 from vcpsdk.extensions.mdx.errors import (
     MdxConflictError,
@@ -38,26 +39,6 @@ def _first_ipv4(info: Mapping[str, Any] | None) -> str | None:
             continue
         return str(address)
     return None
-
-
-class _PollTicks:
-    """A :class:`~vcpsdk.core.polling.Clock` whose time is the number of pauses taken; each
-    pause lasts ``seconds`` on the real clock.  It turns "at most N polls every S seconds"
-    (the mdx notebooks' wait loops) into a :func:`~vcpsdk.core.polling.poll` timeout."""
-
-    def __init__(self, clock: Clock, seconds: float) -> None:
-        self.clock = clock
-        self.seconds = seconds
-        self.pauses = 0
-
-    def now(self) -> float:
-        """Pauses taken so far."""
-        return float(self.pauses)
-
-    def sleep(self, seconds: float) -> None:
-        """One pause of ``self.seconds`` on the real clock (whatever ``seconds``), counted."""
-        self.clock.sleep(self.seconds)
-        self.pauses += 1
 
 
 class MdxResourceExt(MdxNetwork):
@@ -238,11 +219,22 @@ class MdxResourceExt(MdxNetwork):
         self, fetch: Callable[[], T], done: Callable[[T], bool], *, count: int, pause_first: bool
     ) -> T:
         """:func:`~vcpsdk.core.polling.poll` for "at most ``count`` polls every ``SLEEP_TIME_SEC``
-        seconds" (raises :class:`PollTimeout` after the last one)."""
-        ticks = _PollTicks(self.clock, float(settings.SLEEP_TIME_SEC))
-        if pause_first:
-            self.clock.sleep(ticks.seconds)  # before the first poll: not counted
-        return poll(fetch, done, timeout=max(count - 1, 0), interval=1, clock=ticks)
+        seconds" (the mdx notebooks' wait loops; with ``pause_first``, each poll comes after a
+        pause, as after a power or destroy request).
+
+        Raises:
+            PollTimeout: the value was not final at the ``count``-th poll.
+        """
+        seconds = float(settings.SLEEP_TIME_SEC)
+        return poll(
+            fetch,
+            done,
+            timeout=math.inf,
+            interval=seconds,
+            clock=self.clock,
+            max_polls=max(count, 1),
+            delay=seconds if pause_first else None,
+        )
 
     def _wait_for_address(self, vm_name: str) -> dict[str, Any]:
         count = int(settings.DEPLOY_VM_SLEEP_COUNT)
