@@ -71,7 +71,9 @@ class AwsMotoHarness:
         return {"running": RUNNING, "stopped": POWER_OFF}.get(states[0], states[0])
 
     @contextlib.contextmanager
-    def failing(self, running: RunningController, step: str, times: int = 1, after: int = 0) -> Iterator[None]:
+    def failing(
+        self, running: RunningController, step: str, times: int = 1, after: int = 0
+    ) -> Iterator[None]:
         """Make EC2 answer the requests of backend step ``step`` with an error ``times`` times,
         after ``after`` of them went through (``create_nodes``: RunInstances and the wait's
         DescribeInstances are counted, so ``after=1`` of a single launch fails the wait)."""

@@ -55,7 +55,9 @@ class SandboxHarness:
         return POWER_OFF if (hub.directory(node_id) / "node.json").is_file() else None
 
     @contextlib.contextmanager
-    def failing(self, running: RunningController, step: str, times: int = 1, after: int = 0) -> Iterator[None]:
+    def failing(
+        self, running: RunningController, step: str, times: int = 1, after: int = 0
+    ) -> Iterator[None]:
         """Make backend step ``step`` fail ``times`` times with a cloud-like error.
 
         With ``after``, ``create_nodes`` fails when it starts the endpoint of node

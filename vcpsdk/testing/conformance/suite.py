@@ -64,6 +64,19 @@ def spec_of(vcp: VcpSDK, harness: ConformanceHarness, tmp_path: Path) -> Callabl
     return make
 
 
+def two_node_unit(
+    harness: ConformanceHarness, running: RunningController, tmp_path: Path, user: str, unit: str
+) -> tuple[str, Any]:
+    """A token of a new ``user`` of ``running`` and a unit of two nodes in its UnitGroup ``user``
+    (for the tests that restart the controller: the token stays valid)."""
+    token = running.create_token(user)
+    vcp = VcpSDK(token, config_dir=str(running.write_config(tmp_path / "cfg1")))
+    spec = vcp.get_spec(harness.provider, "small")
+    spec.set_ssh_pubkey(str(write_test_public_key(tmp_path / "id.pub")))
+    spec.num_nodes = 2
+    return token, vcp.create_ugroup(user).create_unit(unit, spec)
+
+
 def in_cloud(harness: ConformanceHarness, running: RunningController, nodes: list[Any]) -> list[str | None]:
     """What the stand-in cloud itself holds for each of ``nodes`` (SDK nodes)."""
     return [harness.cloud_state(running, n.id, n.cloud_instance_id) for n in nodes]
@@ -121,22 +134,16 @@ def test_power_off_and_on(vcp: VcpSDK, harness, running, spec_of) -> None:
 
 
 def test_power_off_survives_a_restart(harness, state, tmp_path) -> None:
-    key = write_test_public_key(tmp_path / "id.pub")
     with harness.controller(state) as first:
-        token = first.create_token("sleeper")
-        vcp = VcpSDK(token, config_dir=str(first.write_config(tmp_path / "cfg1")))
-        spec = vcp.get_spec(harness.provider, "small")
-        spec.set_ssh_pubkey(str(key))
-        spec.num_nodes = 2
-        unit = vcp.create_ugroup("sleeper").create_unit("app", spec)
+        token, unit = two_node_unit(harness, first, tmp_path, "sleeper", "app")
         [off, on] = unit.find_nodes()
         unit.power_off_nodes(node_no=off.no)
     with harness.controller(state) as second:  # restarted: the store is reconciled with the cloud
         vcp = VcpSDK(token, config_dir=str(second.write_config(tmp_path / "cfg2")))
-        unit = vcp.get_ugroup("sleeper").get_unit("app")
-        assert {n.id: n.state for n in unit.find_nodes()} == {off.id: "POWER_OFF", on.id: "RUNNING"}
+        again = vcp.get_ugroup("sleeper").get_unit("app")
+        assert {n.id: n.state for n in again.find_nodes()} == {off.id: "POWER_OFF", on.id: "RUNNING"}
         assert in_cloud(harness, second, [off, on]) == [POWER_OFF, RUNNING]
-        nodes = unit.power_on_nodes(node_no=off.no)
+        nodes = again.power_on_nodes(node_no=off.no)
         assert [n.state for n in nodes] == ["RUNNING", "RUNNING"]
         assert in_cloud(harness, second, [off, on]) == [RUNNING, RUNNING]
         vcp.get_ugroup("sleeper").cleanup()
@@ -215,14 +222,8 @@ def test_failed_operation_marks_the_unit_and_cleanup_still_works(
 
 
 def test_restart_reconciles_running_nodes(harness, state, tmp_path) -> None:
-    key = write_test_public_key(tmp_path / "id.pub")
     with harness.controller(state) as first:
-        token = first.create_token("durable")
-        vcp = VcpSDK(token, config_dir=str(first.write_config(tmp_path / "cfg1")))
-        spec = vcp.get_spec(harness.provider, "small")
-        spec.set_ssh_pubkey(str(key))
-        spec.num_nodes = 2
-        unit = vcp.create_ugroup("durable").create_unit("web", spec)
+        token, unit = two_node_unit(harness, first, tmp_path, "durable", "web")
         before = {n.id: n.cloud_instance_address for n in unit.find_nodes()}
     with harness.controller(state) as second:  # same state: a restarted controller
         vcp = VcpSDK(token, config_dir=str(second.write_config(tmp_path / "cfg2")))
