@@ -15,15 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vcpsdk.controller.backends.base import (
-    DATA_DEVICES,
-    Backend,
-    DiskRequest,
-    DiskResult,
-    NodeRequest,
-    NodeResult,
-    UnitContext,
-)
+from vcpsdk.controller.backends import base
 from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy
 from vcpsdk.controller.backends.toolkit.errors import CloudCapacityError, CloudNotFoundError, CodeTable
 from vcpsdk.controller.backends.toolkit.waiting import wait_all
@@ -107,7 +99,7 @@ class ToyCloud:
         self.request("delete_volume", lambda data: data["volumes"].pop(vid, None))
 
 
-class ToyBackend(Backend):
+class ToyBackend(base.Backend):
     """The toy cloud as a vcpsdk backend: enabled with ``class: "toy_backend:ToyBackend"``."""
 
     name = "toy"
@@ -120,7 +112,7 @@ class ToyBackend(Backend):
     def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {"aws": {"default": {"private_network_ipmask": MASK}}}
 
-    def _instance_of(self, node: NodeRequest) -> str | None:
+    def _instance_of(self, node: base.NodeRequest) -> str | None:
         for iid, instance in self.cloud.describe().items():
             if instance["node_id"] == node.node_id:
                 return iid
@@ -133,7 +125,7 @@ class ToyBackend(Backend):
 
         wait_all(ids, check, what="instance(s)", target=state, timeout=30, interval=0.01, provider="toy")
 
-    def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
+    def create_nodes(self, unit: base.UnitContext, nodes: list[base.NodeRequest]) -> list[base.NodeResult]:
         created: dict[str, str] = {}
         try:
             for node in nodes:
@@ -145,12 +137,12 @@ class ToyBackend(Backend):
                 self.cloud.terminate(iid)
             raise
         return [
-            NodeResult(
+            base.NodeResult(
                 node_id=n.node_id,
                 instance_id=created[n.node_id],
                 address=str(n.address),
                 volumes=[
-                    {"volume_id": d.cloud_disk_id, "device_name": DATA_DEVICES[i]}
+                    {"volume_id": d.cloud_disk_id, "device_name": base.DATA_DEVICES[i]}
                     for i, d in enumerate(n.disks)
                 ],
                 backend_data={"instance_id": created[n.node_id]},
@@ -158,13 +150,13 @@ class ToyBackend(Backend):
             for n in nodes
         ]
 
-    def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:
+    def delete_nodes(self, unit: base.UnitContext, nodes: list[base.NodeRequest]) -> None:
         ids = [iid for iid in (self._instance_of(n) for n in nodes) if iid]
         for iid in ids:
             self.cloud.terminate(iid)
         self._wait(ids, "gone")
 
-    def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
+    def power(self, unit: base.UnitContext, nodes: list[base.NodeRequest], action: str) -> None:
         state = "stopped" if action in ("power_off", "stop", "suspend") else "running"
         ids = []
         for node in nodes:
@@ -175,12 +167,12 @@ class ToyBackend(Backend):
             ids.append(iid)
         self._wait(ids, state)
 
-    def describe(self, unit: UnitContext, nodes: list[NodeRequest]) -> dict[str, str]:
+    def describe(self, unit: base.UnitContext, nodes: list[base.NodeRequest]) -> dict[str, str]:
         states = {i["node_id"]: i["state"] for i in self.cloud.describe().values()}
         word = {"running": "RUNNING", "stopped": "POWER_OFF"}
         return {n.node_id: word.get(states.get(n.node_id, ""), "DELETED") for n in nodes}
 
-    def create_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> list[DiskResult]:
+    def create_disks(self, unit: base.UnitContext, disks: list[base.DiskRequest]) -> list[base.DiskResult]:
         created: dict[str, str] = {}
         try:
             for disk in disks:
@@ -190,11 +182,11 @@ class ToyBackend(Backend):
                 self.cloud.delete_volume(vid)
             raise
         return [
-            DiskResult(d.disk_id, created[d.disk_id], d.size_gb, {"cloud_disk_id": created[d.disk_id]})
+            base.DiskResult(d.disk_id, created[d.disk_id], d.size_gb, {"cloud_disk_id": created[d.disk_id]})
             for d in disks
         ]
 
-    def delete_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> None:
+    def delete_disks(self, unit: base.UnitContext, disks: list[base.DiskRequest]) -> None:
         for disk in disks:
             if disk.backend_data.get("cloud_disk_id"):
                 self.cloud.delete_volume(disk.backend_data["cloud_disk_id"])

@@ -23,6 +23,8 @@ REQUESTS = {
 
 
 class ToyHarness:
+    """The toy backend under the conformance suite; the cloud is asked through its JSON file."""
+
     name = "toy"
     provider = "aws"
     disk_provider = "aws_disk"
