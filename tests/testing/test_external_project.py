@@ -1,14 +1,18 @@
 """``vcpsdk.testing`` from outside this repository: a tiny project in ``tmp_path`` that
 enables the pytest plugin and the conformance suite in its own conftest, run with pytest
-in a separate process."""
+in a separate process.  The project also has a backend of its own (a toy cloud, in its own
+module, on the toolkit) enabled with ``class: "module:Class"``, and its ``toy/`` directory
+runs the conformance suite against that backend through the project's harness."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +47,10 @@ def test_another_user_and_a_ready_unit(make_vcp_sdk, make_running_unit, ssh_keyp
 """
 
 #: the tests of vcpsdk/testing/conformance/suite.py (parametrized ones once per parameter)
-CONFORMANCE_TESTS = 10
+CONFORMANCE_TESTS = 13
+
+#: the toy backend, its harness and the conftest of ``toy/`` (copied into the project)
+TOY = Path(__file__).parent / "external_project"
 
 
 @dataclass
@@ -60,8 +67,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     project = tmp_path_factory.mktemp("external")
     (project / "conftest.py").write_text(CONFTEST)
     (project / "test_notebook.py").write_text(NOTEBOOK_TEST)
+    shutil.copy(TOY / "toy_backend.py", project / "toy_backend.py")
+    shutil.copy(TOY / "toy_harness.py", project / "toy_harness.py")
+    (project / "toy").mkdir()
+    shutil.copy(TOY / "toy_conftest.py", project / "toy" / "conftest.py")
     report = project / "report.xml"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VCPSDK_", "PYTEST_"))}
+    env["PYTHONPATH"] = str(project)  # the project's own modules (toy_backend), as if installed
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"],
         cwd=project,
@@ -83,6 +95,15 @@ def test_the_conformance_suite_runs_from_an_outside_conftest(run: Run) -> None:
     assert len(suite) == CONFORMANCE_TESTS, run.output
     assert set(suite.values()) == {"passed"}, run.output
     assert any("test_restart_reconciles_running_nodes" in name for name in suite)
+
+
+def test_the_conformance_suite_passes_with_an_out_of_tree_backend(run: Run) -> None:
+    suite = {
+        name: outcome for name, outcome in run.outcomes.items() if name.startswith("toy.vcpsdk_conformance")
+    }
+    assert len(suite) == CONFORMANCE_TESTS, run.output
+    assert set(suite.values()) == {"passed"}, run.output
+    assert any("test_partly_created_batch_leaves_nothing_behind" in name for name in suite)
 
 
 def test_the_plugin_fixtures_work_in_an_outside_project(run: Run) -> None:

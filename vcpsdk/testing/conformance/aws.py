@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vcpsdk.testing.conformance.harness import POWER_OFF, RUNNING
 from vcpsdk.testing.controller import RunningController, running_controller
 from vcpsdk.testing.fakes.aws import Faults, backend_config, ec2_client, make_network, moto_endpoint
 from vcpsdk.testing.network import loopback_only
@@ -59,21 +60,34 @@ class AwsMotoHarness:
         ]
         return found + [f"volume {v['VolumeId']}" for v in ec2.describe_volumes(Filters=tag)["Volumes"]]
 
+    def cloud_state(self, running: RunningController, node_id: str, instance_id: str) -> str | None:
+        """The instance's state as EC2 (moto) reports it: running → RUNNING, stopped →
+        POWER_OFF, terminated or unknown → None, any other state by its EC2 name."""
+        ec2 = ec2_client(self._network["endpoint"])
+        found = ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": [instance_id]}])
+        states = [i["State"]["Name"] for r in found["Reservations"] for i in r["Instances"]]
+        if not states or states == ["terminated"]:
+            return None
+        return {"running": RUNNING, "stopped": POWER_OFF}.get(states[0], states[0])
+
     @contextlib.contextmanager
-    def failing(self, running: RunningController, step: str, times: int = 1) -> Iterator[None]:
-        """Make EC2 answer the requests of backend step ``step`` with an error ``times`` times."""
+    def failing(
+        self, running: RunningController, step: str, times: int = 1, after: int = 0
+    ) -> Iterator[None]:
+        """Make EC2 answer the requests of backend step ``step`` with an error ``times`` times,
+        after ``after`` of them went through (``create_nodes``: RunInstances and the wait's
+        DescribeInstances are counted, so ``after=1`` of a single launch fails the wait)."""
         operations = {
-            "create_nodes": ["RunInstances"],
+            "create_nodes": ["RunInstances", "DescribeInstances"] if after else ["RunInstances"],
             "create_disks": ["CreateVolume"],
             "power": ["StopInstances", "StartInstances"],
             "delete_nodes": ["TerminateInstances"],
             "delete_disks": ["DeleteVolume"],
         }[step]
         faults = Faults(running.controller.backends["aws"])
-        for operation in operations:
-            faults.error(
-                operation, "InsufficientInstanceCapacity", f"injected failure in {step}", times=times
-            )
+        faults.error(
+            operations, "InsufficientInstanceCapacity", f"injected failure in {step}", times=times, skip=after
+        )
         try:
             yield
         finally:

@@ -1,8 +1,9 @@
 """What the conformance suite needs from a backend's offline stand-in (its *harness*).
 
-A harness runs a controller whose providers use the backend under test, lists the
-resources the backend still holds (to prove "zero leftovers"), and injects failures
-at each step.  :class:`~vcpsdk.testing.conformance.sandbox.SandboxHarness` and
+A harness runs a controller whose providers use the backend under test, answers what
+the stand-in cloud really holds (so the suite checks the cloud, not only the
+controller's records), and injects failures at each step, also part-way through a
+batch.  :class:`~vcpsdk.testing.conformance.sandbox.SandboxHarness` and
 :class:`~vcpsdk.testing.conformance.aws.AwsMotoHarness` are the two of this repository.
 """
 
@@ -16,6 +17,11 @@ from vcpsdk.testing.controller import RunningController
 
 #: the backend steps :meth:`ConformanceHarness.failing` must be able to break
 STEPS = ("create_nodes", "create_disks", "power", "delete_nodes", "delete_disks")
+
+#: what :meth:`ConformanceHarness.cloud_state` answers for a node that is up
+RUNNING = "RUNNING"
+#: what :meth:`ConformanceHarness.cloud_state` answers for a node that exists but is off
+POWER_OFF = "POWER_OFF"
 
 
 class ConformanceHarness(Protocol):
@@ -40,10 +46,41 @@ class ConformanceHarness(Protocol):
         ...
 
     def leftovers(self, running: RunningController) -> list[str]:
-        """The resources the backend still holds for ``running`` (empty after a cleanup)."""
+        """The resources the stand-in cloud still holds for ``running`` (instances, volumes,
+        endpoints...), asked of the cloud itself: empty after a cleanup, and empty after a
+        creation that failed part-way."""
         ...
 
-    def failing(self, running: RunningController, step: str, times: int = 1) -> AbstractContextManager[None]:
+    def cloud_state(self, running: RunningController, node_id: str, instance_id: str) -> str | None:
+        """What the stand-in cloud holds for a compute node, asked of the cloud itself
+        (never of the controller's records).
+
+        Args:
+            running: the controller.
+            node_id: the node's id (``VcNode.id``).
+            instance_id: the cloud's id of it (``VcNode.cloud_instance_id``).
+
+        Returns:
+            :data:`RUNNING`, :data:`POWER_OFF`, None when the cloud holds nothing for
+            the node any more, or the cloud's own word for any other state.
+        """
+        ...
+
+    def failing(
+        self, running: RunningController, step: str, times: int = 1, after: int = 0
+    ) -> AbstractContextManager[None]:
         """Make backend step ``step`` (one of :data:`STEPS`) fail ``times`` times with a
-        cloud-like ``InsufficientInstanceCapacity`` error while the block runs."""
+        cloud-like ``InsufficientInstanceCapacity`` error while the block runs.
+
+        Args:
+            running: the controller.
+            step: the backend method to break.
+            times: how many calls fail before the step works again.
+            after: how many of the step's cloud calls succeed before the first failure.
+                With ``after >= 1`` a ``create_nodes`` of three nodes with automatic
+                addresses (``after=1``) or fixed IPs (``after=2``) has already created
+                something in the cloud when it fails, so the backend must remove it.
+                What a "cloud call" is belongs to the harness (the sandbox: one node's
+                endpoint; AWS: a RunInstances or the wait's DescribeInstances).
+        """
         ...

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from vcpsdk.errors import VcpUnitFailedError
-from vcpsdk.testing.conformance.harness import ConformanceHarness
+from vcpsdk.testing.conformance.harness import POWER_OFF, RUNNING, ConformanceHarness
 from vcpsdk.testing.controller import RunningController
 from vcpsdk.testing.keys import write_test_public_key
 from vcpsdk.vcpsdk import VcpSDK
@@ -64,6 +64,24 @@ def spec_of(vcp: VcpSDK, harness: ConformanceHarness, tmp_path: Path) -> Callabl
     return make
 
 
+def two_node_unit(
+    harness: ConformanceHarness, running: RunningController, tmp_path: Path, user: str, unit: str
+) -> tuple[str, Any]:
+    """A token of a new ``user`` of ``running`` and a unit of two nodes in its UnitGroup ``user``
+    (for the tests that restart the controller: the token stays valid)."""
+    token = running.create_token(user)
+    vcp = VcpSDK(token, config_dir=str(running.write_config(tmp_path / "cfg1")))
+    spec = vcp.get_spec(harness.provider, "small")
+    spec.set_ssh_pubkey(str(write_test_public_key(tmp_path / "id.pub")))
+    spec.num_nodes = 2
+    return token, vcp.create_ugroup(user).create_unit(unit, spec)
+
+
+def in_cloud(harness: ConformanceHarness, running: RunningController, nodes: list[Any]) -> list[str | None]:
+    """What the stand-in cloud itself holds for each of ``nodes`` (SDK nodes)."""
+    return [harness.cloud_state(running, n.id, n.cloud_instance_id) for n in nodes]
+
+
 # -- the tests ---------------------------------------------------------------------------
 
 
@@ -75,8 +93,10 @@ def test_create_n_nodes_with_distinct_addresses(vcp: VcpSDK, harness, running, s
     addresses = [n.cloud_instance_address for n in nodes]
     assert len(set(addresses)) == 5 and all(a.startswith(harness.mask_prefix) for a in addresses)
     assert len({n.cloud_instance_id for n in nodes}) == 5
+    assert in_cloud(harness, running, nodes) == [RUNNING] * 5
     ug.cleanup()
     assert harness.leftovers(running) == []
+    assert in_cloud(harness, running, nodes) == [None] * 5
 
 
 def test_fixed_ips_are_honoured(vcp: VcpSDK, harness, spec_of) -> None:
@@ -90,20 +110,44 @@ def test_scale_out_and_in(vcp: VcpSDK, harness, running, spec_of) -> None:
     unit = ug.create_unit("workers", spec_of(num_nodes=2))
     added = unit.add_nodes(num_add_nodes=2)
     assert len(added) == 2 and len(unit.find_nodes()) == 4
+    all_four = unit.find_nodes()
+    assert in_cloud(harness, running, all_four) == [RUNNING] * 4
     remaining = unit.delete_nodes(num_delete_nodes=3)
     assert len(remaining) == 1
+    deleted = [n for n in all_four if n.id not in {r.id for r in remaining}]
+    assert in_cloud(harness, running, deleted) == [None] * 3
+    assert in_cloud(harness, running, remaining) == [RUNNING]
     unit.delete_nodes()
     assert unit.find_nodes() == [] and ug.get_unit("workers") is not None
     ug.cleanup()
     assert harness.leftovers(running) == []
 
 
-def test_power_off_and_on(vcp: VcpSDK, spec_of) -> None:
+def test_power_off_and_on(vcp: VcpSDK, harness, running, spec_of) -> None:
     unit = vcp.create_ugroup("sleepy").create_unit("app", spec_of(num_nodes=2))
     nodes = unit.power_off_nodes(num_power_off_nodes=2)
     assert [n.state for n in nodes] == ["POWER_OFF", "POWER_OFF"]
+    assert in_cloud(harness, running, nodes) == [POWER_OFF, POWER_OFF]  # the cloud agrees
     nodes = unit.power_on_nodes(num_power_on_nodes=2)
     assert [n.state for n in nodes] == ["RUNNING", "RUNNING"]
+    assert in_cloud(harness, running, nodes) == [RUNNING, RUNNING]
+
+
+def test_power_off_survives_a_restart(harness, state, tmp_path) -> None:
+    with harness.controller(state) as first:
+        token, unit = two_node_unit(harness, first, tmp_path, "sleeper", "app")
+        [off, on] = unit.find_nodes()
+        unit.power_off_nodes(node_no=off.no)
+    with harness.controller(state) as second:  # restarted: the store is reconciled with the cloud
+        vcp = VcpSDK(token, config_dir=str(second.write_config(tmp_path / "cfg2")))
+        again = vcp.get_ugroup("sleeper").get_unit("app")
+        assert {n.id: n.state for n in again.find_nodes()} == {off.id: "POWER_OFF", on.id: "RUNNING"}
+        assert in_cloud(harness, second, [off, on]) == [POWER_OFF, RUNNING]
+        nodes = again.power_on_nodes(node_no=off.no)
+        assert [n.state for n in nodes] == ["RUNNING", "RUNNING"]
+        assert in_cloud(harness, second, [off, on]) == [RUNNING, RUNNING]
+        vcp.get_ugroup("sleeper").cleanup()
+        assert harness.leftovers(second) == []
 
 
 def test_disks_create_attach_detach_delete(vcp: VcpSDK, harness, running, spec_of) -> None:
@@ -136,8 +180,27 @@ def test_failed_creation_leaves_nothing_behind(vcp: VcpSDK, harness, running, sp
     assert "InsufficientInstanceCapacity" in (failure.value.server_message or "")
     unit = ug.get_unit("doomed")
     assert unit is not None and unit.state == "ERROR"
+    assert harness.leftovers(running) == []  # the backend cleaned up, not the controller
     ug.cleanup()
     assert vcp.get_ugroup("broken") is None
+    assert harness.leftovers(running) == []
+
+
+@pytest.mark.parametrize(("addresses", "after"), [("automatic", 1), ("fixed", 2)])
+def test_partly_created_batch_leaves_nothing_behind(
+    vcp: VcpSDK, harness, running, spec_of, addresses: str, after: int
+) -> None:
+    # the failure comes after `after` successful cloud calls: part of the batch exists
+    fixed = [f"{harness.mask_prefix}9.{31 + i}" for i in range(3)] if addresses == "fixed" else None
+    spec = spec_of(ip_addresses=fixed) if fixed else spec_of(num_nodes=3)
+    ug = vcp.create_ugroup("half")
+    with harness.failing(running, "create_nodes", after=after), pytest.raises(VcpUnitFailedError) as failure:
+        ug.create_unit("doomed", spec)
+    assert "InsufficientInstanceCapacity" in (failure.value.server_message or "")
+    assert ug.get_unit("doomed").state == "ERROR"
+    assert harness.leftovers(running) == []  # before any cleanup by the controller
+    ug.cleanup()
+    assert vcp.get_ugroup("half") is None
     assert harness.leftovers(running) == []
 
 
@@ -159,14 +222,8 @@ def test_failed_operation_marks_the_unit_and_cleanup_still_works(
 
 
 def test_restart_reconciles_running_nodes(harness, state, tmp_path) -> None:
-    key = write_test_public_key(tmp_path / "id.pub")
     with harness.controller(state) as first:
-        token = first.create_token("durable")
-        vcp = VcpSDK(token, config_dir=str(first.write_config(tmp_path / "cfg1")))
-        spec = vcp.get_spec(harness.provider, "small")
-        spec.set_ssh_pubkey(str(key))
-        spec.num_nodes = 2
-        unit = vcp.create_ugroup("durable").create_unit("web", spec)
+        token, unit = two_node_unit(harness, first, tmp_path, "durable", "web")
         before = {n.id: n.cloud_instance_address for n in unit.find_nodes()}
     with harness.controller(state) as second:  # same state: a restarted controller
         vcp = VcpSDK(token, config_dir=str(second.write_config(tmp_path / "cfg2")))

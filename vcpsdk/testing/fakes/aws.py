@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 REGION = "ap-northeast-1"
@@ -199,7 +199,7 @@ class Faults:
 
     def error(
         self,
-        operation: str,
+        operation: str | Sequence[str],
         code: str,
         message: str = "injected",
         *,
@@ -208,7 +208,11 @@ class Faults:
         status: int = 400,
     ) -> dict[str, int]:
         """The next ``times`` requests of ``operation`` (after ``skip`` good ones) get an
-        EC2 error response instead of reaching moto.  Returns ``{"sent": n}`` counters."""
+        EC2 error response instead of reaching moto.  Returns ``{"sent": n}`` counters.
+
+        ``operation`` may name several operations: their requests are counted together
+        (``skip=1`` over ``["RunInstances", "DescribeInstances"]`` lets the launch through
+        and fails the wait's first DescribeInstances)."""
         seen = {"sent": 0, "failed": 0}
 
         def handler(**_: Any) -> Any:
@@ -218,7 +222,8 @@ class Faults:
                 return error_response(code, message, status)
             return None
 
-        self._add(f"before-send.ec2.{operation}", handler)
+        for name in [operation] if isinstance(operation, str) else operation:
+            self._add(f"before-send.ec2.{name}", handler)
         return seen
 
     def after(self, operation: str, exception: BaseException, *, times: int = 1) -> None:
