@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import inspect
 import textwrap
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ParamSpec, TypeVar, cast
 
 R = TypeVar("R")
+P = ParamSpec("P")
 #: the bound arguments of a call, by parameter name (defaults applied, ``self`` removed)
 Arguments = dict[str, Any]
 
@@ -84,37 +85,90 @@ def docstring(
     return "\n\n".join(part for part in parts if part)
 
 
-def make_method(
-    owner: str,
-    name: str,
-    parameters: list[inspect.Parameter],
-    returns: str,
-    doc: str,
-    body: Callable[[Any, Arguments], R],
-) -> Callable[..., R]:
-    """A method ``owner.name`` with this signature (after ``self``) and docstring running ``body``.
+def keywords(
+    fields: Any, defaults: Mapping[str, Any], order: Iterable[str] = ()
+) -> Callable[[inspect.Signature], inspect.Signature]:
+    """A ``signature`` for :func:`implement`: the stub's ``**kwargs: Unpack[fields]`` is, at run
+    time, positional-or-keyword parameters, one a field of the TypedDict ``fields``.
+
+    mypy reads the fields (names and types) from the stub; ``help()`` and ``inspect.signature``
+    show them as the parameters they are, with their annotations and ``defaults``.
 
     Args:
-        owner: the class name, for ``__qualname__``.
-        name: the method name.
-        parameters: the parameters after ``self``.
-        returns: the return annotation (a string).
-        doc: the docstring.
-        body: called with the instance and the bound arguments by name (defaults applied).
+        fields: the TypedDict.
+        defaults: the default of every field.
+        order: the parameters' order (default: the fields' order).
 
     Returns:
-        a plain function, to assign in the class body (``docker_ps = ...``).
+        the function from the stub's signature to the runtime one.
+
+    Raises:
+        TypeError: ``defaults`` or ``order`` do not name the fields.
     """
-    signature = inspect.Signature([parameter("self"), *parameters], return_annotation=returns)
+    hints = {name: getattr(hint, "__forward_arg__", hint) for name, hint in fields.__annotations__.items()}
+    names = list(order) or list(hints)
+    if set(defaults) != set(hints) or set(names) != set(hints):
+        raise TypeError(f"{fields.__name__}: defaults {sorted(defaults)} / order {names} are not its fields")
+    expanded = [parameter(name, hints[name], defaults[name]) for name in names]
 
-    def generated(*args: Any, **kwargs: Any) -> R:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        arguments = dict(bound.arguments)
-        return body(arguments.pop("self"), arguments)
+    def expand(signature: inspect.Signature) -> inspect.Signature:
+        *params, last = signature.parameters.values()
+        if last.kind is not inspect.Parameter.VAR_KEYWORD:
+            raise TypeError(f"{signature}: the stub ends with **kwargs: Unpack[{fields.__name__}]")
+        return signature.replace(parameters=[*params, *expanded])
 
-    generated.__name__ = name
-    generated.__qualname__ = f"{owner}.{name}"
-    generated.__doc__ = doc
-    generated.__signature__ = signature  # type: ignore[attr-defined]
-    return generated
+    return expand
+
+
+def implement(
+    doc: str,
+    body: Callable[[Any, Arguments], R],
+    needs: Iterable[str],
+    *,
+    owner: str = "",
+    signature: Callable[[inspect.Signature], inspect.Signature] | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A decorator: the typed stub it decorates (body ``...``) becomes a generated method.
+
+    The stub carries the signature (what mypy and ``inspect.signature`` show), the table row the
+    docstring and the body.  At import the stub's parameters after ``self`` must be ``needs``.
+
+    Args:
+        doc: the docstring.
+        body: called with the instance and the bound arguments by name (defaults applied).
+        needs: the parameters after ``self`` the row documents and ``body`` reads, in order.
+        owner: the class name for ``__qualname__`` (default: the stub's own).
+        signature: derives the runtime signature from the stub's (default: the stub's).
+
+    Returns:
+        the decorator; it returns a plain function with the stub's name, signature and
+        annotations and ``doc``.
+
+    Raises:
+        TypeError: the stub's parameters are not ``needs``.
+    """
+
+    def decorate(stub: Callable[P, R]) -> Callable[P, R]:
+        stub_signature = inspect.signature(stub)
+        full = signature(stub_signature) if signature else stub_signature
+        # shared stubs declare ``self: Any`` for mypy; methods show a plain ``self``
+        full = full.replace(parameters=[parameter("self"), *list(full.parameters.values())[1:]])
+        names = list(full.parameters)[1:]
+        if names != list(needs):
+            raise TypeError(f"{stub.__qualname__}{full}: the table row needs the parameters {list(needs)}")
+
+        def generated(*args: Any, **kwargs: Any) -> R:
+            bound = full.bind(*args, **kwargs)
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            return body(arguments.pop("self"), arguments)
+
+        generated.__name__ = stub.__name__
+        generated.__qualname__ = f"{owner}.{stub.__name__}" if owner else stub.__qualname__
+        generated.__module__ = stub.__module__
+        generated.__doc__ = doc
+        generated.__annotations__ = {k: v for k, v in stub.__annotations__.items() if k != "self"}
+        generated.__signature__ = full  # type: ignore[attr-defined]
+        return cast(Callable[P, R], generated)
+
+    return decorate

@@ -6,18 +6,22 @@ each row yields a plain function with the documented signature (``inspect.signat
 ``help()``) and a docstring composed from the row.
 """
 
+# mypy: disable-error-code="empty-body"
+# (the generated methods' stubs have ``...`` bodies: their decorators replace them)
+
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypedDict, TypeVar, Unpack
 
 from vcpsdk import remote
-from vcpsdk._generate import Arguments, docstring, make_method, parameter
+from vcpsdk._generate import Arguments, docstring, implement, keywords
 from vcpsdk.core import protocol as routes
 from vcpsdk.errors import VcpInvalidArgumentError, VcpRemoteCommandError, VcpSDKError, raise_error
 
@@ -29,6 +33,7 @@ DOCKER = "/usr/local/bin/docker"
 DOCKER_GROUPS = frozenset({"image", "network", "volume", "container"})
 
 R = TypeVar("R")
+P = ParamSpec("P")
 
 
 class UnitGroupRecord(Protocol):
@@ -52,7 +57,6 @@ class UnitRecord(Protocol):
 
 
 def _node_operation(
-    name: str,
     summary: str,
     *,
     route: routes.Route = routes.NODE_OPERATION,
@@ -62,17 +66,28 @@ def _node_operation(
         "Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` "
         "to wait and :meth:`config` to refresh this object."
     ),
-) -> Callable[..., bool]:
-    """One row of the node operation table: the method ``name`` sends ``route`` for this node.
+) -> Callable[[Callable[P, bool]], Callable[P, bool]]:
+    """One row of the node operation table: decorates the typed stub ``def <name>(self,
+    privileged: bool = False) -> bool: ...``, a method that sends ``route`` for this node.
 
     Args:
-        name: method name, also the ``{operation}`` of :data:`~vcpsdk.core.protocol.NODE_OPERATION`.
         summary: first line of the docstring.
         route: the route (default NODE_OPERATION; NODE_DELETE, NODE_BACKUP).
         compute_only: refuse a disk with ``<name> only compute node`` (default True).
         refused: the example refusal in the docstring.
         details: second paragraph of the docstring.
+
+    Returns:
+        the decorator; the stub's name is the ``{operation}`` of
+        :data:`~vcpsdk.core.protocol.NODE_OPERATION`.
     """
+    return lambda stub: _operation_method(stub, summary, route, compute_only, refused, details)
+
+
+def _operation_method(
+    stub: Callable[P, bool], summary: str, route: routes.Route, compute_only: bool, refused: str, details: str
+) -> Callable[P, bool]:
+    name = stub.__name__
     operation = name if route is routes.NODE_OPERATION else None
     errmsg = route.message(operation=name)
     disk = f"; ``{name} only compute node`` for a disk" if compute_only else ""
@@ -102,14 +117,14 @@ def _node_operation(
         only = name if compute_only else None
         return node._request(route, a["privileged"], only, operation)
 
-    return make_method("VcNode", name, [parameter("privileged", "bool", False)], "bool", doc, body)
+    return implement(doc, body, ["privileged"])(stub)
 
 
 @dataclass(frozen=True)
 class _Output(Generic[R]):
-    """What a docker helper returns: annotation, Returns text and conversion of the output."""
+    """What a docker helper returns (the stub's return annotation): Returns text and conversion
+    of the output."""
 
-    annotation: str
     returns: str
     convert: Callable[[str, str], R]
     #: ask docker for one JSON object a line (``--format '{{json .}}'``)
@@ -140,19 +155,18 @@ def _both(out: str, err: str) -> tuple[str, str]:
     return out, err
 
 
-_TABLE = _Output(
-    "pd.DataFrame",
+_TABLE: _Output[pd.DataFrame] = _Output(
     "pandas.DataFrame: one row per line of ``--format '{{{{json .}}}}'`` output, columns as docker "
     "names them ({columns}); empty when there is none.",
     _json_lines,
     json_lines=True,
 )
-_OBJECT = _Output(
-    "dict[str, Any]", "dict: the first object of the JSON list ``docker {command}`` prints.", _first_object
+_OBJECT: _Output[dict[str, Any]] = _Output(
+    "dict: the first object of the JSON list ``docker {command}`` prints.", _first_object
 )
-_STDOUT = _Output("str", "str: the command's standard output.", _stdout)
-_LOGS = _Output("str", "str: the container's stdout followed by its stderr.", _joined)
-_BOTH = _Output("tuple[str, str]", "tuple[str, str]: ``(stdout, stderr)``.", _both)
+_STDOUT: _Output[str] = _Output("str: the command's standard output.", _stdout)
+_LOGS: _Output[str] = _Output("str: the container's stdout followed by its stderr.", _joined)
+_BOTH: _Output[tuple[str, str]] = _Output("tuple[str, str]: ``(stdout, stderr)``.", _both)
 
 #: Args text of the operands, unless a row gives its own (``"image: image to run."``)
 _OPERANDS = {
@@ -161,6 +175,16 @@ _OPERANDS = {
     "network": "network name or id.",
     "volume": "volume name.",
 }
+
+
+class _Login(TypedDict, total=False):
+    """The last parameters of every docker helper (``**login`` of its stub)."""
+
+    ssh_user_name: str
+    private_key_path: str | None
+
+
+_LOGIN = keywords(_Login, {"ssh_user_name": "root", "private_key_path": None})
 _DOCKER_RAISES = [
     (
         "VcpSDKError",
@@ -173,55 +197,68 @@ _DOCKER_RAISES = [
 
 
 def _docker_command(
-    command: str,
     output: _Output[R],
     summary: str,
     example: str,
-    operands: tuple[str, ...] = (),
     *,
-    options: str | None = "extra docker options",
+    options: str = "extra docker options",
     cmd: str = "",
-    cwd: bool = False,
     columns: str = "",
-) -> Callable[..., R]:
-    """One row of the docker helper table: ``docker_<command>`` runs ``docker <command>`` over SSH.
+    **operands: str,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """One row of the docker helper table: decorates the typed stub ``def docker_<command>(self,
+    ...)``, a method that runs ``docker <command>`` over SSH (``docker_image_ls``: ``image ls``).
+
+    The stub's parameters are the operands (required), then ``options`` (unless the command takes none),
+    ``cmd`` (when the row documents it), ``cwd`` (``cd <cwd>`` first, when the stub has it),
+    ``ssh_user_name`` and ``private_key_path``.
 
     Args:
-        command: the docker command (``'image ls'``); the method is ``docker_image_ls``.
         output: what the method returns (_TABLE, _OBJECT, _STDOUT, _LOGS or _BOTH).
         summary: first line of the docstring, before `` (``docker <command>``).``.
         example: the docstring's example call.
-        operands: required arguments, ``'name'`` (documented by _OPERANDS) or ``'name: text'``.
-        options: Args text of ``options`` (None: no ``options`` parameter).
+        options: Args text of ``options``.
         cmd: Args text of a ``cmd`` parameter (empty: none).
-        cwd: add a ``cwd`` parameter (``cd <cwd>`` first).
         columns: the table's columns for the Returns text (_TABLE only).
+        operands: Args text of the operands not in _OPERANDS (or worded otherwise), by name.
+
+    Returns:
+        the decorator.
     """
-    name = "docker_" + command.replace(" ", "_")
-    operand_docs = [(n.strip(), doc or _OPERANDS[n]) for n, _, doc in (o.partition(": ") for o in operands)]
-    optional = "list[str] | None"
+    return lambda stub: _docker_method(stub, output, summary, example, operands, options, cmd, columns)
+
+
+def _docker_method(
+    stub: Callable[P, R],
+    output: _Output[R],
+    summary: str,
+    example: str,
+    operands: dict[str, str],
+    options_doc: str,
+    cmd: str,
+    columns: str,
+) -> Callable[P, R]:
+    command = stub.__name__.removeprefix("docker_").replace("_", " ")
+    stub_parameters = inspect.signature(stub).parameters
+    options, cwd = "options" in stub_parameters, "cwd" in stub_parameters
+    required = [
+        n for n, p in stub_parameters.items() if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+    ]
+    operand_docs = [(n, operands.get(n) or _OPERANDS[n]) for n in required[1:]]
     args = [*operand_docs]
-    parameters = [parameter(n, "str") for n, _ in operand_docs]
-    if options is not None:
-        args.append(("options", f"{options} (default None)."))
-        parameters.append(parameter("options", optional, None))
+    if options:
+        args.append(("options", f"{options_doc} (default None)."))
     if cmd:
         args.append(("cmd", cmd))
-        parameters.append(parameter("cmd", optional, None))
     if cwd:
         args.append(("cwd", "directory on the node for relative paths (default None)."))
-        parameters.append(parameter("cwd", "str | None", None))
     args += [
         ("ssh_user_name", "login user on the node (default ``'root'``)."),
         ("private_key_path", "private key for the node (default None: your SSH agent or default keys)."),
     ]
-    parameters += [
-        parameter("ssh_user_name", "str", "root"),
-        parameter("private_key_path", "str | None", None),
-    ]
     shown = "".join(
         [
-            " [options]" if options is not None else "",
+            " [options]" if options else "",
             *(f" <{n}>" for n, _ in operand_docs),
             " [cmd...]" if cmd else "",
             " --format '{{json .}}'" if output.json_lines else "",
@@ -246,7 +283,7 @@ def _docker_command(
         )
         return output.convert(out, err)
 
-    return make_method("VcNode", name, parameters, output.annotation, doc, body)
+    return implement(doc, body, [name for name, _ in args], signature=_LOGIN)(stub)
 
 
 class VcNode:
@@ -416,44 +453,42 @@ class VcNode:
         return True
 
     # one row a node operation: name, first docstring line, how it differs from the rest
-    delete = _node_operation(
-        "delete",
+    @_node_operation(
         "Delete this node (or disk); the unit shrinks (→ DELETING, then gone).",
         route=routes.NODE_DELETE,
         compute_only=False,
         refused="a busy unit or a disk still attached to a node",
     )
-    suspend = _node_operation(
-        "suspend",
+    def delete(self, privileged: bool = False) -> bool: ...
+    @_node_operation(
         "Stop the Base container and keep the host (RUNNING → SUSPENDING → SUSPENDED).",
     )
-    resume = _node_operation(
-        "resume",
+    def suspend(self, privileged: bool = False) -> bool: ...
+    @_node_operation(
         "Start the Base container again (SUSPENDED or CONTAINER_ERROR → RESUMING → RUNNING).",
     )
-    stop = _node_operation(
-        "stop",
+    def resume(self, privileged: bool = False) -> bool: ...
+    @_node_operation(
         "Release the host: delete the cloud instance (SUSPENDED, CONTAINER_ERROR or HOST_ERROR → "
         "STOPPING → STOPPED); :meth:`start` re-creates it at the same address.",
     )
-    start = _node_operation(
-        "start",
+    def stop(self, privileged: bool = False) -> bool: ...
+    @_node_operation(
         "Re-create a stopped node's host at the same address (STOPPED → BOOTING → RUNNING).",
     )
-    power_off = _node_operation(
-        "power_off",
+    def start(self, privileged: bool = False) -> bool: ...
+    @_node_operation(
         "Power the host off (RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR → SHUTTING_DOWN → "
         "POWER_OFF); providers with the Power API only.",
     )
-    power_on = _node_operation("power_on", "Power the host on again (POWER_OFF → BOOTING → RUNNING).")
-    watch = _node_operation(
-        "watch", "Enable the controller's liveness monitoring of this node (``watch_mode`` True)."
-    )
-    unwatch = _node_operation(
-        "unwatch", "Disable the controller's liveness monitoring of this node (``watch_mode`` False)."
-    )
-    backup = _node_operation(
-        "backup",
+    def power_off(self, privileged: bool = False) -> bool: ...
+    @_node_operation("Power the host on again (POWER_OFF → BOOTING → RUNNING).")
+    def power_on(self, privileged: bool = False) -> bool: ...
+    @_node_operation("Enable the controller's liveness monitoring of this node (``watch_mode`` True).")
+    def watch(self, privileged: bool = False) -> bool: ...
+    @_node_operation("Disable the controller's liveness monitoring of this node (``watch_mode`` False).")
+    def unwatch(self, privileged: bool = False) -> bool: ...
+    @_node_operation(
         "Ask the controller to back up the node's Base container image.",
         route=routes.NODE_BACKUP,
         refused="a node that is not RUNNING",
@@ -462,6 +497,7 @@ class VcNode:
             "runs on the controller."
         ),
     )
+    def backup(self, privileged: bool = False) -> bool: ...
 
     def error(self) -> str:
         """The node's error message, else its unit's (no request).
@@ -664,139 +700,149 @@ class VcNode:
         return out, err
 
     # one row a docker helper: command, what it returns, summary, example, operands, extras
-    docker_ps = _docker_command(
-        "ps",
+    @_docker_command(
         _TABLE,
         "The node's containers as a table",
         "node.docker_ps(['-a'])",
         options="extra docker options, e.g. ``['-a']``",
         columns="``ID``, ``Image``, ``Names``, ``Status``, ...",
     )
-    docker_image_ls = _docker_command(
-        "image ls",
+    def docker_ps(self, options: list[str] | None = None, **login: Unpack[_Login]) -> pd.DataFrame: ...
+    @_docker_command(
         _TABLE,
         "The node's images as a table",
         "node.docker_image_ls()",
         columns="``Repository``, ``Tag``, ``ID``, ``Size``, ...",
     )
-    docker_network_ls = _docker_command(
-        "network ls",
+    def docker_image_ls(self, options: list[str] | None = None, **login: Unpack[_Login]) -> pd.DataFrame: ...
+    @_docker_command(
         _TABLE,
         "The node's docker networks as a table",
         "node.docker_network_ls()",
         columns="``ID``, ``Name``, ``Driver``, ...",
     )
-    docker_volume_ls = _docker_command(
-        "volume ls",
+    def docker_network_ls(
+        self, options: list[str] | None = None, **login: Unpack[_Login]
+    ) -> pd.DataFrame: ...
+    @_docker_command(
         _TABLE,
         "The node's docker volumes as a table",
         "node.docker_volume_ls()",
         columns="``Driver``, ``Name``, ...",
     )
-    docker_inspect = _docker_command(
-        "inspect",
-        _OBJECT,
-        "Low-level information on a container",
-        "node.docker_inspect('web')['State']['Status']",
-        ("container",),
+    def docker_volume_ls(self, options: list[str] | None = None, **login: Unpack[_Login]) -> pd.DataFrame: ...
+    @_docker_command(
+        _OBJECT, "Low-level information on a container", "node.docker_inspect('web')['State']['Status']"
     )
-    docker_image_inspect = _docker_command(
-        "image inspect",
-        _OBJECT,
-        "Low-level information on an image",
-        "node.docker_image_inspect('nginx:latest')['Id']",
-        ("image",),
+    def docker_inspect(
+        self, container: str, options: list[str] | None = None, **login: Unpack[_Login]
+    ) -> dict[str, Any]: ...
+    @_docker_command(
+        _OBJECT, "Low-level information on an image", "node.docker_image_inspect('nginx:latest')['Id']"
     )
-    docker_network_inspect = _docker_command(
-        "network inspect",
-        _OBJECT,
-        "Low-level information on a docker network",
-        "node.docker_network_inspect('bridge')['IPAM']",
-        ("network",),
+    def docker_image_inspect(
+        self, image: str, options: list[str] | None = None, **login: Unpack[_Login]
+    ) -> dict[str, Any]: ...
+    @_docker_command(
+        _OBJECT, "Low-level information on a docker network", "node.docker_network_inspect('bridge')['IPAM']"
     )
-    docker_volume_inspect = _docker_command(
-        "volume inspect",
+    def docker_network_inspect(
+        self, network: str, options: list[str] | None = None, **login: Unpack[_Login]
+    ) -> dict[str, Any]: ...
+    @_docker_command(
         _OBJECT,
         "Low-level information on a docker volume",
         "node.docker_volume_inspect('data')['Mountpoint']",
-        ("volume",),
     )
-    docker_info = _docker_command(
-        "info", _STDOUT, "The node's Docker engine information", "print(node.docker_info())"
-    )
-    docker_logs = _docker_command(
-        "logs",
-        _LOGS,
-        "The logs of a container",
-        "print(node.docker_logs('web', ['--tail', '20']))",
-        ("container",),
-    )
-    docker_cp = _docker_command(
-        "cp",
+    def docker_volume_inspect(
+        self, volume: str, options: list[str] | None = None, **login: Unpack[_Login]
+    ) -> dict[str, Any]: ...
+    @_docker_command(_STDOUT, "The node's Docker engine information", "print(node.docker_info())")
+    def docker_info(self, options: list[str] | None = None, **login: Unpack[_Login]) -> str: ...
+    @_docker_command(_LOGS, "The logs of a container", "print(node.docker_logs('web', ['--tail', '20']))")
+    def docker_logs(
+        self, container: str, options: list[str] | None = None, **login: Unpack[_Login]
+    ) -> str: ...
+    @_docker_command(
         _STDOUT,
         "Copy files between a container and the node's file system",
         "node.docker_cp('web:/etc/nginx/nginx.conf', '/tmp/nginx.conf')",
-        (
-            "src: source, ``<container>:<path>`` or a path on the node.",
-            "dest: destination, ``<container>:<path>`` or a path on the node.",
-        ),
-        cwd=True,
+        src="source, ``<container>:<path>`` or a path on the node.",
+        dest="destination, ``<container>:<path>`` or a path on the node.",
     )
-    docker_run = _docker_command(
-        "run",
+    def docker_cp(
+        self,
+        src: str,
+        dest: str,
+        options: list[str] | None = None,
+        cwd: str | None = None,
+        **login: Unpack[_Login],
+    ) -> str: ...
+    @_docker_command(
         _BOTH,
         "Run a new container",
         "node.docker_run('nginx', ['-d', '--name', 'web', '-p', '80:80'])",
-        ("image: image to run.",),
         options="docker run options, e.g. ``['-d', '--name', 'web', '-p', '80:80']``",
         cmd="command and arguments for the container (default None: the image's).",
+        image="image to run.",
     )
-    docker_exec = _docker_command(
-        "exec",
+    def docker_run(
+        self,
+        image: str,
+        options: list[str] | None = None,
+        cmd: list[str] | None = None,
+        **login: Unpack[_Login],
+    ) -> tuple[str, str]: ...
+    @_docker_command(
         _BOTH,
         "Run a command in a running container",
         "out, err = node.docker_exec('web', cmd=['nginx', '-v'])",
-        ("container",),
         cmd="command and arguments (default None).",
     )
-    docker_restart = _docker_command(
-        "restart", _STDOUT, "Restart a container", "node.docker_restart('web')", ("container",)
-    )
-    docker_stop = _docker_command(
-        "stop", _STDOUT, "Stop a container", "node.docker_stop('web')", ("container",)
-    )
-    docker_start = _docker_command(
-        "start", _STDOUT, "Start a stopped container", "node.docker_start('web')", ("container",)
-    )
-    docker_rm = _docker_command(
-        "rm", _STDOUT, "Remove a container", "node.docker_rm('web', ['-f'])", ("container",)
-    )
-    docker_pull = _docker_command(
-        "pull",
+    def docker_exec(
+        self,
+        container: str,
+        options: list[str] | None = None,
+        cmd: list[str] | None = None,
+        **login: Unpack[_Login],
+    ) -> tuple[str, str]: ...
+    @_docker_command(_STDOUT, "Restart a container", "node.docker_restart('web')")
+    def docker_restart(
+        self, container: str, options: list[str] | None = None, **login: Unpack[_Login]
+    ) -> str: ...
+    @_docker_command(_STDOUT, "Stop a container", "node.docker_stop('web')")
+    def docker_stop(
+        self, container: str, options: list[str] | None = None, **login: Unpack[_Login]
+    ) -> str: ...
+    @_docker_command(_STDOUT, "Start a stopped container", "node.docker_start('web')")
+    def docker_start(
+        self, container: str, options: list[str] | None = None, **login: Unpack[_Login]
+    ) -> str: ...
+    @_docker_command(_STDOUT, "Remove a container", "node.docker_rm('web', ['-f'])")
+    def docker_rm(self, container: str, options: list[str] | None = None, **login: Unpack[_Login]) -> str: ...
+    @_docker_command(
         _STDOUT,
         "Pull an image onto the node",
         "node.docker_pull('nginx:latest')",
-        ("image: image name, e.g. ``'nginx:latest'``.",),
+        image="image name, e.g. ``'nginx:latest'``.",
     )
-    docker_push = _docker_command(
-        "push",
+    def docker_pull(self, image: str, options: list[str] | None = None, **login: Unpack[_Login]) -> str: ...
+    @_docker_command(
         _STDOUT,
         "Push an image from the node to its registry",
         "node.docker_push('10.0.0.1:5001/myapp:1')",
-        ("image: image name including the registry, e.g. ``'10.0.0.1:5001/myapp:1'``.",),
+        image="image name including the registry, e.g. ``'10.0.0.1:5001/myapp:1'``.",
     )
-    docker_image_rm = _docker_command(
-        "image rm",
-        _STDOUT,
-        "Remove an image from the node",
-        "node.docker_image_rm('nginx:latest')",
-        ("image",),
-    )
-    docker_image_tag = _docker_command(
-        "image tag",
+    def docker_push(self, image: str, options: list[str] | None = None, **login: Unpack[_Login]) -> str: ...
+    @_docker_command(_STDOUT, "Remove an image from the node", "node.docker_image_rm('nginx:latest')")
+    def docker_image_rm(
+        self, image: str, options: list[str] | None = None, **login: Unpack[_Login]
+    ) -> str: ...
+    @_docker_command(
         _STDOUT,
         "Tag an image",
         "node.docker_image_tag('myapp:latest', '10.0.0.1:5001/myapp:1')",
-        ("src_image: existing image name or id.", "dest_image: new name, e.g. ``'10.0.0.1:5001/myapp:1'``."),
-        options=None,
+        src_image="existing image name or id.",
+        dest_image="new name, e.g. ``'10.0.0.1:5001/myapp:1'``.",
     )
+    def docker_image_tag(self, src_image: str, dest_image: str, **login: Unpack[_Login]) -> str: ...
