@@ -126,6 +126,7 @@ def implement(
     needs: Iterable[str],
     *,
     owner: str = "",
+    name: str = "",
     signature: Callable[[inspect.Signature], inspect.Signature] | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """A decorator: the typed stub it decorates (body ``...``) becomes a generated method.
@@ -138,6 +139,8 @@ def implement(
         body: called with the instance and the bound arguments by name (defaults applied).
         needs: the parameters after ``self`` the row documents and ``body`` reads, in order.
         owner: the class name for ``__qualname__`` (default: the stub's own).
+        name: the method name (default: the stub's; a stub shared by several methods has
+            its own).
         signature: derives the runtime signature from the stub's (default: the stub's).
 
     Returns:
@@ -163,11 +166,13 @@ def implement(
             arguments = dict(bound.arguments)
             return body(arguments.pop("self"), arguments)
 
-        generated.__name__ = stub.__name__
-        generated.__qualname__ = f"{owner}.{stub.__name__}" if owner else stub.__qualname__
+        method_name = name or stub.__name__
+        generated.__name__ = method_name
+        generated.__qualname__ = f"{owner}.{method_name}" if owner else stub.__qualname__
         generated.__module__ = stub.__module__
         generated.__doc__ = doc
-        generated.__annotations__ = {k: v for k, v in stub.__annotations__.items() if k != "self"}
+        annotations = {p.name: p.annotation for p in full.parameters.values() if p.annotation is not EMPTY}
+        generated.__annotations__ = {**annotations, "return": full.return_annotation}
         generated.__signature__ = full  # type: ignore[attr-defined]
         return cast(Callable[P, R], generated)
 

@@ -221,74 +221,65 @@ def find_nodes_by_unit(
     return decorate
 
 
+def _view(
+    views: _NodeViews,
+    summary: str,
+    args: list[tuple[str, str]],
+    returns: str,
+    example: str,
+    body: Callable[[Any, Arguments], R],
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A view of ``views.owner`` documented by ``summary``, ``args`` (also the parameters the
+    stub must have), ``returns`` and ``example``; it raises what ``views`` says."""
+    doc = docstring(summary, "", args, returns, [("VcpSDKError", f"{views.raises}.")], example)
+    return implement(doc, body, [name.lstrip("*") for name, _ in args], owner=views.owner)
+
+
+def _ip_addresses(owner: Any, a: Arguments) -> list[str]:
+    conditions = {**a["conditions"], "mapper": lambda n: n.cloud_instance_address}
+    found: list[str] = owner.find_nodes(privileged=a["privileged"], **conditions)
+    return found
+
+
+def _frame(owner: Any, a: Arguments) -> Styler | list[Any]:
+    frame: Styler | list[Any] = owner._nodes_frame(a["privileged"])
+    return frame
+
+
 def find_ip_addresses(
     views: _NodeViews, summary: str, conditions: str, example: str
 ) -> Callable[[Callable[P, list[str]]], Callable[P, list[str]]]:
-    """``find_ip_addresses``: ``find_nodes`` mapped to ``cloud_instance_address``, on
-    :meth:`NodeViewStubs.find_ip_addresses`.
-
-    Args:
-        views: how the class words its views.
-        summary: first line of the docstring.
-        conditions: examples of the conditions for the docstring.
-        example: doctest lines.
+    """``find_ip_addresses`` (on :meth:`NodeViewStubs.find_ip_addresses`): ``find_nodes``
+    mapped to ``cloud_instance_address``; ``conditions`` names some conditions for its docstring.
 
     Returns:
         the decorator of the stub.
     """
-    doc = docstring(
-        summary,
-        "",
-        [
-            ("privileged", _PRIVILEGED_READ),
-            ("**conditions", f"the conditions of :meth:`find_nodes` ({conditions}, ...), except ``mapper``."),
-        ],
-        f"list[str]: sorted by {views.sorted_by}; ``[]`` when none matches.",
-        [("VcpSDKError", f"{views.raises}.")],
-        example,
-    )
-
-    def body(owner: Any, a: Arguments) -> list[str]:
-        conditions = {**a["conditions"], "mapper": lambda n: n.cloud_instance_address}
-        found: list[str] = owner.find_nodes(privileged=a["privileged"], **conditions)
-        return found
-
-    return implement(doc, body, ["privileged", "conditions"], owner=views.owner)
+    args = [
+        ("privileged", _PRIVILEGED_READ),
+        ("**conditions", f"the conditions of :meth:`find_nodes` ({conditions}, ...), except ``mapper``."),
+    ]
+    returns = f"list[str]: sorted by {views.sorted_by}; ``[]`` when none matches."
+    return _view(views, summary, args, returns, example, _ip_addresses)
 
 
 def df_nodes(
     views: _NodeViews, summary: str, storage: str, example: str
 ) -> Callable[[Callable[P, Styler | list[Any]]], Callable[P, Styler | list[Any]]]:
-    """``df_nodes`` of a UnitGroup or a unit: the ``Styler`` of its nodes (``[]`` for none), on
-    :meth:`NodeViewStubs.df_nodes`.
-
-    Args:
-        views: how the class words its views.
-        summary: first line of the docstring.
-        storage: who gives disk columns instead, for the Returns text.
-        example: doctest lines.
+    """``df_nodes`` (on :meth:`NodeViewStubs.df_nodes`): the ``Styler`` of the nodes (``[]``
+    for none); ``storage`` says whose rows show disk columns, for its docstring.
 
     Returns:
         the decorator of the stub.
     """
-    doc = docstring(
-        summary,
-        "",
-        [("privileged", _PRIVILEGED_READ)],
+    returns = (
         "pandas ``Styler`` (state cells coloured; the DataFrame is ``.data``) with columns ``vcno, "
         "vcname, unit_name, unit_state, node_no, node_id, node_state, cloud_instance_address, "
         "cloud_instance_id, cloud_instance_name, volumes`` (``node_id`` shortened to 8 characters + "
         f"``...``; ``volumes`` is ``exists``/``none``); {storage} give ``disk_no, disk_id, "
-        "cloud_disk_id, cloud_disk_size`` instead.  An empty list ``[]`` when there is no node.",
-        [("VcpSDKError", f"{views.raises}.")],
-        example,
+        "cloud_disk_id, cloud_disk_size`` instead.  An empty list ``[]`` when there is no node."
     )
-
-    def body(owner: Any, a: Arguments) -> Styler | list[Any]:
-        frame: Styler | list[Any] = owner._nodes_frame(a["privileged"])
-        return frame
-
-    return implement(doc, body, ["privileged"], owner=views.owner)
+    return _view(views, summary, [("privileged", _PRIVILEGED_READ)], returns, example, _frame)
 
 
 UGROUP_VIEWS = _NodeViews(

@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypedDict, TypeVar, Unpack
+from typing import IO, TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypedDict, TypeVar, Unpack, cast
 
 from vcpsdk import remote
 from vcpsdk._generate import Arguments, docstring, implement, keywords
@@ -56,7 +56,13 @@ class UnitRecord(Protocol):
     def vc(self) -> UnitGroupRecord: ...
 
 
+def _operation(self: Any, privileged: bool = False) -> bool:
+    """The typed signature of every node operation (``suspend``, ...)."""
+    ...
+
+
 def _node_operation(
+    name: str,
     summary: str,
     *,
     route: routes.Route = routes.NODE_OPERATION,
@@ -67,10 +73,11 @@ def _node_operation(
         "to wait and :meth:`config` to refresh this object."
     ),
 ) -> Callable[[Callable[P, bool]], Callable[P, bool]]:
-    """One row of the node operation table: decorates the typed stub ``def <name>(self,
-    privileged: bool = False) -> bool: ...``, a method that sends ``route`` for this node.
+    """One row of the node operation table: the method ``name`` (applied to :func:`_operation`,
+    its typed signature) sends ``route`` for this node.
 
     Args:
+        name: method name, also the ``{operation}`` of :data:`~vcpsdk.core.protocol.NODE_OPERATION`.
         summary: first line of the docstring.
         route: the route (default NODE_OPERATION; NODE_DELETE, NODE_BACKUP).
         compute_only: refuse a disk with ``<name> only compute node`` (default True).
@@ -78,16 +85,20 @@ def _node_operation(
         details: second paragraph of the docstring.
 
     Returns:
-        the decorator; the stub's name is the ``{operation}`` of
-        :data:`~vcpsdk.core.protocol.NODE_OPERATION`.
+        the decorator of the typed stub (:func:`_operation`).
     """
-    return lambda stub: _operation_method(stub, summary, route, compute_only, refused, details)
+    return lambda stub: _operation_method(stub, name, summary, route, compute_only, refused, details)
 
 
 def _operation_method(
-    stub: Callable[P, bool], summary: str, route: routes.Route, compute_only: bool, refused: str, details: str
+    stub: Callable[P, bool],
+    name: str,
+    summary: str,
+    route: routes.Route,
+    compute_only: bool,
+    refused: str,
+    details: str,
 ) -> Callable[P, bool]:
-    name = stub.__name__
     operation = name if route is routes.NODE_OPERATION else None
     errmsg = route.message(operation=name)
     disk = f"; ``{name} only compute node`` for a disk" if compute_only else ""
@@ -117,14 +128,14 @@ def _operation_method(
         only = name if compute_only else None
         return node._request(route, a["privileged"], only, operation)
 
-    return implement(doc, body, ["privileged"])(stub)
+    return implement(doc, body, ["privileged"], owner="VcNode", name=name)(stub)
 
 
 @dataclass(frozen=True)
 class _Output(Generic[R]):
-    """What a docker helper returns (the stub's return annotation): Returns text and conversion
-    of the output."""
+    """What a docker helper returns: annotation, Returns text and conversion of the output."""
 
+    annotation: str
     returns: str
     convert: Callable[[str, str], R]
     #: ask docker for one JSON object a line (``--format '{{json .}}'``)
@@ -156,17 +167,18 @@ def _both(out: str, err: str) -> tuple[str, str]:
 
 
 _TABLE: _Output[pd.DataFrame] = _Output(
+    "pd.DataFrame",
     "pandas.DataFrame: one row per line of ``--format '{{{{json .}}}}'`` output, columns as docker "
     "names them ({columns}); empty when there is none.",
     _json_lines,
     json_lines=True,
 )
 _OBJECT: _Output[dict[str, Any]] = _Output(
-    "dict: the first object of the JSON list ``docker {command}`` prints.", _first_object
+    "dict[str, Any]", "dict: the first object of the JSON list ``docker {command}`` prints.", _first_object
 )
-_STDOUT: _Output[str] = _Output("str: the command's standard output.", _stdout)
-_LOGS: _Output[str] = _Output("str: the container's stdout followed by its stderr.", _joined)
-_BOTH: _Output[tuple[str, str]] = _Output("tuple[str, str]: ``(stdout, stderr)``.", _both)
+_STDOUT: _Output[str] = _Output("str", "str: the command's standard output.", _stdout)
+_LOGS: _Output[str] = _Output("str", "str: the container's stdout followed by its stderr.", _joined)
+_BOTH: _Output[tuple[str, str]] = _Output("tuple[str, str]", "tuple[str, str]: ``(stdout, stderr)``.", _both)
 
 #: Args text of the operands, unless a row gives its own (``"image: image to run."``)
 _OPERANDS = {
@@ -177,14 +189,14 @@ _OPERANDS = {
 }
 
 
-class _Login(TypedDict, total=False):
-    """The last parameters of every docker helper (``**login`` of its stub)."""
+class _Ssh(TypedDict, total=False):
+    """The last parameters of every docker helper (``**ssh`` of its stub)."""
 
     ssh_user_name: str
     private_key_path: str | None
 
 
-_LOGIN = keywords(_Login, {"ssh_user_name": "root", "private_key_path": None})
+_SSH = keywords(_Ssh, {"ssh_user_name": "root", "private_key_path": None})
 _DOCKER_RAISES = [
     (
         "VcpSDKError",
@@ -196,7 +208,37 @@ _DOCKER_RAISES = [
 ]
 
 
+#: the typed signatures of the docker helpers (``**ssh``: ``ssh_user_name``, ``private_key_path``)
+def _listing(self: Any, options: list[str] | None = None, **ssh: Unpack[_Ssh]) -> Any: ...
+def _on_container(
+    self: Any, container: str, options: list[str] | None = None, **ssh: Unpack[_Ssh]
+) -> Any: ...
+def _on_image(self: Any, image: str, options: list[str] | None = None, **ssh: Unpack[_Ssh]) -> Any: ...
+def _on_network(self: Any, network: str, options: list[str] | None = None, **ssh: Unpack[_Ssh]) -> Any: ...
+def _on_volume(self: Any, volume: str, options: list[str] | None = None, **ssh: Unpack[_Ssh]) -> Any: ...
+def _cp(
+    self: Any,
+    src: str,
+    dest: str,
+    options: list[str] | None = None,
+    cwd: str | None = None,
+    **ssh: Unpack[_Ssh],
+) -> Any: ...
+def _run(
+    self: Any, image: str, options: list[str] | None = None, cmd: list[str] | None = None, **ssh: Unpack[_Ssh]
+) -> Any: ...
+def _image_tag(self: Any, src_image: str, dest_image: str, **ssh: Unpack[_Ssh]) -> Any: ...
+def _exec(
+    self: Any,
+    container: str,
+    options: list[str] | None = None,
+    cmd: list[str] | None = None,
+    **ssh: Unpack[_Ssh],
+) -> Any: ...
+
+
 def _docker_command(
+    command: str,
     output: _Output[R],
     summary: str,
     example: str,
@@ -205,7 +247,7 @@ def _docker_command(
     cmd: str = "",
     columns: str = "",
     **operands: str,
-) -> Callable[[Callable[P, R]], Callable[P, R]]:
+) -> Callable[[Callable[P, Any]], Callable[P, R]]:
     """One row of the docker helper table: decorates the typed stub ``def docker_<command>(self,
     ...)``, a method that runs ``docker <command>`` over SSH (``docker_image_ls``: ``image ls``).
 
@@ -225,11 +267,14 @@ def _docker_command(
     Returns:
         the decorator.
     """
-    return lambda stub: _docker_method(stub, output, summary, example, operands, options, cmd, columns)
+    return lambda stub: _docker_method(
+        stub, command, output, summary, example, operands, options, cmd, columns
+    )
 
 
 def _docker_method(
-    stub: Callable[P, R],
+    stub: Callable[P, Any],
+    command: str,
     output: _Output[R],
     summary: str,
     example: str,
@@ -238,7 +283,6 @@ def _docker_method(
     cmd: str,
     columns: str,
 ) -> Callable[P, R]:
-    command = stub.__name__.removeprefix("docker_").replace("_", " ")
     stub_parameters = inspect.signature(stub).parameters
     options, cwd = "options" in stub_parameters, "cwd" in stub_parameters
     required = [
@@ -283,7 +327,14 @@ def _docker_method(
         )
         return output.convert(out, err)
 
-    return implement(doc, body, [name for name, _ in args], signature=_LOGIN)(stub)
+    name = "docker_" + command.replace(" ", "_")
+    needs = [name for name, _ in args]
+
+    def signature(stub_signature: inspect.Signature) -> inspect.Signature:
+        return _SSH(stub_signature).replace(return_annotation=output.annotation)
+
+    method = implement(doc, body, needs, owner="VcNode", name=name, signature=signature)(stub)
+    return cast(Callable[P, R], method)
 
 
 class VcNode:
@@ -453,42 +504,43 @@ class VcNode:
         return True
 
     # one row a node operation: name, first docstring line, how it differs from the rest
-    @_node_operation(
+    delete = _node_operation(
+        "delete",
         "Delete this node (or disk); the unit shrinks (→ DELETING, then gone).",
         route=routes.NODE_DELETE,
         compute_only=False,
         refused="a busy unit or a disk still attached to a node",
-    )
-    def delete(self, privileged: bool = False) -> bool: ...
-    @_node_operation(
-        "Stop the Base container and keep the host (RUNNING → SUSPENDING → SUSPENDED).",
-    )
-    def suspend(self, privileged: bool = False) -> bool: ...
-    @_node_operation(
-        "Start the Base container again (SUSPENDED or CONTAINER_ERROR → RESUMING → RUNNING).",
-    )
-    def resume(self, privileged: bool = False) -> bool: ...
-    @_node_operation(
+    )(_operation)
+    suspend = _node_operation(
+        "suspend", "Stop the Base container and keep the host (RUNNING → SUSPENDING → SUSPENDED)."
+    )(_operation)
+    resume = _node_operation(
+        "resume", "Start the Base container again (SUSPENDED or CONTAINER_ERROR → RESUMING → RUNNING)."
+    )(_operation)
+    stop = _node_operation(
+        "stop",
         "Release the host: delete the cloud instance (SUSPENDED, CONTAINER_ERROR or HOST_ERROR → "
         "STOPPING → STOPPED); :meth:`start` re-creates it at the same address.",
-    )
-    def stop(self, privileged: bool = False) -> bool: ...
-    @_node_operation(
-        "Re-create a stopped node's host at the same address (STOPPED → BOOTING → RUNNING).",
-    )
-    def start(self, privileged: bool = False) -> bool: ...
-    @_node_operation(
+    )(_operation)
+    start = _node_operation(
+        "start", "Re-create a stopped node's host at the same address (STOPPED → BOOTING → RUNNING)."
+    )(_operation)
+    power_off = _node_operation(
+        "power_off",
         "Power the host off (RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR → SHUTTING_DOWN → "
         "POWER_OFF); providers with the Power API only.",
+    )(_operation)
+    power_on = _node_operation("power_on", "Power the host on again (POWER_OFF → BOOTING → RUNNING).")(
+        _operation
     )
-    def power_off(self, privileged: bool = False) -> bool: ...
-    @_node_operation("Power the host on again (POWER_OFF → BOOTING → RUNNING).")
-    def power_on(self, privileged: bool = False) -> bool: ...
-    @_node_operation("Enable the controller's liveness monitoring of this node (``watch_mode`` True).")
-    def watch(self, privileged: bool = False) -> bool: ...
-    @_node_operation("Disable the controller's liveness monitoring of this node (``watch_mode`` False).")
-    def unwatch(self, privileged: bool = False) -> bool: ...
-    @_node_operation(
+    watch = _node_operation(
+        "watch", "Enable the controller's liveness monitoring of this node (``watch_mode`` True)."
+    )(_operation)
+    unwatch = _node_operation(
+        "unwatch", "Disable the controller's liveness monitoring of this node (``watch_mode`` False)."
+    )(_operation)
+    backup = _node_operation(
+        "backup",
         "Ask the controller to back up the node's Base container image.",
         route=routes.NODE_BACKUP,
         refused="a node that is not RUNNING",
@@ -496,8 +548,7 @@ class VcNode:
             "Sends one request and returns True once the controller accepted it; the backup itself "
             "runs on the controller."
         ),
-    )
-    def backup(self, privileged: bool = False) -> bool: ...
+    )(_operation)
 
     def error(self) -> str:
         """The node's error message, else its unit's (no request).
@@ -700,149 +751,123 @@ class VcNode:
         return out, err
 
     # one row a docker helper: command, what it returns, summary, example, operands, extras
-    @_docker_command(
+    docker_ps = _docker_command(
+        "ps",
         _TABLE,
         "The node's containers as a table",
         "node.docker_ps(['-a'])",
         options="extra docker options, e.g. ``['-a']``",
         columns="``ID``, ``Image``, ``Names``, ``Status``, ...",
-    )
-    def docker_ps(self, options: list[str] | None = None, **login: Unpack[_Login]) -> pd.DataFrame: ...
-    @_docker_command(
+    )(_listing)
+    docker_image_ls = _docker_command(
+        "image ls",
         _TABLE,
         "The node's images as a table",
         "node.docker_image_ls()",
         columns="``Repository``, ``Tag``, ``ID``, ``Size``, ...",
-    )
-    def docker_image_ls(self, options: list[str] | None = None, **login: Unpack[_Login]) -> pd.DataFrame: ...
-    @_docker_command(
+    )(_listing)
+    docker_network_ls = _docker_command(
+        "network ls",
         _TABLE,
         "The node's docker networks as a table",
         "node.docker_network_ls()",
         columns="``ID``, ``Name``, ``Driver``, ...",
-    )
-    def docker_network_ls(
-        self, options: list[str] | None = None, **login: Unpack[_Login]
-    ) -> pd.DataFrame: ...
-    @_docker_command(
+    )(_listing)
+    docker_volume_ls = _docker_command(
+        "volume ls",
         _TABLE,
         "The node's docker volumes as a table",
         "node.docker_volume_ls()",
         columns="``Driver``, ``Name``, ...",
-    )
-    def docker_volume_ls(self, options: list[str] | None = None, **login: Unpack[_Login]) -> pd.DataFrame: ...
-    @_docker_command(
-        _OBJECT, "Low-level information on a container", "node.docker_inspect('web')['State']['Status']"
-    )
-    def docker_inspect(
-        self, container: str, options: list[str] | None = None, **login: Unpack[_Login]
-    ) -> dict[str, Any]: ...
-    @_docker_command(
-        _OBJECT, "Low-level information on an image", "node.docker_image_inspect('nginx:latest')['Id']"
-    )
-    def docker_image_inspect(
-        self, image: str, options: list[str] | None = None, **login: Unpack[_Login]
-    ) -> dict[str, Any]: ...
-    @_docker_command(
-        _OBJECT, "Low-level information on a docker network", "node.docker_network_inspect('bridge')['IPAM']"
-    )
-    def docker_network_inspect(
-        self, network: str, options: list[str] | None = None, **login: Unpack[_Login]
-    ) -> dict[str, Any]: ...
-    @_docker_command(
+    )(_listing)
+    docker_inspect = _docker_command(
+        "inspect",
+        _OBJECT,
+        "Low-level information on a container",
+        "node.docker_inspect('web')['State']['Status']",
+    )(_on_container)
+    docker_image_inspect = _docker_command(
+        "image inspect",
+        _OBJECT,
+        "Low-level information on an image",
+        "node.docker_image_inspect('nginx:latest')['Id']",
+    )(_on_image)
+    docker_network_inspect = _docker_command(
+        "network inspect",
+        _OBJECT,
+        "Low-level information on a docker network",
+        "node.docker_network_inspect('bridge')['IPAM']",
+    )(_on_network)
+    docker_volume_inspect = _docker_command(
+        "volume inspect",
         _OBJECT,
         "Low-level information on a docker volume",
         "node.docker_volume_inspect('data')['Mountpoint']",
-    )
-    def docker_volume_inspect(
-        self, volume: str, options: list[str] | None = None, **login: Unpack[_Login]
-    ) -> dict[str, Any]: ...
-    @_docker_command(_STDOUT, "The node's Docker engine information", "print(node.docker_info())")
-    def docker_info(self, options: list[str] | None = None, **login: Unpack[_Login]) -> str: ...
-    @_docker_command(_LOGS, "The logs of a container", "print(node.docker_logs('web', ['--tail', '20']))")
-    def docker_logs(
-        self, container: str, options: list[str] | None = None, **login: Unpack[_Login]
-    ) -> str: ...
-    @_docker_command(
+    )(_on_volume)
+    docker_info = _docker_command(
+        "info", _STDOUT, "The node's Docker engine information", "print(node.docker_info())"
+    )(_listing)
+    docker_logs = _docker_command(
+        "logs", _LOGS, "The logs of a container", "print(node.docker_logs('web', ['--tail', '20']))"
+    )(_on_container)
+    docker_cp = _docker_command(
+        "cp",
         _STDOUT,
         "Copy files between a container and the node's file system",
         "node.docker_cp('web:/etc/nginx/nginx.conf', '/tmp/nginx.conf')",
         src="source, ``<container>:<path>`` or a path on the node.",
         dest="destination, ``<container>:<path>`` or a path on the node.",
-    )
-    def docker_cp(
-        self,
-        src: str,
-        dest: str,
-        options: list[str] | None = None,
-        cwd: str | None = None,
-        **login: Unpack[_Login],
-    ) -> str: ...
-    @_docker_command(
+    )(_cp)
+    docker_run = _docker_command(
+        "run",
         _BOTH,
         "Run a new container",
         "node.docker_run('nginx', ['-d', '--name', 'web', '-p', '80:80'])",
         options="docker run options, e.g. ``['-d', '--name', 'web', '-p', '80:80']``",
         cmd="command and arguments for the container (default None: the image's).",
         image="image to run.",
-    )
-    def docker_run(
-        self,
-        image: str,
-        options: list[str] | None = None,
-        cmd: list[str] | None = None,
-        **login: Unpack[_Login],
-    ) -> tuple[str, str]: ...
-    @_docker_command(
+    )(_run)
+    docker_exec = _docker_command(
+        "exec",
         _BOTH,
         "Run a command in a running container",
         "out, err = node.docker_exec('web', cmd=['nginx', '-v'])",
         cmd="command and arguments (default None).",
+    )(_exec)
+    docker_restart = _docker_command("restart", _STDOUT, "Restart a container", "node.docker_restart('web')")(
+        _on_container
     )
-    def docker_exec(
-        self,
-        container: str,
-        options: list[str] | None = None,
-        cmd: list[str] | None = None,
-        **login: Unpack[_Login],
-    ) -> tuple[str, str]: ...
-    @_docker_command(_STDOUT, "Restart a container", "node.docker_restart('web')")
-    def docker_restart(
-        self, container: str, options: list[str] | None = None, **login: Unpack[_Login]
-    ) -> str: ...
-    @_docker_command(_STDOUT, "Stop a container", "node.docker_stop('web')")
-    def docker_stop(
-        self, container: str, options: list[str] | None = None, **login: Unpack[_Login]
-    ) -> str: ...
-    @_docker_command(_STDOUT, "Start a stopped container", "node.docker_start('web')")
-    def docker_start(
-        self, container: str, options: list[str] | None = None, **login: Unpack[_Login]
-    ) -> str: ...
-    @_docker_command(_STDOUT, "Remove a container", "node.docker_rm('web', ['-f'])")
-    def docker_rm(self, container: str, options: list[str] | None = None, **login: Unpack[_Login]) -> str: ...
-    @_docker_command(
+    docker_stop = _docker_command("stop", _STDOUT, "Stop a container", "node.docker_stop('web')")(
+        _on_container
+    )
+    docker_start = _docker_command("start", _STDOUT, "Start a stopped container", "node.docker_start('web')")(
+        _on_container
+    )
+    docker_rm = _docker_command("rm", _STDOUT, "Remove a container", "node.docker_rm('web', ['-f'])")(
+        _on_container
+    )
+    docker_pull = _docker_command(
+        "pull",
         _STDOUT,
         "Pull an image onto the node",
         "node.docker_pull('nginx:latest')",
         image="image name, e.g. ``'nginx:latest'``.",
-    )
-    def docker_pull(self, image: str, options: list[str] | None = None, **login: Unpack[_Login]) -> str: ...
-    @_docker_command(
+    )(_on_image)
+    docker_push = _docker_command(
+        "push",
         _STDOUT,
         "Push an image from the node to its registry",
         "node.docker_push('10.0.0.1:5001/myapp:1')",
         image="image name including the registry, e.g. ``'10.0.0.1:5001/myapp:1'``.",
-    )
-    def docker_push(self, image: str, options: list[str] | None = None, **login: Unpack[_Login]) -> str: ...
-    @_docker_command(_STDOUT, "Remove an image from the node", "node.docker_image_rm('nginx:latest')")
-    def docker_image_rm(
-        self, image: str, options: list[str] | None = None, **login: Unpack[_Login]
-    ) -> str: ...
-    @_docker_command(
+    )(_on_image)
+    docker_image_tag = _docker_command(
+        "image tag",
         _STDOUT,
         "Tag an image",
         "node.docker_image_tag('myapp:latest', '10.0.0.1:5001/myapp:1')",
         src_image="existing image name or id.",
         dest_image="new name, e.g. ``'10.0.0.1:5001/myapp:1'``.",
-    )
-    def docker_image_tag(self, src_image: str, dest_image: str, **login: Unpack[_Login]) -> str: ...
+    )(_image_tag)
+    docker_image_rm = _docker_command(
+        "image rm", _STDOUT, "Remove an image from the node", "node.docker_image_rm('nginx:latest')"
+    )(_on_image)
