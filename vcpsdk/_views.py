@@ -25,6 +25,7 @@ from typing import (
     Protocol,
     TypedDict,
     TypeVar,
+    Unpack,
     cast,
 )
 
@@ -188,12 +189,8 @@ def _find_nodes_method(
 
 
 def find_nodes(views: _NodeViews, mapped: str, example: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """``find_nodes`` of a unit, on :meth:`NodeViewStubs.find_nodes`.
-
-    Args:
-        views: how the unit words its views.
-        mapped: the attribute of the ``mapper`` example.
-        example: doctest lines.
+    """``find_nodes`` of a unit, on :meth:`NodeViewStubs.find_nodes`: its docstring says
+    ``views``, shows ``mapped`` in the ``mapper`` example and ends with the doctest ``example``.
 
     Returns:
         the decorator of the stub.
@@ -204,15 +201,11 @@ def find_nodes(views: _NodeViews, mapped: str, example: str) -> Callable[[Callab
 def find_nodes_by_unit(
     views: _NodeViews, mapped: str, example: str
 ) -> Callable[[Callable[Concatenate[Any, P], R]], ByUnit[P, R]]:
-    """``find_nodes`` of a UnitGroup: :meth:`NodeViewStubs.find_nodes` with ``unit_name`` first.
-
-    Args:
-        views: how the UnitGroup words its views.
-        mapped: the attribute of the ``mapper`` example.
-        example: doctest lines.
+    """``find_nodes`` of a UnitGroup: :meth:`NodeViewStubs.find_nodes` with ``unit_name`` first
+    (arguments as :func:`find_nodes`).
 
     Returns:
-        the decorator of the stub.
+        the decorator of the stub; mypy sees a :class:`ByUnit`.
     """
 
     def decorate(stub: Callable[Concatenate[Any, P], R]) -> ByUnit[P, R]:
@@ -349,7 +342,7 @@ _OPTION_ARGS = {
 }
 
 
-class Choice(TypedDict, total=False):
+class NoWaitChoice(TypedDict, total=False):
     """The selectors and options of an ``<op>_nodes`` method that does not take ``wait_for``
     (``**choice`` of its stub)."""
 
@@ -361,8 +354,8 @@ class Choice(TypedDict, total=False):
     verbose: int
 
 
-class WaitingChoice(Choice, total=False):
-    """:class:`Choice` and ``wait_for``."""
+class Choice(NoWaitChoice, total=False):
+    """:class:`NoWaitChoice` and ``wait_for``."""
 
     wait_for: bool
 
@@ -379,6 +372,14 @@ _CHOICE_DEFAULTS = {
 _SELECTORS = ("node_no", "cloud_instance_id", "ip_addresses", "ip_address")
 
 
+# the typed signatures of the ``<op>_nodes`` methods (``unit_operation`` gives their return type)
+def delete_nodes(self: Any, num_delete_nodes: int | None = None, **choice: Unpack[Choice]) -> Any: ...
+def power_off_nodes(self: Any, num_power_off_nodes: int | None = None, **choice: Unpack[Choice]) -> Any: ...
+def power_on_nodes(self: Any, num_power_on_nodes: int | None = None, **choice: Unpack[Choice]) -> Any: ...
+def watch_nodes(self: Any, num_watch_nodes: int | None = None, **choice: Unpack[Choice]) -> Any: ...
+def unwatch_nodes(self: Any, num_watch_nodes: int | None = None, **choice: Unpack[NoWaitChoice]) -> Any: ...
+
+
 def unit_operation(
     summary: str,
     among: str,
@@ -388,10 +389,10 @@ def unit_operation(
     returns: str = "",
     options: tuple[str, ...] = ("wait_for", "privileged", "verbose"),
     details: str = _ONE_AT_A_TIME,
-) -> Callable[[Callable[P, list[VcNode]]], Callable[P, list[VcNode]]]:
-    """One row of the ``<op>_nodes`` table of ``VcpUnitClass``: decorates the typed stub
-    ``def <op>_nodes(self, num_<op>_nodes: int | None = None, **choice: Unpack[WaitingChoice])``
-    (:class:`Choice` without ``wait_for``), a method that runs ``_operate(op, ...)``.
+) -> Callable[[Callable[P, Any]], Callable[P, list[VcNode]]]:
+    """One row of the ``<op>_nodes`` table of ``VcpUnitClass``: applied to the typed stub of the
+    same name here (``delete_nodes``, ...), it returns the method, which runs ``_operate(op, ...)``
+    (``op`` and the count parameter are the stub's name and first parameter).
 
     Args:
         summary: first line of the docstring.
@@ -401,13 +402,13 @@ def unit_operation(
         returns: Returns text after "sorted by ``node_no``".
         options: the parameters after the selectors, in their order (no ``wait_for``: the
             operation always waits and may choose several nodes; the stub's ``**choice`` is
-            then a :class:`Choice`).
+            then a :class:`NoWaitChoice`).
         details: what follows the selection rules in the second paragraph.
 
     Returns:
         the decorator of the stub.
     """
-    fields = WaitingChoice if "wait_for" in options else Choice
+    fields = Choice if "wait_for" in options else NoWaitChoice
     order = (*_SELECTORS, *options)
     signature = keywords(fields, {name: _CHOICE_DEFAULTS[name] for name in order}, order)
     return lambda stub: _operation_method(
@@ -416,7 +417,7 @@ def unit_operation(
 
 
 def _operation_method(
-    stub: Callable[P, list[VcNode]],
+    stub: Callable[P, Any],
     summary: str,
     among: str,
     errmsg: str,
@@ -424,7 +425,7 @@ def _operation_method(
     returns: str,
     options: tuple[str, ...],
     details: str,
-    signature: Callable[[inspect.Signature], inspect.Signature],
+    expand: Callable[[inspect.Signature], inspect.Signature],
 ) -> Callable[P, list[VcNode]]:
     op = stub.__name__.removesuffix("_nodes")
     count_name = list(inspect.signature(stub).parameters)[1]
@@ -466,7 +467,12 @@ def _operation_method(
         )
         return result
 
-    return implement(doc, body, [count_name, *_SELECTORS, *options], signature=signature)(stub)
+    def signature(stub_signature: inspect.Signature) -> inspect.Signature:
+        return expand(stub_signature).replace(return_annotation="list[VcNode]")
+
+    needs = [count_name, *_SELECTORS, *options]
+    method = implement(doc, body, needs, owner="VcpUnitClass", signature=signature)(stub)
+    return method
 
 
 class Selection(NamedTuple):

@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypedDict, TypeVar, Unpack, cast
+from typing import IO, TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypedDict, TypeVar, Unpack
 
 from vcpsdk import remote
 from vcpsdk._generate import Arguments, docstring, implement, keywords
@@ -334,7 +334,7 @@ def _docker_method(
         return _SSH(stub_signature).replace(return_annotation=output.annotation)
 
     method = implement(doc, body, needs, owner="VcNode", name=name, signature=signature)(stub)
-    return cast(Callable[P, R], method)
+    return method
 
 
 class VcNode:

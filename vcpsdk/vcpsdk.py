@@ -23,16 +23,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import vcpsdk
 from vcpsdk import _views, embedded
 from vcpsdk import occtr as occtr_module
 from vcpsdk._views import (
-    Choice,
     NodeViewStubs,
     Selection,
-    WaitingChoice,
     address_list,
     as_last_read,
     check_selector,
@@ -1509,7 +1507,7 @@ class VcpUnitClass:
         return self.find_nodes(privileged=privileged)
 
     # one row an ``<op>_nodes`` method: operation, count parameter, docstring parts
-    @_views.unit_operation(
+    delete_nodes = _views.unit_operation(
         "Delete nodes (or disks) chosen by one condition.",
         "(in any state)",
         "delete node failed",
@@ -1519,40 +1517,28 @@ class VcpUnitClass:
             " (the remaining ones; with ``wait_for=False`` the deleted node may still be listed as DELETING)"
         ),
         options=("wait_for", "verbose", "privileged"),
-    )
-    def delete_nodes(
-        self, num_delete_nodes: int | None = None, **choice: Unpack[WaitingChoice]
-    ) -> list[VcNode]: ...
-    @_views.unit_operation(
+    )(_views.delete_nodes)
+    power_off_nodes = _views.unit_operation(
         "Power off nodes chosen by one condition (providers with the Power API).",
         "among those in RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR",
         "power_off failed",
         ">>> unit.power_off_nodes(node_no=1)  # doctest: +SKIP\n>>> unit.df_nodes()  # doctest: +SKIP",
         returns=" (with ``wait_for``, the chosen ones are then POWER_OFF)",
-    )
-    def power_off_nodes(
-        self, num_power_off_nodes: int | None = None, **choice: Unpack[WaitingChoice]
-    ) -> list[VcNode]: ...
-    @_views.unit_operation(
+    )(_views.power_off_nodes)
+    power_on_nodes = _views.unit_operation(
         "Power on nodes chosen by one condition (providers with the Power API).",
         "among those in POWER_OFF",
         "power_on failed",
         ">>> unit.power_on_nodes(ip_address='172.30.2.10')  # doctest: +SKIP",
-    )
-    def power_on_nodes(
-        self, num_power_on_nodes: int | None = None, **choice: Unpack[WaitingChoice]
-    ) -> list[VcNode]: ...
-    @_views.unit_operation(
+    )(_views.power_on_nodes)
+    watch_nodes = _views.unit_operation(
         "Start the controller's liveness monitoring of nodes chosen by one condition.",
         "among those not watched yet (``watch_mode`` False) in RUNNING, SUSPENDED, POWER_OFF or STOPPED",
         "watch failed",
         ">>> unit.watch_nodes(node_no=1)  # doctest: +SKIP",
         returns=" (see their ``watch_mode``)",
-    )
-    def watch_nodes(
-        self, num_watch_nodes: int | None = None, **choice: Unpack[WaitingChoice]
-    ) -> list[VcNode]: ...
-    @_views.unit_operation(
+    )(_views.watch_nodes)
+    unwatch_nodes = _views.unit_operation(
         "Stop the controller's liveness monitoring of nodes chosen by one condition.",
         "among those watched (``watch_mode`` True) in RUNNING, SUSPENDED, POWER_OFF or STOPPED",
         "unwatch failed",
@@ -1563,8 +1549,7 @@ class VcpUnitClass:
             "  The nodes are processed one at a time and the SDK always waits for the unit to settle "
             "after each request (there is no ``wait_for``), so several nodes may be chosen."
         ),
-    )
-    def unwatch_nodes(self, num_watch_nodes: int | None = None, **choice: Unpack[Choice]) -> list[VcNode]: ...
+    )(_views.unwatch_nodes)
 
     def watch(self, wait_for: bool = True, privileged: bool = False) -> None:
         """Start the controller's liveness monitoring of every node of the unit.
