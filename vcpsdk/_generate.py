@@ -1,9 +1,11 @@
-"""Methods generated from table rows: a real signature, a composed docstring, one body.
+"""Methods generated from table rows: a typed stub's signature, a composed docstring, one body.
 
 Used where a class has a family of methods that differ only in data (``VcNode``'s node
-operations and docker helpers, the units' ``<op>_nodes`` methods): each row of the family's
-table becomes a plain function whose ``inspect.signature`` and ``help()`` show the documented
-parameters, and whose body receives the bound arguments by name.
+operations and docker helpers, the units' ``<op>_nodes`` methods and node views): a typed
+stub ``def`` (body ``...``) carries each method's signature, so mypy, ``inspect.signature``
+and ``help()`` show it; :func:`implement` turns the stub and its table row into a plain
+function with the row's docstring, whose body receives the bound arguments by name, and checks
+at import that the stub has the parameters the row documents.
 """
 
 from __future__ import annotations
