@@ -12,9 +12,6 @@ Import it as notebooks do::
     ug.cleanup()
 """
 
-# mypy: disable-error-code="empty-body"
-# (the <op>_nodes stubs' bodies are ``...``: their decorators replace them)
-
 from __future__ import annotations
 
 import logging
