@@ -1,19 +1,22 @@
-"""Methods generated from table rows: a real signature, a composed docstring, one body.
+"""Methods generated from table rows: a typed stub's signature, a composed docstring, one body.
 
 Used where a class has a family of methods that differ only in data (``VcNode``'s node
-operations and docker helpers, the units' ``<op>_nodes`` methods): each row of the family's
-table becomes a plain function whose ``inspect.signature`` and ``help()`` show the documented
-parameters, and whose body receives the bound arguments by name.
+operations and docker helpers, the units' ``<op>_nodes`` methods and node views): a typed
+stub ``def`` (body ``...``) carries each method's signature, so mypy, ``inspect.signature``
+and ``help()`` show it; :func:`implement` turns the stub and its table row into a plain
+function with the row's docstring, whose body receives the bound arguments by name, and checks
+at import that the stub has the parameters the row documents.
 """
 
 from __future__ import annotations
 
 import inspect
 import textwrap
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ParamSpec, TypeVar, cast
 
 R = TypeVar("R")
+P = ParamSpec("P")
 #: the bound arguments of a call, by parameter name (defaults applied, ``self`` removed)
 Arguments = dict[str, Any]
 
@@ -84,37 +87,95 @@ def docstring(
     return "\n\n".join(part for part in parts if part)
 
 
-def make_method(
-    owner: str,
-    name: str,
-    parameters: list[inspect.Parameter],
-    returns: str,
-    doc: str,
-    body: Callable[[Any, Arguments], R],
-) -> Callable[..., R]:
-    """A method ``owner.name`` with this signature (after ``self``) and docstring running ``body``.
+def keywords(
+    fields: Any, defaults: Mapping[str, Any], order: Iterable[str] = ()
+) -> Callable[[inspect.Signature], inspect.Signature]:
+    """A ``signature`` for :func:`implement`: the stub's ``**kwargs: Unpack[fields]`` is, at run
+    time, positional-or-keyword parameters, one a field of the TypedDict ``fields``.
+
+    mypy reads the fields (names and types) from the stub; ``help()`` and ``inspect.signature``
+    show them as the parameters they are, with their annotations and ``defaults``.
 
     Args:
-        owner: the class name, for ``__qualname__``.
-        name: the method name.
-        parameters: the parameters after ``self``.
-        returns: the return annotation (a string).
-        doc: the docstring.
-        body: called with the instance and the bound arguments by name (defaults applied).
+        fields: the TypedDict.
+        defaults: the default of every field.
+        order: the parameters' order (default: the fields' order).
 
     Returns:
-        a plain function, to assign in the class body (``docker_ps = ...``).
+        the function from the stub's signature to the runtime one.
+
+    Raises:
+        TypeError: ``defaults`` or ``order`` do not name the fields.
     """
-    signature = inspect.Signature([parameter("self"), *parameters], return_annotation=returns)
+    hints = {name: getattr(hint, "__forward_arg__", hint) for name, hint in fields.__annotations__.items()}
+    names = list(order) or list(hints)
+    if set(defaults) != set(hints) or set(names) != set(hints):
+        raise TypeError(f"{fields.__name__}: defaults {sorted(defaults)} / order {names} are not its fields")
+    expanded = [parameter(name, hints[name], defaults[name]) for name in names]
 
-    def generated(*args: Any, **kwargs: Any) -> R:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        arguments = dict(bound.arguments)
-        return body(arguments.pop("self"), arguments)
+    def expand(signature: inspect.Signature) -> inspect.Signature:
+        *params, last = signature.parameters.values()
+        if last.kind is not inspect.Parameter.VAR_KEYWORD:
+            raise TypeError(f"{signature}: the stub ends with **kwargs: Unpack[{fields.__name__}]")
+        return signature.replace(parameters=[*params, *expanded])
 
-    generated.__name__ = name
-    generated.__qualname__ = f"{owner}.{name}"
-    generated.__doc__ = doc
-    generated.__signature__ = signature  # type: ignore[attr-defined]
-    return generated
+    return expand
+
+
+def implement(
+    doc: str,
+    body: Callable[[Any, Arguments], R],
+    needs: Iterable[str],
+    *,
+    owner: str = "",
+    name: str = "",
+    signature: Callable[[inspect.Signature], inspect.Signature] | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A decorator: the typed stub it decorates (body ``...``) becomes a generated method.
+
+    The stub carries the signature (what mypy and ``inspect.signature`` show), the table row the
+    docstring and the body.  At import the stub's parameters after ``self`` must be ``needs``.
+
+    Args:
+        doc: the docstring.
+        body: called with the instance and the bound arguments by name (defaults applied).
+        needs: the parameters after ``self`` the row documents and ``body`` reads, in order.
+        owner: the class name for ``__qualname__`` (default: the stub's own).
+        name: the method name (default: the stub's; a stub shared by several methods has
+            its own).
+        signature: derives the runtime signature from the stub's (default: the stub's).
+
+    Returns:
+        the decorator; it returns a plain function with the stub's name, signature and
+        annotations and ``doc``.
+
+    Raises:
+        TypeError: the stub's parameters are not ``needs``.
+    """
+
+    def decorate(stub: Callable[P, R]) -> Callable[P, R]:
+        stub_signature = inspect.signature(stub)
+        full = signature(stub_signature) if signature else stub_signature
+        # shared stubs declare ``self: Any`` for mypy; methods show a plain ``self``
+        full = full.replace(parameters=[parameter("self"), *list(full.parameters.values())[1:]])
+        names = list(full.parameters)[1:]
+        if names != list(needs):
+            raise TypeError(f"{stub.__qualname__}{full}: the table row needs the parameters {list(needs)}")
+
+        def generated(*args: Any, **kwargs: Any) -> R:
+            bound = full.bind(*args, **kwargs)
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            return body(arguments.pop("self"), arguments)
+
+        method_name = name or stub.__name__
+        generated.__name__ = method_name
+        generated.__qualname__ = f"{owner}.{method_name}" if owner else stub.__qualname__
+        generated.__module__ = stub.__module__
+        generated.__doc__ = doc
+        annotations = {p.name: p.annotation for p in full.parameters.values() if p.annotation is not EMPTY}
+        generated.__annotations__ = {**annotations, "return": full.return_annotation}
+        generated.__signature__ = full  # type: ignore[attr-defined]
+        return cast(Callable[P, R], generated)
+
+    return decorate

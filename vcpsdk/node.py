@@ -6,18 +6,22 @@ each row yields a plain function with the documented signature (``inspect.signat
 ``help()``) and a docstring composed from the row.
 """
 
+# mypy: disable-error-code="empty-body"
+# (the generated methods' stubs have ``...`` bodies: their decorators replace them)
+
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypedDict, TypeVar, Unpack
 
 from vcpsdk import remote
-from vcpsdk._generate import Arguments, docstring, make_method, parameter
+from vcpsdk._generate import Arguments, docstring, implement, keywords
 from vcpsdk.core import protocol as routes
 from vcpsdk.errors import VcpInvalidArgumentError, VcpRemoteCommandError, VcpSDKError, raise_error
 
@@ -29,6 +33,7 @@ DOCKER = "/usr/local/bin/docker"
 DOCKER_GROUPS = frozenset({"image", "network", "volume", "container"})
 
 R = TypeVar("R")
+P = ParamSpec("P")
 
 
 class UnitGroupRecord(Protocol):
@@ -51,6 +56,11 @@ class UnitRecord(Protocol):
     def vc(self) -> UnitGroupRecord: ...
 
 
+def _operation(self: Any, privileged: bool = False) -> bool:
+    """The typed signature of every node operation (``suspend``, ...)."""
+    ...
+
+
 def _node_operation(
     name: str,
     summary: str,
@@ -62,8 +72,9 @@ def _node_operation(
         "Sends one request and returns True without waiting; call ``unit.wait_nodes_applied()`` "
         "to wait and :meth:`config` to refresh this object."
     ),
-) -> Callable[..., bool]:
-    """One row of the node operation table: the method ``name`` sends ``route`` for this node.
+) -> Callable[[Callable[P, bool]], Callable[P, bool]]:
+    """One row of the node operation table: the method ``name`` (applied to :func:`_operation`,
+    its typed signature) sends ``route`` for this node.
 
     Args:
         name: method name, also the ``{operation}`` of :data:`~vcpsdk.core.protocol.NODE_OPERATION`.
@@ -72,7 +83,22 @@ def _node_operation(
         compute_only: refuse a disk with ``<name> only compute node`` (default True).
         refused: the example refusal in the docstring.
         details: second paragraph of the docstring.
+
+    Returns:
+        the decorator of the typed stub (:func:`_operation`).
     """
+    return lambda stub: _operation_method(stub, name, summary, route, compute_only, refused, details)
+
+
+def _operation_method(
+    stub: Callable[P, bool],
+    name: str,
+    summary: str,
+    route: routes.Route,
+    compute_only: bool,
+    refused: str,
+    details: str,
+) -> Callable[P, bool]:
     operation = name if route is routes.NODE_OPERATION else None
     errmsg = route.message(operation=name)
     disk = f"; ``{name} only compute node`` for a disk" if compute_only else ""
@@ -102,7 +128,7 @@ def _node_operation(
         only = name if compute_only else None
         return node._request(route, a["privileged"], only, operation)
 
-    return make_method("VcNode", name, [parameter("privileged", "bool", False)], "bool", doc, body)
+    return implement(doc, body, ["privileged"], owner="VcNode", name=name)(stub)
 
 
 @dataclass(frozen=True)
@@ -140,19 +166,19 @@ def _both(out: str, err: str) -> tuple[str, str]:
     return out, err
 
 
-_TABLE = _Output(
+_TABLE: _Output[pd.DataFrame] = _Output(
     "pd.DataFrame",
     "pandas.DataFrame: one row per line of ``--format '{{{{json .}}}}'`` output, columns as docker "
     "names them ({columns}); empty when there is none.",
     _json_lines,
     json_lines=True,
 )
-_OBJECT = _Output(
+_OBJECT: _Output[dict[str, Any]] = _Output(
     "dict[str, Any]", "dict: the first object of the JSON list ``docker {command}`` prints.", _first_object
 )
-_STDOUT = _Output("str", "str: the command's standard output.", _stdout)
-_LOGS = _Output("str", "str: the container's stdout followed by its stderr.", _joined)
-_BOTH = _Output("tuple[str, str]", "tuple[str, str]: ``(stdout, stderr)``.", _both)
+_STDOUT: _Output[str] = _Output("str", "str: the command's standard output.", _stdout)
+_LOGS: _Output[str] = _Output("str", "str: the container's stdout followed by its stderr.", _joined)
+_BOTH: _Output[tuple[str, str]] = _Output("tuple[str, str]", "tuple[str, str]: ``(stdout, stderr)``.", _both)
 
 #: Args text of the operands, unless a row gives its own (``"image: image to run."``)
 _OPERANDS = {
@@ -161,6 +187,16 @@ _OPERANDS = {
     "network": "network name or id.",
     "volume": "volume name.",
 }
+
+
+class _Ssh(TypedDict, total=False):
+    """The last parameters of every docker helper (``**ssh`` of its stub)."""
+
+    ssh_user_name: str
+    private_key_path: str | None
+
+
+_SSH = keywords(_Ssh, {"ssh_user_name": "root", "private_key_path": None})
 _DOCKER_RAISES = [
     (
         "VcpSDKError",
@@ -172,56 +208,101 @@ _DOCKER_RAISES = [
 ]
 
 
+#: the typed signatures of the docker helpers (``**ssh``: ``ssh_user_name``, ``private_key_path``)
+def _listing(self: Any, options: list[str] | None = None, **ssh: Unpack[_Ssh]) -> Any: ...
+def _on_container(
+    self: Any, container: str, options: list[str] | None = None, **ssh: Unpack[_Ssh]
+) -> Any: ...
+def _on_image(self: Any, image: str, options: list[str] | None = None, **ssh: Unpack[_Ssh]) -> Any: ...
+def _on_network(self: Any, network: str, options: list[str] | None = None, **ssh: Unpack[_Ssh]) -> Any: ...
+def _on_volume(self: Any, volume: str, options: list[str] | None = None, **ssh: Unpack[_Ssh]) -> Any: ...
+def _cp(
+    self: Any,
+    src: str,
+    dest: str,
+    options: list[str] | None = None,
+    cwd: str | None = None,
+    **ssh: Unpack[_Ssh],
+) -> Any: ...
+def _run(
+    self: Any, image: str, options: list[str] | None = None, cmd: list[str] | None = None, **ssh: Unpack[_Ssh]
+) -> Any: ...
+def _image_tag(self: Any, src_image: str, dest_image: str, **ssh: Unpack[_Ssh]) -> Any: ...
+def _exec(
+    self: Any,
+    container: str,
+    options: list[str] | None = None,
+    cmd: list[str] | None = None,
+    **ssh: Unpack[_Ssh],
+) -> Any: ...
+
+
 def _docker_command(
     command: str,
     output: _Output[R],
     summary: str,
     example: str,
-    operands: tuple[str, ...] = (),
     *,
-    options: str | None = "extra docker options",
+    options: str = "extra docker options",
     cmd: str = "",
-    cwd: bool = False,
     columns: str = "",
-) -> Callable[..., R]:
-    """One row of the docker helper table: ``docker_<command>`` runs ``docker <command>`` over SSH.
+    **operands: str,
+) -> Callable[[Callable[P, Any]], Callable[P, R]]:
+    """One row of the docker helper table: decorates the typed stub ``def docker_<command>(self,
+    ...)``, a method that runs ``docker <command>`` over SSH (``docker_image_ls``: ``image ls``).
+
+    The stub's parameters are the operands (required), then ``options`` (unless the command takes none),
+    ``cmd`` (when the row documents it), ``cwd`` (``cd <cwd>`` first, when the stub has it),
+    ``ssh_user_name`` and ``private_key_path``.
 
     Args:
-        command: the docker command (``'image ls'``); the method is ``docker_image_ls``.
         output: what the method returns (_TABLE, _OBJECT, _STDOUT, _LOGS or _BOTH).
         summary: first line of the docstring, before `` (``docker <command>``).``.
         example: the docstring's example call.
-        operands: required arguments, ``'name'`` (documented by _OPERANDS) or ``'name: text'``.
-        options: Args text of ``options`` (None: no ``options`` parameter).
+        options: Args text of ``options``.
         cmd: Args text of a ``cmd`` parameter (empty: none).
-        cwd: add a ``cwd`` parameter (``cd <cwd>`` first).
         columns: the table's columns for the Returns text (_TABLE only).
+        operands: Args text of the operands not in _OPERANDS (or worded otherwise), by name.
+
+    Returns:
+        the decorator.
     """
-    name = "docker_" + command.replace(" ", "_")
-    operand_docs = [(n.strip(), doc or _OPERANDS[n]) for n, _, doc in (o.partition(": ") for o in operands)]
-    optional = "list[str] | None"
+    return lambda stub: _docker_method(
+        stub, command, output, summary, example, operands, options, cmd, columns
+    )
+
+
+def _docker_method(
+    stub: Callable[P, Any],
+    command: str,
+    output: _Output[R],
+    summary: str,
+    example: str,
+    operands: dict[str, str],
+    options_doc: str,
+    cmd: str,
+    columns: str,
+) -> Callable[P, R]:
+    stub_parameters = inspect.signature(stub).parameters
+    options, cwd = "options" in stub_parameters, "cwd" in stub_parameters
+    required = [
+        n for n, p in stub_parameters.items() if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+    ]
+    operand_docs = [(n, operands.get(n) or _OPERANDS[n]) for n in required[1:]]
     args = [*operand_docs]
-    parameters = [parameter(n, "str") for n, _ in operand_docs]
-    if options is not None:
-        args.append(("options", f"{options} (default None)."))
-        parameters.append(parameter("options", optional, None))
+    if options:
+        args.append(("options", f"{options_doc} (default None)."))
     if cmd:
         args.append(("cmd", cmd))
-        parameters.append(parameter("cmd", optional, None))
     if cwd:
         args.append(("cwd", "directory on the node for relative paths (default None)."))
-        parameters.append(parameter("cwd", "str | None", None))
     args += [
         ("ssh_user_name", "login user on the node (default ``'root'``)."),
         ("private_key_path", "private key for the node (default None: your SSH agent or default keys)."),
     ]
-    parameters += [
-        parameter("ssh_user_name", "str", "root"),
-        parameter("private_key_path", "str | None", None),
-    ]
     shown = "".join(
         [
-            " [options]" if options is not None else "",
+            " [options]" if options else "",
             *(f" <{n}>" for n, _ in operand_docs),
             " [cmd...]" if cmd else "",
             " --format '{{json .}}'" if output.json_lines else "",
@@ -246,7 +327,14 @@ def _docker_command(
         )
         return output.convert(out, err)
 
-    return make_method("VcNode", name, parameters, output.annotation, doc, body)
+    name = "docker_" + command.replace(" ", "_")
+    needs = [name for name, _ in args]
+
+    def signature(stub_signature: inspect.Signature) -> inspect.Signature:
+        return _SSH(stub_signature).replace(return_annotation=output.annotation)
+
+    method = implement(doc, body, needs, owner="VcNode", name=name, signature=signature)(stub)
+    return method
 
 
 class VcNode:
@@ -422,36 +510,35 @@ class VcNode:
         route=routes.NODE_DELETE,
         compute_only=False,
         refused="a busy unit or a disk still attached to a node",
-    )
+    )(_operation)
     suspend = _node_operation(
-        "suspend",
-        "Stop the Base container and keep the host (RUNNING → SUSPENDING → SUSPENDED).",
-    )
+        "suspend", "Stop the Base container and keep the host (RUNNING → SUSPENDING → SUSPENDED)."
+    )(_operation)
     resume = _node_operation(
-        "resume",
-        "Start the Base container again (SUSPENDED or CONTAINER_ERROR → RESUMING → RUNNING).",
-    )
+        "resume", "Start the Base container again (SUSPENDED or CONTAINER_ERROR → RESUMING → RUNNING)."
+    )(_operation)
     stop = _node_operation(
         "stop",
         "Release the host: delete the cloud instance (SUSPENDED, CONTAINER_ERROR or HOST_ERROR → "
         "STOPPING → STOPPED); :meth:`start` re-creates it at the same address.",
-    )
+    )(_operation)
     start = _node_operation(
-        "start",
-        "Re-create a stopped node's host at the same address (STOPPED → BOOTING → RUNNING).",
-    )
+        "start", "Re-create a stopped node's host at the same address (STOPPED → BOOTING → RUNNING)."
+    )(_operation)
     power_off = _node_operation(
         "power_off",
         "Power the host off (RUNNING, CONTAINER_ERROR, SUSPENDED or HOST_ERROR → SHUTTING_DOWN → "
         "POWER_OFF); providers with the Power API only.",
+    )(_operation)
+    power_on = _node_operation("power_on", "Power the host on again (POWER_OFF → BOOTING → RUNNING).")(
+        _operation
     )
-    power_on = _node_operation("power_on", "Power the host on again (POWER_OFF → BOOTING → RUNNING).")
     watch = _node_operation(
         "watch", "Enable the controller's liveness monitoring of this node (``watch_mode`` True)."
-    )
+    )(_operation)
     unwatch = _node_operation(
         "unwatch", "Disable the controller's liveness monitoring of this node (``watch_mode`` False)."
-    )
+    )(_operation)
     backup = _node_operation(
         "backup",
         "Ask the controller to back up the node's Base container image.",
@@ -461,7 +548,7 @@ class VcNode:
             "Sends one request and returns True once the controller accepted it; the backup itself "
             "runs on the controller."
         ),
-    )
+    )(_operation)
 
     def error(self) -> str:
         """The node's error message, else its unit's (no request).
@@ -671,132 +758,116 @@ class VcNode:
         "node.docker_ps(['-a'])",
         options="extra docker options, e.g. ``['-a']``",
         columns="``ID``, ``Image``, ``Names``, ``Status``, ...",
-    )
+    )(_listing)
     docker_image_ls = _docker_command(
         "image ls",
         _TABLE,
         "The node's images as a table",
         "node.docker_image_ls()",
         columns="``Repository``, ``Tag``, ``ID``, ``Size``, ...",
-    )
+    )(_listing)
     docker_network_ls = _docker_command(
         "network ls",
         _TABLE,
         "The node's docker networks as a table",
         "node.docker_network_ls()",
         columns="``ID``, ``Name``, ``Driver``, ...",
-    )
+    )(_listing)
     docker_volume_ls = _docker_command(
         "volume ls",
         _TABLE,
         "The node's docker volumes as a table",
         "node.docker_volume_ls()",
         columns="``Driver``, ``Name``, ...",
-    )
+    )(_listing)
     docker_inspect = _docker_command(
         "inspect",
         _OBJECT,
         "Low-level information on a container",
         "node.docker_inspect('web')['State']['Status']",
-        ("container",),
-    )
+    )(_on_container)
     docker_image_inspect = _docker_command(
         "image inspect",
         _OBJECT,
         "Low-level information on an image",
         "node.docker_image_inspect('nginx:latest')['Id']",
-        ("image",),
-    )
+    )(_on_image)
     docker_network_inspect = _docker_command(
         "network inspect",
         _OBJECT,
         "Low-level information on a docker network",
         "node.docker_network_inspect('bridge')['IPAM']",
-        ("network",),
-    )
+    )(_on_network)
     docker_volume_inspect = _docker_command(
         "volume inspect",
         _OBJECT,
         "Low-level information on a docker volume",
         "node.docker_volume_inspect('data')['Mountpoint']",
-        ("volume",),
-    )
+    )(_on_volume)
     docker_info = _docker_command(
         "info", _STDOUT, "The node's Docker engine information", "print(node.docker_info())"
-    )
+    )(_listing)
     docker_logs = _docker_command(
-        "logs",
-        _LOGS,
-        "The logs of a container",
-        "print(node.docker_logs('web', ['--tail', '20']))",
-        ("container",),
-    )
+        "logs", _LOGS, "The logs of a container", "print(node.docker_logs('web', ['--tail', '20']))"
+    )(_on_container)
     docker_cp = _docker_command(
         "cp",
         _STDOUT,
         "Copy files between a container and the node's file system",
         "node.docker_cp('web:/etc/nginx/nginx.conf', '/tmp/nginx.conf')",
-        (
-            "src: source, ``<container>:<path>`` or a path on the node.",
-            "dest: destination, ``<container>:<path>`` or a path on the node.",
-        ),
-        cwd=True,
-    )
+        src="source, ``<container>:<path>`` or a path on the node.",
+        dest="destination, ``<container>:<path>`` or a path on the node.",
+    )(_cp)
     docker_run = _docker_command(
         "run",
         _BOTH,
         "Run a new container",
         "node.docker_run('nginx', ['-d', '--name', 'web', '-p', '80:80'])",
-        ("image: image to run.",),
         options="docker run options, e.g. ``['-d', '--name', 'web', '-p', '80:80']``",
         cmd="command and arguments for the container (default None: the image's).",
-    )
+        image="image to run.",
+    )(_run)
     docker_exec = _docker_command(
         "exec",
         _BOTH,
         "Run a command in a running container",
         "out, err = node.docker_exec('web', cmd=['nginx', '-v'])",
-        ("container",),
         cmd="command and arguments (default None).",
+    )(_exec)
+    docker_restart = _docker_command("restart", _STDOUT, "Restart a container", "node.docker_restart('web')")(
+        _on_container
     )
-    docker_restart = _docker_command(
-        "restart", _STDOUT, "Restart a container", "node.docker_restart('web')", ("container",)
+    docker_stop = _docker_command("stop", _STDOUT, "Stop a container", "node.docker_stop('web')")(
+        _on_container
     )
-    docker_stop = _docker_command(
-        "stop", _STDOUT, "Stop a container", "node.docker_stop('web')", ("container",)
+    docker_start = _docker_command("start", _STDOUT, "Start a stopped container", "node.docker_start('web')")(
+        _on_container
     )
-    docker_start = _docker_command(
-        "start", _STDOUT, "Start a stopped container", "node.docker_start('web')", ("container",)
-    )
-    docker_rm = _docker_command(
-        "rm", _STDOUT, "Remove a container", "node.docker_rm('web', ['-f'])", ("container",)
+    docker_rm = _docker_command("rm", _STDOUT, "Remove a container", "node.docker_rm('web', ['-f'])")(
+        _on_container
     )
     docker_pull = _docker_command(
         "pull",
         _STDOUT,
         "Pull an image onto the node",
         "node.docker_pull('nginx:latest')",
-        ("image: image name, e.g. ``'nginx:latest'``.",),
-    )
+        image="image name, e.g. ``'nginx:latest'``.",
+    )(_on_image)
     docker_push = _docker_command(
         "push",
         _STDOUT,
         "Push an image from the node to its registry",
         "node.docker_push('10.0.0.1:5001/myapp:1')",
-        ("image: image name including the registry, e.g. ``'10.0.0.1:5001/myapp:1'``.",),
-    )
-    docker_image_rm = _docker_command(
-        "image rm",
-        _STDOUT,
-        "Remove an image from the node",
-        "node.docker_image_rm('nginx:latest')",
-        ("image",),
-    )
+        image="image name including the registry, e.g. ``'10.0.0.1:5001/myapp:1'``.",
+    )(_on_image)
     docker_image_tag = _docker_command(
         "image tag",
         _STDOUT,
         "Tag an image",
         "node.docker_image_tag('myapp:latest', '10.0.0.1:5001/myapp:1')",
-        ("src_image: existing image name or id.", "dest_image: new name, e.g. ``'10.0.0.1:5001/myapp:1'``."),
-        options=None,
-    )
+        src_image="existing image name or id.",
+        dest_image="new name, e.g. ``'10.0.0.1:5001/myapp:1'``.",
+    )(_image_tag)
+    docker_image_rm = _docker_command(
+        "image rm", _STDOUT, "Remove an image from the node", "node.docker_image_rm('nginx:latest')"
+    )(_on_image)

@@ -127,3 +127,33 @@ def test_generated_helpers_are_plain_functions_that_bind_like_written_ones(
         node.docker_ps(colour="red")
     with pytest.raises(TypeError):
         node.docker_image_tag("a", "b", ["-f"], "root", None, "extra")
+
+
+def test_a_row_and_a_stub_that_disagree_fail_at_import() -> None:
+    """The row documents ``cmd`` but the typed stub has no such parameter: TypeError at once."""
+    from vcpsdk import node as node_module
+
+    row = node_module._docker_command(
+        "logs", node_module._LOGS, "Logs", "node.docker_logs('web')", cmd="command."
+    )
+    with pytest.raises(TypeError, match="needs the parameters"):
+        row(node_module._on_container)
+
+    def no_privileged(self: Any) -> bool: ...
+
+    with pytest.raises(TypeError, match="needs the parameters"):
+        node_module._node_operation("suspend", "Suspend.")(no_privileged)
+
+
+def test_generated_methods_show_the_stubs_annotations() -> None:
+    """``__annotations__`` (what ``typing.get_type_hints`` and tools read) is the method's own."""
+    assert VcNode.docker_exec.__annotations__ == {
+        "container": "str",
+        "options": "list[str] | None",
+        "cmd": "list[str] | None",
+        "ssh_user_name": "str",
+        "private_key_path": "str | None",
+        "return": "tuple[str, str]",
+    }
+    assert VcNode.suspend.__annotations__ == {"privileged": "bool", "return": "bool"}
+    assert VcNode.docker_exec.__module__ == "vcpsdk.node"
