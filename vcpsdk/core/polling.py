@@ -1,8 +1,10 @@
 """The one wait/poll primitive: fetch until a condition holds, with an injectable clock.
 
 Every loop that waits for something to change (the SDK's waiter, the extensions'
-``wait_*`` helpers, the cloud backends) goes through :func:`poll`, so a timeout,
-a progress report and a test clock behave the same everywhere.
+``wait_*`` helpers, the cloud backends, the embedded sandbox and the test runners) goes
+through :func:`poll`, so a timeout, a progress report and a test clock behave the same
+everywhere.  The one exception is the controller's own long-poll handler, which runs on
+the server's event loop and waits for the change bus rather than sleeping.
 
 Example::
 
