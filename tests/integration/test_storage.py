@@ -5,22 +5,11 @@ from __future__ import annotations
 import pytest
 from pandas.io.formats.style import Styler
 
+from tests.columns import STORAGE_COLUMNS as STORAGE_NODE_COLUMNS
 from vcpsdk.errors import VcpConflictError, VcpInvalidArgumentError
 from vcpsdk.vcpsdk import VcpSDK
 
 from .conftest import node_ids
-
-STORAGE_NODE_COLUMNS = [
-    "vcno",
-    "vcname",
-    "unit_name",
-    "unit_state",
-    "disk_no",
-    "disk_id",
-    "node_state",
-    "cloud_disk_id",
-    "cloud_disk_size",
-]
 
 
 def _disks(sdk: VcpSDK, count: int = 1):

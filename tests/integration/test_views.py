@@ -7,23 +7,10 @@ import re
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from tests.columns import COMPUTE_COLUMNS as COMPUTE_NODE_COLUMNS
+from tests.columns import UGROUP_COLUMNS, UNIT_COLUMNS
 from vcpsdk.vcpsdk import VcpSDK
 
-UGROUP_COLUMNS = ["vcno", "vctype", "owner", "vcname", "state", "vcid", "cdate"]
-UNIT_COLUMNS = ["vctype", "vcno", "vcname", "vc_state", "vcid", "cdate", "unit_name", "unit_state"]
-COMPUTE_NODE_COLUMNS = [
-    "vcno",
-    "vcname",
-    "unit_name",
-    "unit_state",
-    "node_no",
-    "node_id",
-    "node_state",
-    "cloud_instance_address",
-    "cloud_instance_id",
-    "cloud_instance_name",
-    "volumes",
-]
 CDATE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} UTC$")
 
 

@@ -10,6 +10,7 @@ import pytest
 from pandas.io.formats.style import Styler
 
 import vcpsdk
+from tests.columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
 from vcpsdk.errors import (
     VcpConflictError,
     VcpInvalidArgumentError,
@@ -37,8 +38,6 @@ from vcpsdk.testing.mock_controller import (
     write_config,
 )
 from vcpsdk.vcpsdk import VcpUnitClass
-
-from .columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
 
 UNIT_PATH = f"/vcs/{VCID}/server"
 VC_PATH = f"/vcs/{VCID}"

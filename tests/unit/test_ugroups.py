@@ -8,6 +8,7 @@ import pytest
 from pandas.io.formats.style import Styler
 
 import vcpsdk
+from tests.columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
 from vcpsdk.errors import VcpInvalidArgumentError, VcpSDKError
 from vcpsdk.testing.mock_controller import (
     CDATE,
@@ -26,8 +27,6 @@ from vcpsdk.testing.mock_controller import (
     vc_json,
 )
 from vcpsdk.vcpsdk import VcpUnitGroupClass
-
-from .columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
 
 
 def _three_ugroups() -> list[dict]:

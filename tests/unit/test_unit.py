@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pandas.io.formats.style import Styler
 
+from tests.columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
 from vcpsdk.errors import VcpInvalidArgumentError
 from vcpsdk.node import VcNode
 from vcpsdk.testing.mock_controller import (
@@ -24,8 +25,6 @@ from vcpsdk.testing.mock_controller import (
     vc_json,
 )
 from vcpsdk.vcpsdk import VcpUnitClass
-
-from .columns import COMPUTE_COLUMNS, STORAGE_COLUMNS
 
 UNIT_PATH = f"/vcs/{VCID}/server"
 DISKS_PATH = f"/vcs/{VCID}/disks"

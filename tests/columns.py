@@ -1,4 +1,7 @@
-"""Columns the node tables (``df_nodes``) show, as the reference lists them (§4)."""
+"""Columns the DataFrame views show, as the reference lists them (§4): the tests' expected values."""
+
+UGROUP_COLUMNS = ["vcno", "vctype", "owner", "vcname", "state", "vcid", "cdate"]
+UNIT_COLUMNS = ["vctype", "vcno", "vcname", "vc_state", "vcid", "cdate", "unit_name", "unit_state"]
 
 COMPUTE_COLUMNS = [
     "vcno",
