@@ -35,7 +35,7 @@ from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, format_date, utcnow
 from vcpsdk.controller.vault import Vault
 from vcpsdk.core import states as S
-from vcpsdk.core.cci import CciError, check_unit_name, parse_unit_cci, parse_vc_cci
+from vcpsdk.core.cci import CciError, check_unit_name, info_text, parse_unit_cci, parse_vc_cci
 from vcpsdk.core.providers import Capabilities, get_provider
 
 __all__ = [
@@ -128,9 +128,13 @@ class Service:
 
     # -- reading ----------------------------------------------------------------------
 
+    @staticmethod
+    def _visible(vc: Vc | None, user: User) -> bool:
+        return vc is not None and (vc.owner == user.name or user.privileged)
+
     def _visible_vc(self, session: Session, user: User, vcid: str) -> Vc:
         vc = session.get(Vc, vcid)
-        if vc is None or (vc.owner != user.name and not user.privileged):
+        if vc is None or not self._visible(vc, user):
             raise not_found(f"{vcid}:vc is not found")
         return vc
 
@@ -139,6 +143,12 @@ class Service:
         if unit is None:
             raise not_found(f"{vc.vcid}:{unit_name}:| unit is not found")
         return unit
+
+    def _vc_type(self, user: User, vcid: str) -> str | None:
+        """The type of the caller's UnitGroup ``vcid``, or None when it is not visible."""
+        with self.store.read() as session:
+            vc = session.get(Vc, vcid)
+            return vc.type if vc is not None and self._visible(vc, user) else None
 
     def _locate(self, session: Session, user: User, vcid: str, unit_name: str) -> tuple[Vc, Unit]:
         """The caller's UnitGroup ``vcid`` and its unit ``unit_name`` (404 when either is missing)."""
@@ -245,7 +255,7 @@ class Service:
             "provider": unit.provider,
             "state": unit.state,
             "error_message": unit.error_message,
-            "info": unit.info,
+            "info": info_text(unit.info),  # YAML text, as the original client expects
             "cdate": format_date(unit.cdate),
             "mdate": unit.mdate.isoformat() + "Z",
         }
@@ -376,7 +386,8 @@ class Service:
         """POST ``{"info": base64 unit CCI, "unit_name": name}``: create a unit and its nodes."""
         try:
             unit_name = check_unit_name(body.get("unit_name"))
-            spec = parse_unit_cci(body.get("info"))
+            # the UnitGroup's type tells a disk unit (cloud_provider: aws) from a node unit
+            spec = parse_unit_cci(body.get("info"), self._vc_type(user, vcid))
         except CciError as e:
             raise invalid(str(e)) from None
         backend = self.backend_for(spec.provider)

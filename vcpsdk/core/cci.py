@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from vcpsdk.core.providers import PROVIDER_NAMES, Field, Provider, get_provider
+from vcpsdk.core.providers import PROVIDER_NAMES, Field, Provider, all_providers, disk_provider, get_provider
 
 #: ``cci_version`` of every unit CCI (the provider's own version goes in ``cloud_params``)
 UNIT_CCI_VERSION = "1.0"
@@ -72,6 +72,10 @@ UNIT_KEYS: frozenset[str] = frozenset(
     {"cci_version", "name", "description", "private_network", "params", "docker_opt"}
     | {"cloud_provider", "cloud_params"}
     | {f.key for f in COMPUTE_FIELDS + STORAGE_FIELDS if f.name not in PARAMS_FIELDS}
+)
+#: ``unit:`` keys only a compute unit has: with one of them, a unit CCI is a compute unit's
+COMPUTE_UNIT_KEYS: frozenset[str] = frozenset(
+    {"params", "docker_opt"} | {f.key for f in COMPUTE_FIELDS if f.name not in PARAMS_FIELDS}
 )
 
 
@@ -199,7 +203,7 @@ def unit_document(
         if docker:
             unit["docker_opt"] = docker
         unit["params"] = {key: list(values[name]) for name, key in PARAMS_FIELDS.items()}
-    unit["cloud_provider"] = decl.name
+    unit["cloud_provider"] = decl.cloud_provider  # a disk unit names its cloud, as the original
     params: dict[str, Any] = {"cci_version": Quoted(decl.cci_version)}
     for f in decl.fields:
         params[f.key] = values[f.name]
@@ -262,14 +266,40 @@ def decode(payload: Any, field_name: str) -> Any:
     """
     if not isinstance(payload, str) or not payload:
         raise CciError(f"{field_name} must be a base64 encoded CCI (YAML) string")
-    try:
-        text = base64.b64decode(payload, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise CciError(f"{field_name} is not valid base64 of UTF-8 text") from None
+    text = _base64_text(payload, field_name)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise CciError(f"{field_name}: CCI is not valid YAML: {e}") from None
+
+
+def _base64_text(payload: str, field_name: str) -> str:
+    try:
+        return base64.b64decode(payload, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise CciError(f"{field_name} is not valid base64 of UTF-8 text") from None
+
+
+def info_text(info: str) -> str:
+    """A unit's stored CCI as the YAML text a unit's ``info`` carries in answers.
+
+    The original client's ``VcUnit.unit_info()`` base64-encodes ``info`` itself, so the
+    controller answers with the text; the store keeps it base64 encoded.
+
+    Args:
+        info: the stored CCI, base64 (text that is not base64 is returned unchanged).
+
+    Returns:
+        str: the YAML text.
+
+    Example:
+        >>> info_text("LSB1bml0OiB7fQ==")
+        '- unit: {}'
+    """
+    try:
+        return _base64_text(info, "info")
+    except CciError:
+        return info
 
 
 def _single(document: Any, key: str, field_name: str) -> dict[str, Any]:
@@ -353,32 +383,36 @@ def _str_list(value: Any, where: str) -> list[str]:
     return [str(v) for v in value]
 
 
-def parse_unit_cci(payload: Any) -> UnitSpec:
+def parse_unit_cci(payload: Any, ugroup_type: str | None = None) -> UnitSpec:
     """Check a unit CCI against its provider's declaration.
+
+    A disk unit names its cloud (``cloud_provider: aws``, as the original client's
+    ``<cloud>_disk`` plugins send it): in a storage UnitGroup the cloud's disk provider
+    (``aws_disk``) checks it.  The disk provider's own name is accepted too.
 
     Args:
         payload: the base64 ``info`` field of ``POST /vcs/{vcid}``.
+        ugroup_type: the type of the UnitGroup the unit is added to (``'compute'`` or
+            ``'storage'``); None when unknown (a mock without UnitGroups): a unit with
+            ``num_disks`` is then taken as a disk unit.
 
     Returns:
-        UnitSpec: the checked values.
+        UnitSpec: the checked values; ``provider`` is the declaration's name (``aws_disk``).
 
     Raises:
         CciError: the message names the field and the allowed values.
     """
     unit = _single(decode(payload, "info"), "unit", "info")
     _check_keys(unit, UNIT_KEYS, "unit")
-    provider = unit.get("cloud_provider")
-    if provider not in PROVIDER_NAMES:
-        raise CciError(
-            f"info: unit.cloud_provider[{provider}] is unknown{suggest(provider, PROVIDER_NAMES)};"
-            f" known providers: {', '.join(PROVIDER_NAMES)}"
-        )
-    decl = get_provider(provider)
+    decl = _unit_provider(unit, ugroup_type)
+    provider = decl.name
     raw_params = unit.get("cloud_params") or {}
     if not isinstance(raw_params, dict):
         raise CciError("info: unit.cloud_params must be a mapping")
     allowed = {f.key for f in decl.fields} | set(decl.credentials) | {"cci_version", "tags"}
-    _check_keys(raw_params, allowed, "cloud_params", f" for provider {provider}")
+    sent = unit["cloud_provider"]
+    qualifier = f" for provider {provider}" + ("" if sent == provider else f" ({sent} in a storage UnitGroup)")
+    _check_keys(raw_params, allowed, "cloud_params", qualifier)
     params: dict[str, Any] = dict(raw_params)
     for f in decl.fields:
         value = params.get(f.key, f.default)
@@ -406,6 +440,30 @@ def parse_unit_cci(payload: Any) -> UnitSpec:
     if decl.unit_type == "compute":
         _fill_compute(spec, decl, unit, params)
     return spec
+
+
+def _unit_provider(unit: dict[str, Any], ugroup_type: str | None) -> Provider:
+    """The declaration a unit CCI is checked against (a cloud in a storage UnitGroup: its disks)."""
+    provider = unit.get("cloud_provider")
+    if provider not in PROVIDER_NAMES:
+        raise CciError(
+            f"info: unit.cloud_provider[{provider}] is unknown{suggest(provider, PROVIDER_NAMES)};"
+            f" known providers: {', '.join(PROVIDER_NAMES)}"
+        )
+    decl = get_provider(provider)
+    if ugroup_type is None:
+        ugroup_type = "storage" if "num_disks" in unit else decl.unit_type
+    if ugroup_type != "storage" or decl.unit_type == "storage" or COMPUTE_UNIT_KEYS & unit.keys():
+        return decl  # a compute unit in a storage UnitGroup is refused by its type (the service)
+    disks = disk_provider(decl.name)
+    if disks is None:
+        storage = [p for p in all_providers() if p.unit_type == "storage"]
+        raise CciError(
+            f"info: unit.cloud_provider[{provider}] has no disk provider, so it cannot make units of"
+            f" a storage UnitGroup; allowed in a storage UnitGroup:"
+            f" {', '.join(p.cloud_provider for p in storage)} (or {', '.join(p.name for p in storage)})"
+        )
+    return disks
 
 
 def _fill_compute(spec: UnitSpec, decl: Provider, unit: dict[str, Any], params: dict[str, Any]) -> None:

@@ -5,7 +5,8 @@ fixture, or :func:`mocked_controller`).  Every route of :data:`vcpsdk.core.proto
 answers by default with a body of the shape the real controller builds
 (``vcpsdk/controller/service.py``) and the route's success status; a unit CCI sent to
 ``POST /vcs/{vcid}`` is checked with the controller's own parser
-(:func:`vcpsdk.core.cci.parse_unit_cci`).  Tests script other answers with
+(:func:`vcpsdk.core.cci.parse_unit_cci`, with the type of a UnitGroup created through the
+mock, else the type the CCI implies: ``num_disks`` → storage).  Tests script other answers with
 :meth:`MockController.reply` / :meth:`MockController.on` and read back what the SDK sent
 as plain :class:`Sent` records (verb, path, query, headers, JSON body).
 
@@ -354,6 +355,8 @@ class MockController:
         self.base = base
         self.token = token
         self._mark = 0
+        #: types of the UnitGroups created through the mock (``vcid`` → ``compute``/``storage``)
+        self.ugroup_types: dict[str, str] = {}
         self.root_body: dict[str, Any] = {
             "service": "occtr",
             "name": "vcc-unit",
@@ -479,10 +482,11 @@ class MockController:
         vcid = params.get("vcid", VCID)
         unit = params.get("unit_name", "server")
         if route in (routes.VC_CREATE, routes.VC_RENAME):
-            parse_vc_cci(body.get("cci"))  # the controller's own checks
+            _, vc_type, _ = parse_vc_cci(body.get("cci"))  # the controller's own checks
+            self.ugroup_types[vcid] = vc_type
         elif route == routes.UNIT_ADD:
             unit = check_unit_name(body.get("unit_name"))
-            parse_unit_cci(body.get("info"))
+            parse_unit_cci(body.get("info"), self.ugroup_types.get(vcid))
         answers: dict[routes.Route, Callable[[], Any]] = {
             routes.ROOT: lambda: dict(self.root_body),
             routes.ROOT_SLASH: lambda: dict(self.root_body),

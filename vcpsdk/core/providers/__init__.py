@@ -123,6 +123,20 @@ class Provider:
     credentials: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
     description: str = ""
+    disk_of: str | None = None
+
+    @property
+    def cloud_provider(self) -> str:
+        """The ``cloud_provider`` a unit CCI names: the cloud for a disk provider.
+
+        The original client's ``<cloud>_disk`` plugins send the cloud's own name and the
+        controller tells disks from nodes by the UnitGroup type (see :func:`disk_provider`).
+
+        Example:
+            >>> get_provider("aws_disk").cloud_provider, get_provider("aws").cloud_provider
+            ('aws', 'aws')
+        """
+        return self.disk_of or self.name
 
     @property
     def class_name(self) -> str:
@@ -173,10 +187,17 @@ def _provider(name: str, entry: dict[str, Any]) -> Provider:
 def _load() -> dict[str, Provider]:
     with _DECLARATIONS.open(encoding="utf-8") as stream:
         document = yaml.load(stream, Loader=_LOADER)
-    return {name: _provider(name, entry) for name, entry in document["providers"].items()}
+    providers = {name: _provider(name, entry) for name, entry in document["providers"].items()}
+    for p in providers.values():
+        base = providers.get(p.disk_of or "")
+        if p.disk_of is not None and (p.unit_type != "storage" or base is None or base.unit_type != "compute"):
+            raise ValueError(f"{_DECLARATIONS.name}: {p.name}.disk_of must name a compute provider")
+    return providers
 
 
 _PROVIDERS = _load()
+#: compute provider → the storage provider making its disks (``aws`` → ``aws_disk``)
+_DISKS: dict[str, Provider] = {p.disk_of: p for p in _PROVIDERS.values() if p.disk_of}
 
 #: Every provider name of the reference, in the order ``version()`` prints plugins.
 PROVIDER_NAMES: tuple[str, ...] = tuple(_PROVIDERS)
@@ -192,6 +213,22 @@ def get_provider(name: str) -> Provider:
         return _PROVIDERS[name]
     except (KeyError, TypeError):
         raise KeyError(f"unknown provider {name!r}; known providers: {', '.join(PROVIDER_NAMES)}") from None
+
+
+def disk_provider(cloud: str) -> Provider | None:
+    """The storage provider that makes the disks of compute provider ``cloud``, if any.
+
+    Args:
+        cloud: a compute provider name, as a unit CCI in a storage UnitGroup names it.
+
+    Returns:
+        The ``<cloud>_disk`` declaration, or None when the cloud has no disk provider.
+
+    Example:
+        >>> disk_provider("aws").name, disk_provider("vmware")
+        ('aws_disk', None)
+    """
+    return _DISKS.get(cloud)
 
 
 def all_providers() -> list[Provider]:
