@@ -98,7 +98,7 @@ def test_rendered_unit_cci_parses_back_to_what_was_set(
     spec = make_spec(provider, flavor, catalog_config)
     changed = customise(spec, vcp_pubkey)
 
-    parsed = cci.parse_unit_cci(b64(spec.cci("rt-unit_1")))
+    parsed = cci.parse_unit_cci(b64(spec.cci("rt-unit_1")), decl.unit_type)  # the UnitGroup's type
 
     assert cci.check_unit_name("rt-unit_1") == "rt-unit_1"
     assert parsed.provider == provider
@@ -106,6 +106,7 @@ def test_rendered_unit_cci_parses_back_to_what_was_set(
     assert parsed.count == changed["count"]
     assert parsed.private_network == "net-a"
     assert parsed.document["name"] == "rt-unit_1"
+    assert parsed.document["cloud_provider"] == decl.cloud_provider  # a disk unit names its cloud
     assert parsed.document["description"] == f"{provider} round trip"
     # every provider field: the flavor's value (or what the test set) arrives unchanged
     for field in decl.fields:
@@ -139,7 +140,7 @@ def test_untouched_flavor_spec_parses_with_its_defaults(
 ) -> None:
     spec = make_spec(provider, flavor, catalog_config)
 
-    parsed = cci.parse_unit_cci(b64(spec.cci("plain")))
+    parsed = cci.parse_unit_cci(b64(spec.cci("plain")), spec.unit_type)
 
     assert parsed.count == 1
     assert parsed.cloud_params["tags"] == {}

@@ -289,7 +289,7 @@ def test_create_storage_unit(make_ugroup, mock_sdk, mock_controller: MockControl
 
     post = mock_controller.sent()[1]
     cci = decode_cci(post.body["info"])[0]["unit"]
-    assert cci["cloud_provider"] == "aws_disk"
+    assert cci["cloud_provider"] == "aws"  # the cloud, as the original aws_disk plugin sends it
     assert cci["num_disks"] == 1
     assert "num_nodes" not in cci
     assert unit.type == "storage"
