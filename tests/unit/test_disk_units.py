@@ -16,7 +16,14 @@ import yaml
 from vcpsdk.core import cci
 from vcpsdk.core.providers import all_providers, disk_provider, get_provider
 from vcpsdk.occtr import b64
-from vcpsdk.testing.mock_controller import VCID, MockController, decode_cci, disk_json, unit_json, write_config
+from vcpsdk.testing.mock_controller import (
+    VCID,
+    MockController,
+    decode_cci,
+    disk_json,
+    unit_json,
+    write_config,
+)
 
 SECTIONS: dict[str, dict[str, str]] = {
     "aws": {"access_key": "AKIA-test", "secret_key": "vault://cubbyhole/aws/secret_key"},
@@ -26,7 +33,10 @@ SECTIONS: dict[str, dict[str, str]] = {
         "client_secret": "vault://cubbyhole/azure/client_secret",
         "tenant_id": "tenant-1",
     },
-    "sakura": {"sakura_token": "vault://cubbyhole/sakura/token", "sakura_secret": "vault://cubbyhole/sakura/s"},
+    "sakura": {
+        "sakura_token": "vault://cubbyhole/sakura/token",
+        "sakura_secret": "vault://cubbyhole/sakura/s",
+    },
     "oracle": {"user_ocid": "ocid1.user", "fingerprint": "aa:bb", "private_key": "vault://cubbyhole/oci/key"},
     "mdx2": {"user_name": "mdx-user", "password": "vault://cubbyhole/mdx2/password"},
 }

@@ -411,7 +411,9 @@ def parse_unit_cci(payload: Any, ugroup_type: str | None = None) -> UnitSpec:
         raise CciError("info: unit.cloud_params must be a mapping")
     allowed = {f.key for f in decl.fields} | set(decl.credentials) | {"cci_version", "tags"}
     sent = unit["cloud_provider"]
-    qualifier = f" for provider {provider}" + ("" if sent == provider else f" ({sent} in a storage UnitGroup)")
+    qualifier = f" for provider {provider}" + (
+        "" if sent == provider else f" ({sent} in a storage UnitGroup)"
+    )
     _check_keys(raw_params, allowed, "cloud_params", qualifier)
     params: dict[str, Any] = dict(raw_params)
     for f in decl.fields:

@@ -190,7 +190,9 @@ def _load() -> dict[str, Provider]:
     providers = {name: _provider(name, entry) for name, entry in document["providers"].items()}
     for p in providers.values():
         base = providers.get(p.disk_of or "")
-        if p.disk_of is not None and (p.unit_type != "storage" or base is None or base.unit_type != "compute"):
+        if p.disk_of is not None and (
+            p.unit_type != "storage" or base is None or base.unit_type != "compute"
+        ):
             raise ValueError(f"{_DECLARATIONS.name}: {p.name}.disk_of must name a compute provider")
     return providers
 
