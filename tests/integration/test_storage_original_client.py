@@ -62,7 +62,8 @@ class OriginalStyleClient:
         return response
 
     def create_vc(self, name: str, vc_type: str) -> str:
-        cci = f"- vc:\n    cci_version: 25.10.0\n    type: {vc_type}\n    description: {name}\n    name: {name}\n"
+        body = {"cci_version": "25.10.0", "type": vc_type, "description": name, "name": name}
+        cci = yaml.safe_dump([{"vc": body}], sort_keys=False)
         response = self.call("POST", "/vcs", {"cci": _b64(cci)})
         assert response.status_code == 202, response.text
         vcid: str = response.json()["vcid"]
