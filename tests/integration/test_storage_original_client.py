@@ -50,6 +50,7 @@ class OriginalStyleClient:
 
     def __init__(self, base_url: str, token: str) -> None:
         self.base_url = base_url
+        self.token = token
         self.headers = {TOKEN_HEADER: token, "Content-Type": "application/json"}
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> requests.Response:
@@ -68,6 +69,9 @@ class OriginalStyleClient:
         assert response.status_code == 202, response.text
         vcid: str = response.json()["vcid"]
         return vcid
+
+    def add_unit(self, vcid: str, unit_name: str, cci: str = ORIGINAL_AWS_DISK_CCI) -> requests.Response:
+        return self.call("POST", f"/vcs/{vcid}", {"info": _b64(cci), "unit_name": unit_name})
 
     def wait_unit(self, vcid: str, unit: str) -> dict[str, Any]:
         body: dict[str, Any] = poll(
@@ -96,14 +100,26 @@ def vcc(tmp_path: Path) -> Iterator[RunningController]:
         yield running
 
 
+@pytest.fixture
+def client(vcc: RunningController) -> OriginalStyleClient:
+    """The original client's requests, with the token of a new user."""
+    return OriginalStyleClient(vcc.base_url, vcc.create_token("nii"))
+
+
+def _our_sdk(vcc: RunningController, client: OriginalStyleClient, tmp_path: Path, pubkey: Path) -> Any:
+    """Our SDK for the same user, and a ready ``aws`` compute spec."""
+    sdk = VcpSDK(client.token, config_dir=str(vcc.write_config(tmp_path / "cfg")))
+    spec = sdk.get_spec("aws", "small")
+    spec.set_ssh_pubkey(str(pubkey))
+    return sdk, spec
+
+
 def test_original_aws_disk_unit_is_created_attached_and_cleaned_up(
-    vcc: RunningController, tmp_path: Path, vcp_pubkey: Path
+    vcc: RunningController, client: OriginalStyleClient, tmp_path: Path, vcp_pubkey: Path
 ) -> None:
-    token = vcc.create_token("nii")
-    client = OriginalStyleClient(vcc.base_url, token)
     vcid = client.create_vc("share", "storage")
 
-    created = client.call("POST", f"/vcs/{vcid}", {"info": _b64(ORIGINAL_AWS_DISK_CCI), "unit_name": "data"})
+    created = client.add_unit(vcid, "data")
     assert created.status_code == 202, created.text
     unit = client.wait_unit(vcid, "data")
 
@@ -123,13 +139,11 @@ def test_original_aws_disk_unit_is_created_attached_and_cleaned_up(
     assert sorted(p.name for p in disk_dirs.iterdir()) == sorted(d["cloud_disk_id"] for d in disks)
 
     # our SDK attaches one of them: spec.disks = storage_ugroup.find_nodes()
-    sdk = VcpSDK(token, config_dir=str(vcc.write_config(tmp_path / "cfg")))
+    sdk, spec = _our_sdk(vcc, client, tmp_path, vcp_pubkey)
     storage = sdk.get_ugroup("share")
     assert storage is not None
     assert [(d.type, d.state) for d in storage.find_nodes()] == [("storage", "RUNNING")] * 2
     compute = sdk.create_ugroup("work")
-    spec = sdk.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(vcp_pubkey))
     first = storage.find_nodes()[:1]
     spec.disks = first
     compute.create_unit("server", spec)
@@ -151,17 +165,13 @@ def test_original_aws_disk_unit_is_created_attached_and_cleaned_up(
 
 
 def test_volume_id_references_attach_disks_of_an_original_style_unit(
-    vcc: RunningController, tmp_path: Path, vcp_pubkey: Path
+    vcc: RunningController, client: OriginalStyleClient, tmp_path: Path, vcp_pubkey: Path
 ) -> None:
-    token = vcc.create_token("nii")
-    client = OriginalStyleClient(vcc.base_url, token)
     vcid = client.create_vc("share", "storage")
-    client.call("POST", f"/vcs/{vcid}", {"info": _b64(ORIGINAL_AWS_DISK_CCI), "unit_name": "data"})
+    client.add_unit(vcid, "data")
     disk = client.wait_unit(vcid, "data")["disk"][1]
 
-    sdk = VcpSDK(token, config_dir=str(vcc.write_config(tmp_path / "cfg")))
-    spec = sdk.get_spec("aws", "small")
-    spec.set_ssh_pubkey(str(vcp_pubkey))
+    sdk, spec = _our_sdk(vcc, client, tmp_path, vcp_pubkey)
     spec.volume_id = [f"vcp:{vcid}:data:{disk['disk_id']}"]
     sdk.create_ugroup("work").create_unit("server", spec)
 
@@ -176,13 +186,12 @@ def test_volume_id_references_attach_disks_of_an_original_style_unit(
     ],
 )
 def test_a_compute_provider_without_disks_in_a_storage_ugroup_is_a_400(
-    vcc: RunningController, provider: str, allowed: str
+    client: OriginalStyleClient, provider: str, allowed: str
 ) -> None:
-    client = OriginalStyleClient(vcc.base_url, vcc.create_token("nii"))
     vcid = client.create_vc("share", "storage")
     cci = ORIGINAL_AWS_DISK_CCI.replace("cloud_provider: aws", f"cloud_provider: {provider}")
 
-    response = client.call("POST", f"/vcs/{vcid}", {"info": _b64(cci), "unit_name": "data"})
+    response = client.add_unit(vcid, "data", cci)
 
     assert response.status_code == 400
     message = response.json()["message"]
@@ -191,23 +200,21 @@ def test_a_compute_provider_without_disks_in_a_storage_ugroup_is_a_400(
     assert client.call("GET", f"/vcs/{vcid}").json()["unit"] == []
 
 
-def test_a_compute_unit_in_a_storage_ugroup_keeps_its_type_error(vcc: RunningController) -> None:
-    client = OriginalStyleClient(vcc.base_url, vcc.create_token("nii"))
+def test_a_compute_unit_in_a_storage_ugroup_keeps_its_type_error(client: OriginalStyleClient) -> None:
     vcid = client.create_vc("share", "storage")
     cci = "- unit:\n    name: srv\n    num_nodes: 1\n    cloud_provider: aws\n    cloud_params: {}\n"
 
-    response = client.call("POST", f"/vcs/{vcid}", {"info": _b64(cci), "unit_name": "srv"})
+    response = client.add_unit(vcid, "srv", cci)
 
     assert response.status_code == 400
     assert "provider aws makes compute units but the UnitGroup type is storage" in response.text
 
 
-def test_an_original_disk_unit_in_a_compute_ugroup_is_refused(vcc: RunningController) -> None:
-    client = OriginalStyleClient(vcc.base_url, vcc.create_token("nii"))
+def test_an_original_disk_unit_in_a_compute_ugroup_is_refused(client: OriginalStyleClient) -> None:
     vcid = client.create_vc("work", "compute")
     old_form = ORIGINAL_AWS_DISK_CCI.replace("cloud_provider: aws", "cloud_provider: aws_disk")
 
-    response = client.call("POST", f"/vcs/{vcid}", {"info": _b64(old_form), "unit_name": "data"})
+    response = client.add_unit(vcid, "data", old_form)
 
     assert response.status_code == 400
     assert "provider aws_disk makes storage units but the UnitGroup type is compute" in response.text
