@@ -675,7 +675,8 @@ def test_documented_spec_attributes_are_settable(world: World, provider: str) ->
             refused[name] = f"reads back {got!r}"
     assert not refused
     text = spec.cci("attrs")
-    assert f"cloud_provider: {provider}" in text and "name: attrs" in text
+    # a disk spec names its cloud (aws_disk → aws), as the original's disk plugins do (reference §8)
+    assert f"cloud_provider: {provider.removesuffix('_disk')}\n" in text and "name: attrs" in text
     assert str(spec).startswith(f"\n========================\n{provider}\n")
 
 
