@@ -200,21 +200,33 @@ def test_a_compute_provider_without_disks_in_a_storage_ugroup_is_a_400(
     assert client.call("GET", f"/vcs/{vcid}").json()["unit"] == []
 
 
-def test_a_compute_unit_in_a_storage_ugroup_keeps_its_type_error(client: OriginalStyleClient) -> None:
+OLD_FORM_CCI = ORIGINAL_AWS_DISK_CCI.replace("cloud_provider: aws", "cloud_provider: aws_disk")
+COMPUTE_CCI = "- unit:\n    name: srv\n    num_nodes: 1\n    cloud_provider: aws\n    cloud_params: {}\n"
+
+
+@pytest.mark.parametrize(
+    ("vc_type", "cci", "message"),
+    [
+        ("storage", COMPUTE_CCI, "provider aws makes compute units but the UnitGroup type is storage"),
+        ("compute", OLD_FORM_CCI, "provider aws_disk makes storage units but the UnitGroup type is compute"),
+    ],
+    ids=["compute-unit-in-storage", "disk-unit-in-compute"],
+)
+def test_a_unit_of_the_other_type_keeps_its_type_error(
+    client: OriginalStyleClient, vc_type: str, cci: str, message: str
+) -> None:
+    vcid = client.create_vc("group", vc_type)
+
+    response = client.add_unit(vcid, "data", cci)
+
+    assert response.status_code == 400
+    assert message in response.text
+
+
+def test_our_older_sdk_form_is_still_accepted_in_a_storage_ugroup(client: OriginalStyleClient) -> None:
     vcid = client.create_vc("share", "storage")
-    cci = "- unit:\n    name: srv\n    num_nodes: 1\n    cloud_provider: aws\n    cloud_params: {}\n"
 
-    response = client.add_unit(vcid, "srv", cci)
+    assert client.add_unit(vcid, "data", OLD_FORM_CCI).status_code == 202
+    unit = client.wait_unit(vcid, "data")
 
-    assert response.status_code == 400
-    assert "provider aws makes compute units but the UnitGroup type is storage" in response.text
-
-
-def test_an_original_disk_unit_in_a_compute_ugroup_is_refused(client: OriginalStyleClient) -> None:
-    vcid = client.create_vc("work", "compute")
-    old_form = ORIGINAL_AWS_DISK_CCI.replace("cloud_provider: aws", "cloud_provider: aws_disk")
-
-    response = client.add_unit(vcid, "data", old_form)
-
-    assert response.status_code == 400
-    assert "provider aws_disk makes storage units but the UnitGroup type is compute" in response.text
+    assert (unit["state"], unit["provider"], len(unit["disk"])) == ("RUNNING", "aws_disk", 2)
