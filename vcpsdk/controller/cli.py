@@ -31,7 +31,7 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
     )
 
 
-def _tls_files(args: argparse.Namespace) -> dict[str, Path]:
+def _tls_files(args: argparse.Namespace) -> dict[str, Any]:
     """``tls_cert``/``tls_key`` of the settings: the operator's files, or the self-signed
     certificate kept in the state dir (created on the first start)."""
     if getattr(args, "tls_self_signed", False):

@@ -88,7 +88,7 @@ def _name(common_name: str) -> x509.Name:
 def _sign(
     builder: x509.CertificateBuilder, key: ec.EllipticCurvePrivateKey, issuer: Issuer | None
 ) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     public = key.public_key()
     builder = (
         builder.public_key(public)
@@ -201,7 +201,7 @@ def _covers(cert: x509.Certificate, names: list[str]) -> bool:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return False
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     return all(_san(n) in san for n in names) and cert.not_valid_after_utc > now + datetime.timedelta(days=1)
 
 
@@ -231,4 +231,14 @@ def self_signed(state_dir: Path, host: str) -> TlsFiles:
     return issue(names, directory)
 
 
-__all__ = ["Issuer", "TlsFiles", "create_ca", "fingerprint", "issue", "load", "names_for", "pem", "self_signed"]
+__all__ = [
+    "Issuer",
+    "TlsFiles",
+    "create_ca",
+    "fingerprint",
+    "issue",
+    "load",
+    "names_for",
+    "pem",
+    "self_signed",
+]
