@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import socket
 import ssl
@@ -106,21 +107,41 @@ def test_verification_failure_names_the_certificate_problem(
     assert "REQUESTS_CA_BUNDLE" in message
 
 
+def _logged_handshake_failure(caplog: pytest.LogCaptureFixture, text: str) -> bool:
+    """Whether the controller logged a failed handshake whose message contains ``text``."""
+    try:
+        poll(
+            lambda: [r.getMessage() for r in caplog.records if r.name == "vcp.controller"],
+            lambda messages: any(text in m for m in messages),
+            timeout=5,
+            interval=0.02,
+        )
+    except PollTimeout:
+        return False
+    return True
+
+
 def test_a_client_with_the_wrong_ca_gets_a_clear_error(
-    tls_controller: RunningController, tmp_path: Path
+    tls_controller: RunningController, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="vcp.controller")
     other = tmp_path / "other-ca.pem"
     other.write_bytes(pem(create_ca("another CA").cert))
     with pytest.raises(requests.exceptions.SSLError, match="certificate verify failed"):
         requests.get(f"{tls_controller.base_url}/health", verify=str(other), timeout=5)
+    assert _logged_handshake_failure(caplog, "the client does not trust this certificate")
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
-def test_plain_http_to_the_tls_port_fails_at_once(tls_controller: RunningController) -> None:
+def test_plain_http_to_the_tls_port_fails_at_once(
+    tls_controller: RunningController, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="vcp.controller")
     started = time.monotonic()
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"http://127.0.0.1:{tls_controller.port}/vcp/v1/occtr/health", timeout=10)
     assert time.monotonic() - started < 5
+    assert _logged_handshake_failure(caplog, "a plain-http request on the HTTPS port")
     # and the server still answers TLS clients afterwards
     assert requests.get(f"{tls_controller.base_url}/health", verify=False, timeout=5).status_code == 200
 
@@ -159,9 +180,9 @@ def test_original_style_raw_requests_with_verify_false(tls_controller: RunningCo
     assert "raw-tls" in listed.text
 
 
-def _run_serve(state_dir: Path, port_file: Path) -> tuple[int, str]:
-    """Start ``vcc serve --tls-self-signed``, fetch the served certificate's fingerprint,
-    stop it; returns ``(port, stderr)`` and leaves the fingerprint check to the caller."""
+def _run_serve(state_dir: Path, port_file: Path, *tls: str) -> tuple[str, str]:
+    """Start ``vcc serve`` with the ``tls`` options, fetch the served certificate, stop
+    it; returns ``(stderr, fingerprint of the served certificate)``."""
     port_file.unlink(missing_ok=True)
     process = subprocess.Popen(
         [
@@ -177,7 +198,7 @@ def _run_serve(state_dir: Path, port_file: Path) -> tuple[int, str]:
             str(state_dir),
             "--ssh-port",
             str(free_port()),
-            "--tls-self-signed",
+            *tls,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -194,8 +215,7 @@ def _run_serve(state_dir: Path, port_file: Path) -> tuple[int, str]:
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=15)
-    served_fp = fingerprint_of_pem(served)
-    return port, stderr + f"\nSERVED {served_fp}\n"
+    return stderr, fingerprint_of_pem(served)
 
 
 def fingerprint_of_pem(text: str) -> str:
@@ -209,18 +229,39 @@ def test_vcc_serve_tls_self_signed_prints_path_and_fingerprint_and_reuses_it(tmp
     state_dir = tmp_path / "state"
     found = []
     for _ in range(2):
-        _, output = _run_serve(state_dir, tmp_path / "port.json")
+        output, served = _run_serve(state_dir, tmp_path / "port.json", "--tls-self-signed")
         printed = re.search(r"TLS certificate (\S+) \(SHA-256 fingerprint ([0-9A-F:]+)\)", output)
         assert printed, output
-        served = re.search(r"SERVED (\S+)", output)
-        assert served
-        assert printed.group(2) == served.group(1)  # the printed fingerprint is the served one
+        assert printed.group(2) == served  # the printed fingerprint is the served one
         assert Path(printed.group(1)) == state_dir.resolve() / "tls" / "cert.pem"
         assert "serving on https://127.0.0.1:" in output
         found.append(printed.group(2))
     assert found[0] == found[1]  # the second start reused the certificate
     key = state_dir / "tls" / "key.pem"
     assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_vcc_serve_with_the_operators_certificate(tmp_path: Path) -> None:
+    files = issue(["127.0.0.1"], tmp_path / "tls", issuer=create_ca())
+    output, served = _run_serve(
+        tmp_path / "state", tmp_path / "port.json", "--tls-cert", str(files.cert), "--tls-key", str(files.key)
+    )
+    assert served == fingerprint(files.cert)
+    assert f"TLS certificate {files.cert} (SHA-256 fingerprint {served})" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tls-cert", "c.pem"], "--tls-cert and --tls-key go together"),
+        (["--tls-key", "k.pem"], "--tls-cert and --tls-key go together"),
+    ],
+)
+def test_vcc_serve_refuses_half_a_tls_configuration(tmp_path: Path, args: list[str], message: str) -> None:
+    from vcpsdk.controller.cli import main
+
+    with pytest.raises(SystemExit, match=message):
+        main(["serve", "--state-dir", str(tmp_path / "state"), *args])
 
 
 def test_self_signed_certificate_names_the_listen_address(tmp_path: Path) -> None:

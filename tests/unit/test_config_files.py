@@ -83,7 +83,9 @@ def test_flavor_file_errors(tmp_path: Path, text: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(("line", "verify"), [("", True), ("  insecure_request_warning: True\n", True)])
-def test_insecure_request_warning_is_verify_as_in_the_original(tmp_path: Path, line: str, verify: bool) -> None:
+def test_insecure_request_warning_is_verify_as_in_the_original(
+    tmp_path: Path, line: str, verify: bool
+) -> None:
     (tmp_path / "vcp_config.yml").write_text(f"vcc:\n  host: 127.0.0.1\n{line}")
     config = load_config(tmp_path)
     assert config.vcc is not None

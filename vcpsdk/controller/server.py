@@ -8,8 +8,8 @@ the client's delayed ACK (Nagle), on every request after the first.
 
 With a certificate (``ControllerSettings.tls_cert``) the same socket speaks HTTPS, as the
 original client requires.  A client that fails the handshake (a plain-http request, a
-client that does not trust the certificate) has its connection closed at once; nothing
-waits for it.
+client that does not trust the certificate) has its connection closed at once, and the
+reason is logged at WARNING (``vcp.controller``); nothing waits for it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from fastapi import FastAPI
 
 from vcpsdk.controller.app import create_app
 from vcpsdk.controller.settings import ControllerSettings
-from vcpsdk.controller.tls import TlsFiles, fingerprint
+from vcpsdk.controller.tls import TlsFiles, fingerprint, log_handshake_failures
 from vcpsdk.core.protocol import BASE_PATH
 
 
@@ -59,6 +59,10 @@ def make_server(app: FastAPI, log_level: str = "warning", tls: TlsFiles | None =
         ssl_certfile=str(tls.cert) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
     )
+    if tls:
+        config.load()  # builds config.ssl, the context the server's socket will use
+        assert config.ssl is not None
+        log_handshake_failures(config.ssl)
     return uvicorn.Server(config)
 
 
@@ -91,6 +95,7 @@ def serve_forever(
     tls = settings_tls(settings)
     app = create_app(settings)
     sock = bind_socket(host, port)
+    sock.listen(2048)  # connectable from now on (queued until the server accepts), as the port file says
     bound = sock.getsockname()[1]
     if port_file:
         tmp = Path(port_file).with_suffix(".tmp")

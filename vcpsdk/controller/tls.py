@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import logging
 import os
 import socket
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+logger = logging.getLogger("vcp.controller")
 #: where :func:`self_signed` keeps its files, under the state dir
 SELF_SIGNED_DIR = "tls"
 #: how long a generated certificate is valid
@@ -231,6 +234,49 @@ def self_signed(state_dir: Path, host: str) -> TlsFiles:
     return issue(names, directory)
 
 
+#: what a failed handshake usually means, by OpenSSL's reason code
+_HANDSHAKE_HINTS = {
+    "HTTP_REQUEST": "a plain-http request on the HTTPS port: the client must use https://",
+    "HTTPS_PROXY_REQUEST": "a plain-http proxy request on the HTTPS port",
+    "WRONG_VERSION_NUMBER": "the client does not speak TLS",
+    "TLSV1_ALERT_UNKNOWN_CA": "the client does not trust this certificate (unknown CA)",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "the client rejected this certificate",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "the client rejected this certificate",
+}
+
+
+class _HandshakeLoggingSSLObject(ssl.SSLObject):
+    """An ``SSLObject`` that logs why a server-side handshake failed (asyncio only logs it
+    in debug mode), then fails as before: the connection is closed at once."""
+
+    def do_handshake(self) -> None:
+        try:
+            super().do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise
+        except ssl.SSLError as e:
+            reason = e.reason or type(e).__name__
+            hint = _HANDSHAKE_HINTS.get(reason, "")
+            logger.warning(
+                "vcc: TLS handshake failed (%s)%s; the connection was closed",
+                reason,
+                f": {hint}" if hint else "",
+            )
+            raise
+
+
+def log_handshake_failures(context: ssl.SSLContext) -> ssl.SSLContext:
+    """Make the server context ``context`` log every failed TLS handshake at WARNING on
+    ``vcp.controller`` (e.g. "a plain-http request on the HTTPS port").
+
+    Example::
+
+        log_handshake_failures(uvicorn_config.ssl)
+    """
+    context.sslobject_class = _HandshakeLoggingSSLObject
+    return context
+
+
 __all__ = [
     "Issuer",
     "TlsFiles",
@@ -238,6 +284,7 @@ __all__ = [
     "fingerprint",
     "issue",
     "load",
+    "log_handshake_failures",
     "names_for",
     "pem",
     "self_signed",
