@@ -29,7 +29,7 @@ from vcpsdk.errors import VcpConnectionError
 from vcpsdk.testing import running_controller
 from vcpsdk.testing.controller import RunningController
 from vcpsdk.testing.network import free_port
-from vcpsdk.testing.serve import VCC
+from vcpsdk.testing.serve import VCC, vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
 
 
@@ -239,6 +239,16 @@ def test_vcc_serve_tls_self_signed_prints_path_and_fingerprint_and_reuses_it(tmp
     assert found[0] == found[1]  # the second start reused the certificate
     key = state_dir / "tls" / "key.pem"
     assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_sdk_against_vcc_serve_tls_self_signed(tmp_path: Path, no_ca_bundle: None) -> None:
+    with vcc_serve(tmp_path / "state", tls=True) as served:
+        assert served.cert_path is not None and served.cert_path.is_file()
+        vcp = VcpSDK(served.create_token("alice"), config_dir=str(served.write_config(tmp_path / "cfg")))
+        ug = vcp.create_ugroup("served-tls")
+        assert [g.name for g in vcp.find_ugroups(ugroup_name="served-tls")] == ["served-tls"]
+        ug.cleanup()
+        assert vcp.get_ugroup("served-tls") is None
 
 
 def test_vcc_serve_with_the_operators_certificate(tmp_path: Path) -> None:
