@@ -64,7 +64,8 @@ def test_sdk_over_https_with_a_self_signed_certificate_and_verification_off(
     assert unit.state == "RUNNING"
     unit.add_nodes(1)
     assert len(unit.find_nodes(node_state="RUNNING")) == 2
-    assert vcp.vcc_info()["vault_url"].startswith("https://127.0.0.1:")
+    vault_url = vcp.vcc_info()["vault_url"]
+    assert vault_url == f"https://127.0.0.1:{tls_controller.port}"
     ug.cleanup()
     assert vcp.get_ugroup("tls-flow") is None
 
@@ -178,6 +179,21 @@ def test_original_style_raw_requests_with_verify_false(tls_controller: RunningCo
     listed = requests.get(f"{base}/vcs", headers=headers, verify=False, timeout=10)
     assert listed.status_code == 200
     assert "raw-tls" in listed.text
+
+    # the Vault cubbyhole API answers on the same HTTPS port
+    vault = {"X-Vault-Token": headers[TOKEN_HEADER]}
+    stored = requests.post(
+        f"{tls_controller.origin}/v1/cubbyhole/aws/access_key",
+        json={"value": "AKIA-test"},
+        headers=vault,
+        verify=False,
+        timeout=10,
+    )
+    assert stored.status_code == 204
+    read = requests.get(
+        f"{tls_controller.origin}/v1/cubbyhole/aws/access_key", headers=vault, verify=False, timeout=10
+    )
+    assert read.json()["data"] == {"value": "AKIA-test"}
 
 
 def _run_serve(state_dir: Path, port_file: Path, *tls: str) -> tuple[str, str]:
