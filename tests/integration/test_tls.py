@@ -13,7 +13,6 @@ import logging
 import re
 import socket
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +27,7 @@ from vcpsdk.core.protocol import TOKEN_HEADER
 from vcpsdk.errors import VcpConnectionError
 from vcpsdk.testing import running_controller
 from vcpsdk.testing.controller import RunningController
-from vcpsdk.testing.network import free_port
-from vcpsdk.testing.serve import VCC, vcc_serve
+from vcpsdk.testing.serve import vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
 
 
@@ -196,42 +194,13 @@ def test_original_style_raw_requests_with_verify_false(tls_controller: RunningCo
     assert read.json()["data"] == {"value": "AKIA-test"}
 
 
-def _run_serve(state_dir: Path, port_file: Path, *tls: str) -> tuple[str, str]:
-    """Start ``vcc serve`` with the ``tls`` options, fetch the served certificate, stop
-    it; returns ``(stderr, fingerprint of the served certificate)``."""
-    port_file.unlink(missing_ok=True)
-    process = subprocess.Popen(
-        [
-            *VCC,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-            "--state-dir",
-            str(state_dir),
-            "--ssh-port",
-            str(free_port()),
-            *tls,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        try:
-            poll(lambda: port_file.exists() or process.poll() is not None, bool, timeout=30, interval=0.05)
-        except PollTimeout:
-            pytest.fail("vcc serve did not start")
-        assert port_file.exists(), "vcc serve exited"
-        port = json.loads(port_file.read_text())["port"]
-        served = ssl.get_server_certificate(("127.0.0.1", port), timeout=10)
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=15)
-    return stderr, fingerprint_of_pem(served)
+def _run_serve(state_dir: Path, *extra: str, tls: bool = False) -> tuple[str, str]:
+    """Run ``vcc serve`` with ``extra`` options, fetch the served certificate, stop it;
+    returns ``(what it printed on stderr, fingerprint of the served certificate)``."""
+    with vcc_serve(state_dir, *extra, tls=tls) as served:
+        certificate = ssl.get_server_certificate(("127.0.0.1", served.port), timeout=10)
+    assert served.log_path is not None
+    return served.log_path.read_text(), fingerprint_of_pem(certificate)
 
 
 def fingerprint_of_pem(text: str) -> str:
@@ -245,7 +214,7 @@ def test_vcc_serve_tls_self_signed_prints_path_and_fingerprint_and_reuses_it(tmp
     state_dir = tmp_path / "state"
     found = []
     for _ in range(2):
-        output, served = _run_serve(state_dir, tmp_path / "port.json", "--tls-self-signed")
+        output, served = _run_serve(state_dir, tls=True)
         printed = re.search(r"TLS certificate (\S+) \(SHA-256 fingerprint ([0-9A-F:]+)\)", output)
         assert printed, output
         assert printed.group(2) == served  # the printed fingerprint is the served one
@@ -269,9 +238,8 @@ def test_sdk_against_vcc_serve_tls_self_signed(tmp_path: Path, no_ca_bundle: Non
 
 def test_vcc_serve_with_the_operators_certificate(tmp_path: Path) -> None:
     files = issue(["127.0.0.1"], tmp_path / "tls", issuer=create_ca())
-    output, served = _run_serve(
-        tmp_path / "state", tmp_path / "port.json", "--tls-cert", str(files.cert), "--tls-key", str(files.key)
-    )
+    options = ("--tls-cert", str(files.cert), "--tls-key", str(files.key))
+    output, served = _run_serve(tmp_path / "state", *options)
     assert served == fingerprint(files.cert)
     assert f"TLS certificate {files.cert} (SHA-256 fingerprint {served})" in output
 

@@ -33,6 +33,18 @@ SELF_SIGNED_DIR = "tls"
 #: how long a generated certificate is valid
 VALIDITY = datetime.timedelta(days=3650)
 _WILDCARDS = {"", "0.0.0.0", "::"}
+#: a CA's key usage: signs certificates and CRLs (and its own handshakes), nothing else
+_CA_KEY_USAGE = dict.fromkeys(
+    (
+        "content_commitment",
+        "key_encipherment",
+        "data_encipherment",
+        "key_agreement",
+        "encipher_only",
+        "decipher_only",
+    ),
+    False,
+) | {"digital_signature": True, "key_cert_sign": True, "crl_sign": True}
 
 
 @dataclass(frozen=True)
@@ -122,17 +134,7 @@ def create_ca(common_name: str = "vcpsdk private CA") -> Issuer:
         .issuer_name(_name(common_name))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            x509.KeyUsage(**_CA_KEY_USAGE),
             critical=True,
         )
     )

@@ -57,11 +57,6 @@ class RunningController(LoopbackServer):
         return "https" if self.cert_path else "http"
 
     @property
-    def origin(self) -> str:
-        """``http://127.0.0.1:<port>`` (``https://`` when serving TLS)."""
-        return f"{self.scheme}://127.0.0.1:{self.port}"
-
-    @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>/vcp/v1/occtr`` (``https://`` when serving TLS)."""
         return f"{self.origin}{BASE_PATH}"

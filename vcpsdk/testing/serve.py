@@ -39,6 +39,8 @@ class ServedController:
     process: subprocess.Popen[bytes]
     #: the certificate it serves HTTPS with (``None``: plain http)
     cert_path: Path | None = None
+    #: where the process's stderr goes (what ``vcc serve`` prints: address, certificate)
+    log_path: Path | None = None
 
     def create_token(self, user: str, superuser: bool = False) -> str:
         """``vcc token create`` → the printed token.
@@ -89,6 +91,8 @@ def vcc_serve(state_dir: Path, *extra: str, tls: bool = False) -> Iterator[Serve
     """
     port_file = state_dir.parent / f"{state_dir.name}.port.json"
     port_file.unlink(missing_ok=True)  # a file left by an earlier server on this state
+    log_path = state_dir.parent / f"{state_dir.name}.stderr.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [
             *VCC,
@@ -109,8 +113,9 @@ def vcc_serve(state_dir: Path, *extra: str, tls: bool = False) -> Iterator[Serve
             *(["--tls-self-signed"] if tls else []),
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
+    log.close()  # the child has its own copy
     try:
         with suppress(PollTimeout):  # a timeout is reported below, like an early exit
             poll(lambda: port_file.exists() or process.poll() is not None, bool, timeout=30, interval=0.05)
@@ -118,7 +123,7 @@ def vcc_serve(state_dir: Path, *extra: str, tls: bool = False) -> Iterator[Serve
             raise RuntimeError("vcc serve did not start")
         port = json.loads(port_file.read_text())["port"]
         cert = state_dir / SELF_SIGNED_DIR / "cert.pem" if tls else None
-        yield ServedController(port, state_dir, process, cert)
+        yield ServedController(port, state_dir, process, cert, log_path)
     finally:
         process.terminate()
         try:

@@ -23,9 +23,14 @@ class LoopbackServer:
     server: uvicorn.Server
 
     @property
+    def scheme(self) -> str:
+        """``http`` (a server that speaks TLS says ``https``)."""
+        return "http"
+
+    @property
     def origin(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:<port>`` (``https://`` for a server that speaks TLS)."""
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
 
 @contextmanager
