@@ -7,7 +7,12 @@ requests with.  It brings, once:
 * a **session seam**: pass your own ``requests.Session`` (tests do), else
   :func:`default_session` makes one whose idempotent requests are retried by urllib3
   when a connection drops;
-* **timeouts** on every request, and connection failures turned into a typed error;
+* **timeouts** on every request, and connection failures turned into a typed error (a
+  TLS failure names the certificate problem, e.g. ``certificate verify failed:
+  self-signed certificate``, and how to accept or trust the certificate);
+* **TLS verification** as ``requests`` does it: ``verify=True`` checks the server's
+  certificate against ``$REQUESTS_CA_BUNDLE`` (else the system's CAs), ``False`` accepts
+  any certificate (urllib3's ``InsecureRequestWarning`` is then silenced for that host);
 * **status → error mapping** through an :class:`ErrorTable` (HTTP status → exception
   class), the server's own message extracted by :func:`server_message`;
 * **redaction**: :func:`redact` blanks secret keys of a JSON value, :func:`redact_text`
@@ -27,12 +32,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
 from urllib3.util.retry import Retry
 
 from vcpsdk.core.protocol import SECRET_KEYS
@@ -44,6 +53,8 @@ from vcpsdk.errors import (
     raise_error,
 )
 
+#: the reason OpenSSL gives, in ``[SSL: CODE] reason (_ssl.c:NNN)``
+_SSL_REASON = re.compile(r"\[SSL(?:: [A-Z_]+)?\] (.*?)\s*\(_ssl\.c")
 #: keys of an error body whose (string) value is the server's message, in this order
 MESSAGE_KEYS = ("detail", "message", "error_message", "error", "faultstring", "description")
 #: keys of an error body holding a nested error object (Keystone, Neutron) and its text keys
@@ -296,6 +307,24 @@ class JsonApiClient:
         self.secret_keys: frozenset[str] = SECRET_KEYS | frozenset(secret_keys)
         self._secrets = secrets or (lambda: ())
         self.requests_sent = 0
+        if verify is False:
+            self._accept_any_certificate()
+
+    #: how to get past a certificate that is not trusted (shown in TLS errors)
+    tls_hint = (
+        "pass verify=False to accept any certificate, or set REQUESTS_CA_BUNDLE to your CA's certificate"
+    )
+
+    def _accept_any_certificate(self) -> None:
+        """Silence urllib3's ``InsecureRequestWarning`` for this client's host, as the
+        original SDK does when it is told not to verify (other hosts still warn)."""
+        host = urlsplit(self.base_url).hostname
+        if host:
+            warnings.filterwarnings(
+                "ignore",
+                message=rf"Unverified HTTPS request is being made to host '{re.escape(host)}'",
+                category=InsecureRequestWarning,
+            )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.base_url}>"
@@ -406,6 +435,8 @@ class JsonApiClient:
             # "mdx: login: cannot reach http://127.0.0.1:9 (ConnectionError)"
         """
         where = self.base_url or url
+        if isinstance(error, requests.exceptions.SSLError):
+            self.tls_failed(what, where, error)
         if isinstance(error, requests.Timeout):
             self.fail(
                 self.errors.connection,
@@ -416,6 +447,31 @@ class JsonApiClient:
             f"{what}: cannot reach {where} ({type(error).__name__})",
             server_message=self.redact_text(str(error))[:500],
         )
+
+    def tls_failed(self, what: str, where: str, error: requests.exceptions.SSLError) -> NoReturn:
+        """Log and raise the ``connection`` error for a failed TLS handshake, naming the
+        problem (see :meth:`tls_problem`).
+
+        Example::
+
+            # "mdx: login: TLS with https://... failed: certificate verify failed: ..."
+        """
+        self.fail(self.errors.connection, f"{what}: TLS with {where} failed: {self.tls_problem(error)}")
+
+    def tls_problem(self, error: requests.exceptions.SSLError) -> str:
+        """What went wrong in a TLS handshake, as OpenSSL says it, and what to do about it.
+
+        Example::
+
+            api.tls_problem(error)
+            # 'certificate verify failed: self-signed certificate; pass verify=False ...'
+        """
+        text = self.redact_text(str(error))
+        found = _SSL_REASON.search(text)
+        problem = found.group(1) if found else text[:300]
+        if "certificate" in problem.lower():
+            return f"{problem}; {self.tls_hint}"
+        return f"{problem}; does the server speak HTTPS on this port (or should the URL say http)?"
 
     def fail(self, cls: type[VcpSDKError], message: str, **kwargs: Any) -> NoReturn:
         """Log ``"<name>: <message>"`` at ERROR and raise ``cls`` with it.

@@ -6,6 +6,7 @@ else ``~/vcp_config``.  Errors name the file, the key and the allowed values.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -23,6 +24,7 @@ from vcpsdk.errors import VcpConfigError
 CONFIG_FILE = "vcp_config.yml"
 FLAVOR_FILE = "vcp_flavor.yml"
 DEFAULT_WAIT_TIMEOUT_SEC = 1000
+logger = logging.getLogger("vcp.sdk")
 
 VCC_KEYS = {
     "host",
@@ -59,7 +61,12 @@ def _load_yaml(path: Path) -> dict[str, Any]:
 
 @dataclass
 class VccSettings:
-    """The ``vcc:`` section: where the controller is and how to talk to it."""
+    """The ``vcc:`` section: where the controller is and how to talk to it.
+
+    ``insecure_request_warning`` is what the original client passes to ``requests`` as
+    ``verify=``: ``True`` (the default) verifies the controller's certificate (against
+    ``$REQUESTS_CA_BUNDLE`` when set), ``False`` accepts any certificate.
+    """
 
     host: str
     name: str = ""
@@ -84,6 +91,12 @@ class VccSettings:
     def base_url(self) -> str:
         """The occtr base URL, e.g. ``https://10.0.0.1/vcp/v1/occtr``."""
         return f"{self.scheme}://{self.netloc}{BASE_PATH}"
+
+    @property
+    def verify(self) -> bool:
+        """Whether the controller's certificate is verified: ``insecure_request_warning``
+        (default ``True``), as the original client uses it."""
+        return self.insecure_request_warning is not False
 
     @property
     def effective_wait_timeout(self) -> int:
@@ -151,6 +164,15 @@ def _parse_vcc(path: Path, vcc: Any) -> VccSettings | None:
     if scheme not in ("http", "https"):
         raise VcpConfigError(f"{path}: vcc.scheme must be 'http' or 'https', got {scheme!r}")
 
+    insecure = vcc.get("insecure_request_warning")
+    if insecure is not None and not isinstance(insecure, bool):
+        raise VcpConfigError(
+            f"{path}: vcc.insecure_request_warning must be True (verify the certificate) or "
+            f"False (accept any certificate), got {insecure!r}"
+        )
+    if insecure is True:
+        _warn_verify_meaning()
+
     def as_int(key: str) -> int | None:
         value = vcc.get(key)
         if value is None:
@@ -167,8 +189,20 @@ def _parse_vcc(path: Path, vcc: Any) -> VccSettings | None:
         vcc_port=as_int("vcc_port"),
         vault_port=as_int("vault_port") or 8443,
         private_ip=str(vcc.get("private_ip") or host),
-        insecure_request_warning=vcc.get("insecure_request_warning"),
+        insecure_request_warning=insecure,
         wait_timeout_sec=as_int("wait_timeout_sec"),
+    )
+
+
+@cache
+def _warn_verify_meaning() -> None:
+    """Once per process: a config sets ``insecure_request_warning: True``, which earlier
+    versions of this SDK read the other way round."""
+    logger.warning(
+        "vcp_config.yml: insecure_request_warning: True now means what it means in NII's SDK: "
+        "the controller's certificate IS verified (it is passed to requests as verify=). "
+        "Set insecure_request_warning: False to accept a self-signed certificate, or point "
+        "REQUESTS_CA_BUNDLE at your CA's certificate to verify it."
     )
 
 

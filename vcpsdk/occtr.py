@@ -42,11 +42,16 @@ class OcctrClient(JsonApiClient):
     Args:
         base_url: e.g. ``https://10.0.0.1/vcp/v1/occtr``.
         token: the VCC access token.
-        verify: TLS verification (``True``, ``False`` or a CA bundle path).
+        verify: TLS verification (``True``, ``False`` or a CA bundle path): the config's
+            ``insecure_request_warning``, as the original passes it to ``requests``.
         verbose: 1 logs method and URL, 2 the status, 3 the (redacted) body.
         session: a ``requests.Session`` to use (tests pass their own).
     """
 
+    tls_hint = (
+        "set insecure_request_warning: False in vcp_config.yml to accept a self-signed "
+        "certificate, or REQUESTS_CA_BUNDLE=<your CA's certificate> to verify it"
+    )
     #: seconds to wait for a connection; reads add the long-poll time
     CONNECT_TIMEOUT = 10.0
     READ_TIMEOUT = 120.0
@@ -106,8 +111,9 @@ class OcctrClient(JsonApiClient):
     def connection_failed(self, what: str, url: str, error: requests.RequestException) -> NoReturn:
         """Log and raise :class:`VcpConnectionError` (the original's ``server error``)."""
         if isinstance(error, requests.exceptions.SSLError):
-            logger.error("%s: TLS error talking to %s: %s", what, self.base_url, error)
-            raise VcpConnectionError(what, server_message=f"TLS error: {error}") from None
+            message = f"{what}: TLS with {self.base_url} failed: {self.tls_problem(error)}"
+            logger.error("%s", message)
+            raise VcpConnectionError(message) from None
         logger.error(
             "server error: cannot reach the VC Controller at %s (%s)", self.base_url, type(error).__name__
         )

@@ -138,7 +138,7 @@ class VcpSDK:
                 )
         self._vcc = vcc
         base_url = vcc.base_url
-        verify = vcc.insecure_request_warning is not True
+        verify = vcc.verify
         wait_timeout = vcc.effective_wait_timeout
         self._wait_timeout_configured = bool(config.vcc and config.vcc.wait_timeout_sec)
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)

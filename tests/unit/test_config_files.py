@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -79,3 +80,58 @@ def test_flavor_file_errors(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "vcp_flavor.yml").write_text(text)
     with pytest.raises(VcpConfigError, match=message):
         load_flavors(tmp_path)
+
+
+@pytest.mark.parametrize(("line", "verify"), [("", True), ("  insecure_request_warning: True\n", True)])
+def test_insecure_request_warning_is_verify_as_in_the_original(
+    tmp_path: Path, line: str, verify: bool
+) -> None:
+    (tmp_path / "vcp_config.yml").write_text(f"vcc:\n  host: 127.0.0.1\n{line}")
+    config = load_config(tmp_path)
+    assert config.vcc is not None
+    assert config.vcc.verify is verify
+
+
+def test_insecure_request_warning_false_accepts_any_certificate(tmp_path: Path) -> None:
+    (tmp_path / "vcp_config.yml").write_text("vcc:\n  host: 127.0.0.1\n  insecure_request_warning: False\n")
+    config = load_config(tmp_path)
+    assert config.vcc is not None
+    assert config.vcc.verify is False
+    assert config.vcc.scheme == "https"
+
+
+def test_insecure_request_warning_true_warns_once_about_the_meaning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from vcpsdk import config as config_module
+
+    config_module._warn_verify_meaning.cache_clear()
+    (tmp_path / "vcp_config.yml").write_text("vcc:\n  host: 127.0.0.1\n  insecure_request_warning: True\n")
+    caplog.set_level(logging.WARNING, logger="vcp.sdk")
+    load_config(tmp_path)
+    load_config(tmp_path)
+    warnings = [r for r in caplog.records if r.name == "vcp.sdk" and r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    text = warnings[0].getMessage()
+    assert "certificate IS verified" in text
+    assert "insecure_request_warning: False" in text
+    assert "REQUESTS_CA_BUNDLE" in text
+
+
+def test_insecure_request_warning_false_or_unset_does_not_warn(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from vcpsdk import config as config_module
+
+    config_module._warn_verify_meaning.cache_clear()
+    caplog.set_level(logging.WARNING, logger="vcp.sdk")
+    for line in ("", "  insecure_request_warning: False\n"):
+        (tmp_path / "vcp_config.yml").write_text(f"vcc:\n  host: 127.0.0.1\n{line}")
+        load_config(tmp_path)
+    assert not [r for r in caplog.records if r.name == "vcp.sdk"]
+
+
+def test_insecure_request_warning_must_be_a_boolean(tmp_path: Path) -> None:
+    (tmp_path / "vcp_config.yml").write_text("vcc:\n  host: 127.0.0.1\n  insecure_request_warning: 'no'\n")
+    with pytest.raises(VcpConfigError, match="insecure_request_warning must be True"):
+        load_config(tmp_path)

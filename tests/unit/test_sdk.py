@@ -71,8 +71,11 @@ def test_without_scheme_https_is_used(requests_mock, tmp_path) -> None:
     assert all(s.url.startswith(f"https://{HOST}:{PORT}/vcp/v1/occtr") for s in sent)
 
 
-@pytest.mark.parametrize(("setting", "verify"), [({}, True), ({"insecure_request_warning": True}, False)])
-def test_insecure_request_warning_turns_tls_verification_off(
+@pytest.mark.parametrize(
+    ("setting", "verify"),
+    [({}, True), ({"insecure_request_warning": True}, True), ({"insecure_request_warning": False}, False)],
+)
+def test_insecure_request_warning_is_passed_as_verify_like_the_original(
     requests_mock, tmp_path, monkeypatch, setting, verify
 ) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)

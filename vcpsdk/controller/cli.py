@@ -1,6 +1,7 @@
 """``vcc``: run the VC Controller and manage its tokens.
 
 vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S]
+          [--tls-self-signed | --tls-cert FILE --tls-key FILE]
 vcc token create --user NAME [--superuser] --state-dir DIR
 """
 
@@ -26,7 +27,27 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
         backends=_backends_file(getattr(args, "backends", None)),
         ssh_port=getattr(args, "ssh_port", 22),
         fallback_ssh_port=getattr(args, "fallback_ssh_port", 2222),
+        **_tls_files(args),
     )
+
+
+def _tls_files(args: argparse.Namespace) -> dict[str, Any]:
+    """``tls_cert``/``tls_key`` of the settings: the operator's files, or the self-signed
+    certificate kept in the state dir (created on the first start)."""
+    if getattr(args, "tls_self_signed", False):
+        from vcpsdk.controller.tls import self_signed
+
+        files = self_signed(Path(args.state_dir), args.host)
+        return {"tls_cert": files.cert, "tls_key": files.key}
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if not cert and not key:
+        return {}
+    if not (cert and key):
+        raise SystemExit("vcc: --tls-cert and --tls-key go together")
+    for path in (cert, key):
+        if not Path(path).is_file():
+            raise SystemExit(f"vcc: {path}: no such file")
+    return {"tls_cert": Path(cert), "tls_key": Path(key)}
 
 
 def _backends_file(path: str | None) -> dict[str, Any]:
@@ -115,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=2222,
         help="SSH port used when --ssh-port cannot be bound (default 2222)",
     )
+    tls = p_serve.add_mutually_exclusive_group()
+    tls.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM)")
+    tls.add_argument(
+        "--tls-self-signed",
+        action="store_true",
+        help="serve HTTPS with a self-signed certificate for --host, kept in the state dir",
+    )
+    p_serve.add_argument("--tls-key", default=None, help="the private key (PEM) of --tls-cert")
     p_serve.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )

@@ -5,6 +5,11 @@ Binding first lets ``--port 0`` report the port actually chosen.  The listening
 socket gets TCP_NODELAY, which accepted connections inherit: without it a
 keep-alive response whose headers and body go out in two writes waits ~40 ms for
 the client's delayed ACK (Nagle), on every request after the first.
+
+With a certificate (``ControllerSettings.tls_cert``) the same socket speaks HTTPS, as the
+original client requires.  A client that fails the handshake (a plain-http request, a
+client that does not trust the certificate) has its connection closed at once, and the
+reason is logged at WARNING (``vcp.controller``); nothing waits for it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from fastapi import FastAPI
 
 from vcpsdk.controller.app import create_app
 from vcpsdk.controller.settings import ControllerSettings
+from vcpsdk.controller.tls import TlsFiles, fingerprint, log_handshake_failures
 from vcpsdk.core.protocol import BASE_PATH
 
 
@@ -33,12 +39,38 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(app: FastAPI, log_level: str = "warning") -> uvicorn.Server:
-    """A uvicorn server for ``app`` (run it with ``server.run(sockets=[sock])``)."""
+def make_server(app: FastAPI, log_level: str = "warning", tls: TlsFiles | None = None) -> uvicorn.Server:
+    """A uvicorn server for ``app`` (run it with ``server.run(sockets=[sock])``).
+
+    Args:
+        app: the ASGI app.
+        log_level: uvicorn's log level.
+        tls: certificate and key to serve HTTPS with; plain http when ``None``.
+
+    Returns:
+        the server, not started.
+    """
     config = uvicorn.Config(
-        app, log_level=log_level, access_log=log_level == "debug", timeout_graceful_shutdown=5, lifespan="on"
+        app,
+        log_level=log_level,
+        access_log=log_level == "debug",
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+        ssl_certfile=str(tls.cert) if tls else None,
+        ssl_keyfile=str(tls.key) if tls else None,
     )
+    if tls:
+        config.load()  # builds config.ssl, the context the server's socket will use
+        assert config.ssl is not None
+        log_handshake_failures(config.ssl)
     return uvicorn.Server(config)
+
+
+def settings_tls(settings: ControllerSettings) -> TlsFiles | None:
+    """The certificate and key ``settings`` serve with (``None``: plain http)."""
+    if settings.tls_cert and settings.tls_key:
+        return TlsFiles(Path(settings.tls_cert), Path(settings.tls_key))
+    return None
 
 
 def serve_forever(
@@ -60,16 +92,24 @@ def serve_forever(
     Raises:
         SchemaError: the state dir was made by a newer vcpsdk.
     """
+    tls = settings_tls(settings)
     app = create_app(settings)
     sock = bind_socket(host, port)
+    sock.listen(2048)  # connectable from now on (queued until the server accepts), as the port file says
     bound = sock.getsockname()[1]
     if port_file:
         tmp = Path(port_file).with_suffix(".tmp")
         tmp.write_text(json.dumps({"host": host, "port": bound, "pid": os.getpid()}))
         tmp.replace(port_file)
+    if tls:
+        print(
+            f"vcc: TLS certificate {tls.cert} (SHA-256 fingerprint {fingerprint(tls.cert)})",
+            file=sys.stderr,
+            flush=True,
+        )
     print(
-        f"vcc: serving on http://{host}:{bound}{BASE_PATH} (state {settings.state_dir})",
+        f"vcc: serving on {settings.scheme}://{host}:{bound}{BASE_PATH} (state {settings.state_dir})",
         file=sys.stderr,
         flush=True,
     )
-    make_server(app, log_level).run(sockets=[sock])
+    make_server(app, log_level, tls).run(sockets=[sock])

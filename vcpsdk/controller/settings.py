@@ -23,6 +23,8 @@ class ControllerSettings:
         backends: operator configuration of cloud backends, ``{name: {...}}`` (e.g.
             ``{"aws": {"region": ..., "vpn_catalog": {...}}}``); providers without a
             configured backend use the sandbox.  See ``docs/backends.md``.
+        tls_cert: certificate (PEM) to serve HTTPS with; plain http when ``None``.
+        tls_key: the certificate's private key (PEM).
     """
 
     state_dir: Path
@@ -34,8 +36,17 @@ class ControllerSettings:
     ssh_port: int = 22
     fallback_ssh_port: int = 2222
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()
         if not self.database_url:
             self.database_url = f"sqlite:///{self.state_dir / 'vcc.db'}"
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("a TLS certificate needs its key (--tls-cert and --tls-key go together)")
+
+    @property
+    def scheme(self) -> str:
+        """``https`` when a certificate is configured, else ``http``."""
+        return "https" if self.tls_cert else "http"

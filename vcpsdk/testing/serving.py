@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 
 from vcpsdk.controller.server import bind_socket, make_server
+from vcpsdk.controller.tls import TlsFiles
 from vcpsdk.core.polling import PollTimeout, poll
 
 
@@ -22,20 +23,32 @@ class LoopbackServer:
     server: uvicorn.Server
 
     @property
+    def scheme(self) -> str:
+        """``http`` (a server that speaks TLS says ``https``)."""
+        return "http"
+
+    @property
     def origin(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:<port>`` (``https://`` for a server that speaks TLS)."""
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
 
 @contextmanager
-def serving(app: Any, what: str = "server") -> Iterator[tuple[int, uvicorn.Server]]:
+def serving(
+    app: Any, what: str = "server", tls: TlsFiles | None = None
+) -> Iterator[tuple[int, uvicorn.Server]]:
     """Serve an ASGI ``app`` on a free 127.0.0.1 port in a background thread.
+
+    Args:
+        app: the ASGI app.
+        what: its name in the error raised when it does not start.
+        tls: certificate and key to serve HTTPS with (plain http when ``None``).
 
     Yields ``(port, server)``; the server stops when the block ends.
     """
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = make_server(app)
+    server = make_server(app, tls=tls)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     with suppress(PollTimeout):  # a thread that died (or never started the server) is reported below
