@@ -1,7 +1,8 @@
 """The two notebook flows of ``shared/acceptance`` run unmodified as scripts.
 
-Once against ``vcc serve`` (token from ``vcc token create``, ``vcp_config.yml`` with
-``scheme: http``), once against the embedded default sandbox.  A ``common/logsetting.py``
+Against ``vcc serve`` (token from ``vcc token create``) over http (``scheme: http``) and
+over HTTPS with a self-signed certificate (``insecure_request_warning: False``), and
+against the embedded default sandbox.  A ``common/logsetting.py``
 on ``PYTHONPATH`` configures logging as the notebooks' helper does.
 """
 
@@ -57,9 +58,12 @@ def test_vendored_copies_match_shared() -> None:
         assert filecmp.cmp(SHARED / name, VENDORED / name, shallow=False), name
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https-self-signed"])
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_flow_against_vcc_serve(name: str, tmp_path: Path) -> None:
-    with vcc_serve(tmp_path / "state") as served:
+def test_flow_against_vcc_serve(name: str, tls: bool, tmp_path: Path) -> None:
+    # over https the config is the one NII's users write for a self-signed controller:
+    # scheme https (the default) and insecure_request_warning: False
+    with vcc_serve(tmp_path / "state", tls=tls) as served:
         token = served.create_token("student")
         config = served.write_config(tmp_path / "vcp_config")
         env = {

@@ -22,6 +22,9 @@ from vcpsdk.core.protocol import TOKEN_HEADER
 from vcpsdk.testing import RunningController, running_controller
 from vcpsdk.vcpsdk import VcpSDK
 
+# the original client silences urllib3's warning for verify=False, as we do here
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+
 ORIGINAL_AWS_DISK_CCI = """\
 - unit:
     cci_version: "1.0"
@@ -46,7 +49,8 @@ def _b64(text: str) -> str:
 
 
 class OriginalStyleClient:
-    """Raw requests as the original client makes them: a fresh ``requests`` call each time."""
+    """Raw requests as the original client makes them: HTTPS, a fresh ``requests`` call each
+    time, ``verify=False`` (``insecure_request_warning: False`` for a self-signed controller)."""
 
     def __init__(self, base_url: str, token: str) -> None:
         self.base_url = base_url
@@ -56,7 +60,7 @@ class OriginalStyleClient:
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> requests.Response:
         """One request on a new connection (``requests.<method>``, no session)."""
         send = getattr(requests, method.lower())
-        kwargs: dict[str, Any] = {"headers": self.headers, "timeout": 30}
+        kwargs: dict[str, Any] = {"headers": self.headers, "timeout": 30, "verify": False}
         if body is not None:
             kwargs["json"] = body
         response: requests.Response = send(f"{self.base_url}{path}", **kwargs)
@@ -94,28 +98,32 @@ class OriginalStyleClient:
 
 
 @pytest.fixture
-def vcc(tmp_path: Path) -> Iterator[RunningController]:
-    """A controller of its own, so that its state dir holds only this test's disks."""
-    with running_controller(tmp_path / "vcc") as running:
+def tls_controller(tmp_path: Path) -> Iterator[RunningController]:
+    """A controller of its own over HTTPS (self-signed), so that its state dir holds only
+    this test's disks."""
+    with running_controller(tmp_path / "vcc", tls=True) as running:
+        assert running.base_url.startswith("https://")
         yield running
 
 
 @pytest.fixture
-def client(vcc: RunningController) -> OriginalStyleClient:
+def client(tls_controller: RunningController) -> OriginalStyleClient:
     """The original client's requests, with the token of a new user."""
-    return OriginalStyleClient(vcc.base_url, vcc.create_token("nii"))
+    return OriginalStyleClient(tls_controller.base_url, tls_controller.create_token("nii"))
 
 
-def _our_sdk(vcc: RunningController, client: OriginalStyleClient, tmp_path: Path, pubkey: Path) -> Any:
+def _our_sdk(
+    tls_controller: RunningController, client: OriginalStyleClient, tmp_path: Path, pubkey: Path
+) -> Any:
     """Our SDK for the same user, and a ready ``aws`` compute spec."""
-    sdk = VcpSDK(client.token, config_dir=str(vcc.write_config(tmp_path / "cfg")))
+    sdk = VcpSDK(client.token, config_dir=str(tls_controller.write_config(tmp_path / "cfg")))
     spec = sdk.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(pubkey))
     return sdk, spec
 
 
 def test_original_aws_disk_unit_is_created_attached_and_cleaned_up(
-    vcc: RunningController, client: OriginalStyleClient, tmp_path: Path, vcp_pubkey: Path
+    tls_controller: RunningController, client: OriginalStyleClient, tmp_path: Path, vcp_pubkey: Path
 ) -> None:
     vcid = client.create_vc("share", "storage")
 
@@ -135,11 +143,11 @@ def test_original_aws_disk_unit_is_created_attached_and_cleaned_up(
     info = yaml.safe_load(unit["info"])[0]["unit"]
     assert (info["cloud_provider"], info["num_disks"]) == ("aws", 2)
     assert info["cloud_params"]["secret_key"] != "original-secret"  # stored redacted
-    disk_dirs = vcc.state_dir / "disks"
+    disk_dirs = tls_controller.state_dir / "disks"
     assert sorted(p.name for p in disk_dirs.iterdir()) == sorted(d["cloud_disk_id"] for d in disks)
 
     # our SDK attaches one of them: spec.disks = storage_ugroup.find_nodes()
-    sdk, spec = _our_sdk(vcc, client, tmp_path, vcp_pubkey)
+    sdk, spec = _our_sdk(tls_controller, client, tmp_path, vcp_pubkey)
     storage = sdk.get_ugroup("share")
     assert storage is not None
     assert [(d.type, d.state) for d in storage.find_nodes()] == [("storage", "RUNNING")] * 2
@@ -165,13 +173,13 @@ def test_original_aws_disk_unit_is_created_attached_and_cleaned_up(
 
 
 def test_volume_id_references_attach_disks_of_an_original_style_unit(
-    vcc: RunningController, client: OriginalStyleClient, tmp_path: Path, vcp_pubkey: Path
+    tls_controller: RunningController, client: OriginalStyleClient, tmp_path: Path, vcp_pubkey: Path
 ) -> None:
     vcid = client.create_vc("share", "storage")
     client.add_unit(vcid, "data")
     disk = client.wait_unit(vcid, "data")["disk"][1]
 
-    sdk, spec = _our_sdk(vcc, client, tmp_path, vcp_pubkey)
+    sdk, spec = _our_sdk(tls_controller, client, tmp_path, vcp_pubkey)
     spec.volume_id = [f"vcp:{vcid}:data:{disk['disk_id']}"]
     sdk.create_ugroup("work").create_unit("server", spec)
 
