@@ -91,6 +91,7 @@ def default_session(
         connect=connect_retries,
         read=2,
         backoff_factor=0.2,
+        other=0,  # a failed TLS handshake (untrusted certificate, wrong scheme) never heals
         status_forcelist=tuple(retry_statuses),
         allowed_methods=frozenset(retry_methods),
     )
@@ -314,6 +315,8 @@ class JsonApiClient:
     tls_hint = (
         "pass verify=False to accept any certificate, or set REQUESTS_CA_BUNDLE to your CA's certificate"
     )
+    #: what to check when the server does not speak TLS at all (shown in TLS errors)
+    scheme_hint = "does the server speak HTTPS on this port (or should the URL say http)?"
 
     def _accept_any_certificate(self) -> None:
         """Silence urllib3's ``InsecureRequestWarning`` for this client's host, as the
@@ -469,9 +472,11 @@ class JsonApiClient:
         text = self.redact_text(str(error))
         found = _SSL_REASON.search(text)
         problem = found.group(1) if found else text[:300]
+        if "hostname mismatch" in problem.lower() or "doesn't match" in problem.lower():
+            return f"{problem}; connect with a host name or address the certificate names"
         if "certificate" in problem.lower():
             return f"{problem}; {self.tls_hint}"
-        return f"{problem}; does the server speak HTTPS on this port (or should the URL say http)?"
+        return f"{problem}; {self.scheme_hint}"
 
     def fail(self, cls: type[VcpSDKError], message: str, **kwargs: Any) -> NoReturn:
         """Log ``"<name>: <message>"`` at ERROR and raise ``cls`` with it.

@@ -199,10 +199,10 @@ def _warn_verify_meaning() -> None:
     """Once per process: a config sets ``insecure_request_warning: True``, which earlier
     versions of this SDK read the other way round."""
     logger.warning(
-        "vcp_config.yml: insecure_request_warning: True now means what it means in NII's SDK: "
-        "the controller's certificate IS verified (it is passed to requests as verify=). "
-        "Set insecure_request_warning: False to accept a self-signed certificate, or point "
-        "REQUESTS_CA_BUNDLE at your CA's certificate to verify it."
+        "vcp_config.yml: insecure_request_warning: True means the controller's certificate is "
+        "verified (the value is passed to requests as verify=, as in NII's SDK; earlier versions "
+        "of this SDK read it the other way round). Set insecure_request_warning: False to accept a "
+        "self-signed certificate, or point REQUESTS_CA_BUNDLE at your CA's certificate."
     )
 
 

@@ -52,6 +52,10 @@ class OcctrClient(JsonApiClient):
         "set insecure_request_warning: False in vcp_config.yml to accept a self-signed "
         "certificate, or REQUESTS_CA_BUNDLE=<your CA's certificate> to verify it"
     )
+    scheme_hint = (
+        "the controller does not speak HTTPS on this port: if it serves plain http, add "
+        "scheme: http under vcc: in vcp_config.yml (or start vcc serve with --tls-self-signed)"
+    )
     #: seconds to wait for a connection; reads add the long-poll time
     CONNECT_TIMEOUT = 10.0
     READ_TIMEOUT = 120.0
@@ -117,7 +121,11 @@ class OcctrClient(JsonApiClient):
         logger.error(
             "server error: cannot reach the VC Controller at %s (%s)", self.base_url, type(error).__name__
         )
-        raise VcpConnectionError("server error", server_message=f"cannot reach {self.base_url}") from None
+        reached = f"cannot reach {self.base_url}"
+        if self.base_url.startswith("http://") and "aborted" in str(error).lower():
+            # a TLS port closes a plain-http connection without an answer
+            reached += " (it closed the connection: if the controller serves HTTPS, remove scheme: http)"
+        raise VcpConnectionError("server error", server_message=reached) from None
 
     def call(
         self,

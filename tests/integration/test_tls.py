@@ -88,22 +88,25 @@ def test_sdk_verifies_against_a_private_ca_from_requests_ca_bundle(
 
 
 def test_verification_failure_names_the_certificate_problem(
-    tls_controller: RunningController, tmp_path: Path, no_ca_bundle: None
+    tls_controller: RunningController, tmp_path: Path, no_ca_bundle: None, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="vcp.controller")
     # the default (no insecure_request_warning) verifies, and nobody trusts this certificate
     config_dir = tls_controller.write_config(tmp_path / "cfg")
     config = yaml.safe_load((config_dir / "vcp_config.yml").read_text())
     del config["vcc"]["insecure_request_warning"]
     (config_dir / "vcp_config.yml").write_text(yaml.safe_dump(config))
 
-    started = time.monotonic()
     with pytest.raises(VcpConnectionError) as info:
         VcpSDK(tls_controller.create_token("verifyuser"), config_dir=str(config_dir))
-    assert time.monotonic() - started < 10
     message = str(info.value)
     assert "certificate verify failed: self-signed certificate" in message
     assert "insecure_request_warning: False" in message
     assert "REQUESTS_CA_BUNDLE" in message
+    # one handshake, not retried: an untrusted certificate does not become trusted
+    assert _logged_handshake_failure(caplog, "TLS handshake failed")
+    failures = [r for r in caplog.records if "TLS handshake failed" in r.getMessage()]
+    assert len(failures) == 1
 
 
 def _logged_handshake_failure(caplog: pytest.LogCaptureFixture, text: str) -> bool:
@@ -136,10 +139,10 @@ def test_plain_http_to_the_tls_port_fails_at_once(
     tls_controller: RunningController, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="vcp.controller")
-    started = time.monotonic()
-    with pytest.raises(requests.exceptions.ConnectionError):
+    # the connection is closed, not left hanging: a hang would end in ReadTimeout instead
+    with pytest.raises(requests.exceptions.ConnectionError) as info:
         requests.get(f"http://127.0.0.1:{tls_controller.port}/vcp/v1/occtr/health", timeout=10)
-    assert time.monotonic() - started < 5
+    assert not isinstance(info.value, requests.exceptions.Timeout)
     assert _logged_handshake_failure(caplog, "a plain-http request on the HTTPS port")
     # and the server still answers TLS clients afterwards
     assert requests.get(f"{tls_controller.base_url}/health", verify=False, timeout=5).status_code == 200
@@ -149,7 +152,7 @@ def test_sdk_with_https_against_a_plain_http_port_says_so(
     live_controller: RunningController, tmp_path: Path
 ) -> None:
     config_dir = live_controller.write_config(tmp_path / "cfg", scheme="https")
-    with pytest.raises(VcpConnectionError, match="does the server speak HTTPS"):
+    with pytest.raises(VcpConnectionError, match="does not speak HTTPS on this port: .*scheme: http"):
         VcpSDK(live_controller.create_token("plainuser"), config_dir=str(config_dir))
 
 
@@ -289,3 +292,29 @@ def test_tls_port_closes_a_silent_plain_socket_client_does_not_block_others(
         except ConnectionResetError:
             pass
         assert time.monotonic() - started < 5
+
+
+def test_vcc_serve_refuses_a_pair_it_could_not_serve_before_serving(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from vcpsdk.controller.cli import main
+
+    one = issue(["127.0.0.1"], tmp_path / "one", issuer=create_ca())
+    other = issue(["127.0.0.1"], tmp_path / "other", issuer=create_ca())
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    key = serialization.load_pem_private_key(one.key.read_bytes(), password=None)
+    encrypted = tmp_path / "encrypted-key.pem"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    for cert, key_file in ((one.cert, other.key), (junk, one.key), (one.cert, encrypted)):
+        args = ["serve", "--state-dir", str(tmp_path / "state"), "--port", "0"]
+        with pytest.raises(
+            SystemExit, match="not a PEM certificate with its matching, unencrypted private key"
+        ):
+            main([*args, "--tls-cert", str(cert), "--tls-key", str(key_file)])

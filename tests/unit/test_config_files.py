@@ -113,7 +113,7 @@ def test_insecure_request_warning_true_warns_once_about_the_meaning(
     warnings = [r for r in caplog.records if r.name == "vcp.sdk" and r.levelno == logging.WARNING]
     assert len(warnings) == 1
     text = warnings[0].getMessage()
-    assert "certificate IS verified" in text
+    assert "certificate is verified" in text
     assert "insecure_request_warning: False" in text
     assert "REQUESTS_CA_BUNDLE" in text
 

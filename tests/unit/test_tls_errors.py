@@ -41,8 +41,33 @@ def test_occtr_verification_failure_names_the_problem_and_the_settings(requests_
 
 def test_https_to_a_plain_http_server_asks_whether_it_speaks_https(requests_mock) -> None:
     requests_mock.get(BASE, exc=requests.exceptions.SSLError(WRONG_VERSION))
-    with pytest.raises(VcpConnectionError, match="wrong version number; does the server speak HTTPS"):
+    with pytest.raises(VcpConnectionError) as info:
         OcctrClient(BASE, "token").call(ROOT)
+    assert "wrong version number; the controller does not speak HTTPS on this port" in str(info.value)
+    assert "scheme: http under vcc: in vcp_config.yml" in str(info.value)
+
+
+def test_a_host_name_the_certificate_does_not_name_gets_its_own_hint(requests_mock) -> None:
+    mismatch = VERIFY_FAILED.replace(
+        "certificate verify failed: self-signed certificate",
+        "certificate verify failed: Hostname mismatch, certificate is not valid for 'localhost'.",
+    )
+    requests_mock.get(BASE, exc=requests.exceptions.SSLError(mismatch))
+    with pytest.raises(VcpConnectionError) as info:
+        OcctrClient(BASE, "token").call(ROOT)
+    assert "Hostname mismatch" in str(info.value)
+    assert "connect with a host name or address the certificate names" in str(info.value)
+
+
+def test_plain_http_to_a_tls_port_suggests_https(requests_mock) -> None:
+    plain = "http://127.0.0.1:8443/vcp/v1/occtr"
+    aborted = requests.exceptions.ConnectionError(
+        "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"
+    )
+    requests_mock.get(plain, exc=aborted)
+    with pytest.raises(VcpConnectionError) as info:
+        OcctrClient(plain, "token").call(ROOT)
+    assert "if the controller serves HTTPS, remove scheme: http" in (info.value.server_message or "")
 
 
 def test_json_api_clients_name_the_problem_too(requests_mock) -> None:

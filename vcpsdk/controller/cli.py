@@ -8,6 +8,7 @@ vcc token create --user NAME [--superuser] --state-dir DIR
 from __future__ import annotations
 
 import argparse
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,20 @@ def _tls_files(args: argparse.Namespace) -> dict[str, Any]:
     for path in (cert, key):
         if not Path(path).is_file():
             raise SystemExit(f"vcc: {path}: no such file")
+    _check_tls_pair(Path(cert), Path(key))
     return {"tls_cert": Path(cert), "tls_key": Path(key)}
+
+
+def _check_tls_pair(cert: Path, key: Path) -> None:
+    """Refuse, before anything is served or printed, a pair the server could not load."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:  # the empty password makes an encrypted key fail here instead of prompting
+        context.load_cert_chain(cert, key, password=lambda: b"")
+    except (ssl.SSLError, OSError, ValueError) as error:
+        raise SystemExit(
+            f"vcc: --tls-cert {cert} / --tls-key {key}: not a PEM certificate with its matching, "
+            f"unencrypted private key ({getattr(error, 'reason', None) or error})"
+        ) from None
 
 
 def _backends_file(path: str | None) -> dict[str, Any]:
