@@ -19,19 +19,21 @@ from vcpsdk.testing.serving import LoopbackServer, serving
 
 
 class HttpError(Exception):
-    """An error answer of a fake: HTTP status and body (JSON, or text for a ``str``)."""
+    """An error answer of a fake: HTTP status, body (JSON, or text for a ``str``) and any
+    extra response headers (e.g. ``Retry-After``)."""
 
-    def __init__(self, status: int, body: Any) -> None:
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         super().__init__(status, body)
         self.status = status
         self.body = body
+        self.headers = headers or {}
 
 
-def error_answer(status: int, body: Any) -> Response:
-    """The answer ``status`` with ``body``: text for a ``str``, else JSON."""
+def error_answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    """The answer ``status`` with ``body`` (text for a ``str``, else JSON) and ``headers``."""
     if isinstance(body, str):
-        return PlainTextResponse(body, status_code=status)
-    return JSONResponse(body, status_code=status)
+        return PlainTextResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def answer(result: Any, status: int) -> Response:
@@ -84,7 +86,7 @@ def route(
             try:
                 result = call(request, raw)
             except HttpError as e:
-                return error_answer(e.status, e.body)
+                return error_answer(e.status, e.body, e.headers)
         return result if isinstance(result, Response) else answer(result, status)
 
     return serve
