@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import time
 from typing import Any
 
@@ -13,10 +14,12 @@ import requests
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 
 from vcpsdk.testing.fakes.azure import (
+    CLIENT_SECRET,
     LOCATION,
     RESOURCE_GROUP,
     SUBNET,
     SUBNET_PREFIX,
+    SUBSCRIPTION_ID,
     VNET,
     RunningArm,
 )
@@ -103,6 +106,16 @@ def test_the_credential_gets_a_token_from_the_fake_only(arm: RunningArm, credent
     paths = [r["path"] for r in arm.fake.requests]
     assert any(p.endswith("/.well-known/openid-configuration") for p in paths)
     assert any(p.endswith("/oauth2/v2.0/token") for p in paths)
+    assert all(CLIENT_SECRET not in r["body"] for r in arm.fake.requests)  # recorded redacted
+
+
+def test_requests_are_recorded_with_the_api_version_the_sdk_sends(arm: RunningArm, compute: Any) -> None:
+    list(compute.virtual_machines.list(RESOURCE_GROUP))
+    [listed] = arm.fake.calls("GET", "/providers/Microsoft.Compute/virtualMachines")
+    assert listed["path"] == f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}" + (
+        "/providers/Microsoft.Compute/virtualMachines"
+    )
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}(-preview)?", listed["api_version"])
 
 
 def test_a_wrong_secret_is_refused(arm: RunningArm) -> None:

@@ -5,7 +5,10 @@
 * :mod:`vcpsdk.testing.fakes.chameleon`: Chameleon's Keystone, Blazar and Neutron
   (:class:`~vcpsdk.testing.fakes.chameleon.FakeChameleon`, ``running_fake_chameleon()``);
 * :mod:`vcpsdk.testing.fakes.aws`: EC2 on moto in server mode (``moto_endpoint()``), for the
-  AWS backend (needs the ``test`` extra).
+  AWS backend (needs the ``test`` extra);
+* :mod:`vcpsdk.testing.fakes.azure`: Azure Resource Manager and the Entra ID token flow over
+  HTTPS (:class:`~vcpsdk.testing.fakes.azure.FakeArm`, ``running_fake_arm()``), for the real
+  Azure SDK.
 
 Each runner serves its fake in a background thread on a free port for a ``with`` block;
 ``python -m vcpsdk.testing.fakes.<name> --port N`` serves one by hand.
