@@ -66,17 +66,16 @@ from vcpsdk.controller.tls import issue
 from vcpsdk.testing.fakes._runner import HttpError, RunningFake, parse_json, route
 from vcpsdk.testing.serving import serving
 
-TENANT_ID = "72f988bf-0000-4000-8000-00000000fa4e"
-CLIENT_ID = "5e3c1b2a-0000-4000-8000-0000000c11e7"
+#: the service principal the fake accepts (``ClientSecretCredential`` arguments)
+TENANT_ID, CLIENT_ID = "72f988bf-0000-4000-8000-00000000fa4e", "5e3c1b2a-0000-4000-8000-0000000c11e7"
 CLIENT_SECRET = "fake-arm-client-secret"
+#: the one subscription it serves
 SUBSCRIPTION_ID = "0b1f6471-0000-4000-8000-000000005ab5"
-RESOURCE_GROUP = "vcp-rg"
-VNET = "vcp-vnet"
-SUBNET = "vcp-subnet"
-LOCATION = "japaneast"
+#: the network seeded by ``FakeArm()``: resource group, virtual network, subnet, location
+RESOURCE_GROUP, VNET, SUBNET, LOCATION = "vcp-rg", "vcp-vnet", "vcp-subnet", "japaneast"
+#: the default subnet's prefix: every address the fake hands out is a loopback address
 SUBNET_PREFIX = "127.64.0.0/24"
-COMPUTE = "Microsoft.Compute"
-NETWORK = "Microsoft.Network"
+COMPUTE, NETWORK = "Microsoft.Compute", "Microsoft.Network"
 #: the operations a fault can name: "<resource type>.<verb>"
 VERBS = {"PUT": "createOrUpdate", "GET": "get", "DELETE": "delete"}
 _POWER = {"deallocate": "deallocated", "powerOff": "stopped", "start": "running", "restart": "running"}
@@ -839,39 +838,46 @@ class FakeArm:
             if request.query_params.get("$expand") == "instanceView":
                 return {**vm, "properties": {**vm["properties"], "instanceView": self.instance_view(vm)}}
             return vm
-        listed = self._list_or_get(self.vms, request, kind, rg, tail, COMPUTE)
+
+        def put(resource_id: str) -> Response:
+            vm, created = self.put_vm(resource_id, tail[0], rg, body)
+            state = "Creating" if created else "Updating"
+            shown = {**vm, "properties": {**vm["properties"], "provisioningState": state}}
+            return self.accepted(base, COMPUTE, 201 if created else 200, shown, location=False)
+
+        return self._crud(request, base, COMPUTE, kind, rg, tail, self.vms, self.delete_vm, put)
+
+    def _crud(
+        self,
+        request: Request,
+        base: str,
+        namespace: str,
+        kind: str,
+        rg: str,
+        tail: list[str],
+        table: dict[str, dict[str, Any]],
+        delete: Callable[[str], bool],
+        put: Callable[[str], Response],
+    ) -> Any:
+        """List, get, delete (202, or 204 when there was nothing) or ``put`` one resource."""
+        listed = self._list_or_get(table, request, kind, rg, tail, namespace)
         if listed is not None:
             return listed
         verb = self._verb(request, kind, tail)
-        vm_id = self.resource_id(COMPUTE, kind, tail[0], rg)
+        resource_id = self.resource_id(namespace, kind, tail[0], rg)
         if verb == "delete":
-            return self.accepted(base, COMPUTE, 202) if self.delete_vm(vm_id) else Response(status_code=204)
-        vm, created = self.put_vm(vm_id, tail[0], rg, body)
-        shown = {
-            **vm,
-            "properties": {**vm["properties"], "provisioningState": "Creating" if created else "Updating"},
-        }
-        return self.accepted(base, COMPUTE, 201 if created else 200, shown, location=False)
+            return self.accepted(base, namespace, 202) if delete(resource_id) else Response(status_code=204)
+        return put(resource_id)
 
     def _disks(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
     ) -> Any:
-        listed = self._list_or_get(self.disks, request, kind, rg, tail, COMPUTE)
-        if listed is not None:
-            return listed
-        verb = self._verb(request, kind, tail)
-        disk_id = self.resource_id(COMPUTE, kind, tail[0], rg)
-        if verb == "delete":
-            return (
-                self.accepted(base, COMPUTE, 202) if self.delete_disk(disk_id) else Response(status_code=204)
-            )
-        disk = self.put_disk(disk_id, tail[0], body)
-        return self.accepted(
-            base,
-            COMPUTE,
-            202,
-            {**disk, "properties": {**disk["properties"], "provisioningState": "Updating"}},
-        )
+        def put(resource_id: str) -> Response:
+            disk = self.put_disk(resource_id, tail[0], body)
+            shown = {**disk, "properties": {**disk["properties"], "provisioningState": "Updating"}}
+            return self.accepted(base, COMPUTE, 202, shown)
+
+        return self._crud(request, base, COMPUTE, kind, rg, tail, self.disks, self.delete_disk, put)
 
     def _snapshots(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
@@ -886,16 +892,12 @@ class FakeArm:
     def _network_interfaces(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
     ) -> Any:
-        listed = self._list_or_get(self.nics, request, kind, rg, tail, NETWORK)
-        if listed is not None:
-            return listed
-        verb = self._verb(request, kind, tail)
-        nic_id = self.resource_id(NETWORK, kind, tail[0], rg)
-        if verb == "delete":
-            return self.accepted(base, NETWORK, 202) if self.delete_nic(nic_id) else Response(status_code=204)
-        nic, created = self.put_nic(nic_id, tail[0], body)
-        shown = {**nic, "properties": {**nic["properties"], "provisioningState": "Updating"}}
-        return self.accepted(base, NETWORK, 201 if created else 200, shown, location=False)
+        def put(resource_id: str) -> Response:
+            nic, created = self.put_nic(resource_id, tail[0], body)
+            shown = {**nic, "properties": {**nic["properties"], "provisioningState": "Updating"}}
+            return self.accepted(base, NETWORK, 201 if created else 200, shown, location=False)
+
+        return self._crud(request, base, NETWORK, kind, rg, tail, self.nics, self.delete_nic, put)
 
     def _virtual_networks(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
