@@ -334,3 +334,32 @@ def test_missing_resources_answer_404_and_get_faults(arm: RunningArm, compute: A
     with pytest.raises(HttpResponseError) as denied:
         list(compute.disks.list_by_resource_group(RESOURCE_GROUP))
     assert error_code(denied.value) == "AuthorizationFailed"
+
+
+def test_a_power_action_can_be_made_to_fail(arm: RunningArm, compute: Any, network: Any) -> None:
+    nic = make_nic(network, "n8-nic")
+    compute.virtual_machines.begin_create_or_update(RESOURCE_GROUP, "n8", vm_body(nic.id)).result()
+    arm.fake.fail("virtualMachines.deallocate", 409, "OperationNotAllowed", "busy", times=1)
+    with pytest.raises(HttpResponseError) as busy:
+        compute.virtual_machines.begin_deallocate(RESOURCE_GROUP, "n8").result()
+    assert (busy.value.status_code, error_code(busy.value)) == (409, "OperationNotAllowed")
+    assert power_state(compute, "n8") == "PowerState/running"
+    compute.virtual_machines.begin_deallocate(RESOURCE_GROUP, "n8").result()
+    assert power_state(compute, "n8") == "PowerState/deallocated"
+
+
+def test_nic_and_os_disk_go_with_the_vm_when_their_delete_option_says_so(
+    arm: RunningArm, compute: Any, network: Any
+) -> None:
+    from azure.mgmt.compute import models
+
+    arm.fake.operation_polls = 1
+    nic = make_nic(network, "n9-nic")
+    body = vm_body(nic.id)
+    body.network_profile.network_interfaces = [
+        models.NetworkInterfaceReference(id=nic.id, primary=True, delete_option="Delete")
+    ]
+    compute.virtual_machines.begin_create_or_update(RESOURCE_GROUP, "n9", body).result()
+    assert len(arm.fake.leftovers()["disks"]) == 1  # the OS disk
+    compute.virtual_machines.begin_delete(RESOURCE_GROUP, "n9").result()
+    assert arm.fake.leftovers() == {"virtual_machines": [], "network_interfaces": [], "disks": []}

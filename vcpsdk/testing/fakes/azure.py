@@ -344,7 +344,7 @@ class FakeArm:
         if result:
             if done:
                 return Response(status_code=200)
-            return Response(status_code=202, headers={"Location": "", "Retry-After": "0"})
+            return Response(status_code=202, headers={"Retry-After": "0"})
         status = "Succeeded" if done else "InProgress"
         return JSONResponse({"name": op, "status": status, "startTime": _now()}, headers={"Retry-After": "0"})
 
