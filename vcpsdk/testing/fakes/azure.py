@@ -32,6 +32,10 @@ the real SDK against it; the fake itself needs none of those packages.
 * **Reports.** :meth:`FakeArm.leftovers` lists the VMs, NICs and disks that still exist;
   ``requests`` records every request (method, path, query, ``api_version``, body).
 
+Run it by hand (prints its URL and the certificate to trust)::
+
+    python -m vcpsdk.testing.fakes.azure --port 8997 --cert-dir /tmp/fake-arm-tls
+
 Example::
 
     from azure.identity import ClientSecretCredential
@@ -45,6 +49,7 @@ Example::
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime as dt
 import ipaddress
@@ -62,6 +67,7 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from vcpsdk.controller.server import bind_socket, make_server
 from vcpsdk.controller.tls import issue
 from vcpsdk.testing.fakes._runner import HttpError, RunningFake, parse_json, route
 from vcpsdk.testing.serving import serving
@@ -999,3 +1005,28 @@ def running_fake_arm(fake: FakeArm | None = None, cert_dir: Path | None = None) 
             fake.base_url = f"https://127.0.0.1:{port}"
             server.config.timeout_graceful_shutdown = 0  # idle TLS keep-alives would hold it 5 s
             yield RunningArm(port=port, server=server, fake=fake, cert_path=files.cert)
+
+
+def main() -> None:  # pragma: no cover - manual use
+    """``python -m vcpsdk.testing.fakes.azure [--port N] [--cert-dir DIR]``: serve a new
+    :class:`FakeArm` over HTTPS on 127.0.0.1 until interrupted, after printing where and the
+    certificate a client must trust."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--port", type=int, default=8997)
+    parser.add_argument("--cert-dir", type=Path, default=Path("fake-arm-tls"))
+    args = parser.parse_args()
+    files = issue(["127.0.0.1", "localhost"], args.cert_dir)
+    fake = FakeArm()
+    fake.base_url = f"https://127.0.0.1:{args.port}"
+    print(
+        f"fake ARM on {fake.base_url} (trust {files.cert}); tenant {TENANT_ID}, client {CLIENT_ID}, "
+        f"subscription {SUBSCRIPTION_ID}, resource group {RESOURCE_GROUP}",
+        flush=True,
+    )
+    make_server(create_app(fake), log_level="info", tls=files).run(
+        sockets=[bind_socket("127.0.0.1", args.port)]
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
