@@ -58,10 +58,8 @@ class FakeCloud:
 
 def _start_aws(port: int, state_dir: Path | None) -> FakeCloud:
     """EC2 on moto on ``127.0.0.1:port`` with a rehearsal VPN catalog entry ``default``."""
-    try:
-        from vcpsdk.testing.fakes import aws as fake
-    except ImportError as error:  # pragma: no cover - the module itself has no hard imports
-        raise RehearsalError(_missing("aws", error)) from None
+    from vcpsdk.testing.fakes import aws as fake  # imports moto and boto3 on first use
+
     try:
         server = fake.start_moto_server(port)
     except ImportError as error:
@@ -69,7 +67,9 @@ def _start_aws(port: int, state_dir: Path | None) -> FakeCloud:
     endpoint = fake.server_endpoint(server)
     client = fake.ec2_client(endpoint)
     entry = fake.make_network(client, cidr=AWS_NETWORK)
-    own_interfaces = {i["NetworkInterfaceId"] for i in client.describe_network_interfaces()["NetworkInterfaces"]}
+    own_interfaces = {
+        i["NetworkInterfaceId"] for i in client.describe_network_interfaces()["NetworkInterfaces"]
+    }
     section = {
         **fake.backend_config(endpoint, entry),
         "waiter_delay": 0.2,
@@ -79,11 +79,13 @@ def _start_aws(port: int, state_dir: Path | None) -> FakeCloud:
     }
 
     def leftovers() -> list[dict[str, Any]]:
+        instances = [i for r in client.describe_instances()["Reservations"] for i in r["Instances"]]
+        # EC2 deletes an instance's own network interfaces with it; moto keeps them
+        terminated = {i["InstanceId"] for i in instances if i["State"]["Name"] == "terminated"}
         found: list[dict[str, Any]] = [
             {"type": "instance", "id": i["InstanceId"], "state": i["State"]["Name"]}
-            for r in client.describe_instances()["Reservations"]
-            for i in r["Instances"]
-            if i["State"]["Name"] != "terminated"
+            for i in instances
+            if i["InstanceId"] not in terminated
         ]
         found += [
             {"type": "volume", "id": v["VolumeId"], "state": v["State"]}
@@ -91,12 +93,18 @@ def _start_aws(port: int, state_dir: Path | None) -> FakeCloud:
         ]
         found += [
             {"type": "network_interface", "id": i["NetworkInterfaceId"], "state": i["Status"]}
-            for i in client.describe_network_interfaces()["NetworkInterfaces"]
+            for i in _interfaces(client)
             if i["NetworkInterfaceId"] not in own_interfaces
+            and i.get("Attachment", {}).get("InstanceId") not in terminated
         ]
         return found
 
     return FakeCloud("aws", endpoint, {"aws": section}, leftovers, server.stop)
+
+
+def _interfaces(client: Any) -> list[dict[str, Any]]:
+    interfaces: list[dict[str, Any]] = client.describe_network_interfaces()["NetworkInterfaces"]
+    return interfaces
 
 
 #: cloud name → starter of its stand-in (azure, oracle, vmware and sakura join here)
@@ -104,10 +112,8 @@ STARTERS: dict[str, Callable[[int, Path | None], FakeCloud]] = {"aws": _start_aw
 
 
 def _missing(cloud: str, error: ImportError) -> str:
-    return (
-        f"vcc fake-cloud {cloud} needs {error.name or 'its stand-in packages'}: "
-        f'pip install "vcpsdk[{EXTRA}]"'
-    )
+    package = (error.name or "its stand-in packages").split(".")[0]
+    return f'vcc fake-cloud {cloud} needs {package}: pip install "vcpsdk[{EXTRA}]"'
 
 
 def start_fake_cloud(cloud: str, port: int, state_dir: Path | None = None) -> FakeCloud:
@@ -127,7 +133,9 @@ def start_fake_cloud(cloud: str, port: int, state_dir: Path | None = None) -> Fa
     """
     starter = STARTERS.get(cloud)
     if starter is None:
-        raise RehearsalError(f"unknown cloud {cloud!r}: vcc fake-cloud supports {', '.join(sorted(STARTERS))}")
+        raise RehearsalError(
+            f"unknown cloud {cloud!r}: vcc fake-cloud supports {', '.join(sorted(STARTERS))}"
+        )
     return starter(port, state_dir)
 
 
@@ -167,7 +175,9 @@ def run_fake_cloud(cloud: str, port: int, backends_out: Path, state_dir: Path | 
             state_dir.mkdir(parents=True, exist_ok=True)
             info = {"cloud": cloud, "endpoint": fake.endpoint, "backends": str(backends_out)}
             (state_dir / "fake-cloud.json").write_text(json.dumps(info), encoding="utf-8")
-        print(f"vcc fake-cloud {cloud}: serving {fake.endpoint}, backends file {backends_out}", file=sys.stderr)
+        print(
+            f"vcc fake-cloud {cloud}: serving {fake.endpoint}, backends file {backends_out}", file=sys.stderr
+        )
         stopping.wait()
         report = {"cloud": cloud, "endpoint": fake.endpoint, "leftovers": fake.leftovers()}
         print(json.dumps(report), flush=True)
