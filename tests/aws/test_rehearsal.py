@@ -47,11 +47,11 @@ class FakeCloudProcess:
 
 
 @contextmanager
-def fake_cloud(tmp_path: Path, name: str = "aws") -> Iterator[FakeCloudProcess]:
+def fake_cloud(tmp_path: Path, *extra: str) -> Iterator[FakeCloudProcess]:
     """``vcc fake-cloud aws --port 0`` until the block ends (killed if still running)."""
-    backends_file = tmp_path / f"{name}-backends.yml"
+    backends_file = tmp_path / "aws-backends.yml"
     process = subprocess.Popen(
-        [*VCC, "fake-cloud", "aws", "--port", "0", "--backends-out", str(backends_file)],
+        [*VCC, "fake-cloud", "aws", "--port", "0", "--backends-out", str(backends_file), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -71,8 +71,14 @@ def _sdk(served: Any, tmp_path: Path) -> VcpSDK:
 
 
 def test_the_backends_file_points_at_loopback_only(tmp_path: Path) -> None:
-    with fake_cloud(tmp_path) as fake:
+    with fake_cloud(tmp_path, "--state-dir", str(tmp_path / "fake")) as fake:
         section = fake.section()
+        info = json.loads((tmp_path / "fake" / "fake-cloud.json").read_text())
+        assert info == {
+            "cloud": "aws",
+            "endpoint": section["endpoint_url"],
+            "backends": str(fake.backends_file),
+        }
         assert urlsplit(section["endpoint_url"]).hostname == "127.0.0.1"
         assert section["access_key"] == section["secret_key"] == "testing"
         assert section["controller_address"].startswith("127.")

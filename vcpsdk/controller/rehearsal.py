@@ -140,7 +140,7 @@ def start_fake_cloud(cloud: str, port: int, state_dir: Path | None = None) -> Fa
 
 
 def write_backends(path: Path, backends: dict[str, dict[str, Any]]) -> None:
-    """Write a backends file (YAML) for ``vcc serve --backends``.
+    """Write a backends file (YAML) for ``vcc serve --backends``, atomically.
 
     Args:
         path: the file to write (its directory is created).
@@ -148,7 +148,9 @@ def write_backends(path: Path, backends: dict[str, dict[str, Any]]) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# written by vcc fake-cloud: a rehearsal on 127.0.0.1, fake credentials\n"
-    path.write_text(header + yaml.safe_dump(backends, sort_keys=False), encoding="utf-8")
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(header + yaml.safe_dump(backends, sort_keys=False), encoding="utf-8")
+    partial.replace(path)  # appears complete or not at all
 
 
 def run_fake_cloud(cloud: str, port: int, backends_out: Path, state_dir: Path | None = None) -> int:
@@ -170,11 +172,11 @@ def run_fake_cloud(cloud: str, port: int, backends_out: Path, state_dir: Path | 
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     fake = start_fake_cloud(cloud, port, state_dir)
     try:
-        write_backends(backends_out, fake.backends)
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True)
             info = {"cloud": cloud, "endpoint": fake.endpoint, "backends": str(backends_out)}
             (state_dir / "fake-cloud.json").write_text(json.dumps(info), encoding="utf-8")
+        write_backends(backends_out, fake.backends)  # last: its appearance means "ready"
         print(
             f"vcc fake-cloud {cloud}: serving {fake.endpoint}, backends file {backends_out}", file=sys.stderr
         )
