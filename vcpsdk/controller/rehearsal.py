@@ -66,10 +66,12 @@ def _start_aws(port: int, state_dir: Path | None) -> FakeCloud:
         raise RehearsalError(_missing("aws", error)) from None
     endpoint = fake.server_endpoint(server)
     client = fake.ec2_client(endpoint)
-    entry = fake.make_network(client, cidr=AWS_NETWORK)
-    own_interfaces = {
-        i["NetworkInterfaceId"] for i in client.describe_network_interfaces()["NetworkInterfaces"]
-    }
+    try:
+        entry = fake.make_network(client, cidr=AWS_NETWORK)
+        own_interfaces = {i["NetworkInterfaceId"] for i in _interfaces(client)}
+    except BaseException:
+        server.stop()
+        raise
     section = {
         **fake.backend_config(endpoint, entry),
         "waiter_delay": 0.2,
