@@ -3,6 +3,7 @@
 vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S]
           [--tls-self-signed | --tls-cert FILE --tls-key FILE]
 vcc token create --user NAME [--superuser] --state-dir DIR
+vcc fake-cloud aws --port PORT --backends-out FILE [--state-dir DIR]
 """
 
 from __future__ import annotations
@@ -64,14 +65,20 @@ def _check_tls_pair(cert: Path, key: Path) -> None:
         ) from None
 
 
-def _backends_file(path: str | None) -> dict[str, Any]:
-    """The operator's cloud backend configuration (YAML mapping name → settings)."""
-    if not path:
-        return {}
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise SystemExit(f"vcc: {path}: the top level must map backend names to settings")
-    return data
+def _backends_file(paths: list[str] | None) -> dict[str, Any]:
+    """The operator's cloud backend configuration (YAML mappings name → settings), the
+    sections of every ``--backends`` file merged; a backend named in two files is refused."""
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for path in paths or []:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise SystemExit(f"vcc: {path}: the top level must map backend names to settings")
+        for name, section in data.items():
+            if name in merged:
+                raise SystemExit(f"vcc: backend {name!r} is configured in both {origin[name]} and {path}")
+            merged[name], origin[name] = section, path
+    return merged
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -117,6 +124,18 @@ def sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def fake_cloud(args: argparse.Namespace) -> int:
+    """Run a cloud's local stand-in until SIGTERM/SIGINT, then print its leftovers (rehearsal mode)."""
+    from vcpsdk.controller.rehearsal import RehearsalError, run_fake_cloud
+
+    state_dir = Path(args.state_dir) if args.state_dir else None
+    try:
+        return run_fake_cloud(args.cloud, args.port, Path(args.backends_out), state_dir)
+    except RehearsalError as error:
+        print(f"vcc: {error}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``vcc`` argument parser."""
     parser = argparse.ArgumentParser(prog="vcc", description="VC Controller of vcpsdk")
@@ -136,7 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_serve.add_argument("--vpn-catalog", default=None, help="YAML file replacing the catalog")
     p_serve.add_argument(
-        "--backends", default=None, help="YAML file enabling cloud backends, e.g. aws (docs/backends.md)"
+        "--backends",
+        action="append",
+        default=None,
+        help="YAML file enabling cloud backends, e.g. aws (docs/backends.md); may be given several times",
     )
     p_serve.add_argument(
         "--ssh-port",
@@ -179,6 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="token prints your sandbox token on stdout",
     )
     p_sandbox.set_defaults(func=sandbox)
+
+    p_fake = sub.add_parser(
+        "fake-cloud", help="run a local stand-in of a cloud on 127.0.0.1 (rehearsal mode, docs/backends.md)"
+    )
+    p_fake.add_argument("cloud", help="the cloud to stand in for: aws")
+    p_fake.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0 = any free port)")
+    p_fake.add_argument(
+        "--backends-out", required=True, help="write the backends file for vcc serve --backends here"
+    )
+    p_fake.add_argument("--state-dir", default=None, help="directory for the stand-in's files")
+    p_fake.set_defaults(func=fake_cloud)
     return parser
 
 

@@ -36,14 +36,32 @@ def moto_endpoint() -> str:
     global _server
     with _lock:
         if _server is None:
-            from moto.server import ThreadedMotoServer
+            _server = start_moto_server()
+        return server_endpoint(_server)
 
-            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log lines
-            emulate_client_tokens()
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            server.start()
-            _server = server
-        host, port = _server.get_host_and_port()
+
+def start_moto_server(port: int = 0) -> Any:
+    """Start a ``ThreadedMotoServer`` on 127.0.0.1 (``port`` 0: a free port), with EC2's
+    ClientToken idempotency and without request log lines.
+
+    Args:
+        port: the TCP port to listen on, 0 for any free port.
+
+    Returns:
+        The running server (``.stop()`` ends it); :func:`server_endpoint` gives its URL.
+    """
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log lines
+    emulate_client_tokens()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
+def server_endpoint(server: Any) -> str:
+    """``http://127.0.0.1:<port>`` of a server made by :func:`start_moto_server`."""
+    host, port = server.get_host_and_port()
     assert host == "127.0.0.1", host
     return f"http://127.0.0.1:{port}"
 
