@@ -112,6 +112,7 @@ REGISTRY: dict[str, BackendEntry] = {
             construct=sandbox_backend,
         ),
         BackendEntry("aws", "vcpsdk.controller.backends.aws:AwsBackend"),
+        BackendEntry("azure", "vcpsdk.controller.backends.azure:AzureBackend"),
     )
 }
 

@@ -1,0 +1,594 @@
+"""The Azure backend: ``azure`` and ``azure_disk`` on Azure Resource Manager (ARM).
+
+Operators enable it with a ``backends`` section (``vcc serve --backends FILE``)::
+
+    azure:
+      tenant_id: 72f988bf-...            # the service principal (or the users' cloud_params)
+      client_id: 5e3c1b2a-...
+      client_secret: ...                 # never logged
+      subscription_id: 0b1f6471-...
+      max_concurrent_creates: 8          # VMs of one request created at once
+      controller_address: 172.30.2.10    # VCCCTR_IPADDR given to the Base containers
+      image_reference: Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest
+      vpn_catalog:
+        default:
+          azure_resource_group_name: vcp-rg
+          azure_vnet_name: vcp-vnet
+          azure_subnet_name: vcp-subnet
+          azure_security_group_name: vcp-nsg    # optional
+          azure_location: japaneast
+          azure_zone: "1"                       # optional
+          private_network_ipmask: 172.30.2.0/24
+          azure_default_image: ...               # optional: cloud_image 'default'
+
+``authority``, ``base_url``, ``connection_verify`` and ``polling_interval`` point the SDK at
+another endpoint (the fake ARM of the tests).  What each operation sends to ARM is described
+in ``docs/azure.md``.  Every resource is named after its node or disk id, so a repeated
+create is an update of the same resources (ARM's PUT is create-or-update).  Retries are
+azure-core's (its retry policy honours ``Retry-After``), waits are the SDK's pollers.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from vcpsdk.controller.backends.azure.errors import ARM_CODES, is_not_found, translated
+from vcpsdk.controller.backends.base import (
+    Backend,
+    BackendError,
+    DiskRequest,
+    DiskResult,
+    NodeRequest,
+    NodeResult,
+    UnitContext,
+)
+from vcpsdk.controller.backends.toolkit import bootstrap
+from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy
+from vcpsdk.core.providers import all_providers
+
+logger = logging.getLogger("vcp.controller.azure")
+
+NEEDS_AZURE = 'the Azure backend needs the Azure SDK: pip install "vcpsdk[azure]"'
+COMPUTE, NETWORK = "Microsoft.Compute", "Microsoft.Network"
+#: the image of cloud_image 'default' when neither the catalog nor the section names one
+DEFAULT_IMAGE = "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest"
+#: Azure's custom data limit (base64 encoded)
+CUSTOM_DATA_LIMIT = 87380
+ADMIN_USER = "vcp"
+
+TAG_CONTROLLER = "vcp-controller"
+TAG_VCID = "vcp-vcid"
+TAG_UGROUP = "vcp-ugroup"
+TAG_UNIT = "vcp-unit"
+TAG_NODE = "vcp-node-id"
+
+#: fixed addresses: inside the subnet, not one of the five Azure keeps; Azure assigns the others
+ADDRESS_POLICY = AddressPolicy(
+    reserved_low=4,
+    reserved_reason="is reserved by Azure in {network} (the first four addresses and the last one); "
+    "use another address",
+    assign=False,
+)
+
+#: Azure's instance metadata service, for the node's own address
+IMDS_ADDRESS = (
+    "curl -sf -m 2 -H Metadata:true 'http://169.254.169.254/metadata/instance/network/interface/0/"
+    "ipv4/ipAddress/0/privateIpAddress?api-version=2021-02-01&format=text'"
+)
+AZURE_IDENTITY = bootstrap.NodeIdentity(cloud="Azure", address=IMDS_ADDRESS)
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def bootstrap_script(
+    unit: UnitContext, node: NodeRequest, *, controller_id: str = "", controller_address: str = ""
+) -> str:
+    """The custom data of a VM: the toolkit's bootstrap script on Azure (one per VM, so the
+    node id is written into it). It carries ``params_e`` values: never log it."""
+    return bootstrap.bootstrap_script(
+        unit, node, AZURE_IDENTITY, controller_id=controller_id, controller_address=controller_address
+    )
+
+
+def _literal(value: Any) -> bool:
+    """A usable credential: a non-empty string that is not an unresolved vault:// reference."""
+    return isinstance(value, str) and bool(value) and not value.startswith("vault://")
+
+
+def _wire(model: Any) -> dict[str, Any]:
+    """An SDK model as ARM's JSON (camelCase, with ``properties``)."""
+    if model is None:
+        return {}
+    if isinstance(model, dict):
+        return model
+    result: dict[str, Any] = model.as_dict()
+    return result
+
+
+def image_reference(ref: str) -> dict[str, str]:
+    """ARM's ``imageReference`` of ``publisher:offer:sku:version`` or of an image's ARM id.
+
+    Example::
+
+        >>> image_reference("Canonical:ubuntu:22_04-lts:latest")["offer"]
+        'ubuntu'
+    """
+    if ref.startswith("/"):
+        return {"id": ref}
+    parts = ref.split(":")
+    if len(parts) != 4 or not all(parts):
+        raise ARM_CODES.error(
+            "InvalidParameter",
+            f"cloud_image {ref!r} is neither publisher:offer:sku:version nor an image's resource id",
+        )
+    return dict(zip(("publisher", "offer", "sku", "version"), parts, strict=True))
+
+
+class AzureBackend(Backend):
+    """Azure VMs (one NIC each) and managed disks through azure-mgmt-compute/-network."""
+
+    name = "azure"
+    address_policy = ADDRESS_POLICY
+
+    def __init__(self, config: dict[str, Any], controller_id: str) -> None:
+        try:
+            from azure.identity import ClientSecretCredential
+            from azure.mgmt.compute import ComputeManagementClient
+            from azure.mgmt.network import NetworkManagementClient
+        except ImportError:
+            raise BackendError(NEEDS_AZURE) from None
+        config = dict(config or {})
+        self._credential_class = ClientSecretCredential
+        self._compute_class = ComputeManagementClient
+        self._network_class = NetworkManagementClient
+        self.controller_id = str(controller_id)
+        self.controller_address = str(config.get("controller_address") or "")
+        self.max_concurrent_creates = max(1, int(config.get("max_concurrent_creates", 8)))
+        self.image = str(config.get("image_reference") or DEFAULT_IMAGE)
+        self._operator = tuple(
+            str(config.get(k) or "") for k in ("tenant_id", "client_id", "client_secret", "subscription_id")
+        )
+        self._credential_kwargs: dict[str, Any] = {}
+        self._client_kwargs: dict[str, Any] = {}
+        if config.get("authority"):
+            self._credential_kwargs.update(
+                authority=str(config["authority"]), disable_instance_discovery=True
+            )
+        if config.get("base_url"):
+            self._client_kwargs["base_url"] = str(config["base_url"])
+        if config.get("connection_verify") is not None:
+            self._credential_kwargs["connection_verify"] = config["connection_verify"]
+            self._client_kwargs["connection_verify"] = config["connection_verify"]
+        if config.get("polling_interval") is not None:
+            self._client_kwargs["polling_interval"] = float(config["polling_interval"])
+        if config.get("retry_total") is not None:
+            self._client_kwargs["retry_total"] = int(config["retry_total"])
+        catalog = config.get("vpn_catalog") or {}
+        if not isinstance(catalog, dict):
+            raise BackendError("azure backend: vpn_catalog must map entry names to settings")
+        self._catalog: dict[str, dict[str, Any]] = {str(n): dict(e or {}) for n, e in catalog.items()}
+        self._clients: dict[tuple[str, ...], tuple[Any, Any, Any]] = {}
+        self._lock = threading.Lock()
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def _credentials(self, unit: UnitContext | None) -> tuple[str, ...]:
+        """(tenant, client id, secret, subscription): the unit's literal ones, else the operator's."""
+        params = unit.cloud_params if unit else {}
+        keys = ("tenant_id", "client_id", "client_secret", "subscription_id")
+        if all(_literal(params.get(k)) for k in keys):
+            return tuple(str(params[k]) for k in keys)
+        if not all(self._operator):
+            raise ARM_CODES.error(
+                "AuthenticationFailed",
+                "no Azure credentials: set tenant_id, client_id, client_secret and subscription_id "
+                "in vcp_config.yml or in the controller's azure backend section",
+            )
+        return self._operator
+
+    def clients(self, unit: UnitContext | None = None) -> tuple[Any, Any, str]:
+        """``(compute client, network client, subscription id)`` for ``unit``'s credentials."""
+        key = self._credentials(unit)
+        with self._lock:
+            made = self._clients.get(key)
+            if made is None:
+                tenant, client_id, secret, subscription = key
+                credential = self._credential_class(tenant, client_id, secret, **self._credential_kwargs)
+                made = (
+                    credential,
+                    self._compute_class(credential, subscription, **self._client_kwargs),
+                    self._network_class(credential, subscription, **self._client_kwargs),
+                )
+                self._clients[key] = made
+        return made[1], made[2], key[3]
+
+    def _secrets(self, unit: UnitContext | None = None) -> tuple[str, ...]:
+        params = unit.cloud_params if unit else {}
+        return tuple(s for s in (self._operator[2], str(params.get("client_secret") or "")) if s)
+
+    def close(self) -> None:
+        """Close the SDK clients and credentials (their HTTP connections)."""
+        with self._lock:
+            made, self._clients = list(self._clients.values()), {}
+        for group in made:
+            for item in group:
+                try:
+                    item.close()
+                except Exception:  # closing is best effort
+                    logger.debug("closing an Azure client failed", exc_info=True)
+
+    # -- catalog ------------------------------------------------------------------------------
+
+    def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The operator's catalog, served for every compute provider of config section ``azure``."""
+        return {
+            provider.name: {name: dict(entry) for name, entry in self._catalog.items()}
+            for provider in all_providers()
+            if provider.config_section == "azure" and provider.unit_type == "compute"
+        }
+
+    def _entry(self, unit: UnitContext) -> dict[str, Any]:
+        """The unit's VPN catalog entry (storage units get it from private_network)."""
+        entry = dict(unit.catalog) if unit.catalog else {}
+        if not entry:
+            entry = dict(self._catalog.get(str(unit.spec.get("private_network") or "default"), {}))
+        for key in ("azure_resource_group_name", "azure_location"):
+            if not entry.get(key):
+                raise ARM_CODES.error(
+                    "InvalidParameter",
+                    f"the vpn_catalog entry {unit.spec.get('private_network')!r} has no {key}",
+                )
+        return entry
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _tags(self, unit: UnitContext, node_id: str) -> dict[str, str]:
+        tags = {
+            str(k): str(v)
+            for k, v in (unit.cloud_params.get("tags") or {}).items()
+            if not str(k).startswith("vcp-")  # ours cannot be overridden
+        }
+        tags.update(
+            {
+                TAG_CONTROLLER: self.controller_id,
+                TAG_VCID: unit.vcid,
+                TAG_UGROUP: unit.vc_name,
+                TAG_UNIT: unit.unit_name,
+                TAG_NODE: node_id,
+            }
+        )
+        return tags
+
+    def _names(self, node_id: str) -> tuple[str, str, str]:
+        """The (VM, NIC, OS disk) names of a node."""
+        vm = f"vcp-{node_id}"[:64]
+        return vm, f"{vm}-nic", f"{vm}-osdisk"
+
+    def _each(self, items: list[_T], work: Callable[[_T], _R]) -> list[_R]:
+        """``work`` on every item, at most ``max_concurrent_creates`` at once; the first error
+        is raised after all have finished (so a cleanup sees everything that was made)."""
+        if len(items) <= 1:
+            return [work(item) for item in items]
+        with ThreadPoolExecutor(
+            max_workers=min(self.max_concurrent_creates, len(items)), thread_name_prefix="vcc-azure"
+        ) as pool:
+            futures = [pool.submit(work, item) for item in items]
+        return [future.result() for future in futures]
+
+    @staticmethod
+    def _ignore_missing(call: Callable[[], Any]) -> None:
+        """Run an LRO ``call`` and wait for it; a 404 (already gone) is fine."""
+        try:
+            poller = call()
+            if poller is not None:
+                poller.result()
+        except Exception as e:
+            if not is_not_found(e):
+                raise
+
+    # -- nodes -----------------------------------------------------------------------------
+
+    def _image(self, unit: UnitContext, entry: dict[str, Any]) -> dict[str, str]:
+        ref = str(unit.cloud_params.get("cloud_image") or "default")
+        if ref == "default":
+            ref = str(entry.get("azure_default_image") or self.image)
+        return image_reference(ref)
+
+    def _vm_body(
+        self, unit: UnitContext, entry: dict[str, Any], node: NodeRequest, nic_id: str, os_disk: str
+    ) -> dict[str, Any]:
+        params = unit.cloud_params
+        script = bootstrap_script(
+            unit, node, controller_id=self.controller_id, controller_address=self.controller_address
+        )
+        custom_data = base64.b64encode(script.encode()).decode()
+        if len(custom_data) > CUSTOM_DATA_LIMIT:
+            raise ARM_CODES.error(
+                "InvalidParameter",
+                f"the bootstrap script is {len(custom_data)} bytes in base64; Azure custom data is "
+                f"limited to {CUSTOM_DATA_LIMIT} (shorten params_e/params_v)",
+            )
+        data_disks = [
+            {
+                "lun": lun,
+                "createOption": "Attach",
+                "managedDisk": {"id": disk.cloud_disk_id},
+                "deleteOption": "Detach",
+            }
+            for lun, disk in enumerate(node.disks)
+        ]
+        body: dict[str, Any] = {
+            "location": str(entry["azure_location"]),
+            "tags": self._tags(unit, node.node_id),
+            "properties": {
+                "hardwareProfile": {"vmSize": str(params.get("vm_size") or "Standard_B1s")},
+                "storageProfile": {
+                    "imageReference": self._image(unit, entry),
+                    "osDisk": {
+                        "name": os_disk,
+                        "createOption": "FromImage",
+                        "diskSizeGB": int(params.get("disk_size_gb") or 40),
+                        "managedDisk": {
+                            "storageAccountType": str(params.get("managed_disk_type") or "Standard_LRS")
+                        },
+                        "deleteOption": "Delete",
+                    },
+                    "dataDisks": data_disks,
+                },
+                "osProfile": {
+                    "computerName": self._names(node.node_id)[0],
+                    "adminUsername": ADMIN_USER,
+                    "customData": custom_data,
+                    "linuxConfiguration": {"disablePasswordAuthentication": True},
+                },
+                "networkProfile": {
+                    "networkInterfaces": [
+                        {"id": nic_id, "properties": {"primary": True, "deleteOption": "Delete"}}
+                    ]
+                },
+            },
+        }
+        keys = [k for k in bootstrap.as_list(params.get("ssh_public_keys")) if k]
+        if keys:
+            body["properties"]["osProfile"]["linuxConfiguration"]["ssh"] = {
+                "publicKeys": [
+                    {"path": f"/home/{ADMIN_USER}/.ssh/authorized_keys", "keyData": k} for k in keys
+                ]
+            }
+        if entry.get("azure_zone"):
+            body["zones"] = [str(entry["azure_zone"])]
+        return body
+
+    def _nic_body(
+        self, unit: UnitContext, entry: dict[str, Any], node: NodeRequest, sub: str
+    ) -> dict[str, Any]:
+        rg = str(entry["azure_resource_group_name"])
+        for key in ("azure_vnet_name", "azure_subnet_name"):
+            if not entry.get(key):
+                raise ARM_CODES.error(
+                    "InvalidParameter",
+                    f"the vpn_catalog entry {unit.spec.get('private_network')!r} has no {key}",
+                )
+        subnet = (
+            f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{NETWORK}/virtualNetworks/"
+            f"{entry['azure_vnet_name']}/subnets/{entry['azure_subnet_name']}"
+        )
+        ip: dict[str, Any] = {"subnet": {"id": subnet}, "privateIPAllocationMethod": "Dynamic"}
+        if node.address:
+            ip.update(privateIPAllocationMethod="Static", privateIPAddress=str(node.address))
+        properties: dict[str, Any] = {"ipConfigurations": [{"name": "ipconfig1", "properties": ip}]}
+        if entry.get("azure_security_group_name"):
+            properties["networkSecurityGroup"] = {
+                "id": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{NETWORK}/"
+                f"networkSecurityGroups/{entry['azure_security_group_name']}"
+            }
+        return {
+            "location": str(entry["azure_location"]),
+            "tags": self._tags(unit, node.node_id),
+            "properties": properties,
+        }
+
+    def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
+        """Per node a NIC (static IP when given) and a VM, up to ``max_concurrent_creates`` at once.
+
+        The VM's data disks (``spec.disks``) are attached at LUN 0, 1, ... in its create
+        request.  On any failure every VM, NIC and OS disk of these nodes is deleted (and
+        waited for) before the error is raised.
+        """
+        if not nodes:
+            return []
+        compute, network, sub = self.clients(unit)
+        entry = self._entry(unit)
+        rg = str(entry["azure_resource_group_name"])
+
+        def create(node: NodeRequest) -> NodeResult:
+            vm_name, nic_name, os_disk = self._names(node.node_id)
+            nic = _wire(
+                network.network_interfaces.begin_create_or_update(
+                    rg, nic_name, self._nic_body(unit, entry, node, sub)
+                ).result()
+            )
+            body = self._vm_body(unit, entry, node, str(nic["id"]), os_disk)
+            vm = _wire(compute.virtual_machines.begin_create_or_update(rg, vm_name, body).result())
+            ips = nic.get("properties", {}).get("ipConfigurations") or [{}]
+            return NodeResult(
+                node_id=node.node_id,
+                instance_id=str(vm.get("id") or vm_name),
+                address=str(ips[0].get("properties", {}).get("privateIPAddress") or ""),
+                volumes=[
+                    {"volume_id": d.cloud_disk_id, "device_name": f"/dev/disk/azure/scsi1/lun{lun}"}
+                    for lun, d in enumerate(node.disks)
+                ],
+                backend_data={"vm_name": vm_name, "resource_group": rg},
+            )
+
+        drop = lambda: self._remove(unit, rg, [n.node_id for n in nodes], quiet=True)  # noqa: E731
+        with translated(cleanup=drop, secrets=self._secrets(unit)):
+            return self._each(nodes, create)
+
+    def _remove(self, unit: UnitContext, rg: str, node_ids: list[str], quiet: bool = False) -> None:
+        """Delete the VMs, NICs and OS disks of ``node_ids`` (those that exist) and wait."""
+        compute, network, _ = self.clients(unit)
+
+        def remove(node_id: str) -> None:
+            vm, nic, os_disk = self._names(node_id)
+            self._ignore_missing(lambda: compute.virtual_machines.begin_delete(rg, vm))
+            self._ignore_missing(lambda: network.network_interfaces.begin_delete(rg, nic))
+            self._ignore_missing(lambda: compute.disks.begin_delete(rg, os_disk))
+
+        try:
+            self._each(node_ids, remove)
+        except Exception:
+            if not quiet:
+                raise
+            logger.exception("deleting what a failed create made failed (leftovers carry our tags)")
+
+    def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:
+        """Delete each node's VM (its data disks are detached), NIC and OS disk, and wait."""
+        if not nodes:
+            return
+        rg = str(self._entry(unit)["azure_resource_group_name"])
+        with translated(secrets=self._secrets(unit)):
+            self._remove(unit, rg, [n.node_id for n in nodes])
+
+    def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
+        """power_off/stop/suspend = deallocate; power_on/start/resume = start (and wait)."""
+        if action in ("power_off", "stop", "suspend"):
+            verb = "begin_deallocate"
+        elif action in ("power_on", "start", "resume"):
+            verb = "begin_start"
+        else:
+            raise BackendError(f"unknown power action {action!r}")
+        if not nodes:
+            return
+        compute, _, _ = self.clients(unit)
+        rg = str(self._entry(unit)["azure_resource_group_name"])
+        with translated(secrets=self._secrets(unit)):
+            self._each(
+                [self._names(n.node_id)[0] for n in nodes],
+                lambda vm: getattr(compute.virtual_machines, verb)(rg, vm).result(),
+            )
+
+    def _tagged(self, unit: UnitContext, rg: str, node_ids: Iterable[str]) -> dict[str, str]:
+        """``{node_id: VM name}`` of this controller's VMs in ``rg``, found by tag."""
+        compute, _, _ = self.clients(unit)
+        wanted = set(node_ids)
+        found = {}
+        for vm in compute.virtual_machines.list(rg):
+            tags = _wire(vm).get("tags") or {}
+            if tags.get(TAG_CONTROLLER) == self.controller_id and tags.get(TAG_NODE) in wanted:
+                found[str(tags[TAG_NODE])] = str(_wire(vm)["name"])
+        return found
+
+    def describe(self, unit: UnitContext, nodes: list[NodeRequest]) -> dict[str, str]:
+        """``{node_id: RUNNING | POWER_OFF | DELETED}``: the VMs re-discovered by tag, their power state."""
+        if not nodes:
+            return {}
+        compute, _, _ = self.clients(unit)
+        rg = str(self._entry(unit)["azure_resource_group_name"])
+        report = {}
+        with translated(secrets=self._secrets(unit)):
+            found = self._tagged(unit, rg, [n.node_id for n in nodes])
+            for node in nodes:
+                name = found.get(node.node_id)
+                if name is None:
+                    report[node.node_id] = "DELETED"
+                    continue
+                vm = _wire(compute.virtual_machines.get(rg, name, expand="instanceView"))
+                view = vm.get("properties", {}).get("instanceView") or {}
+                power = [
+                    s.get("code", "")
+                    for s in view.get("statuses", [])
+                    if s.get("code", "").startswith("PowerState/")
+                ]
+                state = power[0].split("/", 1)[1] if power else "running"
+                report[node.node_id] = "RUNNING" if state in ("running", "starting") else "POWER_OFF"
+        return report
+
+    # -- disks -------------------------------------------------------------------------------
+
+    def create_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> list[DiskResult]:
+        """One managed disk per request (empty, or a copy of the snapshot ``cloud_image``), at
+        most ``max_concurrent_creates`` at once; a failure deletes those that were made."""
+        if not disks:
+            return []
+        compute, _, sub = self.clients(unit)
+        entry = self._entry(unit)
+        rg = str(entry["azure_resource_group_name"])
+        params = unit.cloud_params
+        ref = str(params.get("cloud_image") or "")
+        source = None
+        if ref and ref != "default":
+            source = (
+                ref
+                if ref.startswith("/")
+                else (f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{COMPUTE}/snapshots/{ref}")
+            )
+
+        def create(disk: DiskRequest) -> DiskResult:
+            size = int(disk.size_gb or params.get("disk_size_gb") or 8)
+            body: dict[str, Any] = {
+                "location": str(entry["azure_location"]),
+                "tags": self._tags(unit, disk.disk_id),
+                "sku": {"name": str(params.get("storage_account_type") or "Standard_LRS")},
+                "properties": {
+                    "diskSizeGB": size,
+                    "creationData": {"createOption": "Copy", "sourceResourceId": source}
+                    if source
+                    else {"createOption": "Empty"},
+                },
+            }
+            if entry.get("azure_zone"):
+                body["zones"] = [str(entry["azure_zone"])]
+            made = _wire(compute.disks.begin_create_or_update(rg, f"vcp-{disk.disk_id}"[:80], body).result())
+            return DiskResult(
+                disk_id=disk.disk_id,
+                cloud_disk_id=str(made["id"]),
+                size_gb=int(made.get("properties", {}).get("diskSizeGB") or size),
+                backend_data={"cloud_disk_id": str(made["id"]), "resource_group": rg},
+            )
+
+        def drop() -> None:
+            try:
+                self._each(
+                    disks,
+                    lambda d: self._ignore_missing(
+                        lambda: compute.disks.begin_delete(rg, f"vcp-{d.disk_id}"[:80])
+                    ),
+                )
+            except Exception:
+                logger.exception("deleting the disks of a failed create failed (they carry our tags)")
+
+        with translated(cleanup=drop, secrets=self._secrets(unit)):
+            return self._each(disks, create)
+
+    def delete_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> None:
+        """Delete the managed disks and wait; a disk still attached to a VM is refused."""
+        if not disks:
+            return
+        compute, _, _ = self.clients(unit)
+        rg = str(self._entry(unit)["azure_resource_group_name"])
+
+        def delete(disk: DiskRequest) -> None:
+            name = f"vcp-{disk.disk_id}"[:80]
+            try:
+                found = _wire(compute.disks.get(rg, name))
+            except Exception as e:
+                if is_not_found(e):
+                    return
+                raise
+            if found.get("managedBy"):
+                raise ARM_CODES.error(
+                    "OperationNotAllowed",
+                    f"disk {name} is attached to VM {found['managedBy']}; delete the node first",
+                )
+            self._ignore_missing(lambda: compute.disks.begin_delete(rg, name))
+
+        with translated(secrets=self._secrets(unit)):
+            self._each(disks, delete)
