@@ -134,6 +134,6 @@ class AzureFakeHarness:
         try:
             yield
         finally:
-            fake.check_fault = original  # type: ignore[method-assign,assignment]
+            fake.check_fault = original  # type: ignore[method-assign]
             with fake.lock:
                 fake.faults.pop(operation, None)
