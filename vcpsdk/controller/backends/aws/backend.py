@@ -60,12 +60,19 @@ from vcpsdk.controller.backends.base import (
     NodeResult,
     UnitContext,
 )
-from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy
+from vcpsdk.controller.backends.toolkit.addresses import cloud_assigned
 from vcpsdk.controller.backends.toolkit.bootstrap import as_list
 from vcpsdk.controller.backends.toolkit.errors import CloudError
 from vcpsdk.controller.backends.toolkit.ratelimit import RateLimiter
+from vcpsdk.controller.backends.toolkit.settings import (
+    catalog_entry,
+    close_quietly,
+    literal,
+    parse_catalog,
+    powers_on,
+    served_catalog,
+)
 from vcpsdk.controller.backends.toolkit.waiting import timeout_error, wait_all
-from vcpsdk.core.providers import all_providers
 
 logger = logging.getLogger("vcp.controller.aws")
 
@@ -89,12 +96,7 @@ TAG_LAUNCH = "vcp:launch"
 
 
 #: fixed addresses: inside the subnet, not one of the five EC2 keeps; EC2 assigns the others
-ADDRESS_POLICY = AddressPolicy(
-    reserved_low=4,
-    reserved_reason="is reserved by AWS in {network} (the first four addresses and the last one); "
-    "use another address",
-    assign=False,
-)
+ADDRESS_POLICY = cloud_assigned("AWS")
 #: boto3 waiter per instance state waited for
 INSTANCE_WAITERS = {
     "running": "instance_running",
@@ -125,7 +127,7 @@ class AwsBackend(Backend):
         self.endpoint_url = config.get("endpoint_url") or None
         access, secret = config.get("access_key"), config.get("secret_key")
         self._operator_credentials = (
-            (str(access), str(secret)) if _literal(access) and _literal(secret) else None
+            (str(access), str(secret)) if literal(access) and literal(secret) else None
         )
         self.controller_address = str(config.get("controller_address") or "")
         self.waiter_delay = float(config.get("waiter_delay", 5.0))
@@ -138,12 +140,7 @@ class AwsBackend(Backend):
             read_timeout=float(config.get("read_timeout", 60)),
             user_agent_extra="vcpsdk-vcc",
         )
-        catalog = config.get("vpn_catalog") or {}
-        if not isinstance(catalog, dict):
-            raise BackendError("aws backend: vpn_catalog must map entry names to settings")
-        self._catalog: dict[str, dict[str, Any]] = {
-            str(name): dict(entry or {}) for name, entry in catalog.items()
-        }
+        self._catalog = parse_catalog(config, "aws")
         self._clients: dict[tuple[str, tuple[str, str] | None], Any] = {}
         self._default_session: Any = None
         self._hooks: list[tuple[str, Callable[..., Any]]] = []
@@ -216,25 +213,19 @@ class AwsBackend(Backend):
     def _unit_client(self, unit: UnitContext) -> Any:
         params = unit.cloud_params
         access, secret = params.get("access_key"), params.get("secret_key")
-        credentials = (str(access), str(secret)) if _literal(access) and _literal(secret) else None
+        credentials = (str(access), str(secret)) if literal(access) and literal(secret) else None
         return self.client(self._entry(unit).get("aws_region") or self.region, credentials)
 
     def _entry(self, unit: UnitContext) -> dict[str, Any]:
         """The unit's VPN catalog entry (storage units get it from private_network)."""
-        if unit.catalog:
-            return dict(unit.catalog)
-        return dict(self._catalog.get(str(unit.spec.get("private_network") or "default"), {}))
+        return catalog_entry(unit, self._catalog)
 
     def close(self) -> None:
         """Close the HTTP connections of every client."""
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}
             self._images.clear()  # keyed by client
-        for client in clients:
-            try:
-                client.close()
-            except Exception:  # closing is best effort
-                logger.debug("closing an EC2 client failed", exc_info=True)
+        close_quietly(clients, "an EC2 client")
 
     # -- catalog ------------------------------------------------------------------------------
 
@@ -246,11 +237,7 @@ class AwsBackend(Backend):
         an address taken by something else in the subnet fails at launch with EC2's
         ``InvalidIPAddress.InUse``.
         """
-        return {
-            provider.name: {name: dict(entry) for name, entry in self._catalog.items()}
-            for provider in all_providers()
-            if provider.config_section == "aws" and provider.unit_type == "compute"
-        }
+        return served_catalog(self._catalog, "aws")
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -641,12 +628,7 @@ class AwsBackend(Backend):
 
     def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
         """power_off/stop/suspend = StopInstances; power_on/start/resume = StartInstances."""
-        if action in ("power_off", "stop", "suspend"):
-            target = "stopped"
-        elif action in ("power_on", "start", "resume"):
-            target = "running"
-        else:
-            raise BackendError(f"unknown power action {action!r}")
+        target = "running" if powers_on(action) else "stopped"
         if not nodes:
             return
         client = self._unit_client(unit)
@@ -922,11 +904,6 @@ def _shared_session(boto3: Any) -> Any:
     if _SESSION is None:
         _SESSION = boto3.session.Session()
     return _SESSION
-
-
-def _literal(value: Any) -> bool:
-    """A usable credential: a non-empty string that is not an unresolved vault:// reference."""
-    return isinstance(value, str) and bool(value) and not value.startswith("vault://")
 
 
 def _tag(resource: dict[str, Any], key: str) -> str:

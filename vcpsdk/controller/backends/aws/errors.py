@@ -12,7 +12,7 @@ after botocore gave up.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from vcpsdk.controller.backends.toolkit import errors as tree
 from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
@@ -155,24 +155,9 @@ def state_error(instance_id: str, target: str, instance: dict[str, object]) -> C
     return EC2_CODES.error(code, f"{text}: {message}" if message else text)
 
 
-@contextlib.contextmanager
-def translated(cleanup: Callable[[], None] | None = None, secrets: tuple[str, ...] = ()) -> Iterator[None]:
-    """Run the block; on a boto3/botocore error run ``cleanup`` and raise the typed error.
-
-    Errors that are not the cloud's (our own bugs, a crash) are re-raised unchanged
-    (after ``cleanup``).
-
-    Example::
-
-        with translated(cleanup=lambda: terminate(created)):
-            created += launch()
-    """
-    try:
-        yield
-    except Exception as e:
-        if cleanup is not None:
-            cleanup()
-        mapped = map_error(e, secrets)
-        if mapped is None:
-            raise
-        raise mapped from e
+def translated(
+    cleanup: Callable[[], None] | None = None, secrets: tuple[str, ...] = ()
+) -> contextlib.AbstractContextManager[None]:
+    """Run a block; on a boto3/botocore error run ``cleanup`` and raise the typed error
+    (:func:`~vcpsdk.controller.backends.toolkit.errors.translating` with :func:`map_error`)."""
+    return tree.translating(map_error, cleanup, secrets)

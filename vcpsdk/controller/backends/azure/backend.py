@@ -37,19 +37,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from vcpsdk.controller.backends import base
 from vcpsdk.controller.backends.azure.errors import ARM_CODES, is_not_found, translated
-from vcpsdk.controller.backends.base import (
-    Backend,
-    BackendError,
-    DiskRequest,
-    DiskResult,
-    NodeRequest,
-    NodeResult,
-    UnitContext,
-)
-from vcpsdk.controller.backends.toolkit import bootstrap
-from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy
-from vcpsdk.core.providers import all_providers
+from vcpsdk.controller.backends.base import Backend, NodeRequest, NodeResult, UnitContext
+from vcpsdk.controller.backends.toolkit import bootstrap, settings
+from vcpsdk.controller.backends.toolkit.addresses import cloud_assigned
+from vcpsdk.controller.backends.toolkit.errors import BackendError
 
 logger = logging.getLogger("vcp.controller.azure")
 
@@ -68,12 +61,7 @@ TAG_UNIT = "vcp-unit"
 TAG_NODE = "vcp-node-id"
 
 #: fixed addresses: inside the subnet, not one of the five Azure keeps; Azure assigns the others
-ADDRESS_POLICY = AddressPolicy(
-    reserved_low=4,
-    reserved_reason="is reserved by Azure in {network} (the first four addresses and the last one); "
-    "use another address",
-    assign=False,
-)
+ADDRESS_POLICY = cloud_assigned("Azure")
 
 #: Azure's instance metadata service, for the node's own address
 IMDS_ADDRESS = (
@@ -94,11 +82,6 @@ def bootstrap_script(
     return bootstrap.bootstrap_script(
         unit, node, AZURE_IDENTITY, controller_id=controller_id, controller_address=controller_address
     )
-
-
-def _literal(value: Any) -> bool:
-    """A usable credential: a non-empty string that is not an unresolved vault:// reference."""
-    return isinstance(value, str) and bool(value) and not value.startswith("vault://")
 
 
 def _wire(model: Any) -> dict[str, Any]:
@@ -130,6 +113,21 @@ def image_reference(ref: str) -> dict[str, str]:
     return dict(zip(("publisher", "offer", "sku", "version"), parts, strict=True))
 
 
+def _load_sdk() -> tuple[Any, Any, Any]:
+    """``ClientSecretCredential``, ``ComputeManagementClient``, ``NetworkManagementClient``.
+
+    Raises:
+        BackendError: the ``azure`` extra is not installed.
+    """
+    try:
+        from azure.identity import ClientSecretCredential
+        from azure.mgmt.compute import ComputeManagementClient
+        from azure.mgmt.network import NetworkManagementClient
+    except ImportError:
+        raise BackendError(NEEDS_AZURE) from None
+    return ClientSecretCredential, ComputeManagementClient, NetworkManagementClient
+
+
 class AzureBackend(Backend):
     """Azure VMs (one NIC each) and managed disks through azure-mgmt-compute/-network."""
 
@@ -137,17 +135,9 @@ class AzureBackend(Backend):
     address_policy = ADDRESS_POLICY
 
     def __init__(self, config: dict[str, Any], controller_id: str) -> None:
-        try:
-            from azure.identity import ClientSecretCredential
-            from azure.mgmt.compute import ComputeManagementClient
-            from azure.mgmt.network import NetworkManagementClient
-        except ImportError:
-            raise BackendError(NEEDS_AZURE) from None
-        config = dict(config or {})
-        self._credential_class = ClientSecretCredential
-        self._compute_class = ComputeManagementClient
-        self._network_class = NetworkManagementClient
+        self._credential_class, self._compute_class, self._network_class = _load_sdk()
         self.controller_id = str(controller_id)
+        config = dict(config or {})
         self.controller_address = str(config.get("controller_address") or "")
         self.max_concurrent_creates = max(1, int(config.get("max_concurrent_creates", 8)))
         self.image = str(config.get("image_reference") or DEFAULT_IMAGE)
@@ -169,10 +159,7 @@ class AzureBackend(Backend):
             self._client_kwargs["polling_interval"] = float(config["polling_interval"])
         if config.get("retry_total") is not None:
             self._client_kwargs["retry_total"] = int(config["retry_total"])
-        catalog = config.get("vpn_catalog") or {}
-        if not isinstance(catalog, dict):
-            raise BackendError("azure backend: vpn_catalog must map entry names to settings")
-        self._catalog: dict[str, dict[str, Any]] = {str(n): dict(e or {}) for n, e in catalog.items()}
+        self._catalog = settings.parse_catalog(config, "azure")
         self._clients: dict[tuple[str, ...], tuple[Any, Any, Any]] = {}
         self._lock = threading.Lock()
 
@@ -182,7 +169,7 @@ class AzureBackend(Backend):
         """(tenant, client id, secret, subscription): the unit's literal ones, else the operator's."""
         params = unit.cloud_params if unit else {}
         keys = ("tenant_id", "client_id", "client_secret", "subscription_id")
-        if all(_literal(params.get(k)) for k in keys):
+        if all(settings.literal(params.get(k)) for k in keys):
             return tuple(str(params[k]) for k in keys)
         if not all(self._operator):
             raise ARM_CODES.error(
@@ -216,28 +203,17 @@ class AzureBackend(Backend):
         """Close the SDK clients and credentials (their HTTP connections)."""
         with self._lock:
             made, self._clients = list(self._clients.values()), {}
-        for group in made:
-            for item in group:
-                try:
-                    item.close()
-                except Exception:  # closing is best effort
-                    logger.debug("closing an Azure client failed", exc_info=True)
+        settings.close_quietly([item for group in made for item in group], "an Azure client")
 
     # -- catalog ------------------------------------------------------------------------------
 
     def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
         """The operator's catalog, served for every compute provider of config section ``azure``."""
-        return {
-            provider.name: {name: dict(entry) for name, entry in self._catalog.items()}
-            for provider in all_providers()
-            if provider.config_section == "azure" and provider.unit_type == "compute"
-        }
+        return settings.served_catalog(self._catalog, "azure")
 
     def _entry(self, unit: UnitContext) -> dict[str, Any]:
         """The unit's VPN catalog entry (storage units get it from private_network)."""
-        entry = dict(unit.catalog) if unit.catalog else {}
-        if not entry:
-            entry = dict(self._catalog.get(str(unit.spec.get("private_network") or "default"), {}))
+        entry = settings.catalog_entry(unit, self._catalog)
         for key in ("azure_resource_group_name", "azure_location"):
             if not entry.get(key):
                 raise ARM_CODES.error(
@@ -459,12 +435,7 @@ class AzureBackend(Backend):
 
     def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
         """power_off/stop/suspend = deallocate; power_on/start/resume = start (and wait)."""
-        if action in ("power_off", "stop", "suspend"):
-            verb = "begin_deallocate"
-        elif action in ("power_on", "start", "resume"):
-            verb = "begin_start"
-        else:
-            raise BackendError(f"unknown power action {action!r}")
+        verb = "begin_start" if settings.powers_on(action) else "begin_deallocate"
         if not nodes:
             return
         compute, _, _ = self.clients(unit)
@@ -513,7 +484,7 @@ class AzureBackend(Backend):
 
     # -- disks -------------------------------------------------------------------------------
 
-    def create_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> list[DiskResult]:
+    def create_disks(self, unit: UnitContext, disks: list[base.DiskRequest]) -> list[base.DiskResult]:
         """One managed disk per request (empty, or a copy of the snapshot ``cloud_image``), at
         most ``max_concurrent_creates`` at once; a failure deletes those that were made."""
         if not disks:
@@ -531,7 +502,7 @@ class AzureBackend(Backend):
                 else (f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{COMPUTE}/snapshots/{ref}")
             )
 
-        def create(disk: DiskRequest) -> DiskResult:
+        def create(disk: base.DiskRequest) -> base.DiskResult:
             size = int(disk.size_gb or params.get("disk_size_gb") or 8)
             body: dict[str, Any] = {
                 "location": str(entry["azure_location"]),
@@ -547,7 +518,7 @@ class AzureBackend(Backend):
             if entry.get("azure_zone"):
                 body["zones"] = [str(entry["azure_zone"])]
             made = _wire(compute.disks.begin_create_or_update(rg, f"vcp-{disk.disk_id}"[:80], body).result())
-            return DiskResult(
+            return base.DiskResult(
                 disk_id=disk.disk_id,
                 cloud_disk_id=str(made["id"]),
                 size_gb=int(made.get("properties", {}).get("diskSizeGB") or size),
@@ -568,14 +539,14 @@ class AzureBackend(Backend):
         with translated(cleanup=drop, secrets=self._secrets(unit)):
             return self._each(disks, create)
 
-    def delete_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> None:
+    def delete_disks(self, unit: UnitContext, disks: list[base.DiskRequest]) -> None:
         """Delete the managed disks and wait; a disk still attached to a VM is refused."""
         if not disks:
             return
         compute, _, _ = self.clients(unit)
         rg = str(self._entry(unit)["azure_resource_group_name"])
 
-        def delete(disk: DiskRequest) -> None:
+        def delete(disk: base.DiskRequest) -> None:
             name = f"vcp-{disk.disk_id}"[:80]
             try:
                 found = _wire(compute.disks.get(rg, name))

@@ -12,7 +12,7 @@ it gave up.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from vcpsdk.controller.backends.toolkit import errors as tree
 from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
@@ -106,23 +106,9 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
     return None
 
 
-@contextlib.contextmanager
-def translated(cleanup: Callable[[], None] | None = None, secrets: tuple[str, ...] = ()) -> Iterator[None]:
-    """Run the block; on an Azure SDK error run ``cleanup`` and raise the typed error.
-
-    Errors that are not the cloud's (our own bugs) are re-raised unchanged (after ``cleanup``).
-
-    Example::
-
-        with translated(cleanup=lambda: remove(created)):
-            created += create()
-    """
-    try:
-        yield
-    except Exception as e:
-        if cleanup is not None:
-            cleanup()
-        mapped = map_error(e, secrets)
-        if mapped is None:
-            raise
-        raise mapped from e
+def translated(
+    cleanup: Callable[[], None] | None = None, secrets: tuple[str, ...] = ()
+) -> contextlib.AbstractContextManager[None]:
+    """Run a block; on a Azure SDK error run ``cleanup`` and raise the typed error
+    (:func:`~vcpsdk.controller.backends.toolkit.errors.translating` with :func:`map_error`)."""
+    return tree.translating(map_error, cleanup, secrets)

@@ -8,7 +8,8 @@
 * :mod:`.waiting` — waiting for a batch of resources on :func:`vcpsdk.core.polling.poll`
   (for waits the cloud SDK has no waiter for);
 * :mod:`.bootstrap` — the node bootstrap script that starts the Base container;
-* :mod:`.addresses` — address planning inside the private network.
+* :mod:`.addresses` — address planning inside the private network;
+* :mod:`.settings` — credentials and the VPN catalog of a backend section.
 
 Nothing is imported here: each backend imports the modules it uses (``retry`` needs
 tenacity, the others only the standard library).

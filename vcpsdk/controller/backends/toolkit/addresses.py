@@ -61,6 +61,23 @@ class AddressPolicy:
     check: AddressCheck | None = None
 
 
+def cloud_assigned(cloud: str, reserved_low: int = 4) -> AddressPolicy:
+    """The policy of a cloud that assigns automatic addresses itself and keeps the first
+    ``reserved_low`` addresses and the last one of a subnet (AWS, Azure).
+
+    Example::
+
+        >>> cloud_assigned("Azure").assign
+        False
+    """
+    return AddressPolicy(
+        reserved_low=reserved_low,
+        reserved_reason=f"is reserved by {cloud} in {{network}} (the first {reserved_low} addresses "
+        "and the last one); use another address",
+        assign=False,
+    )
+
+
 def catalog_network(catalog: dict[str, Any]) -> Network | None:
     """The ``private_network_ipmask`` of a VPN catalog entry, or None when it has none."""
     mask = catalog.get("private_network_ipmask")

@@ -29,8 +29,9 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 #: longest cloud message kept in an error (cloud messages can embed whole documents)
@@ -176,3 +177,35 @@ class CodeTable:
             retryable=True if code in self.retryable else None,
             secrets=secrets,
         )
+
+
+@contextlib.contextmanager
+def translating(
+    mapper: Callable[[BaseException, tuple[str, ...]], BackendError | None],
+    cleanup: Callable[[], None] | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Iterator[None]:
+    """Run the block; on an error run ``cleanup`` and raise ``mapper``'s typed error.
+
+    Errors ``mapper`` does not know (it returns None: our own bugs, a crash) are re-raised
+    unchanged (after ``cleanup``).
+
+    Args:
+        mapper: a cloud's SDK error → typed error (with ``secrets`` masked), or None.
+        cleanup: removes what the block created.
+        secrets: credentials of the calls.
+
+    Example::
+
+        with translating(map_error, cleanup=lambda: remove(created)):
+            created += create()
+    """
+    try:
+        yield
+    except Exception as e:
+        if cleanup is not None:
+            cleanup()
+        mapped = mapper(e, secrets)
+        if mapped is None:
+            raise
+        raise mapped from e
