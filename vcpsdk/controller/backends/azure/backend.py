@@ -503,17 +503,20 @@ class AzureBackend(Backend):
             )
 
         def create(disk: base.DiskRequest) -> base.DiskResult:
-            size = int(disk.size_gb or params.get("disk_size_gb") or 8)
+            # a copy without a size of its own gets the snapshot's size
+            size = int(disk.size_gb or params.get("disk_size_gb") or (0 if source else 8))
+            properties: dict[str, Any] = {
+                "creationData": {"createOption": "Copy", "sourceResourceId": source}
+                if source
+                else {"createOption": "Empty"}
+            }
+            if size:
+                properties["diskSizeGB"] = size
             body: dict[str, Any] = {
                 "location": str(entry["azure_location"]),
                 "tags": self._tags(unit, disk.disk_id),
                 "sku": {"name": str(params.get("storage_account_type") or "Standard_LRS")},
-                "properties": {
-                    "diskSizeGB": size,
-                    "creationData": {"createOption": "Copy", "sourceResourceId": source}
-                    if source
-                    else {"createOption": "Empty"},
-                },
+                "properties": properties,
             }
             if entry.get("azure_zone"):
                 body["zones"] = [str(entry["azure_zone"])]

@@ -1,0 +1,368 @@
+"""AzureBackend against the fake ARM: the ARM calls it makes, what ends up in the fake cloud,
+how Azure's errors are mapped, and that the client secret stays out of the logs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from vcpsdk.controller.backends.azure import TAG_NODE, AzureBackend, bootstrap_script
+from vcpsdk.controller.backends.azure.errors import map_error
+from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest, UnitContext
+from vcpsdk.controller.backends.registry import REGISTRY
+from vcpsdk.controller.backends.toolkit.errors import (
+    BackendError,
+    CloudAuthError,
+    CloudCapacityError,
+    CloudInvalidParameter,
+    CloudNotFoundError,
+    CloudQuotaError,
+    CloudThrottlingError,
+)
+from vcpsdk.testing.conformance.azure import PREFIX, SUBNET, backend_config
+from vcpsdk.testing.fakes.azure import CLIENT_SECRET, RESOURCE_GROUP, SUBSCRIPTION_ID, RunningArm
+
+CONTROLLER_ID = "c0ffee00-0000-4000-8000-000000000001"
+API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
+
+
+@pytest.fixture
+def config(arm: RunningArm) -> dict[str, Any]:
+    arm.fake.add_network(subnet=SUBNET, prefix=PREFIX)
+    return backend_config(arm)
+
+
+@pytest.fixture
+def backend(config: dict[str, Any]) -> Iterator[AzureBackend]:
+    made = AzureBackend(config, CONTROLLER_ID)
+    yield made
+    made.close()
+
+
+def make_unit(config: dict[str, Any], provider: str = "azure", **params: Any) -> UnitContext:
+    return UnitContext(
+        vcid=uuid.uuid4().hex,
+        vc_name="group",
+        unit_name="unit",
+        provider=provider,
+        owner="alice",
+        spec={"image": "vcp/base:1.0", "cloud_params": params},
+        catalog=dict(config["vpn_catalog"]["default"]),
+    )
+
+
+def new_nodes(count: int, *addresses: str, disks: list[DiskInfo] | None = None) -> list[NodeRequest]:
+    made = [NodeRequest(uuid.uuid4().hex, i + 1, None, list(disks or [])) for i in range(count)]
+    made += [NodeRequest(uuid.uuid4().hex, count + i + 1, a) for i, a in enumerate(addresses)]
+    return made
+
+
+def puts(arm: RunningArm, kind: str) -> list[dict[str, Any]]:
+    return [{**r, "json": json.loads(r["body"])} for r in arm.fake.calls("PUT", f"/{kind}/")]
+
+
+def clean(arm: RunningArm) -> bool:
+    return all(not ids for ids in arm.fake.leftovers().values())
+
+
+# -- creates ----------------------------------------------------------------------------------
+
+
+def test_create_nodes_puts_a_nic_and_a_vm_per_node(arm: RunningArm, backend: AzureBackend, config) -> None:
+    unit = make_unit(
+        config,
+        vm_size="Standard_D2s_v5",
+        disk_size_gb=64,
+        managed_disk_type="Premium_LRS",
+        tags={"Project": "handson", "vcp-unit": "spoofed"},
+        cloud_image="Canonical:ubuntu-24_04-lts:server:latest",
+    )
+    nodes = new_nodes(2, "127.65.9.21")
+    results = backend.create_nodes(unit, nodes)
+
+    nics, vms = puts(arm, "networkInterfaces"), puts(arm, "virtualMachines")
+    assert len(nics) == len(vms) == 3
+    for call in nics:
+        assert "/providers/Microsoft.Network/networkInterfaces/" in call["path"]
+        assert API_VERSION.fullmatch(call["api_version"])
+    for call in vms:
+        assert "/providers/Microsoft.Compute/virtualMachines/" in call["path"]
+        assert API_VERSION.fullmatch(call["api_version"])
+    assert len({c["api_version"] for c in vms}) == 1 and len({c["api_version"] for c in nics}) == 1
+    ip = {
+        c["path"].rsplit("/", 1)[1]: c["json"]["properties"]["ipConfigurations"][0]["properties"]
+        for c in nics
+    }
+    fixed = ip[f"vcp-{nodes[2].node_id}-nic"]
+    assert fixed["privateIPAllocationMethod"] == "Static" and fixed["privateIPAddress"] == "127.65.9.21"
+    assert ip[f"vcp-{nodes[0].node_id}-nic"]["privateIPAllocationMethod"] == "Dynamic"
+    assert fixed["subnet"]["id"].endswith(f"/virtualNetworks/vcp-vnet/subnets/{SUBNET}")
+
+    by_name = {c["path"].rsplit("/", 1)[1]: c["json"] for c in vms}
+    for node in nodes:
+        body = by_name[f"vcp-{node.node_id}"]
+        props = body["properties"]
+        assert props["hardwareProfile"] == {"vmSize": "Standard_D2s_v5"}
+        os_disk = props["storageProfile"]["osDisk"]
+        assert os_disk["diskSizeGB"] == 64 and os_disk["deleteOption"] == "Delete"
+        assert os_disk["managedDisk"] == {"storageAccountType": "Premium_LRS"}
+        assert props["storageProfile"]["imageReference"] == {
+            "publisher": "Canonical",
+            "offer": "ubuntu-24_04-lts",
+            "sku": "server",
+            "version": "latest",
+        }
+        assert body["tags"] == {
+            "Project": "handson",
+            "vcp-controller": CONTROLLER_ID,
+            "vcp-vcid": unit.vcid,
+            "vcp-ugroup": "group",
+            "vcp-unit": "unit",
+            TAG_NODE: node.node_id,
+        }
+        script = base64.b64decode(props["osProfile"]["customData"]).decode()
+        assert script == bootstrap_script(
+            unit, node, controller_id=CONTROLLER_ID, controller_address="127.65.0.10"
+        )
+        assert f"NODE_ID={node.node_id}" in script
+        assert arm.fake.custom_data[f"vcp-{node.node_id}"] == script
+    addresses = [r.address for r in results]
+    assert addresses[2] == "127.65.9.21" and len(set(addresses)) == 3
+    assert all(a.startswith("127.65.") for a in addresses)
+    assert all(r.instance_id.endswith(f"/virtualMachines/vcp-{r.node_id}") for r in results)
+
+
+def test_the_vms_of_one_request_are_created_concurrently_within_the_bound(
+    arm: RunningArm, config: dict[str, Any]
+) -> None:
+    backend = AzureBackend({**config, "max_concurrent_creates": 2}, CONTROLLER_ID)
+    unit = make_unit(config)
+    compute, _, _ = backend.clients(unit)
+    original = compute.virtual_machines.begin_create_or_update
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            time.sleep(0.1)
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    compute.virtual_machines.begin_create_or_update = counted
+    try:
+        assert len(backend.create_nodes(unit, new_nodes(5))) == 5
+    finally:
+        backend.close()
+    assert peak[0] == 2
+
+
+def test_power_describe_and_delete(arm: RunningArm, backend: AzureBackend, config) -> None:
+    unit = make_unit(config)
+    nodes = new_nodes(2)
+    backend.create_nodes(unit, nodes)
+    backend.power(unit, nodes[:1], "power_off")
+    assert len(arm.fake.calls("POST", "/deallocate")) == 1
+    assert backend.describe(unit, nodes) == {nodes[0].node_id: "POWER_OFF", nodes[1].node_id: "RUNNING"}
+    # a new backend (a restarted controller) finds the VMs again by their tags
+    again = AzureBackend(config, CONTROLLER_ID)
+    assert again.describe(unit, nodes) == {nodes[0].node_id: "POWER_OFF", nodes[1].node_id: "RUNNING"}
+    assert AzureBackend(config, "another-controller").describe(unit, nodes[:1]) == {
+        nodes[0].node_id: "DELETED"
+    }
+    again.close()
+    backend.power(unit, nodes[:1], "power_on")
+    assert len(arm.fake.calls("POST", "/start")) == 1
+    assert set(backend.describe(unit, nodes).values()) == {"RUNNING"}
+    with pytest.raises(BackendError, match="unknown power action"):
+        backend.power(unit, nodes, "hibernate")
+    backend.delete_nodes(unit, nodes)
+    assert clean(arm)  # VM, NIC and OS disk
+    assert backend.describe(unit, nodes) == dict.fromkeys([n.node_id for n in nodes], "DELETED")
+    backend.delete_nodes(unit, nodes)  # again: nothing left to delete is fine
+
+
+# -- disks ------------------------------------------------------------------------------------
+
+
+def test_managed_disks_attach_at_luns_and_detach_on_node_delete(
+    arm: RunningArm, backend: AzureBackend, config
+) -> None:
+    arm.fake.add_snapshot("golden", size_gb=16)
+    storage = make_unit(config, "azure_disk", storage_account_type="Premium_LRS", cloud_image="golden")
+    requests = [DiskRequest(uuid.uuid4().hex, i + 1, 0) for i in range(2)]
+    disks = backend.create_disks(storage, requests)
+    [first, second] = puts(arm, "disks")
+    assert "/providers/Microsoft.Compute/disks/" in first["path"] and API_VERSION.fullmatch(
+        first["api_version"]
+    )
+    assert first["json"]["sku"] == {"name": "Premium_LRS"}
+    assert first["json"]["properties"]["creationData"] == {
+        "createOption": "Copy",
+        "sourceResourceId": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}"
+        "/providers/Microsoft.Compute/snapshots/golden",
+    }
+    assert second["json"]["properties"]["creationData"] == first["json"]["properties"]["creationData"]
+    assert "diskSizeGB" not in first["json"]["properties"]  # the snapshot's size
+    assert [d.size_gb for d in disks] == [16, 16]
+
+    unit = make_unit(config)
+    [node] = new_nodes(1, disks=[DiskInfo(d.disk_id, d.cloud_disk_id) for d in disks])
+    [result] = backend.create_nodes(unit, [node])
+    [vm] = puts(arm, "virtualMachines")
+    data = vm["json"]["properties"]["storageProfile"]["dataDisks"]
+    assert [(d["lun"], d["managedDisk"]["id"]) for d in data] == [
+        (0, disks[0].cloud_disk_id),
+        (1, disks[1].cloud_disk_id),
+    ]
+    assert [v["volume_id"] for v in result.volumes] == [d.cloud_disk_id for d in disks]
+
+    with pytest.raises(CloudInvalidParameter, match="OperationNotAllowed: .*attached"):
+        backend.delete_disks(storage, requests)
+    backend.delete_nodes(unit, [node])
+    assert len(arm.fake.leftovers()["disks"]) == 2  # detached, not deleted
+    backend.delete_disks(storage, requests)
+    assert clean(arm)
+
+
+def test_an_empty_disk_and_a_failed_disk_create(arm: RunningArm, backend: AzureBackend, config) -> None:
+    storage = make_unit(config, "azure_disk", disk_size_gb=8)
+    arm.fake.fail(
+        "disks.createOrUpdate",
+        409,
+        "QuotaExceeded",
+        "Operation could not be completed as it results in exceeding approved quota",
+        times=1,
+    )
+    with pytest.raises(CloudQuotaError, match="^QuotaExceeded: "):
+        backend.create_disks(storage, [DiskRequest(uuid.uuid4().hex, i + 1, 10) for i in range(3)])
+    assert clean(arm)  # the ones that were made are deleted again
+    [made] = backend.create_disks(storage, [DiskRequest("d1", 1, 10)])
+    assert made.size_gb == 10
+    assert puts(arm, "disks")[-1]["json"]["properties"]["creationData"] == {"createOption": "Empty"}
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "kind"),
+    [
+        (409, "QuotaExceeded", "quota of cores exceeded", CloudQuotaError),
+        (409, "OperationNotAllowed", "exceeding approved standardDSv5Family Cores quota", CloudQuotaError),
+        (409, "AllocationFailed", "no capacity", CloudCapacityError),
+        (403, "AuthorizationFailed", "the client does not have authorization", CloudAuthError),
+        (400, "InvalidParameter", "bad vm size", CloudInvalidParameter),
+        (400, "BadRequest", "bad request", CloudInvalidParameter),
+        (404, "ResourceNotFound", "the image is gone", CloudNotFoundError),
+    ],
+)
+def test_a_failed_create_is_mapped_and_removes_what_it_made(
+    arm: RunningArm, backend: AzureBackend, config, status: int, code: str, message: str, kind: type
+) -> None:
+    arm.fake.fail("virtualMachines.createOrUpdate", status, code, message, times=1)
+    with pytest.raises(kind) as failure:
+        backend.create_nodes(make_unit(config), new_nodes(3))
+    assert str(failure.value) == f"{code}: {message}" and failure.value.provider == "azure"
+    assert clean(arm)  # two VMs and three NICs were made: all gone again
+
+
+def test_an_unavailable_size_is_a_capacity_error(arm: RunningArm, backend: AzureBackend, config) -> None:
+    with pytest.raises(CloudCapacityError, match="^SkuNotAvailable: "):
+        backend.create_nodes(make_unit(config, vm_size="Standard_NV6"), new_nodes(1))
+    assert clean(arm)
+
+
+def test_throttling_is_retried_by_the_sdk_then_mapped(arm: RunningArm, config) -> None:
+    arm.fake.fail("virtualMachines.createOrUpdate", 429, "TooManyRequests", "slow down", times=2)
+    backend = AzureBackend(config, CONTROLLER_ID)
+    assert len(backend.create_nodes(make_unit(config), new_nodes(1))) == 1  # azure-core retried
+    backend.close()
+    arm.fake.fail("virtualMachines.createOrUpdate", 429, "TooManyRequests", "slow down", times=5)
+    no_retry = AzureBackend({**config, "retry_total": 0}, CONTROLLER_ID)
+    with pytest.raises(CloudThrottlingError, match="^TooManyRequests: slow down") as failure:
+        no_retry.create_nodes(make_unit(config), new_nodes(1))
+    no_retry.close()
+    assert failure.value.retryable
+
+
+def test_a_fixed_address_in_use_is_an_invalid_parameter(
+    arm: RunningArm, backend: AzureBackend, config
+) -> None:
+    unit = make_unit(config)
+    backend.create_nodes(unit, new_nodes(0, "127.65.9.30"))
+    with pytest.raises(CloudInvalidParameter, match="^PrivateIPAddressInUse: "):
+        backend.create_nodes(unit, new_nodes(0, "127.65.9.30"))
+
+
+def test_wrong_credentials_are_an_auth_error_without_the_secret(
+    arm: RunningArm, config, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "wrong-secret-value-1234"
+    backend = AzureBackend({**config, "client_secret": wrong}, CONTROLLER_ID)
+    with pytest.raises(CloudAuthError) as failure:
+        backend.create_nodes(make_unit(config), new_nodes(1))
+    backend.close()
+    assert failure.value.code in ("invalid_client", "AuthenticationFailed")
+    assert wrong not in str(failure.value) and wrong not in caplog.text
+
+
+def test_the_client_secret_never_appears_in_logs(
+    arm: RunningArm, backend: AzureBackend, config, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    unit = make_unit(config)
+    nodes = new_nodes(2)
+    backend.create_nodes(unit, nodes)
+    backend.power(unit, nodes, "power_off")
+    backend.delete_nodes(unit, nodes)
+    assert caplog.records  # the SDK did log (requests, token acquisition)
+    assert CLIENT_SECRET not in caplog.text
+    assert all(CLIENT_SECRET not in str(r.args) for r in caplog.records)
+
+
+def test_the_users_literal_credentials_are_used_and_vault_references_are_not(arm: RunningArm, config) -> None:
+    operatorless = {k: v for k, v in config.items() if k != "client_secret"}
+    backend = AzureBackend(operatorless, CONTROLLER_ID)
+    with pytest.raises(CloudAuthError, match="no Azure credentials"):
+        backend.create_nodes(make_unit(config, client_secret="vault://azure/secret"), new_nodes(1))
+    users = {k: config[k] for k in ("tenant_id", "client_id", "client_secret", "subscription_id")}
+    assert len(backend.create_nodes(make_unit(config, **users), new_nodes(1))) == 1
+    backend.close()
+
+
+def test_map_error_leaves_our_own_bugs_alone() -> None:
+    assert map_error(KeyError("x")) is None
+    error = BackendError("already typed")
+    assert map_error(error) is error
+
+
+# -- wiring -----------------------------------------------------------------------------------
+
+
+def test_registry_and_catalog(config: dict[str, Any]) -> None:
+    assert REGISTRY["azure"].load() is AzureBackend
+    backend = AzureBackend(config, CONTROLLER_ID)
+    assert set(backend.vpn_catalog()) == {"azure"}
+    assert backend.vpn_catalog()["azure"]["default"]["azure_subnet_name"] == SUBNET
+    backend.close()
+
+
+def test_without_the_sdk_the_backend_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "azure.identity", None)
+    with pytest.raises(BackendError, match=re.escape('pip install "vcpsdk[azure]"')):
+        AzureBackend({}, CONTROLLER_ID)
