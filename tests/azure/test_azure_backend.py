@@ -366,3 +366,26 @@ def test_without_the_sdk_the_backend_names_the_extra(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "azure.identity", None)
     with pytest.raises(BackendError, match=re.escape('pip install "vcpsdk[azure]"')):
         AzureBackend({}, CONTROLLER_ID)
+
+
+def test_credentials_from_the_environment(arm: RunningArm, config, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("tenant_id", "client_id", "client_secret", "subscription_id"):
+        monkeypatch.setenv(f"AZURE_{key.upper()}", config[key])
+    section = {k: v for k, v in config.items() if k not in ("tenant_id", "client_id", "client_secret")}
+    backend = AzureBackend({**section, "subscription_id": "vault://not/resolved"}, CONTROLLER_ID)
+    assert len(backend.create_nodes(make_unit(config), new_nodes(1))) == 1
+    backend.close()
+
+
+def test_spec_disks_may_name_a_managed_disk(arm: RunningArm, backend: AzureBackend, config) -> None:
+    storage = make_unit(config, "azure_disk")
+    [disk] = backend.create_disks(storage, [DiskRequest("named", 1, 4)])
+    unit = make_unit(config)
+    [node] = new_nodes(1, disks=[DiskInfo("named", "vcp-named")])  # a name, not an id
+    backend.create_nodes(unit, [node])
+    [vm] = puts(arm, "virtualMachines")
+    [data] = vm["json"]["properties"]["storageProfile"]["dataDisks"]
+    assert data["lun"] == 0 and data["managedDisk"]["id"] == disk.cloud_disk_id
+    backend.delete_nodes(unit, [node])
+    backend.delete_disks(storage, [DiskRequest("named", 1, 4)])
+    assert clean(arm)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,8 @@ DEFAULT_IMAGE = "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest"
 #: Azure's custom data limit (base64 encoded)
 CUSTOM_DATA_LIMIT = 87380
 ADMIN_USER = "vcp"
+#: the service principal's settings (backends section, cloud_params or AZURE_<NAME> variables)
+CREDENTIALS = ("tenant_id", "client_id", "client_secret", "subscription_id")
 
 TAG_CONTROLLER = "vcp-controller"
 TAG_VCID = "vcp-vcid"
@@ -141,8 +144,12 @@ class AzureBackend(Backend):
         self.controller_address = str(config.get("controller_address") or "")
         self.max_concurrent_creates = max(1, int(config.get("max_concurrent_creates", 8)))
         self.image = str(config.get("image_reference") or DEFAULT_IMAGE)
+        # the section's literal values, else the environment (AZURE_TENANT_ID, ...)
         self._operator = tuple(
-            str(config.get(k) or "") for k in ("tenant_id", "client_id", "client_secret", "subscription_id")
+            str(
+                config.get(k) if settings.literal(config.get(k)) else os.environ.get(f"AZURE_{k.upper()}", "")
+            )
+            for k in CREDENTIALS
         )
         self._credential_kwargs: dict[str, Any] = {}
         self._client_kwargs: dict[str, Any] = {}
@@ -168,9 +175,8 @@ class AzureBackend(Backend):
     def _credentials(self, unit: UnitContext | None) -> tuple[str, ...]:
         """(tenant, client id, secret, subscription): the unit's literal ones, else the operator's."""
         params = unit.cloud_params if unit else {}
-        keys = ("tenant_id", "client_id", "client_secret", "subscription_id")
-        if all(settings.literal(params.get(k)) for k in keys):
-            return tuple(str(params[k]) for k in keys)
+        if all(settings.literal(params.get(k)) for k in CREDENTIALS):
+            return tuple(str(params[k]) for k in CREDENTIALS)
         if not all(self._operator):
             raise ARM_CODES.error(
                 "AuthenticationFailed",
@@ -276,8 +282,16 @@ class AzureBackend(Backend):
             ref = str(entry.get("azure_default_image") or self.image)
         return image_reference(ref)
 
+    @staticmethod
+    def _disk_id(ref: str, entry: dict[str, Any], sub: str) -> str:
+        """A managed disk's ARM id from its id or its name (in the catalog's resource group)."""
+        if ref.startswith("/"):
+            return ref
+        rg = entry["azure_resource_group_name"]
+        return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{COMPUTE}/disks/{ref}"
+
     def _vm_body(
-        self, unit: UnitContext, entry: dict[str, Any], node: NodeRequest, nic_id: str, os_disk: str
+        self, unit: UnitContext, entry: dict[str, Any], node: NodeRequest, nic_id: str, os_disk: str, sub: str
     ) -> dict[str, Any]:
         params = unit.cloud_params
         script = bootstrap_script(
@@ -294,7 +308,7 @@ class AzureBackend(Backend):
             {
                 "lun": lun,
                 "createOption": "Attach",
-                "managedDisk": {"id": disk.cloud_disk_id},
+                "managedDisk": {"id": self._disk_id(disk.cloud_disk_id, entry, sub)},
                 "deleteOption": "Detach",
             }
             for lun, disk in enumerate(node.disks)
@@ -390,7 +404,7 @@ class AzureBackend(Backend):
                     rg, nic_name, self._nic_body(unit, entry, node, sub)
                 ).result()
             )
-            body = self._vm_body(unit, entry, node, str(nic["id"]), os_disk)
+            body = self._vm_body(unit, entry, node, str(nic["id"]), os_disk, sub)
             vm = _wire(compute.virtual_machines.begin_create_or_update(rg, vm_name, body).result())
             ips = nic.get("properties", {}).get("ipConfigurations") or [{}]
             return NodeResult(
