@@ -7,16 +7,9 @@ from typing import Any
 import pytest
 
 from vcpsdk.controller.backends.base import UnitContext
+from vcpsdk.controller.backends.toolkit import settings
 from vcpsdk.controller.backends.toolkit.addresses import cloud_assigned
 from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudQuotaError, translating
-from vcpsdk.controller.backends.toolkit.settings import (
-    catalog_entry,
-    close_quietly,
-    literal,
-    parse_catalog,
-    powers_on,
-    served_catalog,
-)
 
 
 def unit(catalog: dict[str, Any], network: str | None = None) -> UnitContext:
@@ -25,27 +18,32 @@ def unit(catalog: dict[str, Any], network: str | None = None) -> UnitContext:
 
 
 def test_literal_credentials() -> None:
-    assert literal("abc")
-    assert not literal("") and not literal(None) and not literal("vault://kv/secret") and not literal(3)
+    assert settings.literal("abc")
+    assert (
+        not settings.literal("")
+        and not settings.literal(None)
+        and not settings.literal("vault://kv/secret")
+        and not settings.literal(3)
+    )
 
 
 def test_catalog_parsing_serving_and_lookup() -> None:
-    catalog = parse_catalog({"vpn_catalog": {"default": {"a": 1}, "other": None}}, "azure")
+    catalog = settings.parse_catalog({"vpn_catalog": {"default": {"a": 1}, "other": None}}, "azure")
     assert catalog == {"default": {"a": 1}, "other": {}}
     with pytest.raises(BackendError, match="azure backend: vpn_catalog must map"):
-        parse_catalog({"vpn_catalog": ["x"]}, "azure")
-    assert served_catalog(catalog, "azure") == {"azure": catalog}  # azure_disk is storage
-    assert set(served_catalog(catalog, "aws")) == {"aws", "aws_spot"}
-    assert catalog_entry(unit({"own": True}), catalog) == {"own": True}
-    assert catalog_entry(unit({}, "other"), catalog) == {}
-    assert catalog_entry(unit({}), catalog) == {"a": 1}
+        settings.parse_catalog({"vpn_catalog": ["x"]}, "azure")
+    assert settings.served_catalog(catalog, "azure") == {"azure": catalog}  # azure_disk is storage
+    assert set(settings.served_catalog(catalog, "aws")) == {"aws", "aws_spot"}
+    assert settings.catalog_entry(unit({"own": True}), catalog) == {"own": True}
+    assert settings.catalog_entry(unit({}, "other"), catalog) == {}
+    assert settings.catalog_entry(unit({}), catalog) == {"a": 1}
 
 
 def test_power_actions() -> None:
-    assert [powers_on(a) for a in ("power_off", "stop", "suspend")] == [False] * 3
-    assert [powers_on(a) for a in ("power_on", "start", "resume")] == [True] * 3
+    assert [settings.powers_on(a) for a in ("power_off", "stop", "suspend")] == [False] * 3
+    assert [settings.powers_on(a) for a in ("power_on", "start", "resume")] == [True] * 3
     with pytest.raises(BackendError, match="unknown power action 'hibernate'"):
-        powers_on("hibernate")
+        settings.powers_on("hibernate")
 
 
 def test_close_quietly_closes_all_despite_failures() -> None:
@@ -61,7 +59,7 @@ def test_close_quietly_closes_all_despite_failures() -> None:
                 raise OSError("already closed")
 
     clients = [Client(True), Client(False)]
-    close_quietly(clients, "a test client")
+    settings.close_quietly(clients, "a test client")
     assert closed == clients
 
 
