@@ -7,6 +7,11 @@ section points the controller's AWS backend at it (``vcc serve --backends FILE``
 off this machine is ever contacted: the endpoint is 127.0.0.1, the credentials are fake and
 the addresses the stand-in hands out are loopback addresses.
 
+``vcc fake-cloud azure`` serves the fake ARM (:mod:`vcpsdk.testing.fakes.azure`) over HTTPS
+instead, with a resource group, virtual network and subnet in 127.78.0.0/24, and writes an
+``azure`` section (``authority``/``base_url`` on 127.0.0.1, ``connection_verify`` naming its
+own certificate, the fake service principal).
+
 On SIGTERM or SIGINT it prints one JSON line on stdout, the resources still in the stand-in,
 and exits 0::
 
@@ -26,6 +31,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +44,9 @@ EXTRA = "rehearsal"
 AWS_NETWORK = "127.77.0.0/16"
 #: ``VCCCTR_IPADDR`` given to the (never booted) Base containers
 AWS_CONTROLLER_ADDRESS = "127.77.0.1"
+#: the rehearsal subnet of the fake ARM (loopback addresses only) and the controller address
+AZURE_NETWORK = "127.78.0.0/24"
+AZURE_CONTROLLER_ADDRESS = "127.78.0.1"
 
 
 class RehearsalError(Exception):
@@ -109,8 +118,54 @@ def _interfaces(client: Any) -> list[dict[str, Any]]:
     return interfaces
 
 
-#: cloud name → starter of its stand-in (azure, oracle, vmware and sakura join here)
-STARTERS: dict[str, Callable[[int, Path | None], FakeCloud]] = {"aws": _start_aws}
+def _start_azure(port: int, state_dir: Path | None) -> FakeCloud:
+    """The fake ARM over HTTPS on ``127.0.0.1:port``; its self-signed certificate is written
+    to ``state_dir`` (a temporary directory by default) and trusted only by the backends file
+    (``connection_verify``)."""
+    from vcpsdk.testing.fakes import azure as fake
+
+    arm = fake.FakeArm()
+    arm.subnets.clear()  # the rehearsal subnet replaces the default one
+    arm.vnets.clear()
+    arm.add_network(prefix=AZURE_NETWORK)
+    stack = ExitStack()
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    running = stack.enter_context(fake.running_fake_arm(arm, cert_dir=state_dir, port=port))
+    section = {
+        **running.credential_kwargs(),
+        **running.client_kwargs(),
+        "subscription_id": fake.SUBSCRIPTION_ID,
+        "controller_address": AZURE_CONTROLLER_ADDRESS,
+        "vpn_catalog": {
+            "default": {
+                "azure_resource_group_name": fake.RESOURCE_GROUP,
+                "azure_vnet_name": fake.VNET,
+                "azure_subnet_name": fake.SUBNET,
+                "azure_location": fake.LOCATION,
+                "private_network_ipmask": AZURE_NETWORK,
+            }
+        },
+    }
+    section.pop("disable_instance_discovery")  # implied by ``authority``
+
+    def leftovers() -> list[dict[str, Any]]:
+        kinds = {
+            "virtual_machines": "virtual_machine",
+            "network_interfaces": "network_interface",
+            "disks": "disk",
+        }
+        return [
+            {"type": kinds[kind], "id": resource_id}
+            for kind, ids in arm.leftovers().items()
+            for resource_id in ids
+        ]
+
+    return FakeCloud("azure", running.base_url, {"azure": section}, leftovers, stack.close)
+
+
+#: cloud name → starter of its stand-in (oracle, vmware and sakura join here)
+STARTERS: dict[str, Callable[[int, Path | None], FakeCloud]] = {"aws": _start_aws, "azure": _start_azure}
 
 
 def _missing(cloud: str, error: ImportError) -> str:

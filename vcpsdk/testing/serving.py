@@ -35,18 +35,19 @@ class LoopbackServer:
 
 @contextmanager
 def serving(
-    app: Any, what: str = "server", tls: TlsFiles | None = None
+    app: Any, what: str = "server", tls: TlsFiles | None = None, port: int = 0
 ) -> Iterator[tuple[int, uvicorn.Server]]:
-    """Serve an ASGI ``app`` on a free 127.0.0.1 port in a background thread.
+    """Serve an ASGI ``app`` on 127.0.0.1 (a free port by default) in a background thread.
 
     Args:
         app: the ASGI app.
         what: its name in the error raised when it does not start.
         tls: certificate and key to serve HTTPS with (plain http when ``None``).
+        port: the TCP port, 0 for any free port.
 
     Yields ``(port, server)``; the server stops when the block ends.
     """
-    sock = bind_socket("127.0.0.1", 0)
+    sock = bind_socket("127.0.0.1", port)
     port = sock.getsockname()[1]
     server = make_server(app, tls=tls)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -986,7 +986,9 @@ class RunningArm(RunningFake[FakeArm]):
 
 
 @contextmanager
-def running_fake_arm(fake: FakeArm | None = None, cert_dir: Path | None = None) -> Iterator[RunningArm]:
+def running_fake_arm(
+    fake: FakeArm | None = None, cert_dir: Path | None = None, port: int = 0
+) -> Iterator[RunningArm]:
     """Serve ``fake`` (a new :class:`FakeArm` by default) over HTTPS on a free 127.0.0.1 port
     for a ``with`` block.
 
@@ -994,6 +996,7 @@ def running_fake_arm(fake: FakeArm | None = None, cert_dir: Path | None = None) 
         fake: the fake to serve.
         cert_dir: where the self-signed certificate and key are written (a temporary
             directory, removed afterwards, by default).
+        port: the TCP port on 127.0.0.1, 0 for any free port.
 
     Yields:
         the :class:`RunningArm` (``base_url``, ``cert_path``, ``fake``, client keyword arguments).
@@ -1001,7 +1004,7 @@ def running_fake_arm(fake: FakeArm | None = None, cert_dir: Path | None = None) 
     fake = fake or FakeArm()
     with tempfile.TemporaryDirectory(prefix="fake-arm-") as tmp:
         files = issue(["127.0.0.1", "localhost"], Path(cert_dir or tmp))
-        with serving(create_app(fake), "fake ARM server", tls=files) as (port, server):
+        with serving(create_app(fake), "fake ARM server", tls=files, port=port) as (port, server):
             fake.base_url = f"https://127.0.0.1:{port}"
             server.config.timeout_graceful_shutdown = 0  # idle TLS keep-alives would hold it 5 s
             yield RunningArm(port=port, server=server, fake=fake, cert_path=files.cert)
