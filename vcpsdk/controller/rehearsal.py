@@ -118,20 +118,29 @@ def _interfaces(client: Any) -> list[dict[str, Any]]:
     return interfaces
 
 
-def _start_azure(port: int, state_dir: Path | None) -> FakeCloud:
-    """The fake ARM over HTTPS on ``127.0.0.1:port``; its self-signed certificate is written
-    to ``state_dir`` (a temporary directory by default) and trusted only by the backends file
-    (``connection_verify``)."""
+def azure_rehearsal_arm() -> Any:
+    """A new ``FakeArm`` whose only subnet is :data:`AZURE_NETWORK` (room for 250 nodes)."""
     from vcpsdk.testing.fakes import azure as fake
 
     arm = fake.FakeArm()
     arm.subnets.clear()  # the rehearsal subnet replaces the default one
     arm.vnets.clear()
     arm.add_network(prefix=AZURE_NETWORK)
-    stack = ExitStack()
-    if state_dir is not None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-    running = stack.enter_context(fake.running_fake_arm(arm, cert_dir=state_dir, port=port))
+    return arm
+
+
+def azure_backend_config(running: Any) -> dict[str, Any]:
+    """The ``azure`` backends section that points the Azure backend at a served fake ARM.
+
+    Args:
+        running: the ``RunningArm`` of ``running_fake_arm(azure_rehearsal_arm())``.
+
+    Returns:
+        The section: endpoint, certificate and fake service principal, and a catalog entry
+        ``default`` on the rehearsal subnet.
+    """
+    from vcpsdk.testing.fakes import azure as fake
+
     section = {
         **running.credential_kwargs(),
         **running.client_kwargs(),
@@ -148,20 +157,32 @@ def _start_azure(port: int, state_dir: Path | None) -> FakeCloud:
         },
     }
     section.pop("disable_instance_discovery")  # implied by ``authority``
+    return section
+
+
+def _start_azure(port: int, state_dir: Path | None) -> FakeCloud:
+    """The fake ARM over HTTPS on ``127.0.0.1:port``; its self-signed certificate is written
+    to ``state_dir`` (a temporary directory by default) and trusted only by the backends file
+    (``connection_verify``)."""
+    from vcpsdk.testing.fakes.azure import running_fake_arm
+
+    arm = azure_rehearsal_arm()
+    stack = ExitStack()
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    running = stack.enter_context(running_fake_arm(arm, cert_dir=state_dir, port=port))
+    kinds = {
+        "virtual_machines": "virtual_machine",
+        "network_interfaces": "network_interface",
+        "disks": "disk",
+    }
 
     def leftovers() -> list[dict[str, Any]]:
-        kinds = {
-            "virtual_machines": "virtual_machine",
-            "network_interfaces": "network_interface",
-            "disks": "disk",
-        }
-        return [
-            {"type": kinds[kind], "id": resource_id}
-            for kind, ids in arm.leftovers().items()
-            for resource_id in ids
-        ]
+        return [{"type": kinds[kind], "id": rid} for kind, ids in arm.leftovers().items() for rid in ids]
 
-    return FakeCloud("azure", running.base_url, {"azure": section}, leftovers, stack.close)
+    return FakeCloud(
+        "azure", running.base_url, {"azure": azure_backend_config(running)}, leftovers, stack.close
+    )
 
 
 #: cloud name → starter of its stand-in (oracle, vmware and sakura join here)
