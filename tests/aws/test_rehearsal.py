@@ -4,66 +4,19 @@ the notebook flow through our SDK, and the leftovers line printed on SIGTERM."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 from vcpsdk.controller.cli import _settings, build_parser, main
-from vcpsdk.core.polling import poll
 from vcpsdk.testing import write_test_public_key
 from vcpsdk.testing.fakes.aws import ec2_client
-from vcpsdk.testing.serve import VCC, vcc_serve
+from vcpsdk.testing.rehearsal import fake_cloud
+from vcpsdk.testing.serve import vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
-
-
-@dataclass
-class FakeCloudProcess:
-    """A ``vcc fake-cloud`` process and the backends file it wrote."""
-
-    process: subprocess.Popen[str]
-    backends_file: Path
-
-    def section(self) -> dict[str, Any]:
-        section: dict[str, Any] = yaml.safe_load(self.backends_file.read_text())["aws"]
-        return section
-
-    def stop(self) -> dict[str, Any]:
-        """SIGTERM, then the one JSON line it printed."""
-        self.process.send_signal(signal.SIGTERM)
-        out, _ = self.process.communicate(timeout=30)
-        assert self.process.returncode == 0
-        [line] = out.splitlines()
-        report: dict[str, Any] = json.loads(line)
-        return report
-
-
-@contextmanager
-def fake_cloud(tmp_path: Path, *extra: str) -> Iterator[FakeCloudProcess]:
-    """``vcc fake-cloud aws --port 0`` until the block ends (killed if still running)."""
-    backends_file = tmp_path / "aws-backends.yml"
-    process = subprocess.Popen(
-        [*VCC, "fake-cloud", "aws", "--port", "0", "--backends-out", str(backends_file), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        poll(lambda: backends_file.exists() or process.poll() is not None, bool, timeout=60, interval=0.1)
-        assert process.poll() is None, "vcc fake-cloud exited"
-        yield FakeCloudProcess(process, backends_file)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
 
 
 def _sdk(served: Any, tmp_path: Path) -> VcpSDK:
@@ -71,7 +24,7 @@ def _sdk(served: Any, tmp_path: Path) -> VcpSDK:
 
 
 def test_the_backends_file_points_at_loopback_only(tmp_path: Path) -> None:
-    with fake_cloud(tmp_path, "--state-dir", str(tmp_path / "fake")) as fake:
+    with fake_cloud("aws", tmp_path, "--state-dir", str(tmp_path / "fake")) as fake:
         section = fake.section()
         info = json.loads((tmp_path / "fake" / "fake-cloud.json").read_text())
         assert info == {
@@ -89,7 +42,7 @@ def test_the_backends_file_points_at_loopback_only(tmp_path: Path) -> None:
 
 def test_a_notebook_flow_in_rehearsal_leaves_nothing(tmp_path: Path) -> None:
     key = write_test_public_key(tmp_path / "id.pub")
-    with fake_cloud(tmp_path) as fake:
+    with fake_cloud("aws", tmp_path) as fake:
         ec2 = ec2_client(fake.section()["endpoint_url"])
         with vcc_serve(tmp_path / "state", "--backends", str(fake.backends_file)) as served:
             vcp = _sdk(served, tmp_path)
@@ -125,7 +78,7 @@ def test_a_notebook_flow_in_rehearsal_leaves_nothing(tmp_path: Path) -> None:
 
 def test_the_leftovers_line_lists_an_instance_left_running(tmp_path: Path) -> None:
     key = write_test_public_key(tmp_path / "id.pub")
-    with fake_cloud(tmp_path) as fake:
+    with fake_cloud("aws", tmp_path) as fake:
         with vcc_serve(tmp_path / "state", "--backends", str(fake.backends_file)) as served:
             vcp = _sdk(served, tmp_path)
             spec = vcp.get_spec("aws", "small")
@@ -142,7 +95,7 @@ def test_the_leftovers_line_lists_an_instance_left_running(tmp_path: Path) -> No
 
 
 def test_two_backends_files_are_merged(tmp_path: Path) -> None:
-    with fake_cloud(tmp_path) as fake:
+    with fake_cloud("aws", tmp_path) as fake:
         other = tmp_path / "other.yml"
         other.write_text("toy:\n  class: toy_backend:ToyBackend\n  providers: [azure]\n")
         args = build_parser().parse_args(

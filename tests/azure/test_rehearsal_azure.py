@@ -5,60 +5,14 @@ tutorial's shape through our SDK, and both leftovers lines empty after cleanup."
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
-from vcpsdk.core.polling import poll
 from vcpsdk.testing import write_test_public_key
-from vcpsdk.testing.serve import VCC, vcc_serve
+from vcpsdk.testing.rehearsal import fake_cloud
+from vcpsdk.testing.serve import vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
-
-
-class FakeCloud:
-    """A running ``vcc fake-cloud CLOUD`` process and the backends file it wrote."""
-
-    def __init__(self, cloud: str, process: subprocess.Popen[str], backends_file: Path) -> None:
-        self.cloud, self.process, self.backends_file = cloud, process, backends_file
-
-    def section(self) -> dict[str, Any]:
-        section: dict[str, Any] = yaml.safe_load(self.backends_file.read_text())[self.cloud]
-        return section
-
-    def stop(self) -> dict[str, Any]:
-        """SIGTERM, then the one JSON line it printed."""
-        self.process.send_signal(signal.SIGTERM)
-        out, _ = self.process.communicate(timeout=30)
-        assert self.process.returncode == 0
-        [line] = out.splitlines()
-        report: dict[str, Any] = json.loads(line)
-        return report
-
-
-@contextmanager
-def fake_cloud(cloud: str, tmp_path: Path, *extra: str) -> Iterator[FakeCloud]:
-    """``vcc fake-cloud CLOUD --port 0`` until the block ends (killed if still running)."""
-    backends_file = tmp_path / f"{cloud}.yml"
-    process = subprocess.Popen(
-        [*VCC, "fake-cloud", cloud, "--port", "0", "--backends-out", str(backends_file), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        poll(lambda: backends_file.exists() or process.poll() is not None, bool, timeout=60, interval=0.1)
-        assert process.poll() is None, f"vcc fake-cloud {cloud} exited"
-        yield FakeCloud(cloud, process, backends_file)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
 
 
 def test_the_azure_backends_file_trusts_its_own_certificate_on_loopback(tmp_path: Path) -> None:
