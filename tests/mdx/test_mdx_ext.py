@@ -151,6 +151,18 @@ def spec(pmdx: MdxResourceExt) -> dict[str, Any]:
     )
 
 
+#: an ACL rule without its segment (a value only sent to the fake mdx server)
+ACL_RULE = {
+    "src_address": "198.51.100.0",
+    "src_mask": "24",
+    "src_port": "any",
+    "dst_address": "10.0.0.0",
+    "dst_mask": "21",
+    "dst_port": "443",
+    "protocol": "TCP",
+}
+
+
 def last_body(fake: FakeMdx, method: str, path_part: str) -> Any:
     with fake.lock:
         hits = [r for r in fake.requests if r["method"] == method and path_part in r["path"]]
@@ -884,16 +896,7 @@ def test_allow_acl_ipv4_cycle(pmdx: MdxResourceExt, fake: FakeMdx) -> None:
         "dst_port",
         "protocol",
     }
-    acl_spec = {
-        "segment": segment_id,
-        "src_address": "198.51.100.0",
-        "src_mask": "24",
-        "src_port": "any",
-        "dst_address": "10.0.0.0",
-        "dst_mask": "21",
-        "dst_port": "443",
-        "protocol": "TCP",
-    }
+    acl_spec = {"segment": segment_id, **ACL_RULE}
     added = pmdx.add_allow_acl_ipv4_info(acl_spec)
     assert added["uuid"] and added["src_address"] == "198.51.100.0"
     after = pmdx.get_allow_acl_ipv4_info(segment_id)
@@ -910,16 +913,7 @@ def test_allow_acl_ipv4_cycle(pmdx: MdxResourceExt, fake: FakeMdx) -> None:
 
 def test_allow_acl_errors(pmdx: MdxResourceExt, fake: FakeMdx) -> None:
     segment_id = pmdx.get_segments()[0]["uuid"]
-    good = {
-        "segment": segment_id,
-        "src_address": "198.51.100.0",
-        "src_mask": "24",
-        "src_port": "any",
-        "dst_address": "10.0.0.0",
-        "dst_mask": "21",
-        "dst_port": "443",
-        "protocol": "TCP",
-    }
+    good = {"segment": segment_id, **ACL_RULE}
     with pytest.raises(MdxInvalidArgumentError, match="protocol"):
         pmdx.add_allow_acl_ipv4_info({**good, "protocol": "SCTP"})
     with pytest.raises(MdxInvalidArgumentError, match="dst_port"):
