@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vcpsdk.controller.rehearsal import azure_backend_config, azure_rehearsal_arm
+from vcpsdk.controller.rehearsal.azure import azure_backend_config, azure_rehearsal_arm
 from vcpsdk.testing import running_controller, write_test_public_key
 from vcpsdk.testing.fakes.azure import running_fake_arm
 from vcpsdk.testing.network import loopback_only
