@@ -34,6 +34,10 @@ from vcpsdk.testing.fakes.azure import CLIENT_SECRET, RESOURCE_GROUP, SUBSCRIPTI
 
 CONTROLLER_ID = "c0ffee00-0000-4000-8000-000000000001"
 API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
+#: the user's key (what spec.set_ssh_pubkey puts into params_e) and an operator's key
+USER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f user@laptop"
+OPERATOR_KEY = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 operator@bastion"
+ADMIN_KEYS = "/home/vcp/.ssh/authorized_keys"
 
 
 @pytest.fixture
@@ -49,14 +53,22 @@ def backend(config: dict[str, Any]) -> Iterator[AzureBackend]:
     made.close()
 
 
-def make_unit(config: dict[str, Any], provider: str = "azure", **params: Any) -> UnitContext:
+def key_file(*lines: str) -> str:
+    """``AUTHORIZED_KEYS=<base64 of a key file>``, as ``spec.set_ssh_pubkey`` puts it in params_e."""
+    return "AUTHORIZED_KEYS=" + base64.b64encode("".join(f"{line}\n" for line in lines).encode()).decode()
+
+
+def make_unit(
+    config: dict[str, Any], provider: str = "azure", *, keys: tuple[str, ...] = (USER_KEY,), **params: Any
+) -> UnitContext:
+    params_e = ["USER_NAME=alice", key_file(*keys)] if keys else ["USER_NAME=alice"]
     return UnitContext(
         vcid=uuid.uuid4().hex,
         vc_name="group",
         unit_name="unit",
         provider=provider,
         owner="alice",
-        spec={"image": "vcp/base:1.0", "cloud_params": params},
+        spec={"image": "vcp/base:1.0", "params_e": params_e, "cloud_params": params},
         catalog=dict(config["vpn_catalog"]["default"]),
     )
 
@@ -129,6 +141,11 @@ def test_create_nodes_puts_a_nic_and_a_vm_per_node(arm: RunningArm, backend: Azu
             "vcp-ugroup": "group",
             "vcp-unit": "unit",
             TAG_NODE: node.node_id,
+        }
+        assert props["osProfile"]["adminUsername"] == "vcp"
+        assert props["osProfile"]["linuxConfiguration"] == {
+            "disablePasswordAuthentication": True,
+            "ssh": {"publicKeys": [{"path": ADMIN_KEYS, "keyData": USER_KEY}]},
         }
         script = base64.b64decode(props["osProfile"]["customData"]).decode()
         assert script == bootstrap_script(

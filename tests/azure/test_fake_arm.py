@@ -25,6 +25,7 @@ from vcpsdk.testing.fakes.azure import (
 )
 
 IMAGE = {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f test@vcpsdk"
 
 
 def make_nic(network: Any, name: str, address: str | None = None) -> Any:
@@ -61,7 +62,12 @@ def vm_body(nic_id: str, size: str = "Standard_D2s_v5") -> Any:
             computer_name="n1",
             admin_username="vcp",
             custom_data=base64.b64encode(b"#!/bin/sh\necho boot\n").decode(),
-            linux_configuration=models.LinuxConfiguration(disable_password_authentication=True),
+            linux_configuration=models.LinuxConfiguration(
+                disable_password_authentication=True,
+                ssh=models.SshConfiguration(
+                    public_keys=[models.SshPublicKey(path="/home/vcp/.ssh/authorized_keys", key_data=KEY)]
+                ),
+            ),
         ),
         network_profile=models.NetworkProfile(
             network_interfaces=[models.NetworkInterfaceReference(id=nic_id, primary=True)]

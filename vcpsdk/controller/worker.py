@@ -246,6 +246,8 @@ class Worker:
                 backend.delete_disks(ctx, disk_requests)
             else:
                 backend.delete_nodes(ctx, requests)
+            if kind == "delete_unit":
+                backend.sweep(ctx)
             with self.store.transaction() as session:
                 self._drop_nodes(session, [r.node_id for r in requests])
                 if kind == "delete_unit":

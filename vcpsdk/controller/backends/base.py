@@ -179,6 +179,10 @@ class Backend(abc.ABC):
         """
         return {}
 
+    def sweep(self, unit: UnitContext) -> None:  # noqa: B027 - optional hook
+        """Called when a unit is deleted, after its nodes or disks: delete whatever the cloud
+        still holds for the unit (leftovers of failures, found e.g. by tag)."""
+
     def node_ssh_port(self) -> int | None:
         """Port the nodes' SSH endpoints listen on now, if the backend runs them."""
         return None

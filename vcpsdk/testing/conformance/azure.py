@@ -92,13 +92,13 @@ class AzureFakeHarness:
         return [f"{kind} {rid}" for kind, ids in self.fake.leftovers().items() for rid in ids]
 
     def cloud_state(self, running: RunningController, node_id: str, instance_id: str) -> str | None:
-        """The VM's power state in the fake: running → RUNNING, deallocated → POWER_OFF,
+        """The VM's power state in the fake: running → RUNNING, deallocated or stopped → POWER_OFF,
         gone → None, any other by its ARM name."""
         with self.fake.lock:
             state = self.fake.power.get(instance_id.rstrip("/").lower())
         if state is None:
             return None
-        return {"running": RUNNING, "deallocated": POWER_OFF}.get(state, state)
+        return {"running": RUNNING, "deallocated": POWER_OFF, "stopped": POWER_OFF}.get(state, state)
 
     @contextlib.contextmanager
     def failing(

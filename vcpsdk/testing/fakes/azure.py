@@ -62,7 +62,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -97,6 +97,14 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
 
+def _as_int(address: Any) -> int:
+    """An IPv4 address as an integer (-1 for anything that is not one)."""
+    try:
+        return int(ipaddress.IPv4Address(str(address)))
+    except ValueError:
+        return -1
+
+
 def _key(resource_id: str) -> str:
     return resource_id.rstrip("/").lower()  # ARM names are case-insensitive
 
@@ -110,6 +118,7 @@ class Fault:
     message: str
     times: int
     retry_after: int | None = None
+    in_operation: bool = False
 
 
 class FakeArm:
@@ -118,17 +127,22 @@ class FakeArm:
     Args:
         operation_polls: how many polls of an operation URL answer "in progress" first.
         unavailable_sizes: VM sizes a create answers 409 ``SkuNotAvailable`` for.
+        page_size: items per page of a list answer (more pages are reached by ``nextLink``).
     """
 
-    def __init__(self, *, operation_polls: int = 0, unavailable_sizes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, *, operation_polls: int = 0, unavailable_sizes: tuple[str, ...] = (), page_size: int = 100
+    ) -> None:
         self.lock = threading.RLock()
         self.base_url = "https://127.0.0.1:0"  # where it is served (set by the runner)
         self.operation_polls = operation_polls
+        self.page_size = page_size
         self.unavailable_sizes = {s.lower() for s in unavailable_sizes}
         self.requests: list[dict[str, Any]] = []
         self.tokens: set[str] = set()
         self.faults: dict[str, list[Fault]] = {}
-        self.operations: dict[str, int] = {}  # operation id -> polls still "in progress"
+        # operation id -> [polls still "in progress", the fault it ends with (None: Succeeded)]
+        self.operations: dict[str, list[Any]] = {}
         self.resource_groups: dict[str, dict[str, Any]] = {}
         self.vnets: dict[str, dict[str, Any]] = {}
         self.subnets: dict[str, dict[str, Any]] = {}
@@ -222,8 +236,15 @@ class FakeArm:
         *,
         times: int = 1,
         retry_after: int | None = None,
+        in_operation: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``operation`` answer ``status`` with ``code``.
+
+        With ``in_operation`` the request itself is accepted like a good one (201/202 and the
+        LRO headers) and its long-running operation ends ``Failed`` with the error in the
+        operation's body, as ARM reports a failure found while provisioning: a VM, NIC or disk
+        being created is left in provisioningState ``Failed`` (it exists: whoever created it
+        deletes it), a power action or delete changes nothing.
 
         Args:
             operation: ``"<resource type>.<verb>"``, e.g. ``"virtualMachines.createOrUpdate"``,
@@ -234,16 +255,18 @@ class FakeArm:
             message: the error message (a default names the code).
             times: how many calls fail.
             retry_after: the ``Retry-After`` seconds sent (a 429 always sends one, default 0).
+            in_operation: fail the operation (its status ``Failed``), not the request.
 
         Example::
 
             fake.fail("virtualMachines.createOrUpdate", 409, "QuotaExceeded", times=2)
+            fake.fail("virtualMachines.createOrUpdate", 409, "AllocationFailed", in_operation=True)
         """
-        if status == 429 and retry_after is None:
+        if status == 429 and retry_after is None and not in_operation:
             retry_after = 0
         with self.lock:
             self.faults.setdefault(operation, []).append(
-                Fault(status, code, message or f"injected failure: {code}", times, retry_after)
+                Fault(status, code, message or f"injected failure: {code}", times, retry_after, in_operation)
             )
 
     def leftovers(self) -> dict[str, list[str]]:
@@ -312,24 +335,35 @@ class FakeArm:
             raise arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.")
 
     # ------------------------------------------------------------- plumbing
-    def check_fault(self, operation: str) -> None:
-        """Raise the next injected failure of ``operation``, if any."""
+    def check_fault(self, operation: str) -> Fault | None:
+        """Raise the next injected failure of ``operation``, if any; a failure of its
+        long-running operation (``in_operation``) is returned instead, for the caller to
+        hand to :meth:`accepted`."""
         queue = self.faults.get(operation)
         if not queue:
-            return
+            return None
         fault = queue[0]
         fault.times -= 1
         if fault.times <= 0:
             queue.pop(0)
+        if fault.in_operation:
+            return fault
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
         raise arm_error(fault.status, fault.code, fault.message, headers)
 
     def accepted(
-        self, base: str, namespace: str, status: int, body: Any = None, location: bool = True
+        self,
+        base: str,
+        namespace: str,
+        status: int,
+        body: Any = None,
+        location: bool = True,
+        failure: Fault | None = None,
     ) -> Response:
-        """An LRO's first answer: ``status`` with ``body`` and the headers the SDK pollers follow."""
+        """An LRO's first answer: ``status`` with ``body`` and the headers the SDK pollers
+        follow; the operation ends ``Failed`` with ``failure`` when given."""
         op = uuid.uuid4().hex
-        self.operations[op] = self.operation_polls
+        self.operations[op] = [self.operation_polls, failure]
         prefix = f"{base}/subscriptions/{SUBSCRIPTION_ID}/providers/{namespace}/locations/{LOCATION}"
         headers = {
             "Azure-AsyncOperation": f"{prefix}/operations/{op}?api-version=2024-01-01",
@@ -345,14 +379,21 @@ class FakeArm:
         """A poll of an operation URL (``operations`` or, with ``result``, ``operationResults``)."""
         if op not in self.operations:
             raise arm_error(404, "ResourceNotFound", f"operation {op} not found")
-        done = self.operations[op] <= 0
-        self.operations[op] -= 1
+        state = self.operations[op]
+        done, failure = state[0] <= 0, state[1]
+        state[0] -= 1
         if result:
-            if done:
-                return Response(status_code=200)
-            return Response(status_code=202, headers={"Retry-After": "0"})
-        status = "Succeeded" if done else "InProgress"
-        return JSONResponse({"name": op, "status": status, "startTime": _now()}, headers={"Retry-After": "0"})
+            if not done:
+                return Response(status_code=202, headers={"Retry-After": "0"})
+            if failure is not None:
+                raise arm_error(failure.status, failure.code, failure.message)
+            return Response(status_code=200)
+        answer: dict[str, Any] = {"name": op, "status": "InProgress", "startTime": _now()}
+        if done:
+            answer.update(status="Failed" if failure else "Succeeded", endTime=_now())
+            if failure is not None:
+                answer["error"] = {"code": failure.code, "message": failure.message}
+        return JSONResponse(answer, headers={"Retry-After": "0"})
 
     def _resource_group(self, resource_group: str) -> dict[str, Any]:
         group = self.resource_groups.get(_key(self.rg_id(resource_group)))
@@ -371,9 +412,12 @@ class FakeArm:
         return item
 
     # ------------------------------------------------------------ network
-    def _subnet_hosts(self, subnet: dict[str, Any]) -> list[str]:
-        hosts = list(ipaddress.IPv4Network(subnet["properties"]["addressPrefix"]).hosts())
-        return [str(h) for h in hosts[_RESERVED_HOSTS:]]
+    @staticmethod
+    def _subnet_hosts(subnet: dict[str, Any]) -> range:
+        """The subnet's usable addresses (as integers): not the network, broadcast or the
+        addresses Azure keeps."""
+        network = ipaddress.IPv4Network(subnet["properties"]["addressPrefix"])
+        return range(int(network.network_address) + 1 + _RESERVED_HOSTS, int(network.broadcast_address))
 
     def _used_addresses(self, except_nic: str) -> set[str]:
         return {
@@ -406,7 +450,7 @@ class FakeArm:
             hosts = self._subnet_hosts(subnet)
             address = props.get("privateIPAddress")
             if method == "Static":
-                if address not in hosts:
+                if _as_int(address) not in hosts:
                     raise arm_error(
                         400, "PrivateIPAddressNotInSubnet", f"{address} is not in subnet {subnet_id}."
                     )
@@ -415,10 +459,13 @@ class FakeArm:
             else:
                 old = existing and existing["properties"]["ipConfigurations"][index : index + 1]
                 address = old[0]["properties"]["privateIPAddress"] if old else None
-                address = address or next((h for h in hosts if h not in used), None)
-                if address is None:
-                    raise arm_error(400, "SubnetIsFull", f"Subnet {subnet_id} has no free address.")
-            used.add(address)
+                if not address:
+                    taken = {_as_int(a) for a in used}
+                    free = next((h for h in hosts if h not in taken), None)
+                    if free is None:
+                        raise arm_error(400, "SubnetIsFull", f"Subnet {subnet_id} has no free address.")
+                    address = str(ipaddress.IPv4Address(free))
+            used.add(str(address))
             config_name = config.get("name") or f"ipconfig{index + 1}"
             out.append(
                 {
@@ -496,7 +543,7 @@ class FakeArm:
         return disk
 
     def put_disk(self, disk_id: str, name: str, body: Any) -> dict[str, Any]:
-        """Create (empty, or a copy of a snapshot) or update a managed disk."""
+        """Create (empty, or a copy of a snapshot or disk) or update a managed disk."""
         body = body if isinstance(body, dict) else {}
         props = body.get("properties") or {}
         sku = (body.get("sku") or {}).get("name") or "Standard_LRS"
@@ -513,8 +560,7 @@ class FakeArm:
         option = creation.get("createOption")
         size = props.get("diskSizeGB")
         if option == "Copy":
-            source = self._get(self.snapshots, creation.get("sourceResourceId") or "", f"{COMPUTE}/snapshots")
-            size = size or source["properties"]["diskSizeGB"]
+            size = size or self._source(creation)["properties"]["diskSizeGB"]
         elif option != "Empty":
             raise arm_error(400, "InvalidParameter", f"createOption '{option}' is not supported here.")
         if not size:
@@ -534,6 +580,38 @@ class FakeArm:
             )
         del self.disks[_key(disk_id)]
         return True
+
+    def _source(self, creation: dict[str, Any]) -> dict[str, Any]:
+        """The snapshot or managed disk ``creationData.sourceResourceId`` names (404 if none)."""
+        source_id = str(creation.get("sourceResourceId") or "")
+        table = self.disks if "/providers/microsoft.compute/disks/" in source_id.lower() else self.snapshots
+        return self._get(table, source_id, source_id.split("/providers/")[-1].rsplit("/", 1)[0])
+
+    def put_snapshot(self, snapshot_id: str, name: str, rg: str, body: Any) -> dict[str, Any]:
+        """Create (``createOption`` ``Copy`` of a managed disk or snapshot) or update (tags) a
+        snapshot."""
+        body = body if isinstance(body, dict) else {}
+        existing = self.snapshots.get(_key(snapshot_id))
+        if existing:
+            existing["tags"] = body.get("tags", existing.get("tags")) or {}
+            return existing
+        creation = (body.get("properties") or {}).get("creationData") or {}
+        if creation.get("createOption") != "Copy":
+            raise arm_error(
+                400,
+                "InvalidParameter",
+                f"createOption '{creation.get('createOption')}' is not supported here (only Copy).",
+            )
+        source = self._source(creation)
+        self.add_snapshot(name, source["properties"]["diskSizeGB"], rg, body.get("location", LOCATION))
+        snapshot = self.snapshots[_key(snapshot_id)]
+        snapshot["tags"] = body.get("tags") or {}
+        snapshot["properties"]["creationData"] = {"createOption": "Copy", "sourceResourceId": source["id"]}
+        return snapshot
+
+    def delete_snapshot(self, snapshot_id: str) -> bool:
+        """Delete a snapshot (``False``: there was none)."""
+        return self.snapshots.pop(_key(snapshot_id), None) is not None
 
     def _attach(self, disk: dict[str, Any], vm_id: str | None) -> None:
         if vm_id:
@@ -571,6 +649,38 @@ class FakeArm:
             out.append(item)
         return out
 
+    @staticmethod
+    def _check_login(os_profile: dict[str, Any] | None) -> None:
+        """ARM's rules for a new Linux VM's login: SSH keys (at the admin's
+        ``authorized_keys``) or a password must be enabled; 400 ``InvalidParameter`` otherwise."""
+        if not os_profile:
+            return
+        admin = os_profile.get("adminUsername") or ""
+        linux = os_profile.get("linuxConfiguration") or {}
+        keys = (linux.get("ssh") or {}).get("publicKeys") or []
+        enabled = keys if linux.get("disablePasswordAuthentication") else os_profile.get("adminPassword")
+        if not enabled:
+            raise arm_error(
+                400,
+                "InvalidParameter",
+                "Authentication using either SSH or by user name and password must be enabled in "
+                "Linux profile.",
+            )
+        for key in keys:
+            if key.get("path") != f"/home/{admin}/.ssh/authorized_keys":
+                raise arm_error(
+                    400,
+                    "InvalidParameter",
+                    "Destination path for SSH public keys is currently limited to its default value "
+                    f"/home/{admin}/.ssh/authorized_keys due to a known issue in Linux provisioning agent.",
+                )
+            if not str(key.get("keyData") or "").startswith(("ssh-", "ecdsa-")):
+                raise arm_error(
+                    400,
+                    "InvalidParameter",
+                    "The value of parameter linuxConfiguration.ssh.publicKeys.keyData is invalid.",
+                )
+
     def put_vm(self, vm_id: str, name: str, rg: str, body: Any) -> tuple[dict[str, Any], bool]:
         """Create or update a VM; returns it and whether it is new."""
         body = body if isinstance(body, dict) else {}
@@ -594,6 +704,8 @@ class FakeArm:
             raise arm_error(
                 400, "InvalidParameter", "Required parameter 'storageProfile.imageReference' is missing."
             )
+        if existing is None:
+            self._check_login(props.get("osProfile"))
         nic_refs = (props.get("networkProfile") or {}).get("networkInterfaces") or (
             existing["properties"]["networkProfile"]["networkInterfaces"] if existing else []
         )
@@ -810,20 +922,29 @@ class FakeArm:
         if not tail and request.method == "GET":
             self.check_fault(f"{kind}.list")
             prefix = self.rg_id(rg).lower() + "/"
-            return {"value": [item for key, item in table.items() if key.startswith(prefix)]}
+            return self.page(request, [item for key, item in sorted(table.items()) if key.startswith(prefix)])
         if len(tail) == 1 and request.method == "GET":
             self.check_fault(f"{kind}.get")
             return self._get(table, self.resource_id(namespace, kind, tail[0], rg), f"{namespace}/{kind}")
         return None
 
-    def _verb(self, request: Request, kind: str, tail: list[str]) -> str:
+    def page(self, request: Request, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """One page of a list answer: ``page_size`` items from ``$skiptoken`` on, and the
+        ``nextLink`` of the next page while there is one (what the SDK's pager follows)."""
+        start = int(request.query_params.get("$skiptoken") or 0)
+        end = start + max(1, self.page_size)
+        answer: dict[str, Any] = {"value": items[start:end]}
+        if end < len(items):
+            query = urlencode({"api-version": request.query_params.get("api-version", ""), "$skiptoken": end})
+            answer["nextLink"] = f"{str(request.base_url).rstrip('/')}{request.url.path}?{query}"
+        return answer
+
+    def _verb(self, request: Request, kind: str, tail: list[str]) -> tuple[str, Fault | None]:
         if len(tail) != 1 or request.method not in VERBS:
             raise arm_error(
                 405, "MethodNotAllowed", f"{request.method} is not supported on {request.url.path}."
             )
-        operation = f"{kind}.{VERBS[request.method]}"
-        self.check_fault(operation)
-        return VERBS[request.method]
+        return VERBS[request.method], self.check_fault(f"{kind}.{VERBS[request.method]}")
 
     def _virtual_machines(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
@@ -834,9 +955,10 @@ class FakeArm:
                 self.check_fault(f"{kind}.instanceView")
                 return self.instance_view(vm)
             if request.method == "POST" and tail[1] in _POWER:
-                self.check_fault(f"{kind}.{tail[1]}")
-                self.power[_key(vm["id"])] = _POWER[tail[1]]
-                return self.accepted(base, COMPUTE, 202)
+                failure = self.check_fault(f"{kind}.{tail[1]}")
+                if failure is None:
+                    self.power[_key(vm["id"])] = _POWER[tail[1]]
+                return self.accepted(base, COMPUTE, 202, failure=failure)
             raise arm_error(404, "InvalidResourceType", f"{request.url.path} is not served by the fake ARM.")
         if len(tail) == 1 and request.method == "GET":
             self.check_fault(f"{kind}.get")
@@ -845,11 +967,16 @@ class FakeArm:
                 return {**vm, "properties": {**vm["properties"], "instanceView": self.instance_view(vm)}}
             return vm
 
-        def put(resource_id: str) -> Response:
+        def put(resource_id: str, failure: Fault | None) -> Response:
             vm, created = self.put_vm(resource_id, tail[0], rg, body)
+            if failure is not None:
+                vm["properties"]["provisioningState"] = "Failed"
+            # a VM is never done at once: the SDK follows the operation (CRP's contract)
             state = "Creating" if created else "Updating"
             shown = {**vm, "properties": {**vm["properties"], "provisioningState": state}}
-            return self.accepted(base, COMPUTE, 201 if created else 200, shown, location=False)
+            return self.accepted(
+                base, COMPUTE, 201 if created else 200, shown, location=False, failure=failure
+            )
 
         return self._crud(request, base, COMPUTE, kind, rg, tail, self.vms, self.delete_vm, put)
 
@@ -863,45 +990,61 @@ class FakeArm:
         tail: list[str],
         table: dict[str, dict[str, Any]],
         delete: Callable[[str], bool],
-        put: Callable[[str], Response],
+        put: Callable[[str, Fault | None], Response],
     ) -> Any:
         """List, get, delete (202, or 204 when there was nothing) or ``put`` one resource."""
         listed = self._list_or_get(table, request, kind, rg, tail, namespace)
         if listed is not None:
             return listed
-        verb = self._verb(request, kind, tail)
+        verb, failure = self._verb(request, kind, tail)
         resource_id = self.resource_id(namespace, kind, tail[0], rg)
         if verb == "delete":
+            if failure is not None:  # the operation fails: the resource stays
+                self._get(table, resource_id, f"{namespace}/{kind}")
+                return self.accepted(base, namespace, 202, failure=failure)
             return self.accepted(base, namespace, 202) if delete(resource_id) else Response(status_code=204)
-        return put(resource_id)
+        return put(resource_id, failure)
+
+    def _done_at_once(self, failure: Fault | None) -> bool:
+        return failure is None and self.operation_polls <= 0
 
     def _disks(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
     ) -> Any:
-        def put(resource_id: str) -> Response:
+        def put(resource_id: str, failure: Fault | None) -> Response:
             disk = self.put_disk(resource_id, tail[0], body)
+            if failure is not None:
+                disk["properties"]["provisioningState"] = "Failed"
             shown = {**disk, "properties": {**disk["properties"], "provisioningState": "Updating"}}
-            return self.accepted(base, COMPUTE, 202, shown)
+            return self.accepted(base, COMPUTE, 202, shown, failure=failure)
 
         return self._crud(request, base, COMPUTE, kind, rg, tail, self.disks, self.delete_disk, put)
 
     def _snapshots(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
     ) -> Any:
-        listed = self._list_or_get(self.snapshots, request, kind, rg, tail, COMPUTE)
-        if listed is None:
-            raise arm_error(
-                405, "MethodNotAllowed", "the fake ARM only reads snapshots (seed them with add_snapshot)"
-            )
-        return listed
+        def put(resource_id: str, failure: Fault | None) -> Response:
+            snapshot = self.put_snapshot(resource_id, tail[0], rg, body)
+            if failure is not None:
+                snapshot["properties"]["provisioningState"] = "Failed"
+            shown = {**snapshot, "properties": {**snapshot["properties"], "provisioningState": "Updating"}}
+            return self.accepted(base, COMPUTE, 202, shown, failure=failure)
+
+        return self._crud(request, base, COMPUTE, kind, rg, tail, self.snapshots, self.delete_snapshot, put)
 
     def _network_interfaces(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
     ) -> Any:
-        def put(resource_id: str) -> Response:
+        def put(resource_id: str, failure: Fault | None) -> Response:
             nic, created = self.put_nic(resource_id, tail[0], body)
-            shown = {**nic, "properties": {**nic["properties"], "provisioningState": "Updating"}}
-            return self.accepted(base, NETWORK, 201 if created else 200, shown, location=False)
+            if failure is not None:
+                nic["properties"]["provisioningState"] = "Failed"
+            # NRP answers a NIC it could make at once as Succeeded (still with the LRO header)
+            state = "Succeeded" if self._done_at_once(failure) else "Updating"
+            shown = {**nic, "properties": {**nic["properties"], "provisioningState": state}}
+            return self.accepted(
+                base, NETWORK, 201 if created else 200, shown, location=False, failure=failure
+            )
 
         return self._crud(request, base, NETWORK, kind, rg, tail, self.nics, self.delete_nic, put)
 

@@ -10,6 +10,7 @@ Operators enable it with a ``backends`` section (``vcc serve --backends FILE``):
       max_concurrent_creates: 8          # VMs of one request created at once
       controller_address: 172.30.2.10    # VCCCTR_IPADDR given to the Base containers
       image_reference: Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest
+      admin_ssh_public_keys: []          # the operator's keys for the VMs' admin user (vcp)
       vpn_catalog:
         default:
           azure_resource_group_name: vcp-rg
@@ -25,7 +26,13 @@ Operators enable it with a ``backends`` section (``vcc serve --backends FILE``):
 another endpoint (the fake ARM of the tests).  What each operation sends to ARM is described
 in ``docs/azure.md``.  Every resource is named after its node or disk id, so a repeated
 create is an update of the same resources (ARM's PUT is create-or-update).  Retries are
-azure-core's (its retry policy honours ``Retry-After``), waits are the SDK's pollers.
+azure-core's (its retry policy honours ``Retry-After``), waits are the SDK's pollers (with
+two savings: a PUT answered ``Succeeded`` at once is not polled, and a VM create is not
+read back after its operation succeeded: nothing of that answer is used).
+
+The VMs' admin user ``vcp`` logs in with SSH keys only: the unit's ``AUTHORIZED_KEYS``
+(``spec.set_ssh_pubkey``) and the section's ``admin_ssh_public_keys``; a unit with neither
+is refused before anything is created (Azure refuses a Linux VM without a login).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from vcpsdk.controller.backends import base
@@ -54,6 +62,14 @@ DEFAULT_IMAGE = "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest"
 #: Azure's custom data limit (base64 encoded)
 CUSTOM_DATA_LIMIT = 87380
 ADMIN_USER = "vcp"
+#: where Azure puts the admin's SSH keys (the only path it accepts)
+ADMIN_KEYS_PATH = f"/home/{ADMIN_USER}/.ssh/authorized_keys"
+#: what power_off and suspend do with ``power_off_mode`` (``stop`` always deallocates)
+POWER_OFF_VERBS = {"deallocate": "begin_deallocate", "power_off": "begin_power_off"}
+#: the first words of OpenSSH public keys
+KEY_TYPES = ("ssh-", "ecdsa-", "sk-")
+#: the resource kinds a sweep looks for, in the order they are deleted
+_KINDS = ("vm", "nic", "disk")
 #: the service principal's settings (backends section, cloud_params or AZURE_<NAME> variables)
 CREDENTIALS = ("tenant_id", "client_id", "client_secret", "subscription_id")
 
@@ -75,6 +91,17 @@ AZURE_IDENTITY = bootstrap.NodeIdentity(cloud="Azure", address=IMDS_ADDRESS)
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A resource found by its tags: ``vm``, ``nic`` or ``disk``, its ARM id, name, tags and JSON."""
+
+    kind: str
+    id: str
+    name: str
+    tags: dict[str, str]
+    wire: dict[str, Any]
 
 
 def bootstrap_script(
@@ -114,6 +141,71 @@ def image_reference(ref: str) -> dict[str, str]:
             f"cloud_image {ref!r} is neither publisher:offer:sku:version nor an image's resource id",
         )
     return dict(zip(("publisher", "offer", "sku", "version"), parts, strict=True))
+
+
+def authorized_keys(spec: dict[str, Any]) -> list[str]:
+    """The OpenSSH public keys of the unit's ``AUTHORIZED_KEYS`` (``params_e``: base64 of a key
+    file, what ``spec.set_ssh_pubkey`` sets), each without ``authorized_keys`` options.
+
+    Example::
+
+        >>> key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA user@host"
+        >>> authorized_keys({"params_e": ["AUTHORIZED_KEYS=" + base64.b64encode(key.encode()).decode()]})
+        ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA user@host']
+    """
+    keys = []
+    for entry in spec.get("params_e") or []:
+        name, _, value = str(entry).partition("=")
+        if name != "AUTHORIZED_KEYS":
+            continue
+        try:
+            text = base64.b64decode(value).decode("utf-8", "replace")
+        except ValueError:
+            continue
+        for line in text.splitlines():
+            words = line.split()
+            starts = [i for i, word in enumerate(words) if word.startswith(KEY_TYPES)]
+            if starts and not line.lstrip().startswith("#"):
+                keys.append(" ".join(words[starts[0] :]))
+    return keys
+
+
+def _arm_polling(interval: float, *, final_get: bool = True) -> Any:
+    """An ``ARMPolling`` that ends at a first answer already ``Succeeded`` (ARM's synchronous
+    completion: a NIC usually is) and, without ``final_get``, does not read a created
+    resource back once its operation succeeded (its answer is then not the resource)."""
+    from azure.mgmt.core.polling.arm_polling import (
+        ARMPolling,
+        AzureAsyncOperationPolling,
+        BodyContentPolling,
+        LocationPolling,
+        StatusCheckPolling,
+    )
+
+    class DoneAtOnce(BodyContentPolling):
+        def can_poll(self, pipeline_response: Any) -> bool:
+            response = pipeline_response.http_response
+            return bool(
+                response.request.method in ("PUT", "PATCH")
+                and response.status_code in (200, 201)
+                and self._get_provisioning_state(response) == "Succeeded"
+            )
+
+    class NoFinalGet(AzureAsyncOperationPolling):
+        def get_final_get_url(self, pipeline_response: Any) -> None:
+            return None
+
+    operation = AzureAsyncOperationPolling() if final_get else NoFinalGet()
+    return ARMPolling(
+        interval,
+        lro_algorithms=[
+            DoneAtOnce(),
+            operation,
+            LocationPolling(),
+            BodyContentPolling(),
+            StatusCheckPolling(),
+        ],
+    )
 
 
 def _load_sdk() -> tuple[Any, Any, Any]:
@@ -162,8 +254,12 @@ class AzureBackend(Backend):
         if config.get("connection_verify") is not None:
             self._credential_kwargs["connection_verify"] = config["connection_verify"]
             self._client_kwargs["connection_verify"] = config["connection_verify"]
+        #: the SDK's wait between polls of an operation (azure-mgmt's default: 30 s)
+        interval = config.get("polling_interval")
+        self.polling_interval = 30.0 if interval is None else float(interval)
         if config.get("polling_interval") is not None:
-            self._client_kwargs["polling_interval"] = float(config["polling_interval"])
+            self._client_kwargs["polling_interval"] = self.polling_interval
+        self.admin_keys = [str(k).strip() for k in bootstrap.as_list(config.get("admin_ssh_public_keys"))]
         if config.get("retry_total") is not None:
             self._client_kwargs["retry_total"] = int(config["retry_total"])
         self._catalog = settings.parse_catalog(config, "azure")
@@ -290,8 +386,32 @@ class AzureBackend(Backend):
         rg = entry["azure_resource_group_name"]
         return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{COMPUTE}/disks/{ref}"
 
+    def login_keys(self, unit: UnitContext) -> list[str]:
+        """The SSH public keys of the VMs' admin user: the unit's ``AUTHORIZED_KEYS`` and the
+        operator's ``admin_ssh_public_keys`` (each once).
+
+        Raises:
+            CloudInvalidParameter: there is none (Azure refuses a Linux VM without a login).
+        """
+        keys = list(dict.fromkeys([*authorized_keys(unit.spec), *self.admin_keys]))
+        if not keys:
+            raise ARM_CODES.error(
+                "InvalidParameter",
+                f"an Azure VM needs an SSH public key for its admin user {ADMIN_USER!r}: call "
+                "spec.set_ssh_pubkey(path) (or the operator sets admin_ssh_public_keys in the "
+                "controller's azure backend section)",
+            )
+        return keys
+
     def _vm_body(
-        self, unit: UnitContext, entry: dict[str, Any], node: NodeRequest, nic_id: str, os_disk: str, sub: str
+        self,
+        unit: UnitContext,
+        entry: dict[str, Any],
+        node: NodeRequest,
+        nic_id: str,
+        os_disk: str,
+        sub: str,
+        keys: list[str],
     ) -> dict[str, Any]:
         params = unit.cloud_params
         script = bootstrap_script(
@@ -335,7 +455,10 @@ class AzureBackend(Backend):
                     "computerName": self._names(node.node_id)[0],
                     "adminUsername": ADMIN_USER,
                     "customData": custom_data,
-                    "linuxConfiguration": {"disablePasswordAuthentication": True},
+                    "linuxConfiguration": {
+                        "disablePasswordAuthentication": True,
+                        "ssh": {"publicKeys": [{"path": ADMIN_KEYS_PATH, "keyData": k} for k in keys]},
+                    },
                 },
                 "networkProfile": {
                     "networkInterfaces": [
@@ -344,13 +467,6 @@ class AzureBackend(Backend):
                 },
             },
         }
-        keys = [k for k in bootstrap.as_list(params.get("ssh_public_keys")) if k]
-        if keys:
-            body["properties"]["osProfile"]["linuxConfiguration"]["ssh"] = {
-                "publicKeys": [
-                    {"path": f"/home/{ADMIN_USER}/.ssh/authorized_keys", "keyData": k} for k in keys
-                ]
-            }
         if entry.get("azure_zone"):
             body["zones"] = [str(entry["azure_zone"])]
         return body
@@ -396,20 +512,26 @@ class AzureBackend(Backend):
         compute, network, sub = self.clients(unit)
         entry = self._entry(unit)
         rg = str(entry["azure_resource_group_name"])
+        keys = self.login_keys(unit)
 
         def create(node: NodeRequest) -> NodeResult:
             vm_name, nic_name, os_disk = self._names(node.node_id)
             nic = _wire(
                 network.network_interfaces.begin_create_or_update(
-                    rg, nic_name, self._nic_body(unit, entry, node, sub)
+                    rg,
+                    nic_name,
+                    self._nic_body(unit, entry, node, sub),
+                    polling=_arm_polling(self.polling_interval),
                 ).result()
             )
-            body = self._vm_body(unit, entry, node, str(nic["id"]), os_disk, sub)
-            vm = _wire(compute.virtual_machines.begin_create_or_update(rg, vm_name, body).result())
+            body = self._vm_body(unit, entry, node, str(nic["id"]), os_disk, sub, keys)
+            compute.virtual_machines.begin_create_or_update(
+                rg, vm_name, body, polling=_arm_polling(self.polling_interval, final_get=False)
+            ).wait()  # raises what the operation ended with
             ips = nic.get("properties", {}).get("ipConfigurations") or [{}]
             return NodeResult(
                 node_id=node.node_id,
-                instance_id=str(vm.get("id") or vm_name),
+                instance_id=f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{COMPUTE}/virtualMachines/{vm_name}",
                 address=str(ips[0].get("properties", {}).get("privateIPAddress") or ""),
                 volumes=[
                     {"volume_id": d.cloud_disk_id, "device_name": f"/dev/disk/azure/scsi1/lun{lun}"}
@@ -448,8 +570,23 @@ class AzureBackend(Backend):
             self._remove(unit, rg, [n.node_id for n in nodes])
 
     def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
-        """power_off/stop/suspend = deallocate; power_on/start/resume = start (and wait)."""
-        verb = "begin_start" if settings.powers_on(action) else "begin_deallocate"
+        """power_on/start/resume = start; stop = deallocate; power_off/suspend = deallocate, or
+        power off without deallocation (the VM keeps its host and is still billed) when the
+        spec's ``power_off_mode`` is ``power_off``.  Waits for the operations.
+
+        Raises:
+            CloudInvalidParameter: an unknown ``power_off_mode``.
+        """
+        mode = str(unit.cloud_params.get("power_off_mode") or "deallocate")
+        if mode not in POWER_OFF_VERBS:
+            raise ARM_CODES.error(
+                "InvalidParameter",
+                f"power_off_mode {mode!r} is neither {' nor '.join(map(repr, POWER_OFF_VERBS))}",
+            )
+        if settings.powers_on(action):
+            verb = "begin_start"
+        else:
+            verb = "begin_deallocate" if action == "stop" else POWER_OFF_VERBS[mode]
         if not nodes:
             return
         compute, _, _ = self.clients(unit)
@@ -460,16 +597,33 @@ class AzureBackend(Backend):
                 lambda vm: getattr(compute.virtual_machines, verb)(rg, vm).result(),
             )
 
+    def _listed(self, unit: UnitContext | None, rg: str, kinds: Iterable[str], **tags: str) -> list[_Found]:
+        """This controller's resources of ``kinds`` (``vm``, ``nic``, ``disk``) in ``rg`` whose
+        tags hold ``tags`` (the SDK's list calls; it follows ``nextLink`` pages)."""
+        compute, network, _ = self.clients(unit)
+        listers = {
+            "vm": compute.virtual_machines.list,
+            "nic": network.network_interfaces.list,
+            "disk": compute.disks.list_by_resource_group,
+        }
+        wanted = {TAG_CONTROLLER: self.controller_id, **tags}
+        found = []
+        for kind in kinds:
+            for item in listers[kind](rg):
+                wire = _wire(item)
+                have = wire.get("tags") or {}
+                if all(have.get(k) == v for k, v in wanted.items()):
+                    found.append(_Found(kind, str(wire["id"]), str(wire["name"]), have, wire))
+        return found
+
     def _tagged(self, unit: UnitContext, rg: str, node_ids: Iterable[str]) -> dict[str, str]:
         """``{node_id: VM name}`` of this controller's VMs in ``rg``, found by tag."""
-        compute, _, _ = self.clients(unit)
         wanted = set(node_ids)
-        found = {}
-        for vm in compute.virtual_machines.list(rg):
-            tags = _wire(vm).get("tags") or {}
-            if tags.get(TAG_CONTROLLER) == self.controller_id and tags.get(TAG_NODE) in wanted:
-                found[str(tags[TAG_NODE])] = str(_wire(vm)["name"])
-        return found
+        return {
+            found.tags[TAG_NODE]: found.name
+            for found in self._listed(unit, rg, ["vm"])
+            if found.tags.get(TAG_NODE) in wanted
+        }
 
     def describe(self, unit: UnitContext, nodes: list[NodeRequest]) -> dict[str, str]:
         """``{node_id: RUNNING | POWER_OFF | DELETED}``: the VMs re-discovered by tag, their power state."""
@@ -580,3 +734,52 @@ class AzureBackend(Backend):
 
         with translated(secrets=self._secrets(unit)):
             self._each(disks, delete)
+
+    # -- leftovers -----------------------------------------------------------------------------
+
+    def find_tagged(self, vcid: str, unit: UnitContext | None = None) -> list[str]:
+        """ARM ids of this controller's VMs, NICs and disks tagged for the UnitGroup ``vcid``,
+        in every resource group of the catalog (``unit``'s credentials, else the operator's).
+
+        Example::
+
+            assert backend.find_tagged(vcid) == []  # after ug.cleanup()
+        """
+        groups = sorted(
+            {
+                str(e["azure_resource_group_name"])
+                for e in self._catalog.values()
+                if e.get("azure_resource_group_name")
+            }
+        )
+        with translated(secrets=self._secrets(unit)):
+            return sorted(f.id for rg in groups for f in self._listed(unit, rg, _KINDS, **{TAG_VCID: vcid}))
+
+    def sweep(self, unit: UnitContext) -> None:
+        """Delete what is still tagged for ``unit`` in its resource group (VMs, then NICs, then
+        disks), the leftovers of failures; called when the unit is deleted, after its nodes or
+        disks.  A NIC or disk another VM still uses is left alone (it is not a leftover)."""
+        rg = str(self._entry(unit)["azure_resource_group_name"])
+        compute, network, _ = self.clients(unit)
+        deletes = {
+            "vm": compute.virtual_machines.begin_delete,
+            "nic": network.network_interfaces.begin_delete,
+            "disk": compute.disks.begin_delete,
+        }
+        with translated(secrets=self._secrets(unit)):
+            for kind in _KINDS:
+                strays = [
+                    found
+                    for found in self._listed(
+                        unit, rg, [kind], **{TAG_VCID: unit.vcid, TAG_UNIT: unit.unit_name}
+                    )
+                    if not found.wire.get("managedBy")
+                    and not found.wire.get("properties", {}).get("virtualMachine")
+                ]
+                if strays:
+                    logger.warning(
+                        "deleting leftovers of unit %s: %s", unit.unit_name, ", ".join(f.name for f in strays)
+                    )
+                self._each(
+                    strays, lambda found: self._ignore_missing(lambda: deletes[found.kind](rg, found.name))
+                )
