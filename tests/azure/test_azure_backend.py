@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from vcpsdk.controller.backends.azure import TAG_NODE, AzureBackend, bootstrap_script
+from vcpsdk.controller.backends.azure.backend import authorized_keys
 from vcpsdk.controller.backends.azure.errors import map_error
 from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest, UnitContext
 from vcpsdk.controller.backends.registry import REGISTRY
@@ -24,13 +25,14 @@ from vcpsdk.controller.backends.toolkit.errors import (
     BackendError,
     CloudAuthError,
     CloudCapacityError,
+    CloudError,
     CloudInvalidParameter,
     CloudNotFoundError,
     CloudQuotaError,
     CloudThrottlingError,
 )
 from vcpsdk.testing.conformance.azure import PREFIX, SUBNET, backend_config
-from vcpsdk.testing.fakes.azure import CLIENT_SECRET, RESOURCE_GROUP, SUBSCRIPTION_ID, RunningArm
+from vcpsdk.testing.fakes.azure import CLIENT_SECRET, RESOURCE_GROUP, SUBSCRIPTION_ID, VNET, RunningArm
 
 CONTROLLER_ID = "c0ffee00-0000-4000-8000-000000000001"
 API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
@@ -406,3 +408,215 @@ def test_spec_disks_may_name_a_managed_disk(arm: RunningArm, backend: AzureBacke
     backend.delete_nodes(unit, [node])
     backend.delete_disks(storage, [DiskRequest("named", 1, 4)])
     assert clean(arm)
+
+
+# -- requests per node --------------------------------------------------------------------------
+
+
+def test_a_node_costs_a_nic_put_a_vm_put_and_one_operation_poll(
+    arm: RunningArm, backend: AzureBackend, config
+) -> None:
+    """The NIC answered Succeeded at once is not polled, and the created VM is not read back."""
+    unit = make_unit(config)
+    list(backend.clients(unit)[0].virtual_machines.list(RESOURCE_GROUP))  # no token request below
+    before = len(arm.fake.requests)
+    [node] = new_nodes(1)
+    [result] = backend.create_nodes(unit, [node])
+    made = [(r["method"], r["path"].split("/providers/")[-1]) for r in arm.fake.requests[before:]]
+    assert [m for m in made if not m[1].startswith("Microsoft.Compute/locations/")] == [
+        ("PUT", f"Microsoft.Network/networkInterfaces/vcp-{node.node_id}-nic"),
+        ("PUT", f"Microsoft.Compute/virtualMachines/vcp-{node.node_id}"),
+    ]
+    assert [m[0] for m in made if m[1].startswith("Microsoft.Compute/locations/")] == ["GET"]
+    assert result.instance_id == (
+        f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}"
+        f"/providers/Microsoft.Compute/virtualMachines/vcp-{node.node_id}"
+    )
+    assert result.address.startswith("127.65.")
+
+
+def test_a_nic_still_provisioning_is_followed_to_its_end(
+    arm: RunningArm, backend: AzureBackend, config
+) -> None:
+    arm.fake.operation_polls = 2  # every operation answers "in progress" twice
+    [result] = backend.create_nodes(make_unit(config), new_nodes(1))
+    assert result.address.startswith("127.65.")
+    assert len(arm.fake.calls("GET", "/operations/")) == 2 * 3  # the NIC's and the VM's operations
+    assert len(arm.fake.calls("GET", "/networkInterfaces/")) == 1  # the NIC read after its operation
+
+
+# -- the VMs' login ---------------------------------------------------------------------------
+
+
+def test_authorized_keys_are_read_from_params_e() -> None:
+    spec = {
+        "params_e": [
+            "USER_NAME=alice",
+            key_file("# a comment", f'command="uptime",no-pty {USER_KEY}', "", OPERATOR_KEY, "garbage"),
+        ]
+    }
+    assert authorized_keys(spec) == [USER_KEY, OPERATOR_KEY]
+    assert authorized_keys({"params_e": ["AUTHORIZED_KEYS=%%%not-base64"]}) == []
+    assert authorized_keys({}) == []
+
+
+def test_a_unit_without_any_ssh_key_is_refused_before_anything_is_made(
+    arm: RunningArm, backend: AzureBackend, config
+) -> None:
+    with pytest.raises(CloudInvalidParameter, match="needs an SSH public key .*set_ssh_pubkey"):
+        backend.create_nodes(make_unit(config, keys=()), new_nodes(2))
+    assert arm.fake.calls("PUT") == [] and clean(arm)
+
+
+def test_the_operators_keys_join_the_users(arm: RunningArm, config) -> None:
+    operator = AzureBackend({**config, "admin_ssh_public_keys": [OPERATOR_KEY, USER_KEY]}, CONTROLLER_ID)
+    operator.create_nodes(make_unit(config, keys=()), new_nodes(1))
+    operator.create_nodes(make_unit(config), new_nodes(1))
+    operator.close()
+    [alone, both] = [
+        c["json"]["properties"]["osProfile"]["linuxConfiguration"] for c in puts(arm, "virtualMachines")
+    ]
+    assert [k["keyData"] for k in alone["ssh"]["publicKeys"]] == [OPERATOR_KEY, USER_KEY]
+    assert [k["keyData"] for k in both["ssh"]["publicKeys"]] == [USER_KEY, OPERATOR_KEY]
+    assert {k["path"] for k in alone["ssh"]["publicKeys"] + both["ssh"]["publicKeys"]} == {ADMIN_KEYS}
+
+
+# -- power off without deallocation ------------------------------------------------------------
+
+
+def test_power_off_mode_power_off_keeps_the_vm_allocated(
+    arm: RunningArm, backend: AzureBackend, config
+) -> None:
+    unit = make_unit(config, power_off_mode="power_off")
+    nodes = new_nodes(2)
+    backend.create_nodes(unit, nodes)
+    backend.power(unit, nodes, "power_off")
+    assert len(arm.fake.calls("POST", "/powerOff")) == 2 and not arm.fake.calls("POST", "/deallocate")
+    assert {arm.fake.power[r.lower()] for r in arm.fake.leftovers()["virtual_machines"]} == {"stopped"}
+    assert set(backend.describe(unit, nodes).values()) == {"POWER_OFF"}
+    backend.power(unit, nodes, "power_on")
+    assert set(backend.describe(unit, nodes).values()) == {"RUNNING"}
+    backend.power(unit, nodes[:1], "suspend")  # suspend powers off the same way
+    backend.power(unit, nodes[1:], "stop")  # stop always releases the host
+    assert len(arm.fake.calls("POST", "/powerOff")) == 3 and len(arm.fake.calls("POST", "/deallocate")) == 1
+    assert sorted(arm.fake.power.values()) == ["deallocated", "stopped"]
+    with pytest.raises(CloudInvalidParameter, match="power_off_mode 'hibernate'"):
+        backend.power(make_unit(config, power_off_mode="hibernate"), nodes, "power_off")
+
+
+def test_the_default_power_off_deallocates(arm: RunningArm, backend: AzureBackend, config) -> None:
+    unit = make_unit(config)  # power_off_mode not given: what an older SDK sends
+    nodes = new_nodes(1)
+    backend.create_nodes(unit, nodes)
+    backend.power(unit, nodes, "power_off")
+    backend.power(make_unit(config, power_off_mode="deallocate"), nodes, "suspend")
+    assert len(arm.fake.calls("POST", "/deallocate")) == 2 and not arm.fake.calls("POST", "/powerOff")
+    assert list(arm.fake.power.values()) == ["deallocated"]
+
+
+# -- failures inside an operation ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "code", "kind"),
+    [
+        ("virtualMachines.createOrUpdate", "AllocationFailed", CloudCapacityError),
+        ("virtualMachines.createOrUpdate", "OSProvisioningTimedOut", CloudError),
+        ("networkInterfaces.createOrUpdate", "InternalServerError", CloudError),
+    ],
+)
+def test_an_operation_that_ends_failed_is_mapped_and_cleaned_up(
+    arm: RunningArm, backend: AzureBackend, config, operation: str, code: str, kind: type
+) -> None:
+    """ARM accepted the request (the resource exists, provisioningState Failed) and the
+    operation ends Failed: the node's error is the operation's code and message, and what the
+    create made (the failed VM or NIC included) is deleted."""
+    arm.fake.fail(operation, 200, code, f"{code} while provisioning", in_operation=True)
+    with pytest.raises(kind) as failure:
+        backend.create_nodes(make_unit(config), new_nodes(3))
+    assert str(failure.value) == f"{code}: {code} while provisioning"
+    assert failure.value.code == code
+    assert clean(arm)
+
+
+def test_a_power_operation_that_ends_failed_is_an_error(
+    arm: RunningArm, backend: AzureBackend, config
+) -> None:
+    unit = make_unit(config)
+    nodes = new_nodes(1)
+    backend.create_nodes(unit, nodes)
+    arm.fake.fail("virtualMachines.deallocate", 200, "OperationPreempted", "preempted", in_operation=True)
+    with pytest.raises(CloudError, match="^OperationPreempted: preempted"):
+        backend.power(unit, nodes, "power_off")
+    assert backend.describe(unit, nodes) == {nodes[0].node_id: "RUNNING"}
+
+
+# -- leftovers ----------------------------------------------------------------------------------
+
+
+def test_find_tagged_and_sweep_follow_next_links(arm: RunningArm, backend: AzureBackend, config) -> None:
+    arm.fake.page_size = 2  # every list below is two pages or more
+    unit = make_unit(config)
+    other = make_unit(config)  # another group: never swept with this one
+    backend.create_nodes(unit, new_nodes(3))
+    backend.create_nodes(other, new_nodes(1))
+    storage = make_unit(config, "azure_disk")
+    storage.vcid, storage.unit_name = unit.vcid, "disks"
+    [disk] = backend.create_disks(storage, [DiskRequest("d1", 1, 4)])
+    assert len(backend.find_tagged(unit.vcid)) == 3 * 2 + 1  # a VM and a NIC per node; the disk
+    assert any("$skiptoken" in r["query"] for r in arm.fake.calls("GET", "/virtualMachines"))
+
+    backend.sweep(unit)  # e.g. nodes the controller lost track of: VM, NIC and OS disk go
+    assert backend.find_tagged(unit.vcid) == [disk.cloud_disk_id]
+    assert len(arm.fake.leftovers()["disks"]) == 1 + 1  # the other group's OS disk, the disk
+    backend.sweep(storage)
+    assert backend.find_tagged(unit.vcid) == []
+    assert len(backend.find_tagged(other.vcid)) == 2
+    deletes = len(arm.fake.calls("DELETE"))
+    backend.sweep(unit)  # nothing left: nothing deleted
+    assert len(arm.fake.calls("DELETE")) == deletes
+
+
+def test_sweep_leaves_a_disk_another_vm_holds(arm: RunningArm, backend: AzureBackend, config) -> None:
+    storage = make_unit(config, "azure_disk")
+    [disk] = backend.create_disks(storage, [DiskRequest("held", 1, 4)])
+    user = make_unit(config)
+    [node] = new_nodes(1, disks=[DiskInfo("held", disk.cloud_disk_id)])
+    backend.create_nodes(user, [node])
+    backend.sweep(storage)
+    assert disk.cloud_disk_id in arm.fake.leftovers()["disks"]
+    backend.delete_nodes(user, [node])
+    backend.sweep(storage)
+    assert clean(arm)
+
+
+def test_cleanup_of_the_unit_group_removes_strays_tagged_for_it(arm: RunningArm, config, tmp_path) -> None:
+    """A NIC tagged for a unit but unknown to the controller (left by a failure it never saw)
+    is gone after ug.cleanup(); one tagged for another group stays."""
+    from vcpsdk.testing import running_controller, write_test_public_key
+    from vcpsdk.testing.units import connect_sdk
+
+    key = write_test_public_key(tmp_path / "id.pub")
+    with running_controller(tmp_path / "state", backends={"azure": config}) as running:
+        vcp = connect_sdk(running, tmp_path / "cfg", "alice")
+        spec = vcp.get_spec("azure", "small")
+        spec.set_ssh_pubkey(str(key))
+        ug = vcp.create_ugroup("swept")
+        ug.create_unit("web", spec)
+        [vm] = arm.fake.vms.values()
+        subnet = arm.fake.resource_id("Microsoft.Network", "virtualNetworks", VNET) + f"/subnets/{SUBNET}"
+        for name, vcid in (("stray", vm["tags"]["vcp-vcid"]), ("foreign", "another-group")):
+            arm.fake.put_nic(
+                arm.fake.resource_id("Microsoft.Network", "networkInterfaces", name),
+                name,
+                {
+                    "tags": {**vm["tags"], "vcp-vcid": vcid, TAG_NODE: "lost"},
+                    "properties": {"ipConfigurations": [{"properties": {"subnet": {"id": subnet}}}]},
+                },
+            )
+        ug.cleanup()
+    assert arm.fake.leftovers() == {
+        "virtual_machines": [],
+        "network_interfaces": [arm.fake.resource_id("Microsoft.Network", "networkInterfaces", "foreign")],
+        "disks": [],
+    }

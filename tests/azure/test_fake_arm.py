@@ -369,3 +369,125 @@ def test_nic_and_os_disk_go_with_the_vm_when_their_delete_option_says_so(
     assert len(arm.fake.leftovers()["disks"]) == 1  # the OS disk
     compute.virtual_machines.begin_delete(RESOURCE_GROUP, "n9").result()
     assert arm.fake.leftovers() == {"virtual_machines": [], "network_interfaces": [], "disks": []}
+
+
+def test_a_linux_vm_needs_a_login_like_azure(compute: Any, network: Any) -> None:
+    """Password login off and no SSH key, or a key outside the admin's authorized_keys: ARM's
+    400 InvalidParameter, and nothing is made."""
+    from azure.mgmt.compute import models
+
+    nic = make_nic(network, "n10-nic")
+    keyless = vm_body(nic.id)
+    keyless.os_profile.linux_configuration.ssh = None
+    with pytest.raises(HttpResponseError) as refused:
+        compute.virtual_machines.begin_create_or_update(RESOURCE_GROUP, "n10", keyless).result()
+    assert (refused.value.status_code, error_code(refused.value)) == (400, "InvalidParameter")
+    assert "Authentication using either SSH or by user name and password" in str(refused.value)
+    elsewhere = vm_body(nic.id)
+    elsewhere.os_profile.linux_configuration.ssh.public_keys = [
+        models.SshPublicKey(path="/root/.ssh/authorized_keys", key_data=KEY)
+    ]
+    with pytest.raises(HttpResponseError) as wrong_path:
+        compute.virtual_machines.begin_create_or_update(RESOURCE_GROUP, "n10", elsewhere).result()
+    assert error_code(wrong_path.value) == "InvalidParameter"
+    assert "/home/vcp/.ssh/authorized_keys" in str(wrong_path.value)
+    assert list(compute.virtual_machines.list(RESOURCE_GROUP)) == []
+    made = compute.virtual_machines.begin_create_or_update(RESOURCE_GROUP, "n10", vm_body(nic.id)).result()
+    [key] = made.os_profile.linux_configuration.ssh.public_keys
+    assert (key.path, key.key_data) == ("/home/vcp/.ssh/authorized_keys", KEY)
+
+
+def test_an_operation_can_end_failed(arm: RunningArm, compute: Any, network: Any) -> None:
+    """in_operation: the request is accepted (201 + Azure-AsyncOperation), the operation's
+    status is Failed with ARM's error; the VM exists in provisioningState Failed; a failed
+    deallocate or delete changes nothing."""
+    seen: list[tuple[int, Any]] = []
+    nic = make_nic(network, "n11-nic")
+    arm.fake.fail(
+        "virtualMachines.createOrUpdate", 200, "AllocationFailed", "no capacity in zone 1", in_operation=True
+    )
+    with pytest.raises(HttpResponseError) as failed:
+        compute.virtual_machines.begin_create_or_update(
+            RESOURCE_GROUP,
+            "n11",
+            vm_body(nic.id),
+            raw_response_hook=lambda r: seen.append((r.http_response.status_code, r.http_response.headers)),
+        ).result()
+    assert seen[0][0] == 201 and "Azure-AsyncOperation" in seen[0][1]
+    assert error_code(failed.value) == "AllocationFailed" and "no capacity in zone 1" in str(failed.value)
+    [status] = arm.fake.calls("GET", "/Microsoft.Compute/locations/")
+    assert compute.virtual_machines.get(RESOURCE_GROUP, "n11").provisioning_state == "Failed"
+    assert status["path"].startswith(
+        f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Compute/locations/"
+    )
+
+    compute.virtual_machines.begin_create_or_update(RESOURCE_GROUP, "n11", vm_body(nic.id)).result()  # once
+    assert compute.virtual_machines.get(RESOURCE_GROUP, "n11").provisioning_state == "Succeeded"
+    arm.fake.fail("virtualMachines.deallocate", 200, "OperationPreempted", in_operation=True)
+    with pytest.raises(HttpResponseError) as preempted:
+        compute.virtual_machines.begin_deallocate(RESOURCE_GROUP, "n11").result()
+    assert error_code(preempted.value) == "OperationPreempted"
+    assert power_state(compute, "n11") == "PowerState/running"
+    arm.fake.fail("virtualMachines.delete", 200, "InternalExecutionError", in_operation=True)
+    with pytest.raises(HttpResponseError):
+        compute.virtual_machines.begin_delete(RESOURCE_GROUP, "n11").result()
+    assert [vm.name for vm in compute.virtual_machines.list(RESOURCE_GROUP)] == ["n11"]
+
+
+def test_a_nic_made_at_once_is_answered_succeeded(arm: RunningArm, network: Any) -> None:
+    """NRP's answer to a NIC it made at once: provisioningState Succeeded in the first answer
+    (with the Azure-AsyncOperation header all the same); Updating while it is in progress."""
+    seen: list[Any] = []
+    hook = {"raw_response_hook": lambda r: seen.append(r.http_response)}
+    from azure.mgmt.network import models
+
+    subnet = network.subnets.get(RESOURCE_GROUP, VNET, SUBNET)
+    config = models.NetworkInterfaceIPConfiguration(name="ipconfig1", subnet=models.Subnet(id=subnet.id))
+    body = models.NetworkInterface(location=LOCATION, ip_configurations=[config])
+    network.network_interfaces.begin_create_or_update(RESOURCE_GROUP, "n12-nic", body, **hook).result()
+    arm.fake.operation_polls = 1
+    network.network_interfaces.begin_create_or_update(RESOURCE_GROUP, "n13-nic", body, **hook).result()
+    first = [r for r in seen if r.request.method == "PUT"]
+    assert [r.json()["properties"]["provisioningState"] for r in first] == ["Succeeded", "Updating"]
+    assert all("Azure-AsyncOperation" in r.headers for r in first)
+
+
+def test_snapshots_are_made_through_the_sdk_and_disks_copied_from_them(arm: RunningArm, compute: Any) -> None:
+    from azure.mgmt.compute import models
+
+    disk = compute.disks.begin_create_or_update(RESOURCE_GROUP, "golden-disk", disk_body(12)).result()
+    body = models.Snapshot(
+        location=LOCATION,
+        creation_data=models.CreationData(create_option="Copy", source_resource_id=disk.id),
+        tags={"purpose": "golden"},
+    )
+    snapshot = compute.snapshots.begin_create_or_update(RESOURCE_GROUP, "golden", body).result()
+    assert (snapshot.disk_size_gb, snapshot.tags) == (12, {"purpose": "golden"})
+    assert snapshot.creation_data.source_resource_id == disk.id
+    copy = compute.disks.begin_create_or_update(
+        RESOURCE_GROUP, "copy", disk_body(source=snapshot.id)
+    ).result()
+    assert copy.disk_size_gb == 12
+    with pytest.raises(HttpResponseError) as empty:
+        compute.snapshots.begin_create_or_update(
+            RESOURCE_GROUP,
+            "nothing",
+            models.Snapshot(location=LOCATION, creation_data=models.CreationData(create_option="Empty")),
+        ).result()
+    assert error_code(empty.value) == "InvalidParameter"
+    assert [s.name for s in compute.snapshots.list_by_resource_group(RESOURCE_GROUP)] == ["golden"]
+    compute.snapshots.begin_delete(RESOURCE_GROUP, "golden").result()
+    with pytest.raises(ResourceNotFoundError):
+        compute.snapshots.get(RESOURCE_GROUP, "golden")
+
+
+def test_lists_come_in_pages_linked_by_next_link(arm: RunningArm, network: Any) -> None:
+    arm.fake.page_size = 2
+    for index in range(5):
+        make_nic(network, f"paged-{index}")
+    assert sorted(n.name for n in network.network_interfaces.list(RESOURCE_GROUP)) == [
+        f"paged-{i}" for i in range(5)
+    ]
+    pages = [r for r in arm.fake.calls("GET") if r["path"].endswith("/Microsoft.Network/networkInterfaces")]
+    assert [p["query"].get("$skiptoken") for p in pages] == [None, "2", "4"]
+    assert all(p["api_version"] for p in pages)

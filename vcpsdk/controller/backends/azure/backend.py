@@ -756,9 +756,13 @@ class AzureBackend(Backend):
             return sorted(f.id for rg in groups for f in self._listed(unit, rg, _KINDS, **{TAG_VCID: vcid}))
 
     def sweep(self, unit: UnitContext) -> None:
-        """Delete what is still tagged for ``unit`` in its resource group (VMs, then NICs, then
-        disks), the leftovers of failures; called when the unit is deleted, after its nodes or
-        disks.  A NIC or disk another VM still uses is left alone (it is not a leftover)."""
+        """Delete what is still tagged for ``unit`` in its resource group, the leftovers of
+        failures; called when the unit is deleted, after its nodes or disks.
+
+        The VM, NIC and OS disk of every node id a tagged VM or NIC names go first (an OS disk
+        has no tags of its own: Azure does not copy a VM's tags to it), then every other tagged
+        VM, NIC and disk.  A NIC or disk another VM still uses is left alone (not a leftover).
+        """
         rg = str(self._entry(unit)["azure_resource_group_name"])
         compute, network, _ = self.clients(unit)
         deletes = {
@@ -766,20 +770,24 @@ class AzureBackend(Backend):
             "nic": network.network_interfaces.begin_delete,
             "disk": compute.disks.begin_delete,
         }
+        tags = {TAG_VCID: unit.vcid, TAG_UNIT: unit.unit_name}
         with translated(secrets=self._secrets(unit)):
+            found = self._listed(unit, rg, _KINDS, **tags)
+            if not found:
+                return
+            logger.warning(
+                "deleting leftovers of unit %s: %s", unit.unit_name, ", ".join(f.name for f in found)
+            )
+            node_ids = {f.tags.get(TAG_NODE, "") for f in found if f.kind != "disk"} - {""}
+            if node_ids:
+                self._remove(unit, rg, sorted(node_ids))
+                found = self._listed(unit, rg, _KINDS, **tags)
             for kind in _KINDS:
                 strays = [
-                    found
-                    for found in self._listed(
-                        unit, rg, [kind], **{TAG_VCID: unit.vcid, TAG_UNIT: unit.unit_name}
-                    )
-                    if not found.wire.get("managedBy")
-                    and not found.wire.get("properties", {}).get("virtualMachine")
+                    f
+                    for f in found
+                    if f.kind == kind
+                    and not f.wire.get("managedBy")
+                    and not f.wire.get("properties", {}).get("virtualMachine")
                 ]
-                if strays:
-                    logger.warning(
-                        "deleting leftovers of unit %s: %s", unit.unit_name, ", ".join(f.name for f in strays)
-                    )
-                self._each(
-                    strays, lambda found: self._ignore_missing(lambda: deletes[found.kind](rg, found.name))
-                )
+                self._each(strays, lambda f: self._ignore_missing(lambda: deletes[f.kind](rg, f.name)))
