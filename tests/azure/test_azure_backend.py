@@ -31,6 +31,7 @@ from vcpsdk.controller.backends.toolkit.errors import (
     CloudQuotaError,
     CloudThrottlingError,
 )
+from vcpsdk.errors import VcpInvalidArgumentError
 from vcpsdk.testing.conformance.azure import PREFIX, SUBNET, backend_config
 from vcpsdk.testing.fakes.azure import CLIENT_SECRET, RESOURCE_GROUP, SUBSCRIPTION_ID, VNET, RunningArm
 
@@ -620,3 +621,31 @@ def test_cleanup_of_the_unit_group_removes_strays_tagged_for_it(arm: RunningArm,
         "network_interfaces": [arm.fake.resource_id("Microsoft.Network", "networkInterfaces", "foreign")],
         "disks": [],
     }
+
+
+def test_the_spec_chooses_power_off_without_deallocation(arm: RunningArm, config, tmp_path) -> None:
+    """spec.power_off_mode (declared in providers.yml) through the SDK and the controller."""
+    from vcpsdk.testing import running_controller, write_test_public_key
+    from vcpsdk.testing.units import connect_sdk
+
+    key = write_test_public_key(tmp_path / "id.pub")
+    with running_controller(tmp_path / "state", backends={"azure": config}) as running:
+        vcp = connect_sdk(running, tmp_path / "cfg", "alice")
+        spec = vcp.get_spec("azure", "small")
+        assert spec.power_off_mode == "deallocate"
+        spec.power_off_mode = "power_off"
+        spec.set_ssh_pubkey(str(key))
+        spec.num_nodes = 2
+        ug = vcp.create_ugroup("kept")
+        unit = ug.create_unit("web", spec)
+        unit.power_off_nodes(num_power_off_nodes=1)
+        assert sorted(n.state for n in unit.find_nodes()) == ["POWER_OFF", "RUNNING"]
+        assert sorted(arm.fake.power.values()) == ["running", "stopped"]
+        assert len(arm.fake.calls("POST", "/powerOff")) == 1 and not arm.fake.calls("POST", "/deallocate")
+        unit.power_on_nodes(num_power_on_nodes=1)
+        assert {n.state for n in unit.find_nodes()} == {"RUNNING"}
+        assert sorted(arm.fake.power.values()) == ["running", "running"]
+        with pytest.raises(VcpInvalidArgumentError, match="power_off_mode"):
+            spec.power_off_mode = "hibernate"
+        ug.cleanup()
+    assert clean(arm)

@@ -491,3 +491,16 @@ def test_lists_come_in_pages_linked_by_next_link(arm: RunningArm, network: Any) 
     pages = [r for r in arm.fake.calls("GET") if r["path"].endswith("/Microsoft.Network/networkInterfaces")]
     assert [p["query"].get("$skiptoken") for p in pages] == [None, "2", "4"]
     assert all(p["api_version"] for p in pages)
+
+
+def test_a_vm_create_can_take_its_time(arm: RunningArm, compute: Any, network: Any) -> None:
+    """vm_create_seconds: the create's operation answers InProgress with a Retry-After of the
+    seconds left, which the SDK's poller waits."""
+    arm.fake.vm_create_seconds = 1.0
+    nic = make_nic(network, "n14-nic")
+    started = time.monotonic()
+    poller = compute.virtual_machines.begin_create_or_update(RESOURCE_GROUP, "n14", vm_body(nic.id))
+    assert poller.result().provisioning_state == "Succeeded"
+    assert time.monotonic() - started >= 1.0
+    polls = arm.fake.calls("GET", "/Microsoft.Compute/locations/")
+    assert len(polls) == 2  # "in progress, ask again in 1 s", then "Succeeded"

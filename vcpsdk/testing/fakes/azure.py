@@ -53,9 +53,11 @@ import argparse
 import base64
 import datetime as dt
 import ipaddress
+import math
 import secrets
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -128,20 +130,29 @@ class FakeArm:
         operation_polls: how many polls of an operation URL answer "in progress" first.
         unavailable_sizes: VM sizes a create answers 409 ``SkuNotAvailable`` for.
         page_size: items per page of a list answer (more pages are reached by ``nextLink``).
+        vm_create_seconds: how long the operation of a VM create stays in progress (Azure takes
+            a minute or more; ``Retry-After`` tells the poller when to ask again).
     """
 
     def __init__(
-        self, *, operation_polls: int = 0, unavailable_sizes: tuple[str, ...] = (), page_size: int = 100
+        self,
+        *,
+        operation_polls: int = 0,
+        unavailable_sizes: tuple[str, ...] = (),
+        page_size: int = 100,
+        vm_create_seconds: float = 0.0,
     ) -> None:
         self.lock = threading.RLock()
         self.base_url = "https://127.0.0.1:0"  # where it is served (set by the runner)
         self.operation_polls = operation_polls
         self.page_size = page_size
+        self.vm_create_seconds = vm_create_seconds
         self.unavailable_sizes = {s.lower() for s in unavailable_sizes}
         self.requests: list[dict[str, Any]] = []
         self.tokens: set[str] = set()
         self.faults: dict[str, list[Fault]] = {}
-        # operation id -> [polls still "in progress", the fault it ends with (None: Succeeded)]
+        # operation id -> [polls still "in progress", the fault it ends with (None: Succeeded),
+        #                  the monotonic time it ends at]
         self.operations: dict[str, list[Any]] = {}
         self.resource_groups: dict[str, dict[str, Any]] = {}
         self.vnets: dict[str, dict[str, Any]] = {}
@@ -359,11 +370,13 @@ class FakeArm:
         body: Any = None,
         location: bool = True,
         failure: Fault | None = None,
+        seconds: float = 0.0,
     ) -> Response:
         """An LRO's first answer: ``status`` with ``body`` and the headers the SDK pollers
-        follow; the operation ends ``Failed`` with ``failure`` when given."""
+        follow; the operation ends ``Failed`` with ``failure`` when given, not before
+        ``seconds`` passed."""
         op = uuid.uuid4().hex
-        self.operations[op] = [self.operation_polls, failure]
+        self.operations[op] = [self.operation_polls, failure, time.monotonic() + seconds]
         prefix = f"{base}/subscriptions/{SUBSCRIPTION_ID}/providers/{namespace}/locations/{LOCATION}"
         headers = {
             "Azure-AsyncOperation": f"{prefix}/operations/{op}?api-version=2024-01-01",
@@ -380,11 +393,13 @@ class FakeArm:
         if op not in self.operations:
             raise arm_error(404, "ResourceNotFound", f"operation {op} not found")
         state = self.operations[op]
-        done, failure = state[0] <= 0, state[1]
+        left = state[2] - time.monotonic()
+        done, failure = state[0] <= 0 and left <= 0, state[1]
         state[0] -= 1
+        retry = {"Retry-After": str(math.ceil(max(left, 0)))}
         if result:
             if not done:
-                return Response(status_code=202, headers={"Retry-After": "0"})
+                return Response(status_code=202, headers=retry)
             if failure is not None:
                 raise arm_error(failure.status, failure.code, failure.message)
             return Response(status_code=200)
@@ -393,7 +408,7 @@ class FakeArm:
             answer.update(status="Failed" if failure else "Succeeded", endTime=_now())
             if failure is not None:
                 answer["error"] = {"code": failure.code, "message": failure.message}
-        return JSONResponse(answer, headers={"Retry-After": "0"})
+        return JSONResponse(answer, headers=retry)
 
     def _resource_group(self, resource_group: str) -> dict[str, Any]:
         group = self.resource_groups.get(_key(self.rg_id(resource_group)))
@@ -975,7 +990,13 @@ class FakeArm:
             state = "Creating" if created else "Updating"
             shown = {**vm, "properties": {**vm["properties"], "provisioningState": state}}
             return self.accepted(
-                base, COMPUTE, 201 if created else 200, shown, location=False, failure=failure
+                base,
+                COMPUTE,
+                201 if created else 200,
+                shown,
+                location=False,
+                failure=failure,
+                seconds=self.vm_create_seconds if created else 0.0,
             )
 
         return self._crud(request, base, COMPUTE, kind, rg, tail, self.vms, self.delete_vm, put)

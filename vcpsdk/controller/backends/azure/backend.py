@@ -7,7 +7,7 @@ Operators enable it with a ``backends`` section (``vcc serve --backends FILE``):
       client_id: 5e3c1b2a-...
       client_secret: ...                 # never logged
       subscription_id: 0b1f6471-...
-      max_concurrent_creates: 8          # VMs of one request created at once
+      max_concurrent_creates: 16         # VMs of one request created at once
       controller_address: 172.30.2.10    # VCCCTR_IPADDR given to the Base containers
       image_reference: Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest
       admin_ssh_public_keys: []          # the operator's keys for the VMs' admin user (vcp)
@@ -68,6 +68,9 @@ ADMIN_KEYS_PATH = f"/home/{ADMIN_USER}/.ssh/authorized_keys"
 POWER_OFF_VERBS = {"deallocate": "begin_deallocate", "power_off": "begin_power_off"}
 #: the first words of OpenSSH public keys
 KEY_TYPES = ("ssh-", "ecdsa-", "sk-")
+#: VMs of one request created at once by default: a VM create lasts a minute or more, so the
+#: bound sets how many such waves N nodes take (100 nodes: 7 waves); far below ARM's write limits
+MAX_CONCURRENT_CREATES = 16
 #: the resource kinds a sweep looks for, in the order they are deleted
 _KINDS = ("vm", "nic", "disk")
 #: the service principal's settings (backends section, cloud_params or AZURE_<NAME> variables)
@@ -234,7 +237,9 @@ class AzureBackend(Backend):
         self.controller_id = str(controller_id)
         config = dict(config or {})
         self.controller_address = str(config.get("controller_address") or "")
-        self.max_concurrent_creates = max(1, int(config.get("max_concurrent_creates", 8)))
+        self.max_concurrent_creates = max(
+            1, int(config.get("max_concurrent_creates", MAX_CONCURRENT_CREATES))
+        )
         self.image = str(config.get("image_reference") or DEFAULT_IMAGE)
         # the section's literal values, else the environment (AZURE_TENANT_ID, ...)
         self._operator = tuple(
