@@ -23,6 +23,7 @@ from vcpsdk.testing.fakes.azure import (
     TENANT_ID,
     VNET,
     FakeArm,
+    Fault,
     RunningArm,
     running_fake_arm,
 )
@@ -104,8 +105,11 @@ class AzureFakeHarness:
     def failing(
         self, running: RunningController, step: str, times: int = 1, after: int = 0
     ) -> Iterator[None]:
-        """Make ARM answer the step's operation with 409 ``InsufficientInstanceCapacity``
-        ``times`` times, after ``after`` of them went through (``create_nodes``: VM creates)."""
+        """Make the step's ARM operation fail ``times`` times, after ``after`` of them went
+        through (``create_nodes``: VM creates), the way Azure fails while provisioning: ARM
+        accepts the request (a VM or disk being created then exists, provisioningState
+        ``Failed``, for the backend to clean up) and the operation ends ``Failed`` with
+        ``InsufficientInstanceCapacity``; a failed power action or delete changes nothing."""
         operation = {
             "create_nodes": "virtualMachines.createOrUpdate",
             "create_disks": "disks.createOrUpdate",
@@ -116,19 +120,20 @@ class AzureFakeHarness:
         fake, original = self.fake, self.fake.check_fault
         seen = {"calls": 0, "armed": False}
 
-        def check_fault(name: str) -> None:
+        def check_fault(name: str) -> Fault | None:
             if name == operation and not seen["armed"]:
                 seen["calls"] += 1
                 if seen["calls"] > after:
                     seen["armed"] = True
                     fake.fail(
                         operation,
-                        409,
+                        200,
                         "InsufficientInstanceCapacity",
                         f"injected failure in {step}",
                         times=times,
+                        in_operation=True,
                     )
-            original(name)
+            return original(name)
 
         fake.check_fault = check_fault  # type: ignore[method-assign,assignment]
         try:
