@@ -16,19 +16,25 @@ the real SDK against it; the fake itself needs none of those packages.
 * **Compute** (``Microsoft.Compute``): virtual machines (create/update with size, image,
   OS disk, custom data, NICs, data disks at LUNs, tags; get with ``$expand=instanceView``;
   ``deallocate``, ``powerOff``, ``start``, ``restart``; delete honouring each disk's and NIC's
-  ``deleteOption``) and managed disks (empty, or a copy of a snapshot seeded with
-  :meth:`FakeArm.add_snapshot`); lists per resource group carry the tags.
+  ``deleteOption``; a new Linux VM needs a login: SSH keys at ``/home/<admin>/.ssh/
+  authorized_keys`` or a password, else 400 ``InvalidParameter`` like ARM), managed disks
+  (empty, or a copy of a snapshot or disk) and snapshots (a copy of a disk or snapshot, made
+  through the SDK or seeded with :meth:`FakeArm.add_snapshot`); lists per resource group
+  carry the tags and come in pages of ``page_size`` linked by ``nextLink``.
 * **Status contracts.** VM and NIC PUT: 201 (create) or 200 (update) with
-  ``Azure-AsyncOperation``; disk PUT 202; POST actions and DELETE 202 with
+  ``Azure-AsyncOperation`` (a NIC made at once already shows provisioningState
+  ``Succeeded``, a VM ``Creating``); disk and snapshot PUT 202; POST actions and DELETE 202 with
   ``Azure-AsyncOperation``, ``Location`` and ``Retry-After: 0``; DELETE of nothing 204; errors
   ``{"error": {"code", "message"}}``: 404 ``ResourceNotFound``/``ResourceGroupNotFound``,
   409 ``OperationNotAllowed`` (deleting an attached disk), 400 ``NicInUse``,
   ``PrivateIPAddressInUse``, ``InvalidParameter``. Operations finish at once; the operation
-  URLs answer ``InProgress`` (202 for ``Location``) for ``operation_polls`` polls first.
+  URLs answer ``InProgress`` (202 for ``Location``) for ``operation_polls`` polls first, and a
+  VM create's for ``vm_create_seconds`` (``Retry-After``: the seconds left).
 * **Faults.** :meth:`FakeArm.fail` makes an operation (``"virtualMachines.createOrUpdate"``,
   ``"disks.delete"``, ``"virtualMachines.deallocate"``, ...) fail N times with a status and
   code (``QuotaExceeded``, ``SkuNotAvailable``, ``AuthorizationFailed``, 429 with
-  ``Retry-After``).
+  ``Retry-After``); with ``in_operation=True`` the request is accepted and its operation ends
+  ``Failed`` with the error in the operation's body.
 * **Reports.** :meth:`FakeArm.leftovers` lists the VMs, NICs and disks that still exist;
   ``requests`` records every request (method, path, query, ``api_version``, body).
 
