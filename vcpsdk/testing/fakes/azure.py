@@ -990,11 +990,8 @@ class FakeArm:
 
         def put(resource_id: str, failure: Fault | None) -> Response:
             vm, created = self.put_vm(resource_id, tail[0], rg, body)
-            if failure is not None:
-                vm["properties"]["provisioningState"] = "Failed"
             # a VM is never done at once: the SDK follows the operation (CRP's contract)
-            state = "Creating" if created else "Updating"
-            shown = {**vm, "properties": {**vm["properties"], "provisioningState": state}}
+            shown = self._shown(vm, failure, "Creating" if created else "Updating")
             return self.accepted(
                 base,
                 COMPUTE,
@@ -1035,14 +1032,19 @@ class FakeArm:
     def _done_at_once(self, failure: Fault | None) -> bool:
         return failure is None and self.operation_polls <= 0
 
+    @staticmethod
+    def _shown(resource: dict[str, Any], failure: Fault | None, state: str) -> dict[str, Any]:
+        """What a PUT's first answer shows of ``resource``: provisioningState ``state``; the
+        resource itself stays ``Failed`` when its operation is to fail."""
+        if failure is not None:
+            resource["properties"]["provisioningState"] = "Failed"
+        return {**resource, "properties": {**resource["properties"], "provisioningState": state}}
+
     def _disks(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
     ) -> Any:
         def put(resource_id: str, failure: Fault | None) -> Response:
-            disk = self.put_disk(resource_id, tail[0], body)
-            if failure is not None:
-                disk["properties"]["provisioningState"] = "Failed"
-            shown = {**disk, "properties": {**disk["properties"], "provisioningState": "Updating"}}
+            shown = self._shown(self.put_disk(resource_id, tail[0], body), failure, "Updating")
             return self.accepted(base, COMPUTE, 202, shown, failure=failure)
 
         return self._crud(request, base, COMPUTE, kind, rg, tail, self.disks, self.delete_disk, put)
@@ -1051,10 +1053,7 @@ class FakeArm:
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
     ) -> Any:
         def put(resource_id: str, failure: Fault | None) -> Response:
-            snapshot = self.put_snapshot(resource_id, tail[0], rg, body)
-            if failure is not None:
-                snapshot["properties"]["provisioningState"] = "Failed"
-            shown = {**snapshot, "properties": {**snapshot["properties"], "provisioningState": "Updating"}}
+            shown = self._shown(self.put_snapshot(resource_id, tail[0], rg, body), failure, "Updating")
             return self.accepted(base, COMPUTE, 202, shown, failure=failure)
 
         return self._crud(request, base, COMPUTE, kind, rg, tail, self.snapshots, self.delete_snapshot, put)
@@ -1064,11 +1063,8 @@ class FakeArm:
     ) -> Any:
         def put(resource_id: str, failure: Fault | None) -> Response:
             nic, created = self.put_nic(resource_id, tail[0], body)
-            if failure is not None:
-                nic["properties"]["provisioningState"] = "Failed"
             # NRP answers a NIC it could make at once as Succeeded (still with the LRO header)
-            state = "Succeeded" if self._done_at_once(failure) else "Updating"
-            shown = {**nic, "properties": {**nic["properties"], "provisioningState": state}}
+            shown = self._shown(nic, failure, "Succeeded" if self._done_at_once(failure) else "Updating")
             return self.accepted(
                 base, NETWORK, 201 if created else 200, shown, location=False, failure=failure
             )
