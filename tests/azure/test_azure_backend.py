@@ -353,6 +353,10 @@ def test_the_client_secret_never_appears_in_logs(
     assert caplog.records  # the SDK did log (requests, token acquisition)
     assert CLIENT_SECRET not in caplog.text
     assert all(CLIENT_SECRET not in str(r.args) for r in caplog.records)
+    # nor the custom data (it carries params_e) or the keys
+    for call in puts(arm, "virtualMachines"):
+        assert call["json"]["properties"]["osProfile"]["customData"] not in caplog.text
+    assert "AUTHORIZED_KEYS" not in caplog.text and USER_KEY not in caplog.text
 
 
 def test_the_users_literal_credentials_are_used_and_vault_references_are_not(arm: RunningArm, config) -> None:
