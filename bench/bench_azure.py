@@ -4,7 +4,8 @@
 For ``create_unit`` of 1, 10 and 100 nodes through the SDK and an in-process controller
 whose azure provider uses AzureBackend (the rehearsal-mode backends section of
 ``vcc fake-cloud azure``), prints the requests the fake ARM received (by method and resource
-type, operation polls included) and the wall time, then the ratio t(100)/t(1) (target < 10).
+type, operation polls included), the wall time and the CPU time of this process (the SDK,
+the controller and the fake ARM all run in it), then the ratio t(100)/t(1) (target < 10).
 
 Every size is measured warm: one untimed create first pays what only the first create of a
 controller pays (the token, the TLS connections), and each size is run ``--runs`` times (the
@@ -78,39 +79,39 @@ def main() -> int | str:
             with running_controller(base / "state", backends={"azure": config}) as running:
                 vcp = connect_sdk(running, base / "cfg", "bench")
 
-                def create(nodes: int, name: str) -> tuple[float, Counter[str]]:
+                def create(nodes: int, name: str) -> tuple[float, float, Counter[str]]:
                     spec = vcp.get_spec("azure", "small")
                     spec.set_ssh_pubkey(str(key))
                     spec.num_nodes = nodes
                     ug = vcp.create_ugroup(name)
                     before = len(arm.fake.requests)
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     unit = ug.create_unit("nodes", spec)
-                    took = time.perf_counter() - start
+                    took, cpu = time.perf_counter() - start, time.process_time() - cpu
                     made = Counter(kind(r) for r in arm.fake.requests[before:])
                     assert len(unit.find_nodes()) == nodes
                     ug.cleanup()
                     assert all(not ids for ids in arm.fake.leftovers().values())
-                    return took, made
+                    return took, cpu, made
 
-                first, made = create(1, "warmup")
+                first, _, made = create(1, "warmup")
                 bound = config.get("max_concurrent_creates", "default")
                 print(
                     f"AzureBackend on the fake ARM {arm.base_url}, max_concurrent_creates {bound}, "
                     f"VM create {args.vm_create_seconds:g} s; first create (untimed warm-up: token, "
                     f"connections) {first:.2f} s: {summary(made)}"
                 )
-                print(
-                    f"{'nodes':>5}  {'ARM req':>7}  {'req/node':>8}  {'wall s (runs)':>22}  requests by kind"
-                )
+                header = f"{'nodes':>5}  {'ARM req':>7}  {'req/node':>8}  {'wall s (runs)':>22}  CPU s"
+                print(f"{header}  requests by kind")
                 for nodes in args.sizes:
                     runs = [create(nodes, f"bench{nodes}-{run}") for run in range(args.runs)]
-                    times[nodes] = statistics.median(t for t, _ in runs)
-                    made = runs[-1][1]
+                    times[nodes] = statistics.median(t for t, _, _ in runs)
+                    cpu = statistics.median(c for _, c, _ in runs)
+                    made = runs[-1][2]
                     total = sum(made.values())
-                    walls = " ".join(f"{t:.2f}" for t, _ in runs)
+                    walls = " ".join(f"{t:.2f}" for t, _, _ in runs)
                     row = f"{nodes:>5}  {total:>7}  {total / nodes:>8.1f}  {times[nodes]:>6.2f} ({walls:>13})"
-                    print(f"{row}  {summary(made)}")
+                    print(f"{row}  {cpu:>5.2f}  {summary(made)}")
     if len(times) > 1:
         small, large = min(times), max(times)
         ratio = times[large] / times[small]
