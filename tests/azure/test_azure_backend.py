@@ -653,3 +653,25 @@ def test_the_spec_chooses_power_off_without_deallocation(arm: RunningArm, config
             spec.power_off_mode = "hibernate"
         ug.cleanup()
     assert clean(arm)
+
+
+def test_a_nic_answered_without_its_address_is_read_back(
+    arm: RunningArm, backend: AzureBackend, config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should ARM's first answer of a NIC lack the dynamic address, the NIC is read once."""
+    shown = arm.fake._shown
+
+    def without_address(resource: dict[str, Any], failure: Any, state: str) -> dict[str, Any]:
+        answer = shown(resource, failure, state)
+        if resource["type"].endswith("networkInterfaces"):
+            configs = [
+                {**c, "properties": {**c["properties"], "privateIPAddress": None}}
+                for c in answer["properties"]["ipConfigurations"]
+            ]
+            answer = {**answer, "properties": {**answer["properties"], "ipConfigurations": configs}}
+        return answer
+
+    monkeypatch.setattr(arm.fake, "_shown", without_address)
+    [result] = backend.create_nodes(make_unit(config), new_nodes(1))
+    assert result.address.startswith("127.65.")
+    assert len(arm.fake.calls("GET", "/networkInterfaces/")) == 1

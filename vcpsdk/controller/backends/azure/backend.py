@@ -127,6 +127,12 @@ def _wire(model: Any) -> dict[str, Any]:
     return result
 
 
+def _private_ip(nic: dict[str, Any]) -> str:
+    """The private address of a NIC's first IP configuration ("" when it has none yet)."""
+    configs = nic.get("properties", {}).get("ipConfigurations") or [{}]
+    return str(configs[0].get("properties", {}).get("privateIPAddress") or "")
+
+
 def image_reference(ref: str) -> dict[str, str]:
     """ARM's ``imageReference`` of ``publisher:offer:sku:version`` or of an image's ARM id.
 
@@ -533,11 +539,13 @@ class AzureBackend(Backend):
             compute.virtual_machines.begin_create_or_update(
                 rg, vm_name, body, polling=_arm_polling(self.polling_interval, final_get=False)
             ).wait()  # raises what the operation ended with
-            ips = nic.get("properties", {}).get("ipConfigurations") or [{}]
+            address = _private_ip(nic)
+            if not address:  # a first answer without the dynamic address: read the NIC
+                address = _private_ip(_wire(network.network_interfaces.get(rg, nic_name)))
             return NodeResult(
                 node_id=node.node_id,
                 instance_id=f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{COMPUTE}/virtualMachines/{vm_name}",
-                address=str(ips[0].get("properties", {}).get("privateIPAddress") or ""),
+                address=address,
                 volumes=[
                     {"volume_id": d.cloud_disk_id, "device_name": f"/dev/disk/azure/scsi1/lun{lun}"}
                     for lun, d in enumerate(node.disks)
