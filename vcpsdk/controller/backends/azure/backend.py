@@ -38,6 +38,7 @@ is refused before anything is created (Azure refuses a Linux VM without a login)
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import os
 import threading
@@ -179,19 +180,15 @@ def authorized_keys(spec: dict[str, Any]) -> list[str]:
     return keys
 
 
-def _arm_polling(interval: float, *, final_get: bool = True) -> Any:
-    """An ``ARMPolling`` that ends at a first answer already ``Succeeded`` (ARM's synchronous
-    completion: a NIC usually is) and, without ``final_get``, does not read a created
-    resource back once its operation succeeded (its answer is then not the resource)."""
-    from azure.mgmt.core.polling.arm_polling import (
-        ARMPolling,
-        AzureAsyncOperationPolling,
-        BodyContentPolling,
-        LocationPolling,
-        StatusCheckPolling,
-    )
+@functools.cache
+def _lro_strategies() -> dict[str, type]:
+    """azure-mgmt-core's LRO strategies by name, with two of ours: ``DoneAtOnce`` (a PUT whose
+    first answer is a 200/201 already ``Succeeded``: ARM's synchronous completion, whatever
+    operation header comes with it) and ``NoFinalGet`` (the ``Azure-AsyncOperation`` strategy
+    without reading the resource back once the operation succeeded)."""
+    from azure.mgmt.core.polling import arm_polling
 
-    class DoneAtOnce(BodyContentPolling):
+    class DoneAtOnce(arm_polling.BodyContentPolling):
         def can_poll(self, pipeline_response: Any) -> bool:
             response = pipeline_response.http_response
             return bool(
@@ -200,21 +197,35 @@ def _arm_polling(interval: float, *, final_get: bool = True) -> Any:
                 and self._get_provisioning_state(response) == "Succeeded"
             )
 
-    class NoFinalGet(AzureAsyncOperationPolling):
+    class NoFinalGet(arm_polling.AzureAsyncOperationPolling):
         def get_final_get_url(self, pipeline_response: Any) -> None:
             return None
 
-    operation = AzureAsyncOperationPolling() if final_get else NoFinalGet()
-    return ARMPolling(
-        interval,
-        lro_algorithms=[
-            DoneAtOnce(),
-            operation,
-            LocationPolling(),
-            BodyContentPolling(),
-            StatusCheckPolling(),
-        ],
-    )
+    return {
+        "ARMPolling": arm_polling.ARMPolling,
+        "DoneAtOnce": DoneAtOnce,
+        "AzureAsyncOperation": arm_polling.AzureAsyncOperationPolling,
+        "NoFinalGet": NoFinalGet,
+        "Location": arm_polling.LocationPolling,
+        "BodyContent": arm_polling.BodyContentPolling,
+        "StatusCheck": arm_polling.StatusCheckPolling,
+    }
+
+
+def _arm_polling(interval: float, *, final_get: bool = True) -> Any:
+    """An ``ARMPolling`` (polling every ``interval`` s unless ``Retry-After`` says otherwise)
+    that ends at a first answer already ``Succeeded`` (a NIC usually is) and, without
+    ``final_get``, does not read a created resource back once its operation succeeded (the
+    poller's result is then not the resource: wait for it, do not use it)."""
+    made = _lro_strategies()
+    order = [
+        "DoneAtOnce",
+        "AzureAsyncOperation" if final_get else "NoFinalGet",
+        "Location",
+        "BodyContent",
+        "StatusCheck",
+    ]
+    return made["ARMPolling"](interval, lro_algorithms=[made[name]() for name in order])
 
 
 def _load_sdk() -> tuple[Any, Any, Any]:
