@@ -1,0 +1,87 @@
+"""Sakura Cloud API errors mapped onto the toolkit's cloud-error tree.
+
+A :class:`~vcpsdk.controller.backends.sakura.client.SakuraApiError` (``{is_fatal, status,
+error_code, error_msg}``) becomes ``"<error_code>: <error_msg>"`` in the class of its code
+(see :data:`SAKURA_CODES`), with the access token and secret masked.  503/``busy`` answers
+were already retried by the client; what reaches this module is what is left after it gave
+up (still marked retryable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from vcpsdk.controller.backends.sakura.client import SakuraApiError
+from vcpsdk.controller.backends.toolkit import errors as tree
+from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
+
+SAKURA_CODES = tree.CodeTable(
+    "sakura",
+    exact={
+        "unauthorized": tree.CloudAuthError,
+        "forbidden": tree.CloudAuthError,
+        "access_forbidden": tree.CloudAuthError,
+        "no_credentials": tree.CloudAuthError,
+        "limit_count_in_account_exceed": tree.CloudQuotaError,
+        "limit_count_in_zone_exceed": tree.CloudQuotaError,
+        "limit_count_in_member_exceed": tree.CloudQuotaError,
+        "limit_size_in_account_exceed": tree.CloudQuotaError,
+        "not_enough_resource": tree.CloudCapacityError,
+        "InsufficientInstanceCapacity": tree.CloudCapacityError,
+        "still_running": tree.CloudInvalidParameter,
+        "still_connected": tree.CloudInvalidParameter,
+        "ip_address_in_use": tree.CloudInvalidParameter,
+        "bad_request": tree.CloudInvalidParameter,
+        "invalid_parameter": tree.CloudInvalidParameter,
+        "conflict": tree.CloudInvalidParameter,
+        "not_found": tree.CloudNotFoundError,
+        "too_many_requests": tree.CloudThrottlingError,
+        "busy": tree.CloudThrottlingError,
+        "service_unavailable": tree.CloudThrottlingError,
+    },
+    patterns=[
+        (r"limit_.*_exceed.*", tree.CloudQuotaError),
+        (r"unauthori[sz]ed.*|.*forbidden", tree.CloudAuthError),
+        (r"invalid_.*|.*_not_allowed|.*_in_use", tree.CloudInvalidParameter),
+        (r".*not_found", tree.CloudNotFoundError),
+    ],
+    retryable=frozenset({"internal_server_error", "connection_error", "http_502", "http_503", "http_504"}),
+)
+
+
+def error_class(code: str) -> type[CloudError]:
+    """The class of the cloud-error tree for a Sakura ``error_code``."""
+    return SAKURA_CODES.error_class(code)
+
+
+def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendError | None:
+    """A typed error for a :class:`SakuraApiError`, or None for other errors (our own bugs).
+
+    Args:
+        error: what the client raised.
+        secrets: the credentials of the call, masked if a message repeats them.
+
+    Returns:
+        The typed error (a 401 is always a :class:`~.toolkit.errors.CloudAuthError`, a 503
+        a retryable one), the error itself when it is already typed, or None.
+    """
+    if isinstance(error, BackendError):
+        return error
+    if not isinstance(error, SakuraApiError):
+        return None
+    code = error.error_code
+    if error.status == 401 and error_class(code) is not tree.CloudAuthError:
+        return tree.CloudAuthError(error.error_msg, code=code, provider="sakura", secrets=secrets)
+    mapped = SAKURA_CODES.error(code, error.error_msg, secrets=secrets)
+    if error.retryable:
+        mapped.retryable = True
+    return mapped
+
+
+def translated(
+    cleanup: Callable[[], None] | None = None, secrets: tuple[str, ...] = ()
+) -> contextlib.AbstractContextManager[None]:
+    """Run a block; on a Sakura API error run ``cleanup`` and raise the typed error
+    (:func:`~vcpsdk.controller.backends.toolkit.errors.translating` with :func:`map_error`)."""
+    return tree.translating(map_error, cleanup, secrets)
