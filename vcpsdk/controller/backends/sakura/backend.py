@@ -235,8 +235,9 @@ class SakuraBackend(Backend):
         in_use: AbstractSet[str | None],
     ) -> list[str | None]:
         """Fixed IPs checked against ``private_network_ipmask`` (not the network, broadcast or
-        gateway address), the others the next free ones of the mask: Sakura's switches have no
-        DHCP, so the controller chooses every address."""
+        gateway address), the others the next free ones of the mask (never the gateway nor the
+        controller's address): Sakura's switches have no DHCP, so the controller chooses every
+        address."""
         gateway = str(catalog.get("sakura_private_subnet_gateway_ip") or "")
 
         def not_gateway(address: Any, network: Network | None) -> str | None:
@@ -247,7 +248,8 @@ class SakuraBackend(Backend):
             )
 
         policy = AddressPolicy(check=not_gateway)
-        return plan_addresses(provider, catalog, fixed, count, set(in_use) | {gateway}, policy)
+        taken = set(in_use) | {gateway, self.controller_address}
+        return plan_addresses(provider, catalog, fixed, count, taken, policy)
 
     # -- helpers ---------------------------------------------------------------------------------
 
