@@ -32,8 +32,15 @@ from vcpsdk.controller.backends.toolkit.errors import (
 )
 from vcpsdk.errors import VcpUnitFailedError
 from vcpsdk.testing import running_controller, write_test_public_key
-from vcpsdk.testing.conformance.sakura import backend_config
-from vcpsdk.testing.fakes.sakura import GATEWAY, SECRET, SWITCH_ID, TOKEN, UBUNTU, RunningSakura
+from vcpsdk.testing.fakes.sakura import (
+    GATEWAY,
+    SECRET,
+    SWITCH_ID,
+    TOKEN,
+    UBUNTU,
+    RunningSakura,
+    backend_section,
+)
 from vcpsdk.testing.units import connect_sdk
 
 CONTROLLER_ID = "c0ffee00-0000-4000-8000-000000000001"
@@ -42,7 +49,7 @@ ROOT = "/cloud/zone/is1a/api/cloud/1.1"
 
 @pytest.fixture
 def config(sakura: RunningSakura) -> dict[str, Any]:
-    return backend_config(sakura.api_root)
+    return backend_section(sakura.api_root)
 
 
 @pytest.fixture

@@ -9,19 +9,10 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from vcpsdk.testing.conformance.harness import POWER_OFF, RUNNING
 from vcpsdk.testing.controller import RunningController, running_controller
-from vcpsdk.testing.fakes.sakura import (
-    GATEWAY,
-    NETWORK,
-    SECRET,
-    SWITCH_ID,
-    TOKEN,
-    FakeSakura,
-    running_fake_sakura,
-)
+from vcpsdk.testing.fakes.sakura import FakeSakura, backend_section, running_fake_sakura
 from vcpsdk.testing.network import loopback_only
 
 #: the operations of the fake that each backend step's failure is injected into
@@ -32,36 +23,6 @@ STEP_OPERATIONS = {
     "delete_nodes": "server.delete",
     "delete_disks": "disk.delete",
 }
-
-
-def backend_config(api_root: str, **extra: Any) -> dict[str, Any]:
-    """The operator section of a SakuraBackend on the fake at ``api_root`` (``{zone}`` in it),
-    with short waits and backoffs.
-
-    Args:
-        api_root: the fake's ``api_root`` (``RunningSakura.api_root``).
-        extra: settings to add or override.
-    """
-    return {
-        "sakura_token": TOKEN,
-        "sakura_secret": SECRET,
-        "api_root": api_root,
-        "poll_interval": 0.01,
-        "shutdown_timeout": 2,
-        "wait_timeout": 30,
-        "retry_initial": 0.01,
-        "retry_maximum": 0.05,
-        "controller_address": "127.66.0.2",
-        "vpn_catalog": {
-            "default": {
-                "sakura_local_switch_id": SWITCH_ID,
-                "sakura_private_subnet_gateway_ip": GATEWAY,
-                "sakura_zone": "is1a",
-                "private_network_ipmask": NETWORK,
-            }
-        },
-        **extra,
-    }
 
 
 @dataclass
@@ -84,7 +45,7 @@ class SakuraFakeHarness:
         """A controller whose sakura and sakura_disk providers use SakuraBackend on the fake."""
         with loopback_only() as violations:
             with running_fake_sakura(self.fake) as api:
-                with running_controller(state, backends={"sakura": backend_config(api.api_root)}) as running:
+                with running_controller(state, backends={"sakura": backend_section(api.api_root)}) as running:
                     yield running
         assert not violations, f"connections to non-loopback addresses: {violations}"
 

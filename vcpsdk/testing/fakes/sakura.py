@@ -834,6 +834,48 @@ def running_fake_sakura(fake: FakeSakura | None = None, port: int = 0) -> Iterat
         yield RunningSakura(port=bound, server=server, fake=fake)
 
 
+def backend_section(
+    api_root: str,
+    *,
+    network: str = NETWORK,
+    gateway: str = GATEWAY,
+    switch_id: str = SWITCH_ID,
+    controller_address: str = "127.66.0.2",
+    **extra: Any,
+) -> dict[str, Any]:
+    """The ``sakura`` backends section that points a SakuraBackend at a fake: its credentials,
+    short waits and backoffs, and a catalog entry ``default`` on the fake's switch.
+
+    Args:
+        api_root: the fake's ``api_root`` (:attr:`RunningSakura.api_root`, ``{zone}`` in it).
+        network: the switch's network (``private_network_ipmask``).
+        gateway: ``sakura_private_subnet_gateway_ip``.
+        switch_id: ``sakura_local_switch_id``.
+        controller_address: ``VCCCTR_IPADDR`` of the bootstrap script.
+        extra: settings to add or override.
+    """
+    return {
+        "sakura_token": TOKEN,
+        "sakura_secret": SECRET,
+        "api_root": api_root,
+        "poll_interval": 0.01,
+        "shutdown_timeout": 2,
+        "wait_timeout": 60,
+        "retry_initial": 0.01,
+        "retry_maximum": 0.05,
+        "controller_address": controller_address,
+        "vpn_catalog": {
+            "default": {
+                "sakura_local_switch_id": switch_id,
+                "sakura_private_subnet_gateway_ip": gateway,
+                "sakura_zone": "is1a",
+                "private_network_ipmask": network,
+            }
+        },
+        **extra,
+    }
+
+
 def _describe(fake: FakeSakura, port: int) -> str:
     return (
         f"fake Sakura Cloud API on http://127.0.0.1:{port}/cloud/zone/<zone>/api/cloud/1.1/ "
