@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from vcpsdk.spec import VcpSpecResource
 from vcpsdk.testing import write_test_public_key
 from vcpsdk.testing.rehearsal import fake_cloud
 from vcpsdk.testing.serve import vcc_serve
@@ -63,8 +64,10 @@ def test_the_sakura_hands_on_flow_leaves_nothing(tmp_path: Path) -> None:
                 assert len(unit.power_on_nodes(num_power_on_nodes=count)) == count
                 assert {n.state for n in unit.find_nodes()} == {"RUNNING"}
             ug.cleanup()
-            assert vcp.get_ugroup("handson-disk").find_nodes()[0].used_state == "un-use"
-            vcp.get_ugroup("handson-disk").cleanup()
+            storage_again = vcp.get_ugroup("handson-disk")
+            assert storage_again is not None
+            assert storage_again.find_nodes()[0].used_state == "un-use"
+            storage_again.cleanup()
         report = fake.stop()
     assert report["cloud"] == "sakura" and report["leftovers"] == []
 
@@ -79,7 +82,7 @@ def test_the_sakura_leftovers_line_lists_a_server_left_running(tmp_path: Path) -
     assert sorted(r["type"] for r in report["leftovers"]) == ["disk", "interface", "server"]
 
 
-def _plain(vcp: VcpSDK, key: Path, address: str) -> object:
+def _plain(vcp: VcpSDK, key: Path, address: str) -> VcpSpecResource:
     spec = vcp.get_spec("sakura", "small")
     spec.set_ssh_pubkey(str(key))
     spec.ip_addresses = [address]
