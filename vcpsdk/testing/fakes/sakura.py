@@ -384,6 +384,22 @@ class FakeSakura:
         page = found[start : start + count] if count else found[start:]
         return {"From": start, "Count": len(page), "Total": len(found), key: page, "is_ok": True}
 
+    def _zone_listing(
+        self,
+        kind: str,
+        table: dict[str, dict[str, Any]],
+        zone: str,
+        params: dict[str, Any],
+        advance: Callable[[dict[str, Any]], None],
+        show: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """``GET /<kind>``: the zone's items (each read once, so waits progress), filtered."""
+        self.check_fault(f"{kind}.list")
+        items = [i for i in table.values() if i["_zone"] == zone]
+        for item in items:
+            advance(item)
+        return self._listing(f"{kind.capitalize()}s", [show(i) for i in items], params)
+
     # -------------------------------------------------------------- dispatch
     def handle(self, request: Request, raw: bytes) -> Any:
         """Answer one request like the IaaS API 1.1 (called under the lock by the route)."""
@@ -451,15 +467,12 @@ class FakeSakura:
 
     # --------------------------------------------------------------- servers
     def _server(self, method: str, tail: list[str], zone: str, body: Any, params: dict[str, Any]) -> Any:
-        if not tail:
-            if method == "GET":
-                self.check_fault("server.list")
-                items = [s for s in self.servers.values() if s["_zone"] == zone]
-                for server in items:
-                    self._advance_server(server)
-                return self._listing("Servers", [self._server_json(s) for s in items], params)
-            if method == "POST":
-                return self._create_server(zone, body)
+        if not tail and method == "GET":
+            return self._zone_listing(
+                "server", self.servers, zone, params, self._advance_server, self._server_json
+            )
+        if not tail and method == "POST":
+            return self._create_server(zone, body)
         server = self._get(self.servers, "server", tail[0], zone)
         if len(tail) == 1:
             if method == "GET":
@@ -555,15 +568,10 @@ class FakeSakura:
 
     # ----------------------------------------------------------------- disks
     def _disk(self, method: str, tail: list[str], zone: str, body: Any, params: dict[str, Any]) -> Any:
-        if not tail:
-            if method == "GET":
-                self.check_fault("disk.list")
-                items = [d for d in self.disks.values() if d["_zone"] == zone]
-                for disk in items:
-                    self._advance_disk(disk)
-                return self._listing("Disks", [self._shown(d) for d in items], params)
-            if method == "POST":
-                return self._create_disk(zone, body)
+        if not tail and method == "GET":
+            return self._zone_listing("disk", self.disks, zone, params, self._advance_disk, self._shown)
+        if not tail and method == "POST":
+            return self._create_disk(zone, body)
         disk = self._get(self.disks, "disk", tail[0], zone)
         if len(tail) == 1 and method == "GET":
             self.check_fault("disk.get")

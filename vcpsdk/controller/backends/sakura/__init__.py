@@ -9,14 +9,14 @@ No SDK is needed: ``requests`` is a base dependency.
 
 from vcpsdk.controller.backends.sakura.backend import SakuraBackend, bootstrap_script, parse_description
 from vcpsdk.controller.backends.sakura.client import SakuraApiError, SakuraClient
-from vcpsdk.controller.backends.sakura.errors import error_class, map_error
+from vcpsdk.controller.backends.sakura.errors import SAKURA_CODES, map_error
 
 __all__ = [
+    "SAKURA_CODES",
     "SakuraApiError",
     "SakuraBackend",
     "SakuraClient",
     "bootstrap_script",
-    "error_class",
     "map_error",
     "parse_description",
 ]

@@ -36,18 +36,16 @@ from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from vcpsdk.controller.backends import base
 from vcpsdk.controller.backends.base import Backend, NodeRequest, NodeResult, UnitContext
 from vcpsdk.controller.backends.sakura.client import (
     API_ROOT,
     DiskConfig,
-    DiskPlan,
     DiskSpec,
     SakuraApiError,
     SakuraClient,
-    ServerPlan,
     ServerSpec,
 )
 from vcpsdk.controller.backends.sakura.errors import SAKURA_CODES, translated
@@ -153,9 +151,7 @@ class SakuraBackend(Backend):
         )
         self._catalog = settings.parse_catalog(config, "sakura")
         self._clients: dict[tuple[str, str, str], SakuraClient] = {}
-        self._plans: dict[str, list[ServerPlan]] = {}
-        self._disk_plans: dict[str, list[DiskPlan]] = {}
-        self._archives: dict[tuple[str, str], tuple[str, int]] = {}
+        self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.controller_tag = f"vcp-ctl-{re.sub('[^0-9a-zA-Z]', '', self.controller_id)[:16]}"
 
@@ -304,12 +300,7 @@ class SakuraBackend(Backend):
                 raise
 
     def _server_plan(self, client: SakuraClient, zone: str, cores: int, memory_gb: int) -> int:
-        with self._lock:
-            plans = self._plans.get(client.api_root)
-        if plans is None:
-            plans = client.server_plans()
-            with self._lock:
-                self._plans[client.api_root] = plans
+        plans = self._cached((client.api_root, "server plans"), client.server_plans)
         usable = [p for p in plans if p.get("Availability", "available") == "available"]
         for plan in usable:
             if plan.get("CPU") == cores and plan.get("MemoryMB") == memory_gb * 1024:
@@ -334,12 +325,7 @@ class SakuraBackend(Backend):
                 "invalid_parameter",
                 f"sakuracloud_disk_plan {plan_name!r} is not one of {', '.join(DISK_PLANS)}",
             )
-        with self._lock:
-            plans = self._disk_plans.get(client.api_root)
-        if plans is None:
-            plans = client.disk_plans()
-            with self._lock:
-                self._disk_plans[client.api_root] = plans
+        plans = self._cached((client.api_root, "disk plans"), client.disk_plans)
         plan = next((p for p in plans if int(p.get("ID", 0)) == plan_id), None)
         if plan is None:
             raise SAKURA_CODES.error(
@@ -358,30 +344,36 @@ class SakuraBackend(Backend):
             )
         return plan_id
 
+    def _cached(self, key: tuple[str, str], fetch: Callable[[], _T]) -> _T:
+        """``fetch()`` once per ``key`` (plans and archives hardly change while a controller runs)."""
+        with self._lock:
+            if key in self._cache:
+                return cast(_T, self._cache[key])
+        value = fetch()
+        with self._lock:
+            self._cache[key] = value
+        return value
+
     def _archive(self, client: SakuraClient, zone: str, ref: str) -> tuple[str, int]:
         """(archive id, size in GB) of an archive named by id or by name."""
-        with self._lock:
-            known = self._archives.get((client.api_root, ref))
-        if known is not None:
-            return known
-        if ref.isdigit():
-            archive = client.get_archive(ref)
-        else:
-            candidates = client.archives(ref)
-            exact = [a for a in candidates if a.get("Name") == ref]
-            if len(exact) == 1 or len(candidates) == 1:
-                archive = (exact or candidates)[0]
+
+        def find() -> tuple[str, int]:
+            if ref.isdigit():
+                archive = client.get_archive(ref)
             else:
-                names = ", ".join(sorted(str(a.get("Name")) for a in candidates)[:10]) or "none"
-                raise SAKURA_CODES.error(
-                    "not_found" if not candidates else "invalid_parameter",
-                    f"cloud_image {ref!r} names no single archive in zone {zone} "
-                    f"(archives named like it: {names})",
-                )
-        found = (str(archive["ID"]), int(archive.get("SizeMB", 0)) // 1024)
-        with self._lock:
-            self._archives[(client.api_root, ref)] = found
-        return found
+                candidates = client.archives(ref)
+                exact = [a for a in candidates if a.get("Name") == ref]
+                if len(exact) != 1 and len(candidates) != 1:
+                    names = ", ".join(sorted(str(a.get("Name")) for a in candidates)[:10]) or "none"
+                    raise SAKURA_CODES.error(
+                        "not_found" if not candidates else "invalid_parameter",
+                        f"cloud_image {ref!r} names no single archive in zone {zone} "
+                        f"(archives named like it: {names})",
+                    )
+                archive = (exact or candidates)[0]
+            return str(archive["ID"]), int(archive.get("SizeMB", 0)) // 1024
+
+        return self._cached((client.api_root, f"archive {ref}"), find)
 
     # -- nodes ---------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from vcpsdk.controller.backends.sakura.client import SakuraApiError
 from vcpsdk.controller.backends.toolkit import errors as tree
-from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
+from vcpsdk.controller.backends.toolkit.errors import BackendError
 
 SAKURA_CODES = tree.CodeTable(
     "sakura",
@@ -50,11 +50,6 @@ SAKURA_CODES = tree.CodeTable(
 )
 
 
-def error_class(code: str) -> type[CloudError]:
-    """The class of the cloud-error tree for a Sakura ``error_code``."""
-    return SAKURA_CODES.error_class(code)
-
-
 def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendError | None:
     """A typed error for a :class:`SakuraApiError`, or None for other errors (our own bugs).
 
@@ -71,7 +66,7 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
     if not isinstance(error, SakuraApiError):
         return None
     code = error.error_code
-    if error.status == 401 and error_class(code) is not tree.CloudAuthError:
+    if error.status == 401 and SAKURA_CODES.error_class(code) is not tree.CloudAuthError:
         return tree.CloudAuthError(error.error_msg, code=code, provider="sakura", secrets=secrets)
     mapped = SAKURA_CODES.error(code, error.error_msg, secrets=secrets)
     if error.retryable:
