@@ -56,9 +56,7 @@ class SakuraFakeHarness:
     def cloud_state(self, running: RunningController, node_id: str, instance_id: str) -> str | None:
         """The server's ``Instance.Status`` in the fake: up → RUNNING, down → POWER_OFF, gone → None."""
         status = self.fake.status(instance_id)
-        if status is None:
-            return None
-        return {"up": RUNNING, "down": POWER_OFF}.get(status, status)
+        return None if status is None else {"up": RUNNING, "down": POWER_OFF}.get(status, status)
 
     @contextlib.contextmanager
     def failing(

@@ -81,6 +81,10 @@ _PREFIX = {
 }
 
 
+#: resources by id
+Table = dict[str, dict[str, Any]]
+
+
 def sakura_error(status: int, code: str, message: str) -> HttpError:
     """An error answer: ``{"is_fatal", "serial", "status", "error_code", "error_msg"}``."""
     body = {
@@ -115,12 +119,10 @@ def server_plans() -> list[dict[str, Any]]:
 
 @dataclass
 class Fault:
-    """An injected failure: after ``after`` calls went through, the next ``times`` fail."""
+    """An injected failure: after ``after`` calls went through, the next ``times`` answer ``error``."""
 
-    status: int
-    code: str
-    message: str
-    times: int
+    error: HttpError
+    times: int = 1
     after: int = 0
 
 
@@ -173,12 +175,12 @@ class FakeSakura:
         self.max_servers = max_servers
         self.requests: list[dict[str, Any]] = []
         self.faults: dict[str, list[Fault]] = {}
-        self.servers: dict[str, dict[str, Any]] = {}
-        self.disks: dict[str, dict[str, Any]] = {}
-        self.interfaces: dict[str, dict[str, Any]] = {}
-        self.switches: dict[str, dict[str, Any]] = {}
-        self.archives: dict[str, dict[str, Any]] = {}
-        self.notes: dict[str, dict[str, Any]] = {}
+        self.servers: Table = {}
+        self.disks: Table = {}
+        self.interfaces: Table = {}
+        self.switches: Table = {}
+        self.archives: Table = {}
+        self.notes: Table = {}
         self.server_plans = server_plans()
         self.startup_scripts: dict[str, list[str]] = {}
         self.disk_configs: dict[str, dict[str, Any]] = {}
@@ -270,9 +272,8 @@ class FakeSakura:
             fake.fail("server.create", 409, "limit_count_in_account_exceed", times=1, after=2)
         """
         with self.lock:
-            self.faults.setdefault(operation, []).append(
-                Fault(status, code, message or f"injected failure: {code}", times, after)
-            )
+            error = sakura_error(status, code, message or f"injected failure: {code}")
+            self.faults.setdefault(operation, []).append(Fault(error, times, after))
 
     def check_fault(self, operation: str) -> None:
         """Raise the next injected failure of ``operation``, if any is due."""
@@ -286,7 +287,7 @@ class FakeSakura:
         fault.times -= 1
         if fault.times <= 0:
             queue.pop(0)
-        raise sakura_error(fault.status, fault.code, fault.message)
+        raise fault.error
 
     def leftovers(self) -> dict[str, list[str]]:
         """The ids of the servers, disks, NICs and notes that still exist (each empty when clean)."""
@@ -301,11 +302,8 @@ class FakeSakura:
     def calls(self, method: str | None = None, path_part: str = "") -> list[dict[str, Any]]:
         """The recorded requests with ``method`` (any when ``None``) whose path holds ``path_part``."""
         with self.lock:
-            return [
-                r
-                for r in self.requests
-                if (method is None or r["method"] == method) and path_part in r["path"]
-            ]
+            recorded = list(self.requests)
+        return [r for r in recorded if method in (None, r["method"]) and path_part in r["path"]]
 
     def status(self, server_id: str) -> str | None:
         """A server's ``Instance.Status`` as it stands (no read counted), None when it is gone."""

@@ -48,10 +48,10 @@ from vcpsdk.controller.backends.sakura.client import (
     SakuraClient,
     ServerSpec,
 )
-from vcpsdk.controller.backends.sakura.errors import SAKURA_CODES, translated
+from vcpsdk.controller.backends.sakura.errors import SAKURA_CODES, map_error
 from vcpsdk.controller.backends.toolkit import bootstrap, settings
 from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy, Network, plan_addresses
-from vcpsdk.controller.backends.toolkit.errors import CloudTimeoutError, InvalidRequest
+from vcpsdk.controller.backends.toolkit.errors import CloudTimeoutError, InvalidRequest, translating
 from vcpsdk.controller.backends.toolkit.retry import RetryPolicy
 
 logger = logging.getLogger("vcp.controller.sakura")
@@ -68,6 +68,10 @@ TAG = "vcp"
 SAKURA_IDENTITY = bootstrap.NodeIdentity(cloud="Sakura Cloud")
 
 _T = TypeVar("_T")
+#: a catalog entry, the addresses in use, and one planned address (or None) per node
+Entry = dict[str, Any]
+InUse = AbstractSet[str | None]
+Planned = list[str | None]
 _R = TypeVar("_R")
 
 
@@ -103,7 +107,7 @@ def parse_description(text: str | None) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Settings:
+class SakuraSettings:
     """The section's tuning knobs (waits, retries, concurrency)."""
 
     max_concurrent_creates: int = 8
@@ -114,7 +118,7 @@ class Settings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @classmethod
-    def parse(cls, config: dict[str, Any]) -> Settings:
+    def parse(cls, config: dict[str, Any]) -> SakuraSettings:
         """The knobs of a backends section (defaults for those it does not set)."""
         retry = RetryPolicy(
             max_attempts=int(config.get("retry_attempts", 5)),
@@ -140,7 +144,7 @@ class SakuraBackend(Backend):
         self.controller_id = str(controller_id)
         config = dict(config or {})
         self.controller_address = str(config.get("controller_address") or "")
-        self.knobs = Settings.parse(config)
+        self.knobs = SakuraSettings.parse(config)
         self.max_concurrent_creates = self.knobs.max_concurrent_creates
         self.default_archive = str(config.get("default_archive") or DEFAULT_ARCHIVE)
         self.api_root = str(config.get("api_root") or API_ROOT)
@@ -223,13 +227,8 @@ class SakuraBackend(Backend):
         return entry
 
     def plan_addresses(
-        self,
-        provider: str,
-        catalog: dict[str, Any],
-        fixed: list[str],
-        count: int,
-        in_use: AbstractSet[str | None],
-    ) -> list[str | None]:
+        self, provider: str, catalog: Entry, fixed: list[str], count: int, in_use: InUse
+    ) -> Planned:
         """Fixed IPs checked against ``private_network_ipmask`` (not the network, broadcast or
         gateway address), the others the next free ones of the mask (never the gateway nor the
         controller's address): Sakura's switches have no DHCP, so the controller chooses every
@@ -394,7 +393,7 @@ class SakuraBackend(Backend):
         switch = str(entry["sakura_local_switch_id"])
         gateway = str(entry["sakura_private_subnet_gateway_ip"])
         keys = [k for k in bootstrap.as_list(params.get("ssh_public_keys")) if k]
-        with translated(secrets=self._secrets(unit)):
+        with translating(map_error, secrets=self._secrets(unit)):
             client = self.client(unit, zone)
             plan = self._server_plan(
                 client, zone, int(params.get("num_cores") or 1), int(params.get("memory") or 1)
@@ -465,7 +464,7 @@ class SakuraBackend(Backend):
             )
 
         drop = lambda: self._remove(client, [n.node_id for n in nodes], quiet=True)  # noqa: E731
-        with translated(cleanup=drop, secrets=self._secrets(unit)):
+        with translating(map_error, drop, self._secrets(unit)):
             return self._each(nodes, create)
 
     def _remove(self, client: SakuraClient, node_ids: list[str], quiet: bool = False) -> None:
@@ -503,7 +502,7 @@ class SakuraBackend(Backend):
         if not nodes:
             return
         zone = str(self._entry(unit)["sakura_zone"])
-        with translated(secrets=self._secrets(unit)):
+        with translating(map_error, secrets=self._secrets(unit)):
             self._remove(self.client(unit, zone), [n.node_id for n in nodes])
 
     def _server_ids(self, client: SakuraClient, nodes: list[NodeRequest]) -> dict[str, str]:
@@ -524,7 +523,7 @@ class SakuraBackend(Backend):
         if not nodes:
             return
         zone = str(self._entry(unit)["sakura_zone"])
-        with translated(secrets=self._secrets(unit)):
+        with translating(map_error, secrets=self._secrets(unit)):
             client = self.client(unit, zone)
             ids = self._server_ids(client, nodes)
             lost = [n.node_id for n in nodes if n.node_id not in ids]
@@ -556,7 +555,7 @@ class SakuraBackend(Backend):
         if not nodes:
             return {}
         zone = str(self._entry(unit)["sakura_zone"])
-        with translated(secrets=self._secrets(unit)):
+        with translating(map_error, secrets=self._secrets(unit)):
             servers = self._ours(
                 self.client(unit, zone).servers(self.tags), "vcp-node-id", [n.node_id for n in nodes]
             )
@@ -581,7 +580,7 @@ class SakuraBackend(Backend):
             return []
         zone = str(self._entry(unit)["sakura_zone"])
         params = unit.cloud_params
-        with translated(secrets=self._secrets(unit)):
+        with translating(map_error, secrets=self._secrets(unit)):
             client = self.client(unit, zone)
             size = int(disks[0].size_gb or params.get("sakuracloud_disk_size") or 20)
             plan = self._disk_plan(client, zone, str(params.get("sakuracloud_disk_plan") or "ssd"), size)
@@ -615,7 +614,7 @@ class SakuraBackend(Backend):
                     "sakura: deleting the disks of a failed create failed (they carry tag %s)", TAG
                 )
 
-        with translated(cleanup=drop, secrets=self._secrets(unit)):
+        with translating(map_error, drop, self._secrets(unit)):
             return self._each(disks, create)
 
     def delete_disks(self, unit: UnitContext, disks: list[base.DiskRequest]) -> None:
@@ -623,7 +622,7 @@ class SakuraBackend(Backend):
         if not disks:
             return
         zone = str(self._entry(unit)["sakura_zone"])
-        with translated(secrets=self._secrets(unit)):
+        with translating(map_error, secrets=self._secrets(unit)):
             client = self.client(unit, zone)
             ids = {d.disk_id: str(d.backend_data.get("cloud_disk_id") or "") for d in disks}
             if not all(ids.values()):

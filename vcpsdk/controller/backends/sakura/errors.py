@@ -9,43 +9,41 @@ up (still marked retryable).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
-
 from vcpsdk.controller.backends.sakura.client import SakuraApiError
 from vcpsdk.controller.backends.toolkit import errors as tree
-from vcpsdk.controller.backends.toolkit.errors import BackendError
+from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
+
+#: Sakura's error codes by the class of the tree they map onto
+CODES_BY_CLASS: dict[type[CloudError], tuple[str, ...]] = {
+    tree.CloudAuthError: ("unauthorized", "forbidden", "access_forbidden", "no_credentials"),
+    tree.CloudQuotaError: (
+        "limit_count_in_account_exceed",
+        "limit_count_in_zone_exceed",
+        "limit_count_in_member_exceed",
+        "limit_size_in_account_exceed",
+    ),
+    tree.CloudCapacityError: ("not_enough_resource", "InsufficientInstanceCapacity"),
+    tree.CloudInvalidParameter: (
+        "still_running",  # deleting, or adding a NIC or disk to, a running server
+        "still_connected",  # deleting a disk connected to a server
+        "ip_address_in_use",
+        "bad_request",
+        "invalid_parameter",
+        "conflict",
+    ),
+    tree.CloudNotFoundError: ("not_found",),
+    tree.CloudThrottlingError: ("too_many_requests", "busy", "service_unavailable"),
+}
 
 SAKURA_CODES = tree.CodeTable(
     "sakura",
-    exact={
-        "unauthorized": tree.CloudAuthError,
-        "forbidden": tree.CloudAuthError,
-        "access_forbidden": tree.CloudAuthError,
-        "no_credentials": tree.CloudAuthError,
-        "limit_count_in_account_exceed": tree.CloudQuotaError,
-        "limit_count_in_zone_exceed": tree.CloudQuotaError,
-        "limit_count_in_member_exceed": tree.CloudQuotaError,
-        "limit_size_in_account_exceed": tree.CloudQuotaError,
-        "not_enough_resource": tree.CloudCapacityError,
-        "InsufficientInstanceCapacity": tree.CloudCapacityError,
-        "still_running": tree.CloudInvalidParameter,
-        "still_connected": tree.CloudInvalidParameter,
-        "ip_address_in_use": tree.CloudInvalidParameter,
-        "bad_request": tree.CloudInvalidParameter,
-        "invalid_parameter": tree.CloudInvalidParameter,
-        "conflict": tree.CloudInvalidParameter,
-        "not_found": tree.CloudNotFoundError,
-        "too_many_requests": tree.CloudThrottlingError,
-        "busy": tree.CloudThrottlingError,
-        "service_unavailable": tree.CloudThrottlingError,
-    },
-    patterns=[
+    exact={code: kind for kind, codes in CODES_BY_CLASS.items() for code in codes},
+    patterns=(
         (r"limit_.*_exceed.*", tree.CloudQuotaError),
         (r"unauthori[sz]ed.*|.*forbidden", tree.CloudAuthError),
         (r"invalid_.*|.*_not_allowed|.*_in_use", tree.CloudInvalidParameter),
         (r".*not_found", tree.CloudNotFoundError),
-    ],
+    ),
     retryable=frozenset({"internal_server_error", "connection_error", "http_502", "http_503", "http_504"}),
 )
 
@@ -72,11 +70,3 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
     if error.retryable:
         mapped.retryable = True
     return mapped
-
-
-def translated(
-    cleanup: Callable[[], None] | None = None, secrets: tuple[str, ...] = ()
-) -> contextlib.AbstractContextManager[None]:
-    """Run a block; on a Sakura API error run ``cleanup`` and raise the typed error
-    (:func:`~vcpsdk.controller.backends.toolkit.errors.translating` with :func:`map_error`)."""
-    return tree.translating(map_error, cleanup, secrets)
