@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
 from vcpsdk.controller.backends.sakura.client import (
     DiskConfig,
@@ -17,7 +18,7 @@ from vcpsdk.controller.backends.sakura.client import (
 )
 from vcpsdk.controller.backends.toolkit.errors import CloudTimeoutError
 from vcpsdk.controller.backends.toolkit.retry import RetryPolicy
-from vcpsdk.testing.fakes.sakura import GATEWAY, SECRET, SWITCH_ID, TOKEN, UBUNTU, FakeSakura, RunningSakura
+from vcpsdk.testing.fakes.sakura import GATEWAY, SECRET, SWITCH_ID, TOKEN, UBUNTU, RunningSakura
 
 
 def ubuntu(client: SakuraClient) -> str:
@@ -215,10 +216,6 @@ def test_quota_and_an_ignored_shutdown(sakura: RunningSakura) -> None:
 def test_unknown_paths_and_bad_queries(sakura: RunningSakura, client: SakuraClient) -> None:
     with pytest.raises(SakuraApiError, match="resource bill is not served"):
         client.request("GET", "bill")
-    import requests
-
     answer = requests.get(sakura.zone_root() + "server?not-json", auth=(TOKEN, SECRET), timeout=5)
     assert answer.status_code == 400 and answer.json()["error_code"] == "bad_request"
     assert answer.json()["is_fatal"] is True and answer.json()["status"] == "400 Bad Request"
-    migrating = FakeSakura(migrating_reads=100)
-    assert migrating.migrating_reads == 100
