@@ -9,6 +9,9 @@
 * :mod:`vcpsdk.testing.fakes.azure`: Azure Resource Manager and the Entra ID token flow over
   HTTPS (:class:`~vcpsdk.testing.fakes.azure.FakeArm`, ``running_fake_arm()``), for the real
   Azure SDK.
+* :mod:`vcpsdk.testing.fakes.sakura`: the Sakura Cloud IaaS API 1.1
+  (:class:`~vcpsdk.testing.fakes.sakura.FakeSakura`, ``running_fake_sakura()``), for the Sakura
+  backend's own ``requests`` client.
 
 Each runner serves its fake in a background thread on a free port for a ``with`` block;
 ``python -m vcpsdk.testing.fakes.<name> --port N`` serves one by hand.
