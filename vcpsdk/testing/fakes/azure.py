@@ -1043,20 +1043,26 @@ class FakeArm:
     def _disks(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
     ) -> Any:
-        def put(resource_id: str, failure: Fault | None) -> Response:
-            shown = self._shown(self.put_disk(resource_id, tail[0], body), failure, "Updating")
-            return self.accepted(base, COMPUTE, 202, shown, failure=failure)
-
+        put = self._accepting(base, lambda resource_id: self.put_disk(resource_id, tail[0], body))
         return self._crud(request, base, COMPUTE, kind, rg, tail, self.disks, self.delete_disk, put)
 
     def _snapshots(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
     ) -> Any:
+        put = self._accepting(base, lambda resource_id: self.put_snapshot(resource_id, tail[0], rg, body))
+        return self._crud(request, base, COMPUTE, kind, rg, tail, self.snapshots, self.delete_snapshot, put)
+
+    def _accepting(
+        self, base: str, make: Callable[[str], dict[str, Any]]
+    ) -> Callable[[str, Fault | None], Response]:
+        """The PUT of a disk or snapshot (``make`` creates or updates it): 202 (Compute's
+        contract for them) with the resource shown ``Updating``."""
+
         def put(resource_id: str, failure: Fault | None) -> Response:
-            shown = self._shown(self.put_snapshot(resource_id, tail[0], rg, body), failure, "Updating")
+            shown = self._shown(make(resource_id), failure, "Updating")
             return self.accepted(base, COMPUTE, 202, shown, failure=failure)
 
-        return self._crud(request, base, COMPUTE, kind, rg, tail, self.snapshots, self.delete_snapshot, put)
+        return put
 
     def _network_interfaces(
         self, request: Request, base: str, namespace: str, kind: str, rg: str, tail: list[str], body: Any
