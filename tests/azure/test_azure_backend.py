@@ -536,7 +536,7 @@ def test_an_operation_that_ends_failed_is_mapped_and_cleaned_up(
     """ARM accepted the request (the resource exists, provisioningState Failed) and the
     operation ends Failed: the node's error is the operation's code and message, and what the
     create made (the failed VM or NIC included) is deleted."""
-    arm.fake.fail(operation, 200, code, f"{code} while provisioning", in_operation=True)
+    arm.fake.fail(operation, 409, code, f"{code} while provisioning", in_operation=True)
     with pytest.raises(kind) as failure:
         backend.create_nodes(make_unit(config), new_nodes(3))
     assert str(failure.value) == f"{code}: {code} while provisioning"
@@ -550,7 +550,7 @@ def test_a_power_operation_that_ends_failed_is_an_error(
     unit = make_unit(config)
     nodes = new_nodes(1)
     backend.create_nodes(unit, nodes)
-    arm.fake.fail("virtualMachines.deallocate", 200, "OperationPreempted", "preempted", in_operation=True)
+    arm.fake.fail("virtualMachines.deallocate", 409, "OperationPreempted", "preempted", in_operation=True)
     with pytest.raises(CloudError, match="^OperationPreempted: preempted"):
         backend.power(unit, nodes, "power_off")
     assert backend.describe(unit, nodes) == {nodes[0].node_id: "RUNNING"}

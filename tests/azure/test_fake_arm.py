@@ -404,7 +404,7 @@ def test_an_operation_can_end_failed(arm: RunningArm, compute: Any, network: Any
     seen: list[tuple[int, Any]] = []
     nic = make_nic(network, "n11-nic")
     arm.fake.fail(
-        "virtualMachines.createOrUpdate", 200, "AllocationFailed", "no capacity in zone 1", in_operation=True
+        "virtualMachines.createOrUpdate", 409, "AllocationFailed", "no capacity in zone 1", in_operation=True
     )
     with pytest.raises(HttpResponseError) as failed:
         compute.virtual_machines.begin_create_or_update(
@@ -423,12 +423,12 @@ def test_an_operation_can_end_failed(arm: RunningArm, compute: Any, network: Any
 
     compute.virtual_machines.begin_create_or_update(RESOURCE_GROUP, "n11", vm_body(nic.id)).result()  # once
     assert compute.virtual_machines.get(RESOURCE_GROUP, "n11").provisioning_state == "Succeeded"
-    arm.fake.fail("virtualMachines.deallocate", 200, "OperationPreempted", in_operation=True)
+    arm.fake.fail("virtualMachines.deallocate", 409, "OperationPreempted", in_operation=True)
     with pytest.raises(HttpResponseError) as preempted:
         compute.virtual_machines.begin_deallocate(RESOURCE_GROUP, "n11").result()
     assert error_code(preempted.value) == "OperationPreempted"
     assert power_state(compute, "n11") == "PowerState/running"
-    arm.fake.fail("virtualMachines.delete", 200, "InternalExecutionError", in_operation=True)
+    arm.fake.fail("virtualMachines.delete", 500, "InternalExecutionError", in_operation=True)
     with pytest.raises(HttpResponseError):
         compute.virtual_machines.begin_delete(RESOURCE_GROUP, "n11").result()
     assert [vm.name for vm in compute.virtual_machines.list(RESOURCE_GROUP)] == ["n11"]

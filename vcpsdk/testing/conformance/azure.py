@@ -127,7 +127,7 @@ class AzureFakeHarness:
                     seen["armed"] = True
                     fake.fail(
                         operation,
-                        200,
+                        409,
                         "InsufficientInstanceCapacity",
                         f"injected failure in {step}",
                         times=times,

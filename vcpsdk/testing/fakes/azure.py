@@ -272,7 +272,8 @@ class FakeArm:
             message: the error message (a default names the code).
             times: how many calls fail.
             retry_after: the ``Retry-After`` seconds sent (a 429 always sends one, default 0).
-            in_operation: fail the operation (its status ``Failed``), not the request.
+            in_operation: fail the operation (its status ``Failed``), not the request
+                (``status`` is then what its ``Location`` URL answers).
 
         Example::
 
@@ -406,8 +407,8 @@ class FakeArm:
         if result:
             if not done:
                 return Response(status_code=202, headers=retry)
-            if failure is not None:
-                raise arm_error(failure.status, failure.code, failure.message)
+            if failure is not None:  # a failed operation's result is an error answer
+                raise arm_error(max(failure.status, 400), failure.code, failure.message)
             return Response(status_code=200)
         answer: dict[str, Any] = {"name": op, "status": "InProgress", "startTime": _now()}
         if done:
