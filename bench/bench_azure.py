@@ -4,26 +4,33 @@
 For ``create_unit`` of 1, 10 and 100 nodes through the SDK and an in-process controller
 whose azure provider uses AzureBackend (the rehearsal-mode backends section of
 ``vcc fake-cloud azure``), prints the requests the fake ARM received (by method and resource
-type, operation polls included), the wall time and the CPU time of this process (the SDK,
-the controller and the fake ARM all run in it), then the ratio t(100)/t(1) (target < 10).
+type, operation polls included), the wall time and the CPU time of the controller's process
+(the SDK and the controller), then the ratio t(100)/t(1) (target < 10).
 
-Every size is measured warm: one untimed create first pays what only the first create of a
-controller pays (the token, the TLS connections), and each size is run ``--runs`` times (the
-median counts).  ``--vm-create-seconds`` makes each VM's create operation last that long
-in the fake (Azure takes a minute or more): the ratio then shows the concurrency bound at
-work rather than the CPU cost of the requests.  Nothing connects anywhere but 127.0.0.1.
+The fake ARM runs in a process of its own, as ``vcc fake-cloud azure`` does in rehearsal
+mode (the cloud's work is not the controller's); ``--in-process`` serves it from the
+benchmark's process instead.  Every size is measured warm: one untimed create first pays what
+only the first create of a controller pays (the token, the TLS connections), and each size
+is run ``--runs`` times (the median counts).  ``--vm-create-seconds`` makes each VM's create
+operation last that long in the fake (Azure takes a minute or more): the ratio then shows
+the concurrency bound at work rather than the CPU cost of the requests.  Nothing connects
+anywhere but 127.0.0.1.
 
-    python bench/bench_azure.py [--sizes 1 10 100] [--runs 3] [--concurrency N] [--vm-create-seconds S]
+    python bench/bench_azure.py [--sizes 1 10 100] [--runs 3] [--concurrency N]
+                                [--vm-create-seconds S] [--in-process]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +58,78 @@ def summary(counts: Counter[str]) -> str:
     return ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+class Arm:
+    """What the benchmark asks of the fake ARM, wherever it runs: its backends section, the
+    kinds of the requests since a count, its leftovers."""
+
+    def __init__(self, ask: Any) -> None:
+        self.ask = ask
+
+    def section(self) -> dict[str, Any]:
+        return dict(self.ask("section"))
+
+    def requests(self) -> int:
+        return int(self.ask("count"))
+
+    def kinds(self, since: int) -> Counter[str]:
+        return Counter(self.ask("kinds", since))
+
+    def clean(self) -> bool:
+        return bool(self.ask("clean"))
+
+
+def _answer(fake: Any, section: dict[str, Any], what: str, *args: Any) -> Any:
+    with fake.lock:
+        requests = list(fake.requests)
+    if what == "section":
+        return section
+    if what == "count":
+        return len(requests)
+    if what == "kinds":
+        return [kind(r) for r in requests[args[0] :]]
+    return all(not ids for ids in fake.leftovers().values())
+
+
+def _serve(connection: Any, vm_create_seconds: float, cert_dir: str) -> None:
+    """The fake ARM's own process: serve it and answer the benchmark's questions."""
+    fake = azure_rehearsal_arm()
+    fake.vm_create_seconds = vm_create_seconds
+    with running_fake_arm(fake, cert_dir=Path(cert_dir)) as running:
+        section = azure_backend_config(running)
+        while True:
+            question = connection.recv()
+            if question[0] == "stop":
+                return
+            connection.send(_answer(fake, section, *question))
+
+
+@contextmanager
+def fake_arm(vm_create_seconds: float, in_process: bool, cert_dir: Path) -> Iterator[Arm]:
+    """The fake ARM in a process of its own (or in this one)."""
+    if in_process:
+        fake = azure_rehearsal_arm()
+        fake.vm_create_seconds = vm_create_seconds
+        with running_fake_arm(fake, cert_dir=cert_dir) as running:
+            section = azure_backend_config(running)
+            yield Arm(lambda *question: _answer(fake, section, *question))
+        return
+    ours, theirs = multiprocessing.Pipe()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(theirs, vm_create_seconds, str(cert_dir)), daemon=True
+    )
+    process.start()
+
+    def ask(*question: Any) -> Any:
+        ours.send(question)
+        return ours.recv()
+
+    try:
+        yield Arm(ask)
+    finally:
+        ours.send(("stop",))
+        process.join(timeout=30)
+
+
 def main() -> int | str:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
@@ -64,16 +143,15 @@ def main() -> int | str:
         default=0.0,
         help="how long a VM create lasts in the fake (default 0)",
     )
+    parser.add_argument("--in-process", action="store_true", help="serve the fake ARM from this process")
     args = parser.parse_args()
 
     times: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp, loopback_only() as violations:
         base = Path(tmp)
         key = write_test_public_key(base / "id.pub")
-        arm_state = azure_rehearsal_arm()
-        arm_state.vm_create_seconds = args.vm_create_seconds
-        with running_fake_arm(arm_state) as arm:
-            config = azure_backend_config(arm)
+        with fake_arm(args.vm_create_seconds, args.in_process, base / "tls") as arm:
+            config = arm.section()
             if args.concurrency is not None:
                 config["max_concurrent_creates"] = args.concurrency
             with running_controller(base / "state", backends={"azure": config}) as running:
@@ -84,22 +162,23 @@ def main() -> int | str:
                     spec.set_ssh_pubkey(str(key))
                     spec.num_nodes = nodes
                     ug = vcp.create_ugroup(name)
-                    before = len(arm.fake.requests)
+                    before = arm.requests()
                     start, cpu = time.perf_counter(), time.process_time()
                     unit = ug.create_unit("nodes", spec)
                     took, cpu = time.perf_counter() - start, time.process_time() - cpu
-                    made = Counter(kind(r) for r in arm.fake.requests[before:])
+                    made = arm.kinds(before)
                     assert len(unit.find_nodes()) == nodes
                     ug.cleanup()
-                    assert all(not ids for ids in arm.fake.leftovers().values())
+                    assert arm.clean()
                     return took, cpu, made
 
                 first, _, made = create(1, "warmup")
                 bound = config.get("max_concurrent_creates", "default")
+                where = "in this process" if args.in_process else "in its own process"
                 print(
-                    f"AzureBackend on the fake ARM {arm.base_url}, max_concurrent_creates {bound}, "
-                    f"VM create {args.vm_create_seconds:g} s; first create (untimed warm-up: token, "
-                    f"connections) {first:.2f} s: {summary(made)}"
+                    f"AzureBackend on the fake ARM ({where}), max_concurrent_creates {bound}, VM create "
+                    f"{args.vm_create_seconds:g} s; first create (untimed warm-up: token, connections) "
+                    f"{first:.2f} s: {summary(made)}"
                 )
                 header = f"{'nodes':>5}  {'ARM req':>7}  {'req/node':>8}  {'wall s (runs)':>22}  CPU s"
                 print(f"{header}  requests by kind")
