@@ -442,10 +442,14 @@ class FakeOci:
             try:
                 address = ipaddress.IPv4Address(wanted)
             except ValueError:
-                raise oci_error(400, "InvalidParameter", f"privateIp {wanted} is not an IPv4 address") from None
+                raise oci_error(
+                    400, "InvalidParameter", f"privateIp {wanted} is not an IPv4 address"
+                ) from None
             if address not in usable:
                 raise oci_error(
-                    400, "InvalidParameter", f"privateIp {wanted} is not available in subnet {subnet['cidrBlock']}"
+                    400,
+                    "InvalidParameter",
+                    f"privateIp {wanted} is not available in subnet {subnet['cidrBlock']}",
                 )
             if wanted in used:
                 raise oci_error(409, "Conflict", f"The private IP address {wanted} is already in use.")
@@ -507,7 +511,11 @@ class FakeOci:
             "definedTags": dict(body.get("definedTags") or {}),
             "metadata": metadata,
             "extendedMetadata": {},
-            "sourceDetails": {"sourceType": "image", "imageId": image["id"], "bootVolumeSizeInGBs": int(size)},
+            "sourceDetails": {
+                "sourceType": "image",
+                "imageId": image["id"],
+                "bootVolumeSizeInGBs": int(size),
+            },
         }
         self.tables["instances"].items[ocid] = instance
         self._change(instance, "PROVISIONING", "RUNNING")
@@ -745,7 +753,9 @@ class FakeOci:
         if not rest and method == "POST" and kind in creates:
             return creates[kind]
         if rest and method == "POST" and kind == "instances":
-            return "InstanceAction", lambda body, token: self.instance_action(rest[0], query.get("action", ""))
+            return "InstanceAction", lambda body, token: self.instance_action(
+                rest[0], query.get("action", "")
+            )
         deletes: dict[str, tuple[str, Callable[[], None]]] = {
             "instances": (
                 "TerminateInstance",
@@ -806,7 +816,9 @@ def create_app(fake: FakeOci) -> FastAPI:
                     body = json.loads(raw) if raw else {}
                 except ValueError:
                     raise oci_error(400, "CannotParseRequest", "the request body is not JSON") from None
-                result = handler(body if isinstance(body, dict) else {}, request.headers.get("opc-retry-token"))
+                result = handler(
+                    body if isinstance(body, dict) else {}, request.headers.get("opc-retry-token")
+                )
                 if operation.startswith("List"):
                     page, next_page = fake._page(result, query)
                     if next_page:
