@@ -574,7 +574,7 @@ class FakeOci:
         if action not in _ACTIONS:
             raise oci_error(400, "InvalidParameter", f"unknown action {action!r}")
         allowed, transitional, target = _ACTIONS[action]
-        state = self.state(instance)
+        state = str(instance["lifecycleState"])  # not while a change is going on
         if state == target and action in ("STOP", "SOFTSTOP", "START"):
             return instance  # already there: nothing to do
         if state not in allowed:
