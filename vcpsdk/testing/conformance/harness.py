@@ -5,7 +5,8 @@ the stand-in cloud really holds (so the suite checks the cloud, not only the
 controller's records), and injects failures at each step, also part-way through a
 batch.  :class:`~vcpsdk.testing.conformance.sandbox.SandboxHarness`,
 :class:`~vcpsdk.testing.conformance.aws.AwsMotoHarness` and
-:class:`~vcpsdk.testing.conformance.azure.AzureFakeHarness` are the three of this repository.
+:class:`~vcpsdk.testing.conformance.azure.AzureFakeHarness` and
+:class:`~vcpsdk.testing.conformance.oracle.OracleFakeHarness` are those of this repository.
 """
 
 from __future__ import annotations
