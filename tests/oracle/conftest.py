@@ -12,20 +12,18 @@ import pytest
 from vcpsdk.testing.conformance.harness import ConformanceHarness
 from vcpsdk.testing.conformance.oracle import OracleFakeHarness
 from vcpsdk.testing.fakes.oracle import FakeOci, RunningOci, running_fake_oci
-from vcpsdk.testing.network import loopback_only, refuse_non_loopback_names
+from vcpsdk.testing.network import network_rule
+
+#: the OCI SDK's and the backend's environment variables, removed for every test
+OCI_VARIABLES = ("OCI_USER_OCID", "OCI_FINGERPRINT", "OCI_PRIVATE_KEY", "OCI_PRIVATE_KEY_FILE", "OCI_REGION")
 
 
 @pytest.fixture(autouse=True)
-def network_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def oracle_network_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Fail the test if anything connects outside 127.0.0.0/8 or resolves a public name
     (iaas.ap-tokyo-1.oraclecloud.com, the instance metadata service, ...)."""
-    for name in ("OCI_USER_OCID", "OCI_FINGERPRINT", "OCI_PRIVATE_KEY", "OCI_PRIVATE_KEY_FILE", "OCI_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    refused = refuse_non_loopback_names(monkeypatch)
-    with loopback_only() as violations:
+    with network_rule(monkeypatch, unset=OCI_VARIABLES) as refused:
         yield refused
-    if violations or refused:
-        pytest.fail(f"non-loopback traffic: {violations} names: {refused}")
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from vcpsdk.controller.backends.toolkit.errors import (
 )
 from vcpsdk.testing.conformance.oracle import backend_config
 from vcpsdk.testing.fakes.oracle import IMAGE_NAME, SUBNET_CIDR, RunningOci, generate_key
+from vcpsdk.testing.units import backend_unit, concurrency_peak, node_requests
 
 pytest.importorskip("oci")
 
@@ -49,21 +48,8 @@ def backend(config: dict[str, Any]) -> Iterator[OracleBackend]:
 
 
 def make_unit(config: dict[str, Any], provider: str = "oracle", **params: Any) -> UnitContext:
-    return UnitContext(
-        vcid=uuid.uuid4().hex,
-        vc_name="group",
-        unit_name="unit",
-        provider=provider,
-        owner="alice",
-        spec={"image": "vcp/base:1.0", "cloud_params": params},
-        catalog=dict(config["vpn_catalog"]["default"]),
-    )
-
-
-def new_nodes(count: int, *addresses: str, disks: list[DiskInfo] | None = None) -> list[NodeRequest]:
-    made = [NodeRequest(uuid.uuid4().hex, i + 1, None, list(disks or [])) for i in range(count)]
-    made += [NodeRequest(uuid.uuid4().hex, count + i + 1, a) for i, a in enumerate(addresses)]
-    return made
+    unit: UnitContext = backend_unit(config["vpn_catalog"]["default"], provider, **params)
+    return unit
 
 
 def bodies(served: RunningOci, operation: str) -> list[dict[str, Any]]:
@@ -91,7 +77,7 @@ def test_create_nodes_launches_an_instance_per_node(
         cloud_image=IMAGE_NAME,
         tags={"Project": "handson", "vcp-unit": "spoofed"},
     )
-    nodes = new_nodes(2, "127.66.0.21")
+    nodes = node_requests(2, "127.66.0.21")
     results = backend.create_nodes(unit, nodes)
 
     calls = operations(served)
@@ -140,14 +126,14 @@ def test_an_image_ocid_and_the_catalog_default(served: RunningOci, config: dict[
     catalog = {**config["vpn_catalog"]["default"], "oracle_default_image": "Oracle-Linux-9"}
     custom = {**config, "vpn_catalog": {"default": catalog}}
     backend = OracleBackend(custom, CONTROLLER_ID)
-    backend.create_nodes(make_unit(custom), new_nodes(1))
+    backend.create_nodes(make_unit(custom), node_requests(1))
     assert bodies(served, "LaunchInstance")[-1]["sourceDetails"]["imageId"] == other
     before = len(served.fake.calls("ListImages"))
-    backend.create_nodes(make_unit(config, cloud_image=served.fake.image_id), new_nodes(1))
+    backend.create_nodes(make_unit(config, cloud_image=served.fake.image_id), node_requests(1))
     assert len(served.fake.calls("ListImages")) == before  # an OCID is used as it is
     assert bodies(served, "LaunchInstance")[-1]["sourceDetails"]["imageId"] == served.fake.image_id
     with pytest.raises(CloudInvalidParameter, match="^InvalidParameter: cloud_image 'no-such-image'"):
-        backend.create_nodes(make_unit(config, cloud_image="no-such-image"), new_nodes(1))
+        backend.create_nodes(make_unit(config, cloud_image="no-such-image"), node_requests(1))
     backend.close()
 
 
@@ -156,32 +142,15 @@ def test_the_launches_of_one_request_run_concurrently_within_the_bound(
 ) -> None:
     backend = OracleBackend({**config, "max_concurrent_creates": 2}, CONTROLLER_ID)
     unit = make_unit(config)
-    compute = backend.clients(unit).compute
-    original = compute.launch_instance
-    active, peak, lock = [0], [0], threading.Lock()
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        try:
-            time.sleep(0.1)
-            return original(*args, **kwargs)
-        finally:
-            with lock:
-                active[0] -= 1
-
-    compute.launch_instance = counted
-    try:
-        assert len(backend.create_nodes(unit, new_nodes(5))) == 5
-    finally:
-        backend.close()
+    with concurrency_peak(backend.clients(unit).compute, "launch_instance") as peak:
+        assert len(backend.create_nodes(unit, node_requests(5))) == 5
+    backend.close()
     assert peak[0] == 2
 
 
 def test_power_describe_and_delete(served: RunningOci, backend: OracleBackend, config) -> None:
     unit = make_unit(config)
-    nodes = new_nodes(3)
+    nodes = node_requests(3)
     results = backend.create_nodes(unit, nodes)
     for node, result in zip(nodes, results, strict=True):
         node.backend_data = dict(result.backend_data)
@@ -232,7 +201,7 @@ def test_volumes_clone_attach_paravirtualized_and_detach_before_delete(
         request.backend_data = dict(disk.backend_data)
 
     unit = make_unit(config)
-    [node] = new_nodes(1, disks=[DiskInfo(d.disk_id, d.cloud_disk_id) for d in disks])
+    [node] = node_requests(1, disks=[DiskInfo(d.disk_id, d.cloud_disk_id) for d in disks])
     [result] = backend.create_nodes(unit, [node])
     attaches = bodies(served, "AttachVolume")
     assert [(a["type"], a["volumeId"], a["device"]) for a in attaches] == [
@@ -303,7 +272,7 @@ def test_a_failed_launch_is_mapped_and_removes_what_it_made(
     backend = OracleBackend({**config, "retry_max_attempts": 1}, CONTROLLER_ID)
     served.fake.fail("LaunchInstance", status, code, message, after=2)
     with pytest.raises(kind) as failure:
-        backend.create_nodes(make_unit(config), new_nodes(3))
+        backend.create_nodes(make_unit(config), node_requests(3))
     backend.close()
     assert str(failure.value).startswith(f"{code}: {message} (opc-request-id ")
     assert failure.value.provider == "oracle"
@@ -315,7 +284,7 @@ def test_a_failed_wait_terminates_the_launched_instance(
 ) -> None:
     served.fake.fail("GetInstance", 404, "NotAuthorizedOrNotFound", "gone", after=0)
     with pytest.raises(CloudNotFoundError):
-        backend.create_nodes(make_unit(config), new_nodes(1))
+        backend.create_nodes(make_unit(config), node_requests(1))
     assert clean(served) and len(served.fake.calls("TerminateInstance")) == 1
 
 
@@ -323,12 +292,12 @@ def test_throttling_is_retried_by_the_sdk_then_mapped(
     served: RunningOci, backend: OracleBackend, config
 ) -> None:
     served.fake.fail("LaunchInstance", 429, "TooManyRequests", "slow down", times=2)
-    assert len(backend.create_nodes(make_unit(config), new_nodes(1))) == 1  # the retry strategy retried
+    assert len(backend.create_nodes(make_unit(config), node_requests(1))) == 1  # the retry strategy retried
     assert len(served.fake.calls("LaunchInstance")) == 3
     served.fake.fail("LaunchInstance", 429, "TooManyRequests", "slow down", times=5)
     no_retry = OracleBackend({**config, "retry_max_attempts": 1}, CONTROLLER_ID)
     with pytest.raises(CloudThrottlingError, match="^TooManyRequests: slow down") as failure:
-        no_retry.create_nodes(make_unit(config), new_nodes(1))
+        no_retry.create_nodes(make_unit(config), node_requests(1))
     no_retry.close()
     assert failure.value.retryable
 
@@ -337,7 +306,7 @@ def test_a_power_action_in_the_wrong_state_is_an_incorrect_state(
     served: RunningOci, backend: OracleBackend, config
 ) -> None:
     unit = make_unit(config)
-    [node] = new_nodes(1)
+    [node] = node_requests(1)
     backend.create_nodes(unit, [node])
     served.fake.fail("InstanceAction", 409, "IncorrectState", "instance is STOPPING")
     with pytest.raises(CloudInvalidParameter, match="^IncorrectState: instance is STOPPING"):
@@ -351,7 +320,7 @@ def test_a_wrong_key_is_refused_by_the_stand_in_as_an_auth_error(
     wrong, _ = generate_key()
     backend = OracleBackend({**config, "private_key": wrong}, CONTROLLER_ID)
     with pytest.raises(CloudAuthError, match="^NotAuthenticated: ") as failure:
-        backend.create_nodes(make_unit(config), new_nodes(1))
+        backend.create_nodes(make_unit(config), node_requests(1))
     backend.close()
     assert failure.value.code == "NotAuthenticated"
     assert served.fake.calls() and all(r["key_id"] == "" for r in served.fake.calls())
@@ -362,7 +331,7 @@ def test_a_wrong_key_is_refused_by_the_stand_in_as_an_auth_error(
         CONTROLLER_ID,
     )
     with pytest.raises(CloudAuthError, match="^InvalidPrivateKey: "):
-        garbage.create_nodes(make_unit(config), new_nodes(1))
+        garbage.create_nodes(make_unit(config), node_requests(1))
 
 
 def test_the_private_key_never_appears_in_logs_or_records(
@@ -370,7 +339,7 @@ def test_the_private_key_never_appears_in_logs_or_records(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     unit = make_unit(config)
-    nodes = new_nodes(2)
+    nodes = node_requests(2)
     backend.create_nodes(unit, nodes)
     backend.power(unit, nodes, "power_off")
     backend.delete_nodes(unit, nodes)
@@ -387,22 +356,24 @@ def test_credentials_from_a_file_the_environment_or_the_users_cloud_params(
     key_file = served.fake.write_private_key(tmp_path / "key.pem")
     from_file = {k: v for k, v in config.items() if k != "private_key"}
     backend = OracleBackend({**from_file, "private_key_file": str(key_file)}, CONTROLLER_ID)
-    assert len(backend.create_nodes(make_unit(config), new_nodes(1))) == 1
+    assert len(backend.create_nodes(make_unit(config), node_requests(1))) == 1
     backend.close()
     bare = {k: v for k, v in config.items() if k not in ("user_ocid", "fingerprint", "private_key")}
     monkeypatch.setenv("OCI_USER_OCID", config["user_ocid"])
     monkeypatch.setenv("OCI_FINGERPRINT", config["fingerprint"])
     monkeypatch.setenv("OCI_PRIVATE_KEY_FILE", str(key_file))
     from_env = OracleBackend(bare, CONTROLLER_ID)
-    assert len(from_env.create_nodes(make_unit(config), new_nodes(1))) == 1
+    assert len(from_env.create_nodes(make_unit(config), node_requests(1))) == 1
     from_env.close()
     for name in ("OCI_USER_OCID", "OCI_FINGERPRINT", "OCI_PRIVATE_KEY_FILE"):
         monkeypatch.delenv(name)
     operatorless = OracleBackend(bare, CONTROLLER_ID)
     with pytest.raises(CloudAuthError, match="no OCI API key"):
-        operatorless.create_nodes(make_unit(config, private_key="vault://cubbyhole/oci/key"), new_nodes(1))
+        operatorless.create_nodes(
+            make_unit(config, private_key="vault://cubbyhole/oci/key"), node_requests(1)
+        )
     users = {k: config[k] for k in ("user_ocid", "fingerprint", "private_key")}
-    assert len(operatorless.create_nodes(make_unit(config, **users), new_nodes(1))) == 1
+    assert len(operatorless.create_nodes(make_unit(config, **users), node_requests(1))) == 1
     operatorless.close()
     with pytest.raises(BackendError, match="cannot read private_key_file"):
         OracleBackend({**bare, "private_key_file": str(tmp_path / "missing.pem")}, CONTROLLER_ID)
@@ -425,7 +396,7 @@ def test_registry_catalog_and_the_missing_extra(
 
 def test_the_bootstrap_script_asks_the_metadata_service_for_an_automatic_address(config) -> None:
     unit = make_unit(config)
-    [automatic, fixed] = new_nodes(1, "127.66.0.40")
+    [automatic, fixed] = node_requests(1, "127.66.0.40")
     script = bootstrap_script(unit, automatic, controller_id=CONTROLLER_ID, controller_address="127.66.0.1")
     assert "http://169.254.169.254/opc/v2/vnics/0/privateIp" in script
     assert "MY_PRIVATE_IP=127.66.0.40" in bootstrap_script(unit, fixed, controller_id=CONTROLLER_ID)

@@ -426,6 +426,17 @@ class FakeOci:
         ]
 
     # ------------------------------------------------------------- compute
+    @staticmethod
+    def _placement(body: dict[str, Any]) -> tuple[str, str]:
+        """The compartment and availability domain of a create, checked."""
+        compartment = str(body.get("compartmentId") or "")
+        if compartment != COMPARTMENT_ID:
+            raise not_found("compartment", compartment)
+        domain = str(body.get("availabilityDomain") or "")
+        if domain != AVAILABILITY_DOMAIN:
+            raise oci_error(400, "InvalidParameter", f"availabilityDomain {domain!r} does not exist")
+        return compartment, domain
+
     def _retried(self, operation: str, token: str | None, kind: str) -> dict[str, Any] | None:
         ocid = self.retry_tokens.get((operation, token)) if token else None
         return self.tables[kind].items.get(ocid) if ocid else None
@@ -464,12 +475,7 @@ class FakeOci:
         again = self._retried("LaunchInstance", token, "instances")
         if again is not None:
             return again
-        compartment = str(body.get("compartmentId") or "")
-        if compartment != COMPARTMENT_ID:
-            raise not_found("compartment", compartment)
-        domain = str(body.get("availabilityDomain") or "")
-        if domain != AVAILABILITY_DOMAIN:
-            raise oci_error(400, "InvalidParameter", f"availabilityDomain {domain!r} does not exist")
+        compartment, domain = self._placement(body)
         if not body.get("shape"):
             raise oci_error(400, "MissingParameter", "shape is required")
         source = body.get("sourceDetails") or {}
@@ -606,12 +612,7 @@ class FakeOci:
         again = self._retried("CreateVolume", token, "volumes")
         if again is not None:
             return again
-        compartment = str(body.get("compartmentId") or "")
-        if compartment != COMPARTMENT_ID:
-            raise not_found("compartment", compartment)
-        domain = str(body.get("availabilityDomain") or "")
-        if domain != AVAILABILITY_DOMAIN:
-            raise oci_error(400, "InvalidParameter", f"availabilityDomain {domain!r} does not exist")
+        compartment, domain = self._placement(body)
         source = body.get("sourceDetails")
         size = body.get("sizeInGBs")
         if source:

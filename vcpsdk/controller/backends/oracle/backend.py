@@ -31,11 +31,12 @@ sends is described in ``docs/oracle.md``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,8 @@ TAG_VCID = "vcp-vcid"
 TAG_UGROUP = "vcp-ugroup"
 TAG_UNIT = "vcp-unit"
 TAG_NODE = "vcp-node-id"
+#: the freeform tags that identify a node (or volume) of this controller, in this order
+IDENTIFICATION = (TAG_CONTROLLER, TAG_VCID, TAG_UGROUP, TAG_UNIT, TAG_NODE)
 
 #: fixed addresses: inside the subnet, not one of the three OCI keeps; OCI assigns the others
 ADDRESS_POLICY = cloud_assigned("Oracle Cloud", reserved_low=2)
@@ -111,6 +114,20 @@ def _concurrently(items: list[_T], work: Callable[[_T], _R], limit: int) -> list
     with ThreadPoolExecutor(max_workers=min(limit, len(items)), thread_name_prefix="vcc-oracle") as pool:
         futures = [pool.submit(work, item) for item in items]
     return [future.result() for future in futures]
+
+
+@contextlib.contextmanager
+def _noting(made: dict[str, str], key: str, lock: threading.Lock) -> Iterator[None]:
+    """Run a composite create; when its wait fails, note the OCID it made under ``key`` (its
+    partial result) so the cleanup removes it, and re-raise."""
+    try:
+        yield
+    except Exception as e:
+        partial = getattr(e, "partial_results", None) or []
+        if partial:
+            with lock:
+                made[key] = str(partial[0].data.id)
+        raise
 
 
 @dataclass(frozen=True)
@@ -275,21 +292,13 @@ class OracleBackend(Backend):
     # -- helpers -------------------------------------------------------------------------------
 
     def _tags(self, unit: UnitContext, node_id: str) -> dict[str, str]:
-        tags = {
-            str(k): str(v)
-            for k, v in (unit.cloud_params.get("tags") or {}).items()
-            if not str(k).startswith("vcp-")  # ours cannot be overridden
+        """The unit's ``tags`` (``set_tag``) and ours, which the unit's cannot override."""
+        ours = (self.controller_id, unit.vcid, unit.vc_name, unit.unit_name, node_id)
+        given = unit.cloud_params.get("tags") or {}
+        return {
+            **{str(k): str(v) for k, v in given.items() if not str(k).startswith("vcp-")},
+            **dict(zip(IDENTIFICATION, ours, strict=True)),
         }
-        tags.update(
-            {
-                TAG_CONTROLLER: self.controller_id,
-                TAG_VCID: unit.vcid,
-                TAG_UGROUP: unit.vc_name,
-                TAG_UNIT: unit.unit_name,
-                TAG_NODE: node_id,
-            }
-        )
-        return tags
 
     def _each(self, items: list[_T], work: Callable[[_T], _R]) -> list[_R]:
         return _concurrently(items, work, self.max_concurrent_creates)
@@ -451,19 +460,13 @@ class OracleBackend(Backend):
         def create(node: NodeRequest, image_id: str) -> NodeResult:
             details = self._launch_details(unit, entry, node, image_id)
             token = f"vcp-{self.controller_id[:8]}-{node.node_id}"[:64]
-            try:
+            with _noting(launched, node.node_id, lock):
                 response = clients.compute_ops.launch_instance_and_wait_for_state(
                     details,
                     wait_for_states=["RUNNING"],
                     operation_kwargs={"opc_retry_token": token},
                     waiter_kwargs=self.waiter_kwargs,
                 )
-            except Exception as e:
-                partial = getattr(e, "partial_results", None) or []
-                if partial:
-                    with lock:
-                        launched[node.node_id] = str(partial[0].data.id)
-                raise
             instance_id = str(response.data.id)
             with lock:
                 launched[node.node_id] = instance_id
@@ -605,19 +608,13 @@ class OracleBackend(Backend):
                 freeform_tags=self._tags(unit, disk.disk_id),
                 source_details=models.VolumeSourceFromVolumeDetails(id=source) if source else None,
             )
-            try:
+            with _noting(made, disk.disk_id, lock):
                 volume = clients.blockstorage_ops.create_volume_and_wait_for_state(
                     details,
                     wait_for_states=["AVAILABLE"],
                     operation_kwargs={"opc_retry_token": f"vcp-{self.controller_id[:8]}-{disk.disk_id}"[:64]},
                     waiter_kwargs=self.waiter_kwargs,
                 ).data
-            except Exception as e:
-                partial = getattr(e, "partial_results", None) or []
-                if partial:
-                    with lock:
-                        made[disk.disk_id] = str(partial[0].data.id)
-                raise
             with lock:
                 made[disk.disk_id] = str(volume.id)
             return base.DiskResult(

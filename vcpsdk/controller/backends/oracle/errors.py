@@ -12,8 +12,7 @@ backoff with jitter): these errors are what is left after it gave up.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
+import functools
 
 from vcpsdk.controller.backends.toolkit import errors as tree
 from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
@@ -112,9 +111,7 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
     return None
 
 
-def translated(
-    cleanup: Callable[[], None] | None = None, secrets: tuple[str, ...] = ()
-) -> contextlib.AbstractContextManager[None]:
-    """Run a block; on an OCI SDK error run ``cleanup`` and raise the typed error
-    (:func:`~vcpsdk.controller.backends.toolkit.errors.translating` with :func:`map_error`)."""
-    return tree.translating(map_error, cleanup, secrets)
+#: ``translated(cleanup=None, secrets=())``: run a block; on an OCI SDK error run ``cleanup`` and
+#: raise the typed error (:func:`~vcpsdk.controller.backends.toolkit.errors.translating` with
+#: :func:`map_error`)
+translated = functools.partial(tree.translating, map_error)
