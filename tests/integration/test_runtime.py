@@ -111,7 +111,7 @@ def test_a_backend_of_another_package_is_enabled_by_its_class(tmp_path: Path) ->
 
 def test_unknown_backend_and_double_claims_are_refused(tmp_path: Path) -> None:
     with pytest.raises(
-        ValueError, match="unknown backend 'nope'; known backends: aws, azure .*class: 'module:Class'"
+        ValueError, match="unknown backend 'nope'; known backends: aws, azure, oracle .*class: 'module:Class'"
     ):
         build_controller(ControllerSettings(state_dir=tmp_path, backends={"nope": {}}))
     with pytest.raises(ValueError, match="unknown backend 'sandbox'"):
