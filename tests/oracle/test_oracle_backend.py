@@ -195,7 +195,9 @@ def test_volumes_clone_attach_paravirtualized_and_detach_before_delete(
     [_, first, second] = bodies(served, "CreateVolume")
     assert first["sourceDetails"] == {"type": "volume", "id": golden.cloud_disk_id}
     assert "sizeInGBs" not in first and second["sourceDetails"] == first["sourceDetails"]
-    assert first["freeformTags"][TAG_NODE] == requests[0].disk_id
+    assert {first["freeformTags"][TAG_NODE], second["freeformTags"][TAG_NODE]} == {
+        r.disk_id for r in requests
+    }
     assert [d.size_gb for d in disks] == [70, 70]
     for request, disk in zip(requests, disks, strict=True):
         request.backend_data = dict(disk.backend_data)
@@ -418,3 +420,20 @@ def test_oci_is_imported_only_when_an_oracle_backend_is_built() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_what_oci_would_refuse_is_refused_before_any_launch(
+    served: RunningOci, backend: OracleBackend, config
+) -> None:
+    huge = make_unit(config)
+    huge.spec["params_e"] = [f"BIG={'x' * 30000}"]
+    with pytest.raises(CloudInvalidParameter, match="OCI instance metadata is limited to 32000"):
+        backend.create_nodes(huge, node_requests(1))
+    with pytest.raises(CloudInvalidParameter, match="boot_volume_size_in_gbs 40 is outside 50..32768"):
+        backend.create_nodes(make_unit(config, boot_volume_size_in_gbs=40), node_requests(1))
+    entry = {k: v for k, v in config["vpn_catalog"]["default"].items() if k != "oracle_region"}
+    unit = make_unit(config)
+    unit.catalog = entry
+    with pytest.raises(CloudInvalidParameter, match="'default' has no oracle_region"):
+        backend.create_nodes(unit, node_requests(1))
+    assert served.fake.calls("LaunchInstance") == []

@@ -142,11 +142,10 @@ def generate_key() -> tuple[str, str]:
 
 @dataclass
 class Fault:
-    """An injected failure: after ``after`` more calls, the next ``times`` calls answer this."""
+    """An injected failure: after ``after`` more calls, the next ``times`` calls answer
+    ``answer`` (HTTP status, OCI code, message)."""
 
-    status: int
-    code: str
-    message: str
+    answer: tuple[int, str, str]
     times: int
     after: int = 0
 
@@ -277,25 +276,15 @@ class FakeOci:
         return ocid
 
     # ------------------------------------------------------------ test knobs
-    def fail(
-        self,
-        operation: str,
-        status: int,
-        code: str,
-        message: str | None = None,
-        *,
-        times: int = 1,
-        after: int = 0,
-    ) -> None:
-        """Make ``times`` calls of ``operation`` answer ``status`` with ``code``, after ``after``
-        calls went through.
+    def fail(self, operation: str, *answer: int | str, times: int = 1, after: int = 0) -> None:
+        """Make ``times`` calls of ``operation`` answer ``answer`` (HTTP status, OCI code and
+        optionally the message), after ``after`` calls went through.
 
         Args:
             operation: OCI's operation name, e.g. ``"LaunchInstance"``, ``"CreateVolume"``,
                 ``"InstanceAction"``, ``"TerminateInstance"``, ``"DeleteVolume"``.
-            status: the HTTP status (400 ``LimitExceeded``, 429 ``TooManyRequests``, ...).
-            code: OCI's error code.
-            message: the error message (a default names the code).
+            answer: the HTTP status (400 ``LimitExceeded``, 429 ``TooManyRequests``, ...), OCI's
+                error code and the message (by default one naming the code).
             times: how many calls fail.
             after: how many calls succeed first.
 
@@ -303,10 +292,10 @@ class FakeOci:
 
             fake.fail("LaunchInstance", 400, "LimitExceeded", "standard-e2-core-count", after=1)
         """
+        status, code = int(answer[0]), str(answer[1])
+        message = str(answer[2]) if len(answer) > 2 else f"injected failure: {code}"
         with self.lock:
-            self.faults.setdefault(operation, []).append(
-                Fault(status, code, message or f"injected failure: {code}", times, after)
-            )
+            self.faults.setdefault(operation, []).append(Fault((status, code, message), times, after))
 
     def clear_faults(self) -> None:
         """Forget every injected failure."""
@@ -346,7 +335,7 @@ class FakeOci:
         fault.times -= 1
         if fault.times <= 0:
             queue.pop(0)
-        raise oci_error(fault.status, fault.code, fault.message)
+        raise oci_error(*fault.answer)
 
     def authenticate(self, request: Request, raw: bytes) -> str:
         """Verify the request signature; returns the ``keyId``, else 401 ``NotAuthenticated``."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -57,6 +58,8 @@ DEFAULT_IMAGE = "Canonical-Ubuntu-22.04-2026.10.31-0"
 DEFAULT_SHAPE = "VM.Standard.E2.1"
 #: OCI's block volume sizes (GB) and its limit of an instance's metadata (bytes)
 MIN_VOLUME_GB, MAX_VOLUME_GB, METADATA_LIMIT = 50, 32768, 32000
+#: what a VPN catalog entry must name (``oracle_subnet_id`` too, for compute units)
+CATALOG_KEYS = ("oracle_tenancy_ocid", "oracle_compartment_id", "oracle_region", "oracle_availability_domain")
 #: the API key's settings (backends section, cloud_params or OCI_<NAME> variables)
 CREDENTIALS = ("user_ocid", "fingerprint", "private_key")
 #: where the paravirtualized data volumes of ``spec.disks`` appear, in order
@@ -83,14 +86,10 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
-def bootstrap_script(
-    unit: UnitContext, node: NodeRequest, *, controller_id: str = "", controller_address: str = ""
-) -> str:
-    """The user data of an instance: the toolkit's bootstrap script on OCI (one per instance,
-    so the node id is written into it). It carries ``params_e`` values: never log it."""
-    return bootstrap.bootstrap_script(
-        unit, node, OCI_IDENTITY, controller_id=controller_id, controller_address=controller_address
-    )
+#: ``bootstrap_script(unit, node, controller_id=..., controller_address=...)``: the user data of an
+#: instance, the toolkit's bootstrap script on OCI (one per instance, so the node id is written
+#: into it). It carries ``params_e`` values: never log it.
+bootstrap_script = functools.partial(bootstrap.bootstrap_script, identity=OCI_IDENTITY)
 
 
 def _load_sdk() -> Any:
@@ -276,17 +275,12 @@ class OracleBackend(Backend):
     def _entry(self, unit: UnitContext) -> dict[str, Any]:
         """The unit's VPN catalog entry (storage units get it from private_network)."""
         entry = settings.catalog_entry(unit, self._catalog)
-        for key in (
-            "oracle_tenancy_ocid",
-            "oracle_compartment_id",
-            "oracle_region",
-            "oracle_availability_domain",
-        ):
-            if not entry.get(key):
-                raise OCI_CODES.error(
-                    "InvalidParameter",
-                    f"the vpn_catalog entry {unit.spec.get('private_network') or 'default'!r} has no {key}",
-                )
+        missing = [key for key in CATALOG_KEYS if not entry.get(key)]
+        if missing:
+            name = unit.spec.get("private_network") or "default"
+            raise OCI_CODES.error(
+                "InvalidParameter", f"the vpn_catalog entry {name!r} has no {', '.join(missing)}"
+            )
         return entry
 
     # -- helpers -------------------------------------------------------------------------------
@@ -363,21 +357,29 @@ class OracleBackend(Backend):
             self._images[(compartment, ref)] = str(images[0].id)
         return str(images[0].id)
 
+    def _user_data(self, unit: UnitContext, node: NodeRequest) -> str:
+        """The node's bootstrap script in base64, within OCI's instance metadata limit."""
+        encoded = base64.b64encode(
+            bootstrap_script(
+                unit, node, controller_id=self.controller_id, controller_address=self.controller_address
+            ).encode()
+        ).decode()
+        if len(encoded) <= METADATA_LIMIT:
+            return encoded
+        raise OCI_CODES.error(
+            "InvalidParameter",
+            f"the bootstrap script is {len(encoded)} bytes in base64; OCI instance metadata is limited "
+            f"to {METADATA_LIMIT} (shorten params_e/params_v)",
+        )
+
     def _launch_details(
         self, unit: UnitContext, entry: dict[str, Any], node: NodeRequest, image_id: str
     ) -> Any:
         models = self._oci.core.models
         params = unit.cloud_params
-        script = bootstrap_script(
-            unit, node, controller_id=self.controller_id, controller_address=self.controller_address
-        )
-        user_data = base64.b64encode(script.encode()).decode()
-        if len(user_data) > METADATA_LIMIT:
-            raise OCI_CODES.error(
-                "InvalidParameter",
-                f"the bootstrap script is {len(user_data)} bytes in base64; OCI instance metadata is "
-                f"limited to {METADATA_LIMIT} (shorten params_e/params_v)",
-            )
+        user_data = self._user_data(unit, node)
+        if not entry.get("oracle_subnet_id"):
+            raise OCI_CODES.error("InvalidParameter", "the vpn_catalog entry has no oracle_subnet_id")
         size = int(params.get("boot_volume_size_in_gbs") or MIN_VOLUME_GB)
         if not MIN_VOLUME_GB <= size <= MAX_VOLUME_GB:
             raise OCI_CODES.error(

@@ -17,25 +17,25 @@ import functools
 from vcpsdk.controller.backends.toolkit import errors as tree
 from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
 
+#: OCI's error codes by the class of the toolkit's tree they map to
+KINDS: dict[type[CloudError], tuple[str, ...]] = {
+    tree.CloudQuotaError: ("LimitExceeded", "QuotaExceeded"),
+    tree.CloudCapacityError: ("OutOfHostCapacity",),
+    tree.CloudAuthError: ("NotAuthenticated", "SignatureNotValid", "InvalidPrivateKey", "InvalidConfig"),
+    tree.CloudNotFoundError: ("NotAuthorizedOrNotFound", "NotFound"),
+    tree.CloudInvalidParameter: (
+        "InvalidParameter",
+        "MissingParameter",
+        "CannotParseRequest",
+        "IncorrectState",
+        "Conflict",
+    ),
+    tree.CloudThrottlingError: ("TooManyRequests",),
+}
+
 OCI_CODES = tree.CodeTable(
     "oracle",
-    exact={
-        "LimitExceeded": tree.CloudQuotaError,
-        "QuotaExceeded": tree.CloudQuotaError,
-        "OutOfHostCapacity": tree.CloudCapacityError,
-        "NotAuthenticated": tree.CloudAuthError,
-        "SignatureNotValid": tree.CloudAuthError,
-        "InvalidPrivateKey": tree.CloudAuthError,
-        "InvalidConfig": tree.CloudAuthError,
-        "NotAuthorizedOrNotFound": tree.CloudNotFoundError,
-        "NotFound": tree.CloudNotFoundError,
-        "InvalidParameter": tree.CloudInvalidParameter,
-        "MissingParameter": tree.CloudInvalidParameter,
-        "CannotParseRequest": tree.CloudInvalidParameter,
-        "IncorrectState": tree.CloudInvalidParameter,
-        "Conflict": tree.CloudInvalidParameter,
-        "TooManyRequests": tree.CloudThrottlingError,
-    },
+    exact={code: kind for kind, codes in KINDS.items() for code in codes},
     patterns=[
         (r".*Capacity.*", tree.CloudCapacityError),
         (r".*LimitExceeded|.*QuotaExceeded", tree.CloudQuotaError),
