@@ -388,12 +388,16 @@ def test_registry_catalog_and_the_missing_extra(
     backend = OracleBackend(config, CONTROLLER_ID)
     assert set(backend.vpn_catalog()) == {"oracle"}
     assert backend.address_policy.reserved_low == 2 and not backend.address_policy.assign
+    assert map_error(ValueError("ours")) is None
+    from circuitbreaker import CircuitBreaker, CircuitBreakerError
+
+    tripped = map_error(CircuitBreakerError(CircuitBreaker(name="oci")))
+    assert tripped is not None and tripped.code == "CircuitBreakerOpen" and tripped.retryable
     import sys
 
     monkeypatch.setitem(sys.modules, "oci", None)
     with pytest.raises(BackendError, match=r'pip install "vcpsdk\[oracle\]"'):
         OracleBackend(config, CONTROLLER_ID)
-    assert map_error(ValueError("ours")) is None
 
 
 def test_the_bootstrap_script_asks_the_metadata_service_for_an_automatic_address(config) -> None:

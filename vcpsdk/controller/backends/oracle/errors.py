@@ -104,6 +104,10 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
             f"the OCI API key cannot be used: {error}",
             secrets=secrets,
         )
+    if type(error).__name__ == "CircuitBreakerError":  # the SDK stopped calling after many failures
+        return CloudError(
+            str(error), code="CircuitBreakerOpen", provider="oracle", retryable=True, secrets=secrets
+        )
     if isinstance(error, oex.RequestException | oex.ConnectTimeout | oex.ClientError):
         return CloudError(
             str(error), code=type(error).__name__, provider="oracle", retryable=True, secrets=secrets
