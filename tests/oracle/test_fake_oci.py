@@ -291,3 +291,12 @@ def test_throttling_is_retried_by_the_sdks_retry_strategy(served: RunningOci) ->
     served.fake.fail("ListInstances", 429, "TooManyRequests", "slow down", times=2)
     assert compute.list_instances(COMPARTMENT_ID).data == []
     assert len(served.fake.calls("ListInstances")) == 3
+
+
+def test_a_change_may_also_take_time() -> None:
+    with running_fake_oci(FakeOci(settle_seconds=0.3)) as served:
+        compute = oci.core.ComputeClient(served.config(), service_endpoint=served.service_endpoint)
+        instance = compute.launch_instance(launch_details(served)).data
+        assert compute.get_instance(instance.id).data.lifecycle_state == "PROVISIONING"
+        time.sleep(0.35)
+        assert compute.get_instance(instance.id).data.lifecycle_state == "RUNNING"

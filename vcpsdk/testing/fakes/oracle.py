@@ -51,6 +51,7 @@ Example::
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime as dt
 import hashlib
@@ -73,7 +74,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from vcpsdk.testing.fakes._runner import HttpError, RunningFake
+from vcpsdk.testing.fakes._runner import HttpError, RunningFake, serve_forever
 from vcpsdk.testing.serving import serving
 
 API_VERSION = "20160918"
@@ -867,3 +868,25 @@ def running_fake_oci(fake: FakeOci | None = None, port: int = 0) -> Iterator[Run
     with serving(create_app(fake), "fake OCI server", port=port) as (port, server):
         fake.base_url = f"http://127.0.0.1:{port}"
         yield RunningOci(port=port, server=server, fake=fake)
+
+
+def main() -> None:  # pragma: no cover - manual use
+    """``python -m vcpsdk.testing.fakes.oracle [--port N] [--key-file FILE]``: serve a new
+    :class:`FakeOci` on 127.0.0.1 until interrupted, after writing its API key (0600) and
+    printing the settings an OCI client needs."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--port", type=int, default=8996)
+    parser.add_argument("--key-file", type=Path, default=Path("fake-oci-key.pem"))
+    args = parser.parse_args()
+    fake = FakeOci()
+    fake.write_private_key(args.key_file)
+    print(
+        f"fake OCI on http://127.0.0.1:{args.port}/{API_VERSION}; user {USER_ID}, tenancy {TENANCY_ID}, "
+        f"fingerprint {fake.fingerprint}, key_file {args.key_file}, region {REGION}",
+        flush=True,
+    )
+    serve_forever(fake, create_app, args.port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
