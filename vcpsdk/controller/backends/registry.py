@@ -113,6 +113,7 @@ REGISTRY: dict[str, BackendEntry] = {
         ),
         BackendEntry("aws", "vcpsdk.controller.backends.aws:AwsBackend"),
         BackendEntry("azure", "vcpsdk.controller.backends.azure:AzureBackend"),
+        BackendEntry("vmware", "vcpsdk.controller.backends.vmware:VmwareBackend"),
     )
 }
 
