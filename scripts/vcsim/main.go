@@ -22,10 +22,12 @@ import (
 	"log"
 	"math/big"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
 	"path"
+	"sync"
 	"syscall"
 	"time"
 
@@ -59,6 +61,7 @@ func main() {
 	}
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{certificate}}
 	server := model.Service.NewServer()
+	server.Config.Handler = oneAtATime(server.Config.Handler) // before any client connects
 	stop := func() { server.Close(); model.Remove() }
 
 	if *template != "" {
@@ -105,6 +108,19 @@ func selfSigned(ip string) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// oneAtATime serves the SOAP requests one at a time: vcsim 0.24 shares the template's
+// device objects with its clones and edits them while cloning, so a clone racing with
+// another clone or a reconfigure fails (FileNotFound).  Its tasks finish within the request,
+// so this costs little; a real vCenter serves them concurrently.
+func oneAtATime(next http.Handler) http.Handler {
+	var serving sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serving.Lock()
+		defer serving.Unlock()
+		next.ServeHTTP(w, r)
+	})
 }
 
 func hostOf(hostport string) string {
