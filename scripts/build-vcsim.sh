@@ -4,8 +4,9 @@
 #
 # The binary is cached in ${VCPSDK_CACHE:-~/.cache/vcpsdk}/vcsim-<hash>/vcsim, the hash covering
 # scripts/vcsim/main.go, the govmomi package version and the Go version: a second run prints
-# the path at once; $cache/vcsim links to the newest build (vcpsdk.testing.fakes.vmware runs it).  Installs golang-go, golang-github-vmware-govmomi-dev and
-# golang-github-google-uuid-dev with apt-get when they are missing (about 470 MB).
+# the path at once; $cache/vcsim links to the newest build (what vcpsdk.testing.fakes.vmware
+# runs).  Installs golang-go, golang-github-vmware-govmomi-dev and golang-github-google-uuid-dev
+# with apt-get when they are missing (about 470 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vcpsdk.controller.backends.vmware import VmwareBackend
 from vcpsdk.testing.conformance.harness import POWER_OFF, RUNNING
 from vcpsdk.testing.controller import RunningController, running_controller
 from vcpsdk.testing.fakes.vmware import (
@@ -141,6 +142,7 @@ class VcsimHarness:
         told to fail, so the fault is raised in place of the call, before it is sent."""
         methods = STEP_METHODS[step]
         backend = running.controller.backends["vmware"]
+        assert isinstance(backend, VmwareBackend)
         seen = {"calls": 0}
 
         def hook(method: str) -> None:

@@ -39,7 +39,7 @@ NETWORK = "VM Network"
 DV_PORTGROUP = "DC0_DVPG0"
 TEMPLATE = "vcp-template"
 USER = "vcp-tester"
-PASSWORD = "vcsim-Pa55word"  # noqa: S105 - the simulator's fake password
+PASSWORD = "vcsim-Pa55word"  # the simulator's fake password
 #: what to run when the binary is missing
 BUILD = "scripts/build-vcsim.sh"
 
@@ -113,7 +113,9 @@ class RunningVcsim:
 
         si = self.connect()
         try:
-            view = si.content.viewManager.CreateContainerView(si.content.rootFolder, [vim.VirtualMachine], True)
+            view = si.content.viewManager.CreateContainerView(
+                si.content.rootFolder, [vim.VirtualMachine], True
+            )
             found = {
                 vm.name: {
                     "power": str(vm.runtime.powerState),
