@@ -76,17 +76,13 @@ class RunningVcsim:
     """A running simulator: where it listens, its certificate and the test credentials."""
 
     process: subprocess.Popen[bytes]
+    url: str  # the SOAP endpoint, https://127.0.0.1:PORT/sdk
     host: str
     port: int
     cert_path: Path
     user: str = USER
     password: str = field(default=PASSWORD, repr=False)
     template: str = TEMPLATE
-
-    @property
-    def url(self) -> str:
-        """The SOAP endpoint, ``https://127.0.0.1:PORT/sdk``."""
-        return f"https://{self.host}:{self.port}/sdk"
 
     @property
     def server(self) -> str:
@@ -192,7 +188,9 @@ def start_vcsim(
             process.wait()
         raise RuntimeError(f"vcsim did not start: {err.read_text(errors='replace').strip()[-2000:]}")
     info = json.loads(line())
-    return RunningVcsim(process, str(info["host"]), int(info["port"]), cert, user, password, template)
+    return RunningVcsim(
+        process, str(info["url"]), str(info["host"]), int(info["port"]), cert, user, password, template
+    )
 
 
 @contextmanager

@@ -35,6 +35,7 @@ those requests before calling a backend.  What each step sends is in ``docs/vmwa
 from __future__ import annotations
 
 import base64
+import importlib
 import ipaddress
 import json
 import logging
@@ -44,13 +45,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from vcpsdk.controller.backends import base
 from vcpsdk.controller.backends.base import Backend, NodeRequest, NodeResult, UnitContext
-from vcpsdk.controller.backends.toolkit import bootstrap, settings
+from vcpsdk.controller.backends.toolkit import batches, bootstrap, settings
 from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudTimeoutError, InvalidRequest
 from vcpsdk.controller.backends.vmware.errors import (
     PROVIDER,
@@ -85,6 +85,7 @@ VM_PROPERTIES = ["name", "config.annotation", "runtime.powerState", "guest.ipAdd
 
 VSPHERE_IDENTITY = bootstrap.NodeIdentity(cloud="vSphere")
 
+InUse = AbstractSet[str | None]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -150,18 +151,16 @@ def parse_annotation(text: str | None) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
 
 
-def _load_sdk() -> tuple[Any, Any, Any]:
-    """``(vim, vmodl, SmartConnect)`` of pyvmomi.
+def _load_sdk() -> tuple[Any, Any]:
+    """pyvmomi's ``pyVim.connect`` and ``pyVmomi`` modules.
 
     Raises:
         BackendError: the ``vmware`` extra is not installed.
     """
     try:
-        from pyVim.connect import SmartConnect
-        from pyVmomi import vim, vmodl
+        return importlib.import_module("pyVim.connect"), importlib.import_module("pyVmomi")
     except ImportError:
         raise BackendError(NEEDS_PYVMOMI) from None
-    return vim, vmodl, SmartConnect
 
 
 @dataclass
@@ -192,7 +191,8 @@ class VmwareBackend(Backend):
     name = "vmware"
 
     def __init__(self, config: dict[str, Any], controller_id: str, clock: Clock = SYSTEM_CLOCK) -> None:
-        self.vim, self.vmodl, self._connect = _load_sdk()
+        connect, pyvmomi = _load_sdk()
+        self.vim, self.vmodl, self._connect = pyvmomi.vim, pyvmomi.vmodl, connect.SmartConnect
         self.controller_id = str(controller_id)
         config = dict(config or {})
         self.controller_address = str(config.get("controller_address") or "")
@@ -310,12 +310,7 @@ class VmwareBackend(Backend):
         return entry
 
     def plan_addresses(
-        self,
-        provider: str,
-        catalog: dict[str, Any],
-        fixed: list[str],
-        count: int,
-        in_use: AbstractSet[str | None],
+        self, provider: str, catalog: dict[str, Any], fixed: list[str], count: int, in_use: InUse
     ) -> list[str | None]:
         """The toolkit's planning, with the catalog's gateway counted as in use (never a node's)."""
         gateway = str(catalog.get("vmware_ipv4_gateway") or "")
@@ -444,15 +439,9 @@ class VmwareBackend(Backend):
         return info.result
 
     def _each(self, items: list[_T], work: Callable[[_T], _R]) -> list[_R]:
-        """``work`` on every item, at most ``max_concurrent_creates`` at once; the first error
-        is raised after all have finished (so a cleanup sees everything that was made)."""
-        if len(items) <= 1:
-            return [work(item) for item in items]
-        with ThreadPoolExecutor(
-            max_workers=min(self.max_concurrent_creates, len(items)), thread_name_prefix="vcc-vmware"
-        ) as pool:
-            futures = [pool.submit(work, item) for item in items]
-        return [future.result() for future in futures]
+        """``work`` on every item, at most ``max_concurrent_creates`` at once (the first error
+        is raised after all have finished, so a cleanup sees everything that was made)."""
+        return batches.each(items, work, limit=self.max_concurrent_creates, name="vcc-vmware")
 
     # -- nodes -----------------------------------------------------------------------------------
 

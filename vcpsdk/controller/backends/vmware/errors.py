@@ -10,34 +10,28 @@ cannot verify is an error that says how to trust it.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import ssl
-from collections.abc import Callable
 
 from vcpsdk.controller.backends.toolkit import errors as tree
 from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
 
 PROVIDER = "vmware"
 
+#: vSphere fault names → the tree; a fault's subclasses (``InsufficientMemoryResourcesFault``)
+#: and the other ``Invalid*``/``*NotFound`` faults are matched by the patterns
 VSPHERE_FAULTS = tree.CodeTable(
     PROVIDER,
     exact={
         "InvalidLogin": tree.CloudAuthError,
         "NotAuthenticated": tree.CloudAuthError,
         "NoPermission": tree.CloudAuthError,
-        "InsufficientResourcesFault": tree.CloudCapacityError,
         "NoDiskSpace": tree.CloudCapacityError,
-        "InvalidPowerState": tree.CloudInvalidParameter,
         "DuplicateName": tree.CloudInvalidParameter,
-        "NotFound": tree.CloudNotFoundError,
-        "ManagedObjectNotFound": tree.CloudNotFoundError,
-        "InvalidArgument": tree.CloudInvalidParameter,
-        "NicSettingMismatch": tree.CloudInvalidParameter,
-        "CustomizationFault": tree.CloudInvalidParameter,
     },
     patterns=[
-        (r"Insufficient.*", tree.CloudCapacityError),
-        (r".*NotFound", tree.CloudNotFoundError),
+        (r"Insufficient.*", tree.CloudCapacityError),  # InsufficientResourcesFault and its kinds
+        (r".*NotFound", tree.CloudNotFoundError),  # NotFound, ManagedObjectNotFound, FileNotFound
         (r"Invalid.*|.*Mismatch|Customization.*|.*AlreadyExists", tree.CloudInvalidParameter),
     ],
     retryable=frozenset({"TaskInProgress", "HostCommunication", "HostNotConnected", "RequestCanceled"}),
@@ -93,9 +87,6 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
     return None
 
 
-def translated(
-    cleanup: Callable[[], None] | None = None, secrets: tuple[str, ...] = ()
-) -> contextlib.AbstractContextManager[None]:
-    """Run a block; on a vSphere fault run ``cleanup`` and raise the typed error
-    (:func:`~vcpsdk.controller.backends.toolkit.errors.translating` with :func:`map_error`)."""
-    return tree.translating(map_error, cleanup, secrets)
+#: ``with translated(cleanup=..., secrets=...):`` runs a block; on a vSphere fault it runs
+#: ``cleanup`` and raises the typed error (the toolkit's ``translating`` with :func:`map_error`)
+translated = functools.partial(tree.translating, map_error)
