@@ -8,6 +8,9 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
+from vcpsdk.controller.cli import main
 from vcpsdk.testing import write_test_public_key
 from vcpsdk.testing.rehearsal import fake_cloud
 from vcpsdk.testing.serve import vcc_serve
@@ -66,3 +69,15 @@ def test_the_vmware_leftovers_line_lists_a_vm_left_running(tmp_path: Path) -> No
             [node] = vcp.create_ugroup("forgotten").create_unit("web", spec).find_nodes()
         report = fake.stop()
     assert report["leftovers"] == [{"type": "virtual_machine", "id": f"vcp-{node.id}", "state": "poweredOn"}]
+
+
+def test_without_the_simulator_the_command_says_how_to_build_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VCPSDK_VCSIM", str(tmp_path / "no-vcsim"))
+    out = tmp_path / "b.yml"
+    assert main(["fake-cloud", "vmware", "--port", "0", "--backends-out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("vcc: vcc fake-cloud vmware: the vCenter simulator is not built")
+    assert "run scripts/build-vcsim.sh" in error
+    assert not out.exists()

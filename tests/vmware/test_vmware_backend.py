@@ -8,6 +8,7 @@ import base64
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from vcpsdk.controller.backends.toolkit.errors import (
     CloudError,
     CloudInvalidParameter,
     CloudNotFoundError,
+    CloudTimeoutError,
     InvalidRequest,
 )
 from vcpsdk.controller.backends.vmware import VmwareBackend
@@ -33,6 +35,7 @@ from vcpsdk.controller.backends.vmware.backend import (
     subnet_mask,
 )
 from vcpsdk.controller.backends.vmware.errors import map_error
+from vcpsdk.core.polling import FakeClock
 from vcpsdk.core.providers import get_provider
 from vcpsdk.testing.conformance.vmware import backend_config
 from vcpsdk.testing.fakes.vmware import TEMPLATE, RunningVcsim, VcsimMissing, start_vcsim
@@ -343,3 +346,22 @@ def test_without_the_simulator_binary_the_tests_say_how_to_build_it(tmp_path: Pa
     monkeypatch.setenv("VCPSDK_VCSIM", str(tmp_path / "missing-vcsim"))
     with pytest.raises(VcsimMissing, match="run scripts/build-vcsim.sh"):
         start_vcsim(tmp_path)
+
+
+def test_a_task_that_never_finishes_times_out_on_the_clock(vcsim) -> None:
+    clock = FakeClock()
+    backend = VmwareBackend(
+        {**backend_config(vcsim), "task_timeout": 30, "task_poll_interval": 5}, "c", clock
+    )
+    running = SimpleNamespace(info=SimpleNamespace(state=vim.TaskInfo.State.running))
+    with pytest.raises(CloudTimeoutError, match="clone did not finish within 30 s"):
+        backend.wait(running, "clone")
+    assert clock.now() >= 30
+
+
+def test_an_ended_session_is_replaced_by_a_new_login(backend: VmwareBackend, vcsim) -> None:
+    unit = unit_of()
+    backend.create_nodes(unit, nodes_of(1))
+    backend.session(unit).content.sessionManager.Logout()  # as vCenter ends an idle session
+    backend.create_nodes(unit, nodes_of(1, first=22))
+    assert vcsim.leftovers() == ["vcp-node21", "vcp-node22"]

@@ -55,6 +55,7 @@ from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudTimeout
 from vcpsdk.controller.backends.vmware.errors import (
     PROVIDER,
     VSPHERE_FAULTS,
+    fault_name,
     is_not_found,
     translated,
 )
@@ -243,7 +244,7 @@ class VmwareBackend(Backend):
         with self._lock:
             known = self._sessions.get(key)
         if known is not None:
-            if known.content.sessionManager.currentSession is not None:
+            if self._alive(known):
                 return known
             self._drop_session(known)  # expired (vCenter ends idle sessions): log in again
         kwargs: dict[str, Any] = {"host": host, "port": port, "user": user, "pwd": password}
@@ -257,6 +258,16 @@ class VmwareBackend(Backend):
         with self._lock:
             self._sessions.setdefault(key, made)
             return self._sessions[key]
+
+    @staticmethod
+    def _alive(session: Session) -> bool:
+        """Whether vCenter still knows the session (one property read)."""
+        try:
+            return session.content.sessionManager.currentSession is not None
+        except Exception as e:
+            if fault_name(e) == "NotAuthenticated":
+                return False
+            raise
 
     def _instrument(self, stub: Any) -> None:
         """Count every SOAP call of ``stub`` and run :attr:`soap_hooks` before it."""
@@ -599,7 +610,7 @@ class VmwareBackend(Backend):
             try:
                 self.wait(vm.PowerOffVM_Task(), f"power off {vm_name}")
             except Exception as e:
-                if getattr(type(e), "_wsdlName", "") != "InvalidPowerState":  # already off
+                if fault_name(e) != "InvalidPowerState":  # already off
                     raise
             self.wait(vm.Destroy_Task(), f"destroy {vm_name}")
         except Exception as e:
@@ -631,7 +642,7 @@ class VmwareBackend(Backend):
             try:
                 self.wait(vm.PowerOnVM_Task() if on else vm.PowerOffVM_Task(), action)
             except Exception as e:
-                if getattr(type(e), "_wsdlName", "") != "InvalidPowerState":  # already there
+                if fault_name(e) != "InvalidPowerState":  # already there
                     raise
 
         with translated(secrets=self._secrets(unit)):
