@@ -5,7 +5,9 @@ fixed IPs, scale out and in, cleanup, and no VM left behind."""
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -34,6 +36,33 @@ def test_the_vmware_backends_file_points_at_the_simulator_on_loopback(tmp_path: 
         assert fake.stop() == {"cloud": "vmware", "endpoint": info["endpoint"], "leftovers": []}
 
 
+def simulator_macs(section: dict[str, Any]) -> dict[str, str]:
+    """``{VM name: MAC}`` of the simulator's clones, asked with pyvmomi and the section's settings."""
+    from pyVim.connect import SmartConnect
+    from pyVmomi import vim
+
+    [entry] = section["vpn_catalog"].values()
+    host, port = entry["vmware_vsphere_server"].split(":")
+    si = SmartConnect(
+        host=host,
+        port=int(port),
+        user=section["user"],
+        pwd=section["password"],
+        sslContext=ssl.create_default_context(cafile=section["ca_file"]),
+    )
+    try:
+        view = si.content.viewManager.CreateContainerView(si.content.rootFolder, [vim.VirtualMachine], True)
+        return {
+            vm.name: nic.macAddress
+            for vm in view.view
+            for nic in vm.config.hardware.device
+            if isinstance(nic, vim.vm.device.VirtualEthernetCard)
+            and vm.name != entry["vmware_template_virtual_machine_name"]
+        }
+    finally:
+        si.content.sessionManager.Logout()
+
+
 def test_three_fixed_ip_nodes_scale_out_and_in_and_leave_no_vm(tmp_path: Path) -> None:
     key = write_test_public_key(tmp_path / "id.pub")
     fixed = ["127.79.0.21", "127.79.0.22", "127.79.0.23"]
@@ -44,9 +73,11 @@ def test_three_fixed_ip_nodes_scale_out_and_in_and_leave_no_vm(tmp_path: Path) -
             spec = vcp.get_spec("vmware", "small")
             spec.set_ssh_pubkey(str(key))
             spec.ip_addresses = fixed
+            spec.mac_addresses = ["00:50:56:3f:10:21", "00:50:56:3f:10:22", "00:50:56:3f:10:23"]
             unit = ug.create_unit("cluster", spec)
             assert unit.state == "RUNNING"
             assert sorted(unit.find_ip_addresses()) == fixed
+            assert sorted(simulator_macs(fake.section()).values()) == spec.mac_addresses
             added = unit.add_nodes(ip_addresses=["127.79.0.24"])
             assert [n.cloud_instance_address for n in added] == ["127.79.0.24"]
             assert len(unit.find_nodes(node_state="RUNNING")) == 4

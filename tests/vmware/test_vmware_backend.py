@@ -365,3 +365,14 @@ def test_an_ended_session_is_replaced_by_a_new_login(backend: VmwareBackend, vcs
     backend.session(unit).content.sessionManager.Logout()  # as vCenter ends an idle session
     backend.create_nodes(unit, nodes_of(1, first=22))
     assert vcsim.leftovers() == ["vcp-node21", "vcp-node22"]
+
+
+def test_the_controllers_per_node_mac_comes_first(backend: VmwareBackend, vcsim) -> None:
+    [node] = nodes_of(1)
+    node.backend_data["mac_address"] = "00:50:56:3f:aa:01"  # from mac_address_list of add_nodes
+    backend.create_nodes(unit_of(mac_addresses=["00:50:56:3f:00:01"]), [node])
+    si = vcsim.connect()
+    vm = si.content.searchIndex.FindByInventoryPath("DC0/vm/vcp-node21")
+    [nic] = [d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)]
+    assert (nic.macAddress, nic.addressType) == ("00:50:56:3f:aa:01", "manual")
+    si.content.sessionManager.Logout()

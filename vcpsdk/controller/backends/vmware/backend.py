@@ -575,7 +575,10 @@ class VmwareBackend(Backend):
                 location=self.vim.vm.RelocateSpec(pool=place.pool), powerOn=False, template=False
             )
             vm = self.wait(place.template.CloneVM_Task(folder=place.folder, name=vm_name, spec=spec), "clone")
-            mac = macs[node.node_no - 1] if 0 < node.node_no <= len(macs) else None
+            # the controller's per-node MAC (mac_addresses / mac_address_list), else by node number
+            mac = str(node.backend_data.get("mac_address") or "") or (
+                macs[node.node_no - 1] if 0 < node.node_no <= len(macs) else None
+            )
             devices = list(vm.config.hardware.device)
             self.wait(
                 vm.ReconfigVM_Task(self.reconfig_spec(unit, node, devices, place.backing, mac)), "reconfigure"
