@@ -114,6 +114,7 @@ REGISTRY: dict[str, BackendEntry] = {
         BackendEntry("aws", "vcpsdk.controller.backends.aws:AwsBackend"),
         BackendEntry("azure", "vcpsdk.controller.backends.azure:AzureBackend"),
         BackendEntry("sakura", "vcpsdk.controller.backends.sakura:SakuraBackend"),
+        BackendEntry("vmware", "vcpsdk.controller.backends.vmware:VmwareBackend"),
     )
 }
 
