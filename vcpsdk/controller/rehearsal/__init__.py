@@ -12,6 +12,10 @@ instead, with a resource group, virtual network and subnet in 127.78.0.0/24, and
 ``azure`` section (``authority``/``base_url`` on 127.0.0.1, ``connection_verify`` naming its
 own certificate, the fake service principal).
 
+``vcc fake-cloud sakura`` serves the fake Sakura Cloud IaaS API 1.1
+(:mod:`vcpsdk.testing.fakes.sakura`) over HTTP, with a local switch on 127.81.0.0/24, and
+writes a ``sakura`` section (``api_root`` on 127.0.0.1, fake token and secret).
+
 On SIGTERM or SIGINT it prints one JSON line on stdout, the resources still in the stand-in,
 and exits 0::
 
@@ -60,7 +64,13 @@ class FakeCloud:
 
 #: cloud name → the module of :mod:`vcpsdk.controller.rehearsal` whose ``start(port, state_dir)``
 #: starts its stand-in (imported only when that cloud is asked for)
-STARTERS: dict[str, str] = {"aws": "aws", "azure": "azure", "oracle": "oracle"}
+STARTERS: dict[str, str] = {
+    "aws": "aws",
+    "azure": "azure",
+    "oracle": "oracle",
+    "sakura": "sakura",
+    "vmware": "vmware",
+}
 
 
 def missing_extra(cloud: str, error: ImportError) -> str:

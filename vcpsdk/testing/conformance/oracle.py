@@ -27,6 +27,15 @@ from vcpsdk.testing.network import loopback_only
 
 #: the conformance subnet (fixed IPs ``127.67.9.x`` lie in it)
 PREFIX = "127.67.0.0/16"
+#: the OCI operation each backend step sends first, and what an injected failure answers
+STEP_OPERATIONS = {
+    "create_nodes": "LaunchInstance",
+    "create_disks": "CreateVolume",
+    "power": "InstanceAction",
+    "delete_nodes": "TerminateInstance",
+    "delete_disks": "DeleteVolume",
+}
+INJECTED = (400, "InsufficientInstanceCapacity")
 
 
 def backend_config(served: RunningOci, subnet_id: str, network: str, **extra: Any) -> dict[str, Any]:
@@ -111,21 +120,8 @@ class OracleFakeHarness:
     ) -> Iterator[None]:
         """Make OCI answer the step's operation with 400 ``InsufficientInstanceCapacity``
         ``times`` times, after ``after`` of them went through (``create_nodes``: launches)."""
-        operation = {
-            "create_nodes": "LaunchInstance",
-            "create_disks": "CreateVolume",
-            "power": "InstanceAction",
-            "delete_nodes": "TerminateInstance",
-            "delete_disks": "DeleteVolume",
-        }[step]
-        self.fake.fail(
-            operation,
-            400,
-            "InsufficientInstanceCapacity",
-            f"injected failure in {step}",
-            times=times,
-            after=after,
-        )
+        operation = STEP_OPERATIONS[step]
+        self.fake.fail(operation, *INJECTED, f"injected failure in {step}", times=times, after=after)
         try:
             yield
         finally:

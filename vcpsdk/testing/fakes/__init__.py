@@ -10,7 +10,10 @@
   HTTPS (:class:`~vcpsdk.testing.fakes.azure.FakeArm`, ``running_fake_arm()``), for the real
   Azure SDK;
 * :mod:`vcpsdk.testing.fakes.oracle`: OCI's Core API 20160918 with request signatures checked
-  (:class:`~vcpsdk.testing.fakes.oracle.FakeOci`, ``running_fake_oci()``), for the real ``oci`` SDK.
+  (:class:`~vcpsdk.testing.fakes.oracle.FakeOci`, ``running_fake_oci()``), for the real ``oci`` SDK;
+* :mod:`vcpsdk.testing.fakes.sakura`: the Sakura Cloud IaaS API 1.1
+  (:class:`~vcpsdk.testing.fakes.sakura.FakeSakura`, ``running_fake_sakura()``), for the Sakura
+  backend's own ``requests`` client.
 
 Each runner serves its fake in a background thread on a free port for a ``with`` block;
 ``python -m vcpsdk.testing.fakes.<name> --port N`` serves one by hand.

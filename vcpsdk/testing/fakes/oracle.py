@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import datetime as dt
 import hashlib
 import ipaddress
@@ -74,6 +75,12 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from vcpsdk.controller.backends.oracle.backend import (  # OCI's limits, as the backend knows them
+    DEFAULT_IMAGE,
+    MAX_VOLUME_GB,
+    METADATA_LIMIT,
+    MIN_VOLUME_GB,
+)
 from vcpsdk.testing.fakes._runner import HttpError, RunningFake, serve_forever
 from vcpsdk.testing.serving import serving
 
@@ -86,10 +93,10 @@ COMPARTMENT_ID = "ocid1.compartment.oc1..aaaaaaaafakecompartment0000000000000000
 AVAILABILITY_DOMAIN = "Uocm:AP-TOKYO-1-AD-1"
 #: the default subnet's CIDR: every address the fake hands out is a loopback address
 SUBNET_CIDR = "127.66.0.0/24"
-#: the image ``FakeOci()`` seeds (cloud_image "default" of the rehearsal catalog)
-IMAGE_NAME = "Canonical-Ubuntu-22.04-2026.10.31-0"
-#: OCI's limits of block and boot volume sizes (GB) and of the instance metadata (bytes)
-MIN_VOLUME_GB, MAX_VOLUME_GB, METADATA_LIMIT = 50, 32768, 32000
+#: the image ``FakeOci()`` seeds: the Oracle backend's default image
+IMAGE_NAME = DEFAULT_IMAGE
+#: the HTTP methods of the Core API
+METHODS = ("GET", "POST", "PUT", "DELETE")
 SIGNED_HEADERS = ("date", "(request-target)", "host")
 BODY_HEADERS = ("content-length", "content-type", "x-content-sha256")
 _SIGNATURE_FIELD = re.compile(r'(\w+)="([^"]*)"')
@@ -142,16 +149,6 @@ def generate_key() -> tuple[str, str]:
 
 
 @dataclass
-class Fault:
-    """An injected failure: after ``after`` more calls, the next ``times`` calls answer
-    ``answer`` (HTTP status, OCI code, message)."""
-
-    answer: tuple[int, str, str]
-    times: int
-    after: int = 0
-
-
-@dataclass
 class _Pending:
     """A lifecycle change not visible yet: ``target`` after ``reads`` reads and at ``ready``."""
 
@@ -190,7 +187,7 @@ class FakeOci:
         self.settle_seconds = settle_seconds
         self.page_size = page_size
         self.requests: list[dict[str, Any]] = []
-        self.faults: dict[str, list[Fault]] = {}
+        self.faults: dict[str, collections.deque[tuple[int, str, str] | None]] = {}
         self.keys: dict[str, rsa.RSAPublicKey] = {}  # keyId -> public key
         self.retry_tokens: dict[tuple[str, str], str] = {}  # (operation, token) -> OCID
         self.user_data: dict[str, str] = {}  # instance OCID -> decoded metadata.user_data
@@ -295,8 +292,10 @@ class FakeOci:
         """
         status, code = int(answer[0]), str(answer[1])
         message = str(answer[2]) if len(answer) > 2 else f"injected failure: {code}"
-        with self.lock:
-            self.faults.setdefault(operation, []).append(Fault((status, code, message), times, after))
+        with self.lock:  # what the coming calls answer, in order: None lets one through
+            self.faults.setdefault(operation, collections.deque()).extend(
+                [None] * after + [(status, code, message)] * times
+            )
 
     def clear_faults(self) -> None:
         """Forget every injected failure."""
@@ -326,17 +325,10 @@ class FakeOci:
     # ------------------------------------------------------------- plumbing
     def check_fault(self, operation: str) -> None:
         """Raise the next injected failure of ``operation``, if one is due."""
-        queue = self.faults.get(operation)
-        if not queue:
-            return
-        fault = queue[0]
-        if fault.after > 0:
-            fault.after -= 1
-            return
-        fault.times -= 1
-        if fault.times <= 0:
-            queue.pop(0)
-        raise oci_error(*fault.answer)
+        planned = self.faults.get(operation)
+        answer = planned.popleft() if planned else None
+        if answer is not None:
+            raise oci_error(*answer)
 
     def authenticate(self, request: Request, raw: bytes) -> str:
         """Verify the request signature; returns the ``keyId``, else 401 ``NotAuthenticated``."""
@@ -822,20 +814,20 @@ def create_app(fake: FakeOci) -> FastAPI:
             headers["etag"] = hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()[:32]
             return JSONResponse(result, headers=headers)
 
-    app.add_api_route(
-        "/{path:path}", serve, methods=["GET", "PUT", "POST", "DELETE", "PATCH"], include_in_schema=False
-    )
+    app.api_route("/{path:path}", methods=list(METHODS), include_in_schema=False)(serve)
     return app
 
 
 @dataclass
 class RunningOci(RunningFake[FakeOci]):
-    """A :class:`FakeOci` served on 127.0.0.1 (yielded by :func:`running_fake_oci`)."""
+    """A :class:`FakeOci` served on 127.0.0.1 (yielded by :func:`running_fake_oci`).
 
-    @property
-    def service_endpoint(self) -> str:
-        """``http://127.0.0.1:<port>/20160918``: the ``service_endpoint`` of every OCI client."""
-        return f"{self.base_url}/{API_VERSION}"
+    Attributes:
+        service_endpoint: ``http://127.0.0.1:<port>/20160918``, the ``service_endpoint`` of
+            every OCI client.
+    """
+
+    service_endpoint: str = ""
 
     def config(self, key_file: Path | None = None) -> dict[str, Any]:
         """An OCI SDK config (``oci.config.validate_config`` accepts it) for the fake's key:
@@ -855,11 +847,8 @@ class RunningOci(RunningFake[FakeOci]):
 
 @contextmanager
 def running_fake_oci(fake: FakeOci | None = None, port: int = 0) -> Iterator[RunningOci]:
-    """Serve ``fake`` (a new :class:`FakeOci` by default) on 127.0.0.1 for a ``with`` block.
-
-    Args:
-        fake: the fake to serve.
-        port: the TCP port, 0 for any free port.
+    """The fake Core API for a ``with`` block: ``fake`` (a new :class:`FakeOci` by default)
+    served on 127.0.0.1:``port`` (0: any free port).
 
     Yields:
         the :class:`RunningOci` (``service_endpoint``, ``fake``, ``config()``).
@@ -867,7 +856,8 @@ def running_fake_oci(fake: FakeOci | None = None, port: int = 0) -> Iterator[Run
     fake = fake or FakeOci()
     with serving(create_app(fake), "fake OCI server", port=port) as (port, server):
         fake.base_url = f"http://127.0.0.1:{port}"
-        yield RunningOci(port=port, server=server, fake=fake)
+        endpoint = f"{fake.base_url}/{API_VERSION}"
+        yield RunningOci(port=port, server=server, fake=fake, service_endpoint=endpoint)
 
 
 def main() -> None:  # pragma: no cover - manual use

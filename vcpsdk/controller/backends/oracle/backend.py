@@ -38,7 +38,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,7 +45,7 @@ from typing import Any, TypeVar
 from vcpsdk.controller.backends import base
 from vcpsdk.controller.backends.base import Backend, NodeRequest, NodeResult, UnitContext
 from vcpsdk.controller.backends.oracle.errors import OCI_CODES, is_not_found, translated
-from vcpsdk.controller.backends.toolkit import bootstrap, settings
+from vcpsdk.controller.backends.toolkit import batches, bootstrap, settings
 from vcpsdk.controller.backends.toolkit.addresses import cloud_assigned
 from vcpsdk.controller.backends.toolkit.errors import BackendError
 
@@ -103,16 +102,6 @@ def _load_sdk() -> Any:
     except ImportError:
         raise BackendError(NEEDS_OCI) from None
     return oci
-
-
-def _concurrently(items: list[_T], work: Callable[[_T], _R], limit: int) -> list[_R]:
-    """``work`` on every item, at most ``limit`` at once, results in order; the first error is
-    raised once every item is done (so a cleanup sees everything that was made)."""
-    if len(items) <= 1:
-        return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(limit, len(items)), thread_name_prefix="vcc-oracle") as pool:
-        futures = [pool.submit(work, item) for item in items]
-    return [future.result() for future in futures]
 
 
 @contextlib.contextmanager
@@ -295,7 +284,7 @@ class OracleBackend(Backend):
         }
 
     def _each(self, items: list[_T], work: Callable[[_T], _R]) -> list[_R]:
-        return _concurrently(items, work, self.max_concurrent_creates)
+        return batches.each(items, work, limit=self.max_concurrent_creates, name="vcc-oracle")
 
     def _all(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> list[Any]:
         """Every item of a paginated list call (``opc-next-page`` followed)."""
