@@ -311,14 +311,9 @@ class VmwareBackend(Backend):
 
     def _entry(self, unit: UnitContext) -> dict[str, Any]:
         """The unit's VPN catalog entry, with the keys every unit needs."""
-        entry = settings.catalog_entry(unit, self._catalog)
-        for key in REQUIRED:
-            if not entry.get(key):
-                raise VSPHERE_FAULTS.error(
-                    "InvalidArgument",
-                    f"the vpn_catalog entry {unit.spec.get('private_network') or 'default'!r} has no {key}",
-                )
-        return entry
+        return settings.complete_catalog_entry(
+            unit, self._catalog, REQUIRED, lambda message: VSPHERE_FAULTS.error("InvalidArgument", message)
+        )
 
     def plan_addresses(
         self, provider: str, catalog: dict[str, Any], fixed: list[str], count: int, in_use: InUse
