@@ -130,7 +130,10 @@ def test_a_backend_named_in_two_files_is_refused(tmp_path: Path) -> None:
 def test_an_unknown_cloud_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "b.yml"
     assert main(["fake-cloud", "gcp", "--port", "0", "--backends-out", str(out)]) == 2
-    assert capsys.readouterr().err == "vcc: unknown cloud 'gcp': vcc fake-cloud supports aws, azure, sakura\n"
+    assert (
+        capsys.readouterr().err
+        == "vcc: unknown cloud 'gcp': vcc fake-cloud supports aws, azure, oracle, sakura, vmware\n"
+    )
     assert not out.exists()
 
 

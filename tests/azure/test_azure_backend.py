@@ -8,8 +8,6 @@ import json
 import logging
 import re
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +17,7 @@ import pytest
 from vcpsdk.controller.backends.azure import TAG_NODE, AzureBackend, bootstrap_script
 from vcpsdk.controller.backends.azure.backend import authorized_keys
 from vcpsdk.controller.backends.azure.errors import map_error
-from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest, UnitContext
+from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, UnitContext
 from vcpsdk.controller.backends.registry import REGISTRY
 from vcpsdk.controller.backends.toolkit.errors import (
     BackendError,
@@ -34,6 +32,7 @@ from vcpsdk.controller.backends.toolkit.errors import (
 from vcpsdk.errors import VcpInvalidArgumentError
 from vcpsdk.testing.conformance.azure import PREFIX, SUBNET, backend_config
 from vcpsdk.testing.fakes.azure import CLIENT_SECRET, RESOURCE_GROUP, SUBSCRIPTION_ID, VNET, RunningArm
+from vcpsdk.testing.units import backend_unit, concurrency_peak, node_requests
 
 CONTROLLER_ID = "c0ffee00-0000-4000-8000-000000000001"
 API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
@@ -64,22 +63,13 @@ def key_file(*lines: str) -> str:
 def make_unit(
     config: dict[str, Any], provider: str = "azure", *, keys: tuple[str, ...] = (USER_KEY,), **params: Any
 ) -> UnitContext:
-    params_e = ["USER_NAME=alice", key_file(*keys)] if keys else ["USER_NAME=alice"]
-    return UnitContext(
-        vcid=uuid.uuid4().hex,
-        vc_name="group",
-        unit_name="unit",
-        provider=provider,
-        owner="alice",
-        spec={"image": "vcp/base:1.0", "params_e": params_e, "cloud_params": params},
-        catalog=dict(config["vpn_catalog"]["default"]),
-    )
+    """A unit whose params_e carry ``keys`` as ``spec.set_ssh_pubkey`` puts them (none: no key)."""
+    unit: UnitContext = backend_unit(config["vpn_catalog"]["default"], provider, **params)
+    unit.spec["params_e"] = ["USER_NAME=alice", key_file(*keys)] if keys else ["USER_NAME=alice"]
+    return unit
 
 
-def new_nodes(count: int, *addresses: str, disks: list[DiskInfo] | None = None) -> list[NodeRequest]:
-    made = [NodeRequest(uuid.uuid4().hex, i + 1, None, list(disks or [])) for i in range(count)]
-    made += [NodeRequest(uuid.uuid4().hex, count + i + 1, a) for i, a in enumerate(addresses)]
-    return made
+new_nodes = node_requests
 
 
 def puts(arm: RunningArm, kind: str) -> list[dict[str, Any]]:
@@ -168,25 +158,9 @@ def test_the_vms_of_one_request_are_created_concurrently_within_the_bound(
     backend = AzureBackend({**config, "max_concurrent_creates": 2}, CONTROLLER_ID)
     unit = make_unit(config)
     compute, _, _ = backend.clients(unit)
-    original = compute.virtual_machines.begin_create_or_update
-    active, peak, lock = [0], [0], threading.Lock()
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        try:
-            time.sleep(0.1)
-            return original(*args, **kwargs)
-        finally:
-            with lock:
-                active[0] -= 1
-
-    compute.virtual_machines.begin_create_or_update = counted
-    try:
+    with concurrency_peak(compute.virtual_machines, "begin_create_or_update") as peak:
         assert len(backend.create_nodes(unit, new_nodes(5))) == 5
-    finally:
-        backend.close()
+    backend.close()
     assert peak[0] == 2
 
 

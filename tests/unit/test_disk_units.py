@@ -86,7 +86,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "cloud_provider": "oracle",
         "cloud_params": {
             "cci_version": "1.0",
-            "size_in_gbs": 20,
+            "size_in_gbs": 50,  # the oracle_disk small flavor: OCI block volumes are 50 GB at least
             "cloud_image": "default",
             "user_ocid": "ocid1.user",
             "fingerprint": "aa:bb",

@@ -3,7 +3,7 @@
 vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S]
           [--tls-self-signed | --tls-cert FILE --tls-key FILE]
 vcc token create --user NAME [--superuser] --state-dir DIR
-vcc fake-cloud {aws,azure,sakura} --port PORT --backends-out FILE [--state-dir DIR]
+vcc fake-cloud {aws,azure,oracle,sakura,vmware} --port PORT --backends-out FILE [--state-dir DIR]
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_fake = sub.add_parser(
         "fake-cloud", help="run a local stand-in of a cloud on 127.0.0.1 (rehearsal mode, docs/backends.md)"
     )
-    p_fake.add_argument("cloud", help="the cloud to stand in for: aws, azure or sakura")
+    p_fake.add_argument("cloud", help="the cloud to stand in for: aws, azure, oracle, sakura or vmware")
     p_fake.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0 = any free port)")
     p_fake.add_argument(
         "--backends-out", required=True, help="write the backends file for vcc serve --backends here"

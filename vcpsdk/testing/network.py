@@ -100,3 +100,27 @@ def refuse_non_loopback_names(monkeypatch: Any) -> list[str]:
 
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
     return refused
+
+
+@contextmanager
+def network_rule(monkeypatch: Any, unset: tuple[str, ...] = ()) -> Iterator[list[str]]:
+    """The network rule of one test: no connection outside 127.0.0.0/8 and no public name
+    looked up (:func:`loopback_only` and :func:`refuse_non_loopback_names`), with the
+    environment variables ``unset`` removed (a cloud SDK's credentials or endpoints).
+
+    Args:
+        monkeypatch: pytest's ``monkeypatch`` fixture.
+        unset: environment variables to remove for the test.
+
+    Yields:
+        The list of refused names, filled as the test runs.
+
+    Raises:
+        AssertionError: after the block, when anything was refused.
+    """
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    refused = refuse_non_loopback_names(monkeypatch)
+    with loopback_only() as violations:
+        yield refused
+    assert not violations and not refused, f"non-loopback traffic: {violations} names: {refused}"

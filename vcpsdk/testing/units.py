@@ -11,6 +11,8 @@ Example::
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -91,3 +93,73 @@ def create_running_unit(
     nodes = created.find_nodes()
     assert len(nodes) == num_nodes
     return RunningUnit(group, created, nodes)
+
+
+def backend_unit(catalog: dict[str, Any], provider: str, **params: Any) -> Any:
+    """A backend's view of a new unit (``UnitContext``) of ``provider``, for backend tests.
+
+    Args:
+        catalog: its VPN catalog entry.
+        provider: the provider.
+        params: its ``cloud_params``.
+
+    Returns:
+        The ``UnitContext`` (group ``group``, unit ``unit``, owner ``alice``, a fresh vcid).
+    """
+    import uuid
+
+    from vcpsdk.controller.backends.base import UnitContext
+
+    return UnitContext(
+        vcid=uuid.uuid4().hex,
+        vc_name="group",
+        unit_name="unit",
+        provider=provider,
+        owner="alice",
+        spec={"image": "vcp/base:1.0", "cloud_params": params},
+        catalog=dict(catalog),
+    )
+
+
+def node_requests(count: int, *addresses: str, disks: list[Any] | None = None) -> list[Any]:
+    """``count`` new nodes with automatic addresses (each attaching ``disks``), then one per
+    fixed address: the ``NodeRequest`` list a backend's ``create_nodes`` gets."""
+    import uuid
+
+    from vcpsdk.controller.backends.base import NodeRequest
+
+    made = [NodeRequest(uuid.uuid4().hex, i + 1, None, list(disks or [])) for i in range(count)]
+    made += [NodeRequest(uuid.uuid4().hex, count + i + 1, a) for i, a in enumerate(addresses)]
+    return made
+
+
+@contextmanager
+def concurrency_peak(owner: Any, method: str, delay: float = 0.1) -> Iterator[list[int]]:
+    """Wrap ``owner.method`` for the block so each call lasts ``delay`` seconds longer, and
+    count how many run at once.
+
+    Yields:
+        ``[peak]``: the most calls that ran at the same time (filled as they run).
+    """
+    import threading
+    import time
+
+    original = getattr(owner, method)
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            time.sleep(delay)
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    setattr(owner, method, counted)
+    try:
+        yield peak
+    finally:
+        setattr(owner, method, original)

@@ -113,7 +113,9 @@ REGISTRY: dict[str, BackendEntry] = {
         ),
         BackendEntry("aws", "vcpsdk.controller.backends.aws:AwsBackend"),
         BackendEntry("azure", "vcpsdk.controller.backends.azure:AzureBackend"),
+        BackendEntry("oracle", "vcpsdk.controller.backends.oracle:OracleBackend"),
         BackendEntry("sakura", "vcpsdk.controller.backends.sakura:SakuraBackend"),
+        BackendEntry("vmware", "vcpsdk.controller.backends.vmware:VmwareBackend"),
     )
 }
 

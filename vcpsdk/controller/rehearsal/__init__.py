@@ -64,7 +64,13 @@ class FakeCloud:
 
 #: cloud name → the module of :mod:`vcpsdk.controller.rehearsal` whose ``start(port, state_dir)``
 #: starts its stand-in (imported only when that cloud is asked for)
-STARTERS: dict[str, str] = {"aws": "aws", "azure": "azure", "sakura": "sakura"}
+STARTERS: dict[str, str] = {
+    "aws": "aws",
+    "azure": "azure",
+    "oracle": "oracle",
+    "sakura": "sakura",
+    "vmware": "vmware",
+}
 
 
 def missing_extra(cloud: str, error: ImportError) -> str:

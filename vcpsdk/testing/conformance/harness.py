@@ -4,8 +4,10 @@ A harness runs a controller whose providers use the backend under test, answers 
 the stand-in cloud really holds (so the suite checks the cloud, not only the
 controller's records), and injects failures at each step, also part-way through a
 batch.  :class:`~vcpsdk.testing.conformance.sandbox.SandboxHarness`,
-:class:`~vcpsdk.testing.conformance.aws.AwsMotoHarness` and
-:class:`~vcpsdk.testing.conformance.azure.AzureFakeHarness` are the three of this repository.
+:class:`~vcpsdk.testing.conformance.aws.AwsMotoHarness`,
+:class:`~vcpsdk.testing.conformance.azure.AzureFakeHarness`,
+:class:`~vcpsdk.testing.conformance.oracle.OracleFakeHarness` and
+:class:`~vcpsdk.testing.conformance.vmware.VcsimHarness` are those of this repository.
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@
 
 Collected by the :mod:`vcpsdk.testing.conformance` plugin wherever a ``conftest.py``
 provides the ``conformance_harness`` fixture; the fixtures below are the suite's own.
+
+The power and disk tests follow the providers' declarations (``capabilities`` in
+``providers.yml``): for a provider without a power API (or without a disk provider with a
+disk API) they check that the request is refused before anything changes, naming the
+provider, instead of running it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from vcpsdk.errors import VcpUnitFailedError
+from vcpsdk.core.providers import get_provider
+from vcpsdk.errors import VcpInvalidArgumentError, VcpUnitFailedError
 from vcpsdk.testing.conformance.harness import POWER_OFF, RUNNING, ConformanceHarness
 from vcpsdk.testing.controller import RunningController
 from vcpsdk.testing.keys import write_test_public_key
@@ -82,6 +88,37 @@ def in_cloud(harness: ConformanceHarness, running: RunningController, nodes: lis
     return [harness.cloud_state(running, n.id, n.cloud_instance_id) for n in nodes]
 
 
+def declares(provider: str, capability: str) -> bool:
+    """Whether ``provider`` (a name; "" for none) declares ``capability``."""
+    return bool(provider) and bool(getattr(get_provider(provider).capabilities, capability))
+
+
+def assert_power_refused(harness: ConformanceHarness, running: RunningController, unit: Any) -> None:
+    """A provider without a power API: powering RUNNING nodes off is refused, naming the provider
+    and the capability (power on is refused for their state already), and the nodes stay
+    RUNNING in the controller and in the cloud."""
+    nodes = unit.find_nodes()
+    with pytest.raises(VcpInvalidArgumentError) as refused:
+        unit.power_off_nodes()
+    assert f"provider {harness.provider} " in str(refused.value)
+    assert "capability power_api" in str(refused.value)
+    assert [n.state for n in unit.find_nodes()] == ["RUNNING"] * len(nodes)
+    assert in_cloud(harness, running, nodes) == [RUNNING] * len(nodes)
+
+
+def assert_disks_refused(
+    vcp: VcpSDK, harness: ConformanceHarness, running: RunningController, spec: Any
+) -> None:
+    """A provider without a disk provider that has a disk API: a storage unit of its spec is
+    refused before anything is created, and nothing is left in the cloud."""
+    disks = vcp.create_ugroup("store", ugroup_type="storage")
+    with pytest.raises(VcpInvalidArgumentError):
+        disks.create_unit("data", spec)
+    assert disks.find_units() == []
+    assert harness.leftovers(running) == []
+    disks.cleanup()
+
+
 # -- the tests ---------------------------------------------------------------------------
 
 
@@ -125,6 +162,9 @@ def test_scale_out_and_in(vcp: VcpSDK, harness, running, spec_of) -> None:
 
 def test_power_off_and_on(vcp: VcpSDK, harness, running, spec_of) -> None:
     unit = vcp.create_ugroup("sleepy").create_unit("app", spec_of(num_nodes=2))
+    if not declares(harness.provider, "power_api"):
+        assert_power_refused(harness, running, unit)
+        return
     nodes = unit.power_off_nodes(num_power_off_nodes=2)
     assert [n.state for n in nodes] == ["POWER_OFF", "POWER_OFF"]
     assert in_cloud(harness, running, nodes) == [POWER_OFF, POWER_OFF]  # the cloud agrees
@@ -137,8 +177,20 @@ def test_power_off_survives_a_restart(harness, state, tmp_path) -> None:
     with harness.controller(state) as first:
         token, unit = two_node_unit(harness, first, tmp_path, "sleeper", "app")
         [off, on] = unit.find_nodes()
-        unit.power_off_nodes(node_no=off.no)
-    with harness.controller(state) as second:  # restarted: the store is reconciled with the cloud
+        if not declares(harness.provider, "power_api"):
+            assert_power_refused(harness, first, unit)
+            on, off = off, on  # nothing changed: both stay RUNNING across the restart
+        else:
+            unit.power_off_nodes(node_no=off.no)
+    with harness.controller(state) as second:
+        if not declares(harness.provider, "power_api"):
+            vcp = VcpSDK(token, config_dir=str(second.write_config(tmp_path / "cfg2")))
+            again = vcp.get_ugroup("sleeper").get_unit("app")
+            assert [n.state for n in again.find_nodes()] == ["RUNNING", "RUNNING"]
+            assert in_cloud(harness, second, [off, on]) == [RUNNING, RUNNING]
+            vcp.get_ugroup("sleeper").cleanup()
+            assert harness.leftovers(second) == []
+            return  # restarted: the store is reconciled with the cloud
         vcp = VcpSDK(token, config_dir=str(second.write_config(tmp_path / "cfg2")))
         again = vcp.get_ugroup("sleeper").get_unit("app")
         assert {n.id: n.state for n in again.find_nodes()} == {off.id: "POWER_OFF", on.id: "RUNNING"}
@@ -151,6 +203,9 @@ def test_power_off_survives_a_restart(harness, state, tmp_path) -> None:
 
 
 def test_disks_create_attach_detach_delete(vcp: VcpSDK, harness, running, spec_of) -> None:
+    if not declares(harness.disk_provider, "disk_api"):
+        assert_disks_refused(vcp, harness, running, spec_of())
+        return
     disks = vcp.create_ugroup("store", ugroup_type="storage")
     disk_spec = vcp.get_spec(harness.disk_provider, "small")
     disks.create_unit("data", disk_spec)
@@ -173,6 +228,9 @@ def test_disks_create_attach_detach_delete(vcp: VcpSDK, harness, running, spec_o
 @pytest.mark.parametrize("step", ["create_nodes", "create_disks"])
 def test_failed_creation_leaves_nothing_behind(vcp: VcpSDK, harness, running, spec_of, step: str) -> None:
     storage = step == "create_disks"
+    if storage and not declares(harness.disk_provider, "disk_api"):
+        assert_disks_refused(vcp, harness, running, spec_of(num_nodes=3))
+        return
     ug = vcp.create_ugroup("broken", ugroup_type="storage" if storage else "compute")
     spec = vcp.get_spec(harness.disk_provider, "small") if storage else spec_of(num_nodes=3)
     with harness.failing(running, step), pytest.raises(VcpUnitFailedError) as failure:
@@ -210,6 +268,11 @@ def test_failed_operation_marks_the_unit_and_cleanup_still_works(
 ) -> None:
     ug = vcp.create_ugroup("flaky")
     unit = ug.create_unit("svc", spec_of(num_nodes=2))
+    if step == "power" and not declares(harness.provider, "power_api"):
+        assert_power_refused(harness, running, unit)  # refused before any backend call
+        ug.cleanup()
+        assert harness.leftovers(running) == []
+        return
     with harness.failing(running, step), pytest.raises(VcpUnitFailedError):
         if step == "power":
             unit.power_off_nodes()

@@ -8,7 +8,9 @@
   AWS backend (needs the ``test`` extra);
 * :mod:`vcpsdk.testing.fakes.azure`: Azure Resource Manager and the Entra ID token flow over
   HTTPS (:class:`~vcpsdk.testing.fakes.azure.FakeArm`, ``running_fake_arm()``), for the real
-  Azure SDK.
+  Azure SDK;
+* :mod:`vcpsdk.testing.fakes.oracle`: OCI's Core API 20160918 with request signatures checked
+  (:class:`~vcpsdk.testing.fakes.oracle.FakeOci`, ``running_fake_oci()``), for the real ``oci`` SDK;
 * :mod:`vcpsdk.testing.fakes.sakura`: the Sakura Cloud IaaS API 1.1
   (:class:`~vcpsdk.testing.fakes.sakura.FakeSakura`, ``running_fake_sakura()``), for the Sakura
   backend's own ``requests`` client.

@@ -217,14 +217,9 @@ class SakuraBackend(Backend):
         return settings.served_catalog(self._catalog, "sakura")
 
     def _entry(self, unit: UnitContext, keys: Iterable[str] = ("sakura_zone",)) -> dict[str, Any]:
-        entry = settings.catalog_entry(unit, self._catalog)
-        for key in keys:
-            if not entry.get(key):
-                raise SAKURA_CODES.error(
-                    "invalid_parameter",
-                    f"the vpn_catalog entry {unit.spec.get('private_network') or 'default'!r} has no {key}",
-                )
-        return entry
+        return settings.complete_catalog_entry(
+            unit, self._catalog, keys, lambda message: SAKURA_CODES.error("invalid_parameter", message)
+        )
 
     def plan_addresses(
         self, provider: str, catalog: Entry, fixed: list[str], count: int, in_use: InUse

@@ -7,6 +7,7 @@
   (for clouds whose SDK has no retry mode of its own);
 * :mod:`.waiting` — waiting for a batch of resources on :func:`vcpsdk.core.polling.poll`
   (for waits the cloud SDK has no waiter for);
+* :mod:`.batches` — the items of one request worked on concurrently, bounded;
 * :mod:`.bootstrap` — the node bootstrap script that starts the Base container;
 * :mod:`.addresses` — address planning inside the private network;
 * :mod:`.settings` — credentials and the VPN catalog of a backend section.

@@ -11,7 +11,7 @@ Example::
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from vcpsdk.controller.backends.base import BackendError, UnitContext
@@ -54,6 +54,25 @@ def catalog_entry(unit: UnitContext, catalog: dict[str, dict[str, Any]]) -> dict
     if unit.catalog:
         return dict(unit.catalog)
     return dict(catalog.get(str(unit.spec.get("private_network") or "default"), {}))
+
+
+def complete_catalog_entry(
+    unit: UnitContext,
+    catalog: dict[str, dict[str, Any]],
+    keys: Iterable[str],
+    error: Callable[[str], Exception],
+) -> dict[str, Any]:
+    """The unit's VPN catalog entry, which must hold every one of ``keys``.
+
+    Raises:
+        Exception: ``error(message)`` naming the entry and the first missing key.
+    """
+    entry = catalog_entry(unit, catalog)
+    for key in keys:
+        if not entry.get(key):
+            name = unit.spec.get("private_network") or "default"
+            raise error(f"the vpn_catalog entry {name!r} has no {key}")
+    return entry
 
 
 #: the power actions that switch nodes off, and those that switch them on

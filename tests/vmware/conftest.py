@@ -1,0 +1,47 @@
+"""Fixtures of the vSphere tests: govmomi's vCenter simulator (vcsim, built by
+``scripts/build-vcsim.sh``) on 127.0.0.1, driven by the real pyvmomi, and the network rule.
+
+This directory also runs the backend conformance suite against the simulator (the
+``conformance_harness`` fixture).  Without the simulator binary the tests fail and say how
+to build it; they are not skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vcpsdk.testing.conformance.vmware import VcsimHarness
+from vcpsdk.testing.fakes.vmware import RunningVcsim, running_vcsim
+from vcpsdk.testing.network import loopback_only, refuse_non_loopback_names
+
+
+@pytest.fixture(autouse=True)
+def network_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Fail the test if anything connects outside 127.0.0.0/8 or resolves a public name."""
+    for name in ("VSPHERE_USER", "VSPHERE_PASSWORD", "VSPHERE_SERVER"):
+        monkeypatch.delenv(name, raising=False)
+    refused = refuse_non_loopback_names(monkeypatch)
+    with loopback_only() as violations:
+        yield refused
+    if violations or refused:
+        pytest.fail(f"non-loopback traffic: {violations} names: {refused}")
+
+
+@pytest.fixture
+def vcsim(tmp_path: Path) -> Iterator[RunningVcsim]:
+    """A fresh vCenter simulator with the template VM."""
+    with running_vcsim(tmp_path / "vcsim") as sim:
+        yield sim
+
+
+@pytest.fixture
+def conformance_harness() -> Iterator[VcsimHarness]:
+    """The vSphere backend on vcsim, for the conformance suite."""
+    harness = VcsimHarness()
+    try:
+        yield harness
+    finally:
+        harness.close()
