@@ -3,7 +3,12 @@ the notebook flow through our SDK, and the leftovers line printed on SIGTERM."""
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import json
+import os
+import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,10 +17,18 @@ from urllib.parse import urlsplit
 import pytest
 
 from vcpsdk.controller.cli import _settings, build_parser, main
+from vcpsdk.controller.rehearsal import NETWORKS, STARTERS, write_backends
 from vcpsdk.testing import write_test_public_key
 from vcpsdk.testing.fakes.aws import ec2_client
 from vcpsdk.testing.rehearsal import fake_cloud
-from vcpsdk.testing.serve import vcc_serve
+from vcpsdk.testing.serve import (
+    LOOPBACK_ONLY_ENV,
+    LOOPBACK_VIOLATION_EXIT,
+    VCC,
+    loopback_only_run,
+    subprocess_env,
+    vcc_serve,
+)
 from vcpsdk.vcpsdk import VcpSDK
 
 
@@ -76,11 +89,20 @@ def test_a_notebook_flow_in_rehearsal_leaves_nothing(tmp_path: Path) -> None:
         assert fake.stop() == {"cloud": "aws", "endpoint": fake.section()["endpoint_url"], "leftovers": []}
 
 
-def test_the_leftovers_line_lists_an_instance_left_running(tmp_path: Path) -> None:
+def test_the_leftovers_line_lists_an_instance_left_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = write_test_public_key(tmp_path / "id.pub")
-    with fake_cloud("aws", tmp_path) as fake:
+    proxies = ("HTTP_PROXY", "https_proxy", "ALL_PROXY")  # the processes must not inherit them
+    for name in proxies:
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens: a proxied call fails
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with fake_cloud("aws", tmp_path) as fake:  # it calls its moto when it starts
         with vcc_serve(tmp_path / "state", "--backends", str(fake.backends_file)) as served:
-            vcp = _sdk(served, tmp_path)
+            for name in proxies:  # this test's own SDK calls go direct
+                monkeypatch.delenv(name)
+            vcp = _sdk(served, tmp_path)  # the controller calls moto for the node
             spec = vcp.get_spec("aws", "small")
             spec.set_ssh_pubkey(str(key))
             [node] = vcp.create_ugroup("forgotten").create_unit("web", spec).find_nodes()
@@ -145,3 +167,94 @@ def test_without_moto_the_command_names_the_extra(
     assert main(["fake-cloud", "aws", "--port", "0", "--backends-out", str(out)]) == 2
     assert capsys.readouterr().err == 'vcc: vcc fake-cloud aws needs moto: pip install "vcpsdk[rehearsal]"\n'
     assert not out.exists()
+
+
+def test_the_rehearsal_networks_of_all_clouds_are_disjoint_loopback_networks() -> None:
+    assert sorted(NETWORKS) == sorted(STARTERS)
+    networks = {cloud: ipaddress.IPv4Network(net.network) for cloud, net in NETWORKS.items()}
+    for (one, a), (other, b) in itertools.combinations(networks.items(), 2):
+        assert not a.overlaps(b), f"the rehearsal networks of {one} and {other} overlap"
+    reserved = ipaddress.IPv4Network("127.0.0.0/16")  # the sandbox's local services
+    for cloud, net in NETWORKS.items():
+        network = networks[cloud]
+        assert network.subnet_of(ipaddress.IPv4Network("127.0.0.0/8")) and not network.overlaps(reserved)
+        addresses = [net.controller_address, *([net.gateway] if net.gateway else [])]
+        assert all(ipaddress.ip_address(a) in network for a in addresses), cloud
+        assert len(set(addresses)) == len(addresses), cloud
+
+
+def test_each_stand_in_uses_its_network_of_the_table() -> None:
+    from vcpsdk.controller.rehearsal import aws, azure, oracle, sakura, vmware
+
+    for module in (aws, azure, oracle, sakura, vmware):
+        net = NETWORKS[module.__name__.rsplit(".", 1)[1]]
+        assert (module.NETWORK, module.CONTROLLER_ADDRESS) == (net.network, net.controller_address)
+    assert (sakura.GATEWAY, vmware.GATEWAY) == (NETWORKS["sakura"].gateway, NETWORKS["vmware"].gateway)
+    assert NETWORKS["oracle"].network == "127.80.0.0/24"  # not VMware's 127.79.0.0/24
+
+
+def test_the_backends_file_is_written_for_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "aws.yml"
+    write_backends(path, {"aws": {"secret_key": "testing"}})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    write_backends(path, {"aws": {"secret_key": "again"}})  # replaced, still 0600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "again" in path.read_text()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["aws.yml"]  # no partial file left
+
+
+def test_writing_the_backends_file_follows_no_planted_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".aws.yml.partial").symlink_to(victim)  # the old, predictable temporary name
+    (out / "aws.yml").symlink_to(victim)
+    write_backends(out / "aws.yml", {"aws": {"secret_key": "testing"}})
+    assert victim.read_text() == "precious\n"
+    assert not (out / "aws.yml").is_symlink() and "testing" in (out / "aws.yml").read_text()
+    assert stat.S_IMODE((out / "aws.yml").stat().st_mode) == 0o600
+
+
+def test_the_processes_get_no_proxy_and_no_cloud_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    dropped = [
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AZURE_CLIENT_SECRET",
+        "OCI_PRIVATE_KEY",
+        "SAKURACLOUD_ACCESS_TOKEN_SECRET",
+        "VSPHERE_PASSWORD",
+    ]
+    for name in dropped:
+        monkeypatch.setenv(name, "real-value")
+    monkeypatch.setenv("NO_PROXY", "example.com")
+    monkeypatch.setenv("VCPSDK_VCSIM", "/opt/vcsim")
+    env = subprocess_env({"AWS_REGION": "us-east-1"})
+    assert not set(dropped) & set(env)
+    assert env["NO_PROXY"] == env["no_proxy"] == "127.0.0.1,localhost"
+    assert env["AWS_REGION"] == "us-east-1"  # what the test sets explicitly
+    assert env["VCPSDK_VCSIM"] == "/opt/vcsim" and env["PATH"] == os.environ["PATH"]
+
+
+def test_loopback_only_refuses_and_reports_traffic_off_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    def reach_out() -> int:
+        with socket.socket() as sock, pytest.raises(OSError, match="loopback only"):
+            sock.connect(("192.0.2.1", 443))  # TEST-NET-1: refused before any packet
+        return 0
+
+    assert loopback_only_run(reach_out) == LOOPBACK_VIOLATION_EXIT
+    assert "refused connections to 192.0.2.1:443" in capsys.readouterr().err
+    assert loopback_only_run(lambda: 0) == 0
+
+
+def test_vcc_runs_under_the_loopback_guard_when_asked(tmp_path: Path) -> None:
+    env = subprocess_env({LOOPBACK_ONLY_ENV: "1"})
+    args = [*VCC, "token", "create", "--user", "alice", "--state-dir", str(tmp_path / "s")]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip()

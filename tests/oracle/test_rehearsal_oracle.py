@@ -10,6 +10,8 @@ import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from vcpsdk.testing import write_test_public_key
 from vcpsdk.testing.rehearsal import fake_cloud
 from vcpsdk.testing.serve import vcc_serve
@@ -65,7 +67,7 @@ def test_a_notebook_flow_on_the_oracle_stand_in_leaves_nothing(tmp_path: Path) -
             web.add_nodes(1)  # scale out
             assert len(web.find_nodes(node_state="RUNNING")) == 3
             addresses = [n.cloud_instance_address for n in web.find_nodes()]
-            assert len(set(addresses)) == 3 and all(a.startswith("127.79.0.") for a in addresses)
+            assert len(set(addresses)) == 3 and all(a.startswith("127.80.0.") for a in addresses)
             web.delete_nodes(num_delete_nodes=1)  # scale in
             assert len(web.find_nodes()) == 2
 
@@ -100,3 +102,25 @@ def test_the_oracle_leftovers_line_lists_an_instance_left_running(tmp_path: Path
         ("boot_volume", "AVAILABLE"),
         ("instance", "RUNNING"),
     ]
+
+
+def test_a_stand_in_that_fails_to_start_leaves_no_key_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vcpsdk.controller.rehearsal import oracle as rehearsal
+    from vcpsdk.testing.fakes import oracle as fakes
+
+    written: list[Path] = []
+    write_private_key = fakes.FakeOci.write_private_key
+
+    def recording(self: fakes.FakeOci, path: Path) -> Path:
+        written.append(write_private_key(self, path))
+        return written[-1]
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError("address in use")
+
+    monkeypatch.setattr(fakes.FakeOci, "write_private_key", recording)
+    monkeypatch.setattr(fakes, "running_fake_oci", refused)
+    with pytest.raises(OSError, match="address in use"):
+        rehearsal.start(0, None)
+    [key_file] = written
+    assert not key_file.exists() and not key_file.parent.exists()  # its temporary directory is gone

@@ -9,6 +9,7 @@ vcc fake-cloud {aws,azure,oracle,sakura,vmware} --port PORT --backends-out FILE 
 from __future__ import annotations
 
 import argparse
+import os
 import ssl
 import sys
 from pathlib import Path
@@ -216,10 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``vcc`` command."""
+    """Entry point of the ``vcc`` command (``VCPSDK_LOOPBACK_ONLY=1``: see
+    :func:`vcpsdk.testing.serve.loopback_only_run`)."""
+    args = build_parser().parse_args(argv)
+    if os.environ.get("VCPSDK_LOOPBACK_ONLY") == "1":  # tests: nothing off 127.0.0.0/8
+        from vcpsdk.testing.serve import loopback_only_run
+
+        return loopback_only_run(lambda: run_command(args))
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed ``vcc`` command (its exit status; 1 for a state dir of a newer vcpsdk)."""
     from vcpsdk.controller.store.schema import SchemaError
 
-    args = build_parser().parse_args(argv)
     try:
         result: int = args.func(args)
     except SchemaError as e:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from vcpsdk.core.polling import poll
-from vcpsdk.testing.serve import VCC
+from vcpsdk.testing.serve import VCC, subprocess_env
 
 
 @dataclass
@@ -50,13 +50,18 @@ class FakeCloudProcess:
 
 
 @contextmanager
-def fake_cloud(cloud: str, tmp_path: Path, *extra: str) -> Iterator[FakeCloudProcess]:
-    """Run ``vcc fake-cloud CLOUD --port 0`` until the block ends (killed if still running).
+def fake_cloud(
+    cloud: str, tmp_path: Path, *extra: str, env: Mapping[str, str] | None = None
+) -> Iterator[FakeCloudProcess]:
+    """Run ``vcc fake-cloud CLOUD --port 0`` until the block ends (killed if still running),
+    in the environment of :func:`~vcpsdk.testing.serve.subprocess_env` (no proxies, no cloud
+    credentials).
 
     Args:
-        cloud: the cloud (``aws``, ``azure``).
+        cloud: the cloud (``aws``, ``azure``, ``oracle``, ``sakura``, ``vmware``).
         tmp_path: where the backends file ``CLOUD.yml`` is written.
         extra: more command-line arguments (``--state-dir DIR``).
+        env: variables set for the process on top of the cleaned environment.
 
     Yields:
         The process, once its backends file exists.
@@ -74,6 +79,7 @@ def fake_cloud(cloud: str, tmp_path: Path, *extra: str) -> Iterator[FakeCloudPro
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env=subprocess_env(env),
     )
     try:
         poll(lambda: backends_file.exists() or process.poll() is not None, bool, timeout=60, interval=0.1)

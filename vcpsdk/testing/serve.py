@@ -15,9 +15,10 @@ Example::
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,63 @@ from vcpsdk.testing.network import free_port
 
 #: the ``vcc`` command line of this Python
 VCC = [sys.executable, "-m", "vcpsdk.controller.cli"]
+#: proxy variables (compared in lower case) a test's ``vcc`` process never inherits: with one
+#: set, requests, azure-core, oci and botocore would send even 127.0.0.1 traffic to the proxy
+PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy"})
+#: prefixes of the cloud SDKs' credential and endpoint variables a test's ``vcc`` process never
+#: inherits (the operator's real accounts)
+CLOUD_VARIABLE_PREFIXES = ("AWS_", "AZURE_", "OCI_", "SAKURACLOUD_", "VSPHERE_", "GOVC_")
+#: set to ``1``, ``vcc`` refuses (and reports) every connection off 127.0.0.0/8 and exits
+#: with :data:`LOOPBACK_VIOLATION_EXIT` when there was one (see :func:`loopback_only_run`)
+LOOPBACK_ONLY_ENV = "VCPSDK_LOOPBACK_ONLY"
+#: the exit status of ``vcc`` under :data:`LOOPBACK_ONLY_ENV` after a refused connection
+LOOPBACK_VIOLATION_EXIT = 4
+
+
+def subprocess_env(explicit: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a test starts ``vcc serve`` / ``vcc fake-cloud`` with: this process's,
+    without proxies (both spellings) and cloud credential variables, with ``NO_PROXY`` for
+    loopback, plus what the test sets explicitly.
+
+    Args:
+        explicit: variables the test sets for the process (they win, even a cloud's).
+
+    Returns:
+        The environment for :class:`subprocess.Popen`.
+
+    Example::
+
+        subprocess.Popen([*VCC, "serve", ...], env=subprocess_env({"AWS_REGION": "us-east-1"}))
+    """
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name.lower() not in PROXY_VARIABLES and not name.upper().startswith(CLOUD_VARIABLE_PREFIXES)
+    }
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env.update(explicit or {})
+    return env
+
+
+def loopback_only_run(run: Callable[[], int]) -> int:
+    """``run()`` with every connection off 127.0.0.0/8 refused (what ``vcc`` does when
+    :data:`LOOPBACK_ONLY_ENV` is ``1``).
+
+    Args:
+        run: the command (returns its exit status).
+
+    Returns:
+        Its exit status, or :data:`LOOPBACK_VIOLATION_EXIT` when a connection was refused
+        (the refused addresses are reported on stderr).
+    """
+    from vcpsdk.testing.network import loopback_only
+
+    with loopback_only() as violations:
+        status = run()
+    if violations:
+        print(f"vcc: {LOOPBACK_ONLY_ENV}: refused connections to {', '.join(violations)}", file=sys.stderr)
+        return LOOPBACK_VIOLATION_EXIT
+    return status
 
 
 @dataclass
@@ -74,14 +132,18 @@ class ServedController:
 
 
 @contextmanager
-def vcc_serve(state_dir: Path, *extra: str, tls: bool = False) -> Iterator[ServedController]:
-    """Run ``vcc serve --port 0`` (sandbox nodes boot at once) until the block ends.
+def vcc_serve(
+    state_dir: Path, *extra: str, tls: bool = False, env: Mapping[str, str] | None = None
+) -> Iterator[ServedController]:
+    """Run ``vcc serve --port 0`` (sandbox nodes boot at once) until the block ends, in the
+    environment of :func:`subprocess_env` (no proxies, no cloud credentials).
 
     Args:
         state_dir: the controller's state directory.
         extra: more ``vcc serve`` arguments.
         tls: serve HTTPS with ``--tls-self-signed`` (the certificate is in
             ``<state_dir>/tls/cert.pem``).
+        env: variables set for the process on top of the cleaned environment.
 
     Yields:
         The running process and its port.
@@ -114,6 +176,7 @@ def vcc_serve(state_dir: Path, *extra: str, tls: bool = False) -> Iterator[Serve
         ],
         stdout=subprocess.DEVNULL,
         stderr=log,
+        env=subprocess_env(env),
     )
     log.close()  # the child has its own copy
     try:

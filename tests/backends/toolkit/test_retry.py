@@ -6,7 +6,13 @@ import pytest
 
 from vcpsdk.controller.backends.toolkit.errors import CloudAuthError, CloudError, CloudThrottlingError
 from vcpsdk.controller.backends.toolkit.ratelimit import RateLimiter
-from vcpsdk.controller.backends.toolkit.retry import CloudCaller, RetryPolicy, is_retryable
+from vcpsdk.controller.backends.toolkit.retry import (
+    CloudCaller,
+    RetryPolicy,
+    is_retryable,
+    parse_retry_after,
+    retry_after,
+)
 from vcpsdk.core.polling import FakeClock
 
 
@@ -79,3 +85,56 @@ def test_is_retryable() -> None:
     assert is_retryable(CloudThrottlingError("x"))
     assert not is_retryable(CloudError("x"))
     assert not is_retryable(TimeoutError())
+
+
+def _throttled(seconds: float | None) -> CloudThrottlingError:
+    error = CloudThrottlingError("slow down", code="TooManyRequests")
+    error.retry_after = seconds  # type: ignore[attr-defined]
+    return error
+
+
+def test_a_retry_after_of_the_error_is_waited_at_least() -> None:
+    clock = FakeClock()
+    flaky = Flaky(clock, _throttled(7), _throttled(12.5))
+    caller = CloudCaller(RetryPolicy(max_attempts=5, initial=0.01, maximum=0.01), clock=clock)
+    assert caller(flaky) == "ok"
+    pauses = [b - a for a, b in zip(flaky.times, flaky.times[1:], strict=False)]
+    assert pauses[0] >= 7 and pauses[1] >= 12.5
+    assert pauses == pytest.approx([7, 12.5], abs=0.02)  # not more than the backoff on top
+
+
+def test_without_retry_after_the_backoff_is_unchanged() -> None:
+    clock = FakeClock()
+    flaky = Flaky(clock, _throttled(None), CloudThrottlingError("slow down"))
+    caller = CloudCaller(RetryPolicy(max_attempts=5, initial=0.01, maximum=0.01), clock=clock)
+    assert caller(flaky) == "ok"
+    assert clock.now() <= 0.02
+
+
+def test_a_retry_after_beyond_max_elapsed_gives_up_at_once() -> None:
+    clock = FakeClock()
+    flaky = Flaky(clock, _throttled(600), _throttled(600))
+    caller = CloudCaller(RetryPolicy(max_attempts=5, max_elapsed=120), clock=clock)
+    with pytest.raises(CloudThrottlingError):
+        caller(flaky)
+    assert caller.attempts == 1 and clock.now() == 0
+
+
+def test_retry_after_reads_only_numbers() -> None:
+    assert retry_after(_throttled(3)) == 3.0
+    assert retry_after(_throttled(-1)) == 0.0
+    assert retry_after(CloudThrottlingError("x")) is None
+    assert retry_after(None) is None
+    bogus = CloudThrottlingError("x")
+    bogus.retry_after = "soon"  # type: ignore[attr-defined]
+    assert retry_after(bogus) is None
+
+
+def test_parse_retry_after_reads_seconds_and_http_dates() -> None:
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after(" 5 ") == 5.0
+    now = 1_700_000_000.0  # Tue, 14 Nov 2023 22:13:20 GMT
+    assert parse_retry_after("Tue, 14 Nov 2023 22:13:50 GMT", now=now) == pytest.approx(30.0)
+    assert parse_retry_after("Tue, 14 Nov 2023 22:00:00 GMT", now=now) == 0.0
+    for unreadable in (None, "", "soon", "-3", "Tue, 14 Nov 2023"):
+        assert parse_retry_after(unreadable) is None, unreadable

@@ -8,13 +8,27 @@ off this machine is ever contacted: the endpoint is 127.0.0.1, the credentials a
 the addresses the stand-in hands out are loopback addresses.
 
 ``vcc fake-cloud azure`` serves the fake ARM (:mod:`vcpsdk.testing.fakes.azure`) over HTTPS
-instead, with a resource group, virtual network and subnet in 127.78.0.0/24, and writes an
-``azure`` section (``authority``/``base_url`` on 127.0.0.1, ``connection_verify`` naming its
-own certificate, the fake service principal).
+instead, with a resource group, virtual network and subnet, and writes an ``azure`` section
+(``authority``/``base_url`` on 127.0.0.1, ``connection_verify`` naming its own certificate,
+the fake service principal).
+
+``vcc fake-cloud oracle`` serves the fake OCI Core API (:mod:`vcpsdk.testing.fakes.oracle`)
+over HTTP, with one subnet, and writes an ``oracle`` section (``service_endpoint`` on
+127.0.0.1, the fake user and the file of its generated API key, written 0600 to the state
+directory).
 
 ``vcc fake-cloud sakura`` serves the fake Sakura Cloud IaaS API 1.1
-(:mod:`vcpsdk.testing.fakes.sakura`) over HTTP, with a local switch on 127.81.0.0/24, and
-writes a ``sakura`` section (``api_root`` on 127.0.0.1, fake token and secret).
+(:mod:`vcpsdk.testing.fakes.sakura`) over HTTP, with a local switch, and writes a ``sakura``
+section (``api_root`` on 127.0.0.1, fake token and secret).
+
+``vcc fake-cloud vmware`` runs govmomi's vCenter simulator (:mod:`vcpsdk.testing.fakes.vmware`,
+built by ``scripts/build-vcsim.sh``) over HTTPS, and writes a ``vmware`` section (the
+simulator's fake user and password, ``ca_file`` naming its certificate in the state directory,
+a catalog entry naming its datacenter, network and template VM).
+
+Each cloud's private network, gateway and controller address come from :data:`NETWORKS`, one
+table of disjoint loopback networks, so that the stand-ins of several clouds can serve one
+controller together.  The backends file holds the fake credentials and is written 0600.
 
 On SIGTERM or SIGINT it prints one JSON line on stdout, the resources still in the stand-in,
 and exits 0::
@@ -32,8 +46,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +89,32 @@ STARTERS: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class RehearsalNetwork:
+    """The private network of one cloud's stand-in: loopback addresses only.
+
+    Attributes:
+        network: the catalog entry's ``private_network_ipmask`` (a subnet of 127.0.0.0/8).
+        controller_address: ``controller_address`` of the backends section (``VCCCTR_IPADDR``).
+        gateway: the network's gateway, for clouds whose catalog names one (else empty).
+    """
+
+    network: str
+    controller_address: str
+    gateway: str = ""
+
+
+#: cloud name → the network its stand-in hands out addresses from; the networks are disjoint
+#: (``tests/aws/test_rehearsal.py`` checks it), so several stand-ins can serve one controller
+NETWORKS: dict[str, RehearsalNetwork] = {
+    "aws": RehearsalNetwork("127.77.0.0/16", controller_address="127.77.0.1"),
+    "azure": RehearsalNetwork("127.78.0.0/24", controller_address="127.78.0.1"),
+    "vmware": RehearsalNetwork("127.79.0.0/24", controller_address="127.79.0.2", gateway="127.79.0.1"),
+    "oracle": RehearsalNetwork("127.80.0.0/24", controller_address="127.80.0.1"),
+    "sakura": RehearsalNetwork("127.81.0.0/24", controller_address="127.81.0.2", gateway="127.81.0.1"),
+}
+
+
 def missing_extra(cloud: str, error: ImportError) -> str:
     package = (error.name or "its stand-in packages").split(".")[0]
     return f'vcc fake-cloud {cloud} needs {package}: pip install "vcpsdk[{EXTRA}]"'
@@ -84,8 +126,9 @@ def start_fake_cloud(cloud: str, port: int, state_dir: Path | None = None) -> Fa
     Args:
         cloud: the cloud's name (``aws``).
         port: the TCP port, 0 for any free port.
-        state_dir: a directory for the stand-in's files (created; the AWS stand-in keeps
-            its state in memory and writes only ``fake-cloud.json`` there).
+        state_dir: a directory for the stand-in's files (created; ``vcc fake-cloud`` writes
+            ``fake-cloud.json`` there, the Azure and VMware stand-ins their certificate, the
+            Oracle stand-in its API key; see docs/backends.md).
 
     Returns:
         The running stand-in.
@@ -103,7 +146,12 @@ def start_fake_cloud(cloud: str, port: int, state_dir: Path | None = None) -> Fa
 
 
 def write_backends(path: Path, backends: dict[str, dict[str, Any]]) -> None:
-    """Write a backends file (YAML) for ``vcc serve --backends``, atomically.
+    """Write a backends file (YAML) for ``vcc serve --backends``, atomically and readable by
+    its owner only (it holds the stand-in's fake credentials).
+
+    The content goes to a new file of an unpredictable name in the same directory (created
+    exclusively, mode 0600, never through a symbolic link planted there), which then replaces
+    ``path`` (a symbolic link at ``path`` is replaced, not followed).
 
     Args:
         path: the file to write (its directory is created).
@@ -111,9 +159,15 @@ def write_backends(path: Path, backends: dict[str, dict[str, Any]]) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# written by vcc fake-cloud: a rehearsal on 127.0.0.1, fake credentials\n"
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(header + yaml.safe_dump(backends, sort_keys=False), encoding="utf-8")
-    partial.replace(path)  # appears complete or not at all
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(header + yaml.safe_dump(backends, sort_keys=False))
+        os.replace(partial, path)  # appears complete or not at all
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 def run_fake_cloud(cloud: str, port: int, backends_out: Path, state_dir: Path | None = None) -> int:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vcpsdk.controller.rehearsal import FakeCloud, RehearsalError, missing_extra
+from vcpsdk.controller.rehearsal import NETWORKS, FakeCloud, RehearsalError, missing_extra
 
-#: the private network of the rehearsal catalog: loopback addresses only
-NETWORK = "127.77.0.0/16"
-#: ``VCCCTR_IPADDR`` given to the (never booted) Base containers
-CONTROLLER_ADDRESS = "127.77.0.1"
+#: the private network of the rehearsal catalog and the ``VCCCTR_IPADDR`` given to the (never
+#: booted) Base containers: loopback addresses only, from the table of rehearsal networks
+NETWORK, CONTROLLER_ADDRESS = NETWORKS["aws"].network, NETWORKS["aws"].controller_address
 
 
 def start(port: int, state_dir: Path | None) -> FakeCloud:

@@ -6,11 +6,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from vcpsdk.controller.rehearsal import FakeCloud
+from vcpsdk.controller.rehearsal import NETWORKS, FakeCloud
 
 #: the rehearsal subnet of the fake ARM (loopback addresses only) and the controller address
-NETWORK = "127.78.0.0/24"
-CONTROLLER_ADDRESS = "127.78.0.1"
+NETWORK, CONTROLLER_ADDRESS = NETWORKS["azure"].network, NETWORKS["azure"].controller_address
 
 
 def azure_rehearsal_arm() -> Any:

@@ -7,11 +7,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from vcpsdk.controller.rehearsal import FakeCloud
+from vcpsdk.controller.rehearsal import NETWORKS, FakeCloud
 
 #: the rehearsal subnet of the fake OCI (loopback addresses only) and the controller address
-NETWORK = "127.79.0.0/24"
-CONTROLLER_ADDRESS = "127.79.0.1"
+NETWORK, CONTROLLER_ADDRESS = NETWORKS["oracle"].network, NETWORKS["oracle"].controller_address
 #: the file the generated API key is written to, in the state directory
 KEY_FILE = "oci_api_key.pem"
 _KINDS = {
@@ -74,11 +73,12 @@ def start(port: int, state_dir: Path | None) -> FakeCloud:
     from vcpsdk.testing.fakes.oracle import running_fake_oci
 
     fake = oracle_rehearsal_fake()
-    stack = ExitStack()
-    if state_dir is None:
-        state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fake-oci-")))
-    key_file = fake.write_private_key(Path(state_dir) / KEY_FILE)
-    running = stack.enter_context(running_fake_oci(fake, port=port))
+    with ExitStack() as on_error:  # the temporary directory (and key) go if the fake fails
+        if state_dir is None:
+            state_dir = Path(on_error.enter_context(tempfile.TemporaryDirectory(prefix="fake-oci-")))
+        key_file = fake.write_private_key(Path(state_dir) / KEY_FILE)
+        running = on_error.enter_context(running_fake_oci(fake, port=port))
+        stack = on_error.pop_all()  # started: closed by ``stop`` from now on
 
     def leftovers() -> list[dict[str, Any]]:
         with fake.lock:

@@ -6,10 +6,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from vcpsdk.controller.rehearsal import FakeCloud
+from vcpsdk.controller.rehearsal import NETWORKS, FakeCloud
 
 #: the rehearsal switch's network (loopback addresses only), its gateway and the controller address
-NETWORK, GATEWAY, CONTROLLER_ADDRESS = "127.81.0.0/24", "127.81.0.1", "127.81.0.2"
+NETWORK, GATEWAY, CONTROLLER_ADDRESS = (
+    NETWORKS["sakura"].network,
+    NETWORKS["sakura"].gateway,
+    NETWORKS["sakura"].controller_address,
+)
 #: kinds of :meth:`FakeSakura.leftovers` → the ``type`` of a leftovers entry
 KINDS = {"servers": "server", "disks": "disk", "interfaces": "interface", "notes": "note"}
 

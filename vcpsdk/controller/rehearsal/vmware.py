@@ -9,15 +9,18 @@ default) and trusted by the backends file only (``ca_file``).
 from __future__ import annotations
 
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from vcpsdk.controller.rehearsal import FakeCloud, RehearsalError
+from vcpsdk.controller.rehearsal import NETWORKS, FakeCloud, RehearsalError
 
 #: the rehearsal network (loopback addresses only), its gateway and the controller address
-NETWORK = "127.79.0.0/24"
-GATEWAY = "127.79.0.1"
-CONTROLLER_ADDRESS = "127.79.0.2"
+NETWORK, GATEWAY, CONTROLLER_ADDRESS = (
+    NETWORKS["vmware"].network,
+    NETWORKS["vmware"].gateway,
+    NETWORKS["vmware"].controller_address,
+)
 
 
 def vmware_backend_config(sim: Any) -> dict[str, Any]:
@@ -65,14 +68,16 @@ def start(port: int, state_dir: Path | None) -> FakeCloud:
     """
     from vcpsdk.testing.fakes.vmware import VcsimMissing, start_vcsim
 
-    temporary = None if state_dir is not None else tempfile.TemporaryDirectory(prefix="vcc-fake-vmware-")
-    workdir = state_dir if state_dir is not None else Path(temporary.name)  # type: ignore[union-attr]
-    try:
-        sim = start_vcsim(workdir, port=port)
-    except VcsimMissing as error:
-        if temporary is not None:
-            temporary.cleanup()
-        raise RehearsalError(f"vcc fake-cloud vmware: {error}") from None
+    with ExitStack() as on_error:  # the temporary directory goes if the simulator fails
+        workdir = state_dir
+        if workdir is None:
+            workdir = Path(on_error.enter_context(tempfile.TemporaryDirectory(prefix="vcc-fake-vmware-")))
+        try:
+            sim = start_vcsim(workdir, port=port)
+        except VcsimMissing as error:
+            raise RehearsalError(f"vcc fake-cloud vmware: {error}") from None
+        on_error.callback(sim.stop)  # stopped before its directory is removed
+        stack = on_error.pop_all()  # started: closed by ``stop`` from now on
 
     def leftovers() -> list[dict[str, Any]]:
         return [
@@ -81,9 +86,4 @@ def start(port: int, state_dir: Path | None) -> FakeCloud:
             if name != sim.template
         ]
 
-    def stop() -> None:
-        sim.stop()
-        if temporary is not None:
-            temporary.cleanup()
-
-    return FakeCloud("vmware", sim.url, {"vmware": vmware_backend_config(sim)}, leftovers, stop)
+    return FakeCloud("vmware", sim.url, {"vmware": vmware_backend_config(sim)}, leftovers, stack.close)
