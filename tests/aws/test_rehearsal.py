@@ -258,3 +258,24 @@ def test_vcc_runs_under_the_loopback_guard_when_asked(tmp_path: Path) -> None:
     args = [*VCC, "token", "create", "--user", "alice", "--state-dir", str(tmp_path / "s")]
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip()
+    with vcc_serve(tmp_path / "served", env={LOOPBACK_ONLY_ENV: "1"}) as served:
+        vcp = _sdk(served, tmp_path)
+        assert vcp.create_ugroup("guarded").vcid
+    assert served.process.returncode == 0  # SIGTERM, nothing refused
+
+
+def test_a_controller_reaching_off_loopback_fails_under_the_guard(tmp_path: Path) -> None:
+    key = write_test_public_key(tmp_path / "id.pub")
+    with fake_cloud("aws", tmp_path) as fake:
+        section = {**fake.section(), "endpoint_url": "http://192.0.2.1:9"}  # TEST-NET-1
+        assert fake.stop()["leftovers"] == []
+    backends = tmp_path / "off-loopback.yml"
+    write_backends(backends, {"aws": section})
+    with pytest.raises(AssertionError, match=r"(?s)off loopback.*refused connections to 192\.0\.2\.1:9"):
+        with vcc_serve(
+            tmp_path / "state", "--backends", str(backends), env={LOOPBACK_ONLY_ENV: "1"}
+        ) as served:
+            spec = _sdk(served, tmp_path).get_spec("aws", "small")
+            spec.set_ssh_pubkey(str(key))
+            with pytest.raises(Exception):  # noqa: B017 - the create fails, however the SDK says it
+                _sdk(served, tmp_path).create_ugroup("off").create_unit("web", spec)

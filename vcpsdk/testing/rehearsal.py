@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from vcpsdk.core.polling import poll
-from vcpsdk.testing.serve import VCC, subprocess_env
+from vcpsdk.testing.serve import LOOPBACK_ONLY_ENV, VCC, subprocess_env
 
 
 @dataclass
@@ -43,7 +43,7 @@ class FakeCloudProcess:
         """
         self.process.send_signal(signal.SIGTERM)
         out, _ = self.process.communicate(timeout=30)
-        assert self.process.returncode == 0
+        assert self.process.returncode == 0, f"vcc fake-cloud {self.cloud} exited {self.process.returncode}"
         [line] = out.splitlines()
         report: dict[str, Any] = json.loads(line)
         return report
@@ -55,7 +55,8 @@ def fake_cloud(
 ) -> Iterator[FakeCloudProcess]:
     """Run ``vcc fake-cloud CLOUD --port 0`` until the block ends (killed if still running),
     in the environment of :func:`~vcpsdk.testing.serve.subprocess_env` (no proxies, no cloud
-    credentials).
+    credentials) with ``VCPSDK_LOOPBACK_ONLY=1``: a connection off 127.0.0.0/8 is refused and
+    makes :meth:`FakeCloudProcess.stop` fail.
 
     Args:
         cloud: the cloud (``aws``, ``azure``, ``oracle``, ``sakura``, ``vmware``).
@@ -79,7 +80,7 @@ def fake_cloud(
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=subprocess_env(env),
+        env=subprocess_env({LOOPBACK_ONLY_ENV: "1", **(env or {})}),
     )
     try:
         poll(lambda: backends_file.exists() or process.poll() is not None, bool, timeout=60, interval=0.1)

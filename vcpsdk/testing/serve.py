@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -67,9 +68,16 @@ def subprocess_env(explicit: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+class _Stopped(Exception):
+    """SIGTERM/SIGINT ended a command run by :func:`loopback_only_run`."""
+
+
 def loopback_only_run(run: Callable[[], int]) -> int:
     """``run()`` with every connection off 127.0.0.0/8 refused (what ``vcc`` does when
     :data:`LOOPBACK_ONLY_ENV` is ``1``).
+
+    A SIGTERM or SIGINT that ``run`` does not handle itself (``vcc serve`` re-raises it after
+    its graceful shutdown) ends it with status 0, so that the refusals are still reported.
 
     Args:
         run: the command (returns its exit status).
@@ -80,8 +88,19 @@ def loopback_only_run(run: Callable[[], int]) -> int:
     """
     from vcpsdk.testing.network import loopback_only
 
-    with loopback_only() as violations:
-        status = run()
+    def stopped(signum: int, frame: object) -> None:
+        raise _Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with loopback_only() as violations:
+            try:
+                status = run()
+            except _Stopped:
+                status = 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if violations:
         print(f"vcc: {LOOPBACK_ONLY_ENV}: refused connections to {', '.join(violations)}", file=sys.stderr)
         return LOOPBACK_VIOLATION_EXIT
@@ -150,6 +169,9 @@ def vcc_serve(
 
     Raises:
         RuntimeError: the server exited or did not report its port within 30 s.
+        AssertionError: after the block, when the server (run with ``env``
+            ``{LOOPBACK_ONLY_ENV: "1"}`` or that variable set in this process) refused a
+            connection off 127.0.0.0/8.
     """
     port_file = state_dir.parent / f"{state_dir.name}.port.json"
     port_file.unlink(missing_ok=True)  # a file left by an earlier server on this state
@@ -193,3 +215,5 @@ def vcc_serve(
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+    if process.returncode == LOOPBACK_VIOLATION_EXIT:
+        raise AssertionError(f"vcc serve connected off loopback: {log_path.read_text()[-2000:]}")
