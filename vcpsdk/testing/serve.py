@@ -132,7 +132,8 @@ class ServedController:
         args = [*VCC, "token", "create", "--user", user, "--state-dir", str(self.state_dir)]
         if superuser:
             args.append("--superuser")
-        return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+        done = subprocess.run(args, check=True, capture_output=True, text=True, env=subprocess_env())
+        return done.stdout.strip()
 
     def write_config(self, config_dir: Path) -> Path:
         """Write ``vcp_config.yml`` with ``vcc: {host, vcc_port, scheme: http}`` (with TLS:
