@@ -217,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``vcc`` command."""
+    from vcpsdk.controller.backends.registry import BackendConfigError
     from vcpsdk.controller.store.schema import SchemaError
 
     args = build_parser().parse_args(argv)
@@ -225,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     except SchemaError as e:
         print(f"vcc: {e}", file=sys.stderr)
         return 1
+    except BackendConfigError as e:  # the operator's backends file: one line, no traceback
+        print(f"vcc: {e}", file=sys.stderr)
+        return 2
     return result
 
 
