@@ -32,7 +32,7 @@ def test_a_missing_extra_names_it(
     monkeypatch.delitem(sys.modules, "vcpsdk.controller.backends.vmware", raising=False)
     assert main(serve(tmp_path, "vmware:\n  vpn_catalog: {}\n")) == 2
     err = capsys.readouterr().err
-    assert err.startswith("vcc: backend vmware") and 'vcpsdk[vmware]' in err, err
+    assert err.startswith("vcc: backend vmware") and "vcpsdk[vmware]" in err, err
     assert err.count("\n") == 1
 
 
