@@ -64,3 +64,26 @@ class RateLimiter:
         if delay > 0:
             self._clock.sleep(delay)
         return delay
+
+    def try_acquire(self) -> float:
+        """Take one token if one is there, never sleeping (a server refusing a request).
+
+        Returns:
+            0.0 when a token was taken, else the seconds until one will be there (nothing
+            is taken, so a refused caller does not push the others back).
+
+        Example::
+
+            limiter = RateLimiter(1, burst=1, clock=FakeClock())
+            limiter.try_acquire(), limiter.try_acquire()   # (0.0, 1.0)
+        """
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            now = self._clock.now()
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return 0.0
+            return (1.0 - self._tokens) / self.rate
