@@ -46,6 +46,12 @@ class RateLimiter:
         self._updated = clock.now()
         self._lock = threading.Lock()
 
+    def _refill(self) -> None:
+        """Add the tokens earned since the last call (under the lock)."""
+        now = self._clock.now()
+        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
     def acquire(self) -> float:
         """Take one token, sleeping as long as needed.
 
@@ -55,9 +61,7 @@ class RateLimiter:
         if self.rate <= 0:
             return 0.0
         with self._lock:
-            now = self._clock.now()
-            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
+            self._refill()
             self._tokens -= 1.0
             delay = -self._tokens / self.rate if self._tokens < 0 else 0.0
             self.waited += delay
@@ -80,9 +84,7 @@ class RateLimiter:
         if self.rate <= 0:
             return 0.0
         with self._lock:
-            now = self._clock.now()
-            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
+            self._refill()
             if self._tokens >= 1.0:
                 self._tokens -= 1.0
                 return 0.0
