@@ -110,6 +110,8 @@ def test_load_json_refuses_depth_and_lone_surrogates() -> None:
         load_json(b"[" * 100_000 + b"]" * 100_000, 32)
     with pytest.raises(ValueError, match="lone surrogate"):
         load_json(b'{"\\ud800": 1}', 32)
+    with pytest.raises(ValueError, match="NUL"):
+        load_json(b'{"owner": "a\\u0000b"}', 32)
     with pytest.raises(ValueError, match="not valid JSON"):
         load_json(b"{", 32)
 
@@ -128,3 +130,9 @@ def test_allowed_methods_come_from_the_route_table() -> None:
     assert allowed_methods(BASE_PATH + "/vcs") == ["GET", "POST"]
     assert allowed_methods(BASE_PATH + "/vcs/abc") == ["DELETE", "GET", "PATCH", "POST", "PUT"]
     assert allowed_methods("/elsewhere") == []
+
+
+@pytest.mark.parametrize("scalar", ['"a\\0b"', '"\\ud800"'])
+def test_cci_text_a_database_cannot_store_is_refused(scalar: str) -> None:
+    with pytest.raises(CciError, match="cci"):
+        parse_vc_cci(b64(f"- vc: {{name: {scalar}}}"))

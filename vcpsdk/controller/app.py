@@ -49,7 +49,7 @@ from vcpsdk.controller.keys import controller_public_key
 from vcpsdk.controller.runtime import Controller, build_controller
 from vcpsdk.controller.settings import ControllerSettings, Limits
 from vcpsdk.core import protocol as routes
-from vcpsdk.core.cci import LONE_SURROGATE
+from vcpsdk.core.cci import UNSTORABLE_MESSAGE, UNSTORABLE_TEXT
 from vcpsdk.core.protocol import BASE_PATH
 from vcpsdk.core.providers import all_providers
 
@@ -114,7 +114,7 @@ def load_json(raw: bytes, max_depth: int) -> Any:
         The decoded value.
 
     Raises:
-        ValueError: not JSON, too deep, or a string with a lone surrogate (``"\\ud800"``);
+        ValueError: not JSON, too deep, or a string with NUL or a lone surrogate (``"\\ud800"``);
             the message names the limit.
 
     Example:
@@ -140,8 +140,8 @@ def load_json(raw: bytes, max_depth: int) -> Any:
             for key, child in children:
                 pending.append((key, depth + 1))
                 pending.append((child, depth + 1))
-        elif isinstance(item, str) and LONE_SURROGATE.search(item):
-            raise ValueError("request body has a string with a lone surrogate (not valid Unicode)")
+        elif isinstance(item, str) and UNSTORABLE_TEXT.search(item):
+            raise ValueError(f"request body has {UNSTORABLE_MESSAGE}")
     return value
 
 
@@ -311,7 +311,7 @@ def _vault_router(ctl: Controller) -> APIRouter:
         method = request.method
         if method == "GET" and request.query_params.get("list") == "true":
             method = "LIST"
-        if LONE_SURROGATE.search(path) or len(path) > vault.MAX_PATH:
+        if UNSTORABLE_TEXT.search(path) or len(path) > vault.MAX_PATH:
             return vault_error(400, f"the path must be valid text of at most {vault.MAX_PATH} characters")
         if method in ("POST", "PUT"):
             try:

@@ -82,8 +82,11 @@ class CciError(ValueError):
     """The CCI document is malformed; the message names the field."""
 
 
-#: lone UTF-16 surrogates: no valid text has them (YAML's ``"\\ud800"`` escape makes them)
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: what no stored text may hold: NUL (PostgreSQL refuses it) and lone UTF-16 surrogates (no
+#: valid text has them; JSON's and YAML's ``"\\ud800"`` escape makes them)
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+#: the refusal's wording, after "<where> has "
+UNSTORABLE_MESSAGE = "a NUL character or a lone surrogate (text that cannot be stored)"
 
 
 #: libyaml's parser when PyYAML was built with it (the events are the same, only faster)
@@ -285,7 +288,7 @@ def decode(payload: Any, field_name: str, limits: YamlLimits | None = None) -> A
 
     Raises:
         CciError: not a non-empty string, not base64 of UTF-8, not YAML, over a limit
-            (the message names it and its value) or text with a lone surrogate.
+            (the message names it and its value) or text with NUL or a lone surrogate.
     """
     if not isinstance(payload, str) or not payload:
         raise CciError(f"{field_name} must be a base64 encoded CCI (YAML) string")
@@ -311,7 +314,7 @@ def check_yaml(text: str, field_name: str, limits: YamlLimits) -> None:
 
     Raises:
         CciError: deeper than ``max_depth``, larger than ``max_bytes`` once expanded, or
-            a scalar with a lone surrogate.
+            a scalar with NUL or a lone surrogate.
         yaml.YAMLError: the text is not YAML.
 
     Example:
@@ -334,8 +337,8 @@ def check_yaml(text: str, field_name: str, limits: YamlLimits) -> None:
             if anchor:
                 sizes[anchor] = total - start
         elif isinstance(event, yaml.ScalarEvent):
-            if LONE_SURROGATE.search(event.value):
-                raise CciError(f"{field_name}: CCI text has a lone surrogate (not valid Unicode)")
+            if UNSTORABLE_TEXT.search(event.value):
+                raise CciError(f"{field_name}: CCI text has {UNSTORABLE_MESSAGE}")
             total += 1 + len(event.value)
             if event.anchor:
                 sizes[event.anchor] = 1 + len(event.value)
