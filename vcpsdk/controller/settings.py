@@ -38,7 +38,7 @@ class Limits:
     max_name_length: int = NAME_COLUMN_LENGTH
     max_yaml_bytes: int = 256 * 1024
     max_depth: int = 32
-    max_nodes_per_request: int = 100
+    max_nodes_per_request: int = 200
     max_disks_per_node: int = 16
     max_nodes_per_unit: int = 500
     max_nodes_per_user: int = 1000
