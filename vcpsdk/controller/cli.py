@@ -2,6 +2,7 @@
 
 vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S]
           [--tls-self-signed | --tls-cert FILE --tls-key FILE]
+          [--limits FILE] [--limit NAME=VALUE ...]
 vcc token create --user NAME [--superuser] --state-dir DIR
 vcc fake-cloud {aws,azure,oracle,sakura,vmware} --port PORT --backends-out FILE [--state-dir DIR]
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from vcpsdk.controller.settings import ControllerSettings
+from vcpsdk.controller.settings import ControllerSettings, Limits
 
 
 def _settings(args: argparse.Namespace) -> ControllerSettings:
@@ -29,8 +30,28 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
         backends=_backends_file(getattr(args, "backends", None)),
         ssh_port=getattr(args, "ssh_port", 22),
         fallback_ssh_port=getattr(args, "fallback_ssh_port", 2222),
+        limits=_limits(getattr(args, "limits", None), getattr(args, "limit", None)),
         **_tls_files(args),
     )
+
+
+def _limits(path: str | None, pairs: list[str] | None) -> Limits:
+    """The defaults, changed by a ``--limits`` YAML file, then by each ``--limit NAME=VALUE``."""
+    values: dict[str, Any] = {}
+    if path:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise SystemExit(f"vcc: {path}: the top level must map limit names to numbers")
+        values.update(data)
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"vcc: --limit {pair}: use NAME=VALUE, e.g. max_body_bytes=2097152")
+        values[name.strip()] = value.strip()
+    try:
+        return Limits().updated(values)
+    except ValueError as error:
+        raise SystemExit(f"vcc: {error}") from None
 
 
 def _tls_files(args: argparse.Namespace) -> dict[str, Any]:
@@ -180,6 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve HTTPS with a self-signed certificate for --host, kept in the state dir",
     )
     p_serve.add_argument("--tls-key", default=None, help="the private key (PEM) of --tls-cert")
+    p_serve.add_argument(
+        "--limits", default=None, help="YAML file of limits {name: value} (docs/protocol.md)"
+    )
+    p_serve.add_argument(
+        "--limit",
+        action="append",
+        default=None,
+        metavar="NAME=VALUE",
+        help="change one limit; may be repeated",
+    )
     p_serve.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
