@@ -64,14 +64,14 @@ def test_fixed_addresses_are_checked(offline: AwsBackend) -> None:
         "fe80::1": "ip_address[fe80::1] is not an IPv4 address",
         "172.30.2.3": "ip_address[172.30.2.3] is reserved by AWS in 172.30.2.0/24",
         "172.30.2.255": "ip_address[172.30.2.255] is reserved by AWS in 172.30.2.0/24",
-        "172.30.2.5": "ip_address[172.30.2.5] is already in use; choose another address in "
+        "172.30.2.5": "ip_address[172.30.2.5] is not available; choose another address in "
         "private_network_ipmask 172.30.2.0/24",
     }
     for address, message in cases.items():
         with pytest.raises(InvalidRequest) as failure:
             plan("aws_spot", CATALOG, [address], 1, {"172.30.2.5"})
         assert str(failure.value).startswith(message.replace("provider aws", "provider aws_spot"))
-    with pytest.raises(InvalidRequest, match=r"ip_address\[172.30.2.9\] is already in use"):
+    with pytest.raises(InvalidRequest, match=r"ip_address\[172.30.2.9\] is not available"):
         plan("aws", CATALOG, ["172.30.2.9", "172.30.2.9"], 2, set())
 
 

@@ -70,7 +70,7 @@ def test_address_in_use_is_refused_for_a_new_unit(ug, compute_spec, free_ip) -> 
     before = node_ids(ug)
     with pytest.raises(VcpInvalidArgumentError) as info:
         ug.create_unit("thief", compute_spec(ip_addresses=[taken]))
-    _assert_refused(info, taken, "already in use")
+    _assert_refused(info, taken, "is not available")
     assert ug.get_unit("thief") is None
     assert node_ids(ug) == before
 
@@ -80,7 +80,7 @@ def test_address_in_use_is_refused_for_add_nodes(ug, compute_spec) -> None:
     [taken] = unit.find_ip_addresses()
     with pytest.raises(VcpInvalidArgumentError) as info:
         unit.add_nodes(ip_address=taken)
-    _assert_refused(info, taken, "already in use")
+    _assert_refused(info, taken, "is not available")
     assert unit.find_ip_addresses() == [taken]
 
 
@@ -96,7 +96,7 @@ def test_address_in_use_by_another_user_is_refused(
     spec.ip_addresses = [taken]
     with pytest.raises(VcpInvalidArgumentError) as info:
         their_group.create_unit("copy", spec)
-    _assert_refused(info, taken, "already in use")
+    _assert_refused(info, taken, "is not available")
     assert their_group.find_units() == []
 
 
@@ -104,7 +104,7 @@ def test_duplicate_address_in_one_request_is_refused(ug, compute_spec, free_ip) 
     address = free_ip("aws")
     with pytest.raises(VcpInvalidArgumentError) as info:
         ug.create_unit("twice", compute_spec(ip_addresses=[address, address]))
-    _assert_refused(info, address, "already in use")
+    _assert_refused(info, address, "is not available")
     assert ug.find_units() == []
 
 

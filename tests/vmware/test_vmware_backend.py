@@ -187,7 +187,7 @@ def test_the_gateway_is_never_a_node_address(backend: VmwareBackend) -> None:
     catalog = backend_config_entry()
     planned = backend.plan_addresses("vmware", catalog, [], 2, set())
     assert "127.66.0.1" not in planned
-    with pytest.raises(InvalidRequest, match=r"ip_address\[127.66.0.1\] is already in use"):
+    with pytest.raises(InvalidRequest, match=r"ip_address\[127.66.0.1\] is not available"):
         backend.plan_addresses("vmware", catalog, ["127.66.0.1"], 1, set())
 
 

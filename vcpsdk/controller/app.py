@@ -4,7 +4,15 @@ Reads answer 200, writes 202, a deleted UnitGroup 404; errors are JSON
 ``{"message": "<date> UTC: <Exception>: <detail>"}``.  Our one extension, "wait
 for change" (``?wait_revision=N&wait_sec=S`` on UnitGroup and unit reads), is
 advertised in the body of ``GET /vcp/v1/occtr``; clients that do not know it
-simply poll.  The OpenAPI document is served at ``/vcp/v1/occtr/openapi.json``.
+simply poll.  The OpenAPI document is served at ``/vcp/v1/occtr/openapi.json``: it
+describes every request body and every status the server answers (with the error
+body), from the route table in :mod:`vcpsdk.core.protocol`.
+
+Limits (:class:`~vcpsdk.controller.settings.Limits`) are enforced here for what every
+request shares: the body size (413, checked before the body is read), the nesting of a
+JSON body (400) and the request rate of a token (429 with ``Retry-After``); the service
+checks names and counts.  A refused request answers a complete response, so the client's
+keep-alive connection goes on serving the next request.
 """
 
 from __future__ import annotations
@@ -13,37 +21,128 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vcpsdk import VCP_SDK_VERSION, __version__
 from vcpsdk.controller.auth import authenticate
-from vcpsdk.controller.errors import INVALID_EXC, NOT_FOUND_EXC, ServiceError, User, invalid
+from vcpsdk.controller.backends.toolkit.ratelimit import RateLimiter
+from vcpsdk.controller.errors import (
+    INVALID_EXC,
+    NOT_FOUND_EXC,
+    ServiceError,
+    User,
+    invalid,
+    too_large,
+    too_many_requests,
+)
 from vcpsdk.controller.keys import controller_public_key
 from vcpsdk.controller.runtime import Controller, build_controller
-from vcpsdk.controller.settings import ControllerSettings
+from vcpsdk.controller.settings import ControllerSettings, Limits
 from vcpsdk.core import protocol as routes
+from vcpsdk.core.cci import UNSTORABLE_MESSAGE, UNSTORABLE_TEXT
 from vcpsdk.core.protocol import BASE_PATH
 from vcpsdk.core.providers import all_providers
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: methods of Vault's cubbyhole API (``/v1/cubbyhole/<path>``)
+VAULT_METHODS = ["DELETE", "GET", "LIST", "POST", "PUT"]
 logger = logging.getLogger("vcp.controller")
+
+
+class TokenRates:
+    """One token bucket per access token (``requests_per_second``, ``request_burst``)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._buckets: dict[str, RateLimiter] = {}
+        self._lock = threading.Lock()
+
+    def check(self, token_hash: str) -> None:
+        """Count one request of a token.
+
+        Raises:
+            ServiceError: 429 with ``Retry-After`` when the token is over its rate.
+        """
+        rate = self.limits.requests_per_second
+        if rate <= 0:
+            return
+        with self._lock:
+            bucket = self._buckets.get(token_hash)
+            if bucket is None:
+                burst = max(1, self.limits.request_burst)
+                bucket = self._buckets[token_hash] = RateLimiter(rate, burst)
+        wait = bucket.try_acquire()
+        if wait > 0:
+            raise too_many_requests(rate, self.limits.request_burst, wait)
+
+
+def user_of(request: Request, token: str | None, privileged: str | None) -> User:
+    """The caller (403 for an unknown token), counted against its token's rate (429)."""
+    controller: Controller = request.app.state.controller
+    user = authenticate(controller.store, token, privileged)
+    request.app.state.rates.check(user.token_hash)
+    return user
 
 
 def current_user(
     request: Request,
-    x_vcc_access_token: Annotated[str | None, Header()] = None,
-    x_vcc_privileged: Annotated[str | None, Header()] = None,
+    x_vcc_access_token: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_vcc_privileged: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> User:
     """The caller of a request, from ``x-vcc-access-token`` / ``x-vcc-privileged``."""
-    controller: Controller = request.app.state.controller
-    return authenticate(controller.store, x_vcc_access_token, x_vcc_privileged)
+    return user_of(request, x_vcc_access_token, x_vcc_privileged)
+
+
+def load_json(raw: bytes, max_depth: int) -> Any:
+    """A JSON document no deeper than ``max_depth`` whose strings are valid Unicode.
+
+    Args:
+        raw: the request body.
+        max_depth: the ``max_depth`` limit.
+
+    Returns:
+        The decoded value.
+
+    Raises:
+        ValueError: not JSON, too deep, or a string with NUL or a lone surrogate (``"\\ud800"``);
+            the message names the limit.
+
+    Example:
+        >>> load_json(b'[[1]]', 1)
+        Traceback (most recent call last):
+        ...
+        ValueError: request body is nested deeper than the limit max_depth=1
+    """
+    too_deep = f"request body is nested deeper than the limit max_depth={max_depth}"
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    except ValueError:
+        raise ValueError("request body is not valid JSON") from None
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth >= max_depth:
+                raise ValueError(too_deep)
+            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
+            for key, child in children:
+                pending.append((key, depth + 1))
+                pending.append((child, depth + 1))
+        elif isinstance(item, str) and UNSTORABLE_TEXT.search(item):
+            raise ValueError(f"request body has {UNSTORABLE_MESSAGE}")
+    return value
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -52,12 +151,59 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
-    except ValueError:
-        raise invalid("request body is not valid JSON") from None
+        value = load_json(raw, request.app.state.controller.settings.limits.max_depth)
+    except ValueError as e:
+        raise invalid(str(e)) from None
     if not isinstance(value, dict):
         raise invalid("request body must be a JSON object")
     return value
+
+
+def error_response(error: ServiceError) -> JSONResponse:
+    """The JSON answer of a refused request (``{"message": ...}`` and its headers)."""
+    return JSONResponse({"message": error.message}, status_code=error.status, headers=error.headers)
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a body over ``max_body_bytes`` with 413.
+
+    A declared ``Content-Length`` over the limit is refused before the app runs, after
+    the body is read and dropped (so the connection stays usable); a chunked body is
+    counted as it is read and refused once over.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def error(self) -> ServiceError:
+        """The 413 refusal naming the limit."""
+        return too_large("request body", "max_body_bytes", self.max_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 413."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            more = True
+            while more:  # drop the body: the client may send its next request after it
+                message = await receive()
+                more = message["type"] == "http.request" and message.get("more_body", False)
+            await error_response(self.error())(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise self.error()
+            return message
+
+        await self.app(scope, counted, send)
 
 
 UserDep = Annotated[User, Depends(current_user)]
@@ -91,16 +237,21 @@ def create_app(settings: ControllerSettings | Controller) -> FastAPI:
         redoc_url=None,
     )
     app.state.controller = controller
+    limits = controller.settings.limits
+    app.state.rates = TokenRates(limits)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"message": exc.message}, status_code=exc.status)
+        return error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         exception = NOT_FOUND_EXC if exc.status_code == 404 else INVALID_EXC
-        error = ServiceError(exc.status_code, exception, str(exc.detail))
-        return JSONResponse({"message": error.message}, status_code=exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            headers["Allow"] = ", ".join(routes.allowed_methods(request.url.path) or VAULT_METHODS)
+        return error_response(ServiceError(exc.status_code, exception, str(exc.detail), headers))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -113,6 +264,20 @@ def create_app(settings: ControllerSettings | Controller) -> FastAPI:
 
     app.include_router(_router(controller), prefix=BASE_PATH)
     app.include_router(_vault_router(controller))
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            app.openapi_schema = routes.describe_openapi(
+                document,
+                max_name_length=limits.max_name_length,
+                max_nodes_per_request=limits.max_nodes_per_request,
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
@@ -125,26 +290,34 @@ def _vault_router(ctl: Controller) -> APIRouter:
         return JSONResponse({"errors": [message]}, status_code=status)
 
     # Vault's API, not occtr's: kept out of the OpenAPI document (see docs/protocol.md)
-    @router.api_route(
-        "/v1/cubbyhole/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "LIST"], include_in_schema=False
-    )
+    @router.api_route("/v1/cubbyhole/{path:path}", methods=VAULT_METHODS, include_in_schema=False)
     async def cubbyhole(
         path: str,
         request: Request,
         x_vault_token: Annotated[str | None, Header()] = None,
     ) -> Response:
         try:
-            user = await run_in_threadpool(authenticate, ctl.store, x_vault_token, None)
-        except ServiceError:
+            user = await run_in_threadpool(user_of, request, x_vault_token, None)
+        except ServiceError as e:
+            if e.status == 429:
+                return JSONResponse({"errors": [e.detail]}, status_code=429, headers=e.headers)
             return vault_error(403, "permission denied")
+        try:
+            return await cubbyhole_call(request, user, path)
+        except ServiceError as e:
+            return vault_error(e.status, e.detail)
+
+    async def cubbyhole_call(request: Request, user: User, path: str) -> Response:
         method = request.method
         if method == "GET" and request.query_params.get("list") == "true":
             method = "LIST"
+        if UNSTORABLE_TEXT.search(path) or len(path) > vault.MAX_PATH:
+            return vault_error(400, f"the path must be valid text of at most {vault.MAX_PATH} characters")
         if method in ("POST", "PUT"):
             try:
-                data = json.loads(await request.body() or b"{}")
-            except ValueError:
-                return vault_error(400, "failed to parse JSON input")
+                data = load_json(await request.body() or b"{}", ctl.settings.limits.max_depth)
+            except ValueError as e:
+                return vault_error(400, f"failed to parse JSON input: {e}")
             if not isinstance(data, dict):
                 return vault_error(400, "the secret must be a JSON object")
             await run_in_threadpool(vault.write, user.token_hash, path, data)

@@ -2,6 +2,7 @@
 
 vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S]
           [--tls-self-signed | --tls-cert FILE --tls-key FILE]
+          [--limits FILE] [--limit NAME=VALUE ...]
 vcc token create --user NAME [--superuser] --state-dir DIR
 vcc fake-cloud {aws,azure,oracle,sakura,vmware} --port PORT --backends-out FILE [--state-dir DIR]
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from vcpsdk.controller.settings import ControllerSettings
+from vcpsdk.controller.settings import ControllerSettings, Limits
 
 
 def _settings(args: argparse.Namespace) -> ControllerSettings:
@@ -30,8 +31,28 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
         backends=_backends_file(getattr(args, "backends", None)),
         ssh_port=getattr(args, "ssh_port", 22),
         fallback_ssh_port=getattr(args, "fallback_ssh_port", 2222),
+        limits=_limits(getattr(args, "limits", None), getattr(args, "limit", None)),
         **_tls_files(args),
     )
+
+
+def _limits(path: str | None, pairs: list[str] | None) -> Limits:
+    """The defaults, changed by a ``--limits`` YAML file, then by each ``--limit NAME=VALUE``."""
+    values: dict[str, Any] = {}
+    if path:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise SystemExit(f"vcc: {path}: the top level must map limit names to numbers")
+        values.update(data)
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"vcc: --limit {pair}: use NAME=VALUE, e.g. max_body_bytes=2097152")
+        values[name.strip()] = value.strip()
+    try:
+        return Limits().updated(values)
+    except ValueError as error:
+        raise SystemExit(f"vcc: {error}") from None
 
 
 def _tls_files(args: argparse.Namespace) -> dict[str, Any]:
@@ -182,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_serve.add_argument("--tls-key", default=None, help="the private key (PEM) of --tls-cert")
     p_serve.add_argument(
+        "--limits", default=None, help="YAML file of limits {name: value} (docs/protocol.md)"
+    )
+    p_serve.add_argument(
+        "--limit",
+        action="append",
+        default=None,
+        metavar="NAME=VALUE",
+        help="change one limit; may be repeated",
+    )
+    p_serve.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
     state_options(p_serve)
@@ -228,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the parsed ``vcc`` command (its exit status; 1 for a state dir of a newer vcpsdk)."""
+    """Run the parsed ``vcc`` command (its exit status; 1 for a state dir of a newer vcpsdk,
+    2 for a backends file the registry refuses)."""
+    from vcpsdk.controller.backends.registry import BackendConfigError
     from vcpsdk.controller.store.schema import SchemaError
 
     try:
@@ -236,6 +269,9 @@ def run_command(args: argparse.Namespace) -> int:
     except SchemaError as e:
         print(f"vcc: {e}", file=sys.stderr)
         return 1
+    except BackendConfigError as e:  # the operator's backends file: one line, no traceback
+        print(f"vcc: {e}", file=sys.stderr)
+        return 2
     return result
 
 

@@ -149,7 +149,7 @@ def build_controller(settings: ControllerSettings) -> Controller:
     bus = ChangeBus()
     bus.attach(store)
     worker = Worker(store, backend_set.backend_for, Service.catalog_entry, secrets)
-    service = Service(store, backend_set.backend_for, worker.wake, vcc_id, secrets, vault)
+    service = Service(store, backend_set.backend_for, worker.wake, vcc_id, secrets, vault, settings.limits)
     return Controller(settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id)
 
 

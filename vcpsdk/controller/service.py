@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from vcpsdk.controller.backends.base import Backend, InvalidRequest
@@ -30,12 +30,21 @@ from vcpsdk.controller.errors import (
     conflict,
     invalid,
     not_found,
+    over_limit,
 )
 from vcpsdk.controller.secrets import SecretBox
+from vcpsdk.controller.settings import Limits
 from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, format_date, utcnow
 from vcpsdk.controller.vault import Vault
 from vcpsdk.core import states as S
-from vcpsdk.core.cci import CciError, check_unit_name, info_text, parse_unit_cci, parse_vc_cci
+from vcpsdk.core.cci import (
+    CciError,
+    YamlLimits,
+    check_unit_name,
+    info_text,
+    parse_unit_cci,
+    parse_vc_cci,
+)
 from vcpsdk.core.providers import Capabilities, get_provider
 
 __all__ = [
@@ -108,6 +117,7 @@ class Service:
         vcc_id: str,
         secrets: SecretBox,
         vault: Vault,
+        limits: Limits | None = None,
     ) -> None:
         """Args:
         store: the controller's database.
@@ -116,7 +126,10 @@ class Service:
         vcc_id: the controller's id.
         secrets: seals credentials before they are stored.
         vault: the cubbyholes ``vault://`` references are resolved from.
+        limits: names, counts and CCI sizes a request may have (default :class:`Limits`).
         """
+        self.limits = limits or Limits()
+        self.yaml_limits = YamlLimits(self.limits.max_yaml_bytes, self.limits.max_depth)
         self.secrets = secrets
         self.vault = vault
         self.store = store
@@ -305,10 +318,7 @@ class Service:
 
     def create_vc(self, user: User, cci: Any) -> dict[str, Any]:
         """Create an empty UnitGroup from an empty-VC CCI; returns ``{"vcid": ...}``."""
-        try:
-            name, vc_type, description = parse_vc_cci(cci)
-        except CciError as e:
-            raise invalid(str(e)) from None
+        name, vc_type, description = self._vc_cci(cci)
         vcid = uuid.uuid4().hex
         with self.store.transaction() as session:
             session.add(
@@ -328,10 +338,7 @@ class Service:
 
     def update_vc(self, user: User, vcid: str, cci: Any) -> dict[str, Any]:
         """Rename a UnitGroup (PUT of an empty-VC CCI); its type cannot change."""
-        try:
-            name, vc_type, description = parse_vc_cci(cci)
-        except CciError as e:
-            raise invalid(str(e)) from None
+        name, vc_type, description = self._vc_cci(cci)
         with self.store.transaction() as session:
             vc = self._visible_vc(session, user, vcid)
             if vc_type != vc.type:
@@ -340,6 +347,63 @@ class Service:
             vc.description = description
             changed(session, vc)
         return {"vcid": vcid}
+
+    def _vc_cci(self, cci: Any) -> tuple[str, str, str]:
+        """The checked empty-VC CCI (400 naming the field or the limit)."""
+        try:
+            name, vc_type, description = parse_vc_cci(cci, self.yaml_limits)
+        except CciError as e:
+            raise invalid(str(e)) from None
+        self._check_name("vc.name", name)
+        return name, vc_type, description
+
+    def _check_name(self, what: str, name: str) -> None:
+        """Refuse a UnitGroup or unit name longer than ``max_name_length`` (400)."""
+        if len(name) > self.limits.max_name_length:
+            raise over_limit(
+                f"{what} ({len(name)} characters)", "max_name_length", self.limits.max_name_length
+            )
+
+    def _check_counts(
+        self, session: Session, vc: Vc, unit_id: int | None, count: int, disks: int = 0
+    ) -> None:
+        """Refuse ``count`` new nodes (or disks) over a per-request, per-unit or per-user limit.
+
+        Args:
+            session: the write transaction.
+            vc: the UnitGroup (its owner's quota counts).
+            unit_id: the unit they join (None: a new unit).
+            count: how many are created.
+            disks: how many disks each attaches.
+
+        Raises:
+            ServiceError: 400 naming the limit and its value.
+        """
+        limits = self.limits
+        in_unit = 0
+        if unit_id is not None and limits.max_nodes_per_unit:
+            in_unit = session.scalar(select(func.count(Node.node_id)).where(Node.unit_id == unit_id)) or 0
+        checks = [
+            (f"num_nodes={count}", "max_nodes_per_request", count, limits.max_nodes_per_request),
+            (f"{disks} disks per node", "max_disks_per_node", disks, limits.max_disks_per_node),
+            (
+                f"{in_unit} + {count} nodes of the unit",
+                "max_nodes_per_unit",
+                in_unit + count,
+                limits.max_nodes_per_unit,
+            ),
+        ]
+        for what, name, value, limit in checks:
+            if limit and value > limit:
+                raise over_limit(what, name, limit)
+        if limits.max_nodes_per_user and count:
+            owned_query = (
+                select(func.count(Node.node_id)).join(Vc, Vc.vcid == Node.vcid).where(Vc.owner == vc.owner)
+            )
+            owned = session.scalar(owned_query) or 0
+            if owned + count > limits.max_nodes_per_user:
+                what = f"{owned} + {count} nodes and disks of user {vc.owner}"
+                raise over_limit(what, "max_nodes_per_user", limits.max_nodes_per_user)
 
     def change_owner(self, user: User, vcid: str, body: dict[str, Any]) -> dict[str, Any]:
         """PATCH ``{"owner": new, "operation": "change_owner"}``."""
@@ -386,9 +450,11 @@ class Service:
         """POST ``{"info": base64 unit CCI, "unit_name": name}``: create a unit and its nodes."""
         try:
             unit_name = check_unit_name(body.get("unit_name"))
+            self._check_name("unit_name", unit_name)
             # the UnitGroup's type tells a disk unit (cloud_provider: aws) from a node unit
-            spec = parse_unit_cci(body.get("info"), self._vc_type(user, vcid))
-        except CciError as e:
+            spec = parse_unit_cci(body.get("info"), self._vc_type(user, vcid), self.yaml_limits)
+            self.secrets.open(spec.cloud_params)  # a value sealed with another key is refused here
+        except (CciError, ValueError) as e:
             raise invalid(str(e)) from None
         backend = self.backend_for(spec.provider)
         self._check_capabilities(
@@ -435,6 +501,7 @@ class Service:
                 raise invalid(
                     f"disks (volume_id) can be attached only to a unit of one node; num_nodes={spec.count}"
                 )
+            self._check_counts(session, vc, None, spec.count, len(spec.disks))
             session.add(unit)
             session.flush()
             if spec.count:
@@ -475,12 +542,14 @@ class Service:
             raise invalid("ip_address_list must array")
         if ips and macs and len(ips) != len(macs):
             raise invalid("mac_address_list and ip_address_list has element but their length are different")
-        count = len(ips) or len(macs) or body.get("num_nodes", 1)
+        num_nodes = body.get("num_nodes")
+        count = len(ips) or len(macs) or (1 if num_nodes is None else num_nodes)  # null: 1
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise invalid(f"num_nodes must be an integer >= 1, got {count!r}")
         with self._allocation, self.store.transaction() as session:
             vc, unit = self._locate(session, user, vcid, unit_name)
             self._check_idle(vc, unit)
+            self._check_counts(session, vc, unit.id, count)
             if ips and unit.type != "storage":
                 require_capability(unit.provider, "fixed_ip", "add nodes with ip_address_list")
             if unit.type == "storage" and ips:

@@ -2,9 +2,80 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+#: the longest UnitGroup or unit name the database columns hold (``vcs.name``, ``units.name``)
+NAME_COLUMN_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request, one unit and one user may ask of a shared controller.
+
+    A request over a limit is refused (400, 413 or 429) with a message naming the limit
+    and its value, and nothing is created.  ``0`` switches a count or rate limit off.
+    ``docs/protocol.md`` ("Limits") lists them; ``vcc serve --limit NAME=VALUE`` or
+    ``--limits FILE`` (YAML ``{name: value}``) change them.
+
+    Attributes:
+        max_body_bytes: largest request body (413).
+        max_name_length: longest UnitGroup or unit name, at most
+            :data:`NAME_COLUMN_LENGTH` (the same in SQLite and PostgreSQL).
+        max_yaml_bytes: largest CCI (``cci``/``info``) YAML, counted after alias expansion.
+        max_depth: deepest nesting of a JSON body or a CCI YAML document.
+        max_nodes_per_request: nodes or disks one request may create
+            (``num_nodes``, ``num_disks``, address lists).
+        max_disks_per_node: disks one node may attach (``volume_id`` list).
+        max_nodes_per_unit: nodes or disks of one unit.
+        max_nodes_per_user: nodes and disks of all the UnitGroups of one user (quota).
+        requests_per_second: sustained requests of one token (429 with ``Retry-After``).
+        request_burst: requests one token may send at once before the rate applies.
+    """
+
+    max_body_bytes: int = 1024 * 1024
+    max_name_length: int = NAME_COLUMN_LENGTH
+    max_yaml_bytes: int = 256 * 1024
+    max_depth: int = 32
+    max_nodes_per_request: int = 200
+    max_disks_per_node: int = 16
+    max_nodes_per_unit: int = 500
+    max_nodes_per_user: int = 1000
+    requests_per_second: float = 50.0
+    request_burst: int = 200
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"limit {f.name} must be a number >= 0, got {value!r}")
+        if not 1 <= self.max_name_length <= NAME_COLUMN_LENGTH:
+            raise ValueError(f"limit max_name_length must be 1..{NAME_COLUMN_LENGTH}")
+        for name in ("max_body_bytes", "max_yaml_bytes", "max_depth"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"limit {name} must be >= 1")
+
+    def updated(self, values: dict[str, Any]) -> Limits:
+        """These limits with ``values`` (``{name: number or numeric text}``) changed.
+
+        Raises:
+            ValueError: an unknown limit or a value that is not a number >= 0.
+
+        Example:
+            >>> Limits().updated({"max_body_bytes": "2048"}).max_body_bytes
+            2048
+        """
+        kinds = {f.name: int if f.type in ("int", int) else float for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in kinds:
+                raise ValueError(f"unknown limit {name!r}; known: {', '.join(kinds)}")
+            try:
+                changes[name] = kinds[name](value)
+            except (TypeError, ValueError):
+                raise ValueError(f"limit {name} must be a number, got {value!r}") from None
+        return replace(self, **changes)
 
 
 @dataclass
@@ -25,6 +96,7 @@ class ControllerSettings:
             configured backend use the sandbox.  See ``docs/backends.md``.
         tls_cert: certificate (PEM) to serve HTTPS with; plain http when ``None``.
         tls_key: the certificate's private key (PEM).
+        limits: request, unit and user limits (:class:`Limits`).
     """
 
     state_dir: Path
@@ -38,6 +110,7 @@ class ControllerSettings:
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()

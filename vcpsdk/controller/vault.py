@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, select
 
-from vcpsdk.controller.errors import ServiceError, User
+from vcpsdk.controller.errors import ServiceError, User, conflict
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Store, VaultSecret
 from vcpsdk.core.providers import get_provider
@@ -26,6 +27,9 @@ PREFIX = "vault://cubbyhole/"
 
 class Vault:
     """Cubbyhole secrets of every token, sealed at rest."""
+
+    #: the longest path (the ``vault_secrets.path`` column)
+    MAX_PATH = 512
 
     def __init__(self, store: Store, secrets: SecretBox) -> None:
         self.store = store
@@ -58,7 +62,14 @@ class Vault:
             )
         if sealed is None:
             return None
-        data: dict[str, Any] = json.loads(self.secrets.open_text(sealed))
+        try:
+            text = self.secrets.open_text(sealed)
+        except InvalidToken:  # the controller's secrets.key was replaced since it was written
+            raise conflict(
+                f"the secret at {self._clean(path)} was sealed with another key of this "
+                "controller and cannot be read; write it again"
+            ) from None
+        data: dict[str, Any] = json.loads(text)
         return data
 
     def delete(self, token_hash: str, path: str) -> None:

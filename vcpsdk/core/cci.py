@@ -14,7 +14,6 @@ Only PyYAML and the standard library are needed here.
 from __future__ import annotations
 
 import base64
-import binascii
 import difflib
 import re
 import textwrap
@@ -81,6 +80,31 @@ COMPUTE_UNIT_KEYS: frozenset[str] = frozenset(
 
 class CciError(ValueError):
     """The CCI document is malformed; the message names the field."""
+
+
+#: what no stored text may hold: NUL (PostgreSQL refuses it) and lone UTF-16 surrogates (no
+#: valid text has them; JSON's and YAML's ``"\\ud800"`` escape makes them)
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+#: the refusal's wording, after "<where> has "
+UNSTORABLE_MESSAGE = "a NUL character or a lone surrogate (text that cannot be stored)"
+
+
+#: libyaml's parser when PyYAML was built with it (the events are the same, only faster)
+_EVENT_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class YamlLimits:
+    """How large and how deep a CCI's YAML may be (checked before it is built).
+
+    Attributes:
+        max_bytes: characters of the document after alias expansion (every scalar's
+            length plus one per node); an alias bomb is refused without being expanded.
+        max_depth: nesting of mappings and sequences.
+    """
+
+    max_bytes: int = 256 * 1024
+    max_depth: int = 32
 
 
 def suggest(name: Any, candidates: Iterable[Any]) -> str:
@@ -251,32 +275,86 @@ class UnitSpec:
     document: dict[str, Any] = field(default_factory=dict)
 
 
-def decode(payload: Any, field_name: str) -> Any:
+def decode(payload: Any, field_name: str, limits: YamlLimits | None = None) -> Any:
     """The YAML document in a base64 string field.
 
     Args:
         payload: the field's value.
         field_name: its name, for messages (``'info'`` or ``'cci'``).
+        limits: size and depth the document may have (default :class:`YamlLimits`).
 
     Returns:
         The loaded YAML value.
 
     Raises:
-        CciError: not a non-empty string, not base64 of UTF-8, or not YAML.
+        CciError: not a non-empty string, not base64 of UTF-8, not YAML, over a limit
+            (the message names it and its value) or text with NUL or a lone surrogate.
     """
     if not isinstance(payload, str) or not payload:
         raise CciError(f"{field_name} must be a base64 encoded CCI (YAML) string")
     text = _base64_text(payload, field_name)
     try:
+        check_yaml(text, field_name, limits or YamlLimits())
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise CciError(f"{field_name}: CCI is not valid YAML: {e}") from None
 
 
+def check_yaml(text: str, field_name: str, limits: YamlLimits) -> None:
+    """Refuse YAML over ``limits`` from its parse events, before any node is built.
+
+    The events are read in one pass (no recursion, no alias expanded): an anchor's
+    expanded size is remembered, and each alias adds it, so a "billion laughs" document
+    is refused after reading its own few lines.
+
+    Args:
+        text: the YAML text.
+        field_name: the field it came in, for messages.
+        limits: the limits.
+
+    Raises:
+        CciError: deeper than ``max_depth``, larger than ``max_bytes`` once expanded, or
+            a scalar with NUL or a lone surrogate.
+        yaml.YAMLError: the text is not YAML.
+
+    Example:
+        >>> check_yaml("a: [1, 2]", "info", YamlLimits(max_depth=1))
+        Traceback (most recent call last):
+        ...
+        vcpsdk.core.cci.CciError: info: CCI nesting is deeper than max_depth=1
+    """
+    total = 0
+    sizes: dict[str, int] = {}
+    open_at: list[tuple[int, str | None]] = []
+    for event in yaml.parse(text, Loader=_EVENT_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_at.append((total, event.anchor))
+            total += 1
+            if len(open_at) > limits.max_depth:
+                raise CciError(f"{field_name}: CCI nesting is deeper than max_depth={limits.max_depth}")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            start, anchor = open_at.pop()
+            if anchor:
+                sizes[anchor] = total - start
+        elif isinstance(event, yaml.ScalarEvent):
+            if UNSTORABLE_TEXT.search(event.value):
+                raise CciError(f"{field_name}: CCI text has {UNSTORABLE_MESSAGE}")
+            total += 1 + len(event.value)
+            if event.anchor:
+                sizes[event.anchor] = 1 + len(event.value)
+        elif isinstance(event, yaml.AliasEvent):
+            total += sizes.get(event.anchor or "", 0)
+        if total > limits.max_bytes:
+            raise CciError(
+                f"{field_name}: CCI is larger than max_yaml_bytes={limits.max_bytes} "
+                "(counted with its aliases expanded)"
+            )
+
+
 def _base64_text(payload: str, field_name: str) -> str:
     try:
         return base64.b64decode(payload, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, or a non-ASCII str
         raise CciError(f"{field_name} is not valid base64 of UTF-8 text") from None
 
 
@@ -338,11 +416,12 @@ def _check_keys(keys: Iterable[Any], allowed: Iterable[str], where: str, qualifi
             raise CciError(f"info: {unknown_key(where, key, allowed, qualifier)}")
 
 
-def parse_vc_cci(payload: Any) -> tuple[str, str, str]:
+def parse_vc_cci(payload: Any, limits: YamlLimits | None = None) -> tuple[str, str, str]:
     """Check an empty-VC CCI.
 
     Args:
         payload: the base64 ``cci`` field.
+        limits: size and depth the YAML may have (default :class:`YamlLimits`).
 
     Returns:
         tuple: ``(name, type, description)`` with the type normalised by :data:`VC_TYPES`.
@@ -350,7 +429,7 @@ def parse_vc_cci(payload: Any) -> tuple[str, str, str]:
     Raises:
         CciError: the message names the field.
     """
-    body = _single(decode(payload, "cci"), "vc", "cci")
+    body = _single(decode(payload, "cci", limits), "vc", "cci")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise CciError("cci: vc.name must be a non-empty string")
@@ -383,7 +462,9 @@ def _str_list(value: Any, where: str) -> list[str]:
     return [str(v) for v in value]
 
 
-def parse_unit_cci(payload: Any, ugroup_type: str | None = None) -> UnitSpec:
+def parse_unit_cci(
+    payload: Any, ugroup_type: str | None = None, limits: YamlLimits | None = None
+) -> UnitSpec:
     """Check a unit CCI against its provider's declaration.
 
     A disk unit names its cloud (``cloud_provider: aws``, as the original client's
@@ -395,6 +476,7 @@ def parse_unit_cci(payload: Any, ugroup_type: str | None = None) -> UnitSpec:
         ugroup_type: the type of the UnitGroup the unit is added to (``'compute'`` or
             ``'storage'``); None when unknown (a mock without UnitGroups): a unit with
             ``num_disks`` is then taken as a disk unit.
+        limits: size and depth the YAML may have (default :class:`YamlLimits`).
 
     Returns:
         UnitSpec: the checked values; ``provider`` is the declaration's name (``aws_disk``).
@@ -402,7 +484,7 @@ def parse_unit_cci(payload: Any, ugroup_type: str | None = None) -> UnitSpec:
     Raises:
         CciError: the message names the field and the allowed values.
     """
-    unit = _single(decode(payload, "info"), "unit", "info")
+    unit = _single(decode(payload, "info", limits), "unit", "info")
     _check_keys(unit, UNIT_KEYS, "unit")
     decl = _unit_provider(unit, ugroup_type)
     provider = decl.name
@@ -428,7 +510,9 @@ def parse_unit_cci(payload: Any, ugroup_type: str | None = None) -> UnitSpec:
     params["tags"] = {str(k): str(v) for k, v in tags.items()}
 
     count_key = "num_disks" if decl.unit_type == "storage" else "num_nodes"
-    count = unit.get(count_key, 1)
+    count = unit.get(count_key)
+    if count is None:  # absent or null: one node (disk), as the original
+        count = 1
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise CciError(f"info: unit.{count_key} must be an integer >= 0, got {count!r}")
     spec = UnitSpec(
@@ -501,3 +585,8 @@ def _fill_compute(spec: UnitSpec, decl: Provider, unit: dict[str, Any], params: 
         spec.count = len(spec.ip_addresses)
     if spec.mac_addresses and spec.ip_addresses and len(spec.mac_addresses) != len(spec.ip_addresses):
         raise CciError("mac_address_list and ip_address_list has element but their length are different")
+    if spec.mac_addresses and len(spec.mac_addresses) < spec.count:
+        raise CciError(
+            f"info: mac_address_list has {len(spec.mac_addresses)} address(es) but "
+            f"num_nodes={spec.count}; give one per node"
+        )

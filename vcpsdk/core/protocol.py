@@ -16,11 +16,13 @@ remembering to.  ``docs/protocol.md`` documents the protocol.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vcpsdk.core.cci import UNIT_NAME_PATTERN
 from vcpsdk.core.providers import Provider, all_providers
 from vcpsdk.core.states import NODE_OPERATIONS
 
@@ -38,6 +40,8 @@ AUTH_EXC = "VCPAuthException"
 NOT_FOUND_EXC = "VCPNotFoundException"
 CONFLICT_EXC = "VCPStateConflictException"
 INVALID_EXC = "VCPInvalidParameterException"
+#: our extension: a token over its request rate (429, with ``Retry-After``)
+RATE_EXC = "VCPTooManyRequestsException"
 #: keys the protocol itself uses for secrets (CCI payloads, tokens, service-account files)
 PROTOCOL_SECRET_KEYS = frozenset({"info", "cci", "token", TOKEN_HEADER, "credentials"})
 
@@ -189,6 +193,27 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+def allowed_methods(path: str) -> list[str]:
+    """The methods the route table answers on a concrete ``path`` (the ``Allow`` of a 405).
+
+    Args:
+        path: a request path, e.g. ``/vcp/v1/occtr/vcs/5e3c``.
+
+    Returns:
+        list: sorted methods; empty for a path of no route.
+
+    Example:
+        >>> allowed_methods(BASE_PATH + "/vcs")
+        ['GET', 'POST']
+    """
+    methods = {
+        route.method
+        for route in ROUTES
+        if re.fullmatch(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(BASE_PATH + route.path)), path)
+    }
+    return sorted(methods)
+
+
 def secret_keys(providers: Iterable[Provider] | None = None) -> frozenset[str]:
     """Keys whose values are never logged: every provider's ``secrets`` plus the protocol's.
 
@@ -204,3 +229,141 @@ def secret_keys(providers: Iterable[Provider] | None = None) -> frozenset[str]:
 
 #: keys whose values are never logged (CCI payloads carry keys and credentials)
 SECRET_KEYS: frozenset[str] = secret_keys()
+
+
+# -- the OpenAPI document -------------------------------------------------------------------
+
+#: the error body of every refusal
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {
+        "message": {
+            "type": "string",
+            "description": "<date> UTC: <exception>: <detail>; the detail names the field or limit",
+        }
+    },
+}
+#: the statuses a refusal may have, and when
+ERROR_STATUSES: Mapping[int, str] = {
+    400: "invalid request: a bad field, or over a count or name limit (named in the message)",
+    403: "unknown token, or privileged mode without a superuser token",
+    404: "no such UnitGroup, unit or node (of the caller)",
+    405: "method not allowed on this path; the Allow header lists the allowed ones",
+    409: "the UnitGroup, unit or node is in a state that does not allow the request",
+    413: "request body larger than the max_body_bytes limit",
+    429: "the token is over its request rate; retry after Retry-After seconds",
+}
+_FORCE = {"force": {"type": ["boolean", "string"], "description": "'true' (or true) deletes what is inside"}}
+_IGNORED: dict[str, Any] = {"type": "object", "description": "ignored (the original SDK sends {})"}
+
+
+def request_bodies(max_name_length: int = 255, max_nodes_per_request: int = 0) -> dict[str, dict[str, Any]]:
+    """JSON Schemas of the request bodies, by route name (a body is always a JSON object).
+
+    Args:
+        max_name_length: the controller's name limit (``maxLength`` of ``unit_name``).
+        max_nodes_per_request: its per-request node limit (``maximum`` of ``num_nodes``; 0: none).
+
+    Returns:
+        dict: route name → schema; routes without a body are absent.
+    """
+    num_nodes: dict[str, Any] = {"type": ["integer", "null"], "minimum": 1, "description": "null: 1"}
+    if max_nodes_per_request:
+        num_nodes["maximum"] = max_nodes_per_request
+    cci = {
+        "type": "object",
+        "required": ["cci"],
+        "properties": {"cci": {"type": "string", "description": "base64 of the empty-VC CCI (YAML)"}},
+    }
+    return {
+        "create_vc": cci,
+        "update_vc": cci,
+        "patch_vc": {
+            "type": "object",
+            "required": ["operation", "owner"],
+            "properties": {
+                "operation": {"type": "string", "enum": ["change_owner"]},
+                "owner": {"type": "string", "minLength": 1, "description": "a user of this controller"},
+            },
+        },
+        "delete_vc": {"type": "object", "properties": _FORCE},
+        "delete_unit": {"type": "object", "properties": _FORCE},
+        "add_unit": {
+            "type": "object",
+            "required": ["unit_name", "info"],
+            "properties": {
+                "unit_name": {"type": "string", "pattern": UNIT_NAME_PATTERN, "maxLength": max_name_length},
+                "info": {"type": "string", "description": "base64 of the unit CCI (YAML), docs/cci.md"},
+            },
+        },
+        "add_nodes": {
+            "type": "object",
+            "properties": {
+                "num_nodes": num_nodes,
+                "ip_address_list": {"type": "array", "items": {"type": "string"}},
+                "mac_address_list": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "unit_operation": _IGNORED,
+        "node_operation": _IGNORED,
+        "delete_node": _IGNORED,
+    }
+
+
+def describe_openapi(document: dict[str, Any], **limits: int) -> dict[str, Any]:
+    """Complete the OpenAPI document the web framework made from the routes.
+
+    Every route of :data:`ROUTES` gets its request body (:func:`request_bodies`), its
+    success and every error status it may answer with :data:`ERROR_SCHEMA`, the enum of
+    its ``{operation}`` and the token as its security; the framework's 422 (never
+    answered: invalid input is a 400) is removed.
+
+    Args:
+        document: the generated document (changed in place).
+        **limits: ``max_name_length`` / ``max_nodes_per_request`` for the schemas.
+
+    Returns:
+        dict: the document.
+    """
+    bodies = request_bodies(**limits)
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for generated in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(generated, None)
+    schemas["Error"] = ERROR_SCHEMA
+    components["securitySchemes"] = {
+        "token": {"type": "apiKey", "in": "header", "name": TOKEN_HEADER},
+    }
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for route in ROUTES:
+        operation = document.get("paths", {}).get(BASE_PATH + route.path, {}).get(route.method.lower())
+        if operation is None:
+            continue
+        responses = operation["responses"] = {
+            str(route.status): {
+                "description": route.summary or ("accepted" if route.status == 202 else "OK"),
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        }
+        statuses = {405, 413}
+        if route.auth:
+            statuses |= {400, 403, 429}
+            operation["security"] = [{"token": []}]
+        if route.params:
+            statuses.add(404)
+        if route.status == 202:
+            statuses.add(409)
+        for status in sorted(statuses):
+            responses[str(status)] = {"description": ERROR_STATUSES[status], "content": error}
+            if status == 429:
+                responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+        for parameter in operation.get("parameters", []):
+            if parameter.get("name") == "operation" and route.operations:
+                parameter["schema"] = {"type": "string", "enum": list(route.operations)}
+        if route.name in bodies:
+            operation["requestBody"] = {
+                "required": route.name in ("create_vc", "update_vc", "patch_vc", "add_unit"),
+                "content": {"application/json": {"schema": bodies[route.name]}},
+            }
+    return document

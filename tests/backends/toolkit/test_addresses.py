@@ -52,7 +52,7 @@ def test_without_a_mask_addresses_must_be_given() -> None:
         ("::1", "ip_address[::1] is not an IPv4 address"),
         (
             "10.1.0.5",
-            "ip_address[10.1.0.5] is already in use; choose another address in private_network_ipmask",
+            "ip_address[10.1.0.5] is not available; choose another address in private_network_ipmask",
         ),
     ],
 )
@@ -63,7 +63,7 @@ def test_bad_fixed_addresses(address: str, message: str) -> None:
 
 
 def test_the_same_address_twice() -> None:
-    with pytest.raises(InvalidRequest, match=r"ip_address\[10.1.0.9\] is already in use"):
+    with pytest.raises(InvalidRequest, match=r"ip_address\[10.1.0.9\] is not available"):
         plan(["10.1.0.9", "10.1.0.9"], 2)
 
 

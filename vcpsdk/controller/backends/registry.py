@@ -26,6 +26,12 @@ from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.core.providers import all_providers
 
 
+class BackendConfigError(ValueError):
+    """The operator's backends configuration cannot be used (unknown backend, a provider
+    claimed twice, a section its backend refuses, a missing extra); ``vcc serve`` prints
+    it as one line and exits 2."""
+
+
 @dataclass(frozen=True)
 class BackendSetup:
     """What a backend is constructed from.
@@ -202,7 +208,7 @@ def build_backends(
             entries.append(registry[name])
         else:
             known = ", ".join(n for n, e in registry.items() if not e.fallback)
-            raise ValueError(
+            raise BackendConfigError(
                 f"unknown backend {name!r}; known backends: {known} "
                 f"(a backend of another package is enabled with class: 'module:Class')"
             )
@@ -211,10 +217,16 @@ def build_backends(
     for entry in entries:
         section = config.get(entry.name, {})
         served = () if entry.fallback else tuple(section.pop("providers", entry.default_providers))
-        backends[entry.name] = entry.construct(entry.load(), BackendSetup(settings, section, controller_id))
+        setup = BackendSetup(settings, section, controller_id)
+        try:
+            backends[entry.name] = entry.construct(entry.load(), setup)
+        except (BackendError, ValueError) as e:
+            if entry.fallback:
+                raise
+            raise BackendConfigError(f"backend {entry.name}: {e}") from None
         for provider in served:
             if provider in providers:
-                raise ValueError(
+                raise BackendConfigError(
                     f"provider {provider} is served by both {providers[provider]} and {entry.name}"
                 )
             providers[provider] = entry.name

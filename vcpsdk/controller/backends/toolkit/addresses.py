@@ -116,7 +116,7 @@ def plan_addresses(
     for text in fixed:
         address = check_fixed(text, provider, network, policy)
         if address in in_use or address in chosen:
-            raise InvalidRequest(f"ip_address[{address}] is already in use; choose another address{where}")
+            raise InvalidRequest(f"ip_address[{address}] is not available; choose another address{where}")
         chosen.append(address)
     missing = max(0, count - len(chosen))
     if not missing:

@@ -46,6 +46,12 @@ class RateLimiter:
         self._updated = clock.now()
         self._lock = threading.Lock()
 
+    def _refill(self) -> None:
+        """Add the tokens earned since the last call (under the lock)."""
+        now = self._clock.now()
+        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
     def acquire(self) -> float:
         """Take one token, sleeping as long as needed.
 
@@ -55,12 +61,31 @@ class RateLimiter:
         if self.rate <= 0:
             return 0.0
         with self._lock:
-            now = self._clock.now()
-            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
+            self._refill()
             self._tokens -= 1.0
             delay = -self._tokens / self.rate if self._tokens < 0 else 0.0
             self.waited += delay
         if delay > 0:
             self._clock.sleep(delay)
         return delay
+
+    def try_acquire(self) -> float:
+        """Take one token if one is there, never sleeping (a server refusing a request).
+
+        Returns:
+            0.0 when a token was taken, else the seconds until one will be there (nothing
+            is taken, so a refused caller does not push the others back).
+
+        Example::
+
+            limiter = RateLimiter(1, burst=1, clock=FakeClock())
+            limiter.try_acquire(), limiter.try_acquire()   # (0.0, 1.0)
+        """
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            self._refill()
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return 0.0
+            return (1.0 - self._tokens) / self.rate
