@@ -17,8 +17,6 @@ from vcpsdk.testing.fakes.oracle import SUBNET_CIDR, USER_ID, FakeOci, generate_
 from vcpsdk.testing.keys import write_test_public_key
 from vcpsdk.vcpsdk import VcpSDK
 
-pytest.importorskip("oci")
-
 
 def test_a_wrong_key_is_an_auth_error_on_the_unit(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)

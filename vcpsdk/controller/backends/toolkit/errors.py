@@ -65,7 +65,12 @@ def clean_message(text: object, secrets: Iterable[str] = ()) -> str:
         'key *** refused'
     """
     message = " ".join(str(text).split())
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+    # a multi-line secret (a PEM key) appears folded like the message, or one line of it
+    folded = {" ".join(s.split()) for s in secrets if s}
+    folded |= {
+        line.strip() for s in secrets if s and "\n" in s for line in s.splitlines() if len(line.strip()) >= 16
+    }
+    for secret in sorted({s for s in folded if len(s) >= 4}, key=len, reverse=True):
         message = message.replace(secret, MASK)
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 3] + "..."
