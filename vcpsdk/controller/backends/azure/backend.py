@@ -53,7 +53,7 @@ from vcpsdk.controller.backends.azure.errors import ARM_CODES, is_not_found, map
 from vcpsdk.controller.backends.base import Backend, NodeRequest, NodeResult, UnitContext
 from vcpsdk.controller.backends.toolkit import batches, bootstrap, settings
 from vcpsdk.controller.backends.toolkit.addresses import cloud_assigned
-from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudTimeoutError, clean_message
+from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudTimeoutError, masked_text
 from vcpsdk.controller.backends.toolkit.tags import (
     TAG_CONTROLLER,
     TAG_NODE,
@@ -406,9 +406,7 @@ class AzureBackend(Backend):
 
     def _log_failed_cleanup(self, what: str, error: BaseException, unit: UnitContext) -> None:
         """Log a cleanup's failure (not raised: the first error is), its message masked."""
-        secrets = self._secrets(unit)
-        mapped = map_error(error, secrets)
-        shown = clean_message(mapped if mapped is not None else f"{type(error).__name__}: {error}", secrets)
+        shown = masked_text(map_error, error, self._secrets(unit))
         logger.warning("%s failed (leftovers carry our tags; sweep removes them): %s", what, shown)
 
     # -- nodes -----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from vcpsdk.controller.backends.base import Backend, NodeRequest, NodeResult, Un
 from vcpsdk.controller.backends.oracle.errors import OCI_CODES, is_not_found, map_error, translated
 from vcpsdk.controller.backends.toolkit import batches, bootstrap, settings
 from vcpsdk.controller.backends.toolkit.addresses import cloud_assigned
-from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudAuthError, clean_message
+from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudAuthError, masked_text
 from vcpsdk.controller.backends.toolkit.tags import (
     TAG_CONTROLLER,
     TAG_NODE,
@@ -364,10 +364,10 @@ class OracleBackend(Backend):
                 provider="oracle",
             )
 
-    def _log_failed_cleanup(self, what: str, error: BaseException, secrets: tuple[str, ...]) -> None:
+    @staticmethod
+    def _log_failed_cleanup(what: str, error: BaseException, secrets: tuple[str, ...]) -> None:
         """Log a cleanup's failure (not raised: the first error is), its message masked."""
-        mapped = map_error(error, secrets)
-        shown = clean_message(mapped if mapped is not None else f"{type(error).__name__}: {error}", secrets)
+        shown = masked_text(map_error, error, secrets)
         logger.warning("%s failed (leftovers carry our tags; sweep removes them): %s", what, shown)
 
     # -- nodes -----------------------------------------------------------------------------
@@ -543,19 +543,35 @@ class OracleBackend(Backend):
             return self._each(nodes, lambda node: create(node, image_id))
 
     def _terminate(self, clients: Clients, compartment: str, instance_id: str) -> None:
-        """Terminate an instance (and its boot volume) and wait for TERMINATED; gone is fine.
+        """Terminate an instance (and its boot volume) and wait for TERMINATED; gone is fine."""
+        self._delete(clients, compartment, "instances", instance_id)
+
+    def _delete(self, clients: Clients, compartment: str, kind: str, ocid: str) -> None:
+        """Terminate an instance (``kind`` "instances", with its boot volume) or delete a volume
+        ("volumes") and wait for TERMINATED; gone is fine.
 
         Raises:
-            CloudAuthError: OCI answered 404 but the instance is still there.
+            CloudAuthError: OCI answered 404 but the resource is still there.
         """
+        if kind == "instances":
+            client, read = clients.compute, clients.compute.get_instance
+            delete: Callable[[str], Any] = functools.partial(
+                clients.compute.terminate_instance, preserve_boot_volume=False
+            )
+        else:
+            client, read, delete = (
+                clients.blockstorage,
+                clients.blockstorage.get_volume,
+                clients.blockstorage.delete_volume,
+            )
         try:
-            clients.compute.terminate_instance(instance_id, preserve_boot_volume=False)
+            delete(ocid)
         except Exception as e:
             if not is_not_found(e):
                 raise
-            self._gone_or_refused(clients, "instances", compartment, instance_id)
+            self._gone_or_refused(clients, kind, compartment, ocid)
             return
-        self._wait(clients.compute, clients.compute.get_instance(instance_id), "TERMINATED")
+        self._wait(client, read(ocid), "TERMINATED")
 
     def _instances(self, unit: UnitContext, nodes: list[NodeRequest]) -> dict[str, str]:
         """``{node id: instance OCID}``: from the node's records, else found by tag."""
@@ -688,27 +704,12 @@ class OracleBackend(Backend):
                         for d, v in self._tagged(unit, "volumes", [d.disk_id for d in disks]).items()
                     }
                 )
-                self._each(list(known.values()), lambda v: self._delete_volume(clients, compartment, v))
+                self._each(list(known.values()), lambda v: self._delete(clients, compartment, "volumes", v))
             except Exception as e:
                 self._log_failed_cleanup("deleting the volumes of a failed create", e, clients.secrets)
 
         with translated(cleanup=drop, secrets=clients.secrets):
             return self._each(disks, create)
-
-    def _delete_volume(self, clients: Clients, compartment: str, volume_id: str) -> None:
-        """Delete a volume and wait for TERMINATED; gone is fine.
-
-        Raises:
-            CloudAuthError: OCI answered 404 but the volume is still there.
-        """
-        try:
-            clients.blockstorage.delete_volume(volume_id)
-        except Exception as e:
-            if not is_not_found(e):
-                raise
-            self._gone_or_refused(clients, "volumes", compartment, volume_id)
-            return
-        self._wait(clients.blockstorage, clients.blockstorage.get_volume(volume_id), "TERMINATED")
 
     def delete_disks(self, unit: UnitContext, disks: list[base.DiskRequest]) -> None:
         """Delete the block volumes and wait; a volume still attached to an instance is refused
@@ -730,7 +731,7 @@ class OracleBackend(Backend):
                     f"volume {volume_id} is attached to instance {attached[0].instance_id}; "
                     "delete the node first",
                 )
-            self._delete_volume(clients, compartment, volume_id)
+            self._delete(clients, compartment, "volumes", volume_id)
 
         with translated(secrets=clients.secrets):
             ids = {
@@ -770,4 +771,4 @@ class OracleBackend(Backend):
                 if a.lifecycle_state in ("ATTACHING", "ATTACHED")
             }
             strays = [str(v.id) for v in volumes if v.id not in attached]
-            self._each(strays, lambda v: self._delete_volume(clients, compartment, v))
+            self._each(strays, lambda v: self._delete(clients, compartment, "volumes", v))

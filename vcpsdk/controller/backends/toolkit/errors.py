@@ -214,3 +214,19 @@ def translating(
         if mapped is None:
             raise
         raise mapped from e
+
+
+def masked_text(
+    mapper: Callable[[BaseException, tuple[str, ...]], BackendError | None],
+    error: BaseException,
+    secrets: tuple[str, ...] = (),
+) -> str:
+    """What a log may show of ``error`` (e.g. a cleanup's failure, logged and not raised):
+    ``mapper``'s typed error, else the error's type and text, with ``secrets`` masked.
+
+    Example::
+
+        logger.warning("cleanup failed: %s", masked_text(map_error, e, secrets))
+    """
+    mapped = mapper(error, secrets)
+    return clean_message(mapped if mapped is not None else f"{type(error).__name__}: {error}", secrets)
