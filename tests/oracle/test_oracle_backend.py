@@ -509,6 +509,18 @@ def test_the_sdk_refuses_oracle_sizes_outside_the_declared_range(size: int) -> N
         assert declared.check(50, provider) == 50 and declared.check(32768, provider) == 32768
 
 
+def test_the_spec_objects_refuse_oracle_sizes_before_any_request(tmp_path: Path) -> None:
+    from vcpsdk.errors import VcpInvalidArgumentError
+    from vcpsdk.spec import make_spec
+
+    compute, storage = make_spec("oracle", "small", tmp_path), make_spec("oracle_disk", "small", tmp_path)
+    with pytest.raises(VcpInvalidArgumentError, match="must be at least 50"):
+        compute.boot_volume_size_in_gbs = 40
+    with pytest.raises(VcpInvalidArgumentError, match="must be at most 32768"):
+        storage.size_in_gbs = 40000
+    compute.boot_volume_size_in_gbs, storage.size_in_gbs = 50, 32768
+
+
 def test_the_section_key_wins_over_its_key_file_which_wins_over_the_environment(
     served: RunningOci, config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
