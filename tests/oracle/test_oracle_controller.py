@@ -78,3 +78,27 @@ def test_the_users_key_from_the_vault_cubbyhole(tmp_path: Path) -> None:
             ug.cleanup()
         assert all(r["key_id"].endswith(fake.fingerprint) for r in fake.requests)
         assert all(not ids for ids in fake.leftovers().values())
+
+
+def test_a_cloud_message_echoing_the_key_is_masked_on_the_unit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    key = write_test_public_key(tmp_path / "id.pub")
+    with running_fake_oci() as served:
+        line = served.fake.private_key_pem.splitlines()[2]  # one line: OCI's redaction misses it
+        served.fake.fail("LaunchInstance", 400, "InvalidParameter", f"request signed with {line} refused")
+        config = backend_config(served, served.fake.subnet_id, SUBNET_CIDR)
+        with running_controller(tmp_path / "state", backends={"oracle": config}) as running:
+            vcp = VcpSDK(running.create_token("dave"), config_dir=str(running.write_config(tmp_path / "cfg")))
+            spec = vcp.get_spec("oracle", "small")
+            spec.set_ssh_pubkey(str(key))
+            ug = vcp.create_ugroup("echo")
+            with pytest.raises(VcpUnitFailedError) as failure:
+                ug.create_unit("web", spec)
+            message = failure.value.server_message or ""  # the unit's error_message
+            assert "InvalidParameter: request signed with *** refused" in message
+            assert ug.get_unit("web").state == "ERROR"
+            ug.cleanup()
+        assert all(not ids for ids in served.fake.leftovers().values())
+    assert line not in caplog.text and line not in message
