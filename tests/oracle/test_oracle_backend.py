@@ -579,3 +579,16 @@ def test_a_cloud_message_echoing_the_key_is_masked_in_the_error_and_the_logs(
     cleanup = [r for r in caplog.records if "failed launch made failed" in r.getMessage()]
     assert cleanup and "***" in cleanup[0].getMessage()
     assert body_line not in caplog.text
+
+
+def test_a_rerun_of_an_interrupted_create_gets_the_same_instances(
+    served: RunningOci, backend: OracleBackend, config
+) -> None:
+    unit = make_unit(config)
+    nodes = node_requests(2)
+    first = backend.create_nodes(unit, nodes)
+    again = backend.create_nodes(unit, nodes)  # the worker re-running it after a restart
+    assert [r.instance_id for r in again] == [r.instance_id for r in first]
+    assert sorted(served.fake.leftovers()["instances"]) == sorted(r.instance_id for r in first)
+    backend.delete_nodes(unit, nodes)
+    assert clean(served)
