@@ -53,7 +53,12 @@ from vcpsdk.controller.backends.azure.errors import ARM_CODES, is_not_found, map
 from vcpsdk.controller.backends.base import Backend, NodeRequest, NodeResult, UnitContext
 from vcpsdk.controller.backends.toolkit import batches, bootstrap, settings
 from vcpsdk.controller.backends.toolkit.addresses import cloud_assigned
-from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudTimeoutError, masked_text
+from vcpsdk.controller.backends.toolkit.errors import (
+    BackendError,
+    CloudTimeoutError,
+    ignoring_missing,
+    masked_text,
+)
 from vcpsdk.controller.backends.toolkit.tags import (
     TAG_CONTROLLER,
     TAG_NODE,
@@ -396,13 +401,13 @@ class AzureBackend(Backend):
     def _ignore_missing(self, call: Callable[[], Any]) -> None:
         """Run an LRO ``call`` and wait for it (at most ``wait_timeout``); a 404 (already gone)
         is fine."""
-        try:
+
+        def delete() -> None:
             poller = call()
             if poller is not None:
                 self._finish(poller)
-        except Exception as e:
-            if not is_not_found(e):
-                raise
+
+        ignoring_missing(delete, is_not_found)
 
     def _log_failed_cleanup(self, what: str, error: BaseException, unit: UnitContext) -> None:
         """Log a cleanup's failure (not raised: the first error is), its message masked."""

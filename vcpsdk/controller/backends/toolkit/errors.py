@@ -230,3 +230,21 @@ def masked_text(
     """
     mapped = mapper(error, secrets)
     return clean_message(mapped if mapped is not None else f"{type(error).__name__}: {error}", secrets)
+
+
+def ignoring_missing(call: Callable[[], object], is_not_found: Callable[[BaseException], bool]) -> None:
+    """Run ``call`` (a delete and its wait); an error saying the resource is gone is fine.
+
+    Args:
+        call: the delete.
+        is_not_found: whether an error of the cloud's SDK says "does not exist (any more)".
+
+    Example::
+
+        ignoring_missing(lambda: client.delete(name), is_not_found)
+    """
+    try:
+        call()
+    except Exception as e:
+        if not is_not_found(e):
+            raise
