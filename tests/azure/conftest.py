@@ -9,20 +9,18 @@ from typing import Any
 import pytest
 
 from vcpsdk.testing.fakes.azure import SUBSCRIPTION_ID, FakeArm, RunningArm, running_fake_arm
-from vcpsdk.testing.network import loopback_only, refuse_non_loopback_names
+from vcpsdk.testing.network import network_rule
+
+#: the Azure SDK's environment variables, removed for every test
+AZURE_VARIABLES = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST")
 
 
 @pytest.fixture(autouse=True)
-def network_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def azure_network_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Fail the test if anything connects outside 127.0.0.0/8 or resolves a public name
     (login.microsoftonline.com, management.azure.com, ...)."""
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    refused = refuse_non_loopback_names(monkeypatch)
-    with loopback_only() as violations:
+    with network_rule(monkeypatch, unset=AZURE_VARIABLES) as refused:
         yield refused
-    if violations or refused:
-        pytest.fail(f"non-loopback traffic: {violations} names: {refused}")
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from vcpsdk.controller.backends.toolkit.errors import (
     CloudNotFoundError,
     CloudQuotaError,
     CloudThrottlingError,
+    CloudTimeoutError,
 )
 from vcpsdk.errors import VcpInvalidArgumentError
 from vcpsdk.testing.conformance.azure import PREFIX, SUBNET, backend_config
@@ -649,3 +650,46 @@ def test_a_nic_answered_without_its_address_is_read_back(
     [result] = backend.create_nodes(make_unit(config), new_nodes(1))
     assert result.address.startswith("127.65.")
     assert len(arm.fake.calls("GET", "/networkInterfaces/")) == 1
+
+
+# -- review findings: bounded waits, conflicts, masking of echoed secrets ---------------------
+
+
+def test_an_operation_that_never_finishes_is_a_timeout_and_is_cleaned_up(arm: RunningArm, config) -> None:
+    backend = AzureBackend({**config, "wait_timeout": 0.5}, CONTROLLER_ID)
+    arm.fake.vm_create_seconds = 3600.0  # the VM create operation stays InProgress
+    unit = make_unit(config)
+    with pytest.raises(CloudTimeoutError, match="^Timeout: the operation did not finish within 0.5 s"):
+        backend.create_nodes(unit, new_nodes(1))
+    backend.close()
+    assert all(not ids for ids in arm.fake.leftovers().values())  # the cleanup ran
+
+
+@pytest.mark.parametrize("code", ["Conflict", "ResourceExists"])
+def test_a_conflict_is_an_invalid_parameter(
+    arm: RunningArm, backend: AzureBackend, config, code: str
+) -> None:
+    arm.fake.fail("networkInterfaces.createOrUpdate", 409, code, "the NIC exists in another state")
+    with pytest.raises(CloudInvalidParameter, match=f"^{code}: the NIC exists"):
+        backend.create_nodes(make_unit(config), new_nodes(1))
+    from azure.core.exceptions import ResourceExistsError
+
+    mapped = map_error(ResourceExistsError("already there"))
+    assert isinstance(mapped, CloudInvalidParameter) and mapped.code == "Conflict"
+
+
+def test_a_cloud_message_echoing_the_secret_is_masked_in_the_error_and_the_logs(
+    arm: RunningArm, backend: AzureBackend, config, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    arm.fake.fail(
+        "virtualMachines.createOrUpdate", 400, "InvalidParameter", f"client {CLIENT_SECRET} refused"
+    )
+    arm.fake.fail("networkInterfaces.delete", 400, "InvalidParameter", f"cannot delete with {CLIENT_SECRET}")
+    with pytest.raises(CloudInvalidParameter) as failure:
+        backend.create_nodes(make_unit(config), new_nodes(1))
+    message = str(failure.value)  # the unit's error_message
+    assert message == "InvalidParameter: client *** refused"
+    cleanup = [r for r in caplog.records if "failed create made failed" in r.getMessage()]
+    assert cleanup and "***" in cleanup[0].getMessage()
+    assert CLIENT_SECRET not in caplog.text

@@ -4,6 +4,7 @@ the conformance suite run against the Oracle backend on the fake."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,17 @@ from vcpsdk.testing.network import network_rule
 
 #: the OCI SDK's and the backend's environment variables, removed for every test
 OCI_VARIABLES = ("OCI_USER_OCID", "OCI_FINGERPRINT", "OCI_PRIVATE_KEY", "OCI_PRIVATE_KEY_FILE", "OCI_REGION")
+
+
+#: why an Oracle test fails when the ``oracle`` extra is missing (never a silent skip)
+NEEDS_OCI = "the OCI SDK (oci) is not installed: run scripts/setup.sh (it installs the test extra)"
+
+
+@pytest.fixture(autouse=True)
+def oci_installed() -> None:
+    """Fail, not skip, every Oracle test when ``oci`` is missing."""
+    if importlib.util.find_spec("oci") is None:
+        pytest.fail(NEEDS_OCI)
 
 
 @pytest.fixture(autouse=True)

@@ -30,8 +30,6 @@ from vcpsdk.testing.conformance.oracle import backend_config
 from vcpsdk.testing.fakes.oracle import IMAGE_NAME, SUBNET_CIDR, RunningOci, generate_key
 from vcpsdk.testing.units import backend_unit, concurrency_peak, node_requests
 
-pytest.importorskip("oci")
-
 CONTROLLER_ID = "c0ffee00-0000-4000-8000-000000000002"
 
 
@@ -441,3 +439,156 @@ def test_what_oci_would_refuse_is_refused_before_any_launch(
     with pytest.raises(CloudInvalidParameter, match="'default' has no oracle_region"):
         backend.create_nodes(unit, node_requests(1))
     assert served.fake.calls("LaunchInstance") == []
+
+
+# -- review findings: 404 that is not "gone", sweep, credential order, image cache, masking --
+
+
+def test_a_404_on_terminate_of_an_instance_that_still_exists_is_an_auth_error(
+    served: RunningOci, backend: OracleBackend, config
+) -> None:
+    unit = make_unit(config)
+    nodes = node_requests(1)
+    [made] = backend.create_nodes(unit, nodes)
+    # OCI answers 404 NotAuthorizedOrNotFound also when the key may not act on the instance
+    served.fake.fail("TerminateInstance", 404, "NotAuthorizedOrNotFound", "Authorization failed or not found")
+    with pytest.raises(CloudAuthError, match="^NotAuthorizedOrNotFound: .*not allowed to delete") as failure:
+        backend.delete_nodes(unit, nodes)
+    assert made.instance_id in str(failure.value)
+    assert served.fake.leftovers()["instances"] == [made.instance_id]  # reported, not forgotten
+    backend.delete_nodes(unit, nodes)
+    assert clean(served)
+    # a 404 for an instance that is really gone is fine
+    gone = [NodeRequest(nodes[0].node_id, 0, None, backend_data={"instance_id": made.instance_id})]
+    backend.delete_nodes(unit, gone)
+
+
+def test_a_404_on_delete_of_a_volume_that_still_exists_is_an_auth_error(
+    served: RunningOci, backend: OracleBackend, config
+) -> None:
+    unit = make_unit(config, "oracle_disk")
+    disks = [DiskRequest(uuid.uuid4().hex, 0, 50)]
+    [made] = backend.create_disks(unit, disks)
+    served.fake.fail("DeleteVolume", 404, "NotAuthorizedOrNotFound", "Authorization failed or not found")
+    with pytest.raises(CloudAuthError, match="^NotAuthorizedOrNotFound: "):
+        backend.delete_disks(unit, disks)
+    assert served.fake.leftovers()["volumes"] == [made.cloud_disk_id]
+    backend.delete_disks(unit, disks)
+    assert clean(served)
+    backend.delete_disks(
+        unit, [DiskRequest(disks[0].disk_id, 0, 50, backend_data={"volume_id": made.cloud_disk_id})]
+    )
+
+
+def test_sweep_removes_what_is_tagged_for_the_unit_and_nothing_else(
+    served: RunningOci, backend: OracleBackend, config
+) -> None:
+    unit, other = make_unit(config), make_unit(config)
+    backend.create_nodes(unit, node_requests(2))
+    [kept] = backend.create_nodes(other, node_requests(1))
+    disks = make_unit(config, "oracle_disk")
+    disks.vcid, disks.unit_name = unit.vcid, unit.unit_name
+    backend.create_disks(disks, [DiskRequest(uuid.uuid4().hex, 0, 50)])
+    backend.sweep(unit)
+    assert served.fake.leftovers()["instances"] == [kept.instance_id]
+    assert served.fake.leftovers()["volumes"] == []
+    before = len(served.fake.requests)
+    backend.sweep(unit)  # nothing left: only the two listings
+    assert set(operations(served, before)) == {"ListInstances", "ListVolumes"}
+
+
+@pytest.mark.parametrize("size", [10, 49, 32769])
+def test_the_sdk_refuses_oracle_sizes_outside_the_declared_range(size: int) -> None:
+    from vcpsdk.core.providers import get_provider
+
+    for provider, name in (("oracle", "boot_volume_size_in_gbs"), ("oracle_disk", "size_in_gbs")):
+        declared = get_provider(provider).field_named(name)
+        assert declared is not None and (declared.minimum, declared.maximum) == (50, 32768)
+        with pytest.raises(ValueError, match=name):
+            declared.check(size, provider)
+        assert declared.check(50, provider) == 50 and declared.check(32768, provider) == 32768
+
+
+def test_the_spec_objects_refuse_oracle_sizes_before_any_request(tmp_path: Path) -> None:
+    from vcpsdk.errors import VcpInvalidArgumentError
+    from vcpsdk.spec import make_spec
+
+    compute, storage = make_spec("oracle", "small", tmp_path), make_spec("oracle_disk", "small", tmp_path)
+    with pytest.raises(VcpInvalidArgumentError, match="must be at least 50"):
+        compute.boot_volume_size_in_gbs = 40
+    with pytest.raises(VcpInvalidArgumentError, match="must be at most 32768"):
+        storage.size_in_gbs = 40000
+    compute.boot_volume_size_in_gbs, storage.size_in_gbs = 50, 32768
+
+
+def test_the_section_key_wins_over_its_key_file_which_wins_over_the_environment(
+    served: RunningOci, config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = served.fake.write_private_key(tmp_path / "good.pem")
+    wrong, _ = generate_key()
+    wrong_file = tmp_path / "wrong.pem"
+    wrong_file.write_text(wrong, encoding="utf-8")
+    monkeypatch.setenv("OCI_PRIVATE_KEY", wrong)
+    monkeypatch.setenv("OCI_PRIVATE_KEY_FILE", str(wrong_file))
+    bare = {k: v for k, v in config.items() if k != "private_key"}
+    cases = [
+        {**bare, "private_key_file": str(good)},  # section file beats OCI_PRIVATE_KEY
+        {**config, "private_key_file": str(wrong_file)},  # section key beats section file
+    ]
+    for section in cases:
+        backend = OracleBackend(section, CONTROLLER_ID)
+        assert len(backend.create_nodes(make_unit(config), node_requests(1))) == 1
+        backend.close()
+    monkeypatch.setenv("OCI_PRIVATE_KEY", served.fake.private_key_pem)  # env key beats env file
+    backend = OracleBackend(bare, CONTROLLER_ID)
+    assert len(backend.create_nodes(make_unit(config), node_requests(1))) == 1
+    backend.close()
+
+
+def test_the_image_cache_is_per_region(served: RunningOci, backend: OracleBackend, config) -> None:
+    here = make_unit(config, cloud_image=IMAGE_NAME)
+    backend.create_nodes(here, node_requests(1))
+    backend.create_nodes(make_unit(config, cloud_image=IMAGE_NAME), node_requests(1))
+    assert len(served.fake.calls("ListImages")) == 1  # same region: cached
+    there = make_unit(config, cloud_image=IMAGE_NAME)
+    there.catalog = {**there.catalog, "oracle_region": "ap-osaka-1"}
+    backend.create_nodes(there, node_requests(1))
+    assert len(served.fake.calls("ListImages")) == 2  # another region: looked up there
+
+
+def test_clients_repr_leaves_the_private_key_out(backend: OracleBackend, config) -> None:
+    clients = backend.clients(make_unit(config))
+    assert clients.secrets and "PRIVATE KEY" not in repr(clients)
+
+
+def test_a_cloud_message_echoing_the_key_is_masked_in_the_error_and_the_logs(
+    served: RunningOci, backend: OracleBackend, config, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pem = served.fake.private_key_pem
+    body_line = pem.splitlines()[2]
+    # one line of the key: OCI's own log redaction only knows whole PEM blocks
+    served.fake.fail(
+        "LaunchInstance", 400, "InvalidParameter", f"bad request signed with {body_line}", after=1
+    )
+    served.fake.fail("TerminateInstance", 400, "InvalidParameter", f"cannot terminate, key {body_line}")
+    with pytest.raises(CloudInvalidParameter) as failure:
+        backend.create_nodes(make_unit(config), node_requests(2))
+    message = str(failure.value)  # the unit's error_message
+    assert "***" in message and body_line not in message
+    cleanup = [r for r in caplog.records if "failed launch made failed" in r.getMessage()]
+    assert cleanup and "***" in cleanup[0].getMessage()
+    assert body_line not in caplog.text
+
+
+def test_a_rerun_of_an_interrupted_create_gets_the_same_instances(
+    served: RunningOci, backend: OracleBackend, config
+) -> None:
+    unit = make_unit(config)
+    nodes = node_requests(2)
+    first = backend.create_nodes(unit, nodes)
+    again = backend.create_nodes(unit, nodes)  # the worker re-running it after a restart
+    assert [r.instance_id for r in again] == [r.instance_id for r in first]
+    assert sorted(served.fake.leftovers()["instances"]) == sorted(r.instance_id for r in first)
+    backend.delete_nodes(unit, nodes)
+    assert clean(served)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -17,7 +18,17 @@ from vcpsdk.testing.fakes.oracle import SUBNET_CIDR, USER_ID, FakeOci, generate_
 from vcpsdk.testing.keys import write_test_public_key
 from vcpsdk.vcpsdk import VcpSDK
 
-pytest.importorskip("oci")
+
+def failed_create(running: Any, tmp_path: Path, key: Path, user: str, group: str) -> tuple[VcpSDK, Any, str]:
+    """``user`` creates unit ``web`` (oracle small) in UnitGroup ``group``, which must fail:
+    (the SDK, the UnitGroup, the unit's error message)."""
+    vcp = VcpSDK(running.create_token(user), config_dir=str(running.write_config(tmp_path / "cfg")))
+    spec = vcp.get_spec("oracle", "small")
+    spec.set_ssh_pubkey(str(key))
+    ug = vcp.create_ugroup(group)
+    with pytest.raises(VcpUnitFailedError) as failure:
+        ug.create_unit("web", spec)
+    return vcp, ug, failure.value.server_message or ""
 
 
 def test_a_wrong_key_is_an_auth_error_on_the_unit(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -27,13 +38,7 @@ def test_a_wrong_key_is_an_auth_error_on_the_unit(tmp_path: Path, caplog: pytest
     with running_fake_oci() as served:
         config = backend_config(served, served.fake.subnet_id, SUBNET_CIDR, private_key=wrong)
         with running_controller(tmp_path / "state", backends={"oracle": config}) as running:
-            vcp = VcpSDK(running.create_token("bob"), config_dir=str(running.write_config(tmp_path / "cfg")))
-            spec = vcp.get_spec("oracle", "small")
-            spec.set_ssh_pubkey(str(key))
-            ug = vcp.create_ugroup("locked")
-            with pytest.raises(VcpUnitFailedError) as failure:
-                ug.create_unit("web", spec)
-            message = failure.value.server_message or ""
+            vcp, ug, message = failed_create(running, tmp_path, key, "bob", "locked")
             assert "NotAuthenticated: The required information to complete authentication" in message
             unit = ug.get_unit("web")
             assert unit.state == "ERROR"
@@ -80,3 +85,21 @@ def test_the_users_key_from_the_vault_cubbyhole(tmp_path: Path) -> None:
             ug.cleanup()
         assert all(r["key_id"].endswith(fake.fingerprint) for r in fake.requests)
         assert all(not ids for ids in fake.leftovers().values())
+
+
+def test_a_cloud_message_echoing_the_key_is_masked_on_the_unit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    key = write_test_public_key(tmp_path / "id.pub")
+    with running_fake_oci() as served:
+        line = served.fake.private_key_pem.splitlines()[2]  # one line: OCI's redaction misses it
+        served.fake.fail("LaunchInstance", 400, "InvalidParameter", f"request signed with {line} refused")
+        config = backend_config(served, served.fake.subnet_id, SUBNET_CIDR)
+        with running_controller(tmp_path / "state", backends={"oracle": config}) as running:
+            _, ug, message = failed_create(running, tmp_path, key, "dave", "echo")  # its error_message
+            assert "InvalidParameter: request signed with *** refused" in message
+            assert ug.get_unit("web").state == "ERROR"
+            ug.cleanup()
+        assert all(not ids for ids in served.fake.leftovers().values())
+    assert line not in caplog.text and line not in message

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from vcpsdk.controller.backends.base import (
     Backend,
+    BackendError,
     DiskInfo,
     DiskRequest,
     NodeRequest,
@@ -171,6 +172,9 @@ class Worker:
     def _run(self, op_id: int, unit_id: int) -> None:
         try:
             self._execute(op_id)
+        except BackendError as e:  # its message is masked; the cloud SDK's error it came from may not be
+            logger.error("operation %s failed: %s", op_id, e)
+            self._fail(op_id, e)
         except Exception as e:
             logger.exception("operation %s failed", op_id)
             self._fail(op_id, e)

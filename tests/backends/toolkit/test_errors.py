@@ -68,3 +68,32 @@ def test_messages_are_clean() -> None:
     long = errors.clean_message("x" * (errors.MAX_MESSAGE + 50))
     assert len(long) == errors.MAX_MESSAGE and long.endswith("...")
     assert errors.clean_message("a ab abc", ["ab"]) == "a ab abc"  # too short to mask safely
+
+
+def test_a_multi_line_secret_is_masked_folded_and_line_by_line() -> None:
+    pem = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END KEY-----\n"
+    assert errors.clean_message(f"echo: {pem}", [pem]) == "echo: ***"  # whitespace folded like the message
+    assert errors.clean_message("saw MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", [pem]) == "saw ***"
+    assert errors.clean_message("short line BKcw", [pem]) == "short line BKcw"  # no line under 16 chars
+
+
+def test_masked_text_of_a_mapped_and_an_unknown_error() -> None:
+    def mapper(error: BaseException, secrets: tuple[str, ...]) -> errors.BackendError | None:
+        if isinstance(error, KeyError):
+            return None
+        return errors.CloudError(str(error), code="Boom", secrets=secrets)
+
+    assert errors.masked_text(mapper, ValueError("key s3cret-value"), ("s3cret-value",)) == "Boom: key ***"
+    assert errors.masked_text(mapper, KeyError("s3cret-value"), ("s3cret-value",)) == "KeyError: '***'"
+
+
+def test_ignoring_missing_swallows_only_not_found() -> None:
+    def gone() -> None:
+        raise LookupError("404")
+
+    def broken() -> None:
+        raise RuntimeError("500")
+
+    errors.ignoring_missing(gone, lambda e: isinstance(e, LookupError))
+    with pytest.raises(RuntimeError):
+        errors.ignoring_missing(broken, lambda e: isinstance(e, LookupError))

@@ -31,6 +31,7 @@ class Field:
         flavor_key: key in ``vcp_flavor.yml`` (defaults to ``name``).
         choices: allowed values, or None for free values.
         minimum: smallest allowed value for integers.
+        maximum: largest allowed value for integers.
         aliases: other attribute names accepted for this field (legacy names).
         doc: one line for help texts.
     """
@@ -42,6 +43,7 @@ class Field:
     flavor_key: str | None = None
     choices: tuple[Any, ...] | None = None
     minimum: int | None = None
+    maximum: int | None = None
     aliases: tuple[str, ...] = ()
     doc: str = ""
 
@@ -67,6 +69,8 @@ class Field:
                 raise ValueError(f"{where} must be an integer, got {value!r}") from None
             if self.minimum is not None and value < self.minimum:
                 raise ValueError(f"{where} must be at least {self.minimum}, got {value}")
+            if self.maximum is not None and value > self.maximum:
+                raise ValueError(f"{where} must be at most {self.maximum}, got {value}")
         elif self.kind is str:
             if isinstance(value, int | float) and not isinstance(value, bool):
                 value = str(value)

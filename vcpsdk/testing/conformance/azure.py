@@ -109,7 +109,11 @@ class AzureFakeHarness:
         through (``create_nodes``: VM creates), the way Azure fails while provisioning: ARM
         accepts the request (a VM or disk being created then exists, provisioningState
         ``Failed``, for the backend to clean up) and the operation ends ``Failed`` with
-        ``InsufficientInstanceCapacity``; a failed power action or delete changes nothing."""
+        ``InsufficientInstanceCapacity``; a failed power action or delete changes nothing.
+
+        ``create_nodes`` always fails half-way through a node: at its VM PUT, after its NIC
+        exists; with ``after`` > 0 ARM refuses the VM PUT itself (409, no VM made: the NIC is
+        the node's only leftover), with ``after`` 0 the VM's operation ends ``Failed``."""
         operation = {
             "create_nodes": "virtualMachines.createOrUpdate",
             "create_disks": "disks.createOrUpdate",
@@ -131,7 +135,7 @@ class AzureFakeHarness:
                         "InsufficientInstanceCapacity",
                         f"injected failure in {step}",
                         times=times,
-                        in_operation=True,
+                        in_operation=not (step == "create_nodes" and after),
                     )
             return original(name)
 

@@ -27,6 +27,9 @@ from vcpsdk.testing.network import loopback_only
 
 #: the conformance subnet (fixed IPs ``127.67.9.x`` lie in it)
 PREFIX = "127.67.0.0/16"
+#: the OCI operation a failure of ``create_nodes`` part-way (``after`` > 0) hits: the instance
+#: is launched and RUNNING, its address not read yet (half-way through the node)
+MIDWAY_OPERATION = "GetVnic"
 #: the OCI operation each backend step sends first, and what an injected failure answers
 STEP_OPERATIONS = {
     "create_nodes": "LaunchInstance",
@@ -119,8 +122,12 @@ class OracleFakeHarness:
         self, running: RunningController, step: str, times: int = 1, after: int = 0
     ) -> Iterator[None]:
         """Make OCI answer the step's operation with 400 ``InsufficientInstanceCapacity``
-        ``times`` times, after ``after`` of them went through (``create_nodes``: launches)."""
-        operation = STEP_OPERATIONS[step]
+        ``times`` times, after ``after`` of them went through.
+
+        ``create_nodes`` with ``after`` > 0 fails half-way through a node: at its
+        :data:`MIDWAY_OPERATION` (``GetVnic``), after its instance was launched and is RUNNING
+        (``after`` nodes get that far whole); with ``after`` 0 at the first launch."""
+        operation = MIDWAY_OPERATION if step == "create_nodes" and after else STEP_OPERATIONS[step]
         self.fake.fail(operation, *INJECTED, f"injected failure in {step}", times=times, after=after)
         try:
             yield

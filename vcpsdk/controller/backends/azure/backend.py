@@ -23,7 +23,9 @@ Operators enable it with a ``backends`` section (``vcc serve --backends FILE``):
           azure_default_image: ...               # optional: cloud_image 'default'
 
 ``authority``, ``base_url``, ``connection_verify`` and ``polling_interval`` point the SDK at
-another endpoint (the fake ARM of the tests).  What each operation sends to ARM is described
+another endpoint (the fake ARM of the tests).  ``wait_timeout`` (seconds, default 1800)
+bounds every wait for an operation: one that has not finished by then is a
+``CloudTimeoutError`` (and a create's cleanup runs).  What each operation sends to ARM is described
 in ``docs/azure.md``.  Every resource is named after its node or disk id, so a repeated
 create is an update of the same resources (ARM's PUT is create-or-update).  Retries are
 azure-core's (its retry policy honours ``Retry-After``), waits are the SDK's pollers (with
@@ -43,16 +45,28 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from vcpsdk.controller.backends import base
-from vcpsdk.controller.backends.azure.errors import ARM_CODES, is_not_found, translated
+from vcpsdk.controller.backends.azure.errors import ARM_CODES, is_not_found, map_error, translated
 from vcpsdk.controller.backends.base import Backend, NodeRequest, NodeResult, UnitContext
-from vcpsdk.controller.backends.toolkit import bootstrap, settings
+from vcpsdk.controller.backends.toolkit import batches, bootstrap, settings
 from vcpsdk.controller.backends.toolkit.addresses import cloud_assigned
-from vcpsdk.controller.backends.toolkit.errors import BackendError
+from vcpsdk.controller.backends.toolkit.errors import (
+    BackendError,
+    CloudTimeoutError,
+    ignoring_missing,
+    masked_text,
+)
+from vcpsdk.controller.backends.toolkit.tags import (
+    TAG_CONTROLLER,
+    TAG_NODE,
+    TAG_UNIT,
+    TAG_VCID,
+    resource_tags,
+)
+from vcpsdk.core.providers import get_provider
 
 logger = logging.getLogger("vcp.controller.azure")
 
@@ -74,14 +88,12 @@ KEY_TYPES = ("ssh-", "ecdsa-", "sk-")
 MAX_CONCURRENT_CREATES = 16
 #: the resource kinds a sweep looks for, in the order they are deleted
 _KINDS = ("vm", "nic", "disk")
-#: the service principal's settings (backends section, cloud_params or AZURE_<NAME> variables)
-CREDENTIALS = ("tenant_id", "client_id", "client_secret", "subscription_id")
-
-TAG_CONTROLLER = "vcp-controller"
-TAG_VCID = "vcp-vcid"
-TAG_UGROUP = "vcp-ugroup"
-TAG_UNIT = "vcp-unit"
-TAG_NODE = "vcp-node-id"
+_DECLARED, _DISK_DECLARED = get_provider("azure"), get_provider("azure_disk")
+#: the service principal's settings (backends section, cloud_params or AZURE_<NAME> variables),
+#: as providers.yml declares them, and those of them that are secret
+CREDENTIALS, SECRETS = _DECLARED.credentials, _DECLARED.secrets
+#: the longest wait for one operation, by default (seconds)
+WAIT_TIMEOUT = 1800.0
 
 #: fixed addresses: inside the subnet, not one of the five Azure keeps; Azure assigns the others
 ADDRESS_POLICY = cloud_assigned("Azure")
@@ -116,6 +128,11 @@ def bootstrap_script(
     return bootstrap.bootstrap_script(
         unit, node, AZURE_IDENTITY, controller_id=controller_id, controller_address=controller_address
     )
+
+
+def _default(provider: Any, name: str) -> Any:
+    """The default of a field as providers.yml declares it."""
+    return provider.field_named(name).default
 
 
 def _wire(model: Any) -> dict[str, Any]:
@@ -259,12 +276,13 @@ class AzureBackend(Backend):
         )
         self.image = str(config.get("image_reference") or DEFAULT_IMAGE)
         # the section's literal values, else the environment (AZURE_TENANT_ID, ...)
-        self._operator = tuple(
-            str(
+        self._operator = {
+            k: str(
                 config.get(k) if settings.literal(config.get(k)) else os.environ.get(f"AZURE_{k.upper()}", "")
             )
             for k in CREDENTIALS
-        )
+        }
+        self.wait_timeout = float(config.get("wait_timeout") or WAIT_TIMEOUT)
         self._credential_kwargs: dict[str, Any] = {}
         self._client_kwargs: dict[str, Any] = {}
         if config.get("authority"):
@@ -290,12 +308,13 @@ class AzureBackend(Backend):
 
     # -- clients ---------------------------------------------------------------------------
 
-    def _credentials(self, unit: UnitContext | None) -> tuple[str, ...]:
-        """(tenant, client id, secret, subscription): the unit's literal ones, else the operator's."""
+    def _credentials(self, unit: UnitContext | None) -> dict[str, str]:
+        """``{tenant_id, client_id, client_secret, subscription_id}``: the unit's literal ones,
+        else the operator's."""
         params = unit.cloud_params if unit else {}
         if all(settings.literal(params.get(k)) for k in CREDENTIALS):
-            return tuple(str(params[k]) for k in CREDENTIALS)
-        if not all(self._operator):
+            return {k: str(params[k]) for k in CREDENTIALS}
+        if not all(self._operator.values()):
             raise ARM_CODES.error(
                 "AuthenticationFailed",
                 "no Azure credentials: set tenant_id, client_id, client_secret and subscription_id "
@@ -305,23 +324,28 @@ class AzureBackend(Backend):
 
     def clients(self, unit: UnitContext | None = None) -> tuple[Any, Any, str]:
         """``(compute client, network client, subscription id)`` for ``unit``'s credentials."""
-        key = self._credentials(unit)
+        given = self._credentials(unit)
+        key = tuple(given[k] for k in CREDENTIALS)
+        subscription = given["subscription_id"]
         with self._lock:
             made = self._clients.get(key)
             if made is None:
-                tenant, client_id, secret, subscription = key
-                credential = self._credential_class(tenant, client_id, secret, **self._credential_kwargs)
+                credential = self._credential_class(
+                    given["tenant_id"], given["client_id"], given["client_secret"], **self._credential_kwargs
+                )
                 made = (
                     credential,
                     self._compute_class(credential, subscription, **self._client_kwargs),
                     self._network_class(credential, subscription, **self._client_kwargs),
                 )
                 self._clients[key] = made
-        return made[1], made[2], key[3]
+        return made[1], made[2], subscription
 
     def _secrets(self, unit: UnitContext | None = None) -> tuple[str, ...]:
+        """The values masked in messages: the operator's and the unit's declared secrets."""
         params = unit.cloud_params if unit else {}
-        return tuple(s for s in (self._operator[2], str(params.get("client_secret") or "")) if s)
+        given = [self._operator[k] for k in SECRETS] + [str(params.get(k) or "") for k in SECRETS]
+        return tuple(s for s in given if settings.literal(s))
 
     def close(self) -> None:
         """Close the SDK clients and credentials (their HTTP connections)."""
@@ -337,33 +361,19 @@ class AzureBackend(Backend):
 
     def _entry(self, unit: UnitContext) -> dict[str, Any]:
         """The unit's VPN catalog entry (storage units get it from private_network)."""
-        entry = settings.catalog_entry(unit, self._catalog)
-        for key in ("azure_resource_group_name", "azure_location"):
-            if not entry.get(key):
-                raise ARM_CODES.error(
-                    "InvalidParameter",
-                    f"the vpn_catalog entry {unit.spec.get('private_network')!r} has no {key}",
-                )
-        return entry
+        return self._complete(unit, ("azure_resource_group_name", "azure_location"))
+
+    def _complete(self, unit: UnitContext, keys: tuple[str, ...]) -> dict[str, Any]:
+        """The unit's VPN catalog entry, which must name every one of ``keys``."""
+        return settings.complete_catalog_entry(
+            unit, self._catalog, keys, lambda message: ARM_CODES.error("InvalidParameter", message)
+        )
 
     # -- helpers -------------------------------------------------------------------------------
 
     def _tags(self, unit: UnitContext, node_id: str) -> dict[str, str]:
-        tags = {
-            str(k): str(v)
-            for k, v in (unit.cloud_params.get("tags") or {}).items()
-            if not str(k).startswith("vcp-")  # ours cannot be overridden
-        }
-        tags.update(
-            {
-                TAG_CONTROLLER: self.controller_id,
-                TAG_VCID: unit.vcid,
-                TAG_UGROUP: unit.vc_name,
-                TAG_UNIT: unit.unit_name,
-                TAG_NODE: node_id,
-            }
-        )
-        return tags
+        """The unit's ``tags`` (``set_tag``) and ours, which the unit's cannot override."""
+        return resource_tags(unit, self.controller_id, node_id)
 
     def _names(self, node_id: str) -> tuple[str, str, str]:
         """The (VM, NIC, OS disk) names of a node."""
@@ -371,26 +381,38 @@ class AzureBackend(Backend):
         return vm, f"{vm}-nic", f"{vm}-osdisk"
 
     def _each(self, items: list[_T], work: Callable[[_T], _R]) -> list[_R]:
-        """``work`` on every item, at most ``max_concurrent_creates`` at once; the first error
-        is raised after all have finished (so a cleanup sees everything that was made)."""
-        if len(items) <= 1:
-            return [work(item) for item in items]
-        with ThreadPoolExecutor(
-            max_workers=min(self.max_concurrent_creates, len(items)), thread_name_prefix="vcc-azure"
-        ) as pool:
-            futures = [pool.submit(work, item) for item in items]
-        return [future.result() for future in futures]
+        return batches.each(items, work, limit=self.max_concurrent_creates, name="vcc-azure")
 
-    @staticmethod
-    def _ignore_missing(call: Callable[[], Any]) -> None:
-        """Run an LRO ``call`` and wait for it; a 404 (already gone) is fine."""
-        try:
+    def _finish(self, poller: Any) -> Any:
+        """The result of an operation's poller, waited for at most ``wait_timeout`` seconds.
+
+        Raises:
+            CloudTimeoutError: the operation has not finished in time.
+        """
+        poller.wait(timeout=self.wait_timeout)
+        if not poller.done():
+            raise CloudTimeoutError(
+                f"the operation did not finish within {self.wait_timeout:g} s (wait_timeout)",
+                code="Timeout",
+                provider="azure",
+            )
+        return poller.result()
+
+    def _ignore_missing(self, call: Callable[[], Any]) -> None:
+        """Run an LRO ``call`` and wait for it (at most ``wait_timeout``); a 404 (already gone)
+        is fine."""
+
+        def delete() -> None:
             poller = call()
             if poller is not None:
-                poller.result()
-        except Exception as e:
-            if not is_not_found(e):
-                raise
+                self._finish(poller)
+
+        ignoring_missing(delete, is_not_found)
+
+    def _log_failed_cleanup(self, what: str, error: BaseException, unit: UnitContext) -> None:
+        """Log a cleanup's failure (not raised: the first error is), its message masked."""
+        shown = masked_text(map_error, error, self._secrets(unit))
+        logger.warning("%s failed (leftovers carry our tags; sweep removes them): %s", what, shown)
 
     # -- nodes -----------------------------------------------------------------------------
 
@@ -459,15 +481,17 @@ class AzureBackend(Backend):
             "location": str(entry["azure_location"]),
             "tags": self._tags(unit, node.node_id),
             "properties": {
-                "hardwareProfile": {"vmSize": str(params.get("vm_size") or "Standard_B1s")},
+                "hardwareProfile": {"vmSize": str(params.get("vm_size") or _default(_DECLARED, "vm_size"))},
                 "storageProfile": {
                     "imageReference": self._image(unit, entry),
                     "osDisk": {
                         "name": os_disk,
                         "createOption": "FromImage",
-                        "diskSizeGB": int(params.get("disk_size_gb") or 40),
+                        "diskSizeGB": int(params.get("disk_size_gb") or _default(_DECLARED, "disk_size_gb")),
                         "managedDisk": {
-                            "storageAccountType": str(params.get("managed_disk_type") or "Standard_LRS")
+                            "storageAccountType": str(
+                                params.get("managed_disk_type") or _default(_DECLARED, "managed_disk_type")
+                            )
                         },
                         "deleteOption": "Delete",
                     },
@@ -497,12 +521,7 @@ class AzureBackend(Backend):
         self, unit: UnitContext, entry: dict[str, Any], node: NodeRequest, sub: str
     ) -> dict[str, Any]:
         rg = str(entry["azure_resource_group_name"])
-        for key in ("azure_vnet_name", "azure_subnet_name"):
-            if not entry.get(key):
-                raise ARM_CODES.error(
-                    "InvalidParameter",
-                    f"the vpn_catalog entry {unit.spec.get('private_network')!r} has no {key}",
-                )
+        self._complete(unit, ("azure_vnet_name", "azure_subnet_name"))
         subnet = (
             f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{NETWORK}/virtualNetworks/"
             f"{entry['azure_vnet_name']}/subnets/{entry['azure_subnet_name']}"
@@ -539,17 +558,21 @@ class AzureBackend(Backend):
         def create(node: NodeRequest) -> NodeResult:
             vm_name, nic_name, os_disk = self._names(node.node_id)
             nic = _wire(
-                network.network_interfaces.begin_create_or_update(
-                    rg,
-                    nic_name,
-                    self._nic_body(unit, entry, node, sub),
-                    polling=_arm_polling(self.polling_interval),
-                ).result()
+                self._finish(
+                    network.network_interfaces.begin_create_or_update(
+                        rg,
+                        nic_name,
+                        self._nic_body(unit, entry, node, sub),
+                        polling=_arm_polling(self.polling_interval),
+                    )
+                )
             )
             body = self._vm_body(unit, entry, node, str(nic["id"]), os_disk, sub, keys)
-            compute.virtual_machines.begin_create_or_update(
-                rg, vm_name, body, polling=_arm_polling(self.polling_interval, final_get=False)
-            ).wait()  # raises what the operation ended with
+            self._finish(  # raises what the operation ended with
+                compute.virtual_machines.begin_create_or_update(
+                    rg, vm_name, body, polling=_arm_polling(self.polling_interval, final_get=False)
+                )
+            )
             address = _private_ip(nic)
             if not address:  # a first answer without the dynamic address: read the NIC
                 address = _private_ip(_wire(network.network_interfaces.get(rg, nic_name)))
@@ -580,10 +603,10 @@ class AzureBackend(Backend):
 
         try:
             self._each(node_ids, remove)
-        except Exception:
+        except Exception as e:
             if not quiet:
                 raise
-            logger.exception("deleting what a failed create made failed (leftovers carry our tags)")
+            self._log_failed_cleanup("deleting what a failed create made", e, unit)
 
     def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:
         """Delete each node's VM (its data disks are detached), NIC and OS disk, and wait."""
@@ -601,7 +624,7 @@ class AzureBackend(Backend):
         Raises:
             CloudInvalidParameter: an unknown ``power_off_mode``.
         """
-        mode = str(unit.cloud_params.get("power_off_mode") or "deallocate")
+        mode = str(unit.cloud_params.get("power_off_mode") or _default(_DECLARED, "power_off_mode"))
         if mode not in POWER_OFF_VERBS:
             raise ARM_CODES.error(
                 "InvalidParameter",
@@ -618,7 +641,7 @@ class AzureBackend(Backend):
         with translated(secrets=self._secrets(unit)):
             self._each(
                 [self._names(n.node_id)[0] for n in nodes],
-                lambda vm: getattr(compute.virtual_machines, verb)(rg, vm).result(),
+                lambda vm: self._finish(getattr(compute.virtual_machines, verb)(rg, vm)),
             )
 
     def _listed(self, unit: UnitContext | None, rg: str, kinds: Iterable[str], **tags: str) -> list[_Found]:
@@ -696,7 +719,11 @@ class AzureBackend(Backend):
 
         def create(disk: base.DiskRequest) -> base.DiskResult:
             # a copy without a size of its own gets the snapshot's size
-            size = int(disk.size_gb or params.get("disk_size_gb") or (0 if source else 8))
+            size = int(
+                disk.size_gb
+                or params.get("disk_size_gb")
+                or (0 if source else _default(_DISK_DECLARED, "disk_size_gb"))
+            )
             properties: dict[str, Any] = {
                 "creationData": {"createOption": "Copy", "sourceResourceId": source}
                 if source
@@ -707,12 +734,18 @@ class AzureBackend(Backend):
             body: dict[str, Any] = {
                 "location": str(entry["azure_location"]),
                 "tags": self._tags(unit, disk.disk_id),
-                "sku": {"name": str(params.get("storage_account_type") or "Standard_LRS")},
+                "sku": {
+                    "name": str(
+                        params.get("storage_account_type") or _default(_DISK_DECLARED, "storage_account_type")
+                    )
+                },
                 "properties": properties,
             }
             if entry.get("azure_zone"):
                 body["zones"] = [str(entry["azure_zone"])]
-            made = _wire(compute.disks.begin_create_or_update(rg, f"vcp-{disk.disk_id}"[:80], body).result())
+            made = _wire(
+                self._finish(compute.disks.begin_create_or_update(rg, f"vcp-{disk.disk_id}"[:80], body))
+            )
             return base.DiskResult(
                 disk_id=disk.disk_id,
                 cloud_disk_id=str(made["id"]),
@@ -728,8 +761,8 @@ class AzureBackend(Backend):
                         lambda: compute.disks.begin_delete(rg, f"vcp-{d.disk_id}"[:80])
                     ),
                 )
-            except Exception:
-                logger.exception("deleting the disks of a failed create failed (they carry our tags)")
+            except Exception as e:
+                self._log_failed_cleanup("deleting the disks of a failed create", e, unit)
 
         with translated(cleanup=drop, secrets=self._secrets(unit)):
             return self._each(disks, create)

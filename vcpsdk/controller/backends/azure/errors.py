@@ -34,6 +34,12 @@ ARM_CODES = tree.CodeTable(
         "InvalidParameter": tree.CloudInvalidParameter,
         "BadRequest": tree.CloudInvalidParameter,
         "OperationNotAllowed": tree.CloudInvalidParameter,
+        # 409: the resource exists already, or is busy with another operation
+        "Conflict": tree.CloudInvalidParameter,
+        "ResourceExists": tree.CloudInvalidParameter,
+        "ResourceExistsError": tree.CloudInvalidParameter,
+        "AnotherOperationInProgress": tree.CloudInvalidParameter,
+        "OperationPreempted": tree.CloudInvalidParameter,
         "ResourceNotFound": tree.CloudNotFoundError,
         "NotFound": tree.CloudNotFoundError,
         "TooManyRequests": tree.CloudThrottlingError,
@@ -46,7 +52,15 @@ ARM_CODES = tree.CodeTable(
         (r".*NotFound", tree.CloudInvalidParameter),
         (r"Invalid.*|.*InUse|.*NotInSubnet|SubnetIsFull", tree.CloudInvalidParameter),
     ],
-    retryable=frozenset({"InternalServerError", "ServiceUnavailable", "InternalExecutionError"}),
+    retryable=frozenset(
+        {
+            "InternalServerError",
+            "ServiceUnavailable",
+            "InternalExecutionError",
+            "AnotherOperationInProgress",
+            "OperationPreempted",
+        }
+    ),
 )
 
 
@@ -62,7 +76,7 @@ def error_code(error: BaseException) -> str:
     if code:
         return str(code)
     status = getattr(error, "status_code", None)
-    return "TooManyRequests" if status == 429 else ""
+    return {429: "TooManyRequests", 409: "Conflict"}.get(status, "") if isinstance(status, int) else ""
 
 
 def is_not_found(error: BaseException) -> bool:
@@ -93,6 +107,8 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
         text = _message(error)
         code = "invalid_client" if "invalid_client" in text else "AuthenticationFailed"
         return ARM_CODES.error(code, text, secrets=secrets)
+    if isinstance(error, aex.ResourceExistsError) and not error_code(error):
+        return ARM_CODES.error("Conflict", _message(error), secrets=secrets)
     if isinstance(error, aex.HttpResponseError):
         code = error_code(error) or f"Http{getattr(error, 'status_code', '') or 'Error'}"
         message = _message(error)

@@ -38,39 +38,47 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from vcpsdk.controller.backends import base
 from vcpsdk.controller.backends.base import Backend, NodeRequest, NodeResult, UnitContext
-from vcpsdk.controller.backends.oracle.errors import OCI_CODES, is_not_found, translated
+from vcpsdk.controller.backends.oracle.errors import OCI_CODES, is_not_found, map_error, translated
 from vcpsdk.controller.backends.toolkit import batches, bootstrap, settings
 from vcpsdk.controller.backends.toolkit.addresses import cloud_assigned
-from vcpsdk.controller.backends.toolkit.errors import BackendError
+from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudAuthError, masked_text
+from vcpsdk.controller.backends.toolkit.tags import (
+    TAG_CONTROLLER,
+    TAG_NODE,
+    TAG_UNIT,
+    TAG_VCID,
+    resource_tags,
+)
+from vcpsdk.core.providers import get_provider
 
 logger = logging.getLogger("vcp.controller.oracle")
 
 NEEDS_OCI = 'the Oracle Cloud backend needs the OCI SDK: pip install "vcpsdk[oracle]"'
 #: the image of cloud_image 'default' when neither the catalog nor the section names one
 DEFAULT_IMAGE = "Canonical-Ubuntu-22.04-2026.10.31-0"
-DEFAULT_SHAPE = "VM.Standard.E2.1"
-#: OCI's block volume sizes (GB) and its limit of an instance's metadata (bytes)
-MIN_VOLUME_GB, MAX_VOLUME_GB, METADATA_LIMIT = 50, 32768, 32000
+_DECLARED = get_provider("oracle")
+_BOOT_VOLUME = _DECLARED.field_named("boot_volume_size_in_gbs")
+assert _BOOT_VOLUME is not None and _BOOT_VOLUME.minimum and _BOOT_VOLUME.maximum
+DEFAULT_SHAPE = str(_DECLARED.field_named("shape").default)  # type: ignore[union-attr]
+#: OCI's block volume sizes (GB, as providers.yml declares them) and its limit of an
+#: instance's metadata (bytes)
+MIN_VOLUME_GB, MAX_VOLUME_GB, METADATA_LIMIT = _BOOT_VOLUME.minimum, _BOOT_VOLUME.maximum, 32000
 #: what a VPN catalog entry must name (``oracle_subnet_id`` too, for compute units)
 CATALOG_KEYS = ("oracle_tenancy_ocid", "oracle_compartment_id", "oracle_region", "oracle_availability_domain")
-#: the API key's settings (backends section, cloud_params or OCI_<NAME> variables)
-CREDENTIALS = ("user_ocid", "fingerprint", "private_key")
+#: the API key's settings (backends section, cloud_params or OCI_<NAME> variables): (user_ocid,
+#: fingerprint, private_key), as providers.yml declares them
+CREDENTIALS = _DECLARED.credentials
 #: where the paravirtualized data volumes of ``spec.disks`` appear, in order
 DEVICES = [f"/dev/oracleoci/oraclevd{c}" for c in "bcdefghijklmnop"]
 
-TAG_CONTROLLER = "vcp-controller"
-TAG_VCID = "vcp-vcid"
-TAG_UGROUP = "vcp-ugroup"
-TAG_UNIT = "vcp-unit"
-TAG_NODE = "vcp-node-id"
-#: the freeform tags that identify a node (or volume) of this controller, in this order
-IDENTIFICATION = (TAG_CONTROLLER, TAG_VCID, TAG_UGROUP, TAG_UNIT, TAG_NODE)
+#: the lifecycle states of an instance or volume that is gone (or on its way)
+GONE = ("TERMINATED", "TERMINATING")
 
 #: fixed addresses: inside the subnet, not one of the three OCI keeps; OCI assigns the others
 ADDRESS_POLICY = cloud_assigned("Oracle Cloud", reserved_low=2)
@@ -120,14 +128,17 @@ def _noting(made: dict[str, str], key: str, lock: threading.Lock) -> Iterator[No
 
 @dataclass(frozen=True)
 class Clients:
-    """The OCI clients of one API key in one region, and the composite operations on them."""
+    """The OCI clients of one API key in one region, and the composite operations on them.
+
+    ``secrets`` (the private key PEM, its pass phrase) are left out of the ``repr``.
+    """
 
     compute: Any
     network: Any
     blockstorage: Any
     compute_ops: Any
     blockstorage_ops: Any
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
 
 
 class OracleBackend(Backend):
@@ -159,28 +170,45 @@ class OracleBackend(Backend):
         )
         self._catalog = settings.parse_catalog(config, "oracle")
         self._clients: dict[tuple[str, ...], Clients] = {}
-        self._images: dict[tuple[str, str], str] = {}
+        self._images: dict[tuple[str, str, str], str] = {}
         self._lock = threading.Lock()
 
     # -- credentials and clients ------------------------------------------------------------
 
     @staticmethod
     def _operator_credentials(config: dict[str, Any]) -> tuple[str, str, str]:
-        """(user OCID, fingerprint, private key PEM) of the section, else of the environment."""
+        """(user OCID, fingerprint, private key PEM) of the section, else of the environment.
+
+        The key is the first of: the section's ``private_key``, the section's
+        ``private_key_file``, ``OCI_PRIVATE_KEY``, ``OCI_PRIVATE_KEY_FILE``.
+
+        Raises:
+            BackendError: the key file chosen cannot be read.
+        """
 
         def value(key: str) -> str:
             given = config.get(key)
             return str(given) if settings.literal(given) else os.environ.get(f"OCI_{key.upper()}", "")
 
-        key = value("private_key")
-        key_file = str(config.get("private_key_file") or os.environ.get("OCI_PRIVATE_KEY_FILE") or "")
-        if not key and key_file:
+        def read(key_file: str) -> str:
             try:
-                key = Path(key_file).expanduser().read_text(encoding="utf-8")
+                return Path(key_file).expanduser().read_text(encoding="utf-8")
             except OSError as e:
                 raise BackendError(
                     f"oracle backend: cannot read private_key_file {key_file}: {e.strerror}"
                 ) from None
+
+        section_key = config.get("private_key")
+        if settings.literal(section_key):
+            key = str(section_key)
+        elif config.get("private_key_file"):
+            key = read(str(config["private_key_file"]))
+        elif os.environ.get("OCI_PRIVATE_KEY"):
+            key = os.environ["OCI_PRIVATE_KEY"]
+        elif os.environ.get("OCI_PRIVATE_KEY_FILE"):
+            key = read(os.environ["OCI_PRIVATE_KEY_FILE"])
+        else:
+            key = ""
         return value("user_ocid"), value("fingerprint"), key
 
     def _credentials(self, unit: UnitContext | None) -> tuple[str, str, str]:
@@ -244,9 +272,11 @@ class OracleBackend(Backend):
             )
 
     def _secrets(self, unit: UnitContext | None = None) -> tuple[str, ...]:
+        """The values masked in messages: the operator's key and pass phrase, the unit's
+        ``secrets`` of the declaration (``private_key``)."""
         params = unit.cloud_params if unit else {}
-        given = (self._operator[2], self._pass_phrase, str(params.get("private_key") or ""))
-        return tuple(s for s in given if s and not s.startswith("vault://"))
+        given = (self._operator[2], self._pass_phrase, *(str(params.get(k) or "") for k in _DECLARED.secrets))
+        return tuple(s for s in given if settings.literal(s))
 
     def close(self) -> None:
         """Close the clients' HTTP sessions."""
@@ -263,25 +293,15 @@ class OracleBackend(Backend):
 
     def _entry(self, unit: UnitContext) -> dict[str, Any]:
         """The unit's VPN catalog entry (storage units get it from private_network)."""
-        entry = settings.catalog_entry(unit, self._catalog)
-        missing = [key for key in CATALOG_KEYS if not entry.get(key)]
-        if missing:
-            name = unit.spec.get("private_network") or "default"
-            raise OCI_CODES.error(
-                "InvalidParameter", f"the vpn_catalog entry {name!r} has no {', '.join(missing)}"
-            )
-        return entry
+        return settings.complete_catalog_entry(
+            unit, self._catalog, CATALOG_KEYS, lambda message: OCI_CODES.error("InvalidParameter", message)
+        )
 
     # -- helpers -------------------------------------------------------------------------------
 
     def _tags(self, unit: UnitContext, node_id: str) -> dict[str, str]:
         """The unit's ``tags`` (``set_tag``) and ours, which the unit's cannot override."""
-        ours = (self.controller_id, unit.vcid, unit.vc_name, unit.unit_name, node_id)
-        given = unit.cloud_params.get("tags") or {}
-        return {
-            **{str(k): str(v) for k, v in given.items() if not str(k).startswith("vcp-")},
-            **dict(zip(IDENTIFICATION, ours, strict=True)),
-        }
+        return resource_tags(unit, self.controller_id, node_id)
 
     def _each(self, items: list[_T], work: Callable[[_T], _R]) -> list[_R]:
         return batches.each(items, work, limit=self.max_concurrent_creates, name="vcc-oracle")
@@ -296,25 +316,59 @@ class OracleBackend(Backend):
             client, response, "lifecycle_state", state, succeed_on_not_found=True, **self.waiter_kwargs
         )
 
+    def _listing(self, clients: Clients, kind: str, compartment: str) -> list[Any]:
+        """Every instance (``kind`` "instances") or volume ("volumes") of the compartment."""
+        if kind == "instances":
+            return self._all(clients.compute.list_instances, compartment)
+        return self._all(clients.blockstorage.list_volumes, compartment_id=compartment)
+
+    def _ours(self, clients: Clients, kind: str, compartment: str, **tags: str) -> list[Any]:
+        """This controller's live instances or volumes whose freeform tags hold ``tags``."""
+        wanted = {TAG_CONTROLLER: self.controller_id, **tags}
+        return [
+            item
+            for item in self._listing(clients, kind, compartment)
+            if item.lifecycle_state not in GONE
+            and all((item.freeform_tags or {}).get(k) == v for k, v in wanted.items())
+        ]
+
     def _tagged(self, unit: UnitContext, kind: str, ids: Iterable[str]) -> dict[str, Any]:
         """``{node or disk id: instance or volume}`` of this controller, found by tag among the
         compartment's live instances (``kind`` "instances") or volumes ("volumes")."""
         clients, entry = self.clients(unit), self._entry(unit)
         wanted = set(ids)
-        if kind == "instances":
-            listed = self._all(clients.compute.list_instances, entry["oracle_compartment_id"])
-        else:
-            listed = self._all(
-                clients.blockstorage.list_volumes, compartment_id=entry["oracle_compartment_id"]
+        return {
+            str(item.freeform_tags[TAG_NODE]): item
+            for item in self._ours(clients, kind, str(entry["oracle_compartment_id"]))
+            if (item.freeform_tags or {}).get(TAG_NODE) in wanted
+        }
+
+    def _gone_or_refused(self, clients: Clients, kind: str, compartment: str, ocid: str) -> None:
+        """After a 404 deleting ``ocid``: fine when the compartment's listing no longer holds it
+        alive; OCI also answers 404 ``NotAuthorizedOrNotFound`` when the key may not act on a
+        resource that exists.
+
+        Raises:
+            CloudAuthError: the resource is still there (and not TERMINATED).
+        """
+        alive = [
+            item
+            for item in self._listing(clients, kind, compartment)
+            if str(item.id) == ocid and item.lifecycle_state not in GONE
+        ]
+        if alive:
+            raise CloudAuthError(
+                f"deleting {ocid} ({alive[0].lifecycle_state}) was answered 404: the API key is not "
+                "allowed to delete it (check the IAM policies of the compartment)",
+                code="NotAuthorizedOrNotFound",
+                provider="oracle",
             )
-        found: dict[str, Any] = {}
-        for item in listed:
-            tags = item.freeform_tags or {}
-            if item.lifecycle_state in ("TERMINATED", "TERMINATING"):
-                continue
-            if tags.get(TAG_CONTROLLER) == self.controller_id and tags.get(TAG_NODE) in wanted:
-                found[str(tags[TAG_NODE])] = item
-        return found
+
+    @staticmethod
+    def _log_failed_cleanup(what: str, error: BaseException, secrets: tuple[str, ...]) -> None:
+        """Log a cleanup's failure (not raised: the first error is), its message masked."""
+        shown = masked_text(map_error, error, secrets)
+        logger.warning("%s failed (leftovers carry our tags; sweep removes them): %s", what, shown)
 
     # -- nodes -----------------------------------------------------------------------------
 
@@ -325,9 +379,9 @@ class OracleBackend(Backend):
             ref = str(entry.get("oracle_default_image") or self.image)
         if ref.startswith("ocid1.image."):
             return ref
-        compartment = str(entry["oracle_compartment_id"])
+        compartment, region = str(entry["oracle_compartment_id"]), str(entry["oracle_region"])
         with self._lock:
-            known = self._images.get((compartment, ref))
+            known = self._images.get((region, compartment, ref))
         if known:
             return known
         images = self._all(
@@ -343,7 +397,7 @@ class OracleBackend(Backend):
                 "InvalidParameter", f"cloud_image {ref!r} is neither an image OCID nor the name of an image"
             )
         with self._lock:
-            self._images[(compartment, ref)] = str(images[0].id)
+            self._images[(region, compartment, ref)] = str(images[0].id)
         return str(images[0].id)
 
     def _user_data(self, unit: UnitContext, node: NodeRequest) -> str:
@@ -480,23 +534,44 @@ class OracleBackend(Backend):
                     known = dict(launched)
                 tagged = self._tagged(unit, "instances", [n.node_id for n in nodes])
                 known.update({node_id: str(i.id) for node_id, i in tagged.items()})
-                self._each(list(known.values()), lambda i: self._terminate(clients, i))
-            except Exception:
-                logger.exception("terminating what a failed launch made failed (leftovers carry our tags)")
+                self._each(list(known.values()), lambda i: self._terminate(clients, compartment, i))
+            except Exception as e:
+                self._log_failed_cleanup("terminating what a failed launch made", e, clients.secrets)
 
         with translated(cleanup=drop, secrets=clients.secrets):
             image_id = self._image(unit, entry, clients)
             return self._each(nodes, lambda node: create(node, image_id))
 
-    def _terminate(self, clients: Clients, instance_id: str) -> None:
+    def _terminate(self, clients: Clients, compartment: str, instance_id: str) -> None:
         """Terminate an instance (and its boot volume) and wait for TERMINATED; gone is fine."""
+        self._delete(clients, compartment, "instances", instance_id)
+
+    def _delete(self, clients: Clients, compartment: str, kind: str, ocid: str) -> None:
+        """Terminate an instance (``kind`` "instances", with its boot volume) or delete a volume
+        ("volumes") and wait for TERMINATED; gone is fine.
+
+        Raises:
+            CloudAuthError: OCI answered 404 but the resource is still there.
+        """
+        if kind == "instances":
+            client, read = clients.compute, clients.compute.get_instance
+            delete: Callable[[str], Any] = functools.partial(
+                clients.compute.terminate_instance, preserve_boot_volume=False
+            )
+        else:
+            client, read, delete = (
+                clients.blockstorage,
+                clients.blockstorage.get_volume,
+                clients.blockstorage.delete_volume,
+            )
         try:
-            clients.compute.terminate_instance(instance_id, preserve_boot_volume=False)
+            delete(ocid)
         except Exception as e:
             if not is_not_found(e):
                 raise
+            self._gone_or_refused(clients, kind, compartment, ocid)
             return
-        self._wait(clients.compute, clients.compute.get_instance(instance_id), "TERMINATED")
+        self._wait(client, read(ocid), "TERMINATED")
 
     def _instances(self, unit: UnitContext, nodes: list[NodeRequest]) -> dict[str, str]:
         """``{node id: instance OCID}``: from the node's records, else found by tag."""
@@ -527,7 +602,7 @@ class OracleBackend(Backend):
                     self._wait(
                         clients.compute, clients.compute.get_volume_attachment(attachment.id), "DETACHED"
                     )
-            self._terminate(clients, instance_id)
+            self._terminate(clients, compartment, instance_id)
 
         with translated(secrets=clients.secrets):
             self._each(list(self._instances(unit, nodes).values()), delete)
@@ -586,6 +661,7 @@ class OracleBackend(Backend):
                 raise OCI_CODES.error(
                     "InvalidParameter", f"size_in_gbs {size} is outside {MIN_VOLUME_GB}..{MAX_VOLUME_GB}"
                 )
+        compartment = str(entry["oracle_compartment_id"])
         made: dict[str, str] = {}
         lock = threading.Lock()
 
@@ -628,22 +704,12 @@ class OracleBackend(Backend):
                         for d, v in self._tagged(unit, "volumes", [d.disk_id for d in disks]).items()
                     }
                 )
-                self._each(list(known.values()), lambda v: self._delete_volume(clients, v))
-            except Exception:
-                logger.exception("deleting the volumes of a failed create failed (they carry our tags)")
+                self._each(list(known.values()), lambda v: self._delete(clients, compartment, "volumes", v))
+            except Exception as e:
+                self._log_failed_cleanup("deleting the volumes of a failed create", e, clients.secrets)
 
         with translated(cleanup=drop, secrets=clients.secrets):
             return self._each(disks, create)
-
-    def _delete_volume(self, clients: Clients, volume_id: str) -> None:
-        """Delete a volume and wait for TERMINATED; gone is fine."""
-        try:
-            clients.blockstorage.delete_volume(volume_id)
-        except Exception as e:
-            if not is_not_found(e):
-                raise
-            return
-        self._wait(clients.blockstorage, clients.blockstorage.get_volume(volume_id), "TERMINATED")
 
     def delete_disks(self, unit: UnitContext, disks: list[base.DiskRequest]) -> None:
         """Delete the block volumes and wait; a volume still attached to an instance is refused
@@ -665,7 +731,7 @@ class OracleBackend(Backend):
                     f"volume {volume_id} is attached to instance {attached[0].instance_id}; "
                     "delete the node first",
                 )
-            self._delete_volume(clients, volume_id)
+            self._delete(clients, compartment, "volumes", volume_id)
 
         with translated(secrets=clients.secrets):
             ids = {
@@ -675,3 +741,34 @@ class OracleBackend(Backend):
             if missing:
                 ids.update({d: str(v.id) for d, v in self._tagged(unit, "volumes", missing).items()})
             self._each(list(ids.values()), delete)
+
+    # -- leftovers -----------------------------------------------------------------------------
+
+    def sweep(self, unit: UnitContext) -> None:
+        """Delete what is still tagged for ``unit`` in its compartment, the leftovers of
+        failures; called when the unit is deleted, after its nodes or disks.
+
+        Its instances are terminated first (their volumes detach), then its volumes; a volume
+        another instance still has attached is left alone (not a leftover).
+        """
+        clients = self.clients(unit)
+        compartment = str(self._entry(unit)["oracle_compartment_id"])
+        tags = {TAG_VCID: unit.vcid, TAG_UNIT: unit.unit_name}
+        with translated(secrets=clients.secrets):
+            instances = self._ours(clients, "instances", compartment, **tags)
+            volumes = self._ours(clients, "volumes", compartment, **tags)
+            if not instances and not volumes:
+                return
+            logger.warning(
+                "deleting leftovers of unit %s: %s",
+                unit.unit_name,
+                ", ".join(str(i.display_name) for i in [*instances, *volumes]),
+            )
+            self._each([str(i.id) for i in instances], lambda i: self._terminate(clients, compartment, i))
+            attached = {
+                a.volume_id
+                for a in self._all(clients.compute.list_volume_attachments, compartment)
+                if a.lifecycle_state in ("ATTACHING", "ATTACHED")
+            }
+            strays = [str(v.id) for v in volumes if v.id not in attached]
+            self._each(strays, lambda v: self._delete(clients, compartment, "volumes", v))

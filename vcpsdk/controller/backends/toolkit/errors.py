@@ -65,7 +65,12 @@ def clean_message(text: object, secrets: Iterable[str] = ()) -> str:
         'key *** refused'
     """
     message = " ".join(str(text).split())
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+    # a multi-line secret (a PEM key) appears folded like the message, or one line of it
+    folded = {" ".join(s.split()) for s in secrets if s}
+    folded |= {
+        line.strip() for s in secrets if s and "\n" in s for line in s.splitlines() if len(line.strip()) >= 16
+    }
+    for secret in sorted({s for s in folded if len(s) >= 4}, key=len, reverse=True):
         message = message.replace(secret, MASK)
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 3] + "..."
@@ -209,3 +214,37 @@ def translating(
         if mapped is None:
             raise
         raise mapped from e
+
+
+def masked_text(
+    mapper: Callable[[BaseException, tuple[str, ...]], BackendError | None],
+    error: BaseException,
+    secrets: tuple[str, ...] = (),
+) -> str:
+    """What a log may show of ``error`` (e.g. a cleanup's failure, logged and not raised):
+    ``mapper``'s typed error, else the error's type and text, with ``secrets`` masked.
+
+    Example::
+
+        logger.warning("cleanup failed: %s", masked_text(map_error, e, secrets))
+    """
+    mapped = mapper(error, secrets)
+    return clean_message(mapped if mapped is not None else f"{type(error).__name__}: {error}", secrets)
+
+
+def ignoring_missing(call: Callable[[], object], is_not_found: Callable[[BaseException], bool]) -> None:
+    """Run ``call`` (a delete and its wait); an error saying the resource is gone is fine.
+
+    Args:
+        call: the delete.
+        is_not_found: whether an error of the cloud's SDK says "does not exist (any more)".
+
+    Example::
+
+        ignoring_missing(lambda: client.delete(name), is_not_found)
+    """
+    try:
+        call()
+    except Exception as e:
+        if not is_not_found(e):
+            raise
