@@ -592,3 +592,13 @@ def test_a_rerun_of_an_interrupted_create_gets_the_same_instances(
     assert sorted(served.fake.leftovers()["instances"]) == sorted(r.instance_id for r in first)
     backend.delete_nodes(unit, nodes)
     assert clean(served)
+
+
+def test_a_list_call_is_retried_by_the_operators_strategy_only(served: RunningOci, config) -> None:
+    """``retry_max_attempts`` bounds list calls too (no SDK default retry wrapped around it)."""
+    backend = OracleBackend({**config, "retry_max_attempts": 2}, CONTROLLER_ID)
+    served.fake.fail("ListInstances", 429, "TooManyRequests", "slow down", times=20)
+    with pytest.raises(CloudThrottlingError):
+        backend.describe(make_unit(config), node_requests(1))
+    backend.close()
+    assert len(served.fake.calls("ListInstances")) == 2

@@ -307,8 +307,19 @@ class OracleBackend(Backend):
         return batches.each(items, work, limit=self.max_concurrent_creates, name="vcc-oracle")
 
     def _all(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> list[Any]:
-        """Every item of a paginated list call (``opc-next-page`` followed)."""
-        return list(self._oci.pagination.list_call_get_all_results(call, *args, **kwargs).data)
+        """Every item of a paginated list call (``opc-next-page`` followed).
+
+        Paged here rather than by ``oci.pagination``, which wraps each call in the SDK's
+        default retry strategy (8 attempts, minutes of backoff) around the client's own, so
+        the operator's ``retry_max_attempts`` would not bound a list call.
+        """
+        items: list[Any] = []
+        response = call(*args, **kwargs)
+        items.extend(response.data)
+        while response.has_next_page:
+            response = call(*args, page=response.next_page, **kwargs)
+            items.extend(response.data)
+        return items
 
     def _wait(self, client: Any, response: Any, state: str) -> Any:
         """The SDK's waiter until ``response``'s resource reaches ``state`` (or is gone)."""
