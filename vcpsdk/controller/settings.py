@@ -25,6 +25,9 @@ class ControllerSettings:
             configured backend use the sandbox.  See ``docs/backends.md``.
         tls_cert: certificate (PEM) to serve HTTPS with; plain http when ``None``.
         tls_key: the certificate's private key (PEM).
+        sandbox_bwrap: the bubblewrap executable that confines sandbox node sessions.
+        allow_unconfined_nodes: host the nodes of several users even where sessions
+            cannot be confined (``vcc serve --allow-unconfined-nodes``).
     """
 
     state_dir: Path
@@ -38,6 +41,8 @@ class ControllerSettings:
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    sandbox_bwrap: str = "bwrap"
+    allow_unconfined_nodes: bool = False
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()
