@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from vcpsdk.testing import RunningController, running_controller
 from vcpsdk.testing.keys import public_key_of
 from vcpsdk.testing.units import connect_sdk, create_running_unit
 
-from .conftest import client_options, home_of, ssh, ssh_text
+from .conftest import client, home_of, sftp_batch, ssh, ssh_text
 
 #: a variable of the controller's own process: no node session may see it
 MARKER = "VCC_CONFINEMENT_TEST_MARKER"
@@ -85,7 +84,9 @@ def test_controller_is_confined(confined: RunningController) -> None:
     assert '"confined": true' in (Path(confined.state_dir) / "confinement.json").read_text()
 
 
-def test_state_dir_and_other_nodes_are_unreadable(confined: RunningController, two_nodes: dict[str, object]) -> None:
+def test_state_dir_and_other_nodes_are_unreadable(
+    confined: RunningController, two_nodes: dict[str, object]
+) -> None:
     node, key = _bob(two_nodes)
     state = Path(confined.state_dir)
     home = home_of(state, node)
@@ -113,12 +114,14 @@ def test_symlinks_out_of_the_home_lead_nowhere(
         ssh_text(node, key, f"ln -sfn '{target}' leak{number}; ln -sfn '{target.parent}' dirleak{number}")
         assert ssh(node, key, f"cat leak{number}").returncode != 0
         assert ssh(node, key, f"cat dirleak{number}/{target.name}").returncode != 0
-        result = _sftp(node, key, f"get leak{number} {tmp_path / f'sftp{number}'}\n")
+        result = sftp_batch(node, key, f"get leak{number} {tmp_path / f'sftp{number}'}\n")
         assert result.returncode != 0
         assert not (tmp_path / f"sftp{number}").exists()
         for protocol in (["-O"], []):
             copy = tmp_path / f"scp{number}{len(protocol)}"
-            result = _scp(node, key, *protocol, f"root@{node.cloud_instance_address}:leak{number}", str(copy))
+            result = client(
+                "scp", node, key, *protocol, f"root@{node.cloud_instance_address}:leak{number}", str(copy)
+            )
             assert result.returncode != 0
             assert not copy.exists()
 
@@ -153,10 +156,10 @@ def test_sftp_sees_only_the_node(
         relative = os.path.join(traversal, os.path.relpath(target, state))
         for number, path in enumerate((str(target), relative)):
             copy = tmp_path / f"{target.name}{number}"
-            result = _sftp(node, key, f"get '{path}' {copy}\n")
+            result = sftp_batch(node, key, f"get '{path}' {copy}\n")
             assert result.returncode != 0, path
             assert not copy.exists()
-    listing = _sftp(node, key, f"ls -1a {state}\nls -1a {state / 'nodes'}\nls -1 /home\n")
+    listing = sftp_batch(node, key, f"ls -1a {state}\nls -1a {state / 'nodes'}\nls -1 /home\n")
     assert listing.returncode == 0, listing.stderr
     names = {line.strip().rsplit("/", 1)[-1] for line in listing.stdout.decode().splitlines()}
     assert "vcc.db" not in names and "secrets.key" not in names and "disks" not in names
@@ -164,15 +167,19 @@ def test_sftp_sees_only_the_node(
     assert isinstance(alice, VcNode) and alice.id not in names
     # sftp starts in the home; "/" is the node's read-only root, not the host's
     (tmp_path / "a.txt").write_text("a\n")
-    session = _sftp(node, key, f"pwd\nput {tmp_path / 'a.txt'} in-home.txt\nget /etc/hostname {tmp_path / 'h'}\n")
+    session = sftp_batch(
+        node, key, f"pwd\nput {tmp_path / 'a.txt'} in-home.txt\nget /etc/hostname {tmp_path / 'h'}\n"
+    )
     assert session.returncode == 0, session.stderr
     assert f"Remote working directory: {home}\n" in session.stdout.decode()
     assert (home / "in-home.txt").read_text() == "a\n"
     assert (tmp_path / "h").read_text() == f"{node.id}\n"
-    assert _sftp(node, key, f"put {tmp_path / 'a.txt'} /abs.txt\n").returncode != 0
+    assert sftp_batch(node, key, f"put {tmp_path / 'a.txt'} /abs.txt\n").returncode != 0
 
 
-def test_scp_sees_only_the_node(confined: RunningController, two_nodes: dict[str, object], tmp_path: Path) -> None:
+def test_scp_sees_only_the_node(
+    confined: RunningController, two_nodes: dict[str, object], tmp_path: Path
+) -> None:
     node, key = _bob(two_nodes)
     state = Path(confined.state_dir)
     traversal = os.path.relpath(state, home_of(state, node))
@@ -180,13 +187,13 @@ def test_scp_sees_only_the_node(confined: RunningController, two_nodes: dict[str
     for protocol in (["-O"], []):
         for path in (state / "secrets.key", state / "vcc.db", Path(traversal) / "secrets.key"):
             copy = tmp_path / f"copy{len(protocol)}"
-            result = _scp(node, key, *protocol, f"{target}:{path}", str(copy))
+            result = client("scp", node, key, *protocol, f"{target}:{path}", str(copy))
             assert result.returncode != 0, (protocol, path)
             assert not copy.exists()
         # an upload "into the state dir" never reaches it (under /tmp it lands in the node's /tmp)
         (tmp_path / "up.txt").write_text("up\n")
-        _scp(node, key, *protocol, str(tmp_path / "up.txt"), f"{target}:{state}/planted")
-        _scp(node, key, *protocol, str(tmp_path / "up.txt"), f"{target}:{traversal}/planted")
+        client("scp", node, key, *protocol, str(tmp_path / "up.txt"), f"{target}:{state}/planted")
+        client("scp", node, key, *protocol, str(tmp_path / "up.txt"), f"{target}:{traversal}/planted")
         assert not (state / "planted").exists()
 
 
@@ -198,23 +205,3 @@ def test_disks_scratch_and_ping_still_work(confined: RunningController, two_node
     assert ssh_text(node, key, "cat /tmp/scratch.txt") == "kept\n"  # /tmp lives as long as the node
     assert (Path(confined.state_dir) / "nodes" / node.id / "tmp" / "scratch.txt").read_text() == "kept\n"
     ssh_text(node, key, f"ping -c1 -W2 {alice.cloud_instance_address}")
-
-
-def _scp(node: VcNode, key: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["scp", *client_options(node, key, "-P"), *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def _sftp(node: VcNode, key: Path, batch: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["sftp", *client_options(node, key, "-P"), "-b", "-", f"root@{node.cloud_instance_address}"],
-        input=batch.encode(),
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
