@@ -103,6 +103,9 @@ def test_state_dir_and_other_nodes_are_unreadable(
     for directory in ("/home", "/root", "/run", "/opt"):
         assert ssh_text(node, key, f"ls -A {directory}") == "", directory
     assert ssh(node, key, "touch /etc/x /usr/x /x").returncode != 0  # the system view is read-only
+    # root without capabilities could write host-wide sysctls: /proc/sys is read-only
+    refused = ssh(node, key, "echo 1 > /proc/sys/vm/drop_caches")
+    assert refused.returncode != 0 and b"Read-only file system" in refused.stderr
 
 
 def test_symlinks_out_of_the_home_lead_nowhere(
@@ -205,3 +208,19 @@ def test_disks_scratch_and_ping_still_work(confined: RunningController, two_node
     assert ssh_text(node, key, "cat /tmp/scratch.txt") == "kept\n"  # /tmp lives as long as the node
     assert (Path(confined.state_dir) / "nodes" / node.id / "tmp" / "scratch.txt").read_text() == "kept\n"
     ssh_text(node, key, f"ping -c1 -W2 {alice.cloud_instance_address}")
+
+
+def test_power_on_never_writes_through_links_of_the_node(
+    confined: RunningController, key: Path, tmp_path: Path
+) -> None:
+    """A node user replaces ``~/.ssh`` by a link to a host directory: powering the node on
+    again must not plant the node's keys there."""
+    outside = tmp_path / "host-dir"
+    outside.mkdir()
+    sdk = connect_sdk(confined, tmp_path / "cfg", "carol")
+    _, unit, [node] = create_running_unit(sdk, public_key_of(key), "grp", "links")
+    ssh_text(node, key, f"mv .ssh .ssh-old && ln -s '{outside}' .ssh")
+    unit.power_off_nodes()
+    [on] = unit.power_on_nodes()
+    assert list(outside.iterdir()) == []
+    assert ssh_text(on, key, "test -L .ssh || echo real dir") == "real dir\n"

@@ -11,7 +11,7 @@ each other).  The session sees:
 * its own home (read-write, at the same path as on the host), with every attached
   disk bind-mounted at ``~/mnt/<device>``;
 * its own scratch directory as ``/tmp`` and ``/var/tmp`` (kept with the node);
-* a fresh ``/proc`` (only its own processes) and a minimal ``/dev``;
+* a fresh ``/proc`` (only its own processes; ``/proc/sys`` read-only) and a minimal ``/dev``;
 * empty, read-only directories everywhere else: no state directory, other node,
   user home, ``/run`` or ``/opt`` of the host.
 
@@ -238,7 +238,8 @@ class Confinement:
             args += ["--ro-bind", "/dev/null", str(key)]
         if os.path.isfile("/etc/hostname"):
             args += ["--ro-bind", str(view.hostname_file), "/etc/hostname"]
-        args += ["--proc", "/proc", "--dev", "/dev"]
+        # root without capabilities may still write most sysctls: /proc/sys is read-only
+        args += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys", "--dev", "/dev"]
         for directory in EMPTY_DIRS:
             args += ["--dir", directory]
         args += ["--bind", str(view.scratch), "/tmp", "--bind", str(view.scratch), "/var/tmp"]

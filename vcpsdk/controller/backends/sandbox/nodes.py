@@ -171,17 +171,11 @@ class NodeHub:
     def _write_files(self, config: NodeConfig) -> None:
         directory = self.directory(config.node_id)
         home = directory / "home"
-        (home / ".ssh").mkdir(parents=True, exist_ok=True)
-        os.chmod(home / ".ssh", 0o700)
+        _write_authorized_keys(home, config.authorized_keys)
         key_file = directory / "ssh_host_ed25519_key"
         if not key_file.exists():  # a node keeps its host key for its whole life
             asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
             os.chmod(key_file, 0o600)
-        keys_file = home / ".ssh" / "authorized_keys"
-        if not os.path.lexists(keys_file):  # never write through a link a node user made
-            descriptor = os.open(keys_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(descriptor, "w") as keys:
-                keys.write(config.authorized_keys)
         (directory / "tmp").mkdir(exist_ok=True)
         (directory / "hostname").write_text(f"{config.node_id}\n")
         mounts = home / "mnt"
@@ -265,6 +259,27 @@ class NodeHub:
             await acceptor.wait_closed()
         for connection in open_connections:
             await connection.wait_closed()
+
+
+def _write_authorized_keys(home: Path, keys: str) -> None:
+    """Create ``~/.ssh/authorized_keys`` once.  Node users own their home: never follow
+    a link they made (``.ssh`` → a directory of the host would plant keys there)."""
+    ssh_dir = home / ".ssh"
+    if ssh_dir.is_symlink():
+        ssh_dir.unlink()
+    ssh_dir.mkdir(parents=True, exist_ok=True)
+    directory = os.open(ssh_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchmod(directory, 0o700)
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            descriptor = os.open("authorized_keys", flags, 0o600, dir_fd=directory)
+        except FileExistsError:  # kept: add_publickey appends to it
+            return
+        with os.fdopen(descriptor, "w") as file:
+            file.write(keys)
+    finally:
+        os.close(directory)
 
 
 def _raise_open_file_limit() -> None:
