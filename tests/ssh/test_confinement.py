@@ -224,3 +224,17 @@ def test_power_on_never_writes_through_links_of_the_node(
     [on] = unit.power_on_nodes()
     assert list(outside.iterdir()) == []
     assert ssh_text(on, key, "test -L .ssh || echo real dir") == "real dir\n"
+
+
+@pytest.mark.parametrize(
+    "family_type_protocol",
+    ["AF_PACKET, socket.SOCK_RAW, 0", "AF_INET, socket.SOCK_RAW, 6", "AF_INET6, socket.SOCK_RAW, 17"],
+)
+def test_a_node_cannot_sniff_loopback_traffic(
+    two_nodes: dict[str, object], family_type_protocol: str
+) -> None:
+    """ping works, but no socket that reads other programs' packets (tokens on 127.0.0.1)."""
+    node, key = _bob(two_nodes)
+    result = ssh(node, key, f'python3 -c "import socket; socket.socket(socket.{family_type_protocol})"')
+    assert result.returncode != 0
+    assert b"Operation not permitted" in result.stderr
