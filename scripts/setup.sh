@@ -18,6 +18,9 @@ for tool in ssh scp sftp ssh-keygen ssh-keyscan; do
     command -v "$tool" >/dev/null || { apt_packages+=(openssh-client); break; }
 done
 command -v ping >/dev/null || apt_packages+=(iputils-ping)
+# confined sandbox nodes: bubblewrap, and OpenSSH's sftp-server run inside the confinement
+command -v bwrap >/dev/null || apt_packages+=(bubblewrap)
+[ -x /usr/lib/openssh/sftp-server ] || apt_packages+=(openssh-sftp-server)
 if ((${#apt_packages[@]})); then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

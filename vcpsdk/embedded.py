@@ -174,6 +174,24 @@ def running_sandbox() -> dict[str, int] | None:
     return None
 
 
+def node_confinement() -> str:
+    """One line saying whether the local sandbox's nodes are confined (bubblewrap).
+
+    The running controller writes ``state/confinement.json`` when it starts.
+
+    Returns:
+        ``"nodes are confined (bubblewrap)"``, ``"nodes are NOT confined: <reason>"``, or
+        ``"node confinement unknown"`` before the controller has started once.
+    """
+    try:
+        status = json.loads((data_dir() / "state" / "confinement.json").read_text())
+    except (OSError, ValueError):
+        return "node confinement unknown"
+    if status.get("confined"):
+        return "nodes are confined (bubblewrap)"
+    return f"nodes are NOT confined: {status.get('reason') or 'unknown reason'}"
+
+
 def stop_sandbox(timeout: float = 10.0) -> bool:
     """Stop the local sandbox controller; True if one was running."""
     directory = data_dir()

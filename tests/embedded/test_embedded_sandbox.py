@@ -125,3 +125,18 @@ def test_vcc_sandbox_status_says_whether_it_runs(env: dict[str, str]) -> None:
         f"sandbox running at http://127.0.0.1:{info['port']}/vcp/v1/occtr (pid {info['pid']}"
         in running.stderr
     )
+    # this host has bubblewrap (scripts/setup.sh): the sandbox says its nodes are confined
+    assert "sandbox nodes are confined (bubblewrap)" in running.stderr
+
+
+def test_status_says_when_nodes_are_not_confined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vcpsdk import embedded
+
+    monkeypatch.setenv("VCPSDK_DATA_DIR", str(tmp_path))
+    assert embedded.node_confinement() == "node confinement unknown"  # never started
+    state = embedded.data_dir() / "state"
+    state.mkdir(parents=True)
+    (state / "confinement.json").write_text(json.dumps({"confined": False, "reason": "bwrap: no userns"}))
+    assert embedded.node_confinement() == "nodes are NOT confined: bwrap: no userns"
+    (state / "confinement.json").write_text(json.dumps({"confined": True, "reason": ""}))
+    assert embedded.node_confinement() == "nodes are confined (bubblewrap)"

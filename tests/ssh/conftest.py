@@ -60,6 +60,25 @@ def ssh(
     )
 
 
+def client(
+    tool: str, node: VcNode, key: Path, *args: str, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``scp``/``sftp`` with the options for ``node`` (``-P PORT``) and ``args``."""
+    return subprocess.run(
+        [tool, *client_options(node, key, "-P"), *args],
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def sftp_batch(node: VcNode, key: Path, batch: str) -> subprocess.CompletedProcess[bytes]:
+    """``sftp -b -`` as root on ``node`` with the commands of ``batch``."""
+    return client("sftp", node, key, "-b", "-", f"root@{node.cloud_instance_address}", input=batch.encode())
+
+
 def ssh_text(node: VcNode, key: Path, command: str, user: str = "root") -> str:
     """stdout of a command that must succeed."""
     result = ssh(node, key, command, user)

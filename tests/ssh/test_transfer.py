@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,24 +11,7 @@ import pytest
 from vcpsdk.errors import VcpRemoteCommandError
 from vcpsdk.node import VcNode
 
-from .conftest import client_options, home_of, ssh_text
-
-
-def _client(
-    tool: str, node: VcNode, key: Path, *args: str, input: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [tool, *client_options(node, key, "-P"), *args],
-        input=input,
-        stdin=None if input is not None else subprocess.DEVNULL,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def _sftp(node: VcNode, key: Path, batch: str) -> subprocess.CompletedProcess[bytes]:
-    return _client("sftp", node, key, "-b", "-", f"root@{node.cloud_instance_address}", input=batch.encode())
+from .conftest import client, home_of, sftp_batch, ssh_text
 
 
 def _random_file(path: Path, size: int) -> bytes:
@@ -48,7 +30,7 @@ def test_sftp_batch_put_ls_get(node: VcNode, key: Path, tmp_path: Path, live_con
         "ls -1 dir\n"
         f"get remote.bin {tmp_path / 'back.bin'}\n"
     )
-    result = _sftp(node, key, batch)
+    result = sftp_batch(node, key, batch)
     assert result.returncode == 0, result.stderr
     listing = result.stdout.decode()
     assert "remote.bin" in listing and "dir/copy.bin" in listing
@@ -58,20 +40,11 @@ def test_sftp_batch_put_ls_get(node: VcNode, key: Path, tmp_path: Path, live_con
     assert (home / "dir" / "copy.bin").read_bytes() == data
 
 
-def test_sftp_stays_inside_the_home(node: VcNode, key: Path, tmp_path: Path, live_controller) -> None:
-    (tmp_path / "a.txt").write_text("abs\n")
-    result = _sftp(node, key, f"put {tmp_path / 'a.txt'} /abs.txt\npwd\nls -1 /\n")
-    assert result.returncode == 0, result.stderr
-    assert (home_of(live_controller.state_dir, node) / "abs.txt").read_text() == "abs\n"
-    assert "Remote working directory: /\n" in result.stdout.decode()
-    # the host's /etc/hostname is not reachable: "/" is the node's home
-    result = _sftp(node, key, f"get /etc/hostname {tmp_path / 'h'}\n")
-    assert result.returncode != 0
-    assert not (tmp_path / "h").exists()
+# SFTP inside the home without confinement: test_unconfined.py; confined: test_confinement.py
 
 
 def test_sftp_with_another_key_is_refused(node: VcNode, other_key: Path) -> None:
-    result = _sftp(node, other_key, "ls\n")
+    result = sftp_batch(node, other_key, "ls\n")
     assert result.returncode == 255
     assert b"Permission denied" in result.stderr
 
@@ -82,11 +55,11 @@ def test_scp_upload_and_download(
 ) -> None:
     data = _random_file(tmp_path / "up.bin", 2_000_000)
     target = f"root@{node.cloud_instance_address}"
-    up = _client("scp", node, key, *protocol, str(tmp_path / "up.bin"), f"{target}:copied.bin")
+    up = client("scp", node, key, *protocol, str(tmp_path / "up.bin"), f"{target}:copied.bin")
     assert up.returncode == 0, up.stderr
     assert (home_of(live_controller.state_dir, node) / "copied.bin").read_bytes() == data
     assert ssh_text(node, key, "wc -c < copied.bin").strip() == "2000000"
-    down = _client("scp", node, key, *protocol, f"{target}:copied.bin", str(tmp_path / "down.bin"))
+    down = client("scp", node, key, *protocol, f"{target}:copied.bin", str(tmp_path / "down.bin"))
     assert down.returncode == 0, down.stderr
     assert (tmp_path / "down.bin").read_bytes() == data
 
@@ -98,18 +71,18 @@ def test_scp_recursive(node: VcNode, key: Path, tmp_path: Path, live_controller,
     (tree / "a.txt").write_text("a\n")
     (tree / "inner" / "b.txt").write_text("b\n")
     target = f"root@{node.cloud_instance_address}"
-    up = _client("scp", node, key, *protocol, "-r", str(tree), f"{target}:")
+    up = client("scp", node, key, *protocol, "-r", str(tree), f"{target}:")
     assert up.returncode == 0, up.stderr
     home = home_of(live_controller.state_dir, node)
     assert (home / "tree" / "inner" / "b.txt").read_text() == "b\n"
-    down = _client("scp", node, key, *protocol, "-r", f"{target}:tree", str(tmp_path / "back"))
+    down = client("scp", node, key, *protocol, "-r", f"{target}:tree", str(tmp_path / "back"))
     assert down.returncode == 0, down.stderr
     assert (tmp_path / "back" / "a.txt").read_text() == "a\n"
     assert (tmp_path / "back" / "inner" / "b.txt").read_text() == "b\n"
 
 
 def test_scp_of_a_missing_file_fails(node: VcNode, key: Path, tmp_path: Path) -> None:
-    result = _client(
+    result = client(
         "scp", node, key, "-O", f"root@{node.cloud_instance_address}:nothing.here", str(tmp_path / "x")
     )
     assert result.returncode != 0

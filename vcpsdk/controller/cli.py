@@ -1,6 +1,6 @@
 """``vcc``: run the VC Controller and manage its tokens.
 
-vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S]
+vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S] [--allow-unconfined-nodes]
           [--tls-self-signed | --tls-cert FILE --tls-key FILE]
           [--limits FILE] [--limit NAME=VALUE ...]
 vcc token create --user NAME [--superuser] --state-dir DIR
@@ -32,6 +32,7 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
         ssh_port=getattr(args, "ssh_port", 22),
         fallback_ssh_port=getattr(args, "fallback_ssh_port", 2222),
         limits=_limits(getattr(args, "limits", None), getattr(args, "limit", None)),
+        allow_unconfined_nodes=getattr(args, "allow_unconfined_nodes", False),
         **_tls_files(args),
     )
 
@@ -143,6 +144,7 @@ def sandbox(args: argparse.Namespace) -> int:
         f"state {embedded.data_dir()})",
         file=sys.stderr,
     )
+    print(f"sandbox {embedded.node_confinement()}", file=sys.stderr)
     return 0
 
 
@@ -193,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=2222,
         help="SSH port used when --ssh-port cannot be bound (default 2222)",
+    )
+    p_serve.add_argument(
+        "--allow-unconfined-nodes",
+        action="store_true",
+        help="host several users' sandbox nodes even if bubblewrap cannot confine them here",
     )
     tls = p_serve.add_mutually_exclusive_group()
     tls.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM)")

@@ -97,6 +97,9 @@ class ControllerSettings:
         tls_cert: certificate (PEM) to serve HTTPS with; plain http when ``None``.
         tls_key: the certificate's private key (PEM).
         limits: request, unit and user limits (:class:`Limits`).
+        sandbox_bwrap: the bubblewrap executable that confines sandbox node sessions.
+        allow_unconfined_nodes: host the nodes of several users even where sessions
+            cannot be confined (``vcc serve --allow-unconfined-nodes``).
     """
 
     state_dir: Path
@@ -111,6 +114,8 @@ class ControllerSettings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     limits: Limits = field(default_factory=Limits)
+    sandbox_bwrap: str = "bwrap"
+    allow_unconfined_nodes: bool = False
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()

@@ -60,7 +60,13 @@ def sandbox_backend(cls: type[Any], setup: BackendSetup) -> Backend:
     if settings.vpn_catalog_file:
         catalog = yaml.safe_load(Path(settings.vpn_catalog_file).read_text("utf-8"))
     backend: Backend = cls(
-        settings.state_dir, settings.boot_delay, catalog, settings.ssh_port, settings.fallback_ssh_port
+        settings.state_dir,
+        settings.boot_delay,
+        catalog,
+        settings.ssh_port,
+        settings.fallback_ssh_port,
+        bwrap=settings.sandbox_bwrap,
+        allow_unconfined_nodes=settings.allow_unconfined_nodes,
     )
     return backend
 

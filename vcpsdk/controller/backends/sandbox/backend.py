@@ -4,6 +4,11 @@ Nodes get addresses in their provider's ``private_network_ipmask`` (a range insi
 127.0.0.0/8), disks are directories under the state dir, and booting takes a
 configurable delay so that users see the same BOOTING → RUNNING flow as on a
 cloud.  Nothing here ever talks to an address outside 127.0.0.0/8.
+
+Node sessions are confined with bubblewrap (``confine.py``) when the host allows it
+(probed once at start).  A host that cannot confine hosts the nodes of one user at a
+time: creating nodes for a user while another user's nodes exist fails, naming
+``--allow-unconfined-nodes``, unless the operator passed that flag.
 """
 
 from __future__ import annotations
@@ -11,8 +16,11 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import json
+import logging
 import secrets
 import shutil
+import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -30,10 +38,14 @@ from vcpsdk.controller.backends.base import (
     NodeResult,
     UnitContext,
 )
+from vcpsdk.controller.backends.sandbox.confine import OPT_OUT_FLAG, Confinement
 from vcpsdk.controller.backends.sandbox.nodes import NodeConfig, NodeHub
 from vcpsdk.controller.backends.toolkit.addresses import Address, AddressPolicy, Network
 from vcpsdk.controller.backends.toolkit.bootstrap import container_environment
 
+logger = logging.getLogger("vcp.controller")
+#: written at start: whether this controller's nodes are confined (``vcc sandbox status``)
+CONFINEMENT_FILE = "confinement.json"
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 #: kept for the controller itself (127.0.0.1) and for local services
 RESERVED = ipaddress.ip_network("127.0.0.0/16")
@@ -79,8 +91,13 @@ class SandboxBackend(Backend):
         catalog: dict[str, dict[str, dict[str, Any]]] | None = None,
         ssh_port: int = 22,
         fallback_ssh_port: int = 2222,
+        bwrap: str = "bwrap",
+        allow_unconfined_nodes: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir)
+        self.confinement = Confinement(bwrap)
+        self.allow_unconfined_nodes = allow_unconfined_nodes
+        self._hosting = threading.Lock()  # one owner check + provision at a time when unconfined
         self.boot_delay = boot_delay
         self._catalog = catalog or default_catalog()
         self._check_catalog()
@@ -91,8 +108,44 @@ class SandboxBackend(Backend):
     def hub(self) -> NodeHub:
         """The SSH endpoints of the nodes (started with the controller)."""
         if self._hub is None:
-            self._hub = NodeHub(self.state_dir, *self._ssh_ports)
+            self._probe_confinement()
+            self._hub = NodeHub(self.state_dir, *self._ssh_ports, confinement=self.confinement)
         return self._hub
+
+    def _probe_confinement(self) -> None:
+        """Find out once whether node sessions can be confined; tell the operator and
+        ``vcc sandbox status`` (through ``<state dir>/confinement.json``)."""
+        confined = self.confinement.probe()
+        if not confined:
+            policy = (
+                "nodes of several users are allowed (--allow-unconfined-nodes)"
+                if self.allow_unconfined_nodes
+                else "only one user's nodes are hosted at a time"
+            )
+            logger.warning("sandbox nodes are NOT confined: %s; %s", self.confinement.reason, policy)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        status = {
+            "confined": confined,
+            "reason": self.confinement.reason,
+            "allow_unconfined_nodes": self.allow_unconfined_nodes,
+        }
+        (self.state_dir / CONFINEMENT_FILE).write_text(json.dumps(status))
+
+    def _check_hosting(self, owner: str) -> None:
+        """Refuse nodes of ``owner`` while another user's nodes exist on a host that
+        cannot confine them, unless the operator allowed it.
+
+        Raises:
+            InvalidRequest: naming the reason and ``--allow-unconfined-nodes``.
+        """
+        if self.confinement.confined or self.allow_unconfined_nodes:
+            return
+        if self.hub.owners() - {owner}:
+            raise InvalidRequest(
+                f"sandbox nodes cannot be confined on this host ({self.confinement.reason}), so it "
+                "hosts the nodes of one user at a time and another user's nodes exist; the operator "
+                f"may allow unconfined nodes of several users with vcc serve {OPT_OUT_FLAG}"
+            )
 
     def start(self) -> None:
         """Start the SSH endpoint runtime."""
@@ -133,7 +186,12 @@ class SandboxBackend(Backend):
     # -- nodes ---------------------------------------------------------------------------
 
     def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
-        """Boot the nodes (one shared delay for the batch) and start their SSH endpoints."""
+        """Boot the nodes (one shared delay for the batch) and start their SSH endpoints.
+
+        Raises:
+            InvalidRequest: the host cannot confine nodes and another user's nodes exist.
+        """
+        self._check_hosting(unit.owner)
         if self.boot_delay > 0:
             time.sleep(self.boot_delay)
         configs, results = [], []
@@ -155,7 +213,12 @@ class SandboxBackend(Backend):
                     backend_data={"instance_id": instance_id},
                 )
             )
-        port = self.hub.provision(configs)
+        if self.confinement.confined or self.allow_unconfined_nodes:
+            port = self.hub.provision(configs)
+        else:
+            with self._hosting:  # two users' first nodes must not pass the check together
+                self._check_hosting(unit.owner)
+                port = self.hub.provision(configs)
         for result in results:
             result.ssh_port = port
         return results
@@ -187,6 +250,7 @@ class SandboxBackend(Backend):
             environment=environment,
             authorized_keys=authorized,
             disks=disks,
+            owner=unit.owner,
         )
 
     def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:

@@ -6,11 +6,18 @@ keys delivered through ``AUTHORIZED_KEYS`` (and those later appended to
 ``~/.ssh/authorized_keys``) for ``root`` and the unit's ``ssh_user_name``.
 Commands run through ``/bin/sh -c`` with the node's home directory as working
 directory and ``params_e`` as environment; stdin, stdout, stderr and the exit
-status pass through.  SFTP and SCP work inside the node's home directory.
+status pass through.
+
+With a :class:`~vcpsdk.controller.backends.sandbox.confine.Confinement` that works on
+this host, every session (command, SCP, and SFTP through OpenSSH's ``sftp-server``)
+runs inside the node's bubblewrap view (see ``confine.py``).  Without one, commands run
+as plain processes of the controller and SFTP/SCP are served in-process, inside the
+node's home directory.
 
 Files of a node live in ``<state>/nodes/<node_id>/``: its host key (stable for the
 node's life), ``node.json`` (what is needed to bring the endpoint back after a
-controller restart) and ``home/``.  All listeners run on one private event loop.
+controller restart), ``home/``, the scratch directory ``tmp/`` and ``hostname``.
+All listeners run on one private event loop.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from typing import Any, TypeVar
 
 import asyncssh
 
+from vcpsdk.controller.backends.sandbox.confine import SFTP_SERVER, Confinement, NodeView
+
 logger = logging.getLogger("vcp.controller")
 T = TypeVar("T")
 
@@ -49,13 +58,22 @@ class NodeConfig:
     environment: dict[str, str]
     authorized_keys: str
     disks: dict[str, str] = field(default_factory=dict)  # device name → directory
+    owner: str = ""  # the user whose unit the node belongs to ("" in files of older versions)
 
 
 class NodeHub:
     """Runs the SSH endpoints of all sandbox nodes of one controller."""
 
-    def __init__(self, state_dir: Path, ssh_port: int = 22, fallback_port: int = 2222) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        ssh_port: int = 22,
+        fallback_port: int = 2222,
+        confinement: Confinement | None = None,
+    ) -> None:
         _raise_open_file_limit()
+        #: sessions run confined when this is set and works on this host
+        self.confinement = confinement if confinement is not None and confinement.confined else None
         self.root = Path(state_dir) / "nodes"
         self.root.mkdir(parents=True, exist_ok=True)
         self._wanted_port = ssh_port
@@ -80,6 +98,16 @@ class NodeHub:
     def home(self, node_id: str) -> Path:
         """The node's home (working) directory."""
         return self.directory(node_id) / "home"
+
+    def owners(self) -> set[str]:
+        """The owners of every node that has files here (running or not)."""
+        owners = set()
+        for node_file in self.root.glob("*/node.json"):
+            try:
+                owners.add(str(json.loads(node_file.read_text()).get("owner") or ""))
+            except (OSError, ValueError):
+                owners.add("")
+        return owners
 
     def is_listening(self, node_id: str) -> bool:
         """True while the node's SSH endpoint accepts connections."""
@@ -143,23 +171,26 @@ class NodeHub:
     def _write_files(self, config: NodeConfig) -> None:
         directory = self.directory(config.node_id)
         home = directory / "home"
-        (home / ".ssh").mkdir(parents=True, exist_ok=True)
-        os.chmod(home / ".ssh", 0o700)
+        _write_authorized_keys(home, config.authorized_keys)
         key_file = directory / "ssh_host_ed25519_key"
         if not key_file.exists():  # a node keeps its host key for its whole life
             asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
             os.chmod(key_file, 0o600)
-        keys_file = home / ".ssh" / "authorized_keys"
-        if not keys_file.exists():
-            keys_file.write_text(config.authorized_keys)
-            os.chmod(keys_file, 0o600)
+        (directory / "tmp").mkdir(exist_ok=True)
+        (directory / "hostname").write_text(f"{config.node_id}\n")
         mounts = home / "mnt"
+        if config.disks and mounts.is_symlink():
+            mounts.unlink()
         for device, target in config.disks.items():
             mounts.mkdir(exist_ok=True)
-            link = mounts / Path(device).name
-            if not link.is_symlink():
-                link.symlink_to(target, target_is_directory=True)
+            _mount_point(mounts / Path(device).name, target, bind=self.confinement is not None)
         (directory / "node.json").write_text(json.dumps(asdict(config)))
+
+    def view(self, config: NodeConfig) -> NodeView:
+        """What a confined session of the node sees."""
+        directory, home = self.directory(config.node_id), self.home(config.node_id)
+        disks = {str(home / "mnt" / Path(device).name): target for device, target in config.disks.items()}
+        return NodeView(config.node_id, home, directory / "tmp", directory / "hostname", disks)
 
     def _load(self, node_id: str) -> NodeConfig:
         data = json.loads((self.directory(node_id) / "node.json").read_text())
@@ -179,25 +210,22 @@ class NodeHub:
         home = directory / "home"
 
         connections = self._connections.setdefault(config.node_id, set())
+        runner = _Runner(config, home, self.confinement, self.view(config) if self.confinement else None)
 
         def server_factory() -> asyncssh.SSHServer:
-            return _NodeServer(config, home, connections)
-
-        async def handle(process: asyncssh.SSHServerProcess[bytes]) -> None:
-            await _run_command(process, config, home)
+            return _NodeServer(config, home, connections, runner if runner.confined else None)
 
         def sftp_factory(channel: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
             return _NodeSFTPServer(channel, chroot=os.fsencode(home))
 
-        options = {
+        options: dict[str, Any] = {
             "server_factory": server_factory,
             "server_host_keys": [host_key],
-            "process_factory": handle,
-            "sftp_factory": sftp_factory,
-            "allow_scp": True,
             "encoding": None,
             "reuse_address": True,
         }
+        if not runner.confined:  # confined sessions are opened by _NodeServer.session_requested
+            options.update(process_factory=runner.command, sftp_factory=sftp_factory, allow_scp=True)
         port = self.port or self._wanted_port
         try:
             acceptor = await asyncssh.listen(config.address, port, **options)
@@ -233,6 +261,27 @@ class NodeHub:
             await connection.wait_closed()
 
 
+def _write_authorized_keys(home: Path, keys: str) -> None:
+    """Create ``~/.ssh/authorized_keys`` once.  Node users own their home: never follow
+    a link they made (``.ssh`` → a directory of the host would plant keys there)."""
+    ssh_dir = home / ".ssh"
+    if ssh_dir.is_symlink():
+        ssh_dir.unlink()
+    ssh_dir.mkdir(parents=True, exist_ok=True)
+    directory = os.open(ssh_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchmod(directory, 0o700)
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            descriptor = os.open("authorized_keys", flags, 0o600, dir_fd=directory)
+        except FileExistsError:  # kept: add_publickey appends to it
+            return
+        with os.fdopen(descriptor, "w") as file:
+            file.write(keys)
+    finally:
+        os.close(directory)
+
+
 def _raise_open_file_limit() -> None:
     """Every node holds a listening socket: lift the soft descriptor limit (often 1024)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -262,12 +311,23 @@ class _NodeServer(asyncssh.SSHServer):
     """Public-key authentication against the node's authorized keys."""
 
     def __init__(
-        self, config: NodeConfig, home: Path, connections: set[asyncssh.SSHServerConnection]
+        self,
+        config: NodeConfig,
+        home: Path,
+        connections: set[asyncssh.SSHServerConnection],
+        confined: _Runner | None = None,
     ) -> None:
         self._config = config
         self._keys_file = home / ".ssh" / "authorized_keys"
         self._connections = connections
         self._connection: asyncssh.SSHServerConnection | None = None
+        self._confined = confined
+
+    def session_requested(self) -> asyncssh.SSHServerSession[bytes] | bool:
+        """Confined nodes: a session that runs commands, SCP and SFTP inside the node."""
+        if self._confined is None:
+            return False
+        return _ConfinedSession(self._confined)
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._connection = conn
@@ -300,48 +360,142 @@ class _NodeServer(asyncssh.SSHServer):
         return authorized.validate(key, "", "") is not None
 
 
-async def _run_command(process: asyncssh.SSHServerProcess[bytes], config: NodeConfig, home: Path) -> None:
-    """Run the client's command (or a shell) as a local process of the node."""
-    username = process.get_extra_info("username") or "root"
-    environment = {
-        "PATH": BASE_PATH,
-        "HOME": str(home),
-        "USER": username,
-        "LOGNAME": username,
-        "SHELL": "/bin/sh",
-        "LANG": "C.UTF-8",
-        **config.environment,
-    }
-    command = process.command
-    argv = ["/bin/sh", "-c", command] if command is not None else ["/bin/sh", "-i"]
-    try:
-        child = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=home,
-            env=environment,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as e:
-        process.stderr.write(f"cannot start command: {e}\n".encode())
-        process.exit(127)
+class _Runner:
+    """Runs the sessions of one node: as plain processes, or inside its confinement."""
+
+    def __init__(
+        self, config: NodeConfig, home: Path, confinement: Confinement | None, view: NodeView | None
+    ) -> None:
+        self.config = config
+        self.home = home
+        self.confinement = confinement
+        self.view = view
+
+    @property
+    def confined(self) -> bool:
+        """True when the node's sessions run inside its confinement."""
+        return self.confinement is not None and self.view is not None
+
+    def environment(self, username: str) -> dict[str, str]:
+        """The environment of a session of ``username``."""
+        return {
+            "PATH": BASE_PATH,
+            "HOME": str(self.home),
+            "USER": username,
+            "LOGNAME": username,
+            "SHELL": "/bin/sh",
+            "LANG": "C.UTF-8",
+            **self.config.environment,
+        }
+
+    async def command(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        """Run the client's command (or a shell) as a process of the node."""
+        command = process.command
+        argv = ["/bin/sh", "-c", command] if command is not None else ["/bin/sh", "-i"]
+        username = process.get_extra_info("username") or "root"
+        status = await self.run(argv, username, process.stdin, process.stdout, process.stderr)
+        process.exit(status)
+        await process.wait_closed()
+
+    async def run(
+        self,
+        argv: list[str],
+        username: str,
+        stdin: asyncssh.SSHReader[bytes],
+        stdout: asyncssh.SSHWriter[bytes],
+        stderr: asyncssh.SSHWriter[bytes],
+    ) -> int:
+        """Run ``argv`` with the session's streams; returns the exit status to report."""
+        fds: tuple[int, ...] = ()
+        if self.confinement is not None and self.view is not None:
+            fds = self.confinement.pass_fds()
+            argv = self.confinement.argv(self.view, argv, seccomp_fd=fds[0] if fds else None)
+        try:
+            child = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=self.home,
+                env=self.environment(username),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=fds,
+            )
+        except OSError as e:
+            stderr.write(f"cannot start command: {e}\n".encode())
+            return 127
+        finally:
+            for fd in fds:
+                os.close(fd)
+        assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+        feeding = asyncio.ensure_future(_feed_stdin(stdin, child.stdin))
+        try:
+            # forward the output ourselves: exit() must come only after both streams ended,
+            # or the tail of a large output would be lost
+            await asyncio.gather(_pump(child.stdout, stdout), _pump(child.stderr, stderr))
+            status = await child.wait()
+        except (asyncio.CancelledError, asyncssh.Error, ConnectionError):
+            _kill(child)
+            raise
+        finally:
+            feeding.cancel()  # the command is done: input it did not read is dropped
+        return status if status >= 0 else 128 - status
+
+
+class _ConfinedSession(asyncssh.SSHServerProcess[bytes]):
+    """A session of a confined node: commands and SCP (``scp -t/-f`` is a command) run
+    through the runner; the ``sftp`` subsystem is OpenSSH's sftp-server, run the same way."""
+
+    def __init__(self, runner: _Runner) -> None:
+        super().__init__(runner.command, None, 3, False)
+        self._runner = runner
+        self._sftp = False
+        self._channel: asyncssh.SSHServerChannel[bytes] | None = None
+
+    def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:  # type: ignore[override]
+        self._channel = chan
+        super().connection_made(chan)
+
+    def subsystem_requested(self, subsystem: str) -> bool:
+        self._sftp = subsystem == "sftp"
+        return self._sftp
+
+    def session_started(self) -> None:
+        if not self._sftp:
+            super().session_started()
+            return
+        chan = self._channel
+        assert chan is not None
+        stdin = asyncssh.SSHReader[bytes](self, chan)
+        stdout = asyncssh.SSHWriter[bytes](self, chan)
+        stderr = asyncssh.SSHWriter[bytes](self, chan, asyncssh.EXTENDED_DATA_STDERR)
+        chan.get_connection().create_task(self._serve_sftp(chan, stdin, stdout, stderr))
+
+    async def _serve_sftp(
+        self,
+        chan: asyncssh.SSHServerChannel[bytes],
+        stdin: asyncssh.SSHReader[bytes],
+        stdout: asyncssh.SSHWriter[bytes],
+        stderr: asyncssh.SSHWriter[bytes],
+    ) -> None:
+        username = chan.get_extra_info("username") or "root"
+        status = await self._runner.run([SFTP_SERVER], username, stdin, stdout, stderr)
+        chan.exit(status)
+
+
+def _mount_point(path: Path, target: str, bind: bool) -> None:
+    """Where an attached disk appears in the home: an empty directory the confinement
+    bind-mounts the disk on, or (unconfined) a symlink to the disk's directory."""
+    if bind:
+        if path.is_symlink():
+            path.unlink()
+        path.mkdir(exist_ok=True)
         return
-    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
-    feeding = asyncio.ensure_future(_feed_stdin(process.stdin, child.stdin))
-    try:
-        # forward the output ourselves: exit() must come only after both streams ended,
-        # or the tail of a large output would be lost
-        await asyncio.gather(_pump(child.stdout, process.stdout), _pump(child.stderr, process.stderr))
-        status = await child.wait()
-    except (asyncio.CancelledError, asyncssh.Error, ConnectionError):
-        _kill(child)
-        raise
-    finally:
-        feeding.cancel()  # the command is done: input it did not read is dropped
-    process.exit(status if status >= 0 else 128 - status)
-    await process.wait_closed()
+    if path.is_dir() and not path.is_symlink():
+        with contextlib.suppress(OSError):  # an empty mount point of a confined run
+            path.rmdir()
+    if not os.path.lexists(path):
+        path.symlink_to(target, target_is_directory=True)
 
 
 async def _feed_stdin(source: asyncssh.SSHReader[bytes], target: asyncio.StreamWriter) -> None:
