@@ -13,21 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from vcpsdk.testing import network
 from vcpsdk.testing.conformance.vmware import VcsimHarness
 from vcpsdk.testing.fakes.vmware import RunningVcsim, running_vcsim
-from vcpsdk.testing.network import loopback_only, refuse_non_loopback_names
 
 
 @pytest.fixture(autouse=True)
 def network_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Fail the test if anything connects outside 127.0.0.0/8 or resolves a public name."""
-    for name in ("VSPHERE_USER", "VSPHERE_PASSWORD", "VSPHERE_SERVER"):
-        monkeypatch.delenv(name, raising=False)
-    refused = refuse_non_loopback_names(monkeypatch)
-    with loopback_only() as violations:
+    with network.network_rule(monkeypatch, ("VSPHERE_USER", "VSPHERE_PASSWORD", "VSPHERE_SERVER")) as refused:
         yield refused
-    if violations or refused:
-        pytest.fail(f"non-loopback traffic: {violations} names: {refused}")
 
 
 @pytest.fixture

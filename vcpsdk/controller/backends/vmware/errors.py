@@ -87,6 +87,19 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
     return None
 
 
+def masked(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """What a log line may say about ``error``: its mapped message with ``secrets`` masked
+    (a vCenter fault can repeat the password), else only its type's name.
+
+    Example::
+
+        >>> masked(OSError("refused for s3cret-pw"), ("s3cret-pw",))
+        'OSError: refused for ***'
+    """
+    mapped = map_error(error, secrets)
+    return str(mapped) if mapped is not None else type(error).__name__
+
+
 #: ``with translated(cleanup=..., secrets=...):`` runs a block; on a vSphere fault it runs
 #: ``cleanup`` and raises the typed error (the toolkit's ``translating`` with :func:`map_error`)
 translated = functools.partial(tree.translating, map_error)
