@@ -2,7 +2,8 @@
 ``scripts/build-vcsim.sh``) on 127.0.0.1, driven by the real pyvmomi, and the network rule.
 
 This directory also runs the backend conformance suite against the simulator (the
-``conformance_harness`` fixture).  Without the simulator binary the tests fail and say how
+``conformance_harness`` fixture; the suite's fixtures are imported for the tests here that
+go through a controller).  Without the simulator binary the tests fail and say how
 to build it; they are not skipped.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from vcpsdk.testing import network
+from vcpsdk.testing.conformance.suite import harness, running, spec_of, state, vcp  # noqa: F401
 from vcpsdk.testing.conformance.vmware import VcsimHarness
 from vcpsdk.testing.fakes.vmware import RunningVcsim, running_vcsim
 
@@ -35,8 +37,8 @@ def vcsim(tmp_path: Path) -> Iterator[RunningVcsim]:
 @pytest.fixture
 def conformance_harness() -> Iterator[VcsimHarness]:
     """The vSphere backend on vcsim, for the conformance suite."""
-    harness = VcsimHarness()
+    made = VcsimHarness()
     try:
-        yield harness
+        yield made
     finally:
-        harness.close()
+        made.close()

@@ -209,3 +209,47 @@ def translating(
         if mapped is None:
             raise
         raise mapped from e
+
+
+def _repeats_a_secret(error: BaseException, secrets: Iterable[str]) -> bool:
+    """Whether the text of ``error`` or of an error it was raised from repeats a secret."""
+    wanted = [s for s in secrets if s and len(s) >= 4]
+    seen: BaseException | None = error
+    for _ in range(10):  # a chain, never a loop
+        if seen is None:
+            return False
+        text = f"{seen}\n{seen!r}"
+        if any(secret in text for secret in wanted):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@contextlib.contextmanager
+def translating_masked(
+    mapper: Callable[[BaseException, tuple[str, ...]], BackendError | None],
+    cleanup: Callable[[], None] | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Iterator[None]:
+    """:func:`translating`, but the typed error is not chained to the SDK's error when that
+    error's text repeats a secret: a traceback logged later (``logger.exception``) would print
+    the unmasked cause.  The typed error's own message is masked either way.
+
+    Args:
+        mapper: a cloud's SDK error → typed error (with ``secrets`` masked), or None.
+        cleanup: removes what the block created.
+        secrets: credentials of the calls.
+
+    Example::
+
+        with translating_masked(map_error, cleanup=drop, secrets=(password,)):
+            create()
+    """
+    try:
+        with translating(mapper, cleanup, secrets):
+            yield
+    except BackendError as e:
+        if e.__cause__ is not None and _repeats_a_secret(e.__cause__, secrets):
+            e.__cause__ = None
+            e.__suppress_context__ = True
+        raise

@@ -101,5 +101,6 @@ def masked(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
 
 
 #: ``with translated(cleanup=..., secrets=...):`` runs a block; on a vSphere fault it runs
-#: ``cleanup`` and raises the typed error (the toolkit's ``translating`` with :func:`map_error`)
-translated = functools.partial(tree.translating, map_error)
+#: ``cleanup`` and raises the typed error (the toolkit's ``translating_masked`` with
+#: :func:`map_error`: a fault that repeats the password is not chained to the typed error)
+translated = functools.partial(tree.translating_masked, map_error)
