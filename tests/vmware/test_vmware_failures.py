@@ -27,9 +27,7 @@ def test_a_unit_failing_after_a_clone_leaves_no_vm_and_masks_the_password(
     caplog.set_level(logging.DEBUG)
     password = harness.sim.password
     ug = vcp.create_ugroup("halfway")
-    failing = harness.failing(
-        running, "create_nodes", after=1, methods=(method,), message=f"as user with {password}"
-    )
+    failing = harness.breaking(running, (method,), 1, 1, f"create_nodes as user with {password}")
     with failing, pytest.raises(VcpUnitFailedError) as failure:
         ug.create_unit("doomed", spec_of(num_nodes=3))
     message = failure.value.server_message or ""

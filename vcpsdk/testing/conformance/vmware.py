@@ -134,33 +134,23 @@ class VcsimHarness:
                 return {"poweredOn": RUNNING, "poweredOff": POWER_OFF}.get(vm["power"], vm["power"])
         return None
 
-    @contextlib.contextmanager
     def failing(
-        self,
-        running: RunningController,
-        step: str,
-        times: int = 1,
-        after: int = 0,
-        *,
-        methods: tuple[str, ...] = (),
-        message: str = "",
-    ) -> Iterator[None]:
+        self, running: RunningController, step: str, times: int = 1, after: int = 0
+    ) -> contextlib.AbstractContextManager[None]:
         """Make the backend's SOAP calls of the step's vSphere method fail ``times`` times with
         ``InsufficientResourcesFault`` (message ``InsufficientInstanceCapacity: ...``), after
         ``after`` of them went through (``create_nodes``: the reconfigures, each after its
         node's clone).  vcsim 0.24 cannot be told to fail, so the fault is raised in place of
-        the call, before it is sent.
+        the call, before it is sent."""
+        return self.breaking(running, STEP_METHODS[step], times, after, step)
 
-        Args:
-            running: the controller.
-            step: the backend step (a key of :data:`STEP_METHODS`).
-            times: how many calls fail.
-            after: how many calls go through first.
-            methods: other vSphere methods to break instead (``("CustomizeVM_Task",)``).
-            message: appended to the fault's message (a test puts a secret in it, as a
-                vCenter fault may echo one).
-        """
-        methods = methods or STEP_METHODS[step]
+    @contextlib.contextmanager
+    def breaking(
+        self, running: RunningController, methods: tuple[str, ...], times: int, after: int, note: str
+    ) -> Iterator[None]:
+        """Raise the ``InsufficientResourcesFault`` of :meth:`failing` in place of the calls of
+        ``methods`` (``("CustomizeVM_Task",)``), ``note`` ending its message (a test puts a
+        secret there, as a vCenter fault may echo one)."""
         backend = running.controller.backends["vmware"]
         assert isinstance(backend, VmwareBackend)
         seen = {"calls": 0}
@@ -169,7 +159,7 @@ class VcsimHarness:
             if method in methods:
                 seen["calls"] += 1
                 if after < seen["calls"] <= after + times:
-                    raise injected_fault(f"{step} {message}".strip())
+                    raise injected_fault(note)
 
         backend.soap_hooks.append(hook)
         try:

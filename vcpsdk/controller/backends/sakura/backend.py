@@ -27,12 +27,13 @@ them by those.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -54,7 +55,8 @@ from vcpsdk.controller.backends.toolkit.errors import (
     CloudTimeoutError,
     InvalidRequest,
     clean_message,
-    translating_masked,
+    translating,
+    unchained_if_secret,
 )
 from vcpsdk.controller.backends.toolkit.retry import RetryPolicy
 from vcpsdk.core.providers import get_provider
@@ -319,6 +321,30 @@ class SakuraBackend(Backend):
             if not e.not_found:
                 raise
 
+    @contextlib.contextmanager
+    def _translated(self, unit: UnitContext, cleanup: Callable[[], None] | None = None) -> Iterator[None]:
+        """Run a block; on an API error run ``cleanup`` and raise the typed error, the unit's
+        credentials masked (and not chained to an error that repeats them)."""
+        secrets = self._secrets(unit)
+        with unchained_if_secret(secrets), translating(map_error, cleanup, secrets):
+            yield
+
+    def _dropper(self, unit: UnitContext, what: str, remove: Callable[[], None]) -> Callable[[], None]:
+        """The cleanup of a failed create: ``remove()``; its own failure is logged, masked."""
+
+        def drop() -> None:
+            try:
+                remove()
+            except Exception as e:
+                logger.error(
+                    "sakura: %s failed (leftovers carry tag %s; deleting the unit sweeps them): %s",
+                    what,
+                    TAG,
+                    self._masked(e, unit),
+                )
+
+        return drop
+
     def _masked(self, error: BaseException, unit: UnitContext | None) -> str:
         """What a log line may say about ``error``: its mapped message, credentials masked."""
         secrets = self._secrets(unit)
@@ -432,7 +458,7 @@ class SakuraBackend(Backend):
         switch = str(entry["sakura_local_switch_id"])
         gateway = str(entry["sakura_private_subnet_gateway_ip"])
         keys = [k for k in bootstrap.as_list(params.get("ssh_public_keys")) if k]
-        with translating_masked(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             client = self.client(unit, zone)
             plan = self._server_plan(
                 client,
@@ -526,18 +552,10 @@ class SakuraBackend(Backend):
             logger.info("sakura: server %s of node %s is up in zone %s", server_id, node.node_id, zone)
             return result(node, server_id, str(disk["ID"]))
 
-        def drop() -> None:
-            try:
-                self._remove(client, [n.node_id for n in nodes])
-            except Exception as e:
-                logger.error(
-                    "sakura: removing what a failed create made failed (leftovers carry tag %s; "
-                    "deleting the unit sweeps them): %s",
-                    TAG,
-                    self._masked(e, unit),
-                )
+        what = "removing what a failed create made"
+        drop = self._dropper(unit, what, lambda: self._remove(client, node_ids))
 
-        with translating_masked(map_error, drop, self._secrets(unit)):
+        with self._translated(unit, drop):
             return self._each(nodes, create)
 
     @staticmethod
@@ -577,7 +595,7 @@ class SakuraBackend(Backend):
         if not nodes:
             return
         zone = str(self._entry(unit)["sakura_zone"])
-        with translating_masked(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             self._remove(self.client(unit, zone), [n.node_id for n in nodes])
 
     def _server_ids(self, client: SakuraClient, nodes: list[NodeRequest]) -> dict[str, str]:
@@ -598,7 +616,7 @@ class SakuraBackend(Backend):
         if not nodes:
             return
         zone = str(self._entry(unit)["sakura_zone"])
-        with translating_masked(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             client = self.client(unit, zone)
             ids = self._server_ids(client, nodes)
             lost = [n.node_id for n in nodes if n.node_id not in ids]
@@ -630,7 +648,7 @@ class SakuraBackend(Backend):
         if not nodes:
             return {}
         zone = str(self._entry(unit)["sakura_zone"])
-        with translating_masked(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             servers = self._ours(
                 self.client(unit, zone).servers(self.tags), "vcp-node-id", [n.node_id for n in nodes]
             )
@@ -654,7 +672,7 @@ class SakuraBackend(Backend):
         unit's server is not a leftover.
         """
         zone = str(self._entry(unit)["sakura_zone"])
-        with translating_masked(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             client = self.client(unit, zone)
             found = [
                 r
@@ -701,7 +719,7 @@ class SakuraBackend(Backend):
         default_size = int(param(unit, "sakura_disk", "sakuracloud_disk_size"))
         plan_name = str(param(unit, "sakura_disk", "sakuracloud_disk_plan"))
         sizes = {d.disk_id: int(d.size_gb or default_size) for d in disks}
-        with translating_masked(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             client = self.client(unit, zone)
             plan = 0
             for size in sorted(set(sizes.values())):
@@ -728,19 +746,13 @@ class SakuraBackend(Backend):
                 backend_data={"cloud_disk_id": str(made["ID"]), "zone": zone},
             )
 
-        def drop() -> None:
-            try:
-                made = self._ours(client.disks(self.tags), "vcp-disk-id", [d.disk_id for d in disks])
-                self._each(made, lambda d: self._ignore_missing(lambda: client.delete_disk(str(d["ID"]))))
-            except Exception as e:
-                logger.error(
-                    "sakura: deleting the disks of a failed create failed (they carry tag %s; "
-                    "deleting the unit sweeps them): %s",
-                    TAG,
-                    self._masked(e, unit),
-                )
+        def remove() -> None:
+            made = self._ours(client.disks(self.tags), "vcp-disk-id", [d.disk_id for d in disks])
+            self._each(made, lambda d: self._ignore_missing(lambda: client.delete_disk(str(d["ID"]))))
 
-        with translating_masked(map_error, drop, self._secrets(unit)):
+        drop = self._dropper(unit, "deleting the disks of a failed create", remove)
+
+        with self._translated(unit, drop):
             return self._each(disks, create)
 
     def delete_disks(self, unit: UnitContext, disks: list[base.DiskRequest]) -> None:
@@ -748,7 +760,7 @@ class SakuraBackend(Backend):
         if not disks:
             return
         zone = str(self._entry(unit)["sakura_zone"])
-        with translating_masked(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             client = self.client(unit, zone)
             ids = {d.disk_id: str(d.backend_data.get("cloud_disk_id") or "") for d in disks}
             if not all(ids.values()):

@@ -226,28 +226,19 @@ def _repeats_a_secret(error: BaseException, secrets: Iterable[str]) -> bool:
 
 
 @contextlib.contextmanager
-def translating_masked(
-    mapper: Callable[[BaseException, tuple[str, ...]], BackendError | None],
-    cleanup: Callable[[], None] | None = None,
-    secrets: tuple[str, ...] = (),
-) -> Iterator[None]:
-    """:func:`translating`, but the typed error is not chained to the SDK's error when that
-    error's text repeats a secret: a traceback logged later (``logger.exception``) would print
-    the unmasked cause.  The typed error's own message is masked either way.
-
-    Args:
-        mapper: a cloud's SDK error → typed error (with ``secrets`` masked), or None.
-        cleanup: removes what the block created.
-        secrets: credentials of the calls.
+def unchained_if_secret(secrets: Iterable[str]) -> Iterator[None]:
+    """Run the block; a :class:`BackendError` raised from an error whose text repeats one of
+    ``secrets`` loses that cause: a traceback logged later (``logger.exception``) would print
+    the cause unmasked.  Put it around :func:`translating` (the typed error's own message is
+    masked already).
 
     Example::
 
-        with translating_masked(map_error, cleanup=drop, secrets=(password,)):
+        with unchained_if_secret(secrets), translating(map_error, drop, secrets):
             create()
     """
     try:
-        with translating(mapper, cleanup, secrets):
-            yield
+        yield
     except BackendError as e:
         if e.__cause__ is not None and _repeats_a_secret(e.__cause__, secrets):
             e.__cause__ = None

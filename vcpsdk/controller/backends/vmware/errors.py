@@ -10,8 +10,9 @@ cannot verify is an error that says how to trust it.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import ssl
+from collections.abc import Callable, Iterator
 
 from vcpsdk.controller.backends.toolkit import errors as tree
 from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
@@ -100,7 +101,10 @@ def masked(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
     return str(mapped) if mapped is not None else type(error).__name__
 
 
-#: ``with translated(cleanup=..., secrets=...):`` runs a block; on a vSphere fault it runs
-#: ``cleanup`` and raises the typed error (the toolkit's ``translating_masked`` with
-#: :func:`map_error`: a fault that repeats the password is not chained to the typed error)
-translated = functools.partial(tree.translating_masked, map_error)
+@contextlib.contextmanager
+def translated(cleanup: Callable[[], None] | None = None, secrets: tuple[str, ...] = ()) -> Iterator[None]:
+    """Run a block; on a vSphere fault run ``cleanup`` and raise the typed error (the
+    toolkit's ``translating`` with :func:`map_error`), not chained to a fault that repeats the
+    password (see :func:`~vcpsdk.controller.backends.toolkit.errors.unchained_if_secret`)."""
+    with tree.unchained_if_secret(secrets), tree.translating(map_error, cleanup, secrets):
+        yield
