@@ -17,7 +17,7 @@ import pytest
 from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest, UnitContext
 from vcpsdk.controller.backends.registry import REGISTRY
 from vcpsdk.controller.backends.sakura import SakuraApiError, SakuraBackend, bootstrap_script, map_error
-from vcpsdk.controller.backends.sakura.backend import DISK_PLANS, param, parse_description
+from vcpsdk.controller.backends.sakura.backend import DISK_PLANS, parse_description
 from vcpsdk.controller.backends.sakura.client import DiskSpec, SakuraClient, ServerSpec
 from vcpsdk.controller.backends.toolkit.errors import (
     BackendError,
@@ -30,6 +30,7 @@ from vcpsdk.controller.backends.toolkit.errors import (
     InvalidRequest,
 )
 from vcpsdk.controller.backends.toolkit.retry import RetryPolicy
+from vcpsdk.controller.backends.toolkit.settings import declared_param as param
 from vcpsdk.core.polling import FakeClock
 from vcpsdk.core.providers import get_provider
 from vcpsdk.errors import VcpUnitFailedError

@@ -59,6 +59,7 @@ from vcpsdk.controller.backends.toolkit.errors import (
     unchained_if_secret,
 )
 from vcpsdk.controller.backends.toolkit.retry import RetryPolicy
+from vcpsdk.controller.backends.toolkit.settings import declared_param
 from vcpsdk.core.providers import get_provider
 
 logger = logging.getLogger("vcp.controller.sakura")
@@ -69,24 +70,6 @@ DEFAULT_ARCHIVE = "Ubuntu Server 22.04"
 PLAN_IDS = {"ssd": 4, "hdd": 2}
 
 
-def param(unit: UnitContext, provider: str, name: str) -> Any:
-    """The unit's ``cloud_params[name]``, else the field's default in the declaration of
-    ``provider`` (``vcpsdk/core/providers/providers.yml``).
-
-    Example::
-
-        >>> param(UnitContext("v", "g", "u", "sakura", "o", {"cloud_params": {}}, {}), "sakura", "memory")
-        1
-    """
-    value = unit.cloud_params.get(name)
-    if value not in (None, ""):
-        return value
-    found = get_provider(provider).field_named(name)
-    if found is None:
-        raise KeyError(f"provider {provider} declares no field {name}")
-    return found.default
-
-
 #: ``sakuracloud_disk_plan`` (the choices of the declaration) → the plan id of ``/product/disk``
 DISK_PLANS = {
     str(name): PLAN_IDS[str(name)]
@@ -94,8 +77,15 @@ DISK_PLANS = {
 }
 #: the catalog entry keys a compute unit needs
 COMPUTE_KEYS = ("sakura_local_switch_id", "sakura_private_subnet_gateway_ip", "sakura_zone")
-#: the environment variables of the operator's credentials (the vendor's tools use them too)
-ENVIRONMENT = {"sakura_token": "SAKURACLOUD_ACCESS_TOKEN", "sakura_secret": "SAKURACLOUD_ACCESS_TOKEN_SECRET"}
+#: the environment variables of the operator's credentials (the vendor's tools use them too),
+#: in the order of the provider's declared ``credentials``
+ENVIRONMENT = dict(
+    zip(
+        get_provider("sakura").credentials,
+        ("SAKURACLOUD_ACCESS_TOKEN", "SAKURACLOUD_ACCESS_TOKEN_SECRET"),
+        strict=True,
+    )
+)
 TAG = "vcp"
 SAKURA_IDENTITY = bootstrap.NodeIdentity(cloud="Sakura Cloud")
 
@@ -229,11 +219,7 @@ class SakuraBackend(Backend):
 
     def _secrets(self, unit: UnitContext | None = None) -> tuple[str, ...]:
         params = unit.cloud_params if unit else {}
-        values = (
-            *self._operator,
-            str(params.get("sakura_token") or ""),
-            str(params.get("sakura_secret") or ""),
-        )
+        values = (*self._operator, *(str(params.get(k) or "") for k in get_provider("sakura").secrets))
         return tuple(s for s in values if s)
 
     def close(self) -> None:
@@ -463,11 +449,11 @@ class SakuraBackend(Backend):
             plan = self._server_plan(
                 client,
                 zone,
-                int(param(unit, "sakura", "num_cores")),
-                int(param(unit, "sakura", "memory")),
+                int(declared_param(unit, "sakura", "num_cores")),
+                int(declared_param(unit, "sakura", "memory")),
             )
-            size = int(param(unit, "sakura", "sakuracloud_disk_size"))
-            plan_name = str(param(unit, "sakura", "sakuracloud_disk_plan"))
+            size = int(declared_param(unit, "sakura", "sakuracloud_disk_size"))
+            plan_name = str(declared_param(unit, "sakura", "sakuracloud_disk_plan"))
             disk_plan = self._disk_plan(client, zone, plan_name, size)
             ref = str(params.get("cloud_image") or "default")
             if ref == "default":
@@ -716,8 +702,8 @@ class SakuraBackend(Backend):
             return []
         zone = str(self._entry(unit)["sakura_zone"])
         params = unit.cloud_params
-        default_size = int(param(unit, "sakura_disk", "sakuracloud_disk_size"))
-        plan_name = str(param(unit, "sakura_disk", "sakuracloud_disk_plan"))
+        default_size = int(declared_param(unit, "sakura_disk", "sakuracloud_disk_size"))
+        plan_name = str(declared_param(unit, "sakura_disk", "sakuracloud_disk_plan"))
         sizes = {d.disk_id: int(d.size_gb or default_size) for d in disks}
         with self._translated(unit):
             client = self.client(unit, zone)

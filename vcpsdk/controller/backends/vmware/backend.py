@@ -61,12 +61,16 @@ from vcpsdk.controller.backends.vmware.errors import (
     translated,
 )
 from vcpsdk.core.polling import SYSTEM_CLOCK, Clock, PollTimeout, poll
+from vcpsdk.core.providers import get_provider
 
 logger = logging.getLogger("vcp.controller.vmware")
 
 NEEDS_PYVMOMI = 'the vSphere backend needs pyvmomi: pip install "vcpsdk[vmware]"'
-#: the operator's credentials: the section's literal values, else these variables
-CREDENTIAL_VARIABLES = {"user": "VSPHERE_USER", "password": "VSPHERE_PASSWORD"}
+#: the operator's credentials (the provider's declared ``credentials``): the section's
+#: literal values, else these variables
+CREDENTIAL_VARIABLES = dict(
+    zip(get_provider(PROVIDER).credentials, ("VSPHERE_USER", "VSPHERE_PASSWORD"), strict=True)
+)
 #: the catalog keys a unit needs
 REQUIRED = (
     "vmware_vsphere_server",
@@ -240,7 +244,9 @@ class VmwareBackend(Backend):
 
     def _secrets(self, unit: UnitContext | None = None) -> tuple[str, ...]:
         params = unit.cloud_params if unit else {}
-        return tuple(s for s in (self._operator["password"], str(params.get("password") or "")) if s)
+        declared = get_provider(PROVIDER).secrets
+        values = (*(self._operator[k] for k in declared), *(str(params.get(k) or "") for k in declared))
+        return tuple(s for s in values if s)
 
     def session(self, unit: UnitContext | None = None, entry: dict[str, Any] | None = None) -> Session:
         """The session of the entry's vCenter for the unit's credentials (logged in once, then
@@ -597,8 +603,8 @@ class VmwareBackend(Backend):
                 nic.addressType, nic.macAddress = "manual", mac
             changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic))
         return vim.vm.ConfigSpec(
-            numCPUs=int(params.get("num_cpus") or 1),
-            memoryMB=int(params.get("memory") or 1024),
+            numCPUs=int(settings.declared_param(unit, PROVIDER, "num_cpus")),
+            memoryMB=int(settings.declared_param(unit, PROVIDER, "memory")),
             annotation=annotation(self._identity(unit, node.node_id)),
             extraConfig=[
                 vim.option.OptionValue(key=k, value=v) for k, v in self.guestinfo(unit, node).items()
