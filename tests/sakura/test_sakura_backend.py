@@ -583,3 +583,20 @@ def test_defaults_and_disk_plans_come_from_the_provider_declarations() -> None:
     unit = UnitContext("v", "g", "u", "sakura", "o", {"cloud_params": {"memory": 4}}, {})
     assert (param(unit, "sakura", "memory"), param(unit, "sakura", "num_cores")) == (4, 1)
     assert param(unit, "sakura_disk", "sakuracloud_disk_size") == 20
+
+
+def test_a_loopback_endpoint_ignores_the_proxy_of_the_environment(
+    sakura: RunningSakura, config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    backend = SakuraBackend(config, CONTROLLER_ID)
+    unit = make_unit(config)
+    nodes = new_nodes(backend, config, 1)
+    assert len(backend.create_nodes(unit, nodes)) == 1
+    backend.delete_nodes(unit, nodes)
+    backend.close()
+    assert clean(sakura)
+    assert SakuraClient("https://secure.sakura.ad.jp/cloud/", "t", "s").session.trust_env

@@ -10,9 +10,10 @@ archives, startup-script notes and the plans of ``/product/server`` and ``/produ
   Basic credentials; they are never logged (``requests`` logs no headers) nor put in an
   error message.
 * **Errors.** An error answer ``{"is_fatal", "status", "error_code", "error_msg"}`` becomes a
-  :class:`SakuraApiError`; a 429 (after its ``Retry-After``), a JSON ``busy`` answer and,
-  for requests that may run twice (not a ``POST``), a bare 503 are retried with exponential
-  backoff and jitter (the toolkit's :class:`~vcpsdk.controller.backends.toolkit.retry.CloudCaller`).
+  :class:`SakuraApiError` (the token and secret masked in its message); a 429 (after its
+  ``Retry-After``), a JSON ``busy`` answer and, for requests that may run twice (not a
+  ``POST``), a bare 503 are retried with exponential backoff and jitter (the toolkit's
+  :class:`~vcpsdk.controller.backends.toolkit.retry.CloudCaller`).
 * **Waits** go through :func:`vcpsdk.core.polling.poll`: a disk's ``Availability``
   ``migrating`` → ``available``, a server's ``Instance.Status`` ``up``/``down``, and "gone"
   (404) after a delete.  A wait that runs out raises
@@ -28,16 +29,18 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from vcpsdk.controller.backends.toolkit.errors import clean_message
 from vcpsdk.controller.backends.toolkit.retry import CloudCaller, RetryPolicy
 from vcpsdk.controller.backends.toolkit.waiting import timeout_error
 from vcpsdk.core.polling import SYSTEM_CLOCK, Clock, PollTimeout, poll
@@ -307,6 +310,17 @@ class DiskConfig:
         return config
 
 
+def _is_loopback(url: str) -> bool:
+    """Whether ``url``'s host is a loopback address or ``localhost``."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _retry_after(value: str | None) -> float | None:
     """The seconds of a ``Retry-After`` header (a number of seconds; an HTTP date or
     nonsense is ignored), capped at five minutes."""
@@ -353,7 +367,11 @@ class SakuraClient:
         self.clock = clock
         self.policy = retry or RetryPolicy()
         self.session = requests.Session()
+        # a loopback endpoint (the fake of the tests, rehearsal mode) never goes through a proxy
+        # of the environment (HTTPS_PROXY without NO_PROXY would send it there)
+        self.session.trust_env = not _is_loopback(self.api_root)
         self.session.auth = (token, secret)
+        self._credentials = (token, secret)  # masked in error messages; never in repr
         self.session.headers.update({"Accept": "application/json"})
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
         self.session.mount("http://", adapter)
@@ -433,7 +451,7 @@ class SakuraClient:
             raise SakuraApiError(
                 answer.status_code,
                 str(data.get("error_code") or f"http_{answer.status_code}"),
-                str(data.get("error_msg") or answer.reason or ""),
+                clean_message(data.get("error_msg") or answer.reason or "", self._credentials),
                 bool(data.get("is_fatal", True)),
                 method=method,
                 json_answer=json_answer,
