@@ -55,6 +55,7 @@ from vcpsdk.controller.backends.toolkit.errors import (
     CloudTimeoutError,
     InvalidRequest,
     clean_message,
+    ignore_missing,
     translating,
     unchained_if_secret,
 )
@@ -301,11 +302,7 @@ class SakuraBackend(Backend):
     @staticmethod
     def _ignore_missing(call: Callable[[], Any]) -> None:
         """``call()``; a "not found" answer means it is gone already (fine)."""
-        try:
-            call()
-        except SakuraApiError as e:
-            if not e.not_found:
-                raise
+        ignore_missing(call, lambda e: isinstance(e, SakuraApiError) and e.not_found)
 
     @contextlib.contextmanager
     def _translated(self, unit: UnitContext, cleanup: Callable[[], None] | None = None) -> Iterator[None]:

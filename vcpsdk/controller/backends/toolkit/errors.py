@@ -244,3 +244,18 @@ def unchained_if_secret(secrets: Iterable[str]) -> Iterator[None]:
             e.__cause__ = None
             e.__suppress_context__ = True
         raise
+
+
+def ignore_missing(call: Callable[[], object], missing: Callable[[BaseException], bool]) -> None:
+    """``call()``; an error ``missing`` says means "it does not exist (any more)" is fine (a
+    delete of something already gone).
+
+    Example::
+
+        ignore_missing(lambda: client.delete_disk(disk_id), lambda e: getattr(e, "not_found", False))
+    """
+    try:
+        call()
+    except Exception as e:
+        if not missing(e):
+            raise
