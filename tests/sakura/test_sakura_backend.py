@@ -600,3 +600,22 @@ def test_a_loopback_endpoint_ignores_the_proxy_of_the_environment(
     backend.close()
     assert clean(sakura)
     assert SakuraClient("https://secure.sakura.ad.jp/cloud/", "t", "s").session.trust_env
+
+
+def test_a_failed_rerun_never_removes_the_working_server(
+    sakura: RunningSakura, backend: SakuraBackend, config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit = make_unit(config)
+    nodes = new_nodes(backend, config, 2)
+    sakura.fake.fail("disk.create", 409, "still_running", "interrupted", times=1, after=1)
+    monkeypatch.setattr(backend, "_remove", lambda *a, **k: None)  # the controller died: no cleanup
+    with pytest.raises(CloudInvalidParameter):
+        backend.create_nodes(unit, nodes)
+    monkeypatch.undo()
+    [up] = [s["ID"] for s in sakura.fake.servers.values() if sakura.fake.status(s["ID"]) == "up"]
+    sakura.fake.fail("disk.create", 409, "limit_count_in_account_exceed", "no more disks")
+    with pytest.raises(CloudQuotaError):
+        backend.create_nodes(unit, nodes)  # the re-run fails again for the half-made node
+    assert sorted(sakura.fake.servers) == [up] and sakura.fake.status(up) == "up"
+    backend.delete_nodes(unit, nodes)
+    assert clean(sakura)

@@ -423,7 +423,7 @@ class SakuraBackend(Backend):
         first looks each node up by description: a server that is up is kept and returned,
         anything half-made of the node (a server not up, a boot disk, a note) is removed and
         made again.  On any failure every server, disk and note of these nodes is removed
-        before the error is raised.
+        before the error is raised, but the servers a re-run found up.
         """
         if not nodes:
             return []
@@ -536,7 +536,8 @@ class SakuraBackend(Backend):
             return result(node, server_id, str(disk["ID"]))
 
         what = "removing what a failed create made"
-        drop = self._dropper(unit, what, lambda: self._remove(client, node_ids))
+        working = {str(server["ID"]) for server in up.values()}  # a re-run never removes those
+        drop = self._dropper(unit, what, lambda: self._remove(client, node_ids, keep=working))
 
         with self._translated(unit, drop):
             return self._each(nodes, create)

@@ -760,7 +760,8 @@ class VmwareBackend(Backend):
                     raise
 
         with translated(secrets=self._secrets(unit)):
-            found = self._ours(self.session(unit, entry), entry, [n.node_id for n in nodes])
+            vc = self.session(unit, entry)
+            found = self._ours(vc, entry, [n.node_id for n in nodes], by_name=False)
             missing = [n.node_id for n in nodes if n.node_id not in found]
             if missing:
                 raise VSPHERE_FAULTS.error("NotFound", f"no VM for node(s) {', '.join(missing)}")
