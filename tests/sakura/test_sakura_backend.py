@@ -368,26 +368,32 @@ def test_the_users_literal_credentials_are_used_and_vault_references_are_not(
     from_env.close()
 
 
+def failed_create_message(config: dict[str, Any], tmp_path: Path, num_nodes: int) -> str:
+    """Through a controller: a unit of ``num_nodes`` whose create fails; checks that it is in
+    ERROR, cleans it up and returns its ``error_message``."""
+    key = write_test_public_key(tmp_path / "id.pub")
+    with running_controller(tmp_path / "state", backends={"sakura": config}) as running:
+        vcp = connect_sdk(running, tmp_path / "cfg", "alice")
+        ug = vcp.create_ugroup("failing")
+        spec = vcp.get_spec("sakura", "small")
+        spec.num_nodes = num_nodes
+        spec.set_ssh_pubkey(str(key))
+        with pytest.raises(VcpUnitFailedError) as failure:
+            ug.create_unit("web", spec)
+        unit = ug.get_unit("web")
+        assert unit is not None and unit.state == "ERROR"
+        ug.cleanup()
+    return failure.value.server_message or ""
+
+
 def test_mapped_errors_reach_the_unit_and_secrets_stay_out_of_the_controller_logs(
     sakura: RunningSakura, config, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sakura.fake.max_servers = 1
-    key = write_test_public_key(tmp_path / "id.pub")
-    with running_controller(tmp_path / "state", backends={"sakura": config}) as running:
-        vcp = connect_sdk(running, tmp_path / "cfg", "alice")
-        spec = vcp.get_spec("sakura", "small")
-        spec.set_ssh_pubkey(str(key))
-        spec.num_nodes = 2
-        ug = vcp.create_ugroup("quota")
-        with pytest.raises(VcpUnitFailedError) as failure:
-            ug.create_unit("web", spec)
-        message = "limit_count_in_account_exceed: the account may have at most 1 servers"
-        assert message in (failure.value.server_message or "")  # the unit's error_message
-        unit = ug.get_unit("web")
-        assert unit is not None and unit.state == "ERROR"
-        assert clean(sakura)
-        ug.cleanup()
+    message = failed_create_message(config, tmp_path, 2)
+    assert "limit_count_in_account_exceed: the account may have at most 1 servers" in message
+    assert clean(sakura)
     for secret in (TOKEN, SECRET):
         assert secret not in caplog.text
 
@@ -410,9 +416,11 @@ def test_registry_and_catalog(config: dict[str, Any]) -> None:
 # -- re-runs, retries, sweeps, sizes (review findings 2, 10, 12, 13, 15) ------------------------
 
 
-def test_a_rerun_of_an_interrupted_create_keeps_the_working_server_and_remakes_the_half_made(
-    sakura: RunningSakura, backend: SakuraBackend, config, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def interrupted_create(
+    sakura: RunningSakura, backend: SakuraBackend, config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> tuple[UnitContext, list[NodeRequest]]:
+    """A create of two nodes interrupted as by a crash: one server up, the other half-made
+    (no boot disk), and no cleanup ran."""
     unit = make_unit(config)
     nodes = new_nodes(backend, config, 2)
     sakura.fake.fail("disk.create", 409, "still_running", "interrupted", times=1, after=1)
@@ -420,6 +428,13 @@ def test_a_rerun_of_an_interrupted_create_keeps_the_working_server_and_remakes_t
     with pytest.raises(CloudInvalidParameter):
         backend.create_nodes(unit, nodes)
     monkeypatch.undo()
+    return unit, nodes
+
+
+def test_a_rerun_of_an_interrupted_create_keeps_the_working_server_and_remakes_the_half_made(
+    sakura: RunningSakura, backend: SakuraBackend, config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit, nodes = interrupted_create(sakura, backend, config, monkeypatch)
     [up] = [s for s in sakura.fake.servers.values() if sakura.fake.status(s["ID"]) == "up"]
     assert len(sakura.fake.servers) == 2  # one node up, one half-made (its NIC holds its address)
 
@@ -520,18 +535,9 @@ def test_an_injected_secret_is_masked_in_the_units_error_message_and_the_control
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sakura.fake.fail("interface.update", 409, "ip_address_in_use", f"key {TOKEN}:{SECRET} refused")
-    key = write_test_public_key(tmp_path / "id.pub")
-    with running_controller(tmp_path / "state", backends={"sakura": config}) as running:
-        vcp = connect_sdk(running, tmp_path / "cfg", "alice")
-        spec = vcp.get_spec("sakura", "small")
-        spec.set_ssh_pubkey(str(key))
-        ug = vcp.create_ugroup("leaky")
-        with pytest.raises(VcpUnitFailedError) as failure:
-            ug.create_unit("web", spec)
-        message = failure.value.server_message or ""
-        assert "ip_address_in_use: key ***:*** refused" in message
-        ug.cleanup()
-        assert clean(sakura)
+    message = failed_create_message(config, tmp_path, 1)
+    assert "ip_address_in_use: key ***:*** refused" in message
+    assert clean(sakura)
     for secret in (TOKEN, SECRET):
         assert secret not in message and secret not in caplog.text
 
@@ -605,13 +611,7 @@ def test_a_loopback_endpoint_ignores_the_proxy_of_the_environment(
 def test_a_failed_rerun_never_removes_the_working_server(
     sakura: RunningSakura, backend: SakuraBackend, config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    unit = make_unit(config)
-    nodes = new_nodes(backend, config, 2)
-    sakura.fake.fail("disk.create", 409, "still_running", "interrupted", times=1, after=1)
-    monkeypatch.setattr(backend, "_remove", lambda *a, **k: None)  # the controller died: no cleanup
-    with pytest.raises(CloudInvalidParameter):
-        backend.create_nodes(unit, nodes)
-    monkeypatch.undo()
+    unit, nodes = interrupted_create(sakura, backend, config, monkeypatch)
     [up] = [s["ID"] for s in sakura.fake.servers.values() if sakura.fake.status(s["ID"]) == "up"]
     sakura.fake.fail("disk.create", 409, "limit_count_in_account_exceed", "no more disks")
     with pytest.raises(CloudQuotaError):
