@@ -10,22 +10,19 @@ import pytest
 
 from vcpsdk.controller.backends.sakura.client import SakuraClient
 from vcpsdk.controller.backends.toolkit.retry import RetryPolicy
+from vcpsdk.testing import network
 from vcpsdk.testing.conformance.harness import ConformanceHarness
 from vcpsdk.testing.conformance.sakura import SakuraFakeHarness
 from vcpsdk.testing.fakes.sakura import SECRET, TOKEN, FakeSakura, RunningSakura, running_fake_sakura
-from vcpsdk.testing.network import loopback_only, refuse_non_loopback_names
 
 
 @pytest.fixture(autouse=True)
-def network_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def network_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Fail the test if anything connects outside 127.0.0.0/8 or resolves a public name
     (secure.sakura.ad.jp...); the operator's credential variables are unset."""
-    monkeypatch.delenv("SAKURACLOUD_ACCESS_TOKEN", raising=False)
-    monkeypatch.delenv("SAKURACLOUD_ACCESS_TOKEN_SECRET", raising=False)
-    names = refuse_non_loopback_names(monkeypatch)
-    with loopback_only() as connections:
-        yield
-    assert not connections and not names, f"non-loopback traffic: {connections} names: {names}"
+    unset = ("SAKURACLOUD_ACCESS_TOKEN", "SAKURACLOUD_ACCESS_TOKEN_SECRET")
+    with network.network_rule(monkeypatch, unset) as refused:
+        yield refused
 
 
 @pytest.fixture

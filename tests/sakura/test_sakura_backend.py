@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,8 @@ import pytest
 from vcpsdk.controller.backends.base import DiskInfo, DiskRequest, NodeRequest, UnitContext
 from vcpsdk.controller.backends.registry import REGISTRY
 from vcpsdk.controller.backends.sakura import SakuraApiError, SakuraBackend, bootstrap_script, map_error
-from vcpsdk.controller.backends.sakura.backend import parse_description
+from vcpsdk.controller.backends.sakura.backend import DISK_PLANS, parse_description
+from vcpsdk.controller.backends.sakura.client import DiskSpec, SakuraClient, ServerSpec
 from vcpsdk.controller.backends.toolkit.errors import (
     BackendError,
     CloudAuthError,
@@ -29,6 +29,10 @@ from vcpsdk.controller.backends.toolkit.errors import (
     CloudThrottlingError,
     InvalidRequest,
 )
+from vcpsdk.controller.backends.toolkit.retry import RetryPolicy
+from vcpsdk.controller.backends.toolkit.settings import declared_param as param
+from vcpsdk.core.polling import FakeClock
+from vcpsdk.core.providers import get_provider
 from vcpsdk.errors import VcpUnitFailedError
 from vcpsdk.testing import running_controller, write_test_public_key
 from vcpsdk.testing.fakes.sakura import (
@@ -40,7 +44,7 @@ from vcpsdk.testing.fakes.sakura import (
     RunningSakura,
     backend_section,
 )
-from vcpsdk.testing.units import connect_sdk
+from vcpsdk.testing.units import concurrency_peak, connect_sdk
 
 CONTROLLER_ID = "c0ffee00-0000-4000-8000-000000000001"
 ROOT = "/cloud/zone/is1a/api/cloud/1.1"
@@ -158,24 +162,13 @@ def test_the_servers_of_one_request_are_created_concurrently_within_the_bound(
     backend = SakuraBackend({**config, "max_concurrent_creates": 2}, CONTROLLER_ID)
     unit = make_unit(config)
     client = backend.client(unit, "is1a")
-    original = client.create_server
-    spans: list[tuple[float, float]] = []  # (start, end) of every create
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        start = time.monotonic()
-        time.sleep(0.1)
-        try:
-            return original(*args, **kwargs)
-        finally:
-            spans.append((start, time.monotonic()))
-
-    client.create_server = counted  # type: ignore[method-assign]
     try:
-        assert len(backend.create_nodes(unit, new_nodes(backend, config, 5))) == 5
+        with concurrency_peak(client, "create_server") as peak:
+            assert len(backend.create_nodes(unit, new_nodes(backend, config, 5))) == 5
     finally:
         backend.close()
-    assert len(spans) == 5
-    assert max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans) == 2  # creates at once, at most
+    assert len(sakura.fake.calls("POST", "/server")) == 5
+    assert peak == [2]  # creates at once, at most
 
 
 def test_power_off_is_graceful_then_forced_and_describe_finds_servers_again(
@@ -375,26 +368,32 @@ def test_the_users_literal_credentials_are_used_and_vault_references_are_not(
     from_env.close()
 
 
+def failed_create_message(config: dict[str, Any], tmp_path: Path, num_nodes: int) -> str:
+    """Through a controller: a unit of ``num_nodes`` whose create fails; checks that it is in
+    ERROR, cleans it up and returns its ``error_message``."""
+    key = write_test_public_key(tmp_path / "id.pub")
+    with running_controller(tmp_path / "state", backends={"sakura": config}) as running:
+        vcp = connect_sdk(running, tmp_path / "cfg", "alice")
+        ug = vcp.create_ugroup("failing")
+        spec = vcp.get_spec("sakura", "small")
+        spec.num_nodes = num_nodes
+        spec.set_ssh_pubkey(str(key))
+        with pytest.raises(VcpUnitFailedError) as failure:
+            ug.create_unit("web", spec)
+        unit = ug.get_unit("web")
+        assert unit is not None and unit.state == "ERROR"
+        ug.cleanup()
+    return failure.value.server_message or ""
+
+
 def test_mapped_errors_reach_the_unit_and_secrets_stay_out_of_the_controller_logs(
     sakura: RunningSakura, config, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sakura.fake.max_servers = 1
-    key = write_test_public_key(tmp_path / "id.pub")
-    with running_controller(tmp_path / "state", backends={"sakura": config}) as running:
-        vcp = connect_sdk(running, tmp_path / "cfg", "alice")
-        spec = vcp.get_spec("sakura", "small")
-        spec.set_ssh_pubkey(str(key))
-        spec.num_nodes = 2
-        ug = vcp.create_ugroup("quota")
-        with pytest.raises(VcpUnitFailedError) as failure:
-            ug.create_unit("web", spec)
-        message = "limit_count_in_account_exceed: the account may have at most 1 servers"
-        assert message in (failure.value.server_message or "")  # the unit's error_message
-        unit = ug.get_unit("web")
-        assert unit is not None and unit.state == "ERROR"
-        assert clean(sakura)
-        ug.cleanup()
+    message = failed_create_message(config, tmp_path, 2)
+    assert "limit_count_in_account_exceed: the account may have at most 1 servers" in message
+    assert clean(sakura)
     for secret in (TOKEN, SECRET):
         assert secret not in caplog.text
 
@@ -412,3 +411,211 @@ def test_registry_and_catalog(config: dict[str, Any]) -> None:
         unit.catalog.pop("sakura_local_switch_id")
         backend.create_nodes(unit, new_nodes(backend, config, 1))
     backend.close()
+
+
+# -- re-runs, retries, sweeps, sizes (review findings 2, 10, 12, 13, 15) ------------------------
+
+
+def interrupted_create(
+    sakura: RunningSakura, backend: SakuraBackend, config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> tuple[UnitContext, list[NodeRequest]]:
+    """A create of two nodes interrupted as by a crash: one server up, the other half-made
+    (no boot disk), and no cleanup ran."""
+    unit = make_unit(config)
+    nodes = new_nodes(backend, config, 2)
+    sakura.fake.fail("disk.create", 409, "still_running", "interrupted", times=1, after=1)
+    monkeypatch.setattr(backend, "_remove", lambda *a, **k: None)  # the controller died: no cleanup
+    with pytest.raises(CloudInvalidParameter):
+        backend.create_nodes(unit, nodes)
+    monkeypatch.undo()
+    return unit, nodes
+
+
+def test_a_rerun_of_an_interrupted_create_keeps_the_working_server_and_remakes_the_half_made(
+    sakura: RunningSakura, backend: SakuraBackend, config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit, nodes = interrupted_create(sakura, backend, config, monkeypatch)
+    [up] = [s for s in sakura.fake.servers.values() if sakura.fake.status(s["ID"]) == "up"]
+    assert len(sakura.fake.servers) == 2  # one node up, one half-made (its NIC holds its address)
+
+    again = backend.create_nodes(unit, nodes)  # the worker re-queues the interrupted create
+    assert up["ID"] in {r.instance_id for r in again}  # the working server was kept
+    assert sorted(sakura.fake.servers) == sorted(r.instance_id for r in again)
+    assert all(sakura.fake.status(r.instance_id) == "up" for r in again)
+    assert len(sakura.fake.leftovers()["disks"]) == 2 and sakura.fake.leftovers()["notes"] == []
+    posts = len(sakura.fake.calls("POST", "/server"))
+    assert [r.instance_id for r in backend.create_nodes(unit, nodes)] == [r.instance_id for r in again]
+    assert len(sakura.fake.calls("POST", "/server")) == posts  # a third run makes nothing
+    backend.delete_nodes(unit, nodes)
+    assert clean(sakura)
+
+
+def test_a_duplicate_server_of_a_node_is_removed_and_the_up_one_kept(
+    sakura: RunningSakura, backend: SakuraBackend, config
+) -> None:
+    unit = make_unit(config)
+    [node] = new_nodes(backend, config, 1)
+    [first] = backend.create_nodes(unit, [node])
+    client = backend.client(unit, "is1a")
+    plan = backend._server_plan(client, "is1a", 1, 1)
+    duplicate = client.create_server(  # as a retried POST that had been carried out would leave
+        ServerSpec("vcp-dup", plan, backend._description(unit, "node", node.node_id), backend.tags)
+    )
+    [again] = backend.create_nodes(unit, [node])
+    assert again.instance_id == first.instance_id
+    assert sorted(sakura.fake.servers) == [first.instance_id] != [duplicate["ID"]]
+    backend.delete_nodes(unit, [node])
+    assert clean(sakura)
+
+
+def api_client(clock: FakeClock, attempts: int = 4) -> SakuraClient:
+    return SakuraClient(
+        "https://sakura.test/api/", "tok", "sec", clock=clock, retry=RetryPolicy(max_attempts=attempts)
+    )
+
+
+def test_a_post_is_retried_on_json_busy_and_429_but_not_on_a_bare_503(requests_mock: Any) -> None:
+    url = "https://sakura.test/api/server"
+    client = api_client(FakeClock())
+    requests_mock.post(url, status_code=503, text="<html>Service Unavailable</html>")
+    with pytest.raises(SakuraApiError) as bare:
+        client.request("POST", "server", {"Server": {}})
+    assert requests_mock.call_count == 1 and not bare.value.retryable  # it may have been made
+    assert not map_error(bare.value).retryable  # type: ignore[union-attr]
+    busy = {"is_fatal": True, "status": "503", "error_code": "busy", "error_msg": "busy"}
+    requests_mock.post(url, [{"status_code": 503, "json": busy}, {"json": {"Server": {"ID": "1"}}}])
+    assert client.request("POST", "server", {"Server": {}}) == {"Server": {"ID": "1"}}
+    requests_mock.get(url, [{"status_code": 503, "text": "down"}, {"json": {"Servers": []}}])
+    assert client.request("GET", "server") == {"Servers": []}  # a read is sent again
+
+
+def test_429_waits_at_least_its_retry_after(requests_mock: Any) -> None:
+    clock = FakeClock()
+    client = api_client(clock)
+    limited = {
+        "status_code": 429,
+        "headers": {"Retry-After": "7"},
+        "json": {"error_code": "too_many_requests"},
+    }
+    requests_mock.post("https://sakura.test/api/note", [limited, {"json": {"Note": {"ID": "9"}}}])
+    assert client.request("POST", "note", {"Note": {}}) == {"Note": {"ID": "9"}}
+    assert requests_mock.call_count == 2 and clock.now() >= 7
+
+
+def test_a_write_without_an_answer_is_not_retryable_a_read_is(requests_mock: Any) -> None:
+    import requests
+
+    client = api_client(FakeClock())
+    requests_mock.put("https://sakura.test/api/server/1/power", exc=requests.ConnectionError("reset"))
+    with pytest.raises(SakuraApiError) as lost:
+        client.request("PUT", "server/1/power")
+    assert requests_mock.call_count == 1 and lost.value.error_code == "connection_error"
+    assert not map_error(lost.value).retryable  # type: ignore[union-attr]
+    read = SakuraApiError(0, "connection_error", "reset", method="GET", json_answer=False)
+    assert map_error(read).retryable  # type: ignore[union-attr]
+
+
+def test_a_secret_the_api_repeats_is_masked_in_the_error_and_the_cleanup_log(
+    sakura: RunningSakura, backend: SakuraBackend, config, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sakura.fake.fail("disk.create", 409, "still_running", f"refused for {SECRET} and {TOKEN}", after=1)
+    # the first node's own note delete goes through; the cleanup's fail
+    sakura.fake.fail("note.delete", 400, "bad_request", f"cleanup refused for {SECRET}", times=9, after=1)
+    with pytest.raises(CloudInvalidParameter) as failure:
+        backend.create_nodes(make_unit(config), new_nodes(backend, config, 2))
+    assert str(failure.value) == "still_running: refused for *** and ***"
+    assert "cleanup refused for ***" in caplog.text  # the failed cleanup is logged, masked
+    for secret in (TOKEN, SECRET):
+        assert secret not in caplog.text
+
+
+def test_an_injected_secret_is_masked_in_the_units_error_message_and_the_controller_logs(
+    sakura: RunningSakura, config, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sakura.fake.fail("interface.update", 409, "ip_address_in_use", f"key {TOKEN}:{SECRET} refused")
+    message = failed_create_message(config, tmp_path, 1)
+    assert "ip_address_in_use: key ***:*** refused" in message
+    assert clean(sakura)
+    for secret in (TOKEN, SECRET):
+        assert secret not in message and secret not in caplog.text
+
+
+def test_sweep_removes_what_the_unit_still_has_and_nothing_else(
+    sakura: RunningSakura, backend: SakuraBackend, config
+) -> None:
+    web, db = make_unit(config), make_unit(config)
+    web_nodes = new_nodes(backend, config, 2)
+    backend.create_nodes(web, web_nodes)
+    [kept] = backend.create_nodes(db, new_nodes(backend, config, 0, "127.66.9.60"))
+    client = backend.client(web, "is1a")
+    stray = client.create_disk(  # a disk of the unit a failed cleanup left
+        DiskSpec("vcp-stray", 4, 20 * 1024, backend._description(web, "disk", "d1"), backend.tags)
+    )
+    client.create_note("vcp-x-startup", "echo", backend.tags, backend._description(web, "script", "n9"))
+    backend.sweep(web)
+    left = sakura.fake.leftovers()
+    assert left["servers"] == [kept.instance_id] and stray["ID"] not in left["disks"]
+    assert left["notes"] == [] and len(left["disks"]) == 1
+    backend.sweep(web)  # nothing left: nothing to do
+
+
+def test_each_disk_gets_its_own_size(sakura: RunningSakura, backend: SakuraBackend, config) -> None:
+    storage = make_unit(config, "sakura_disk", sakuracloud_disk_plan="ssd")
+    made = backend.create_disks(storage, [DiskRequest("d1", 1, 20), DiskRequest("d2", 2, 40)])
+    assert [d.size_gb for d in made] == [20, 40]
+    posts = [json.loads(c["body"])["Disk"]["SizeMB"] for c in sakura.fake.calls("POST", "/disk")]
+    assert sorted(posts) == [20 * 1024, 40 * 1024]
+    with pytest.raises(CloudInvalidParameter, match="sakuracloud_disk_size 33 GB is not offered"):
+        backend.create_disks(storage, [DiskRequest("d3", 3, 20), DiskRequest("d4", 4, 33)])
+    backend.delete_disks(storage, [DiskRequest("d1", 1, 20), DiskRequest("d2", 2, 40)])
+    assert clean(sakura)
+
+
+def test_a_catalog_without_private_network_ipmask_is_refused_naming_the_key(
+    backend: SakuraBackend, config
+) -> None:
+    unit = make_unit(config)
+    nodes = new_nodes(backend, config, 1)
+    unit.catalog.pop("private_network_ipmask")
+    with pytest.raises(CloudInvalidParameter, match="private_network_ipmask"):
+        backend.create_nodes(unit, nodes)
+
+
+def test_defaults_and_disk_plans_come_from_the_provider_declarations() -> None:
+    disk_plan = get_provider("sakura").field_named("sakuracloud_disk_plan")
+    assert disk_plan is not None and set(DISK_PLANS) == set(disk_plan.choices or ())
+    unit = UnitContext("v", "g", "u", "sakura", "o", {"cloud_params": {"memory": 4}}, {})
+    assert (param(unit, "sakura", "memory"), param(unit, "sakura", "num_cores")) == (4, 1)
+    assert param(unit, "sakura_disk", "sakuracloud_disk_size") == 20
+
+
+def test_a_loopback_endpoint_ignores_the_proxy_of_the_environment(
+    sakura: RunningSakura, config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    backend = SakuraBackend(config, CONTROLLER_ID)
+    unit = make_unit(config)
+    nodes = new_nodes(backend, config, 1)
+    assert len(backend.create_nodes(unit, nodes)) == 1
+    backend.delete_nodes(unit, nodes)
+    backend.close()
+    assert clean(sakura)
+    assert SakuraClient("https://secure.sakura.ad.jp/cloud/", "t", "s").session.trust_env
+
+
+def test_a_failed_rerun_never_removes_the_working_server(
+    sakura: RunningSakura, backend: SakuraBackend, config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit, nodes = interrupted_create(sakura, backend, config, monkeypatch)
+    [up] = [s["ID"] for s in sakura.fake.servers.values() if sakura.fake.status(s["ID"]) == "up"]
+    sakura.fake.fail("disk.create", 409, "limit_count_in_account_exceed", "no more disks")
+    with pytest.raises(CloudQuotaError):
+        backend.create_nodes(unit, nodes)  # the re-run fails again for the half-made node
+    assert sorted(sakura.fake.servers) == [up] and sakura.fake.status(up) == "up"
+    backend.delete_nodes(unit, nodes)
+    assert clean(sakura)

@@ -2,7 +2,8 @@
 ``scripts/build-vcsim.sh``) on 127.0.0.1, driven by the real pyvmomi, and the network rule.
 
 This directory also runs the backend conformance suite against the simulator (the
-``conformance_harness`` fixture).  Without the simulator binary the tests fail and say how
+``conformance_harness`` fixture; the suite's fixtures are imported for the tests here that
+go through a controller).  Without the simulator binary the tests fail and say how
 to build it; they are not skipped.
 """
 
@@ -13,21 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from vcpsdk.testing import network
+from vcpsdk.testing.conformance.suite import harness, running, spec_of, state, vcp  # noqa: F401
 from vcpsdk.testing.conformance.vmware import VcsimHarness
 from vcpsdk.testing.fakes.vmware import RunningVcsim, running_vcsim
-from vcpsdk.testing.network import loopback_only, refuse_non_loopback_names
 
 
 @pytest.fixture(autouse=True)
 def network_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Fail the test if anything connects outside 127.0.0.0/8 or resolves a public name."""
-    for name in ("VSPHERE_USER", "VSPHERE_PASSWORD", "VSPHERE_SERVER"):
-        monkeypatch.delenv(name, raising=False)
-    refused = refuse_non_loopback_names(monkeypatch)
-    with loopback_only() as violations:
+    with network.network_rule(monkeypatch, ("VSPHERE_USER", "VSPHERE_PASSWORD", "VSPHERE_SERVER")) as refused:
         yield refused
-    if violations or refused:
-        pytest.fail(f"non-loopback traffic: {violations} names: {refused}")
 
 
 @pytest.fixture
@@ -40,8 +37,8 @@ def vcsim(tmp_path: Path) -> Iterator[RunningVcsim]:
 @pytest.fixture
 def conformance_harness() -> Iterator[VcsimHarness]:
     """The vSphere backend on vcsim, for the conformance suite."""
-    harness = VcsimHarness()
+    made = VcsimHarness()
     try:
-        yield harness
+        yield made
     finally:
-        harness.close()
+        made.close()

@@ -5,6 +5,7 @@ re-discovery by annotation, credentials kept out of logs and messages."""
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,7 +36,7 @@ from vcpsdk.controller.backends.vmware.backend import (
     subnet_mask,
 )
 from vcpsdk.controller.backends.vmware.errors import map_error
-from vcpsdk.core.polling import FakeClock
+from vcpsdk.core.polling import FakeClock, PollTimeout
 from vcpsdk.core.providers import get_provider
 from vcpsdk.testing.conformance.vmware import backend_config
 from vcpsdk.testing.fakes.vmware import TEMPLATE, RunningVcsim, VcsimMissing, start_vcsim
@@ -376,3 +377,142 @@ def test_the_controllers_per_node_mac_comes_first(backend: VmwareBackend, vcsim)
     [nic] = [d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)]
     assert (nic.macAddress, nic.addressType) == ("00:50:56:3f:aa:01", "manual")
     si.content.sessionManager.Logout()
+
+
+# -- half-made clones, cancelled tasks, sweeps, sessions (review findings 1, 5, 10, 12, 13) --------
+
+
+def clone_by_hand(vcsim: RunningVcsim, name: str, note: str = "", power_on: bool = False) -> None:
+    """A clone of the template named ``name`` as a crash between clone and reconfigure leaves
+    it (the template's notes, powered off), or another party's VM of that name."""
+    si = vcsim.connect()
+    try:
+        index = si.content.searchIndex
+        template = index.FindByInventoryPath(f"DC0/vm/{TEMPLATE}")
+        pool = index.FindByInventoryPath("DC0/host/DC0_C0/Resources")
+        folder = index.FindByInventoryPath("DC0").vmFolder
+        spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=pool), powerOn=False, template=False)
+        WaitForTask(template.CloneVM_Task(folder=folder, name=name, spec=spec))
+        vm = index.FindByInventoryPath(f"DC0/vm/{name}")
+        if note:
+            WaitForTask(vm.ReconfigVM_Task(vim.vm.ConfigSpec(annotation=note)))
+        if power_on:
+            WaitForTask(vm.PowerOnVM_Task())
+    finally:
+        si.content.sessionManager.Logout()
+
+
+@pytest.mark.parametrize("method", ["ReconfigVM_Task", "CustomizeVM_Task"])
+def test_a_failure_after_the_clone_leaves_no_vm(make_backend, vcsim, method: str) -> None:
+    backend = make_backend(max_concurrent_creates=2)
+    fail_on(backend, method, vim.fault.InsufficientResourcesFault(msg="no room"), after=1)
+    with pytest.raises(CloudCapacityError, match="no room"):
+        backend.create_nodes(unit_of(), nodes_of(3))
+    assert vcsim.leftovers() == []  # the clone without our annotation was found by its name
+
+
+def test_the_clone_spec_carries_the_annotation(backend: VmwareBackend) -> None:
+    [node] = nodes_of(1)
+    spec = backend.clone_spec(unit_of(), node, pool=None)
+    assert parse_annotation(spec.config.annotation)["vcp-node-id"] == "node21"
+    assert spec.powerOn is False
+
+
+def test_a_half_made_clone_is_removed_by_delete_and_remade_by_a_rerun(backend: VmwareBackend, vcsim) -> None:
+    clone_by_hand(vcsim, "vcp-node21")  # the controller crashed between clone and reconfigure
+    assert backend.describe(unit_of(), nodes_of(1)) == {"node21": "DELETED"}  # no working node
+    [result] = backend.create_nodes(unit_of(), nodes_of(1))  # the worker re-runs the create
+    assert vcsim.vms()["vcp-node21"]["moref"] == result.instance_id
+    assert parse_annotation(vcsim.vms()["vcp-node21"]["annotation"])["vcp-controller"] == "ctl-test"
+    backend.delete_nodes(unit_of(), nodes_of(1))
+    clone_by_hand(vcsim, "vcp-node22")
+    backend.delete_nodes(unit_of(), nodes_of(1, first=22))
+    assert vcsim.leftovers() == []
+
+
+def test_vms_of_that_name_another_controller_or_a_user_runs_are_left_alone(
+    backend: VmwareBackend, vcsim
+) -> None:
+    other = annotation({"vcp-controller": "ctl-other", "vcp-node-id": "node21"})
+    clone_by_hand(vcsim, "vcp-node21", note=other)
+    clone_by_hand(vcsim, "vcp-node22", power_on=True)  # running, no annotation: not a half-made clone
+    backend.delete_nodes(unit_of(), nodes_of(2))
+    assert vcsim.leftovers() == ["vcp-node21", "vcp-node22"]
+
+
+def test_a_task_that_times_out_is_cancelled(vcsim) -> None:
+    clock = FakeClock()
+    config = {**backend_config(vcsim), "task_timeout": 30, "task_poll_interval": 5}
+    backend = VmwareBackend(config, "c", clock)
+    task = SimpleNamespace(info=SimpleNamespace(state=vim.TaskInfo.State.running), cancelled=0)
+
+    def cancel() -> None:
+        task.cancelled += 1
+        task.info = SimpleNamespace(state=vim.TaskInfo.State.error)
+
+    task.CancelTask = cancel
+    with pytest.raises(CloudTimeoutError, match="clone did not finish within 30 s"):
+        backend.wait(task, "clone")
+    assert task.cancelled == 1
+
+
+def test_a_clone_that_times_out_is_cancelled_and_removed(make_backend, vcsim, monkeypatch) -> None:
+    backend = make_backend()
+    finished = backend._finished
+    cancelled: list[str] = []
+
+    def clone_too_slow(task: Any, timeout: float) -> Any:
+        info = finished(task, timeout)
+        if not cancelled and info.result is not None and isinstance(info.result, vim.VirtualMachine):
+            cancelled.append(str(info.result.name))  # the clone exists, the backend gave up on it
+            raise PollTimeout("clone", info)
+        return info
+
+    monkeypatch.setattr(backend, "_finished", clone_too_slow)
+    monkeypatch.setattr(backend, "_cancel", lambda task, what: cancelled.append(what))
+    with pytest.raises(CloudTimeoutError, match="clone did not finish"):
+        backend.create_nodes(unit_of(), nodes_of(1))
+    assert cancelled == ["vcp-node21", "clone"]
+    assert vcsim.leftovers() == []
+
+
+def test_sweep_destroys_what_the_unit_still_has_and_nothing_else(make_backend, vcsim) -> None:
+    backend = make_backend()
+    web, db = unit_of(), UnitContext("vc1", "lab", "db", "vmware", "alice", unit_of().spec, {})
+    backend.create_nodes(web, nodes_of(2))
+    backend.create_nodes(db, nodes_of(1, first=30))
+    make_backend("ctl-other").create_nodes(web, nodes_of(1, first=40))
+    backend.sweep(web)
+    assert vcsim.leftovers() == ["vcp-node30", "vcp-node40"]
+    backend.sweep(web)  # nothing left: nothing to do
+
+
+def test_threads_share_one_login(backend: VmwareBackend, vcsim) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    unit = unit_of()
+    with ThreadPoolExecutor(4) as pool:
+        sessions = list(pool.map(lambda _: backend.session(unit), range(8)))
+    assert backend.logins == 1 and len({id(s) for s in sessions}) == 1
+
+
+def test_a_password_a_fault_repeats_is_masked_in_the_error_and_the_cleanup_log(
+    make_backend, vcsim, caplog
+) -> None:
+    backend = make_backend()
+    caplog.set_level(logging.DEBUG)
+    fail_on(backend, "ReconfigVM_Task", vim.fault.InvalidState(msg=f"login {vcsim.password} refused"))
+    fail_on(backend, "Destroy_Task", vim.fault.InvalidState(msg=f"destroy as {vcsim.password} refused"))
+    with pytest.raises(CloudInvalidParameter) as failure:
+        backend.create_nodes(unit_of(), nodes_of(1))
+    assert "login *** refused" in str(failure.value) and vcsim.password not in str(failure.value)
+    assert "destroy as *** refused" in caplog.text  # the cleanup's failure is logged, masked
+    assert vcsim.password not in caplog.text
+    backend.delete_nodes(unit_of(), nodes_of(1))
+    assert vcsim.leftovers() == []
+
+
+def test_the_metadata_asks_cloud_init_to_clear_the_user_data(backend: VmwareBackend) -> None:
+    [node] = nodes_of(1)
+    metadata = json.loads(base64.b64decode(backend.guestinfo(unit_of(), node)["guestinfo.metadata"]))
+    assert metadata["redact"] == ["userdata"] and metadata["cleanup-guestinfo"] == ["userdata"]

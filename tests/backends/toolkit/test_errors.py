@@ -87,13 +87,13 @@ def test_masked_text_of_a_mapped_and_an_unknown_error() -> None:
     assert errors.masked_text(mapper, KeyError("s3cret-value"), ("s3cret-value",)) == "KeyError: '***'"
 
 
-def test_ignoring_missing_swallows_only_not_found() -> None:
+def test_ignore_missing_swallows_only_not_found() -> None:
     def gone() -> None:
         raise LookupError("404")
 
     def broken() -> None:
         raise RuntimeError("500")
 
-    errors.ignoring_missing(gone, lambda e: isinstance(e, LookupError))
+    errors.ignore_missing(gone, lambda e: isinstance(e, LookupError))
     with pytest.raises(RuntimeError):
-        errors.ignoring_missing(broken, lambda e: isinstance(e, LookupError))
+        errors.ignore_missing(broken, lambda e: isinstance(e, LookupError))

@@ -15,9 +15,10 @@ from vcpsdk.testing.controller import RunningController, running_controller
 from vcpsdk.testing.fakes.sakura import FakeSakura, backend_section, running_fake_sakura
 from vcpsdk.testing.network import loopback_only
 
-#: the operations of the fake that each backend step's failure is injected into
+#: the operations of the fake that each backend step's failure is injected into;
+#: ``create_nodes`` fails halfway through a node (its server, NIC and note exist)
 STEP_OPERATIONS = {
-    "create_nodes": "server.create",
+    "create_nodes": "disk.create",
     "create_disks": "disk.create",
     "power": "server.shutdown",
     "delete_nodes": "server.delete",

@@ -31,9 +31,11 @@ from vcpsdk.testing.network import loopback_only
 #: the conformance network (fixed IPs ``127.66.9.x`` lie in it) and its gateway
 PREFIX, GATEWAY = "127.66.0.0/16", "127.66.0.1"
 
-#: the vSphere methods whose SOAP calls :meth:`VcsimHarness.failing` breaks, by backend step
+#: the vSphere methods whose SOAP calls :meth:`VcsimHarness.failing` breaks, by backend step;
+#: ``create_nodes`` fails halfway through a node (its clone exists, without our annotation on
+#: vcsim): the cleanup must find it by name
 STEP_METHODS = {
-    "create_nodes": ("CloneVM_Task",),
+    "create_nodes": ("ReconfigVM_Task",),
     "power": ("PowerOffVM_Task", "PowerOnVM_Task"),
     "delete_nodes": ("Destroy_Task",),
     "create_disks": (),  # no disk API: refused by the controller before any call
@@ -132,15 +134,23 @@ class VcsimHarness:
                 return {"poweredOn": RUNNING, "poweredOff": POWER_OFF}.get(vm["power"], vm["power"])
         return None
 
-    @contextlib.contextmanager
     def failing(
         self, running: RunningController, step: str, times: int = 1, after: int = 0
-    ) -> Iterator[None]:
+    ) -> contextlib.AbstractContextManager[None]:
         """Make the backend's SOAP calls of the step's vSphere method fail ``times`` times with
         ``InsufficientResourcesFault`` (message ``InsufficientInstanceCapacity: ...``), after
-        ``after`` of them went through (``create_nodes``: the clones).  vcsim 0.24 cannot be
-        told to fail, so the fault is raised in place of the call, before it is sent."""
-        methods = STEP_METHODS[step]
+        ``after`` of them went through (``create_nodes``: the reconfigures, each after its
+        node's clone).  vcsim 0.24 cannot be told to fail, so the fault is raised in place of
+        the call, before it is sent."""
+        return self.breaking(running, STEP_METHODS[step], times, after, step)
+
+    @contextlib.contextmanager
+    def breaking(
+        self, running: RunningController, methods: tuple[str, ...], times: int, after: int, note: str
+    ) -> Iterator[None]:
+        """Raise the ``InsufficientResourcesFault`` of :meth:`failing` in place of the calls of
+        ``methods`` (``("CustomizeVM_Task",)``), ``note`` ending its message (a test puts a
+        secret there, as a vCenter fault may echo one)."""
         backend = running.controller.backends["vmware"]
         assert isinstance(backend, VmwareBackend)
         seen = {"calls": 0}
@@ -149,7 +159,7 @@ class VcsimHarness:
             if method in methods:
                 seen["calls"] += 1
                 if after < seen["calls"] <= after + times:
-                    raise injected_fault(step)
+                    raise injected_fault(note)
 
         backend.soap_hooks.append(hook)
         try:

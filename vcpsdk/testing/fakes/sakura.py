@@ -313,7 +313,8 @@ class FakeSakura:
 
     # ------------------------------------------------------------- plumbing
     def authorized(self, header: str | None) -> str:
-        """The token of a valid ``Authorization: Basic`` header; else 401 ``unauthorized``."""
+        """The token of a valid ``Authorization: Basic`` header; else 401 ``unauthorized``, whose
+        message repeats the token and secret presented (so masking tests can fail)."""
         scheme, _, encoded = (header or "").partition(" ")
         try:
             user, _, password = base64.b64decode(encoded).decode().partition(":")
@@ -324,7 +325,12 @@ class FakeSakura:
             or user != self.token
             or not secrets.compare_digest(password, self.secret)
         ):
-            raise sakura_error(401, "unauthorized", "authentication failed: wrong access token or secret")
+            # the presented credentials echoed, as a careless API might: the backend must mask them
+            raise sakura_error(
+                401,
+                "unauthorized",
+                f"authentication failed for {user}:{password}: wrong access token or secret",
+            )
         return user
 
     def _shown(self, item: dict[str, Any]) -> dict[str, Any]:

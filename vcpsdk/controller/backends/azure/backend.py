@@ -56,7 +56,7 @@ from vcpsdk.controller.backends.toolkit.addresses import cloud_assigned
 from vcpsdk.controller.backends.toolkit.errors import (
     BackendError,
     CloudTimeoutError,
-    ignoring_missing,
+    ignore_missing,
     masked_text,
 )
 from vcpsdk.controller.backends.toolkit.tags import (
@@ -407,7 +407,7 @@ class AzureBackend(Backend):
             if poller is not None:
                 self._finish(poller)
 
-        ignoring_missing(delete, is_not_found)
+        ignore_missing(delete, is_not_found)
 
     def _log_failed_cleanup(self, what: str, error: BaseException, unit: UnitContext) -> None:
         """Log a cleanup's failure (not raised: the first error is), its message masked."""

@@ -27,14 +27,14 @@ them by those.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -49,21 +49,44 @@ from vcpsdk.controller.backends.sakura.client import (
     ServerSpec,
 )
 from vcpsdk.controller.backends.sakura.errors import SAKURA_CODES, map_error
-from vcpsdk.controller.backends.toolkit import bootstrap, settings
+from vcpsdk.controller.backends.toolkit import batches, bootstrap, settings
 from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy, Network, plan_addresses
-from vcpsdk.controller.backends.toolkit.errors import CloudTimeoutError, InvalidRequest, translating
+from vcpsdk.controller.backends.toolkit.errors import (
+    CloudTimeoutError,
+    InvalidRequest,
+    clean_message,
+    ignore_missing,
+    translating,
+    unchained_if_secret,
+)
 from vcpsdk.controller.backends.toolkit.retry import RetryPolicy
+from vcpsdk.controller.backends.toolkit.settings import declared_param
+from vcpsdk.core.providers import get_provider
 
 logger = logging.getLogger("vcp.controller.sakura")
 
 #: the archive of ``cloud_image: default`` when neither the catalog nor the section names one
 DEFAULT_ARCHIVE = "Ubuntu Server 22.04"
-#: ``sakuracloud_disk_plan`` → the plan id of ``/product/disk``
-DISK_PLANS = {"ssd": 4, "hdd": 2}
+#: the plan ids of ``/product/disk`` (Sakura's numbers) of the plans the provider declares
+PLAN_IDS = {"ssd": 4, "hdd": 2}
+
+
+#: ``sakuracloud_disk_plan`` (the choices of the declaration) → the plan id of ``/product/disk``
+DISK_PLANS = {
+    str(name): PLAN_IDS[str(name)]
+    for name in get_provider("sakura").field_named("sakuracloud_disk_plan").choices or ()  # type: ignore[union-attr]
+}
 #: the catalog entry keys a compute unit needs
 COMPUTE_KEYS = ("sakura_local_switch_id", "sakura_private_subnet_gateway_ip", "sakura_zone")
-#: the environment variables of the operator's credentials (the vendor's tools use them too)
-ENVIRONMENT = {"sakura_token": "SAKURACLOUD_ACCESS_TOKEN", "sakura_secret": "SAKURACLOUD_ACCESS_TOKEN_SECRET"}
+#: the environment variables of the operator's credentials (the vendor's tools use them too),
+#: in the order of the provider's declared ``credentials``
+ENVIRONMENT = dict(
+    zip(
+        get_provider("sakura").credentials,
+        ("SAKURACLOUD_ACCESS_TOKEN", "SAKURACLOUD_ACCESS_TOKEN_SECRET"),
+        strict=True,
+    )
+)
 TAG = "vcp"
 SAKURA_IDENTITY = bootstrap.NodeIdentity(cloud="Sakura Cloud")
 
@@ -197,11 +220,7 @@ class SakuraBackend(Backend):
 
     def _secrets(self, unit: UnitContext | None = None) -> tuple[str, ...]:
         params = unit.cloud_params if unit else {}
-        values = (
-            *self._operator,
-            str(params.get("sakura_token") or ""),
-            str(params.get("sakura_secret") or ""),
-        )
+        values = (*self._operator, *(str(params.get(k) or "") for k in get_provider("sakura").secrets))
         return tuple(s for s in values if s)
 
     def close(self) -> None:
@@ -276,22 +295,46 @@ class SakuraBackend(Backend):
         return found
 
     def _each(self, items: list[_T], work: Callable[[_T], _R]) -> list[_R]:
-        """``work`` on every item, at most ``max_concurrent_creates`` at once; the first error
-        is raised once all have finished (so a cleanup sees everything that was made)."""
-        if len(items) <= 1:
-            return [work(item) for item in items]
-        workers = min(self.max_concurrent_creates, len(items))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vcc-sakura") as pool:
-            futures = [pool.submit(work, item) for item in items]
-        return [future.result() for future in futures]
+        """``work`` on every item, at most ``max_concurrent_creates`` at once (the toolkit's
+        :func:`~vcpsdk.controller.backends.toolkit.batches.each`)."""
+        return batches.each(items, work, limit=self.max_concurrent_creates, name="vcc-sakura")
 
     @staticmethod
     def _ignore_missing(call: Callable[[], Any]) -> None:
-        try:
-            call()
-        except SakuraApiError as e:
-            if not e.not_found:
-                raise
+        """``call()``; a "not found" answer means it is gone already (fine)."""
+        ignore_missing(call, lambda e: isinstance(e, SakuraApiError) and e.not_found)
+
+    @contextlib.contextmanager
+    def _translated(self, unit: UnitContext, cleanup: Callable[[], None] | None = None) -> Iterator[None]:
+        """Run a block; on an API error run ``cleanup`` and raise the typed error, the unit's
+        credentials masked (and not chained to an error that repeats them)."""
+        secrets = self._secrets(unit)
+        with unchained_if_secret(secrets), translating(map_error, cleanup, secrets):
+            yield
+
+    def _dropper(self, unit: UnitContext, what: str, remove: Callable[[], None]) -> Callable[[], None]:
+        """The cleanup of a failed create: ``remove()``; its own failure is logged, masked."""
+
+        def drop() -> None:
+            try:
+                remove()
+            except Exception as e:
+                logger.error(
+                    "sakura: %s failed (leftovers carry tag %s; deleting the unit sweeps them): %s",
+                    what,
+                    TAG,
+                    self._masked(e, unit),
+                )
+
+        return drop
+
+    def _masked(self, error: BaseException, unit: UnitContext | None) -> str:
+        """What a log line may say about ``error``: its mapped message, credentials masked."""
+        secrets = self._secrets(unit)
+        mapped = map_error(error, secrets)
+        if mapped is not None:
+            return str(mapped)
+        return clean_message(f"{type(error).__name__}: {error}", secrets)
 
     def _server_plan(self, client: SakuraClient, zone: str, cores: int, memory_gb: int) -> int:
         plans = self._cached((client.api_root, "server plans"), client.server_plans)
@@ -376,25 +419,39 @@ class SakuraBackend(Backend):
         with the node's address, a startup-script note, a disk copied from the archive and edited
         (address, host name, the note), the ``spec.disks`` connected, boot, wait until up.
 
-        On any failure every server, disk and note of these nodes is removed before the error
-        is raised.
+        A re-run of a create that was interrupted (the worker re-queues it after a restart)
+        first looks each node up by description: a server that is up is kept and returned,
+        anything half-made of the node (a server not up, a boot disk, a note) is removed and
+        made again.  On any failure every server, disk and note of these nodes is removed
+        before the error is raised, but the servers a re-run found up.
         """
         if not nodes:
             return []
-        entry = self._entry(unit, COMPUTE_KEYS)
+        entry = self._entry(unit, (*COMPUTE_KEYS, "private_network_ipmask"))
         zone = str(entry["sakura_zone"])
         params = unit.cloud_params
-        network = ipaddress.ip_network(str(entry.get("private_network_ipmask") or "0.0.0.0/0"), strict=False)
+        try:
+            network = ipaddress.ip_network(str(entry["private_network_ipmask"]), strict=False)
+        except ValueError:
+            raise SAKURA_CODES.error(
+                "invalid_parameter",
+                f"private_network_ipmask {entry['private_network_ipmask']!r} of the VPN catalog entry "
+                "is not a network (e.g. 172.30.2.0/24)",
+            ) from None
         switch = str(entry["sakura_local_switch_id"])
         gateway = str(entry["sakura_private_subnet_gateway_ip"])
         keys = [k for k in bootstrap.as_list(params.get("ssh_public_keys")) if k]
-        with translating(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             client = self.client(unit, zone)
             plan = self._server_plan(
-                client, zone, int(params.get("num_cores") or 1), int(params.get("memory") or 1)
+                client,
+                zone,
+                int(declared_param(unit, "sakura", "num_cores")),
+                int(declared_param(unit, "sakura", "memory")),
             )
-            size = int(params.get("sakuracloud_disk_size") or 20)
-            disk_plan = self._disk_plan(client, zone, str(params.get("sakuracloud_disk_plan") or "ssd"), size)
+            size = int(declared_param(unit, "sakura", "sakuracloud_disk_size"))
+            plan_name = str(declared_param(unit, "sakura", "sakuracloud_disk_plan"))
+            disk_plan = self._disk_plan(client, zone, plan_name, size)
             ref = str(params.get("cloud_image") or "default")
             if ref == "default":
                 ref = str(entry.get("sakura_default_image") or self.default_archive)
@@ -404,11 +461,40 @@ class SakuraBackend(Backend):
                     "invalid_parameter",
                     f"sakuracloud_disk_size {size} GB is smaller than the archive {ref!r} ({archive_gb} GB)",
                 )
+            # what an interrupted run of this create left: kept when up, else removed first
+            node_ids = [n.node_id for n in nodes]
+            servers = self._ours(client.servers(self.tags), "vcp-node-id", node_ids)
+            boot = self._ours(client.disks(self.tags), "vcp-node-id", node_ids, role="boot")
+            notes = self._ours(client.notes(self.tags), "vcp-node-id", node_ids)
+        up = {self._node_of(s): s for s in servers if (s.get("Instance") or {}).get("Status") == "up"}
+        half_made = {self._node_of(r) for r in (*servers, *boot, *notes)}
+
+        def result(node: NodeRequest, server_id: str, disk_id: str) -> NodeResult:
+            return NodeResult(
+                node_id=node.node_id,
+                instance_id=server_id,
+                address=str(node.address),
+                volumes=[
+                    {"volume_id": d.cloud_disk_id, "device_name": f"/dev/vd{chr(ord('b') + i)}"}
+                    for i, d in enumerate(node.disks)
+                ],
+                backend_data={"server_id": server_id, "disk_id": disk_id, "zone": zone},
+            )
 
         def create(node: NodeRequest) -> NodeResult:
             if not node.address:
                 raise InvalidRequest(f"node {node.node_id} has no address (Sakura switches have no DHCP)")
             name = f"vcp-{node.node_id}"[:64]
+            kept = up.get(node.node_id)
+            if kept is not None:  # made by the interrupted run: keep it, drop any duplicate
+                self._remove(client, [node.node_id], keep={str(kept["ID"])})
+                disk_id = next(
+                    (str(d["ID"]) for d in boot if (d.get("Server") or {}).get("ID") == str(kept["ID"])), ""
+                )
+                logger.info("sakura: server %s of node %s is up already; kept", kept["ID"], node.node_id)
+                return result(node, str(kept["ID"]), disk_id)
+            if node.node_id in half_made:
+                self._remove(client, [node.node_id])
             server = client.create_server(
                 ServerSpec(name, plan, self._description(unit, "node", node.node_id), self.tags)
             )
@@ -447,49 +533,45 @@ class SakuraBackend(Backend):
             client.boot(server_id)
             client.wait_power(server_id, "up", self.knobs.wait_timeout)
             logger.info("sakura: server %s of node %s is up in zone %s", server_id, node.node_id, zone)
-            return NodeResult(
-                node_id=node.node_id,
-                instance_id=server_id,
-                address=str(node.address),
-                volumes=[
-                    {"volume_id": d.cloud_disk_id, "device_name": f"/dev/vd{chr(ord('b') + i)}"}
-                    for i, d in enumerate(node.disks)
-                ],
-                backend_data={"server_id": server_id, "disk_id": str(disk["ID"]), "zone": zone},
-            )
+            return result(node, server_id, str(disk["ID"]))
 
-        drop = lambda: self._remove(client, [n.node_id for n in nodes], quiet=True)  # noqa: E731
-        with translating(map_error, drop, self._secrets(unit)):
+        what = "removing what a failed create made"
+        working = {str(server["ID"]) for server in up.values()}  # a re-run never removes those
+        drop = self._dropper(unit, what, lambda: self._remove(client, node_ids, keep=working))
+
+        with self._translated(unit, drop):
             return self._each(nodes, create)
 
-    def _remove(self, client: SakuraClient, node_ids: list[str], quiet: bool = False) -> None:
-        """Stop (forced) and delete the servers of ``node_ids`` with their boot disks, wait until
-        they are gone, then delete boot disks and startup-script notes no server holds."""
-        try:
-            servers = self._ours(client.servers(self.tags), "vcp-node-id", node_ids)
-            boot = self._ours(client.disks(self.tags), "vcp-node-id", node_ids, role="boot")
+    @staticmethod
+    def _node_of(resource: Any) -> str:
+        """The node id in a resource's description ("" for none)."""
+        return parse_description(resource.get("Description")).get("vcp-node-id", "")
 
-            def remove(server: dict[str, Any]) -> None:
-                server_id = str(server["ID"])
-                if server.get("Instance", {}).get("Status") != "down":
-                    self._ignore_missing(lambda: client.shutdown(server_id, force=True))
-                    client.wait_power(server_id, "down", self.knobs.wait_timeout)
-                mine = [str(d["ID"]) for d in boot if (d.get("Server") or {}).get("ID") == server_id]
-                self._ignore_missing(lambda: client.delete_server(server_id, with_disks=mine))
-                client.wait_gone("server", server_id, self.knobs.wait_timeout)
+    def _remove(
+        self, client: SakuraClient, node_ids: list[str], keep: AbstractSet[str] = frozenset()
+    ) -> None:
+        """Stop (forced) and delete the servers of ``node_ids`` (but those in ``keep``) with their
+        boot disks, wait until they are gone, then delete boot disks and startup-script notes
+        no server holds."""
+        found = self._ours(client.servers(self.tags), "vcp-node-id", node_ids)
+        servers = [s for s in found if str(s["ID"]) not in keep]
+        boot = self._ours(client.disks(self.tags), "vcp-node-id", node_ids, role="boot")
 
-            self._each(servers, remove)
-            held = {str(s["ID"]) for s in servers}
-            loose = [str(d["ID"]) for d in boot if (d.get("Server") or {}).get("ID") not in held]
-            self._each(loose, lambda disk_id: self._ignore_missing(lambda: client.delete_disk(disk_id)))
-            notes = self._ours(client.notes(self.tags), "vcp-node-id", node_ids)
-            self._each(notes, lambda note: self._ignore_missing(lambda: client.delete_note(str(note["ID"]))))
-        except Exception:
-            if not quiet:
-                raise
-            logger.exception(
-                "sakura: removing what a failed create made failed (leftovers carry tag %s)", TAG
-            )
+        def remove(server: dict[str, Any]) -> None:
+            server_id = str(server["ID"])
+            if server.get("Instance", {}).get("Status") != "down":
+                self._ignore_missing(lambda: client.shutdown(server_id, force=True))
+                client.wait_power(server_id, "down", self.knobs.wait_timeout)
+            mine = [str(d["ID"]) for d in boot if (d.get("Server") or {}).get("ID") == server_id]
+            self._ignore_missing(lambda: client.delete_server(server_id, with_disks=mine))
+            client.wait_gone("server", server_id, self.knobs.wait_timeout)
+
+        self._each(servers, remove)
+        held = {str(s["ID"]) for s in found}
+        loose = [str(d["ID"]) for d in boot if (d.get("Server") or {}).get("ID") not in held]
+        self._each(loose, lambda disk_id: self._ignore_missing(lambda: client.delete_disk(disk_id)))
+        notes = self._ours(client.notes(self.tags), "vcp-node-id", node_ids)
+        self._each(notes, lambda note: self._ignore_missing(lambda: client.delete_note(str(note["ID"]))))
 
     def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:
         """Stop each node's server, delete it with its boot disk (``spec.disks`` are disconnected,
@@ -497,7 +579,7 @@ class SakuraBackend(Backend):
         if not nodes:
             return
         zone = str(self._entry(unit)["sakura_zone"])
-        with translating(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             self._remove(self.client(unit, zone), [n.node_id for n in nodes])
 
     def _server_ids(self, client: SakuraClient, nodes: list[NodeRequest]) -> dict[str, str]:
@@ -518,7 +600,7 @@ class SakuraBackend(Backend):
         if not nodes:
             return
         zone = str(self._entry(unit)["sakura_zone"])
-        with translating(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             client = self.client(unit, zone)
             ids = self._server_ids(client, nodes)
             lost = [n.node_id for n in nodes if n.node_id not in ids]
@@ -550,7 +632,7 @@ class SakuraBackend(Backend):
         if not nodes:
             return {}
         zone = str(self._entry(unit)["sakura_zone"])
-        with translating(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             servers = self._ours(
                 self.client(unit, zone).servers(self.tags), "vcp-node-id", [n.node_id for n in nodes]
             )
@@ -565,24 +647,72 @@ class SakuraBackend(Backend):
             for n in nodes
         }
 
+    def sweep(self, unit: UnitContext) -> None:
+        """Remove what is still tagged and described for ``unit``, the leftovers of failures;
+        called when the unit is deleted, after its nodes or disks.
+
+        The servers (with their boot disks) and notes of every node id they name go first, then
+        the unit's disks (``vcp-role=disk``) no server holds: a disk still connected to another
+        unit's server is not a leftover.
+        """
+        zone = str(self._entry(unit)["sakura_zone"])
+        with self._translated(unit):
+            client = self.client(unit, zone)
+            found = [
+                r
+                for r in (*client.servers(self.tags), *client.disks(self.tags), *client.notes(self.tags))
+                if self._of_unit(r, unit)
+            ]
+            if not found:
+                return
+            logger.warning(
+                "sakura: removing leftovers of unit %s: %s",
+                unit.unit_name,
+                ", ".join(str(r.get("Name") or r.get("ID")) for r in found),
+            )
+            node_ids = sorted({self._node_of(r) for r in found} - {""})
+            if node_ids:
+                self._remove(client, node_ids)
+            loose = [
+                str(d["ID"])
+                for d in client.disks(self.tags)
+                if self._of_unit(d, unit) and not (d.get("Server") or {}).get("ID")
+            ]
+            self._each(loose, lambda disk_id: self._ignore_missing(lambda: client.delete_disk(disk_id)))
+
+    def _of_unit(self, resource: Any, unit: UnitContext) -> bool:
+        """Whether this controller made ``resource`` for ``unit`` (by its description)."""
+        fields = parse_description(resource.get("Description"))
+        return (
+            fields.get("vcp-controller") == self.controller_id
+            and fields.get("vcp-vcid") == unit.vcid
+            and fields.get("vcp-unit") == unit.unit_name
+        )
+
     # -- disks ---------------------------------------------------------------------------------
 
     def create_disks(self, unit: UnitContext, disks: list[base.DiskRequest]) -> list[base.DiskResult]:
         """One disk per request (empty, or a copy of the archive ``cloud_image``) with the plan
-        and one of its sizes, at most ``max_concurrent_creates`` at once, each waited for until
-        available; a failure deletes those that were made."""
+        and its own size (the request's ``size_gb``, else ``sakuracloud_disk_size``), each
+        size checked against the plan's, at most ``max_concurrent_creates`` at once, each
+        waited for until available; a failure deletes those that were made."""
         if not disks:
             return []
         zone = str(self._entry(unit)["sakura_zone"])
         params = unit.cloud_params
-        with translating(map_error, secrets=self._secrets(unit)):
+        default_size = int(declared_param(unit, "sakura_disk", "sakuracloud_disk_size"))
+        plan_name = str(declared_param(unit, "sakura_disk", "sakuracloud_disk_plan"))
+        sizes = {d.disk_id: int(d.size_gb or default_size) for d in disks}
+        with self._translated(unit):
             client = self.client(unit, zone)
-            size = int(disks[0].size_gb or params.get("sakuracloud_disk_size") or 20)
-            plan = self._disk_plan(client, zone, str(params.get("sakuracloud_disk_plan") or "ssd"), size)
+            plan = 0
+            for size in sorted(set(sizes.values())):
+                plan = self._disk_plan(client, zone, plan_name, size)
             ref = str(params.get("cloud_image") or "default")
             archive = self._archive(client, zone, ref)[0] if ref != "default" else None
 
         def create(disk: base.DiskRequest) -> base.DiskResult:
+            size = sizes[disk.disk_id]
             spec = DiskSpec(
                 f"vcp-{disk.disk_id}"[:64],
                 plan,
@@ -600,16 +730,13 @@ class SakuraBackend(Backend):
                 backend_data={"cloud_disk_id": str(made["ID"]), "zone": zone},
             )
 
-        def drop() -> None:
-            try:
-                made = self._ours(client.disks(self.tags), "vcp-disk-id", [d.disk_id for d in disks])
-                self._each(made, lambda d: self._ignore_missing(lambda: client.delete_disk(str(d["ID"]))))
-            except Exception:
-                logger.exception(
-                    "sakura: deleting the disks of a failed create failed (they carry tag %s)", TAG
-                )
+        def remove() -> None:
+            made = self._ours(client.disks(self.tags), "vcp-disk-id", [d.disk_id for d in disks])
+            self._each(made, lambda d: self._ignore_missing(lambda: client.delete_disk(str(d["ID"]))))
 
-        with translating(map_error, drop, self._secrets(unit)):
+        drop = self._dropper(unit, "deleting the disks of a failed create", remove)
+
+        with self._translated(unit, drop):
             return self._each(disks, create)
 
     def delete_disks(self, unit: UnitContext, disks: list[base.DiskRequest]) -> None:
@@ -617,7 +744,7 @@ class SakuraBackend(Backend):
         if not disks:
             return
         zone = str(self._entry(unit)["sakura_zone"])
-        with translating(map_error, secrets=self._secrets(unit)):
+        with self._translated(unit):
             client = self.client(unit, zone)
             ids = {d.disk_id: str(d.backend_data.get("cloud_disk_id") or "") for d in disks}
             if not all(ids.values()):

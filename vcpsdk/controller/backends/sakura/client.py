@@ -10,8 +10,10 @@ archives, startup-script notes and the plans of ``/product/server`` and ``/produ
   Basic credentials; they are never logged (``requests`` logs no headers) nor put in an
   error message.
 * **Errors.** An error answer ``{"is_fatal", "status", "error_code", "error_msg"}`` becomes a
-  :class:`SakuraApiError`; a 503 or a ``busy`` answer is retried with exponential backoff
-  and jitter (the toolkit's :class:`~vcpsdk.controller.backends.toolkit.retry.CloudCaller`).
+  :class:`SakuraApiError` (the token and secret masked in its message); a 429 (after its
+  ``Retry-After``), a JSON ``busy`` answer and, for requests that may run twice (not a
+  ``POST``), a bare 503 are retried with exponential backoff and jitter (the toolkit's
+  :class:`~vcpsdk.controller.backends.toolkit.retry.CloudCaller`).
 * **Waits** go through :func:`vcpsdk.core.polling.poll`: a disk's ``Availability``
   ``migrating`` → ``available``, a server's ``Instance.Status`` ``up``/``down``, and "gone"
   (404) after a delete.  A wait that runs out raises
@@ -27,16 +29,18 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from vcpsdk.controller.backends.toolkit.errors import clean_message
 from vcpsdk.controller.backends.toolkit.retry import CloudCaller, RetryPolicy
 from vcpsdk.controller.backends.toolkit.waiting import timeout_error
 from vcpsdk.core.polling import SYSTEM_CLOCK, Clock, PollTimeout, poll
@@ -59,19 +63,47 @@ class SakuraApiError(Exception):
         error_code: Sakura's ``error_code`` (``still_running``, ``not_found``, ``busy``...).
         error_msg: Sakura's ``error_msg``.
         is_fatal: Sakura's ``is_fatal``.
+        method: the HTTP method of the request ("" when unknown).
+        json_answer: the answer was Sakura's JSON error document (not a bare status).
+        retry_after: the seconds of a 429's ``Retry-After`` header, else None.
     """
 
-    def __init__(self, status: int, error_code: str, error_msg: str, is_fatal: bool = True) -> None:
+    def __init__(
+        self,
+        status: int,
+        error_code: str,
+        error_msg: str,
+        is_fatal: bool = True,
+        *,
+        method: str = "",
+        json_answer: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{error_code}: {error_msg}" if error_code else error_msg)
         self.status = int(status)
         self.error_code = str(error_code)
         self.error_msg = str(error_msg)
         self.is_fatal = bool(is_fatal)
+        self.method = str(method).upper()
+        self.json_answer = bool(json_answer)
+        self.retry_after = retry_after
 
     @property
     def retryable(self) -> bool:
-        """Sending the same request again later may succeed (503, ``busy``)."""
-        return self.status == 503 or self.error_code in RETRYABLE_CODES
+        """Sending the same request again later may succeed and does no harm.
+
+        A 429 (the request was refused before it was carried out) and a JSON ``busy`` answer
+        always; a bare 503 or a lost answer (status 0) only for a request that may run
+        twice: never a ``POST`` (it may have created the resource: a second one would be a
+        duplicate), and a lost answer only for a ``GET``.
+        """
+        if self.status == 429 or (self.json_answer and self.error_code in RETRYABLE_CODES):
+            return True
+        if self.method == "POST":
+            return False
+        if self.status == 0:
+            return self.method == "GET"
+        return self.status == 503
 
     @property
     def not_found(self) -> bool:
@@ -278,6 +310,27 @@ class DiskConfig:
         return config
 
 
+def _is_loopback(url: str) -> bool:
+    """Whether ``url``'s host is a loopback address or ``localhost``."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _retry_after(value: str | None) -> float | None:
+    """The seconds of a ``Retry-After`` header (a number of seconds; an HTTP date or
+    nonsense is ignored), capped at five minutes."""
+    try:
+        seconds = float(value or "")
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), 300.0) or None
+
+
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
@@ -314,7 +367,11 @@ class SakuraClient:
         self.clock = clock
         self.policy = retry or RetryPolicy()
         self.session = requests.Session()
+        # a loopback endpoint (the fake of the tests, rehearsal mode) never goes through a proxy
+        # of the environment (HTTPS_PROXY without NO_PROXY would send it there)
+        self.session.trust_env = not _is_loopback(self.api_root)
         self.session.auth = (token, secret)
+        self._credentials = (token, secret)  # masked in error messages; never in repr
         self.session.headers.update({"Accept": "application/json"})
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
         self.session.mount("http://", adapter)
@@ -332,7 +389,9 @@ class SakuraClient:
     def request(
         self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """One API call, retried while it answers 503/``busy``.
+        """One API call, retried while it answers 429 (waiting at least its ``Retry-After``),
+        ``busy``, or (not a ``POST``) 503; a ``GET`` also when no answer came (see
+        :attr:`SakuraApiError.retryable`).
 
         Args:
             method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
@@ -348,13 +407,25 @@ class SakuraClient:
                 (status 0, ``connection_error``).
         """
 
-        def retryable(error: BaseException) -> bool:  # no answer: only a read is sent again
-            return isinstance(error, SakuraApiError) and (
-                error.retryable or (method == "GET" and error.status == 0)
-            )
+        not_before: list[float] = []  # a 429's Retry-After: the next attempt waits for it
+
+        def attempt() -> dict[str, Any]:
+            if not_before:
+                delay = not_before.pop() - self.clock.now()
+                if delay > 0:
+                    self.clock.sleep(delay)
+            try:
+                return self._send(method, path, body, params)
+            except SakuraApiError as e:
+                if e.retry_after:
+                    not_before.append(self.clock.now() + e.retry_after)
+                raise
+
+        def retryable(error: BaseException) -> bool:
+            return isinstance(error, SakuraApiError) and error.retryable
 
         caller = CloudCaller(self.policy, clock=self.clock, retryable=retryable)
-        return caller(self._send, method, path, body, params)
+        return caller(attempt)
 
     def _send(
         self, method: str, path: str, body: dict[str, Any] | None, params: dict[str, Any] | None
@@ -367,18 +438,24 @@ class SakuraClient:
                 method, url, data=None if body is None else json.dumps(body), timeout=self.timeout
             )
         except requests.RequestException as e:
-            raise SakuraApiError(0, "connection_error", f"{type(e).__name__} on {method} {path}") from None
+            what = f"{type(e).__name__} on {method} {path}"
+            raise SakuraApiError(0, "connection_error", what, method=method, json_answer=False) from None
+        json_answer = True
         try:
             data = answer.json() if answer.content else {}
         except ValueError:
-            data = {"error_msg": answer.text[:500]}
+            data, json_answer = {"error_msg": answer.text[:500]}, False
         if answer.status_code >= 400:
+            json_answer = json_answer and isinstance(data, dict) and bool(data.get("error_code"))
             data = data if isinstance(data, dict) else {}
             raise SakuraApiError(
                 answer.status_code,
                 str(data.get("error_code") or f"http_{answer.status_code}"),
-                str(data.get("error_msg") or answer.reason or ""),
+                clean_message(data.get("error_msg") or answer.reason or "", self._credentials),
                 bool(data.get("is_fatal", True)),
+                method=method,
+                json_answer=json_answer,
+                retry_after=_retry_after(answer.headers.get("Retry-After")),
             )
         return data if isinstance(data, dict) else {}
 

@@ -2,9 +2,10 @@
 
 A :class:`~vcpsdk.controller.backends.sakura.client.SakuraApiError` (``{is_fatal, status,
 error_code, error_msg}``) becomes ``"<error_code>: <error_msg>"`` in the class of its code
-(see :data:`SAKURA_CODES`), with the access token and secret masked.  503/``busy`` answers
-were already retried by the client; what reaches this module is what is left after it gave
-up (still marked retryable).
+(see :data:`SAKURA_CODES`), with the access token and secret masked.  429, ``busy`` and (not
+for a ``POST``) 503 answers were already retried by the client; what reaches this module is
+what is left after it gave up (still marked retryable).  A write that got no clear answer
+(no answer at all, a bare 5xx) is not retryable: it may have been carried out.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ SAKURA_CODES = tree.CodeTable(
         (r"invalid_.*|.*_not_allowed|.*_in_use", tree.CloudInvalidParameter),
         (r".*not_found", tree.CloudNotFoundError),
     ),
-    retryable=frozenset({"internal_server_error", "connection_error", "http_502", "http_503", "http_504"}),
+    # a lost answer (connection_error) or a bare 503 is retryable only for requests that may
+    # run twice: :attr:`SakuraApiError.retryable` decides (a POST may have made its resource)
+    retryable=frozenset({"internal_server_error", "http_502", "http_504"}),
 )
 
 
@@ -69,4 +72,6 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
     mapped = SAKURA_CODES.error(code, error.error_msg, secrets=secrets)
     if error.retryable:
         mapped.retryable = True
+    elif error.method and error.method != "GET" and (error.status == 0 or error.status >= 500):
+        mapped.retryable = False  # a write without a clear answer may have been carried out
     return mapped

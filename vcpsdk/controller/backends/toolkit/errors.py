@@ -232,19 +232,51 @@ def masked_text(
     return clean_message(mapped if mapped is not None else f"{type(error).__name__}: {error}", secrets)
 
 
-def ignoring_missing(call: Callable[[], object], is_not_found: Callable[[BaseException], bool]) -> None:
-    """Run ``call`` (a delete and its wait); an error saying the resource is gone is fine.
+def _repeats_a_secret(error: BaseException, secrets: Iterable[str]) -> bool:
+    """Whether the text of ``error`` or of an error it was raised from repeats a secret."""
+    wanted = [s for s in secrets if s and len(s) >= 4]
+    seen: BaseException | None = error
+    for _ in range(10):  # a chain, never a loop
+        if seen is None:
+            return False
+        text = f"{seen}\n{seen!r}"
+        if any(secret in text for secret in wanted):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
-    Args:
-        call: the delete.
-        is_not_found: whether an error of the cloud's SDK says "does not exist (any more)".
+
+@contextlib.contextmanager
+def unchained_if_secret(secrets: Iterable[str]) -> Iterator[None]:
+    """Run the block; a :class:`BackendError` raised from an error whose text repeats one of
+    ``secrets`` loses that cause: a traceback logged later (``logger.exception``) would print
+    the cause unmasked.  Put it around :func:`translating` (the typed error's own message is
+    masked already).
 
     Example::
 
-        ignoring_missing(lambda: client.delete(name), is_not_found)
+        with unchained_if_secret(secrets), translating(map_error, drop, secrets):
+            create()
+    """
+    try:
+        yield
+    except BackendError as e:
+        if e.__cause__ is not None and _repeats_a_secret(e.__cause__, secrets):
+            e.__cause__ = None
+            e.__suppress_context__ = True
+        raise
+
+
+def ignore_missing(call: Callable[[], object], missing: Callable[[BaseException], bool]) -> None:
+    """``call()``; an error ``missing`` says means "it does not exist (any more)" is fine (a
+    delete of something already gone).
+
+    Example::
+
+        ignore_missing(lambda: client.delete_disk(disk_id), lambda e: getattr(e, "not_found", False))
     """
     try:
         call()
     except Exception as e:
-        if not is_not_found(e):
+        if not missing(e):
             raise

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from vcpsdk.controller.backends.base import BackendError, UnitContext
-from vcpsdk.core.providers import all_providers
+from vcpsdk.core.providers import all_providers, get_provider
 
 logger = logging.getLogger("vcp.controller.backends")
 
@@ -102,3 +102,25 @@ def close_quietly(clients: Iterable[Any], what: str) -> None:
             client.close()
         except Exception:
             logger.debug("closing %s failed", what, exc_info=True)
+
+
+def declared_param(unit: UnitContext, provider: str, name: str) -> Any:
+    """The unit's ``cloud_params[name]``, else the field's default in the declaration of
+    ``provider`` (``vcpsdk/core/providers/providers.yml``).
+
+    Raises:
+        KeyError: ``provider`` declares no field ``name``.
+
+    Example::
+
+        >>> unit = UnitContext("v", "g", "u", "sakura", "o", {"cloud_params": {}}, {})
+        >>> declared_param(unit, "sakura", "memory")
+        1
+    """
+    value = unit.cloud_params.get(name)
+    if value not in (None, ""):
+        return value
+    found = get_provider(provider).field_named(name)
+    if found is None:
+        raise KeyError(f"provider {provider} declares no field {name}")
+    return found.default

@@ -57,15 +57,20 @@ from vcpsdk.controller.backends.vmware.errors import (
     VSPHERE_FAULTS,
     fault_name,
     is_not_found,
+    masked,
     translated,
 )
 from vcpsdk.core.polling import SYSTEM_CLOCK, Clock, PollTimeout, poll
+from vcpsdk.core.providers import get_provider
 
 logger = logging.getLogger("vcp.controller.vmware")
 
 NEEDS_PYVMOMI = 'the vSphere backend needs pyvmomi: pip install "vcpsdk[vmware]"'
-#: the operator's credentials: the section's literal values, else these variables
-CREDENTIAL_VARIABLES = {"user": "VSPHERE_USER", "password": "VSPHERE_PASSWORD"}
+#: the operator's credentials (the provider's declared ``credentials``): the section's
+#: literal values, else these variables
+CREDENTIAL_VARIABLES = dict(
+    zip(get_provider(PROVIDER).credentials, ("VSPHERE_USER", "VSPHERE_PASSWORD"), strict=True)
+)
 #: the catalog keys a unit needs
 REQUIRED = (
     "vmware_vsphere_server",
@@ -83,6 +88,10 @@ KEY_CONTROLLER, KEY_VCID, KEY_UGROUP, KEY_UNIT, KEY_NODE = (
 )
 #: the properties read of every VM when the backend looks for its own
 VM_PROPERTIES = ["name", "config.annotation", "runtime.powerState", "guest.ipAddress"]
+
+#: the metadata keys that make cloud-init clear ``guestinfo.userdata`` once it has read it
+#: (``redact`` since cloud-init 21.3, ``cleanup-guestinfo`` before and still understood)
+GUESTINFO_REDACT = ("redact", "cleanup-guestinfo")
 
 VSPHERE_IDENTITY = bootstrap.NodeIdentity(cloud="vSphere")
 
@@ -201,6 +210,7 @@ class VmwareBackend(Backend):
         self.ca_file = str(config.get("ca_file") or "") or None
         self.task_timeout = float(config.get("task_timeout", 600))
         self.task_poll_interval = float(config.get("task_poll_interval", 0.5))
+        self.cancel_timeout = float(config.get("cancel_timeout", 60))
         self.clock = clock
         self._operator = {
             key: str(config.get(key)) if settings.literal(config.get(key)) else os.environ.get(variable, "")
@@ -209,6 +219,9 @@ class VmwareBackend(Backend):
         self._catalog = settings.parse_catalog(config, PROVIDER)
         self._sessions: dict[tuple[Any, ...], Session] = {}
         self._lock = threading.Lock()
+        self._login_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        #: sessions logged in (one per credentials and vCenter, more only after one expired)
+        self.logins = 0
         #: called with the vSphere method name before every SOAP call (may raise a fault)
         self.soap_hooks: list[Callable[[str], None]] = []
         #: SOAP calls sent, by method name (property reads are ``Fetch``/``RetrievePropertiesEx``)
@@ -231,33 +244,44 @@ class VmwareBackend(Backend):
 
     def _secrets(self, unit: UnitContext | None = None) -> tuple[str, ...]:
         params = unit.cloud_params if unit else {}
-        return tuple(s for s in (self._operator["password"], str(params.get("password") or "")) if s)
+        declared = get_provider(PROVIDER).secrets
+        values = (*(self._operator[k] for k in declared), *(str(params.get(k) or "") for k in declared))
+        return tuple(s for s in values if s)
 
     def session(self, unit: UnitContext | None = None, entry: dict[str, Any] | None = None) -> Session:
         """The session of the entry's vCenter for the unit's credentials (logged in once, then
-        shared by every thread: pyvmomi's stub keeps a connection pool)."""
+        shared by every thread: pyvmomi's stub keeps a connection pool).
+
+        The login runs under a lock of its own key: two threads needing the same session wait
+        for one login instead of both logging in (vCenter limits the sessions of a user); an
+        expired session is logged out of and replaced.
+        """
         entry = entry if entry is not None else (self._entry(unit) if unit else self._first_entry())
         host, port = server_address(str(entry["vmware_vsphere_server"]))
         unverified = bool(entry.get("vmware_allow_unverified_ssl"))
         user, password = self._credentials(unit)
         key = (host, port, unverified, user, password)
         with self._lock:
-            known = self._sessions.get(key)
-        if known is not None:
-            if self._alive(known):
-                return known
-            self._drop_session(known)  # expired (vCenter ends idle sessions): log in again
-        kwargs: dict[str, Any] = {"host": host, "port": port, "user": user, "pwd": password}
-        if unverified:
-            kwargs["disableSslCertValidation"] = True
-        else:
-            kwargs["sslContext"] = ssl.create_default_context(cafile=self.ca_file)
-        si = self._connect(**kwargs)
-        self._instrument(si._stub)
-        made = Session(si, si.RetrieveContent())
-        with self._lock:
-            self._sessions.setdefault(key, made)
-            return self._sessions[key]
+            login_lock = self._login_locks.setdefault(key, threading.Lock())
+        with login_lock:
+            with self._lock:
+                known = self._sessions.get(key)
+            if known is not None:
+                if self._alive(known):
+                    return known
+                self._drop_session(known)  # expired (vCenter ends idle sessions): log in again
+            kwargs: dict[str, Any] = {"host": host, "port": port, "user": user, "pwd": password}
+            if unverified:
+                kwargs["disableSslCertValidation"] = True
+            else:
+                kwargs["sslContext"] = ssl.create_default_context(cafile=self.ca_file)
+            si = self._connect(**kwargs)
+            self._instrument(si._stub)
+            made = Session(si, si.RetrieveContent())
+            with self._lock:
+                self._sessions[key] = made
+                self.logins += 1
+            return made
 
     @staticmethod
     def _alive(session: Session) -> bool:
@@ -288,15 +312,21 @@ class VmwareBackend(Backend):
         with self._lock:
             self._sessions = {k: v for k, v in self._sessions.items() if v is not session}
 
+    @staticmethod
+    def _logout(session: Session) -> None:
+        """Log out of ``session``; a failure is logged by its fault name only (a vCenter
+        message may repeat the password)."""
+        try:
+            session.content.sessionManager.Logout()
+        except Exception as e:
+            logger.debug("logging out of vCenter failed (%s)", fault_name(e) or type(e).__name__)
+
     def close(self) -> None:
         """Log out of every session."""
         with self._lock:
             sessions, self._sessions = list(self._sessions.values()), {}
         for session in sessions:
-            try:
-                session.content.sessionManager.Logout()
-            except Exception:
-                logger.debug("logging out of vCenter failed", exc_info=True)
+            self._logout(session)
 
     # -- catalog ---------------------------------------------------------------------------------
 
@@ -406,16 +436,46 @@ class VmwareBackend(Backend):
         return Placement(datacenter, folder, pool, template, backing)
 
     def _ours(
-        self, vc: Session, entry: dict[str, Any], node_ids: Iterable[str]
+        self, vc: Session, entry: dict[str, Any], node_ids: Iterable[str], by_name: bool = True
     ) -> dict[str, tuple[Any, dict[str, Any]]]:
-        """``{node_id: (VM, properties)}`` of this controller's VMs for ``node_ids``, found by annotation."""
+        """``{node_id: (VM, properties)}`` of this controller's VMs for ``node_ids``.
+
+        A VM is found by its annotation (this controller's id and the node id), else by its
+        name ``vcp-<node id>`` when it is powered off and carries no controller's annotation:
+        a clone whose reconfigure never ran (a failure, a crash, a cancelled task) still has
+        the template's notes (vcsim also ignores the clone spec's annotation).  A VM another
+        controller annotated, or a running one without our annotation, is never ours.
+        ``by_name=False`` finds the annotated VMs only (the working nodes).
+        """
         wanted = set(node_ids)
+        names = {self.vm_name(node_id): node_id for node_id in wanted}
         _, folder = self._datacenter(vc, entry)
-        found = {}
+        found: dict[str, tuple[Any, dict[str, Any]]] = {}
         for vm, props in self._collect(vc, folder, self.vim.VirtualMachine, VM_PROPERTIES):
             identity = parse_annotation(props.get("config.annotation"))
             if identity.get(KEY_CONTROLLER) == self.controller_id and identity.get(KEY_NODE) in wanted:
                 found[identity[KEY_NODE]] = (vm, props)
+            elif (
+                by_name
+                and KEY_CONTROLLER not in identity
+                and props.get("name") in names
+                and props.get("runtime.powerState") != "poweredOn"
+            ):
+                found.setdefault(names[str(props["name"])], (vm, props))
+        return found
+
+    def _unit_vms(self, vc: Session, entry: dict[str, Any], unit: UnitContext) -> list[tuple[Any, str]]:
+        """``[(VM, name)]`` of every VM this controller annotated for ``unit``."""
+        _, folder = self._datacenter(vc, entry)
+        found = []
+        for vm, props in self._collect(vc, folder, self.vim.VirtualMachine, VM_PROPERTIES):
+            identity = parse_annotation(props.get("config.annotation"))
+            if (
+                identity.get(KEY_CONTROLLER) == self.controller_id
+                and identity.get(KEY_VCID) == unit.vcid
+                and identity.get(KEY_UNIT) == unit.unit_name
+            ):
+                found.append((vm, str(props.get("name"))))
         return found
 
     # -- tasks -----------------------------------------------------------------------------------
@@ -424,25 +484,42 @@ class VmwareBackend(Backend):
         """Wait for a vSphere task on :func:`~vcpsdk.core.polling.poll` (one ``info`` read per
         poll) and return its result; its fault is raised as it is (mapped by the caller).
 
+        A task that does not finish in time is cancelled (``CancelTask``) and waited for a
+        little longer, so that what it made exists when the caller's cleanup looks for it.
+
         Raises:
             CloudTimeoutError: the task did not finish within ``task_timeout``.
         """
-        done = (self.vim.TaskInfo.State.success, self.vim.TaskInfo.State.error)
         try:
-            info = poll(
-                lambda: task.info,
-                lambda i: i.state in done,
-                timeout=self.task_timeout,
-                interval=self.task_poll_interval,
-                clock=self.clock,
-            )
+            info = self._finished(task, self.task_timeout)
         except PollTimeout:
+            self._cancel(task, what)
             raise CloudTimeoutError(
                 f"{what} did not finish within {self.task_timeout:g} s", code="Timeout", provider=PROVIDER
             ) from None
         if info.state == self.vim.TaskInfo.State.error:
             raise info.error
         return info.result
+
+    def _finished(self, task: Any, timeout: float) -> Any:
+        """The task's ``info`` once it succeeded or failed (PollTimeout after ``timeout``)."""
+        done = (self.vim.TaskInfo.State.success, self.vim.TaskInfo.State.error)
+        return poll(
+            lambda: task.info,
+            lambda i: i.state in done,
+            timeout=timeout,
+            interval=self.task_poll_interval,
+            clock=self.clock,
+        )
+
+    def _cancel(self, task: Any, what: str) -> None:
+        """Cancel a task that took too long and wait ``cancel_timeout`` for it to end; a
+        failure is logged by the fault's name only (never its message)."""
+        try:
+            task.CancelTask()
+            self._finished(task, self.cancel_timeout)
+        except Exception as e:
+            logger.warning("cancelling the %s task failed (%s)", what, fault_name(e) or type(e).__name__)
 
     def _each(self, items: list[_T], work: Callable[[_T], _R]) -> list[_R]:
         """``work`` on every item, at most ``max_concurrent_creates`` at once (the first error
@@ -467,17 +544,40 @@ class VmwareBackend(Backend):
 
     def guestinfo(self, unit: UnitContext, node: NodeRequest) -> dict[str, str]:
         """The ``guestinfo.*`` extraConfig of a node: the bootstrap script as cloud-init user
-        data (base64) and metadata naming the instance and host."""
+        data (base64) and metadata naming the instance and host.
+
+        The metadata asks cloud-init's VMware datasource to clear ``guestinfo.userdata`` as
+        soon as it has read it (``redact``, formerly ``cleanup-guestinfo``): the script
+        carries ``params_e`` and read-only vSphere users can read a VM's extraConfig.  The
+        controller does not clear it itself after power-on: that would race the guest's
+        first boot (the guest may not have read it yet)."""
         script = bootstrap_script(
             unit, node, controller_id=self.controller_id, controller_address=self.controller_address
         )
-        metadata = {"instance-id": node.node_id, "local-hostname": self.vm_name(node.node_id)}
+        metadata = {
+            "instance-id": node.node_id,
+            "local-hostname": self.vm_name(node.node_id),
+            **{key: ["userdata"] for key in GUESTINFO_REDACT},
+        }
         return {
             "guestinfo.userdata": base64.b64encode(script.encode()).decode(),
             "guestinfo.userdata.encoding": "base64",
             "guestinfo.metadata": base64.b64encode(json.dumps(metadata).encode()).decode(),
             "guestinfo.metadata.encoding": "base64",
         }
+
+    def clone_spec(self, unit: UnitContext, node: NodeRequest, pool: Any) -> Any:
+        """The CloneVM_Task spec of a node: into ``pool``, powered off, and already annotated
+        (vCenter writes the annotation with the clone, so a clone whose reconfigure never runs
+        is still found by it; vcsim 0.24 ignores it and :meth:`_ours` finds such a clone by its
+        name)."""
+        vim = self.vim
+        return vim.vm.CloneSpec(
+            location=vim.vm.RelocateSpec(pool=pool),
+            powerOn=False,
+            template=False,
+            config=vim.vm.ConfigSpec(annotation=annotation(self._identity(unit, node.node_id))),
+        )
 
     def reconfig_spec(
         self, unit: UnitContext, node: NodeRequest, devices: list[Any], backing: Any | None, mac: str | None
@@ -503,8 +603,8 @@ class VmwareBackend(Backend):
                 nic.addressType, nic.macAddress = "manual", mac
             changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic))
         return vim.vm.ConfigSpec(
-            numCPUs=int(params.get("num_cpus") or 1),
-            memoryMB=int(params.get("memory") or 1024),
+            numCPUs=int(settings.declared_param(unit, PROVIDER, "num_cpus")),
+            memoryMB=int(settings.declared_param(unit, PROVIDER, "memory")),
             annotation=annotation(self._identity(unit, node.node_id)),
             extraConfig=[
                 vim.option.OptionValue(key=k, value=v) for k, v in self.guestinfo(unit, node).items()
@@ -543,8 +643,10 @@ class VmwareBackend(Backend):
     def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
         """Per node: clone → reconfigure → customize → power on, up to ``max_concurrent_creates``
         nodes at once.  A node whose VM already runs (a re-run after a restart) is kept; one
-        left half-made is destroyed and made again.  On any failure every VM of these nodes
-        is powered off and destroyed (and waited for) before the error is raised."""
+        left half-made (powered off) is destroyed and made again.  On any failure every VM of
+        these nodes, found by annotation or by name (:meth:`_ours`), is powered off and
+        destroyed (and waited for) before the error is raised; a task that timed out is
+        cancelled first."""
         if not nodes:
             return []
         entry = self._entry(unit)
@@ -566,9 +668,7 @@ class VmwareBackend(Backend):
                 return self._result(node, vm, vm_name, props.get("guest.ipAddress"))
             if vm is not None:
                 self._destroy(vm, vm_name)
-            spec = self.vim.vm.CloneSpec(
-                location=self.vim.vm.RelocateSpec(pool=place.pool), powerOn=False, template=False
-            )
+            spec = self.clone_spec(unit, node, place.pool)
             vm = self.wait(place.template.CloneVM_Task(folder=place.folder, name=vm_name, spec=spec), "clone")
             # the controller's per-node MAC (mac_addresses / mac_address_list), else by node number
             mac = str(node.backend_data.get("mac_address") or "") or (
@@ -585,9 +685,11 @@ class VmwareBackend(Backend):
         def drop() -> None:
             try:
                 self._remove(vc, entry, [n.node_id for n in nodes])
-            except Exception:
-                logger.exception(
-                    "destroying what a failed create made failed (leftovers carry our annotation)"
+            except Exception as e:
+                logger.error(
+                    "destroying what a failed create made failed (leftovers carry our annotation "
+                    "or the name vcp-<node id>; deleting the unit sweeps them): %s",
+                    masked(e, secrets),
                 )
 
         with translated(cleanup=drop, secrets=secrets):
@@ -628,6 +730,20 @@ class VmwareBackend(Backend):
         with translated(secrets=self._secrets(unit)):
             self._remove(self.session(unit, entry), entry, [n.node_id for n in nodes])
 
+    def sweep(self, unit: UnitContext) -> None:
+        """Destroy every VM this controller annotated for ``unit`` (the leftovers of failures
+        a cleanup could not remove); called when the unit is deleted, after its nodes."""
+        entry = self._entry(unit)
+        with translated(secrets=self._secrets(unit)):
+            vc = self.session(unit, entry)
+            found = self._unit_vms(vc, entry, unit)
+            if not found:
+                return
+            logger.warning(
+                "destroying leftovers of unit %s: %s", unit.unit_name, ", ".join(name for _, name in found)
+            )
+            self._each(found, lambda item: self._destroy(*item))
+
     def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
         """Power the nodes' VMs on or off and wait (the ``vmware`` provider declares no power
         API, so the controller does not call this; a provider declared with one would)."""
@@ -644,19 +760,21 @@ class VmwareBackend(Backend):
                     raise
 
         with translated(secrets=self._secrets(unit)):
-            found = self._ours(self.session(unit, entry), entry, [n.node_id for n in nodes])
+            vc = self.session(unit, entry)
+            found = self._ours(vc, entry, [n.node_id for n in nodes], by_name=False)
             missing = [n.node_id for n in nodes if n.node_id not in found]
             if missing:
                 raise VSPHERE_FAULTS.error("NotFound", f"no VM for node(s) {', '.join(missing)}")
             self._each([vm for vm, _ in found.values()], switch)
 
     def describe(self, unit: UnitContext, nodes: list[NodeRequest]) -> dict[str, str]:
-        """``{node_id: RUNNING | POWER_OFF | DELETED}``: the VMs re-discovered by annotation."""
+        """``{node_id: RUNNING | POWER_OFF | DELETED}``: the VMs re-discovered by annotation (a
+        half-made clone without it is no node: a re-run create or a delete removes it)."""
         if not nodes:
             return {}
         entry = self._entry(unit)
         with translated(secrets=self._secrets(unit)):
-            found = self._ours(self.session(unit, entry), entry, [n.node_id for n in nodes])
+            found = self._ours(self.session(unit, entry), entry, [n.node_id for n in nodes], by_name=False)
         report = {}
         for node in nodes:
             _, props = found.get(node.node_id, (None, None))

@@ -10,8 +10,9 @@ cannot verify is an error that says how to trust it.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import ssl
+from collections.abc import Callable, Iterator
 
 from vcpsdk.controller.backends.toolkit import errors as tree
 from vcpsdk.controller.backends.toolkit.errors import BackendError, CloudError
@@ -87,6 +88,23 @@ def map_error(error: BaseException, secrets: tuple[str, ...] = ()) -> BackendErr
     return None
 
 
-#: ``with translated(cleanup=..., secrets=...):`` runs a block; on a vSphere fault it runs
-#: ``cleanup`` and raises the typed error (the toolkit's ``translating`` with :func:`map_error`)
-translated = functools.partial(tree.translating, map_error)
+def masked(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """What a log line may say about ``error``: its mapped message with ``secrets`` masked
+    (a vCenter fault can repeat the password), else only its type's name.
+
+    Example::
+
+        >>> masked(OSError("refused for s3cret-pw"), ("s3cret-pw",))
+        'OSError: refused for ***'
+    """
+    mapped = map_error(error, secrets)
+    return str(mapped) if mapped is not None else type(error).__name__
+
+
+@contextlib.contextmanager
+def translated(cleanup: Callable[[], None] | None = None, secrets: tuple[str, ...] = ()) -> Iterator[None]:
+    """Run a block; on a vSphere fault run ``cleanup`` and raise the typed error (the
+    toolkit's ``translating`` with :func:`map_error`), not chained to a fault that repeats the
+    password (see :func:`~vcpsdk.controller.backends.toolkit.errors.unchained_if_secret`)."""
+    with tree.unchained_if_secret(secrets), tree.translating(map_error, cleanup, secrets):
+        yield
