@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -124,7 +125,11 @@ class Service:
         self.wake_worker = wake_worker
         self.vcc_id = vcc_id
         # one writer at a time chooses addresses, so two requests never pick the same one
-        self._allocation = threading.Lock()
+        # (on SQLite write transactions already take turns: a second lock would only queue
+        # these requests twice)
+        self._allocation: AbstractContextManager[Any] = (
+            nullcontext() if store.serializes_writes else threading.Lock()
+        )
 
     # -- reading ----------------------------------------------------------------------
 

@@ -131,6 +131,11 @@ class Store:
             self.engine.execution_options(readonly=True), expire_on_commit=False
         )
 
+    @property
+    def serializes_writes(self) -> bool:
+        """True when write transactions take turns (SQLite): no two ever overlap."""
+        return self._writers is not None
+
     def on_commit(self, callback: Callable[[Session], None]) -> None:
         """Call ``callback(session)`` after every committed write transaction."""
         event.listen(self._sessions, "after_commit", callback)
