@@ -68,6 +68,7 @@ class Worker:
         """Requeue interrupted operations and start dispatching."""
         with self.store.transaction() as session:
             session.execute(update(Operation).where(Operation.status == "running").values(status="pending"))
+            self._release_unqueued(session)
         self.sweep_disks()
         self._thread.start()
         self.wake()
@@ -126,6 +127,24 @@ class Worker:
                 vc = session.get(Vc, ctx.vcid)
                 if vc is not None:
                     changed(session, vc)
+
+    @staticmethod
+    def _release_unqueued(session: Session) -> None:
+        """Units left processing with nothing queued: a large request was cut off by a
+        crash while it wrote its nodes in batches (its operation is queued last).  Their
+        unfinished nodes become ERROR, so that the user can delete them."""
+        queued = select(Operation.id).where(Operation.unit_id == Unit.id).exists()
+        for unit in session.scalars(select(Unit).where(Unit.processing.is_(True), ~queued)):
+            nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
+            for node in nodes:
+                if node.state in S.TRANSITIONAL:
+                    node.state = S.ERROR
+                    node.error_message = "creation interrupted by a controller restart; delete this node"
+            unit.processing = False
+            unit.state = S.aggregate_state([n.state for n in nodes])
+            vc = session.get(Vc, unit.vcid)
+            if vc is not None:
+                changed(session, vc)
 
     def sweep_disks(self) -> dict[str, list[str]]:
         """After a restart, remove disks no disk row owns (left by a crash mid-creation).
