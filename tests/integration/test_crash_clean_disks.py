@@ -52,16 +52,16 @@ def test_kill_during_disk_creation_leaves_no_orphan(
     monkeypatch.delenv(DISK_DELAY_ENV)
     with vcc_serve(state) as served:
         vcp = VcpSDK(token, config_dir=str(served.write_config(tmp_path / "cfg2")))
-        ug = vcp.get_ugroup("disks")
-        assert ug is not None
-        unit = ug.wait_unit_applied("data")
+        again = vcp.get_ugroup("disks")
+        assert again is not None
+        unit = again.wait_unit_applied("data")
         disks = unit.find_nodes()
         assert unit.state == "RUNNING" and [d.state for d in disks] == ["RUNNING"] * DISKS
         owned = sorted(d.cloud_disk_id for d in disks)
         # every directory has its disk, and what the first attempt made was reused
         assert disk_dirs(state) == owned
         assert set(first_attempt) <= set(owned)
-        ug.cleanup()
+        again.cleanup()
         assert vcp.get_ugroup("disks") is None
         poll(lambda: disk_dirs(state), lambda names: names == [], timeout=30, interval=0.05)
 
@@ -80,7 +80,9 @@ def test_restart_removes_disk_directories_no_disk_owns(tmp_path: Path) -> None:
     (state / "disks" / f"{PARTIAL_PREFIX}sbx-vol-fedcba9876543210").mkdir()
     with vcc_serve(state) as served:
         vcp = VcpSDK(token, config_dir=str(served.write_config(tmp_path / "cfg2")))
-        ug = vcp.get_ugroup("kept")  # answered once the controller has started
-        assert ug is not None
+        again = vcp.get_ugroup("kept")  # answered once the controller has started
+        assert again is not None
         assert disk_dirs(state) == kept  # swept before the controller served
-        assert sorted(d.cloud_disk_id for d in ug.get_unit("data").find_nodes()) == kept
+        unit = again.get_unit("data")
+        assert unit is not None
+        assert sorted(d.cloud_disk_id for d in unit.find_nodes()) == kept

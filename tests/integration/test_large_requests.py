@@ -107,9 +107,11 @@ def test_nodes_made_between_the_batches_of_a_large_request_get_other_addresses(
     big.join(timeout=120)
     large = wide.wait_unit_applied("web")
     large.add_nodes(6)  # batches again (4 + 2)
-    addresses = wide.get_unit("web").find_ip_addresses() + small.find_ip_addresses()
+    grown = wide.get_unit("web")
+    assert grown is not None
+    addresses = grown.find_ip_addresses() + small.find_ip_addresses()
     assert len(addresses) == 20 and len(set(addresses)) == 20
-    assert {n.state for n in wide.get_unit("web").find_nodes()} == {"RUNNING"}
+    assert {n.state for n in grown.find_nodes()} == {"RUNNING"}
 
 
 def test_restart_releases_a_unit_whose_large_request_was_cut_off(tmp_path: Path) -> None:
@@ -126,11 +128,12 @@ def test_restart_releases_a_unit_whose_large_request_was_cut_off(tmp_path: Path)
             session.execute(update(Node).where(Node.node_id == made[1].id).values(state="CREATING"))
     with running_controller(state) as vcc:
         vcp = VcpSDK(vcc.create_token("dave"), config_dir=str(vcc.write_config(tmp_path / "cfg")))
-        storage = vcp.get_ugroup("cut")
-        assert storage is not None
-        unit = storage.get_unit("many")
+        again = vcp.get_ugroup("cut")
+        assert again is not None
+        unit = again.get_unit("many")
+        assert unit is not None
         states = {d.id: (d.state, d.error_message) for d in unit.find_nodes()}
         assert states[made[0].id] == ("RUNNING", "")
         assert states[made[1].id][0] == "ERROR" and "interrupted" in states[made[1].id][1]
-        storage.cleanup()  # not processing any more: it can be deleted
+        again.cleanup()  # not processing any more: it can be deleted
         assert vcp.get_ugroup("cut") is None
