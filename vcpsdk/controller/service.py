@@ -423,6 +423,9 @@ class Service:
         )
         if backend.uses_credentials:  # a cloud needs them: vault:// → the user's cubbyhole
             spec.cloud_params = self.vault.resolve(user, spec.provider, spec.cloud_params)
+        # sealing and redacting (crypto, YAML) before the transaction: it stays short
+        info = self.secrets.redact_info(spec.provider, spec.document)
+        sealed = self.secrets.seal(spec.provider, spec.cloud_params)
         with self._allocation, self.store.transaction() as session:
             vc = self._visible_vc(session, user, vcid)
             if vc.deleting:
@@ -444,7 +447,7 @@ class Service:
                 cdate=utcnow(),
                 mdate=utcnow(),
                 # credentials never reach the store in clear (see controller/secrets.py)
-                info=self.secrets.redact_info(spec.provider, spec.document),
+                info=info,
                 spec={
                     "provider": spec.provider,
                     "private_network": spec.private_network,
@@ -452,7 +455,7 @@ class Service:
                     "params_v": spec.params_v,
                     "params_e": spec.params_e,
                     "docker_opt": spec.docker_opt,
-                    "cloud_params": self.secrets.seal(spec.provider, spec.cloud_params),
+                    "cloud_params": sealed,
                     "ssh_user_name": spec.ssh_user_name,
                     "disks": spec.disks,
                     "last_node_no": 0,
