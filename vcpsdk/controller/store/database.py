@@ -24,12 +24,18 @@ from vcpsdk.controller.store.schema import upgrade_to_head
 SQLITE_POOL_SIZE = 48
 
 
+#: seconds between two passive checkpoints of the SQLite write-ahead log
+CHECKPOINT_INTERVAL = 1.0
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # SQLAlchemy emits BEGIN itself (see _sqlite_begin), not the sqlite3 driver
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # no checkpoint (and its fsync) inside a writer's commit: Store runs them aside
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -130,6 +136,22 @@ class Store:
         self._read_sessions = sessionmaker(
             self.engine.execution_options(readonly=True), expire_on_commit=False
         )
+        self._closed = threading.Event()
+        if self._writers is not None:
+            threading.Thread(target=self._checkpoints, name="vcc-checkpoint", daemon=True).start()
+
+    def _checkpoints(self) -> None:
+        """Copy the SQLite write-ahead log into the database now and then, beside the
+        writers (a passive checkpoint never waits for them nor makes them wait)."""
+        while not self._closed.wait(CHECKPOINT_INTERVAL):
+            try:
+                raw = self.engine.raw_connection()
+                try:
+                    raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+                finally:
+                    raw.close()
+            except Exception:  # the next round tries again
+                logging.getLogger("vcp.controller").debug("checkpoint failed", exc_info=True)
 
     @property
     def serializes_writes(self) -> bool:
@@ -187,4 +209,5 @@ class Store:
 
     def close(self) -> None:
         """Release the engine's connections."""
+        self._closed.set()
         self.engine.dispose()
