@@ -7,6 +7,7 @@ it is between two batches, another user's write goes through.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +21,39 @@ from vcpsdk.vcpsdk import VcpSDK
 DISKS = 45
 
 
-def test_other_users_write_between_the_batches_of_a_large_request(
-    live_controller: RunningController, vcp_config_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@dataclass
+class Held:
+    """A large request held between its first and second batch."""
+
+    between: threading.Event  # set once it waits between two batches
+    resume: threading.Event  # set it to let the request go on
+    batches: list[int]  # rows of each batch written so far
+
+
+def hold_after_first_batch(
+    live_controller: RunningController, monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> Held:
+    """Make the controller write ``batch_size`` nodes a batch and pause after the first."""
     service = live_controller.controller.service
-    monkeypatch.setattr(service, "batch_size", 10)
-    between = threading.Event()
-    resume = threading.Event()
+    monkeypatch.setattr(service, "batch_size", batch_size)
+    held = Held(threading.Event(), threading.Event(), [])
     write_batch = service._write_batch
-    batches: list[int] = []
 
     def pausing_batch(pending: Any, rows: list[dict[str, Any]]) -> None:
         write_batch(pending, rows)
-        batches.append(len(rows))
-        if len(batches) == 1:  # hold the large request between its batches
-            between.set()
-            resume.wait(timeout=120)
+        held.batches.append(len(rows))
+        if len(held.batches) == 1:
+            held.between.set()
+            held.resume.wait(timeout=120)
 
     monkeypatch.setattr(service, "_write_batch", pausing_batch)
+    return held
+
+
+def test_other_users_write_between_the_batches_of_a_large_request(
+    live_controller: RunningController, vcp_config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = hold_after_first_batch(live_controller, monkeypatch, 10)
     alice = VcpSDK(live_controller.create_token("alice"), config_dir=str(vcp_config_dir))
     bob = VcpSDK(live_controller.create_token("bob"), config_dir=str(vcp_config_dir))
     storage = alice.create_ugroup("big", ugroup_type="storage")
@@ -55,16 +71,16 @@ def test_other_users_write_between_the_batches_of_a_large_request(
 
     big = threading.Thread(target=large)
     big.start()
-    assert between.wait(timeout=120)
+    assert held.between.wait(timeout=120)
     small = threading.Thread(target=other)
     small.start()
     small.join(timeout=120)  # a guard against a hang, not a speed limit
     finished_while_held = list(finished)
-    resume.set()
+    held.resume.set()
     big.join(timeout=120)
     assert finished_while_held == ["other"]
     assert finished == ["other", "large"]
-    assert batches == [10, 10, 10, 5]  # the first 10 went in with the unit itself
+    assert held.batches == [10, 10, 10, 5]  # the first 10 went in with the unit itself
     unit = storage.wait_unit_applied("many")
     disks = unit.find_nodes()
     assert len(disks) == DISKS and {d.state for d in disks} == {"RUNNING"}
@@ -78,19 +94,7 @@ def test_nodes_made_between_the_batches_of_a_large_request_get_other_addresses(
     vcp_pubkey: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    service = live_controller.controller.service
-    monkeypatch.setattr(service, "batch_size", 4)
-    between = threading.Event()
-    resume = threading.Event()
-    write_batch = service._write_batch
-
-    def pausing_batch(pending: Any, rows: list[dict[str, Any]]) -> None:
-        write_batch(pending, rows)
-        if not between.is_set():
-            between.set()
-            resume.wait(timeout=120)
-
-    monkeypatch.setattr(service, "_write_batch", pausing_batch)
+    held = hold_after_first_batch(live_controller, monkeypatch, 4)
     users = [VcpSDK(live_controller.create_token(name), config_dir=str(vcp_config_dir)) for name in "cd"]
     specs = []
     for vcp, count in zip(users, (11, 3), strict=True):
@@ -101,9 +105,9 @@ def test_nodes_made_between_the_batches_of_a_large_request_get_other_addresses(
     wide = users[0].create_ugroup("wide")
     big = threading.Thread(target=lambda: wide.create_unit("web", specs[0], wait_for=False))
     big.start()
-    assert between.wait(timeout=120)
+    assert held.between.wait(timeout=120)
     small = users[1].create_ugroup("small").create_unit("web", specs[1])  # while the large one waits
-    resume.set()
+    held.resume.set()
     big.join(timeout=120)
     large = wide.wait_unit_applied("web")
     large.add_nodes(6)  # batches again (4 + 2)
