@@ -145,6 +145,8 @@ class Store:
         writers (a passive checkpoint never waits for them nor makes them wait)."""
         while not self._closed.wait(CHECKPOINT_INTERVAL):
             try:
+                if self._closed.is_set():  # closed meanwhile: open no new connection
+                    return
                 raw = self.engine.raw_connection()
                 try:
                     raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
