@@ -13,9 +13,11 @@ import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from vcpsdk.controller.backends.base import Backend, InvalidRequest
@@ -84,6 +86,21 @@ VIEW_COLUMNS = (
 )
 
 
+#: default :attr:`Service.batch_size`
+NODE_BATCH = 500
+
+
+@dataclass
+class _Pending:
+    """The nodes of a large request still to be written after its first transaction."""
+
+    vcid: str
+    unit_id: int
+    ids: list[str]
+    rows: list[dict[str, Any]]
+    reserved: set[str]
+
+
 def require_capability(provider: str, capability: str, action: str) -> None:
     """Refuse ``action`` unless ``provider`` declares ``capability``.
 
@@ -137,7 +154,17 @@ class Service:
         self.wake_worker = wake_worker
         self.vcc_id = vcc_id
         # one writer at a time chooses addresses, so two requests never pick the same one
-        self._allocation = threading.Lock()
+        # (on SQLite write transactions already take turns: a second lock would only queue
+        # these requests twice)
+        self._allocation: AbstractContextManager[Any] = (
+            nullcontext() if store.serializes_writes else threading.Lock()
+        )
+        #: nodes (or disks) one transaction writes: a larger request writes the rest in
+        #: more transactions, so that other users' writes never wait for all of it
+        self.batch_size = NODE_BATCH
+        # addresses planned for nodes a large request has not written yet
+        self._reserved: set[str] = set()
+        self._reserved_lock = threading.Lock()
 
     # -- reading ----------------------------------------------------------------------
 
@@ -462,6 +489,9 @@ class Service:
         )
         if backend.uses_credentials:  # a cloud needs them: vault:// → the user's cubbyhole
             spec.cloud_params = self.vault.resolve(user, spec.provider, spec.cloud_params)
+        # sealing and redacting (crypto, YAML) before the transaction: it stays short
+        info = self.secrets.redact_info(spec.provider, spec.document)
+        sealed = self.secrets.seal(spec.provider, spec.cloud_params)
         with self._allocation, self.store.transaction() as session:
             vc = self._visible_vc(session, user, vcid)
             if vc.deleting:
@@ -483,7 +513,7 @@ class Service:
                 cdate=utcnow(),
                 mdate=utcnow(),
                 # credentials never reach the store in clear (see controller/secrets.py)
-                info=self.secrets.redact_info(spec.provider, spec.document),
+                info=info,
                 spec={
                     "provider": spec.provider,
                     "private_network": spec.private_network,
@@ -491,7 +521,7 @@ class Service:
                     "params_v": spec.params_v,
                     "params_e": spec.params_e,
                     "docker_opt": spec.docker_opt,
-                    "cloud_params": self.secrets.seal(spec.provider, spec.cloud_params),
+                    "cloud_params": sealed,
                     "ssh_user_name": spec.ssh_user_name,
                     "disks": spec.disks,
                     "last_node_no": 0,
@@ -504,8 +534,9 @@ class Service:
             self._check_counts(session, vc, None, spec.count, len(spec.disks))
             session.add(unit)
             session.flush()
+            pending = None
             if spec.count:
-                self._queue_new_nodes(
+                _, pending = self._queue_new_nodes(
                     session,
                     user,
                     vc,
@@ -517,6 +548,7 @@ class Service:
                     spec.mac_addresses,
                 )
             changed(session, vc)
+        self._write_rest(pending, new_unit=True)
         self.wake_worker()
         return {"vcid": vcid, "unit_name": unit_name}
 
@@ -560,7 +592,7 @@ class Service:
                     "attached to one node only, so nodes cannot be added"
                 )
             state = S.CREATING if unit.type == "storage" else S.INDEFINITE
-            new_ids = self._queue_new_nodes(
+            new_ids, pending = self._queue_new_nodes(
                 session,
                 user,
                 vc,
@@ -573,6 +605,7 @@ class Service:
             )
             unit.state = state
             changed(session, vc)
+        self._write_rest(pending, new_unit=False)
         self.wake_worker()
         return {"vcid": vcid, "unit_name": unit_name, "node_ids": new_ids}
 
@@ -587,7 +620,12 @@ class Service:
         disk_refs: list[str],
         state: str,
         mac_addresses: list[str] | None = None,
-    ) -> list[str]:
+    ) -> tuple[list[str], _Pending | None]:
+        """Plan and write the new nodes (or disks) of ``unit``; queue their creation.
+
+        Up to :attr:`batch_size` rows go in this transaction; a larger request returns
+        the rest as a :class:`_Pending` for :meth:`_write_rest` after this commit.
+        """
         backend = self.backend_for(unit.provider)
         spec = dict(unit.spec)
         first_no = spec.get("last_node_no", 0) + 1
@@ -601,6 +639,8 @@ class Service:
                 )
                 if address is not None
             }
+            with self._reserved_lock:
+                in_use |= self._reserved
             try:
                 addresses = backend.plan_addresses(unit.provider, catalog, fixed_ips, count, in_use)
             except InvalidRequest as e:
@@ -610,26 +650,26 @@ class Service:
             addresses = [None] * count
             disks = []
         size = self._disk_size(unit) if kind == "storage" else None
-        ids = []
-        for i in range(count):
-            node_id = uuid.uuid4().hex
-            ids.append(node_id)
-            session.add(
-                Node(
-                    node_id=node_id,
-                    unit_id=unit.id,
-                    vcid=vc.vcid,
-                    kind=kind,
-                    node_no=first_no + i,
-                    provider=unit.provider,
-                    state=state,
-                    address=addresses[i],
-                    disk_refs=[d.node_id for d in disks],
-                    disk_size=size,
-                    cdate=utcnow(),
-                    backend_data={"mac_address": mac_addresses[i]} if mac_addresses else {},
-                )
-            )
+        ids = [uuid.uuid4().hex for _ in range(count)]
+        now = utcnow()
+        rows = [
+            {
+                "node_id": node_id,
+                "unit_id": unit.id,
+                "vcid": vc.vcid,
+                "kind": kind,
+                "node_no": first_no + i,
+                "provider": unit.provider,
+                "state": state,
+                "address": addresses[i],
+                "disk_refs": [d.node_id for d in disks],
+                "disk_size": size,
+                "cdate": now,
+                "backend_data": {"mac_address": mac_addresses[i]} if mac_addresses else {},
+            }
+            for i, node_id in enumerate(ids)
+        ]
+        session.execute(insert(Node), rows[: self.batch_size])
         for disk in disks:
             disk.attached_to = ids[0]
         spec["last_node_no"] = first_no + count - 1
@@ -638,8 +678,69 @@ class Service:
         unit.state = state
         unit.error_message = ""
         unit.mdate = utcnow()
-        session.add(Operation(vcid=vc.vcid, unit_id=unit.id, kind="create", node_ids=ids))
-        return ids
+        rest = rows[self.batch_size :]
+        if not rest:
+            session.add(Operation(vcid=vc.vcid, unit_id=unit.id, kind="create", node_ids=ids))
+            return ids, None
+        # the rest goes in later transactions (see _write_rest); until then other requests
+        # must not choose the addresses planned for it
+        reserved = {row["address"] for row in rest if row["address"] is not None}
+        with self._reserved_lock:
+            self._reserved |= reserved
+        return ids, _Pending(vc.vcid, unit.id, ids, rest, reserved)
+
+    def _write_rest(self, pending: _Pending | None, new_unit: bool) -> None:
+        """Write the nodes of a large request in batches of :attr:`batch_size`, each in its
+        own short transaction (other users' writes take their turn in between), then queue
+        its operation.  On failure, what the request made is removed again.
+
+        Raises:
+            ServiceError: 409 when the unit was deleted meanwhile.
+        """
+        if pending is None:
+            return
+        try:
+            for start in range(0, len(pending.rows), self.batch_size):
+                self._write_batch(pending, pending.rows[start : start + self.batch_size])
+            with self.store.transaction() as session:
+                vc = session.get(Vc, pending.vcid)
+                unit = session.get(Unit, pending.unit_id)
+                if vc is None or unit is None or unit.state == S.DELETING:
+                    raise conflict(f"{pending.vcid}:| unit was deleted while its nodes were being made")
+                session.add(
+                    Operation(vcid=pending.vcid, unit_id=pending.unit_id, kind="create", node_ids=pending.ids)
+                )
+                changed(session, vc)
+        except BaseException:
+            self._undo_new_nodes(pending, new_unit)
+            raise
+        finally:
+            with self._reserved_lock:
+                self._reserved -= pending.reserved
+
+    def _write_batch(self, pending: _Pending, rows: list[dict[str, Any]]) -> None:
+        """One batch of a large request's nodes, in its own transaction."""
+        with self.store.transaction() as session:
+            unit = session.get(Unit, pending.unit_id)
+            if unit is None or unit.state == S.DELETING:
+                raise conflict(f"{pending.vcid}:| unit was deleted while its nodes were being made")
+            session.execute(insert(Node), rows)
+
+    def _undo_new_nodes(self, pending: _Pending, new_unit: bool) -> None:
+        """Remove the nodes a failed large request made (and its unit, if it made it)."""
+        with self.store.transaction() as session:
+            session.execute(delete(Node).where(Node.node_id.in_(pending.ids)))
+            unit = session.get(Unit, pending.unit_id)
+            if unit is not None and unit.state != S.DELETING:
+                if new_unit:
+                    session.delete(unit)
+                else:
+                    unit.processing = False
+                    states = session.scalars(select(Node.state).where(Node.unit_id == unit.id))
+                    unit.state = S.aggregate_state(list(states))
+            vc = session.get(Vc, pending.vcid)
+            if vc is not None:
+                changed(session, vc)
 
     @staticmethod
     def _disk_size(unit: Unit) -> int:

@@ -28,6 +28,7 @@ from vcpsdk.controller.bus import changed
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Unit, Vc, utcnow
 from vcpsdk.core import states as S
+from vcpsdk.core.providers import all_providers
 
 logger = logging.getLogger("vcp.controller")
 
@@ -68,6 +69,8 @@ class Worker:
         """Requeue interrupted operations and start dispatching."""
         with self.store.transaction() as session:
             session.execute(update(Operation).where(Operation.status == "running").values(status="pending"))
+            self._release_unqueued(session)
+        self.sweep_disks()
         self._thread.start()
         self.wake()
 
@@ -126,6 +129,56 @@ class Worker:
                 if vc is not None:
                     changed(session, vc)
 
+    @staticmethod
+    def _release_unqueued(session: Session) -> None:
+        """Units left processing with nothing queued: a large request was cut off by a
+        crash while it wrote its nodes in batches (its operation is queued last).  Their
+        unfinished nodes become ERROR, so that the user can delete them."""
+        queued = select(Operation.id).where(Operation.unit_id == Unit.id).exists()
+        for unit in session.scalars(select(Unit).where(Unit.processing.is_(True), ~queued)):
+            nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
+            for node in nodes:
+                if node.state in S.TRANSITIONAL:
+                    node.state = S.ERROR
+                    node.error_message = "creation interrupted by a controller restart; delete this node"
+            unit.processing = False
+            unit.state = S.aggregate_state([n.state for n in nodes])
+            vc = session.get(Vc, unit.vcid)
+            if vc is not None:
+                changed(session, vc)
+
+    def sweep_disks(self) -> dict[str, list[str]]:
+        """After a restart, remove disks no disk row owns (left by a crash mid-creation).
+
+        Asks every backend of a disk provider that can list its own disks
+        (``sweep_disks(owned)``, e.g. the sandbox's directories); a disk whose creation
+        is still queued keeps its row, so the re-run reuses what the first attempt made.
+
+        Returns:
+            the removed disks by provider (only providers where something was removed).
+        """
+        with self.store.read() as session:
+            rows = session.execute(select(Node.node_id, Node.instance_id).where(Node.kind == "storage")).all()
+        owned = {value for row in rows for value in row if value}
+        removed: dict[str, list[str]] = {}
+        seen: set[int] = set()
+        for provider in all_providers():
+            if provider.unit_type != "storage":
+                continue
+            try:
+                backend = self.backend_for(provider.name)
+            except Exception:  # a provider no backend serves here
+                continue
+            sweep = getattr(backend, "sweep_disks", None)
+            if sweep is None or id(backend) in seen:
+                continue
+            seen.add(id(backend))
+            gone = sweep(owned)
+            if gone:
+                logger.warning("removed %d disk(s) without owner: %s", len(gone), ", ".join(gone))
+                removed[provider.name] = gone
+        return removed
+
     def wake(self) -> None:
         """Tell the dispatcher that new work may be queued."""
         self._wake.set()
@@ -151,6 +204,12 @@ class Worker:
     def _start_ready_operations(self) -> None:
         started: list[tuple[int, int]] = []
         with self._lock:
+            # a read first: most wake-ups (an operation finished) find nothing to start,
+            # and a write transaction would make every request's write wait for nothing
+            with self.store.read() as session:
+                ready = session.scalars(select(Operation.unit_id).where(Operation.status == "pending")).all()
+            if not set(ready) - self._busy_units:
+                return
             with self.store.transaction() as session:
                 pending = session.scalars(
                     select(Operation).where(Operation.status == "pending").order_by(Operation.id)
@@ -219,23 +278,27 @@ class Worker:
         return requests
 
     def _execute(self, op_id: int) -> str:
-        with self.store.transaction() as session:
+        # read what to do (no write lock held while the backend works)
+        with self.store.read() as session:
             op = session.get(Operation, op_id)
             assert op is not None
+            vcid = op.vcid
             unit = session.get(Unit, op.unit_id)
-            if unit is None:
-                op.status = "done"
-                return op.vcid
-            backend, ctx = self._context(session, unit)
-            kind, vcid, unit_type = op.kind, op.vcid, unit.type
-            if kind == "delete_unit":
-                nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
-            else:
-                nodes = list(session.scalars(select(Node).where(Node.node_id.in_(op.node_ids))))
-            requests = self._requests(session, nodes)
-            disk_requests = [
-                DiskRequest(n.node_id, n.node_no, n.disk_size or 0, dict(n.backend_data)) for n in nodes
-            ]
+            if unit is not None:
+                backend, ctx = self._context(session, unit)
+                kind, unit_type = op.kind, unit.type
+                if kind == "delete_unit":
+                    nodes = list(session.scalars(select(Node).where(Node.unit_id == unit.id)))
+                else:
+                    nodes = list(session.scalars(select(Node).where(Node.node_id.in_(op.node_ids))))
+                requests = self._requests(session, nodes)
+                disk_requests = [
+                    DiskRequest(n.node_id, n.node_no, n.disk_size or 0, dict(n.backend_data)) for n in nodes
+                ]
+        if unit is None:  # its unit is gone: nothing to do
+            with self.store.transaction() as session:
+                session.execute(update(Operation).where(Operation.id == op_id).values(status="done"))
+            return vcid
 
         if kind == "create":
             if unit_type == "storage":

@@ -8,6 +8,7 @@ schema to the newest revision (see :mod:`vcpsdk.controller.store.schema`).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from vcpsdk.controller.store.models import Meta
 from vcpsdk.controller.store.schema import upgrade_to_head
 
+#: pooled SQLite connections: the HTTP thread pool (40) and the worker's threads (8)
+SQLITE_POOL_SIZE = 48
+
+
+#: seconds between two passive checkpoints of the SQLite write-ahead log
+CHECKPOINT_INTERVAL = 1.0
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # SQLAlchemy emits BEGIN itself (see _sqlite_begin), not the sqlite3 driver
@@ -26,6 +34,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # no checkpoint (and its fsync) inside a writer's commit: Store runs them aside
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -39,6 +49,51 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class WriterQueue:
+    """Write transactions take turns in arrival order (first come, first served).
+
+    SQLite lets one writer at a time in and makes the others poll with growing sleeps
+    (its busy handler): under load a writer can miss its turn again and again and wait
+    seconds.  Queueing the writers of this process in order instead makes each one
+    wait only for the transactions that arrived before it.  A thread that already holds
+    its turn may open a nested transaction (it keeps its turn).
+
+    Example:
+        >>> queue = WriterQueue()
+        >>> with queue:
+        ...     pass
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+        self._owner: int | None = None
+        self._depth = 0
+
+    def __enter__(self) -> WriterQueue:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return self
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while ticket != self._serving:
+                self._cond.wait()
+            self._owner, self._depth = me, 1
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._cond:
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+            self._serving += 1
+            self._cond.notify_all()
 
 
 class Store:
@@ -56,7 +111,13 @@ class Store:
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            # every request thread keeps its connection: an overflow connection is closed
+            # after use, and opening one (pragmas, WAL index) costs more than the query
+            kwargs["pool_size"] = SQLITE_POOL_SIZE
+            kwargs["max_overflow"] = SQLITE_POOL_SIZE
         self.url = url
+        #: SQLite: this process's writers take turns in order (PostgreSQL locks rows itself)
+        self._writers: WriterQueue | None = WriterQueue() if url.startswith("sqlite") else None
         # units.spec holds cloud credentials: SQL logging must never show parameters or rows
         self.engine: Engine = create_engine(url, hide_parameters=True, **kwargs)
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
@@ -75,6 +136,29 @@ class Store:
         self._read_sessions = sessionmaker(
             self.engine.execution_options(readonly=True), expire_on_commit=False
         )
+        self._closed = threading.Event()
+        if self._writers is not None:
+            threading.Thread(target=self._checkpoints, name="vcc-checkpoint", daemon=True).start()
+
+    def _checkpoints(self) -> None:
+        """Copy the SQLite write-ahead log into the database now and then, beside the
+        writers (a passive checkpoint never waits for them nor makes them wait)."""
+        while not self._closed.wait(CHECKPOINT_INTERVAL):
+            try:
+                if self._closed.is_set():  # closed meanwhile: open no new connection
+                    return
+                raw = self.engine.raw_connection()
+                try:
+                    raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+                finally:
+                    raw.close()
+            except Exception:  # the next round tries again
+                logging.getLogger("vcp.controller").debug("checkpoint failed", exc_info=True)
+
+    @property
+    def serializes_writes(self) -> bool:
+        """True when write transactions take turns (SQLite): no two ever overlap."""
+        return self._writers is not None
 
     def on_commit(self, callback: Callable[[Session], None]) -> None:
         """Call ``callback(session)`` after every committed write transaction."""
@@ -82,8 +166,16 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        with self._sessions() as session, session.begin():
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        Keep it short (no cloud calls, no file I/O inside): on SQLite every other writer
+        waits for it.
+        """
+        if self._writers is None:
+            with self._sessions() as session, session.begin():
+                yield session
+            return
+        with self._writers, self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
@@ -94,7 +186,7 @@ class Store:
 
     def get_meta(self, key: str) -> str | None:
         """Value of ``meta[key]``, or None."""
-        with self._sessions() as session:
+        with self.read() as session:
             row = session.get(Meta, key)
             return row.value if row else None
 
@@ -119,4 +211,5 @@ class Store:
 
     def close(self) -> None:
         """Release the engine's connections."""
+        self._closed.set()
         self.engine.dispose()

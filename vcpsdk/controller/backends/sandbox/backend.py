@@ -18,10 +18,12 @@ import binascii
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import shutil
 import threading
 import time
+from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,12 @@ LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 RESERVED = ipaddress.ip_network("127.0.0.0/16")
 #: automatic addresses start at this host offset, like a cloud subnet's first hosts
 FIRST_AUTO_OFFSET = 10
+#: volume ids of sandbox disks (and the names of their directories under ``disks/``)
+DISK_PREFIX = "sbx-vol-"
+#: a disk directory being made (renamed to its volume id once whole)
+PARTIAL_PREFIX = ".partial-"
+#: environment variable: seconds each new sandbox disk takes (widens crash windows in tests)
+DISK_DELAY_ENV = "VCC_SANDBOX_DISK_DELAY"
 
 
 def _loopback_only(address: Address, network: Network | None) -> str | None:
@@ -99,6 +107,8 @@ class SandboxBackend(Backend):
         self.allow_unconfined_nodes = allow_unconfined_nodes
         self._hosting = threading.Lock()  # one owner check + provision at a time when unconfined
         self.boot_delay = boot_delay
+        #: seconds each new disk takes (0; ``VCC_SANDBOX_DISK_DELAY`` for crash tests)
+        self.disk_delay = float(os.environ.get(DISK_DELAY_ENV) or 0)
         self._catalog = catalog or default_catalog()
         self._check_catalog()
         self._ssh_ports = (ssh_port, fallback_ssh_port)
@@ -275,12 +285,33 @@ class SandboxBackend(Backend):
     def _disk_dir(self, cloud_disk_id: str) -> Path:
         return self.state_dir / "disks" / cloud_disk_id
 
+    @staticmethod
+    def cloud_disk_id(disk: DiskRequest) -> str:
+        """The volume id of ``disk``: the one recorded, else one derived from its disk id.
+
+        Derived, not random: a creation interrupted by a crash and run again finds (and
+        reuses) the directory the first attempt made instead of making a second one.
+        """
+        recorded = disk.backend_data.get("cloud_disk_id")
+        return str(recorded) if recorded else f"{DISK_PREFIX}{disk.disk_id[:16]}"
+
     def create_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> list[DiskResult]:
-        """Each disk is a directory under ``<state dir>/disks``."""
+        """Each disk is a directory under ``<state dir>/disks``, named after its disk id.
+
+        The directory appears whole (made under a temporary name, then renamed), and
+        making it again is a no-op, so a re-run after a crash reuses what was made.
+        """
         results = []
         for disk in disks:
-            cloud_disk_id = disk.backend_data.get("cloud_disk_id") or f"sbx-vol-{secrets.token_hex(8)}"
-            self._disk_dir(cloud_disk_id).mkdir(parents=True, exist_ok=True)
+            cloud_disk_id = self.cloud_disk_id(disk)
+            target = self._disk_dir(cloud_disk_id)
+            if not target.is_dir():
+                if self.disk_delay > 0:  # a slow disk (tests widen the crash window with it)
+                    time.sleep(self.disk_delay)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(f"{PARTIAL_PREFIX}{cloud_disk_id}")
+                partial.mkdir(exist_ok=True)
+                partial.rename(target)
             results.append(
                 DiskResult(
                     disk_id=disk.disk_id,
@@ -292,11 +323,32 @@ class SandboxBackend(Backend):
         return results
 
     def delete_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> None:
-        """Remove the disks' directories (their data is gone)."""
+        """Remove the disks' directories (their data is gone), made or half-made."""
         for disk in disks:
-            cloud_disk_id = disk.backend_data.get("cloud_disk_id")
-            if cloud_disk_id:
-                shutil.rmtree(self._disk_dir(cloud_disk_id), ignore_errors=True)
+            cloud_disk_id = self.cloud_disk_id(disk)
+            shutil.rmtree(self._disk_dir(cloud_disk_id), ignore_errors=True)
+            shutil.rmtree(self._disk_dir(f"{PARTIAL_PREFIX}{cloud_disk_id}"), ignore_errors=True)
+
+    def sweep_disks(self, owned: Collection[str]) -> list[str]:
+        """Remove every disk directory no disk of the store owns (after a crash).
+
+        Args:
+            owned: the disk ids and volume ids (``cloud_disk_id``) of every disk row.
+
+        Returns:
+            the names of the directories removed.
+        """
+        root = self.state_dir / "disks"
+        if not root.is_dir():
+            return []
+        keep = set(owned)
+        removed = []
+        for entry in root.iterdir():
+            name = entry.name.removeprefix(PARTIAL_PREFIX)
+            if entry.name.startswith(PARTIAL_PREFIX) or name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+        return sorted(removed)
 
 
 def _decode_keys(value: str) -> str:
