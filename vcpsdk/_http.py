@@ -61,6 +61,17 @@ MESSAGE_KEYS = ("detail", "message", "error_message", "error", "faultstring", "d
 NESTED_ERROR_KEYS = {"error": ("message", "title"), "NeutronError": ("message", "type")}
 
 
+class _Retry(Retry):
+    """urllib3's retry, which also repeats a request of any method that the server answered
+    429 with ``Retry-After`` (a rate limit refuses before doing anything, so repeating a
+    POST after the wait it names is safe); the wait is the header's."""
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code == 429 and has_retry_after and self.respect_retry_after_header and self.total:
+            return True
+        return super().is_retry(method, status_code, has_retry_after)
+
+
 def default_session(
     *,
     retry_methods: Collection[str] = frozenset({"GET"}),
@@ -68,7 +79,8 @@ def default_session(
     connect_retries: int = 3,
     pool_maxsize: int = 4,
 ) -> requests.Session:
-    """A ``requests.Session`` whose idempotent requests urllib3 retries on a dropped connection.
+    """A ``requests.Session`` whose idempotent requests urllib3 retries on a dropped connection,
+    and whose requests of any method are repeated after a 429 answer's ``Retry-After``.
 
     Args:
         retry_methods: the methods safe to repeat.
@@ -86,7 +98,7 @@ def default_session(
         session = default_session(retry_statuses=(502, 503, 504))
     """
     session = requests.Session()
-    retry = Retry(
+    retry = _Retry(
         total=3,
         connect=connect_retries,
         read=2,
