@@ -14,7 +14,6 @@ instances at once.  Nothing connects anywhere but 127.0.0.1.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -23,22 +22,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cloud_bench import cloud_parser, summary  # beside this script
+
 from vcpsdk.testing import running_controller, write_test_public_key
 from vcpsdk.testing.fakes.aws import backend_config, ec2_client, make_network, moto_endpoint
 from vcpsdk.testing.network import loopback_only
 from vcpsdk.testing.units import connect_sdk
 
 
-def summary(counts: Counter[str]) -> str:
-    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cloud_parser(__doc__, [1, 10, 100])
     parser.add_argument(
         "--rps", type=float, default=20.0, help="max_requests_per_second of the backend (default 20)"
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
     args = parser.parse_args()
 
     endpoint = moto_endpoint()

@@ -22,7 +22,6 @@ anywhere but 127.0.0.1.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import statistics
 import sys
@@ -35,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cloud_bench import cloud_parser, summary  # beside this script
 
 from vcpsdk.controller.rehearsal.azure import azure_backend_config, azure_rehearsal_arm
 from vcpsdk.testing import running_controller, write_test_public_key
@@ -52,10 +53,6 @@ def kind(request: dict[str, Any]) -> str:
     else:
         name = parts[-1] if parts else "/"
     return f"{request['method']} {name}"
-
-
-def summary(counts: Counter[str]) -> str:
-    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 class Arm:
@@ -131,8 +128,7 @@ def fake_arm(vm_create_seconds: float, in_process: bool, cert_dir: Path) -> Iter
 
 
 def main() -> int | str:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
+    parser = cloud_parser(__doc__, [1, 10, 100])
     parser.add_argument("--runs", type=int, default=3, help="creates per size; the median counts (default 3)")
     parser.add_argument(
         "--concurrency", type=int, default=None, help="max_concurrent_creates (default: the backend's)"

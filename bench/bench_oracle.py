@@ -13,7 +13,6 @@ really wait.  Nothing connects anywhere but 127.0.0.1.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cloud_bench import cloud_parser, summary  # beside this script
+
 from vcpsdk.controller.rehearsal.oracle import KEY_FILE, oracle_backend_config, oracle_rehearsal_fake
 from vcpsdk.testing import running_controller, write_test_public_key
 from vcpsdk.testing.fakes.oracle import running_fake_oci
@@ -29,13 +30,8 @@ from vcpsdk.testing.network import loopback_only
 from vcpsdk.testing.units import connect_sdk
 
 
-def summary(counts: Counter[str]) -> str:
-    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-
-
 def main() -> int | str:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
+    parser = cloud_parser(__doc__, [1, 10, 100])
     parser.add_argument("--concurrency", type=int, default=8, help="max_concurrent_creates (default 8)")
     parser.add_argument("--poll", type=float, default=0.05, help="the waiters' max_interval_seconds")
     parser.add_argument("--settle-reads", type=int, default=0, help="reads a transitional state stays")

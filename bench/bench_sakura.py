@@ -14,7 +14,6 @@ request at once; disks migrate for ``--migrating-reads`` reads and power changes
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cloud_bench import cloud_parser, summary  # beside this script
 
 from vcpsdk.controller.rehearsal.sakura import sakura_backend_config, sakura_rehearsal_fake
 from vcpsdk.testing import running_controller, write_test_public_key
@@ -38,13 +39,8 @@ def kind(request: dict[str, Any]) -> str:
     return f"{request['method']} {'/'.join(named)}"
 
 
-def summary(counts: Counter[str]) -> str:
-    return ", ".join(f"{name} {n}" for name, n in counts.most_common())
-
-
 def main() -> int | str:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100])
+    parser = cloud_parser(__doc__, [1, 10, 100])
     parser.add_argument("--concurrency", type=int, default=8, help="max_concurrent_creates (default 8)")
     parser.add_argument("--poll-interval", type=float, default=0.01, help="seconds between wait polls")
     parser.add_argument("--migrating-reads", type=int, default=1, help="reads a new disk stays migrating")

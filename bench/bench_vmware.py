@@ -13,7 +13,6 @@ same for the cleanup (power off + destroy) and the ratio t(50)/t(1).  Needs the 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -21,6 +20,8 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cloud_bench import cloud_parser, summary  # beside this script
 
 from vcpsdk.controller.backends.vmware import VmwareBackend
 from vcpsdk.controller.rehearsal.vmware import vmware_backend_config
@@ -30,13 +31,8 @@ from vcpsdk.testing.network import loopback_only
 from vcpsdk.testing.units import connect_sdk
 
 
-def summary(counts: Counter[str]) -> str:
-    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-
-
 def main() -> int | str:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
+    parser = cloud_parser(__doc__, [1, 10, 50])
     parser.add_argument(
         "--concurrency", type=int, default=8, help="max_concurrent_creates of the backend (default 8)"
     )
