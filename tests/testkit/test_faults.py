@@ -24,13 +24,18 @@ def spec(vcp_sdk, vcp_pubkey):
 """
 
 
-def run(pytester: pytest.Pytester, tests: str) -> pytest.RunResult:
+def check(
+    pytester: pytest.Pytester, tests: str, passed: int, failed: int = 0, failure: tuple[str, ...] = ()
+) -> None:
+    """Run the user's ``tests``: ``passed`` pass, ``failed`` fail, the output shows ``failure``."""
     pytester.makepyfile(test_user=HEADER + tests)
-    return pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=passed, failed=failed)
+    result.stdout.fnmatch_lines(list(failure))
 
 
 def test_the_next_unit_ends_in_error_with_the_message(pytester: pytest.Pytester) -> None:
-    result = run(
+    check(
         pytester,
         """
 def test_copes(vcp_sdk, spec, vcp_faults):
@@ -45,13 +50,17 @@ def test_does_not_cope(vcp_sdk, spec, vcp_faults):
     vcp_faults.fail_next_unit("quota exceeded", provider="aws")
     vcp_sdk.create_ugroup("g").create_unit("web", spec)
 """,
+        passed=1,
+        failed=1,
+        failure=(
+            "*test_does_not_cope*",
+            "*VcpUnitFailedError*quota exceeded*",
+        ),
     )
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*test_does_not_cope*", "*VcpUnitFailedError*quota exceeded*"])
 
 
 def test_a_fault_of_another_provider_leaves_the_unit_alone(pytester: pytest.Pytester) -> None:
-    result = run(
+    check(
         pytester,
         """
 def test_other_provider(vcp_sdk, spec, vcp_faults):
@@ -61,12 +70,12 @@ def test_other_provider(vcp_sdk, spec, vcp_faults):
 def test_disarmed_after_the_test(vcp_sdk, spec):
     assert vcp_sdk.create_ugroup("g").create_unit("web", spec).state == "RUNNING"
 """,
+        passed=2,
     )
-    result.assert_outcomes(passed=2)
 
 
 def test_a_boot_delay_keeps_the_unit_booting(pytester: pytest.Pytester) -> None:
-    result = run(
+    check(
         pytester,
         """
 def test_waits(vcp_sdk, spec, vcp_faults):
@@ -83,13 +92,17 @@ def test_does_not_wait(vcp_sdk, spec, vcp_faults):
     group.create_unit("web", spec, wait_for=False)
     assert group.get_unit("web").state == "RUNNING"
 """,
+        passed=1,
+        failed=1,
+        failure=(
+            "*test_does_not_wait*",
+            "*AssertionError*BOOTING*",
+        ),
     )
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*test_does_not_wait*", "*AssertionError*BOOTING*"])
 
 
 def test_http_errors_on_the_next_requests_of_a_route(pytester: pytest.Pytester) -> None:
-    result = run(
+    check(
         pytester,
         """
 def test_the_sdk_retries_reads(vcp_sdk, vcp_faults):
@@ -108,13 +121,17 @@ def test_glob_route_and_method(vcp_sdk, vcp_faults):
     vcp_faults.http_error(409, route="/vcs", method="POST", message="busy")
     vcp_sdk.create_ugroup("g")
 """,
+        passed=2,
+        failed=1,
+        failure=(
+            "*test_glob_route_and_method*",
+            "*VcpConflictError*busy*",
+        ),
     )
-    result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*test_glob_route_and_method*", "*VcpConflictError*busy*"])
 
 
 def test_timeouts_of_the_next_requests(pytester: pytest.Pytester) -> None:
-    result = run(
+    check(
         pytester,
         """
 def test_read_retried_write_fails(vcp_sdk, vcp_faults):
@@ -128,13 +145,17 @@ def test_does_not_expect_a_timeout(vcp_sdk, vcp_faults):
     vcp_faults.timeout(times=1, method="POST", client_timeout=0.5)
     vcp_sdk.create_ugroup("g")
 """,
+        passed=1,
+        failed=1,
+        failure=(
+            "*test_does_not_expect_a_timeout*",
+            "*VcpConnectionError*",
+        ),
     )
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*test_does_not_expect_a_timeout*", "*VcpConnectionError*"])
 
 
 def test_a_controller_restart_keeps_the_state(pytester: pytest.Pytester) -> None:
-    result = run(
+    check(
         pytester,
         """
 def test_survives(live_controller, vcp_sdk, make_running_unit, ssh_keypair):
@@ -156,6 +177,10 @@ def test_forgets_the_restart(live_controller, vcp_sdk):
     live_controller.restart()
     assert vcp_sdk.get_ugroup("g") is None
 """,
+        passed=2,
+        failed=1,
+        failure=(
+            "*test_forgets_the_restart*",
+            "*assert *VcpUnitGroup* is None*",
+        ),
     )
-    result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*test_forgets_the_restart*", "*assert *VcpUnitGroup* is None*"])
