@@ -177,17 +177,12 @@ class _TestFaults:
     def timeout(
         self, times: int = 1, route: Any = None, method: str | None = None, client_timeout: float = 1.0
     ) -> Any:
-        """Like :meth:`Faults.timeout`; the SDK clients of this process (also those made
-        before) give up after ``client_timeout`` seconds instead of 120 s during the test."""
-        from vcpsdk._http import JsonApiClient
+        """Like :meth:`Faults.timeout`; during the test the SDK of this process (also one made
+        before) waits ``client_timeout`` seconds for an answer instead of 120 s (the
+        long-poll reads of waits keep their own, longer, timeout)."""
+        from vcpsdk.occtr import OcctrClient
 
-        original = JsonApiClient.send
-
-        def send(client: JsonApiClient, *args: Any, **kwargs: Any) -> Any:
-            kwargs["timeout"] = (client_timeout, client_timeout)
-            return original(client, *args, **kwargs)
-
-        self._monkeypatch.setattr(JsonApiClient, "send", send)
+        self._monkeypatch.setattr(OcctrClient, "READ_TIMEOUT", client_timeout)
         return self._faults.timeout(times=times, route=route, method=method)
 
 
