@@ -32,8 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vcpsdk.testing.controller import RunningController, running_controller
+    from vcpsdk.testing.faults import Faults
     from vcpsdk.testing.keys import write_test_public_key
     from vcpsdk.testing.network import free_port
+    from vcpsdk.testing.notebooks import NotebookFailed, run_notebook
     from vcpsdk.testing.serving import serving
 
 #: public name → module; imported on first use so that e.g. the mock controller
@@ -44,9 +46,21 @@ _EXPORTS = {
     "serving": "vcpsdk.testing.serving",
     "write_test_public_key": "vcpsdk.testing.keys",
     "free_port": "vcpsdk.testing.network",
+    "Faults": "vcpsdk.testing.faults",
+    "NotebookFailed": "vcpsdk.testing.notebooks",
+    "run_notebook": "vcpsdk.testing.notebooks",
 }
 
-__all__ = ["RunningController", "free_port", "running_controller", "serving", "write_test_public_key"]
+__all__ = [
+    "Faults",
+    "NotebookFailed",
+    "RunningController",
+    "free_port",
+    "run_notebook",
+    "running_controller",
+    "serving",
+    "write_test_public_key",
+]
 
 
 def __getattr__(name: str) -> Any:

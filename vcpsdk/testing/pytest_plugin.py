@@ -90,9 +90,13 @@ class _SessionController:
         if self._running is None:
             from vcpsdk.testing.controller import running_controller
 
-            state = self._factory.mktemp("live-controller")
+            state = self.mktemp("live-controller")
             self._running = self._stack.enter_context(running_controller(state))
         return self._running
+
+    def mktemp(self, name: str) -> Path:
+        """A new directory of the session's temporary directories."""
+        return self._factory.mktemp(name)
 
     def close(self) -> None:
         """Stop the controller if it was started."""
@@ -127,8 +131,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _session(config: pytest.Config) -> _SessionController:
     if _session_controller not in config.stash:
-        assert config._tmp_path_factory is not None  # type: ignore[attr-defined]  # set by pytest's tmpdir plugin
-        config.stash[_session_controller] = _SessionController(config._tmp_path_factory)  # type: ignore[attr-defined]
+        # the session's TempPathFactory (pytest's tmpdir plugin), as tmp_path_factory gives it
+        factory = getattr(config, "_tmp_path_factory", None) or pytest.TempPathFactory.from_config(
+            config, _ispytest=True
+        )
+        config.stash[_session_controller] = _SessionController(factory)
     return config.stash[_session_controller]
 
 
@@ -307,13 +314,13 @@ class NotebookItem(pytest.Item):
 
         config = self.config
         timeout = config.getoption("vcp_notebook_timeout") or float(config.getini("vcp_notebook_timeout"))
-        work = config._tmp_path_factory.mktemp("vcp-notebook")  # type: ignore[attr-defined]
+        session = _session(config)
         run_notebook(
             self.path,
-            controller=_session(config).get(),
+            controller=session.get(),
             user=f"nb{next(_users)}",
             timeout=timeout,
-            work_dir=work,
+            work_dir=session.mktemp("vcp-notebook"),
         )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
