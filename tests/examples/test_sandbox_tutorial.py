@@ -47,9 +47,8 @@ def test_every_cell_ran_without_error(tutorial: NotebookNode) -> None:
 
 
 def test_the_dataframe_views_are_html_tables(tutorial: NotebookNode) -> None:
-    tables = html_outputs(tutorial)
-    assert len(tables) >= 15, len(tables)
-    assert all("<table" in table for table in tables)
+    tables = [html for html in html_outputs(tutorial) if "<table" in html]
+    assert len(tables) >= 15, len(tables)  # df_ugroups, df_units, df_nodes, df_flavors cells
     nodes = [t for t in tables if "node_state" in t]
     assert nodes and any("RUNNING" in t for t in nodes)
     assert any("flavor" in t and "m4.large" in t for t in tables)  # df_flavors('aws')
