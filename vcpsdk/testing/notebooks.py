@@ -197,6 +197,9 @@ def run_notebook(
             timeout=timeout,
             kernel_name=kernel_name,
             allow_errors=allow_errors,
+            # the kernel's own log (e.g. its warning that it runs over TCP on 127.0.0.1) is not
+            # the notebook's: only its errors reach this process's stderr
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
             resources={"metadata": {"path": str(cwd or path.parent.resolve())}},
         )
         try:
