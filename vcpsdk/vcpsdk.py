@@ -1450,14 +1450,10 @@ class VcpUnitClass:
             eligible = [n for n in nodes if allowed is None or n.state in allowed]
             if op in ("watch", "unwatch"):  # only nodes whose watch mode would change
                 eligible = [n for n in eligible if n.watch_mode == (op == "unwatch")]
-            eligible.sort(key=lambda n: n.no or 0, reverse=True)
-            if number > len(eligible):
-                where = "" if allowed is None else f" in a state that allows {op}"
-                raise_error(
-                    VcpInvalidArgumentError,
-                    f"{count_name}[{number}] is larger than the {len(eligible)} node(s)"
-                    f"{where} in unit[{self.name}]",
-                )
+            # as the original SDK: walk the nodes in ascending node_no and take up to
+            # ``number`` that match; a larger count is not an error (notebooks pass the
+            # size they planned, e.g. num_power_off_nodes=4 on a unit that now has 3)
+            eligible.sort(key=lambda n: n.no or 0)
             targets = eligible[:number]
         if not wait_for and len(targets) > 1:
             raise_error(VcpInvalidArgumentError, "invalid argment, delete multi-node must be wait_for=True")
