@@ -44,6 +44,7 @@ from vcpsdk.config import (
 )
 from vcpsdk.core import protocol as routes
 from vcpsdk.core.cci import UGROUP_TYPES, UNIT_NAME, render_vc_cci
+from vcpsdk.core.protocol import CUBBYHOLE_EXTENSION
 from vcpsdk.core.providers import PROVIDER_NAMES, all_providers
 from vcpsdk.core.states import ERROR, NODE_OPERATIONS, TRANSITIONAL
 from vcpsdk.errors import (
@@ -144,6 +145,9 @@ class VcpSDK:
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)
         client.connect()
         self._authority: dict[str, Any] = client.call(routes.AUTHORITY)
+        # our controller's extensions ride along; authority() shows the original's fields only
+        extensions = self._authority.pop("extensions", None)
+        self._extensions: dict[str, Any] = extensions if isinstance(extensions, dict) else {}
         self._session = _Session(client, wait_timeout)
 
     # -- properties -----------------------------------------------------------------
@@ -211,9 +215,12 @@ class VcpSDK:
         Returns:
             dict: ``{'host': '<host>:<vcc_port>', 'vault_url': 'https://<host>:<vault_port>',
             'docker_registry': {'official': '<private_ip>:5000', 'user': '<private_ip>:5001',
-            'base': ..., 'application': ...}}``; ``vcc_port`` defaults to 443, ``vault_port``
-            to 8443, ``private_ip`` to ``vcc.host``; ``base``/``application`` are the older
-            names of ``official``/``user``.
+            'base': ..., 'application': ...}}``; ``vcc_port`` defaults to 443, ``private_ip``
+            to ``vcc.host``; ``base``/``application`` are the older names of
+            ``official``/``user``.  Without ``vault_port`` in the config, ``vault_url`` is the
+            controller's own address when the controller serves the cubbyhole API itself (this
+            project's controller says so when the SDK connects), else port 8443 as in the
+            original (also for the class call, which asks nothing of the controller).
 
         Raises:
             VcpConfigError: ``vcp_config.yml`` is not valid (call on the class).
@@ -224,13 +231,15 @@ class VcpSDK:
         """
         if isinstance(self_or_cls, VcpSDK):
             vcc = self_or_cls._vcc
+            served_here = CUBBYHOLE_EXTENSION in self_or_cls._extensions
         else:
             vcc = load_config("").vcc or _sandbox_settings()[0]
+            served_here = False
         private_ip = vcc.private_ip or vcc.host
         official, user = f"{private_ip}:5000", f"{private_ip}:5001"
         return {
             "host": vcc.host_port,
-            "vault_url": f"{vcc.scheme}://{vcc.host}:{vcc.vault_port}",
+            "vault_url": vcc.vault_url(served_by_controller=served_here),
             "docker_registry": {"official": official, "user": user, "base": official, "application": user},
         }
 
