@@ -50,6 +50,14 @@ class Vc:
             text += f"*** HAS ERROR:\n---\n{self.error_message}\n---\n"
         return text
 
+    def __repr__(self) -> str:
+        return f"<Vc {self.type} {self.name!r} state={self.state} units={len(self.units)}>"
+
+    def _repr_html_(self) -> str:
+        from vcpsdk._html import vc_html
+
+        return vc_html(self)
+
 
 class VcUnit:
     """A unit as last read from the controller."""
@@ -69,3 +77,11 @@ class VcUnit:
         if self.error_message:
             text += f"*** HAS ERROR:\n---\n{self.error_message}\n---\n"
         return text
+
+    def __repr__(self) -> str:
+        return f"<VcUnit {self.type} {self.name!r} state={self.state} nodes={len(self.nodes)}>"
+
+    def _repr_html_(self) -> str:
+        from vcpsdk._html import unit_record_html
+
+        return unit_record_html(self)
