@@ -93,7 +93,8 @@ class Table:
 
     def cells(self) -> list[list[tuple[Any, str]]]:
         """``(value, extra style)`` of each shown cell, row by row."""
-        return [[(v, _style_of(c, v)) for c, v in zip(self.columns, row)] for row in self.rows[:MAX_ROWS]]
+        shown = self.rows[:MAX_ROWS]
+        return [[(v, _style_of(c, v)) for c, v in zip(self.columns, row, strict=True)] for row in shown]
 
 
 @dataclass
@@ -118,9 +119,7 @@ class Card:
 
     def html(self) -> str:
         """The card as HTML, every value escaped."""
-        return _template().render(
-            card=self, scroll=SCROLL_STYLE, cell=CELL_STYLE, table_style=TABLE_STYLE
-        )
+        return _template().render(card=self, scroll=SCROLL_STYLE, cell=CELL_STYLE, table_style=TABLE_STYLE)
 
 
 @cache
@@ -307,7 +306,10 @@ def node_html(node: Any) -> str:
             ("boot_date", node.boot_date),
             ("container_date", node.container_date),
             ("watch_mode", node.watch_mode),
-            ("volumes", ", ".join(f"{v.get('volume_id', '')} {v.get('device_name', '')}" for v in node.volumes)),
+            (
+                "volumes",
+                ", ".join(f"{v.get('volume_id', '')} {v.get('device_name', '')}" for v in node.volumes),
+            ),
         ]
     fields.append(("error_message", node.error_message))
     return Card(f"{node.type} node", str(node.no), fields).html()
@@ -326,4 +328,3 @@ def spec_html(spec: Any) -> str:
         else:
             fields.append((key, value))
     return Card(type(spec).__name__, f"{spec.provider_name} / {spec.flavor}", fields).html()
-
