@@ -82,7 +82,7 @@ fi
 # pip's output, condensed: on a terminal one updating line, otherwise a line per phase
 pip_log=.venv/setup-pip.log
 follow_pip() {
-    local line count=0 on_tty=0
+    local line name count=0 on_tty=0
     [ "$quiet" = 1 ] || ! [ -t 2 ] || on_tty=1
     while IFS= read -r line; do
         printf '%s\n' "$line" >>"$pip_log"
@@ -90,13 +90,16 @@ follow_pip() {
             Collecting*)
                 count=$((count + 1))
                 [ "$count" -eq 1 ] && [ "$on_tty" = 0 ] && step "pip: resolving and downloading (log: $pip_log)"
-                [ "$on_tty" = 1 ] && printf '\r\033[Ksetup [%3ds] pip: %d packages resolved, now %.50s' \
-                    "$((SECONDS - started))" "$count" "${line#Collecting }" >&2
+                name=${line#Collecting }
+                name=${name%%[<>=!~ ;[]*}
+                [ "$on_tty" = 1 ] && printf '\r\033[Ksetup [%3ds] pip: %d packages resolved (%.40s)' \
+                    "$((SECONDS - started))" "$count" "$name" >&2
                 ;;
             "Installing collected packages:"*)
                 [ "$on_tty" = 1 ] && printf '\r\033[K' >&2
-                local names=${line#*: }
-                step "pip: installing $(($(tr -cd , <<<"$names" | wc -c) + 1)) packages"
+                local names=${line#*: } n
+                n=$(($(tr -cd , <<<"$names" | wc -c) + 1))
+                step "pip: installing $n package$([ "$n" -eq 1 ] || echo s)"
                 ;;
         esac
     done
@@ -116,14 +119,14 @@ pip_target=".[test]"
 stamp_file=.venv/setup-stamp
 stamp=$( { cat pyproject.toml; echo "$pip_target"; "$PYTHON" --version; } 2>&1 | sha256sum | cut -c1-16)
 if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] && .venv/bin/python -c 'import vcpsdk' 2>/dev/null; then
-    step "pip: vcpsdk$pip_target is up to date (pyproject.toml unchanged)"
+    step "pip: $pip_target (vcpsdk and its extras) is up to date (pyproject.toml unchanged)"
 elif [ "$dry_run" = 1 ]; then
-    step "pip: would install pip and vcpsdk$pip_target into .venv (about a minute the first time)"
+    step "pip: would install pip and $pip_target (vcpsdk and its extras) into .venv"
 else
     step "pip: upgrading pip"
     : >"$pip_log"
     pip_install --upgrade pip
-    step "pip: installing vcpsdk$pip_target and its dependencies (about a minute the first time)"
+    step "pip: installing $pip_target (vcpsdk and its extras; about a minute the first time)"
     pip_install -e "$pip_target"
     echo "$stamp" >"$stamp_file"
     step "pip: done"
