@@ -82,7 +82,7 @@ fi
 # pip's output, condensed: on a terminal one updating line, otherwise a line per phase
 pip_log=.venv/setup-pip.log
 follow_pip() {
-    local line name count=0 on_tty=0
+    local line name count=0 on_tty=0 ticker=""
     [ "$quiet" = 1 ] || ! [ -t 2 ] || on_tty=1
     while IFS= read -r line; do
         printf '%s\n' "$line" >>"$pip_log"
@@ -100,9 +100,14 @@ follow_pip() {
                 local names=${line#*: } n
                 n=$(($(tr -cd , <<<"$names" | wc -c) + 1))
                 step "pip: installing $n package$([ "$n" -eq 1 ] || echo s)"
+                # pip says nothing more until it is done: a line every 20 s shows it works
+                # (1 s sleeps: once killed, nothing of it holds stderr open for long)
+                ( while :; do for _ in {1..20}; do sleep 1; done; step "pip: still installing"; done ) &
+                ticker=$!
                 ;;
         esac
     done
+    [ -z "$ticker" ] || kill "$ticker" 2>/dev/null || true
     [ "$on_tty" = 1 ] && printf '\r\033[K' >&2
     return 0
 }

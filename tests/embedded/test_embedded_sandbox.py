@@ -106,29 +106,6 @@ def test_a_wrong_token_is_refused_by_the_sandbox_too(env: dict[str, str]) -> Non
     assert "http_status(403)" in result.stderr
 
 
-def test_vcc_sandbox_status_says_whether_it_runs(env: dict[str, str]) -> None:
-    def status() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "vcpsdk.controller.cli", "sandbox", "status"],
-            env={**run_env(), **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    before = status()
-    assert before.returncode == 3 and "sandbox not running" in before.stderr
-    info = probe(env)
-    running = status()
-    assert running.returncode == 0, running.stderr
-    assert (
-        f"sandbox running at http://127.0.0.1:{info['port']}/vcp/v1/occtr (pid {info['pid']}"
-        in running.stderr
-    )
-    # this host has bubblewrap (scripts/setup.sh): the sandbox says its nodes are confined
-    assert "sandbox nodes are confined (bubblewrap)" in running.stderr
-
-
 def vcc_sandbox_status(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "vcpsdk.controller.cli", "sandbox", "status"],
@@ -137,6 +114,20 @@ def vcc_sandbox_status(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+def test_vcc_sandbox_status_says_whether_it_runs(env: dict[str, str]) -> None:
+    before = vcc_sandbox_status(env)
+    assert before.returncode == 3 and "sandbox not running" in before.stderr
+    info = probe(env)
+    running = vcc_sandbox_status(env)
+    assert running.returncode == 0, running.stderr
+    assert (
+        f"sandbox running at http://127.0.0.1:{info['port']}/vcp/v1/occtr (pid {info['pid']}"
+        in running.stderr
+    )
+    # this host has bubblewrap (scripts/setup.sh): the sandbox says its nodes are confined
+    assert "sandbox nodes are confined (bubblewrap)" in running.stderr
 
 
 def test_vcc_sandbox_status_reports_pid_url_ssh_port_and_counts(
