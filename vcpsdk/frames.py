@@ -10,7 +10,8 @@ wide node tables stay readable in a narrow window.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from html import escape
+from typing import Any, ClassVar
 
 import pandas as pd
 from pandas.io.formats.style import Styler
@@ -139,10 +140,24 @@ def unit_nodes_frame(unit: VcUnit) -> Styler | list[Any]:
     return _combine([_unit_rows(unit.vc, unit)] if unit.nodes else [])
 
 
-def flavors_frame(flavors: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """``df_flavors(provider)``: column ``flavor`` then the flavor keys."""
+class FlavorFrame(pd.DataFrame):
+    """The DataFrame of ``df_flavors``: in a notebook it is captioned with its provider and
+    scrolls sideways; its operations (``set_index``, ...) return plain DataFrames."""
+
+    _metadata: ClassVar[list[str]] = ["provider_name"]
+
+    def _repr_html_(self) -> str | None:
+        html = super()._repr_html_()
+        caption = f"<div><b>flavors of {escape(getattr(self, 'provider_name', ''))}</b></div>"
+        return None if html is None else scrollable(caption + html)
+
+
+def flavors_frame(flavors: dict[str, dict[str, Any]], provider_name: str = "") -> pd.DataFrame:
+    """``df_flavors(provider)``: column ``flavor`` then the flavor keys (a :class:`FlavorFrame`)."""
     records = [{"flavor": name, **(values or {})} for name, values in flavors.items()]
     frame = pd.json_normalize(records)
     if "flavor" not in frame.columns:
         frame = pd.DataFrame(columns=["flavor"])
-    return frame[["flavor", *[c for c in frame.columns if c != "flavor"]]]
+    shown = FlavorFrame(frame[["flavor", *[c for c in frame.columns if c != "flavor"]]])
+    shown.provider_name = provider_name
+    return shown

@@ -475,7 +475,7 @@ class VcpSDK:
         flavors = load_flavors(Path(_config_dir_of(self_or_cls))).get(provider_name, {})
         from vcpsdk.frames import flavors_frame  # imports pandas: only when a table is asked for
 
-        return flavors_frame(flavors)
+        return flavors_frame(flavors, provider_name)
 
     # -- UnitGroups -----------------------------------------------------------------------
 

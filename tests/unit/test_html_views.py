@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from pandas.io.formats.style import Styler
 
@@ -205,3 +206,13 @@ def test_state_css_matches_the_dataframe_colours(state: str) -> None:
 
     colour = STATE_COLOURS.get(state)
     assert _html.state_css(state) == (f"background-color: {colour}" if colour else "")
+
+
+def test_df_flavors_is_a_dataframe_captioned_with_its_provider(mock_sdk: Any) -> None:
+    frame = mock_sdk.df_flavors("aws")
+    assert isinstance(frame, pd.DataFrame)
+    view = frame._repr_html_()
+    assert view.startswith('<div class="vcpsdk-view" style="overflow-x:auto;max-width:100%">')
+    assert "<b>flavors of aws</b>" in view and "m4.large" in view
+    assert type(frame.set_index("flavor")) is pd.DataFrame  # operations give plain DataFrames
+    assert "m4.large" in repr(frame)
