@@ -192,17 +192,7 @@ def vc_html(vc: Any, note: str = "") -> str:
         [[u.name, u.type, u.state, len(u.nodes), _count_states(u.nodes), u.error_message] for u in vc.units],
     )
     nodes = [(u, n) for u in vc.units for n in u.nodes]
-    fields = [
-        ("name", vc.name),
-        ("type", vc.type),
-        ("state", vc.state),
-        ("owner", vc.owner),
-        ("vcno", vc.vcno),
-        ("vcid", vc.vcid),
-        ("cdate", vc.cdate),
-        ("error_message", vc.error_message),
-        ("note", note),
-    ]
+    fields = [*_attributes(vc, "name type state owner vcno vcid cdate error_message"), ("note", note)]
     tables = [units, nodes_table(nodes, "ug.df_nodes()")] if vc.units else []
     return Card("UnitGroup", vc.name, fields, tables).html()
 
@@ -234,6 +224,11 @@ def unit_record_html(unit: Any, note: str = "") -> str:
     ]
     tables = [nodes_table([(unit, n) for n in unit.nodes], "unit.df_nodes()")] if unit.nodes else []
     return Card("Unit", unit.name, fields, tables).html()
+
+
+def _attributes(obj: Any, names: str) -> list[tuple[str, Any]]:
+    """``(name, value)`` of the space-separated attribute ``names`` of ``obj``."""
+    return [(name, getattr(obj, name)) for name in names.split()]
 
 
 def _count_states(nodes: Iterable[Any]) -> str:
@@ -288,10 +283,7 @@ def node_html(node: Any) -> str:
             *common,
             ("disk_no", node.no),
             ("disk_id", node.id),
-            ("cloud_disk_id", node.cloud_disk_id),
-            ("cloud_disk_size", node.cloud_disk_size),
-            ("used_state", node.used_state),
-            ("cdate", node.cdate),
+            *_attributes(node, "cloud_disk_id cloud_disk_size used_state cdate"),
         ]
     else:
         address = node.cloud_instance_address
@@ -301,11 +293,7 @@ def node_html(node: Any) -> str:
             ("node_id", node.id),
             ("cloud_instance_address", address),
             ("ssh", f"ssh -p {node.ssh_port} {node.ssh_user_name}@{address}" if address else ""),
-            ("cloud_instance_id", node.cloud_instance_id),
-            ("name", node.name),
-            ("boot_date", node.boot_date),
-            ("container_date", node.container_date),
-            ("watch_mode", node.watch_mode),
+            *_attributes(node, "cloud_instance_id name boot_date container_date watch_mode"),
             (
                 "volumes",
                 ", ".join(f"{v.get('volume_id', '')} {v.get('device_name', '')}" for v in node.volumes),
