@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import vcpsdk
-from vcpsdk import _views, embedded
+from vcpsdk import _html, _views, embedded
 from vcpsdk import occtr as occtr_module
 from vcpsdk._views import (
     NodeViewStubs,
@@ -484,7 +484,7 @@ class VcpSDK:
         flavors = load_flavors(Path(_config_dir_of(self_or_cls))).get(provider_name, {})
         from vcpsdk.frames import flavors_frame  # imports pandas: only when a table is asked for
 
-        return flavors_frame(flavors)
+        return flavors_frame(flavors, provider_name)
 
     # -- UnitGroups -----------------------------------------------------------------------
 
@@ -663,6 +663,9 @@ class VcpSDK:
 
     def __repr__(self) -> str:
         return f"<VcpSDK {self._session.client.base_url} user={self._authority.get('user_name')}>"
+
+    def _repr_html_(self) -> str:  # notebook view: controller, user, SDK version (no request)
+        return _html.sdk_html(self)
 
 
 @contextmanager
@@ -857,6 +860,9 @@ class VcpUnitGroupClass:
     def __repr__(self) -> str:
         name = self._vc.name if self._vc else "(cleaned up)"
         return f"<vcpsdk.vcpsdk.VcpUnitGroupClass {name}>"
+
+    def _repr_html_(self) -> str:  # notebook view: fields, units, nodes (one request)
+        return _html.ugroup_html(self)
 
     # -- units ------------------------------------------------------------------------
 
@@ -1336,6 +1342,9 @@ class VcpUnitClass:
 
     def __repr__(self) -> str:
         return f"<vcpsdk.vcpsdk.VcpUnitClass {self._unit.name}>"
+
+    def _repr_html_(self) -> str:  # notebook view: fields and nodes (one request)
+        return _html.unit_html(self)
 
     def _wait(self, privileged: bool) -> dict[str, Any]:
         body = self._ugroup._wait_unit(self._unit.name, privileged)
