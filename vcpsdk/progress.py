@@ -44,6 +44,9 @@ OFF_VALUES = frozenset({"0", "false", "no", "off"})
 #: in plain mode, seconds after which an unchanged count is repeated
 HEARTBEAT_SEC = 30.0
 
+#: the terminal's line: ``ug1/web: RUNNING 1/2, BOOTING 1 |#####     | 00:03``
+TEXT_FORMAT = "{desc} |{bar:10}| {elapsed}"
+
 Mode = Literal["notebook", "terminal", "plain", "off"]
 Outcome = Literal["done", "interrupted", "timeout", "failed"]
 
@@ -112,10 +115,10 @@ def format_counts(counts: Counter[str]) -> str:
         >>> format_counts(Counter({"BOOTING": 1, "RUNNING": 2}))
         'RUNNING 2/3, BOOTING 1'
         >>> format_counts(Counter())
-        'gone'
+        'deleted'
     """
     if not counts:
-        return "gone"
+        return "deleted"
     total = sum(counts.values())
     stable = sorted(s for s in counts if s not in TRANSITIONAL)
     moving = sorted(s for s in counts if s in TRANSITIONAL)
@@ -200,38 +203,32 @@ class ProgressReport:
                 self._last_line_at = elapsed
         else:
             if self._bar is None:
-                self._bar = self._open_bar()
+                self._bar = self._open_bar(total, f"{self.label}: {text}")
             self._bar.total = total
             self._bar.n = stable
-            self._bar.set_postfix_str(text, refresh=False)
+            self._bar.set_description_str(f"{self.label}: {text}", refresh=False)
             self._bar.refresh()
         self._started = True
         self._last_text = text
 
-    def _open_bar(self) -> Any:
-        fmt = "{desc}: {bar:10}| {postfix} [{elapsed}]"
+    def _open_bar(self, total: int, desc: str) -> Any:
+        """A tqdm bar: the widget in Jupyter (a text line on stdout without ipywidgets), else a
+        line on the stream."""
+        from tqdm import tqdm
+
+        options: dict[str, Any] = {"total": total, "desc": desc, "leave": False, "delay": 0}
         if self.mode == "notebook":
             try:
                 from tqdm.notebook import tqdm as notebook_tqdm
 
-                bar = notebook_tqdm(
-                    total=1,
-                    desc=self.label,
-                    bar_format="{desc}: {postfix} [{elapsed}]",
-                    display=False,
-                    leave=False,
-                )
+                bar = notebook_tqdm(bar_format="{desc} {bar} {elapsed}", display=False, **options)
             except ImportError:  # no ipywidgets: a text line on stdout (\r updates it in place)
-                from tqdm import tqdm
-
-                return tqdm(total=1, desc=self.label, bar_format=fmt, file=sys.stdout, leave=False)
+                return tqdm(bar_format=TEXT_FORMAT, file=sys.stdout, **options)
             from IPython.display import display
 
             self._handle = display(bar.container, display_id=True)
             return bar
-        from tqdm import tqdm
-
-        return tqdm(total=1, desc=self.label, bar_format=fmt, file=self._out(), leave=False)
+        return tqdm(bar_format=TEXT_FORMAT, file=self._out(), **options)
 
     def finish(self, body: Mapping[str, Any] | None, elapsed: float, outcome: Outcome = "done") -> None:
         """End the display with the one-line summary (nothing when nothing was shown).

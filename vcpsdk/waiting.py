@@ -106,7 +106,7 @@ class Waiter:
 
         def seen(body: Body) -> Body:
             last[0] = body
-            if report is not None and report.started:
+            if report is not None and report.started and not done(body):
                 report.update(body, self.clock.now() - start)
             return body
 
