@@ -203,6 +203,7 @@ class ProgressReport:
                 self._last_line_at = elapsed
         else:
             if self._bar is None:
+                self._started = True  # an interrupt while opening still gets the summary
                 self._bar = self._open_bar(total, f"{self.label}: {text}")
             self._bar.total = total
             self._bar.n = stable
@@ -224,9 +225,10 @@ class ProgressReport:
                 bar = notebook_tqdm(bar_format="{desc} {bar} {elapsed}", display=False, **options)
             except ImportError:  # no ipywidgets: a text line on stdout (\r updates it in place)
                 return tqdm(bar_format=TEXT_FORMAT, file=sys.stdout, **options)
-            from IPython.display import display
+            from IPython.display import DisplayHandle
 
-            self._handle = display(bar.container, display_id=True)
+            self._handle = DisplayHandle()  # kept before showing: the summary replaces it
+            self._handle.display(bar.container)
             return bar
         return tqdm(bar_format=TEXT_FORMAT, file=self._out(), **options)
 
