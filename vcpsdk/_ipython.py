@@ -22,30 +22,19 @@ import sys
 from types import TracebackType
 from typing import Any
 
-from vcpsdk.errors import (
-    VcpAuthError,
-    VcpConfigError,
-    VcpConflictError,
-    VcpConnectionError,
-    VcpInvalidArgumentError,
-    VcpNotFoundError,
-    VcpSDKError,
-    VcpTimeoutError,
-    VcpUnitFailedError,
-    VcpWaitInterrupted,
-)
+from vcpsdk import errors
 
 #: errors shown short (with subclasses, e.g. the extensions' errors); others keep full tracebacks
 SHORT_ERRORS: tuple[type[BaseException], ...] = (
-    VcpInvalidArgumentError,
-    VcpAuthError,
-    VcpNotFoundError,
-    VcpConflictError,
-    VcpTimeoutError,
-    VcpConfigError,
-    VcpConnectionError,
-    VcpUnitFailedError,
-    VcpWaitInterrupted,
+    errors.VcpInvalidArgumentError,
+    errors.VcpAuthError,
+    errors.VcpNotFoundError,
+    errors.VcpConflictError,
+    errors.VcpTimeoutError,
+    errors.VcpConfigError,
+    errors.VcpConnectionError,
+    errors.VcpUnitFailedError,
+    errors.VcpWaitInterrupted,
 )
 #: the last line of a short rendering
 FULL_TRACEBACK = "(The full traceback: run %tb)"
@@ -71,7 +60,7 @@ def short_lines(error: BaseException, colour: bool = True) -> list[str] | None:
     if not isinstance(error, SHORT_ERRORS):
         return None
     name = type(error).__name__
-    text = error.message if isinstance(error, VcpWaitInterrupted) else str(error)
+    text = error.message if isinstance(error, errors.VcpWaitInterrupted) else str(error)
     hint = getattr(error, "hint", "") or ""
     red, green, reset = (_RED, _GREEN, _RESET) if colour else ("", "", "")
     lines = [f"{red}{name}{reset}: {text}"]
@@ -122,6 +111,6 @@ def install(shell: Any = None) -> bool:
         return True
     if getattr(shell, "custom_exceptions", ()):
         return False  # somebody else's handler: keep it
-    shell.set_custom_exc((VcpSDKError, VcpWaitInterrupted), _handler)
+    shell.set_custom_exc((errors.VcpSDKError, errors.VcpWaitInterrupted), _handler)
     shell._vcpsdk_short_errors = True
     return True

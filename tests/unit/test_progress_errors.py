@@ -9,38 +9,27 @@ from typing import Any
 
 import pytest
 
-from vcpsdk import _ipython
-from vcpsdk.errors import (
-    VcpAuthError,
-    VcpConfigError,
-    VcpConflictError,
-    VcpConnectionError,
-    VcpInvalidArgumentError,
-    VcpNotFoundError,
-    VcpRemoteCommandError,
-    VcpSDKError,
-    VcpTimeoutError,
-    VcpUnitFailedError,
-    VcpVaultError,
-    VcpWaitInterrupted,
-)
+from vcpsdk import _ipython, errors
+
+#: the SDK errors shown short (the interruption, not a VcpSDKError, is tested on its own)
+USER_ERRORS = [c for c in _ipython.SHORT_ERRORS if issubclass(c, errors.VcpSDKError)] + [errors.VcpVaultError]
 
 
-@pytest.mark.parametrize(
-    "cls",
-    [
-        VcpInvalidArgumentError,
-        VcpAuthError,
-        VcpVaultError,
-        VcpNotFoundError,
-        VcpConflictError,
-        VcpTimeoutError,
-        VcpConfigError,
-        VcpConnectionError,
-        VcpUnitFailedError,
-    ],
-)
-def test_user_errors_render_as_message_hint_and_the_way_to_the_traceback(cls: type[VcpSDKError]) -> None:
+def test_bad_argument_auth_not_found_conflict_and_timeout_are_user_errors() -> None:
+    named = {
+        "VcpInvalidArgumentError",
+        "VcpAuthError",
+        "VcpNotFoundError",
+        "VcpConflictError",
+        "VcpTimeoutError",
+    }
+    assert named <= {c.__name__ for c in USER_ERRORS}
+
+
+@pytest.mark.parametrize("cls", USER_ERRORS)
+def test_user_errors_render_as_message_hint_and_the_way_to_the_traceback(
+    cls: type[errors.VcpSDKError],
+) -> None:
     error = cls("config vc failed", http_status=403, server_message="token lookup is failed")
     assert error.args == ("VCP", "config vc failed")  # unchanged
     assert error.hint == cls.default_hint and error.hint
@@ -52,7 +41,7 @@ def test_user_errors_render_as_message_hint_and_the_way_to_the_traceback(cls: ty
 
 
 def test_a_hint_given_when_raised_wins_and_colours_are_ansi() -> None:
-    error = VcpInvalidArgumentError("aleady exist UnitGroup.", hint="vcp.get_ugroup('a') returns it.")
+    error = errors.VcpInvalidArgumentError("aleady exist UnitGroup.", hint="vcp.get_ugroup('a') returns it.")
     lines = _ipython.short_lines(error)
     assert lines is not None
     assert lines[0] == "\x1b[0;31mVcpInvalidArgumentError\x1b[0m: aleady exist UnitGroup."
@@ -60,12 +49,12 @@ def test_a_hint_given_when_raised_wins_and_colours_are_ansi() -> None:
 
 
 def test_the_auth_hint_says_how_to_get_a_sandbox_token() -> None:
-    assert "vcc sandbox token" in VcpAuthError.default_hint
-    assert "vcc token create" in VcpAuthError.default_hint
+    assert "vcc sandbox token" in errors.VcpAuthError.default_hint
+    assert "vcc token create" in errors.VcpAuthError.default_hint
 
 
 def test_an_interrupted_wait_renders_its_resume_hint() -> None:
-    error = VcpWaitInterrupted(
+    error = errors.VcpWaitInterrupted(
         "Stopped waiting for ug1/web after 3 s (BOOTING 1).", "ug.wait_unit_applied('web')"
     )
     assert _ipython.short_lines(error, colour=False) == [
@@ -78,8 +67,8 @@ def test_an_interrupted_wait_renders_its_resume_hint() -> None:
 @pytest.mark.parametrize(
     "error",
     [
-        VcpSDKError("server error", http_status=500),
-        VcpRemoteCommandError("ssh failed", exit_status=1),
+        errors.VcpSDKError("server error", http_status=500),
+        errors.VcpRemoteCommandError("ssh failed", exit_status=1),
         ValueError("not ours"),
     ],
 )
@@ -109,7 +98,7 @@ class FakeShell:
 def test_install_registers_once_and_keeps_another_handler() -> None:
     shell = FakeShell()
     assert _ipython.install(shell) is True
-    assert shell.custom_exceptions == (VcpSDKError, VcpWaitInterrupted)
+    assert shell.custom_exceptions == (errors.VcpSDKError, errors.VcpWaitInterrupted)
     handler = shell.registered
     assert _ipython.install(shell) is True and shell.registered is handler
     theirs = FakeShell(custom=(ValueError,))
@@ -128,12 +117,12 @@ def test_handler_shows_short_lines_and_keeps_the_exception_for_percent_tb(
     for name in ("last_type", "last_value", "last_traceback"):
         monkeypatch.delattr(sys, name, raising=False)
     shell = FakeShell()
-    error = VcpNotFoundError("config unit failed")
-    _ipython._handler(shell, VcpNotFoundError, error, None)
+    error = errors.VcpNotFoundError("config unit failed")
+    _ipython._handler(shell, errors.VcpNotFoundError, error, None)
     assert shell.shown[0][0] == "short" and "config unit failed" in shell.shown[0][1][0]
     assert sys.last_value is error  # %tb and %debug read it
-    other = VcpSDKError("server error")
-    _ipython._handler(shell, VcpSDKError, other, None)
+    other = errors.VcpSDKError("server error")
+    _ipython._handler(shell, errors.VcpSDKError, other, None)
     assert shell.shown[1] == ("full", other)
 
 
