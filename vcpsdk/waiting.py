@@ -142,7 +142,7 @@ class Waiter:
         except PollTimeout:
             finish("timeout")
             hint = (
-                f"The operation goes on on the controller. {again}; vcc.wait_timeout_sec in "
+                f"The operation goes on on the controller. {again} vcc.wait_timeout_sec in "
                 "vcp_config.yml sets how long a call waits."
                 if resume
                 else None
