@@ -2,6 +2,10 @@
 
 The config directory is the ``config_dir`` argument, else ``$VCPSDK_CONFIG_DIR``,
 else ``~/vcp_config``.  Errors name the file, the key and the allowed values.
+
+Besides ``vcc:``, ``spec_options:`` and the providers' sections, ``vcp_config.yml`` may hold
+``progress: false`` to switch off the live progress display of the waits (see
+:mod:`vcpsdk.progress`; ``$VCPSDK_PROGRESS`` wins over it).
 """
 
 from __future__ import annotations
@@ -123,6 +127,8 @@ class VcpConfig:
     spec_options: dict[str, Any] = field(default_factory=dict)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: ``progress:`` (show the waits' progress); None when not set
+    progress: bool | None = None
 
     def provider_section(self, provider: str) -> dict[str, Any]:
         """Credentials/options for ``provider``: its own section, else its base provider's."""
@@ -151,8 +157,12 @@ def load_config(config_dir: str | os.PathLike[str] | None = "") -> VcpConfig:
         if key not in SPEC_OPTION_KEYS:
             raise VcpConfigError(f"{path}: {unknown_key('spec_options', key, SPEC_OPTION_KEYS)}")
     config.spec_options = dict(spec_options)
+    progress = raw.get("progress")
+    if progress is not None and not isinstance(progress, bool):
+        raise VcpConfigError(f"{path}: progress must be true or false, got {progress!r}")
+    config.progress = progress
     for key, value in raw.items():
-        if key in ("vcc", "spec_options"):
+        if key in ("vcc", "spec_options", "progress"):
             continue
         if not isinstance(value, dict):
             raise VcpConfigError(f"{path}: section {key} must be a mapping")

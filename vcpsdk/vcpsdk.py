@@ -55,6 +55,7 @@ from vcpsdk.errors import (
 )
 from vcpsdk.node import VcNode
 from vcpsdk.occtr import OcctrClient, b64
+from vcpsdk.progress import progress_enabled
 from vcpsdk.records import Vc, VcUnit
 from vcpsdk.spec import (
     SPEC_CLASSES,
@@ -79,6 +80,7 @@ class _Session:
 
     client: OcctrClient
     wait_timeout_sec: int
+    progress: bool = True  # show the waits' progress (vcpsdk.progress)
 
 
 def _empty_cci(ugroup_name: str, ugroup_type: str = "compute") -> str:
@@ -148,7 +150,7 @@ class VcpSDK:
         # our controller's extensions ride along; authority() shows the original's fields only
         extensions = self._authority.pop("extensions", None)
         self._extensions: dict[str, Any] = extensions if isinstance(extensions, dict) else {}
-        self._session = _Session(client, wait_timeout)
+        self._session = _Session(client, wait_timeout, progress_enabled(config.progress))
 
     # -- properties -----------------------------------------------------------------
 
@@ -527,7 +529,12 @@ class VcpSDK:
         if not isinstance(ugroup_name, str) or not ugroup_name.strip():
             raise_error(VcpInvalidArgumentError, "ugroup_name must be a non-empty string")
         if any(vc.name == ugroup_name for vc in self._vcs(privileged)):
-            raise_error(VcpInvalidArgumentError, "aleady exist UnitGroup. change name or cleanup first!")
+            raise_error(
+                VcpInvalidArgumentError,
+                "aleady exist UnitGroup. change name or cleanup first!",
+                hint=f"vcp.get_ugroup({ugroup_name!r}) returns the existing UnitGroup; "
+                f"vcp.get_ugroup({ugroup_name!r}).cleanup() deletes it.",
+            )
         client = self._session.client
         created = client.call(
             routes.VC_CREATE,
@@ -764,7 +771,7 @@ class VcpUnitGroupClass:
         return self._vc
 
     def _waiter(self) -> Waiter:
-        return Waiter(self._client, self._session.wait_timeout_sec)
+        return Waiter(self._client, self._session.wait_timeout_sec, progress=self._session.progress)
 
     def _long_poll(
         self, route: routes.Route, privileged: bool, **where: Any
@@ -787,11 +794,15 @@ class VcpUnitGroupClass:
         )
 
     def _wait_unit(self, unit_name: str, privileged: bool = False) -> dict[str, Any] | None:
+        ugroup = self._current().name
         body: dict[str, Any] | None = self._waiter().wait(
             self._unit_fetch(unit_name, privileged),
             unit_is_stable,
             lambda b: str(b.get("state")) if b else "DELETED",
             f"Full of waiting time ({unit_name})",
+            label=f"{ugroup}/{unit_name}",
+            resume=f"ug.wait_unit_applied({unit_name!r}) waits again, ug.get_unit({unit_name!r}).state "
+            f"looks without waiting (ug = vcp.get_ugroup({ugroup!r})).",
         )
         return body
 
@@ -918,7 +929,12 @@ class VcpUnitGroupClass:
                 f"unit_name[{unit_name}] is invalid: use letters, digits, '_' and '-'",
             )
         if vc.unit(unit_name) is not None:
-            raise_error(VcpInvalidArgumentError, f"already exist unit[{unit_name}]")
+            raise_error(
+                VcpInvalidArgumentError,
+                f"already exist unit[{unit_name}]",
+                hint=f"ug.get_unit({unit_name!r}) returns the existing unit; "
+                f"ug.delete_units({unit_name!r}, force=True) deletes it.",
+            )
         if not isinstance(spec, VcpSpecResource):
             raise_error(
                 VcpInvalidArgumentError,
@@ -1115,7 +1131,14 @@ class VcpUnitGroupClass:
                 or "DELETING"
             )
 
-        body = self._waiter().wait(fetch, done, describe, "Full of waiting time")
+        body = self._waiter().wait(
+            fetch,
+            done,
+            describe,
+            "Full of waiting time",
+            label=f"{name} (cleanup)",
+            resume=f"vcp.get_ugroup({name!r}) shows what is left; its cleanup() waits again.",
+        )
         if body is None:
             self._vc = None
             logger.info("cleanup completed. vc %s is cleanup(no unit)", name)
