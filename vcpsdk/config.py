@@ -2,6 +2,10 @@
 
 The config directory is the ``config_dir`` argument, else ``$VCPSDK_CONFIG_DIR``,
 else ``~/vcp_config``.  Errors name the file, the key and the allowed values.
+
+Besides ``vcc:``, ``spec_options:`` and the providers' sections, ``vcp_config.yml`` may hold
+``progress: false`` to switch off the live progress display of the waits (see
+:mod:`vcpsdk.progress`; ``$VCPSDK_PROGRESS`` wins over it).
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ class VccSettings:
     name: str = ""
     scheme: str = "https"
     vcc_port: int | None = None
-    vault_port: int = 8443
+    vault_port: int | None = None
     private_ip: str = ""
     insecure_request_warning: bool | None = None
     wait_timeout_sec: int | None = None
@@ -86,6 +90,15 @@ class VccSettings:
     def host_port(self) -> str:
         """``host:port`` with the REST port (default 443), as ``vcc_info()['host']`` shows it."""
         return f"{self.host}:{self.vcc_port or 443}"
+
+    def vault_url(self, served_by_controller: bool = False) -> str:
+        """The Vault address: ``vault_port`` when set; else the controller's own address when it
+        serves the cubbyhole API itself (``served_by_controller``, as this project's controller
+        says in its answers); else port 8443, the original's default."""
+        port = self.vault_port or (
+            (self.vcc_port or (443 if self.scheme == "https" else 80)) if served_by_controller else 8443
+        )
+        return f"{self.scheme}://{self.host}:{port}"
 
     @property
     def base_url(self) -> str:
@@ -114,6 +127,8 @@ class VcpConfig:
     spec_options: dict[str, Any] = field(default_factory=dict)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: ``progress:`` (show the waits' progress); None when not set
+    progress: bool | None = None
 
     def provider_section(self, provider: str) -> dict[str, Any]:
         """Credentials/options for ``provider``: its own section, else its base provider's."""
@@ -142,8 +157,12 @@ def load_config(config_dir: str | os.PathLike[str] | None = "") -> VcpConfig:
         if key not in SPEC_OPTION_KEYS:
             raise VcpConfigError(f"{path}: {unknown_key('spec_options', key, SPEC_OPTION_KEYS)}")
     config.spec_options = dict(spec_options)
+    progress = raw.get("progress")
+    if progress is not None and not isinstance(progress, bool):
+        raise VcpConfigError(f"{path}: progress must be true or false, got {progress!r}")
+    config.progress = progress
     for key, value in raw.items():
-        if key in ("vcc", "spec_options"):
+        if key in ("vcc", "spec_options", "progress"):
             continue
         if not isinstance(value, dict):
             raise VcpConfigError(f"{path}: section {key} must be a mapping")
@@ -187,7 +206,7 @@ def _parse_vcc(path: Path, vcc: Any) -> VccSettings | None:
         name=str(vcc.get("name", "")),
         scheme=scheme,
         vcc_port=as_int("vcc_port"),
-        vault_port=as_int("vault_port") or 8443,
+        vault_port=as_int("vault_port"),
         private_ip=str(vcc.get("private_ip") or host),
         insecure_request_warning=insecure,
         wait_timeout_sec=as_int("wait_timeout_sec"),

@@ -15,8 +15,10 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 import requests
@@ -28,6 +30,8 @@ from vcpsdk.errors import VcpConnectionError
 
 HOST = "127.0.0.1"
 START_TIMEOUT_SEC = 60.0
+#: the SSH port the sandbox was started with (its nodes use it, else the fallback 2222)
+SSH_PORT_FILE = "ssh_port"
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ def _start_server(directory: Path, server_file: Path) -> dict[str, int]:
         "--ssh-port",
         os.environ.get("VCPSDK_SANDBOX_SSH_PORT", "22"),
     ]
+    (directory / SSH_PORT_FILE).write_text(command[-1])  # for ``vcc sandbox status``
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
     )
@@ -190,6 +195,136 @@ def node_confinement() -> str:
     if status.get("confined"):
         return "nodes are confined (bubblewrap)"
     return f"nodes are NOT confined: {status.get('reason') or 'unknown reason'}"
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    """What ``vcc sandbox status`` reports about the local sandbox.
+
+    Attributes:
+        running: whether the controller runs and answers.
+        data_dir: the sandbox's state directory.
+        pid: the controller's process id (None when stopped).
+        url: its occtr base URL (``''`` when stopped).
+        ssh_ports: the SSH ports its nodes listen on (on their own addresses).
+        ssh_port_wanted: the SSH port it was started with (``''`` when unknown).
+        ugroups: how many UnitGroups it holds, every user's (None when unknown).
+        node_states: how many compute nodes are in each state.
+        disks: how many disks (nodes of storage units) it holds.
+        confinement: :func:`node_confinement`.
+        problem: why the UnitGroups could not be counted (``''`` when they were).
+    """
+
+    running: bool
+    data_dir: Path
+    pid: int | None = None
+    url: str = ""
+    ssh_ports: tuple[int, ...] = ()
+    ssh_port_wanted: str = ""
+    ugroups: int | None = None
+    node_states: dict[str, int] = field(default_factory=dict)
+    disks: int = 0
+    confinement: str = ""
+    problem: str = ""
+
+    def lines(self) -> list[str]:
+        """The report, one line each: running or not, PID, URL, SSH port, UnitGroups and nodes,
+        node confinement.
+
+        Example:
+            >>> print("\\n".join(sandbox_status().lines()))  # doctest: +SKIP
+            sandbox running at http://127.0.0.1:40123/vcp/v1/occtr (pid 4242, state /home/u/...)
+            sandbox nodes are confined (bubblewrap)
+            sandbox SSH port 22 (ssh -p 22 root@<node address>)
+            sandbox holds 1 UnitGroup, 2 nodes (2 RUNNING), 0 disks (every user's)
+        """
+        if not self.running:
+            return [
+                f"sandbox not running (stopped; state {self.data_dir})",
+                "start it with `vcc sandbox start`, or VcpSDK() with no vcc: section in vcp_config.yml",
+            ]
+        return [
+            f"sandbox running at {self.url} (pid {self.pid}, state {self.data_dir})",
+            f"sandbox {self.confinement}",
+            f"sandbox SSH port {self._ssh_port()}",
+            f"sandbox holds {self._contents()}",
+        ]
+
+    def _ssh_port(self) -> str:
+        if self.ssh_ports:
+            ports = ", ".join(map(str, self.ssh_ports))
+            return f"{ports} (ssh -p {self.ssh_ports[0]} root@<node address>)"
+        wanted = self.ssh_port_wanted or "unknown"
+        return f"{wanted}, else 2222 (decided when the first node starts)"
+
+    def _contents(self) -> str:
+        if self.ugroups is None:
+            return f"unknown UnitGroups and nodes ({self.problem})"
+        nodes = sum(self.node_states.values())
+        states = ", ".join(f"{n} {s}" for s, n in sorted(self.node_states.items()))
+        return (
+            f"{_plural(self.ugroups, 'UnitGroup')}, {_plural(nodes, 'node')}"
+            f"{f' ({states})' if states else ''}, {_plural(self.disks, 'disk')} (every user's)"
+        )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def sandbox_status() -> SandboxStatus:
+    """The local sandbox's status: whether it runs and, when it does, its PID, URL, SSH port,
+    UnitGroups and nodes (one privileged ``GET /vcs`` with the sandbox token).
+
+    Returns:
+        SandboxStatus: see :meth:`SandboxStatus.lines`.
+
+    Example:
+        >>> sandbox_status().running  # doctest: +SKIP
+        True
+    """
+    directory = data_dir()
+    info = running_sandbox()
+    if info is None:
+        return SandboxStatus(running=False, data_dir=directory)
+    try:
+        wanted = (directory / SSH_PORT_FILE).read_text().strip()
+    except OSError:
+        wanted = ""
+    url = sandbox_url(info["port"])
+    counted = _count(url, directory)
+    return SandboxStatus(
+        running=True,
+        data_dir=directory,
+        pid=info["pid"],
+        url=url,
+        ssh_port_wanted=wanted,
+        confinement=node_confinement(),
+        **counted,
+    )
+
+
+def _count(url: str, directory: Path) -> dict[str, Any]:
+    """``ugroups``, ``node_states``, ``disks`` and ``ssh_ports`` of the sandbox at ``url``, or
+    ``problem`` saying why they could not be read."""
+    from vcpsdk.errors import VcpSDKError
+    from vcpsdk.occtr import OcctrClient
+    from vcpsdk.records import Vc
+
+    try:
+        token = (directory / "token").read_text().strip()
+        body = OcctrClient(url, token).call(protocol.VCS_LIST, privileged=True)
+    except (OSError, VcpSDKError) as error:
+        return {"problem": f"cannot read them: {error}"}
+    vcs = [Vc(v) for v in body.get("vcs") or []]
+    nodes = [n for vc in vcs for u in vc.units for n in u.nodes]
+    compute = [n for n in nodes if n.type == "compute"]
+    return {
+        "ugroups": len(vcs),
+        "node_states": dict(Counter(n.state for n in compute)),
+        "disks": len(nodes) - len(compute),
+        "ssh_ports": tuple(sorted({n.ssh_port for n in compute if n.cloud_instance_address})),
+    }
 
 
 def stop_sandbox(timeout: float = 10.0) -> bool:

@@ -4,12 +4,19 @@ Every error keeps ``args == ("VCP", message)`` like the original SDK's
 ``Exception("VCP", msg)``, so existing ``except`` clauses and message searches keep
 working; subclasses say what happened and carry the HTTP status and the
 controller's own message when there is one.
+
+Each error also carries a ``hint`` (what to do about it).  In Jupyter/IPython the user
+errors (bad argument, auth, not found, conflict, timeout, config, connection, failed unit)
+are shown as their message and hint only, with the full traceback one ``%tb`` away (see
+:mod:`vcpsdk._ipython`); plain Python shows the usual traceback.  :func:`raise_error` logs
+on ``vcp.sdk`` before raising, as the original SDK did; that logger has a
+:class:`logging.NullHandler`, so nothing is printed unless the user configured logging.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import NoReturn, TypeVar
+from typing import ClassVar, NoReturn, TypeVar
 
 logger = logging.getLogger("vcp.sdk")
 E = TypeVar("E", bound="VcpSDKError")
@@ -22,7 +29,12 @@ class VcpSDKError(Exception):
         message: the SDK-level message (also ``args[1]``).
         http_status: HTTP status returned by the controller, if any.
         server_message: the controller's ``{"message": ...}`` text, if any.
+        hint: what to do about it (the ``hint`` argument, else the class's
+            :attr:`default_hint`; may be empty).
     """
+
+    #: the hint of errors of this class raised without one
+    default_hint: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -30,11 +42,13 @@ class VcpSDKError(Exception):
         *,
         http_status: int | None = None,
         server_message: str | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__("VCP", message)
         self.message = message
         self.http_status = http_status
         self.server_message = server_message
+        self.hint = hint or self.default_hint
 
     def __str__(self) -> str:
         text = self.message
@@ -48,29 +62,62 @@ class VcpSDKError(Exception):
 class VcpInvalidArgumentError(VcpSDKError, ValueError):
     """A call's arguments are wrong; nothing was changed (HTTP 400 or client-side)."""
 
+    default_hint = "Nothing was changed. help() on the method lists its arguments and their allowed values."
+
 
 class VcpAuthError(VcpSDKError):
     """The token was rejected or lacks the right (``VCPAuthException``, HTTP 401/403)."""
+
+    default_hint = (
+        "The controller refused the access token, or it lacks the right (privileged=True needs a "
+        "superuser's token). For the local sandbox, `vcc sandbox token` prints yours (VcpSDK() without "
+        "a token uses it); for `vcc serve`, `vcc token create --user NAME --state-dir DIR` makes one; "
+        "for a VC Controller, ask its operator (see docs/sandbox.md)."
+    )
 
 
 class VcpNotFoundError(VcpSDKError):
     """The UnitGroup, unit or node does not exist (HTTP 404)."""
 
+    default_hint = (
+        "It may have been deleted: vcp.df_ugroups(), ug.df_units() and ug.df_nodes() show what exists."
+    )
+
 
 class VcpConflictError(VcpSDKError):
     """The target is busy or in the wrong state (``VCPStateConflictException``, HTTP 409)."""
+
+    default_hint = (
+        "The unit is busy or in the wrong state: wait until it is stable "
+        "(ug.wait_unit_applied(unit_name)), then try again."
+    )
 
 
 class VcpTimeoutError(VcpSDKError, TimeoutError):
     """Waiting exceeded ``wait_timeout_sec``; the operation goes on on the controller."""
 
+    default_hint = (
+        "The operation goes on on the controller: ug.wait_unit_applied(unit_name) waits again; "
+        "vcc.wait_timeout_sec in vcp_config.yml sets how long a call waits."
+    )
+
 
 class VcpUnitFailedError(VcpSDKError):
     """A unit ended in state ERROR; its error message is in ``server_message``."""
 
+    default_hint = (
+        "The controller's message is after the colon. ug.df_nodes() shows the nodes; "
+        "ug.delete_units(unit_name, force=True) removes the unit."
+    )
+
 
 class VcpConnectionError(VcpSDKError, ConnectionError):
     """The controller could not be reached."""
+
+    default_hint = (
+        "Check vcc.host and vcc.vcc_port in vcp_config.yml; for the local sandbox, "
+        "`vcc sandbox status` says whether it runs."
+    )
 
 
 class VcpRemoteCommandError(VcpSDKError):
@@ -94,9 +141,38 @@ class VcpRemoteCommandError(VcpSDKError):
 class VcpVaultError(VcpAuthError):
     """The controller could not read a ``vault://`` credential (``VCPVaultReadException``)."""
 
+    default_hint = "Check the vault:// path in the spec and that the secret is stored where it points."
+
 
 class VcpConfigError(VcpSDKError):
     """``vcp_config.yml`` or ``vcp_flavor.yml`` is missing a value or holds a wrong one."""
+
+    default_hint = (
+        "Fix the file named in the message (in the config dir: config_dir, $VCPSDK_CONFIG_DIR "
+        "or ~/vcp_config)."
+    )
+
+
+class VcpWaitInterrupted(KeyboardInterrupt):
+    """A wait (``create_unit``, ``wait_unit_applied``, ``cleanup`` ...) was interrupted (Ctrl-C,
+    Jupyter's stop button); the operation goes on on the controller.
+
+    A :class:`KeyboardInterrupt`, so ``except Exception`` does not catch it and Ctrl-C still
+    stops a script.  ``str()`` is the message: what goes on, and how to pick it up again.
+
+    Attributes:
+        message: the message (also ``args[0]``).
+        hint: the calls that resume, with the actual names
+            (e.g. ``ug = vcp.get_ugroup('ug1'); ug.wait_unit_applied('web')``).
+    """
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
 
 
 #: exception classes named in the original controller's messages → SDK classes

@@ -1,18 +1,22 @@
 """DataFrame views with exactly the original columns (reference §4.9).
 
 ``df_ugroups`` and ``df_nodes`` return a pandas ``Styler`` that colours every
-``*state*`` column; ``df_units`` and ``df_flavors`` return a plain DataFrame.
+``*state*`` column; ``df_units`` and ``df_flavors`` return a plain DataFrame.  The Styler reads well in a
+plain console (``repr``/``print`` show the text table, not ``<Styler at 0x...>``) and, in a
+notebook, renders as HTML inside a sideways-scrolling container with cells kept on one line, so
+wide node tables stay readable in a narrow window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from html import escape
+from typing import Any, ClassVar
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from vcpsdk.core.states import STATE_COLOURS
+from vcpsdk._html import CELL_STYLE, scrollable, state_css
 from vcpsdk.node import VcNode
 from vcpsdk.records import Vc, VcUnit
 
@@ -58,15 +62,35 @@ def short_id(value: str) -> str:
     return f"{value[:8]}..." if value else ""
 
 
-def _colour(value: Any) -> str:
-    colour = STATE_COLOURS.get(str(value))
-    return f"background-color: {colour}" if colour else ""
+class ViewStyler(Styler):
+    """The pandas ``Styler`` of the views: ``repr``/``print`` give the DataFrame's text table
+    (``.data.to_string()``); in a notebook the coloured HTML table sits in a sideways-scrolling
+    container.  Everything else is pandas' ``Styler`` (``.data``, ``.to_html()``, ...).
+
+    Example:
+        >>> print(vcp.df_ugroups())  # doctest: +SKIP
+           vcno   vctype  owner  vcname    state         vcid                    cdate
+        0     1  compute  alice  group1  RUNNING  0123abcd...  2026/11/30 05:00:00 UTC
+    """
+
+    def __repr__(self) -> str:
+        return self.data.to_string()
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    def _repr_html_(self) -> str | None:
+        html = super()._repr_html_()
+        return None if html is None else scrollable(html)
 
 
 def style_states(frame: pd.DataFrame) -> Styler:
-    """A Styler colouring every column whose name contains ``state``."""
+    """A :class:`ViewStyler` colouring every column whose name contains ``state``; cells stay on
+    one line in a compact font."""
     columns = [c for c in frame.columns if "state" in str(c)]
-    return frame.style.map(_colour, subset=columns)
+    cells = {"selector": "td, th", "props": CELL_STYLE + ";font-size:0.9em"}
+    styler = ViewStyler(frame).format(escape="html")  # names are shown, never interpreted
+    return styler.map(state_css, subset=columns).set_table_styles([cells], overwrite=False)
 
 
 def ugroups_frame(vcs: Iterable[Vc]) -> Styler:
@@ -116,10 +140,24 @@ def unit_nodes_frame(unit: VcUnit) -> Styler | list[Any]:
     return _combine([_unit_rows(unit.vc, unit)] if unit.nodes else [])
 
 
-def flavors_frame(flavors: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """``df_flavors(provider)``: column ``flavor`` then the flavor keys."""
+class FlavorFrame(pd.DataFrame):
+    """The DataFrame of ``df_flavors``: in a notebook it is captioned with its provider and
+    scrolls sideways; its operations (``set_index``, ...) return plain DataFrames."""
+
+    _metadata: ClassVar[list[str]] = ["provider_name"]
+
+    def _repr_html_(self) -> str | None:
+        html = super()._repr_html_()
+        caption = f"<div><b>flavors of {escape(getattr(self, 'provider_name', ''))}</b></div>"
+        return None if html is None else scrollable(caption + html)
+
+
+def flavors_frame(flavors: dict[str, dict[str, Any]], provider_name: str = "") -> pd.DataFrame:
+    """``df_flavors(provider)``: column ``flavor`` then the flavor keys (a :class:`FlavorFrame`)."""
     records = [{"flavor": name, **(values or {})} for name, values in flavors.items()]
     frame = pd.json_normalize(records)
     if "flavor" not in frame.columns:
         frame = pd.DataFrame(columns=["flavor"])
-    return frame[["flavor", *[c for c in frame.columns if c != "flavor"]]]
+    shown = FlavorFrame(frame[["flavor", *[c for c in frame.columns if c != "flavor"]]])
+    shown.provider_name = provider_name
+    return shown

@@ -431,6 +431,11 @@ class VcNode:
         where = self.cloud_disk_id if self.type == "storage" else self.cloud_instance_address
         return f"<VcNode {self.type} unit={self.unit.name} no={self.no} state={self.state} at={where}>"
 
+    def _repr_html_(self) -> str:  # notebook view of the node as last read (no request)
+        from vcpsdk._html import node_html
+
+        return node_html(self)
+
     # -- node operations (through the controller) ------------------------------------------
 
     @property

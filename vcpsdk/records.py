@@ -14,8 +14,36 @@ if TYPE_CHECKING:
     from vcpsdk.occtr import OcctrClient
 
 
-class Vc:
+class _Record:
+    """What UnitGroup and unit records share: the error text of ``str``, ``repr`` and the
+    notebook view (:mod:`vcpsdk._html`)."""
+
+    type: str
+    name: str
+    state: str
+    error_message: str
+    #: the function of :mod:`vcpsdk._html` that renders the record, and what ``repr`` counts
+    _view = ""
+    _counted = ""
+
+    def _error_text(self) -> str:
+        return f"*** HAS ERROR:\n---\n{self.error_message}\n---\n" if self.error_message else ""
+
+    def __repr__(self) -> str:
+        count = len(getattr(self, self._counted))
+        return f"<{type(self).__name__} {self.type} {self.name!r} state={self.state} {self._counted}={count}>"
+
+    def _repr_html_(self) -> str:
+        from vcpsdk import _html
+
+        html: str = getattr(_html, self._view)(self)
+        return html
+
+
+class Vc(_Record):
     """A UnitGroup as last read from the controller."""
+
+    _view, _counted = "vc_html", "units"
 
     def __init__(
         self, vc_json: dict[str, Any], client: OcctrClient | None = None, read_privileged: bool = False
@@ -42,17 +70,16 @@ class Vc:
         return next((u for u in self.units if u.name == name), None)
 
     def __str__(self) -> str:
-        text = (
+        return (
             f"[Vc]\n+ type[{self.type}] name[{self.name}] owner({self.owner}) vcno({self.vcno}) "
             f"state[{self.state}] vcid[{self.vcid}]\n"
-        )
-        if self.error_message:
-            text += f"*** HAS ERROR:\n---\n{self.error_message}\n---\n"
-        return text
+        ) + self._error_text()
 
 
-class VcUnit:
+class VcUnit(_Record):
     """A unit as last read from the controller."""
+
+    _view, _counted = "unit_record_html", "nodes"
 
     def __init__(self, vc: Vc, unit_json: dict[str, Any]) -> None:
         self.vc = vc
@@ -65,7 +92,4 @@ class VcUnit:
         self.nodes = [VcNode(self, n) for n in raw or []]
 
     def __str__(self) -> str:
-        text = f"[VcUnit]\n+ type[{self.type}] name[{self.name}]  state[{self.state}]\n"
-        if self.error_message:
-            text += f"*** HAS ERROR:\n---\n{self.error_message}\n---\n"
-        return text
+        return f"[VcUnit]\n+ type[{self.type}] name[{self.name}]  state[{self.state}]\n" + self._error_text()

@@ -381,29 +381,38 @@ class VcpSpecResource:
         return dump_cci(self.cci_document(name))
 
     def __str__(self) -> str:
+        lines = ["", "========================", self.provider_decl.name, "------------------------", ""]
+        for key, value in self._shown_settings():
+            lines += ["    params:", f"        {value!r}"] if key == "params" else [f"    {key}: {value}"]
+        lines.append("========================")
+        return "\n".join(lines) + "\n"
+
+    def _shown_settings(self) -> list[tuple[str, Any]]:
+        """The settings as ``print(spec)`` and the notebook view show them, secrets redacted:
+        ``(key, text)`` pairs, except ``params``, which maps to ``{'v': [...], 'e': [...]}``."""
         decl = self.provider_decl
         unit = self.cci_document(self.__dict__["_values"]["name"])[0]["unit"]
-        lines = ["", "========================", decl.name, "------------------------", ""]
+        shown: list[tuple[str, Any]] = []
         for key, value in unit.items():
-            if key in ("cloud_provider", "cloud_params"):
-                continue
             if key == "params":
-                shown = {"v": value["v"], "e": [redact_env(str(e)) for e in value["e"]]}
-                lines.append("    params:")
-                lines.append(f"        {shown!r}")
-            else:
-                lines.append(f"    {key}: {_show(value)}")
+                shown.append((key, {"v": value["v"], "e": [redact_env(str(e)) for e in value["e"]]}))
+            elif key not in ("cloud_provider", "cloud_params"):
+                shown.append((key, _show(value)))
         for key, value in unit["cloud_params"].items():
             if key == "cci_version":
                 continue
             if key in decl.secrets and value and not str(value).startswith("vault://"):
                 value = "(redacted)"
-            lines.append(f"    {key}: {_show(value)}")
-        lines.append("========================")
-        return "\n".join(lines) + "\n"
+            shown.append((key, _show(value)))
+        return shown
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} provider={self.provider_name} flavor={self.flavor}>"
+
+    def _repr_html_(self) -> str:  # notebook view: every setting, secrets redacted
+        from vcpsdk._html import spec_html
+
+        return spec_html(self)
 
 
 def _show(value: Any) -> str:

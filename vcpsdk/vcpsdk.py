@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import vcpsdk
-from vcpsdk import _views, embedded
+from vcpsdk import _html, _views, embedded
 from vcpsdk import occtr as occtr_module
 from vcpsdk._views import (
     NodeViewStubs,
@@ -44,6 +44,7 @@ from vcpsdk.config import (
 )
 from vcpsdk.core import protocol as routes
 from vcpsdk.core.cci import UGROUP_TYPES, UNIT_NAME, render_vc_cci
+from vcpsdk.core.protocol import CUBBYHOLE_EXTENSION
 from vcpsdk.core.providers import PROVIDER_NAMES, all_providers
 from vcpsdk.core.states import ERROR, NODE_OPERATIONS, TRANSITIONAL
 from vcpsdk.errors import (
@@ -54,6 +55,7 @@ from vcpsdk.errors import (
 )
 from vcpsdk.node import VcNode
 from vcpsdk.occtr import OcctrClient, b64
+from vcpsdk.progress import progress_enabled
 from vcpsdk.records import Vc, VcUnit
 from vcpsdk.spec import (
     SPEC_CLASSES,
@@ -78,6 +80,7 @@ class _Session:
 
     client: OcctrClient
     wait_timeout_sec: int
+    progress: bool = True  # show the waits' progress (vcpsdk.progress)
 
 
 def _empty_cci(ugroup_name: str, ugroup_type: str = "compute") -> str:
@@ -144,7 +147,10 @@ class VcpSDK:
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)
         client.connect()
         self._authority: dict[str, Any] = client.call(routes.AUTHORITY)
-        self._session = _Session(client, wait_timeout)
+        # our controller's extensions ride along; authority() shows the original's fields only
+        extensions = self._authority.pop("extensions", None)
+        self._extensions: dict[str, Any] = extensions if isinstance(extensions, dict) else {}
+        self._session = _Session(client, wait_timeout, progress_enabled(config.progress))
 
     # -- properties -----------------------------------------------------------------
 
@@ -211,9 +217,12 @@ class VcpSDK:
         Returns:
             dict: ``{'host': '<host>:<vcc_port>', 'vault_url': 'https://<host>:<vault_port>',
             'docker_registry': {'official': '<private_ip>:5000', 'user': '<private_ip>:5001',
-            'base': ..., 'application': ...}}``; ``vcc_port`` defaults to 443, ``vault_port``
-            to 8443, ``private_ip`` to ``vcc.host``; ``base``/``application`` are the older
-            names of ``official``/``user``.
+            'base': ..., 'application': ...}}``; ``vcc_port`` defaults to 443, ``private_ip``
+            to ``vcc.host``; ``base``/``application`` are the older names of
+            ``official``/``user``.  Without ``vault_port`` in the config, ``vault_url`` is the
+            controller's own address when the controller serves the cubbyhole API itself (this
+            project's controller says so when the SDK connects), else port 8443 as in the
+            original (also for the class call, which asks nothing of the controller).
 
         Raises:
             VcpConfigError: ``vcp_config.yml`` is not valid (call on the class).
@@ -224,13 +233,15 @@ class VcpSDK:
         """
         if isinstance(self_or_cls, VcpSDK):
             vcc = self_or_cls._vcc
+            served_here = CUBBYHOLE_EXTENSION in self_or_cls._extensions
         else:
             vcc = load_config("").vcc or _sandbox_settings()[0]
+            served_here = False
         private_ip = vcc.private_ip or vcc.host
         official, user = f"{private_ip}:5000", f"{private_ip}:5001"
         return {
             "host": vcc.host_port,
-            "vault_url": f"{vcc.scheme}://{vcc.host}:{vcc.vault_port}",
+            "vault_url": vcc.vault_url(served_by_controller=served_here),
             "docker_registry": {"official": official, "user": user, "base": official, "application": user},
         }
 
@@ -475,7 +486,7 @@ class VcpSDK:
         flavors = load_flavors(Path(_config_dir_of(self_or_cls))).get(provider_name, {})
         from vcpsdk.frames import flavors_frame  # imports pandas: only when a table is asked for
 
-        return flavors_frame(flavors)
+        return flavors_frame(flavors, provider_name)
 
     # -- UnitGroups -----------------------------------------------------------------------
 
@@ -518,7 +529,12 @@ class VcpSDK:
         if not isinstance(ugroup_name, str) or not ugroup_name.strip():
             raise_error(VcpInvalidArgumentError, "ugroup_name must be a non-empty string")
         if any(vc.name == ugroup_name for vc in self._vcs(privileged)):
-            raise_error(VcpInvalidArgumentError, "aleady exist UnitGroup. change name or cleanup first!")
+            raise_error(
+                VcpInvalidArgumentError,
+                "aleady exist UnitGroup. change name or cleanup first!",
+                hint=f"vcp.get_ugroup({ugroup_name!r}) returns the existing UnitGroup; "
+                f"vcp.get_ugroup({ugroup_name!r}).cleanup() deletes it.",
+            )
         client = self._session.client
         created = client.call(
             routes.VC_CREATE,
@@ -655,6 +671,9 @@ class VcpSDK:
     def __repr__(self) -> str:
         return f"<VcpSDK {self._session.client.base_url} user={self._authority.get('user_name')}>"
 
+    def _repr_html_(self) -> str:  # notebook view: controller, user, SDK version (no request)
+        return _html.sdk_html(self)
+
 
 @contextmanager
 def _reraise_as(message: str) -> Iterator[None]:
@@ -752,7 +771,7 @@ class VcpUnitGroupClass:
         return self._vc
 
     def _waiter(self) -> Waiter:
-        return Waiter(self._client, self._session.wait_timeout_sec)
+        return Waiter(self._client, self._session.wait_timeout_sec, progress=self._session.progress)
 
     def _long_poll(
         self, route: routes.Route, privileged: bool, **where: Any
@@ -775,11 +794,15 @@ class VcpUnitGroupClass:
         )
 
     def _wait_unit(self, unit_name: str, privileged: bool = False) -> dict[str, Any] | None:
+        ugroup = self._current().name
         body: dict[str, Any] | None = self._waiter().wait(
             self._unit_fetch(unit_name, privileged),
             unit_is_stable,
             lambda b: str(b.get("state")) if b else "DELETED",
             f"Full of waiting time ({unit_name})",
+            label=f"{ugroup}/{unit_name}",
+            resume=f"ug.wait_unit_applied({unit_name!r}) waits again, ug.get_unit({unit_name!r}).state "
+            f"looks without waiting (ug = vcp.get_ugroup({ugroup!r})).",
         )
         return body
 
@@ -849,6 +872,9 @@ class VcpUnitGroupClass:
         name = self._vc.name if self._vc else "(cleaned up)"
         return f"<vcpsdk.vcpsdk.VcpUnitGroupClass {name}>"
 
+    def _repr_html_(self) -> str:  # notebook view: fields, units, nodes (one request)
+        return _html.ugroup_html(self)
+
     # -- units ------------------------------------------------------------------------
 
     def create_unit(
@@ -903,7 +929,12 @@ class VcpUnitGroupClass:
                 f"unit_name[{unit_name}] is invalid: use letters, digits, '_' and '-'",
             )
         if vc.unit(unit_name) is not None:
-            raise_error(VcpInvalidArgumentError, f"already exist unit[{unit_name}]")
+            raise_error(
+                VcpInvalidArgumentError,
+                f"already exist unit[{unit_name}]",
+                hint=f"ug.get_unit({unit_name!r}) returns the existing unit; "
+                f"ug.delete_units({unit_name!r}, force=True) deletes it.",
+            )
         if not isinstance(spec, VcpSpecResource):
             raise_error(
                 VcpInvalidArgumentError,
@@ -1100,7 +1131,14 @@ class VcpUnitGroupClass:
                 or "DELETING"
             )
 
-        body = self._waiter().wait(fetch, done, describe, "Full of waiting time")
+        body = self._waiter().wait(
+            fetch,
+            done,
+            describe,
+            "Full of waiting time",
+            label=f"{name} (cleanup)",
+            resume=f"vcp.get_ugroup({name!r}) shows what is left; its cleanup() waits again.",
+        )
         if body is None:
             self._vc = None
             logger.info("cleanup completed. vc %s is cleanup(no unit)", name)
@@ -1328,6 +1366,9 @@ class VcpUnitClass:
     def __repr__(self) -> str:
         return f"<vcpsdk.vcpsdk.VcpUnitClass {self._unit.name}>"
 
+    def _repr_html_(self) -> str:  # notebook view: fields and nodes (one request)
+        return _html.unit_html(self)
+
     def _wait(self, privileged: bool) -> dict[str, Any]:
         body = self._ugroup._wait_unit(self._unit.name, privileged)
         if body is None:
@@ -1450,14 +1491,10 @@ class VcpUnitClass:
             eligible = [n for n in nodes if allowed is None or n.state in allowed]
             if op in ("watch", "unwatch"):  # only nodes whose watch mode would change
                 eligible = [n for n in eligible if n.watch_mode == (op == "unwatch")]
-            eligible.sort(key=lambda n: n.no or 0, reverse=True)
-            if number > len(eligible):
-                where = "" if allowed is None else f" in a state that allows {op}"
-                raise_error(
-                    VcpInvalidArgumentError,
-                    f"{count_name}[{number}] is larger than the {len(eligible)} node(s)"
-                    f"{where} in unit[{self.name}]",
-                )
+            # as the original SDK: walk the nodes in ascending node_no and take up to
+            # ``number`` that match; a larger count is not an error (notebooks pass the
+            # size they planned, e.g. num_power_off_nodes=4 on a unit that now has 3)
+            eligible.sort(key=lambda n: n.no or 0)
             targets = eligible[:number]
         if not wait_for and len(targets) > 1:
             raise_error(VcpInvalidArgumentError, "invalid argment, delete multi-node must be wait_for=True")

@@ -99,27 +99,30 @@ def test_a_wrong_token_is_refused_by_the_sandbox_too(env: dict[str, str]) -> Non
     result = run_python(
         "from vcpsdk.vcpsdk import VcpSDK\n"
         "from vcpsdk.errors import VcpAuthError\n"
-        "try:\n    VcpSDK('not-a-token')\nexcept VcpAuthError as e:\n    print(e.args)\n",
+        "try:\n    VcpSDK('not-a-token')\nexcept VcpAuthError as e:\n    print(e.args, e)\n",
         env,
     )
     assert "('VCP', 'config vc failed')" in result.stdout, result.stderr
-    assert "http_status(403)" in result.stderr
+    # the status is reported once, by the exception (no log record printed without logging set up)
+    assert "http_status(403)" in result.stdout
+    assert result.stderr == ""
+
+
+def vcc_sandbox_status(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vcpsdk.controller.cli", "sandbox", "status"],
+        env={**run_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_vcc_sandbox_status_says_whether_it_runs(env: dict[str, str]) -> None:
-    def status() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "vcpsdk.controller.cli", "sandbox", "status"],
-            env={**run_env(), **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    before = status()
+    before = vcc_sandbox_status(env)
     assert before.returncode == 3 and "sandbox not running" in before.stderr
     info = probe(env)
-    running = status()
+    running = vcc_sandbox_status(env)
     assert running.returncode == 0, running.stderr
     assert (
         f"sandbox running at http://127.0.0.1:{info['port']}/vcp/v1/occtr (pid {info['pid']}"
@@ -127,6 +130,45 @@ def test_vcc_sandbox_status_says_whether_it_runs(env: dict[str, str]) -> None:
     )
     # this host has bubblewrap (scripts/setup.sh): the sandbox says its nodes are confined
     assert "sandbox nodes are confined (bubblewrap)" in running.stderr
+
+
+def test_vcc_sandbox_status_reports_pid_url_ssh_port_and_counts(
+    env: dict[str, str], vcp_pubkey: Path
+) -> None:
+    stopped = vcc_sandbox_status(env)
+    assert stopped.returncode == 3
+    assert stopped.stderr.splitlines()[0] == (
+        f"sandbox not running (stopped; state {Path(env['VCPSDK_DATA_DIR']) / 'sandbox'})"
+    )
+    assert "vcc sandbox start" in stopped.stderr
+
+    info = probe(env)
+    empty = vcc_sandbox_status(env).stderr.splitlines()
+    assert empty[0].startswith(
+        f"sandbox running at http://127.0.0.1:{info['port']}/vcp/v1/occtr (pid {info['pid']}"
+    )
+    assert empty[1].startswith("sandbox nodes are")  # confined or not, and why
+    port = env["VCPSDK_SANDBOX_SSH_PORT"]
+    assert empty[2] == f"sandbox SSH port {port}, else 2222 (decided when the first node starts)"
+    assert empty[3] == "sandbox holds 0 UnitGroups, 0 nodes, 0 disks (every user's)"
+
+    created = run_python(
+        "from vcpsdk.vcpsdk import VcpSDK\n"
+        "vcp = VcpSDK()\n"
+        "spec = vcp.get_spec('aws', 'small')\n"
+        f"spec.set_ssh_pubkey({str(vcp_pubkey)!r})\n"
+        "spec.num_nodes = 2\n"
+        "vcp.create_ugroup('counted').create_unit('web', spec)\n"
+        "disk = vcp.get_spec('aws_disk', 'small')\n"
+        "vcp.create_ugroup('stored', 'storage').create_unit('data', disk)\n",
+        env,
+    )
+    assert created.returncode == 0, created.stderr[-3000:]
+    counted = vcc_sandbox_status(env)
+    assert counted.returncode == 0
+    lines = counted.stderr.splitlines()
+    assert lines[2] == f"sandbox SSH port {port} (ssh -p {port} root@<node address>)"
+    assert lines[3] == "sandbox holds 2 UnitGroups, 2 nodes (2 RUNNING), 1 disk (every user's)"
 
 
 def test_status_says_when_nodes_are_not_confined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,3 +182,13 @@ def test_status_says_when_nodes_are_not_confined(tmp_path: Path, monkeypatch: py
     assert embedded.node_confinement() == "nodes are NOT confined: bwrap: no userns"
     (state / "confinement.json").write_text(json.dumps({"confined": True, "reason": ""}))
     assert embedded.node_confinement() == "nodes are confined (bubblewrap)"
+
+
+def test_status_lines_when_the_contents_cannot_be_read(tmp_path: Path) -> None:
+    from vcpsdk.embedded import SandboxStatus
+
+    status = SandboxStatus(
+        running=True, data_dir=tmp_path, pid=42, url="http://127.0.0.1:1/vcp/v1/occtr", problem="no token"
+    )
+    assert status.lines()[2] == "sandbox SSH port unknown, else 2222 (decided when the first node starts)"
+    assert status.lines()[3] == "sandbox holds unknown UnitGroups and nodes (no token)"

@@ -135,17 +135,9 @@ def sandbox(args: argparse.Namespace) -> int:
     if args.sandbox_command == "token":
         print(embedded.ensure_sandbox().token)
         return 0
-    running = embedded.running_sandbox()
-    if running is None:
-        print(f"sandbox not running (state {embedded.data_dir()})", file=sys.stderr)
-        return 3  # "not running", as service managers report it
-    print(
-        f"sandbox running at {embedded.sandbox_url(running['port'])} (pid {running['pid']}, "
-        f"state {embedded.data_dir()})",
-        file=sys.stderr,
-    )
-    print(f"sandbox {embedded.node_confinement()}", file=sys.stderr)
-    return 0
+    status = embedded.sandbox_status()  # running/stopped, PID, URL, SSH port, UnitGroups, nodes
+    print("\n".join(status.lines()), file=sys.stderr)
+    return 0 if status.running else 3  # 3: "not running", as service managers report it
 
 
 def fake_cloud(args: argparse.Namespace) -> int:
