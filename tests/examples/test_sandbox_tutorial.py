@@ -2,8 +2,8 @@
 notebook) executed top to bottom against an embedded sandbox of its own, its ``getpass()``
 answered as a sandbox user does (Enter), and its outputs checked.
 
-One test per property of the executed notebook (run once per module): add one for
-another property of the outputs (e.g. the live progress display) as one more function."""
+One test per property of the executed notebook (run once per module): another property
+of the outputs is one more function."""
 
 from __future__ import annotations
 
@@ -69,3 +69,11 @@ def test_the_nodes_answered_over_ssh_and_ping(tutorial: NotebookNode) -> None:
 def test_the_tutorial_cleans_up(tutorial: NotebookNode) -> None:
     last = display_outputs(tutorial)[-1]
     assert "handson101" not in last["data"]["text/html"]  # df_ugroups() after cleanup()
+
+
+def test_the_waits_show_progress(tutorial: NotebookNode) -> None:
+    summaries = [
+        o["data"].get("text/plain", "") for o in display_outputs(tutorial) if "(done in" in str(o["data"])
+    ]
+    assert any("handson101/aws-server: RUNNING" in s for s in summaries), summaries  # create_unit
+    assert any("(cleanup)" in s for s in summaries), summaries  # the progress display's last line
