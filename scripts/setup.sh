@@ -33,7 +33,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,docs]"
 # govmomi's vCenter simulator for the vSphere tests (tests/vmware): built from Debian's Go
 # sources, cached (a second run is instant); without it those tests fail and say why
 bash scripts/build-vcsim.sh >/dev/null || echo "setup: the vCenter simulator was not built; run scripts/build-vcsim.sh" >&2

@@ -1,0 +1,54 @@
+"""MkDocs hooks of the docs site (mkdocs.yml ``hooks:``).
+
+The notebooks in ``examples/`` are pages of the site without being copied into ``docs/``:
+``examples/<name>.ipynb`` becomes the page ``examples/<name>.ipynb`` (rendered by the
+mkdocs-jupyter plugin), so a nav line ``- Tutorial: examples/sandbox_tutorial.ipynb`` works
+in ``mkdocs build`` and in ``mkdocs serve`` alike.  It is also the griffe extension
+:class:`ExampleSections` of the API reference (mkdocstrings ``extensions:``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from griffe import Extension, Object
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File, Files
+
+EXAMPLE_HEADING = re.compile(r"^(\s*)Example:[ \t]*$", re.MULTILINE)
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@event_priority(100)  # before the notebook plugin looks for .ipynb pages
+def on_files(files: Files, config: Any) -> Files:
+    """Add every ``examples/*.ipynb`` to the site's files.
+
+    Args:
+        files: the files MkDocs found in ``docs/``.
+        config: the MkDocs configuration.
+
+    Returns:
+        ``files`` with the notebooks added.
+    """
+    for notebook in sorted(EXAMPLES.glob("*.ipynb")):
+        # a real file under the repository root (the notebook plugin reads it through src_dir)
+        src_uri = f"{EXAMPLES.name}/{notebook.name}"
+        files.append(File(src_uri, str(EXAMPLES.parent), config.site_dir, config.use_directory_urls))
+    return files
+
+
+class ExampleSections(Extension):
+    """A griffe extension: the docstrings' ``Example:`` sections are read as Google-style
+    ``Examples:`` sections, so their ``>>>`` lines render as code (doctest flags trimmed)."""
+
+    def on_object(self, *, obj: Object, **kwargs: Any) -> None:
+        """Rename the ``Example:`` heading of ``obj``'s docstring before it is parsed.
+
+        Args:
+            obj: the object griffe loaded.
+            kwargs: the other arguments of the event.
+        """
+        if obj.docstring is not None:
+            obj.docstring.value = EXAMPLE_HEADING.sub(r"\1Examples:", obj.docstring.value)
