@@ -23,7 +23,13 @@ class VcpConfigYaml:
             ``~/vcp_config``).
 
     Example:
-        >>> conf = VcpConfigYaml(vcp.config_dir).load_config('vcp_config')  # doctest: +SKIP
+        >>> from pathlib import Path
+        >>> from vcpsdk.vcp_config_yaml import VcpConfigYaml
+        >>> Path(vcp.config_dir).mkdir(exist_ok=True)
+        >>> Path(vcp.config_dir, 'my_settings.yml').write_text('dataset: census')
+        15
+        >>> VcpConfigYaml(vcp.config_dir).load_config('my_settings')
+        {'dataset': 'census'}
     """
 
     def __init__(self, config_dir: str = "") -> None:
@@ -48,8 +54,13 @@ class VcpConfigYaml:
                 ``<path>: the top level must be a mapping, got <type>``.
 
         Example:
-            >>> VcpConfigYaml(vcp.config_dir).load_config('vcp_config')['vcc']['host']  # doctest: +SKIP
-            '10.0.0.1'
+            >>> from pathlib import Path
+            >>> from vcpsdk.vcp_config_yaml import VcpConfigYaml
+            >>> Path(vcp.config_dir).mkdir(exist_ok=True)
+            >>> Path(vcp.config_dir, 'my_settings.yml').write_text('dataset: census')
+            15
+            >>> VcpConfigYaml(vcp.config_dir).load_config('my_settings')['dataset']
+            'census'
         """
         path = self._path(name)
         try:
@@ -70,6 +81,12 @@ class VcpConfigYaml:
             VcpConfigError: as :meth:`load_config`.
 
         Example:
-            >>> flavors = VcpConfigYaml(vcp.config_dir).load('vcp_flavor')  # doctest: +SKIP
+            >>> from pathlib import Path
+            >>> from vcpsdk.vcp_config_yaml import VcpConfigYaml
+            >>> Path(vcp.config_dir).mkdir(exist_ok=True)
+            >>> Path(vcp.config_dir, 'my_settings.yml').write_text('dataset: census')
+            15
+            >>> VcpConfigYaml(vcp.config_dir).load('my_settings.yml')
+            {'dataset': 'census'}
         """
         return self.load_config(name)

@@ -7,8 +7,8 @@ configuration, i.e. the embedded sandbox (started once for this module, its node
 once).
 
 An example sees what a sandbox notebook has after the first cells of the tutorial (the
-names documented in ``docs/api/index.md``), made on first use, so an example that makes
-one of them itself starts without it:
+names documented in ``docs/api/index.md``), made afresh for each docstring after every
+UnitGroup left by the one before is cleaned up:
 
 * ``vcp``: ``VcpSDK()`` (the embedded sandbox; its token is a superuser's);
 * ``ug``: ``vcp.create_ugroup('handson101')``;
@@ -16,23 +16,30 @@ one of them itself starts without it:
 * ``unit``: ``ug.create_unit('aws-server', spec)`` (one RUNNING node, 127.30.2.10);
 * ``node``: ``unit.find_nodes()[0]``.
 
-``$HOME`` is a directory with ``~/.ssh/id_rsa`` (and ``.pub``); the working directory is
-an empty one.  Before each docstring every UnitGroup is cleaned up, so each starts from the
-same state.  ``...`` in an expected output matches anything (``ELLIPSIS``).
+``$HOME`` is a directory with ``~/.ssh/id_rsa`` (and ``.pub``, also held by an ssh-agent:
+OpenSSH looks for its default keys in the passwd entry's home, not ``$HOME``); the working
+directory is an empty one.  As in a notebook, a table (a DataFrame or its Styler) is
+displayed, not printed, so an example shows it without spelling it out; ``...`` in an
+expected output matches anything (``ELLIPSIS``).
 """
 
 from __future__ import annotations
 
+import builtins
 import doctest
 import inspect
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pandas as pd
 import pytest
+from pandas.io.formats.style import Styler
 
 import vcpsdk.node
 import vcpsdk.spec
@@ -46,12 +53,12 @@ from vcpsdk.vcpsdk import VcpSDK
 MODULES: list[ModuleType] = [vcpsdk.vcpsdk, vcpsdk.node, vcpsdk.spec, vcpsdk.vcp_config_yaml]
 
 #: the only docstrings whose examples may be marked ``# doctest: +SKIP`` (each says why in
-#: the docstring too): they cannot run offline; every other example runs
-NEEDS_A_REAL_CLOUD = {
-    # reserves hosts on Chameleon Cloud through its Keystone/Blazar APIs (real credentials)
+#: its text too): what the sandbox cannot do; every other example runs
+CANNOT_RUN_IN_THE_SANDBOX = {
+    # reserving a Chameleon host needs Chameleon Cloud and its credentials
     "vcpsdk.vcpsdk.VcpSDK.get_extension",
-    # the same extension lookup, with a Chameleon token
-    "vcpsdk.spec.VcpExtClass.find_extension",
+    # the docker_* helpers need a Docker engine on the node; sandbox nodes have none
+    *(f"vcpsdk.node.VcNode.{name}" for name in vars(vcpsdk.node.VcNode) if name.startswith("docker_")),
 }
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -61,9 +68,8 @@ def _docstrings() -> Iterator[tuple[str, str]]:
     """(qualified name, docstring) of each module, public class and public class member."""
     for module in MODULES:
         yield module.__name__, module.__doc__ or ""
-        for class_name in getattr(module, "__all__", []):
-            cls = getattr(module, class_name)
-            if not inspect.isclass(cls) or cls.__module__ != module.__name__:
+        for class_name, cls in vars(module).items():
+            if class_name.startswith("_") or not inspect.isclass(cls) or cls.__module__ != module.__name__:
                 continue
             yield f"{module.__name__}.{class_name}", cls.__doc__ or ""
             for name, member in vars(cls).items():
@@ -87,24 +93,34 @@ def _examples() -> list[doctest.DocTest]:
 EXAMPLES = _examples()
 
 
-class NotebookGlobals(dict[str, Any]):
-    """The globals of one docstring: the tutorial's names, each made on first use."""
-
-    def __init__(self, factories: dict[str, Callable[[NotebookGlobals], Any]]) -> None:
-        super().__init__()
-        self._factories = factories
-
-    def __missing__(self, name: str) -> Any:
-        if name not in self._factories:
-            raise KeyError(name)
-        self[name] = value = self._factories[name](self)
-        return value
+_PLAIN_DISPLAYHOOK = sys.__displayhook__
 
 
-def _spec(g: NotebookGlobals) -> Any:
-    spec = g["vcp"].get_spec("aws", "small")
+def _notebook_displayhook(value: object) -> None:
+    """Show a value as a notebook would: a table (DataFrame or its Styler) is displayed as
+    HTML, not as text, so an example's expected output does not spell tables out."""
+    if isinstance(value, (pd.DataFrame, Styler)):
+        builtins._ = value  # type: ignore[attr-defined]
+        return
+    _PLAIN_DISPLAYHOOK(value)
+
+
+def _clean(vcp: VcpSDK) -> None:
+    """Clean up every UnitGroup, once what the last example left running has settled."""
+    for group in vcp.find_ugroups(privileged=True):
+        for unit in group.find_units(privileged=True):
+            unit.wait_nodes_applied(privileged=True)
+        group.cleanup(privileged=True)
+    assert not vcp.find_ugroups(privileged=True), "a UnitGroup survived its cleanup"
+
+
+def _tutorial(vcp: VcpSDK) -> dict[str, Any]:
+    """The first cells of the tutorial: the names every example may use."""
+    ug = vcp.create_ugroup("handson101")
+    spec = vcp.get_spec("aws", "small")
     spec.set_ssh_pubkey("~/.ssh/id_rsa.pub")
-    return spec
+    unit = ug.create_unit("aws-server", spec)
+    return {"vcp": vcp, "ug": ug, "spec": spec, "unit": unit, "node": unit.find_nodes()[0]}
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +131,16 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (home / ".ssh").mkdir(mode=0o700)
     key = home / ".ssh" / "id_rsa"
     subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(key)], check=True)
+    # ssh finds ~/.ssh/id_rsa by the passwd entry's home, not $HOME: an agent holds the key
+    socket = home / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket)], stdout=subprocess.DEVNULL)
     with pytest.MonkeyPatch.context() as env:
+        env.setenv("SSH_AUTH_SOCK", str(socket))
+        for _ in range(100):  # the agent's socket appears once it listens
+            if socket.exists():
+                break
+            time.sleep(0.05)
+        subprocess.run(["ssh-add", "-q", str(key)], check=True)
         for name in [n for n in os.environ if n.startswith("VCPSDK_")]:
             env.delenv(name)
         env.setenv("HOME", str(home))
@@ -126,13 +151,15 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             yield home
         finally:
             embedded.stop_sandbox()
+            agent.terminate()
+            agent.wait()
 
 
 def test_the_public_api_has_examples() -> None:
     names = {test.name for test in EXAMPLES}
     assert len(EXAMPLES) >= 60
     assert {"vcpsdk.vcpsdk.VcpSDK", "vcpsdk.node.VcNode.ssh_exec", "vcpsdk.spec.VcpSpecResource"} <= names
-    assert NEEDS_A_REAL_CLOUD <= names  # the skip list names only examples that exist
+    assert CANNOT_RUN_IN_THE_SANDBOX <= names  # the skip list names only examples that exist
 
 
 def _skipped(test: doctest.DocTest) -> bool:
@@ -141,7 +168,7 @@ def _skipped(test: doctest.DocTest) -> bool:
 
 def test_only_the_listed_examples_are_skipped() -> None:
     skipped = {test.name for test in EXAMPLES if _skipped(test)}
-    assert skipped == NEEDS_A_REAL_CLOUD
+    assert skipped == CANNOT_RUN_IN_THE_SANDBOX
 
 
 @pytest.mark.parametrize("test", EXAMPLES, ids=[t.name for t in EXAMPLES])
@@ -152,20 +179,12 @@ def test_docstring_example_runs_against_the_sandbox(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if all(example.options.get(doctest.SKIP) for example in test.examples):
-        pytest.skip("needs a real cloud (NEEDS_A_REAL_CLOUD)")
+        pytest.skip("the sandbox cannot run it (CANNOT_RUN_IN_THE_SANDBOX)")
     monkeypatch.chdir(tmp_path)
-    for group in VcpSDK().find_ugroups(privileged=True):
-        group.cleanup(privileged=True)
+    _clean(VcpSDK())
 
-    test.globs = NotebookGlobals(
-        {
-            "vcp": lambda g: VcpSDK(),
-            "ug": lambda g: g["vcp"].create_ugroup("handson101"),
-            "spec": _spec,
-            "unit": lambda g: g["ug"].create_unit("aws-server", _spec(g)),
-            "node": lambda g: g["unit"].find_nodes()[0],
-        }
-    )
+    test.globs = _tutorial(VcpSDK())
+    monkeypatch.setattr(sys, "__displayhook__", _notebook_displayhook)  # doctest sets the display hook to it
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     report: list[str] = []
     result = runner.run(test, out=report.append)
