@@ -9,6 +9,7 @@ in ``mkdocs build`` and in ``mkdocs serve`` alike.  It is also the griffe extens
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,15 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 EXAMPLE_HEADING = re.compile(r"^(\s*)Example:[ \t]*$", re.MULTILINE)
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+#: where the notebooks are staged for the build (ignored by git)
+STAGE = ROOT / ".cache" / "docs-notebooks"
 
 
 @event_priority(100)  # before the notebook plugin looks for .ipynb pages
 def on_files(files: Files, config: Any) -> Files:
-    """Add every ``examples/*.ipynb`` to the site's files.
+    """Add every ``examples/*.ipynb`` to the site's files (as staged by :func:`staged`).
 
     Args:
         files: the files MkDocs found in ``docs/``.
@@ -33,10 +37,32 @@ def on_files(files: Files, config: Any) -> Files:
         ``files`` with the notebooks added.
     """
     for notebook in sorted(EXAMPLES.glob("*.ipynb")):
-        # a real file under the repository root (the notebook plugin reads it through src_dir)
+        staged(notebook)
+        # a real file (the notebook plugin reads it through src_dir), at examples/<name>
         src_uri = f"{EXAMPLES.name}/{notebook.name}"
-        files.append(File(src_uri, str(EXAMPLES.parent), config.site_dir, config.use_directory_urls))
+        files.append(File(src_uri, str(STAGE), config.site_dir, config.use_directory_urls))
     return files
+
+
+def staged(notebook: Path) -> Path:
+    """Copy ``notebook`` to ``STAGE/examples/`` without its widget state.
+
+    With widget state the renderer adds the widget manager's script from a CDN; without
+    it a widget output (e.g. a progress bar) shows its text form, and the page loads
+    nothing from the network.
+
+    Args:
+        notebook: an ``examples/*.ipynb``.
+
+    Returns:
+        the copy.
+    """
+    document = json.loads(notebook.read_text(encoding="utf-8"))
+    document.get("metadata", {}).pop("widgets", None)
+    copy = STAGE / EXAMPLES.name / notebook.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return copy
 
 
 class ExampleSections(Extension):
