@@ -47,9 +47,9 @@ def on_files(files: Files, config: Any) -> Files:
 def staged(notebook: Path) -> Path:
     """Copy ``notebook`` to ``STAGE/examples/`` without its widget state.
 
-    With widget state the renderer adds the widget manager's script from a CDN; without
-    it a widget output (e.g. a progress bar) shows its text form, and the page loads
-    nothing from the network.
+    nbconvert's templates load the widget manager from a CDN for a notebook with widget
+    state; without it a widget output (e.g. a progress bar) shows its text form, and the
+    page loads nothing from the network.
 
     Args:
         notebook: an ``examples/*.ipynb``.
