@@ -6,12 +6,8 @@ from a flavor, then changed attribute by attribute (``spec.volume_size = 15``).
 :mod:`vcpsdk.core.cci`, the module whose parser the controller checks it with (against
 the same declaration).  The layout is documented in ``docs/cci.md``.
 
-The docstrings' examples run as written in a notebook on the local sandbox after the
-tutorial's first cells, which make the names they use: ``vcp = VcpSDK()``, ``ug =
-vcp.create_ugroup('handson101')``, ``spec = vcp.get_spec('aws', 'small')`` with
-``spec.set_ssh_pubkey('~/.ssh/id_rsa.pub')``, ``unit = ug.create_unit('aws-server', spec)``
-and ``node = unit.find_nodes()[0]`` (see ``docs/api/index.md``;
-``tests/docs/test_docstring_examples.py`` runs them).
+The docstrings' examples run in a sandbox notebook after the tutorial's first cells, as
+those of :mod:`vcpsdk.vcpsdk` (whose module docstring lists the names they use).
 """
 
 from __future__ import annotations

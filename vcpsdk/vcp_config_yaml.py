@@ -23,13 +23,9 @@ class VcpConfigYaml:
             ``~/vcp_config``).
 
     Example:
-        >>> from pathlib import Path
         >>> from vcpsdk.vcp_config_yaml import VcpConfigYaml
-        >>> Path(vcp.config_dir).mkdir(exist_ok=True)
-        >>> Path(vcp.config_dir, 'my_settings.yml').write_text('dataset: census')
-        15
-        >>> VcpConfigYaml(vcp.config_dir).load_config('my_settings')
-        {'dataset': 'census'}
+        >>> VcpConfigYaml(vcp.config_dir).config_dir == vcp.config_dir
+        True
     """
 
     def __init__(self, config_dir: str = "") -> None:
@@ -81,12 +77,12 @@ class VcpConfigYaml:
             VcpConfigError: as :meth:`load_config`.
 
         Example:
-            >>> from pathlib import Path
-            >>> from vcpsdk.vcp_config_yaml import VcpConfigYaml
-            >>> Path(vcp.config_dir).mkdir(exist_ok=True)
-            >>> Path(vcp.config_dir, 'my_settings.yml').write_text('dataset: census')
+            >>> import pathlib, vcpsdk.vcp_config_yaml
+            >>> settings = pathlib.Path(vcp.config_dir) / 'my_settings.yml'
+            >>> settings.parent.mkdir(exist_ok=True)
+            >>> settings.write_text('dataset: census')
             15
-            >>> VcpConfigYaml(vcp.config_dir).load('my_settings.yml')
+            >>> vcpsdk.vcp_config_yaml.VcpConfigYaml(vcp.config_dir).load('my_settings.yml')
             {'dataset': 'census'}
         """
         return self.load_config(name)
