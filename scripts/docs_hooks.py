@@ -9,6 +9,8 @@ in ``mkdocs build`` and in ``mkdocs serve`` alike.  It is also the griffe extens
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import re
 from pathlib import Path
@@ -21,8 +23,34 @@ from mkdocs.structure.files import File, Files
 EXAMPLE_HEADING = re.compile(r"^(\s*)Example:[ \t]*$", re.MULTILINE)
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+#: the modules of the API reference whose classes have generated methods
+DOCUMENTED_MODULES = ("vcpsdk.vcpsdk", "vcpsdk.node", "vcpsdk.spec")
 #: where the notebooks are staged for the build (ignored by git)
 STAGE = ROOT / ".cache" / "docs-notebooks"
+
+
+def on_config(config: Any) -> Any:
+    """Give the methods that helper modules generate for a class that class's module.
+
+    ``VcpUnitClass.delete_nodes`` and its kind are made by ``vcpsdk._views`` and keep its
+    ``__module__``; the API reference (griffe, inspecting) would take them for references
+    to ``vcpsdk._views.VcpUnitClass.delete_nodes``, which does not exist, and leave them out.
+
+    Args:
+        config: the MkDocs configuration (unchanged).
+
+    Returns:
+        ``config``.
+    """
+    for module_name in DOCUMENTED_MODULES:
+        module = importlib.import_module(module_name)
+        for cls in vars(module).values():
+            if not inspect.isclass(cls) or cls.__module__ != module_name:
+                continue
+            for name, member in vars(cls).items():
+                if inspect.isfunction(member) and member.__qualname__ == f"{cls.__qualname__}.{name}":
+                    member.__module__ = module_name
+    return config
 
 
 @event_priority(100)  # before the notebook plugin looks for .ipynb pages
