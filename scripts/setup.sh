@@ -119,7 +119,7 @@ pip_install() {  # pip install "$@", its output condensed; on failure the end of
     fi
 }
 
-pip_target=".[test]"
+pip_target=".[test,docs]"
 # pip runs again only when pyproject.toml, the requested extras or the Python changed
 stamp_file=.venv/setup-stamp
 stamp=$( { cat pyproject.toml; echo "$pip_target"; "$PYTHON" --version; } 2>&1 | sha256sum | cut -c1-16)

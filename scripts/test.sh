@@ -26,6 +26,7 @@ else
     echo "test: the 'duplicates' command is not on this machine; repeated-code gate not run" >&2
 fi
 
+gate "docs site (strict build)"; bash scripts/build-docs.sh
 gate "pytest"
 set +e
 .venv/bin/python -m pytest -n 2 "$@"
