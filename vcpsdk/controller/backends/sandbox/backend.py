@@ -41,6 +41,13 @@ from vcpsdk.controller.backends.base import (
     UnitContext,
 )
 from vcpsdk.controller.backends.sandbox.confine import OPT_OUT_FLAG, Confinement
+from vcpsdk.controller.backends.sandbox.network import (
+    PRIVATE_ADDRESS_POLICY,
+    NodeAddresses,
+    check_private_namespace,
+    private_catalog,
+    private_network_requested,
+)
 from vcpsdk.controller.backends.sandbox.nodes import NodeConfig, NodeHub
 from vcpsdk.controller.backends.toolkit.addresses import Address, AddressPolicy, Network
 from vcpsdk.controller.backends.toolkit.bootstrap import container_environment
@@ -109,8 +116,15 @@ class SandboxBackend(Backend):
         self.boot_delay = boot_delay
         #: seconds each new disk takes (0; ``VCC_SANDBOX_DISK_DELAY`` for crash tests)
         self.disk_delay = float(os.environ.get(DISK_DELAY_ENV) or 0)
-        self._catalog = catalog or default_catalog()
-        self._check_catalog()
+        #: inside ``vcc sandbox run``: the notebooks' own networks, addresses on ``lo`` while up
+        self.private_network = private_network_requested()
+        if self.private_network:
+            check_private_namespace()
+            self.address_policy = PRIVATE_ADDRESS_POLICY
+            self._catalog = catalog or private_catalog(default_catalog())
+        else:
+            self._catalog = catalog or default_catalog()
+            self._check_catalog()
         self._ssh_ports = (ssh_port, fallback_ssh_port)
         self._hub: NodeHub | None = None
 
@@ -119,7 +133,10 @@ class SandboxBackend(Backend):
         """The SSH endpoints of the nodes (started with the controller)."""
         if self._hub is None:
             self._probe_confinement()
-            self._hub = NodeHub(self.state_dir, *self._ssh_ports, confinement=self.confinement)
+            addresses = NodeAddresses() if self.private_network else None
+            self._hub = NodeHub(
+                self.state_dir, *self._ssh_ports, confinement=self.confinement, addresses=addresses
+            )
         return self._hub
 
     def _probe_confinement(self) -> None:

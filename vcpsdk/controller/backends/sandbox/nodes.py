@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 import asyncssh
 
 from vcpsdk.controller.backends.sandbox.confine import SFTP_SERVER, Confinement, NodeView
+from vcpsdk.controller.backends.sandbox.network import NodeAddresses
 
 logger = logging.getLogger("vcp.controller")
 T = TypeVar("T")
@@ -70,8 +71,12 @@ class NodeHub:
         ssh_port: int = 22,
         fallback_port: int = 2222,
         confinement: Confinement | None = None,
+        addresses: NodeAddresses | None = None,
     ) -> None:
         _raise_open_file_limit()
+        #: private network: a node's address is on ``lo`` only while its endpoint is open
+        self.addresses = addresses
+        self._up: dict[str, str] = {}  # node id → address added to lo
         #: sessions run confined when this is set and works on this host
         self.confinement = confinement if confinement is not None and confinement.confined else None
         self.root = Path(state_dir) / "nodes"
@@ -227,6 +232,9 @@ class NodeHub:
         if not runner.confined:  # confined sessions are opened by _NodeServer.session_requested
             options.update(process_factory=runner.command, sftp_factory=sftp_factory, allow_scp=True)
         port = self.port or self._wanted_port
+        if self.addresses is not None:
+            await self.addresses.add(config.address)
+            self._up[config.node_id] = config.address
         try:
             acceptor = await asyncssh.listen(config.address, port, **options)
         except OSError as e:
@@ -259,6 +267,10 @@ class NodeHub:
             await acceptor.wait_closed()
         for connection in open_connections:
             await connection.wait_closed()
+        if self.addresses is not None:  # a node that is not up has no address
+            for node_id in node_ids:
+                if node_id in self._up:
+                    await self.addresses.remove(self._up.pop(node_id))
 
 
 def _write_authorized_keys(home: Path, keys: str) -> None:
