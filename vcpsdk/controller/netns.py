@@ -45,7 +45,16 @@ from vcpsdk.controller.backends.sandbox.network import (
 )
 
 #: the namespaces of a run; ``--kill-child`` ends everything inside when ``unshare`` dies
-UNSHARE_OPTIONS = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc")
+UNSHARE_OPTIONS = (
+    "--user",
+    "--map-root-user",
+    "--net",
+    "--pid",
+    "--fork",
+    "--kill-child",
+    "--mount",
+    "--mount-proc",
+)
 #: environment the command gets
 CONFIG_DIR_ENV = "VCPSDK_CONFIG_DIR"
 DATA_DIR_ENV = "VCPSDK_DATA_DIR"
@@ -72,15 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
         "(the notebooks' own addresses, e.g. 172.30.2.0/24; nothing leaves it)",
     )
     parser.add_argument(
-        "--data-dir", default=None, help="keep the sandbox's files here (default: a temporary directory, removed)"
+        "--data-dir",
+        default=None,
+        help="keep the sandbox's files here (default: a temporary directory, removed)",
     )
     parser.add_argument(
         "--config-dir",
         default=None,
         help="vcp_config directory to copy (vcp_flavor.yml...) (default: $VCPSDK_CONFIG_DIR or ~/vcp_config)",
     )
-    parser.add_argument("--boot-delay", type=float, default=0.5, help="seconds a node takes to boot (default 0.5)")
-    parser.add_argument("--unshare", default="unshare", help="util-linux unshare executable (default: on PATH)")
+    parser.add_argument(
+        "--boot-delay", type=float, default=0.5, help="seconds a node takes to boot (default 0.5)"
+    )
+    parser.add_argument(
+        "--unshare", default="unshare", help="util-linux unshare executable (default: on PATH)"
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     return parser
 
@@ -131,7 +146,9 @@ def run(argv: Sequence[str]) -> int:
         command = command[1:]
     if not command:
         parser.print_usage(sys.stderr)
-        print("vcc sandbox run: give the command after --, e.g. vcc sandbox run -- jupyter lab", file=sys.stderr)
+        print(
+            "vcc sandbox run: give the command after --, e.g. vcc sandbox run -- jupyter lab", file=sys.stderr
+        )
         return 2
     try:
         unshare = check_namespaces(args.unshare)
@@ -144,6 +161,7 @@ def run(argv: Sequence[str]) -> int:
         "boot_delay": args.boot_delay,
         "uid": os.getuid(),
         "gid": os.getgid(),
+        "unshare": unshare,
     }
     inner = [sys.executable, "-m", "vcpsdk.controller.netns", json.dumps(options), *command]
     child = subprocess.Popen(unshare_argv(unshare, inner))
@@ -197,12 +215,13 @@ def write_config(config_dir: Path, source: Path | None, port: int) -> None:
     config_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
-def _as_caller(uid: int, gid: int) -> None:
-    """In the command's child: a nested user namespace where it has the caller's own ids."""
-    os.unshare(os.CLONE_NEWUSER)
-    Path("/proc/self/setgroups").write_text("deny")
-    Path("/proc/self/uid_map").write_text(f"{uid} 0 1\n")
-    Path("/proc/self/gid_map").write_text(f"{gid} 0 1\n")
+def as_caller(unshare: str, uid: int, gid: int, command: list[str]) -> list[str]:
+    """``command`` in a nested user namespace where it has the caller's own uid and gid
+    (nothing to do for root): files it makes are the caller's, ``jupyter`` needs no
+    ``--allow-root``, and it has no privilege over the namespace."""
+    if uid == 0 and gid == 0:
+        return command
+    return [unshare, "--user", f"--map-user={uid}", f"--map-group={gid}", "--", *command]
 
 
 def inner_main(options: dict[str, Any], command: list[str]) -> int:
@@ -239,12 +258,9 @@ def inner_main(options: dict[str, Any], command: list[str]) -> int:
             URL_ENV: sandbox.base_url,
         }
         environment.pop(PRIVATE_NETWORK_ENV)
-        uid, gid = int(options["uid"]), int(options["gid"])
-        nested = uid != 0 or gid != 0
+        argv = as_caller(options["unshare"], int(options["uid"]), int(options["gid"]), command)
         try:
-            child = subprocess.Popen(
-                command, env=environment, preexec_fn=(lambda: _as_caller(uid, gid)) if nested else None
-            )
+            child = subprocess.Popen(argv, env=environment)
         except OSError as error:
             print(f"vcc sandbox run: cannot run {command[0]}: {error}", file=sys.stderr)
             return 127

@@ -49,6 +49,7 @@ from vcpsdk.controller.backends.sandbox.network import (
     private_network_requested,
 )
 from vcpsdk.controller.backends.sandbox.nodes import NodeConfig, NodeHub
+from vcpsdk.controller.backends.sandbox.users import BASE_USER
 from vcpsdk.controller.backends.toolkit.addresses import Address, AddressPolicy, Network
 from vcpsdk.controller.backends.toolkit.bootstrap import container_environment
 
@@ -267,8 +268,8 @@ class SandboxBackend(Backend):
         )
         for device in disks:  # where each attached disk is, inside the node's home
             environment[f"VCP_DISK_{Path(device).name.upper()}"] = str(home / "mnt" / Path(device).name)
-        users = ["root"]
-        if spec.get("ssh_user_name") and spec["ssh_user_name"] != "root":
+        users = ["root", BASE_USER]  # the Base container's logins, plus the unit's own
+        if spec.get("ssh_user_name") and spec["ssh_user_name"] not in users:
             users.append(spec["ssh_user_name"])
         return NodeConfig(
             node_id=node.node_id,

@@ -74,7 +74,9 @@ def _to_private(value: Any) -> Any:
     return value
 
 
-def private_catalog(loopback_catalog: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
+def private_catalog(
+    loopback_catalog: dict[str, dict[str, dict[str, Any]]],
+) -> dict[str, dict[str, dict[str, Any]]]:
     """The catalog of the private network: every ``127.x`` value of the loopback catalog
     (masks, gateways) becomes ``172.x`` again, as in NII's sample catalogs.
 
