@@ -25,6 +25,7 @@ a data directory made for the run is removed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -202,8 +203,11 @@ def setup_network() -> None:
 def write_config(config_dir: Path, source: Path | None, port: int) -> None:
     """A ``vcp_config`` directory for the command: a copy of ``source`` (flavors, other
     files) whose ``vcp_config.yml`` names the private controller under ``vcc:``."""
-    if source is not None and source.is_dir():
-        shutil.copytree(source, config_dir, dirs_exist_ok=True)
+    try:
+        if source is not None and source.is_dir():
+            shutil.copytree(source, config_dir, dirs_exist_ok=True)
+    except OSError as error:  # an unreadable config dir: the controller's section is enough
+        print(f"vcc sandbox run: {source} is not copied ({error})", file=sys.stderr)
     config_dir.mkdir(parents=True, exist_ok=True)
     config_file = config_dir / "vcp_config.yml"
     data: dict[str, Any] = {}
@@ -224,6 +228,58 @@ def as_caller(unshare: str, uid: int, gid: int, command: list[str]) -> list[str]
     return [unshare, "--user", f"--map-user={uid}", f"--map-group={gid}", "--", *command]
 
 
+def _ignore(signum: int, frame: Any) -> None:
+    """Ctrl-C reaches the command itself; the supervisor cleans up after it.  A handler,
+    not ``SIG_IGN``: an ignored signal would stay ignored in the programs started here."""
+
+
+def reap_until(pid: int) -> int:
+    """Wait for ``pid`` while reaping every other child: this supervisor is the PID
+    namespace's init, so orphans of the controller's sessions become its children.
+
+    Returns:
+        ``pid``'s exit status (128 + N when signal N ended it).
+    """
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 1
+        except InterruptedError:
+            continue
+        if done == pid:
+            code = os.waitstatus_to_exitcode(status)
+            return code if code >= 0 else 128 - code
+
+
+def stop_controller(pid: int, timeout: float = STOP_TIMEOUT_SEC) -> None:
+    """SIGTERM the controller, reap children until it is gone, SIGKILL it after ``timeout``."""
+    from vcpsdk.core.polling import PollTimeout, poll
+
+    def reaped() -> bool:
+        with contextlib.suppress(ChildProcessError):
+            while (done := os.waitpid(-1, os.WNOHANG)[0]) != 0:
+                if done == pid:
+                    return True
+        return not _alive(pid)
+
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    try:
+        poll(reaped, bool, timeout=timeout, interval=0.05)
+    except PollTimeout:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def inner_main(options: dict[str, Any], command: list[str]) -> int:
     """Start the controller, run the command, stop the controller; the command's status."""
     from vcpsdk import embedded
@@ -239,9 +295,11 @@ def inner_main(options: dict[str, Any], command: list[str]) -> int:
     os.environ[PRIVATE_NETWORK_ENV] = "private"
     os.environ["VCPSDK_SANDBOX_BOOT_DELAY"] = str(options.get("boot_delay", 0.5))
     os.environ["VCPSDK_SANDBOX_SSH_PORT"] = "22"
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command gets Ctrl-C; we clean up after it
+    signal.signal(signal.SIGINT, _ignore)
+    controller = 0
     try:
         sandbox = embedded.ensure_sandbox()
+        controller = sandbox.pid
         source = options.get("config_dir") or os.environ.get(CONFIG_DIR_ENV) or "~/vcp_config"
         config_dir = sandbox.data_dir / "vcp_config"
         write_config(config_dir, Path(source).expanduser(), sandbox.port)
@@ -265,10 +323,10 @@ def inner_main(options: dict[str, Any], command: list[str]) -> int:
             print(f"vcc sandbox run: cannot run {command[0]}: {error}", file=sys.stderr)
             return 127
         signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
-        status = child.wait()
-        return status if status >= 0 else 128 - status
+        return reap_until(child.pid)
     finally:
-        embedded.stop_sandbox(STOP_TIMEOUT_SEC)
+        if controller:
+            stop_controller(controller)
         if own_data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
 
