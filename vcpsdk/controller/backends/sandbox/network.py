@@ -21,7 +21,10 @@ import asyncio
 import os
 import shutil
 import socket
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from vcpsdk.controller.backends.toolkit.addresses import Address, AddressPolicy, Network
 
@@ -29,6 +32,8 @@ from vcpsdk.controller.backends.toolkit.addresses import Address, AddressPolicy,
 PRIVATE_NETWORK_ENV = "VCC_SANDBOX_NETWORK"
 #: what the loopback catalog's networks become in the private network (``127.30.2.0/24`` → ``172.30.2.0/24``)
 LOOPBACK_PREFIX, PRIVATE_PREFIX = "127.", "172."
+#: keys of the private catalog that differ from the loopback one turned into 172.x
+PRIVATE_OVERRIDES = "sandbox_catalog_private.yml"
 #: the only interface a private sandbox namespace has
 LOOPBACK_INTERFACE = "lo"
 
@@ -78,13 +83,19 @@ def private_catalog(
     loopback_catalog: dict[str, dict[str, dict[str, Any]]],
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """The catalog of the private network: every ``127.x`` value of the loopback catalog
-    (masks, gateways) becomes ``172.x`` again, as in NII's sample catalogs.
+    (masks, gateways) becomes ``172.x`` again, as in NII's sample catalogs; the entries of
+    ``sandbox_catalog_private.yml`` replace the keys that would leave 172.16.0.0/12.
 
     Example:
         >>> private_catalog({"aws": {"default": {"private_network_ipmask": "127.30.2.0/24"}}})
         {'aws': {'default': {'private_network_ipmask': '172.30.2.0/24'}}}
     """
     catalog: dict[str, dict[str, dict[str, Any]]] = _to_private(loopback_catalog)
+    text = resources.files("vcpsdk.controller").joinpath(PRIVATE_OVERRIDES).read_text()
+    for provider, entries in (yaml.safe_load(text) or {}).items():
+        for name, values in entries.items():
+            if name in catalog.get(provider, {}):
+                catalog[provider][name].update(values)
     return catalog
 
 
