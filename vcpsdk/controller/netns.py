@@ -293,7 +293,7 @@ def _alive(pid: int) -> bool:
 def inner_main(options: dict[str, Any], command: list[str]) -> int:
     """Start the controller, run the command, stop the controller; the command's status."""
     from vcpsdk import embedded
-    from vcpsdk.errors import VcpError
+    from vcpsdk.errors import VcpSDKError
 
     try:
         setup_network()
@@ -311,7 +311,7 @@ def inner_main(options: dict[str, Any], command: list[str]) -> int:
     try:
         try:
             sandbox = embedded.ensure_sandbox()
-        except VcpError as error:
+        except VcpSDKError as error:
             print(f"vcc sandbox run: the sandbox controller did not start: {error}", file=sys.stderr)
             return 1
         controller = sandbox.pid
