@@ -150,11 +150,14 @@ class Confinement:
         bwrap: the bubblewrap executable (a name looked up on ``PATH``, or a path).
         confined: True once :meth:`probe` has shown that bwrap works here.
         reason: why nodes are not confined (empty when they are).
+        own_uids: sessions of users other than root can get a uid of their own (bubblewrap
+            ``--unshare-user`` works here); without it they run with root's.
     """
 
     bwrap: str = "bwrap"
     confined: bool = False
     reason: str = "not probed yet"
+    own_uids: bool = False
 
     def __post_init__(self) -> None:
         self._raw_ping = os.geteuid() == 0 and _ping_needs_raw_socket() and platform.machine() == "x86_64"
@@ -200,6 +203,11 @@ class Confinement:
             self.confined, self.reason = False, f"{self.bwrap} cannot confine here: {detail}"
             return False
         self.confined, self.reason = True, ""
+        self.own_uids = True  # argv() honours uid from now on: try it once
+        nested = subprocess.run(
+            self.argv(view, ["true"], uid=1000), capture_output=True, timeout=30, check=False
+        )
+        self.own_uids = nested.returncode == 0
         return True
 
     def pass_fds(self) -> tuple[int, ...]:
@@ -226,7 +234,8 @@ class Confinement:
             view: what the session sees.
             command: the program and its arguments, run in the node's home.
             seccomp_fd: descriptor from :meth:`pass_fds` (needed when it returned one).
-            uid: not 0: run as this uid (and gid) in a user namespace of the session's own.
+            uid: not 0: run as this uid (and gid) in a user namespace of the session's own
+                (where the host allows it, :attr:`own_uids`).
             chdir: the working directory inside the node (default: the node's home).
 
         Returns:
@@ -234,7 +243,7 @@ class Confinement:
         """
         args = [self.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-uts", "--unshare-ipc"]
         args += ["--unshare-cgroup-try", "--hostname", view.hostname, "--cap-drop", "ALL"]
-        if uid:
+        if uid and self.own_uids:
             args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
         if self._raw_ping:
             args += ["--cap-add", "CAP_NET_RAW"]
