@@ -59,6 +59,7 @@ for tool in ssh scp sftp ssh-keygen ssh-keyscan; do
     command -v "$tool" >/dev/null || { apt_packages+=(openssh-client); break; }
 done
 command -v ping >/dev/null || apt_packages+=(iputils-ping)
+command -v ip >/dev/null && command -v unshare >/dev/null || apt_packages+=(iproute2 util-linux)  # vcc sandbox run: private network namespaces
 # confined sandbox nodes: bubblewrap, and OpenSSH's sftp-server run inside the confinement
 command -v bwrap >/dev/null || apt_packages+=(bubblewrap)
 [ -x /usr/lib/openssh/sftp-server ] || apt_packages+=(openssh-sftp-server)
