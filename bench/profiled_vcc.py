@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""``vcc`` under yappi (CPU clock, every thread): ``bench_load.py --profile`` runs the
+controller with this.  At exit (``vcc serve`` stops on SIGTERM) the CPU seconds of the
+functions named in ``VCC_PROFILE_FUNCS`` are written as JSON to ``VCC_PROFILE_OUT``
+(``{name: [calls, inclusive CPU seconds]}``), and the full table to ``<out>.txt``.
+
+    VCC_PROFILE_OUT=p.json python bench/profiled_vcc.py serve ...
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+from pathlib import Path
+
+import yappi
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vcpsdk.controller.cli import main
+
+
+def _dump() -> None:
+    yappi.stop()
+    out = Path(os.environ["VCC_PROFILE_OUT"])
+    stats = yappi.get_func_stats()
+    wanted = set(filter(None, os.environ.get("VCC_PROFILE_FUNCS", "").split(",")))
+    found: dict[str, list[float]] = {}
+    for stat in stats:
+        key = f"{Path(stat.module).stem}.{stat.name}"
+        if key in wanted or stat.name in wanted:
+            calls, seconds = found.get(key, [0, 0.0])
+            found[key] = [calls + stat.ncall, seconds + stat.ttot]
+    out.write_text(json.dumps(found))
+    with out.with_suffix(".txt").open("w") as f:
+        stats.sort("ttot").print_all(
+            out=f, columns={0: ("name", 110), 1: ("ncall", 9), 2: ("tsub", 9), 3: ("ttot", 9), 4: ("tavg", 9)}
+        )
+
+
+if __name__ == "__main__":
+    yappi.set_clock_type("cpu")
+    yappi.start(builtins=False, profile_threads=True)
+    atexit.register(_dump)
+    sys.exit(main(sys.argv[1:]))
