@@ -23,6 +23,7 @@ import json
 import multiprocessing as mp
 import os
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -37,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vcpsdk.controller.runtime import issue_token
 from vcpsdk.controller.settings import ControllerSettings
+from vcpsdk.core.polling import poll
 from vcpsdk.testing import serve, write_test_public_key
 from vcpsdk.testing.serve import vcc_serve
 
@@ -181,12 +183,15 @@ def main() -> int:
             for p in procs:
                 p.join()
             cpu = cpu_seconds(served.process.pid) - cpu_start
+            if args.profile:
+                served.process.send_signal(signal.SIGUSR1)
+                output = base / "profile.json"
+                poll(output.exists, bool, timeout=300, interval=0.5)
+                profile = json.loads(output.read_text())
+                (base / "profile.txt").replace(Path("bench_load_profile.txt"))
             stop.set()
             sampler.join()
             end_rss = rss_kib(served.process.pid)
-        if args.profile:
-            profile = json.loads((base / "profile.json").read_text())
-            (base / "profile.txt").replace(Path("bench_load_profile.txt"))
     timings: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     loops = 0

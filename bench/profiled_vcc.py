@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """``vcc`` under yappi (CPU clock, every thread): ``bench_load.py --profile`` runs the
-controller with this.  At exit (``vcc serve`` stops on SIGTERM) the CPU seconds of the
+controller with this.  On SIGUSR1 (sent once the clients are done) the CPU seconds of the
 functions named in ``VCC_PROFILE_FUNCS`` are written as JSON to ``VCC_PROFILE_OUT``
 (``{name: [calls, inclusive CPU seconds]}``), and the full table to ``<out>.txt``.
 
@@ -9,9 +9,9 @@ functions named in ``VCC_PROFILE_FUNCS`` are written as JSON to ``VCC_PROFILE_OU
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vcpsdk.controller.cli import main
 
 
-def _dump() -> None:
+def _dump(*_args: object) -> None:
     yappi.stop()
     out = Path(os.environ["VCC_PROFILE_OUT"])
     stats = yappi.get_func_stats()
@@ -33,15 +33,17 @@ def _dump() -> None:
         if key in wanted or stat.name in wanted:
             calls, seconds = found.get(key, [0, 0.0])
             found[key] = [calls + stat.ncall, seconds + stat.ttot]
-    out.write_text(json.dumps(found))
     with out.with_suffix(".txt").open("w") as f:
         stats.sort("ttot").print_all(
             out=f, columns={0: ("name", 110), 1: ("ncall", 9), 2: ("tsub", 9), 3: ("ttot", 9), 4: ("tavg", 9)}
         )
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(found))
+    tmp.replace(out)  # complete once it exists
 
 
 if __name__ == "__main__":
     yappi.set_clock_type("cpu")
     yappi.start(builtins=False, profile_threads=True)
-    atexit.register(_dump)
+    signal.signal(signal.SIGUSR1, _dump)
     sys.exit(main(sys.argv[1:]))

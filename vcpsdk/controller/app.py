@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vcpsdk import VCP_SDK_VERSION, __version__
-from vcpsdk.controller.auth import authenticate
+from vcpsdk.controller.auth import TokenCache, hash_token, lookup_token, user_for
 from vcpsdk.controller.backends.toolkit.ratelimit import RateLimiter
 from vcpsdk.controller.errors import (
     INVALID_EXC,
@@ -86,21 +86,34 @@ class TokenRates:
             raise too_many_requests(rate, self.limits.request_burst, wait)
 
 
-def user_of(request: Request, token: str | None, privileged: str | None) -> User:
-    """The caller (403 for an unknown token), counted against its token's rate (429)."""
+async def user_of(request: Request, token: str | None, privileged: str | None) -> User:
+    """The caller (403 for an unknown token), counted against its token's rate (429).
+
+    A token used in the last seconds is answered from the app's :class:`TokenCache` in
+    the event loop; only a lookup in the database takes a thread.
+    """
     controller: Controller = request.app.state.controller
-    user = authenticate(controller.store, token, privileged)
+    tokens: TokenCache = request.app.state.tokens
+    token = (token or "").strip()
+    owner = None
+    if token:
+        digest = hash_token(token)
+        owner = tokens.cached(digest)
+        if owner is None:
+            lookup = lambda: lookup_token(controller.store, digest)  # noqa: E731
+            owner = await run_in_threadpool(tokens.owner, digest, lookup)
+    user = user_for(owner, token, privileged)
     request.app.state.rates.check(user.token_hash)
     return user
 
 
-def current_user(
+async def current_user(
     request: Request,
     x_vcc_access_token: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_vcc_privileged: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> User:
     """The caller of a request, from ``x-vcc-access-token`` / ``x-vcc-privileged``."""
-    return user_of(request, x_vcc_access_token, x_vcc_privileged)
+    return await user_of(request, x_vcc_access_token, x_vcc_privileged)
 
 
 def load_json(raw: bytes, max_depth: int) -> Any:
@@ -239,6 +252,7 @@ def create_app(settings: ControllerSettings | Controller) -> FastAPI:
     app.state.controller = controller
     limits = controller.settings.limits
     app.state.rates = TokenRates(limits)
+    app.state.tokens = TokenCache()
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
 
     @app.exception_handler(ServiceError)
@@ -297,7 +311,7 @@ def _vault_router(ctl: Controller) -> APIRouter:
         x_vault_token: Annotated[str | None, Header()] = None,
     ) -> Response:
         try:
-            user = await run_in_threadpool(user_of, request, x_vault_token, None)
+            user = await user_of(request, x_vault_token, None)
         except ServiceError as e:
             if e.status == 429:
                 return JSONResponse({"errors": [e.detail]}, status_code=429, headers=e.headers)
@@ -367,9 +381,8 @@ def _router(ctl: Controller) -> APIRouter:
     async def long_poll(
         vcid: str, wait_revision: int | None, wait_sec: float, read: Callable[[], dict[str, Any]]
     ) -> JSONResponse:
-        result = await run_in_threadpool(read)
-        if wait_revision is None or result.get("revision") != wait_revision:
-            return ok(result)
+        if wait_revision is None:
+            return ok(await run_in_threadpool(read))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(max(wait_sec, 0.0), ctl.settings.long_poll_max_sec)
         while True:
