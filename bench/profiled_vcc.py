@@ -34,6 +34,11 @@ def _dump(*_args: object) -> None:
             calls, seconds = found.get(key, [0, 0.0])
             found[key] = [calls + stat.ncall, seconds + stat.ttot]
     with out.with_suffix(".txt").open("w") as f:
+        for stat in stats:  # where the reported functions spend their time
+            if f"{Path(stat.module).stem}.{stat.name}" in wanted or stat.name in wanted:
+                f.write(f"{stat.name}: {stat.ttot:.3f} s in {stat.ncall} calls; callees by CPU:\n")
+                for child in sorted(stat.children, key=lambda c: -c.ttot)[:12]:
+                    f.write(f"    {child.ttot:8.3f} s {child.ncall:7d}  {child.full_name[-100:]}\n")
         stats.sort("ttot").print_all(
             out=f, columns={0: ("name", 110), 1: ("ncall", 9), 2: ("tsub", 9), 3: ("ttot", 9), 4: ("tavg", 9)}
         )
