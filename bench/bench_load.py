@@ -148,6 +148,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="run the controller under yappi")
     args = parser.parse_args()
     profile: dict[str, list[float]] = {}
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         (base / "catalog.yml").write_text(CATALOG)
@@ -201,6 +202,7 @@ def main() -> int:
         errors.extend(e)
         loops += n
     print(f"{args.clients} clients, {args.seconds:.0f} s, {loops} create/scale/cleanup loops")
+    print(f"machine load (1 min) at start {load_start:.1f}, at end {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     print(f"{'call':<16} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     writes: list[float] = []
     for name in sorted(timings, key=lambda k: (k.split()[0] not in WRITES, k)):

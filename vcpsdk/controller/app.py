@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
@@ -60,7 +59,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: shares one GIL, so a handful keeps the cores busy, and fewer threads let the one
 #: holding the database's write turn finish sooner (more requests wait in the event
 #: loop instead, in arrival order)
-REQUEST_THREADS = int(os.environ.get("VCC_REQUEST_THREADS", "6"))
+REQUEST_THREADS = 6
 #: methods of Vault's cubbyhole API (``/v1/cubbyhole/<path>``)
 VAULT_METHODS = ["DELETE", "GET", "LIST", "POST", "PUT"]
 logger = logging.getLogger("vcp.controller")
