@@ -202,7 +202,8 @@ def main() -> int:
         errors.extend(e)
         loops += n
     print(f"{args.clients} clients, {args.seconds:.0f} s, {loops} create/scale/cleanup loops")
-    print(f"machine load (1 min) at start {load_start:.1f}, at end {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+    load_end = os.getloadavg()[0]
+    print(f"machine load (1 min): {load_start:.1f} at start, {load_end:.1f} at end, {os.cpu_count()} CPUs")
     print(f"{'call':<16} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     writes: list[float] = []
     for name in sorted(timings, key=lambda k: (k.split()[0] not in WRITES, k)):
