@@ -42,31 +42,29 @@ def test_request_writers_take_turns_in_arrival_order() -> None:
     assert order == ["w0", "w1", "w2", "w3", "w4"]
 
 
-def test_a_background_writer_lets_later_request_writers_go_first() -> None:
-    queue = WriterQueue(background_max_wait=30.0)
+def _worker_then_request(background_max_wait: float, held: float) -> list[str]:
+    """The order in which a background writer, then a request writer, get their turns
+    after the turn was held ``held`` seconds longer."""
+    queue = WriterQueue(background_max_wait=background_max_wait)
     order: list[str] = []
     with queue.turn():
         worker = _hold(queue, order, "worker", background=True)
         _wait_queued(queue, 1)
         request = _hold(queue, order, "request")
         _wait_queued(queue, 2)
+        time.sleep(held)
     worker.join(10)
     request.join(10)
-    assert order == ["request", "worker"]
+    return order
+
+
+def test_a_background_writer_lets_later_request_writers_go_first() -> None:
+    assert _worker_then_request(background_max_wait=30.0, held=0.0) == ["request", "worker"]
 
 
 def test_a_background_writer_waits_at_most_its_longest() -> None:
-    queue = WriterQueue(background_max_wait=0.05)
-    order: list[str] = []
-    with queue.turn():
-        worker = _hold(queue, order, "worker", background=True)
-        _wait_queued(queue, 1)
-        request = _hold(queue, order, "request")
-        _wait_queued(queue, 2)
-        time.sleep(0.1)  # the worker has waited longer than background_max_wait
-    worker.join(10)
-    request.join(10)
-    assert order == ["worker", "request"]
+    # the worker has waited longer than background_max_wait when the turn is free
+    assert _worker_then_request(background_max_wait=0.05, held=0.1) == ["worker", "request"]
 
 
 def test_background_writers_keep_their_order_among_themselves() -> None:
