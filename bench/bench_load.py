@@ -43,6 +43,8 @@ from vcpsdk.testing import serve, write_test_public_key
 from vcpsdk.testing.serve import vcc_serve
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+#: where ``--profile`` leaves yappi's whole table (and the callees of what it reports)
+PROFILE_TABLE = Path(tempfile.gettempdir()) / "bench_load_profile.txt"
 #: what ``--profile`` reports: the use cases the SDK calls, the request plumbing, the worker
 PROFILED = (
     "Service.create_vc",
@@ -189,7 +191,7 @@ def main() -> int:
                 output = base / "profile.json"
                 poll(output.exists, bool, timeout=300, interval=0.5)
                 profile = json.loads(output.read_text())
-                (base / "profile.txt").replace(Path("bench_load_profile.txt"))
+                (base / "profile.txt").replace(PROFILE_TABLE)
             stop.set()
             sampler.join()
             end_rss = rss_kib(served.process.pid)
@@ -226,7 +228,7 @@ def main() -> int:
     calls = sum(len(v) for v in timings.values())
     print(f"controller CPU: {cpu:.1f} s, {cpu * 1000 / max(1, calls):.2f} ms per call ({calls} calls)")
     if profile:
-        print("profile (yappi, CPU ms; full table in bench_load_profile.txt):")
+        print("profile (yappi, CPU ms; full table in {PROFILE_TABLE}):")
         print(f"  {'function':<34} {'calls':>7} {'ms/call':>8} {'total s':>8}")
         for name, (count, seconds) in sorted(profile.items(), key=lambda kv: -kv[1][1]):
             print(f"  {name:<34} {count:>7.0f} {seconds * 1000 / max(1, count):>8.2f} {seconds:>8.2f}")
