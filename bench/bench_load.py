@@ -228,7 +228,7 @@ def main() -> int:
     calls = sum(len(v) for v in timings.values())
     print(f"controller CPU: {cpu:.1f} s, {cpu * 1000 / max(1, calls):.2f} ms per call ({calls} calls)")
     if profile:
-        print("profile (yappi, CPU ms; full table in {PROFILE_TABLE}):")
+        print(f"profile (yappi, CPU ms; full table in {PROFILE_TABLE}):")
         print(f"  {'function':<34} {'calls':>7} {'ms/call':>8} {'total s':>8}")
         for name, (count, seconds) in sorted(profile.items(), key=lambda kv: -kv[1][1]):
             print(f"  {name:<34} {count:>7.0f} {seconds * 1000 / max(1, count):>8.2f} {seconds:>8.2f}")
