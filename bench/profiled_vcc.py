@@ -3,6 +3,7 @@
 controller with this.  On SIGUSR1 (sent once the clients are done) the CPU seconds of the
 functions named in ``VCC_PROFILE_FUNCS`` are written as JSON to ``VCC_PROFILE_OUT``
 (``{name: [calls, inclusive CPU seconds]}``), and the full table to ``<out>.txt``.
+yappi is not a dependency of vcpsdk: ``pip install yappi`` first.
 
     VCC_PROFILE_OUT=p.json python bench/profiled_vcc.py serve ...
 """
@@ -15,7 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
-import yappi
+import yappi  # type: ignore[import-untyped]  # not a dependency: pip install yappi
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
