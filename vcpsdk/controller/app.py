@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
@@ -58,8 +59,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: threads that run request handlers at once (anyio's default is 40): every thread
 #: shares one GIL, so a handful keeps the cores busy, and fewer threads let the one
 #: holding the database's write turn finish sooner (more requests wait in the event
-#: loop instead, in arrival order)
-REQUEST_THREADS = 6
+#: loop instead, in arrival order); the environment variable ``VCC_REQUEST_THREADS`` sets it
+REQUEST_THREADS = int(os.environ.get("VCC_REQUEST_THREADS", "6"))
 #: methods of Vault's cubbyhole API (``/v1/cubbyhole/<path>``)
 VAULT_METHODS = ["DELETE", "GET", "LIST", "POST", "PUT"]
 logger = logging.getLogger("vcp.controller")
