@@ -265,7 +265,14 @@ def _init_cluster(server: PostgresServer) -> None:
 
 def _pg_ctl(server: PostgresServer, *args: str) -> None:
     _run(
-        [str(server.bin_dir / "pg_ctl"), "--pgdata", str(server.data_dir), "--timeout", str(PG_CTL_TIMEOUT), *args],
+        [
+            str(server.bin_dir / "pg_ctl"),
+            "--pgdata",
+            str(server.data_dir),
+            "--timeout",
+            str(PG_CTL_TIMEOUT),
+            *args,
+        ],
         server,
         f"pg_ctl {args[0]}",
     )
