@@ -223,9 +223,9 @@ class ControllerMetrics:
 def _templates() -> list[tuple[str | None, re.Pattern[str], str]]:
     """(method or None for any, pattern, template) of every path the controller serves,
     templates with fewer parameters first (a literal segment wins over a parameter)."""
-    served = {(route.method, BASE_PATH + route.path) for route in ROUTES}
+    served: set[tuple[str | None, str]] = {(route.method, BASE_PATH + route.path) for route in ROUTES}
     served |= {(None, METRICS_PATH), (None, f"{BASE_PATH}/openapi.json"), (None, f"{BASE_PATH}/docs")}
-    patterns = [
+    patterns: list[tuple[str | None, re.Pattern[str], str]] = [
         (method, re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))), template)
         for method, template in sorted(served, key=lambda m_t: (m_t[1].count("{"), m_t[1], m_t[0] or ""))
     ]
