@@ -283,7 +283,8 @@ def postgres_server(base_dir: Path | None = None) -> Iterator[PostgresServer]:
     """Run a throwaway PostgreSQL server for the ``with`` block.
 
     Args:
-        base_dir: where its temporary directory is made (default: the system's temp dir).
+        base_dir: where its temporary directory is made (default: the system's temp dir); as
+            root, the ``postgres`` OS user must be able to enter it.
 
     Yields:
         The running server (create databases with :meth:`PostgresServer.create_database`).
@@ -301,6 +302,13 @@ def postgres_server(base_dir: Path | None = None) -> Iterator[PostgresServer]:
             entry = pwd.getpwnam(os_user)
             os.chown(directory, entry.pw_uid, entry.pw_gid)
         os.chmod(directory, 0o700)
+        if (
+            os_user
+            and subprocess.run(["test", "-x", str(directory)], check=False, **_run_as(os_user)).returncode
+        ):
+            raise PostgresUnavailable(
+                f"the {os_user} OS user cannot reach {directory}: pass a base_dir it may enter (e.g. /tmp)"
+            )
         server = PostgresServer(free_port(), secrets.token_hex(16), directory, bin_dir, os_user)
         _init_cluster(server)
         _pg_ctl(server, "start", "--wait", "--log", str(server.log_file))
