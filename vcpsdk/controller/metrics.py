@@ -143,40 +143,50 @@ class ControllerMetrics:
 
     def __init__(self, store: Store | None = None) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
+        self.requests = self._counter(
             "vcc_http_requests",
             "HTTP requests by method, route template and status",
-            ["method", "route", "status"],
-            registry=self.registry,
+            "method",
+            "route",
+            "status",
         )
-        self.latency = Histogram(
+        self.latency = self._histogram(
             "vcc_http_request_duration_seconds",
             "Time to answer an HTTP request, by method and route template",
-            ["method", "route"],
-            buckets=REQUEST_BUCKETS,
-            registry=self.registry,
+            REQUEST_BUCKETS,
+            "method",
+            "route",
         )
-        self.backend_calls = Counter(
+        self.backend_calls = self._counter(
             "vcc_backend_calls",
             "Backend operations (cloud API requests) by backend and call",
-            ["backend", "call"],
-            registry=self.registry,
+            "backend",
+            "call",
         )
-        self.backend_errors = Counter(
+        self.backend_errors = self._counter(
             "vcc_backend_errors",
-            "Backend operations that failed, by backend, call and error class",
-            ["backend", "call", "error"],
-            registry=self.registry,
+            "Backend operations that failed, by call and error class",
+            "backend",
+            "call",
+            "error",
         )
-        self.backend_latency = Histogram(
+        self.backend_latency = self._histogram(
             "vcc_backend_call_duration_seconds",
-            "Time a backend operation took, by backend and call",
-            ["backend", "call"],
-            buckets=BACKEND_BUCKETS,
-            registry=self.registry,
+            "Time a backend operation took",
+            BACKEND_BUCKETS,
+            "backend",
+            "call",
         )
         if store is not None:
             self.registry.register(StoreCollector(store))
+
+    def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
+        return Counter(name, documentation, labels, registry=self.registry)
+
+    def _histogram(
+        self, name: str, documentation: str, buckets: tuple[float, ...], *labels: str
+    ) -> Histogram:
+        return Histogram(name, documentation, labels, buckets=buckets, registry=self.registry)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered HTTP request."""
