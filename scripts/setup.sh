@@ -63,6 +63,8 @@ command -v ip >/dev/null && command -v unshare >/dev/null || apt_packages+=(ipro
 # confined sandbox nodes: bubblewrap, and OpenSSH's sftp-server run inside the confinement
 command -v bwrap >/dev/null || apt_packages+=(bubblewrap)
 [ -x /usr/lib/openssh/sftp-server ] || apt_packages+=(openssh-sftp-server)
+# the store on PostgreSQL (tests --vcp-database postgres): Debian's server, run throwaway by vcpsdk/testing/postgres.py
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_packages+=(postgresql)
 if ((${#apt_packages[@]})); then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -48,6 +48,7 @@ from vcpsdk.controller.errors import (
     too_many_requests,
 )
 from vcpsdk.controller.keys import controller_public_key
+from vcpsdk.controller.metrics import METRICS_PATH, RequestMetrics, metrics_endpoint
 from vcpsdk.controller.runtime import Controller, build_controller
 from vcpsdk.controller.settings import ControllerSettings, Limits
 from vcpsdk.core import protocol as routes
@@ -262,6 +263,7 @@ def create_app(settings: ControllerSettings | Controller) -> FastAPI:
     app.state.rates = TokenRates(limits)
     app.state.tokens = TokenCache()
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=controller.metrics)  # outermost: counts 413s too
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -286,6 +288,9 @@ def create_app(settings: ControllerSettings | Controller) -> FastAPI:
 
     app.include_router(_router(controller), prefix=BASE_PATH)
     app.include_router(_vault_router(controller))
+    if controller.settings.metrics != "off":  # Prometheus text format, vcpsdk/controller/metrics.py
+        endpoint = metrics_endpoint(controller.metrics, controller.store, controller.settings.metrics)
+        app.add_api_route(METRICS_PATH, endpoint, methods=["GET"], include_in_schema=False)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

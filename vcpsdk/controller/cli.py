@@ -2,7 +2,7 @@
 
 vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S] [--allow-unconfined-nodes]
           [--tls-self-signed | --tls-cert FILE --tls-key FILE]
-          [--limits FILE] [--limit NAME=VALUE ...]
+          [--limits FILE] [--limit NAME=VALUE ...] [--metrics {open,superuser,off}]
 vcc token create --user NAME [--superuser] --state-dir DIR
 vcc sandbox run [--data-dir DIR] [--config-dir DIR] [--boot-delay S] -- COMMAND...
 vcc fake-cloud {aws,azure,oracle,sakura,vmware} --port PORT --backends-out FILE [--state-dir DIR]
@@ -34,6 +34,7 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
         fallback_ssh_port=getattr(args, "fallback_ssh_port", 2222),
         limits=_limits(getattr(args, "limits", None), getattr(args, "limit", None)),
         allow_unconfined_nodes=getattr(args, "allow_unconfined_nodes", False),
+        metrics=getattr(args, "metrics", "open"),
         **_tls_files(args),
     )
 
@@ -221,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="NAME=VALUE",
         help="change one limit; may be repeated",
+    )
+    p_serve.add_argument(
+        "--metrics",
+        default="open",
+        choices=["open", "superuser", "off"],
+        help="who may read /metrics (default open)",
     )
     p_serve.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]

@@ -18,6 +18,9 @@ Fixtures:
 
 * ``live_controller`` (session): the in-process controller (a
   :class:`~vcpsdk.testing.RunningController`);
+* ``vcp_controller_settings`` (session): more ``ControllerSettings`` of ``live_controller``
+  (none by default: SQLite in its state dir); override it in a ``conftest.py``, e.g. with a
+  ``database_url`` (this project's ``pytest --vcp-database postgres`` does, tests/conftest.py);
 * ``vcp_user``: a user name no other test uses; ``vcp_token``: that user's token;
 * ``vcp_config_dir``: a config dir whose ``vcp_config.yml`` points at the controller;
 * ``vcp_sdk``: a ``VcpSDK`` of that user;
@@ -60,9 +63,18 @@ class SshKeyPair:
 
 
 @pytest.fixture(scope="session")
-def live_controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningController]:
+def vcp_controller_settings() -> dict[str, Any]:
+    """More ``ControllerSettings`` fields of ``live_controller`` (override it to change them)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def live_controller(
+    tmp_path_factory: pytest.TempPathFactory, vcp_controller_settings: dict[str, Any]
+) -> Iterator[RunningController]:
     """A real controller (sandbox backend, zero boot delay) on 127.0.0.1, one per session."""
-    with running_controller(tmp_path_factory.mktemp("live-controller")) as running:
+    state_dir = tmp_path_factory.mktemp("live-controller")
+    with running_controller(state_dir, **vcp_controller_settings) as running:
         yield running
 
 
