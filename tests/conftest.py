@@ -40,11 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 #: tests that fail on PostgreSQL for a cause outside the tests (docs/deployment.md lists them):
 #: expected to fail with ``--vcp-database postgres`` until the store is fixed; remove the entry then
-POSTGRES_KNOWN_FAILURES = {
-    "tests/integration/test_concurrency.py::test_concurrent_ugroup_and_unit_creation": (
-        "store/database.py next_vcno: concurrent first UnitGroups collide on meta 'vcno_seq' (500)"
-    ),
-}
+POSTGRES_KNOWN_FAILURES: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

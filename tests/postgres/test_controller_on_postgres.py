@@ -64,12 +64,6 @@ def first_ugroups(controller: RunningController) -> list[int]:
     return statuses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/database.py next_vcno: the first UnitGroup inserts meta 'vcno_seq' without a lock "
-    "(SELECT ... FOR UPDATE locks no missing row), so concurrent first inserts collide on meta_pkey "
-    "(UniqueViolation -> 500); the fix belongs to the store (issue 17 core work)",
-)
 def test_eight_concurrent_first_ugroups_all_succeed(pg_server: PostgresServer, tmp_path: Path) -> None:
     statuses: list[int] = []
     for round_no in range(ROUNDS):  # a fresh database each round: the first insert races again

@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -246,18 +248,16 @@ class Store:
     def set_meta_default(self, key: str, value: str) -> str:
         """Store ``value`` under ``key`` unless a value exists; return the stored value."""
         with self.transaction() as session:
-            row = session.get(Meta, key)
-            if row is None:
-                session.add(Meta(key=key, value=value))
-                return value
-            return row.value
+            _insert_meta_if_absent(session, key, value)
+            return session.execute(select(Meta.value).where(Meta.key == key)).scalar_one()
 
     def next_vcno(self, session: Session) -> int:
         """The next UnitGroup number (1, 2, ...); numbers are never reused."""
-        row = session.get(Meta, "vcno_seq", with_for_update=True)
-        if row is None:
-            row = Meta(key="vcno_seq", value="0")
-            session.add(row)
+        # insert-if-absent first: a row lock cannot guard a row that does not exist yet, so
+        # two first UnitGroups (or replicas) would both insert it
+        _insert_meta_if_absent(session, "vcno_seq", "0")
+        row = session.get(Meta, "vcno_seq", with_for_update=True, populate_existing=True)
+        assert row is not None  # inserted above
         number = int(row.value) + 1
         row.value = str(number)
         return number
@@ -266,3 +266,9 @@ class Store:
         """Release the engine's connections."""
         self._closed.set()
         self.engine.dispose()
+
+
+def _insert_meta_if_absent(session: Session, key: str, value: str) -> None:
+    """``INSERT ... ON CONFLICT DO NOTHING`` of a meta row: race-free between connections."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(Meta).values(key=key, value=value).on_conflict_do_nothing(index_elements=["key"]))
