@@ -6,17 +6,24 @@ each in its own process) run create/scale/cleanup loops against one ``vcc serve`
 SQLite for ``--seconds``: create a UnitGroup, a node unit (2 nodes), a disk unit (2
 disks), add a node, then clean up.  Every HTTP call the SDK sends is timed and filed
 under its kind (``POST vcs``, ``PUT unit``...).  Prints p50/p99 per call kind (write
-calls first), the errors, and the controller's memory (RSS, peak and at the end).
+calls first), the errors, the controller's memory (RSS, peak and at the end) and its CPU
+seconds per call (user + system time of the ``vcc serve`` process over all calls: less
+noisy than wall-clock times on a shared machine).  ``--profile`` runs the controller under
+yappi (``bench/profiled_vcc.py``) and adds the CPU milliseconds per call of each service
+use case (slower: compare profiles only with profiles).
 Target: write calls p99 < 250 ms and no errors.
 
-    python bench/bench_load.py [--clients 20] [--seconds 60]
+    python bench/bench_load.py [--clients 20] [--seconds 60] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
+import os
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -31,10 +38,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vcpsdk.controller.runtime import issue_token
 from vcpsdk.controller.settings import ControllerSettings
-from vcpsdk.testing import write_test_public_key
+from vcpsdk.core.polling import poll
+from vcpsdk.testing import serve, write_test_public_key
 from vcpsdk.testing.serve import vcc_serve
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+#: where ``--profile`` leaves yappi's whole table (and the callees of what it reports)
+PROFILE_TABLE = Path(tempfile.gettempdir()) / "bench_load_profile.txt"
+#: what ``--profile`` reports: the use cases the SDK calls, the request plumbing, the worker
+PROFILED = (
+    "Service.create_vc",
+    "Service.add_unit",
+    "Service.add_nodes",
+    "Service.delete_vc",
+    "Service.get_vc",
+    "Service.get_unit",
+    "Service.list_vcs",
+    "authenticate",
+    "json_body",
+    "Worker._execute",
+    "Worker._start_ready_operations",
+)
 #: a /16 for aws and its disks so that 20 users never run out of addresses
 CATALOG = "aws:\n  default:\n    private_network_ipmask: 127.40.0.0/16\n"
 
@@ -104,6 +128,15 @@ def rss_kib(pid: int) -> int:
     return int(found.group(1)) if found else 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     """The ``q`` quantile (0..1) of ``values``, nearest rank."""
     ordered = sorted(values)
@@ -114,12 +147,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--profile", action="store_true", help="run the controller under yappi")
     args = parser.parse_args()
+    profile: dict[str, list[float]] = {}
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         (base / "catalog.yml").write_text(CATALOG)
         key = str(write_test_public_key(base / "id.pub"))
-        with vcc_serve(base / "state", "--vpn-catalog", str(base / "catalog.yml")) as served:
+        env: dict[str, str] = {}
+        if args.profile:
+            serve.VCC = [sys.executable, str(Path(__file__).with_name("profiled_vcc.py"))]
+            env = {"VCC_PROFILE_OUT": str(base / "profile.json"), "VCC_PROFILE_FUNCS": ",".join(PROFILED)}
+        with vcc_serve(base / "state", "--vpn-catalog", str(base / "catalog.yml"), env=env) as served:
             config_dir = str(served.write_config(base / "cfg"))
             settings = ControllerSettings(state_dir=served.state_dir)
             tokens = [issue_token(settings, f"user{i}") for i in range(args.clients)]
@@ -133,6 +173,7 @@ def main() -> int:
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
+            cpu_start = cpu_seconds(served.process.pid)
             queue: Any = mp.get_context("fork").Queue()
             until = time.time() + args.seconds
             procs = [
@@ -144,6 +185,13 @@ def main() -> int:
             results = [queue.get(timeout=args.seconds + 600) for _ in procs]
             for p in procs:
                 p.join()
+            cpu = cpu_seconds(served.process.pid) - cpu_start
+            if args.profile:
+                served.process.send_signal(signal.SIGUSR1)
+                output = base / "profile.json"
+                poll(output.exists, bool, timeout=300, interval=0.5)
+                profile = json.loads(output.read_text())
+                (base / "profile.txt").replace(PROFILE_TABLE)
             stop.set()
             sampler.join()
             end_rss = rss_kib(served.process.pid)
@@ -156,6 +204,8 @@ def main() -> int:
         errors.extend(e)
         loops += n
     print(f"{args.clients} clients, {args.seconds:.0f} s, {loops} create/scale/cleanup loops")
+    load_end = os.getloadavg()[0]
+    print(f"machine load (1 min): {load_start:.1f} at start, {load_end:.1f} at end, {os.cpu_count()} CPUs")
     print(f"{'call':<16} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     writes: list[float] = []
     for name in sorted(timings, key=lambda k: (k.split()[0] not in WRITES, k)):
@@ -175,6 +225,13 @@ def main() -> int:
     for line in errors[:10]:
         print(f"  {line}")
     print(f"controller RSS: peak {peak / 1024:.0f} MiB, end {end_rss / 1024:.0f} MiB")
+    calls = sum(len(v) for v in timings.values())
+    print(f"controller CPU: {cpu:.1f} s, {cpu * 1000 / max(1, calls):.2f} ms per call ({calls} calls)")
+    if profile:
+        print(f"profile (yappi, CPU ms; full table in {PROFILE_TABLE}):")
+        print(f"  {'function':<34} {'calls':>7} {'ms/call':>8} {'total s':>8}")
+        for name, (count, seconds) in sorted(profile.items(), key=lambda kv: -kv[1][1]):
+            print(f"  {name:<34} {count:>7.0f} {seconds * 1000 / max(1, count):>8.2f} {seconds:>8.2f}")
     target = bool(writes) and percentile(writes, 0.99) < 0.25 and not errors
     print(f"target (write p99 < 250 ms, no errors): {'met' if target else 'NOT met'}")
     return 0

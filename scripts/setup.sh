@@ -59,9 +59,12 @@ for tool in ssh scp sftp ssh-keygen ssh-keyscan; do
     command -v "$tool" >/dev/null || { apt_packages+=(openssh-client); break; }
 done
 command -v ping >/dev/null || apt_packages+=(iputils-ping)
+command -v ip >/dev/null && command -v unshare >/dev/null || apt_packages+=(iproute2 util-linux)  # vcc sandbox run: private network namespaces
 # confined sandbox nodes: bubblewrap, and OpenSSH's sftp-server run inside the confinement
 command -v bwrap >/dev/null || apt_packages+=(bubblewrap)
 [ -x /usr/lib/openssh/sftp-server ] || apt_packages+=(openssh-sftp-server)
+# the store on PostgreSQL (tests --vcp-database postgres): Debian's server, run throwaway by vcpsdk/testing/postgres.py
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_packages+=(postgresql)
 if ((${#apt_packages[@]})); then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -119,7 +122,7 @@ pip_install() {  # pip install "$@", its output condensed; on failure the end of
     fi
 }
 
-pip_target=".[test]"
+pip_target=".[test,docs]"
 # pip runs again only when pyproject.toml, the requested extras or the Python changed
 stamp_file=.venv/setup-stamp
 stamp=$( { cat pyproject.toml; echo "$pip_target"; "$PYTHON" --version; } 2>&1 | sha256sum | cut -c1-16)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up, then run the quality gates and the whole test suite (unit, integration, acceptance).
+# Set up, then run the quality gates and the whole test suite (unit, integration, acceptance);
+# the integration tests run a second time on a throwaway PostgreSQL (--vcp-database postgres).
 # Gates: ruff lint, ruff format, mypy on vcpsdk/, no import cycles in vcpsdk/, no repeated
 # code in vcpsdk/ (the workplace's `duplicates` command, where it exists).
 set -euo pipefail
@@ -26,6 +27,9 @@ else
     echo "test: the 'duplicates' command is not on this machine; repeated-code gate not run" >&2
 fi
 
+gate "docs site (strict build)"; bash scripts/build-docs.sh
+gate "pytest tests/integration on PostgreSQL"
+.venv/bin/python -m pytest -n 2 -q tests/integration --vcp-database postgres
 gate "pytest"
 set +e
 .venv/bin/python -m pytest -n 2 "$@"

@@ -72,7 +72,7 @@ class _LastRead(Protocol):
 
 def as_last_read(field: str, text: str, value: str) -> _LastRead:
     """A read-only property of a UnitGroup: ``field`` of its record as last read (no request)."""
-    doc = f"{text}\n\nExample:\n    >>> ug.{field}  # doctest: +SKIP\n    {value}"
+    doc = f"{text}\n\nExample:\n    >>> ug.{field}\n    {value}"
     return cast(_LastRead, property(lambda ug: getattr(ug._current(), field), doc=doc))
 
 

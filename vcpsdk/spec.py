@@ -5,6 +5,9 @@ from a flavor, then changed attribute by attribute (``spec.volume_size = 15``).
 ``spec.cci(name)`` renders the unit CCI YAML that ``create_unit`` sends with
 :mod:`vcpsdk.core.cci`, the module whose parser the controller checks it with (against
 the same declaration).  The layout is documented in ``docs/cci.md``.
+
+The docstrings' examples run in a sandbox notebook after the tutorial's first cells, as
+those of :mod:`vcpsdk.vcpsdk` (whose module docstring lists the names they use).
 """
 
 from __future__ import annotations
@@ -97,10 +100,18 @@ class VcpSpecResource:
         VcpConfigError: ``vcp_config.yml`` or ``vcp_flavor.yml`` is not valid.
 
     Example:
-        >>> spec = vcp.get_spec('aws', 'small')  # doctest: +SKIP
-        >>> spec.volume_size = 15  # doctest: +SKIP
-        >>> spec.ip_addresses = ['172.30.2.10', '172.30.2.11']  # doctest: +SKIP
-        >>> print(spec)  # doctest: +SKIP
+        >>> spec = vcp.get_spec('aws', 'small')
+        >>> spec.volume_size = 15
+        >>> spec.ip_addresses = ['127.30.2.100', '127.30.2.101']
+        >>> print(spec)
+        <BLANKLINE>
+        ========================
+        aws
+        ...
+            volume_size: 15
+        ...
+            ip_address_list: ['127.30.2.100', '127.30.2.101']
+        ...
     """
 
     provider_decl: ClassVar[Provider]
@@ -216,7 +227,7 @@ class VcpSpecResource:
         """The provider this spec is for (``str``), e.g. ``'aws'``.
 
         Example:
-            >>> vcp.get_spec('aws', 'small').provider_name  # doctest: +SKIP
+            >>> vcp.get_spec('aws', 'small').provider_name
             'aws'
         """
         return str(self.__dict__["_provider_name"])
@@ -227,7 +238,7 @@ class VcpSpecResource:
         attribute changes do not alter it.
 
         Example:
-            >>> spec.flavor  # doctest: +SKIP
+            >>> spec.flavor
             'small'
         """
         return str(self.__dict__["_flavor"])
@@ -238,7 +249,7 @@ class VcpSpecResource:
         match the type of the UnitGroup the spec is used in.
 
         Example:
-            >>> vcp.get_spec('aws_disk', 'small').unit_type  # doctest: +SKIP
+            >>> vcp.get_spec('aws_disk', 'small').unit_type
             'storage'
         """
         return self.provider_decl.unit_type
@@ -248,8 +259,8 @@ class VcpSpecResource:
         """The cloud-side tags set with :meth:`set_tag` (a copy: ``dict[str, str]``).
 
         Example:
-            >>> spec.set_tag('Project', 'handson')  # doctest: +SKIP
-            >>> spec.tags  # doctest: +SKIP
+            >>> spec.set_tag('Project', 'handson')
+            >>> spec.tags
             {'Project': 'handson'}
         """
         return dict(self.__dict__["_tags"])
@@ -272,7 +283,7 @@ class VcpSpecResource:
                 is not an OpenSSH public key (...)``.
 
         Example:
-            >>> spec.set_ssh_pubkey('~/.ssh/id_rsa.pub')  # doctest: +SKIP
+            >>> spec.set_ssh_pubkey('~/.ssh/id_rsa.pub')
         """
         if self.unit_type != "compute":
             raise_error(VcpInvalidArgumentError, "set_ssh_pubkey only compute spec")
@@ -308,7 +319,7 @@ class VcpSpecResource:
                 supported: ...``.
 
         Example:
-            >>> spec.set_tag('Project', 'handson')  # doctest: +SKIP
+            >>> spec.set_tag('Project', 'handson')
         """
         if not self.provider_decl.capabilities.tag:
             supported = [p.name for p in all_providers() if p.capabilities.tag]
@@ -339,7 +350,7 @@ class VcpSpecResource:
                 disk node.
 
         Example:
-            >>> spec.cci_document('server')[0]['unit']['num_nodes']  # doctest: +SKIP
+            >>> spec.cci_document('server')[0]['unit']['num_nodes']
             1
         """
         values = dict(self.__dict__["_values"])
@@ -369,7 +380,13 @@ class VcpSpecResource:
                 their length are different``, or a wrong ``spec.disks`` entry.
 
         Example:
-            >>> print(spec.cci('server'))  # doctest: +SKIP
+            >>> print(spec.cci('server'))
+            - unit:
+                cci_version: "1.0"
+                name: server
+            ...
+                cloud_provider: aws
+            ...
         """
         ip = self.__dict__["_values"].get("ip_addresses") or []
         mac = self.__dict__["_values"].get("mac_addresses") or []
@@ -496,7 +513,8 @@ class VcpSpecClass:
             ``~/vcp_config``).
 
     Example:
-        >>> spec = VcpSpecClass('~/vcp_config').find_spec('aws', 'small')  # doctest: +SKIP
+        >>> from vcpsdk.spec import VcpSpecClass
+        >>> spec = VcpSpecClass('~/vcp_config').find_spec('aws', 'small')
     """
 
     def __init__(self, config_dir: str | Path = "") -> None:
@@ -518,7 +536,10 @@ class VcpSpecClass:
             VcpConfigError: ``vcp_config.yml`` or ``vcp_flavor.yml`` is not valid.
 
         Example:
-            >>> spec = VcpSpecClass(vcp.config_dir).find_spec('azure', 'small')  # doctest: +SKIP
+            >>> from vcpsdk.spec import VcpSpecClass
+            >>> spec = VcpSpecClass(vcp.config_dir).find_spec('azure', 'small')
+            >>> spec.provider_name
+            'azure'
         """
         return make_spec(provider_name, flavor, self.config_dir)
 
@@ -538,7 +559,8 @@ class VcpExtClass:
         vcc_access_token: the VC Controller access token (default ``''``); kept, never logged.
 
     Example:
-        >>> VcpExtClass.EXTENSIONS  # doctest: +SKIP
+        >>> from vcpsdk.spec import VcpExtClass
+        >>> VcpExtClass.EXTENSIONS
         ('chameleon', 'chameleon_network', 'chameleon_host_lease_info')
     """
 
@@ -567,7 +589,8 @@ class VcpExtClass:
                 extensions: ...`` for a name not in ``EXTENSIONS``.
 
         Example:
-            >>> ext = VcpExtClass(vcp.config_dir, token).find_extension('chameleon')  # doctest: +SKIP
+            >>> from vcpsdk.spec import VcpExtClass
+            >>> chameleon = VcpExtClass(vcp.config_dir).find_extension('chameleon')
         """
         if provider_name not in self.EXTENSIONS:
             raise_error(

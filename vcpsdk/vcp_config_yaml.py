@@ -23,7 +23,9 @@ class VcpConfigYaml:
             ``~/vcp_config``).
 
     Example:
-        >>> conf = VcpConfigYaml(vcp.config_dir).load_config('vcp_config')  # doctest: +SKIP
+        >>> from vcpsdk.vcp_config_yaml import VcpConfigYaml
+        >>> VcpConfigYaml(vcp.config_dir).config_dir == vcp.config_dir
+        True
     """
 
     def __init__(self, config_dir: str = "") -> None:
@@ -48,8 +50,13 @@ class VcpConfigYaml:
                 ``<path>: the top level must be a mapping, got <type>``.
 
         Example:
-            >>> VcpConfigYaml(vcp.config_dir).load_config('vcp_config')['vcc']['host']  # doctest: +SKIP
-            '10.0.0.1'
+            >>> from pathlib import Path
+            >>> from vcpsdk.vcp_config_yaml import VcpConfigYaml
+            >>> Path(vcp.config_dir).mkdir(exist_ok=True)
+            >>> Path(vcp.config_dir, 'my_settings.yml').write_text('dataset: census')
+            15
+            >>> VcpConfigYaml(vcp.config_dir).load_config('my_settings')['dataset']
+            'census'
         """
         path = self._path(name)
         try:
@@ -70,6 +77,12 @@ class VcpConfigYaml:
             VcpConfigError: as :meth:`load_config`.
 
         Example:
-            >>> flavors = VcpConfigYaml(vcp.config_dir).load('vcp_flavor')  # doctest: +SKIP
+            >>> import pathlib, vcpsdk.vcp_config_yaml
+            >>> settings = pathlib.Path(vcp.config_dir) / 'my_settings.yml'
+            >>> settings.parent.mkdir(exist_ok=True)
+            >>> settings.write_text('dataset: census')
+            15
+            >>> vcpsdk.vcp_config_yaml.VcpConfigYaml(vcp.config_dir).load('my_settings.yml')
+            {'dataset': 'census'}
         """
         return self.load_config(name)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from vcpsdk.core.polling import poll
 from vcpsdk.errors import VcpAuthError, VcpNotFoundError
 from vcpsdk.testing import RunningController
 from vcpsdk.vcpsdk import VcpSDK
@@ -249,3 +250,49 @@ def test_raw_http_routing_errors_are_json_messages(
     )
     assert response.status_code == status
     assert list(response.json()) == ["message"]
+
+
+def test_a_removed_token_stops_working_within_the_cache_bound(tmp_path: Path) -> None:
+    """Tokens are remembered by the app for a few seconds; removing one from the database
+    refuses it once that time is up, and ``forget`` refuses it at once."""
+    from sqlalchemy import delete
+
+    from vcpsdk.controller.auth import TOKEN_CACHE_SECONDS, hash_token
+    from vcpsdk.controller.store import Token
+    from vcpsdk.testing.controller import running_controller
+
+    assert TOKEN_CACHE_SECONDS <= 5.0  # the documented bound
+    with running_controller(tmp_path / "vcc") as vcc:
+        tokens = vcc.server.config.app.state.tokens
+        tokens.seconds = 0.3
+        first, second = vcc.create_token("alice"), vcc.create_token("bob")
+
+        def status(token: str) -> int:
+            url = f"{vcc.base_url}/accounts/authority"
+            return requests.get(url, headers={"x-vcc-access-token": token}, timeout=10).status_code
+
+        assert status(first) == 200 and status(second) == 200
+        with vcc.controller.store.transaction() as session:
+            removed = [hash_token(first), hash_token(second)]
+            session.execute(delete(Token).where(Token.token_hash.in_(removed)))
+        tokens.forget(hash_token(second))
+        assert status(second) == 403  # forgotten: at once
+        # remembered until its 0.3 s are up, then refused
+        assert poll(lambda: status(first), lambda code: code != 200, timeout=5, interval=0.05) == 403
+
+
+def test_a_token_created_after_a_refusal_works_at_once(tmp_path: Path) -> None:
+    """A refused token is not remembered: the same token, once created, is accepted."""
+    from vcpsdk.controller.auth import hash_token
+    from vcpsdk.controller.store import Token
+    from vcpsdk.testing.controller import running_controller
+
+    with running_controller(tmp_path / "vcc") as vcc:
+        token = "00000000-0000-4000-8000-000000000001"
+        url = f"{vcc.base_url}/accounts/authority"
+        headers = {"x-vcc-access-token": token}
+        assert requests.get(url, headers=headers, timeout=10).status_code == 403
+        with vcc.controller.store.transaction() as session:
+            session.add(Token(token_hash=hash_token(token), user_name="carol", superuser=False))
+        answer = requests.get(url, headers=headers, timeout=10)
+        assert answer.status_code == 200 and answer.json()["user_name"] == "carol"

@@ -1,4 +1,4 @@
-"""Who may log in to a sandbox node: the keys of AUTHORIZED_KEYS, for root and ssh_user_name."""
+"""Who may log in to a sandbox node: the keys of AUTHORIZED_KEYS, for root, vcp and ssh_user_name."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_another_key_is_refused(node: VcNode, other_key: Path) -> None:
     assert result.stdout == b""
 
 
-@pytest.mark.parametrize("user", ["alice", "vcp", "admin"])
+@pytest.mark.parametrize("user", ["alice", "ubuntu", "admin"])
 def test_unknown_user_is_refused_even_with_the_right_key(node: VcNode, key: Path, user: str) -> None:
     result = ssh(node, key, "true", user=user)
     assert result.returncode == 255
@@ -40,8 +40,27 @@ def test_ssh_user_name_adds_a_login_user(make_ssh_unit: MakeSshUnit, key: Path, 
     assert ssh_text(node, key, 'echo "$USER"', user="root") == "root\n"  # root still works
     # VcNode helpers log in as the node's ssh_user_name by default
     out, _ = node.ssh_exec('echo "$USER"; pwd', private_key_path=str(key))
-    assert out == f"vcp\n{home_of(live_controller.state_dir, node)}\n"
+    assert out == "vcp\n/home/vcp\n"  # vcp has its own home, as in the Base container
+    assert ssh_text(node, key, "pwd", user="root") == f"{home_of(live_controller.state_dir, node)}\n"
     assert ssh(node, key, "true", user="alice").returncode == 255
+
+
+def test_vcp_logs_in_without_ssh_user_name(node: VcNode, key: Path) -> None:
+    # the Base container's login user: its own uid and home, passwordless sudo
+    assert (
+        ssh_text(node, key, "id -un; id -u; echo $HOME; pwd", user="vcp")
+        == "vcp\n1000\n/home/vcp\n/home/vcp\n"
+    )
+    assert ssh_text(node, key, "sudo id -u; sudo -n -H -S id -un", user="vcp") == "0\nroot\n"
+    assert (
+        ssh_text(
+            node, key, "echo via-sudo | sudo tee /tmp/by-root >/dev/null; sudo cat /tmp/by-root", user="vcp"
+        )
+        == "via-sudo\n"
+    )
+    assert ssh(node, key, "sudo -u nobody-here true", user="vcp").returncode == 1
+    status = ssh(node, key, "sudo sh -c 'exit 7'", user="vcp")
+    assert status.returncode == 7, status.stderr
 
 
 def test_paramiko_client_runs_a_command(node: VcNode, key: Path) -> None:

@@ -100,8 +100,10 @@ def test_state_dir_and_other_nodes_are_unreadable(
     # the state dir shows only the way to the node's own home
     assert ssh_text(node, key, f"ls -A '{state}'") == "nodes\n"
     assert ssh_text(node, key, f"ls -A '{state / 'nodes'}'") == f"{node.id}\n"
-    for directory in ("/home", "/root", "/run", "/opt"):
-        assert ssh_text(node, key, f"ls -A {directory}") == "", directory
+    # only the node's own: vcp's home, its sudo and the node's sudo broker (users.py)
+    expected = {"/home": "vcp\n", "/root": "", "/run": "vcp-bin\nvcp-sudo\n", "/opt": ""}
+    for directory, listing in expected.items():
+        assert ssh_text(node, key, f"ls -A {directory}") == listing, directory
     assert ssh(node, key, "touch /etc/x /usr/x /x").returncode != 0  # the system view is read-only
     # root without capabilities could write host-wide sysctls: /proc/sys is read-only
     refused = ssh(node, key, "echo 1 > /proc/sys/vm/drop_caches")

@@ -240,8 +240,8 @@ def test_get_publickey(mock_sdk, mock_controller: MockController) -> None:
 def test_vcc_info_from_config(mock_sdk, mock_controller: MockController) -> None:
     assert mock_sdk.vcc_info() == {
         "host": f"{HOST}:{PORT}",
-        # vault_url follows vcc.scheme (this config says http); the original is https only
-        "vault_url": f"http://{HOST}:8443",
+        # this controller serves the cubbyhole itself (it says so): its own scheme and port
+        "vault_url": f"http://{HOST}:{PORT}",
         "docker_registry": {
             "official": f"{HOST}:5000",
             "user": f"{HOST}:5001",
@@ -254,7 +254,7 @@ def test_vcc_info_from_config(mock_sdk, mock_controller: MockController) -> None
 
 def test_vcc_info_vault_url_is_https_without_a_scheme(requests_mock, tmp_path) -> None:
     https = MockController(requests_mock, base=f"https://{HOST}:{PORT}/vcp/v1/occtr")
-    https.startup()
+    https.startup(long_poll=False)  # the original controller: Vault on its own port 8443
     directory = write_config(tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT})
     assert VcpSDK(TOKEN, config_dir=str(directory)).vcc_info()["vault_url"] == f"https://{HOST}:8443"
 

@@ -57,7 +57,7 @@ def test_dry_run_prints_each_step_with_elapsed_time_and_changes_nothing(checkout
     assert "checking apt packages" in text
     assert "creating the virtualenv .venv" in text
     assert f"would run: {sys.executable} -m venv .venv" in text
-    assert "pip: would install pip and .[test]" in text
+    assert "pip: would install pip and .[test,docs]" in text
     assert "would run: bash scripts/build-vcsim.sh" in text
     assert lines[-1].endswith("ready (dry run: nothing was changed)")
     assert result.stdout == ""

@@ -2,8 +2,9 @@
 
 vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S] [--allow-unconfined-nodes]
           [--tls-self-signed | --tls-cert FILE --tls-key FILE]
-          [--limits FILE] [--limit NAME=VALUE ...]
+          [--limits FILE] [--limit NAME=VALUE ...] [--metrics {open,superuser,off}]
 vcc token create --user NAME [--superuser] --state-dir DIR
+vcc sandbox run [--data-dir DIR] [--config-dir DIR] [--boot-delay S] -- COMMAND...
 vcc fake-cloud {aws,azure,oracle,sakura,vmware} --port PORT --backends-out FILE [--state-dir DIR]
 """
 
@@ -33,6 +34,7 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
         fallback_ssh_port=getattr(args, "fallback_ssh_port", 2222),
         limits=_limits(getattr(args, "limits", None), getattr(args, "limit", None)),
         allow_unconfined_nodes=getattr(args, "allow_unconfined_nodes", False),
+        metrics=getattr(args, "metrics", "open"),
         **_tls_files(args),
     )
 
@@ -124,6 +126,16 @@ def sandbox(args: argparse.Namespace) -> int:
     """Start, stop or show the embedded sandbox that ``VcpSDK()`` uses."""
     from vcpsdk import embedded
 
+    if args.sandbox_command == "run":  # a private network namespace (docs/sandbox.md §8)
+        from vcpsdk.controller.netns import run
+
+        return run(args.run_args)
+    if args.run_args:
+        print(
+            f"vcc sandbox {args.sandbox_command}: unexpected arguments {' '.join(args.run_args)}",
+            file=sys.stderr,
+        )
+        return 2
     if args.sandbox_command == "stop":
         stopped = embedded.stop_sandbox()
         print("sandbox stopped" if stopped else "no sandbox was running", file=sys.stderr)
@@ -212,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="change one limit; may be repeated",
     )
     p_serve.add_argument(
+        "--metrics",
+        default="open",
+        choices=["open", "superuser", "off"],
+        help="who may read /metrics (default open)",
+    )
+    p_serve.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
     state_options(p_serve)
@@ -228,9 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_sandbox = sub.add_parser("sandbox", help="the embedded sandbox used by VcpSDK()")
     p_sandbox.add_argument(
         "sandbox_command",
-        choices=["start", "stop", "status", "token"],
-        help="token prints your sandbox token on stdout",
+        choices=["start", "stop", "status", "token", "run"],
+        help="token prints your sandbox token on stdout; run [options] -- COMMAND runs COMMAND and a "
+        "sandbox in a private network (vcc sandbox run --help)",
     )
+    p_sandbox.add_argument("run_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p_sandbox.set_defaults(func=sandbox)
 
     p_fake = sub.add_parser(

@@ -34,6 +34,7 @@ from vcpsdk.controller.auth import create_token
 from vcpsdk.controller.backends.base import Backend, NodeRequest
 from vcpsdk.controller.backends.registry import Backends, build_backends
 from vcpsdk.controller.bus import ChangeBus
+from vcpsdk.controller.metrics import ControllerMetrics
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.service import Service
 from vcpsdk.controller.settings import ControllerSettings
@@ -56,6 +57,7 @@ class Controller:
     service: Service
     worker: Worker
     vcc_id: str
+    metrics: ControllerMetrics
 
     @property
     def backends(self) -> dict[str, Backend]:
@@ -146,11 +148,13 @@ def build_controller(settings: ControllerSettings) -> Controller:
     except BaseException:
         store.close()
         raise
+    metrics = ControllerMetrics(store)
+    metrics.instrument(backend_set)  # backend calls and errors (vcpsdk/controller/metrics.py)
     bus = ChangeBus()
     bus.attach(store)
     worker = Worker(store, backend_set.backend_for, Service.catalog_entry, secrets)
     service = Service(store, backend_set.backend_for, worker.wake, vcc_id, secrets, vault, settings.limits)
-    return Controller(settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id)
+    return Controller(settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id, metrics)
 
 
 def issue_token(settings: ControllerSettings, user: str, superuser: bool = False) -> str:

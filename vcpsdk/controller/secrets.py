@@ -80,5 +80,7 @@ class SecretBox:
         for key in SecretBox._secret_keys(provider, params):
             params[key] = REDACTED
         unit["cloud_params"] = params
-        text = yaml.safe_dump([{"unit": unit}], sort_keys=False, allow_unicode=True)
+        # libyaml's emitter when PyYAML has it: the same text, several times faster
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        text = yaml.dump([{"unit": unit}], Dumper=dumper, sort_keys=False, allow_unicode=True)
         return base64.b64encode(text.encode("utf-8")).decode("ascii")

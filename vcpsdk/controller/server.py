@@ -56,6 +56,9 @@ def make_server(app: FastAPI, log_level: str = "warning", tls: TlsFiles | None =
         access_log=log_level == "debug",
         timeout_graceful_shutdown=5,
         lifespan="on",
+        # h11, even where httptools is installed (uvicorn would pick it): httptools refuses
+        # methods outside HTTP's list, and Vault's API has LIST
+        http="h11",
         ssl_certfile=str(tls.cert) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
     )

@@ -86,6 +86,35 @@ VIEW_COLUMNS = (
 )
 
 
+#: UnitGroup columns the JSON views read (plain rows: building ORM objects costs more
+#: than the query on every poll)
+VC_VIEW_COLUMNS = (
+    Vc.vcid,
+    Vc.vcno,
+    Vc.name,
+    Vc.description,
+    Vc.owner,
+    Vc.type,
+    Vc.deleting,
+    Vc.cdate,
+    Vc.revision,
+)
+#: unit columns the JSON views read
+UNIT_VIEW_COLUMNS = (
+    Unit.id,
+    Unit.name,
+    Unit.type,
+    Unit.provider,
+    Unit.state,
+    Unit.processing,
+    Unit.error_message,
+    Unit.info,
+    Unit.spec,
+    Unit.cdate,
+    Unit.mdate,
+)
+
+
 #: default :attr:`Service.batch_size`
 NODE_BATCH = 500
 
@@ -169,7 +198,8 @@ class Service:
     # -- reading ----------------------------------------------------------------------
 
     @staticmethod
-    def _visible(vc: Vc | None, user: User) -> bool:
+    def _visible(vc: Any, user: User) -> bool:
+        """Whether ``user`` may see UnitGroup ``vc`` (a ``Vc`` or a row with its ``owner``)."""
         return vc is not None and (vc.owner == user.name or user.privileged)
 
     def _visible_vc(self, session: Session, user: User, vcid: str) -> Vc:
@@ -205,25 +235,38 @@ class Service:
     def list_vcs(self, user: User) -> dict[str, Any]:
         """``{"vcs": [...]}``: the caller's UnitGroups, or all of them when privileged."""
         with self.store.read() as session:
-            query = select(Vc).order_by(Vc.vcno)
+            query = select(*VC_VIEW_COLUMNS).order_by(Vc.vcno)
             if not user.privileged:
                 query = query.where(Vc.owner == user.name)
-            vcs = list(session.scalars(query))
+            vcs = list(session.execute(query))
             return {"vcs": self._vcs_json(session, vcs)}
 
     def get_vc(self, user: User, vcid: str) -> dict[str, Any]:
         """One UnitGroup with its units and nodes; 404 once it is gone."""
         with self.store.read() as session:
-            vc = self._visible_vc(session, user, vcid)
+            vc = session.execute(select(*VC_VIEW_COLUMNS).where(Vc.vcid == vcid)).first()
+            if vc is None or not self._visible(vc, user):
+                raise not_found(f"{vcid}:vc is not found")
             return self._vcs_json(session, [vc])[0]
 
     def get_unit(self, user: User, vcid: str, unit_name: str) -> dict[str, Any]:
         """One unit with its nodes (or disks)."""
         with self.store.read() as session:
-            vc, unit = self._locate(session, user, vcid, unit_name)
-            nodes = self._node_rows(session, Node.unit_id == unit.id)
-            body = self._unit_json(vc, unit, nodes)
-            body["revision"] = vc.revision
+            # one query for both (plain rows): the group, and its unit if there is one
+            query = (
+                select(Vc.vcid, Vc.owner, Vc.revision, *UNIT_VIEW_COLUMNS)
+                .outerjoin(Unit, (Unit.vcid == Vc.vcid) & (Unit.name == unit_name))
+                .where(Vc.vcid == vcid)
+                .limit(1)
+            )
+            found = session.execute(query).first()
+            if found is None or not self._visible(found, user):
+                raise not_found(f"{vcid}:vc is not found")
+            if found.id is None:
+                raise not_found(f"{vcid}:{unit_name}:| unit is not found")
+            nodes = self._node_rows(session, Node.unit_id == found.id)
+            body = self._unit_json(found, found, nodes)
+            body["revision"] = found.revision
             return body
 
     def get_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
@@ -240,12 +283,14 @@ class Service:
 
     # -- JSON ---------------------------------------------------------------------------
 
-    def _vcs_json(self, session: Session, vcs: list[Vc]) -> list[dict[str, Any]]:
+    def _vcs_json(self, session: Session, vcs: list[Any]) -> list[dict[str, Any]]:
+        """JSON of UnitGroups (rows of :data:`VC_VIEW_COLUMNS`) with their units and nodes."""
         if not vcs:
             return []
         ids = [vc.vcid for vc in vcs]
-        units_by_vc: dict[str, list[Unit]] = defaultdict(list)
-        for unit in session.scalars(select(Unit).where(Unit.vcid.in_(ids)).order_by(Unit.id)):
+        units_by_vc: dict[str, list[Any]] = defaultdict(list)
+        unit_rows = select(Unit.vcid, *UNIT_VIEW_COLUMNS).where(Unit.vcid.in_(ids)).order_by(Unit.id)
+        for unit in session.execute(unit_rows):
             units_by_vc[unit.vcid].append(unit)
         nodes_by_unit: dict[int, list[Any]] = defaultdict(list)
         for node in self._node_rows(session, Node.vcid.in_(ids)):
@@ -279,7 +324,7 @@ class Service:
         return list(session.execute(query))
 
     @staticmethod
-    def _vc_state(vc: Vc, units: list[Unit]) -> str:
+    def _vc_state(vc: Any, units: list[Any]) -> str:
         if vc.deleting:
             return S.DELETING
         if any(u.state == S.ERROR for u in units):
@@ -288,7 +333,9 @@ class Service:
             return S.APPLYING
         return S.RUNNING
 
-    def _unit_json(self, vc: Vc, unit: Unit, nodes: list[Any]) -> dict[str, Any]:
+    def _unit_json(self, vc: Any, unit: Any, nodes: list[Any]) -> dict[str, Any]:
+        """JSON of a unit (a ``Unit`` or a row of :data:`UNIT_VIEW_COLUMNS`) of UnitGroup
+        ``vc`` (anything with its ``vcid``) and its ``nodes``."""
         body: dict[str, Any] = {
             "name": unit.name,
             "type": unit.type,
@@ -304,7 +351,7 @@ class Service:
         body[key] = [self._node_json(vc, n, ssh_user) for n in nodes]
         return body
 
-    def _node_json(self, vc: Vc, node: Any, ssh_user: str = "root") -> dict[str, Any]:
+    def _node_json(self, vc: Any, node: Any, ssh_user: str = "root") -> dict[str, Any]:
         """JSON of a node or disk (an ORM ``Node`` or a row of its table)."""
         if node.kind == "storage":
             return {

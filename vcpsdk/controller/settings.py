@@ -100,6 +100,8 @@ class ControllerSettings:
         sandbox_bwrap: the bubblewrap executable that confines sandbox node sessions.
         allow_unconfined_nodes: host the nodes of several users even where sessions
             cannot be confined (``vcc serve --allow-unconfined-nodes``).
+        metrics: who may read ``/metrics``: ``open``, ``superuser`` or ``off``
+            (``vcc serve --metrics``; see :mod:`vcpsdk.controller.metrics`).
     """
 
     state_dir: Path
@@ -116,6 +118,7 @@ class ControllerSettings:
     limits: Limits = field(default_factory=Limits)
     sandbox_bwrap: str = "bwrap"
     allow_unconfined_nodes: bool = False
+    metrics: str = "open"
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()

@@ -67,7 +67,7 @@ class Worker:
 
     def start(self) -> None:
         """Requeue interrupted operations and start dispatching."""
-        with self.store.transaction() as session:
+        with self.store.transaction(background=True) as session:
             session.execute(update(Operation).where(Operation.status == "running").values(status="pending"))
             self._release_unqueued(session)
         self.sweep_disks()
@@ -110,7 +110,7 @@ class Worker:
                 continue
             if not reported:
                 continue
-            with self.store.transaction() as session:
+            with self.store.transaction(background=True) as session:
                 for node in session.scalars(select(Node).where(Node.node_id.in_(list(reported)))):
                     state = reported[node.node_id]
                     if state == "DELETED":
@@ -210,7 +210,7 @@ class Worker:
                 ready = session.scalars(select(Operation.unit_id).where(Operation.status == "pending")).all()
             if not set(ready) - self._busy_units:
                 return
-            with self.store.transaction() as session:
+            with self.store.transaction(background=True) as session:
                 pending = session.scalars(
                     select(Operation).where(Operation.status == "pending").order_by(Operation.id)
                 ).all()
@@ -296,7 +296,7 @@ class Worker:
                     DiskRequest(n.node_id, n.node_no, n.disk_size or 0, dict(n.backend_data)) for n in nodes
                 ]
         if unit is None:  # its unit is gone: nothing to do
-            with self.store.transaction() as session:
+            with self.store.transaction(background=True) as session:
                 session.execute(update(Operation).where(Operation.id == op_id).values(status="done"))
             return vcid
 
@@ -305,7 +305,7 @@ class Worker:
                 results: Any = backend.create_disks(ctx, disk_requests)
             else:
                 results = backend.create_nodes(ctx, requests)
-            with self.store.transaction() as session:
+            with self.store.transaction(background=True) as session:
                 self._record_created(session, unit_type, results)
                 self._finish(session, op_id)
         elif kind in ("delete_nodes", "delete_unit"):
@@ -315,7 +315,7 @@ class Worker:
                 backend.delete_nodes(ctx, requests)
             if kind == "delete_unit":
                 backend.sweep(ctx)
-            with self.store.transaction() as session:
+            with self.store.transaction(background=True) as session:
                 self._drop_nodes(session, [r.node_id for r in requests])
                 if kind == "delete_unit":
                     self._drop_unit(session, op_id)
@@ -324,7 +324,7 @@ class Worker:
         else:
             backend.power(ctx, requests, kind)
             port = backend.node_ssh_port()
-            with self.store.transaction() as session:
+            with self.store.transaction(background=True) as session:
                 final = S.NODE_OPERATIONS[kind].final
                 now = utcnow()
                 for node in session.scalars(select(Node).where(Node.node_id.in_(op.node_ids))):
@@ -440,7 +440,7 @@ class Worker:
 
     def _fail(self, op_id: int, error: Exception) -> str | None:
         stamp = utcnow().strftime("%Y/%m/%d %H:%M:%S")
-        with self.store.transaction() as session:
+        with self.store.transaction(background=True) as session:
             op = session.get(Operation, op_id)
             if op is None:
                 return None

@@ -295,7 +295,7 @@ def decode(payload: Any, field_name: str, limits: YamlLimits | None = None) -> A
     text = _base64_text(payload, field_name)
     try:
         check_yaml(text, field_name, limits or YamlLimits())
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_EVENT_LOADER)  # libyaml: several times faster
     except yaml.YAMLError as e:
         raise CciError(f"{field_name}: CCI is not valid YAML: {e}") from None
 

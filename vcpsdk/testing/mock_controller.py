@@ -63,6 +63,8 @@ AUTHORITY = {"role": "fullaccess", "user_name": "alice", "user_role": "regular"}
 AWS_ACCESS_KEY = "AKIAUNITTEST0000"
 AWS_SECRET_KEY = "unit-test-secret-key"
 LONG_POLL = {"long_poll": {"query": ["wait_revision", "wait_sec"], "max_wait_sec": 25.0}}
+#: our controller serves Vault's cubbyhole itself and says so (root and authority answers)
+CUBBYHOLE = {routes.CUBBYHOLE_EXTENSION: {"path": routes.CUBBYHOLE_PATH}}
 #: a syntactically valid controller public key (no private half exists)
 PUBLICKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f vcc@mock"
 
@@ -362,7 +364,7 @@ class MockController:
             "name": "vcc-unit",
             "vcc_id": VCC_ID,
             "version": VCP_SDK_VERSION,
-            "extensions": dict(LONG_POLL),
+            "extensions": {**LONG_POLL, **CUBBYHOLE},
         }
         for route in routes.ROUTES:
             url = re.compile("^" + re.escape(base) + _pattern(route) + r"(\?.*)?$")
@@ -406,15 +408,19 @@ class MockController:
         """Replies to the three requests of ``VcpSDK(...)``.
 
         Args:
-            long_poll: advertise the "wait for change" extension (default True).
+            long_poll: advertise this project's extensions ("wait for change" and the
+                cubbyhole on the controller's own address; default True); False answers as
+                the original controller does.
             vcs: the UnitGroups ``GET /vcs`` lists.
         """
         root = dict(self.root_body)
+        authority: dict[str, Any] = {**AUTHORITY, "extensions": CUBBYHOLE}
         if not long_poll:
             root.pop("extensions")
+            authority.pop("extensions")
         self.on(routes.ROOT, root)
         self.on(routes.VCS_LIST, {"vcs": list(vcs)})
-        self.on(routes.AUTHORITY, dict(AUTHORITY))
+        self.on(routes.AUTHORITY, authority)
 
     def write_config(self, directory: Path, **sections: Any) -> Path:
         """:func:`write_config` for this mock's host and port."""
@@ -491,7 +497,7 @@ class MockController:
             routes.ROOT: lambda: dict(self.root_body),
             routes.ROOT_SLASH: lambda: dict(self.root_body),
             routes.HEALTH: lambda: {"status": "ok"},
-            routes.AUTHORITY: lambda: dict(AUTHORITY),
+            routes.AUTHORITY: lambda: {**AUTHORITY, "extensions": CUBBYHOLE},
             routes.VERSION: lambda: {
                 "version": VCP_SDK_VERSION,
                 "git_tag": f"vcpsdk-{__version__}",

@@ -21,6 +21,9 @@ Fixtures:
 * ``live_controller`` (session): the in-process controller (a
   :class:`~vcpsdk.testing.RunningController`; ``live_controller.restart()`` restarts it
   with its state kept);
+* ``vcp_controller_settings`` (session): more ``ControllerSettings`` of ``live_controller``
+  (none by default: SQLite in its state dir); override it in a ``conftest.py``, e.g. with a
+  ``database_url`` (this project's ``pytest --vcp-database postgres`` does, tests/conftest.py);
 * ``vcp_faults``: its fault injection (:class:`~vcpsdk.testing.faults.Faults`:
   ``fail_next_unit``, ``boot_delay``, ``http_error``, ``timeout``), disarmed after the test;
 * ``vcp_user``: a user name no other test uses; ``vcp_token``: that user's token;
@@ -85,13 +88,14 @@ class _SessionController:
         self._stack = ExitStack()
         self._running: RunningController | None = None
 
-    def get(self) -> RunningController:
-        """The running controller (started now if it is not yet)."""
+    def get(self, settings: dict[str, Any] | None = None) -> RunningController:
+        """The running controller, started now (with more ``ControllerSettings`` fields
+        ``settings``) if it is not yet."""
         if self._running is None:
             from vcpsdk.testing.controller import running_controller
 
             state = self.mktemp("live-controller")
-            self._running = self._stack.enter_context(running_controller(state))
+            self._running = self._stack.enter_context(running_controller(state, **(settings or {})))
         return self._running
 
     def mktemp(self, name: str) -> Path:
@@ -147,12 +151,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_controller(pytestconfig: pytest.Config) -> RunningController:
+def vcp_controller_settings() -> dict[str, Any]:
+    """More ``ControllerSettings`` fields of ``live_controller`` (override it to change them)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def live_controller(
+    pytestconfig: pytest.Config, vcp_controller_settings: dict[str, Any]
+) -> RunningController:
     """A real controller (sandbox backend, zero boot delay) on 127.0.0.1, one per session.
 
     ``live_controller.restart()`` restarts it with its state kept (same port).
     """
-    return _session(pytestconfig).get()
+    return _session(pytestconfig).get(vcp_controller_settings)
 
 
 @pytest.fixture

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,49 +54,97 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: seconds a background writer (the worker) lets request writers go first at most
+BACKGROUND_MAX_WAIT = 0.2
+
+
 class WriterQueue:
-    """Write transactions take turns in arrival order (first come, first served).
+    """Write transactions take turns: requests first come, first served; background last.
 
     SQLite lets one writer at a time in and makes the others poll with growing sleeps
     (its busy handler): under load a writer can miss its turn again and again and wait
     seconds.  Queueing the writers of this process in order instead makes each one
-    wait only for the transactions that arrived before it.  A thread that already holds
-    its turn may open a nested transaction (it keeps its turn).
+    wait only for the transactions that arrived before it.  A *background* writer (the
+    worker recording what a backend did) lets request writers that arrived after it go
+    first, for at most ``background_max_wait`` seconds: a user's request does not wait
+    for the worker's bookkeeping, and the worker is never starved.  A thread that already
+    holds its turn may open a nested transaction (it keeps its turn).
 
     Example:
         >>> queue = WriterQueue()
-        >>> with queue:
+        >>> with queue.turn():
+        ...     pass
+        >>> with queue.turn(background=True):
         ...     pass
     """
 
-    def __init__(self) -> None:
+    def __init__(self, background_max_wait: float = BACKGROUND_MAX_WAIT) -> None:
+        """Args:
+        background_max_wait: seconds a background writer waits at most for request
+            writers that arrived after it.
+        """
+        self.background_max_wait = background_max_wait
         self._cond = threading.Condition()
         self._next_ticket = 0
-        self._serving = 0
+        #: waiting tickets: (background?, when it started waiting)
+        self._waiting: dict[int, tuple[bool, float]] = {}
+        #: the ticket whose turn it is, chosen when the previous writer left
+        self._chosen: int | None = None
         self._owner: int | None = None
         self._depth = 0
 
-    def __enter__(self) -> WriterQueue:
+    def _choose(self) -> int | None:
+        """The next ticket: the oldest request, unless the oldest background ticket has
+        waited its longest (or no request waits)."""
+        requests = [t for t, (background, _) in self._waiting.items() if not background]
+        background = [t for t, (bg, _) in self._waiting.items() if bg]
+        if background:
+            oldest = min(background)
+            if not requests or (
+                oldest < min(requests)
+                and time.monotonic() - self._waiting[oldest][1] >= self.background_max_wait
+            ):
+                return oldest
+        return min(requests) if requests else None
+
+    @contextmanager
+    def turn(self, background: bool = False) -> Iterator[None]:
+        """Wait for this thread's turn to write and hold it for the block.
+
+        Args:
+            background: a writer no user waits for: request writers go first (see above).
+        """
         me = threading.get_ident()
         with self._cond:
             if self._owner == me:
                 self._depth += 1
-                return self
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            while ticket != self._serving:
-                self._cond.wait()
-            self._owner, self._depth = me, 1
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        with self._cond:
-            self._depth -= 1
-            if self._depth:
-                return
-            self._owner = None
-            self._serving += 1
-            self._cond.notify_all()
+            else:
+                ticket = self._next_ticket
+                self._next_ticket += 1
+                self._waiting[ticket] = (background, time.monotonic())
+                if self._owner is None and self._chosen is None:
+                    self._chosen = self._choose()
+                try:
+                    while self._chosen != ticket:
+                        self._cond.wait()
+                except BaseException:  # interrupted while waiting: pass the turn on
+                    del self._waiting[ticket]
+                    if self._chosen == ticket:
+                        self._chosen = self._choose()
+                        self._cond.notify_all()
+                    raise
+                del self._waiting[ticket]
+                self._chosen = None
+                self._owner, self._depth = me, 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._depth -= 1
+                if not self._depth:
+                    self._owner = None
+                    self._chosen = self._choose()
+                    self._cond.notify_all()
 
 
 class Store:
@@ -165,17 +216,21 @@ class Store:
         event.listen(self._sessions, "after_commit", callback)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, background: bool = False) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on error.
 
         Keep it short (no cloud calls, no file I/O inside): on SQLite every other writer
         waits for it.
+
+        Args:
+            background: a write no user waits for (the worker's): on SQLite, request
+                writes that arrive meanwhile go first (see :class:`WriterQueue`).
         """
         if self._writers is None:
             with self._sessions() as session, session.begin():
                 yield session
             return
-        with self._writers, self._sessions() as session, session.begin():
+        with self._writers.turn(background), self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
@@ -193,18 +248,16 @@ class Store:
     def set_meta_default(self, key: str, value: str) -> str:
         """Store ``value`` under ``key`` unless a value exists; return the stored value."""
         with self.transaction() as session:
-            row = session.get(Meta, key)
-            if row is None:
-                session.add(Meta(key=key, value=value))
-                return value
-            return row.value
+            _insert_meta_if_absent(session, key, value)
+            return session.execute(select(Meta.value).where(Meta.key == key)).scalar_one()
 
     def next_vcno(self, session: Session) -> int:
         """The next UnitGroup number (1, 2, ...); numbers are never reused."""
-        row = session.get(Meta, "vcno_seq", with_for_update=True)
-        if row is None:
-            row = Meta(key="vcno_seq", value="0")
-            session.add(row)
+        # insert-if-absent first: a row lock cannot guard a row that does not exist yet, so
+        # two first UnitGroups (or replicas) would both insert it
+        _insert_meta_if_absent(session, "vcno_seq", "0")
+        row = session.get(Meta, "vcno_seq", with_for_update=True, populate_existing=True)
+        assert row is not None  # inserted above
         number = int(row.value) + 1
         row.value = str(number)
         return number
@@ -213,3 +266,9 @@ class Store:
         """Release the engine's connections."""
         self._closed.set()
         self.engine.dispose()
+
+
+def _insert_meta_if_absent(session: Session, key: str, value: str) -> None:
+    """``INSERT ... ON CONFLICT DO NOTHING`` of a meta row: race-free between connections."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(Meta).values(key=key, value=value).on_conflict_do_nothing(index_elements=["key"]))

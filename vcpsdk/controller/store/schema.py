@@ -11,6 +11,11 @@ The revisions live in ``migrations/versions/`` (shipped with the package); revis
 - a database at a revision this vcpsdk does not know (made by a newer release) is
   refused with :class:`SchemaError`, before anything is changed.
 
+On PostgreSQL several replicas may start at once on one database: the check and the
+upgrade run in one transaction that first takes the advisory lock
+:data:`MIGRATION_LOCK_KEY`, so one replica migrates and the others wait for it, then find
+the schema at ``head`` and go on.  SQLite needs no lock (one process owns its file).
+
 Alembic is driven through its API with a configuration built in code: no
 ``alembic.ini`` is needed.  A developer adds a revision with::
 
@@ -27,7 +32,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,6 +40,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE = "0001"
 #: a table every pre-migration database has
 _LEGACY_TABLE = "vcs"
+#: PostgreSQL advisory lock held while one replica checks and upgrades the schema
+#: (``pg_advisory_xact_lock``; any 64-bit number no other program on the database uses)
+MIGRATION_LOCK_KEY = 0x7663_6373_6368_6D61  # "vccschma"
 
 
 class SchemaError(RuntimeError):
@@ -83,6 +91,8 @@ def upgrade_to_head(engine: Engine) -> None:
     script = ScriptDirectory.from_config(alembic_config())
     known = {rev.revision for rev in script.walk_revisions()}
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # other replicas wait here until we commit
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         current = current_revision(connection)
         if current is not None and current not in known:
             where = engine.url.render_as_string(hide_password=True)

@@ -3,7 +3,11 @@
 Nodes get addresses in their provider's ``private_network_ipmask`` (a range inside
 127.0.0.0/8), disks are directories under the state dir, and booting takes a
 configurable delay so that users see the same BOOTING → RUNNING flow as on a
-cloud.  Nothing here ever talks to an address outside 127.0.0.0/8.
+cloud.  Nothing here ever talks to an address outside 127.0.0.0/8 — except inside the
+private network namespace of ``vcc sandbox run`` (``network.py``), where nodes get the
+notebooks' own addresses (``172.30.2.0/24``...) on ``lo`` and no traffic can leave.
+
+Nodes accept ``root`` and ``vcp`` (the Base container's users, ``users.py``).
 
 Node sessions are confined with bubblewrap (``confine.py``) when the host allows it
 (probed once at start).  A host that cannot confine hosts the nodes of one user at a
@@ -41,7 +45,15 @@ from vcpsdk.controller.backends.base import (
     UnitContext,
 )
 from vcpsdk.controller.backends.sandbox.confine import OPT_OUT_FLAG, Confinement
+from vcpsdk.controller.backends.sandbox.network import (
+    PRIVATE_ADDRESS_POLICY,
+    NodeAddresses,
+    check_private_namespace,
+    private_catalog,
+    private_network_requested,
+)
 from vcpsdk.controller.backends.sandbox.nodes import NodeConfig, NodeHub
+from vcpsdk.controller.backends.sandbox.users import BASE_USER
 from vcpsdk.controller.backends.toolkit.addresses import Address, AddressPolicy, Network
 from vcpsdk.controller.backends.toolkit.bootstrap import container_environment
 
@@ -109,8 +121,15 @@ class SandboxBackend(Backend):
         self.boot_delay = boot_delay
         #: seconds each new disk takes (0; ``VCC_SANDBOX_DISK_DELAY`` for crash tests)
         self.disk_delay = float(os.environ.get(DISK_DELAY_ENV) or 0)
-        self._catalog = catalog or default_catalog()
-        self._check_catalog()
+        #: inside ``vcc sandbox run``: the notebooks' own networks, addresses on ``lo`` while up
+        self.private_network = private_network_requested()
+        if self.private_network:
+            check_private_namespace()
+            self.address_policy = PRIVATE_ADDRESS_POLICY
+            self._catalog = catalog or private_catalog(default_catalog())
+        else:
+            self._catalog = catalog or default_catalog()
+            self._check_catalog()
         self._ssh_ports = (ssh_port, fallback_ssh_port)
         self._hub: NodeHub | None = None
 
@@ -119,7 +138,10 @@ class SandboxBackend(Backend):
         """The SSH endpoints of the nodes (started with the controller)."""
         if self._hub is None:
             self._probe_confinement()
-            self._hub = NodeHub(self.state_dir, *self._ssh_ports, confinement=self.confinement)
+            addresses = NodeAddresses() if self.private_network else None
+            self._hub = NodeHub(
+                self.state_dir, *self._ssh_ports, confinement=self.confinement, addresses=addresses
+            )
         return self._hub
 
     def _probe_confinement(self) -> None:
@@ -250,8 +272,8 @@ class SandboxBackend(Backend):
         )
         for device in disks:  # where each attached disk is, inside the node's home
             environment[f"VCP_DISK_{Path(device).name.upper()}"] = str(home / "mnt" / Path(device).name)
-        users = ["root"]
-        if spec.get("ssh_user_name") and spec["ssh_user_name"] != "root":
+        users = ["root", BASE_USER]  # the Base container's logins, plus the unit's own
+        if spec.get("ssh_user_name") and spec["ssh_user_name"] not in users:
             users.append(spec["ssh_user_name"])
         return NodeConfig(
             node_id=node.node_id,

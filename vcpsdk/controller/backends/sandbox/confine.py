@@ -128,6 +128,9 @@ class NodeView:
         scratch: the node's scratch directory on the host (mounted at ``/tmp``, ``/var/tmp``).
         hostname_file: a file holding the node's name, shown as ``/etc/hostname``.
         disks: ``{mount point inside the node: directory on the host}``.
+        mounts: more read-write directories ``{inside: on the host}`` (users' homes).
+        files: read-only files and directories ``{inside: on the host}`` (``/etc/passwd``,
+            ``sudo``, the sudo broker's socket directory).
     """
 
     hostname: str
@@ -135,6 +138,8 @@ class NodeView:
     scratch: Path
     hostname_file: Path
     disks: Mapping[str, str] = field(default_factory=dict)
+    mounts: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,11 +150,14 @@ class Confinement:
         bwrap: the bubblewrap executable (a name looked up on ``PATH``, or a path).
         confined: True once :meth:`probe` has shown that bwrap works here.
         reason: why nodes are not confined (empty when they are).
+        own_uids: sessions of users other than root can get a uid of their own (bubblewrap
+            ``--unshare-user`` works here); without it they run with root's.
     """
 
     bwrap: str = "bwrap"
     confined: bool = False
     reason: str = "not probed yet"
+    own_uids: bool = False
 
     def __post_init__(self) -> None:
         self._raw_ping = os.geteuid() == 0 and _ping_needs_raw_socket() and platform.machine() == "x86_64"
@@ -195,6 +203,11 @@ class Confinement:
             self.confined, self.reason = False, f"{self.bwrap} cannot confine here: {detail}"
             return False
         self.confined, self.reason = True, ""
+        self.own_uids = True  # argv() honours uid from now on: try it once
+        nested = subprocess.run(
+            self.argv(view, ["true"], uid=1000), capture_output=True, timeout=30, check=False
+        )
+        self.own_uids = nested.returncode == 0
         return True
 
     def pass_fds(self) -> tuple[int, ...]:
@@ -207,19 +220,31 @@ class Confinement:
         os.lseek(fd, 0, os.SEEK_SET)
         return (fd,)
 
-    def argv(self, view: NodeView, command: list[str], seccomp_fd: int | None = None) -> list[str]:
+    def argv(
+        self,
+        view: NodeView,
+        command: list[str],
+        seccomp_fd: int | None = None,
+        uid: int = 0,
+        chdir: str | None = None,
+    ) -> list[str]:
         """The ``bwrap`` command line that runs ``command`` inside ``view``.
 
         Args:
             view: what the session sees.
             command: the program and its arguments, run in the node's home.
             seccomp_fd: descriptor from :meth:`pass_fds` (needed when it returned one).
+            uid: not 0: run as this uid (and gid) in a user namespace of the session's own
+                (where the host allows it, :attr:`own_uids`).
+            chdir: the working directory inside the node (default: the node's home).
 
         Returns:
             the full argument vector, ``bwrap`` first.
         """
         args = [self.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-uts", "--unshare-ipc"]
         args += ["--unshare-cgroup-try", "--hostname", view.hostname, "--cap-drop", "ALL"]
+        if uid and self.own_uids:
+            args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
         if self._raw_ping:
             args += ["--cap-add", "CAP_NET_RAW"]
         if seccomp_fd is not None:
@@ -244,7 +269,9 @@ class Confinement:
             args += ["--dir", directory]
         args += ["--bind", str(view.scratch), "/tmp", "--bind", str(view.scratch), "/var/tmp"]
         args += ["--bind", str(view.home), str(view.home)]
-        for mount_point, source in view.disks.items():
+        for mount_point, source in {**view.mounts, **view.disks}.items():
             args += ["--bind", source, mount_point]
-        args += ["--remount-ro", "/", "--chdir", str(view.home), "--", *command]
+        for inside, source in view.files.items():
+            args += ["--ro-bind", source, inside]
+        args += ["--remount-ro", "/", "--chdir", chdir or str(view.home), "--", *command]
         return args

@@ -40,6 +40,17 @@ from typing import Any, TypeVar
 import asyncssh
 
 from vcpsdk.controller.backends.sandbox.confine import SFTP_SERVER, Confinement, NodeView
+from vcpsdk.controller.backends.sandbox.network import NodeAddresses
+from vcpsdk.controller.backends.sandbox.users import (
+    BIN_DIR,
+    SUDO_DIR,
+    NodeUser,
+    SudoBroker,
+    identity_files,
+    install_sudo,
+    login_users,
+    user_dir,
+)
 
 logger = logging.getLogger("vcp.controller")
 T = TypeVar("T")
@@ -70,12 +81,19 @@ class NodeHub:
         ssh_port: int = 22,
         fallback_port: int = 2222,
         confinement: Confinement | None = None,
+        addresses: NodeAddresses | None = None,
     ) -> None:
         _raise_open_file_limit()
+        #: private network: a node's address is on ``lo`` only while its endpoint is open
+        self.addresses = addresses
+        self._up: dict[str, str] = {}  # node id → address added to lo
+        self._brokers: dict[str, SudoBroker] = {}  # node id → its sudo broker (confined nodes)
         #: sessions run confined when this is set and works on this host
         self.confinement = confinement if confinement is not None and confinement.confined else None
         self.root = Path(state_dir) / "nodes"
         self.root.mkdir(parents=True, exist_ok=True)
+        #: the ``sudo`` of confined nodes' users (``users.py``)
+        self.sudo = install_sudo(Path(state_dir)) if self.confinement is not None else None
         self._wanted_port = ssh_port
         self._fallback_port = fallback_port
         self.port: int | None = None  # decided by the first successful bind
@@ -145,6 +163,7 @@ class NodeHub:
         for node_id in node_ids:
             directory = self.directory(node_id)
             shutil.rmtree(directory / "home", ignore_errors=True)
+            shutil.rmtree(directory / "users", ignore_errors=True)
             (directory / "ssh_host_ed25519_key").unlink(missing_ok=True)
 
     def stop(self, node_ids: list[str]) -> None:
@@ -172,6 +191,9 @@ class NodeHub:
         directory = self.directory(config.node_id)
         home = directory / "home"
         _write_authorized_keys(home, config.authorized_keys)
+        for user in self.users(config).values():
+            if user.uid:  # vcp: its own home with the same keys
+                _write_authorized_keys(user_dir(directory, user.name), config.authorized_keys)
         key_file = directory / "ssh_host_ed25519_key"
         if not key_file.exists():  # a node keeps its host key for its whole life
             asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
@@ -186,11 +208,31 @@ class NodeHub:
             _mount_point(mounts / Path(device).name, target, bind=self.confinement is not None)
         (directory / "node.json").write_text(json.dumps(asdict(config)))
 
+    def users(self, config: NodeConfig) -> dict[str, NodeUser]:
+        """The node's login users (root, vcp, ...) with their uids and homes inside the node
+        (unconfined: homes on the host)."""
+        users = login_users(self.home(config.node_id), config.users)
+        if self.confinement is None:
+            directory = self.directory(config.node_id)
+            return {
+                n: NodeUser(n, u.uid, str(user_dir(directory, n)) if u.uid else u.home)
+                for n, u in users.items()
+            }
+        return users
+
     def view(self, config: NodeConfig) -> NodeView:
         """What a confined session of the node sees."""
         directory, home = self.directory(config.node_id), self.home(config.node_id)
         disks = {str(home / "mnt" / Path(device).name): target for device, target in config.disks.items()}
-        return NodeView(config.node_id, home, directory / "tmp", directory / "hostname", disks)
+        users = self.users(config)
+        mounts = {u.home: str(user_dir(directory, u.name)) for u in users.values() if u.uid}
+        files = identity_files(directory / "etc", users)
+        if self.sudo is not None:
+            files[f"{BIN_DIR}/sudo"] = str(self.sudo)
+            if os.path.exists("/usr/bin/sudo"):  # the set-uid one cannot work inside
+                files["/usr/bin/sudo"] = str(self.sudo)
+            files[SUDO_DIR] = str(directory / "run")
+        return NodeView(config.node_id, home, directory / "tmp", directory / "hostname", disks, mounts, files)
 
     def _load(self, node_id: str) -> NodeConfig:
         data = json.loads((self.directory(node_id) / "node.json").read_text())
@@ -210,13 +252,18 @@ class NodeHub:
         home = directory / "home"
 
         connections = self._connections.setdefault(config.node_id, set())
-        runner = _Runner(config, home, self.confinement, self.view(config) if self.confinement else None)
+        users = self.users(config)
+        runner = _Runner(
+            config, home, self.confinement, self.view(config) if self.confinement else None, users
+        )
+        homes = {n: home if not u.uid else user_dir(directory, n) for n, u in users.items()}
 
         def server_factory() -> asyncssh.SSHServer:
-            return _NodeServer(config, home, connections, runner if runner.confined else None)
+            return _NodeServer(config, homes, connections, runner if runner.confined else None)
 
         def sftp_factory(channel: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
-            return _NodeSFTPServer(channel, chroot=os.fsencode(home))
+            user_home = homes.get(channel.get_extra_info("username") or "root", home)
+            return _NodeSFTPServer(channel, chroot=os.fsencode(user_home))
 
         options: dict[str, Any] = {
             "server_factory": server_factory,
@@ -227,6 +274,13 @@ class NodeHub:
         if not runner.confined:  # confined sessions are opened by _NodeServer.session_requested
             options.update(process_factory=runner.command, sftp_factory=sftp_factory, allow_scp=True)
         port = self.port or self._wanted_port
+        if self.addresses is not None:
+            await self.addresses.add(config.address)
+            self._up[config.node_id] = config.address
+        if runner.confined and config.node_id not in self._brokers:
+            broker = SudoBroker(directory / "run", runner.run_as_root)
+            await broker.start()
+            self._brokers[config.node_id] = broker
         try:
             acceptor = await asyncssh.listen(config.address, port, **options)
         except OSError as e:
@@ -259,6 +313,14 @@ class NodeHub:
             await acceptor.wait_closed()
         for connection in open_connections:
             await connection.wait_closed()
+        for node_id in node_ids:
+            broker = self._brokers.pop(node_id, None)
+            if broker is not None:
+                await broker.close()
+        if self.addresses is not None:  # a node that is not up has no address
+            for node_id in node_ids:
+                if node_id in self._up:
+                    await self.addresses.remove(self._up.pop(node_id))
 
 
 def _write_authorized_keys(home: Path, keys: str) -> None:
@@ -313,12 +375,12 @@ class _NodeServer(asyncssh.SSHServer):
     def __init__(
         self,
         config: NodeConfig,
-        home: Path,
+        homes: dict[str, Path],
         connections: set[asyncssh.SSHServerConnection],
         confined: _Runner | None = None,
     ) -> None:
         self._config = config
-        self._keys_file = home / ".ssh" / "authorized_keys"
+        self._keys_files = {name: home / ".ssh" / "authorized_keys" for name, home in homes.items()}
         self._connections = connections
         self._connection: asyncssh.SSHServerConnection | None = None
         self._confined = confined
@@ -347,10 +409,10 @@ class _NodeServer(asyncssh.SSHServer):
         return True
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        if username not in self._config.users:
+        if username not in self._keys_files:
             return False
         try:  # read on every attempt: add_publickey appends to this file
-            text = self._keys_file.read_text()
+            text = self._keys_files[username].read_text()
         except OSError:
             return False
         try:
@@ -364,23 +426,32 @@ class _Runner:
     """Runs the sessions of one node: as plain processes, or inside its confinement."""
 
     def __init__(
-        self, config: NodeConfig, home: Path, confinement: Confinement | None, view: NodeView | None
+        self,
+        config: NodeConfig,
+        home: Path,
+        confinement: Confinement | None,
+        view: NodeView | None,
+        users: dict[str, NodeUser] | None = None,
     ) -> None:
         self.config = config
         self.home = home
         self.confinement = confinement
         self.view = view
+        self.users = users or {}
 
     @property
     def confined(self) -> bool:
         """True when the node's sessions run inside its confinement."""
         return self.confinement is not None and self.view is not None
 
+    def _user(self, username: str) -> NodeUser:
+        return self.users.get(username) or NodeUser(username, 0, str(self.home))
+
     def environment(self, username: str) -> dict[str, str]:
         """The environment of a session of ``username``."""
         return {
-            "PATH": BASE_PATH,
-            "HOME": str(self.home),
+            "PATH": f"{BIN_DIR}:{BASE_PATH}" if self.confined else BASE_PATH,
+            "HOME": self._user(username).home,
             "USER": username,
             "LOGNAME": username,
             "SHELL": "/bin/sh",
@@ -397,6 +468,57 @@ class _Runner:
         process.exit(status)
         await process.wait_closed()
 
+    async def _spawn(
+        self,
+        argv: list[str],
+        username: str,
+        streams: tuple[Any, Any, Any],
+        chdir: str | None,
+        env: dict[str, str],
+    ) -> asyncio.subprocess.Process:
+        """Start ``argv`` as ``username`` (confined: in the node's view, as its uid)."""
+        user = self._user(username)
+        fds: tuple[int, ...] = ()
+        cwd = self.home if not user.uid else user_dir(self.home.parent, username)
+        if self.confinement is not None and self.view is not None:
+            fds = self.confinement.pass_fds()
+            argv = self.confinement.argv(
+                self.view, argv, seccomp_fd=fds[0] if fds else None, uid=user.uid, chdir=chdir or user.home
+            )
+        elif chdir:
+            cwd = Path(chdir)
+        try:
+            return await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=cwd,
+                env={**self.environment(username), **env},
+                stdin=streams[0],
+                stdout=streams[1],
+                stderr=streams[2],
+                start_new_session=True,
+                pass_fds=fds,
+            )
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    async def run_as_root(
+        self, argv: list[str], streams: tuple[int, int, int], chdir: str, env: dict[str, str]
+    ) -> int:
+        """A ``sudo`` request (``users.SudoBroker``): ``argv`` as root with the caller's
+        streams, in its working directory (root's view is the same); returns the exit status."""
+        try:
+            child = await self._spawn(argv, "root", streams, chdir, env)
+        except OSError as e:
+            os.write(streams[2], f"sudo: cannot start command: {e}\n".encode())
+            return 127
+        try:
+            status = await child.wait()
+        except asyncio.CancelledError:
+            _kill(child)
+            raise
+        return status if status >= 0 else 128 - status
+
     async def run(
         self,
         argv: list[str],
@@ -406,27 +528,12 @@ class _Runner:
         stderr: asyncssh.SSHWriter[bytes],
     ) -> int:
         """Run ``argv`` with the session's streams; returns the exit status to report."""
-        fds: tuple[int, ...] = ()
-        if self.confinement is not None and self.view is not None:
-            fds = self.confinement.pass_fds()
-            argv = self.confinement.argv(self.view, argv, seccomp_fd=fds[0] if fds else None)
+        pipe = asyncio.subprocess.PIPE
         try:
-            child = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=self.home,
-                env=self.environment(username),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-                pass_fds=fds,
-            )
+            child = await self._spawn(argv, username, (pipe, pipe, pipe), None, {})
         except OSError as e:
             stderr.write(f"cannot start command: {e}\n".encode())
             return 127
-        finally:
-            for fd in fds:
-                os.close(fd)
         assert child.stdin is not None and child.stdout is not None and child.stderr is not None
         feeding = asyncio.ensure_future(_feed_stdin(stdin, child.stdin))
         try:

@@ -1,0 +1,108 @@
+"""MkDocs hooks of the docs site (mkdocs.yml ``hooks:``).
+
+The notebooks in ``examples/`` are pages of the site without being copied into ``docs/``:
+``examples/<name>.ipynb`` becomes the page ``examples/<name>.ipynb`` (rendered by the
+mkdocs-jupyter plugin), so a nav line ``- Tutorial: examples/sandbox_tutorial.ipynb`` works
+in ``mkdocs build`` and in ``mkdocs serve`` alike.  It is also the griffe extension
+:class:`ExampleSections` of the API reference (mkdocstrings ``extensions:``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from griffe import Extension, Object
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File, Files
+
+EXAMPLE_HEADING = re.compile(r"^(\s*)Example:[ \t]*$", re.MULTILINE)
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+#: the modules of the API reference whose classes have generated methods
+DOCUMENTED_MODULES = ("vcpsdk.vcpsdk", "vcpsdk.node", "vcpsdk.spec")
+#: where the notebooks are staged for the build (ignored by git)
+STAGE = ROOT / ".cache" / "docs-notebooks"
+
+
+def on_config(config: Any) -> Any:
+    """Give the methods that helper modules generate for a class that class's module.
+
+    ``VcpUnitClass.delete_nodes`` and its kind are made by ``vcpsdk._views`` and keep its
+    ``__module__``; the API reference (griffe, inspecting) would take them for references
+    to ``vcpsdk._views.VcpUnitClass.delete_nodes``, which does not exist, and leave them out.
+
+    Args:
+        config: the MkDocs configuration (unchanged).
+
+    Returns:
+        ``config``.
+    """
+    for module_name in DOCUMENTED_MODULES:
+        module = importlib.import_module(module_name)
+        for cls in vars(module).values():
+            if not inspect.isclass(cls) or cls.__module__ != module_name:
+                continue
+            for name, member in vars(cls).items():
+                if inspect.isfunction(member) and member.__qualname__ == f"{cls.__qualname__}.{name}":
+                    member.__module__ = module_name
+    return config
+
+
+@event_priority(100)  # before the notebook plugin looks for .ipynb pages
+def on_files(files: Files, config: Any) -> Files:
+    """Add every ``examples/*.ipynb`` to the site's files (as staged by :func:`staged`).
+
+    Args:
+        files: the files MkDocs found in ``docs/``.
+        config: the MkDocs configuration.
+
+    Returns:
+        ``files`` with the notebooks added.
+    """
+    for notebook in sorted(EXAMPLES.glob("*.ipynb")):
+        staged(notebook)
+        # a real file (the notebook plugin reads it through src_dir), at examples/<name>
+        src_uri = f"{EXAMPLES.name}/{notebook.name}"
+        files.append(File(src_uri, str(STAGE), config.site_dir, config.use_directory_urls))
+    return files
+
+
+def staged(notebook: Path) -> Path:
+    """Copy ``notebook`` to ``STAGE/examples/`` without its widget state.
+
+    nbconvert's templates load the widget manager from a CDN for a notebook with widget
+    state; without it a widget output (e.g. a progress bar) shows its text form, and the
+    page loads nothing from the network.
+
+    Args:
+        notebook: an ``examples/*.ipynb``.
+
+    Returns:
+        the copy.
+    """
+    document = json.loads(notebook.read_text(encoding="utf-8"))
+    document.get("metadata", {}).pop("widgets", None)
+    copy = STAGE / EXAMPLES.name / notebook.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return copy
+
+
+class ExampleSections(Extension):
+    """A griffe extension: the docstrings' ``Example:`` sections are read as Google-style
+    ``Examples:`` sections, so their ``>>>`` lines render as code (doctest flags trimmed)."""
+
+    def on_object(self, *, obj: Object, **kwargs: Any) -> None:
+        """Rename the ``Example:`` heading of ``obj``'s docstring before it is parsed.
+
+        Args:
+            obj: the object griffe loaded.
+            kwargs: the other arguments of the event.
+        """
+        if obj.docstring is not None:
+            obj.docstring.value = EXAMPLE_HEADING.sub(r"\1Examples:", obj.docstring.value)
