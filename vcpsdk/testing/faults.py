@@ -134,22 +134,38 @@ class HttpFaults:
         return None
 
     def wrap(self, app: Asgi) -> Asgi:
-        """The ASGI app ``app`` with these faults applied in front of it."""
+        """The ASGI app ``app`` with these faults applied in front of it (its attributes,
+        e.g. a FastAPI app's ``state``, stay reachable on the wrapper)."""
+        return _FaultyApp(app, self)
 
-        async def faulty(scope: Scope, receive: Receive, send: Send) -> None:
-            fault = self._take(scope["method"], scope["path"]) if scope["type"] == "http" else None
-            if fault is None:
-                await app(scope, receive, send)
-                return
-            if fault.hold is not None and await _client_left(receive, fault.hold):
-                return
-            body = json.dumps({"message": fault.message}).encode()
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            headers += [(k.lower().encode(), v.encode()) for k, v in fault.headers.items()]
-            await send({"type": "http.response.start", "status": fault.status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request of ``scope`` if an armed fault matches it; True if it did."""
+        fault = self._take(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        if fault is None:
+            return False
+        if fault.hold is not None and await _client_left(receive, fault.hold):
+            return True
+        body = json.dumps({"message": fault.message}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in fault.headers.items()]
+        await send({"type": "http.response.start", "status": fault.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
 
-        return faulty
+
+class _FaultyApp:
+    """An ASGI app behind :class:`HttpFaults`; other attributes are the wrapped app's."""
+
+    def __init__(self, app: Asgi, faults: HttpFaults) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not await self.faults.answer(scope, receive, send):
+            await self.app(scope, receive, send)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
 
 
 async def _client_left(receive: Receive, seconds: float) -> bool:
