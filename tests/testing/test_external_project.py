@@ -1,8 +1,9 @@
 """``vcpsdk.testing`` from outside this repository: a tiny project in ``tmp_path`` that
-enables the pytest plugin and the conformance suite in its own conftest, run with pytest
-in a separate process.  The project also has a backend of its own (a toy cloud, in its own
-module, on the toolkit) enabled with ``class: "module:Class"``, and its ``toy/`` directory
-runs the conformance suite against that backend through the project's harness."""
+gets the pytest plugin by vcpsdk's entry point and enables the conformance suite in its
+own conftest, run with pytest in a separate process.  The project also has a backend of
+its own (a toy cloud, in its own module, on the toolkit) enabled with ``class:
+"module:Class"``, and its ``toy/`` directory runs the conformance suite against that
+backend through the project's harness."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import pytest
 
 from vcpsdk.testing.conformance.sandbox import SandboxHarness
 
-pytest_plugins = ["vcpsdk.testing.pytest_plugin", "vcpsdk.testing.conformance"]
+pytest_plugins = ["vcpsdk.testing.conformance"]  # the fixtures come by vcpsdk's entry point
 
 
 @pytest.fixture

@@ -7,11 +7,15 @@
   the occtr route table (for fast unit tests; needs ``requests-mock``).
 * :mod:`vcpsdk.testing.fakes`: local fakes of the clouds (EC2 on moto, ...).
 * :mod:`vcpsdk.testing.pytest_plugin`: pytest fixtures (``live_controller``, ``vcp_sdk``,
-  ``make_vcp_sdk``, ``ssh_keypair`` ...); enable with
-  ``pytest_plugins = ["vcpsdk.testing.pytest_plugin"]``.
+  ``make_vcp_sdk``, ``ssh_keypair``, ``vcp_faults`` ...), registered by vcpsdk's ``pytest11``
+  entry point; ``pytest --vcp-notebooks DIR`` runs notebooks as tests.
+* :mod:`vcpsdk.testing.faults`: fault injection of a test controller (failing units, slow
+  boots, HTTP errors and timeouts).
+* :mod:`vcpsdk.testing.notebooks`: ``run_notebook(path, controller=...)`` executes a
+  ``.ipynb`` against a test controller, its token prompt answered.
 * :mod:`vcpsdk.testing.conformance`: the backend conformance suite as a pytest plugin.
 
-Example (a notebook's test, with the plugin enabled in ``conftest.py``)::
+Example (a notebook's test; the plugin's fixtures need no ``conftest.py``)::
 
     def test_my_notebook(vcp_sdk, vcp_pubkey):
         spec = vcp_sdk.get_spec("aws", "small")
@@ -28,8 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vcpsdk.testing.controller import RunningController, running_controller
+    from vcpsdk.testing.faults import Faults
     from vcpsdk.testing.keys import write_test_public_key
     from vcpsdk.testing.network import free_port
+    from vcpsdk.testing.notebooks import NotebookFailed, run_notebook
     from vcpsdk.testing.serving import serving
 
 #: public name → module; imported on first use so that e.g. the mock controller
@@ -40,9 +46,21 @@ _EXPORTS = {
     "serving": "vcpsdk.testing.serving",
     "write_test_public_key": "vcpsdk.testing.keys",
     "free_port": "vcpsdk.testing.network",
+    "Faults": "vcpsdk.testing.faults",
+    "NotebookFailed": "vcpsdk.testing.notebooks",
+    "run_notebook": "vcpsdk.testing.notebooks",
 }
 
-__all__ = ["RunningController", "free_port", "running_controller", "serving", "write_test_public_key"]
+__all__ = [
+    "Faults",
+    "NotebookFailed",
+    "RunningController",
+    "free_port",
+    "run_notebook",
+    "running_controller",
+    "serving",
+    "write_test_public_key",
+]
 
 
 def __getattr__(name: str) -> Any:

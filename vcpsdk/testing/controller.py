@@ -15,16 +15,22 @@ Only 127.0.0.1 is used; sandbox nodes boot instantly (``boot_delay=0``).  With
 ``tls=True`` the controller serves HTTPS with a self-signed certificate kept in its state
 dir (``vcc.cert_path``), as ``vcc serve --tls-self-signed`` does; ``write_config`` then
 writes ``scheme: https`` and ``insecure_request_warning: False``.
+
+Every running controller carries :class:`~vcpsdk.testing.faults.Faults` (``vcc.faults``:
+failing units, slow boots, HTTP errors and timeouts, applied by an ASGI middleware and by
+wrapping the backend objects, never in the controller's own code) and can be restarted
+with its state kept (``vcc.restart()``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 import yaml
 
 from vcpsdk.controller.app import create_app
@@ -33,6 +39,7 @@ from vcpsdk.controller.runtime import Controller, build_controller
 from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.controller.tls import TlsFiles, self_signed
 from vcpsdk.core.protocol import BASE_PATH
+from vcpsdk.testing.faults import Faults
 from vcpsdk.testing.network import free_port
 from vcpsdk.testing.serving import LoopbackServer, serving
 
@@ -45,11 +52,31 @@ class RunningController(LoopbackServer):
         state_dir: the controller's state dir.
         controller: the running controller (store, service, worker, backends).
         cert_path: the certificate it serves HTTPS with (``None``: plain http).
+        faults: fault injection (see :mod:`vcpsdk.testing.faults`), disarmed by default.
     """
 
     state_dir: Path
     controller: Controller
     cert_path: Path | None = None
+    faults: Faults = field(default_factory=Faults)
+    _tls: TlsFiles | None = field(default=None, repr=False)
+    _stack: ExitStack = field(default_factory=ExitStack, repr=False)
+
+    def restart(self) -> None:
+        """Stop the controller and start it again on the same port with the same state,
+        as an operator's ``systemctl restart`` would: requests in flight fail, the nodes'
+        SSH endpoints stop and come back (the backends' ``restore``), queued operations
+        resume.  ``controller`` is the new one afterwards; armed faults stay armed.
+
+        Example::
+
+            unit = vcp.get_ugroup("g").create_unit("u", spec)
+            live_controller.restart()
+            assert vcp.get_ugroup("g").get_unit("u").state == "RUNNING"
+        """
+        self._stack.close()
+        served = _serve(self.controller.settings, self.faults, self._tls, self.port)
+        self.controller, self.port, self.server, self._stack = served
 
     @property
     def scheme(self) -> str:
@@ -116,12 +143,35 @@ def running_controller(
     if files:
         settings.update(tls_cert=files.cert, tls_key=files.key)
     config = ControllerSettings(state_dir=Path(state_dir), boot_delay=boot_delay, **settings)  # type: ignore[arg-type]
-    controller = build_controller(config)  # see vcpsdk.controller.runtime
-    with serving(create_app(controller), "controller", tls=files) as (port, server):
-        yield RunningController(
-            port=port,
-            server=server,
-            state_dir=config.state_dir,
-            controller=controller,
-            cert_path=files.cert if files else None,
-        )
+    faults = Faults()
+    controller, port, server, stack = _serve(config, faults, files, 0)
+    running = RunningController(
+        port=port,
+        server=server,
+        state_dir=config.state_dir,
+        controller=controller,
+        cert_path=files.cert if files else None,
+        faults=faults,
+        _tls=files,
+        _stack=stack,
+    )
+    try:
+        yield running
+    finally:
+        running._stack.close()  # the one of the last (re)start
+
+
+def _serve(
+    settings: ControllerSettings, faults: Faults, tls: TlsFiles | None, port: int
+) -> tuple[Controller, int, uvicorn.Server, ExitStack]:
+    """Build a controller and serve it (behind ``faults``) on ``port`` of 127.0.0.1 (0: any).
+
+    Returns:
+        the controller, its port, the server and the stack that stops them.
+    """
+    controller = build_controller(settings)  # see vcpsdk.controller.runtime
+    faults.attach(controller)
+    with ExitStack() as stack:
+        app = faults.http.wrap(create_app(controller))
+        port, server = stack.enter_context(serving(app, "controller", tls=tls, port=port))
+        return controller, port, server, stack.pop_all()
