@@ -141,7 +141,7 @@ def build_controller(settings: ControllerSettings) -> Controller:
     try:
         vcc_id = store.set_meta_default("vcc_id", uuid.uuid4().hex)
         secrets = SecretBox(settings.state_dir)
-        vault = Vault(store, secrets)
+        vault = Vault(store, secrets, settings.limits)
         backend_set = build_backends(settings, vcc_id)
     except BaseException:
         store.close()
