@@ -179,11 +179,14 @@ def path_methods(app: ASGIApp, scope: Scope) -> list[str]:
     table = routes.allowed_methods(scope["path"])
     if table:
         return table
-    methods: set[str] = set()
-    for route in getattr(app, "routes", []):
-        match, _ = route.matches(scope)
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+    methods = {
+        method
+        for method in ("DELETE", "GET", "LIST", "PATCH", "POST", "PUT")
+        if any(
+            route.matches({**scope, "method": method})[0] == Match.FULL
+            for route in getattr(app, "routes", [])
+        )
+    }
     return routes.with_head(methods)
 
 
