@@ -614,10 +614,11 @@ class Service:
 
     def add_nodes(self, user: User, vcid: str, unit_name: str, body: dict[str, Any]) -> dict[str, Any]:
         """PUT ``{"ip_address_list", "mac_address_list", "num_nodes"}``: add nodes or disks."""
-        ips = body.get("ip_address_list") or []
-        macs = body.get("mac_address_list") or []
-        if not isinstance(ips, list) or not isinstance(macs, list):
+        ips = body.get("ip_address_list")
+        macs = body.get("mac_address_list")
+        if not isinstance(ips, list | None) or not isinstance(macs, list | None):
             raise invalid("ip_address_list must array")
+        ips, macs = ips or [], macs or []
         if ips and macs and len(ips) != len(macs):
             raise invalid("mac_address_list and ip_address_list has element but their length are different")
         num_nodes = body.get("num_nodes")
@@ -1051,8 +1052,12 @@ def _check_address_lists(num_nodes: Any, ips: list[Any], macs: list[Any]) -> str
         (``num_nodes=3``, ``ip_address_list has 3 entries``).
 
     Raises:
-        ServiceError: ``mac_address_list has 1 entry for num_nodes=3; give one per node``.
+        ServiceError: ``mac_address_list has 1 entry for num_nodes=3; give one per node``, or
+            ``ip_address_list must be a list of strings``.
     """
+    for name, values in (("ip_address_list", ips), ("mac_address_list", macs)):
+        if not all(isinstance(value, str) for value in values):
+            raise invalid(f"{name} must be a list of strings")
     for name, values in (("ip_address_list", ips), ("mac_address_list", macs)):
         if not values:
             continue

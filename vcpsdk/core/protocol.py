@@ -315,7 +315,11 @@ def request_bodies(max_name_length: int = 255, max_nodes_per_request: int = 0) -
         dict: route name → schema; routes without a body are absent.
     """
     num_nodes: dict[str, Any] = {"type": ["integer", "null"], "minimum": 1, "description": "null: 1"}
-    addresses: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+    addresses: dict[str, Any] = {
+        "type": ["array", "null"],
+        "items": {"type": "string"},
+        "description": "null: []",
+    }
     if max_nodes_per_request:
         num_nodes["maximum"] = max_nodes_per_request
         addresses["maxItems"] = max_nodes_per_request
@@ -426,22 +430,27 @@ def _merge_overlapping_paths(paths: dict[str, Any]) -> None:
     moved under the first template, its ``{operation}`` parameter renamed to that
     template's name and documented as the union (an operation for PATCH, a node for the rest).
     """
-    by_shape: dict[str, str] = {}
-    for path in list(paths):
-        shape = re.sub(r"\{\w+\}", "{}", path)
-        kept = by_shape.setdefault(shape, path)
-        if kept == path:
-            continue
-        names = dict(zip(re.findall(r"\{(\w+)\}", path), re.findall(r"\{(\w+)\}", kept), strict=True))
-        for method, operation in paths.pop(path).items():
-            for parameter in operation.get("parameters", []):
-                if (
-                    parameter.get("in") == "path"
-                    and names.get(parameter["name"], parameter["name"]) != parameter["name"]
-                ):
-                    old, parameter["name"] = parameter["name"], names[parameter["name"]]
-                    parameter["description"] = (
-                        f"for {method.upper()} this segment is the {old} (see its enum); "
-                        f"for the path's other methods the {parameter['name']}"
-                    )
-            paths[kept][method] = operation
+    by_shape: dict[str, list[str]] = {}
+    for path in paths:
+        by_shape.setdefault(re.sub(r"\{\w+\}", "{}", path), []).append(path)
+    for group in by_shape.values():
+        # the template of the resource (``{node_id}``) stays; ``{operation}`` joins it
+        kept = next((p for p in group if "{operation}" not in p), group[0])
+        for path in group:
+            if path != kept:
+                _move_operations(paths, path, kept)
+
+
+def _move_operations(paths: dict[str, Any], path: str, kept: str) -> None:
+    """Move the operations of ``path`` under ``kept``, renaming their path parameters."""
+    names = dict(zip(re.findall(r"\{(\w+)\}", path), re.findall(r"\{(\w+)\}", kept), strict=True))
+    for method, operation in paths.pop(path).items():
+        for parameter in operation.get("parameters", []):
+            old = parameter.get("name", "")
+            if parameter.get("in") == "path" and names.get(old, old) != old:
+                parameter["name"] = names[old]
+                parameter["description"] = (
+                    f"for {method.upper()} this segment is the {old} (see its enum); "
+                    f"for the path's other methods the {names[old]}"
+                )
+        paths[kept][method] = operation
