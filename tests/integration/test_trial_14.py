@@ -12,27 +12,23 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from tests.integration.test_limits import LIMITS as LIMITS_OF_LIMITS_TESTS
 from tests.integration.test_limits import Client, b64, groups, new_group, unit_info
+from vcpsdk.controller.backends.base import InvalidRequest
 from vcpsdk.controller.backends.sandbox.nodes import _bind_error
 from vcpsdk.controller.backends.toolkit.addresses import AddressPolicy, plan_addresses
-from vcpsdk.controller.backends.base import InvalidRequest
 from vcpsdk.controller.settings import Limits
 from vcpsdk.spec import make_spec
 from vcpsdk.testing.controller import RunningController, running_controller
 
-LIMITS = Limits(
-    max_body_bytes=16 * 1024,
-    max_nodes_per_request=3,
-    max_nodes_per_unit=4,
-    max_nodes_per_user=5,
-    requests_per_second=0,
-    max_secret_bytes=1000,
-    max_secrets_per_token=3,
-    max_secret_bytes_per_token=2200,
+#: the limits of test_limits.py, with small cubbyhole quotas
+LIMITS = replace(
+    LIMITS_OF_LIMITS_TESTS, max_secret_bytes=1000, max_secrets_per_token=3, max_secret_bytes_per_token=2200
 )
 
 
