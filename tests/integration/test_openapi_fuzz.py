@@ -151,6 +151,7 @@ def test_st_run_coverage_phase_passes_every_applicable_check(vcc: RunningControl
         text=True,
         timeout=900,
         check=False,
+        cwd=tmp_path,  # st keeps its cache in the working directory
     )
     summary = result.stdout[-4000:]
     print(summary)

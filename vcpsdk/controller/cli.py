@@ -117,9 +117,8 @@ def serve(args: argparse.Namespace) -> int:
     if args.print_limits:
         print(yaml.safe_dump(dataclasses.asdict(settings.limits), sort_keys=False), end="")
         return 0
-    print(f"vcc: {confinement_line(settings)}", file=sys.stderr, flush=True)
-    print(f"vcc: limits {settings.limits.summary()}", file=sys.stderr, flush=True)
-    serve_forever(settings, args.host, args.port, args.port_file, args.log_level)
+    notes = [confinement_line(settings), f"limits {settings.limits.summary()}"]
+    serve_forever(settings, args.host, args.port, args.port_file, args.log_level, notes)
     return 0
 
 

@@ -60,7 +60,7 @@ class Limits:
             >>> Limits().summary().split()[0]
             'max_body_bytes=1048576'
         """
-        return " ".join(f"{f.name}={getattr(self, f.name):g}" for f in fields(self))
+        return " ".join(f"{f.name}={_shown(getattr(self, f.name))}" for f in fields(self))
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -93,6 +93,11 @@ class Limits:
             except (TypeError, ValueError):
                 raise ValueError(f"limit {name} must be a number, got {value!r}") from None
         return replace(self, **changes)
+
+
+def _shown(value: float) -> str:
+    """A limit as ``--limit`` takes it: ``1048576``, ``0.5``."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass
