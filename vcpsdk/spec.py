@@ -68,6 +68,21 @@ def redact_env(entry: str) -> str:
     return entry
 
 
+def _keep_ssh_key(before: list[Any], after: list[Any]) -> list[Any]:
+    """``after`` (a new ``params_e``) with the ``AUTHORIZED_KEYS`` entry of ``before`` added
+    when it has none: assigning ``spec.params_e = [...]`` after :meth:`set_ssh_pubkey`
+    keeps the key (a list with its own ``AUTHORIZED_KEYS=`` entry replaces it).
+
+    Example:
+        >>> _keep_ssh_key(["AUTHORIZED_KEYS=abc"], ["A=1"])
+        ['A=1', 'AUTHORIZED_KEYS=abc']
+    """
+    prefix = AUTHORIZED_KEYS + "="
+    if any(str(e).startswith(prefix) for e in after):
+        return after
+    return [*after, *(e for e in before if str(e).startswith(prefix))]
+
+
 class VcpSpecResource:
     """A provider spec: the settings a unit's nodes (or disks) are created with.
 
@@ -85,6 +100,8 @@ class VcpSpecResource:
     storage spec: ``num_disks`` (1); of both: ``name``, ``description``,
     ``private_network``.  Setting ``ip_addresses`` sets ``num_nodes`` to its length;
     setting another ``num_nodes`` afterwards clears ``ip_addresses`` (the last one wins).
+    Assigning ``params_e`` keeps the key of :meth:`set_ssh_pubkey` unless the new list has
+    its own ``AUTHORIZED_KEYS=`` entry.
     An attribute of another provider (e.g. ``disk_size`` on an ``aws`` spec) is kept with
     a warning and not sent; an unknown one raises
     ``AttributeError('spec resource has no attributes!!  [<name>]')``.
@@ -198,6 +215,8 @@ class VcpSpecResource:
             value = f.check(value, self._provider_name)
         except ValueError as e:
             raise VcpInvalidArgumentError(str(e)) from None
+        if f.name == "params_e":
+            value = _keep_ssh_key(values.get("params_e") or [], value)
         if f.name == "ip_addresses":
             if value and "num_nodes" in values:
                 values["num_nodes"] = len(value)

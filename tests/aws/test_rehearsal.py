@@ -255,6 +255,7 @@ def test_loopback_only_refuses_and_reports_traffic_off_loopback(capsys: pytest.C
 
 def test_vcc_runs_under_the_loopback_guard_when_asked(tmp_path: Path) -> None:
     env = subprocess_env({LOOPBACK_ONLY_ENV: "1"})
+    (tmp_path / "s").mkdir()  # vcc token create refuses a state dir that does not exist
     args = [*VCC, "token", "create", "--user", "alice", "--state-dir", str(tmp_path / "s")]
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip()

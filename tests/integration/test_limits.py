@@ -255,7 +255,14 @@ def test_the_openapi_document_describes_bodies_statuses_and_operations(client: C
     }
     add_unit = paths[routes.BASE_PATH + "/vcs/{vcid}"]["post"]["requestBody"]["content"]["application/json"]
     assert add_unit["schema"]["properties"]["unit_name"]["maxLength"] == 40
-    operation = paths[routes.BASE_PATH + "/vcs/{vcid}/{unit_name}/{operation}"]["patch"]
-    [param] = [p for p in operation["parameters"] if p["name"] == "operation"]
+    # PATCH …/{operation} and GET …/{node_id} are the same URLs: one template (trial 14 #13)
+    assert routes.BASE_PATH + "/vcs/{vcid}/{unit_name}/{operation}" not in paths
+    operation = paths[routes.BASE_PATH + "/vcs/{vcid}/{unit_name}/{node_id}"]["patch"]
+    [param] = [p for p in operation["parameters"] if p["name"] == "node_id"]
     assert param["schema"]["enum"] == list(routes.UNIT_OPERATIONS)
+    assert "operation" in param["description"]
+    nodes = paths[routes.BASE_PATH + "/vcs/{vcid}/{unit_name}"]["put"]["requestBody"]["content"]
+    assert nodes["application/json"]["schema"]["properties"]["mac_address_list"]["maxItems"] == 3
+    cci = create["requestBody"]["content"]["application/json"]["schema"]["properties"]["cci"]
+    assert cci["minLength"] == 4 and cci["pattern"] == routes.BASE64_PATTERN
     assert document["components"]["securitySchemes"]["token"]["name"] == "x-vcc-access-token"

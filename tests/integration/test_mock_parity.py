@@ -86,7 +86,10 @@ def request_of(route: routes.Route, world: dict[str, str]) -> tuple[dict[str, st
         routes.VC_RENAME: {"cci": b64(render_vc_cci(world["name"] + "-renamed", "compute", VCP_SDK_VERSION))},
         routes.VC_CHANGE_OWNER: {"owner": "someone-else", "operation": "change_owner"},
         routes.VC_DELETE: {"force": "true"},
-        routes.UNIT_ADD: {"info": UNIT_CCI, "unit_name": "second"},
+        routes.UNIT_ADD: {
+            "info": b64("- unit: {name: second, cloud_provider: aws, num_nodes: 1}"),
+            "unit_name": "second",  # the CCI's name must be the unit_name (trial 14 #16)
+        },
         routes.UNIT_ADD_NODES: {"ip_address_list": [], "mac_address_list": [], "num_nodes": 1},
         routes.UNIT_DELETE: {"force": "true"},
     }

@@ -209,7 +209,7 @@ def test_a_compute_provider_without_disks_in_a_storage_ugroup_is_a_400(
 
 
 OLD_FORM_CCI = ORIGINAL_AWS_DISK_CCI.replace("cloud_provider: aws", "cloud_provider: aws_disk")
-COMPUTE_CCI = "- unit:\n    name: srv\n    num_nodes: 1\n    cloud_provider: aws\n    cloud_params: {}\n"
+COMPUTE_CCI = "- unit:\n    name: data\n    num_nodes: 1\n    cloud_provider: aws\n    cloud_params: {}\n"
 
 
 @pytest.mark.parametrize(

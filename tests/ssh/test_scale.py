@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.helpers import tcp_connect
+from vcpsdk.controller.settings import Limits
 from vcpsdk.testing import running_controller
 from vcpsdk.testing.keys import make_ssh_keypair, public_key_of
 from vcpsdk.testing.units import connect_sdk
@@ -16,7 +17,9 @@ def test_two_hundred_nodes_all_reachable(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog.yml"
     catalog.write_text("aws:\n  default:\n    private_network_ipmask: 127.42.0.0/16\n")
     key = make_ssh_keypair(tmp_path)
-    with running_controller(tmp_path / "vcc", vpn_catalog_file=catalog) as vcc:
+    # above the default node limits (50 a request, 100 a user): the operator raised them
+    limits = Limits(max_nodes_per_request=200, max_nodes_per_unit=200, max_nodes_per_user=200)
+    with running_controller(tmp_path / "vcc", vpn_catalog_file=catalog, limits=limits) as vcc:
         vcp = connect_sdk(vcc, tmp_path / "cfg", "scale")
         spec = vcp.get_spec("aws", "small")
         spec.set_ssh_pubkey(str(public_key_of(key)))

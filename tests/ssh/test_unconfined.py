@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from vcpsdk.errors import VcpUnitFailedError
+from vcpsdk.errors import VcpInvalidArgumentError
 from vcpsdk.testing import RunningController, running_controller
 from vcpsdk.testing.keys import public_key_of
 from vcpsdk.testing.units import connect_sdk, create_running_unit
@@ -62,11 +62,12 @@ def test_second_user_is_refused_naming_the_flag(
     group = bob.create_ugroup("grp")
     spec = bob.get_spec("aws", "small")
     spec.set_ssh_pubkey(str(public_key_of(key)))
-    with pytest.raises(VcpUnitFailedError) as refused:
+    with pytest.raises(VcpInvalidArgumentError) as refused:  # at request time, nothing made
         group.create_unit("b1", spec)
     message = refused.value.server_message or ""
     assert "--allow-unconfined-nodes" in message and "cannot be confined" in message
     assert "alice" not in message  # who holds the host is not told
+    assert group.find_units() == []  # no unit, no node row, no address held (trial 14 #15)
     assert not list((Path(controller.state_dir) / "nodes").glob("*/node.json"))[2:]  # alice's two only
     first.group.cleanup()
     group.cleanup()

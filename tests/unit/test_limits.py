@@ -127,8 +127,9 @@ def test_try_acquire_refuses_without_sleeping_or_taking() -> None:
 
 
 def test_allowed_methods_come_from_the_route_table() -> None:
-    assert allowed_methods(BASE_PATH + "/vcs") == ["GET", "POST"]
-    assert allowed_methods(BASE_PATH + "/vcs/abc") == ["DELETE", "GET", "PATCH", "POST", "PUT"]
+    assert allowed_methods(BASE_PATH + "/vcs") == ["GET", "HEAD", "POST"]  # HEAD wherever GET is
+    assert allowed_methods(BASE_PATH + "/vcs/abc") == ["DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"]
+    assert allowed_methods(BASE_PATH + "/vcs/a/b/c/backup") == ["GET", "HEAD"]  # not …/{operation}
     assert allowed_methods("/elsewhere") == []
 
 

@@ -33,6 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vcpsdk import VCP_SDK_VERSION, __version__
@@ -185,6 +186,51 @@ def error_response(error: ServiceError) -> JSONResponse:
     return JSONResponse({"message": error.message}, status_code=error.status, headers=error.headers)
 
 
+def refusal(path: str, error: ServiceError) -> JSONResponse:
+    """The answer of a refused request in the body format of its API: Vault's
+    ``{"errors": [detail]}`` on the cubbyhole routes, occtr's ``{"message": ...}`` elsewhere."""
+    if path.startswith(routes.CUBBYHOLE_PATH + "/"):
+        return JSONResponse({"errors": [error.detail]}, status_code=error.status, headers=error.headers)
+    return error_response(error)
+
+
+def path_methods(app: ASGIApp, scope: Scope) -> list[str]:
+    """The ``Allow`` of a path: the route table's methods for an occtr path, else the methods
+    of the app's routes whose path matches (``/openapi.json``: GET, HEAD)."""
+    table = routes.allowed_methods(scope["path"])
+    if table:
+        return table
+    methods = {
+        method
+        for method in ("DELETE", "GET", "LIST", "PATCH", "POST", "PUT")
+        if any(
+            route.matches({**scope, "method": method})[0] == Match.FULL
+            for route in getattr(app, "routes", [])
+        )
+    }
+    return routes.with_head(methods)
+
+
+class HeadAsGet:
+    """ASGI middleware: every GET route answers HEAD with the GET's status and headers, no body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; a HEAD goes on as a GET whose body is dropped."""
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 class BodyLimit:
     """ASGI middleware: refuse a body over ``max_body_bytes`` with 413.
 
@@ -212,7 +258,7 @@ class BodyLimit:
             while more:  # drop the body: the client may send its next request after it
                 message = await receive()
                 more = message["type"] == "http.request" and message.get("more_body", False)
-            await error_response(self.error())(scope, receive, send)
+            await refusal(scope["path"], self.error())(scope, receive, send)
             return
         received = 0
 
@@ -263,6 +309,7 @@ def create_app(settings: ControllerSettings | Controller) -> FastAPI:
     app.state.rates = TokenRates(limits)
     app.state.tokens = TokenCache()
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestMetrics, metrics=controller.metrics)  # outermost: counts 413s too
 
     @app.exception_handler(ServiceError)
@@ -274,8 +321,8 @@ def create_app(settings: ControllerSettings | Controller) -> FastAPI:
         exception = NOT_FOUND_EXC if exc.status_code == 404 else INVALID_EXC
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # every method of the path, not only the first route's
-            headers["Allow"] = ", ".join(routes.allowed_methods(request.url.path) or VAULT_METHODS)
-        return error_response(ServiceError(exc.status_code, exception, str(exc.detail), headers))
+            headers["Allow"] = ", ".join(path_methods(request.app, request.scope))
+        return refusal(request.url.path, ServiceError(exc.status_code, exception, str(exc.detail), headers))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -540,9 +587,12 @@ def _router(ctl: Controller) -> APIRouter:
         unit_name: str,
         node_id: str,
         operation: str,
+        request: Request,
         user: UserDep,
         body: JsonBody,
     ) -> JSONResponse:
+        if routes.NODE_OPERATION not in routes.matching_routes(request.url.path):  # e.g. PATCH …/backup
+            raise StarletteHTTPException(405, "Method Not Allowed")
         problem = routes.NODE_OPERATION.operation_error(operation)
         if problem:
             raise invalid(problem)

@@ -3,7 +3,10 @@
 vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S] [--allow-unconfined-nodes]
           [--tls-self-signed | --tls-cert FILE --tls-key FILE]
           [--limits FILE] [--limit NAME=VALUE ...] [--metrics {open,superuser,off}]
+          [--print-limits]
 vcc token create --user NAME [--superuser] --state-dir DIR
+vcc token list --state-dir DIR
+vcc token revoke (--user NAME | --id ID | --token TOKEN) --state-dir DIR
 vcc sandbox run [--data-dir DIR] [--config-dir DIR] [--boot-delay S] -- COMMAND...
 vcc fake-cloud {aws,azure,oracle,sakura,vmware} --port PORT --backends-out FILE [--state-dir DIR]
 """
@@ -11,6 +14,7 @@ vcc fake-cloud {aws,azure,oracle,sakura,vmware} --port PORT --backends-out FILE 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import ssl
 import sys
@@ -107,19 +111,80 @@ def _backends_file(paths: list[str] | None) -> dict[str, Any]:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Run the controller in the foreground until interrupted."""
+    """Run the controller in the foreground until interrupted (``--print-limits``: print the
+    effective limits as a ``--limits`` YAML file and exit)."""
     from vcpsdk.controller.server import serve_forever
 
-    serve_forever(_settings(args), args.host, args.port, args.port_file, args.log_level)
+    settings = _settings(args)
+    if args.print_limits:
+        print(yaml.safe_dump(dataclasses.asdict(settings.limits), sort_keys=False), end="")
+        return 0
+    notes = [confinement_line(settings), f"limits {settings.limits.summary()}"]
+    serve_forever(settings, args.host, args.port, args.port_file, args.log_level, notes)
     return 0
+
+
+def confinement_line(settings: ControllerSettings) -> str:
+    """One line saying whether sandbox node sessions are confined on this host, and if not,
+    what the controller does about it (docs/sandbox.md §4)."""
+    from vcpsdk.controller.backends.sandbox.confine import OPT_OUT_FLAG, Confinement
+
+    confinement = Confinement(settings.sandbox_bwrap)
+    if confinement.probe():
+        return f"sandbox nodes are confined (bubblewrap {confinement.bwrap})"
+    policy = (
+        f"nodes of several users are allowed ({OPT_OUT_FLAG})"
+        if settings.allow_unconfined_nodes
+        else f"only one user's nodes are hosted at a time ({OPT_OUT_FLAG} allows several)"
+    )
+    return f"sandbox nodes are NOT confined: {confinement.reason}; {policy}"
+
+
+def _token_settings(args: argparse.Namespace) -> ControllerSettings:
+    """The settings of a ``vcc token`` command: its state dir must exist (a mistyped
+    ``--state-dir`` must not silently start a new, empty controller state)."""
+    if not Path(args.state_dir).expanduser().is_dir():
+        raise SystemExit(
+            f"vcc: --state-dir {args.state_dir} does not exist; give the --state-dir of vcc serve "
+            "(it is created when the controller first starts)"
+        )
+    return _settings(args)
 
 
 def token_create(args: argparse.Namespace) -> int:
     """Print a new token on stdout (nothing else goes to stdout)."""
     from vcpsdk.controller.runtime import issue_token
 
-    print(issue_token(_settings(args), args.user, superuser=args.superuser))
+    if not args.user.strip():
+        print("vcc: --user must name a user (it is empty)", file=sys.stderr)
+        return 2
+    print(issue_token(_token_settings(args), args.user, superuser=args.superuser))
     return 0
+
+
+def token_list(args: argparse.Namespace) -> int:
+    """Print the tokens (id, user, superuser, created) of a state dir, one a line."""
+    from vcpsdk.controller.runtime import list_tokens
+
+    rows = list_tokens(_token_settings(args))
+    print(f"{'ID':<14}{'USER':<20}{'SUPERUSER':<11}CREATED (UTC)")
+    for row in rows:
+        print(f"{row.id:<14}{row.user:<20}{'yes' if row.superuser else 'no':<11}{row.created}")
+    return 0
+
+
+def token_revoke(args: argparse.Namespace) -> int:
+    """Revoke tokens by user, id or token; a running controller refuses them at once."""
+    from vcpsdk.controller.runtime import revoke_tokens
+
+    settings = _token_settings(args)
+    try:
+        count = revoke_tokens(settings, user=args.user, token_id=args.id, token=args.token)
+    except ValueError as error:
+        print(f"vcc: {error}", file=sys.stderr)
+        return 2
+    print(f"vcc: revoked {count} token(s)", file=sys.stderr)
+    return 0 if count else 1
 
 
 def sandbox(args: argparse.Namespace) -> int:
@@ -230,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="who may read /metrics (default open)",
     )
     p_serve.add_argument(
+        "--print-limits",
+        action="store_true",
+        help="print the effective limits (defaults, --limits, --limit) as YAML and exit",
+    )
+    p_serve.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
     state_options(p_serve)
@@ -242,6 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_create.add_argument("--superuser", action="store_true", help="the token may use privileged mode")
     state_options(p_create)
     p_create.set_defaults(func=token_create)
+    p_list = token_sub.add_parser("list", help="list the tokens: id, user, superuser, created")
+    state_options(p_list)
+    p_list.set_defaults(func=token_list)
+    p_revoke = token_sub.add_parser("revoke", help="revoke tokens (and their cubbyhole secrets) at once")
+    which = p_revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--user", default=None, help="every token of this user")
+    which.add_argument("--id", default=None, help="the token whose id (vcc token list) starts with this")
+    which.add_argument("--token", default=None, help="this token")
+    state_options(p_revoke)
+    p_revoke.set_defaults(func=token_revoke)
 
     p_sandbox = sub.add_parser("sandbox", help="the embedded sandbox used by VcpSDK()")
     p_sandbox.add_argument(

@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from vcpsdk.controller.auth import create_token
 from vcpsdk.controller.backends.base import Backend, NodeRequest
@@ -38,7 +38,7 @@ from vcpsdk.controller.metrics import ControllerMetrics
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.service import Service
 from vcpsdk.controller.settings import ControllerSettings
-from vcpsdk.controller.store import Node, Store
+from vcpsdk.controller.store import Node, Store, Token, VaultSecret
 from vcpsdk.controller.vault import Vault
 from vcpsdk.controller.worker import Worker
 from vcpsdk.core.states import RUNNING
@@ -143,7 +143,7 @@ def build_controller(settings: ControllerSettings) -> Controller:
     try:
         vcc_id = store.set_meta_default("vcc_id", uuid.uuid4().hex)
         secrets = SecretBox(settings.state_dir)
-        vault = Vault(store, secrets)
+        vault = Vault(store, secrets, settings.limits)
         backend_set = build_backends(settings, vcc_id)
     except BaseException:
         store.close()
@@ -166,5 +166,94 @@ def issue_token(settings: ControllerSettings, user: str, superuser: bool = False
     store = open_store(settings)
     try:
         return create_token(store, user, superuser=superuser)
+    finally:
+        store.close()
+
+
+#: characters of a token's stored hash that ``vcc token list`` shows and ``revoke --id`` takes
+TOKEN_ID_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """One access token as ``vcc token list`` shows it (the token itself is never stored).
+
+    Attributes:
+        id: the first :data:`TOKEN_ID_LENGTH` characters of its SHA-256 hash.
+        user: the user it belongs to.
+        superuser: whether it may use privileged mode.
+        created: when it was created (UTC, ``YYYY-MM-DD HH:MM:SS``).
+    """
+
+    id: str
+    user: str
+    superuser: bool
+    created: str
+
+
+def list_tokens(settings: ControllerSettings) -> list[TokenInfo]:
+    """Every access token of the state of ``settings``, oldest first.
+
+    Raises:
+        SchemaError: the state dir was made by a newer vcpsdk.
+    """
+    store = open_store(settings)
+    try:
+        with store.read() as session:
+            rows = session.scalars(select(Token).order_by(Token.created_at, Token.id)).all()
+            return [
+                TokenInfo(
+                    r.token_hash[:TOKEN_ID_LENGTH],
+                    r.user_name,
+                    r.superuser,
+                    f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+                )
+                for r in rows
+            ]
+    finally:
+        store.close()
+
+
+def revoke_tokens(
+    settings: ControllerSettings,
+    user: str | None = None,
+    token_id: str | None = None,
+    token: str | None = None,
+) -> int:
+    """Delete the tokens of ``user``, the one whose id starts with ``token_id``, or ``token``,
+    with their cubbyhole secrets.  The store is the only place a token is looked up in, so
+    a running controller refuses a revoked token from its next request on (a controller
+    that caches tokens must drop them from its cache).
+
+    Returns:
+        int: how many tokens were revoked.
+
+    Raises:
+        ValueError: none or several of ``user``/``token_id``/``token`` given, an id shorter
+            than 6 characters, or an id that more than one token starts with.
+    """
+    from vcpsdk.controller.auth import hash_token
+
+    if sum(value is not None for value in (user, token_id, token)) != 1:
+        raise ValueError("give exactly one of --user, --id or --token")
+    if token_id is not None and len(token_id) < 6:
+        raise ValueError("--id needs at least 6 characters of the id vcc token list shows")
+    store = open_store(settings)
+    try:
+        with store.transaction() as session:
+            query = select(Token.token_hash)
+            if user is not None:
+                query = query.where(Token.user_name == user)
+            elif token_id is not None:
+                query = query.where(Token.token_hash.startswith(token_id.lower()))
+            else:
+                query = query.where(Token.token_hash == hash_token(token or ""))
+            hashes = list(session.scalars(query))
+            if token_id is not None and len(hashes) > 1:
+                raise ValueError(f"--id {token_id} names {len(hashes)} tokens; give more characters")
+            if hashes:
+                session.execute(delete(VaultSecret).where(VaultSecret.token_hash.in_(hashes)))
+                session.execute(delete(Token).where(Token.token_hash.in_(hashes)))
+        return len(hashes)
     finally:
         store.close()

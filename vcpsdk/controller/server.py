@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
@@ -82,6 +83,7 @@ def serve_forever(
     port: int,
     port_file: str | Path | None = None,
     log_level: str = "warning",
+    notes: Sequence[str] = (),
 ) -> None:
     """Build the controller of ``settings`` and serve it in the foreground until interrupted.
 
@@ -91,6 +93,8 @@ def serve_forever(
         port: port to listen on (0 = any free port).
         port_file: where to write ``{"host", "port", "pid"}`` once the port is bound.
         log_level: uvicorn's log level.
+        notes: lines printed on stderr (prefixed ``vcc: ``) once the controller is built,
+            before the address line (``vcc serve``: confinement and limits).
 
     Raises:
         SchemaError: the state dir was made by a newer vcpsdk.
@@ -110,6 +114,8 @@ def serve_forever(
             file=sys.stderr,
             flush=True,
         )
+    for note in notes:
+        print(f"vcc: {note}", file=sys.stderr, flush=True)
     print(
         f"vcc: serving on {settings.scheme}://{host}:{bound}{BASE_PATH} (state {settings.state_dir})",
         file=sys.stderr,

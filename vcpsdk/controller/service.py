@@ -439,7 +439,13 @@ class Service:
             )
 
     def _check_counts(
-        self, session: Session, vc: Vc, unit_id: int | None, count: int, disks: int = 0
+        self,
+        session: Session,
+        vc: Vc,
+        unit_id: int | None,
+        count: int,
+        disks: int = 0,
+        requested: str = "",
     ) -> None:
         """Refuse ``count`` new nodes (or disks) over a per-request, per-unit or per-user limit.
 
@@ -449,6 +455,8 @@ class Service:
             unit_id: the unit they join (None: a new unit).
             count: how many are created.
             disks: how many disks each attaches.
+            requested: the field the caller sent, as the message shows it (default
+                ``num_nodes=<count>``; ``num_disks=<count>`` for a disk unit).
 
         Raises:
             ServiceError: 400 naming the limit and its value.
@@ -458,7 +466,7 @@ class Service:
         if unit_id is not None and limits.max_nodes_per_unit:
             in_unit = session.scalar(select(func.count(Node.node_id)).where(Node.unit_id == unit_id)) or 0
         checks = [
-            (f"num_nodes={count}", "max_nodes_per_request", count, limits.max_nodes_per_request),
+            (requested or f"num_nodes={count}", "max_nodes_per_request", count, limits.max_nodes_per_request),
             (f"{disks} disks per node", "max_disks_per_node", disks, limits.max_disks_per_node),
             (
                 f"{in_unit} + {count} nodes of the unit",
@@ -471,10 +479,7 @@ class Service:
             if limit and value > limit:
                 raise over_limit(what, name, limit)
         if limits.max_nodes_per_user and count:
-            owned_query = (
-                select(func.count(Node.node_id)).join(Vc, Vc.vcid == Node.vcid).where(Vc.owner == vc.owner)
-            )
-            owned = session.scalar(owned_query) or 0
+            owned = self._owned_count(session, vc.owner)
             if owned + count > limits.max_nodes_per_user:
                 what = f"{owned} + {count} nodes and disks of user {vc.owner}"
                 raise over_limit(what, "max_nodes_per_user", limits.max_nodes_per_user)
@@ -488,12 +493,39 @@ class Service:
             raise invalid("owner must be a non-empty user name")
         with self.store.transaction() as session:
             vc = self._visible_vc(session, user, vcid)
-            known = session.scalar(select(Token.id).where(Token.user_name == new_owner).limit(1))
-            if known is None:
-                raise invalid(f"owner[{new_owner}] is not a user of this controller")
+            if new_owner != vc.owner:
+                self._check_new_owner(session, vc, new_owner)
             vc.owner = new_owner
             changed(session, vc)
         return {"vcid": vcid}
+
+    @staticmethod
+    def _owned_count(session: Session, owner: str) -> int:
+        """Nodes and disks of all the UnitGroups of ``owner`` (what ``max_nodes_per_user`` counts)."""
+        query = select(func.count(Node.node_id)).join(Vc, Vc.vcid == Node.vcid).where(Vc.owner == owner)
+        return session.scalar(query) or 0
+
+    def _check_new_owner(self, session: Session, vc: Vc, new_owner: str) -> None:
+        """Refuse to give ``vc`` to ``new_owner`` unless it is a user of this controller and
+        its nodes and disks fit in that user's ``max_nodes_per_user`` quota.
+
+        Both refusals have the same text, so that the answer never tells whether a user
+        exists (the caller learns only "cannot take it"); the text names the limit.
+
+        Raises:
+            ServiceError: 400 naming ``owner`` and ``max_nodes_per_user``.
+        """
+        quota = self.limits.max_nodes_per_user
+        known = session.scalar(select(Token.id).where(Token.user_name == new_owner).limit(1))
+        fits = known is not None
+        if fits and quota:
+            moved = session.scalar(select(func.count(Node.node_id)).where(Node.vcid == vc.vcid)) or 0
+            fits = self._owned_count(session, new_owner) + moved <= quota
+        if not fits:
+            raise invalid(
+                f"owner[{new_owner}] cannot take this UnitGroup: not a user of this controller, "
+                f"or its nodes and disks would put that user over the limit max_nodes_per_user={quota}"
+            )
 
     def delete_vc(self, user: User, vcid: str, force: bool) -> dict[str, Any]:
         """Delete a UnitGroup; with ``force`` its units (and their nodes) first.
@@ -530,6 +562,7 @@ class Service:
             self.secrets.open(spec.cloud_params)  # a value sealed with another key is refused here
         except (CciError, ValueError) as e:
             raise invalid(str(e)) from None
+        _check_cci_name(unit_name, spec.document)
         backend = self.backend_for(spec.provider)
         self._check_capabilities(
             spec.provider, spec.unit_type, spec.ip_addresses, spec.disks, spec.cloud_params
@@ -578,7 +611,9 @@ class Service:
                 raise invalid(
                     f"disks (volume_id) can be attached only to a unit of one node; num_nodes={spec.count}"
                 )
-            self._check_counts(session, vc, None, spec.count, len(spec.disks))
+            count_field = "num_disks" if spec.unit_type == "storage" else "num_nodes"
+            self._check_counts(session, vc, None, spec.count, len(spec.disks), f"{count_field}={spec.count}")
+            self._check_hosting(backend, vc, spec.unit_type, spec.count)
             session.add(unit)
             session.flush()
             pending = None
@@ -600,6 +635,17 @@ class Service:
         return {"vcid": vcid, "unit_name": unit_name}
 
     @staticmethod
+    def _check_hosting(backend: Backend, vc: Vc, unit_type: str, count: int) -> None:
+        """Refuse new nodes the backend would not host for the UnitGroup's owner (a sandbox
+        that cannot confine nodes while another user's exist): 400 before anything is made."""
+        if unit_type != "compute" or not count:
+            return
+        try:
+            backend.check_hosting(vc.owner)
+        except InvalidRequest as e:
+            raise invalid(str(e)) from None
+
+    @staticmethod
     def _check_capabilities(
         provider: str, unit_type: str, ips: list[str], disks: list[str], cloud_params: dict[str, Any]
     ) -> None:
@@ -615,20 +661,23 @@ class Service:
 
     def add_nodes(self, user: User, vcid: str, unit_name: str, body: dict[str, Any]) -> dict[str, Any]:
         """PUT ``{"ip_address_list", "mac_address_list", "num_nodes"}``: add nodes or disks."""
-        ips = body.get("ip_address_list") or []
-        macs = body.get("mac_address_list") or []
-        if not isinstance(ips, list) or not isinstance(macs, list):
+        ips = body.get("ip_address_list")
+        macs = body.get("mac_address_list")
+        if not isinstance(ips, list | None) or not isinstance(macs, list | None):
             raise invalid("ip_address_list must array")
+        ips, macs = ips or [], macs or []
         if ips and macs and len(ips) != len(macs):
             raise invalid("mac_address_list and ip_address_list has element but their length are different")
         num_nodes = body.get("num_nodes")
         count = len(ips) or len(macs) or (1 if num_nodes is None else num_nodes)  # null: 1
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise invalid(f"num_nodes must be an integer >= 1, got {count!r}")
+        requested = _check_address_lists(num_nodes, ips, macs)
         with self._allocation, self.store.transaction() as session:
             vc, unit = self._locate(session, user, vcid, unit_name)
             self._check_idle(vc, unit)
-            self._check_counts(session, vc, unit.id, count)
+            self._check_counts(session, vc, unit.id, count, requested=requested)
+            self._check_hosting(self.backend_for(unit.provider), vc, unit.type, count)
             if ips and unit.type != "storage":
                 require_capability(unit.provider, "fixed_ip", "add nodes with ip_address_list")
             if unit.type == "storage" and ips:
@@ -1023,3 +1072,44 @@ class Service:
             if node.state != S.RUNNING:
                 raise conflict(f"{vcid}:{unit_name}:{node_id}:| node is {node.state}, so cannot backup")
         return {"vcid": vcid, "node_id": node_id}
+
+
+def _check_cci_name(unit_name: str, document: dict[str, Any]) -> None:
+    """Refuse a unit CCI whose ``name`` differs from the request's ``unit_name`` (400 naming both).
+
+    Raises:
+        ServiceError: ``unit_name[aaa] and the CCI's unit name[bbb] differ; ...``.
+    """
+    cci_name = document.get("name")
+    if cci_name is not None and str(cci_name) != unit_name:
+        raise invalid(
+            f"unit_name[{unit_name}] and the CCI's unit name[{cci_name}] differ; "
+            "give the same name in both (or leave name out of the CCI)"
+        )
+
+
+def _check_address_lists(num_nodes: Any, ips: list[Any], macs: list[Any]) -> str:
+    """Refuse an address list shorter than an explicit ``num_nodes`` (400 naming the fields).
+
+    A list as long as ``num_nodes`` (or longer, as the original SDK sends ``add_server``)
+    sets the count; ``num_nodes`` absent or null takes the list's length.
+
+    Returns:
+        str: the field that sets the count, as the limit messages show it
+        (``num_nodes=3``, ``ip_address_list has 3 entries``).
+
+    Raises:
+        ServiceError: ``mac_address_list has 1 entry for num_nodes=3; give one per node``, or
+            ``ip_address_list must be a list of strings``.
+    """
+    for name, values in (("ip_address_list", ips), ("mac_address_list", macs)):
+        if not all(isinstance(value, str) for value in values):
+            raise invalid(f"{name} must be a list of strings")
+    for name, values in (("ip_address_list", ips), ("mac_address_list", macs)):
+        if not values:
+            continue
+        entries = f"{name} has {len(values)} {'entry' if len(values) == 1 else 'entries'}"
+        if isinstance(num_nodes, int) and not isinstance(num_nodes, bool) and len(values) < num_nodes:
+            raise invalid(f"{entries} for num_nodes={num_nodes}; give one per node")
+        return entries
+    return f"num_nodes={1 if num_nodes is None else num_nodes}"

@@ -26,24 +26,41 @@ class Limits:
         max_yaml_bytes: largest CCI (``cci``/``info``) YAML, counted after alias expansion.
         max_depth: deepest nesting of a JSON body or a CCI YAML document.
         max_nodes_per_request: nodes or disks one request may create
-            (``num_nodes``, ``num_disks``, address lists).
+            (``num_nodes``, ``num_disks``, address lists); the defaults keep one user
+            well below the ~250 addresses of a provider's /24 range.
         max_disks_per_node: disks one node may attach (``volume_id`` list).
         max_nodes_per_unit: nodes or disks of one unit.
         max_nodes_per_user: nodes and disks of all the UnitGroups of one user (quota).
         requests_per_second: sustained requests of one token (429 with ``Retry-After``).
         request_burst: requests one token may send at once before the rate applies.
+        max_secret_bytes: largest Vault cubbyhole secret (its JSON body; 413).
+        max_secrets_per_token: cubbyhole entries of one token (400).
+        max_secret_bytes_per_token: stored (sealed) bytes of all the cubbyhole entries of
+            one token (400); a sealed entry takes about 4/3 of its JSON.
     """
 
     max_body_bytes: int = 1024 * 1024
     max_name_length: int = NAME_COLUMN_LENGTH
     max_yaml_bytes: int = 256 * 1024
     max_depth: int = 32
-    max_nodes_per_request: int = 200
+    max_nodes_per_request: int = 50
     max_disks_per_node: int = 16
-    max_nodes_per_unit: int = 500
-    max_nodes_per_user: int = 1000
+    max_nodes_per_unit: int = 100
+    max_nodes_per_user: int = 100
     requests_per_second: float = 50.0
     request_burst: int = 200
+    max_secret_bytes: int = 64 * 1024
+    max_secrets_per_token: int = 100
+    max_secret_bytes_per_token: int = 1024 * 1024
+
+    def summary(self) -> str:
+        """All the limits on one line, ``name=value`` (what ``vcc serve`` prints at start).
+
+        Example:
+            >>> Limits().summary().split()[0]
+            'max_body_bytes=1048576'
+        """
+        return " ".join(f"{f.name}={_shown(getattr(self, f.name))}" for f in fields(self))
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -76,6 +93,11 @@ class Limits:
             except (TypeError, ValueError):
                 raise ValueError(f"limit {name} must be a number, got {value!r}") from None
         return replace(self, **changes)
+
+
+def _shown(value: float) -> str:
+    """A limit as ``--limit`` takes it: ``1048576``, ``0.5``."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass

@@ -14,10 +14,12 @@ import json
 from typing import Any
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
-from vcpsdk.controller.errors import ServiceError, User, conflict
+from vcpsdk.controller.errors import ServiceError, User, conflict, over_limit, too_large
 from vcpsdk.controller.secrets import SecretBox
+from vcpsdk.controller.settings import Limits
 from vcpsdk.controller.store import Store, VaultSecret
 from vcpsdk.core.providers import get_provider
 
@@ -26,24 +28,43 @@ PREFIX = "vault://cubbyhole/"
 
 
 class Vault:
-    """Cubbyhole secrets of every token, sealed at rest."""
+    """Cubbyhole secrets of every token, sealed at rest, within the token's quotas
+    (``max_secret_bytes``, ``max_secrets_per_token``, ``max_secret_bytes_per_token`` of
+    :class:`~vcpsdk.controller.settings.Limits`)."""
 
     #: the longest path (the ``vault_secrets.path`` column)
     MAX_PATH = 512
 
-    def __init__(self, store: Store, secrets: SecretBox) -> None:
+    def __init__(self, store: Store, secrets: SecretBox, limits: Limits | None = None) -> None:
+        """Args:
+        store: the controller's database.
+        secrets: seals each secret before it is stored.
+        limits: the cubbyhole quotas (default :class:`Limits`).
+        """
         self.store = store
         self.secrets = secrets
+        self.limits = limits or Limits()
 
     @staticmethod
     def _clean(path: str) -> str:
         return path.strip("/")
 
     def write(self, token_hash: str, path: str, data: dict[str, Any]) -> None:
-        """Store ``data`` at ``path`` (replacing what was there)."""
+        """Store ``data`` at ``path`` (replacing what was there).
+
+        Raises:
+            ServiceError: 413 for a secret over ``max_secret_bytes``; 400 when the token's
+                entries or their stored bytes would go over ``max_secrets_per_token`` or
+                ``max_secret_bytes_per_token`` (nothing is stored).
+        """
         path = self._clean(path)
-        sealed = self.secrets.seal_text(json.dumps(data))
+        text = json.dumps(data)
+        limit = self.limits.max_secret_bytes
+        if limit and len(text.encode("utf-8")) > limit:
+            raise too_large(f"the secret ({len(text.encode('utf-8'))} bytes)", "max_secret_bytes", limit)
+        sealed = self.secrets.seal_text(text)
         with self.store.transaction() as session:
+            self._check_quota(session, token_hash, path, len(sealed))
             row = session.scalar(
                 select(VaultSecret).where(VaultSecret.token_hash == token_hash, VaultSecret.path == path)
             )
@@ -51,6 +72,20 @@ class Vault:
                 session.add(VaultSecret(token_hash=token_hash, path=path, sealed=sealed))
             else:
                 row.sealed = sealed
+
+    def _check_quota(self, session: Session, token_hash: str, path: str, size: int) -> None:
+        """Refuse a write that takes the token's other entries plus this one over its quotas."""
+        entries, stored = session.execute(
+            select(
+                func.count(VaultSecret.path), func.coalesce(func.sum(func.length(VaultSecret.sealed)), 0)
+            ).where(VaultSecret.token_hash == token_hash, VaultSecret.path != path)
+        ).one()
+        most, most_bytes = self.limits.max_secrets_per_token, self.limits.max_secret_bytes_per_token
+        if most and entries + 1 > most:
+            raise over_limit(f"{entries} + 1 secrets of this token", "max_secrets_per_token", most)
+        if most_bytes and stored + size > most_bytes:
+            what = f"{stored} + {size} stored bytes of this token's secrets"
+            raise over_limit(what, "max_secret_bytes_per_token", most_bytes)
 
     def read(self, token_hash: str, path: str) -> dict[str, Any] | None:
         """The data at ``path``, or None."""

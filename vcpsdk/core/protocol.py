@@ -199,8 +199,32 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+def matching_routes(path: str) -> list[Route]:
+    """The routes of the table that serve a concrete ``path``: of the templates that match,
+    those with the most literal segments (``…/{node_id}/backup`` is the backup route only,
+    not also ``…/{node_id}/{operation}``).
+
+    Example:
+        >>> [r.name for r in matching_routes(BASE_PATH + "/vcs/a/b/c/backup")]
+        ['backup']
+    """
+    matches = [
+        route
+        for route in ROUTES
+        if re.fullmatch(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(BASE_PATH + route.path)), path)
+    ]
+    most = max((_literal_segments(route) for route in matches), default=0)
+    return [route for route in matches if _literal_segments(route) == most]
+
+
+def _literal_segments(route: Route) -> int:
+    return sum(1 for part in route.path.split("/") if part and not part.startswith("{"))
+
+
 def allowed_methods(path: str) -> list[str]:
     """The methods the route table answers on a concrete ``path`` (the ``Allow`` of a 405).
+
+    Every path that answers GET answers HEAD too (the headers of the GET, no body).
 
     Args:
         path: a request path, e.g. ``/vcp/v1/occtr/vcs/5e3c``.
@@ -210,14 +234,22 @@ def allowed_methods(path: str) -> list[str]:
 
     Example:
         >>> allowed_methods(BASE_PATH + "/vcs")
-        ['GET', 'POST']
+        ['GET', 'HEAD', 'POST']
     """
-    methods = {
-        route.method
-        for route in ROUTES
-        if re.fullmatch(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(BASE_PATH + route.path)), path)
-    }
-    return sorted(methods)
+    return with_head({route.method for route in matching_routes(path)})
+
+
+def with_head(methods: Iterable[str]) -> list[str]:
+    """``methods`` sorted, with HEAD wherever GET is (the ``Allow`` of a path).
+
+    Example:
+        >>> with_head(["GET"])
+        ['GET', 'HEAD']
+    """
+    chosen = set(methods)
+    if "GET" in chosen:
+        chosen.add("HEAD")
+    return sorted(chosen)
 
 
 def secret_keys(providers: Iterable[Provider] | None = None) -> frozenset[str]:
@@ -264,6 +296,14 @@ _FORCE = {"force": {"type": ["boolean", "string"], "description": "'true' (or tr
 _IGNORED: dict[str, Any] = {"type": "object", "description": "ignored (the original SDK sends {})"}
 
 
+#: standard base64 (RFC 4648, padded), as the controller decodes ``cci`` and ``info``
+BASE64_PATTERN = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
+def _base64(description: str) -> dict[str, Any]:
+    return {"type": "string", "minLength": 4, "pattern": BASE64_PATTERN, "description": description}
+
+
 def request_bodies(max_name_length: int = 255, max_nodes_per_request: int = 0) -> dict[str, dict[str, Any]]:
     """JSON Schemas of the request bodies, by route name (a body is always a JSON object).
 
@@ -275,12 +315,18 @@ def request_bodies(max_name_length: int = 255, max_nodes_per_request: int = 0) -
         dict: route name → schema; routes without a body are absent.
     """
     num_nodes: dict[str, Any] = {"type": ["integer", "null"], "minimum": 1, "description": "null: 1"}
+    addresses: dict[str, Any] = {
+        "type": ["array", "null"],
+        "items": {"type": "string"},
+        "description": "null: []",
+    }
     if max_nodes_per_request:
         num_nodes["maximum"] = max_nodes_per_request
+        addresses["maxItems"] = max_nodes_per_request
     cci = {
         "type": "object",
         "required": ["cci"],
-        "properties": {"cci": {"type": "string", "description": "base64 of the empty-VC CCI (YAML)"}},
+        "properties": {"cci": _base64("base64 of the empty-VC CCI (YAML)")},
     }
     return {
         "create_vc": cci,
@@ -300,15 +346,15 @@ def request_bodies(max_name_length: int = 255, max_nodes_per_request: int = 0) -
             "required": ["unit_name", "info"],
             "properties": {
                 "unit_name": {"type": "string", "pattern": UNIT_NAME_PATTERN, "maxLength": max_name_length},
-                "info": {"type": "string", "description": "base64 of the unit CCI (YAML), docs/cci.md"},
+                "info": _base64("base64 of the unit CCI (YAML), docs/cci.md"),
             },
         },
         "add_nodes": {
             "type": "object",
             "properties": {
                 "num_nodes": num_nodes,
-                "ip_address_list": {"type": "array", "items": {"type": "string"}},
-                "mac_address_list": {"type": "array", "items": {"type": "string"}},
+                "ip_address_list": addresses,
+                "mac_address_list": addresses,
             },
         },
         "unit_operation": _IGNORED,
@@ -372,4 +418,39 @@ def describe_openapi(document: dict[str, Any], **limits: int) -> dict[str, Any]:
                 "required": route.name in ("create_vc", "update_vc", "patch_vc", "add_unit"),
                 "content": {"application/json": {"schema": bodies[route.name]}},
             }
+    _merge_overlapping_paths(document.get("paths", {}))
     return document
+
+
+def _merge_overlapping_paths(paths: dict[str, Any]) -> None:
+    """Describe routes whose templates match the same URLs under one path template.
+
+    ``/vcs/{vcid}/{unit_name}/{node_id}`` (GET, DELETE) and ``…/{operation}`` (PATCH) are the
+    same URLs: OpenAPI tools would send PATCH to the first and expect 405.  The PATCH is
+    moved under the first template, its ``{operation}`` parameter renamed to that
+    template's name and documented as the union (an operation for PATCH, a node for the rest).
+    """
+    by_shape: dict[str, list[str]] = {}
+    for path in paths:
+        by_shape.setdefault(re.sub(r"\{\w+\}", "{}", path), []).append(path)
+    for group in by_shape.values():
+        # the template of the resource (``{node_id}``) stays; ``{operation}`` joins it
+        kept = next((p for p in group if "{operation}" not in p), group[0])
+        for path in group:
+            if path != kept:
+                _move_operations(paths, path, kept)
+
+
+def _move_operations(paths: dict[str, Any], path: str, kept: str) -> None:
+    """Move the operations of ``path`` under ``kept``, renaming their path parameters."""
+    names = dict(zip(re.findall(r"\{(\w+)\}", path), re.findall(r"\{(\w+)\}", kept), strict=True))
+    for method, operation in paths.pop(path).items():
+        for parameter in operation.get("parameters", []):
+            old = parameter.get("name", "")
+            if parameter.get("in") == "path" and names.get(old, old) != old:
+                parameter["name"] = names[old]
+                parameter["description"] = (
+                    f"for {method.upper()} this segment is the {old} (see its enum); "
+                    f"for the path's other methods the {names[old]}"
+                )
+        paths[kept][method] = operation

@@ -165,6 +165,14 @@ class Backend(abc.ABC):
     def delete_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> None:
         """Delete ``disks``."""
 
+    def check_hosting(self, owner: str) -> None:  # noqa: B027 - optional hook
+        """Refuse, before anything is created, new nodes of ``owner`` this backend would not host
+        (the sandbox on a host that cannot confine nodes while another user's nodes exist).
+
+        Raises:
+            InvalidRequest: naming why and what the operator can do.
+        """
+
     def start(self) -> None:  # noqa: B027 - optional hook
         """Called once when the controller starts (connect, open resources)."""
 

@@ -163,7 +163,7 @@ class SandboxBackend(Backend):
         }
         (self.state_dir / CONFINEMENT_FILE).write_text(json.dumps(status))
 
-    def _check_hosting(self, owner: str) -> None:
+    def check_hosting(self, owner: str) -> None:
         """Refuse nodes of ``owner`` while another user's nodes exist on a host that
         cannot confine them, unless the operator allowed it.
 
@@ -223,7 +223,7 @@ class SandboxBackend(Backend):
         Raises:
             InvalidRequest: the host cannot confine nodes and another user's nodes exist.
         """
-        self._check_hosting(unit.owner)
+        self.check_hosting(unit.owner)
         if self.boot_delay > 0:
             time.sleep(self.boot_delay)
         configs, results = [], []
@@ -249,7 +249,7 @@ class SandboxBackend(Backend):
             port = self.hub.provision(configs)
         else:
             with self._hosting:  # two users' first nodes must not pass the check together
-                self._check_hosting(unit.owner)
+                self.check_hosting(unit.owner)
                 port = self.hub.provision(configs)
         for result in results:
             result.ssh_port = port

@@ -355,9 +355,17 @@ def _raise_open_file_limit() -> None:
             logger.warning("cannot raise the open file limit above %s; large sandboxes may fail", soft)
 
 
+#: what to do when a node's address and port are taken (often another controller or the
+#: embedded sandbox on the same host, using the same catalog range)
+IN_USE_HINT = (
+    "; if another controller or VcpSDK() sandbox runs on this host, give this one other "
+    "addresses (vcc serve --vpn-catalog FILE) or another port (--ssh-port)"
+)
+
+
 def _bind_error(error: OSError, address: str, port: int) -> OSError:
     if error.errno == errno.EADDRINUSE:
-        return OSError(error.errno, f"{address}:{port} is already in use by another program")
+        return OSError(error.errno, f"{address}:{port} is already in use by another program{IN_USE_HINT}")
     return OSError(error.errno, f"cannot listen on {address}:{port}: {error.strerror}")
 
 

@@ -135,7 +135,10 @@ def plan_addresses(
             missing -= 1
             if not missing:
                 return chosen
-    raise InvalidRequest(f"no free address left in {network} for {count} node(s) of provider {provider}")
+    raise InvalidRequest(
+        f"no free address left in {network} for {count} node(s) of provider {provider}; "
+        "delete nodes you no longer need, or ask the operator for a larger private_network_ipmask"
+    )
 
 
 def check_fixed(text: str, provider: str, network: Network | None, policy: AddressPolicy) -> str:
