@@ -174,7 +174,9 @@ def token_list(args: argparse.Namespace) -> int:
 
 
 def token_revoke(args: argparse.Namespace) -> int:
-    """Revoke tokens by user, id or token; a running controller refuses them at once."""
+    """Revoke tokens by user, id or token; a running controller refuses them within
+    ``TOKEN_CACHE_SECONDS``."""
+    from vcpsdk.controller.auth import TOKEN_CACHE_SECONDS
     from vcpsdk.controller.runtime import revoke_tokens
 
     settings = _token_settings(args)
@@ -183,7 +185,11 @@ def token_revoke(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"vcc: {error}", file=sys.stderr)
         return 2
-    print(f"vcc: revoked {count} token(s)", file=sys.stderr)
+    print(
+        f"vcc: revoked {count} token(s); running controllers refuse them within "
+        f"{TOKEN_CACHE_SECONDS:g} s (the time they remember a token)",
+        file=sys.stderr,
+    )
     return 0 if count else 1
 
 
