@@ -141,9 +141,10 @@ def confinement_line(settings: ControllerSettings) -> str:
 
 
 def _token_settings(args: argparse.Namespace) -> ControllerSettings:
-    """The settings of a ``vcc token`` command: its state dir must exist (a mistyped
-    ``--state-dir`` must not silently start a new, empty controller state)."""
-    if not Path(args.state_dir).expanduser().is_dir():
+    """The settings of a ``vcc token`` command: with the default database (SQLite in the
+    state dir) the state dir must exist (a mistyped ``--state-dir`` must not silently start
+    a new, empty controller state); with ``--database-url`` the tokens live in that database."""
+    if not getattr(args, "database_url", "") and not Path(args.state_dir).expanduser().is_dir():
         raise SystemExit(
             f"vcc: --state-dir {args.state_dir} does not exist; give the --state-dir of vcc serve "
             "(it is created when the controller first starts)"
