@@ -317,7 +317,9 @@ def matches(*pairs: tuple[Any, Any]) -> bool:
 
 _PICKS = (
     "Give at most one condition (``ip_addresses`` and ``ip_address`` count as two); none means one "
-    "node.  A count picks the nodes with the highest ``node_no`` first {among}."
+    "node.  A count acts on up to that many nodes: the SDK walks the unit's nodes in ascending "
+    "``node_no`` and takes the first ones {among}, as the original SDK does (a count larger than "
+    "the matching nodes acts on all of them and is not an error)."
 )
 _ONE_AT_A_TIME = (
     " The nodes are processed one at a time; with ``wait_for`` the SDK waits for the unit to settle "
@@ -430,13 +432,12 @@ def _operation_method(
     op = stub.__name__.removesuffix("_nodes")
     count_name = list(inspect.signature(stub).parameters)[1]
     waits_always = "wait_for" not in options
-    states = "" if op == "delete" else f" in a state that allows {op}"
     multi = "" if waits_always else " ``invalid argment, delete multi-node must be wait_for=True``,"
     doc = docstring(
         summary,
         _PICKS.format(among=among) + details,
         [
-            (count_name, "how many nodes (default None: 1 when no other condition is given)."),
+            (count_name, "at most how many nodes (default None: 1 when no other condition is given)."),
             *_SELECTOR_ARGS,
             *((name, _OPTION_ARGS[name]) for name in options),
         ],
@@ -445,8 +446,7 @@ def _operation_method(
             (
                 "VcpInvalidArgumentError",
                 f"``invalid argment, one condition parameter allowed``,{multi} ``no node node_no[<n>] "
-                "in unit[<unit>]`` (likewise ``cloud_instance_id[...]``, ``ip_address[...]``), "
-                f"``{count_name}[<n>] is larger than the <k> node(s){states} in unit[<unit>]`` or "
+                "in unit[<unit>]`` (likewise ``cloud_instance_id[...]``, ``ip_address[...]``) or "
                 f"``{count_name} must be an integer >= 1, got ...``.",
             ),
             (

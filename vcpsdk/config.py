@@ -72,7 +72,7 @@ class VccSettings:
     name: str = ""
     scheme: str = "https"
     vcc_port: int | None = None
-    vault_port: int = 8443
+    vault_port: int | None = None
     private_ip: str = ""
     insecure_request_warning: bool | None = None
     wait_timeout_sec: int | None = None
@@ -86,6 +86,15 @@ class VccSettings:
     def host_port(self) -> str:
         """``host:port`` with the REST port (default 443), as ``vcc_info()['host']`` shows it."""
         return f"{self.host}:{self.vcc_port or 443}"
+
+    def vault_url(self, served_by_controller: bool = False) -> str:
+        """The Vault address: ``vault_port`` when set; else the controller's own address when it
+        serves the cubbyhole API itself (``served_by_controller``, as this project's controller
+        says in its answers); else port 8443, the original's default."""
+        port = self.vault_port or (
+            (self.vcc_port or (443 if self.scheme == "https" else 80)) if served_by_controller else 8443
+        )
+        return f"{self.scheme}://{self.host}:{port}"
 
     @property
     def base_url(self) -> str:
@@ -187,7 +196,7 @@ def _parse_vcc(path: Path, vcc: Any) -> VccSettings | None:
         name=str(vcc.get("name", "")),
         scheme=scheme,
         vcc_port=as_int("vcc_port"),
-        vault_port=as_int("vault_port") or 8443,
+        vault_port=as_int("vault_port"),
         private_ip=str(vcc.get("private_ip") or host),
         insecure_request_warning=insecure,
         wait_timeout_sec=as_int("wait_timeout_sec"),

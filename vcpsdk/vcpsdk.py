@@ -44,6 +44,7 @@ from vcpsdk.config import (
 )
 from vcpsdk.core import protocol as routes
 from vcpsdk.core.cci import UGROUP_TYPES, UNIT_NAME, render_vc_cci
+from vcpsdk.core.protocol import CUBBYHOLE_EXTENSION
 from vcpsdk.core.providers import PROVIDER_NAMES, all_providers
 from vcpsdk.core.states import ERROR, NODE_OPERATIONS, TRANSITIONAL
 from vcpsdk.errors import (
@@ -144,6 +145,9 @@ class VcpSDK:
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)
         client.connect()
         self._authority: dict[str, Any] = client.call(routes.AUTHORITY)
+        # our controller's extensions ride along; authority() shows the original's fields only
+        extensions = self._authority.pop("extensions", None)
+        self._extensions: dict[str, Any] = extensions if isinstance(extensions, dict) else {}
         self._session = _Session(client, wait_timeout)
 
     # -- properties -----------------------------------------------------------------
@@ -211,9 +215,12 @@ class VcpSDK:
         Returns:
             dict: ``{'host': '<host>:<vcc_port>', 'vault_url': 'https://<host>:<vault_port>',
             'docker_registry': {'official': '<private_ip>:5000', 'user': '<private_ip>:5001',
-            'base': ..., 'application': ...}}``; ``vcc_port`` defaults to 443, ``vault_port``
-            to 8443, ``private_ip`` to ``vcc.host``; ``base``/``application`` are the older
-            names of ``official``/``user``.
+            'base': ..., 'application': ...}}``; ``vcc_port`` defaults to 443, ``private_ip``
+            to ``vcc.host``; ``base``/``application`` are the older names of
+            ``official``/``user``.  Without ``vault_port`` in the config, ``vault_url`` is the
+            controller's own address when the controller serves the cubbyhole API itself (this
+            project's controller says so when the SDK connects), else port 8443 as in the
+            original (also for the class call, which asks nothing of the controller).
 
         Raises:
             VcpConfigError: ``vcp_config.yml`` is not valid (call on the class).
@@ -224,13 +231,15 @@ class VcpSDK:
         """
         if isinstance(self_or_cls, VcpSDK):
             vcc = self_or_cls._vcc
+            served_here = CUBBYHOLE_EXTENSION in self_or_cls._extensions
         else:
             vcc = load_config("").vcc or _sandbox_settings()[0]
+            served_here = False
         private_ip = vcc.private_ip or vcc.host
         official, user = f"{private_ip}:5000", f"{private_ip}:5001"
         return {
             "host": vcc.host_port,
-            "vault_url": f"{vcc.scheme}://{vcc.host}:{vcc.vault_port}",
+            "vault_url": vcc.vault_url(served_by_controller=served_here),
             "docker_registry": {"official": official, "user": user, "base": official, "application": user},
         }
 
@@ -1450,14 +1459,10 @@ class VcpUnitClass:
             eligible = [n for n in nodes if allowed is None or n.state in allowed]
             if op in ("watch", "unwatch"):  # only nodes whose watch mode would change
                 eligible = [n for n in eligible if n.watch_mode == (op == "unwatch")]
-            eligible.sort(key=lambda n: n.no or 0, reverse=True)
-            if number > len(eligible):
-                where = "" if allowed is None else f" in a state that allows {op}"
-                raise_error(
-                    VcpInvalidArgumentError,
-                    f"{count_name}[{number}] is larger than the {len(eligible)} node(s)"
-                    f"{where} in unit[{self.name}]",
-                )
+            # as the original SDK: walk the nodes in ascending node_no and take up to
+            # ``number`` that match; a larger count is not an error (notebooks pass the
+            # size they planned, e.g. num_power_off_nodes=4 on a unit that now has 3)
+            eligible.sort(key=lambda n: n.no or 0)
             targets = eligible[:number]
         if not wait_for and len(targets) > 1:
             raise_error(VcpInvalidArgumentError, "invalid argment, delete multi-node must be wait_for=True")

@@ -86,7 +86,7 @@ CALLS: list[tuple[str, Callable[[Objects, bool], Any]]] = [
     ("VcpUnitClass.find_nodes", lambda o, p: o.unit.find_nodes(privileged=p)),
     ("VcpUnitClass.find_ip_addresses", lambda o, p: o.unit.find_ip_addresses(privileged=p)),
     ("VcpUnitClass.add_nodes", lambda o, p: o.unit.add_nodes(privileged=p)),
-    ("VcpUnitClass.delete_nodes", lambda o, p: o.unit.delete_nodes(privileged=p)),  # newest
+    ("VcpUnitClass.delete_nodes", lambda o, p: o.unit.delete_nodes(node_no=2, privileged=p)),  # the added one
     ("VcpUnitClass.power_off_nodes", lambda o, p: o.unit.power_off_nodes(privileged=p)),
     ("VcpUnitClass.power_on_nodes", lambda o, p: o.unit.power_on_nodes(privileged=p)),
     ("VcpUnitClass.unwatch_nodes", lambda o, p: o.unit.unwatch_nodes(privileged=p)),

@@ -64,8 +64,8 @@ def test_add_nodes_without_waiting_returns_the_new_nodes(ug, compute_spec) -> No
 def test_delete_nodes_by_count(ug, compute_spec) -> None:
     unit = ug.create_unit("shrink", compute_spec(num_nodes=3))
     left = unit.delete_nodes(num_delete_nodes=2)
-    assert [n.no for n in left] == [1]
-    assert nos(unit) == [1]
+    assert [n.no for n in left] == [3]  # the first two in node_no order, as the original
+    assert nos(unit) == [3]
 
 
 def test_delete_nodes_by_node_no(ug, compute_spec) -> None:
@@ -93,7 +93,7 @@ def test_delete_nodes_by_ip_addresses(ug, compute_spec) -> None:
 def test_delete_nodes_without_argument_deletes_one_node(ug, compute_spec) -> None:
     unit = ug.create_unit("shrink", compute_spec(num_nodes=3))
     left = unit.delete_nodes()
-    assert [n.no for n in left] == [1, 2]
+    assert [n.no for n in left] == [2, 3]  # the first node in node_no order, as the original
 
 
 def test_delete_one_node_without_waiting(ug, compute_spec) -> None:
@@ -142,11 +142,9 @@ def test_power_off_all_nodes_makes_the_unit_power_off(ug, compute_spec) -> None:
     assert unit.state == "RUNNING"
 
 
-def test_power_on_without_powered_off_node_is_refused(ug, compute_spec) -> None:
+def test_power_on_without_powered_off_node_does_nothing(ug, compute_spec) -> None:
     unit = ug.create_unit("power", compute_spec())
-    with pytest.raises(VcpInvalidArgumentError):
-        unit.power_on_nodes()
-    assert [n.state for n in unit.find_nodes()] == ["RUNNING"]
+    assert [n.state for n in unit.power_on_nodes()] == ["RUNNING"]  # no error, as the original
 
 
 def test_unit_find_nodes_and_ip_addresses(ug, compute_spec) -> None:
@@ -231,12 +229,10 @@ def test_power_off_several_nodes_without_waiting_raises(ug, compute_spec) -> Non
     assert {n.state for n in unit.find_nodes()} == {"RUNNING"}
 
 
-def test_delete_more_nodes_than_exist_raises_and_deletes_nothing(ug, compute_spec) -> None:
-    unit = ug.create_unit("safe", compute_spec(num_nodes=2))
-    before = node_ids(unit)
-    with pytest.raises(VcpInvalidArgumentError):
-        unit.delete_nodes(num_delete_nodes=3)
-    assert node_ids(unit) == before
+def test_a_count_larger_than_the_unit_acts_on_every_node(ug, compute_spec) -> None:
+    unit = ug.create_unit("safe", compute_spec(num_nodes=3))
+    assert [n.state for n in unit.power_off_nodes(num_power_off_nodes=4)] == ["POWER_OFF"] * 3
+    assert unit.delete_nodes(num_delete_nodes=5) == []
 
 
 def test_delete_unknown_node_no_raises_and_deletes_nothing(ug, compute_spec) -> None:

@@ -8,6 +8,7 @@ import requests
 from vcpsdk.controller.auth import hash_token, token_prefix
 from vcpsdk.controller.service import ServiceError, User
 from vcpsdk.testing import RunningController
+from vcpsdk.testing.serve import vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
 
 
@@ -82,3 +83,22 @@ def test_vault_references_resolve_to_the_tokens_secrets(
     assert missing.value.status == 403
     assert missing.value.exception == "VCPVaultReadException"
     assert missing.value.detail == (f"{vcp_token[:8]}:cubbyhole/aws/secret_key vault read is failed:")
+
+
+def test_vault_url_is_right_with_the_documented_standalone_config(tmp_path) -> None:
+    """``vcc serve`` and the README's config (host, vcc_port, scheme; no vault_port): the
+    notebooks' ``vcc_info()['vault_url']`` reaches the controller's cubbyhole."""
+    with vcc_serve(tmp_path / "state") as served:
+        config = served.write_config(tmp_path / "cfg")
+        assert "vault_port" not in (config / "vcp_config.yml").read_text()
+        token = served.create_token("teacher")
+        vcp = VcpSDK(token, config_dir=str(config))
+        vault_url = vcp.vcc_info()["vault_url"]
+        assert vault_url == f"http://127.0.0.1:{served.port}"
+        headers = {"X-Vault-Token": token}
+        stored = requests.post(
+            f"{vault_url}/v1/cubbyhole/munge", headers=headers, json={"munge.key": "k"}, timeout=10
+        )
+        assert stored.status_code == 204
+        read = requests.get(f"{vault_url}/v1/cubbyhole/munge", headers=headers, timeout=10)
+        assert read.json()["data"] == {"munge.key": "k"}

@@ -10,6 +10,8 @@ import requests
 import yaml
 
 import vcpsdk
+from vcpsdk.core import protocol as routes
+from vcpsdk.core.protocol import CUBBYHOLE_EXTENSION
 from vcpsdk.errors import (
     VcpAuthError,
     VcpConflictError,
@@ -255,6 +257,21 @@ def test_vcc_info_vault_url_is_https_without_a_scheme(requests_mock, tmp_path) -
     https.startup()
     directory = write_config(tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT})
     assert VcpSDK(TOKEN, config_dir=str(directory)).vcc_info()["vault_url"] == f"https://{HOST}:8443"
+
+
+def test_vcc_info_vault_url_is_the_controllers_own_when_it_serves_the_cubbyhole(
+    mock_controller: MockController, tmp_path
+) -> None:
+    mock_controller.on(routes.AUTHORITY, {**AUTHORITY, "extensions": {CUBBYHOLE_EXTENSION: {}}})
+    directory = write_config(tmp_path / "cfg", vcc={"host": HOST, "vcc_port": PORT, "scheme": "http"})
+    sdk = VcpSDK(TOKEN, config_dir=str(directory))
+
+    assert sdk.vcc_info()["vault_url"] == f"http://{HOST}:{PORT}"
+    assert sdk.authority() == AUTHORITY  # the extension is not shown as an original field
+    explicit = write_config(
+        tmp_path / "cfg2", vcc={"host": HOST, "vcc_port": PORT, "scheme": "http", "vault_port": 9}
+    )
+    assert VcpSDK(TOKEN, config_dir=str(explicit)).vcc_info()["vault_url"] == f"http://{HOST}:9"
 
 
 def test_vcc_info_uses_private_ip_and_vault_port(make_mock_sdk, tmp_path) -> None:

@@ -251,8 +251,9 @@ def test_add_nodes_bad_arguments_fail_before_put(
 @pytest.mark.parametrize(
     ("selector", "targets"),
     [
-        ({}, [3]),
-        ({"num_delete_nodes": 2}, [3, 2]),
+        ({}, [1]),
+        ({"num_delete_nodes": 2}, [1, 2]),
+        ({"num_delete_nodes": 4}, [1, 2, 3]),  # up to N, as the original: never an error
         ({"node_no": 1}, [1]),
         ({"cloud_instance_id": f"i-{2:017x}"}, [2]),
         ({"ip_address": "127.30.2.11"}, [1]),
@@ -298,7 +299,7 @@ def test_delete_node_waits_with_long_poll(three, mock_controller: MockController
     )
     mock_controller.reply("DELETE", _node_path(3), {"vcid": VCID, "node_id": node_id(3)})
 
-    three.delete_nodes(privileged=True)
+    three.delete_nodes(node_no=3, privileged=True)
 
     sent = mock_controller.sent()
     assert [s.call for s in sent] == [
@@ -402,7 +403,6 @@ def test_delete_multi_node_without_waiting_sends_no_request(
         ({"node_no": 9}, r"no node node_no\[9\]"),
         ({"ip_address": "127.30.2.99"}, r"no node ip_address\[127.30.2.99\]"),
         ({"cloud_instance_id": "i-nosuch"}, r"no node cloud_instance_id\[i-nosuch\]"),
-        ({"num_delete_nodes": 4}, r"num_delete_nodes\[4\]"),
     ],
 )
 def test_delete_nodes_without_a_match_sends_no_delete(
@@ -434,8 +434,10 @@ def mixed(make_unit) -> VcpUnitClass:
 @pytest.mark.parametrize(
     ("op", "selector", "targets"),
     [
-        ("power_off", {}, [2]),
-        ("power_off", {"num_power_off_nodes": 2}, [2, 1]),
+        ("power_off", {}, [1]),
+        ("power_off", {"num_power_off_nodes": 2}, [1, 2]),
+        ("power_off", {"num_power_off_nodes": 4}, [1, 2]),  # node 3 is already off
+        ("power_on", {"num_power_on_nodes": 3}, [3]),
         ("power_off", {"node_no": 1}, [1]),
         ("power_off", {"ip_addresses": ["127.30.2.11"]}, [1]),
         ("power_on", {}, [3]),
@@ -485,7 +487,7 @@ def test_power_off_waits_until_power_off(mixed, mock_controller: MockController,
     mock_controller.reply("PATCH", _node_path(2, "/power_off"), {"vcid": VCID, "node_id": node_id(2)})
     caplog.set_level(logging.INFO, logger="vcp.sdk")
 
-    nodes = mixed.power_off_nodes(privileged=True)
+    nodes = mixed.power_off_nodes(node_no=2, privileged=True)
 
     sent = mock_controller.sent()
     assert [s.call for s in sent] == [
@@ -540,13 +542,15 @@ def test_power_off_multi_node_without_waiting_is_refused(mixed, mock_controller:
     assert "PATCH" not in [m for m, _ in mock_controller.calls()]
 
 
-def test_power_on_more_nodes_than_are_off(mixed, mock_controller: MockController) -> None:
-    mock_controller.reply("GET", UNIT_PATH, _mixed_body())
+def test_power_on_with_no_node_off_sends_nothing_and_does_not_raise(
+    three, mock_controller: MockController
+) -> None:
+    mock_controller.reply("GET", UNIT_PATH, _three_body())
 
-    with pytest.raises(VcpInvalidArgumentError, match=r"num_power_on_nodes\[2\]"):
-        mixed.power_on_nodes(num_power_on_nodes=2)
+    nodes = three.power_on_nodes(num_power_on_nodes=2)
 
     assert "PATCH" not in [m for m, _ in mock_controller.calls()]
+    assert [n.no for n in nodes] == [1, 2, 3]
 
 
 def test_power_on_one_node_without_waiting(mixed, mock_controller: MockController) -> None:

@@ -290,7 +290,7 @@ def _vault_router(ctl: Controller) -> APIRouter:
         return JSONResponse({"errors": [message]}, status_code=status)
 
     # Vault's API, not occtr's: kept out of the OpenAPI document (see docs/protocol.md)
-    @router.api_route("/v1/cubbyhole/{path:path}", methods=VAULT_METHODS, include_in_schema=False)
+    @router.api_route(routes.CUBBYHOLE_PATH + "/{path:path}", methods=VAULT_METHODS, include_in_schema=False)
     async def cubbyhole(
         path: str,
         request: Request,
@@ -385,6 +385,12 @@ def _router(ctl: Controller) -> APIRouter:
             finally:
                 ctl.bus.discard(vcid, future)
 
+    # our extensions, advertised where clients look (the original ignores unknown fields)
+    extensions = {
+        "long_poll": {"query": ["wait_revision", "wait_sec"], "max_wait_sec": ctl.settings.long_poll_max_sec},
+        routes.CUBBYHOLE_EXTENSION: {"path": routes.CUBBYHOLE_PATH},
+    }
+
     @route(routes.ROOT)
     @route(routes.ROOT_SLASH)
     def root(user: UserDep) -> JSONResponse:
@@ -394,12 +400,7 @@ def _router(ctl: Controller) -> APIRouter:
                 "name": ctl.settings.name,
                 "vcc_id": ctl.vcc_id,
                 "version": VCP_SDK_VERSION,
-                "extensions": {
-                    "long_poll": {
-                        "query": ["wait_revision", "wait_sec"],
-                        "max_wait_sec": ctl.settings.long_poll_max_sec,
-                    },
-                },
+                "extensions": extensions,
             }
         )
 
@@ -414,6 +415,7 @@ def _router(ctl: Controller) -> APIRouter:
                 "role": "fullaccess",
                 "user_name": user.name,
                 "user_role": "superuser" if user.superuser else "regular",
+                "extensions": {routes.CUBBYHOLE_EXTENSION: extensions[routes.CUBBYHOLE_EXTENSION]},
             }
         )
 

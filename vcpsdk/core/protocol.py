@@ -42,6 +42,12 @@ CONFLICT_EXC = "VCPStateConflictException"
 INVALID_EXC = "VCPInvalidParameterException"
 #: our extension: a token over its request rate (429, with ``Retry-After``)
 RATE_EXC = "VCPTooManyRequestsException"
+#: our extension: the key under ``extensions`` (in the answers of ``GET ""`` and
+#: ``/accounts/authority``) saying that the controller serves Vault's cubbyhole API on its own
+#: address, so a config without ``vault_port`` still gets the right ``vault_url``
+CUBBYHOLE_EXTENSION = "vault_cubbyhole"
+#: where the controller serves that cubbyhole (Vault's own path, relative to its address)
+CUBBYHOLE_PATH = "/v1/cubbyhole"
 #: keys the protocol itself uses for secrets (CCI payloads, tokens, service-account files)
 PROTOCOL_SECRET_KEYS = frozenset({"info", "cci", "token", TOKEN_HEADER, "credentials"})
 

@@ -77,13 +77,8 @@ class RunningController(LoopbackServer):
         """
         config_dir = Path(config_dir)
         config_dir.mkdir(parents=True, exist_ok=True)
-        # the controller also serves the Vault cubbyhole API on its own port
-        settings: dict[str, Any] = {
-            "host": "127.0.0.1",
-            "vcc_port": self.port,
-            "vault_port": self.port,
-            "scheme": self.scheme,
-        }
+        # no vault_port: the controller serves the cubbyhole itself and says so
+        settings: dict[str, Any] = {"host": "127.0.0.1", "vcc_port": self.port, "scheme": self.scheme}
         if self.cert_path:  # self-signed: accept it, as NII's sample configs do
             settings["insecure_request_warning"] = False
         settings.update(vcc)
