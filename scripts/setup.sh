@@ -29,6 +29,9 @@ if ((${#apt_packages[@]})); then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${apt_packages[@]}" >/dev/null
 fi
+# ping inside confined sandbox nodes (unprivileged host uids) uses ICMP datagram sockets
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo sysctl -q -w net.ipv4.ping_group_range="0 2147483647" || echo "setup: cannot set net.ipv4.ping_group_range; ping will not work in sandbox nodes" >&2
 
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv

@@ -32,6 +32,11 @@ class Limits:
         max_nodes_per_user: nodes and disks of all the UnitGroups of one user (quota).
         requests_per_second: sustained requests of one token (429 with ``Retry-After``).
         request_burst: requests one token may send at once before the rate applies.
+        node_processes_per_user: processes and threads of one user's confined sandbox
+            sessions together, over all their nodes (``RLIMIT_NPROC`` of the user's host
+            uid; only when the controller runs as root).
+        node_file_bytes: largest file a sandbox node session may write (``RLIMIT_FSIZE``).
+        node_memory_bytes: address space of one process of a sandbox node (``RLIMIT_AS``).
     """
 
     max_body_bytes: int = 1024 * 1024
@@ -44,6 +49,9 @@ class Limits:
     max_nodes_per_user: int = 1000
     requests_per_second: float = 50.0
     request_burst: int = 200
+    node_processes_per_user: int = 1024
+    node_file_bytes: int = 8 << 30
+    node_memory_bytes: int = 16 << 30
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -100,6 +108,8 @@ class ControllerSettings:
         sandbox_bwrap: the bubblewrap executable that confines sandbox node sessions.
         allow_unconfined_nodes: host the nodes of several users even where sessions
             cannot be confined (``vcc serve --allow-unconfined-nodes``).
+        sandbox_uid_base: a root controller runs the confined sessions of its N-th user
+            as host uid/gid ``sandbox_uid_base + N`` (unused by host accounts).
     """
 
     state_dir: Path
@@ -116,6 +126,7 @@ class ControllerSettings:
     limits: Limits = field(default_factory=Limits)
     sandbox_bwrap: str = "bwrap"
     allow_unconfined_nodes: bool = False
+    sandbox_uid_base: int = 200000
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()
