@@ -98,8 +98,8 @@ def test_state_dir_and_other_nodes_are_unreadable(
             assert result.returncode != 0, path
             assert result.stdout == b"", path
     # the state dir is not there at all: the node's home is /root
-    for directory in (state, state / "nodes", home):
-        assert ssh(node, key, f"ls -A '{directory}'").returncode != 0, directory
+    for hidden in (state, state / "nodes", home):
+        assert ssh(node, key, f"ls -A '{hidden}'").returncode != 0, hidden
     # only the node's own: vcp's home, its sudo and the node's sudo broker (users.py)
     expected = {"/home": "vcp\n", "/run": "vcp-bin\nvcp-sudo\n", "/opt": ""}
     for directory, listing in expected.items():

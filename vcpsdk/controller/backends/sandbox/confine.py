@@ -42,7 +42,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 #: the name of the flag that lets a host that cannot confine serve several users
 OPT_OUT_FLAG = "--allow-unconfined-nodes"
@@ -279,6 +279,12 @@ class Confinement:
             args += ["--dir", directory]
         args += ["--bind", str(view.scratch), "/tmp", "--bind", str(view.scratch), "/var/tmp"]
         args += ["--bind", str(view.home), ROOT_HOME]
+        made = set(EMPTY_DIRS)
+        for inside in [*view.mounts, *view.disks, *view.files]:  # parents bwrap would make 0700
+            for parent in reversed(PurePosixPath(inside).parents[:-1]):
+                if str(parent) not in made and not str(parent).startswith(SYSTEM_DIRS):
+                    made.add(str(parent))
+                    args += ["--perms", "0755", "--dir", str(parent)]
         for mount_point, source in {**view.mounts, **view.disks}.items():
             args += ["--bind", source, mount_point]
         for inside, source in view.files.items():

@@ -258,7 +258,7 @@ class NodeHub:
             os.chmod(key_file, 0o600)
         _owned_dir(directory / "tmp", uid)
         (directory / "hostname").write_text(f"{config.node_id}\n")
-        if self.confinement is not None:  # disks at /mnt/<device>; ~/mnt leads there
+        if self.confinement is not None and config.disks:  # disks at /mnt/<device>; ~/mnt leads there
             _link_disk_root(home)
             for target in config.disks.values():
                 if uid is not None:
