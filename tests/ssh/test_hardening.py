@@ -1,7 +1,7 @@
 """Attacks of one node's user on the controller, the host and other users (issue 14 trial).
 
 Each test reproduces an attack found in the new-user trial of the confined sandbox
-(``/work/trial-14-sandbox.md``, findings 1, 2, 3, 4, 8, 14) on a controller of its own and
+(findings 1, 2, 3, 4, 5, 8, 14) on a controller of its own and
 checks that it no longer works; the test names say which.  They run as root (CI) and as
 a normal user; what only a root controller can do is skipped otherwise.
 """
@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from vcpsdk.controller.backends.sandbox import backend as sandbox_backend
+from vcpsdk.controller.backends.sandbox.confine import PING_HINT
 from vcpsdk.controller.backends.sandbox.nodes import DEFAULT_UID_BASE, MAX_KEYS_BYTES
 from vcpsdk.controller.settings import Limits
 from vcpsdk.node import VcNode
@@ -278,3 +280,20 @@ def test_a_file_cannot_outgrow_the_file_size_limit(bob: Student) -> None:
 def test_background_processes_end_with_the_session(bob: Student) -> None:
     bob.text("nohup setsid sleep 300 >/dev/null 2>&1 & echo started")
     assert bob.run("pgrep -x sleep").stdout == b""
+
+
+# -- finding 5: ping without CAP_NET_RAW ------------------------------------------------
+
+
+def test_the_operator_is_told_once_when_nodes_cannot_ping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Sessions have no raw sockets: ping needs ``net.ipv4.ping_group_range`` to include
+    their groups; where it does not, the controller says what to run (one line)."""
+    monkeypatch.setattr(sandbox_backend, "ping_allowed", lambda gid: False)
+    backend = sandbox_backend.SandboxBackend(tmp_path / "state")
+    with caplog.at_level(logging.WARNING, logger="vcp.controller"):
+        backend.start()
+    backend.close()
+    warnings = [r.getMessage() for r in caplog.records if "ping" in r.getMessage()]
+    assert warnings == [f"ping does not work in sandbox nodes (net.ipv4.ping_group_range); run: {PING_HINT}"]
