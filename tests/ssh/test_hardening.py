@@ -30,7 +30,7 @@ from vcpsdk.testing.keys import make_ssh_keypair, public_key_of
 from vcpsdk.testing.units import connect_sdk, create_running_unit
 from vcpsdk.vcpsdk import VcpSDK
 
-from .conftest import home_of, ssh, ssh_text
+from .conftest import client_options, home_of, ssh, ssh_text
 
 ROOT = os.geteuid() == 0
 only_root = pytest.mark.skipif(
@@ -260,12 +260,49 @@ print(len(children))
 """
 
 
+#: starts ``count`` sleeping children, says "held", waits for the end of its input
+HOLD = """
+import os, sys, time
+for _ in range({count}):
+    if os.fork() == 0:
+        time.sleep(60)
+        os._exit(0)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
 @only_root
 def test_a_fork_bomb_stops_at_the_students_process_limit(alice: Student, bob: Student) -> None:
     made = bob.run("python3", input=FORK_BOMB.encode())
     assert made.returncode == 0, made.stderr
     assert 0 < int(made.stdout) < PROCESSES
     assert alice.text("echo unaffected") == "unaffected\n"
+
+
+@only_root
+def test_the_process_limit_counts_all_nodes_of_a_student(vcc: RunningController, bob: Student) -> None:
+    _, _, [other] = create_running_unit(bob.sdk, public_key_of(bob.key), "grp", f"n{next(_units)}")
+    held = PROCESSES // 2
+    holder = subprocess.Popen(
+        [
+            "ssh",
+            *client_options(bob.node, bob.key),
+            f"root@{bob.node.cloud_instance_address}",
+            f"python3 -c '{HOLD.format(count=held)}'",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        made = ssh(other, bob.key, "python3", input=FORK_BOMB.encode())  # bob's other node
+        assert made.returncode == 0, made.stderr
+        assert 0 < int(made.stdout) < PROCESSES - held
+    finally:
+        holder.stdin.close()  # the holder's session ends (its children with it)
+        holder.wait(timeout=60)
 
 
 def test_a_file_cannot_outgrow_the_file_size_limit(bob: Student) -> None:
