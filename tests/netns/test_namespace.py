@@ -88,35 +88,33 @@ def test_the_command_finds_the_controller_with_only_the_token(tmp_path: Path) ->
     assert "token for the notebook's prompt" in result.stderr
 
 
-def test_ctrl_c_ends_the_command_and_tears_everything_down() -> None:
+@pytest.mark.parametrize(
+    ("how", "signum"),
+    [("ctrl_c", signal.SIGINT), ("sigterm", signal.SIGTERM)],
+)
+def test_a_signal_ends_the_command_and_tears_everything_down(how: str, signum: int) -> None:
     process = subprocess.Popen(
-        [
-            *VCC,
-            "sandbox",
-            "run",
-            "--boot-delay",
-            "0",
-            "--",
-            sys.executable,
-            "-c",
-            "import os, sys, time; print(os.environ['VCPSDK_DATA_DIR'], flush=True); time.sleep(120)",
-        ],
+        [*VCC, "sandbox", "run", "--boot-delay", "0", "--", sys.executable, "-c",
+         "import os, time; print(os.environ['VCPSDK_DATA_DIR'], flush=True); time.sleep(120)"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=environment(),
         start_new_session=True,  # its own process group: the "terminal" we press Ctrl-C in
-    )
+    )  # fmt: skip
     try:
         assert process.stdout is not None
         data_dir = process.stdout.readline().strip()
         assert data_dir, process.stderr.read() if process.stderr else ""
-        os.killpg(process.pid, signal.SIGINT)
+        if how == "ctrl_c":  # the terminal sends SIGINT to the whole foreground group
+            os.killpg(process.pid, signum)
+        else:  # a service manager stops vcc sandbox run itself
+            process.send_signal(signum)
         status = process.wait(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
-    assert status == 128 + signal.SIGINT
+    assert status == 128 + signum  # the command's own status: the signal ended it
     assert not Path(data_dir).exists()
     assert _leftovers(data_dir) == []
 

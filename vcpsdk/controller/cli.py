@@ -129,6 +129,12 @@ def sandbox(args: argparse.Namespace) -> int:
         from vcpsdk.controller.netns import run
 
         return run(args.run_args)
+    if args.run_args:
+        print(
+            f"vcc sandbox {args.sandbox_command}: unexpected arguments {' '.join(args.run_args)}",
+            file=sys.stderr,
+        )
+        return 2
     if args.sandbox_command == "stop":
         stopped = embedded.stop_sandbox()
         print("sandbox stopped" if stopped else "no sandbox was running", file=sys.stderr)

@@ -167,8 +167,18 @@ def run(argv: Sequence[str]) -> int:
     inner = [sys.executable, "-m", "vcpsdk.controller.netns", json.dumps(options), *command]
     child = subprocess.Popen(unshare_argv(unshare, inner))
 
-    def terminate(signum: int, frame: Any) -> None:  # unshare --kill-child ends everything inside
-        child.kill()
+    def terminate(signum: int, frame: Any) -> None:
+        """Pass SIGTERM on to the supervisor (unshare's child), which passes it to the
+        command and cleans up; without one, unshare --kill-child ends everything inside."""
+        try:
+            supervisors = Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text().split()
+        except OSError:
+            supervisors = []
+        if not supervisors:
+            child.kill()
+        for pid in supervisors:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGTERM)
 
     previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the command itself
     previous_term = signal.signal(signal.SIGTERM, terminate)
@@ -283,6 +293,7 @@ def _alive(pid: int) -> bool:
 def inner_main(options: dict[str, Any], command: list[str]) -> int:
     """Start the controller, run the command, stop the controller; the command's status."""
     from vcpsdk import embedded
+    from vcpsdk.errors import VcpSDKError
 
     try:
         setup_network()
@@ -298,7 +309,11 @@ def inner_main(options: dict[str, Any], command: list[str]) -> int:
     signal.signal(signal.SIGINT, _ignore)
     controller = 0
     try:
-        sandbox = embedded.ensure_sandbox()
+        try:
+            sandbox = embedded.ensure_sandbox()
+        except VcpSDKError as error:
+            print(f"vcc sandbox run: the sandbox controller did not start: {error}", file=sys.stderr)
+            return 1
         controller = sandbox.pid
         source = options.get("config_dir") or os.environ.get(CONFIG_DIR_ENV) or "~/vcp_config"
         config_dir = sandbox.data_dir / "vcp_config"

@@ -3,7 +3,11 @@
 Nodes get addresses in their provider's ``private_network_ipmask`` (a range inside
 127.0.0.0/8), disks are directories under the state dir, and booting takes a
 configurable delay so that users see the same BOOTING → RUNNING flow as on a
-cloud.  Nothing here ever talks to an address outside 127.0.0.0/8.
+cloud.  Nothing here ever talks to an address outside 127.0.0.0/8 — except inside the
+private network namespace of ``vcc sandbox run`` (``network.py``), where nodes get the
+notebooks' own addresses (``172.30.2.0/24``...) on ``lo`` and no traffic can leave.
+
+Nodes accept ``root`` and ``vcp`` (the Base container's users, ``users.py``).
 
 Node sessions are confined with bubblewrap (``confine.py``) when the host allows it
 (probed once at start).  A host that cannot confine hosts the nodes of one user at a

@@ -189,12 +189,16 @@ class Confinement:
         confined: True once :meth:`probe` has shown that bwrap works here.
         reason: why nodes are not confined (empty when they are).
         limits: the resource limits of every session.
+        own_uids: sessions get a user namespace of their own (``bwrap --unshare-user``, which
+            a controller that does not drop privileges needs for ``vcp``'s uid 1000); where
+            bubblewrap cannot make one (probed), they run with the controller's uid.
     """
 
     bwrap: str = "bwrap"
     confined: bool = False
     reason: str = "not probed yet"
     limits: SessionLimits = field(default_factory=SessionLimits)
+    own_uids: bool = True
 
     def __post_init__(self) -> None:
         #: root controller (of the host's user namespace): sessions drop to a host uid of
@@ -226,9 +230,13 @@ class Confinement:
         probe_dir = Path("/")
         view = NodeView("probe", probe_dir, probe_dir, Path("/dev/null"), host_uid=host_uid)
         try:
-            result = subprocess.run(
-                self.argv(view, ["true"]), capture_output=True, timeout=30, check=False, cwd="/"
-            )
+            for own_uids in (True, False):  # no user namespace of their own: the controller's uid
+                self.own_uids = own_uids
+                result = subprocess.run(
+                    self.argv(view, ["true"], uid=1000), capture_output=True, timeout=30, check=False, cwd="/"
+                )
+                if result.returncode == 0 or (self.drops_privileges and host_uid is not None):
+                    break
         except (OSError, subprocess.TimeoutExpired) as e:
             self.confined, self.reason = False, f"{self.bwrap} cannot run: {e}"
             return False
@@ -245,7 +253,8 @@ class Confinement:
         Args:
             view: what the session sees.
             command: the program and its arguments, run in the node's home.
-            uid: the uid (and gid) inside the node (0: root).
+            uid: the uid (and gid) inside the node (0: root); without :attr:`own_uids`
+                (and no privilege drop) sessions keep the controller's.
             chdir: the working directory inside the node (default: root's home).
 
         Returns:
@@ -257,7 +266,7 @@ class Confinement:
         args += ["--cap-drop", "ALL"]
         if drop:  # bwrap (root) builds the view; the session then becomes host_uid
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        else:
+        elif self.own_uids:
             args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid)]
         for directory in SYSTEM_DIRS:
             if os.path.islink(directory):
