@@ -74,6 +74,9 @@ if ((${#apt_packages[@]})); then
 else
     step "apt packages: all present"
 fi
+# ping inside confined sandbox nodes (unprivileged host uids) uses ICMP datagram sockets
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo sysctl -q -w net.ipv4.ping_group_range="0 2147483647" || echo "setup: cannot set net.ipv4.ping_group_range; ping will not work in sandbox nodes" >&2
 
 if [ ! -x .venv/bin/python ]; then
     step "creating the virtualenv .venv"

@@ -9,6 +9,7 @@ no background ``ssh`` outlives the test that started it.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ import paramiko
 import pytest
 
 from vcpsdk import remote
+from vcpsdk.controller.backends.sandbox.confine import DISK_ROOT, ROOT_HOME
 from vcpsdk.node import VcNode
 from vcpsdk.testing import RunningController, running_controller
 from vcpsdk.testing.keys import make_ssh_keypair, public_key_of
@@ -109,6 +111,25 @@ def paramiko_client(node: VcNode, key: Path) -> Iterator[paramiko.SSHClient]:
 def home_of(state_dir: Path, node: VcNode) -> Path:
     """Where the sandbox keeps the node's home directory."""
     return Path(state_dir) / "nodes" / node.id / "home"
+
+
+def confined_nodes(state_dir: Path) -> bool:
+    """True when the controller of ``state_dir`` confines its nodes (``confinement.json``)."""
+    return bool(json.loads((Path(state_dir) / "confinement.json").read_text()).get("confined"))
+
+
+def inner_home(state_dir: Path, node: VcNode) -> str:
+    """The node's (root's) home as its sessions see it: ``/root`` in a confined node,
+    its host path in an unconfined one."""
+    return ROOT_HOME if confined_nodes(state_dir) else str(home_of(state_dir, node))
+
+
+def inner_disk(state_dir: Path, node: VcNode, device: str) -> str:
+    """Where an attached disk is inside the node: ``/mnt/<device>`` when confined, else
+    ``~/mnt/<device>`` (a link in the home on the host)."""
+    if confined_nodes(state_dir):
+        return f"{DISK_ROOT}/{device}"
+    return str(home_of(state_dir, node) / "mnt" / device)
 
 
 @pytest.fixture

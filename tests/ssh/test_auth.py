@@ -10,7 +10,7 @@ import pytest
 from vcpsdk.node import VcNode
 from vcpsdk.testing.keys import public_key_of
 
-from .conftest import MakeSshUnit, home_of, paramiko_client, ssh, ssh_text
+from .conftest import MakeSshUnit, home_of, inner_home, paramiko_client, ssh, ssh_text
 
 
 def test_right_key_logs_in_as_root(node: VcNode, key: Path) -> None:
@@ -41,7 +41,7 @@ def test_ssh_user_name_adds_a_login_user(make_ssh_unit: MakeSshUnit, key: Path, 
     # VcNode helpers log in as the node's ssh_user_name by default
     out, _ = node.ssh_exec('echo "$USER"; pwd', private_key_path=str(key))
     assert out == "vcp\n/home/vcp\n"  # vcp has its own home, as in the Base container
-    assert ssh_text(node, key, "pwd", user="root") == f"{home_of(live_controller.state_dir, node)}\n"
+    assert ssh_text(node, key, "pwd", user="root") == f"{inner_home(live_controller.state_dir, node)}\n"
     assert ssh(node, key, "true", user="alice").returncode == 255
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vcpsdk.controller.backends.sandbox.confine import SFTP_SERVER
+from vcpsdk.controller.backends.sandbox.confine import ROOT_HOME, SFTP_SERVER
 from vcpsdk.node import VcNode
 from vcpsdk.testing import RunningController, running_controller
 from vcpsdk.testing.keys import public_key_of
@@ -97,13 +97,14 @@ def test_state_dir_and_other_nodes_are_unreadable(
             result = ssh(node, key, f"cat '{path}'")
             assert result.returncode != 0, path
             assert result.stdout == b"", path
-    # the state dir shows only the way to the node's own home
-    assert ssh_text(node, key, f"ls -A '{state}'") == "nodes\n"
-    assert ssh_text(node, key, f"ls -A '{state / 'nodes'}'") == f"{node.id}\n"
+    # the state dir is not there at all: the node's home is /root
+    for hidden in (state, state / "nodes", home):
+        assert ssh(node, key, f"ls -A '{hidden}'").returncode != 0, hidden
     # only the node's own: vcp's home, its sudo and the node's sudo broker (users.py)
-    expected = {"/home": "vcp\n", "/root": "", "/run": "vcp-bin\nvcp-sudo\n", "/opt": ""}
+    expected = {"/home": "vcp\n", "/run": "vcp-bin\nvcp-sudo\n", "/opt": ""}
     for directory, listing in expected.items():
         assert ssh_text(node, key, f"ls -A {directory}") == listing, directory
+    assert ssh_text(node, key, "pwd; ls -A /root | grep -x .ssh") == f"{ROOT_HOME}\n.ssh\n"  # its own home
     assert ssh(node, key, "touch /etc/x /usr/x /x").returncode != 0  # the system view is read-only
     # root without capabilities could write host-wide sysctls: /proc/sys is read-only
     refused = ssh(node, key, "echo 1 > /proc/sys/vm/drop_caches")
@@ -164,7 +165,7 @@ def test_sftp_sees_only_the_node(
             result = sftp_batch(node, key, f"get '{path}' {copy}\n")
             assert result.returncode != 0, path
             assert not copy.exists()
-    listing = sftp_batch(node, key, f"ls -1a {state}\nls -1a {state / 'nodes'}\nls -1 /home\n")
+    listing = sftp_batch(node, key, f"-ls -1a {state}\n-ls -1a {state / 'nodes'}\nls -1 /home\n")
     assert listing.returncode == 0, listing.stderr
     names = {line.strip().rsplit("/", 1)[-1] for line in listing.stdout.decode().splitlines()}
     assert "vcc.db" not in names and "secrets.key" not in names and "disks" not in names
@@ -176,7 +177,7 @@ def test_sftp_sees_only_the_node(
         node, key, f"pwd\nput {tmp_path / 'a.txt'} in-home.txt\nget /etc/hostname {tmp_path / 'h'}\n"
     )
     assert session.returncode == 0, session.stderr
-    assert f"Remote working directory: {home}\n" in session.stdout.decode()
+    assert f"Remote working directory: {ROOT_HOME}\n" in session.stdout.decode()
     assert (home / "in-home.txt").read_text() == "a\n"
     assert (tmp_path / "h").read_text() == f"{node.id}\n"
     assert sftp_batch(node, key, f"put {tmp_path / 'a.txt'} /abs.txt\n").returncode != 0
@@ -230,12 +231,22 @@ def test_power_on_never_writes_through_links_of_the_node(
 
 @pytest.mark.parametrize(
     "family_type_protocol",
-    ["AF_PACKET, socket.SOCK_RAW, 0", "AF_INET, socket.SOCK_RAW, 6", "AF_INET6, socket.SOCK_RAW, 17"],
+    [
+        "AF_PACKET, socket.SOCK_RAW, 0",
+        "AF_INET, socket.SOCK_RAW, 6",
+        "AF_INET6, socket.SOCK_RAW, 17",
+        # finding 5: a raw ICMP socket read every ICMP packet of the host; IPPROTO_RAW
+        # (IP_HDRINCL) sent spoofed packets
+        "AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP",
+        "AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW",
+        "AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6",
+    ],
 )
 def test_a_node_cannot_sniff_loopback_traffic(
     two_nodes: dict[str, object], family_type_protocol: str
 ) -> None:
-    """ping works, but no socket that reads other programs' packets (tokens on 127.0.0.1)."""
+    """ping works (ICMP datagram sockets), but no socket that reads other programs' packets
+    (tokens on 127.0.0.1) or sends forged ones."""
     node, key = _bob(two_nodes)
     result = ssh(node, key, f'python3 -c "import socket; socket.socket(socket.{family_type_protocol})"')
     assert result.returncode != 0

@@ -7,7 +7,7 @@ from pathlib import Path
 from vcpsdk.testing.keys import public_key_of
 from vcpsdk.vcpsdk import VcpSDK
 
-from .conftest import home_of, ssh_text
+from .conftest import home_of, inner_disk, ssh_text
 
 
 def _compute_with(sdk: VcpSDK, key: Path, group: str, disks: list) -> object:
@@ -33,7 +33,7 @@ def test_disk_data_outlives_the_compute_node(vcp_sdk: VcpSDK, key: Path, live_co
     [node] = first.find_nodes()
     env = dict(line.split("=", 1) for line in ssh_text(node, key, "env").splitlines() if "=" in line)
     mount = env["VCP_DISK_XVDF"]
-    assert mount == str(home_of(live_controller.state_dir, node) / "mnt" / "xvdf")
+    assert mount == inner_disk(live_controller.state_dir, node, "xvdf")
     assert ssh_text(node, key, 'test -d "$VCP_DISK_XVDF" && echo dir') == "dir\n"
     ssh_text(node, key, 'echo persisted > "$VCP_DISK_XVDF/data.txt"; ls mnt/xvdf')
     assert (disk_dir / "data.txt").read_text() == "persisted\n"

@@ -16,7 +16,7 @@ from vcpsdk.errors import VcpRemoteCommandError
 from vcpsdk.node import VcNode
 from vcpsdk.testing.keys import make_ssh_keypair
 
-from .conftest import MakeSshUnit, client_options, home_of, ssh, ssh_text, unit_maker
+from .conftest import MakeSshUnit, client_options, home_of, inner_home, ssh, ssh_text, unit_maker
 
 
 @pytest.fixture
@@ -27,7 +27,8 @@ def env_node(make_ssh_unit: MakeSshUnit) -> VcNode:
 
 def test_commands_run_in_the_node_home(node: VcNode, key: Path, live_controller) -> None:
     home = home_of(live_controller.state_dir, node)
-    assert ssh_text(node, key, 'pwd; echo "$HOME"') == f"{home}\n{home}\n"
+    inside = inner_home(live_controller.state_dir, node)
+    assert ssh_text(node, key, 'pwd; echo "$HOME"') == f"{inside}\n{inside}\n"
     assert ssh_text(node, key, "echo hello > hello.txt && ls") == "hello.txt\n"
     assert (home / "hello.txt").read_text() == "hello\n"
 
@@ -42,7 +43,7 @@ def test_params_e_and_node_variables_are_in_the_environment(
     assert env["VCP_NODE_ID"] == env_node.id
     assert env["VCP_UNIT_NAME"] == "envnode"
     assert env["VCP_UGROUP_NAME"] == "ssh"
-    assert env["HOME"] == str(home_of(live_controller.state_dir, env_node))
+    assert env["HOME"] == inner_home(live_controller.state_dir, env_node)
     assert env["USER"] == "root"
     assert "AUTHORIZED_KEYS" in env
     # the same through VcNode.ssh_exec
@@ -53,7 +54,7 @@ def test_params_e_and_node_variables_are_in_the_environment(
 def test_ssh_exec_cwd_is_relative_to_home(node: VcNode, key: Path, live_controller) -> None:
     node.ssh_exec("mkdir -p sub/deeper", private_key_path=str(key))
     out, _ = node.ssh_exec("pwd", cwd="sub", private_key_path=str(key))
-    assert out == f"{home_of(live_controller.state_dir, node) / 'sub'}\n"
+    assert out == f"{inner_home(live_controller.state_dir, node)}/sub\n"
     out, _ = node.ssh_exec(["ls"], cwd="sub", private_key_path=str(key))
     assert out == "deeper\n"
     with pytest.raises(VcpRemoteCommandError) as caught:
@@ -150,7 +151,7 @@ def test_each_address_reaches_its_own_node(make_ssh_unit: MakeSshUnit, key: Path
     _, nodes = make_ssh_unit(unit="trio", num_nodes=3)
     for node in nodes:
         assert ssh_text(node, key, 'echo "$VCP_NODE_ID $MY_PRIVATE_IP"; pwd') == (
-            f"{node.id} {node.cloud_instance_address}\n{home_of(live_controller.state_dir, node)}\n"
+            f"{node.id} {node.cloud_instance_address}\n{inner_home(live_controller.state_dir, node)}\n"
         )
 
 

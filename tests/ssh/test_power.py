@@ -12,7 +12,7 @@ from vcpsdk.errors import VcpRemoteCommandError
 from vcpsdk.testing.keys import make_ssh_keypair
 from vcpsdk.vcpsdk import VcpSDK
 
-from .conftest import MakeSshUnit, home_of, paramiko_client, ssh, ssh_text, unit_maker
+from .conftest import MakeSshUnit, home_of, inner_home, paramiko_client, ssh, ssh_text, unit_maker
 from .test_host_keys import keyscan
 
 
@@ -95,7 +95,7 @@ def test_ssh_exec_reaches_a_node_recreated_at_the_same_address(
     _, [new] = make(unit="second", ip_addresses=["127.30.2.88"])
     assert new.cloud_instance_address == old.cloud_instance_address
     out, _ = new.ssh_exec("pwd", private_key_path=str(key))
-    assert out == f"{home_of(private_controller.state_dir, new)}\n"
+    assert out == f"{inner_home(private_controller.state_dir, new)}\n"
 
 
 def test_suspend_resume_keeps_the_host_and_stop_start_makes_a_new_one(

@@ -11,7 +11,7 @@ from vcpsdk.testing.keys import make_ssh_keypair, public_key_of
 from vcpsdk.testing.serve import vcc_serve
 from vcpsdk.vcpsdk import VcpSDK
 
-from .conftest import ssh_text
+from .conftest import inner_home, ssh_text
 from .test_host_keys import keyscan
 
 
@@ -43,9 +43,7 @@ def test_nodes_answer_again_after_a_controller_restart(tmp_path: Path) -> None:
         unit = ug.get_unit("web")
         first, second = unit.find_nodes()
         assert (first.state, second.state) == ("RUNNING", "POWER_OFF")
-        assert ssh_text(first, key, "cat note.txt; pwd") == (
-            f"first\n{state.resolve() / 'nodes' / first.id / 'home'}\n"
-        )
+        assert ssh_text(first, key, "cat note.txt; pwd") == (f"first\n{inner_home(state.resolve(), first)}\n")
         assert keyscan(first) == host_key  # the node keeps its host key
         with pytest.raises(ConnectionRefusedError):  # a powered-off node stays off
             tcp_connect(second.cloud_instance_address, first.ssh_port)

@@ -37,6 +37,11 @@ class Limits:
         max_secrets_per_token: cubbyhole entries of one token (400).
         max_secret_bytes_per_token: stored (sealed) bytes of all the cubbyhole entries of
             one token (400); a sealed entry takes about 4/3 of its JSON.
+        node_processes_per_user: processes and threads of one user's confined sandbox
+            sessions together, over all their nodes (``RLIMIT_NPROC`` of the user's host
+            uid; only when the controller runs as root).
+        node_file_bytes: largest file a sandbox node session may write (``RLIMIT_FSIZE``).
+        node_memory_bytes: address space of one process of a sandbox node (``RLIMIT_AS``).
     """
 
     max_body_bytes: int = 1024 * 1024
@@ -52,6 +57,10 @@ class Limits:
     max_secret_bytes: int = 64 * 1024
     max_secrets_per_token: int = 100
     max_secret_bytes_per_token: int = 1024 * 1024
+
+    node_processes_per_user: int = 1024
+    node_file_bytes: int = 8 << 30
+    node_memory_bytes: int = 16 << 30
 
     def summary(self) -> str:
         """All the limits on one line, ``name=value`` (what ``vcc serve`` prints at start).
@@ -124,6 +133,8 @@ class ControllerSettings:
             cannot be confined (``vcc serve --allow-unconfined-nodes``).
         metrics: who may read ``/metrics``: ``open``, ``superuser`` or ``off``
             (``vcc serve --metrics``; see :mod:`vcpsdk.controller.metrics`).
+        sandbox_uid_base: a root controller runs the confined sessions of its N-th user
+            as host uid/gid ``sandbox_uid_base + N`` (unused by host accounts).
     """
 
     state_dir: Path
@@ -141,6 +152,7 @@ class ControllerSettings:
     sandbox_bwrap: str = "bwrap"
     allow_unconfined_nodes: bool = False
     metrics: str = "open"
+    sandbox_uid_base: int = 200000
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()

@@ -67,6 +67,8 @@ def sandbox_backend(cls: type[Any], setup: BackendSetup) -> Backend:
         settings.fallback_ssh_port,
         bwrap=settings.sandbox_bwrap,
         allow_unconfined_nodes=settings.allow_unconfined_nodes,
+        limits=settings.limits,
+        uid_base=settings.sandbox_uid_base,
     )
     return backend
 

@@ -44,7 +44,15 @@ from vcpsdk.controller.backends.base import (
     NodeResult,
     UnitContext,
 )
-from vcpsdk.controller.backends.sandbox.confine import OPT_OUT_FLAG, Confinement
+from vcpsdk.controller.backends.sandbox.confine import (
+    DISK_ROOT,
+    OPT_OUT_FLAG,
+    PING_HINT,
+    Confinement,
+    SessionLimits,
+    ping_allowed,
+    widest_group_range,
+)
 from vcpsdk.controller.backends.sandbox.network import (
     PRIVATE_ADDRESS_POLICY,
     NodeAddresses,
@@ -52,10 +60,11 @@ from vcpsdk.controller.backends.sandbox.network import (
     private_catalog,
     private_network_requested,
 )
-from vcpsdk.controller.backends.sandbox.nodes import NodeConfig, NodeHub
+from vcpsdk.controller.backends.sandbox.nodes import DEFAULT_UID_BASE, NodeConfig, NodeHub
 from vcpsdk.controller.backends.sandbox.users import BASE_USER
 from vcpsdk.controller.backends.toolkit.addresses import Address, AddressPolicy, Network
 from vcpsdk.controller.backends.toolkit.bootstrap import container_environment
+from vcpsdk.controller.settings import Limits
 
 logger = logging.getLogger("vcp.controller")
 #: written at start: whether this controller's nodes are confined (``vcc sandbox status``)
@@ -113,9 +122,16 @@ class SandboxBackend(Backend):
         fallback_ssh_port: int = 2222,
         bwrap: str = "bwrap",
         allow_unconfined_nodes: bool = False,
+        limits: Limits | None = None,
+        uid_base: int = DEFAULT_UID_BASE,
     ) -> None:
         self.state_dir = Path(state_dir)
-        self.confinement = Confinement(bwrap)
+        limits = limits or Limits()
+        session_limits = SessionLimits(
+            limits.node_processes_per_user, limits.node_file_bytes, limits.node_memory_bytes
+        )
+        self.confinement = Confinement(bwrap, limits=session_limits)
+        self.uid_base = uid_base
         self.allow_unconfined_nodes = allow_unconfined_nodes
         self._hosting = threading.Lock()  # one owner check + provision at a time when unconfined
         self.boot_delay = boot_delay
@@ -140,28 +156,52 @@ class SandboxBackend(Backend):
             self._probe_confinement()
             addresses = NodeAddresses() if self.private_network else None
             self._hub = NodeHub(
-                self.state_dir, *self._ssh_ports, confinement=self.confinement, addresses=addresses
+                self.state_dir,
+                *self._ssh_ports,
+                confinement=self.confinement,
+                addresses=addresses,
+                uid_base=self.uid_base,
             )
         return self._hub
 
     def _probe_confinement(self) -> None:
         """Find out once whether node sessions can be confined; tell the operator and
         ``vcc sandbox status`` (through ``<state dir>/confinement.json``)."""
-        confined = self.confinement.probe()
-        if not confined:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.chmod(0o700)  # sessions never need to look in: bwrap mounts their files
+        confined = self.confinement.probe(host_uid=self.uid_base)
+        if confined:
+            self._check_ping()
+        else:
             policy = (
                 "nodes of several users are allowed (--allow-unconfined-nodes)"
                 if self.allow_unconfined_nodes
                 else "only one user's nodes are hosted at a time"
             )
             logger.warning("sandbox nodes are NOT confined: %s; %s", self.confinement.reason, policy)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         status = {
             "confined": confined,
             "reason": self.confinement.reason,
             "allow_unconfined_nodes": self.allow_unconfined_nodes,
         }
         (self.state_dir / CONFINEMENT_FILE).write_text(json.dumps(status))
+
+    def _check_ping(self) -> None:
+        """Ping in nodes uses ICMP datagram sockets (the sessions have no ``CAP_NET_RAW``):
+        the private namespace allows them for every group; on the host, warn once when
+        ``net.ipv4.ping_group_range`` leaves the sessions' groups out."""
+        if self.private_network:  # our own network namespace: its sysctl is ours
+            low, high = widest_group_range()
+            try:
+                Path("/proc/sys/net/ipv4/ping_group_range").write_text(f"{low} {high}\n")
+            except OSError as error:
+                logger.warning("cannot allow ping in the private network: %s", error)
+            return
+        gid = self.uid_base + 1 if self.confinement.drops_privileges else os.getgid()
+        if not ping_allowed(gid):
+            logger.warning(
+                "ping does not work in sandbox nodes (net.ipv4.ping_group_range); run: %s", PING_HINT
+            )
 
     def check_hosting(self, owner: str) -> None:
         """Refuse nodes of ``owner`` while another user's nodes exist on a host that
@@ -270,8 +310,10 @@ class SandboxBackend(Backend):
                 unit, node_id=node.node_id, address=str(node.address), controller_address="127.0.0.1"
             )
         )
-        for device in disks:  # where each attached disk is, inside the node's home
-            environment[f"VCP_DISK_{Path(device).name.upper()}"] = str(home / "mnt" / Path(device).name)
+        # where each attached disk is inside the node (unconfined: a link in the home)
+        mounts = DISK_ROOT if self.confinement.confined else str(home / "mnt")
+        for device in disks:
+            environment[f"VCP_DISK_{Path(device).name.upper()}"] = f"{mounts}/{Path(device).name}"
         users = ["root", BASE_USER]  # the Base container's logins, plus the unit's own
         if spec.get("ssh_user_name") and spec["ssh_user_name"] not in users:
             users.append(spec["ssh_user_name"])
@@ -331,8 +373,12 @@ class SandboxBackend(Backend):
                 if self.disk_delay > 0:  # a slow disk (tests widen the crash window with it)
                     time.sleep(self.disk_delay)
                 target.parent.mkdir(parents=True, exist_ok=True)
+                target.parent.chmod(0o700)  # only bwrap mounts them: no host account reaches in
                 partial = target.with_name(f"{PARTIAL_PREFIX}{cloud_disk_id}")
                 partial.mkdir(exist_ok=True)
+                uid = self.hub.host_uid(unit.owner)
+                if uid is not None:  # the owner's sessions write it
+                    os.chown(partial, uid, uid)
                 partial.rename(target)
             results.append(
                 DiskResult(

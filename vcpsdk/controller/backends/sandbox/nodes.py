@@ -31,6 +31,8 @@ import os
 import resource
 import shutil
 import signal
+import socket
+import stat
 import threading
 from collections.abc import Coroutine
 from dataclasses import asdict, dataclass, field
@@ -39,7 +41,13 @@ from typing import Any, TypeVar
 
 import asyncssh
 
-from vcpsdk.controller.backends.sandbox.confine import SFTP_SERVER, Confinement, NodeView
+from vcpsdk.controller.backends.sandbox.confine import (
+    DISK_ROOT,
+    ROOT_HOME,
+    SFTP_SERVER,
+    Confinement,
+    NodeView,
+)
 from vcpsdk.controller.backends.sandbox.network import NodeAddresses
 from vcpsdk.controller.backends.sandbox.users import (
     BIN_DIR,
@@ -57,6 +65,14 @@ T = TypeVar("T")
 
 #: environment every node command gets besides ``params_e``
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: the first host uid of confined sessions (root controller): user number N runs as base + N
+DEFAULT_UID_BASE = 200000
+#: ``{owner: number}`` of the controller users whose nodes exist(ed), in the state dir
+UIDS_FILE = "sandbox-uids.json"
+#: largest ``~/.ssh/authorized_keys`` a login reads (a bigger file refuses the login)
+MAX_KEYS_BYTES = 64 * 1024
+#: seconds a login waits for ``authorized_keys`` to be read
+KEYS_READ_TIMEOUT = 5.0
 
 
 @dataclass
@@ -82,6 +98,7 @@ class NodeHub:
         fallback_port: int = 2222,
         confinement: Confinement | None = None,
         addresses: NodeAddresses | None = None,
+        uid_base: int = DEFAULT_UID_BASE,
     ) -> None:
         _raise_open_file_limit()
         #: private network: a node's address is on ``lo`` only while its endpoint is open
@@ -92,6 +109,15 @@ class NodeHub:
         self.confinement = confinement if confinement is not None and confinement.confined else None
         self.root = Path(state_dir) / "nodes"
         self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)  # bwrap (root, or the controller's uid) is the only one that looks in
+        self._uid_base = uid_base
+        self._uids_file = Path(state_dir) / UIDS_FILE
+        self._uids_lock = threading.Lock()
+        #: powered-off nodes: a bound, non-listening socket keeps their address:port theirs
+        self._reserved: dict[str, socket.socket] = {}
+        self._idle = {n: c.address for n, c in self._configs().items()}  # nodes not listening
+        self._addresses: dict[str, str] = {}  # node id → address it listens on
+        self._retry: asyncio.TimerHandle | None = None
         #: the ``sudo`` of confined nodes' users (``users.py``)
         self.sudo = install_sudo(Path(state_dir)) if self.confinement is not None else None
         self._wanted_port = ssh_port
@@ -117,15 +143,37 @@ class NodeHub:
         """The node's home (working) directory."""
         return self.directory(node_id) / "home"
 
-    def owners(self) -> set[str]:
-        """The owners of every node that has files here (running or not)."""
-        owners = set()
+    def _configs(self) -> dict[str, NodeConfig]:
+        """Every node that has files here (running or not)."""
+        configs = {}
         for node_file in self.root.glob("*/node.json"):
             try:
-                owners.add(str(json.loads(node_file.read_text()).get("owner") or ""))
+                configs[node_file.parent.name] = NodeConfig(**json.loads(node_file.read_text()))
+            except (OSError, ValueError, TypeError):
+                configs[node_file.parent.name] = NodeConfig(node_file.parent.name, "", [], {}, "")
+        return configs
+
+    def owners(self) -> set[str]:
+        """The owners of every node that has files here (running or not)."""
+        return {c.owner for c in self._configs().values()}
+
+    def host_uid(self, owner: str) -> int | None:
+        """The host uid (and gid) the confined sessions of ``owner``'s nodes run as: the
+        uid base + the owner's number (given once, kept in ``sandbox-uids.json``); ``None``
+        when sessions keep the controller's uid (not root, or unconfined)."""
+        if self.confinement is None or not self.confinement.drops_privileges:
+            return None
+        with self._uids_lock:
+            try:
+                numbers: dict[str, int] = json.loads(self._uids_file.read_text())
             except (OSError, ValueError):
-                owners.add("")
-        return owners
+                numbers = {}
+            if owner not in numbers:
+                numbers[owner] = max(numbers.values(), default=0) + 1
+                temporary = self._uids_file.with_suffix(".tmp")
+                temporary.write_text(json.dumps(numbers))
+                temporary.replace(self._uids_file)
+            return self._uid_base + numbers[owner]
 
     def is_listening(self, node_id: str) -> bool:
         """True while the node's SSH endpoint accepts connections."""
@@ -159,7 +207,7 @@ class NodeHub:
     def release(self, node_ids: list[str]) -> None:
         """Give the host up (``stop``): close the endpoint and delete the home and host key;
         only ``node.json`` stays so that ``start`` re-creates the node at the same address."""
-        self._call(self._stop_all(node_ids))
+        self._call(self._stop_all(node_ids, keep=True))
         for node_id in node_ids:
             directory = self.directory(node_id)
             shutil.rmtree(directory / "home", ignore_errors=True)
@@ -167,8 +215,9 @@ class NodeHub:
             (directory / "ssh_host_ed25519_key").unlink(missing_ok=True)
 
     def stop(self, node_ids: list[str]) -> None:
-        """Close the endpoints (connections are refused); files are kept."""
-        self._call(self._stop_all(node_ids))
+        """Close the endpoints (connections are refused); files are kept, and so is the
+        address:port (a bound socket that does not listen: nobody else can bind it)."""
+        self._call(self._stop_all(node_ids, keep=True))
 
     def destroy(self, node_ids: list[str]) -> None:
         """Close the endpoints and delete the nodes' files."""
@@ -181,6 +230,8 @@ class NodeHub:
         if self._loop.is_closed():
             return
         self._call(self._stop_all(list(self._listeners)))
+        for node_id in list(self._reserved):
+            self._unreserve(node_id)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
@@ -188,34 +239,47 @@ class NodeHub:
     # -- files ----------------------------------------------------------------------------
 
     def _write_files(self, config: NodeConfig) -> None:
+        """The node's files.  What lies inside a home, scratch or disk belongs to the node's
+        users: it is never followed (links) nor read as a trusted file here."""
         directory = self.directory(config.node_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o700)  # other host accounts never reach what a node planted
+        uid = self.host_uid(config.owner)
         home = directory / "home"
-        _write_authorized_keys(home, config.authorized_keys)
+        _owned_dir(home, uid)
+        _write_authorized_keys(home, config.authorized_keys, uid)
         for user in self.users(config).values():
             if user.uid:  # vcp: its own home with the same keys
-                _write_authorized_keys(user_dir(directory, user.name), config.authorized_keys)
+                _owned_dir(user_dir(directory, user.name), uid)
+                _write_authorized_keys(user_dir(directory, user.name), config.authorized_keys, uid)
         key_file = directory / "ssh_host_ed25519_key"
         if not key_file.exists():  # a node keeps its host key for its whole life
             asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
             os.chmod(key_file, 0o600)
-        (directory / "tmp").mkdir(exist_ok=True)
+        _owned_dir(directory / "tmp", uid)
         (directory / "hostname").write_text(f"{config.node_id}\n")
-        mounts = home / "mnt"
-        if config.disks and mounts.is_symlink():
-            mounts.unlink()
-        for device, target in config.disks.items():
-            mounts.mkdir(exist_ok=True)
-            _mount_point(mounts / Path(device).name, target, bind=self.confinement is not None)
+        if self.confinement is not None and config.disks:  # disks at /mnt/<device>; ~/mnt leads there
+            _link_disk_root(home)
+            for target in config.disks.values():
+                if uid is not None:
+                    os.chown(target, uid, uid, follow_symlinks=False)
+        else:
+            mounts = home / "mnt"
+            if config.disks and mounts.is_symlink():
+                mounts.unlink()
+            for device, target in config.disks.items():
+                mounts.mkdir(exist_ok=True)
+                _mount_point(mounts / Path(device).name, target)
         (directory / "node.json").write_text(json.dumps(asdict(config)))
 
     def users(self, config: NodeConfig) -> dict[str, NodeUser]:
         """The node's login users (root, vcp, ...) with their uids and homes inside the node
         (unconfined: homes on the host)."""
-        users = login_users(self.home(config.node_id), config.users)
+        users = login_users(Path(ROOT_HOME), config.users)
         if self.confinement is None:
             directory = self.directory(config.node_id)
             return {
-                n: NodeUser(n, u.uid, str(user_dir(directory, n)) if u.uid else u.home)
+                n: NodeUser(n, u.uid, str(user_dir(directory, n) if u.uid else self.home(config.node_id)))
                 for n, u in users.items()
             }
         return users
@@ -223,7 +287,7 @@ class NodeHub:
     def view(self, config: NodeConfig) -> NodeView:
         """What a confined session of the node sees."""
         directory, home = self.directory(config.node_id), self.home(config.node_id)
-        disks = {str(home / "mnt" / Path(device).name): target for device, target in config.disks.items()}
+        disks = {f"{DISK_ROOT}/{Path(device).name}": target for device, target in config.disks.items()}
         users = self.users(config)
         mounts = {u.home: str(user_dir(directory, u.name)) for u in users.values() if u.uid}
         files = identity_files(directory / "etc", users)
@@ -232,7 +296,16 @@ class NodeHub:
             if os.path.exists("/usr/bin/sudo"):  # the set-uid one cannot work inside
                 files["/usr/bin/sudo"] = str(self.sudo)
             files[SUDO_DIR] = str(directory / "run")
-        return NodeView(config.node_id, home, directory / "tmp", directory / "hostname", disks, mounts, files)
+        return NodeView(
+            config.node_id,
+            home,
+            directory / "tmp",
+            directory / "hostname",
+            disks,
+            mounts,
+            files,
+            host_uid=self.host_uid(config.owner),
+        )
 
     def _load(self, node_id: str) -> NodeConfig:
         data = json.loads((self.directory(node_id) / "node.json").read_text())
@@ -243,8 +316,41 @@ class NodeHub:
     async def _start_all(self, node_ids: list[str]) -> int:
         for node_id in node_ids:
             if node_id not in self._listeners:
-                self._listeners[node_id] = await self._listen(self._load(node_id))
+                self._unreserve(node_id)
+                config = self._load(node_id)
+                self._listeners[node_id] = await self._listen(config)
+                self._addresses[node_id] = config.address
+                self._idle.pop(node_id, None)
+        self._reserve_idle()
         return self.port or self._wanted_port
+
+    def _unreserve(self, node_id: str) -> None:
+        reservation = self._reserved.pop(node_id, None)
+        if reservation is not None:
+            reservation.close()
+
+    def _reserve_idle(self) -> None:
+        """Bind (without listening, without ``SO_REUSEADDR``) the address:port of every
+        node that is not listening, so that no other program (a node's) can take it.  A
+        port still held by closed connections (``TIME_WAIT``) is tried again later."""
+        self._retry = None
+        if self.addresses is not None or self.port is None:
+            return  # private network: an idle node has no address at all
+        pending = False
+        for node_id, address in self._idle.items():
+            if node_id in self._reserved or not address:
+                continue
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            reservation = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                reservation.bind((address, self.port))
+            except OSError as error:
+                reservation.close()
+                pending = pending or error.errno == errno.EADDRINUSE
+                continue
+            self._reserved[node_id] = reservation
+        if pending and self._retry is None:
+            self._retry = self._loop.call_later(5, self._reserve_idle)
 
     async def _listen(self, config: NodeConfig) -> asyncssh.SSHAcceptor:
         directory = self.directory(config.node_id)
@@ -302,12 +408,17 @@ class NodeHub:
         self.port = port
         return acceptor
 
-    async def _stop_all(self, node_ids: list[str]) -> None:
+    async def _stop_all(self, node_ids: list[str], keep: bool = False) -> None:
+        """Close the endpoints; ``keep``: the nodes stay (their address:port is reserved)."""
         acceptors = [self._listeners.pop(n) for n in node_ids if n in self._listeners]
         for acceptor in acceptors:
             acceptor.close()
         open_connections = [c for n in node_ids for c in self._connections.pop(n, set())]
         for connection in open_connections:  # a powered-off node drops its sessions too
+            with contextlib.suppress(OSError, AttributeError):  # reset: no TIME_WAIT on the port
+                connection.get_extra_info("socket").setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
             connection.close()
         for acceptor in acceptors:
             await acceptor.wait_closed()
@@ -321,27 +432,107 @@ class NodeHub:
             for node_id in node_ids:
                 if node_id in self._up:
                     await self.addresses.remove(self._up.pop(node_id))
+        for node_id in node_ids:
+            address = self._addresses.pop(node_id, "")
+            if keep and not self._idle.get(node_id):
+                with contextlib.suppress(OSError, ValueError, TypeError):
+                    address = address or self._load(node_id).address
+                self._idle[node_id] = address
+            else:
+                self._idle.pop(node_id, None)
+                self._unreserve(node_id)
+        if keep:
+            self._reserve_idle()
 
 
-def _write_authorized_keys(home: Path, keys: str) -> None:
-    """Create ``~/.ssh/authorized_keys`` once.  Node users own their home: never follow
-    a link they made (``.ssh`` → a directory of the host would plant keys there)."""
-    ssh_dir = home / ".ssh"
-    if ssh_dir.is_symlink():
-        ssh_dir.unlink()
-    ssh_dir.mkdir(parents=True, exist_ok=True)
-    directory = os.open(ssh_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+def _owned_dir(path: Path, uid: int | None) -> None:
+    """Make ``path`` (its parent is the controller's) a directory owned by ``uid`` (the
+    node's host uid; ``None``: keep the controller's).  A directory of an older version
+    (owned by the controller) is handed over whole, links included, never followed."""
+    path.mkdir(parents=True, exist_ok=True)
+    if uid is None or os.lstat(path).st_uid == uid:
+        return
+    os.chown(path, uid, uid, follow_symlinks=False)
+    for parent, directories, files in os.walk(path):
+        for name in directories + files:
+            os.chown(os.path.join(parent, name), uid, uid, follow_symlinks=False)
+
+
+def _remove_entry(directory: int, name: str) -> None:
+    """Remove ``name`` (of any kind) from the directory open as ``directory``."""
+    if stat.S_ISDIR(os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode):
+        shutil.rmtree(name, dir_fd=directory)
+    else:
+        os.unlink(name, dir_fd=directory)
+
+
+def _is_good_keys_file(mode: int, size: int) -> bool:
+    return stat.S_ISREG(mode) and size <= MAX_KEYS_BYTES
+
+
+def _write_authorized_keys(home: Path, keys: str, uid: int | None = None) -> None:
+    """Create ``~/.ssh/authorized_keys`` (owned by ``uid``) unless a good one is there.
+    Node users own their home: never follow a link they made (``.ssh`` → a directory of
+    the host would plant keys there); a ``.ssh`` or ``authorized_keys`` that is not a
+    directory / a regular file of at most :data:`MAX_KEYS_BYTES` (a FIFO, a link to
+    ``/dev/zero``) is replaced by the spec's keys."""
+    home_fd = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISDIR(os.stat(".ssh", dir_fd=home_fd, follow_symlinks=False).st_mode):
+                _remove_entry(home_fd, ".ssh")
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(".ssh", 0o700, dir_fd=home_fd)
+        directory = os.open(".ssh", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=home_fd)
+    finally:
+        os.close(home_fd)
     try:
         os.fchmod(directory, 0o700)
-        try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-            descriptor = os.open("authorized_keys", flags, 0o600, dir_fd=directory)
-        except FileExistsError:  # kept: add_publickey appends to it
-            return
+        if uid is not None:
+            os.fchown(directory, uid, uid)
+        with contextlib.suppress(FileNotFoundError):
+            found = os.stat("authorized_keys", dir_fd=directory, follow_symlinks=False)
+            if _is_good_keys_file(found.st_mode, found.st_size):
+                return  # kept: add_publickey appends to it
+            logger.warning("%s/.ssh/authorized_keys was not a small regular file: replaced", home)
+            _remove_entry(directory, "authorized_keys")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        descriptor = os.open("authorized_keys", flags, 0o600, dir_fd=directory)
+        if uid is not None:
+            os.fchown(descriptor, uid, uid)
         with os.fdopen(descriptor, "w") as file:
             file.write(keys)
     finally:
         os.close(directory)
+
+
+def read_authorized_keys(home: Path) -> str:
+    """``<home>/.ssh/authorized_keys`` as a login reads it: never through a link, a regular
+    file of at most :data:`MAX_KEYS_BYTES` only, without ever blocking (a FIFO).
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        OSError: it cannot be read, or is a link, or lies in a linked ``.ssh``.
+        ValueError: it is not a regular file, or it is too large.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+    home_fd = os.open(home, flags | os.O_DIRECTORY)
+    try:
+        ssh_fd = os.open(".ssh", flags | os.O_DIRECTORY, dir_fd=home_fd)
+    finally:
+        os.close(home_fd)
+    try:
+        descriptor = os.open("authorized_keys", flags, dir_fd=ssh_fd)
+    finally:
+        os.close(ssh_fd)
+    with os.fdopen(descriptor, "rb") as file:
+        found = os.fstat(file.fileno())
+        if not stat.S_ISREG(found.st_mode):
+            raise ValueError("is not a regular file")
+        data = file.read(MAX_KEYS_BYTES + 1)
+    if len(data) > MAX_KEYS_BYTES:
+        raise ValueError(f"is larger than {MAX_KEYS_BYTES} bytes")
+    return data.decode("utf-8", "replace")
 
 
 def _raise_open_file_limit() -> None:
@@ -388,7 +579,7 @@ class _NodeServer(asyncssh.SSHServer):
         confined: _Runner | None = None,
     ) -> None:
         self._config = config
-        self._keys_files = {name: home / ".ssh" / "authorized_keys" for name, home in homes.items()}
+        self._homes = homes
         self._connections = connections
         self._connection: asyncssh.SSHServerConnection | None = None
         self._confined = confined
@@ -416,12 +607,24 @@ class _NodeServer(asyncssh.SSHServer):
     def public_key_auth_supported(self) -> bool:
         return True
 
-    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        if username not in self._keys_files:
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        """Accept ``key`` when the user's ``~/.ssh/authorized_keys`` lists it; the file is
+        read on every attempt (add_publickey appends to it), off the event loop, safely
+        (:func:`read_authorized_keys`): a bad file refuses the login and logs one line."""
+        if username not in self._homes:
             return False
-        try:  # read on every attempt: add_publickey appends to this file
-            text = self._keys_files[username].read_text()
-        except OSError:
+        reading = asyncio.to_thread(read_authorized_keys, self._homes[username])
+        try:
+            text = await asyncio.wait_for(reading, KEYS_READ_TIMEOUT)
+        except FileNotFoundError:
+            return False
+        except (TimeoutError, OSError, ValueError) as error:
+            logger.warning(
+                "node %s: login of %s refused: ~/.ssh/authorized_keys %s",
+                self._config.node_id,
+                username,
+                str(error) or "cannot be read in time",
+            )
             return False
         try:
             authorized = asyncssh.import_authorized_keys(text)
@@ -486,29 +689,21 @@ class _Runner:
     ) -> asyncio.subprocess.Process:
         """Start ``argv`` as ``username`` (confined: in the node's view, as its uid)."""
         user = self._user(username)
-        fds: tuple[int, ...] = ()
         cwd = self.home if not user.uid else user_dir(self.home.parent, username)
         if self.confinement is not None and self.view is not None:
-            fds = self.confinement.pass_fds()
-            argv = self.confinement.argv(
-                self.view, argv, seccomp_fd=fds[0] if fds else None, uid=user.uid, chdir=chdir or user.home
-            )
+            cwd = Path("/")  # the session changes into its home inside the node
+            argv = self.confinement.argv(self.view, argv, uid=user.uid, chdir=chdir or user.home)
         elif chdir:
             cwd = Path(chdir)
-        try:
-            return await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=cwd,
-                env={**self.environment(username), **env},
-                stdin=streams[0],
-                stdout=streams[1],
-                stderr=streams[2],
-                start_new_session=True,
-                pass_fds=fds,
-            )
-        finally:
-            for fd in fds:
-                os.close(fd)
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env={**self.environment(username), **env},
+            stdin=streams[0],
+            stdout=streams[1],
+            stderr=streams[2],
+            start_new_session=True,
+        )
 
     async def run_as_root(
         self, argv: list[str], streams: tuple[int, int, int], chdir: str, env: dict[str, str]
@@ -598,14 +793,24 @@ class _ConfinedSession(asyncssh.SSHServerProcess[bytes]):
         chan.exit(status)
 
 
-def _mount_point(path: Path, target: str, bind: bool) -> None:
-    """Where an attached disk appears in the home: an empty directory the confinement
-    bind-mounts the disk on, or (unconfined) a symlink to the disk's directory."""
-    if bind:
-        if path.is_symlink():
-            path.unlink()
-        path.mkdir(exist_ok=True)
-        return
+def _link_disk_root(home: Path) -> None:
+    """Confined nodes: ``~/mnt`` is a link to ``/mnt`` (where bwrap mounts the disks),
+    made only when the home has no ``mnt`` (the node's own ``mnt``, whatever it is, is
+    kept; it is resolved inside the node only).  The empty mount points of older
+    versions (``~/mnt/<device>`` directories) make way for the link."""
+    mounts = home / "mnt"
+    with contextlib.suppress(OSError):
+        if stat.S_ISDIR(os.lstat(mounts).st_mode):
+            for entry in os.listdir(mounts):
+                os.rmdir(mounts / entry)  # empty directories only; never a link's target
+            os.rmdir(mounts)
+    with contextlib.suppress(FileExistsError):
+        os.symlink(DISK_ROOT, mounts, target_is_directory=True)
+
+
+def _mount_point(path: Path, target: str) -> None:
+    """Where an attached disk appears in an unconfined node's home: a symlink to the
+    disk's directory."""
     if path.is_dir() and not path.is_symlink():
         with contextlib.suppress(OSError):  # an empty mount point of a confined run
             path.rmdir()

@@ -1,6 +1,6 @@
 """The login users of a sandbox node, as in the Base container: ``root`` and ``vcp``.
 
-* ``root`` works in the node's home ``<node>/home`` (at the same path inside the node).
+* ``root`` works in the node's home ``<node>/home`` (``/root`` inside a confined node).
 * ``vcp`` (and the unit's ``ssh_user_name``, when it is another name) has its own home
   ``<node>/users/<name>``, shown as ``/home/<name>`` inside a confined node, its own
   ``~/.ssh/authorized_keys`` (the spec's keys) and passwordless ``sudo``.
@@ -147,6 +147,7 @@ class SudoBroker:
             server.bind(f"/proc/self/fd/{directory}/{SOCKET_NAME}")
         finally:
             os.close(directory)
+        os.chmod(path, 0o666)  # the node's sessions (its host uid) connect; only they see it
         server.listen(16)
         server.setblocking(False)
         self._server = server
