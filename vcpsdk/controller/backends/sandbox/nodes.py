@@ -633,22 +633,15 @@ class _NodeServer(asyncssh.SSHServer):
         return authorized.validate(key, "", "") is not None
 
 
+@dataclass
 class _Runner:
     """Runs the sessions of one node: as plain processes, or inside its confinement."""
 
-    def __init__(
-        self,
-        config: NodeConfig,
-        home: Path,
-        confinement: Confinement | None,
-        view: NodeView | None,
-        users: dict[str, NodeUser] | None = None,
-    ) -> None:
-        self.config = config
-        self.home = home
-        self.confinement = confinement
-        self.view = view
-        self.users = users or {}
+    config: NodeConfig
+    home: Path
+    confinement: Confinement | None
+    view: NodeView | None
+    users: dict[str, NodeUser] = field(default_factory=dict)
 
     @property
     def confined(self) -> bool:
