@@ -75,6 +75,7 @@ def call_kind(method: str, url: str) -> str:
 
 def client(index: int, token: str, config_dir: str, key: str, until: float, queue: Any) -> None:
     """One user's create/scale/cleanup loop; puts ``(timings, errors, loops)`` on ``queue``."""
+    os.environ["VCPSDK_PROGRESS"] = "0"  # 20 clients' progress lines would only cost CPU here
     from vcpsdk.vcpsdk import VcpSDK
 
     timings: dict[str, list[float]] = defaultdict(list)
