@@ -74,9 +74,17 @@ if ((${#apt_packages[@]})); then
 else
     step "apt packages: all present"
 fi
-# ping inside confined sandbox nodes (unprivileged host uids) uses ICMP datagram sockets
-sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo sysctl -q -w net.ipv4.ping_group_range="0 2147483647" || echo "setup: cannot set net.ipv4.ping_group_range; ping will not work in sandbox nodes" >&2
+# ping inside confined sandbox nodes (unprivileged host uids) uses ICMP datagram sockets:
+# allow them for every group, as systemd's default sysctl.d does on Debian
+ping_range=/proc/sys/net/ipv4/ping_group_range
+if [ "$(tr -s '[:space:]' ' ' <"$ping_range" 2>/dev/null)" = "0 2147483647 " ]; then
+    step "ping in sandbox nodes: allowed (net.ipv4.ping_group_range)"
+else
+    step "ping in sandbox nodes: setting net.ipv4.ping_group_range to 0 2147483647"
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    run $sudo sh -c "echo '0 2147483647' > $ping_range" \
+        || step "cannot set net.ipv4.ping_group_range: ping will not work in sandbox nodes"
+fi
 
 if [ ! -x .venv/bin/python ]; then
     step "creating the virtualenv .venv"
