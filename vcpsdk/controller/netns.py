@@ -19,7 +19,12 @@ namespaces.  Inside:
 
 The command's exit status is returned.  When it ends (or on Ctrl-C, which reaches it as
 usual), the controller is stopped and the namespaces disappear with their last process;
-a data directory made for the run is removed.
+a data directory made for the run is removed.  SIGTERM or Ctrl-C before the command starts
+stops the run (status 128 + N) after the same clean-up; SIGTERM later is passed on to the
+command.  ``vcc sandbox run`` passes its signals on through a pipe that the supervisor
+inside reads, so none is lost while it starts; when that pipe ends (``kill -9`` of
+``vcc sandbox run``) the supervisor treats it as SIGTERM and the command gets
+``STOP_TIMEOUT_SEC`` before it is killed, so nothing of the run outlives it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -164,29 +170,29 @@ def run(argv: Sequence[str]) -> int:
         "gid": os.getgid(),
         "unshare": unshare,
     }
+    # the control pipe: the supervisor reads the signals we pass on from it (buffered, so
+    # none is lost while it starts), and its end of file when this process dies (kill -9)
+    control_read, control_write = os.pipe()
+    options["control_fd"] = control_read
     inner = [sys.executable, "-m", "vcpsdk.controller.netns", json.dumps(options), *command]
-    child = subprocess.Popen(unshare_argv(unshare, inner))
 
-    def terminate(signum: int, frame: Any) -> None:
-        """Pass SIGTERM on to the supervisor (unshare's child), which passes it to the
-        command and cleans up; without one, unshare --kill-child ends everything inside."""
-        try:
-            supervisors = Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text().split()
-        except OSError:
-            supervisors = []
-        if not supervisors:
-            child.kill()
-        for pid in supervisors:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGTERM)
+    def forward(signum: int, frame: Any) -> None:
+        """Pass SIGTERM/SIGINT on to the supervisor through the control pipe."""
+        with contextlib.suppress(OSError):
+            os.write(control_write, bytes([signum]))
 
-    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the command itself
-    previous_term = signal.signal(signal.SIGTERM, terminate)
+    previous_int = signal.signal(signal.SIGINT, forward)
+    previous_term = signal.signal(signal.SIGTERM, forward)
     try:
+        try:
+            child = subprocess.Popen(unshare_argv(unshare, inner), pass_fds=(control_read,))
+        finally:
+            os.close(control_read)
         status = child.wait()
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
+        os.close(control_write)
     return status if status >= 0 else 128 - status
 
 
@@ -238,9 +244,68 @@ def as_caller(unshare: str, uid: int, gid: int, command: list[str]) -> list[str]
     return [unshare, "--user", f"--map-user={uid}", f"--map-group={gid}", "--", *command]
 
 
-def _ignore(signum: int, frame: Any) -> None:
-    """Ctrl-C reaches the command itself; the supervisor cleans up after it.  A handler,
-    not ``SIG_IGN``: an ignored signal would stay ignored in the programs started here."""
+class Stopped(Exception):
+    """SIGTERM or SIGINT came before the command started: the run stops (128 + signal)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+class Supervisor:
+    """What the supervisor does with SIGTERM and SIGINT, whether sent to it directly (Ctrl-C
+    reaches the whole process group), passed on by ``vcc sandbox run`` through the control
+    pipe, or made up when that pipe ends (the launcher died, e.g. ``kill -9``).
+
+    Before the command runs, the first signal raises :class:`Stopped` (the run tears down
+    and ends with 128 + N); later ones are ignored while it does.  Once the command runs,
+    SIGTERM is passed on to it and SIGINT left to it (the terminal already sent it there).
+    Handlers, not ``SIG_IGN``: an ignored signal would stay ignored in the programs started
+    here.
+    """
+
+    def __init__(self) -> None:
+        self.command: subprocess.Popen[bytes] | None = None
+        self.stopping = False
+        self.launcher_gone = threading.Event()
+
+    def install(self) -> None:
+        """Handle SIGTERM and SIGINT (pid 1 of a PID namespace ignores them otherwise)."""
+        signal.signal(signal.SIGTERM, self.on_signal)
+        signal.signal(signal.SIGINT, self.on_signal)
+
+    def on_signal(self, signum: int, frame: Any) -> None:
+        """The signal handler (see the class)."""
+        if self.command is not None:
+            if signum == signal.SIGTERM:
+                with contextlib.suppress(ProcessLookupError):
+                    self.command.send_signal(signal.SIGTERM)
+            return
+        if not self.stopping:
+            self.stopping = True
+            raise Stopped(signum)
+
+    def listen(self, control_fd: int) -> None:
+        """Read the control pipe in a thread: each byte is a signal for the main thread; its
+        end means the launcher is gone, which counts as SIGTERM, and the command gets
+        ``STOP_TIMEOUT_SEC`` to end before it is killed."""
+        os.set_inheritable(control_fd, False)
+        main = threading.main_thread().ident
+        assert main is not None
+
+        def read() -> None:
+            with os.fdopen(control_fd, "rb", buffering=0) as pipe:
+                while data := pipe.read(1):
+                    signal.pthread_kill(main, data[0])
+            self.launcher_gone.set()
+            signal.pthread_kill(main, signal.SIGTERM)
+            if not threading.Event().wait(STOP_TIMEOUT_SEC):
+                command = self.command
+                if command is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        command.kill()
+
+        threading.Thread(target=read, name="vcc-sandbox-run-control", daemon=True).start()
 
 
 def reap_until(pid: int) -> int:
@@ -291,7 +356,20 @@ def _alive(pid: int) -> bool:
 
 
 def inner_main(options: dict[str, Any], command: list[str]) -> int:
-    """Start the controller, run the command, stop the controller; the command's status."""
+    """Start the controller, run the command, stop the controller; the command's status
+    (128 + N when signal N stopped the run before the command started)."""
+    supervisor = Supervisor()
+    supervisor.install()
+    if options.get("control_fd") is not None:
+        supervisor.listen(int(options["control_fd"]))
+    try:
+        return _supervise(supervisor, options, command)
+    except Stopped as stopped:
+        print(f"vcc sandbox run: signal {stopped.signum} before the command started", file=sys.stderr)
+        return 128 + stopped.signum
+
+
+def _supervise(supervisor: Supervisor, options: dict[str, Any], command: list[str]) -> int:
     from vcpsdk import embedded
     from vcpsdk.errors import VcpSDKError
 
@@ -306,7 +384,6 @@ def inner_main(options: dict[str, Any], command: list[str]) -> int:
     os.environ[PRIVATE_NETWORK_ENV] = "private"
     os.environ["VCPSDK_SANDBOX_BOOT_DELAY"] = str(options.get("boot_delay", 0.5))
     os.environ["VCPSDK_SANDBOX_SSH_PORT"] = "22"
-    signal.signal(signal.SIGINT, _ignore)
     controller = 0
     try:
         try:
@@ -333,13 +410,13 @@ def inner_main(options: dict[str, Any], command: list[str]) -> int:
         environment.pop(PRIVATE_NETWORK_ENV)
         argv = as_caller(options["unshare"], int(options["uid"]), int(options["gid"]), command)
         try:
-            child = subprocess.Popen(argv, env=environment)
+            supervisor.command = subprocess.Popen(argv, env=environment)
         except OSError as error:
             print(f"vcc sandbox run: cannot run {command[0]}: {error}", file=sys.stderr)
             return 127
-        signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
-        return reap_until(child.pid)
+        return reap_until(supervisor.command.pid)
     finally:
+        supervisor.stopping = True  # a signal now must not cut the clean-up short
         if controller:
             stop_controller(controller)
         if own_data_dir:
