@@ -45,6 +45,7 @@ from typing import Any
 
 import yaml
 
+from vcpsdk.config import SANDBOX_TOKEN_FILE_ENV, SANDBOX_URL_ENV
 from vcpsdk.controller.backends.sandbox.network import (
     LOOPBACK_INTERFACE,
     PRIVATE_NETWORK_ENV,
@@ -65,8 +66,8 @@ UNSHARE_OPTIONS = (
 #: environment the command gets
 CONFIG_DIR_ENV = "VCPSDK_CONFIG_DIR"
 DATA_DIR_ENV = "VCPSDK_DATA_DIR"
-TOKEN_FILE_ENV = "VCPSDK_SANDBOX_TOKEN_FILE"
-URL_ENV = "VCPSDK_SANDBOX_URL"
+TOKEN_FILE_ENV = SANDBOX_TOKEN_FILE_ENV
+URL_ENV = SANDBOX_URL_ENV
 #: seconds the controller gets to stop before it is killed
 STOP_TIMEOUT_SEC = 10.0
 NO_NAMESPACES_HINT = (
@@ -230,7 +231,7 @@ def write_config(config_dir: Path, source: Path | None, port: int) -> None:
     if config_file.is_file():
         data = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
     vcc = dict(data.get("vcc") or {})
-    vcc.update(host="127.0.0.1", vcc_port=port, scheme="http")
+    vcc.update(host="127.0.0.1", vcc_port=port, scheme="http", vault_port=port)  # it serves the cubbyhole
     data["vcc"] = vcc
     config_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
