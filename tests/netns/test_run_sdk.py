@@ -63,8 +63,8 @@ def test_the_token_file_is_read_only_for_the_runs_own_controller(
 
 
 def test_a_missing_token_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vcpsdk.vcpsdk import VcpSDK
     from vcpsdk.errors import VcpInvalidArgumentError
+    from vcpsdk.vcpsdk import VcpSDK
 
     monkeypatch.delenv(SANDBOX_TOKEN_FILE_ENV, raising=False)
     write_config(tmp_path / "vcp_config", None, 9)
