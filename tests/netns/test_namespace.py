@@ -180,3 +180,10 @@ def test_a_command_is_required() -> None:
     result = subprocess.run([*VCC, "sandbox", "run"], capture_output=True, text=True, env=environment())
     assert result.returncode == 2
     assert "give the command after --" in result.stderr
+
+
+def test_sysfs_inside_shows_the_namespaces_interfaces_only() -> None:
+    result = sandbox_run("sh", "-c", "ls /sys/class/net; ip -o link show | cut -d: -f2")
+    assert result.returncode == 0, result.stderr
+    names = result.stdout.split()
+    assert names == ["lo", "lo"], names  # sysfs agrees with ip: no eth0 of the host

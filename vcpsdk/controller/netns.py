@@ -7,6 +7,7 @@ this works as root and as a normal user where the kernel allows unprivileged use
 namespaces.  Inside:
 
 * the only interface is ``lo`` (up), with no route out: nothing can leave the namespace;
+  ``/sys`` is the namespace's own sysfs (``/sys/class/net`` lists ``lo`` only);
 * the controller serves the notebooks' own networks (aws ``172.30.2.0/24``, ...), and a
   node's address is on ``lo`` only while the node is up
   (``vcpsdk/controller/backends/sandbox/network.py``);
@@ -201,7 +202,8 @@ def run(argv: Sequence[str]) -> int:
 
 
 def setup_network() -> None:
-    """Bring ``lo`` up, let every group ping, and check that ``lo`` is the only interface.
+    """Bring ``lo`` up, mount the namespace's own sysfs, let every group ping, and check that
+    ``lo`` is the only interface.
 
     Raises:
         NamespaceError: ``ip`` failed or another interface exists.
@@ -209,6 +211,16 @@ def setup_network() -> None:
     result = subprocess.run(["ip", "link", "set", LOOPBACK_INTERFACE, "up"], capture_output=True, check=False)
     if result.returncode != 0:
         raise NamespaceError(f"ip link set lo up: {result.stderr.decode(errors='replace').strip()}")
+    # a sysfs of this network namespace (allowed to its owner), so /sys/class/net agrees with
+    # ``ip addr``; the mount namespace of the run keeps it to the run
+    sysfs = subprocess.run(
+        ["mount", "-t", "sysfs", "-o", "nosuid,nodev,noexec", "sysfs", "/sys"],
+        capture_output=True,
+        check=False,
+    )
+    if sysfs.returncode != 0:
+        detail = sysfs.stderr.decode(errors="replace").strip()
+        print(f"vcc sandbox run: /sys still shows the host's interfaces ({detail})", file=sys.stderr)
     # per network namespace, and off ("1 0") in a new one; gid 0 here is the caller's group
     Path("/proc/sys/net/ipv4/ping_group_range").write_text("0 0\n")
     try:
