@@ -187,3 +187,19 @@ def test_sysfs_inside_shows_the_namespaces_interfaces_only() -> None:
     assert result.returncode == 0, result.stderr
     names = result.stdout.split()
     assert names == ["lo", "lo"], names  # sysfs agrees with ip: no eth0 of the host
+
+
+def test_the_interpreters_bin_dir_is_first_on_the_commands_path() -> None:
+    bin_dir = str(Path(sys.executable).parent)
+    env = environment()
+    env["PATH"] = "/usr/bin:/bin"  # e.g. a venv's python started by its full path
+    result = subprocess.run(
+        [*VCC, "sandbox", "run", "--boot-delay", "0", "--", "sh", "-c", 'echo "$PATH"'],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split(os.pathsep) == [bin_dir, "/usr/bin", "/bin"]

@@ -12,9 +12,11 @@ namespaces.  Inside:
   node's address is on ``lo`` only while the node is up
   (``vcpsdk/controller/backends/sandbox/network.py``);
 * ``VCPSDK_CONFIG_DIR`` names a ``vcp_config`` directory whose ``vcp_config.yml`` points at
-  the controller (a copy of the user's ``~/vcp_config`` otherwise), ``VCPSDK_DATA_DIR`` the
-  sandbox's files and ``VCPSDK_SANDBOX_TOKEN_FILE`` the token (also printed on stderr), so a
-  notebook only needs its token prompt answered;
+  the controller, ``vault_port`` included (a copy of the user's ``~/vcp_config`` otherwise),
+  ``VCPSDK_DATA_DIR`` the sandbox's files and ``VCPSDK_SANDBOX_TOKEN_FILE`` the token (also
+  printed on stderr), which ``VcpSDK()`` without a token reads, so notebooks need no token
+  (a token prompt still works);
+* ``PATH`` starts with the bin directory of the interpreter vcpsdk runs in (``!ansible``);
 * the command runs with the caller's own uid (a nested user namespace maps it), so
   ``jupyter lab`` needs no ``--allow-root``.
 
@@ -248,6 +250,16 @@ def write_config(config_dir: Path, source: Path | None, port: int) -> None:
     config_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
+def with_interpreter_bin(path: str) -> str:
+    """``path`` with this interpreter's bin directory first (once): the command, and the
+    notebook kernels it starts, find the tools installed with vcpsdk (``ansible``, ``vcc``)
+    as the notebooks' ``!ansible`` cells expect."""
+    bin_dir = str(Path(sys.executable).parent)
+    return os.pathsep.join(
+        [bin_dir, *(entry for entry in path.split(os.pathsep) if entry and entry != bin_dir)]
+    )
+
+
 def as_caller(unshare: str, uid: int, gid: int, command: list[str]) -> list[str]:
     """``command`` in a nested user namespace where it has the caller's own uid and gid
     (nothing to do for root): files it makes are the caller's, ``jupyter`` needs no
@@ -421,6 +433,7 @@ def _supervise(supervisor: Supervisor, options: dict[str, Any], command: list[st
             URL_ENV: sandbox.base_url,
         }
         environment.pop(PRIVATE_NETWORK_ENV)
+        environment["PATH"] = with_interpreter_bin(environment.get("PATH", ""))
         argv = as_caller(options["unshare"], int(options["uid"]), int(options["gid"]), command)
         try:
             supervisor.command = subprocess.Popen(argv, env=environment)
