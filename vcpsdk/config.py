@@ -270,3 +270,36 @@ def load_flavors(config_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
                     raise VcpConfigError(f"{path}: {provider}.{flavor}: {e}") from None
             merged.setdefault(provider, {}).setdefault(str(flavor), {}).update(values)
     return merged
+
+
+#: set by ``vcc sandbox run`` for its command: the file holding the sandbox's token, and the
+#: sandbox's occtr base URL (the token is only used for a config that points at that URL)
+SANDBOX_TOKEN_FILE_ENV = "VCPSDK_SANDBOX_TOKEN_FILE"
+SANDBOX_URL_ENV = "VCPSDK_SANDBOX_URL"
+
+
+def sandbox_run_token(vcc: VccSettings) -> str:
+    """The token of the ``vcc sandbox run`` sandbox when ``vcc`` points at it, else ``''``.
+
+    Inside ``vcc sandbox run`` the command's ``vcp_config.yml`` names the run's controller,
+    and ``$VCPSDK_SANDBOX_TOKEN_FILE`` / ``$VCPSDK_SANDBOX_URL`` say where its token is and
+    which controller it belongs to; ``VcpSDK()`` without a token reads it from there.  A
+    config naming another controller never gets this token.
+
+    Args:
+        vcc: the ``vcc:`` section of ``vcp_config.yml``.
+
+    Returns:
+        the token, or ``''`` outside ``vcc sandbox run`` or for another controller.
+
+    Example:
+        >>> sandbox_run_token(load_config().vcc)  # doctest: +SKIP
+    """
+    token_file = os.environ.get(SANDBOX_TOKEN_FILE_ENV)
+    url = os.environ.get(SANDBOX_URL_ENV, "").rstrip("/")
+    if not token_file or not url or vcc.base_url.rstrip("/") != url:
+        return ""
+    try:
+        return Path(token_file).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""

@@ -47,6 +47,7 @@ from vcpsdk.config import (
     load_config,
     load_flavors,
     resolve_config_dir,
+    sandbox_run_token,
     suggest,
 )
 from vcpsdk.core import protocol as routes
@@ -141,10 +142,13 @@ class VcpSDK:
             token = token or sandbox_token
         else:
             vcc = config.vcc
+            token = token or sandbox_run_token(vcc)  # inside ``vcc sandbox run`` only
             if not token:
                 raise_error(
                     VcpInvalidArgumentError,
-                    f"vcc_access_token is required for the VC Controller at {vcc.netloc}",
+                    f"vcc_access_token is required for the VC Controller at {vcc.netloc} "
+                    "(VcpSDK(token); a sandbox's token: `vcc sandbox token`, inside "
+                    "`vcc sandbox run` the file $VCPSDK_SANDBOX_TOKEN_FILE)",
                 )
         self._vcc = vcc
         base_url = vcc.base_url

@@ -180,3 +180,26 @@ def test_a_command_is_required() -> None:
     result = subprocess.run([*VCC, "sandbox", "run"], capture_output=True, text=True, env=environment())
     assert result.returncode == 2
     assert "give the command after --" in result.stderr
+
+
+def test_sysfs_inside_shows_the_namespaces_interfaces_only() -> None:
+    result = sandbox_run("sh", "-c", "ls /sys/class/net; ip -o link show | cut -d: -f2")
+    assert result.returncode == 0, result.stderr
+    names = result.stdout.split()
+    assert names == ["lo", "lo"], names  # sysfs agrees with ip: no eth0 of the host
+
+
+def test_the_interpreters_bin_dir_is_first_on_the_commands_path() -> None:
+    bin_dir = str(Path(sys.executable).parent)
+    env = environment()
+    env["PATH"] = "/usr/bin:/bin"  # e.g. a venv's python started by its full path
+    result = subprocess.run(
+        [*VCC, "sandbox", "run", "--boot-delay", "0", "--", "sh", "-c", 'echo "$PATH"'],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split(os.pathsep) == [bin_dir, "/usr/bin", "/bin"]

@@ -85,6 +85,38 @@ def test_inside_fixed_ips_of_the_notebooks_are_accepted(tmp_path: Path) -> None:
     assert backend.plan_addresses("onpremises", {}, ["192.168.1.10"], 1, set()) == ["192.168.1.10"]
 
 
+@pytest.mark.usefixtures("private")
+@pytest.mark.parametrize(
+    ("provider", "address", "reason"),
+    [
+        ("aws", "172.30.2.1", "is the gateway of 172.30.2.0/24"),
+        ("sakura", "172.23.1.1", "is the gateway of 172.23.1.0/24"),
+        ("onpremises", "255.255.255.255", "cannot be a node address"),
+        ("onpremises", "240.0.0.7", "cannot be a node address"),
+        ("onpremises", "0.0.0.0", "cannot be a node address"),
+        ("onpremises", "224.0.0.5", "cannot be a node address"),
+        ("aws", "172.30.2.255", "network or broadcast address"),
+    ],
+)
+def test_inside_gateways_and_broadcast_addresses_are_refused(
+    tmp_path: Path, provider: str, address: str, reason: str
+) -> None:
+    backend = SandboxBackend(tmp_path)
+    entry = backend.vpn_catalog()[provider]["default"]
+    with pytest.raises(InvalidRequest, match=reason):
+        backend.plan_addresses(provider, entry, [address], 1, set())
+
+
+def test_outside_a_private_address_points_to_the_private_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(PRIVATE_NETWORK_ENV, raising=False)
+    backend = SandboxBackend(tmp_path)
+    aws = backend.vpn_catalog()["aws"]["default"]
+    with pytest.raises(InvalidRequest, match="vcc sandbox run -- jupyter lab"):
+        backend.plan_addresses("aws", aws, ["172.30.2.100"], 1, set())
+
+
 def test_private_mode_is_refused_outside_a_namespace_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

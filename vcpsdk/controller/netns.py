@@ -7,19 +7,27 @@ this works as root and as a normal user where the kernel allows unprivileged use
 namespaces.  Inside:
 
 * the only interface is ``lo`` (up), with no route out: nothing can leave the namespace;
+  ``/sys`` is the namespace's own sysfs (``/sys/class/net`` lists ``lo`` only);
 * the controller serves the notebooks' own networks (aws ``172.30.2.0/24``, ...), and a
   node's address is on ``lo`` only while the node is up
   (``vcpsdk/controller/backends/sandbox/network.py``);
 * ``VCPSDK_CONFIG_DIR`` names a ``vcp_config`` directory whose ``vcp_config.yml`` points at
-  the controller (a copy of the user's ``~/vcp_config`` otherwise), ``VCPSDK_DATA_DIR`` the
-  sandbox's files and ``VCPSDK_SANDBOX_TOKEN_FILE`` the token (also printed on stderr), so a
-  notebook only needs its token prompt answered;
+  the controller, ``vault_port`` included (a copy of the user's ``~/vcp_config`` otherwise),
+  ``VCPSDK_DATA_DIR`` the sandbox's files and ``VCPSDK_SANDBOX_TOKEN_FILE`` the token (also
+  printed on stderr), which ``VcpSDK()`` without a token reads, so notebooks need no token
+  (a token prompt still works);
+* ``PATH`` starts with the bin directory of the interpreter vcpsdk runs in (``!ansible``);
 * the command runs with the caller's own uid (a nested user namespace maps it), so
   ``jupyter lab`` needs no ``--allow-root``.
 
 The command's exit status is returned.  When it ends (or on Ctrl-C, which reaches it as
 usual), the controller is stopped and the namespaces disappear with their last process;
-a data directory made for the run is removed.
+a data directory made for the run is removed.  SIGTERM or Ctrl-C before the command starts
+stops the run (status 128 + N) after the same clean-up; SIGTERM later is passed on to the
+command.  ``vcc sandbox run`` passes its signals on through a pipe that the supervisor
+inside reads, so none is lost while it starts; when that pipe ends (``kill -9`` of
+``vcc sandbox run``) the supervisor treats it as SIGTERM and the command gets
+``STOP_TIMEOUT_SEC`` before it is killed, so nothing of the run outlives it.
 """
 
 from __future__ import annotations
@@ -33,12 +41,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from vcpsdk.config import SANDBOX_TOKEN_FILE_ENV, SANDBOX_URL_ENV
 from vcpsdk.controller.backends.sandbox.network import (
     LOOPBACK_INTERFACE,
     PRIVATE_NETWORK_ENV,
@@ -59,8 +69,8 @@ UNSHARE_OPTIONS = (
 #: environment the command gets
 CONFIG_DIR_ENV = "VCPSDK_CONFIG_DIR"
 DATA_DIR_ENV = "VCPSDK_DATA_DIR"
-TOKEN_FILE_ENV = "VCPSDK_SANDBOX_TOKEN_FILE"
-URL_ENV = "VCPSDK_SANDBOX_URL"
+TOKEN_FILE_ENV = SANDBOX_TOKEN_FILE_ENV
+URL_ENV = SANDBOX_URL_ENV
 #: seconds the controller gets to stop before it is killed
 STOP_TIMEOUT_SEC = 10.0
 NO_NAMESPACES_HINT = (
@@ -164,29 +174,29 @@ def run(argv: Sequence[str]) -> int:
         "gid": os.getgid(),
         "unshare": unshare,
     }
+    # the control pipe: the supervisor reads the signals we pass on from it (buffered, so
+    # none is lost while it starts), and its end of file when this process dies (kill -9)
+    control_read, control_write = os.pipe()
+    options["control_fd"] = control_read
     inner = [sys.executable, "-m", "vcpsdk.controller.netns", json.dumps(options), *command]
-    child = subprocess.Popen(unshare_argv(unshare, inner))
 
-    def terminate(signum: int, frame: Any) -> None:
-        """Pass SIGTERM on to the supervisor (unshare's child), which passes it to the
-        command and cleans up; without one, unshare --kill-child ends everything inside."""
-        try:
-            supervisors = Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text().split()
-        except OSError:
-            supervisors = []
-        if not supervisors:
-            child.kill()
-        for pid in supervisors:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGTERM)
+    def forward(signum: int, frame: Any) -> None:
+        """Pass SIGTERM/SIGINT on to the supervisor through the control pipe."""
+        with contextlib.suppress(OSError):
+            os.write(control_write, bytes([signum]))
 
-    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the command itself
-    previous_term = signal.signal(signal.SIGTERM, terminate)
+    previous_int = signal.signal(signal.SIGINT, forward)
+    previous_term = signal.signal(signal.SIGTERM, forward)
     try:
+        try:
+            child = subprocess.Popen(unshare_argv(unshare, inner), pass_fds=(control_read,))
+        finally:
+            os.close(control_read)
         status = child.wait()
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
+        os.close(control_write)
     return status if status >= 0 else 128 - status
 
 
@@ -194,7 +204,8 @@ def run(argv: Sequence[str]) -> int:
 
 
 def setup_network() -> None:
-    """Bring ``lo`` up, let every group ping, and check that ``lo`` is the only interface.
+    """Bring ``lo`` up, mount the namespace's own sysfs, let every group ping, and check that
+    ``lo`` is the only interface.
 
     Raises:
         NamespaceError: ``ip`` failed or another interface exists.
@@ -202,6 +213,16 @@ def setup_network() -> None:
     result = subprocess.run(["ip", "link", "set", LOOPBACK_INTERFACE, "up"], capture_output=True, check=False)
     if result.returncode != 0:
         raise NamespaceError(f"ip link set lo up: {result.stderr.decode(errors='replace').strip()}")
+    # a sysfs of this network namespace (allowed to its owner), so /sys/class/net agrees with
+    # ``ip addr``; the mount namespace of the run keeps it to the run
+    sysfs = subprocess.run(
+        ["mount", "-t", "sysfs", "-o", "nosuid,nodev,noexec", "sysfs", "/sys"],
+        capture_output=True,
+        check=False,
+    )
+    if sysfs.returncode != 0:
+        detail = sysfs.stderr.decode(errors="replace").strip()
+        print(f"vcc sandbox run: /sys still shows the host's interfaces ({detail})", file=sys.stderr)
     # per network namespace, and off ("1 0") in a new one; gid 0 here is the caller's group
     Path("/proc/sys/net/ipv4/ping_group_range").write_text("0 0\n")
     try:
@@ -224,9 +245,19 @@ def write_config(config_dir: Path, source: Path | None, port: int) -> None:
     if config_file.is_file():
         data = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
     vcc = dict(data.get("vcc") or {})
-    vcc.update(host="127.0.0.1", vcc_port=port, scheme="http")
+    vcc.update(host="127.0.0.1", vcc_port=port, scheme="http", vault_port=port)  # it serves the cubbyhole
     data["vcc"] = vcc
     config_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def with_interpreter_bin(path: str) -> str:
+    """``path`` with this interpreter's bin directory first (once): the command, and the
+    notebook kernels it starts, find the tools installed with vcpsdk (``ansible``, ``vcc``)
+    as the notebooks' ``!ansible`` cells expect."""
+    bin_dir = str(Path(sys.executable).parent)
+    return os.pathsep.join(
+        [bin_dir, *(entry for entry in path.split(os.pathsep) if entry and entry != bin_dir)]
+    )
 
 
 def as_caller(unshare: str, uid: int, gid: int, command: list[str]) -> list[str]:
@@ -238,9 +269,68 @@ def as_caller(unshare: str, uid: int, gid: int, command: list[str]) -> list[str]
     return [unshare, "--user", f"--map-user={uid}", f"--map-group={gid}", "--", *command]
 
 
-def _ignore(signum: int, frame: Any) -> None:
-    """Ctrl-C reaches the command itself; the supervisor cleans up after it.  A handler,
-    not ``SIG_IGN``: an ignored signal would stay ignored in the programs started here."""
+class Stopped(Exception):
+    """SIGTERM or SIGINT came before the command started: the run stops (128 + signal)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+class Supervisor:
+    """What the supervisor does with SIGTERM and SIGINT, whether sent to it directly (Ctrl-C
+    reaches the whole process group), passed on by ``vcc sandbox run`` through the control
+    pipe, or made up when that pipe ends (the launcher died, e.g. ``kill -9``).
+
+    Before the command runs, the first signal raises :class:`Stopped` (the run tears down
+    and ends with 128 + N); later ones are ignored while it does.  Once the command runs,
+    SIGTERM is passed on to it and SIGINT left to it (the terminal already sent it there).
+    Handlers, not ``SIG_IGN``: an ignored signal would stay ignored in the programs started
+    here.
+    """
+
+    def __init__(self) -> None:
+        self.command: subprocess.Popen[bytes] | None = None
+        self.stopping = False
+        self.launcher_gone = threading.Event()
+
+    def install(self) -> None:
+        """Handle SIGTERM and SIGINT (pid 1 of a PID namespace ignores them otherwise)."""
+        signal.signal(signal.SIGTERM, self.on_signal)
+        signal.signal(signal.SIGINT, self.on_signal)
+
+    def on_signal(self, signum: int, frame: Any) -> None:
+        """The signal handler (see the class)."""
+        if self.command is not None:
+            if signum == signal.SIGTERM:
+                with contextlib.suppress(ProcessLookupError):
+                    self.command.send_signal(signal.SIGTERM)
+            return
+        if not self.stopping:
+            self.stopping = True
+            raise Stopped(signum)
+
+    def listen(self, control_fd: int) -> None:
+        """Read the control pipe in a thread: each byte is a signal for the main thread; its
+        end means the launcher is gone, which counts as SIGTERM, and the command gets
+        ``STOP_TIMEOUT_SEC`` to end before it is killed."""
+        os.set_inheritable(control_fd, False)
+        main = threading.main_thread().ident
+        assert main is not None
+
+        def read() -> None:
+            with os.fdopen(control_fd, "rb", buffering=0) as pipe:
+                while data := pipe.read(1):
+                    signal.pthread_kill(main, data[0])
+            self.launcher_gone.set()
+            signal.pthread_kill(main, signal.SIGTERM)
+            if not threading.Event().wait(STOP_TIMEOUT_SEC):
+                command = self.command
+                if command is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        command.kill()
+
+        threading.Thread(target=read, name="vcc-sandbox-run-control", daemon=True).start()
 
 
 def reap_until(pid: int) -> int:
@@ -291,7 +381,20 @@ def _alive(pid: int) -> bool:
 
 
 def inner_main(options: dict[str, Any], command: list[str]) -> int:
-    """Start the controller, run the command, stop the controller; the command's status."""
+    """Start the controller, run the command, stop the controller; the command's status
+    (128 + N when signal N stopped the run before the command started)."""
+    supervisor = Supervisor()
+    supervisor.install()
+    if options.get("control_fd") is not None:
+        supervisor.listen(int(options["control_fd"]))
+    try:
+        return _supervise(supervisor, options, command)
+    except Stopped as stopped:
+        print(f"vcc sandbox run: signal {stopped.signum} before the command started", file=sys.stderr)
+        return 128 + stopped.signum
+
+
+def _supervise(supervisor: Supervisor, options: dict[str, Any], command: list[str]) -> int:
     from vcpsdk import embedded
     from vcpsdk.errors import VcpSDKError
 
@@ -306,7 +409,6 @@ def inner_main(options: dict[str, Any], command: list[str]) -> int:
     os.environ[PRIVATE_NETWORK_ENV] = "private"
     os.environ["VCPSDK_SANDBOX_BOOT_DELAY"] = str(options.get("boot_delay", 0.5))
     os.environ["VCPSDK_SANDBOX_SSH_PORT"] = "22"
-    signal.signal(signal.SIGINT, _ignore)
     controller = 0
     try:
         try:
@@ -331,15 +433,16 @@ def inner_main(options: dict[str, Any], command: list[str]) -> int:
             URL_ENV: sandbox.base_url,
         }
         environment.pop(PRIVATE_NETWORK_ENV)
+        environment["PATH"] = with_interpreter_bin(environment.get("PATH", ""))
         argv = as_caller(options["unshare"], int(options["uid"]), int(options["gid"]), command)
         try:
-            child = subprocess.Popen(argv, env=environment)
+            supervisor.command = subprocess.Popen(argv, env=environment)
         except OSError as error:
             print(f"vcc sandbox run: cannot run {command[0]}: {error}", file=sys.stderr)
             return 127
-        signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
-        return reap_until(child.pid)
+        return reap_until(supervisor.command.pid)
     finally:
+        supervisor.stopping = True  # a signal now must not cut the clean-up short
         if controller:
             stop_controller(controller)
         if own_data_dir:

@@ -85,8 +85,11 @@ DISK_DELAY_ENV = "VCC_SANDBOX_DISK_DELAY"
 def _loopback_only(address: Address, network: Network | None) -> str | None:
     """The sandbox's own rule for fixed addresses: 127.0.0.0/8 outside 127.0.0.0/16."""
     if address not in LOOPBACK:
-        return "is not a loopback address: the sandbox accepts only 127.0.0.0/8 addresses" + (
-            f" in {network}" if network else ""
+        return (
+            "is not a loopback address: the sandbox accepts only 127.0.0.0/8 addresses"
+            + (f" in {network}" if network else "")
+            + "; for the notebooks' own addresses (e.g. 172.30.2.100) run the notebook in the private "
+            "sandbox network: vcc sandbox run -- jupyter lab"
         )
     if address in RESERVED:
         return "lies in 127.0.0.0/16, which the sandbox keeps for local services; use an address" + (

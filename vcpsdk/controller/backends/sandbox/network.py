@@ -100,13 +100,19 @@ def private_catalog(
 
 
 def _private_only(address: Address, network: Network | None) -> str | None:
-    """Fixed addresses of the private network: not loopback (kept for the controller)."""
+    """Fixed addresses of the private network: not loopback (kept for the controller), not
+    multicast, unspecified, link-local, reserved or broadcast, not the network's gateway (its
+    first host: the catalog's gateways, e.g. ``sakura_private_subnet_gateway_ip``)."""
     if address.is_loopback:
         return "is a loopback address, which the private sandbox network keeps for the controller" + (
             f"; use an address in {network}" if network else ""
         )
-    if address.is_multicast or address.is_unspecified or address.is_link_local:
+    if address.is_multicast or address.is_unspecified or address.is_link_local or address.is_reserved:
+        # is_reserved: 240.0.0.0/4 with the limited broadcast 255.255.255.255
         return "cannot be a node address" + (f"; use an address in {network}" if network else "")
+    if network is not None and int(address) == int(network.network_address) + 1:
+        # the clouds' subnet router (aws, azure...), sakura_private_subnet_gateway_ip, vmware's gateway
+        return f"is the gateway of {network}; use another host address in {network}"
     return None
 
 
