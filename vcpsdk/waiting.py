@@ -19,7 +19,7 @@ from typing import Any
 
 from vcpsdk.core.polling import SYSTEM_CLOCK, Clock, PollTimeout, poll
 from vcpsdk.core.states import INDEFINITE, TRANSITIONAL
-from vcpsdk.errors import VcpTimeoutError, VcpWaitInterrupted, raise_error
+from vcpsdk.errors import VcpTimeoutError, VcpWaitInterrupted, exit_like_keyboard_interrupt, raise_error
 from vcpsdk.occtr import OcctrClient
 from vcpsdk.progress import Outcome, ProgressReport, format_counts, state_counts
 
@@ -151,6 +151,7 @@ class Waiter:
         except KeyboardInterrupt:
             elapsed = finish("interrupted")
             state = format_counts(state_counts(last[0])) if last[0] else "not read yet"
+            exit_like_keyboard_interrupt()
             raise VcpWaitInterrupted(
                 f"Stopped waiting for {label or 'the operation'} after {int(elapsed)} s ({state}); "
                 "the operation goes on on the controller.",
