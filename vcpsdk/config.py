@@ -44,6 +44,11 @@ VCC_KEYS = {
 SPEC_OPTION_KEYS = DOCKER_OPT_KEYS
 
 
+#: the environment variable ``VcpSDK()`` reads its token from when none is given and
+#: ``vcp_config.yml`` names a controller (the test kit's notebook kernels set it)
+ACCESS_TOKEN_ENV = "VCPSDK_ACCESS_TOKEN"
+
+
 def resolve_config_dir(config_dir: str | os.PathLike[str] | None = "") -> Path:
     """Directory holding ``vcp_config.yml``: argument → ``$VCPSDK_CONFIG_DIR`` → ``~/vcp_config``."""
     chosen = str(config_dir) if config_dir else os.environ.get("VCPSDK_CONFIG_DIR", "")

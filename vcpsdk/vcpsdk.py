@@ -22,6 +22,7 @@ and ``node = unit.find_nodes()[0]`` (see ``docs/api/index.md``;
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ from vcpsdk._views import (
     text_of,
 )
 from vcpsdk.config import (
+    ACCESS_TOKEN_ENV,
     VccSettings,
     load_config,
     load_flavors,
@@ -111,8 +113,9 @@ class VcpSDK:
 
     Args:
         vcc_access_token: the VC Controller access token (default ``''``).  Required when
-            ``vcp_config.yml`` names a controller; for the sandbox it may be omitted and
-            the token created for you is used.
+            ``vcp_config.yml`` names a controller (else ``$VCPSDK_ACCESS_TOKEN`` is used, as
+            the test kit's kernels set it); for the sandbox it may be omitted and the token
+            created for you is used.
         config_dir: directory of ``vcp_config.yml`` / ``vcp_flavor.yml`` (default ``''``:
             ``$VCPSDK_CONFIG_DIR``, else ``~/vcp_config``).
         verbose: request logging at DEBUG on logger ``vcp.sdk`` (default 0): 1 logs each
@@ -141,6 +144,7 @@ class VcpSDK:
             token = token or sandbox_token
         else:
             vcc = config.vcc
+            token = token or os.environ.get(ACCESS_TOKEN_ENV, "").strip()
             if not token:
                 raise_error(
                     VcpInvalidArgumentError,
