@@ -89,6 +89,17 @@ class VcpNotFoundError(VcpSDKError):
     )
 
 
+class VcpUnitGroupGoneError(VcpNotFoundError):
+    """A UnitGroup object used after its UnitGroup was cleaned up (by it or by another object)
+    or before it was set up: ``no yet setup unit_group``, as in the original."""
+
+    default_hint = (
+        "This UnitGroup was cleaned up (e.g. by ug.cleanup() on this or another object). "
+        "vcp.df_ugroups() lists the UnitGroups; vcp.get_ugroup(name) gets one, "
+        "vcp.create_ugroup(name) makes a new one."
+    )
+
+
 class VcpConflictError(VcpSDKError):
     """The target is busy or in the wrong state (``VCPStateConflictException``, HTTP 409)."""
 

@@ -60,6 +60,7 @@ from vcpsdk.errors import (
     VcpInvalidArgumentError,
     VcpSDKError,
     VcpUnitFailedError,
+    VcpUnitGroupGoneError,
     raise_error,
 )
 from vcpsdk.node import VcNode
@@ -761,7 +762,7 @@ class VcpUnitGroupClass:
         privileged: bool = False,
     ) -> None:
         if session is None:
-            raise_error(VcpSDKError, "no yet setup unit_group (use vcp.create_ugroup / get_ugroup)")
+            raise_error(VcpUnitGroupGoneError, "no yet setup unit_group (use vcp.create_ugroup / get_ugroup)")
         assert session is not None
         self._vc: Vc | None = vc
         self._session = session
@@ -774,7 +775,7 @@ class VcpUnitGroupClass:
 
     def _current(self) -> Vc:
         if self._vc is None:
-            raise_error(VcpSDKError, "no yet setup unit_group")
+            raise_error(VcpUnitGroupGoneError, "no yet setup unit_group")
         assert self._vc is not None
         return self._vc
 
@@ -785,7 +786,7 @@ class VcpUnitGroupClass:
         )
         if body is None:
             self._vc = None
-            raise_error(VcpSDKError, "no yet setup unit_group")
+            raise_error(VcpUnitGroupGoneError, "no yet setup unit_group")
         self._vc = Vc(body, self._client, self._read_privileged)
         return self._vc
 

@@ -341,6 +341,27 @@ def test_ugroup_gone_on_the_controller(make_ugroup, mock_controller: MockControl
     assert mock_controller.calls() == [("GET", VC_PATH)]
 
 
+def test_a_stale_ugroup_is_not_found_with_a_hint(make_ugroup, mock_controller: MockController) -> None:
+    """Trial 15, finding 5: a cleaned-up UnitGroup renders short (a not-found error) with a hint."""
+    from vcpsdk._ipython import short_lines
+    from vcpsdk.errors import VcpNotFoundError
+
+    ugroup = make_ugroup(_two_units_vc())
+    mock_controller.reply("GET", VC_PATH, None)
+    with pytest.raises(VcpNotFoundError) as info:
+        ugroup.df_nodes()
+    assert info.value.args == ("VCP", "no yet setup unit_group")
+    with pytest.raises(VcpNotFoundError) as again:  # and on every later use
+        ugroup.df_units()
+    assert str(again.value) == "no yet setup unit_group"
+    assert short_lines(again.value, colour=False) == [
+        "VcpUnitGroupGoneError: no yet setup unit_group",
+        f"Hint: {again.value.hint}",
+        "(The full traceback: run %tb)",
+    ]
+    assert "vcp.get_ugroup(name)" in again.value.hint
+
+
 def test_find_units(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
