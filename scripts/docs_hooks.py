@@ -25,6 +25,12 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 EXAMPLE_HEADING = re.compile(r"^(\s*)Example:[ \t]*$", re.MULTILINE)
+#: a Sphinx cross-reference role: ``:class:`X```, ``:py:meth:`~a.B.c```
+ROLE = re.compile(r":(?:py:)?(?:class|meth|func|mod|attr|data|exc|obj|const):`(~?)([^`]+)`")
+#: a line that is only a label introducing a literal block: ``Example::``
+LABEL_LITERAL = re.compile(r"^([ \t]*)(\w+)::[ \t]*$", re.MULTILINE)
+#: a paragraph ending in ``::`` (the literal block follows)
+PARAGRAPH_LITERAL = re.compile(r"(\S)::[ \t]*$", re.MULTILINE)
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 #: the modules of the API reference whose classes have generated methods
@@ -137,16 +143,43 @@ def _executed(notebook: Path) -> dict[str, Any]:
     return document
 
 
+def markdown_docstring(text: str) -> str:
+    """A docstring's reST markup as Markdown, before the Google-style parser reads it.
+
+    * roles (``:class:`X```, ``:meth:`~a.b.X```, ``:func:``, ``:mod:``, ``:attr:``,
+      ``:data:``, ``:exc:``, also with a ``py:`` domain) become inline code ```X``` (a ``~``
+      keeps the last name, as Sphinx shows it);
+    * a paragraph ending in ``::`` (a literal block follows, indented) ends in ``:``; a line
+      that is only ``Example::`` becomes the bold label ``**Example:**`` (not a section);
+    * ``Example:`` sections become ``Examples:`` (their ``>>>`` lines render as code).
+
+    Args:
+        text: the docstring.
+
+    Returns:
+        the docstring for the API reference.
+
+    Example:
+        >>> markdown_docstring("See :meth:`~vcpsdk.vcpsdk.VcpSDK.version` and :class:`Vc`::")
+        'See `version` and `Vc`:'
+    """
+    text = ROLE.sub(lambda m: f"`{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}`", text)
+    text = LABEL_LITERAL.sub(r"\1**\2:**", text)
+    text = PARAGRAPH_LITERAL.sub(r"\1:", text)
+    return EXAMPLE_HEADING.sub(r"\1Examples:", text)
+
+
 class ExampleSections(Extension):
-    """A griffe extension: the docstrings' ``Example:`` sections are read as Google-style
-    ``Examples:`` sections, so their ``>>>`` lines render as code (doctest flags trimmed)."""
+    """A griffe extension: the docstrings' reST markup is read as Markdown and their
+    ``Example:`` sections as Google-style ``Examples:`` sections (see
+    :func:`markdown_docstring`)."""
 
     def on_object(self, *, obj: Object, **kwargs: Any) -> None:
-        """Rename the ``Example:`` heading of ``obj``'s docstring before it is parsed.
+        """Rewrite ``obj``'s docstring by :func:`markdown_docstring` before it is parsed.
 
         Args:
             obj: the object griffe loaded.
             kwargs: the other arguments of the event.
         """
         if obj.docstring is not None:
-            obj.docstring.value = EXAMPLE_HEADING.sub(r"\1Examples:", obj.docstring.value)
+            obj.docstring.value = markdown_docstring(obj.docstring.value)

@@ -54,3 +54,42 @@ def test_the_tutorial_page_is_the_executed_notebook(
 
     monkeypatch.setattr(hooks, "_executed", no_second_run)
     assert hooks.staged(TUTORIAL) == copy  # unchanged notebook: the executed copy is reused
+
+
+def test_rest_roles_and_literal_markers_become_markdown(hooks: ModuleType) -> None:
+    """Trial 15, finding 9: no raw ``:class:`X``` or ``::`` in the API reference."""
+    text = (
+        "Waits through :class:`vcpsdk.waiting.Waiter` (see :meth:`~vcpsdk.vcpsdk.VcpSDK.version`,\n"
+        ":func:`f`, :mod:`vcpsdk.errors`, :attr:`x.y`, :data:`Z`, :exc:`KeyError`, :py:class:`W`).\n\n"
+        "Run it by hand::\n\n    vcc serve\n\nExample::\n\n    vcp = VcpSDK()\n\n"
+        "Example:\n    >>> 1\n    1\n"
+    )
+    assert hooks.markdown_docstring(text) == (
+        "Waits through `vcpsdk.waiting.Waiter` (see `version`,\n"
+        "`f`, `vcpsdk.errors`, `x.y`, `Z`, `KeyError`, `W`).\n\n"
+        "Run it by hand:\n\n    vcc serve\n\n**Example:**\n\n    vcp = VcpSDK()\n\n"
+        "Examples:\n    >>> 1\n    1\n"
+    )
+
+
+def test_no_docstring_of_the_package_keeps_rest_markup(hooks: ModuleType) -> None:
+    import inspect
+    import pkgutil
+    import re
+
+    import vcpsdk
+
+    leftovers = []
+    for info in pkgutil.walk_packages(vcpsdk.__path__, "vcpsdk."):
+        if any(part in info.name for part in (".controller.", ".testing.fakes", ".extensions.")):
+            continue
+        try:
+            module = __import__(info.name, fromlist=["_"])
+        except ImportError:
+            continue
+        for obj in [module, *vars(module).values()]:
+            doc = inspect.getdoc(obj) if getattr(obj, "__module__", info.name) == info.name else None
+            if doc:
+                converted = hooks.markdown_docstring(doc)
+                leftovers += re.findall(r":[a-z]+:`[^`]*`|\S::$", converted, re.MULTILINE)
+    assert not leftovers
