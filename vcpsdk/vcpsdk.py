@@ -157,6 +157,8 @@ class VcpSDK:
         wait_timeout = vcc.effective_wait_timeout
         self._wait_timeout_configured = bool(config.vcc and config.vcc.wait_timeout_sec)
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)
+        if config.vcc is None:
+            client.connection_hint = SANDBOX_GONE_HINT
         client.connect()
         self._authority: dict[str, Any] = client.call(routes.AUTHORITY)
         # our controller's extensions ride along; authority() shows the original's fields only
@@ -703,6 +705,13 @@ def _reraise_as(message: str) -> Iterator[None]:
         text = message.format(status=e.http_status)
         logger.error(text)
         raise type(e)(text, http_status=e.http_status, server_message=e.server_message) from e
+
+
+#: the hint of a "cannot reach" error of a VcpSDK on the local sandbox
+SANDBOX_GONE_HINT = (
+    "The local sandbox stopped, or was restarted on another port (`vcc sandbox status` shows "
+    "it): run vcp = VcpSDK() again to connect to the running one; UnitGroups are kept."
+)
 
 
 def _sandbox_settings() -> tuple[VccSettings, str]:

@@ -192,3 +192,29 @@ def test_status_lines_when_the_contents_cannot_be_read(tmp_path: Path) -> None:
     )
     assert status.lines()[2] == "sandbox SSH port unknown, else 2222 (decided when the first node starts)"
     assert status.lines()[3] == "sandbox holds unknown UnitGroups and nodes (no token)"
+
+
+RESTART = """
+import json
+from vcpsdk import embedded
+from vcpsdk.errors import VcpConnectionError
+from vcpsdk.vcpsdk import VcpSDK
+vcp = VcpSDK()
+embedded.stop_sandbox()
+try:
+    vcp.df_ugroups()
+except VcpConnectionError as error:
+    print(json.dumps({"args": list(error.args), "hint": error.hint}))
+"""
+
+
+def test_a_vcpsdk_of_a_stopped_sandbox_says_to_connect_again(env: dict[str, str]) -> None:
+    """Trial 15, finding 6: no hint about a vcp_config.yml the sandbox user does not have."""
+    result = subprocess.run(
+        [sys.executable, "-c", RESTART], env={**run_env(), **env}, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    error = json.loads(result.stdout.strip().splitlines()[-1])
+    assert error["args"] == ["VCP", "server error"]  # as before
+    assert "vcp = VcpSDK()" in error["hint"] and "vcc sandbox status" in error["hint"]
+    assert "vcp_config.yml" not in error["hint"]
