@@ -154,8 +154,8 @@ class VcpSDK:
         self._vcc = vcc
         base_url = vcc.base_url
         verify = vcc.verify
-        wait_timeout = vcc.effective_wait_timeout
-        self._wait_timeout_configured = bool(config.vcc and config.vcc.wait_timeout_sec)
+        wait_timeout = config.wait_timeout_sec or vcc.effective_wait_timeout  # also the sandbox's
+        self._wait_timeout_configured = bool(config.wait_timeout_sec)
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)
         if config.vcc is None:
             client.connection_hint = SANDBOX_GONE_HINT

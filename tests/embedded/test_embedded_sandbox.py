@@ -218,3 +218,26 @@ def test_a_vcpsdk_of_a_stopped_sandbox_says_to_connect_again(env: dict[str, str]
     assert error["args"] == ["VCP", "server error"]  # as before
     assert "vcp = VcpSDK()" in error["hint"] and "vcc sandbox status" in error["hint"]
     assert "vcp_config.yml" not in error["hint"]
+
+
+TIMEOUT_PROBE = """
+import sys
+from vcpsdk.vcpsdk import VcpSDK
+vcp = VcpSDK(config_dir=sys.argv[1])
+print("timeout", vcp.version_dict()["vc_controller"]["wait_timeout_sec"])
+"""
+
+
+def test_the_sandbox_honours_the_configured_wait_timeout(env: dict[str, str], tmp_path: Path) -> None:
+    """Trial 15, finding 7."""
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "vcp_config.yml").write_text("vcc:\n  wait_timeout_sec: 3\n")
+    result = subprocess.run(
+        [sys.executable, "-c", TIMEOUT_PROBE, str(tmp_path / "cfg")],
+        env={**run_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "timeout 3"
