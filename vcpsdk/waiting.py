@@ -140,14 +140,7 @@ class Waiter:
                 step=step,
             )
         except PollTimeout:
-            finish("timeout")
-            hint = (
-                f"The operation goes on on the controller. {again} vcc.wait_timeout_sec in "
-                "vcp_config.yml sets how long a call waits."
-                if resume
-                else None
-            )
-            raise_error(VcpTimeoutError, timeout_message, hint=hint)
+            timed_out = True  # raised below: no "during handling of PollTimeout" in the traceback
         except KeyboardInterrupt:
             elapsed = finish("interrupted")
             state = format_counts(state_counts(last[0])) if last[0] else "not read yet"
@@ -160,5 +153,16 @@ class Waiter:
         except BaseException:
             finish("failed")
             raise
+        else:
+            timed_out = False
+        if timed_out:
+            finish("timeout")
+            hint = (
+                f"The operation goes on on the controller. {again} vcc.wait_timeout_sec in "
+                "vcp_config.yml sets how long a call waits."
+                if resume
+                else None
+            )
+            raise_error(VcpTimeoutError, timeout_message, hint=hint)
         finish("done")
         return result

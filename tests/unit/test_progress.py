@@ -298,3 +298,12 @@ def test_interrupted_wait_in_a_script_exits_by_sigint() -> None:
     assert "VcpWaitInterrupted: Stopped waiting for ug1/web" in done.stderr
     assert "ug.wait_unit_applied('web')" in done.stderr
     assert done.stdout == "exit handlers ran\n"
+
+
+def test_a_timeout_does_not_chain_the_internal_poll_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    """Trial 15, finding 15: no "During handling of the above exception" (PollTimeout)."""
+    w, _ = waiter()
+    with pytest.raises(VcpTimeoutError) as info:
+        w.wait(lambda revision, hold: unit("BOOTING"), unit_is_stable, str, "Full of waiting time (web)", 12)
+    assert info.value.__context__ is None or info.value.__suppress_context__
+    assert info.value.__cause__ is None
