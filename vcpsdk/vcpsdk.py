@@ -150,6 +150,7 @@ class VcpSDK:
                 raise_error(
                     VcpInvalidArgumentError,
                     f"vcc_access_token is required for the VC Controller at {vcc.netloc}",
+                    hint=TOKEN_REQUIRED_HINT,
                 )
         self._vcc = vcc
         base_url = vcc.base_url
@@ -707,6 +708,25 @@ def _reraise_as(message: str) -> Iterator[None]:
         raise type(e)(text, http_status=e.http_status, server_message=e.server_message) from e
 
 
+#: the hint of ``no unit unit_name[...]``
+NO_UNIT_HINT = "Nothing was changed. ug.df_units() lists the units of this UnitGroup."
+#: the hint of ``vcc_access_token is required ...``
+TOKEN_REQUIRED_HINT = (
+    "vcp_config.yml names a VC Controller: pass its access token, VcpSDK(token) (e.g. "
+    "token = getpass()), or set $VCPSDK_ACCESS_TOKEN. For `vcc serve`, `vcc token create --user "
+    "NAME --state-dir DIR` makes one; for a VC Controller, ask its operator. Without a vcc: "
+    "host in vcp_config.yml, VcpSDK() uses the local sandbox and its own token."
+)
+
+
+def _unit_failed_hint(ugroup: str, unit_name: str) -> str:
+    """The hint of a unit in ERROR, with the actual names."""
+    return (
+        f"The controller's message is after the colon. ug = vcp.get_ugroup({ugroup!r}); "
+        f"ug.df_nodes() shows the nodes; ug.delete_units({unit_name!r}, force=True) removes the unit."
+    )
+
+
 #: the hint of a "cannot reach" error of a VcpSDK on the local sandbox
 SANDBOX_GONE_HINT = (
     "The local sandbox stopped, or was restarted on another port (`vcc sandbox status` shows "
@@ -843,7 +863,11 @@ class VcpUnitGroupClass:
         vc = self._refresh(privileged)
         unit = vc.unit(unit_name)
         logger.error("%s\n%s", str(vc).rstrip("\n"), str(unit) if unit else "")
-        raise VcpUnitFailedError(f"failed ({unit_name})", server_message=unit.error_message if unit else None)
+        raise VcpUnitFailedError(
+            f"failed ({unit_name})",
+            server_message=unit.error_message if unit else None,
+            hint=_unit_failed_hint(vc.name, unit_name),
+        )
 
     # -- properties -----------------------------------------------------------------------
 
@@ -1021,7 +1045,7 @@ class VcpUnitGroupClass:
         """
         body = self._wait_unit(unit_name, privileged)
         if body is None:
-            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]")
+            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]", hint=NO_UNIT_HINT)
         assert body is not None
         logger.info("unit %s is %s", unit_name, body.get("state"))
         if body.get("state") == ERROR:
@@ -1106,7 +1130,7 @@ class VcpUnitGroupClass:
         """
         vc = self._refresh(privileged)
         if vc.unit(unit_name) is None:
-            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]")
+            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]", hint=NO_UNIT_HINT)
         self._client.call(
             routes.UNIT_DELETE,
             vcid=vc.vcid,
@@ -1414,7 +1438,7 @@ class VcpUnitClass:
     def _wait(self, privileged: bool) -> dict[str, Any]:
         body = self._ugroup._wait_unit(self._unit.name, privileged)
         if body is None:
-            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{self._unit.name}]")
+            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{self._unit.name}]", hint=NO_UNIT_HINT)
         assert body is not None
         logger.info("unit %s is %s", self._unit.name, body.get("state"))
         self._unit = VcUnit(self._unit.vc, body)

@@ -152,6 +152,9 @@ def test_create_unit_in_error_raises_unit_failed(
 
     assert info.value.args == ("VCP", "failed (server)")
     assert info.value.server_message == "quota exceeded"
+    # trial 15, finding 13: the hint names the actual UnitGroup and unit, no placeholders
+    assert "ug.delete_units('server', force=True)" in info.value.hint
+    assert "vcp.get_ugroup('ug1')" in info.value.hint and "unit_name" not in info.value.hint
     assert mock_controller.calls() == [
         ("GET", VC_PATH),
         ("POST", VC_PATH),
@@ -475,6 +478,7 @@ def test_delete_units_unknown_unit_fails_before_delete(make_ugroup, mock_control
 
     assert info.value.args == ("VCP", "no unit unit_name[x]")
     assert "DELETE" not in [m for m, _ in mock_controller.calls()]
+    assert "ug.df_units()" in info.value.hint  # trial 15, finding 13: not help()'s generic hint
 
 
 def test_delete_units_conflict_is_reported(make_ugroup, mock_controller: MockController) -> None:
