@@ -143,6 +143,8 @@ def summary_line(label: str, body: Mapping[str, Any] | None, elapsed: float, out
     Example:
         >>> summary_line("ug1/web", {"node": [{"state": "RUNNING"}]}, 12.3, "done")
         'ug1/web: RUNNING 1/1 (done in 12 s)'
+        >>> summary_line("e/u", {"node": [{"state": "ERROR"}]}, 0.4, "done")
+        'e/u: ERROR 1/1 (ended in ERROR after 0 s)'
     """
     counts = format_counts(state_counts(body))
     seconds = int(elapsed)
@@ -152,6 +154,8 @@ def summary_line(label: str, body: Mapping[str, Any] | None, elapsed: float, out
         return f"{label}: {counts} (gave up after {seconds} s; the controller goes on)"
     if outcome == "failed":
         return f"{label}: {counts} (stopped by an error after {seconds} s)"
+    if "ERROR" in state_counts(body):
+        return f"{label}: {counts} (ended in ERROR after {seconds} s)"
     return f"{label}: {counts} (done in {seconds} s)"
 
 
@@ -265,6 +269,8 @@ class ProgressReport:
         bar, self._bar = self._bar, None
         handle, self._handle = self._handle, None
         if bar is not None:
+            if handle is not None:  # the notebook bar would turn red (n < total) before the summary
+                bar.total = bar.n
             bar.close()
         if handle is not None:  # the widget's place in the notebook now holds the summary
             handle.update({"text/plain": line}, raw=True)

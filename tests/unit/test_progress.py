@@ -307,3 +307,40 @@ def test_a_timeout_does_not_chain_the_internal_poll_timeout(capsys: pytest.Captu
         w.wait(lambda revision, hold: unit("BOOTING"), unit_is_stable, str, "Full of waiting time (web)", 12)
     assert info.value.__context__ is None or info.value.__suppress_context__
     assert info.value.__cause__ is None
+
+
+def test_a_unit_ending_in_error_is_not_summarised_as_done() -> None:
+    """Trial 15, finding 11."""
+    assert summary_line("e/u", unit("ERROR"), 0.2, "done") == "e/u: ERROR 1/1 (ended in ERROR after 0 s)"
+    assert summary_line("e/u", unit("RUNNING"), 3, "done") == "e/u: RUNNING 1/1 (done in 3 s)"
+
+
+def test_the_notebook_bar_does_not_turn_red_before_the_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trial 15, finding 11: tqdm's notebook bar shows 'danger' when closed with n < total."""
+    pytest.importorskip("ipywidgets")
+    import IPython.display
+
+    updates: list[Any] = []
+
+    class Handle:
+        def display(self, obj: Any, raw: bool = False) -> None:
+            pass
+
+        def update(self, obj: Any, raw: bool = False) -> None:
+            updates.append(obj)
+
+    monkeypatch.setattr(IPython.display, "DisplayHandle", Handle)
+    report = ProgressReport("ug1/web", mode="notebook")
+    report.update(unit("BOOTING", "BOOTING"), 0.0)
+    bar = report._bar
+    styles: list[str] = []
+    original = bar.disp
+
+    def disp(*args: Any, **kwargs: Any) -> None:
+        styles.append(kwargs.get("bar_style") or "")
+        original(*args, **kwargs)
+
+    bar.disp = disp
+    report.finish(unit("RUNNING", "RUNNING"), 4.0)
+    assert "danger" not in styles
+    assert updates == [{"text/plain": "ug1/web: RUNNING 2/2 (done in 4 s)"}]
