@@ -151,9 +151,19 @@ def test_spec_view_redacts_secrets(mock_sdk: Any, vcp_pubkey: Path) -> None:
     assert "aws / small" in text and "m4.large" in text and "TOKEN_FREE=visible" in text
     assert AWS_SECRET_KEY not in view and AWS_ACCESS_KEY not in view
     assert "(redacted)" in text  # the credentials, as print(spec) shows them
-    assert "(redacted," in text  # AUTHORIZED_KEYS, shortened
+    assert "(truncated," in text  # AUTHORIZED_KEYS, shortened (a public key: not a secret)
     assert vcp_pubkey.read_text().split()[1] not in view
     assert repr(spec) == "<VcpSpecResourceAws provider=aws flavor=small>"
+
+
+def test_secret_looking_params_e_values_are_redacted(mock_sdk: Any) -> None:
+    """Trial 15, finding 12: ``DB_PASSWORD=hunter2`` is not shown in clear."""
+    spec = mock_sdk.get_spec("aws", "small")
+    spec.params_e += ["DB_PASSWORD=hunter2", "API_TOKEN=t0k", "AWS_SECRET_KEY=k3y", "TOKEN_FREE=visible"]
+    for shown in (spec._repr_html_(), str(spec)):
+        assert "hunter2" not in shown and "t0k" not in shown and "k3y" not in shown
+        assert "DB_PASSWORD=(redacted)" in shown and "TOKEN_FREE=visible" in shown
+    assert "DB_PASSWORD=hunter2" in spec.params_e  # the spec itself is unchanged
 
 
 def test_print_spec_is_unchanged_by_the_view(mock_sdk: Any) -> None:
