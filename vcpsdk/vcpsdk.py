@@ -923,8 +923,10 @@ class VcpUnitGroupClass:
         return text
 
     def __repr__(self) -> str:
-        name = self._vc.name if self._vc else "(cleaned up)"
-        return f"<vcpsdk.vcpsdk.VcpUnitGroupClass {name}>"
+        if self._vc is None:
+            return "<vcpsdk.vcpsdk.VcpUnitGroupClass (cleaned up)>"
+        # the state as last read (no request)
+        return f"<vcpsdk.vcpsdk.VcpUnitGroupClass {self._vc.name} state={self._vc.state}>"
 
     def _repr_html_(self) -> str:  # notebook view: fields, units, nodes (one request)
         return _html.ugroup_html(self)
@@ -1430,7 +1432,7 @@ class VcpUnitClass:
         return str(self._refresh())
 
     def __repr__(self) -> str:
-        return f"<vcpsdk.vcpsdk.VcpUnitClass {self._unit.name}>"
+        return f"<vcpsdk.vcpsdk.VcpUnitClass {self._unit.name} state={self._unit.state}>"  # as last read
 
     def _repr_html_(self) -> str:  # notebook view: fields and nodes (one request)
         return _html.unit_html(self)

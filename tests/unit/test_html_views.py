@@ -182,11 +182,30 @@ def test_df_nodes_prints_as_a_table_in_a_console(make_ugroup: Any) -> None:
     ug = make_ugroup(_group())
     styled = ug.df_nodes()
     assert isinstance(styled, Styler)
-    assert repr(styled) == styled.data.to_string() == str(styled)
+    assert repr(styled) == repr(styled.data) == str(styled)  # as a DataFrame prints
     assert "Styler at 0x" not in repr(styled)
-    first = repr(styled).splitlines()[0].split()
-    assert first[:3] == ["vcno", "vcname", "unit_name"]
-    assert "127.30.2.12" in repr(styled)
+    with pd.option_context("display.width", 1000, "display.max_columns", None):  # a wide console
+        assert repr(styled) == styled.data.to_string() == str(styled)
+        first = repr(styled).splitlines()[0].split()
+        assert first[:3] == ["vcno", "vcname", "unit_name"]
+        assert "127.30.2.12" in repr(styled)
+
+
+def test_a_wide_df_nodes_fits_the_console_width_like_df_units(make_ugroup: Any) -> None:
+    """Trial 15, finding 14: no 150-character rows in an 80-column console."""
+    ug = make_ugroup(_group())
+    with pd.option_context("display.width", 80, "display.max_columns", 0):
+        text = repr(ug.df_nodes())
+        assert max(len(line) for line in text.splitlines()) <= 80
+        assert text == repr(ug.df_nodes().data)
+
+
+def test_console_reprs_show_the_state_as_last_read(make_ugroup: Any) -> None:
+    """Trial 15, finding 14."""
+    ug = make_ugroup(_group())
+    assert repr(ug) == "<vcpsdk.vcpsdk.VcpUnitGroupClass ug1 state=RUNNING>"
+    unit = ug.get_unit("server")
+    assert repr(unit) == "<vcpsdk.vcpsdk.VcpUnitClass server state=INDEFINITE>"  # one node BOOTING
 
 
 def test_df_views_stay_coloured_html_that_scrolls_sideways(make_ugroup: Any, mock_sdk: Any) -> None:
