@@ -18,11 +18,13 @@ Example (in a notebook)::
 
 from __future__ import annotations
 
+import os
 import sys
 from types import TracebackType
 from typing import Any
 
 from vcpsdk import errors
+from vcpsdk.progress import OFF_VALUES
 
 #: errors shown short (with subclasses, e.g. the extensions' errors); others keep full tracebacks
 SHORT_ERRORS: tuple[type[BaseException], ...] = (
@@ -36,6 +38,9 @@ SHORT_ERRORS: tuple[type[BaseException], ...] = (
     errors.VcpUnitFailedError,
     errors.VcpWaitInterrupted,
 )
+#: the environment variable that switches the short rendering off (``0``), e.g. in the test
+#: kit's kernels, whose failure reports need the full traceback
+SHORT_ERRORS_ENV = "VCPSDK_SHORT_ERRORS"
 #: the last line of a short rendering
 FULL_TRACEBACK = "(The full traceback: run %tb)"
 _RED, _GREEN, _RESET = "\x1b[0;31m", "\x1b[0;32m", "\x1b[0m"
@@ -99,9 +104,12 @@ def install(shell: Any = None) -> bool:
         shell: the IPython shell (default: the running one, if any).
 
     Returns:
-        True when registered (now or before); False outside IPython or when another
-        handler is already registered with ``set_custom_exc`` (it is kept).
+        True when registered (now or before); False outside IPython, when
+        ``$VCPSDK_SHORT_ERRORS`` is ``0`` or when another handler is already registered with
+        ``set_custom_exc`` (it is kept).
     """
+    if os.environ.get(SHORT_ERRORS_ENV, "").strip().lower() in OFF_VALUES:
+        return False
     if shell is None:
         ipython = sys.modules.get("IPython")
         shell = ipython.get_ipython() if ipython is not None else None

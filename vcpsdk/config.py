@@ -44,6 +44,11 @@ VCC_KEYS = {
 SPEC_OPTION_KEYS = DOCKER_OPT_KEYS
 
 
+#: the environment variable ``VcpSDK()`` reads its token from when none is given and
+#: ``vcp_config.yml`` names a controller (the test kit's notebook kernels set it)
+ACCESS_TOKEN_ENV = "VCPSDK_ACCESS_TOKEN"
+
+
 def resolve_config_dir(config_dir: str | os.PathLike[str] | None = "") -> Path:
     """Directory holding ``vcp_config.yml``: argument → ``$VCPSDK_CONFIG_DIR`` → ``~/vcp_config``."""
     chosen = str(config_dir) if config_dir else os.environ.get("VCPSDK_CONFIG_DIR", "")
@@ -129,6 +134,9 @@ class VcpConfig:
     raw: dict[str, Any] = field(default_factory=dict)
     #: ``progress:`` (show the waits' progress); None when not set
     progress: bool | None = None
+    #: ``vcc.wait_timeout_sec`` (None when not set), also without ``vcc.host``: then it is the
+    #: local sandbox's
+    wait_timeout_sec: int | None = None
 
     def provider_section(self, provider: str) -> dict[str, Any]:
         """Credentials/options for ``provider``: its own section, else its base provider's."""
@@ -150,6 +158,7 @@ def load_config(config_dir: str | os.PathLike[str] | None = "") -> VcpConfig:
     vcc = raw.get("vcc")
     if vcc is not None:
         config.vcc = _parse_vcc(path, vcc)
+        config.wait_timeout_sec = _int_of(path, vcc, "wait_timeout_sec")
     spec_options = raw.get("spec_options") or {}
     if not isinstance(spec_options, dict):
         raise VcpConfigError(f"{path}: spec_options must be a mapping")
@@ -193,13 +202,7 @@ def _parse_vcc(path: Path, vcc: Any) -> VccSettings | None:
         _warn_verify_meaning()
 
     def as_int(key: str) -> int | None:
-        value = vcc.get(key)
-        if value is None:
-            return None
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise VcpConfigError(f"{path}: vcc.{key} must be an integer, got {value!r}") from None
+        return _int_of(path, vcc, key)
 
     return VccSettings(
         host=str(host),
@@ -211,6 +214,17 @@ def _parse_vcc(path: Path, vcc: Any) -> VccSettings | None:
         insecure_request_warning=insecure,
         wait_timeout_sec=as_int("wait_timeout_sec"),
     )
+
+
+def _int_of(path: Path, vcc: dict[str, Any], key: str) -> int | None:
+    """``vcc.<key>`` as an integer (None when not set)."""
+    value = vcc.get(key)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise VcpConfigError(f"{path}: vcc.{key} must be an integer, got {value!r}") from None
 
 
 @cache

@@ -32,6 +32,8 @@ HOST = "127.0.0.1"
 START_TIMEOUT_SEC = 60.0
 #: the SSH port the sandbox was started with (its nodes use it, else the fallback 2222)
 SSH_PORT_FILE = "ssh_port"
+#: the file holding the boot delay the sandbox was started with (for ``vcc sandbox status``)
+BOOT_DELAY_FILE = "boot_delay"
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def _start_server(directory: Path, server_file: Path) -> dict[str, int]:
         os.environ.get("VCPSDK_SANDBOX_SSH_PORT", "22"),
     ]
     (directory / SSH_PORT_FILE).write_text(command[-1])  # for ``vcc sandbox status``
+    (directory / BOOT_DELAY_FILE).write_text(boot_delay)
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
     )
@@ -213,6 +216,7 @@ class SandboxStatus:
         disks: how many disks (nodes of storage units) it holds.
         confinement: :func:`node_confinement`.
         problem: why the UnitGroups could not be counted (``''`` when they were).
+        boot_delay: the seconds a node takes to boot, as started (``''`` when unknown).
     """
 
     running: bool
@@ -224,6 +228,7 @@ class SandboxStatus:
     ugroups: int | None = None
     node_states: dict[str, int] = field(default_factory=dict)
     disks: int = 0
+    boot_delay: str = ""
     confinement: str = ""
     problem: str = ""
 
@@ -237,6 +242,7 @@ class SandboxStatus:
             sandbox nodes are confined (bubblewrap)
             sandbox SSH port 22 (ssh -p 22 root@<node address>)
             sandbox holds 1 UnitGroup, 2 nodes (2 RUNNING), 0 disks (every user's)
+            sandbox nodes boot in 0.5 s (vcc sandbox start --boot-delay S)
         """
         if not self.running:
             return [
@@ -248,6 +254,11 @@ class SandboxStatus:
             f"sandbox {self.confinement}",
             f"sandbox SSH port {self._ssh_port()}",
             f"sandbox holds {self._contents()}",
+            *(
+                [f"sandbox nodes boot in {self.boot_delay} s (vcc sandbox start --boot-delay S)"]
+                if self.boot_delay
+                else []
+            ),
         ]
 
     def _ssh_port(self) -> str:
@@ -291,6 +302,10 @@ def sandbox_status() -> SandboxStatus:
         wanted = (directory / SSH_PORT_FILE).read_text().strip()
     except OSError:
         wanted = ""
+    try:
+        boot_delay = (directory / BOOT_DELAY_FILE).read_text().strip()
+    except OSError:
+        boot_delay = ""
     url = sandbox_url(info["port"])
     counted = _count(url, directory)
     return SandboxStatus(
@@ -299,6 +314,7 @@ def sandbox_status() -> SandboxStatus:
         pid=info["pid"],
         url=url,
         ssh_port_wanted=wanted,
+        boot_delay=boot_delay,
         confinement=node_confinement(),
         **counted,
     )

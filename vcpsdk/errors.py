@@ -15,7 +15,12 @@ on ``vcp.sdk`` before raising, as the original SDK did; that logger has a
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import signal
+import sys
+from types import TracebackType
 from typing import ClassVar, NoReturn, TypeVar
 
 logger = logging.getLogger("vcp.sdk")
@@ -81,6 +86,17 @@ class VcpNotFoundError(VcpSDKError):
 
     default_hint = (
         "It may have been deleted: vcp.df_ugroups(), ug.df_units() and ug.df_nodes() show what exists."
+    )
+
+
+class VcpUnitGroupGoneError(VcpNotFoundError):
+    """A UnitGroup object used after its UnitGroup was cleaned up (by it or by another object)
+    or before it was set up: ``no yet setup unit_group``, as in the original."""
+
+    default_hint = (
+        "This UnitGroup was cleaned up (e.g. by ug.cleanup() on this or another object). "
+        "vcp.df_ugroups() lists the UnitGroups; vcp.get_ugroup(name) gets one, "
+        "vcp.create_ugroup(name) makes a new one."
     )
 
 
@@ -158,7 +174,8 @@ class VcpWaitInterrupted(KeyboardInterrupt):
     Jupyter's stop button); the operation goes on on the controller.
 
     A :class:`KeyboardInterrupt`, so ``except Exception`` does not catch it and Ctrl-C still
-    stops a script.  ``str()`` is the message: what goes on, and how to pick it up again.
+    stops a script, with Python's exit by SIGINT (see :func:`exit_like_keyboard_interrupt`).
+    ``str()`` is the message: what goes on, and how to pick it up again.
 
     Attributes:
         message: the message (also ``args[0]``).
@@ -173,6 +190,53 @@ class VcpWaitInterrupted(KeyboardInterrupt):
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()
+
+
+def exit_like_keyboard_interrupt() -> bool:
+    """Make an unhandled :class:`VcpWaitInterrupted` end a script as Python ends it on Ctrl-C.
+
+    CPython ends a script by SIGINT (status 130 in the shell, which then stops its loops) only
+    for an unhandled exception that is exactly :class:`KeyboardInterrupt`; a subclass would end
+    it with status 1.  This wraps :data:`sys.excepthook` once: the traceback is printed as
+    before, then the exit handlers run, the streams are flushed and the process ends by SIGINT.
+    Nothing is installed in IPython (its handler shows the error) nor in an interactive
+    interpreter (``python -i``: the prompt goes on).
+
+    Returns:
+        True when the hook is installed (now or before).
+    """
+    if sys.flags.interactive or hasattr(sys, "ps1") or ("IPython" in sys.modules and _ipython_running()):
+        return False
+    if getattr(sys.excepthook, "_vcpsdk_sigint", False):
+        return True
+    previous = sys.excepthook
+
+    def hook(etype: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        previous(etype, value, tb)
+        if isinstance(value, VcpWaitInterrupted):
+            _die_by_sigint()
+
+    hook._vcpsdk_sigint = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+    return True
+
+
+def _ipython_running() -> bool:
+    return sys.modules["IPython"].get_ipython() is not None
+
+
+def _die_by_sigint() -> None:
+    """What CPython does after an unhandled KeyboardInterrupt: exit handlers, then SIGINT."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+    if hasattr(signal, "SIGINT") and os.name == "posix":
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(0xC000013A if os.name == "nt" else 130)  # Windows' STATUS_CONTROL_C_EXIT
 
 
 #: exception classes named in the original controller's messages → SDK classes

@@ -64,8 +64,9 @@ def short_id(value: str) -> str:
 
 class ViewStyler(Styler):
     """The pandas ``Styler`` of the views: ``repr``/``print`` give the DataFrame's text table
-    (``.data.to_string()``); in a notebook the coloured HTML table sits in a sideways-scrolling
-    container.  Everything else is pandas' ``Styler`` (``.data``, ``.to_html()``, ...).
+    (``repr(.data)``: wide tables wrap or shorten to pandas' ``display.width``); in a notebook
+    the coloured HTML table sits in a sideways-scrolling container.  Everything else is
+    pandas' ``Styler`` (``.data``, ``.to_html()``, ...).
 
     Example:
         >>> print(vcp.df_ugroups())  # doctest: +SKIP
@@ -73,8 +74,8 @@ class ViewStyler(Styler):
         0     1  compute  alice  group1  RUNNING  0123abcd...  2026/11/30 05:00:00 UTC
     """
 
-    def __repr__(self) -> str:
-        return self.data.to_string()
+    def __repr__(self) -> str:  # pandas' display options (width, max_columns), as df_units()
+        return repr(self.data)
 
     def __str__(self) -> str:
         return self.__repr__()

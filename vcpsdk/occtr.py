@@ -84,6 +84,9 @@ class OcctrClient(JsonApiClient):
             secrets=lambda: (self._token,),
         )
         self.extensions: dict[str, Any] = {}
+        #: the hint of a "cannot reach" error (None: :class:`VcpConnectionError`'s own), e.g.
+        #: that the local sandbox may run on another port now
+        self.connection_hint: str | None = None
 
     def __repr__(self) -> str:
         return f"<OcctrClient {self.base_url}>"
@@ -125,7 +128,7 @@ class OcctrClient(JsonApiClient):
         if self.base_url.startswith("http://") and "aborted" in str(error).lower():
             # a TLS port closes a plain-http connection without an answer
             reached += " (it closed the connection: if the controller serves HTTPS, remove scheme: http)"
-        raise VcpConnectionError("server error", server_message=reached) from None
+        raise VcpConnectionError("server error", server_message=reached, hint=self.connection_hint) from None
 
     def call(
         self,

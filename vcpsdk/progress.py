@@ -6,7 +6,8 @@ reports each value it reads to a :class:`ProgressReport`.  The report shows the 
 per state (``RUNNING 2/3, BOOTING 1``) and the elapsed time, and ends with a one-line summary:
 
 * in Jupyter (an IPython kernel): a ``tqdm`` progress widget (with ``ipywidgets``; without it,
-  a text line on stdout), replaced by the summary when the wait ends;
+  one text line in the cell's output, updated in place), replaced by the summary when the wait
+  ends;
 * in a terminal (stderr is a TTY): one line on stderr, updated in place, then the summary;
 * otherwise (scripts, CI): plain lines on stderr when the counts change (and every
   :data:`HEARTBEAT_SEC` seconds), then the summary.
@@ -28,6 +29,7 @@ Example::
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections import Counter
@@ -93,6 +95,16 @@ def detect_mode(stream: TextIO | None = None) -> Mode:
         return "plain"
 
 
+def _has_widgets() -> bool:
+    """Whether ``ipywidgets`` imports (the notebook widget needs it; tqdm fails half-built
+    without it, leaving a traceback on stderr and a stray bar position)."""
+    try:
+        importlib.import_module("ipywidgets")
+    except ImportError:
+        return False
+    return True
+
+
 def state_counts(body: Mapping[str, Any] | None) -> Counter[str]:
     """Nodes (or disks) per state of a unit body, or of all units of a UnitGroup body; the
     units' own states when there are no nodes.  Empty for None (gone)."""
@@ -131,6 +143,8 @@ def summary_line(label: str, body: Mapping[str, Any] | None, elapsed: float, out
     Example:
         >>> summary_line("ug1/web", {"node": [{"state": "RUNNING"}]}, 12.3, "done")
         'ug1/web: RUNNING 1/1 (done in 12 s)'
+        >>> summary_line("e/u", {"node": [{"state": "ERROR"}]}, 0.4, "done")
+        'e/u: ERROR 1/1 (ended in ERROR after 0 s)'
     """
     counts = format_counts(state_counts(body))
     seconds = int(elapsed)
@@ -140,6 +154,8 @@ def summary_line(label: str, body: Mapping[str, Any] | None, elapsed: float, out
         return f"{label}: {counts} (gave up after {seconds} s; the controller goes on)"
     if outcome == "failed":
         return f"{label}: {counts} (stopped by an error after {seconds} s)"
+    if "ERROR" in state_counts(body):
+        return f"{label}: {counts} (ended in ERROR after {seconds} s)"
     return f"{label}: {counts} (done in {seconds} s)"
 
 
@@ -168,6 +184,7 @@ class ProgressReport:
         self._started = False
         self._last_text = ""
         self._last_line_at = 0.0
+        self._last_line = ""
 
     @property
     def mode(self) -> Mode:
@@ -201,6 +218,16 @@ class ProgressReport:
             if not self._started or text != self._last_text or elapsed - self._last_line_at >= HEARTBEAT_SEC:
                 print(f"{self.label}: {text} ... {int(elapsed)} s", file=self._out(), flush=True)
                 self._last_line_at = elapsed
+        elif self.mode == "notebook" and not _has_widgets():
+            line = f"{self.label}: {text} ... {int(elapsed)} s"
+            if self._handle is None:
+                from IPython.display import DisplayHandle
+
+                self._handle = DisplayHandle()
+                self._handle.display({"text/plain": line}, raw=True)
+            elif line != self._last_line:
+                self._handle.update({"text/plain": line}, raw=True)
+            self._last_line = line
         else:
             if self._bar is None:
                 self._started = True  # an interrupt while opening still gets the summary
@@ -213,19 +240,15 @@ class ProgressReport:
         self._last_text = text
 
     def _open_bar(self, total: int, desc: str) -> Any:
-        """A tqdm bar: the widget in Jupyter (a text line on stdout without ipywidgets), else a
-        line on the stream."""
+        """A tqdm bar: the widget in Jupyter, else a line on the stream."""
         from tqdm import tqdm
 
         options: dict[str, Any] = {"total": total, "desc": desc, "leave": False, "delay": 0}
-        if self.mode == "notebook":
-            try:
-                from tqdm.notebook import tqdm as notebook_tqdm
-
-                bar = notebook_tqdm(bar_format="{desc} {bar} {elapsed}", display=False, **options)
-            except ImportError:  # no ipywidgets: a text line on stdout (\r updates it in place)
-                return tqdm(bar_format=TEXT_FORMAT, file=sys.stdout, **options)
+        if self.mode == "notebook":  # with ipywidgets (update() shows a text line without)
             from IPython.display import DisplayHandle
+            from tqdm.notebook import tqdm as notebook_tqdm
+
+            bar = notebook_tqdm(bar_format="{desc} {bar} {elapsed}", display=False, **options)
 
             self._handle = DisplayHandle()  # kept before showing: the summary replaces it
             self._handle.display(bar.container)
@@ -246,6 +269,8 @@ class ProgressReport:
         bar, self._bar = self._bar, None
         handle, self._handle = self._handle, None
         if bar is not None:
+            if handle is not None:  # the notebook bar would turn red (n < total) before the summary
+                bar.total = bar.n
             bar.close()
         if handle is not None:  # the widget's place in the notebook now holds the summary
             handle.update({"text/plain": line}, raw=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,11 +61,30 @@ def disk_reference(value: Any) -> str:
         ) from None
 
 
+#: ``params_e`` keys whose values are not shown: the last word names a secret
+#: (``DB_PASSWORD``, ``API_TOKEN``, ``AWS_SECRET_KEY``; not ``TOKEN_FREE``)
+SECRET_ENV_KEY = re.compile(
+    r"(?:^|_)(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|KEY|CREDENTIALS?)$", re.IGNORECASE
+)
+
+
 def redact_env(entry: str) -> str:
-    """``params_e`` entry with a secret value shortened for display."""
+    """``params_e`` entry as shown: the public key shortened, values of secret-looking keys
+    (:data:`SECRET_ENV_KEY`) hidden.
+
+    Example:
+        >>> redact_env("DB_PASSWORD=hunter2")
+        'DB_PASSWORD=(redacted)'
+        >>> redact_env("LANG=C")
+        'LANG=C'
+    """
     key, sep, value = entry.partition("=")
-    if sep and key == AUTHORIZED_KEYS and len(value) > 12:
-        return f"{key}={value[:12]}...(redacted, {len(value)} chars)"
+    if not sep:
+        return entry
+    if key == AUTHORIZED_KEYS:
+        return f"{key}={value[:12]}...(truncated, {len(value)} chars)" if len(value) > 12 else entry
+    if SECRET_ENV_KEY.search(key) and value:
+        return f"{key}=(redacted)"
     return entry
 
 

@@ -22,6 +22,7 @@ and ``node = unit.find_nodes()[0]`` (see ``docs/api/index.md``;
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ from vcpsdk._views import (
     text_of,
 )
 from vcpsdk.config import (
+    ACCESS_TOKEN_ENV,
     VccSettings,
     load_config,
     load_flavors,
@@ -59,6 +61,7 @@ from vcpsdk.errors import (
     VcpInvalidArgumentError,
     VcpSDKError,
     VcpUnitFailedError,
+    VcpUnitGroupGoneError,
     raise_error,
 )
 from vcpsdk.node import VcNode
@@ -112,8 +115,9 @@ class VcpSDK:
 
     Args:
         vcc_access_token: the VC Controller access token (default ``''``).  Required when
-            ``vcp_config.yml`` names a controller; for the sandbox it may be omitted and
-            the token created for you is used.
+            ``vcp_config.yml`` names a controller (else ``$VCPSDK_ACCESS_TOKEN`` is used, as
+            the test kit's kernels set it); for the sandbox it may be omitted and the token
+            created for you is used.
         config_dir: directory of ``vcp_config.yml`` / ``vcp_flavor.yml`` (default ``''``:
             ``$VCPSDK_CONFIG_DIR``, else ``~/vcp_config``).
         verbose: request logging at DEBUG on logger ``vcp.sdk`` (default 0): 1 logs each
@@ -142,20 +146,23 @@ class VcpSDK:
             token = token or sandbox_token
         else:
             vcc = config.vcc
-            token = token or sandbox_run_token(vcc)  # inside ``vcc sandbox run`` only
+            # an explicit token, else $VCPSDK_ACCESS_TOKEN, else the token file of the
+            # ``vcc sandbox run`` this config points at
+            token = token or os.environ.get(ACCESS_TOKEN_ENV, "").strip() or sandbox_run_token(vcc)
             if not token:
                 raise_error(
                     VcpInvalidArgumentError,
-                    f"vcc_access_token is required for the VC Controller at {vcc.netloc} "
-                    "(VcpSDK(token); a sandbox's token: `vcc sandbox token`, inside "
-                    "`vcc sandbox run` the file $VCPSDK_SANDBOX_TOKEN_FILE)",
+                    f"vcc_access_token is required for the VC Controller at {vcc.netloc}",
+                    hint=TOKEN_REQUIRED_HINT,
                 )
         self._vcc = vcc
         base_url = vcc.base_url
         verify = vcc.verify
-        wait_timeout = vcc.effective_wait_timeout
-        self._wait_timeout_configured = bool(config.vcc and config.vcc.wait_timeout_sec)
+        wait_timeout = config.wait_timeout_sec or vcc.effective_wait_timeout  # also the sandbox's
+        self._wait_timeout_configured = bool(config.wait_timeout_sec)
         client = OcctrClient(base_url, token, verify=verify, verbose=verbose)
+        if config.vcc is None:
+            client.connection_hint = SANDBOX_GONE_HINT
         client.connect()
         self._authority: dict[str, Any] = client.call(routes.AUTHORITY)
         # our controller's extensions ride along; authority() shows the original's fields only
@@ -704,6 +711,33 @@ def _reraise_as(message: str) -> Iterator[None]:
         raise type(e)(text, http_status=e.http_status, server_message=e.server_message) from e
 
 
+#: the hint of ``no unit unit_name[...]``
+NO_UNIT_HINT = "Nothing was changed. ug.df_units() lists the units of this UnitGroup."
+#: the hint of ``vcc_access_token is required ...``
+TOKEN_REQUIRED_HINT = (
+    "vcp_config.yml names a VC Controller: pass its access token, VcpSDK(token) (e.g. "
+    "token = getpass()), or set $VCPSDK_ACCESS_TOKEN. For `vcc serve`, `vcc token create --user "
+    "NAME --state-dir DIR` makes one (a sandbox's: `vcc sandbox token`; inside `vcc sandbox run` "
+    "VcpSDK() reads $VCPSDK_SANDBOX_TOKEN_FILE); for a VC Controller, ask its operator. Without a vcc: "
+    "host in vcp_config.yml, VcpSDK() uses the local sandbox and its own token."
+)
+
+
+def _unit_failed_hint(ugroup: str, unit_name: str) -> str:
+    """The hint of a unit in ERROR, with the actual names."""
+    return (
+        f"The controller's message is after the colon. ug = vcp.get_ugroup({ugroup!r}); "
+        f"ug.df_nodes() shows the nodes; ug.delete_units({unit_name!r}, force=True) removes the unit."
+    )
+
+
+#: the hint of a "cannot reach" error of a VcpSDK on the local sandbox
+SANDBOX_GONE_HINT = (
+    "The local sandbox stopped, or was restarted on another port (`vcc sandbox status` shows "
+    "it): run vcp = VcpSDK() again to connect to the running one; UnitGroups are kept."
+)
+
+
 def _sandbox_settings() -> tuple[VccSettings, str]:
     """Settings of the embedded sandbox (started if needed) and the user's token."""
     sandbox = embedded.ensure_sandbox()
@@ -761,7 +795,7 @@ class VcpUnitGroupClass:
         privileged: bool = False,
     ) -> None:
         if session is None:
-            raise_error(VcpSDKError, "no yet setup unit_group (use vcp.create_ugroup / get_ugroup)")
+            raise_error(VcpUnitGroupGoneError, "no yet setup unit_group (use vcp.create_ugroup / get_ugroup)")
         assert session is not None
         self._vc: Vc | None = vc
         self._session = session
@@ -774,7 +808,7 @@ class VcpUnitGroupClass:
 
     def _current(self) -> Vc:
         if self._vc is None:
-            raise_error(VcpSDKError, "no yet setup unit_group")
+            raise_error(VcpUnitGroupGoneError, "no yet setup unit_group")
         assert self._vc is not None
         return self._vc
 
@@ -785,7 +819,7 @@ class VcpUnitGroupClass:
         )
         if body is None:
             self._vc = None
-            raise_error(VcpSDKError, "no yet setup unit_group")
+            raise_error(VcpUnitGroupGoneError, "no yet setup unit_group")
         self._vc = Vc(body, self._client, self._read_privileged)
         return self._vc
 
@@ -833,7 +867,11 @@ class VcpUnitGroupClass:
         vc = self._refresh(privileged)
         unit = vc.unit(unit_name)
         logger.error("%s\n%s", str(vc).rstrip("\n"), str(unit) if unit else "")
-        raise VcpUnitFailedError(f"failed ({unit_name})", server_message=unit.error_message if unit else None)
+        raise VcpUnitFailedError(
+            f"failed ({unit_name})",
+            server_message=unit.error_message if unit else None,
+            hint=_unit_failed_hint(vc.name, unit_name),
+        )
 
     # -- properties -----------------------------------------------------------------------
 
@@ -889,8 +927,10 @@ class VcpUnitGroupClass:
         return text
 
     def __repr__(self) -> str:
-        name = self._vc.name if self._vc else "(cleaned up)"
-        return f"<vcpsdk.vcpsdk.VcpUnitGroupClass {name}>"
+        if self._vc is None:
+            return "<vcpsdk.vcpsdk.VcpUnitGroupClass (cleaned up)>"
+        # the state as last read (no request)
+        return f"<vcpsdk.vcpsdk.VcpUnitGroupClass {self._vc.name} state={self._vc.state}>"
 
     def _repr_html_(self) -> str:  # notebook view: fields, units, nodes (one request)
         return _html.ugroup_html(self)
@@ -1011,7 +1051,7 @@ class VcpUnitGroupClass:
         """
         body = self._wait_unit(unit_name, privileged)
         if body is None:
-            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]")
+            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]", hint=NO_UNIT_HINT)
         assert body is not None
         logger.info("unit %s is %s", unit_name, body.get("state"))
         if body.get("state") == ERROR:
@@ -1096,7 +1136,7 @@ class VcpUnitGroupClass:
         """
         vc = self._refresh(privileged)
         if vc.unit(unit_name) is None:
-            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]")
+            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{unit_name}]", hint=NO_UNIT_HINT)
         self._client.call(
             routes.UNIT_DELETE,
             vcid=vc.vcid,
@@ -1396,7 +1436,7 @@ class VcpUnitClass:
         return str(self._refresh())
 
     def __repr__(self) -> str:
-        return f"<vcpsdk.vcpsdk.VcpUnitClass {self._unit.name}>"
+        return f"<vcpsdk.vcpsdk.VcpUnitClass {self._unit.name} state={self._unit.state}>"  # as last read
 
     def _repr_html_(self) -> str:  # notebook view: fields and nodes (one request)
         return _html.unit_html(self)
@@ -1404,7 +1444,7 @@ class VcpUnitClass:
     def _wait(self, privileged: bool) -> dict[str, Any]:
         body = self._ugroup._wait_unit(self._unit.name, privileged)
         if body is None:
-            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{self._unit.name}]")
+            raise_error(VcpInvalidArgumentError, f"no unit unit_name[{self._unit.name}]", hint=NO_UNIT_HINT)
         assert body is not None
         logger.info("unit %s is %s", self._unit.name, body.get("state"))
         self._unit = VcUnit(self._unit.vc, body)

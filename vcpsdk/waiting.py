@@ -19,7 +19,7 @@ from typing import Any
 
 from vcpsdk.core.polling import SYSTEM_CLOCK, Clock, PollTimeout, poll
 from vcpsdk.core.states import INDEFINITE, TRANSITIONAL
-from vcpsdk.errors import VcpTimeoutError, VcpWaitInterrupted, raise_error
+from vcpsdk.errors import VcpTimeoutError, VcpWaitInterrupted, exit_like_keyboard_interrupt, raise_error
 from vcpsdk.occtr import OcctrClient
 from vcpsdk.progress import Outcome, ProgressReport, format_counts, state_counts
 
@@ -140,17 +140,11 @@ class Waiter:
                 step=step,
             )
         except PollTimeout:
-            finish("timeout")
-            hint = (
-                f"The operation goes on on the controller. {again} vcc.wait_timeout_sec in "
-                "vcp_config.yml sets how long a call waits."
-                if resume
-                else None
-            )
-            raise_error(VcpTimeoutError, timeout_message, hint=hint)
+            timed_out = True  # raised below: no "during handling of PollTimeout" in the traceback
         except KeyboardInterrupt:
             elapsed = finish("interrupted")
             state = format_counts(state_counts(last[0])) if last[0] else "not read yet"
+            exit_like_keyboard_interrupt()
             raise VcpWaitInterrupted(
                 f"Stopped waiting for {label or 'the operation'} after {int(elapsed)} s ({state}); "
                 "the operation goes on on the controller.",
@@ -159,5 +153,16 @@ class Waiter:
         except BaseException:
             finish("failed")
             raise
+        else:
+            timed_out = False
+        if timed_out:
+            finish("timeout")
+            hint = (
+                f"The operation goes on on the controller. {again} vcc.wait_timeout_sec in "
+                "vcp_config.yml sets how long a call waits."
+                if resume
+                else None
+            )
+            raise_error(VcpTimeoutError, timeout_message, hint=hint)
         finish("done")
         return result

@@ -120,16 +120,16 @@ def vcc_sandbox_status(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def test_vcc_sandbox_status_says_whether_it_runs(env: dict[str, str]) -> None:
     before = vcc_sandbox_status(env)
-    assert before.returncode == 3 and "sandbox not running" in before.stderr
+    assert before.returncode == 3 and "sandbox not running" in before.stdout
     info = probe(env)
     running = vcc_sandbox_status(env)
     assert running.returncode == 0, running.stderr
     assert (
         f"sandbox running at http://127.0.0.1:{info['port']}/vcp/v1/occtr (pid {info['pid']}"
-        in running.stderr
+        in running.stdout
     )
     # this host has bubblewrap (scripts/setup.sh): the sandbox says its nodes are confined
-    assert "sandbox nodes are confined (bubblewrap)" in running.stderr
+    assert "sandbox nodes are confined (bubblewrap)" in running.stdout
 
 
 def test_vcc_sandbox_status_reports_pid_url_ssh_port_and_counts(
@@ -137,13 +137,13 @@ def test_vcc_sandbox_status_reports_pid_url_ssh_port_and_counts(
 ) -> None:
     stopped = vcc_sandbox_status(env)
     assert stopped.returncode == 3
-    assert stopped.stderr.splitlines()[0] == (
+    assert stopped.stdout.splitlines()[0] == (
         f"sandbox not running (stopped; state {Path(env['VCPSDK_DATA_DIR']) / 'sandbox'})"
     )
-    assert "vcc sandbox start" in stopped.stderr
+    assert "vcc sandbox start" in stopped.stdout
 
     info = probe(env)
-    empty = vcc_sandbox_status(env).stderr.splitlines()
+    empty = vcc_sandbox_status(env).stdout.splitlines()
     assert empty[0].startswith(
         f"sandbox running at http://127.0.0.1:{info['port']}/vcp/v1/occtr (pid {info['pid']}"
     )
@@ -166,7 +166,7 @@ def test_vcc_sandbox_status_reports_pid_url_ssh_port_and_counts(
     assert created.returncode == 0, created.stderr[-3000:]
     counted = vcc_sandbox_status(env)
     assert counted.returncode == 0
-    lines = counted.stderr.splitlines()
+    lines = counted.stdout.splitlines()
     assert lines[2] == f"sandbox SSH port {port} (ssh -p {port} root@<node address>)"
     assert lines[3] == "sandbox holds 2 UnitGroups, 2 nodes (2 RUNNING), 1 disk (every user's)"
 
@@ -192,3 +192,74 @@ def test_status_lines_when_the_contents_cannot_be_read(tmp_path: Path) -> None:
     )
     assert status.lines()[2] == "sandbox SSH port unknown, else 2222 (decided when the first node starts)"
     assert status.lines()[3] == "sandbox holds unknown UnitGroups and nodes (no token)"
+
+
+RESTART = """
+import json
+from vcpsdk import embedded
+from vcpsdk.errors import VcpConnectionError
+from vcpsdk.vcpsdk import VcpSDK
+vcp = VcpSDK()
+embedded.stop_sandbox()
+try:
+    vcp.df_ugroups()
+except VcpConnectionError as error:
+    print(json.dumps({"args": list(error.args), "hint": error.hint}))
+"""
+
+
+def test_a_vcpsdk_of_a_stopped_sandbox_says_to_connect_again(env: dict[str, str]) -> None:
+    """Trial 15, finding 6: no hint about a vcp_config.yml the sandbox user does not have."""
+    result = subprocess.run(
+        [sys.executable, "-c", RESTART], env={**run_env(), **env}, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    error = json.loads(result.stdout.strip().splitlines()[-1])
+    assert error["args"] == ["VCP", "server error"]  # as before
+    assert "vcp = VcpSDK()" in error["hint"] and "vcc sandbox status" in error["hint"]
+    assert "vcp_config.yml" not in error["hint"]
+
+
+TIMEOUT_PROBE = """
+import sys
+from vcpsdk.vcpsdk import VcpSDK
+vcp = VcpSDK(config_dir=sys.argv[1])
+print("timeout", vcp.version_dict()["vc_controller"]["wait_timeout_sec"])
+"""
+
+
+def test_the_sandbox_honours_the_configured_wait_timeout(env: dict[str, str], tmp_path: Path) -> None:
+    """Trial 15, finding 7."""
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "vcp_config.yml").write_text("vcc:\n  wait_timeout_sec: 3\n")
+    result = subprocess.run(
+        [sys.executable, "-c", TIMEOUT_PROBE, str(tmp_path / "cfg")],
+        env={**run_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "timeout 3"
+
+
+def test_vcc_sandbox_start_takes_help_and_a_boot_delay_and_status_shows_it(env: dict[str, str]) -> None:
+    """Trial 15, finding 10."""
+
+    def vcc(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "vcpsdk.controller.cli", "sandbox", *args],
+            env={**run_env(), **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    helped = vcc("start", "--help")
+    assert helped.returncode == 0 and "--boot-delay" in helped.stdout
+    assert vcc("status", "--what").returncode == 2
+    started = vcc("start", "--boot-delay", "3")
+    assert started.returncode == 0, started.stderr
+    status = vcc("status")
+    assert status.returncode == 0 and status.stdout.startswith("sandbox running at ")  # | grep works
+    assert "sandbox nodes boot in 3.0 s" in status.stdout

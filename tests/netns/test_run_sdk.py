@@ -67,6 +67,8 @@ def test_a_missing_token_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest
     from vcpsdk.vcpsdk import VcpSDK
 
     monkeypatch.delenv(SANDBOX_TOKEN_FILE_ENV, raising=False)
+    monkeypatch.delenv("VCPSDK_ACCESS_TOKEN", raising=False)
     write_config(tmp_path / "vcp_config", None, 9)
-    with pytest.raises(VcpInvalidArgumentError, match="vcc sandbox token.*VCPSDK_SANDBOX_TOKEN_FILE"):
+    with pytest.raises(VcpInvalidArgumentError, match="vcc_access_token is required") as caught:
         VcpSDK(config_dir=str(tmp_path / "vcp_config"))
+    assert "vcc sandbox token" in caught.value.hint and "VCPSDK_SANDBOX_TOKEN_FILE" in caught.value.hint

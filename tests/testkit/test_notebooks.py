@@ -148,3 +148,31 @@ def test_run_vcp_notebook_fixture(pytester: pytest.Pytester, tmp_path: Path) -> 
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_notebook_calling_vcpsdk_without_a_token_runs(
+    tmp_path: Path, live_controller: RunningController
+) -> None:
+    """Trial 15, finding 3: the README's ``vcp = VcpSDK()`` works under the kit."""
+    path = write_notebook(
+        tmp_path / "plain.ipynb",
+        "from vcpsdk.vcpsdk import VcpSDK\nvcp = VcpSDK()\nprint('user', vcp.authority()['user_name'])",
+    )
+    notebook = run_notebook(path, controller=live_controller, user="dave")
+    assert stream_text(notebook) == "user dave\n"
+
+
+def test_a_failure_report_keeps_the_full_traceback(
+    tmp_path: Path, live_controller: RunningController
+) -> None:
+    """Trial 15, finding 4: no "run %tb" in a report of a finished kernel."""
+    path = write_notebook(
+        tmp_path / "dup.ipynb",
+        "import vcpsdk\nfrom vcpsdk.errors import VcpConflictError\n\n"
+        "def create():\n    raise VcpConflictError('unit_group[dup] already exists')\n\ncreate()",
+    )
+    with pytest.raises(NotebookFailed) as failed:
+        run_notebook(path, controller=live_controller)
+    assert failed.value.ename == "VcpConflictError"
+    assert "%tb" not in failed.value.traceback
+    assert "def create" in failed.value.traceback or "create()" in failed.value.traceback

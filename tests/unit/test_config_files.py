@@ -22,6 +22,17 @@ def test_config_dir_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert resolve_config_dir(str(tmp_path / "arg")) == tmp_path / "arg"
 
 
+def test_wait_timeout_without_a_host_is_the_sandboxs(tmp_path: Path) -> None:
+    """Trial 15, finding 7: ``vcc: {wait_timeout_sec: 3}`` alone is not ignored."""
+    (tmp_path / "vcp_config.yml").write_text("vcc:\n  wait_timeout_sec: 3\n")
+    config = load_config(tmp_path)
+    assert config.vcc is None  # still the local sandbox
+    assert config.wait_timeout_sec == 3
+    (tmp_path / "vcp_config.yml").write_text("vcc:\n  wait_timeout_sec: soon\n")
+    with pytest.raises(VcpConfigError, match="wait_timeout_sec must be an integer"):
+        load_config(tmp_path)
+
+
 def test_vcc_section_and_https_default(tmp_path: Path) -> None:
     (tmp_path / "vcp_config.yml").write_text("vcc:\n  host: 127.0.0.1\n  vcc_port: 8443\n")
     config = load_config(tmp_path)

@@ -151,9 +151,19 @@ def test_spec_view_redacts_secrets(mock_sdk: Any, vcp_pubkey: Path) -> None:
     assert "aws / small" in text and "m4.large" in text and "TOKEN_FREE=visible" in text
     assert AWS_SECRET_KEY not in view and AWS_ACCESS_KEY not in view
     assert "(redacted)" in text  # the credentials, as print(spec) shows them
-    assert "(redacted," in text  # AUTHORIZED_KEYS, shortened
+    assert "(truncated," in text  # AUTHORIZED_KEYS, shortened (a public key: not a secret)
     assert vcp_pubkey.read_text().split()[1] not in view
     assert repr(spec) == "<VcpSpecResourceAws provider=aws flavor=small>"
+
+
+def test_secret_looking_params_e_values_are_redacted(mock_sdk: Any) -> None:
+    """Trial 15, finding 12: ``DB_PASSWORD=hunter2`` is not shown in clear."""
+    spec = mock_sdk.get_spec("aws", "small")
+    spec.params_e += ["DB_PASSWORD=hunter2", "API_TOKEN=t0k", "AWS_SECRET_KEY=k3y", "TOKEN_FREE=visible"]
+    for shown in (spec._repr_html_(), str(spec)):
+        assert "hunter2" not in shown and "t0k" not in shown and "k3y" not in shown
+        assert "DB_PASSWORD=(redacted)" in shown and "TOKEN_FREE=visible" in shown
+    assert "DB_PASSWORD=hunter2" in spec.params_e  # the spec itself is unchanged
 
 
 def test_print_spec_is_unchanged_by_the_view(mock_sdk: Any) -> None:
@@ -172,11 +182,30 @@ def test_df_nodes_prints_as_a_table_in_a_console(make_ugroup: Any) -> None:
     ug = make_ugroup(_group())
     styled = ug.df_nodes()
     assert isinstance(styled, Styler)
-    assert repr(styled) == styled.data.to_string() == str(styled)
+    assert repr(styled) == repr(styled.data) == str(styled)  # as a DataFrame prints
     assert "Styler at 0x" not in repr(styled)
-    first = repr(styled).splitlines()[0].split()
-    assert first[:3] == ["vcno", "vcname", "unit_name"]
-    assert "127.30.2.12" in repr(styled)
+    with pd.option_context("display.width", 1000, "display.max_columns", None):  # a wide console
+        assert repr(styled) == styled.data.to_string() == str(styled)
+        first = repr(styled).splitlines()[0].split()
+        assert first[:3] == ["vcno", "vcname", "unit_name"]
+        assert "127.30.2.12" in repr(styled)
+
+
+def test_a_wide_df_nodes_fits_the_console_width_like_df_units(make_ugroup: Any) -> None:
+    """Trial 15, finding 14: no 150-character rows in an 80-column console."""
+    ug = make_ugroup(_group())
+    with pd.option_context("display.width", 80, "display.max_columns", 0):
+        text = repr(ug.df_nodes())
+        assert max(len(line) for line in text.splitlines()) <= 80
+        assert text == repr(ug.df_nodes().data)
+
+
+def test_console_reprs_show_the_state_as_last_read(make_ugroup: Any) -> None:
+    """Trial 15, finding 14."""
+    ug = make_ugroup(_group())
+    assert repr(ug) == "<vcpsdk.vcpsdk.VcpUnitGroupClass ug1 state=RUNNING>"
+    unit = ug.get_unit("server")
+    assert repr(unit) == "<vcpsdk.vcpsdk.VcpUnitClass server state=INDEFINITE>"  # one node BOOTING
 
 
 def test_df_views_stay_coloured_html_that_scrolls_sideways(make_ugroup: Any, mock_sdk: Any) -> None:

@@ -223,3 +223,124 @@ def test_an_error_while_waiting_closes_the_display(capsys: pytest.CaptureFixture
     with pytest.raises(ConnectionError):
         wait(w, scripted(unit("BOOTING"), ConnectionError("gone")), label="ug1/web")
     assert "stopped by an error after 5 s" in capsys.readouterr().err
+
+
+# -- Jupyter without ipywidgets (trial 15, finding 1) ----------------------------------------
+
+
+def test_notebook_without_ipywidgets_shows_one_clean_text_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import IPython.display
+
+    shown: list[tuple[str, Any]] = []
+
+    class Handle:
+        def display(self, obj: Any, raw: bool = False) -> None:
+            shown.append(("display", obj))
+
+        def update(self, obj: Any, raw: bool = False) -> None:
+            shown.append(("update", obj))
+
+    monkeypatch.setitem(__import__("sys").modules, "ipywidgets", None)  # import fails
+    monkeypatch.setattr(IPython.display, "DisplayHandle", Handle)
+    report = ProgressReport("ug1/web", mode="notebook")
+    report.update(unit("BOOTING", "BOOTING"), 0.0)
+    report.update(unit("BOOTING", "BOOTING"), 0.0)
+    report.update(unit("RUNNING", "BOOTING"), 3.0)
+    report.finish(unit("RUNNING", "RUNNING"), 5.0)
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "")
+    assert shown == [
+        ("display", {"text/plain": "ug1/web: BOOTING 2 ... 0 s"}),
+        ("update", {"text/plain": "ug1/web: RUNNING 1/2, BOOTING 1 ... 3 s"}),
+        ("update", {"text/plain": "ug1/web: RUNNING 2/2 (done in 5 s)"}),
+    ]
+
+
+# -- Ctrl-C in a script ends it as Python does (trial 15, finding 2) -------------------------
+
+INTERRUPTED_SCRIPT = """
+import atexit, os, signal, sys, time
+from types import SimpleNamespace
+from vcpsdk.core.polling import FakeClock
+from vcpsdk.waiting import Waiter, unit_is_stable
+
+atexit.register(lambda: print("exit handlers ran", flush=True))
+calls = []
+
+def fetch(revision, hold):
+    calls.append(1)
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+        time.sleep(5)
+    return {"name": "web", "state": "BOOTING", "node": [{"state": "BOOTING"}]}
+
+w = Waiter(SimpleNamespace(long_poll=False), timeout_sec=60, poll_interval=5, clock=FakeClock())
+w.wait(fetch, unit_is_stable, str, "timeout", label="ug1/web", resume="ug.wait_unit_applied('web')")
+"""
+
+
+@pytest.mark.skipif(__import__("os").name != "posix", reason="signals")
+def test_interrupted_wait_in_a_script_exits_by_sigint() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "VCPSDK_PROGRESS": "0"},
+    )
+    assert done.returncode == -signal.SIGINT, done.stderr  # the shell sees 130 and stops its loop
+    assert "VcpWaitInterrupted: Stopped waiting for ug1/web" in done.stderr
+    assert "ug.wait_unit_applied('web')" in done.stderr
+    assert done.stdout == "exit handlers ran\n"
+
+
+def test_a_timeout_does_not_chain_the_internal_poll_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    """Trial 15, finding 15: no "During handling of the above exception" (PollTimeout)."""
+    w, _ = waiter()
+    with pytest.raises(VcpTimeoutError) as info:
+        w.wait(lambda revision, hold: unit("BOOTING"), unit_is_stable, str, "Full of waiting time (web)", 12)
+    assert info.value.__context__ is None or info.value.__suppress_context__
+    assert info.value.__cause__ is None
+
+
+def test_a_unit_ending_in_error_is_not_summarised_as_done() -> None:
+    """Trial 15, finding 11."""
+    assert summary_line("e/u", unit("ERROR"), 0.2, "done") == "e/u: ERROR 1/1 (ended in ERROR after 0 s)"
+    assert summary_line("e/u", unit("RUNNING"), 3, "done") == "e/u: RUNNING 1/1 (done in 3 s)"
+
+
+def test_the_notebook_bar_does_not_turn_red_before_the_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trial 15, finding 11: tqdm's notebook bar shows 'danger' when closed with n < total."""
+    pytest.importorskip("ipywidgets")
+    import IPython.display
+
+    updates: list[Any] = []
+
+    class Handle:
+        def display(self, obj: Any, raw: bool = False) -> None:
+            pass
+
+        def update(self, obj: Any, raw: bool = False) -> None:
+            updates.append(obj)
+
+    monkeypatch.setattr(IPython.display, "DisplayHandle", Handle)
+    report = ProgressReport("ug1/web", mode="notebook")
+    report.update(unit("BOOTING", "BOOTING"), 0.0)
+    bar = report._bar
+    styles: list[str] = []
+    original = bar.disp
+
+    def disp(*args: Any, **kwargs: Any) -> None:
+        styles.append(kwargs.get("bar_style") or "")
+        original(*args, **kwargs)
+
+    bar.disp = disp
+    report.finish(unit("RUNNING", "RUNNING"), 4.0)
+    assert "danger" not in styles
+    assert updates == [{"text/plain": "ug1/web: RUNNING 2/2 (done in 4 s)"}]

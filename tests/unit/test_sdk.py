@@ -123,8 +123,9 @@ def test_connection_refused_raises_connection_error(mock_controller: MockControl
 def test_missing_token_is_refused_before_any_request(
     mock_controller: MockController, mock_config_dir
 ) -> None:
-    with pytest.raises(VcpInvalidArgumentError, match="vcc_access_token is required"):
+    with pytest.raises(VcpInvalidArgumentError, match="vcc_access_token is required") as info:
         VcpSDK("", config_dir=str(mock_config_dir))
+    assert "VcpSDK(token)" in info.value.hint and "VCPSDK_ACCESS_TOKEN" in info.value.hint  # trial 15: 13
 
     assert mock_controller.sent() == []
 

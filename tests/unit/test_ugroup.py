@@ -152,6 +152,9 @@ def test_create_unit_in_error_raises_unit_failed(
 
     assert info.value.args == ("VCP", "failed (server)")
     assert info.value.server_message == "quota exceeded"
+    # trial 15, finding 13: the hint names the actual UnitGroup and unit, no placeholders
+    assert "ug.delete_units('server', force=True)" in info.value.hint
+    assert "vcp.get_ugroup('ug1')" in info.value.hint and "unit_name" not in info.value.hint
     assert mock_controller.calls() == [
         ("GET", VC_PATH),
         ("POST", VC_PATH),
@@ -341,6 +344,27 @@ def test_ugroup_gone_on_the_controller(make_ugroup, mock_controller: MockControl
     assert mock_controller.calls() == [("GET", VC_PATH)]
 
 
+def test_a_stale_ugroup_is_not_found_with_a_hint(make_ugroup, mock_controller: MockController) -> None:
+    """Trial 15, finding 5: a cleaned-up UnitGroup renders short (a not-found error) with a hint."""
+    from vcpsdk._ipython import short_lines
+    from vcpsdk.errors import VcpNotFoundError
+
+    ugroup = make_ugroup(_two_units_vc())
+    mock_controller.reply("GET", VC_PATH, None)
+    with pytest.raises(VcpNotFoundError) as info:
+        ugroup.df_nodes()
+    assert info.value.args == ("VCP", "no yet setup unit_group")
+    with pytest.raises(VcpNotFoundError) as again:  # and on every later use
+        ugroup.df_units()
+    assert str(again.value) == "no yet setup unit_group"
+    assert short_lines(again.value, colour=False) == [
+        "VcpUnitGroupGoneError: no yet setup unit_group",
+        f"Hint: {again.value.hint}",
+        "(The full traceback: run %tb)",
+    ]
+    assert "vcp.get_ugroup(name)" in again.value.hint
+
+
 def test_find_units(make_ugroup, mock_controller: MockController) -> None:
     ugroup = make_ugroup(_two_units_vc())
 
@@ -454,6 +478,7 @@ def test_delete_units_unknown_unit_fails_before_delete(make_ugroup, mock_control
 
     assert info.value.args == ("VCP", "no unit unit_name[x]")
     assert "DELETE" not in [m for m, _ in mock_controller.calls()]
+    assert "ug.df_units()" in info.value.hint  # trial 15, finding 13: not help()'s generic hint
 
 
 def test_delete_units_conflict_is_reported(make_ugroup, mock_controller: MockController) -> None:

@@ -7,6 +7,7 @@ vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S] [--allow
 vcc token create --user NAME [--superuser] --state-dir DIR
 vcc token list --state-dir DIR
 vcc token revoke (--user NAME | --id ID | --token TOKEN) --state-dir DIR
+vcc sandbox start [--boot-delay S] | stop | status | token   (each takes --help)
 vcc sandbox run [--data-dir DIR] [--config-dir DIR] [--boot-delay S] -- COMMAND...
 vcc fake-cloud {aws,azure,oracle,sakura,vmware} --port PORT --backends-out FILE [--state-dir DIR]
 """
@@ -202,12 +203,9 @@ def sandbox(args: argparse.Namespace) -> int:
         from vcpsdk.controller.netns import run
 
         return run(args.run_args)
-    if args.run_args:
-        print(
-            f"vcc sandbox {args.sandbox_command}: unexpected arguments {' '.join(args.run_args)}",
-            file=sys.stderr,
-        )
-        return 2
+    options = _sandbox_options(args.sandbox_command, args.run_args)  # --help; else exit 2 on extras
+    if options.boot_delay is not None:
+        os.environ["VCPSDK_SANDBOX_BOOT_DELAY"] = str(options.boot_delay)  # the started server's
     if args.sandbox_command == "stop":
         stopped = embedded.stop_sandbox()
         print("sandbox stopped" if stopped else "no sandbox was running", file=sys.stderr)
@@ -220,8 +218,34 @@ def sandbox(args: argparse.Namespace) -> int:
         print(embedded.ensure_sandbox().token)
         return 0
     status = embedded.sandbox_status()  # running/stopped, PID, URL, SSH port, UnitGroups, nodes
-    print("\n".join(status.lines()), file=sys.stderr)
+    print("\n".join(status.lines()))  # the report itself: stdout (| grep running)
     return 0 if status.running else 3  # 3: "not running", as service managers report it
+
+
+#: what each of ``vcc sandbox start|stop|status|token`` does (its --help)
+SANDBOX_COMMANDS = {
+    "start": "start the local sandbox (if it does not run yet) and say where it runs",
+    "stop": "stop the local sandbox (its UnitGroups are kept for the next start)",
+    "status": "running or stopped, PID, URL, SSH port, UnitGroups and nodes, boot delay "
+    "(exit status 3 when stopped)",
+    "token": "print your sandbox token on stdout",
+}
+
+
+def _sandbox_options(command: str, argv: list[str]) -> argparse.Namespace:
+    """The options of ``vcc sandbox start|stop|status|token`` (``--help`` exits 0, unknown
+    arguments exit 2, as argparse does)."""
+    parser = argparse.ArgumentParser(prog=f"vcc sandbox {command}", description=SANDBOX_COMMANDS[command])
+    if command == "start":
+        parser.add_argument(
+            "--boot-delay",
+            type=float,
+            default=None,
+            help="seconds a sandbox node takes to boot (default 0.5, or $VCPSDK_SANDBOX_BOOT_DELAY); "
+            "applies when this command starts the sandbox",
+        )
+    parser.set_defaults(boot_delay=None)
+    return parser.parse_args(argv)
 
 
 def fake_cloud(args: argparse.Namespace) -> int:

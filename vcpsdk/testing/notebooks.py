@@ -102,6 +102,7 @@ def kernel_environment(
     work_dir: Path,
     controller: RunningController | None = None,
     env: Mapping[str, str] | None = None,
+    token: str = "",
 ) -> dict[str, str]:
     """The environment of a kernel that uses ``controller`` (or a private embedded sandbox).
 
@@ -112,9 +113,13 @@ def kernel_environment(
         work_dir: a directory of this run (created if needed).
         controller: the controller the SDK in the kernel talks to.
         env: more variables (they win).
+        token: the token ``VcpSDK()`` uses when the notebook gives none
+            (``VCPSDK_ACCESS_TOKEN``).
 
     Returns:
-        this process's environment with ``VCPSDK_CONFIG_DIR`` and ``VCPSDK_DATA_DIR`` set.
+        this process's environment with ``VCPSDK_CONFIG_DIR`` and ``VCPSDK_DATA_DIR`` set,
+        ``VCPSDK_ACCESS_TOKEN`` (when ``token`` is given) and ``VCPSDK_SHORT_ERRORS=0`` (the
+        failure reports show the full traceback, not IPython's short rendering).
     """
     config_dir = Path(work_dir) / "vcp_config"
     config_dir.mkdir(parents=True, exist_ok=True)
@@ -126,7 +131,10 @@ def kernel_environment(
         VCPSDK_DATA_DIR=str(Path(work_dir) / "data"),
         PYDEVD_DISABLE_FILE_VALIDATION="1",  # no debugger warning from the kernel
         JUPYTER_PLATFORM_DIRS="1",
+        VCPSDK_SHORT_ERRORS="0",
     )
+    if token:
+        environment["VCPSDK_ACCESS_TOKEN"] = token
     environment.update(env or {})
     return environment
 
@@ -152,7 +160,8 @@ def run_notebook(
         controller: the controller the notebook's SDK talks to; ``None``: an embedded
             sandbox private to this run (stopped afterwards).
         token: the answer to a ``getpass()`` prompt (default: a new token of ``user`` on
-            ``controller``; ``""`` for the sandbox, which then uses its own).
+            ``controller``; ``""`` for the sandbox, which then uses its own); also in the
+            kernel's ``$VCPSDK_ACCESS_TOKEN``, so ``VcpSDK()`` without a token works too.
         user: the user the token is made for.
         inputs: answers to other prompts: ``{prompt substring: answer}`` (the first key found
             in the prompt wins, also for ``getpass()``), or a function ``(prompt,
@@ -186,11 +195,11 @@ def run_notebook(
         if work_dir is None:
             work_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="vcp-notebook-"))
         work = Path(work_dir)
-        environment = kernel_environment(work, controller, env)
-        if controller is None:
-            stack.callback(_stop_sandbox, environment)
         if token is None:
             token = controller.create_token(user) if controller is not None else ""
+        environment = kernel_environment(work, controller, env, token)
+        if controller is None:
+            stack.callback(_stop_sandbox, environment)
         client = _client_class()(
             notebook,
             answer=_answerer(token, inputs),
