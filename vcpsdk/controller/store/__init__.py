@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from vcpsdk.controller.store.database import Store
 from vcpsdk.controller.store.models import (
+    AddressClaim,
     Base,
+    Lease,
     Meta,
     Node,
     Operation,
+    Replica,
     Token,
     Unit,
     VaultSecret,
@@ -23,10 +26,13 @@ from vcpsdk.controller.store.models import (
 from vcpsdk.controller.store.schema import SchemaError, head_revision, upgrade_to_head
 
 __all__ = [
+    "AddressClaim",
     "Base",
+    "Lease",
     "Meta",
     "Node",
     "Operation",
+    "Replica",
     "SchemaError",
     "Store",
     "Token",

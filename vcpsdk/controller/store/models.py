@@ -1,8 +1,11 @@
 """The controller's tables (SQLAlchemy ORM models).
 
 Tables: ``meta`` (controller identity), ``tokens`` (hashed), ``vcs`` (UnitGroups),
-``units``, ``nodes`` (compute nodes and disks) and ``operations`` (the work queue
-the worker drains).  Every change inside a UnitGroup bumps ``vcs.revision`` so that
+``units``, ``nodes`` (compute nodes and disks), ``operations`` (the work queue
+the worker drains), and for replicas sharing one database: ``replicas`` (who is alive,
+until when), ``leases`` (which replica hosts what, e.g. the sandbox's nodes) and
+``address_claims`` (one row per address the controller chose: the database refuses a
+second claim).  Every change inside a UnitGroup bumps ``vcs.revision`` so that
 long-polling clients can wait for "anything changed".  A change of these models needs a
 new revision under ``migrations/versions/`` (see ``vcpsdk.controller.store.schema``).
 """
@@ -130,6 +133,40 @@ class Operation(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: the replica running it (``replicas.id``); a claim whose replica's lease ran out is taken over
+    claimed_by: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    #: how many times a replica started it (> 1: taken over after a replica died)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Replica(Base):
+    """A running controller process on this database; alive while ``lease_until`` is ahead."""
+
+    __tablename__ = "replicas"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    lease_until: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class Lease(Base):
+    """Something only one replica may do at a time (``sandbox``: host the sandbox's nodes);
+    held while its holder's replica lease is alive."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    since: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AddressClaim(Base):
+    """An address the controller chose for a node: the primary key makes it the node's alone."""
+
+    __tablename__ = "address_claims"
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(32), index=True)
 
 
 class VaultSecret(Base):
