@@ -35,10 +35,11 @@ import contextlib
 import datetime as dt
 import ipaddress
 import os
+import re
 import signal
-import socket
 import subprocess
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -173,7 +174,7 @@ class RoundRobinBalancer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         self._writers.add(writer)
         upstream_writer: asyncio.StreamWriter | None = None
         try:
@@ -191,7 +192,7 @@ class RoundRobinBalancer:
                 if end is not None:
                     self._writers.discard(end)
                     end.transport.abort()
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
 
 
 async def _pipe(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
@@ -592,7 +593,8 @@ def fleet(
     for the ``with`` block.
 
     Args:
-        base_dir: where the fleet's files (and the database server's directory) go.
+        base_dir: where the fleet's files go (a throwaway database server's directory is
+            made in the system's temp dir, which its ``postgres`` OS user can enter).
         replicas: how many ``vcc serve`` replicas.
         database_url: an existing database; ``None`` starts a throwaway PostgreSQL server.
         **options: more :class:`Fleet` arguments (``tls``, ``boot_delay``, ``extra_args``...).
@@ -607,12 +609,192 @@ def fleet(
         with Fleet(base_dir, database_url, replicas, **options) as running:
             yield running
         return
-    base_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(base_dir, 0o755)  # as root the server runs as ``postgres``, which must enter it
-    with postgres_server(base_dir) as server:
+    with postgres_server() as server:  # the system's temp dir: as root, ``postgres`` must enter it
         url = server.create_database("fleet")
         with Fleet(base_dir / "fleet", url, replicas, **options) as running:
             yield running
+
+
+# -- the client load ---------------------------------------------------------------------------
+
+#: the providers a :class:`MixClient` cycles through (the sandbox serves each on its own range)
+MIX_PROVIDERS = ("aws", "azure", "oracle", "sakura")
+#: UnitGroups a :class:`MixClient` keeps alive at most (the others it cleans up at once)
+MIX_KEPT_GROUPS = 2
+_VCID_IN_URL = re.compile(r"/vcs/([0-9A-Za-z]+)")
+
+
+@dataclass
+class MixResult:
+    """What one :class:`MixClient` saw.
+
+    Attributes:
+        operations: SDK calls that changed something and completed (create a UnitGroup or
+            a unit, add, power off/on, delete nodes, clean up a UnitGroup).
+        latencies: seconds of every HTTP request it sent.
+        server_errors: ``METHOD url: status body`` of every 5xx answer.
+        failures: SDK calls that raised (``type: message``).
+        revision_regressions: a UnitGroup's revision read lower than one read before.
+    """
+
+    operations: int = 0
+    latencies: list[float] = field(default_factory=list)
+    server_errors: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    revision_regressions: list[str] = field(default_factory=list)
+
+
+class MixClient:
+    """One user's realistic sandbox load through the public SDK, with its own model of what
+    it made.
+
+    Each round creates a UnitGroup, a unit of 2 nodes (waiting) and one of 1 node (not
+    waiting), adds 2 nodes, powers a node off (and on again in every other round), deletes
+    a node, and cleans the UnitGroup up, except the last :data:`MIX_KEPT_GROUPS` rounds'
+    groups, which it keeps.  It remembers every node it made and did not delete, with the
+    state it asked for, and every UnitGroup revision it read; :meth:`lost_updates` compares
+    that model with the controller's answer.
+
+    Args:
+        index: the client's number (its UnitGroups are named ``c<index>-<round>``).
+        token: its user's token.
+        config_dir: a directory with the ``vcp_config.yml`` pointing at the controller.
+        pubkey: an SSH public key file for the nodes.
+
+    Example::
+
+        client = MixClient(0, vccs.create_token("u0"), vccs.write_config(cfg), key)
+        client.run(until=time.time() + 30)
+        assert not client.lost_updates()
+    """
+
+    def __init__(self, index: int, token: str, config_dir: Path, pubkey: Path) -> None:
+        from vcpsdk.vcpsdk import VcpSDK
+
+        os.environ["VCPSDK_PROGRESS"] = "0"  # progress lines of many clients cost only CPU
+        self.index = index
+        self.pubkey = str(pubkey)
+        self.result = MixResult()
+        #: UnitGroup name → node id → the state it should be in
+        self.expected: dict[str, dict[str, str]] = {}
+        self._revisions: dict[str, int] = {}
+        self.vcp = VcpSDK(token, config_dir=str(config_dir))
+        session = self.vcp._session.client.session
+        send = session.request
+
+        def observed(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            response = send(method, url, *args, **kwargs)
+            self.result.latencies.append(time.perf_counter() - start)
+            if response.status_code >= 500:
+                self.result.server_errors.append(
+                    f"{method} {url}: {response.status_code} {response.text[:200]}"
+                )
+            self._saw_revision(url, response)
+            return response
+
+        session.request = observed  # type: ignore[method-assign,assignment]
+
+    def _saw_revision(self, url: str, response: requests.Response) -> None:
+        found = _VCID_IN_URL.search(url)
+        if not found or not response.ok:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        revision = body.get("revision") if isinstance(body, dict) else None
+        if not isinstance(revision, int):
+            return
+        vcid = found.group(1)
+        before = self._revisions.get(vcid, revision)
+        if revision < before:
+            self.result.revision_regressions.append(f"UnitGroup {vcid}: revision {before} then {revision}")
+        self._revisions[vcid] = max(before, revision)
+
+    def spec(self, provider: str, nodes: int) -> Any:
+        """A ``small`` compute spec of ``provider`` for ``nodes`` nodes with the client's key."""
+        spec = self.vcp.get_spec(provider, "small")
+        spec.set_ssh_pubkey(self.pubkey)
+        spec.num_nodes = nodes
+        return spec
+
+    def run(self, until: float) -> MixResult:
+        """Run rounds until the time ``until`` (``time.time()``); a failed round is
+        recorded in :attr:`MixResult.failures` and the next one starts.
+
+        Returns:
+            :attr:`result`.
+        """
+        round_no = 0
+        while time.time() < until:
+            try:
+                self._round(round_no)
+            except Exception as error:  # recorded; the load goes on
+                self.result.failures.append(f"round {round_no}: {type(error).__name__}: {str(error)[:300]}")
+            round_no += 1
+        return self.result
+
+    def _round(self, round_no: int) -> None:
+        name = f"c{self.index}-{round_no}"
+        provider = MIX_PROVIDERS[(self.index + round_no) % len(MIX_PROVIDERS)]
+        group = self.vcp.create_ugroup(name)
+        model = self.expected[name] = {}
+        self.result.operations += 1
+        web = group.create_unit("web", self.spec(provider, 2))
+        model.update({n.id: "RUNNING" for n in web.find_nodes()})
+        self.result.operations += 1
+        group.create_unit("db", self.spec(provider, 1), wait_for=False)
+        self.result.operations += 1
+        model.update({n.id: "RUNNING" for n in web.add_nodes(num_add_nodes=2)})
+        self.result.operations += 1
+        model.update({n.id: "RUNNING" for n in group.wait_unit_applied("db").find_nodes()})
+        first = next(n.id for n in web.find_nodes() if n.no == 1)
+        web.power_off_nodes(node_no=1)
+        model[first] = "POWER_OFF"
+        self.result.operations += 1
+        if round_no % 2 == 0:
+            web.power_on_nodes(node_no=1)
+            model[first] = "RUNNING"
+            self.result.operations += 1
+        before = {n.id for n in web.find_nodes()}
+        left = {n.id for n in web.delete_nodes(node_no=2)}
+        for gone in before - left:
+            model.pop(gone, None)
+        self.result.operations += 1
+        kept = sorted(self.expected, key=lambda n: int(n.rsplit("-", 1)[1]))
+        for old in kept[:-MIX_KEPT_GROUPS]:
+            old_group = self.vcp.get_ugroup(old)
+            if old_group is not None:
+                old_group.cleanup()
+            del self.expected[old]
+            self.result.operations += 1
+
+    def lost_updates(self) -> list[str]:
+        """Differences between this client's model and the controller's answer: UnitGroups
+        missing or left over, nodes missing, left over or in another state."""
+        found: list[str] = []
+        actual = {g.name: g for g in self.vcp.find_ugroups()}
+        for name in sorted(set(actual) - set(self.expected)):
+            found.append(f"UnitGroup {name} still exists (it was cleaned up)")
+        for name, model in sorted(self.expected.items()):
+            group = actual.get(name)
+            if group is None:
+                found.append(f"UnitGroup {name} is missing")
+                continue
+            nodes = {n.id: n.state for n in group.find_nodes()}
+            for node_id in sorted(set(model) | set(nodes)):
+                want, have = model.get(node_id, "deleted"), nodes.get(node_id, "missing")
+                if want != have:
+                    found.append(f"UnitGroup {name} node {node_id}: expected {want}, controller says {have}")
+        return found
+
+    def cleanup(self) -> None:
+        """Clean up every UnitGroup of this user (waiting); the model becomes empty."""
+        for group in self.vcp.find_ugroups():
+            group.cleanup()
+            self.result.operations += 1
+        self.expected.clear()
 
 
 # -- the database's own record of who ran what -------------------------------------------------
@@ -641,9 +823,11 @@ BEGIN
         RETURN OLD;
     END IF;
     IF NEW.status = 'running' AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM 'running'
-            OR OLD.claimed_by IS DISTINCT FROM NEW.claimed_by OR OLD.attempt IS DISTINCT FROM NEW.attempt) THEN
+            OR OLD.claimed_by IS DISTINCT FROM NEW.claimed_by
+            OR OLD.attempt IS DISTINCT FROM NEW.attempt) THEN
         what := 'claimed';
-    ELSIF NEW.status IN ('done', 'failed') AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
+    ELSIF NEW.status IN ('done', 'failed')
+            AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
         what := NEW.status;
     ELSIF TG_OP = 'UPDATE' AND NEW.status = 'pending' AND OLD.status IS DISTINCT FROM 'pending' THEN
         what := 'requeued';
@@ -817,6 +1001,8 @@ __all__ = [
     "AuditReport",
     "Fleet",
     "FleetReplica",
+    "MixClient",
+    "MixResult",
     "OperationAudit",
     "OperationEvent",
     "RoundRobinBalancer",
