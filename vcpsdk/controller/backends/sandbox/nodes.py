@@ -316,11 +316,17 @@ class NodeHub:
     async def _start_all(self, node_ids: list[str]) -> int:
         for node_id in node_ids:
             if node_id not in self._listeners:
+                # no longer idle before the await: another node's stop must not reserve its port again
+                idle = self._idle.pop(node_id, None)
                 self._unreserve(node_id)
                 config = self._load(node_id)
-                self._listeners[node_id] = await self._listen(config)
+                try:
+                    self._listeners[node_id] = await self._listen(config)
+                except BaseException:
+                    if idle is not None:
+                        self._idle[node_id] = idle
+                    raise
                 self._addresses[node_id] = config.address
-                self._idle.pop(node_id, None)
         self._reserve_idle()
         return self.port or self._wanted_port
 
