@@ -115,15 +115,16 @@ def listener_problems(vccs: Fleet, audit: OperationAudit) -> list[str]:
             "SELECT address FROM nodes WHERE kind = 'compute' AND state = 'RUNNING' AND address IS NOT NULL"
         )
     )
-    listening = Counter(address for address, _port in vccs.listeners())
+    sockets = vccs.listeners()
+    listening = Counter(address for address, _port in sockets)
     problems = [
         f"RUNNING node at {address} has {listening[address]} listener(s)"
         for address in sorted(running)
         if listening[address] != 1
     ]
     problems += [
-        f"{count} listener(s) on {address}:{vccs.ssh_port}, which no RUNNING node has"
-        for address, count in sorted(listening.items())
+        f"listener on {address}:{port}, which no RUNNING node has"
+        for address, port in sorted(sockets)
         if address not in running
     ]
     return problems
@@ -179,7 +180,7 @@ def test_replicas_run_every_operation_once_and_survive_a_kill(tmp_path: Path) ->
     key = write_test_public_key(tmp_path / "id.pub")
     fleet_ports: list[int] = []
     with fleet(tmp_path / "fleet", replicas=REPLICAS, boot_delay=0.3) as vccs:
-        fleet_ports = [vccs.port, vccs.ssh_port, *(r.port for r in vccs.replicas)]
+        fleet_ports = [vccs.port, vccs.ssh_port, vccs.fallback_ssh_port, *(r.port for r in vccs.replicas)]
         audit = OperationAudit(vccs.database_url)
         audit.install()
         config = vccs.write_config(tmp_path / "cfg")

@@ -310,6 +310,9 @@ class Fleet:
         self.log_level = log_level
         #: the sandbox nodes' SSH port, the same on every replica
         self.ssh_port = free_port()
+        #: the port a replica's nodes use when it cannot bind :attr:`ssh_port` (its own, not
+        #: 2222: other sandboxes of this host use that one)
+        self.fallback_ssh_port = free_port()
         self.replicas = [
             FleetReplica(i, free_port(), self.base_dir / f"replica-{i}.log") for i in range(replicas)
         ]
@@ -504,6 +507,8 @@ class Fleet:
             str(self.boot_delay),
             "--ssh-port",
             str(self.ssh_port),
+            "--fallback-ssh-port",
+            str(self.fallback_ssh_port),
             "--log-level",
             self.log_level,
             *(["--tls-self-signed"] if self.tls else []),
@@ -536,9 +541,11 @@ class Fleet:
     # -- observations ------------------------------------------------------------------------
 
     def listeners(self) -> list[tuple[str, int]]:
-        """Listening TCP sockets on the sandbox SSH port (IPv4, this network namespace):
-        ``(address, port)`` once per socket, so a node served twice appears twice."""
-        return [sock for sock in listening_sockets() if sock[1] == self.ssh_port]
+        """Listening TCP sockets on the sandbox SSH ports of the fleet (:attr:`ssh_port`,
+        :attr:`fallback_ssh_port`; IPv4, this network namespace): ``(address, port)`` once
+        per socket, so a node served twice appears twice."""
+        ports = (self.ssh_port, self.fallback_ssh_port)
+        return [sock for sock in listening_sockets() if sock[1] in ports]
 
     def server_errors(self) -> dict[str, int]:
         """HTTP 5xx answers by replica, from each live replica's ``/metrics``
