@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from vcpsdk.controller.store.models import Meta
+from vcpsdk.controller.store.models import Base, Meta
 from vcpsdk.controller.store.schema import upgrade_to_head
 
 #: pooled SQLite connections: the HTTP thread pool (40) and the worker's threads (8)
@@ -268,7 +268,19 @@ class Store:
         self.engine.dispose()
 
 
-def _insert_meta_if_absent(session: Session, key: str, value: str) -> None:
-    """``INSERT ... ON CONFLICT DO NOTHING`` of a meta row: race-free between connections."""
+def insert_if_absent(session: Session, model: type[Base], primary_key: str, **values: Any) -> None:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING``: a first insert that is race-free between
+    connections and replicas (a row lock cannot guard a row that does not exist yet).
+
+    Args:
+        session: the open transaction.
+        model: the table's model (e.g. ``Meta``).
+        primary_key: the primary-key column the conflict is on.
+        **values: the row.
+    """
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(Meta).values(key=key, value=value).on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=[primary_key]))
+
+
+def _insert_meta_if_absent(session: Session, key: str, value: str) -> None:
+    insert_if_absent(session, Meta, "key", key=key, value=value)
