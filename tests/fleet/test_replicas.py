@@ -49,6 +49,8 @@ from vcpsdk.testing.fleet import Fleet, MixClient, OperationAudit, fleet, listen
 REPLICAS = int(os.environ.get("VCPSDK_FLEET_REPLICAS", "3"))
 CLIENTS = 8
 MIX_SECONDS = float(os.environ.get("VCPSDK_FLEET_MIX_SECONDS", "40"))
+#: a replica silent this long is taken over (``vcc serve --lease-seconds``)
+LEASE_SECONDS = 5.0
 TAKEOVER_SECONDS = float(os.environ.get("VCPSDK_FLEET_TAKEOVER_SECONDS", "45"))
 #: seconds the fleet may take to finish what is queued when no replica dies
 SETTLE_SECONDS = 60.0
@@ -179,7 +181,7 @@ def test_replicas_run_every_operation_once_and_survive_a_kill(tmp_path: Path) ->
     details: dict[str, Any] = {}
     key = write_test_public_key(tmp_path / "id.pub")
     fleet_ports: list[int] = []
-    with fleet(tmp_path / "fleet", replicas=REPLICAS, boot_delay=0.3) as vccs:
+    with fleet(tmp_path / "fleet", replicas=REPLICAS, boot_delay=0.3, lease_seconds=LEASE_SECONDS) as vccs:
         fleet_ports = [vccs.port, vccs.ssh_port, vccs.fallback_ssh_port, *(r.port for r in vccs.replicas)]
         audit = OperationAudit(vccs.database_url)
         audit.install()

@@ -280,6 +280,8 @@ class Fleet:
         boot_delay: seconds a sandbox node takes to boot (``--boot-delay``).
         env: environment variables of every replica (on top of :func:`subprocess_env`).
         log_level: ``vcc serve --log-level`` (``info`` shows the worker's operation lines).
+        lease_seconds: ``vcc serve --lease-seconds``: a replica silent this long is taken
+            over (``None``: the controller's default).
 
     Example::
 
@@ -297,6 +299,7 @@ class Fleet:
         boot_delay: float = 0.0,
         env: Mapping[str, str] | None = None,
         log_level: str = "info",
+        lease_seconds: float | None = None,
     ) -> None:
         if replicas < 1:
             raise ValueError("a fleet has at least one replica")
@@ -308,6 +311,7 @@ class Fleet:
         self.boot_delay = boot_delay
         self.env = dict(env or {})
         self.log_level = log_level
+        self.lease_seconds = lease_seconds
         #: the sandbox nodes' SSH port, the same on every replica
         self.ssh_port = free_port()
         #: the port a replica's nodes use when it cannot bind :attr:`ssh_port` (its own, not
@@ -512,6 +516,7 @@ class Fleet:
             "--log-level",
             self.log_level,
             *(["--tls-self-signed"] if self.tls else []),
+            *(["--lease-seconds", str(self.lease_seconds)] if self.lease_seconds else []),
             *self.extra_args,
         ]
         env = subprocess_env({**self.env, "PGAPPNAME": replica.app_name, "VCC_REPLICA_NAME": replica.name})
@@ -667,6 +672,8 @@ class MixClient:
         token: its user's token.
         config_dir: a directory with the ``vcp_config.yml`` pointing at the controller.
         pubkey: an SSH public key file for the nodes.
+        providers: the providers its rounds cycle through (default :data:`MIX_PROVIDERS`,
+            all served by the sandbox unless ``vcc serve --backends`` gives them a cloud).
 
     Example::
 
@@ -675,12 +682,15 @@ class MixClient:
         assert not client.lost_updates()
     """
 
-    def __init__(self, index: int, token: str, config_dir: Path, pubkey: Path) -> None:
+    def __init__(
+        self, index: int, token: str, config_dir: Path, pubkey: Path, providers: Sequence[str] = MIX_PROVIDERS
+    ) -> None:
         from vcpsdk.vcpsdk import VcpSDK
 
         os.environ["VCPSDK_PROGRESS"] = "0"  # progress lines of many clients cost only CPU
         self.index = index
         self.pubkey = str(pubkey)
+        self.providers = tuple(providers)
         self.result = MixResult()
         #: UnitGroup name → node id → the state it should be in
         self.expected: dict[str, dict[str, str]] = {}
@@ -744,7 +754,7 @@ class MixClient:
 
     def _round(self, round_no: int) -> None:
         name = f"c{self.index}-{round_no}"
-        provider = MIX_PROVIDERS[(self.index + round_no) % len(MIX_PROVIDERS)]
+        provider = self.providers[(self.index + round_no) % len(self.providers)]
         group = self.vcp.create_ugroup(name)
         model = self.expected[name] = {}
         self.result.operations += 1
