@@ -413,6 +413,22 @@ class Fleet:
         done = subprocess.run(args, check=True, capture_output=True, text=True, env=subprocess_env())
         return done.stdout.strip()
 
+    def create_tokens(self, users: Sequence[str]) -> list[str]:
+        """New tokens for ``users``, written straight into the fleet's database (one
+        connection for all, faster than a ``vcc token create`` each).
+
+        Returns:
+            one token per user, in order.
+        """
+        from vcpsdk.controller.auth import create_token
+        from vcpsdk.controller.store import Store
+
+        store = Store(self.database_url)
+        try:
+            return [create_token(store, user) for user in users]
+        finally:
+            store.close()
+
     def write_config(self, config_dir: Path) -> Path:
         """Write a ``vcp_config.yml`` pointing the SDK at the balancer (with ``tls``:
         ``scheme: https`` and ``insecure_request_warning: False`` for the self-signed
