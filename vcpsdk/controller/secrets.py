@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +24,48 @@ SEALED = "sealed:"
 REDACTED = "(stored encrypted on the controller)"
 
 
+def create_file_once(path: Path, data: bytes, mode: int = 0o600) -> bool:
+    """Create ``path`` with ``data`` unless it exists, atomically: a reader never sees it
+    empty or half written, and of processes creating it at once exactly one wins.
+
+    The data goes to a temporary file in the same directory, which is then hard-linked
+    to ``path`` (a link never replaces an existing file) and removed.
+
+    Args:
+        path: the file to create.
+        data: its content.
+        mode: its permissions (default 0600: keys).
+
+    Returns:
+        True when this call created it, False when it existed (its content is the winner's).
+
+    Example::
+
+        create_file_once(state_dir / "secrets.key", Fernet.generate_key())
+    """
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        os.unlink(temporary)
+
+
 class SecretBox:
     """Seal and open credential values with the controller's own key."""
 
     def __init__(self, state_dir: Path) -> None:
         key_file = Path(state_dir) / "secrets.key"
-        if not key_file.exists():
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(Fernet.generate_key())
+        if not key_file.exists():  # replicas starting at once on one state dir: one key wins
+            create_file_once(key_file, Fernet.generate_key())
         self._fernet = Fernet(key_file.read_bytes())
 
     @staticmethod

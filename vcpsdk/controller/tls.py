@@ -13,12 +13,15 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import logging
 import os
+import shutil
 import socket
 import ssl
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,7 +218,10 @@ def self_signed(state_dir: Path, host: str) -> TlsFiles:
 
     Created once under ``<state_dir>/tls/`` and reused on every later start, so clients
     that pinned or trusted it keep working; made anew only when it does not cover ``host``
-    (another listen address) or is about to expire.
+    (another listen address) or is about to expire.  Replicas starting at once on one
+    state dir all get the same pair: it is made in a temporary directory that is renamed
+    to ``tls/`` (a rename onto a directory with files fails, so the first one wins), and a
+    certificate never meets another's key.
 
     Args:
         state_dir: the controller's state dir.
@@ -231,9 +237,29 @@ def self_signed(state_dir: Path, host: str) -> TlsFiles:
     directory = Path(state_dir) / SELF_SIGNED_DIR
     files = TlsFiles(directory / "cert.pem", directory / "key.pem")
     names = names_for(host)
-    if files.cert.is_file() and files.key.is_file() and _covers(load(files.cert), names):
+    if _usable(files, names):
         return files
-    return issue(names, directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{SELF_SIGNED_DIR}.", dir=directory.parent))
+    try:
+        issue(names, staging)
+        if directory.exists() and not _usable(files, names):  # stale: set it aside first
+            with contextlib.suppress(FileNotFoundError):  # another process set it aside
+                directory.rename(
+                    Path(tempfile.mkdtemp(prefix=f".{SELF_SIGNED_DIR}.old.", dir=directory.parent))
+                )
+        with contextlib.suppress(OSError):  # ENOTEMPTY/EEXIST: another process's pair won
+            staging.rename(directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        for old in directory.parent.glob(f".{SELF_SIGNED_DIR}.old.*"):
+            shutil.rmtree(old, ignore_errors=True)
+    return files
+
+
+def _usable(files: TlsFiles, names: list[str]) -> bool:
+    """Both files exist and the certificate covers ``names`` for more than a day."""
+    return files.cert.is_file() and files.key.is_file() and _covers(load(files.cert), names)
 
 
 #: what a failed handshake usually means, by OpenSSL's reason code
