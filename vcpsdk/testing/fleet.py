@@ -325,20 +325,18 @@ class Fleet:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the first replica and wait until it is healthy (it migrates the database and
-        creates the shared keys), then the others together, then the balancer.
+        """Start every replica at once (as a service manager does: one migrates the database,
+        the others wait; the shared keys and certificate are created once), wait until each
+        is healthy, then start the balancer.
 
         Raises:
             RuntimeError: a replica exited or did not answer ``/health`` in time (its log's
                 end is in the message).
         """
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        first, *others = self.replicas
-        self._spawn(first)
-        self.wait_healthy(first.index)
-        for replica in others:
+        for replica in self.replicas:
             self._spawn(replica)
-        for replica in others:
+        for replica in self.replicas:
             self.wait_healthy(replica.index)
         self.balancer.start()
 
@@ -446,7 +444,8 @@ class Fleet:
 
     def get(self, index: int, path: str, timeout: float = 10.0) -> requests.Response:
         """``GET`` ``path`` (e.g. ``/metrics``) from replica ``index`` itself."""
-        return requests.get(self.origin(index) + path, timeout=timeout, verify=False)
+        verify: str | bool = str(self.cert_path) if self.cert_path else True
+        return requests.get(self.origin(index) + path, timeout=timeout, verify=verify)
 
     # -- replicas ----------------------------------------------------------------------------
 
