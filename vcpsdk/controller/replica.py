@@ -125,6 +125,10 @@ class Membership:
         before claiming work: a replica whose heartbeat stalled claims nothing)."""
         return time.monotonic() < self._valid_until
 
+    def wanted(self) -> set[str]:
+        """The leases this replica takes whenever they are free."""
+        return set(self._wanted)
+
     def holds(self, lease: str) -> bool:
         """Whether this replica held ``lease`` at its last heartbeat."""
         return lease in self._held

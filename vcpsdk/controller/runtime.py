@@ -179,6 +179,7 @@ def build_controller(settings: ControllerSettings) -> Controller:
     bus.attach(store)
     membership = Membership(store, settings.lease_seconds)
     worker = Worker(store, backend_set.backend_for, Service.catalog_entry, secrets, membership)
+    metrics.watch_replica(membership, worker)
     service = Service(store, backend_set.backend_for, worker.wake, vcc_id, secrets, vault, settings.limits)
     return Controller(
         settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id, metrics, membership
