@@ -329,11 +329,16 @@ class Worker:
             self.wake()
 
     def _own(self, session: Session, op_id: int, attempt: int) -> Operation:
-        """Lock the operation's row and check that it is still this attempt's claim.
+        """Lock the operation's UnitGroup, then its row, and check that it is still this
+        attempt's claim.  (Requests lock the UnitGroup first too: the worker's bookkeeping
+        and a request's changes to one UnitGroup take turns, in one lock order.)
 
         Raises:
             ClaimLost: another replica claimed it again (or finished it) meanwhile.
         """
+        vcid = session.scalar(select(Operation.vcid).where(Operation.id == op_id))
+        if vcid is not None:
+            session.get(Vc, vcid, with_for_update=True, populate_existing=True)
         op = session.get(Operation, op_id, with_for_update=True, populate_existing=True)
         if op is None or op.claimed_by != self.membership.id or op.attempt != attempt:
             raise ClaimLost(op_id)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -26,6 +26,11 @@ from vcpsdk.controller.store.schema import upgrade_to_head
 #: pooled SQLite connections: the HTTP thread pool (40) and the worker's threads (8)
 SQLITE_POOL_SIZE = 48
 
+
+#: ``session.info`` key marking a write transaction
+_WRITING = "vcc_writing"
+#: :func:`lock_name` namespace of UnitGroup owners (the writes of one user take turns)
+OWNER_LOCKS = 0x7663
 
 #: seconds between two passive checkpoints of the SQLite write-ahead log
 CHECKPOINT_INTERVAL = 1.0
@@ -228,9 +233,11 @@ class Store:
         """
         if self._writers is None:
             with self._sessions() as session, session.begin():
+                session.info[_WRITING] = True
                 yield session
             return
         with self._writers.turn(background), self._sessions() as session, session.begin():
+            session.info[_WRITING] = True
             yield session
 
     @contextmanager
@@ -266,6 +273,31 @@ class Store:
         """Release the engine's connections."""
         self._closed.set()
         self.engine.dispose()
+
+
+def writing(session: Session) -> bool:
+    """Whether ``session`` is a write transaction (:meth:`Store.transaction`)."""
+    return bool(session.info.get(_WRITING))
+
+
+def lock_name(session: Session, namespace: int, name: str) -> None:
+    """Hold a lock on ``name`` until the transaction ends, so that the writers of several
+    replicas that touch the same thing (e.g. one user's quota) take turns.
+
+    PostgreSQL: an advisory lock ``pg_advisory_xact_lock(namespace, hashtext(name))`` (two
+    names with the same hash only take turns needlessly).  SQLite: nothing, its one writer
+    at a time already serializes them.
+
+    Args:
+        session: the open write transaction.
+        namespace: what kind of name (a constant per use, e.g. :data:`OWNER_LOCKS`).
+        name: the name.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:name))"),
+            {"namespace": namespace, "name": name},
+        )
 
 
 def insert_if_absent(session: Session, model: type[Base], primary_key: str, **values: Any) -> None:
