@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import ipaddress
+import os
 import re
 import signal
 import subprocess
@@ -223,6 +224,7 @@ class FleetReplica:
         generation: how many times it was started (1 after the first start).
         killed: generations that were killed with SIGKILL.
         ended: when each ended generation was killed or stopped (UTC), by generation.
+        process_groups: the process group of every start (each start leads its own).
     """
 
     index: int
@@ -232,6 +234,7 @@ class FleetReplica:
     generation: int = 0
     killed: list[int] = field(default_factory=list)
     ended: dict[int, dt.datetime] = field(default_factory=dict)
+    process_groups: list[int] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -341,11 +344,16 @@ class Fleet:
 
     def stop(self) -> None:
         """Stop the balancer and every replica (SIGTERM, SIGKILL after
-        :data:`STOP_TIMEOUT`); idempotent."""
+        :data:`STOP_TIMEOUT`), then SIGKILL whatever is left in the process groups of all
+        their starts (e.g. node sessions of a killed replica); idempotent."""
         self.balancer.stop()
         for replica in self.replicas:
             if replica.process is not None:
                 self._terminate(replica)
+        for replica in self.replicas:
+            for group in replica.process_groups:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(group, signal.SIGKILL)
 
     def __enter__(self) -> Fleet:
         """Start the fleet (see :meth:`start`); a failed start stops what was started."""
@@ -545,6 +553,7 @@ class Fleet:
             replica.process = subprocess.Popen(
                 args, stdout=subprocess.DEVNULL, stderr=log, env=env, start_new_session=True
             )
+        replica.process_groups.append(replica.process.pid)
 
     def _terminate(self, replica: FleetReplica) -> None:
         process = replica.process
