@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -71,7 +72,7 @@ def test_concurrent_additions_to_one_unit_through_both_replicas_take_turns(
     a, b = sdks(two_replicas, tmp_path, "alice")
     pubkey = write_test_public_key(tmp_path / "key.pub")
     group = create_running_unit(a, pubkey, ugroup="g", num_nodes=1).group
-    units = [a.get_ugroup("g").get_unit("u"), b.get_ugroup("g").get_unit("u")]
+    units = [_unit(sdk, "g", "u") for sdk in (a, b)]
 
     errors = run_all([(units[i % 2].add_nodes, 2) for i in range(THREADS)])
 
@@ -91,7 +92,7 @@ def test_concurrent_units_in_one_group_through_both_replicas_are_all_kept(
     a, b = sdks(two_replicas, tmp_path, "carol")
     pubkey = write_test_public_key(tmp_path / "key.pub")
     group = a.create_ugroup("g")
-    groups = [group, b.get_ugroup("g")]
+    groups = [group, _group(b, "g")]
     specs = [_spec(sdk, pubkey, 2) for sdk in (a, b)]
     revision_before = _revision(two_replicas[0], group.vcid)
 
@@ -119,6 +120,18 @@ def test_the_user_quota_holds_across_replicas(two_replicas: list[RunningControll
     assert total == 4 * (QUOTA // 4)
     assert len(errors) == THREADS - QUOTA // 4  # the one that did not fit was refused
     assert all("max_nodes_per_user" in str(e) for e in errors), errors
+
+
+def _group(sdk: VcpSDK, name: str) -> Any:
+    group = sdk.get_ugroup(name)
+    assert group is not None
+    return group
+
+
+def _unit(sdk: VcpSDK, group: str, name: str) -> Any:
+    unit = _group(sdk, group).get_unit(name)
+    assert unit is not None
+    return unit
 
 
 def _spec(sdk: VcpSDK, pubkey: Path, nodes: int) -> object:
