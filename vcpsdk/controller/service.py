@@ -37,7 +37,7 @@ from vcpsdk.controller.errors import (
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.settings import Limits
 from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, format_date, utcnow
-from vcpsdk.controller.store.database import OWNER_LOCKS, lock_name, writing
+from vcpsdk.controller.store.database import OWNER_LOCKS, lock_name, retry_transient, writing
 from vcpsdk.controller.vault import Vault
 from vcpsdk.core import states as S
 from vcpsdk.core.cci import (
@@ -402,6 +402,7 @@ class Service:
 
     # -- UnitGroups -----------------------------------------------------------------------
 
+    @retry_transient
     def create_vc(self, user: User, cci: Any) -> dict[str, Any]:
         """Create an empty UnitGroup from an empty-VC CCI; returns ``{"vcid": ...}``."""
         name, vc_type, description = self._vc_cci(cci)
@@ -422,6 +423,7 @@ class Service:
             changed(session, vc)
         return {"vcid": vcid}
 
+    @retry_transient
     def update_vc(self, user: User, vcid: str, cci: Any) -> dict[str, Any]:
         """Rename a UnitGroup (PUT of an empty-VC CCI); its type cannot change."""
         name, vc_type, description = self._vc_cci(cci)
@@ -496,6 +498,7 @@ class Service:
                 what = f"{owned} + {count} nodes and disks of user {vc.owner}"
                 raise over_limit(what, "max_nodes_per_user", limits.max_nodes_per_user)
 
+    @retry_transient
     def change_owner(self, user: User, vcid: str, body: dict[str, Any]) -> dict[str, Any]:
         """PATCH ``{"owner": new, "operation": "change_owner"}``."""
         if body.get("operation") != "change_owner":
@@ -540,6 +543,7 @@ class Service:
                 f"or its nodes and disks would put that user over the limit max_nodes_per_user={quota}"
             )
 
+    @retry_transient
     def delete_vc(self, user: User, vcid: str, force: bool) -> dict[str, Any]:
         """Delete a UnitGroup; with ``force`` its units (and their nodes) first.
 
@@ -565,6 +569,7 @@ class Service:
 
     # -- units ---------------------------------------------------------------------------
 
+    @retry_transient
     def add_unit(self, user: User, vcid: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST ``{"info": base64 unit CCI, "unit_name": name}``: create a unit and its nodes."""
         try:
@@ -672,6 +677,7 @@ class Service:
         if cloud_params.get("tags"):
             require_capability(provider, "tag", "set tags")
 
+    @retry_transient
     def add_nodes(self, user: User, vcid: str, unit_name: str, body: dict[str, Any]) -> dict[str, Any]:
         """PUT ``{"ip_address_list", "mac_address_list", "num_nodes"}``: add nodes or disks."""
         ips = body.get("ip_address_list")
@@ -932,6 +938,7 @@ class Service:
         if unit.processing:
             raise conflict(f"{vc.vcid}:{unit.name}:| Conflict: unit is now processing, so cannot apply")
 
+    @retry_transient
     def delete_unit(self, user: User, vcid: str, unit_name: str, force: bool) -> dict[str, Any]:
         """DELETE a unit; ``force`` is needed while it still has nodes."""
         with self.store.transaction() as session:
@@ -965,6 +972,7 @@ class Service:
         session.add(Operation(vcid=vc.vcid, unit_id=unit.id, kind="delete_unit", node_ids=[]))
         return True
 
+    @retry_transient
     def unit_operation(self, user: User, vcid: str, unit_name: str, op: str) -> dict[str, Any]:
         """PATCH ``/vcs/{vcid}/{unit}/{op}``: apply a node operation to every node of a unit."""
         if op == "clear_processing":
@@ -1013,6 +1021,7 @@ class Service:
             raise not_found(f"{unit.vcid}:{unit.name}:{node_id}:| node is not found")
         return node
 
+    @retry_transient
     def delete_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
         """DELETE one node (or disk)."""
         with self.store.transaction() as session:
@@ -1030,6 +1039,7 @@ class Service:
         self.wake_worker()
         return {"vcid": vcid, "node_id": node_id}
 
+    @retry_transient
     def node_operation(self, user: User, vcid: str, unit_name: str, node_id: str, op: str) -> dict[str, Any]:
         """PATCH ``/vcs/{vcid}/{unit}/{node}/{op}``."""
         with self.store.transaction() as session:
@@ -1076,6 +1086,7 @@ class Service:
         changed(session, vc)
         session.add(Operation(vcid=vc.vcid, unit_id=unit.id, kind=op, node_ids=[n.node_id for n in targets]))
 
+    @retry_transient
     def backup_node(self, user: User, vcid: str, unit_name: str, node_id: str) -> dict[str, Any]:
         """GET ``.../backup``: accepted (202); the sandbox keeps no container images."""
         with self.store.transaction() as session:

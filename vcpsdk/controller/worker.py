@@ -38,6 +38,7 @@ from vcpsdk.controller.bus import changed
 from vcpsdk.controller.replica import Membership, live_replicas
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Unit, Vc, utcnow
+from vcpsdk.controller.store.database import retry_transient
 from vcpsdk.core import states as S
 from vcpsdk.core.providers import all_providers
 
@@ -134,6 +135,8 @@ class Worker:
             if not reported:
                 continue
             with self.store.transaction(background=True) as session:
+                # the UnitGroup first, as requests and operations lock it: one lock order
+                session.get(Vc, ctx.vcid, with_for_update=True)
                 for node in session.scalars(select(Node).where(Node.node_id.in_(list(reported)))):
                     state = reported[node.node_id]
                     if state == "DELETED":
@@ -398,9 +401,8 @@ class Worker:
                     DiskRequest(n.node_id, n.node_no, n.disk_size or 0, dict(n.backend_data)) for n in nodes
                 ]
         if unit is None:  # its unit is gone: nothing to do
-            with self.store.transaction(background=True) as session:
-                self._own(session, op_id, attempt)
-                session.execute(delete(Operation).where(Operation.id == op_id))
+            gone = delete(Operation).where(Operation.id == op_id)
+            self._record(op_id, attempt, lambda session: session.execute(gone))
             return vcid
 
         if kind == "create":
@@ -408,10 +410,12 @@ class Worker:
                 results: Any = backend.create_disks(ctx, disk_requests)
             else:
                 results = backend.create_nodes(ctx, requests)
-            with self.store.transaction(background=True) as session:
-                self._own(session, op_id, attempt)
+
+            def created(session: Session) -> None:
                 self._record_created(session, unit_type, results)
                 self._finish(session, op_id)
+
+            self._record(op_id, attempt, created)
         elif kind in ("delete_nodes", "delete_unit"):
             if unit_type == "storage":
                 backend.delete_disks(ctx, disk_requests)
@@ -419,18 +423,20 @@ class Worker:
                 backend.delete_nodes(ctx, requests)
             if kind == "delete_unit":
                 backend.sweep(ctx)
-            with self.store.transaction(background=True) as session:
-                self._own(session, op_id, attempt)
+
+            def deleted(session: Session) -> None:
                 self._drop_nodes(session, [r.node_id for r in requests])
                 if kind == "delete_unit":
                     self._drop_unit(session, op_id)
                 else:
                     self._finish(session, op_id)
+
+            self._record(op_id, attempt, deleted)
         else:
             backend.power(ctx, requests, kind)
             port = backend.node_ssh_port()
-            with self.store.transaction(background=True) as session:
-                self._own(session, op_id, attempt)
+
+            def powered(session: Session) -> None:
                 final = S.NODE_OPERATIONS[kind].final
                 now = utcnow()
                 for node in session.scalars(select(Node).where(Node.node_id.in_(op.node_ids))):
@@ -443,7 +449,17 @@ class Worker:
                         if kind != "resume":
                             node.boot_date = now
                 self._finish(session, op_id)
+
+            self._record(op_id, attempt, powered)
         return vcid
+
+    @retry_transient
+    def _record(self, op_id: int, attempt: int, record: Callable[[Session], Any]) -> None:
+        """Record what the backend did, in one transaction that first checks the claim
+        (:meth:`_own`); run again from the start after a deadlock on PostgreSQL."""
+        with self.store.transaction(background=True) as session:
+            self._own(session, op_id, attempt)
+            record(session)
 
     @staticmethod
     def _record_created(session: Session, unit_type: str, results: list[Any]) -> None:
@@ -544,6 +560,7 @@ class Worker:
         elif not any(u.state == S.DELETING for u in remaining):
             vc.deleting = False  # only attached storage units are left: the group stays
 
+    @retry_transient
     def _fail(self, op_id: int, attempt: int, error: Exception) -> str | None:
         stamp = utcnow().strftime("%Y/%m/%d %H:%M:%S")
         with self.store.transaction(background=True) as session:

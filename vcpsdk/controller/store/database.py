@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import tenacity
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vcpsdk.controller.store.models import Base, Meta
@@ -273,6 +275,28 @@ class Store:
         """Release the engine's connections."""
         self._closed.set()
         self.engine.dispose()
+
+
+#: PostgreSQL's deadlock_detected and serialization_failure: running the transaction again works
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+#: how often a transaction a transient error stopped is run at most
+TRANSIENT_ATTEMPTS = 5
+
+
+def transient(error: BaseException) -> bool:
+    """Whether ``error`` is a deadlock or serialization failure of PostgreSQL: the
+    database rolled the transaction back, and running it again is expected to work."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+
+
+#: decorator: run a function whose transactions a transient error stopped again (all of it,
+#: so it must be safe to repeat: each of its transactions was rolled back or is idempotent)
+retry_transient = tenacity.retry(
+    retry=tenacity.retry_if_exception(transient),
+    stop=tenacity.stop_after_attempt(TRANSIENT_ATTEMPTS),
+    wait=tenacity.wait_random(0.01, 0.2),
+    reraise=True,
+)
 
 
 def writing(session: Session) -> bool:
