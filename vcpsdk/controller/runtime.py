@@ -158,6 +158,7 @@ def build_controller(settings: ControllerSettings) -> Controller:
 
     Raises:
         SchemaError: the state dir was made by a newer vcpsdk.
+        ReplicaConflict: another live controller serves the same SQLite database.
         ValueError / BackendError: the backend configuration is wrong or cannot load.
 
     Example:
@@ -166,6 +167,8 @@ def build_controller(settings: ControllerSettings) -> Controller:
     """
     store = open_store(settings)
     try:
+        membership = Membership(store, settings.lease_seconds)
+        membership.check()  # before anything else starts: nothing to undo
         vcc_id = store.set_meta_default("vcc_id", uuid.uuid4().hex)
         secrets = SecretBox(settings.state_dir)
         vault = Vault(store, secrets, settings.limits)
@@ -177,7 +180,6 @@ def build_controller(settings: ControllerSettings) -> Controller:
     metrics.instrument(backend_set)  # backend calls and errors (vcpsdk/controller/metrics.py)
     bus = ChangeBus()
     bus.attach(store)
-    membership = Membership(store, settings.lease_seconds)
     worker = Worker(store, backend_set.backend_for, Service.catalog_entry, secrets, membership)
     metrics.watch_replica(membership, worker)
     service = Service(store, backend_set.backend_for, worker.wake, vcc_id, secrets, vault, settings.limits)
