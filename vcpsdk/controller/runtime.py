@@ -35,6 +35,7 @@ from vcpsdk.controller.backends.base import Backend, NodeRequest
 from vcpsdk.controller.backends.registry import Backends, build_backends
 from vcpsdk.controller.bus import ChangeBus
 from vcpsdk.controller.metrics import ControllerMetrics
+from vcpsdk.controller.relay import ChangeRelay
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.service import Service
 from vcpsdk.controller.settings import ControllerSettings
@@ -58,6 +59,7 @@ class Controller:
     worker: Worker
     vcc_id: str
     metrics: ControllerMetrics
+    relay: ChangeRelay | None = None  # other replicas' changes (PostgreSQL; relay.py)
 
     @property
     def backends(self) -> dict[str, Backend]:
@@ -82,6 +84,8 @@ class Controller:
         self.backend_set.start()
         self._restore()
         self.worker.reconcile()
+        if self.relay:
+            self.relay.start()
         self.worker.start()
 
     def _restore(self) -> None:
@@ -108,6 +112,8 @@ class Controller:
     def stop(self) -> None:
         """Stop the worker, then the backends, then the store."""
         self.worker.stop()
+        if self.relay:
+            self.relay.close()
         self.backend_set.close()
         self.store.close()
 
@@ -154,7 +160,10 @@ def build_controller(settings: ControllerSettings) -> Controller:
     bus.attach(store)
     worker = Worker(store, backend_set.backend_for, Service.catalog_entry, secrets)
     service = Service(store, backend_set.backend_for, worker.wake, vcc_id, secrets, vault, settings.limits)
-    return Controller(settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id, metrics)
+    relay = ChangeRelay(store, bus, worker.wake)
+    return Controller(
+        settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id, metrics, relay
+    )
 
 
 def issue_token(settings: ControllerSettings, user: str, superuser: bool = False) -> str:
