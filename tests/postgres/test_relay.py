@@ -214,6 +214,32 @@ def test_a_lost_listener_reconnects_and_wakes_every_waiter(
         assert b.relay.received == 1
 
 
+def test_the_listener_keeps_trying_while_the_database_refuses_connections(
+    pg_server: PostgresServer, database: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    name = database.rsplit("/", 1)[1]
+    with replica(database, loop, listen=False) as a, replica(database, loop) as b:
+        add_groups(a.store, "g1")
+        unchanged = waiter(loop, b.bus, "g1")
+        with pg_server.connect() as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+            )
+            poll(
+                lambda: b.relay.connect_failures,
+                lambda failures: failures >= 2,
+                timeout=TIMEOUT,
+                interval=0.1,
+            )
+            assert not b.relay.listening
+            assert not unchanged.done()  # woken only once listening again
+            assert b.relay.reconnects == 0
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        woken(loop, unchanged)
+        assert b.relay.reconnects == 1 and b.relay.listening
+
+
 def test_close_leaves_no_thread_and_no_connection(
     pg_server: PostgresServer, database: str, loop: asyncio.AbstractEventLoop
 ) -> None:

@@ -19,7 +19,7 @@ The :class:`ChangeRelay` carries "UnitGroup X changed" between them with Postgre
 
 On SQLite (one process) and with drivers other than psycopg 3 the relay does nothing: the
 bus alone wakes everyone, as before.  The relay counts what it did (:attr:`received`,
-:attr:`reconnects`, :attr:`listening`), for ``/metrics``.
+:attr:`reconnects`, :attr:`connect_failures`, :attr:`listening`), for ``/metrics``.
 
 Example::
 
@@ -78,6 +78,7 @@ class ChangeRelay:
         origin: this replica's id in the payloads it sends (its own are not acted on).
         received: notifications of other replicas acted on so far.
         reconnects: times the listening connection was made again after being lost.
+        connect_failures: attempts to make the listening connection that failed.
     """
 
     def __init__(
@@ -113,6 +114,7 @@ class ChangeRelay:
         self.origin = uuid.uuid4().hex
         self.received = 0
         self.reconnects = 0
+        self.connect_failures = 0
         self._engine = store.engine
         dialect = store.engine.dialect
         self.enabled = dialect.name == "postgresql" and dialect.driver == "psycopg"
@@ -144,6 +146,7 @@ class ChangeRelay:
         try:
             self._connection = self._listen()
         except Exception:
+            self.connect_failures += 1
             logger.warning("cannot listen for other replicas' changes yet; retrying", exc_info=True)
         self._thread = threading.Thread(target=self._receive, name="vcc-relay", daemon=True)
         self._thread.start()
@@ -213,11 +216,7 @@ class ChangeRelay:
             wait=tenacity.wait_random_exponential(multiplier=BACKOFF_INITIAL, max=self.backoff_max),
             stop=lambda _state: self._stop.is_set(),
             sleep=self._pause,
-            before_sleep=lambda state: logger.info(
-                "cannot listen for other replicas' changes (attempt %d): %s",
-                state.attempt_number,
-                state.outcome.exception() if state.outcome else None,
-            ),
+            after=self._failed,
         )
         try:
             connection = retrying(self._listen)
@@ -226,9 +225,15 @@ class ChangeRelay:
         self._connection = connection
         self.reconnects += 1
         logger.info("listening for other replicas' changes again")
-        self.bus.notify_all()  # what changed while deaf is not known: every long-poll re-reads
         self.wake_worker()
+        self.bus.notify_all()  # what changed while deaf is not known: every long-poll re-reads
         return connection
+
+    def _failed(self, state: tenacity.RetryCallState) -> None:
+        """After a failed attempt to listen again: count and say it."""
+        self.connect_failures += 1
+        error = state.outcome.exception() if state.outcome else None
+        logger.info("cannot listen for other replicas' changes (attempt %d): %s", state.attempt_number, error)
 
     def _pause(self, seconds: float) -> None:
         """The backoff between two attempts, cut short by :meth:`close`."""
@@ -240,5 +245,5 @@ class ChangeRelay:
         if origin == self.origin:  # this process's bus heard it already
             return
         self.received += 1
-        self.bus.notify(vcid)
         self.wake_worker()
+        self.bus.notify(vcid)
