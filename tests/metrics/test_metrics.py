@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
 
 from vcpsdk.controller.backends.toolkit.errors import CloudQuotaError
 from vcpsdk.controller.metrics import ControllerMetrics, StoreCollector
-from vcpsdk.controller.store import Operation, Store
+from vcpsdk.controller.store import Operation, Replica, Store
 from vcpsdk.core.protocol import BASE_PATH
 from vcpsdk.testing import RunningController, running_controller
 from vcpsdk.testing.keys import write_test_public_key
@@ -189,3 +190,24 @@ def test_superuser_access_needs_a_superuser_token(tmp_path: Path) -> None:
 def test_metrics_off_is_not_served(tmp_path: Path) -> None:
     with running_controller(tmp_path / "vcc", metrics="off") as controller:
         assert scrape(controller).status_code == 404
+
+
+def test_replicas_and_lease_holders(controller: RunningController) -> None:
+    text = scrape(controller).text
+    membership = controller.controller.membership
+    assert value(text, "vcc_replicas") == 1
+    assert value(text, "vcc_lease_holder", lease="sandbox", replica=membership.id, host=membership.host) == 1
+    assert value(text, "vcc_replica_info", replica=membership.id, host=membership.host) == 1
+    assert value(text, "vcc_replica_lease_held", lease="sandbox") == 1
+    assert value(text, "vcc_replica_results_dropped_total") == 0
+
+
+def test_a_lease_whose_holder_is_gone_shows_no_holder(controller: RunningController) -> None:
+    membership = controller.controller.membership
+    membership._stop.set()  # no heartbeat from now on
+    with controller.controller.store.transaction() as session:  # as if the holder's lease ran out
+        expired = dt.datetime(2000, 1, 1)
+        session.execute(update(Replica).where(Replica.id == membership.id).values(lease_until=expired))
+    text = scrape(controller).text
+    assert value(text, "vcc_replicas") == 0
+    assert value(text, "vcc_lease_holder", lease="sandbox", replica="", host="") == 0

@@ -32,8 +32,13 @@ def changed(session: Session, vc: Vc) -> None:
         session: the open transaction (of a store a :class:`ChangeBus` is attached to).
         vc: the changed UnitGroup.
     """
-    vc.revision = (vc.revision or 0) + 1
-    session.info.setdefault(_CHANGED, set()).add(vc.vcid)
+    changed_here = session.info.setdefault(_CHANGED, set())
+    if vc in session.new:  # not in the database yet
+        vc.revision = (vc.revision or 0) + 1
+    elif vc.vcid not in changed_here:  # once per transaction is enough for the waiters
+        # in SQL (``revision = revision + 1``): concurrent writers on other replicas each count
+        vc.revision = Vc.revision + 1
+    changed_here.add(vc.vcid)
 
 
 def changed_vcids(session: Session) -> set[str]:

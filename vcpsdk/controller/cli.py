@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from vcpsdk.controller.settings import ControllerSettings, Limits
+from vcpsdk.controller.settings import DEFAULT_LEASE_SECONDS, ControllerSettings, Limits
 
 
 def _settings(args: argparse.Namespace) -> ControllerSettings:
@@ -40,6 +40,8 @@ def _settings(args: argparse.Namespace) -> ControllerSettings:
         limits=_limits(getattr(args, "limits", None), getattr(args, "limit", None)),
         allow_unconfined_nodes=getattr(args, "allow_unconfined_nodes", False),
         metrics=getattr(args, "metrics", "open"),
+        lease_seconds=getattr(args, "lease_seconds", DEFAULT_LEASE_SECONDS),
+        sandbox_host=getattr(args, "sandbox_host", True),
         **_tls_files(args),
     )
 
@@ -324,6 +326,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="open",
         choices=["open", "superuser", "off"],
         help="who may read /metrics (default open)",
+    )
+    p_serve.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=DEFAULT_LEASE_SECONDS,
+        help="replicas on one database: a replica silent this long is taken over (default %(default)s)",
+    )
+    p_serve.add_argument(
+        "--sandbox-host",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="may hold the sandbox lease and run sandbox node endpoints (default yes)",
     )
     p_serve.add_argument(
         "--print-limits",

@@ -16,8 +16,15 @@ process-global one: tests run many controllers in one process).  What it exports
   more cloud API requests; ``error`` is the error's class (``CloudQuotaError``...).
 * read from the store when scraped (:class:`StoreCollector`, one grouped query per table):
   ``vcc_operations{kind, state}``, ``vcc_operation_queue_depth`` (pending operations),
-  ``vcc_operation_queue_oldest_age_seconds``, ``vcc_nodes{provider, kind, state}`` and
+  ``vcc_operation_queue_oldest_age_seconds``, ``vcc_nodes{provider, kind, state}``,
+  ``vcc_replicas`` (live replicas on the database), ``vcc_lease_holder{lease, replica, host}``
+  (1 for the live replica holding each lease; ``replica=""`` with 0 when nobody does) and
   ``vcc_store_up`` (0 when the database could not be read).
+* this replica (:class:`ReplicaCollector`): ``vcc_replica_info{replica, host}``,
+  ``vcc_replica_lease_held{lease}`` (1 when this replica holds it), and the counters
+  ``vcc_replica_operations_started_total``, ``vcc_replica_results_dropped_total`` (late
+  results of operations another replica took over) and
+  ``vcc_replica_expired_heartbeats_total``.
 
 No label carries a user name, a UnitGroup or node id, a token or any other value a client
 chose: the labels are route templates, methods, statuses, operation kinds, states,
@@ -39,20 +46,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Header
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vcpsdk.controller.auth import authenticate
 from vcpsdk.controller.errors import AUTH_EXC, ServiceError
-from vcpsdk.controller.store import Node, Operation, Store, utcnow
+from vcpsdk.controller.replica import Membership, database_now
+from vcpsdk.controller.store import Lease, Node, Operation, Replica, Store, utcnow
 from vcpsdk.core.protocol import BASE_PATH, CUBBYHOLE_PATH, ROUTES
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
     from vcpsdk.controller.backends.registry import Backends
+    from vcpsdk.controller.worker import Worker
 
 #: where the metrics are served
 METRICS_PATH = "/metrics"
@@ -103,6 +112,9 @@ class StoreCollector(Collector):
                     Node.provider, Node.kind, Node.state
                 )
             ).all()
+            live = Replica.lease_until > database_now(session)
+            replicas = session.execute(select(Replica.id, Replica.host).where(live)).all()
+            leases = session.execute(select(Lease.name, Lease.holder)).all()
         by_state = GaugeMetricFamily(
             "vcc_operations", "Operations by kind and state", labels=["kind", "state"]
         )
@@ -126,6 +138,59 @@ class StoreCollector(Collector):
         for provider, kind, state, count in nodes:
             by_node.add_metric([provider, kind, state], count)
         yield by_node
+        yield GaugeMetricFamily("vcc_replicas", "Live replicas on the database", value=len(replicas))
+        hosts = dict(replicas)
+        holders = GaugeMetricFamily(
+            "vcc_lease_holder", "The live replica holding each lease", labels=["lease", "replica", "host"]
+        )
+        for lease, holder in leases:
+            if holder in hosts:
+                holders.add_metric([lease, holder, hosts[holder]], 1)
+            else:
+                holders.add_metric([lease, "", ""], 0)
+        yield holders
+
+
+class ReplicaCollector(Collector):
+    """What this replica does: its id, the leases it holds, the operations it ran.
+
+    Args:
+        membership: this replica.
+        worker: its worker.
+    """
+
+    def __init__(self, membership: Membership, worker: Worker) -> None:
+        self.membership = membership
+        self.worker = worker
+
+    def collect(self) -> Iterable[Metric]:
+        """The replica's info, lease and worker metrics (read from memory, no query)."""
+        info = GaugeMetricFamily("vcc_replica_info", "This replica (value 1)", labels=["replica", "host"])
+        info.add_metric([self.membership.id, self.membership.host], 1)
+        held = GaugeMetricFamily(
+            "vcc_replica_lease_held", "1 when this replica holds the lease", labels=["lease"]
+        )
+        mine = self.membership.held()
+        for lease in sorted(self.membership.wanted() | mine):
+            held.add_metric([lease], 1 if lease in mine else 0)
+        counters = (
+            ("vcc_replica_operations_started", "Operations this replica started", self.worker.started),
+            (
+                "vcc_replica_results_dropped",
+                "Late results of operations another replica took over",
+                self.worker.dropped,
+            ),
+            (
+                "vcc_replica_expired_heartbeats",
+                "Heartbeats that found this replica's lease run out",
+                self.membership.expired_heartbeats,
+            ),
+        )
+        return [
+            info,
+            held,
+            *(CounterMetricFamily(name, text, value=value) for name, text, value in counters),
+        ]
 
 
 class ControllerMetrics:
@@ -179,6 +244,10 @@ class ControllerMetrics:
         )
         if store is not None:
             self.registry.register(StoreCollector(store))
+
+    def watch_replica(self, membership: Membership, worker: Worker) -> None:
+        """Export this replica's metrics (:class:`ReplicaCollector`)."""
+        self.registry.register(ReplicaCollector(membership, worker))
 
     def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
         return Counter(name, documentation, labels, registry=self.registry)

@@ -7,24 +7,27 @@ Build order (:func:`build_controller`), each part from the ones before it:
 3. secrets and vault — the sealing key in the state dir, the token cubbyholes;
 4. backends — every enabled entry of the backend registry, the sandbox included;
 5. change bus — attached to the store: "something changed" wakes long-polls after commit;
-6. worker — carries queued operations out through the backends;
-7. service — the use cases (validation, capabilities, state changes, the work queue).
+6. membership — this replica among those sharing the database (its lease, the leases of
+   host-bound backends such as the sandbox; :mod:`vcpsdk.controller.replica`);
+7. worker — claims queued operations and carries them out through the backends;
+8. service — the use cases (validation, capabilities, state changes, the work queue).
 
 The HTTP app (:func:`vcpsdk.controller.app.create_app`) sits on top of a built
 controller and calls :meth:`Controller.start` / :meth:`Controller.stop` from its
 lifespan; ``vcc serve``, the embedded sandbox (which runs ``vcc serve``) and
 :func:`vcpsdk.testing.running_controller` all go through here.
 
-Start order (:meth:`Controller.start`): backends start → each backend gets back its
-running nodes (``restore``) → every backend is asked what its nodes look like
-(``describe``, reconcile) → the worker requeues interrupted operations and starts.
-Stop order (:meth:`Controller.stop`) is the reverse: worker → backends → store.
+Start order (:meth:`Controller.start`): the replica joins (taking the free leases it
+wants) → each backend it runs starts, gets back its running nodes (``restore``) and is
+asked what they look like (``describe``, reconcile) — a host-bound backend (the sandbox)
+only on the replica holding its lease, whenever that replica takes the lease → the worker
+starts claiming operations → the heartbeat starts.  Stop order (:meth:`Controller.stop`)
+is the reverse: worker → backends → leave (leases given back) → store.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,12 +39,14 @@ from vcpsdk.controller.backends.registry import Backends, build_backends
 from vcpsdk.controller.bus import ChangeBus
 from vcpsdk.controller.metrics import ControllerMetrics
 from vcpsdk.controller.relay import ChangeRelay
+from vcpsdk.controller.replica import Membership
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.service import Service
 from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.controller.store import Node, Store, Token, VaultSecret
 from vcpsdk.controller.vault import Vault
 from vcpsdk.controller.worker import Worker
+from vcpsdk.core.providers import all_providers
 from vcpsdk.core.states import RUNNING
 
 
@@ -59,6 +64,7 @@ class Controller:
     worker: Worker
     vcc_id: str
     metrics: ControllerMetrics
+    membership: Membership
     relay: ChangeRelay | None = None  # other replicas' changes (PostgreSQL; relay.py)
 
     @property
@@ -80,41 +86,60 @@ class Controller:
         return self.backend_set.vpn_catalog()
 
     def start(self) -> None:
-        """Start the backends, give them back their running nodes, reconcile, start the worker."""
-        self.backend_set.start()
-        self._restore()
-        self.worker.reconcile()
+        """Join the replicas, start the backends this replica runs (host-bound ones once it
+        holds their lease), then the worker and the heartbeat."""
+        for name, backend in self.backend_set:
+            if backend.host_bound and self.settings.sandbox_host:
+                self.membership.want(
+                    name,
+                    on_acquire=lambda name=name, backend=backend: self._take_up(name, backend),  # type: ignore[misc]
+                    on_lose=backend.close,
+                )
+        self.membership.join()
+        for name, backend in self.backend_set:
+            if not backend.host_bound:
+                self._take_up(name, backend)
         if self.relay:
             self.relay.start()
         self.worker.start()
+        self.membership.start()
 
-    def _restore(self) -> None:
-        """``restore`` on every backend with the nodes the store says are RUNNING on it."""
+    def _providers_of(self, name: str) -> list[str]:
+        return [p.name for p in all_providers() if self.backend_set.name_for(p.name) == name]
+
+    def _take_up(self, name: str, backend: Backend) -> None:
+        """Start ``backend`` here: its running nodes back (``restore``), reconciled with what
+        it reports, its ownerless disks swept."""
+        backend.start()
+        providers = self._providers_of(name)
+        self._restore(backend, providers)
+        self.worker.reconcile(providers)
+        self.worker.sweep_disks([backend])
+
+    def _restore(self, backend: Backend, providers: list[str]) -> None:
+        """``restore`` on ``backend`` with the nodes the store says are RUNNING on it."""
         with self.store.read() as session:
-            running = session.execute(
-                select(Node.node_id, Node.node_no, Node.address, Node.provider).where(
-                    Node.kind == "compute", Node.state == RUNNING
+            rows = session.execute(
+                select(Node.node_id, Node.node_no, Node.address).where(
+                    Node.kind == "compute", Node.state == RUNNING, Node.provider.in_(providers)
                 )
             ).all()
-        by_backend: dict[str, list[Any]] = defaultdict(list)
-        for row in running:
-            by_backend[self.backend_set.name_for(row.provider)].append(row)
-        for name, backend in self.backend_set:
-            rows = by_backend.get(name, [])
-            backend.restore([NodeRequest(r.node_id, r.node_no, r.address) for r in rows])
-            port = backend.node_ssh_port()
-            if rows and port:  # endpoints listen on this run's port
-                with self.store.transaction() as session:
-                    session.execute(
-                        update(Node).where(Node.node_id.in_([r.node_id for r in rows])).values(ssh_port=port)
-                    )
+        backend.restore([NodeRequest(r.node_id, r.node_no, r.address) for r in rows])
+        port = backend.node_ssh_port()
+        if rows and port:  # endpoints listen on this run's port
+            with self.store.transaction() as session:
+                session.execute(
+                    update(Node).where(Node.node_id.in_([r.node_id for r in rows])).values(ssh_port=port)
+                )
 
     def stop(self) -> None:
-        """Stop the worker, then the backends, then the store."""
+        """Stop the worker, then the backends, leave the replicas (leases given back: another
+        replica takes them at its next heartbeat), then close the store."""
         self.worker.stop()
         if self.relay:
             self.relay.close()
         self.backend_set.close()
+        self.membership.leave()
         self.store.close()
 
 
@@ -158,11 +183,13 @@ def build_controller(settings: ControllerSettings) -> Controller:
     metrics.instrument(backend_set)  # backend calls and errors (vcpsdk/controller/metrics.py)
     bus = ChangeBus()
     bus.attach(store)
-    worker = Worker(store, backend_set.backend_for, Service.catalog_entry, secrets)
+    membership = Membership(store, settings.lease_seconds)
+    worker = Worker(store, backend_set.backend_for, Service.catalog_entry, secrets, membership)
+    metrics.watch_replica(membership, worker)
     service = Service(store, backend_set.backend_for, worker.wake, vcc_id, secrets, vault, settings.limits)
     relay = ChangeRelay(store, bus, worker.wake)
     return Controller(
-        settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id, metrics, relay
+        settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id, metrics, membership, relay
     )
 
 

@@ -37,6 +37,7 @@ from vcpsdk.controller.errors import (
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.settings import Limits
 from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, format_date, utcnow
+from vcpsdk.controller.store.database import OWNER_LOCKS, lock_name, writing
 from vcpsdk.controller.vault import Vault
 from vcpsdk.core import states as S
 from vcpsdk.core.cci import (
@@ -203,9 +204,20 @@ class Service:
         return vc is not None and (vc.owner == user.name or user.privileged)
 
     def _visible_vc(self, session: Session, user: User, vcid: str) -> Vc:
+        """The caller's UnitGroup ``vcid`` (404 when missing or not theirs).
+
+        In a write transaction it is locked, after its owner: the writes of one user (its
+        quota) and then of one UnitGroup (its units' counters and states) take turns,
+        whichever replica serves them (see :func:`~vcpsdk.controller.store.database.lock_name`).
+        """
         vc = session.get(Vc, vcid)
         if vc is None or not self._visible(vc, user):
             raise not_found(f"{vcid}:vc is not found")
+        if writing(session):
+            lock_name(session, OWNER_LOCKS, vc.owner)
+            vc = session.get(Vc, vcid, with_for_update=True, populate_existing=True)
+            if vc is None or not self._visible(vc, user):
+                raise not_found(f"{vcid}:vc is not found")
         return vc
 
     def _unit(self, session: Session, vc: Vc, unit_name: str) -> Unit:
@@ -494,6 +506,7 @@ class Service:
         with self.store.transaction() as session:
             vc = self._visible_vc(session, user, vcid)
             if new_owner != vc.owner:
+                lock_name(session, OWNER_LOCKS, new_owner)  # its quota is checked next
                 self._check_new_owner(session, vc, new_owner)
             vc.owner = new_owner
             changed(session, vc)

@@ -109,6 +109,10 @@ def _shown(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+#: seconds a replica counts as alive after its last heartbeat (``vcc serve --lease-seconds``)
+DEFAULT_LEASE_SECONDS = 15.0
+
+
 @dataclass
 class ControllerSettings:
     """Where the controller keeps its state and how the sandbox behaves.
@@ -135,6 +139,12 @@ class ControllerSettings:
             (``vcc serve --metrics``; see :mod:`vcpsdk.controller.metrics`).
         sandbox_uid_base: a root controller runs the confined sessions of its N-th user
             as host uid/gid ``sandbox_uid_base + N`` (unused by host accounts).
+        lease_seconds: replicas on one database: how long this replica counts as alive
+            after its last heartbeat; its operations and leases are taken over after that
+            (``vcc serve --lease-seconds``; see :mod:`vcpsdk.controller.replica`).
+        sandbox_host: this replica may hold the ``sandbox`` lease and run the sandbox's
+            node endpoints (``vcc serve --no-sandbox-host`` for replicas that cannot reach
+            the state dir the sandbox nodes live in).
     """
 
     state_dir: Path
@@ -153,6 +163,8 @@ class ControllerSettings:
     allow_unconfined_nodes: bool = False
     metrics: str = "open"
     sandbox_uid_base: int = 200000
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    sandbox_host: bool = True
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()

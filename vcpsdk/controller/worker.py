@@ -1,8 +1,18 @@
 """The worker: carries queued operations out through the backends.
 
-Operations of one unit run strictly in order; operations of different units run in
-parallel on a small thread pool.  On start, operations that were running when the
-controller stopped are queued again (backends are idempotent by node id).
+The ``operations`` table is the queue every replica on the database drains.  A worker
+*claims* operations in one transaction (``SELECT ... FOR UPDATE SKIP LOCKED`` on
+PostgreSQL: two replicas never claim the same row) and marks them ``running`` with its
+replica id (``claimed_by``) and an attempt number.  Only the oldest unfinished operation
+of a unit can be claimed, so operations of one unit run strictly in order whichever
+replica runs them; operations of different units run in parallel on a small thread pool.
+
+An operation claimed by a replica whose lease ran out (see :mod:`vcpsdk.controller.replica`)
+is claimed again by a live one and run again: backends are idempotent by node id.  Every
+write that records an operation's result first locks the row and checks that the claim is
+still this attempt's; a replica that was paused past its lease drops its late result.
+Operations on a *host-bound* backend (the sandbox: its nodes' endpoints live in one
+process) are claimed only by the replica holding that backend's lease.
 """
 
 from __future__ import annotations
@@ -13,8 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, delete, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from vcpsdk.controller.backends.base import (
     Backend,
@@ -25,12 +35,17 @@ from vcpsdk.controller.backends.base import (
     UnitContext,
 )
 from vcpsdk.controller.bus import changed
+from vcpsdk.controller.replica import Membership, live_replicas
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Unit, Vc, utcnow
 from vcpsdk.core import states as S
 from vcpsdk.core.providers import all_providers
 
 logger = logging.getLogger("vcp.controller")
+
+
+class ClaimLost(RuntimeError):
+    """The operation was claimed again by another replica (this one's lease ran out)."""
 
 
 class Worker:
@@ -45,6 +60,7 @@ class Worker:
         backend_for: Callable[[str], Backend],
         catalog_entry: Callable[[Backend, str, str], dict[str, Any]],
         secrets: SecretBox,
+        membership: Membership,
         threads: int = 8,
     ) -> None:
         """Args:
@@ -52,25 +68,32 @@ class Worker:
         backend_for: the backend that provisions a provider.
         catalog_entry: the VPN catalog entry of a unit (backend, provider, name).
         secrets: opens the sealed credentials of a unit for its backend.
+        membership: this replica (its id marks its claims; its leases say which
+            host-bound backends it runs).
         threads: operations of different units that may run at once.
         """
         self.secrets = secrets
         self.store = store
         self.backend_for = backend_for
         self.catalog_entry = catalog_entry
+        self.membership = membership
+        self.threads = threads
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vcc-op")
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._busy_units: set[int] = set()
+        self._running = 0  # operations this replica runs now
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._dispatch, name="vcc-dispatch", daemon=True)
+        #: operations this replica started, and results it dropped (claimed again elsewhere)
+        self.started = 0
+        self.dropped = 0
 
     def start(self) -> None:
-        """Requeue interrupted operations and start dispatching."""
-        with self.store.transaction(background=True) as session:
-            session.execute(update(Operation).where(Operation.status == "running").values(status="pending"))
-            self._release_unqueued(session)
-        self.sweep_disks()
+        """Release units a crash cut off (when no other replica is alive) and start
+        dispatching; interrupted operations are claimed again like any other."""
+        if self.membership.live_count() <= 1:  # nobody else can be writing a large request
+            with self.store.transaction(background=True) as session:
+                self._release_unqueued(session)
         self._thread.start()
         self.wake()
 
@@ -147,12 +170,15 @@ class Worker:
             if vc is not None:
                 changed(session, vc)
 
-    def sweep_disks(self) -> dict[str, list[str]]:
+    def sweep_disks(self, backends: list[Backend] | None = None) -> dict[str, list[str]]:
         """After a restart, remove disks no disk row owns (left by a crash mid-creation).
 
         Asks every backend of a disk provider that can list its own disks
         (``sweep_disks(owned)``, e.g. the sandbox's directories); a disk whose creation
         is still queued keeps its row, so the re-run reuses what the first attempt made.
+
+        Args:
+            backends: only these backends (default: every backend of a disk provider).
 
         Returns:
             the removed disks by provider (only providers where something was removed).
@@ -170,7 +196,7 @@ class Worker:
             except Exception:  # a provider no backend serves here
                 continue
             sweep = getattr(backend, "sweep_disks", None)
-            if sweep is None or id(backend) in seen:
+            if sweep is None or id(backend) in seen or (backends is not None and backend not in backends):
                 continue
             seen.add(id(backend))
             gone = sweep(owned)
@@ -201,46 +227,122 @@ class Worker:
             except Exception:  # keep dispatching whatever one round did
                 logger.exception("dispatching operations failed")
 
-    def _start_ready_operations(self) -> None:
-        started: list[tuple[int, int]] = []
-        with self._lock:
-            # a read first: most wake-ups (an operation finished) find nothing to start,
-            # and a write transaction would make every request's write wait for nothing
-            with self.store.read() as session:
-                ready = session.scalars(select(Operation.unit_id).where(Operation.status == "pending")).all()
-            if not set(ready) - self._busy_units:
-                return
-            with self.store.transaction(background=True) as session:
-                pending = session.scalars(
-                    select(Operation).where(Operation.status == "pending").order_by(Operation.id)
-                ).all()
-                seen: set[int] = set()
-                for op in pending:
-                    if op.unit_id in self._busy_units or op.unit_id in seen:
-                        seen.add(op.unit_id)
-                        continue
-                    seen.add(op.unit_id)
-                    op.status = "running"
-                    started.append((op.id, op.unit_id))
-            # submit only once "running" is committed: a fast operation may finish (and
-            # delete its row) before this thread would otherwise commit
-            for op_id, unit_id in started:
-                self._busy_units.add(unit_id)
-                self._pool.submit(self._run, op_id, unit_id)
+    def _hosted_elsewhere(self) -> list[str]:
+        """Providers whose backend is host-bound to a lease this replica does not hold."""
+        providers = []
+        for provider in all_providers():
+            try:
+                backend = self.backend_for(provider.name)
+            except Exception:  # a provider no backend serves: its operations fail when run
+                continue
+            if backend.host_bound and not self.membership.holds(backend.name):
+                providers.append(provider.name)
+        return providers
 
-    def _run(self, op_id: int, unit_id: int) -> None:
+    def _claimable(self, session: Session) -> Select[Operation]:
+        """Operations this replica may claim now, oldest first: pending ones and those of
+        dead replicas, each the oldest unfinished one of its unit, on a backend it runs."""
+        earlier = aliased(Operation)
+        blocked = exists().where(
+            earlier.unit_id == Operation.unit_id,
+            earlier.id < Operation.id,
+            earlier.status.in_(("pending", "running")),
+        )
+        dead_claim = and_(  # this replica's own claims run in its pool, even if its lease looks out
+            Operation.claimed_by != self.membership.id, Operation.claimed_by.not_in(live_replicas(session))
+        )
+        orphaned = and_(Operation.status == "running", or_(Operation.claimed_by.is_(None), dead_claim))
+        query = (
+            select(Operation)
+            .outerjoin(Unit, Unit.id == Operation.unit_id)
+            .where(or_(Operation.status == "pending", orphaned), ~blocked)
+            .order_by(Operation.id)
+        )
+        elsewhere = self._hosted_elsewhere()
+        if elsewhere:  # a unit that is gone has no provider: anyone may finish its operation
+            query = query.where(or_(Unit.provider.is_(None), Unit.provider.not_in(elsewhere)))
+        return query
+
+    def _start_ready_operations(self) -> None:
+        with self._lock:
+            free = self.threads - self._running
+        if free <= 0 or not self.membership.alive():  # a stalled heartbeat: others take over
+            return
+        # a read first: most wake-ups (an operation finished elsewhere) find nothing to
+        # claim, and a write transaction would make every request's write wait for nothing
+        with self.store.read() as session:
+            if session.scalar(self._claimable(session).with_only_columns(Operation.id).limit(1)) is None:
+                return
+        started: list[tuple[int, int, str]] = []
+        with self.store.transaction(background=True) as session:
+            claim = self._claimable(session).limit(free).with_for_update(skip_locked=True, of=Operation)
+            for op in session.scalars(claim):
+                if op.status == "running":
+                    logger.warning(
+                        "operation %d %s: replica %s stopped renewing its lease; running it again",
+                        op.id,
+                        op.kind,
+                        op.claimed_by,
+                    )
+                op.status = "running"
+                op.claimed_by = self.membership.id
+                op.attempt = (op.attempt or 0) + 1
+                op.started_at = utcnow()
+                started.append((op.id, op.attempt, op.kind))
+        # submit only once the claim is committed: a fast operation may finish (and
+        # delete its row) before this thread would otherwise commit
+        for op_id, attempt, kind in started:
+            logger.info(
+                "operation %d %s started (attempt %d) on replica %s", op_id, kind, attempt, self.membership.id
+            )
+            with self._lock:
+                self._running += 1
+                self.started += 1
+            self._pool.submit(self._run, op_id, attempt, kind)
+
+    def _run(self, op_id: int, attempt: int, kind: str) -> None:
         try:
-            self._execute(op_id)
-        except BackendError as e:  # its message is masked; the cloud SDK's error it came from may not be
-            logger.error("operation %s failed: %s", op_id, e)
-            self._fail(op_id, e)
+            self._execute(op_id, attempt)
+            logger.info("operation %d %s done on replica %s", op_id, kind, self.membership.id)
+        except ClaimLost:
+            with self._lock:
+                self.dropped += 1
+            logger.warning(
+                "operation %d %s was claimed again by another replica (this one's lease ran out); "
+                "its result here is dropped",
+                op_id,
+                kind,
+            )
         except Exception as e:
-            logger.exception("operation %s failed", op_id)
-            self._fail(op_id, e)
+            if isinstance(e, BackendError):  # its message is masked; the cloud SDK's error may not be
+                logger.error("operation %d %s failed on replica %s: %s", op_id, kind, self.membership.id, e)
+            else:
+                logger.exception("operation %d %s failed on replica %s", op_id, kind, self.membership.id)
+            try:
+                self._fail(op_id, attempt, e)
+            except ClaimLost:
+                with self._lock:
+                    self.dropped += 1
         finally:
             with self._lock:
-                self._busy_units.discard(unit_id)
+                self._running -= 1
             self.wake()
+
+    def _own(self, session: Session, op_id: int, attempt: int) -> Operation:
+        """Lock the operation's UnitGroup, then its row, and check that it is still this
+        attempt's claim.  (Requests lock the UnitGroup first too: the worker's bookkeeping
+        and a request's changes to one UnitGroup take turns, in one lock order.)
+
+        Raises:
+            ClaimLost: another replica claimed it again (or finished it) meanwhile.
+        """
+        vcid = session.scalar(select(Operation.vcid).where(Operation.id == op_id))
+        if vcid is not None:
+            session.get(Vc, vcid, with_for_update=True, populate_existing=True)
+        op = session.get(Operation, op_id, with_for_update=True, populate_existing=True)
+        if op is None or op.claimed_by != self.membership.id or op.attempt != attempt:
+            raise ClaimLost(op_id)
+        return op
 
     # -- execution ------------------------------------------------------------------------
 
@@ -277,7 +379,7 @@ class Worker:
             )
         return requests
 
-    def _execute(self, op_id: int) -> str:
+    def _execute(self, op_id: int, attempt: int) -> str:
         # read what to do (no write lock held while the backend works)
         with self.store.read() as session:
             op = session.get(Operation, op_id)
@@ -297,7 +399,8 @@ class Worker:
                 ]
         if unit is None:  # its unit is gone: nothing to do
             with self.store.transaction(background=True) as session:
-                session.execute(update(Operation).where(Operation.id == op_id).values(status="done"))
+                self._own(session, op_id, attempt)
+                session.execute(delete(Operation).where(Operation.id == op_id))
             return vcid
 
         if kind == "create":
@@ -306,6 +409,7 @@ class Worker:
             else:
                 results = backend.create_nodes(ctx, requests)
             with self.store.transaction(background=True) as session:
+                self._own(session, op_id, attempt)
                 self._record_created(session, unit_type, results)
                 self._finish(session, op_id)
         elif kind in ("delete_nodes", "delete_unit"):
@@ -316,6 +420,7 @@ class Worker:
             if kind == "delete_unit":
                 backend.sweep(ctx)
             with self.store.transaction(background=True) as session:
+                self._own(session, op_id, attempt)
                 self._drop_nodes(session, [r.node_id for r in requests])
                 if kind == "delete_unit":
                     self._drop_unit(session, op_id)
@@ -325,6 +430,7 @@ class Worker:
             backend.power(ctx, requests, kind)
             port = backend.node_ssh_port()
             with self.store.transaction(background=True) as session:
+                self._own(session, op_id, attempt)
                 final = S.NODE_OPERATIONS[kind].final
                 now = utcnow()
                 for node in session.scalars(select(Node).where(Node.node_id.in_(op.node_ids))):
@@ -438,12 +544,10 @@ class Worker:
         elif not any(u.state == S.DELETING for u in remaining):
             vc.deleting = False  # only attached storage units are left: the group stays
 
-    def _fail(self, op_id: int, error: Exception) -> str | None:
+    def _fail(self, op_id: int, attempt: int, error: Exception) -> str | None:
         stamp = utcnow().strftime("%Y/%m/%d %H:%M:%S")
         with self.store.transaction(background=True) as session:
-            op = session.get(Operation, op_id)
-            if op is None:
-                return None
+            op = self._own(session, op_id, attempt)
             unit = session.get(Unit, op.unit_id)
             provider = unit.provider if unit else "?"
             message = f"{stamp} UTC: * provider.{provider}: {error}"

@@ -119,6 +119,9 @@ class Backend(abc.ABC):
     uses_credentials: bool = True
     #: the cloud's address rules, used by the default :meth:`plan_addresses`
     address_policy: AddressPolicy = AddressPolicy()
+    #: its nodes live in this process (the sandbox's SSH endpoints): with several replicas
+    #: on one database, only the replica holding the lease named :attr:`name` runs them
+    host_bound: bool = False
 
     @abc.abstractmethod
     def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:

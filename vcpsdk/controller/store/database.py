@@ -14,18 +14,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from vcpsdk.controller.store.models import Meta
+from vcpsdk.controller.store.models import Base, Meta
 from vcpsdk.controller.store.schema import upgrade_to_head
 
 #: pooled SQLite connections: the HTTP thread pool (40) and the worker's threads (8)
 SQLITE_POOL_SIZE = 48
 
+
+#: ``session.info`` key marking a write transaction
+_WRITING = "vcc_writing"
+#: :func:`lock_name` namespace of UnitGroup owners (the writes of one user take turns)
+OWNER_LOCKS = 0x7663
 
 #: seconds between two passive checkpoints of the SQLite write-ahead log
 CHECKPOINT_INTERVAL = 1.0
@@ -233,9 +238,11 @@ class Store:
         """
         if self._writers is None:
             with self._sessions() as session, session.begin():
+                session.info[_WRITING] = True
                 yield session
             return
         with self._writers.turn(background), self._sessions() as session, session.begin():
+            session.info[_WRITING] = True
             yield session
 
     @contextmanager
@@ -273,7 +280,44 @@ class Store:
         self.engine.dispose()
 
 
-def _insert_meta_if_absent(session: Session, key: str, value: str) -> None:
-    """``INSERT ... ON CONFLICT DO NOTHING`` of a meta row: race-free between connections."""
+def writing(session: Session) -> bool:
+    """Whether ``session`` is a write transaction (:meth:`Store.transaction`)."""
+    return bool(session.info.get(_WRITING))
+
+
+def lock_name(session: Session, namespace: int, name: str) -> None:
+    """Hold a lock on ``name`` until the transaction ends, so that the writers of several
+    replicas that touch the same thing (e.g. one user's quota) take turns.
+
+    PostgreSQL: an advisory lock ``pg_advisory_xact_lock(namespace, hashtext(name))`` (two
+    names with the same hash only take turns needlessly).  SQLite: nothing, its one writer
+    at a time already serializes them.
+
+    Args:
+        session: the open write transaction.
+        namespace: what kind of name (a constant per use, e.g. :data:`OWNER_LOCKS`).
+        name: the name.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:name))"),
+            {"namespace": namespace, "name": name},
+        )
+
+
+def insert_if_absent(session: Session, model: type[Base], primary_key: str, **values: Any) -> None:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING``: a first insert that is race-free between
+    connections and replicas (a row lock cannot guard a row that does not exist yet).
+
+    Args:
+        session: the open transaction.
+        model: the table's model (e.g. ``Meta``).
+        primary_key: the primary-key column the conflict is on.
+        **values: the row.
+    """
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(Meta).values(key=key, value=value).on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=[primary_key]))
+
+
+def _insert_meta_if_absent(session: Session, key: str, value: str) -> None:
+    insert_if_absent(session, Meta, "key", key=key, value=value)

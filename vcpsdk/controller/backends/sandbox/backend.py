@@ -114,6 +114,7 @@ class SandboxBackend(Backend):
 
     name = "sandbox"
     uses_credentials = False  # nothing to log into: credentials are passed through
+    host_bound = True  # node endpoints listen in one process: the ``sandbox`` lease holder's
     address_policy = ADDRESS_POLICY
 
     def __init__(
