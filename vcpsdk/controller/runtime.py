@@ -187,9 +187,9 @@ def build_controller(settings: ControllerSettings) -> Controller:
     bus = ChangeBus()
     bus.attach(store)
     worker = Worker(store, backend_set.backend_for, Service.catalog_entry, secrets, membership)
-    metrics.watch_replica(membership, worker)
     service = Service(store, backend_set.backend_for, worker.wake, vcc_id, secrets, vault, settings.limits)
     relay = ChangeRelay(store, bus, worker.wake)
+    metrics.watch_replica(membership, worker, relay)
     return Controller(
         settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id, metrics, membership, relay
     )
