@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from vcpsdk.controller.settings import Limits
@@ -154,3 +156,21 @@ def _vcids(controller: RunningController, owner: str) -> list[str]:
 def _revision(controller: RunningController, vcid: str) -> int:
     with controller.controller.store.read() as session:
         return int(session.scalar(select(Vc.revision).where(Vc.vcid == vcid)) or 0)
+
+
+def test_metrics_of_two_replicas_show_the_sandbox_lease_holder_and_the_relay(
+    two_replicas: list[RunningController],
+) -> None:
+    holder, other = (r.controller.membership for r in two_replicas)
+    text = requests.get(f"{two_replicas[1].origin}/metrics", timeout=30).text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("vcc_replicas", ())] == 2
+    lease = (("host", holder.host), ("lease", "sandbox"), ("replica", holder.id))
+    assert samples[("vcc_lease_holder", lease)] == 1
+    assert samples[("vcc_replica_lease_held", (("lease", "sandbox"),))] == 0  # the second one waits
+    assert samples[("vcc_replica_info", (("host", other.host), ("replica", other.id)))] == 1
+    assert samples[("vcc_relay_listening", ())] == 1

@@ -66,6 +66,10 @@ REQUEST_THREADS = int(os.environ.get("VCC_REQUEST_THREADS", "6"))
 #: methods of Vault's cubbyhole API (``/v1/cubbyhole/<path>``)
 VAULT_METHODS = ["DELETE", "GET", "LIST", "POST", "PUT"]
 logger = logging.getLogger("vcp.controller")
+#: seconds between re-reads of a long poll while every change wakes it (a safety net only)
+LONG_POLL_REREAD = 10.0
+#: ... and while changes of other replicas may not (PostgreSQL, the relay not listening)
+LONG_POLL_REREAD_UNHEARD = 1.0
 
 
 class TokenRates:
@@ -438,6 +442,12 @@ def _router(ctl: Controller) -> APIRouter:
     def ok(body: Any) -> JSONResponse:
         return JSONResponse(body)
 
+    def reread() -> float:
+        """Seconds a long poll waits before reading again without a wake-up: long when every
+        change reaches this bus (one process, or the relay hears the other replicas)."""
+        heard = ctl.store.serializes_writes or (ctl.relay is not None and ctl.relay.listening)
+        return LONG_POLL_REREAD if heard else LONG_POLL_REREAD_UNHEARD
+
     async def long_poll(
         vcid: str, wait_revision: int | None, wait_sec: float, read: Callable[[], dict[str, Any]]
     ) -> JSONResponse:
@@ -452,9 +462,8 @@ def _router(ctl: Controller) -> APIRouter:
                 remaining = deadline - loop.time()
                 if result.get("revision") != wait_revision or remaining <= 0:
                     return ok(result)
-                # re-read at least once a second: other replicas do not wake this bus
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(future), timeout=min(remaining, 1.0))
+                    await asyncio.wait_for(asyncio.shield(future), timeout=min(remaining, reread()))
             finally:
                 ctl.bus.discard(vcid, future)
 

@@ -6,7 +6,8 @@ session.  The :class:`ChangeBus` attached to the store wakes the long-polling
 requests of those groups once the transaction has committed (never before, so a
 woken reader sees the change; never after a rollback).  The asyncio handlers of
 "wait for change" requests await :meth:`ChangeBus.waiter`; a waiter is registered
-*before* the state is read, so no change is missed.
+*before* the state is read, so no change is missed.  Changes committed by other replicas
+reach the bus through :class:`~vcpsdk.controller.relay.ChangeRelay` (PostgreSQL only).
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ def changed(session: Session, vc: Vc) -> None:
         # in SQL (``revision = revision + 1``): concurrent writers on other replicas each count
         vc.revision = Vc.revision + 1
     changed_here.add(vc.vcid)
+
+
+def changed_vcids(session: Session) -> set[str]:
+    """The UnitGroups :func:`changed` recorded in the open transaction of ``session`` so far.
+
+    Args:
+        session: the open transaction.
+
+    Returns:
+        their vcids (empty when nothing changed).
+    """
+    return set(session.info.get(_CHANGED, ()))
 
 
 class ChangeBus:
@@ -84,6 +97,15 @@ class ChangeBus:
         if not waiting or self._loop is None:
             return
         self._loop.call_soon_threadsafe(_complete, waiting)
+
+    def notify_all(self) -> None:
+        """Wake every waiter of every group (safe from any thread): a change may have been
+        missed, e.g. while the connection that hears other replicas was lost."""
+        with self._lock:
+            waiting = {future for futures in self._waiters.values() for future in futures}
+            self._waiters.clear()
+        if waiting and self._loop is not None:
+            self._loop.call_soon_threadsafe(_complete, waiting)
 
 
 def _complete(futures: set[asyncio.Future[None]]) -> None:

@@ -24,7 +24,8 @@ process-global one: tests run many controllers in one process).  What it exports
   ``vcc_replica_lease_held{lease}`` (1 when this replica holds it), and the counters
   ``vcc_replica_operations_started_total``, ``vcc_replica_results_dropped_total`` (late
   results of operations another replica took over) and
-  ``vcc_replica_expired_heartbeats_total``.
+  ``vcc_replica_expired_heartbeats_total``; on PostgreSQL the relay's
+  ``vcc_relay_notifications_total``, ``vcc_relay_reconnects_total`` and ``vcc_relay_listening``.
 
 No label carries a user name, a UnitGroup or node id, a token or any other value a client
 chose: the labels are route templates, methods, statuses, operation kinds, states,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
     from vcpsdk.controller.backends.registry import Backends
+    from vcpsdk.controller.relay import ChangeRelay
     from vcpsdk.controller.worker import Worker
 
 #: where the metrics are served
@@ -157,11 +159,13 @@ class ReplicaCollector(Collector):
     Args:
         membership: this replica.
         worker: its worker.
+        relay: what hears the other replicas' changes (PostgreSQL), if any.
     """
 
-    def __init__(self, membership: Membership, worker: Worker) -> None:
+    def __init__(self, membership: Membership, worker: Worker, relay: ChangeRelay | None = None) -> None:
         self.membership = membership
         self.worker = worker
+        self.relay = relay
 
     def collect(self) -> Iterable[Metric]:
         """The replica's info, lease and worker metrics (read from memory, no query)."""
@@ -173,24 +177,26 @@ class ReplicaCollector(Collector):
         mine = self.membership.held()
         for lease in sorted(self.membership.wanted() | mine):
             held.add_metric([lease], 1 if lease in mine else 0)
-        counters = (
+        counters: list[tuple[str, str, int]] = [
             ("vcc_replica_operations_started", "Operations this replica started", self.worker.started),
-            (
-                "vcc_replica_results_dropped",
-                "Late results of operations another replica took over",
-                self.worker.dropped,
-            ),
+            ("vcc_replica_results_dropped", "Late results of operations taken over", self.worker.dropped),
             (
                 "vcc_replica_expired_heartbeats",
-                "Heartbeats that found this replica's lease run out",
+                "Heartbeats that found the lease out",
                 self.membership.expired_heartbeats,
             ),
-        )
-        return [
-            info,
-            held,
-            *(CounterMetricFamily(name, text, value=value) for name, text, value in counters),
         ]
+        families: list[Metric] = [info, held]
+        relay = self.relay
+        if relay is not None and relay.enabled:
+            counters.append(("vcc_relay_notifications", "Changes heard from other replicas", relay.received))
+            counters.append(("vcc_relay_reconnects", "Listening connections made again", relay.reconnects))
+            listening = 1 if relay.listening else 0
+            families.append(
+                GaugeMetricFamily("vcc_relay_listening", "1 while other replicas are heard", value=listening)
+            )
+        families += [CounterMetricFamily(name, text, value=value) for name, text, value in counters]
+        return families
 
 
 class ControllerMetrics:
@@ -245,9 +251,9 @@ class ControllerMetrics:
         if store is not None:
             self.registry.register(StoreCollector(store))
 
-    def watch_replica(self, membership: Membership, worker: Worker) -> None:
+    def watch_replica(self, membership: Membership, worker: Worker, relay: ChangeRelay | None = None) -> None:
         """Export this replica's metrics (:class:`ReplicaCollector`)."""
-        self.registry.register(ReplicaCollector(membership, worker))
+        self.registry.register(ReplicaCollector(membership, worker, relay))
 
     def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
         return Counter(name, documentation, labels, registry=self.registry)

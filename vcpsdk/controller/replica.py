@@ -158,7 +158,17 @@ class Membership:
         logger.info("replica %s joined (lease %.0f s)", self.id, self.lease_seconds)
         self.heartbeat()
 
-    def _take_over_sqlite(self, session: Session) -> None:
+    def check(self) -> None:
+        """Refuse early, before anything starts, what :meth:`join` would refuse.
+
+        Raises:
+            ReplicaConflict: SQLite only — another live process on this host serves the file.
+        """
+        if self.single_process:
+            with self.store.read() as session:
+                self._refuse_live_other(session)
+
+    def _refuse_live_other(self, session: Session) -> None:
         for other in session.scalars(select(Replica)):
             if other.host == self.host and other.pid != os.getpid() and _pid_alive(other.pid):
                 if other.lease_until > utcnow():
@@ -166,6 +176,9 @@ class Membership:
                         f"another controller (pid {other.pid}) serves this SQLite database; "
                         "stop it first, or use PostgreSQL (--database-url) for several replicas"
                     )
+
+    def _take_over_sqlite(self, session: Session) -> None:
+        self._refuse_live_other(session)
         # one process owns the file: whatever an earlier run held is this run's at once
         session.execute(delete(Replica))
 

@@ -38,6 +38,7 @@ from vcpsdk.controller.backends.base import Backend, NodeRequest
 from vcpsdk.controller.backends.registry import Backends, build_backends
 from vcpsdk.controller.bus import ChangeBus
 from vcpsdk.controller.metrics import ControllerMetrics
+from vcpsdk.controller.relay import ChangeRelay
 from vcpsdk.controller.replica import Membership
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.service import Service
@@ -64,6 +65,7 @@ class Controller:
     vcc_id: str
     metrics: ControllerMetrics
     membership: Membership
+    relay: ChangeRelay | None = None  # other replicas' changes (PostgreSQL; relay.py)
 
     @property
     def backends(self) -> dict[str, Backend]:
@@ -97,6 +99,8 @@ class Controller:
         for name, backend in self.backend_set:
             if not backend.host_bound:
                 self._take_up(name, backend)
+        if self.relay:
+            self.relay.start()
         self.worker.start()
         self.membership.start()
 
@@ -132,6 +136,8 @@ class Controller:
         """Stop the worker, then the backends, leave the replicas (leases given back: another
         replica takes them at its next heartbeat), then close the store."""
         self.worker.stop()
+        if self.relay:
+            self.relay.close()
         self.backend_set.close()
         self.membership.leave()
         self.store.close()
@@ -158,6 +164,7 @@ def build_controller(settings: ControllerSettings) -> Controller:
 
     Raises:
         SchemaError: the state dir was made by a newer vcpsdk.
+        ReplicaConflict: another live controller serves the same SQLite database.
         ValueError / BackendError: the backend configuration is wrong or cannot load.
 
     Example:
@@ -166,6 +173,8 @@ def build_controller(settings: ControllerSettings) -> Controller:
     """
     store = open_store(settings)
     try:
+        membership = Membership(store, settings.lease_seconds)
+        membership.check()  # before anything else starts: nothing to undo
         vcc_id = store.set_meta_default("vcc_id", uuid.uuid4().hex)
         secrets = SecretBox(settings.state_dir)
         vault = Vault(store, secrets, settings.limits)
@@ -177,12 +186,12 @@ def build_controller(settings: ControllerSettings) -> Controller:
     metrics.instrument(backend_set)  # backend calls and errors (vcpsdk/controller/metrics.py)
     bus = ChangeBus()
     bus.attach(store)
-    membership = Membership(store, settings.lease_seconds)
     worker = Worker(store, backend_set.backend_for, Service.catalog_entry, secrets, membership)
-    metrics.watch_replica(membership, worker)
     service = Service(store, backend_set.backend_for, worker.wake, vcc_id, secrets, vault, settings.limits)
+    relay = ChangeRelay(store, bus, worker.wake)
+    metrics.watch_replica(membership, worker, relay)
     return Controller(
-        settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id, metrics, membership
+        settings, store, secrets, vault, backend_set, bus, service, worker, vcc_id, metrics, membership, relay
     )
 
 

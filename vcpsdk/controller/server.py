@@ -15,6 +15,7 @@ reason is logged at WARNING (``vcp.controller``); nothing waits for it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import sys
@@ -28,6 +29,21 @@ from vcpsdk.controller.app import create_app
 from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.controller.tls import TlsFiles, fingerprint, log_handshake_failures
 from vcpsdk.core.protocol import BASE_PATH
+
+#: how the controller's own log lines look on stderr (``vcc serve --log-level``)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_to_stderr(level: str) -> None:
+    """Send the controller's log (``vcp.*``: operations started and done, replicas taking
+    over, leases changing hands) to stderr at ``level``, as uvicorn does with its own."""
+    logger = logging.getLogger("vcp")
+    if not any(getattr(h, "vcc_serve", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.vcc_serve = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(level.upper())
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -92,13 +108,14 @@ def serve_forever(
         host: address to listen on.
         port: port to listen on (0 = any free port).
         port_file: where to write ``{"host", "port", "pid"}`` once the port is bound.
-        log_level: uvicorn's log level.
+        log_level: the level of uvicorn's log and of the controller's (:func:`log_to_stderr`).
         notes: lines printed on stderr (prefixed ``vcc: ``) once the controller is built,
             before the address line (``vcc serve``: confinement and limits).
 
     Raises:
         SchemaError: the state dir was made by a newer vcpsdk.
     """
+    log_to_stderr(log_level)
     tls = settings_tls(settings)
     app = create_app(settings)
     sock = bind_socket(host, port)

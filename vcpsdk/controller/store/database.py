@@ -222,6 +222,11 @@ class Store:
         """Call ``callback(session)`` after every committed write transaction."""
         event.listen(self._sessions, "after_commit", callback)
 
+    def before_commit(self, callback: Callable[[Session], None]) -> None:
+        """Call ``callback(session)`` just before every write transaction commits, inside it
+        (what it executes commits or rolls back with the transaction)."""
+        event.listen(self._sessions, "before_commit", callback)
+
     @contextmanager
     def transaction(self, background: bool = False) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on error.
