@@ -268,7 +268,8 @@ def test_a_request_whose_claims_keep_losing_gets_409_and_makes_nothing(
         second.add_unit(user, vcid, unit_body("two", 3))
     assert refused.value.status == 409
     assert f"address(es) {taken} were claimed by other requests" in refused.value.detail
-    assert unit_addresses(first.store, vcid, "two") == []
+    with first.store.read() as session:  # nothing half-made: no unit, no node, no claim
+        assert list(session.scalars(select(Unit.name))) == ["one"]
     assert list(claims(first.store)) == [taken]
     with pytest.raises(ServiceError) as grown:
         second.add_nodes(user, vcid, "one", {"num_nodes": 2})
@@ -292,6 +293,29 @@ def test_a_fixed_address_claimed_on_another_replica_keeps_the_message(replicas: 
             second.add_nodes(user, vcid, "one", {"ip_address_list": [address]})
         assert f"ip_address[{address}] is not available" in grown.value.detail
     assert node_count(second.store) == 1
+
+
+def test_replicas_asking_for_one_fixed_address_at_once_give_it_once(replicas: list[Controller]) -> None:
+    services = [controller.service for controller in replicas]
+    user = User("ann", False)
+    vcid = group_of(services[0], user, "g")
+    askers = 8
+    start = threading.Barrier(askers)
+
+    def ask(number: int) -> str:
+        start.wait()
+        try:
+            services[number % 2].add_unit(user, vcid, unit_body(f"u{number}", 1, ["127.30.2.199"]))
+        except ServiceError as e:
+            return f"{e.status} {e.detail}"
+        return "made"
+
+    with ThreadPoolExecutor(max_workers=askers) as pool:
+        answers = list(pool.map(ask, range(askers)))
+    assert answers.count("made") == 1
+    refused = [a for a in answers if a != "made"]
+    assert all(a.startswith("400 ") and "ip_address[127.30.2.199] is not available" in a for a in refused)
+    assert node_count(services[1].store) == 1
 
 
 def test_a_deleted_nodes_address_can_be_chosen_again(replicas: list[Controller]) -> None:
