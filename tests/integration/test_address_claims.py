@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import func, insert, select, update
@@ -81,6 +81,23 @@ def replicas(database_url: str, tmp_path: Path) -> Iterator[list[Controller]]:
             controller.store.close()
 
 
+class Pair(NamedTuple):
+    """Two replicas' services and a UnitGroup of user ``ann`` (made through the first)."""
+
+    first: Service
+    second: Service
+    user: User
+    vcid: str
+
+
+@pytest.fixture
+def pair(replicas: list[Controller]) -> Pair:
+    """The services of :func:`replicas` and a UnitGroup to add units to."""
+    first, second = (controller.service for controller in replicas)
+    user = User("ann", False)
+    return Pair(first, second, user, group_of(first, user, "g"))
+
+
 def group_of(service: Service, user: User, name: str) -> str:
     """A new compute UnitGroup of ``user``; its vcid."""
     cci = base64.b64encode(render_vc_cci(name, "compute", "1").encode()).decode()
@@ -127,6 +144,12 @@ def claims(store: Store) -> dict[str, str]:
     """Every claim: ``{address: node_id}``."""
     with store.read() as session:
         return {a: n for a, n in session.execute(select(AddressClaim.address, AddressClaim.node_id))}
+
+
+def node_addresses(store: Store) -> dict[str, str]:
+    """Every node's address: ``{address: node_id}``."""
+    with store.read() as session:
+        return {a: n for a, n in session.execute(select(Node.address, Node.node_id)) if a is not None}
 
 
 def node_count(store: Store) -> int:
@@ -229,17 +252,13 @@ def test_two_replicas_planning_at_once_never_give_an_address_twice(replicas: lis
     duplicates = [address for address, times in Counter(addresses).items() if times > 1]
     assert len(addresses) == RACE_NODES
     assert duplicates == []
-    with services[1].store.read() as session:
-        held = {row.address: row.node_id for row in session.execute(select(Node.address, Node.node_id))}
-    assert claims(services[1].store) == held  # every address claimed by its node
+    assert claims(services[1].store) == node_addresses(services[1].store)  # each claimed by its node
 
 
 def test_a_claim_lost_to_another_request_is_planned_again(
-    replicas: list[Controller], monkeypatch: pytest.MonkeyPatch
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second = (controller.service for controller in replicas)
-    user = User("ann", False)
-    vcid = group_of(first, user, "g")
+    first, second, user, vcid = pair
     taken = add_unit(first, user, vcid, "one", 2)
     real = service_module.addresses_in_use
     plans: list[set[str]] = []
@@ -257,11 +276,9 @@ def test_a_claim_lost_to_another_request_is_planned_again(
 
 
 def test_a_request_whose_claims_keep_losing_gets_409_and_makes_nothing(
-    replicas: list[Controller], monkeypatch: pytest.MonkeyPatch
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second = (controller.service for controller in replicas)
-    user = User("ann", False)
-    vcid = group_of(first, user, "g")
+    first, second, user, vcid = pair
     [taken] = add_unit(first, user, vcid, "one", 1)
     monkeypatch.setattr(service_module, "addresses_in_use", lambda session: set())  # always stale
     with pytest.raises(ServiceError) as refused:
@@ -277,10 +294,8 @@ def test_a_request_whose_claims_keep_losing_gets_409_and_makes_nothing(
     assert node_count(first.store) == 1
 
 
-def test_a_fixed_address_claimed_on_another_replica_keeps_the_message(replicas: list[Controller]) -> None:
-    first, second = (controller.service for controller in replicas)
-    user = User("ann", False)
-    vcid = group_of(first, user, "g")
+def test_a_fixed_address_claimed_on_another_replica_keeps_the_message(pair: Pair) -> None:
+    first, second, user, vcid = pair
     add_unit(first, user, vcid, "one", 1, ["127.30.2.200"])
     with first.store.transaction() as session:  # a large request's node not written yet
         claim_addresses(session, {"127.30.2.201": "coming"})
@@ -318,10 +333,8 @@ def test_replicas_asking_for_one_fixed_address_at_once_give_it_once(replicas: li
     assert node_count(services[1].store) == 1
 
 
-def test_a_deleted_nodes_address_can_be_chosen_again(replicas: list[Controller]) -> None:
-    first, second = (controller.service for controller in replicas)
-    user = User("ann", False)
-    vcid = group_of(first, user, "g")
+def test_a_deleted_nodes_address_can_be_chosen_again(pair: Pair) -> None:
+    first, second, user, vcid = pair
     [address] = add_unit(first, user, vcid, "one", 1, ["127.30.2.210"])
     with first.store.read() as session:
         node_ids = list(session.scalars(select(Node.node_id)))
@@ -357,13 +370,11 @@ def hold_after_first_batch(service: Service, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_a_large_request_claims_all_its_addresses_in_its_first_transaction(
-    replicas: list[Controller], monkeypatch: pytest.MonkeyPatch
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second = (controller.service for controller in replicas)
+    first, second, user, vcid = pair
     first.batch_size = 4
     held = hold_after_first_batch(first, monkeypatch)
-    user = User("ann", False)
-    vcid = group_of(first, user, "g")
     wanted = [f"127.30.2.{host}" for host in range(220, 231)]  # 11 nodes: 4 now, 7 later
     big = threading.Thread(target=add_unit, args=(first, user, vcid, "big", 11, wanted))
     big.start()
@@ -380,18 +391,14 @@ def test_a_large_request_claims_all_its_addresses_in_its_first_transaction(
         held.resume.set()
         big.join(timeout=120)
     assert unit_addresses(first.store, vcid, "big") == wanted
-    with first.store.read() as session:
-        held_by = {a: n for a, n in session.execute(select(Node.address, Node.node_id))}
-    assert claims(first.store) == held_by
+    assert claims(first.store) == node_addresses(first.store)
 
 
 def test_a_failed_large_request_releases_all_its_addresses(
-    replicas: list[Controller], monkeypatch: pytest.MonkeyPatch
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second = (controller.service for controller in replicas)
+    first, second, user, vcid = pair
     first.batch_size = 4
-    user = User("ann", False)
-    vcid = group_of(first, user, "g")
     [kept] = add_unit(first, user, vcid, "small", 1)
 
     def failing(pending: Any, rows: list[dict[str, Any]]) -> None:
