@@ -588,8 +588,6 @@ class Service:
         info = self.secrets.redact_info(spec.provider, spec.document)
         sealed = self.secrets.seal(spec.provider, spec.cloud_params)
         with self.store.transaction() as session:
-            if spec.unit_type == "compute":  # first: before any row lock (see _plan_addresses)
-                planning_lock(session)
             vc = self._visible_vc(session, user, vcid)
             if vc.deleting:
                 raise conflict(f"{vcid}:| vc is now deleting, so cannot add unit")
@@ -692,7 +690,6 @@ class Service:
             raise invalid(f"num_nodes must be an integer >= 1, got {count!r}")
         requested = _check_address_lists(num_nodes, ips, macs)
         with self.store.transaction() as session:
-            planning_lock(session)  # first: before any row lock (see _plan_addresses)
             vc, unit = self._locate(session, user, vcid, unit_name)
             self._check_idle(vc, unit)
             self._check_counts(session, vc, unit.id, count, requested=requested)
@@ -807,12 +804,12 @@ class Service:
         refuse a claim all the same, the request plans again (the refused address is in
         use by then) up to :data:`PLAN_ATTEMPTS` times.
 
-        A request takes the planning lock first in its transaction (add_unit, add_nodes):
-        a planner that held a row lock while it waited for the planning lock could wait
-        for a planner that waits for that row (a deadlock), and a snapshot taken before
-        the lock (at isolation levels above PostgreSQL's default, read committed) would
-        miss the claims of the planner before it.  Taking it again here is harmless (it is
-        held until the transaction ends either way).
+        The planning lock is taken after the request's owner and UnitGroup locks
+        (:meth:`_visible_vc`) and held only from here to the commit: meanwhile the
+        request claims addresses, writes its own nodes and changes its own unit and
+        UnitGroup, rows no other planner waits for, so planners never wait for each other
+        in a circle.  Each statement sees what committed before it (PostgreSQL's read
+        committed), so the claims of the planner before are seen.
 
         Returns:
             One entry per node of ``ids``: its address, or None when the cloud assigns it.

@@ -71,13 +71,14 @@ class AddressTaken(Exception):
 def planning_lock(session: Session) -> None:
     """Take turns with the planners of other replicas until ``session``'s transaction ends.
 
-    Call it before :func:`addresses_in_use`, best as the transaction's first lock (a
-    planner that waits for it while holding a row lock may deadlock with the planner
-    holding it): on PostgreSQL it waits for the advisory lock :data:`ADDRESS_LOCK_KEY`,
-    which the transaction holds until its commit or rollback, so the claims of the planner
-    before it are committed and seen.  Taking it twice in one transaction is harmless.
-    On SQLite it does nothing (a write transaction there already excludes every other
-    writer).
+    Call it before :func:`addresses_in_use`: on PostgreSQL it waits for the advisory lock
+    :data:`ADDRESS_LOCK_KEY`, which the transaction holds until its commit or rollback, so
+    the claims of the planner before it are committed and seen (read committed: every
+    statement sees what committed before it).  While it holds the lock, a planner should
+    lock only rows that are its request's alone (its nodes, unit and UnitGroup), so that
+    planners never wait for each other in a circle.  Taking it twice in one transaction is
+    harmless.  On SQLite it does nothing (a write transaction there already excludes every
+    other writer).
 
     Args:
         session: a write transaction.
