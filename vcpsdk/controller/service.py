@@ -9,11 +9,9 @@ created.  Every message keeps the original controller's shape:
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +35,13 @@ from vcpsdk.controller.errors import (
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.settings import Limits
 from vcpsdk.controller.store import Node, Operation, Store, Token, Unit, Vc, format_date, utcnow
+from vcpsdk.controller.store.addresses import (
+    AddressTaken,
+    addresses_in_use,
+    claim_addresses,
+    planning_lock,
+    release_addresses,
+)
 from vcpsdk.controller.store.database import OWNER_LOCKS, lock_name, retry_transient, writing
 from vcpsdk.controller.vault import Vault
 from vcpsdk.core import states as S
@@ -118,6 +123,8 @@ UNIT_VIEW_COLUMNS = (
 
 #: default :attr:`Service.batch_size`
 NODE_BATCH = 500
+#: plans a request makes when other requests claim the addresses it chose first
+PLAN_ATTEMPTS = 3
 
 
 @dataclass
@@ -128,7 +135,6 @@ class _Pending:
     unit_id: int
     ids: list[str]
     rows: list[dict[str, Any]]
-    reserved: set[str]
 
 
 def require_capability(provider: str, capability: str, action: str) -> None:
@@ -183,18 +189,9 @@ class Service:
         self.backend_for = backend_for
         self.wake_worker = wake_worker
         self.vcc_id = vcc_id
-        # one writer at a time chooses addresses, so two requests never pick the same one
-        # (on SQLite write transactions already take turns: a second lock would only queue
-        # these requests twice)
-        self._allocation: AbstractContextManager[Any] = (
-            nullcontext() if store.serializes_writes else threading.Lock()
-        )
         #: nodes (or disks) one transaction writes: a larger request writes the rest in
         #: more transactions, so that other users' writes never wait for all of it
         self.batch_size = NODE_BATCH
-        # addresses planned for nodes a large request has not written yet
-        self._reserved: set[str] = set()
-        self._reserved_lock = threading.Lock()
 
     # -- reading ----------------------------------------------------------------------
 
@@ -590,7 +587,7 @@ class Service:
         # sealing and redacting (crypto, YAML) before the transaction: it stays short
         info = self.secrets.redact_info(spec.provider, spec.document)
         sealed = self.secrets.seal(spec.provider, spec.cloud_params)
-        with self._allocation, self.store.transaction() as session:
+        with self.store.transaction() as session:
             vc = self._visible_vc(session, user, vcid)
             if vc.deleting:
                 raise conflict(f"{vcid}:| vc is now deleting, so cannot add unit")
@@ -692,7 +689,7 @@ class Service:
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise invalid(f"num_nodes must be an integer >= 1, got {count!r}")
         requested = _check_address_lists(num_nodes, ips, macs)
-        with self._allocation, self.store.transaction() as session:
+        with self.store.transaction() as session:
             vc, unit = self._locate(session, user, vcid, unit_name)
             self._check_idle(vc, unit)
             self._check_counts(session, vc, unit.id, count, requested=requested)
@@ -745,27 +742,15 @@ class Service:
         spec = dict(unit.spec)
         first_no = spec.get("last_node_no", 0) + 1
         kind = unit.type
+        ids = [uuid.uuid4().hex for _ in range(count)]
         if kind == "compute":
             catalog = self.catalog_entry(backend, unit.provider, spec["private_network"])
-            in_use = {
-                address
-                for address in session.scalars(
-                    select(Node.address).where(Node.kind == "compute", Node.address.is_not(None))
-                )
-                if address is not None
-            }
-            with self._reserved_lock:
-                in_use |= self._reserved
-            try:
-                addresses = backend.plan_addresses(unit.provider, catalog, fixed_ips, count, in_use)
-            except InvalidRequest as e:
-                raise invalid(f"{vc.vcid}:{unit.name}:| {e}") from None
+            addresses = self._plan_addresses(session, backend, vc, unit, catalog, fixed_ips, ids)
             disks = self._claim_disks(session, user, disk_refs, count)
         else:
             addresses = [None] * count
             disks = []
         size = self._disk_size(unit) if kind == "storage" else None
-        ids = [uuid.uuid4().hex for _ in range(count)]
         now = utcnow()
         rows = [
             {
@@ -797,12 +782,61 @@ class Service:
         if not rest:
             session.add(Operation(vcid=vc.vcid, unit_id=unit.id, kind="create", node_ids=ids))
             return ids, None
-        # the rest goes in later transactions (see _write_rest); until then other requests
-        # must not choose the addresses planned for it
-        reserved = {row["address"] for row in rest if row["address"] is not None}
-        with self._reserved_lock:
-            self._reserved |= reserved
-        return ids, _Pending(vc.vcid, unit.id, ids, rest, reserved)
+        # the rest goes in later transactions (see _write_rest); its addresses are claimed
+        # already (_plan_addresses), so other requests do not choose them meanwhile
+        return ids, _Pending(vc.vcid, unit.id, ids, rest)
+
+    @staticmethod
+    def _plan_addresses(
+        session: Session,
+        backend: Backend,
+        vc: Vc,
+        unit: Unit,
+        catalog: dict[str, Any],
+        fixed_ips: list[str],
+        ids: list[str],
+    ) -> list[str | None]:
+        """Choose and claim the addresses of the new nodes ``ids`` (one per node, in order).
+
+        The planners of all replicas take turns (:func:`planning_lock`) and plan from the
+        addresses the database says are in use; every chosen address is claimed in this
+        transaction, also those of nodes a large request writes later.  Should the database
+        refuse a claim all the same, the request plans again (the refused address is in
+        use by then) up to :data:`PLAN_ATTEMPTS` times.
+
+        The planning lock is taken after the request's owner and UnitGroup locks
+        (:meth:`_visible_vc`) and held only from here to the commit: meanwhile the
+        request claims addresses, writes its own nodes and changes its own unit and
+        UnitGroup, rows no other planner waits for, so planners never wait for each other
+        in a circle.  Each statement sees what committed before it (PostgreSQL's read
+        committed), so the claims of the planner before are seen.
+
+        Returns:
+            One entry per node of ``ids``: its address, or None when the cloud assigns it.
+
+        Raises:
+            ServiceError: 400 naming a bad or taken fixed address (``ip_address[...] is not
+                available``) or a full network; 409 naming the addresses other requests kept
+                claiming first.
+        """
+        planning_lock(session)
+        taken: list[str] = []
+        for _ in range(PLAN_ATTEMPTS):
+            in_use = addresses_in_use(session)
+            try:
+                addresses = backend.plan_addresses(unit.provider, catalog, fixed_ips, len(ids), in_use)
+            except InvalidRequest as e:
+                raise invalid(f"{vc.vcid}:{unit.name}:| {e}") from None
+            try:
+                claim_addresses(session, [(a, n) for a, n in zip(addresses, ids, strict=False) if a])
+            except AddressTaken as e:
+                taken = e.addresses
+                continue
+            return addresses
+        raise conflict(
+            f"{vc.vcid}:{unit.name}:| address(es) {', '.join(taken)} were claimed by other "
+            "requests at the same moment; send the request again"
+        )
 
     def _write_rest(self, pending: _Pending | None, new_unit: bool) -> None:
         """Write the nodes of a large request in batches of :attr:`batch_size`, each in its
@@ -829,9 +863,6 @@ class Service:
         except BaseException:
             self._undo_new_nodes(pending, new_unit)
             raise
-        finally:
-            with self._reserved_lock:
-                self._reserved -= pending.reserved
 
     def _write_batch(self, pending: _Pending, rows: list[dict[str, Any]]) -> None:
         """One batch of a large request's nodes, in its own transaction."""
@@ -842,9 +873,11 @@ class Service:
             session.execute(insert(Node), rows)
 
     def _undo_new_nodes(self, pending: _Pending, new_unit: bool) -> None:
-        """Remove the nodes a failed large request made (and its unit, if it made it)."""
+        """Remove the nodes a failed large request made (and its unit, if it made it) and
+        free the addresses claimed for all of its nodes."""
         with self.store.transaction() as session:
             session.execute(delete(Node).where(Node.node_id.in_(pending.ids)))
+            release_addresses(session, pending.ids)
             unit = session.get(Unit, pending.unit_id)
             if unit is not None and unit.state != S.DELETING:
                 if new_unit:

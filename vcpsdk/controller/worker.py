@@ -38,6 +38,7 @@ from vcpsdk.controller.bus import changed
 from vcpsdk.controller.replica import Membership, live_replicas
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Unit, Vc, utcnow
+from vcpsdk.controller.store.addresses import release_addresses
 from vcpsdk.controller.store.database import retry_transient
 from vcpsdk.core import states as S
 from vcpsdk.core.providers import all_providers
@@ -510,6 +511,7 @@ class Worker:
         touched = set(session.scalars(select(Node.vcid).where(Node.attached_to.in_(node_ids))))
         session.execute(update(Node).where(Node.attached_to.in_(node_ids)).values(attached_to=None))
         session.execute(delete(Node).where(Node.node_id.in_(node_ids)))
+        release_addresses(session, node_ids)
         for vcid in touched:  # disks detached: their groups changed too
             vc = session.get(Vc, vcid)
             if vc is not None:
