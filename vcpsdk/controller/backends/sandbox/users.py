@@ -114,7 +114,7 @@ def install_sudo(state_dir: Path) -> Path:
     target = state_dir / "node-bin" / "sudo"
     target.parent.mkdir(parents=True, exist_ok=True)
     source = resources.files("vcpsdk.controller.backends.sandbox").joinpath("node_sudo.py").read_text()
-    temporary = target.with_suffix(".tmp")
+    temporary = target.with_suffix(f".tmp{os.getpid()}")  # replicas on one state dir: their own
     temporary.write_text("#!/usr/bin/python3 -I\n" + source)
     temporary.chmod(0o755)
     temporary.replace(target)
