@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from vcpsdk.controller.store import Node, Unit
+from vcpsdk.controller.store import AddressClaim, Node, Unit
 from vcpsdk.testing import RunningController, running_controller
 from vcpsdk.vcpsdk import VcpSDK
 
@@ -141,3 +141,13 @@ def test_restart_releases_a_unit_whose_large_request_was_cut_off(tmp_path: Path)
         assert states[made[1].id][0] == "ERROR" and "interrupted" in states[made[1].id][1]
         again.cleanup()  # not processing any more: it can be deleted
         assert vcp.get_ugroup("cut") is None
+
+
+def test_restart_frees_addresses_claimed_for_nodes_a_crash_left_unwritten(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with running_controller(state) as vcc:  # as a crash between two batches leaves it
+        with vcc.controller.store.transaction() as session:
+            session.add(AddressClaim(address="127.0.5.9", node_id="f" * 32))
+    with running_controller(state) as vcc:
+        with vcc.controller.store.read() as session:
+            assert session.get(AddressClaim, "127.0.5.9") is None

@@ -48,7 +48,8 @@ def test_compose_runs_three_replicas_on_postgres_behind_a_load_balancer() -> Non
         args = serve_args([substituted(str(part)) for part in service["command"]])
         assert args.database_url.startswith("postgresql+psycopg://")  # type: ignore[attr-defined]
         assert args.metrics == "superuser"  # type: ignore[attr-defined]
-        assert any(str(v).startswith("vcc") for v in service["volumes"])  # a state dir of its own
+        # one state dir for all: the sandbox's node files move with its lease
+        assert "vcc-state:/var/lib/vcc" in service["volumes"]
     assert services["postgres"]["image"].startswith("postgres:")
     assert "haproxy.cfg" in " ".join(services["lb"]["volumes"])
 
@@ -70,6 +71,7 @@ def test_systemd_unit_runs_vcc_serve_on_postgres() -> None:
     assert Path(argv[0]).name == "vcc"
     args = serve_args(["vcc", *argv[1:]])
     assert args.port == 8081  # type: ignore[attr-defined]
+    assert args.state_dir == "/var/lib/vcc/shared"  # type: ignore[attr-defined]  # shared by the instances
     assert unit["Service"]["EnvironmentFile"] == "/etc/vcc/vcc.env"
     env = (DEPLOY / "vcc.env.example").read_text()
     assert "VCC_DATABASE_URL=postgresql+psycopg://" in env

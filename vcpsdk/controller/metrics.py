@@ -56,7 +56,7 @@ from vcpsdk.controller.auth import authenticate
 from vcpsdk.controller.errors import AUTH_EXC, ServiceError
 from vcpsdk.controller.replica import Membership, database_now
 from vcpsdk.controller.store import Lease, Node, Operation, Replica, Store, utcnow
-from vcpsdk.core.protocol import BASE_PATH, CUBBYHOLE_PATH, ROUTES
+from vcpsdk.core.protocol import BASE_PATH, CUBBYHOLE_PATH, ROUTES, path_pattern
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -311,7 +311,7 @@ def _templates() -> list[tuple[str | None, re.Pattern[str], str]]:
     served: set[tuple[str | None, str]] = {(route.method, BASE_PATH + route.path) for route in ROUTES}
     served |= {(None, METRICS_PATH), (None, f"{BASE_PATH}/openapi.json"), (None, f"{BASE_PATH}/docs")}
     patterns: list[tuple[str | None, re.Pattern[str], str]] = [
-        (method, re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))), template)
+        (method, path_pattern(template), template)
         for method, template in sorted(served, key=lambda m_t: (m_t[1].count("{"), m_t[1], m_t[0] or ""))
     ]
     patterns.append((None, re.compile(re.escape(CUBBYHOLE_PATH) + "(/.*)?"), CUBBYHOLE_PATH + "/{path}"))

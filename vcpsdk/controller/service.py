@@ -852,7 +852,8 @@ class Service:
             for start in range(0, len(pending.rows), self.batch_size):
                 self._write_batch(pending, pending.rows[start : start + self.batch_size])
             with self.store.transaction() as session:
-                vc = session.get(Vc, pending.vcid)
+                # the UnitGroup locked first, in the one lock order of requests and the worker
+                vc = session.get(Vc, pending.vcid, with_for_update=True)
                 unit = session.get(Unit, pending.unit_id)
                 if vc is None or unit is None or unit.state == S.DELETING:
                     raise conflict(f"{pending.vcid}:| unit was deleted while its nodes were being made")
@@ -876,6 +877,7 @@ class Service:
         """Remove the nodes a failed large request made (and its unit, if it made it) and
         free the addresses claimed for all of its nodes."""
         with self.store.transaction() as session:
+            session.get(Vc, pending.vcid, with_for_update=True)  # the one lock order (see above)
             session.execute(delete(Node).where(Node.node_id.in_(pending.ids)))
             release_addresses(session, pending.ids)
             unit = session.get(Unit, pending.unit_id)

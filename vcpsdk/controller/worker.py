@@ -38,7 +38,7 @@ from vcpsdk.controller.bus import changed
 from vcpsdk.controller.replica import Membership, live_replicas
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Unit, Vc, utcnow
-from vcpsdk.controller.store.addresses import release_addresses
+from vcpsdk.controller.store.addresses import release_addresses, release_unwritten
 from vcpsdk.controller.store.database import retry_transient
 from vcpsdk.core import states as S
 from vcpsdk.core.providers import all_providers
@@ -96,6 +96,7 @@ class Worker:
         if self.membership.live_count() <= 1:  # nobody else can be writing a large request
             with self.store.transaction(background=True) as session:
                 self._release_unqueued(session)
+                release_unwritten(session)  # addresses claimed for nodes a crash kept unwritten
         self._thread.start()
         self.wake()
 

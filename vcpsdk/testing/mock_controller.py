@@ -244,12 +244,6 @@ def write_config(directory: Path, vcc: dict[str, Any] | None = None, **sections:
 # -- the route table as URL patterns ----------------------------------------------------
 
 
-def _pattern(route: routes.Route) -> str:
-    parts = re.split(r"\{(\w+)\}", route.path)
-    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/?#]+)" for i, p in enumerate(parts))
-    return regex
-
-
 def match_route(method: str, path: str) -> tuple[routes.Route, dict[str, str]] | None:
     """The route table entry serving ``method path`` and its path parameters, or None.
 
@@ -266,7 +260,7 @@ def match_route(method: str, path: str) -> tuple[routes.Route, dict[str, str]] |
     """
     for route in routes.ROUTES:
         if route.method == method:
-            found = re.fullmatch(_pattern(route), path)
+            found = routes.path_pattern(route.path).fullmatch(path)
             if found:
                 return route, {k: urllib.parse.unquote(v) for k, v in found.groupdict().items()}
     return None
@@ -367,7 +361,7 @@ class MockController:
             "extensions": {**LONG_POLL, **CUBBYHOLE},
         }
         for route in routes.ROUTES:
-            url = re.compile("^" + re.escape(base) + _pattern(route) + r"(\?.*)?$")
+            url = re.compile("^" + re.escape(base) + routes.path_pattern(route.path).pattern + r"(\?.*)?$")
             mocker.register_uri(route.method, url, json=self._default_handler(route))
 
     # -- scripting ------------------------------------------------------------------------
