@@ -214,8 +214,8 @@ class SandboxBackend(Backend):
         Raises:
             InvalidRequest: naming the reason and ``--allow-unconfined-nodes``.
         """
-        if self._hub is None and not self.confinement.confined and not self.confinement.reason:
-            self.confinement.probe(host_uid=self.uid_base)  # once, on a replica without the sandbox lease
+        if not self.confinement.probed:  # a replica without the sandbox lease has no hub yet
+            self.confinement.probe(host_uid=self.uid_base)
         if self.confinement.confined or self.allow_unconfined_nodes:
             return
         if self.hub.owners() - {owner}:

@@ -180,6 +180,10 @@ class NodeView:
     host_uid: int | None = None
 
 
+#: :attr:`Confinement.reason` until :meth:`Confinement.probe` has run
+NOT_PROBED = "not probed yet"
+
+
 @dataclass
 class Confinement:
     """How node sessions are confined on this host.
@@ -196,7 +200,7 @@ class Confinement:
 
     bwrap: str = "bwrap"
     confined: bool = False
-    reason: str = "not probed yet"
+    reason: str = NOT_PROBED
     limits: SessionLimits = field(default_factory=SessionLimits)
     own_uids: bool = True
 
@@ -205,6 +209,11 @@ class Confinement:
         #: their own (``NodeView.host_uid``); inside ``vcc sandbox run``'s namespace only
         #: uid 0 exists, so sessions there are the controller's uid like a normal user's
         self.drops_privileges = os.geteuid() == 0 and uid_mapped(1 << 20)
+
+    @property
+    def probed(self) -> bool:
+        """Whether :meth:`probe` has run (``confined`` and ``reason`` say what it found)."""
+        return self.confined or self.reason != NOT_PROBED
 
     def probe(self, host_uid: int | None = None) -> bool:
         """Run ``true`` in a node view once and remember whether it worked.
