@@ -43,6 +43,7 @@ from vcpsdk.controller.worker import Worker
 from vcpsdk.core.cci import render_vc_cci
 from vcpsdk.errors import VcpInvalidArgumentError
 from vcpsdk.spec import SPEC_CLASSES
+from vcpsdk.testing.controller import share_keys
 from vcpsdk.testing.postgres import PostgresServer
 
 #: nodes the two replicas make at once in the race test
@@ -68,8 +69,9 @@ def replicas(database_url: str, tmp_path: Path) -> Iterator[list[Controller]]:
     built: list[Controller] = []
     try:
         for number in (1, 2):
+            state_dir = share_keys(tmp_path / "replica1", tmp_path / f"replica{number}") if built else None
             settings = ControllerSettings(
-                state_dir=tmp_path / f"replica{number}",
+                state_dir=state_dir or tmp_path / f"replica{number}",
                 database_url=database_url,
                 limits=limits,
                 allow_unconfined_nodes=True,  # nodes of several users: no host confinement needed

@@ -4,6 +4,7 @@ and nodes (vcpsdk/controller/metrics.py), without user names or secrets."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from vcpsdk.core.protocol import BASE_PATH
 from vcpsdk.testing import RunningController, running_controller
 from vcpsdk.testing.keys import write_test_public_key
 from vcpsdk.testing.units import connect_sdk, create_running_unit
+
+PID = str(os.getpid())  # the controllers of these tests run in this process
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -196,8 +199,9 @@ def test_replicas_and_lease_holders(controller: RunningController) -> None:
     text = scrape(controller).text
     membership = controller.controller.membership
     assert value(text, "vcc_replicas") == 1
-    assert value(text, "vcc_lease_holder", lease="sandbox", replica=membership.id, host=membership.host) == 1
-    assert value(text, "vcc_replica_info", replica=membership.id, host=membership.host) == 1
+    holder = {"lease": "sandbox", "replica": membership.id, "host": membership.host, "pid": PID}
+    assert value(text, "vcc_lease_holder", **holder) == 1
+    assert value(text, "vcc_replica_info", replica=membership.id, host=membership.host, pid=PID) == 1
     assert value(text, "vcc_replica_lease_held", lease="sandbox") == 1
     assert value(text, "vcc_replica_results_dropped_total") == 0
 
@@ -210,4 +214,4 @@ def test_a_lease_whose_holder_is_gone_shows_no_holder(controller: RunningControl
         session.execute(update(Replica).where(Replica.id == membership.id).values(lease_until=expired))
     text = scrape(controller).text
     assert value(text, "vcc_replicas") == 0
-    assert value(text, "vcc_lease_holder", lease="sandbox", replica="", host="") == 0
+    assert value(text, "vcc_lease_holder", lease="sandbox", replica="", host="", pid="") == 0

@@ -28,6 +28,7 @@ from vcpsdk.controller.relay import CHANNEL, ChangeRelay
 from vcpsdk.controller.store import Store, Vc
 from vcpsdk.core.polling import poll
 from vcpsdk.testing import running_controller
+from vcpsdk.testing.controller import share_keys
 from vcpsdk.testing.postgres import PostgresServer
 
 #: seconds after which a wake-up that never came fails the test
@@ -276,7 +277,7 @@ def test_a_long_poll_on_one_replica_returns_when_another_changes_the_group(
 ) -> None:
     with (
         running_controller(tmp_path / "a", database_url=database) as a,
-        running_controller(tmp_path / "b", database_url=database) as b,
+        running_controller(share_keys(tmp_path / "a", tmp_path / "b"), database_url=database) as b,
     ):
         assert len(listeners(pg_server, database)) == 2
         headers = {"x-vcc-access-token": a.create_token("dana")}  # tokens live in the database

@@ -8,6 +8,7 @@ its own state dir; the sandbox's nodes run on the one holding the ``sandbox`` le
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -19,10 +20,14 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from vcpsdk.controller.settings import Limits
+from vcpsdk.controller.runtime import build_controller
+from vcpsdk.controller.secrets import KeyMismatch
+from vcpsdk.controller.settings import ControllerSettings, Limits
 from vcpsdk.controller.store import Node, Vc
+from vcpsdk.core.polling import poll
 from vcpsdk.errors import VcpConflictError
 from vcpsdk.testing import RunningController, running_controller
+from vcpsdk.testing.controller import share_keys
 from vcpsdk.testing.keys import write_test_public_key
 from vcpsdk.testing.postgres import PostgresServer
 from vcpsdk.testing.units import connect_sdk, create_running_unit
@@ -38,10 +43,10 @@ def two_replicas(pg_server: PostgresServer, tmp_path: Path) -> Iterator[list[Run
     url = pg_server.create_database(f"writes_{next(_databases)}")
     with ExitStack() as stack:
         limits = Limits(max_nodes_per_user=QUOTA)
-        yield [
-            stack.enter_context(running_controller(tmp_path / name, database_url=url, limits=limits))
-            for name in ("a", "b")
-        ]
+        first = stack.enter_context(running_controller(tmp_path / "a", database_url=url, limits=limits))
+        second_dir = share_keys(tmp_path / "a", tmp_path / "b")
+        second = stack.enter_context(running_controller(second_dir, database_url=url, limits=limits))
+        yield [first, second]
 
 
 def sdks(replicas: list[RunningController], tmp_path: Path, user: str) -> list[VcpSDK]:
@@ -169,8 +174,46 @@ def test_metrics_of_two_replicas_show_the_sandbox_lease_holder_and_the_relay(
         for s in family.samples
     }
     assert samples[("vcc_replicas", ())] == 2
-    lease = (("host", holder.host), ("lease", "sandbox"), ("replica", holder.id))
+    lease = (("host", holder.host), ("lease", "sandbox"), ("pid", str(os.getpid())), ("replica", holder.id))
     assert samples[("vcc_lease_holder", lease)] == 1
-    assert samples[("vcc_replica_lease_held", (("lease", "sandbox"),))] == 0  # the second one waits
-    assert samples[("vcc_replica_info", (("host", other.host), ("replica", other.id)))] == 1
+    # the second replica's state dir is not the sandbox's: it does not even want the lease
+    assert ("vcc_replica_lease_held", (("lease", "sandbox"),)) not in samples
+    assert (
+        samples[
+            ("vcc_replica_info", (("host", other.host), ("pid", str(os.getpid())), ("replica", other.id)))
+        ]
+        == 1
+    )
     assert samples[("vcc_relay_listening", ())] == 1
+
+
+def test_a_replica_with_another_secrets_key_is_refused(pg_server: PostgresServer, tmp_path: Path) -> None:
+    url = pg_server.create_database(f"writes_{next(_databases)}")
+    with running_controller(tmp_path / "a", database_url=url):
+        with pytest.raises(KeyMismatch, match=r"b/secrets.key is not the key the other replicas"):
+            build_controller(ControllerSettings(state_dir=tmp_path / "b", database_url=url))
+
+
+def test_only_replicas_of_the_sandbox_state_dir_host_the_sandbox(
+    pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    url = pg_server.create_database(f"writes_{next(_databases)}")
+    with ExitStack() as first_stack, ExitStack() as rest:
+        first = first_stack.enter_context(
+            running_controller(tmp_path / "a", database_url=url, lease_seconds=2.0)
+        )
+        elsewhere = share_keys(tmp_path / "a", tmp_path / "b")  # the keys, not the nodes' files
+        other = rest.enter_context(running_controller(elsewhere, database_url=url, lease_seconds=2.0))
+        same = rest.enter_context(running_controller(tmp_path / "a", database_url=url, lease_seconds=2.0))
+        assert first.controller.membership.holds("sandbox")
+        assert other.controller.membership.wanted() == set()  # never takes it
+        assert same.controller.membership.wanted() == {"sandbox"}
+        first_stack.close()  # the holder stops: the replica of the same state dir takes over
+        poll(
+            lambda: same.controller.membership.holds("sandbox"),
+            bool,
+            timeout=60,
+            interval=0.1,
+            timeout_message="the sandbox lease did not move to the replica of the same state dir",
+        )
+        assert not other.controller.membership.holds("sandbox")

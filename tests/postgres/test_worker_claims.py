@@ -320,3 +320,23 @@ def test_a_replica_paused_past_its_lease_loses_the_host_lease(
     first.membership.heartbeat()  # it wakes up: finds the lease gone and stops hosting
     assert lost.is_set() and not first.membership.holds("recording")
     assert first.membership.expired_heartbeats == 1
+
+
+def test_a_replica_that_cannot_renew_lets_its_host_lease_go_and_takes_it_back(
+    database: str, replicas: Callable[..., ReplicaUnderTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    recorder = Recorder()
+    first = replicas(lambda rid: RecordingBackend(recorder, rid, host_bound=True), lease_seconds=2.0)
+    first.membership._wanted["recording"] = (lambda: events.append("acquire"), lambda: events.append("lose"))
+    renew = first.membership._renew
+
+    def unreachable() -> set[str]:
+        raise OSError("connection refused\nmore detail")
+
+    monkeypatch.setattr(first.membership, "_renew", unreachable)  # the database cannot be reached
+    wait_for(lambda: events == ["lose"], "the fence letting the lease go")
+    assert not first.membership.holds("recording") and not first.membership.alive()
+    monkeypatch.setattr(first.membership, "_renew", renew)  # reachable again: nobody took it
+    wait_for(lambda: events == ["lose", "acquire"], "the lease taken back")
+    assert first.membership.holds("recording")

@@ -403,15 +403,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the parsed ``vcc`` command (its exit status; 1 for a state dir of a newer vcpsdk
-    or one another controller serves, 2 for a backends file the registry refuses)."""
+    """Run the parsed ``vcc`` command (its exit status; 1 for a state dir of a newer vcpsdk,
+    one another controller serves or with another key than the other replicas', 2 for a
+    backends file the registry refuses)."""
     from vcpsdk.controller.backends.registry import BackendConfigError
     from vcpsdk.controller.replica import ReplicaConflict
+    from vcpsdk.controller.secrets import KeyMismatch
     from vcpsdk.controller.store.schema import SchemaError
 
     try:
         result: int = args.func(args)
-    except (SchemaError, ReplicaConflict) as e:
+    except (SchemaError, ReplicaConflict, KeyMismatch) as e:
         print(f"vcc: {e}", file=sys.stderr)
         return 1
     except BackendConfigError as e:  # the operator's backends file: one line, no traceback

@@ -17,10 +17,11 @@ process-global one: tests run many controllers in one process).  What it exports
 * read from the store when scraped (:class:`StoreCollector`, one grouped query per table):
   ``vcc_operations{kind, state}``, ``vcc_operation_queue_depth`` (pending operations),
   ``vcc_operation_queue_oldest_age_seconds``, ``vcc_nodes{provider, kind, state}``,
-  ``vcc_replicas`` (live replicas on the database), ``vcc_lease_holder{lease, replica, host}``
-  (1 for the live replica holding each lease; ``replica=""`` with 0 when nobody does) and
+  ``vcc_replicas`` (live replicas on the database), ``vcc_lease_holder{lease, replica, host, pid}``
+  (1 for the live replica holding each lease; ``replica=""`` with 0 when nobody does; ``pid``
+  tells replicas of one machine apart) and
   ``vcc_store_up`` (0 when the database could not be read).
-* this replica (:class:`ReplicaCollector`): ``vcc_replica_info{replica, host}``,
+* this replica (:class:`ReplicaCollector`): ``vcc_replica_info{replica, host, pid}``,
   ``vcc_replica_lease_held{lease}`` (1 when this replica holds it), and the counters
   ``vcc_replica_operations_started_total``, ``vcc_replica_results_dropped_total`` (late
   results of operations another replica took over) and
@@ -39,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -115,7 +117,7 @@ class StoreCollector(Collector):
                 )
             ).all()
             live = Replica.lease_until > database_now(session)
-            replicas = session.execute(select(Replica.id, Replica.host).where(live)).all()
+            replicas = session.execute(select(Replica.id, Replica.host, Replica.pid).where(live)).all()
             leases = session.execute(select(Lease.name, Lease.holder)).all()
         by_state = GaugeMetricFamily(
             "vcc_operations", "Operations by kind and state", labels=["kind", "state"]
@@ -141,15 +143,17 @@ class StoreCollector(Collector):
             by_node.add_metric([provider, kind, state], count)
         yield by_node
         yield GaugeMetricFamily("vcc_replicas", "Live replicas on the database", value=len(replicas))
-        hosts = dict(replicas)
+        where = {replica: (host, str(pid)) for replica, host, pid in replicas}
         holders = GaugeMetricFamily(
-            "vcc_lease_holder", "The live replica holding each lease", labels=["lease", "replica", "host"]
+            "vcc_lease_holder",
+            "The live replica holding each lease",
+            labels=["lease", "replica", "host", "pid"],
         )
         for lease, holder in leases:
-            if holder in hosts:
-                holders.add_metric([lease, holder, hosts[holder]], 1)
+            if holder in where:
+                holders.add_metric([lease, holder, *where[holder]], 1)
             else:
-                holders.add_metric([lease, "", ""], 0)
+                holders.add_metric([lease, "", "", ""], 0)
         yield holders
 
 
@@ -169,8 +173,10 @@ class ReplicaCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         """The replica's info, lease and worker metrics (read from memory, no query)."""
-        info = GaugeMetricFamily("vcc_replica_info", "This replica (value 1)", labels=["replica", "host"])
-        info.add_metric([self.membership.id, self.membership.host], 1)
+        info = GaugeMetricFamily(
+            "vcc_replica_info", "This replica (value 1)", labels=["replica", "host", "pid"]
+        )
+        info.add_metric([self.membership.id, self.membership.host, str(os.getpid())], 1)
         held = GaugeMetricFamily(
             "vcc_replica_lease_held", "1 when this replica holds the lease", labels=["lease"]
         )

@@ -44,6 +44,10 @@ logger = logging.getLogger("vcp.controller")
 
 #: dead replicas' rows are removed once they are this many leases old (their work taken over)
 FORGET_AFTER_LEASES = 20
+#: seconds between two checks of the fence (leases let go once this replica's lease ran out)
+FENCE_CHECK = 0.5
+#: the shortest lease ``vcc serve --lease-seconds`` accepts (heartbeats every third of it)
+MIN_LEASE_SECONDS = 2.0
 
 
 class ReplicaConflict(RuntimeError):
@@ -66,6 +70,10 @@ def _later(session: Session, seconds: float) -> ColumnElement[dt.datetime] | dt.
 def live_replicas(session: Session) -> Any:
     """A subquery of the ids of live replicas (lease ahead of now)."""
     return select(Replica.id).where(Replica.lease_until > database_now(session)).scalar_subquery()
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -94,8 +102,8 @@ class Membership:
         store: the database the replicas share.
         lease_seconds: how long this replica counts as alive after its last heartbeat.
         """
-        if lease_seconds <= 0:
-            raise ValueError(f"lease_seconds must be > 0, not {lease_seconds}")
+        if lease_seconds < MIN_LEASE_SECONDS:
+            raise ValueError(f"lease_seconds must be at least {MIN_LEASE_SECONDS:g}, not {lease_seconds:g}")
         self.store = store
         self.lease_seconds = lease_seconds
         #: this replica's id (``operations.claimed_by``, ``leases.holder``)
@@ -104,8 +112,10 @@ class Membership:
         self._wanted: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {}
         self._held: set[str] = set()
         self._lock = threading.Lock()  # heartbeats of the thread and of join() never overlap
+        self._held_lock = threading.Lock()  # lease callbacks: the heartbeat's and the fence's
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._fence_thread: threading.Thread | None = None
         #: heartbeats that found this replica's lease already run out (paused or cut off)
         self.expired_heartbeats = 0
         self._valid_until = 0.0  # time.monotonic() until which the last renewal holds
@@ -183,16 +193,41 @@ class Membership:
         session.execute(delete(Replica))
 
     def start(self) -> None:
-        """Start the heartbeat thread."""
+        """Start the heartbeat thread and the fence (see :meth:`_fence`)."""
         self._thread = threading.Thread(target=self._beat, name="vcc-heartbeat", daemon=True)
         self._thread.start()
+        self._fence_thread = threading.Thread(target=self._fence, name="vcc-fence", daemon=True)
+        self._fence_thread.start()
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.lease_seconds / 3):
+        failing = False
+        while not self._stop.wait(min(1.0, self.lease_seconds / 3) if failing else self.lease_seconds / 3):
             try:
                 self.heartbeat()
-            except Exception:  # a database that does not answer now is asked again next beat
-                logger.exception("replica heartbeat failed")
+            except Exception as error:  # asked again soon; said once per outage, not every second
+                if not failing:
+                    logger.warning("replica %s cannot renew its lease: %s", self.id, _first_line(error))
+                failing = True
+                continue
+            if failing:
+                logger.warning("replica %s renews its lease again", self.id)
+            failing = False
+
+    def _fence(self) -> None:
+        """Give up the leases held here as soon as this replica's lease may have run out
+        (its heartbeat cannot reach the database): another replica may take them from then
+        on, so this one must no longer act on them — e.g. close the sandbox's endpoints
+        before the next holder binds their addresses.  A heartbeat that gets through again
+        takes them back if nobody else did."""
+        while not self._stop.wait(FENCE_CHECK):
+            if self._held and not self.alive():
+                with self._held_lock:
+                    for lease in sorted(self._held):
+                        logger.warning(
+                            "replica %s lets the %s lease go: its own lease ran out", self.id, lease
+                        )
+                        self._held.discard(lease)
+                        self._wanted[lease][1]()
 
     def heartbeat(self) -> None:
         """Push this replica's lease ahead, take the free leases it wants, forget dead
@@ -201,20 +236,21 @@ class Membership:
         A lease counts as held (:meth:`holds`) only once its ``on_acquire`` returned; one
         that raised is given back, to be tried again at the next heartbeat."""
         with self._lock:
-            acquired, lost = self._renew()
-            for lease in lost:
-                logger.warning("replica %s lost the %s lease to another replica", self.id, lease)
-                self._held.discard(lease)
-                self._wanted[lease][1]()
-            for lease in acquired:
-                try:
-                    self._wanted[lease][0]()
-                except Exception:
-                    logger.exception("replica %s could not take up the %s lease", self.id, lease)
-                    self._give_back(lease)
-                    continue
-                self._held.add(lease)
-                logger.info("replica %s holds the %s lease", self.id, lease)
+            holding = self._renew()
+            with self._held_lock:
+                for lease in sorted(self._held - holding):
+                    logger.warning("replica %s lost the %s lease to another replica", self.id, lease)
+                    self._held.discard(lease)
+                    self._wanted[lease][1]()
+                for lease in sorted(holding - self._held):
+                    try:
+                        self._wanted[lease][0]()
+                    except Exception as error:
+                        logger.error("replica %s could not take up the %s lease: %s", self.id, lease, error)
+                        self._give_back(lease)
+                        continue
+                    self._held.add(lease)
+                    logger.info("replica %s holds the %s lease", self.id, lease)
 
     def _give_back(self, lease: str) -> None:
         with self.store.transaction(background=True) as session:
@@ -227,7 +263,7 @@ class Membership:
             mine = and_(mine, Lease.name == lease)
         session.execute(update(Lease).where(mine).values(holder=None, since=None))
 
-    def _renew(self) -> tuple[list[str], list[str]]:
+    def _renew(self) -> set[str]:
         started = time.monotonic()  # the lease counts from before the renewal was sent
         with self.store.transaction(background=True) as session:
             now = database_now(session)
@@ -255,7 +291,7 @@ class Membership:
             forget = _later(session, -self.lease_seconds * FORGET_AFTER_LEASES)
             session.execute(delete(Replica).where(Replica.lease_until < forget))
         self._valid_until = started + self.lease_seconds
-        return sorted(holding - self._held), sorted(self._held - holding)
+        return holding
 
     def _take(self, session: Session, lease: str) -> bool:
         """Hold ``lease`` if it is free, held by this replica, or held by a dead one."""
@@ -292,8 +328,9 @@ class Membership:
         replicas take the leases at their next heartbeat, not after the lease runs out.
         A database that cannot be reached is logged, not raised: the lease then runs out."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in (self._thread, self._fence_thread):
+            if thread is not None:
+                thread.join(timeout=10)
         with self._lock:
             self._held.clear()
             try:

@@ -27,6 +27,7 @@ is the reverse: worker → backends → leave (leases given back) → store.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,7 @@ from vcpsdk.controller.bus import ChangeBus
 from vcpsdk.controller.metrics import ControllerMetrics
 from vcpsdk.controller.relay import ChangeRelay
 from vcpsdk.controller.replica import Membership
-from vcpsdk.controller.secrets import SecretBox
+from vcpsdk.controller.secrets import KEY_CHECK_META, SecretBox, create_file_once
 from vcpsdk.controller.service import Service
 from vcpsdk.controller.settings import ControllerSettings
 from vcpsdk.controller.store import Node, Store, Token, VaultSecret
@@ -48,6 +49,10 @@ from vcpsdk.controller.vault import Vault
 from vcpsdk.controller.worker import Worker
 from vcpsdk.core.providers import all_providers
 from vcpsdk.core.states import RUNNING
+
+logger = logging.getLogger("vcp.controller")
+#: the file in a state dir that names it (:meth:`Controller._has_host_files`)
+STATE_ID_FILE = "state.id"
 
 
 @dataclass
@@ -89,7 +94,7 @@ class Controller:
         """Join the replicas, start the backends this replica runs (host-bound ones once it
         holds their lease), then the worker and the heartbeat."""
         for name, backend in self.backend_set:
-            if backend.host_bound and self.settings.sandbox_host:
+            if backend.host_bound and self.settings.sandbox_host and self._has_host_files(name):
                 self.membership.want(
                     name,
                     on_acquire=lambda name=name, backend=backend: self._take_up(name, backend),  # type: ignore[misc]
@@ -103,6 +108,32 @@ class Controller:
             self.relay.start()
         self.worker.start()
         self.membership.start()
+
+    def _has_host_files(self, name: str) -> bool:
+        """Whether this replica's state dir is the one host-bound backend ``name`` keeps its
+        nodes' files in: the state dir of the first replica that hosted it (recorded in the
+        database), or any state dir on SQLite (one process).  A replica with another state
+        dir never takes the lease: it could not restore those nodes."""
+        mine = self._state_dir_id()
+        recorded = self.store.set_meta_default(f"{name}_state_dir", mine)
+        if recorded == mine or self.membership.single_process:
+            return True
+        logger.warning(
+            "state dir %s is not the one the %s nodes live in (that of the first replica that "
+            "hosted them): this replica does not host them, as with --no-sandbox-host; give it "
+            "the other replicas' --state-dir to let it",
+            self.settings.state_dir,
+            name,
+        )
+        return False
+
+    def _state_dir_id(self) -> str:
+        """A random id of the state dir, made once (``state.id``), the same for every
+        replica that shares the directory."""
+        path = self.settings.state_dir / STATE_ID_FILE
+        if not path.exists():
+            create_file_once(path, uuid.uuid4().hex.encode(), mode=0o644)
+        return path.read_text().strip()
 
     def _providers_of(self, name: str) -> list[str]:
         return [p.name for p in all_providers() if self.backend_set.name_for(p.name) == name]
@@ -165,6 +196,7 @@ def build_controller(settings: ControllerSettings) -> Controller:
     Raises:
         SchemaError: the state dir was made by a newer vcpsdk.
         ReplicaConflict: another live controller serves the same SQLite database.
+        KeyMismatch: the state dir's ``secrets.key`` is not the other replicas' key.
         ValueError / BackendError: the backend configuration is wrong or cannot load.
 
     Example:
@@ -177,6 +209,9 @@ def build_controller(settings: ControllerSettings) -> Controller:
         membership.check()  # before anything else starts: nothing to undo
         vcc_id = store.set_meta_default("vcc_id", uuid.uuid4().hex)
         secrets = SecretBox(settings.state_dir)
+        secrets.check(
+            store.set_meta_default(KEY_CHECK_META, secrets.check_text())
+        )  # one key for all replicas
         vault = Vault(store, secrets, settings.limits)
         backend_set = build_backends(settings, vcc_id)
     except BaseException:

@@ -59,11 +59,21 @@ def create_file_once(path: Path, data: bytes, mode: int = 0o600) -> bool:
         os.unlink(temporary)
 
 
+class KeyMismatch(RuntimeError):
+    """This state dir's ``secrets.key`` is not the key the database's credentials are sealed
+    with (a replica whose key was not copied from the others)."""
+
+
+#: ``meta`` key of a text sealed with the key of the first controller on a database
+KEY_CHECK_META = "secrets_key_check"
+_KEY_CHECK_TEXT = "vcc secrets.key check"
+
+
 class SecretBox:
     """Seal and open credential values with the controller's own key."""
 
     def __init__(self, state_dir: Path) -> None:
-        key_file = Path(state_dir) / "secrets.key"
+        key_file = self.key_file = Path(state_dir) / "secrets.key"
         if not key_file.exists():  # replicas starting at once on one state dir: one key wins
             create_file_once(key_file, Fernet.generate_key())
         self._fernet = Fernet(key_file.read_bytes())
@@ -105,6 +115,26 @@ class SecretBox:
     def open_text(self, sealed: str) -> str:
         """The text :meth:`seal_text` sealed."""
         return self._fernet.decrypt(sealed.encode("ascii")).decode("utf-8")
+
+    def check(self, recorded: str) -> None:
+        """Check that this key opens ``recorded`` (:meth:`check_text` of the first controller
+        on the database): replicas must share one key.
+
+        Raises:
+            KeyMismatch: naming the key file and what to do.
+        """
+        try:
+            self.open_text(recorded)
+        except InvalidToken:
+            raise KeyMismatch(
+                f"{self.key_file} is not the key the other replicas on this database use (the "
+                "credentials they sealed cannot be opened with it); copy their secrets.key "
+                "(docs/deployment.md, Keys every replica shares)"
+            ) from None
+
+    def check_text(self) -> str:
+        """A text sealed with this key, for :meth:`check` by the other replicas."""
+        return self.seal_text(_KEY_CHECK_TEXT)
 
     @staticmethod
     def redact_info(provider: str, document: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ with its state kept (``vcc.restart()``).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -159,6 +160,28 @@ def running_controller(
         yield running
     finally:
         running._stack.close()  # the one of the last (re)start
+
+
+#: the files in a state dir that every replica on one database must share
+REPLICA_KEYS = ("secrets.key", "controller_ed25519", "controller_ed25519.pub")
+
+
+def share_keys(source: Path, target: Path) -> Path:
+    """Give state dir ``target`` the keys of state dir ``source``, as every replica on one
+    database must have them (docs/deployment.md, "Keys every replica shares").
+
+    Args:
+        source: the state dir of a controller that has started (its keys exist).
+        target: the new replica's state dir (created if needed).
+
+    Returns:
+        ``target``, e.g. for ``running_controller(share_keys(a, b), database_url=url)``.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for name in REPLICA_KEYS:
+        if (source / name).exists():
+            shutil.copy2(source / name, target / name)
+    return target
 
 
 def _serve(
