@@ -173,6 +173,8 @@ class Store:
             # after use, and opening one (pragmas, WAL index) costs more than the query
             kwargs["pool_size"] = SQLITE_POOL_SIZE
             kwargs["max_overflow"] = SQLITE_POOL_SIZE
+        else:  # a server restarted meanwhile: a pooled connection is checked before it is used
+            kwargs["pool_pre_ping"] = True
         self.url = url
         #: SQLite: this process's writers take turns in order (PostgreSQL locks rows itself)
         self._writers: WriterQueue | None = WriterQueue() if url.startswith("sqlite") else None
