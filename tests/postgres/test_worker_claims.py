@@ -19,14 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from vcpsdk.controller.backends.base import (
-    Backend,
-    DiskRequest,
-    DiskResult,
-    NodeRequest,
-    NodeResult,
-    UnitContext,
-)
+from vcpsdk.controller.backends import base
 from vcpsdk.controller.replica import Membership
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Replica, Store, Unit, Vc, utcnow
@@ -53,7 +46,7 @@ class Recorder:
             self.calls.append((replica, kind, unit))
 
 
-class RecordingBackend(Backend):
+class RecordingBackend(base.Backend):
     """A backend that records its calls (optionally waiting at ``gate`` first)."""
 
     name = "recording"
@@ -69,25 +62,25 @@ class RecordingBackend(Backend):
     def vpn_catalog(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {}
 
-    def _call(self, kind: str, unit: UnitContext) -> None:
+    def _call(self, kind: str, unit: base.UnitContext) -> None:
         if self.wait:
             self.recorder.gate.wait(60)
         self.recorder.record(self.replica, kind, unit.unit_name)
 
-    def create_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> list[NodeResult]:
+    def create_nodes(self, unit: base.UnitContext, nodes: list[base.NodeRequest]) -> list[base.NodeResult]:
         self._call("create", unit)
-        return [NodeResult(n.node_id, f"i-{n.node_id}", f"127.0.9.{n.node_no}") for n in nodes]
+        return [base.NodeResult(n.node_id, f"i-{n.node_id}", f"127.0.9.{n.node_no}") for n in nodes]
 
-    def delete_nodes(self, unit: UnitContext, nodes: list[NodeRequest]) -> None:
+    def delete_nodes(self, unit: base.UnitContext, nodes: list[base.NodeRequest]) -> None:
         self._call("delete", unit)
 
-    def power(self, unit: UnitContext, nodes: list[NodeRequest], action: str) -> None:
+    def power(self, unit: base.UnitContext, nodes: list[base.NodeRequest], action: str) -> None:
         self._call(action, unit)
 
-    def create_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> list[DiskResult]:
+    def create_disks(self, unit: base.UnitContext, disks: list[base.DiskRequest]) -> list[base.DiskResult]:
         raise NotImplementedError
 
-    def delete_disks(self, unit: UnitContext, disks: list[DiskRequest]) -> None:
+    def delete_disks(self, unit: base.UnitContext, disks: list[base.DiskRequest]) -> None:
         raise NotImplementedError
 
 
@@ -116,7 +109,7 @@ def replicas(database: str, tmp_path: Path) -> Iterator[Callable[..., ReplicaUnd
     with ExitStack() as stack:
 
         def start(
-            backend: Callable[[str], Backend], lease_seconds: float = 3.0, name: str = ""
+            backend: Callable[[str], base.Backend], lease_seconds: float = 3.0, name: str = ""
         ) -> ReplicaUnderTest:
             store = Store(database)
             membership = Membership(store, lease_seconds)

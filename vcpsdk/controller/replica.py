@@ -156,15 +156,7 @@ class Membership:
         with self.store.transaction(background=True) as session:
             if self.single_process:
                 self._take_over_sqlite(session)
-            session.add(
-                Replica(
-                    id=self.id,
-                    host=self.host,
-                    pid=os.getpid(),
-                    started_at=utcnow(),
-                    lease_until=_later(session, self.lease_seconds),
-                )
-            )
+            self._register(session)
         logger.info("replica %s joined (lease %.0f s)", self.id, self.lease_seconds)
         self.heartbeat()
 
@@ -186,6 +178,18 @@ class Membership:
                         f"another controller (pid {other.pid}) serves this SQLite database; "
                         "stop it first, or use PostgreSQL (--database-url) for several replicas"
                     )
+
+    def _register(self, session: Session) -> None:
+        """This replica's row, alive for one lease from now."""
+        session.add(
+            Replica(
+                id=self.id,
+                host=self.host,
+                pid=os.getpid(),
+                started_at=utcnow(),
+                lease_until=_later(session, self.lease_seconds),
+            )
+        )
 
     def _take_over_sqlite(self, session: Session) -> None:
         self._refuse_live_other(session)
@@ -277,15 +281,7 @@ class Membership:
                 self.expired_heartbeats += 1
                 logger.warning("replica %s found its lease run out; its work may be taken over", self.id)
                 session.execute(delete(Replica).where(Replica.id == self.id))
-                session.add(
-                    Replica(
-                        id=self.id,
-                        host=self.host,
-                        pid=os.getpid(),
-                        started_at=utcnow(),
-                        lease_until=_later(session, self.lease_seconds),
-                    )
-                )
+                self._register(session)
                 session.flush()
             holding = {lease for lease in self._wanted if self._take(session, lease)}
             forget = _later(session, -self.lease_seconds * FORGET_AFTER_LEASES)
