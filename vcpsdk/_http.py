@@ -105,6 +105,7 @@ def default_session(
         backoff_factor=0.2,
         other=0,  # a failed TLS handshake (untrusted certificate, wrong scheme) never heals
         status_forcelist=tuple(retry_statuses),
+        raise_on_status=False,  # the last answer (a 503's message) reaches the caller, not RetryError
         allowed_methods=frozenset(retry_methods),
     )
     adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_maxsize)

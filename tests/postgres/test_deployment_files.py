@@ -12,20 +12,32 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vcpsdk.controller.cli import build_parser
+from vcpsdk.controller.cli import DATABASE_URL_ENV, build_parser
 from vcpsdk.core.protocol import BASE_PATH, HEALTH
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 REPLICAS = 3
 
 
-def serve_args(argv: list[str]) -> object:
-    """``argv`` (from ``vcc serve``) parsed by vcc's own parser; unknown options fail the test."""
+def serve_args(argv: list[str], environment: dict[str, str] | None = None) -> object:
+    """``argv`` (from ``vcc serve``) parsed by vcc's own parser in ``environment`` (only it:
+    the test's own ``VCC_DATABASE_URL`` does not count); unknown options fail the test."""
     assert argv[:2] == ["vcc", "serve"], argv
-    try:
-        return build_parser().parse_args(argv[1:])
-    except SystemExit as exit:
-        pytest.fail(f"vcc does not accept {shlex.join(argv)} (exit {exit.code})")
+    assert "--database-url" not in argv, "the database password must not be on the command line"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(DATABASE_URL_ENV, raising=False)
+        for name, value in (environment or {}).items():
+            patch.setenv(name, value)
+        try:
+            return build_parser().parse_args(argv[1:])
+        except SystemExit as exit:
+            pytest.fail(f"vcc does not accept {shlex.join(argv)} (exit {exit.code})")
+
+
+def env_file(path: Path) -> dict[str, str]:
+    """The ``NAME=value`` lines of an environment file (systemd's ``EnvironmentFile``)."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
 def substituted(text: str) -> str:
@@ -45,8 +57,10 @@ def test_compose_runs_three_replicas_on_postgres_behind_a_load_balancer() -> Non
     replicas = {name: s for name, s in services.items() if s.get("command", [None])[0] == "vcc"}
     assert len(replicas) == REPLICAS
     for service in replicas.values():
-        args = serve_args([substituted(str(part)) for part in service["command"]])
+        environment = {name: substituted(str(value)) for name, value in service["environment"].items()}
+        args = serve_args([substituted(str(part)) for part in service["command"]], environment)
         assert args.database_url.startswith("postgresql+psycopg://")  # type: ignore[attr-defined]
+        assert "${VCC_DB_PASSWORD}@postgres:5432/vcc" in service["environment"][DATABASE_URL_ENV]
         assert args.metrics == "superuser"  # type: ignore[attr-defined]
         # one state dir for all: the sandbox's node files move with its lease
         assert "vcc-state:/var/lib/vcc" in service["volumes"]
@@ -69,12 +83,13 @@ def test_systemd_unit_runs_vcc_serve_on_postgres() -> None:
     unit.read_string((DEPLOY / "systemd" / "vcc@.service").read_text())
     argv = shlex.split(substituted(unit["Service"]["ExecStart"]))
     assert Path(argv[0]).name == "vcc"
-    args = serve_args(["vcc", *argv[1:]])
+    assert "VCC_DATABASE_URL" not in unit["Service"]["ExecStart"]  # systemd would expand it into argv
+    assert unit["Service"]["EnvironmentFile"] == "/etc/vcc/vcc.env"
+    environment = env_file(DEPLOY / "vcc.env.example")  # what the EnvironmentFile sets
+    args = serve_args(["vcc", *argv[1:]], environment)
     assert args.port == 8081  # type: ignore[attr-defined]
     assert args.state_dir == "/var/lib/vcc/shared"  # type: ignore[attr-defined]  # shared by the instances
-    assert unit["Service"]["EnvironmentFile"] == "/etc/vcc/vcc.env"
-    env = (DEPLOY / "vcc.env.example").read_text()
-    assert "VCC_DATABASE_URL=postgresql+psycopg://" in env
+    assert args.database_url.startswith("postgresql+psycopg://")  # type: ignore[attr-defined]
 
 
 def test_container_image_default_command_is_vcc_serve() -> None:

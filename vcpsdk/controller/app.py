@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -32,6 +33,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -70,6 +73,65 @@ logger = logging.getLogger("vcp.controller")
 LONG_POLL_REREAD = 10.0
 #: ... and while changes of other replicas may not (PostgreSQL, the relay not listening)
 LONG_POLL_REREAD_UNHEARD = 1.0
+#: the exception class name of a 503 while the database cannot be reached
+UNAVAILABLE_EXC = "VCPServiceUnavailableException"
+#: what a client is told while the database cannot be reached (no URL, no password)
+DATABASE_UNAVAILABLE = "the controller's database cannot be reached; try again"
+#: seconds a client is asked to wait (``Retry-After``) while the database cannot be reached
+DATABASE_RETRY_AFTER = 2
+#: seconds between two WARNING lines about an unreachable database (the rest: DEBUG)
+DATABASE_WARNING_EVERY = 30.0
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """True for a SQLAlchemy error that means the database cannot be reached (the server is
+    down, refuses connections, or dropped the connection), not a wrong statement.
+
+    Example:
+        >>> database_unreachable(ValueError("x"))
+        False
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    return isinstance(error, OperationalError) or error.connection_invalidated
+
+
+def driver_message(error: BaseException) -> str:
+    """The database driver's message of ``error`` on one line (SQLAlchemy's own wrapping,
+    statement and link left out).
+
+    Example:
+        >>> driver_message(OSError("connection failed: refused\\n\\tIs the server running?"))
+        'connection failed: refused Is the server running?'
+    """
+    cause = getattr(error, "orig", None) or error
+    return " ".join(line.strip() for line in str(cause).splitlines() if line.strip()) or type(cause).__name__
+
+
+class DatabaseOutageLog:
+    """Logs an unreachable database at WARNING once per :data:`DATABASE_WARNING_EVERY`
+    seconds, one line without a traceback (requests failing meanwhile log at DEBUG)."""
+
+    def __init__(self, every: float = DATABASE_WARNING_EVERY) -> None:
+        self.every = every
+        self._last: float | None = None
+        self._quiet = 0
+        self._lock = threading.Lock()
+
+    def failed(self, where: str, error: BaseException) -> None:
+        """Note that ``where`` (a request path, or ``/health``) failed with ``error``."""
+        reason = driver_message(error)
+        now = time.monotonic()
+        with self._lock:
+            loud = self._last is None or now - self._last >= self.every
+            quiet, self._quiet = self._quiet, 0 if loud else self._quiet + 1
+            if loud:
+                self._last = now
+        if loud:
+            more = f" ({quiet} more failures since the last warning)" if quiet else ""
+            logger.warning("the database cannot be reached (%s, %s)%s", where, reason, more)
+        else:
+            logger.debug("the database cannot be reached (%s, %s)", where, reason)
 
 
 class TokenRates:
@@ -320,6 +382,16 @@ def create_app(settings: ControllerSettings | Controller) -> FastAPI:
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return error_response(exc)
 
+    outages = DatabaseOutageLog()
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not database_unreachable(exc):
+            raise exc  # a fault of ours: a 500 with its traceback in the log
+        outages.failed(request.url.path, exc)
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+        return refusal(request.url.path, ServiceError(503, UNAVAILABLE_EXC, DATABASE_UNAVAILABLE, headers))
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         exception = NOT_FOUND_EXC if exc.status_code == 404 else INVALID_EXC
@@ -337,7 +409,7 @@ def create_app(settings: ControllerSettings | Controller) -> FastAPI:
         error = ServiceError(400, INVALID_EXC, "; ".join(parts) or "invalid request")
         return JSONResponse({"message": error.message}, status_code=400)
 
-    app.include_router(_router(controller), prefix=BASE_PATH)
+    app.include_router(_router(controller, outages), prefix=BASE_PATH)
     app.include_router(_vault_router(controller))
     if controller.settings.metrics != "off":  # Prometheus text format, vcpsdk/controller/metrics.py
         endpoint = metrics_endpoint(controller.metrics, controller.store, controller.settings.metrics)
@@ -414,7 +486,7 @@ def _vault_router(ctl: Controller) -> APIRouter:
     return router
 
 
-def _router(ctl: Controller) -> APIRouter:
+def _router(ctl: Controller, outages: DatabaseOutageLog) -> APIRouter:
     router = APIRouter()
     service = ctl.service
     registered: list[routes.Route] = []
@@ -487,7 +559,13 @@ def _router(ctl: Controller) -> APIRouter:
         )
 
     @route(routes.HEALTH)
-    def health() -> JSONResponse:
+    def health() -> JSONResponse:  # a thread of the pool: the query never blocks the event loop
+        try:
+            with ctl.store.read() as session:  # read-only: never waits for SQLite's writer
+                session.execute(text("SELECT 1"))
+        except DBAPIError as error:  # a load balancer takes this replica out meanwhile
+            outages.failed(routes.HEALTH.path, error)
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
         return ok({"status": "ok"})
 
     @route(routes.AUTHORITY)

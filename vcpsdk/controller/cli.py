@@ -5,6 +5,7 @@ vcc serve --host 127.0.0.1 --port 8080 --state-dir DIR [--boot-delay S] [--allow
           [--limits FILE] [--limit NAME=VALUE ...] [--metrics {open,superuser,off}]
           [--print-limits]
 vcc token create --user NAME [--superuser] --state-dir DIR
+(serve and token take --database-url URL, default $VCC_DATABASE_URL, else SQLite in the state dir)
 vcc token list --state-dir DIR
 vcc token revoke (--user NAME | --id ID | --token TOKEN) --state-dir DIR
 vcc sandbox start [--boot-delay S] | stop | status | token   (each takes --help)
@@ -24,7 +25,33 @@ from typing import Any
 
 import yaml
 
-from vcpsdk.controller.settings import DEFAULT_LEASE_SECONDS, ControllerSettings, Limits
+from vcpsdk.controller.settings import DEFAULT_LEASE_SECONDS, MIN_LEASE_SECONDS, ControllerSettings, Limits
+
+#: the environment variable ``--database-url`` defaults to (keeps the password out of ``ps``)
+DATABASE_URL_ENV = "VCC_DATABASE_URL"
+
+
+def lease_seconds(text: str) -> float:
+    """The ``--lease-seconds`` argparse type: a number of seconds, at least
+    :data:`MIN_LEASE_SECONDS`.
+
+    Raises:
+        argparse.ArgumentTypeError: not a number, or below the minimum (argparse prints
+            ``error: argument --lease-seconds: ...`` and exits 2).
+
+    Example:
+        >>> lease_seconds("15")
+        15.0
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= MIN_LEASE_SECONDS or value == float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range: give a number of seconds >= {MIN_LEASE_SECONDS:g}"
+        )
+    return value
 
 
 def _settings(args: argparse.Namespace) -> ControllerSettings:
@@ -269,7 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def state_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--state-dir", required=True, help="directory of the controller's state")
-        p.add_argument("--database-url", default="", help="SQLAlchemy URL (default: SQLite file)")
+        p.add_argument(
+            "--database-url",
+            default=os.environ.get(DATABASE_URL_ENV, ""),
+            help=f"SQLAlchemy URL, e.g. postgresql://vcc:PASSWORD@HOST/vcc (default: ${DATABASE_URL_ENV}, "
+            "else a SQLite file in the state dir); prefer the variable, which ps does not show",
+        )
 
     p_serve = sub.add_parser("serve", help="run the controller in the foreground")
     p_serve.add_argument("--host", default="127.0.0.1")
@@ -329,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_serve.add_argument(
         "--lease-seconds",
-        type=float,
+        type=lease_seconds,
         default=DEFAULT_LEASE_SECONDS,
         help="replicas on one database: a replica silent this long is taken over (default %(default)s)",
     )
@@ -404,8 +436,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed ``vcc`` command (its exit status; 1 for a state dir of a newer vcpsdk,
-    one another controller serves or with another key than the other replicas', 2 for a
-    backends file the registry refuses)."""
+    one another controller serves or with another key than the other replicas', or a
+    database that cannot be opened; 2 for a backends file the registry refuses)."""
+    from sqlalchemy.exc import OperationalError
+
     from vcpsdk.controller.backends.registry import BackendConfigError
     from vcpsdk.controller.replica import ReplicaConflict
     from vcpsdk.controller.secrets import KeyMismatch
@@ -416,10 +450,28 @@ def run_command(args: argparse.Namespace) -> int:
     except (SchemaError, ReplicaConflict, KeyMismatch) as e:
         print(f"vcc: {e}", file=sys.stderr)
         return 1
+    except OperationalError as e:  # wrong password, server down, no such database: one line
+        print(f"vcc: {database_problem(getattr(args, 'database_url', ''), e)}", file=sys.stderr)
+        return 1
     except BackendConfigError as e:  # the operator's backends file: one line, no traceback
         print(f"vcc: {e}", file=sys.stderr)
         return 2
     return result
+
+
+def database_problem(url: str, error: Exception) -> str:
+    """``cannot open the database <url>: <the driver's message>``, the password hidden.
+
+    Example:
+        >>> database_problem("postgresql://vcc:s3cret@db/vcc", OSError("x\\nFATAL: no"))
+        'cannot open the database postgresql://vcc:***@db/vcc: x FATAL: no'
+    """
+    from sqlalchemy.engine import make_url
+
+    from vcpsdk.controller.app import driver_message
+
+    shown = make_url(url).render_as_string(hide_password=True) if url else "(SQLite in the state dir)"
+    return f"cannot open the database {shown}: {driver_message(error)}"
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, literal, select, updat
 from sqlalchemy.orm import Session
 from sqlalchemy.types import DateTime
 
-from vcpsdk.controller.settings import DEFAULT_LEASE_SECONDS
+from vcpsdk.controller.settings import DEFAULT_LEASE_SECONDS, MIN_LEASE_SECONDS
 from vcpsdk.controller.store import Lease, Replica, Store, utcnow
 from vcpsdk.controller.store.database import insert_if_absent
 
@@ -46,8 +46,6 @@ logger = logging.getLogger("vcp.controller")
 FORGET_AFTER_LEASES = 20
 #: seconds between two checks of the fence (leases let go once this replica's lease ran out)
 FENCE_CHECK = 0.5
-#: the shortest lease ``vcc serve --lease-seconds`` accepts (heartbeats every third of it)
-MIN_LEASE_SECONDS = 2.0
 
 
 class ReplicaConflict(RuntimeError):

@@ -111,6 +111,8 @@ def _shown(value: float) -> str:
 
 #: seconds a replica counts as alive after its last heartbeat (``vcc serve --lease-seconds``)
 DEFAULT_LEASE_SECONDS = 15.0
+#: the shortest lease accepted: heartbeats come every third of it, a shorter one flaps
+MIN_LEASE_SECONDS = 2.0
 
 
 @dataclass
