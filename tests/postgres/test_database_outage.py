@@ -58,7 +58,9 @@ def test_an_unreachable_database_answers_503_and_health_fails(
             assert "http_status(503)" in str(error.value) and MESSAGE in str(error.value)
 
         warnings = [
-            r for r in caplog.records if r.levelno == logging.WARNING and "database" in r.getMessage()
+            r
+            for r in caplog.records
+            if r.levelno == logging.WARNING and "database cannot be reached" in r.getMessage()
         ]
         assert len(warnings) == 1 and warnings[0].exc_info is None  # once, and no traceback
         assert pg_server.password not in caplog.text

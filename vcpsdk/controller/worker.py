@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, exists, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from vcpsdk.controller.backends.base import (
@@ -222,6 +223,7 @@ class Worker:
         self._pool.shutdown(wait=True, cancel_futures=False)
 
     def _dispatch(self) -> None:
+        failing = False
         while not self._stop.is_set():
             self._wake.wait(timeout=1.0)
             self._wake.clear()
@@ -229,8 +231,16 @@ class Worker:
                 return
             try:
                 self._start_ready_operations()
+            except DBAPIError as error:  # the database is away: said once, tried every second
+                if not failing:
+                    logger.warning("cannot claim operations: %s", str(error.orig).strip().splitlines()[0])
+                failing = True
+                continue
             except Exception:  # keep dispatching whatever one round did
                 logger.exception("dispatching operations failed")
+            if failing:
+                logger.warning("claiming operations again")
+            failing = False
 
     def _hosted_elsewhere(self) -> list[str]:
         """Providers whose backend is host-bound to a lease this replica does not hold."""
