@@ -75,13 +75,13 @@ class Worker:
             host-bound backends it runs).
         threads: operations of different units that may run at once.
         """
-        self.secrets = secrets
         self.store = store
-        self.backend_for = backend_for
-        self.catalog_entry = catalog_entry
         self.membership = membership
         self.threads = threads
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vcc-op")
+        self.secrets = secrets
+        self.backend_for = backend_for
+        self.catalog_entry = catalog_entry
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._running = 0  # operations this replica runs now
