@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from vcpsdk.testing.postgres import PostgresServer, postgres_server
+from vcpsdk.testing.pytest_plugin import stop_live_controller
 
 pytest_plugins = ["vcpsdk.testing.conformance", "pytester"]
 
@@ -66,5 +67,7 @@ def vcp_controller_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     if request.config.getoption("vcp_database") != "postgres":
         return {}
     server: PostgresServer = request.getfixturevalue("pg_server")
+    # the controller stops before the server does (finalizers run before pg_server's teardown)
+    request.addfinalizer(lambda: stop_live_controller(request.config))
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     return {"database_url": server.create_database(f"live_{worker}")}

@@ -34,14 +34,21 @@ from vcpsdk.core.protocol import BASE_PATH
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (not when it was made)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def log_to_stderr(level: str) -> None:
-    """Send the controller's log (``vcp.*``: operations started and done, replicas taking
-    over, leases changing hands) to stderr at ``level``, as uvicorn does with its own."""
-    logger = logging.getLogger("vcp")
-    if not any(getattr(h, "vcc_serve", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    """Send the controller's log (``vcp.controller``: operations started and done, replicas
+    taking over, leases changing hands) to stderr at ``level``, as uvicorn does with its own."""
+    logger = logging.getLogger("vcp.controller")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        handler.vcc_serve = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(level.upper())
 
@@ -115,7 +122,6 @@ def serve_forever(
     Raises:
         SchemaError: the state dir was made by a newer vcpsdk.
     """
-    log_to_stderr(log_level)
     tls = settings_tls(settings)
     app = create_app(settings)
     sock = bind_socket(host, port)
@@ -138,4 +144,5 @@ def serve_forever(
         file=sys.stderr,
         flush=True,
     )
+    log_to_stderr(log_level)  # from here on: every check that can refuse to start has passed
     make_server(app, log_level, tls).run(sockets=[sock])

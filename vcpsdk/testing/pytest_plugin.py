@@ -143,11 +143,17 @@ def _session(config: pytest.Config) -> _SessionController:
     return config.stash[_session_controller]
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop the session's controller (if a test started it)."""
-    holder = session.config.stash.get(_session_controller, None)
+def stop_live_controller(config: pytest.Config) -> None:
+    """Stop the session's controller now (if a test started it); e.g. from the finalizer of
+    a ``vcp_controller_settings`` override whose database must outlive it."""
+    holder = config.stash.get(_session_controller, None)
     if holder is not None:
         holder.close()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the session's controller (if a test started it)."""
+    stop_live_controller(session.config)
 
 
 @pytest.fixture(scope="session")
