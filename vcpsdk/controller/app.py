@@ -55,6 +55,7 @@ from vcpsdk.controller.keys import controller_public_key
 from vcpsdk.controller.metrics import METRICS_PATH, RequestMetrics, metrics_endpoint
 from vcpsdk.controller.runtime import Controller, build_controller
 from vcpsdk.controller.settings import ControllerSettings, Limits
+from vcpsdk.controller.store.database import driver_message
 from vcpsdk.core import protocol as routes
 from vcpsdk.core.cci import UNSTORABLE_MESSAGE, UNSTORABLE_TEXT
 from vcpsdk.core.protocol import BASE_PATH
@@ -94,18 +95,6 @@ def database_unreachable(error: BaseException) -> bool:
     if not isinstance(error, DBAPIError):
         return False
     return isinstance(error, OperationalError) or error.connection_invalidated
-
-
-def driver_message(error: BaseException) -> str:
-    """The database driver's message of ``error`` on one line (SQLAlchemy's own wrapping,
-    statement and link left out).
-
-    Example:
-        >>> driver_message(OSError("connection failed: refused\\n\\tIs the server running?"))
-        'connection failed: refused Is the server running?'
-    """
-    cause = getattr(error, "orig", None) or error
-    return " ".join(line.strip() for line in str(cause).splitlines() if line.strip()) or type(cause).__name__
 
 
 class DatabaseOutageLog:

@@ -468,7 +468,7 @@ def database_problem(url: str, error: Exception) -> str:
     """
     from sqlalchemy.engine import make_url
 
-    from vcpsdk.controller.app import driver_message
+    from vcpsdk.controller.store.database import driver_message
 
     shown = make_url(url).render_as_string(hide_password=True) if url else "(SQLite in the state dir)"
     return f"cannot open the database {shown}: {driver_message(error)}"

@@ -38,7 +38,7 @@ from sqlalchemy.types import DateTime
 
 from vcpsdk.controller.settings import DEFAULT_LEASE_SECONDS, MIN_LEASE_SECONDS
 from vcpsdk.controller.store import Lease, Replica, Store, utcnow
-from vcpsdk.controller.store.database import insert_if_absent
+from vcpsdk.controller.store.database import driver_message, insert_if_absent
 
 logger = logging.getLogger("vcp.controller")
 
@@ -68,10 +68,6 @@ def _later(session: Session, seconds: float) -> ColumnElement[dt.datetime] | dt.
 def live_replicas(session: Session) -> Any:
     """A subquery of the ids of live replicas (lease ahead of now)."""
     return select(Replica.id).where(Replica.lease_until > database_now(session)).scalar_subquery()
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -208,7 +204,7 @@ class Membership:
                 self.heartbeat()
             except Exception as error:  # asked again soon; said once per outage, not every second
                 if not failing:
-                    logger.warning("replica %s cannot renew its lease: %s", self.id, _first_line(error))
+                    logger.warning("replica %s cannot renew its lease: %s", self.id, driver_message(error))
                 failing = True
                 continue
             if failing:

@@ -40,7 +40,7 @@ from vcpsdk.controller.replica import Membership, live_replicas
 from vcpsdk.controller.secrets import SecretBox
 from vcpsdk.controller.store import Node, Operation, Store, Unit, Vc, utcnow
 from vcpsdk.controller.store.addresses import release_addresses, release_unwritten
-from vcpsdk.controller.store.database import retry_transient
+from vcpsdk.controller.store.database import driver_message, retry_transient
 from vcpsdk.core import states as S
 from vcpsdk.core.providers import all_providers
 
@@ -233,7 +233,7 @@ class Worker:
                 self._start_ready_operations()
             except DBAPIError as error:  # the database is away: said once, tried every second
                 if not failing:
-                    logger.warning("cannot claim operations: %s", str(error.orig).strip().splitlines()[0])
+                    logger.warning("cannot claim operations: %s", driver_message(error))
                 failing = True
                 continue
             except Exception:  # keep dispatching whatever one round did

@@ -306,6 +306,18 @@ retry_transient = tenacity.retry(
 )
 
 
+def driver_message(error: BaseException) -> str:
+    """The database driver's message of ``error`` on one line (SQLAlchemy's own wrapping,
+    statement and link left out).
+
+    Example:
+        >>> driver_message(OSError("connection failed: refused\\n\\tIs the server running?"))
+        'connection failed: refused Is the server running?'
+    """
+    cause = getattr(error, "orig", None) or error
+    return " ".join(line.strip() for line in str(cause).splitlines() if line.strip()) or type(cause).__name__
+
+
 def writing(session: Session) -> bool:
     """Whether ``session`` is a write transaction (:meth:`Store.transaction`)."""
     return bool(session.info.get(_WRITING))
